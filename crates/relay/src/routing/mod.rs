@@ -1,0 +1,1 @@
+//! Routing: the automatic call distributor that matches interactions to agents.
