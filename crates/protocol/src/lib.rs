@@ -1,2 +1,50 @@
-//! Wire protocol v1.
+//! Wire protocol v1: the one compatibility boundary between the customer's page, the relay and
+//! the agent's console.
+//!
+//! One binary WebSocket message carries one [`Frame`]: a one-byte [`FrameKind`], a varint
+//! sequence number and a postcard-encoded body. The relay reads only the [`Envelope`] (kind and
+//! sequence number) to route frames and enforce control; DOM bodies pass through it untouched.
+//!
+//! # Layout
+//!
+//! - [`frame`]: frame kinds, the envelope, encoding and bounded decoding, sequence tracking.
+//! - [`session`]: hello/welcome, roles, pairing, end reasons, error codes.
+//! - [`dom`]: snapshots and mutation batches of the customer's page, and its other signals.
+//! - [`agent`]: what the agent sends: pointer, highlights, strokes, and input while granted.
+//! - [`fixtures`]: golden frames whose encodings are committed, for both sides to decode.
+//! - [`control`]: the pure control state machine (read-only, requested, granted, ended) that the
+//!   relay and the page both run.
+//!
+//! # Architecture invariants
+//!
+//! - No I/O, no clocks, no async runtime, no browser bindings: this crate builds for wasm32 and
+//!   native alike, and the caller owns sockets and timers.
+//! - Decoding untrusted bytes never panics, and nothing is allocated beyond a bound proportional
+//!   to [`Limits::max_frame_bytes`], checked before decoding starts. No wire type is recursive,
+//!   so hostile nesting cannot exhaust the stack.
+
+#![cfg_attr(not(test), no_std)]
+extern crate alloc;
+
+pub mod agent;
+pub mod control;
+pub mod dom;
+pub mod fixtures;
+pub mod frame;
+pub mod session;
+
+pub use agent::*;
+pub use control::{ControlState, DropReason, Verdict};
+pub use dom::*;
+pub use frame::{
+    peek_hello_version, DecodeError, Empty, EncodeError, Envelope, Frame, FrameKind, Limits,
+    Message, Sender, SeqCheck, SeqTracker,
+};
+pub use session::*;
+
+#[cfg(test)]
+mod tests;
+
+/// The protocol version this build speaks. A `hello` with another version is refused with
+/// [`ErrorCode::UnsupportedVersion`].
 pub const PROTOCOL_VERSION: u16 = 1;

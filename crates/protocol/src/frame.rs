@@ -1,0 +1,450 @@
+//! Frames on the wire: kinds, the envelope the relay reads, encoding, bounded decoding and
+//! sequence tracking.
+//!
+//! Layout of one frame (one binary WebSocket message):
+//!
+//! ```text
+//! [kind: u8][seq: varint u32][body: postcard]
+//! ```
+//!
+//! The body layout is fixed by the kind, so a reader that knows only the envelope can forward
+//! the frame without looking inside.
+
+use alloc::{string::String, vec::Vec};
+use serde::{Deserialize, Serialize};
+
+use crate::{agent::*, dom::*, session::*};
+
+/// Who may send a frame of a kind. The relay refuses frames from the wrong side.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Sender {
+    Customer,
+    Agent,
+    /// Only the relay originates these.
+    Relay,
+    /// Customer, agent or relay.
+    Any,
+}
+
+/// A body-less frame.
+#[cfg_attr(test, derive(proptest_derive::Arbitrary))]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct Empty;
+
+macro_rules! messages {
+    ($( $(#[$doc:meta])* $variant:ident($body:ty) = $code:literal, $sender:ident; )*) => {
+        /// The first byte of every frame: what the body is.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        #[repr(u8)]
+        pub enum FrameKind {
+            $( $(#[$doc])* $variant = $code, )*
+        }
+
+        impl FrameKind {
+            /// Every kind, in wire-code order.
+            pub const ALL: &'static [FrameKind] = &[$(Self::$variant),*];
+
+            /// The kind of a wire code, if it is one.
+            pub fn from_code(code: u8) -> Option<Self> {
+                match code {
+                    $( $code => Some(Self::$variant), )*
+                    _ => None,
+                }
+            }
+
+            /// Who may send frames of this kind.
+            pub fn sender(self) -> Sender {
+                match self {
+                    $( Self::$variant => Sender::$sender, )*
+                }
+            }
+        }
+
+        /// A decoded frame body.
+        #[derive(Debug, Clone, PartialEq, Eq)]
+        #[cfg_attr(test, derive(proptest_derive::Arbitrary))]
+        pub enum Message {
+            $( $(#[$doc])* $variant($body), )*
+        }
+
+        impl Message {
+            /// The kind byte this body is sent under.
+            pub fn kind(&self) -> FrameKind {
+                match self {
+                    $( Self::$variant(_) => FrameKind::$variant, )*
+                }
+            }
+
+            fn encode_body(&self, out: Vec<u8>) -> Result<Vec<u8>, postcard::Error> {
+                match self {
+                    $( Self::$variant(body) => postcard::to_extend(body, out), )*
+                }
+            }
+
+            fn decode_body(kind: FrameKind, bytes: &[u8]) -> Result<(Self, &[u8]), postcard::Error> {
+                match kind {
+                    $( FrameKind::$variant => postcard::take_from_bytes::<$body>(bytes)
+                        .map(|(body, rest)| (Self::$variant(body), rest)), )*
+                }
+            }
+        }
+    };
+}
+
+messages! {
+    // Session (0x01..): the relay reads these bodies.
+    /// First frame of every connection.
+    Hello(Hello) = 0x01, Any;
+    /// The relay accepted the hello.
+    Welcome(Welcome) = 0x02, Relay;
+    /// A request to end (from a peer) or the announcement of the end (from the relay).
+    End(End) = 0x03, Any;
+    /// An error report; the relay closes the connection after a fatal one.
+    Error(ErrorReport) = 0x04, Any;
+    /// The other side connected or left.
+    Presence(Presence) = 0x05, Relay;
+    /// The session's mode changed.
+    ModeChanged(ModeChanged) = 0x06, Relay;
+
+    // The customer's page (0x10..): opaque to the relay.
+    /// The whole page; starts a new name table and resets the receiver's sequence tracking.
+    Snapshot(Snapshot) = 0x10, Customer;
+    /// The DOM changes of one animation frame.
+    Mutations(MutationBatch) = 0x11, Customer;
+    InputValue(InputValue) = 0x12, Customer;
+    Scroll(Scroll) = 0x13, Customer;
+    Viewport(Viewport) = 0x14, Customer;
+    /// The customer's pointer.
+    Pointer(Pointer) = 0x15, Customer;
+    Focus(Focus) = 0x16, Customer;
+    Navigated(Navigated) = 0x17, Customer;
+    /// The page refused an agent input, and says why.
+    InputRefused(InputRefused) = 0x18, Customer;
+    SharingPaused(SharingPaused) = 0x19, Customer;
+
+    // The customer's consent (0x30..): the relay acts on the kind alone.
+    /// The customer accepted the agent's navigation request.
+    NavigationAccept(Empty) = 0x30, Customer;
+    /// The customer declined the agent's navigation request.
+    NavigationDecline(Empty) = 0x31, Customer;
+    /// The customer took control back.
+    Revoke(Empty) = 0x32, Customer;
+
+    // The agent's show-and-tell (0x40..): always allowed while the session runs.
+    /// The agent's pointer, drawn on the customer's page.
+    AgentPointer(Pointer) = 0x40, Agent;
+    Highlight(Highlight) = 0x41, Agent;
+    Stroke(Stroke) = 0x42, Agent;
+    ClearAnnotations(Empty) = 0x43, Agent;
+    /// The agent asks the customer for control.
+    NavigationRequest(Empty) = 0x44, Agent;
+    /// The mirror saw a gap or an inconsistency and needs a fresh snapshot.
+    ResyncRequest(Empty) = 0x45, Agent;
+
+    // The agent's input (0x50..): forwarded only while navigation is granted.
+    Click(Click) = 0x50, Agent;
+    TextInput(TextInput) = 0x51, Agent;
+    Key(Key) = 0x52, Agent;
+    AgentScroll(Scroll) = 0x53, Agent;
+    Navigate(Navigate) = 0x54, Agent;
+}
+
+impl FrameKind {
+    /// The wire code.
+    pub fn code(self) -> u8 {
+        self as u8
+    }
+
+    /// Agent input that acts on the customer's page: forwarded only in
+    /// [`SessionMode::NavigationGranted`].
+    pub fn is_agent_input(self) -> bool {
+        (0x50..0x60).contains(&self.code())
+    }
+
+    /// Frames that describe the page's current state. A relay keeps the latest snapshot and
+    /// these since it, so a late-joining agent sees the page at once.
+    pub fn is_page_state(self) -> bool {
+        matches!(
+            self,
+            Self::Snapshot
+                | Self::Mutations
+                | Self::InputValue
+                | Self::Scroll
+                | Self::Viewport
+                | Self::Focus
+                | Self::Navigated
+                | Self::SharingPaused
+        )
+    }
+}
+
+/// Bounds on what a decoder accepts. The frame size is checked before any decoding, which
+/// bounds every allocation; the counts are checked after, to refuse absurd content early.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    pub max_frame_bytes: usize,
+    pub max_string_bytes: usize,
+    pub max_nodes: usize,
+    pub max_ops: usize,
+    pub max_rules: usize,
+    pub max_points: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            max_frame_bytes: 16 << 20,
+            max_string_bytes: 4 << 20,
+            max_nodes: 1 << 20,
+            max_ops: 1 << 20,
+            max_rules: 1 << 17,
+            max_points: 1 << 14,
+        }
+    }
+}
+
+/// Why bytes did not decode into a frame. Never carries page content.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DecodeError {
+    #[error("empty frame")]
+    Empty,
+    #[error("frame of {got} bytes is over the limit of {limit}")]
+    FrameTooLarge { limit: usize, got: usize },
+    #[error("unknown frame kind {code:#04x}")]
+    UnknownKind { code: u8 },
+    #[error("malformed sequence number")]
+    BadSequence,
+    #[error("malformed {kind:?} body: {detail}")]
+    Malformed { kind: FrameKind, detail: String },
+    #[error("{count} bytes after the end of a {kind:?} body")]
+    TrailingBytes { kind: FrameKind, count: usize },
+    #[error("{what}: {got} is over the limit of {limit}")]
+    OverLimit {
+        what: &'static str,
+        limit: usize,
+        got: usize,
+    },
+}
+
+/// Why a frame could not be encoded.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("cannot encode a {kind:?} frame: {detail}")]
+pub struct EncodeError {
+    pub kind: FrameKind,
+    pub detail: String,
+}
+
+/// All the relay needs of a frame: its kind and its sequence number.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Envelope {
+    pub kind: FrameKind,
+    pub seq: u32,
+}
+
+impl Envelope {
+    /// Reads the envelope and returns it with the body bytes, without decoding the body.
+    pub fn peek<'a>(bytes: &'a [u8], limits: &Limits) -> Result<(Envelope, &'a [u8]), DecodeError> {
+        if bytes.len() > limits.max_frame_bytes {
+            return Err(DecodeError::FrameTooLarge {
+                limit: limits.max_frame_bytes,
+                got: bytes.len(),
+            });
+        }
+        let (&code, rest) = bytes.split_first().ok_or(DecodeError::Empty)?;
+        let kind = FrameKind::from_code(code).ok_or(DecodeError::UnknownKind { code })?;
+        let (seq, body) =
+            postcard::take_from_bytes::<u32>(rest).map_err(|_| DecodeError::BadSequence)?;
+        Ok((Envelope { kind, seq }, body))
+    }
+}
+
+/// Reads only the protocol version at the start of a `hello` body, so a relay can refuse an
+/// unknown version with a clear reason before trusting the rest of the layout.
+pub fn peek_hello_version(body: &[u8]) -> Result<u16, DecodeError> {
+    postcard::take_from_bytes::<u16>(body)
+        .map(|(version, _)| version)
+        .map_err(|e| DecodeError::Malformed {
+            kind: FrameKind::Hello,
+            detail: alloc::format!("{e}"),
+        })
+}
+
+/// A whole frame: sequence number and decoded body.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Frame {
+    pub seq: u32,
+    pub message: Message,
+}
+
+impl Frame {
+    pub fn new(seq: u32, message: Message) -> Self {
+        Self { seq, message }
+    }
+
+    /// Encodes into a fresh buffer.
+    pub fn encode(&self) -> Result<Vec<u8>, EncodeError> {
+        let mut out = Vec::new();
+        self.encode_into(&mut out)?;
+        Ok(out)
+    }
+
+    /// Appends the encoding to `out`, so a sender can reuse one buffer for every frame.
+    pub fn encode_into(&self, out: &mut Vec<u8>) -> Result<(), EncodeError> {
+        let kind = self.message.kind();
+        let fail = |e: postcard::Error| EncodeError {
+            kind,
+            detail: alloc::format!("{e}"),
+        };
+        out.push(kind.code());
+        let buf = postcard::to_extend(&self.seq, core::mem::take(out)).map_err(fail)?;
+        *out = self.message.encode_body(buf).map_err(fail)?;
+        Ok(())
+    }
+
+    /// Decodes untrusted bytes. Never panics; see [`Limits`] for what bounds allocation.
+    pub fn decode(bytes: &[u8], limits: &Limits) -> Result<Frame, DecodeError> {
+        let (envelope, body) = Envelope::peek(bytes, limits)?;
+        let (message, rest) =
+            Message::decode_body(envelope.kind, body).map_err(|e| DecodeError::Malformed {
+                kind: envelope.kind,
+                detail: alloc::format!("{e}"),
+            })?;
+        if !rest.is_empty() {
+            return Err(DecodeError::TrailingBytes {
+                kind: envelope.kind,
+                count: rest.len(),
+            });
+        }
+        crate::frame::check_limits(&message, limits)?;
+        Ok(Frame {
+            seq: envelope.seq,
+            message,
+        })
+    }
+}
+
+fn over(what: &'static str, limit: usize, got: usize) -> Result<(), DecodeError> {
+    if got > limit {
+        Err(DecodeError::OverLimit { what, limit, got })
+    } else {
+        Ok(())
+    }
+}
+
+fn check_str(s: &str, limits: &Limits) -> Result<(), DecodeError> {
+    over("string bytes", limits.max_string_bytes, s.len())
+}
+
+fn check_node(node: &NodeData, limits: &Limits) -> Result<(), DecodeError> {
+    match node {
+        NodeData::Doctype {
+            name,
+            public_id,
+            system_id,
+        } => {
+            check_str(name, limits)?;
+            check_str(public_id, limits)?;
+            check_str(system_id, limits)
+        }
+        NodeData::Element { tag, attrs, .. } | NodeData::Boxed { tag, attrs, .. } => {
+            check_name(tag, limits)?;
+            attrs.iter().try_for_each(|a| {
+                check_name(&a.name, limits)?;
+                check_str(&a.value, limits)
+            })
+        }
+        NodeData::Text(s) | NodeData::Comment(s) => check_str(s, limits),
+        NodeData::Document | NodeData::ShadowRoot | NodeData::FrameDocument => Ok(()),
+    }
+}
+
+fn check_name(name: &Name, limits: &Limits) -> Result<(), DecodeError> {
+    match name {
+        Name::Ref(_) => Ok(()),
+        Name::New(s) => check_str(s, limits),
+    }
+}
+
+fn check_rules(rules: &[String], limits: &Limits) -> Result<(), DecodeError> {
+    over("rules", limits.max_rules, rules.len())?;
+    rules.iter().try_for_each(|r| check_str(r, limits))
+}
+
+/// Content bounds beyond the frame size: counts and string lengths.
+fn check_limits(message: &Message, limits: &Limits) -> Result<(), DecodeError> {
+    match message {
+        Message::Snapshot(s) => {
+            check_str(&s.url, limits)?;
+            over("nodes", limits.max_nodes, s.nodes.len())?;
+            s.nodes
+                .iter()
+                .try_for_each(|n| check_node(&n.data, limits))?;
+            s.sheets
+                .iter()
+                .try_for_each(|sheet| check_rules(&sheet.rules, limits))
+        }
+        Message::Mutations(batch) => {
+            over("ops", limits.max_ops, batch.ops.len())?;
+            batch.ops.iter().try_for_each(|op| match op {
+                Mutation::Add { node, .. } => check_node(&node.data, limits),
+                Mutation::Attribute { name, value, .. } => {
+                    check_name(name, limits)?;
+                    value.as_deref().map_or(Ok(()), |v| check_str(v, limits))
+                }
+                Mutation::Text { text, .. } => check_str(text, limits),
+                Mutation::Sheet { change, .. } => match change {
+                    RuleChange::Insert { rule, .. } => check_str(rule, limits),
+                    RuleChange::ReplaceAll { rules } => check_rules(rules, limits),
+                    RuleChange::Delete { .. } => Ok(()),
+                },
+                Mutation::Remove { .. } | Mutation::Adopted(_) | Mutation::Resize { .. } => Ok(()),
+            })
+        }
+        Message::Stroke(stroke) => over("points", limits.max_points, stroke.points.len()),
+        Message::InputValue(InputValue {
+            value: FormValue::Text(s),
+            ..
+        })
+        | Message::TextInput(TextInput { value: s, .. })
+        | Message::Key(Key { key: s, .. })
+        | Message::Navigate(Navigate::Url(s))
+        | Message::Error(ErrorReport { message: s, .. }) => check_str(s, limits),
+        Message::Navigated(n) => {
+            check_str(&n.url, limits)?;
+            check_str(&n.title, limits)
+        }
+        _ => Ok(()),
+    }
+}
+
+/// What a receiver learns from a sequence number.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SeqCheck {
+    /// The next expected frame.
+    InOrder,
+    /// Frames are missing: the mirror must ask for a resync.
+    Gap { expected: u32, got: u32 },
+}
+
+/// Tracks one direction's sequence numbers. Sequence numbers wrap at `u32::MAX`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct SeqTracker {
+    next: Option<u32>,
+}
+
+impl SeqTracker {
+    /// Checks `seq` against the expected one and moves on past it.
+    pub fn observe(&mut self, seq: u32) -> SeqCheck {
+        let check = match self.next {
+            Some(expected) if expected != seq => SeqCheck::Gap { expected, got: seq },
+            _ => SeqCheck::InOrder,
+        };
+        self.next = Some(seq.wrapping_add(1));
+        check
+    }
+
+    /// Starts over (after a snapshot): the next frame is accepted whatever its number.
+    pub fn reset(&mut self) {
+        self.next = None;
+    }
+}

@@ -1,0 +1,134 @@
+//! Session frames: the `hello`/`welcome` exchange, pairing, presence, ending and errors.
+
+use alloc::string::String;
+use serde::{Deserialize, Serialize};
+
+/// Which side of a co-browse session a connection speaks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(proptest_derive::Arbitrary))]
+pub enum Role {
+    Customer,
+    Agent,
+}
+
+/// How a connection claims its place in a session.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(proptest_derive::Arbitrary))]
+pub enum Pairing {
+    /// Call flow: the short key the agent read to the customer.
+    SecurityKey(String),
+    /// Chat and messaging flow: the token of an offer the customer accepted in the widget.
+    OfferToken(String),
+    /// A customer page that reloaded or navigated re-attaches with the token from `welcome`.
+    Resume(String),
+    /// An agent (already authenticated by the HTTP upgrade) joins the session it started.
+    AgentJoin { session_id: String },
+}
+
+/// The first frame on every connection. `version` is the first field on purpose: a relay reads
+/// it with [`crate::frame::peek_hello_version`] before trusting the rest of the layout.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(proptest_derive::Arbitrary))]
+pub struct Hello {
+    pub version: u16,
+    pub role: Role,
+    /// The site key of the page's script tag; empty for agents.
+    pub site: String,
+    pub pairing: Pairing,
+}
+
+/// What kind of conversation the co-browse session rides on; it decides the inactivity timeout.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(proptest_derive::Arbitrary))]
+pub enum Interaction {
+    Voice,
+    WebChat,
+    WebMessaging,
+}
+
+/// Who may act on the customer's page right now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(proptest_derive::Arbitrary))]
+pub enum SessionMode {
+    /// The agent sees and points; input frames are dropped.
+    ReadOnly,
+    /// The agent asked for control; still read-only until the customer accepts.
+    NavigationRequested,
+    /// The customer accepted: the agent may click, type, scroll and navigate.
+    NavigationGranted,
+    /// Nothing more is forwarded.
+    Ended,
+}
+
+/// The relay's answer to a valid `hello`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(proptest_derive::Arbitrary))]
+pub struct Welcome {
+    pub version: u16,
+    pub session_id: String,
+    pub role: Role,
+    pub mode: SessionMode,
+    pub interaction: Interaction,
+    /// For customers: the token to present in [`Pairing::Resume`] after a reload.
+    pub resume_token: Option<String>,
+}
+
+/// Sent by the relay when the other side connects or goes away.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(proptest_derive::Arbitrary))]
+pub struct Presence {
+    pub role: Role,
+    pub connected: bool,
+}
+
+/// Sent by the relay to both sides whenever the session's mode changes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(proptest_derive::Arbitrary))]
+pub struct ModeChanged {
+    pub mode: SessionMode,
+}
+
+/// Why a session ended. Both sides are told.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(proptest_derive::Arbitrary))]
+pub enum EndReason {
+    CustomerEnded,
+    AgentEnded,
+    InteractionEnded,
+    InteractionTransferred,
+    Inactivity,
+    Error,
+}
+
+/// Ends a session: sent by either side to ask for the end, and by the relay to announce it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(proptest_derive::Arbitrary))]
+pub struct End {
+    pub reason: EndReason,
+}
+
+/// Machine-readable error classes; the text beside them is for people.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(proptest_derive::Arbitrary))]
+pub enum ErrorCode {
+    UnsupportedVersion,
+    Malformed,
+    TooLarge,
+    Unauthorized,
+    OriginNotAllowed,
+    UnknownKey,
+    KeyExpired,
+    RateLimited,
+    NotAllowed,
+    SlowConsumer,
+    SessionEnded,
+    Internal,
+}
+
+/// An error report. `message` never carries page content.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(proptest_derive::Arbitrary))]
+pub struct ErrorReport {
+    pub code: ErrorCode,
+    pub message: String,
+}
