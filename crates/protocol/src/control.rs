@@ -74,11 +74,10 @@ impl ControlState {
 
     /// Decides the fate of a frame of `kind` sent by `from` after the handshake.
     pub fn on_frame(&mut self, from: Role, kind: FrameKind) -> Verdict {
-        let allowed = match (kind.sender(), from) {
-            (Sender::Any, _) => true,
-            (Sender::Customer, Role::Customer) | (Sender::Agent, Role::Agent) => true,
-            _ => false,
-        };
+        let allowed = matches!(
+            (kind.sender(), from),
+            (Sender::Any, _) | (Sender::Customer, Role::Customer) | (Sender::Agent, Role::Agent)
+        );
         // Hello belongs to the handshake and End is the shell's to act on; neither is a
         // stream frame.
         if !allowed || matches!(kind, FrameKind::Hello | FrameKind::End) {
