@@ -1,0 +1,67 @@
+# The front door. `make run` and `make test` do all the set-up a fresh Debian machine needs.
+# CI runs `make test` (see .ci/run). Targets mirror CI one to one.
+
+SHELL := /bin/bash
+CARGO ?= cargo
+# The wasm-bindgen CLI must match the `wasm-bindgen` crate pinned in Cargo.toml.
+WASM_BINDGEN_VERSION := 0.2.106
+WASM_PACK_VERSION := 0.13.1
+APT_PACKAGES := chromium chromium-driver binaryen
+ADDR ?= 127.0.0.1:8080
+DB ?= cobrowse.db
+export CHROMEDRIVER ?= /usr/bin/chromedriver
+export PATH := $(HOME)/.cargo/bin:$(PATH)
+
+WASM_OUT := target/wasm32-unknown-unknown/wasm-release/cobrowse_wasm.wasm
+PKG := www/pkg
+
+.PHONY: setup run test test-native test-wasm test-e2e wasm fuzz-build lint bench-capture bench-relay bench-routing
+
+## setup: install what is missing (quiet when everything is present)
+setup:
+	@rustup target list --installed | grep -qx wasm32-unknown-unknown \
+		|| rustup target add wasm32-unknown-unknown
+	@wasm-bindgen --version 2>/dev/null | grep -q " $(WASM_BINDGEN_VERSION)$$" \
+		|| $(CARGO) install --locked --quiet wasm-bindgen-cli --version $(WASM_BINDGEN_VERSION)
+	@wasm-pack --version 2>/dev/null | grep -q " $(WASM_PACK_VERSION)$$" \
+		|| $(CARGO) install --locked --quiet wasm-pack --version $(WASM_PACK_VERSION)
+	@missing=$$(for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+		echo "installing:" $$missing; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	fi
+
+## wasm: build the browser library into www/pkg (size-optimised)
+wasm: setup
+	@$(CARGO) build --quiet -p cobrowse-wasm --target wasm32-unknown-unknown --profile wasm-release
+	@wasm-bindgen --target web --no-typescript --out-dir $(PKG) --out-name cobrowse $(WASM_OUT)
+	@wasm-opt -Oz --enable-bulk-memory --enable-sign-ext --enable-mutable-globals \
+		--enable-nontrapping-float-to-int --enable-reference-types --enable-multivalue \
+		$(PKG)/cobrowse_bg.wasm -o $(PKG)/cobrowse_bg.wasm
+	@echo "www/pkg: wasm $$(gzip -9c $(PKG)/cobrowse_bg.wasm | wc -c) B gzip, glue $$(gzip -9c $(PKG)/cobrowse.js | wc -c) B gzip"
+
+## run: build and start the relay, serving the demo site and the agent console
+run: wasm
+	$(CARGO) run --release -p relay -- serve --addr $(ADDR) --db $(DB) --www www --seed-demo
+
+## test: every test (native, browser, end to end)
+test: setup wasm test-native test-wasm test-e2e
+
+test-native:
+	$(CARGO) test --workspace --exclude e2e
+	$(CARGO) build --quiet --manifest-path fuzz/Cargo.toml
+
+test-wasm: setup
+	cd crates/cobrowse-wasm && wasm-pack test --headless --chrome --chromedriver $(CHROMEDRIVER)
+
+test-e2e: wasm
+	$(CARGO) test -p e2e
+
+## lint: formatting and clippy, as CI would want them
+lint:
+	$(CARGO) fmt --all --check
+	$(CARGO) clippy --workspace --all-targets -- -D warnings
+
+## fuzz-build: build the frame-decoding fuzz target (run it with `cargo fuzz`, see fuzz/README.md)
+fuzz-build:
+	$(CARGO) build --manifest-path fuzz/Cargo.toml
