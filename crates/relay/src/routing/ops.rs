@@ -1,0 +1,548 @@
+//! What each [`Event`] does: validation first (a rejected event changes nothing), then state
+//! changes through [`Engine::transition`]. Routing itself happens when the engine settles.
+
+use super::event::{
+    Decision, Event, LastAgent, OfferReason, ParkReason, QueuedReason, RevokeReason, RoutingError,
+    TransferTarget,
+};
+use super::index::QueueState;
+use super::model::{
+    AgentId, AgentProfile, InteractionId, Media, Millis, Presence, QueueConfig, QueueId,
+};
+use super::record::{InteractionRecord, Outcome};
+use super::state::{Agent, Interaction, InteractionState, Mode};
+use super::Engine;
+
+impl Engine {
+    pub(crate) fn apply(
+        &mut self,
+        event: Event,
+        out: &mut Vec<Decision>,
+    ) -> Result<(), RoutingError> {
+        match event {
+            Event::Tick => Ok(()),
+            Event::DefineQueue(config) => self.define_queue(config),
+            Event::SignIn { agent, profile } => self.sign_in(agent, profile),
+            Event::SignOut { agent } => self.sign_out(agent, out),
+            Event::SetPresence { agent, presence } => self.set_presence(agent, presence, out),
+            Event::Arrive {
+                interaction,
+                media,
+                queue,
+                priority,
+                last_agent,
+            } => self.arrive(interaction, media, queue, priority, last_agent, out),
+            Event::Accept { interaction, agent } => self.accept(interaction, agent, out),
+            Event::Decline { interaction, agent } => {
+                self.offered_to(interaction, agent)?;
+                self.requeue(interaction, Some(RevokeReason::Declined), out);
+                Ok(())
+            }
+            Event::Park { interaction } => self.park(interaction, out),
+            Event::Unpark { interaction } => self.unpark(interaction, out),
+            Event::Transfer { interaction, to } => self.transfer(interaction, to, out),
+            Event::End { interaction } => self.end(interaction, out),
+            Event::CompleteWrapUp { interaction, code } => {
+                let inter = self.live(interaction)?;
+                if !matches!(inter.state, InteractionState::WrapUp { .. }) {
+                    return Err(invalid(inter, "complete wrap-up of"));
+                }
+                let known = self.queues.get(&inter.queue).is_some_and(|q| {
+                    q.config
+                        .wrap_up
+                        .as_ref()
+                        .is_some_and(|w| w.codes.contains(&code))
+                });
+                if !known {
+                    return Err(RoutingError::UnknownDisposition {
+                        queue: inter.queue,
+                        code,
+                    });
+                }
+                self.finish(interaction, Some(code), out);
+                Ok(())
+            }
+        }
+    }
+
+    fn live(&self, id: InteractionId) -> Result<&Interaction, RoutingError> {
+        self.interactions
+            .get(&id)
+            .ok_or(RoutingError::UnknownInteraction { interaction: id })
+    }
+
+    fn signed_in(&self, agent: AgentId) -> Result<&Agent, RoutingError> {
+        self.agents
+            .get(&agent)
+            .ok_or(RoutingError::UnknownAgent { agent })
+    }
+
+    fn define_queue(&mut self, config: QueueConfig) -> Result<(), RoutingError> {
+        let ordered = config
+            .rings
+            .windows(2)
+            .all(|w| matches!(w, [a, b] if a.after_wait_ms < b.after_wait_ms));
+        if !ordered {
+            return Err(RoutingError::RingsOutOfOrder { queue: config.id });
+        }
+        let requirements = config
+            .skills
+            .iter()
+            .chain(config.rings.iter().flat_map(|r| r.skills.iter()));
+        for req in requirements {
+            if !(1..=5).contains(&req.min_proficiency) {
+                return Err(RoutingError::ProficiencyOutOfRange {
+                    got: req.min_proficiency,
+                });
+            }
+        }
+        let id = config.id;
+        match self.queues.get_mut(&id) {
+            Some(queue) => queue.config = config,
+            None => {
+                self.queues.insert(id, QueueState::new(config));
+            }
+        }
+        let members: Vec<AgentId> = self
+            .agents
+            .values()
+            .filter(|a| a.is_member(id))
+            .map(|a| a.id)
+            .collect();
+        for agent in members {
+            self.refresh(agent);
+            self.touched.push(agent);
+        }
+        let waiting = self.waiting_in(id);
+        for w in waiting {
+            self.schedule_ring(w);
+        }
+        Ok(())
+    }
+
+    fn sign_in(&mut self, agent: AgentId, mut profile: AgentProfile) -> Result<(), RoutingError> {
+        if let Some(skill) = profile
+            .skills
+            .iter()
+            .find(|s| !(1..=5).contains(&s.proficiency))
+        {
+            return Err(RoutingError::ProficiencyOutOfRange {
+                got: skill.proficiency,
+            });
+        }
+        profile.queues.sort_unstable();
+        profile.queues.dedup();
+        if let Some(&queue) = profile.queues.iter().find(|q| !self.queues.contains_key(q)) {
+            return Err(RoutingError::MemberOfUnknownQueue { agent, queue });
+        }
+        let now = self.now;
+        match self.agents.get_mut(&agent) {
+            Some(existing) => existing.profile = profile,
+            None => {
+                self.agents.insert(agent, Agent::new(agent, profile, now));
+            }
+        }
+        self.refresh(agent);
+        self.touched.push(agent);
+        Ok(())
+    }
+
+    fn sign_out(&mut self, agent: AgentId, out: &mut Vec<Decision>) -> Result<(), RoutingError> {
+        let work = self.signed_in(agent)?.work.clone();
+        // Offline first, so nothing is offered back to this agent while its work is requeued.
+        if let Some(a) = self.agents.get_mut(&agent) {
+            a.presence = Presence::Offline;
+        }
+        for id in work {
+            match self.state_of(id) {
+                Some(InteractionState::WrapUp { .. }) => self.finish(id, None, out),
+                Some(InteractionState::Offered { .. }) => {
+                    self.requeue(id, Some(RevokeReason::AgentUnavailable), out);
+                }
+                Some(_) => {
+                    self.transition(id, Some(InteractionState::Waiting), out);
+                    self.announce_queued(id, QueuedReason::AgentSignedOut, out);
+                }
+                None => {}
+            }
+        }
+        self.refresh(agent);
+        if let Some(a) = self.agents.remove(&agent) {
+            for (queue, media, mode, key) in a.indexed {
+                if let Some(q) = self.queues.get_mut(&queue) {
+                    q.remove_agent(media, mode, &key);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    pub(crate) fn set_presence(
+        &mut self,
+        agent: AgentId,
+        presence: Presence,
+        out: &mut Vec<Decision>,
+    ) -> Result<(), RoutingError> {
+        if presence == Presence::Offline {
+            return self.sign_out(agent, out);
+        }
+        let a = self.signed_in(agent)?;
+        if a.presence == presence {
+            return Ok(());
+        }
+        let offered: Vec<InteractionId> = a
+            .work
+            .iter()
+            .copied()
+            .filter(|&id| matches!(self.state_of(id), Some(InteractionState::Offered { .. })))
+            .collect();
+        let now = self.now;
+        if let Some(a) = self.agents.get_mut(&agent) {
+            a.presence = presence;
+            a.presence_since = now;
+            if presence == Presence::Available {
+                a.idle_since = now;
+            }
+        }
+        if presence != Presence::Available {
+            for id in offered {
+                self.requeue(id, Some(RevokeReason::AgentUnavailable), out);
+            }
+        }
+        self.refresh(agent);
+        self.touched.push(agent);
+        Ok(())
+    }
+
+    fn arrive(
+        &mut self,
+        id: InteractionId,
+        media: Media,
+        queue: QueueId,
+        priority: Option<i32>,
+        last_agent: Option<LastAgent>,
+        out: &mut Vec<Decision>,
+    ) -> Result<(), RoutingError> {
+        if self.interactions.contains_key(&id) {
+            return Err(RoutingError::DuplicateInteraction { interaction: id });
+        }
+        let queue_priority = self
+            .queues
+            .get(&queue)
+            .ok_or(RoutingError::UnknownQueue { queue })?
+            .config
+            .priority;
+        let now = self.now;
+        let seq = self.next_seq();
+        let inter = Interaction {
+            id,
+            media,
+            queue,
+            priority_override: priority,
+            priority: priority.unwrap_or(queue_priority),
+            state: InteractionState::Waiting,
+            phase_since: now,
+            queued_since: now,
+            seq,
+            declined_by: Vec::new(),
+            ring_timer: None,
+            record: InteractionRecord::arriving(id, media, queue, now),
+        };
+        self.interactions.insert(id, inter);
+        let back_to = last_agent
+            .filter(|l| l.window_open)
+            .map(|l| l.agent)
+            .filter(|a| self.free_for(*a, media));
+        match back_to {
+            Some(agent) => self.offer(id, agent, OfferReason::LastAgent, out),
+            None => {
+                // Created as waiting but not yet in the waiting set: this enters it.
+                self.transition(id, Some(InteractionState::Waiting), out);
+                self.announce_queued(id, QueuedReason::Arrived, out);
+            }
+        }
+        Ok(())
+    }
+
+    /// Whether `agent` is signed in and may take `media` without interrupting anything.
+    fn free_for(&self, agent: AgentId, media: Media) -> bool {
+        self.agents
+            .get(&agent)
+            .and_then(|a| a.mode_for(media, &self.config.media))
+            == Some(Mode::Free)
+    }
+
+    fn offered_to(&self, id: InteractionId, agent: AgentId) -> Result<(), RoutingError> {
+        match self.live(id)?.state {
+            InteractionState::Offered { agent: a, .. } if a == agent => Ok(()),
+            _ => Err(RoutingError::NotOfferedTo {
+                interaction: id,
+                agent,
+            }),
+        }
+    }
+
+    fn accept(
+        &mut self,
+        id: InteractionId,
+        agent: AgentId,
+        out: &mut Vec<Decision>,
+    ) -> Result<(), RoutingError> {
+        self.offered_to(id, agent)?;
+        let now = self.now;
+        let Some(media) = self.interactions.get(&id).map(|i| i.media) else {
+            return Err(RoutingError::UnknownInteraction { interaction: id });
+        };
+        let state = Some(InteractionState::Connected { agent });
+        self.transition_with(id, state, out, |i| i.record.note_connect(agent, now));
+        out.push(Decision::Connected {
+            interaction: id,
+            agent,
+        });
+        if self.config.media.is_exclusive(media) {
+            for other in self.work_of(agent) {
+                let Some(inter) = self.interactions.get(&other) else {
+                    continue;
+                };
+                let interruptible = other != id
+                    && matches!(inter.state, InteractionState::Connected { .. })
+                    && self.config.media.may_interrupt(media, inter.media);
+                if interruptible {
+                    let reason = ParkReason::Interrupted { by: id };
+                    self.transition(other, Some(InteractionState::Parked { agent, reason }), out);
+                    out.push(Decision::Parked {
+                        interaction: other,
+                        agent,
+                        reason,
+                    });
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Withdraws an offer (if `revoked`) and puts the interaction back in its place in the queue.
+    fn requeue(
+        &mut self,
+        id: InteractionId,
+        revoked: Option<RevokeReason>,
+        out: &mut Vec<Decision>,
+    ) {
+        if let (Some(reason), Some(InteractionState::Offered { agent, .. })) =
+            (revoked, self.state_of(id))
+        {
+            out.push(Decision::OfferRevoked {
+                interaction: id,
+                agent,
+                reason,
+            });
+            if matches!(reason, RevokeReason::Declined | RevokeReason::Timeout) {
+                if let Some(inter) = self.interactions.get_mut(&id) {
+                    inter.declined_by.push(agent);
+                }
+            }
+        }
+        self.transition(id, Some(InteractionState::Waiting), out);
+        self.announce_queued(id, QueuedReason::Reoffer, out);
+    }
+
+    fn announce_queued(&self, id: InteractionId, reason: QueuedReason, out: &mut Vec<Decision>) {
+        if let Some(inter) = self.interactions.get(&id) {
+            out.push(Decision::Queued {
+                interaction: id,
+                queue: inter.queue,
+                reason,
+            });
+        }
+    }
+
+    pub(crate) fn offer_expired(&mut self, id: InteractionId, at: Millis, out: &mut Vec<Decision>) {
+        let Some(InteractionState::Offered {
+            agent, expires_at, ..
+        }) = self.state_of(id)
+        else {
+            return;
+        };
+        if expires_at != at {
+            return;
+        }
+        self.requeue(id, Some(RevokeReason::Timeout), out);
+        if self.config.away_on_missed_offer && self.set_presence(agent, Presence::Away, out).is_ok()
+        {
+            out.push(Decision::PresenceChanged {
+                agent,
+                presence: Presence::Away,
+            });
+        }
+    }
+
+    fn park(&mut self, id: InteractionId, out: &mut Vec<Decision>) -> Result<(), RoutingError> {
+        let inter = self.live(id)?;
+        let InteractionState::Connected { agent } = inter.state else {
+            return Err(invalid(inter, "park"));
+        };
+        let reason = ParkReason::Agent;
+        self.transition(id, Some(InteractionState::Parked { agent, reason }), out);
+        out.push(Decision::Parked {
+            interaction: id,
+            agent,
+            reason,
+        });
+        Ok(())
+    }
+
+    fn unpark(&mut self, id: InteractionId, out: &mut Vec<Decision>) -> Result<(), RoutingError> {
+        let inter = self.live(id)?;
+        let InteractionState::Parked { agent, .. } = inter.state else {
+            return Err(invalid(inter, "unpark"));
+        };
+        let media = inter.media;
+        let a = self.signed_in(agent)?;
+        if a.load.open.get(media) >= a.profile.capacity.get(media) {
+            return Err(RoutingError::AgentUnavailable {
+                agent,
+                media,
+                status: a.status(&self.config.media),
+            });
+        }
+        self.transition(id, Some(InteractionState::Connected { agent }), out);
+        out.push(Decision::Resumed {
+            interaction: id,
+            agent,
+        });
+        Ok(())
+    }
+
+    fn transfer(
+        &mut self,
+        id: InteractionId,
+        to: TransferTarget,
+        out: &mut Vec<Decision>,
+    ) -> Result<(), RoutingError> {
+        let inter = self.live(id)?;
+        let movable = matches!(
+            inter.state,
+            InteractionState::Waiting
+                | InteractionState::Connected { .. }
+                | InteractionState::Parked { .. }
+        );
+        if !movable {
+            return Err(invalid(inter, "transfer"));
+        }
+        let media = inter.media;
+        let priority_override = inter.priority_override;
+        match to {
+            TransferTarget::Queue(target) => {
+                let q = self
+                    .queues
+                    .get(&target)
+                    .ok_or(RoutingError::UnknownQueue { queue: target })?;
+                let priority = priority_override.unwrap_or(q.config.priority);
+                let (now, seq) = (self.now, self.next_seq());
+                self.transition_with(id, Some(InteractionState::Waiting), out, |i| {
+                    i.queue = target;
+                    i.priority = priority;
+                    i.queued_since = now;
+                    i.seq = seq;
+                    i.declined_by.clear();
+                    i.record.last_queue = target;
+                    i.record.transfers = i.record.transfers.saturating_add(1);
+                });
+                self.announce_queued(id, QueuedReason::Transferred, out);
+            }
+            TransferTarget::Agent(agent) => {
+                let a = self.signed_in(agent)?;
+                if inter.state.agent() == Some(agent) || !self.free_for(agent, media) {
+                    return Err(RoutingError::AgentUnavailable {
+                        agent,
+                        media,
+                        status: a.status(&self.config.media),
+                    });
+                }
+                let (now, seq) = (self.now, self.next_seq());
+                // If the offer fails, the interaction waits in its queue as a fresh entry.
+                self.offer_with(id, agent, OfferReason::Transfer, out, |i| {
+                    i.queued_since = now;
+                    i.seq = seq;
+                    i.declined_by.clear();
+                    i.record.transfers = i.record.transfers.saturating_add(1);
+                });
+            }
+        }
+        Ok(())
+    }
+
+    fn end(&mut self, id: InteractionId, out: &mut Vec<Decision>) -> Result<(), RoutingError> {
+        let inter = self.live(id)?;
+        let wrap_limit = self
+            .queues
+            .get(&inter.queue)
+            .and_then(|q| q.config.wrap_up.as_ref())
+            .map(|w| w.limit_ms);
+        match inter.state {
+            InteractionState::Waiting => self.finish(id, None, out),
+            InteractionState::Offered { agent, .. } => {
+                out.push(Decision::OfferRevoked {
+                    interaction: id,
+                    agent,
+                    reason: RevokeReason::Ended,
+                });
+                self.finish(id, None, out);
+            }
+            InteractionState::Connected { agent } | InteractionState::Parked { agent, .. } => {
+                let now = self.now;
+                if let Some(i) = self.interactions.get_mut(&id) {
+                    i.record.ended_at = Some(now);
+                }
+                match wrap_limit {
+                    Some(limit_ms) => {
+                        let deadline = limit_ms.map(|ms| now.after(ms));
+                        let state = InteractionState::WrapUp { agent, deadline };
+                        self.transition(id, Some(state), out);
+                        out.push(Decision::WrapUpStarted {
+                            interaction: id,
+                            agent,
+                            deadline,
+                        });
+                    }
+                    None => self.finish(id, None, out),
+                }
+            }
+            InteractionState::WrapUp { .. } => return Err(invalid(inter, "end")),
+        }
+        Ok(())
+    }
+
+    /// Takes the interaction out of the engine and emits its record, exactly once.
+    pub(crate) fn finish(
+        &mut self,
+        id: InteractionId,
+        code: Option<String>,
+        out: &mut Vec<Decision>,
+    ) {
+        // Leaving for no state releases the agent and its capacity, and resumes interrupted work.
+        self.transition(id, None, out);
+        let now = self.now;
+        if let Some(mut inter) = self.interactions.remove(&id) {
+            let record = &mut inter.record;
+            record.finished_at = now;
+            record.ended_at = record.ended_at.or(Some(now));
+            record.disposition = code;
+            if record.answered_at.is_some() {
+                record.outcome = Outcome::Handled;
+            } else {
+                record.outcome = Outcome::Abandoned;
+                record.abandoned_at = Some(now);
+            }
+            out.push(Decision::Finished(inter.record));
+        }
+    }
+}
+
+fn invalid(inter: &Interaction, action: &'static str) -> RoutingError {
+    RoutingError::InvalidState {
+        interaction: inter.id,
+        action,
+        state: inter.state.name(),
+    }
+}
