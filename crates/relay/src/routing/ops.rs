@@ -103,12 +103,14 @@ impl Engine {
                 self.queues.insert(id, QueueState::new(config));
             }
         }
-        let members: Vec<AgentId> = self
+        let mut members: Vec<AgentId> = self
             .agents
             .values()
             .filter(|a| a.is_member(id))
             .map(|a| a.id)
             .collect();
+        // Sorted, so the order in which members pull work does not depend on hashing.
+        members.sort_unstable();
         for agent in members {
             self.refresh(agent);
             self.touched.push(agent);
