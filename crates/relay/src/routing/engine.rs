@@ -89,13 +89,20 @@ impl Engine {
         out: &mut Vec<Decision>,
     ) -> Result<(), RoutingError> {
         let now = now.max(self.now);
-        while let Some(&(at, timer)) = self.timers.first() {
+        // Deadlines due at the same instant fire together before routing settles, so two rings
+        // opening at once are served in queue order rather than in timer order.
+        while let Some(&(at, _)) = self.timers.first() {
             if at > now {
                 break;
             }
-            self.timers.remove(&(at, timer));
             self.now = self.now.max(at);
-            self.fire(at, timer, out);
+            while let Some(&(due, timer)) = self.timers.first() {
+                if due != at {
+                    break;
+                }
+                self.timers.remove(&(due, timer));
+                self.fire(at, timer, out);
+            }
             self.settle(out);
         }
         self.now = now;

@@ -8,6 +8,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use proptest::prelude::{any, prop_oneof, proptest, Just, ProptestConfig};
 use proptest::strategy::Strategy as Generate;
+use proptest::test_runner::FileFailurePersistence;
 
 use super::state::{ring_at, InteractionState};
 use super::*;
@@ -390,7 +391,14 @@ impl Harness {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig {
+        cases: 256,
+        // Relative to the crate root, where cargo runs tests: failures stay next to this file.
+        failure_persistence: Some(Box::new(FileFailurePersistence::Direct(
+            "src/routing/proptests.regressions",
+        ))),
+        ..ProptestConfig::default()
+    })]
 
     #[test]
     fn random_event_sequences_keep_routing_invariants(ops in proptest::collection::vec(op(), 1..120)) {

@@ -741,3 +741,28 @@ fn time_running_backwards_counts_as_the_latest_time() {
     let record = w.finished().pop();
     assert_eq!(record.map(|r| r.arrived_at), Some(Millis(5_000)));
 }
+
+#[test]
+fn rings_opening_at_the_same_instant_serve_the_higher_priority_first() {
+    // Found by the property tests: two rings opening at once used to be served in timer order.
+    let mut w = World::new();
+    let mut queue = QueueConfig::new(SALES);
+    queue.priority = 2;
+    queue.skills = vec![SkillRequirement {
+        skill: ENGLISH,
+        min_proficiency: 5,
+    }];
+    queue.rings = vec![SkillRing {
+        after_wait_ms: 5_000,
+        skills: Vec::new(),
+    }];
+    w.queue(queue);
+    let mut profile = AgentProfile::new(vec![SALES]);
+    profile.capacity.message = 1;
+    let ann = w.agent_with(1, profile);
+    let low = w.arrive_with(10, Media::Message, SALES, Some(0), None);
+    let high = w.arrive(11, Media::Message, SALES);
+    w.advance(5_000);
+    assert_eq!(w.offered_to(high), Some(ann));
+    assert_eq!(w.state(low), Some(InteractionState::Waiting));
+}
