@@ -1,19 +1,14 @@
 //! The engine: owns all routing state and the one place where an interaction changes state
 //! ([`Engine::transition`]), which keeps agents' work sets, the indexes, the timers and the
-//! talk/hold/wrap-up accounting consistent. After every event it settles: every agent whose
-//! situation changed takes the best work it may, then newly waiting interactions look for the
-//! best agent, so that no waiting interaction is left with an eligible agent.
+//! talk/hold/wrap-up accounting consistent. After every event it settles (see `dispatch`).
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::mem;
 
-use super::event::{Decision, Event, OfferReason, ParkReason, RoutingError};
+use super::event::{Decision, Event, ParkReason, RoutingError};
 use super::index::QueueState;
-use super::model::{
-    AgentId, AgentStatus, EngineConfig, InteractionId, Media, Millis, Presence, QueueId,
-};
-use super::naive;
-use super::state::{count, ring_at, Agent, Interaction, InteractionState, Load, Mode};
+use super::model::{AgentId, EngineConfig, InteractionId, Media, Millis, QueueId};
+use super::state::{count, Agent, Interaction, InteractionState, Load};
 
 /// How routing decisions find candidates.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -52,7 +47,7 @@ pub struct Engine {
     /// Agents whose situation changed during this step; they pull work when it settles.
     pub(crate) touched: Vec<AgentId>,
     /// Interactions that started waiting during this step; they look for an agent.
-    pending: Vec<InteractionId>,
+    pub(crate) pending: Vec<InteractionId>,
 }
 
 impl Engine {
@@ -359,184 +354,5 @@ impl Engine {
                 }
             }
         }
-    }
-
-    /// Settles after a step: touched agents pull work, then new waiting interactions, best
-    /// first, look for agents; repeated until nothing changes.
-    fn settle(&mut self, out: &mut Vec<Decision>) {
-        loop {
-            while let Some(agent) = self.touched.pop() {
-                self.pull(agent, out);
-            }
-            if self.pending.is_empty() {
-                return;
-            }
-            let mut pending = mem::take(&mut self.pending);
-            let rules = &self.config.media;
-            pending.sort_by_key(|id| self.interactions.get(id).map(|i| i.rank(rules)));
-            pending.dedup();
-            for id in pending {
-                if self.state_of(id) == Some(InteractionState::Waiting) {
-                    self.push(id, out);
-                }
-            }
-        }
-    }
-
-    /// Offers `agent` the best waiting work it may take, until it may take no more.
-    fn pull(&mut self, agent: AgentId, out: &mut Vec<Decision>) {
-        loop {
-            let choice = match self.selector {
-                Selector::Indexed => self.best_waiting_indexed(agent),
-                Selector::Naive => naive::best_waiting(self, agent),
-            };
-            let Some((id, mode)) = choice else {
-                return;
-            };
-            let reason = match mode {
-                Mode::Free => OfferReason::Queue,
-                Mode::Interrupt => OfferReason::Interrupt,
-            };
-            self.offer(id, agent, reason, out);
-        }
-    }
-
-    fn best_waiting_indexed(&self, id: AgentId) -> Option<(InteractionId, Mode)> {
-        let agent = self.agents.get(&id)?;
-        let rules = &self.config.media;
-        let mut best = None;
-        for queue_id in &agent.profile.queues {
-            let Some(queue) = self.queues.get(queue_id) else {
-                continue;
-            };
-            let Some(ring) = agent.ring_level(&queue.config) else {
-                continue;
-            };
-            for media in Media::ALL {
-                let Some(mode) = agent.mode_for(media, rules) else {
-                    continue;
-                };
-                let declined = |w: InteractionId| {
-                    self.interactions
-                        .get(&w)
-                        .is_some_and(|i| i.declined_by.contains(&id))
-                };
-                if let Some((key, w)) = queue.best_waiting_for(media, ring, self.now, declined) {
-                    let rank = (std::cmp::Reverse(*rules.rank.get(media)), key);
-                    if best.as_ref().is_none_or(|(r, _, _)| rank < *r) {
-                        best = Some((rank, w, mode));
-                    }
-                }
-            }
-        }
-        best.map(|(_, w, mode)| (w, mode))
-    }
-
-    /// Offers a waiting interaction to the best agent that may take it, if any.
-    fn push(&mut self, id: InteractionId, out: &mut Vec<Decision>) {
-        let choice = match self.selector {
-            Selector::Indexed => self.interactions.get(&id).and_then(|inter| {
-                let queue = self.queues.get(&inter.queue)?;
-                let ring = ring_at(&queue.config, self.now.since(inter.queued_since));
-                queue.best_agent(inter.media, ring, &inter.declined_by)
-            }),
-            Selector::Naive => naive::best_agent(self, id),
-        };
-        if let Some((agent, mode)) = choice {
-            let reason = match mode {
-                Mode::Free => OfferReason::Queue,
-                Mode::Interrupt => OfferReason::Interrupt,
-            };
-            self.offer(id, agent, reason, out);
-        }
-    }
-
-    /// Reserves `id` for `agent` and tells the agent.
-    pub(crate) fn offer(
-        &mut self,
-        id: InteractionId,
-        agent: AgentId,
-        reason: OfferReason,
-        out: &mut Vec<Decision>,
-    ) {
-        self.offer_with(id, agent, reason, out, |_| {});
-    }
-
-    /// [`Engine::offer`], with `edit` applied as the interaction leaves its old state.
-    pub(crate) fn offer_with(
-        &mut self,
-        id: InteractionId,
-        agent: AgentId,
-        reason: OfferReason,
-        out: &mut Vec<Decision>,
-        edit: impl FnOnce(&mut Interaction),
-    ) {
-        let now = self.now;
-        let Some(inter) = self.interactions.get_mut(&id) else {
-            return;
-        };
-        let timeout = self
-            .queues
-            .get(&inter.queue)
-            .map_or(0, |q| q.config.offer_timeout_ms);
-        inter.record.note_offer(now);
-        let expires_at = now.after(timeout);
-        if let Some(a) = self.agents.get_mut(&agent) {
-            a.idle_since = now;
-        }
-        let state = InteractionState::Offered {
-            agent,
-            expires_at,
-            reason,
-        };
-        self.transition_with(id, Some(state), out, edit);
-        out.push(Decision::Offer {
-            interaction: id,
-            agent,
-            expires_at,
-            reason,
-        });
-    }
-
-    /// The status reporting shows for `agent`.
-    pub fn agent_status(&self, agent: AgentId) -> AgentStatus {
-        self.agents
-            .get(&agent)
-            .map_or(AgentStatus::Offline, |a| a.status(&self.config.media))
-    }
-
-    /// An agent's presence, if signed in.
-    pub fn presence(&self, agent: AgentId) -> Option<Presence> {
-        self.agents.get(&agent).map(|a| a.presence)
-    }
-
-    /// The interactions offered to or owned by `agent`, in id order.
-    pub fn work_of(&self, agent: AgentId) -> Vec<InteractionId> {
-        self.agents
-            .get(&agent)
-            .map(|a| a.work.iter().copied().collect())
-            .unwrap_or_default()
-    }
-
-    /// Where an interaction is, if the engine is routing it.
-    pub fn interaction_state(&self, id: InteractionId) -> Option<InteractionState> {
-        self.state_of(id)
-    }
-
-    /// The interactions waiting in `queue`, in the order the queue serves them (per media).
-    pub fn waiting_in(&self, queue: QueueId) -> Vec<InteractionId> {
-        self.queues.get(&queue).map_or_else(Vec::new, |q| {
-            Media::ALL
-                .iter()
-                .flat_map(|&m| q.waiting.get(m).values().copied())
-                .collect()
-        })
-    }
-
-    /// How many interactions wait in `queue`, and since when the longest has waited.
-    pub fn queue_waiting(&self, queue: QueueId) -> Option<(usize, Option<Millis>)> {
-        self.queues
-            .get(&queue)
-            .map(|q| (q.waiting_len(), q.longest_waiting_since()))
     }
 }

@@ -111,11 +111,22 @@ impl QueueState {
         Media::ALL.iter().map(|&m| self.waiting.get(m).len()).sum()
     }
 
-    /// When the longest-waiting interaction entered the queue.
+    /// When the longest-waiting interaction entered the queue: the oldest head of a priority
+    /// level, found level by level rather than by walking every waiting interaction.
     pub fn longest_waiting_since(&self) -> Option<Millis> {
-        Media::ALL
-            .iter()
-            .flat_map(|&m| self.waiting.get(m).keys().map(|k| k.queued_since))
-            .min()
+        let mut oldest: Option<Millis> = None;
+        for media in Media::ALL {
+            let waiting = self.waiting.get(media);
+            let mut from = Bound::Unbounded;
+            while let Some((&head, _)) = waiting.range((from, Bound::Unbounded)).next() {
+                oldest = Some(oldest.map_or(head.queued_since, |o| o.min(head.queued_since)));
+                from = Bound::Excluded(WaitKey {
+                    priority: head.priority,
+                    queued_since: Millis(u64::MAX),
+                    seq: u64::MAX,
+                });
+            }
+        }
+        oldest
     }
 }

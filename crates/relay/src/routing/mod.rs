@@ -14,7 +14,8 @@
 //! - `state`: live interaction and agent state and the eligibility rules (presence, capacity,
 //!   exclusive media and interrupts, skill rings).
 //! - `index`: per-queue ordered sets of waiting interactions and of eligible agents.
-//! - [`Engine`] (`engine`): state transitions, timers, settling; `ops`: what each event does.
+//! - [`Engine`] (`engine`): state transitions and timers; `dispatch`: settling, who gets what;
+//!   `agents` and `ops`: what each agent and interaction event does; `view`: read-only queries.
 //! - `naive`: the linear-scan reference selection (benchmark baseline, test oracle).
 //! - [`record`] and [`metrics`]: per-interaction accounting and ASA, AHT, service level.
 //!
@@ -25,6 +26,8 @@
 //! **Architecture invariant:** after every `handle`, no waiting interaction has an agent that
 //! may take it (other than agents that declined it): routing happens eagerly, in queue order.
 
+mod agents;
+mod dispatch;
 mod engine;
 pub mod event;
 mod index;
@@ -34,7 +37,10 @@ mod naive;
 mod ops;
 pub mod record;
 mod state;
+mod view;
 
+#[cfg(test)]
+mod handling_tests;
 #[cfg(test)]
 mod proptests;
 #[cfg(test)]
