@@ -1,17 +1,70 @@
-//! The HTTP front of the relay: owns the axum router, the listener loop and graceful shutdown.
+//! The HTTP front of the relay: owns the axum router, the REST error type, the listener loop
+//! and graceful shutdown.
 
-use std::{future::Future, path::PathBuf};
+use std::{future::Future, net::SocketAddr, sync::Arc};
 
-use axum::{routing::get, Json, Router};
+use axum::{
+    http::StatusCode,
+    response::{IntoResponse, Response},
+    routing::{get, post},
+    Json, Router,
+};
 use serde::Serialize;
-use tokio::net::TcpListener;
+use tokio::{net::TcpListener, sync::watch};
 use tower_http::services::ServeDir;
 
-/// What the relay needs to start serving.
-#[derive(Debug, Clone)]
-pub struct Config {
-    /// Directory served as static files at `/` (the loader, the demo site and the agent console).
-    pub www_dir: PathBuf,
+use crate::{
+    app::App,
+    auth,
+    cobrowse::{api, Registry},
+    config::Config,
+    store::{Store, StoreError},
+};
+
+/// A REST failure, as the client sees it. Internal details are logged, not returned.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error("sign in first")]
+    Unauthorized,
+    #[error("{0}")]
+    Forbidden(String),
+    #[error("not found")]
+    NotFound,
+    #[error("{0}")]
+    Unavailable(String),
+    #[error("internal error")]
+    Internal,
+}
+
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> Self {
+        tracing::error!(error = %e, "database");
+        ApiError::Internal
+    }
+}
+
+#[derive(Serialize)]
+struct ErrorBody {
+    error: String,
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let status = match self {
+            ApiError::Unauthorized => StatusCode::UNAUTHORIZED,
+            ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
+            ApiError::NotFound => StatusCode::NOT_FOUND,
+            ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+        };
+        (
+            status,
+            Json(ErrorBody {
+                error: self.to_string(),
+            }),
+        )
+            .into_response()
+    }
 }
 
 #[derive(Serialize)]
@@ -27,20 +80,92 @@ async fn health() -> Json<Health> {
     })
 }
 
-/// Builds the router: health first, then the static site as the fallback.
-pub fn router(config: &Config) -> Router {
+const OPENAPI: &str = include_str!("openapi.json");
+
+async fn openapi() -> Response {
+    (
+        [(axum::http::header::CONTENT_TYPE, "application/json")],
+        OPENAPI,
+    )
+        .into_response()
+}
+
+/// Builds the router: API and WebSockets, then the static site as the fallback.
+pub fn router(app: Arc<App>) -> Router {
+    let www = app.config.www_dir.clone();
     Router::new()
         .route("/healthz", get(health))
-        .fallback_service(ServeDir::new(&config.www_dir).append_index_html_on_directories(true))
+        .route("/api/openapi.json", get(openapi))
+        .route("/api/login", post(auth::login))
+        .route("/api/logout", post(auth::logout))
+        .route("/api/me", get(auth::me))
+        .route("/api/cobrowse/sessions", post(api::start_by_key))
+        .route("/api/cobrowse/sessions/{id}", get(api::session_state))
+        .route("/api/cobrowse/sessions/{id}/end", post(api::end_session))
+        .route("/api/cobrowse/sessions/{id}/audit", get(api::audit))
+        .route(
+            "/api/cobrowse/offers",
+            post(api::start_by_offer).get(api::pending_offers),
+        )
+        .route("/api/interactions/{id}/end", post(api::interaction_ended))
+        .route(
+            "/api/interactions/{id}/transfer",
+            post(api::interaction_transferred),
+        )
+        .route("/ws/customer", get(api::customer_ws))
+        .route("/ws/agent", get(api::agent_ws))
+        .with_state(app)
+        .fallback_service(ServeDir::new(www).append_index_html_on_directories(true))
+}
+
+/// Why the relay could not start or stopped with an error.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("serving: {0}")]
+    Io(#[from] std::io::Error),
 }
 
 /// Serves until `shutdown` completes. Takes a bound listener so tests can bind `127.0.0.1:0`.
+///
+/// At shutdown every WebSocket is closed with "going away", then queued audit records are
+/// written before this returns.
 pub async fn run(
     listener: TcpListener,
     config: Config,
     shutdown: impl Future<Output = ()> + Send + 'static,
-) -> std::io::Result<()> {
-    axum::serve(listener, router(&config))
-        .with_graceful_shutdown(shutdown)
-        .await
+) -> Result<(), RunError> {
+    let config = Arc::new(config);
+    let store = Store::open(&config.db_path)?;
+    let (recorder, recorder_thread) = store.recorder(config.recorder_queue)?;
+    let registry = Registry::new(config.clone(), recorder);
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let app = Arc::new(App::new(config, store, registry, stop_rx));
+    let served = axum::serve(
+        listener,
+        router(app.clone()).into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(async move {
+        shutdown.await;
+        // Every connection's writer sends its close frame on this.
+        stop_tx.send_replace(true);
+    })
+    .await;
+    // Wait (briefly) for every connection to send its close and give back its permit, then
+    // make sure every record queued so far is on disk.
+    let all = u32::try_from(app.config.max_connections).unwrap_or(u32::MAX);
+    let drained = tokio::time::timeout(
+        std::time::Duration::from_secs(3),
+        app.connections.acquire_many(all),
+    )
+    .await;
+    if drained.is_err() {
+        tracing::warn!("some connections were still closing at shutdown");
+    }
+    if app.registry.recorder.flush().await.is_err() {
+        tracing::error!("audit writer stopped before shutdown");
+    }
+    drop(recorder_thread);
+    Ok(served?)
 }

@@ -2,13 +2,24 @@
 //!
 //! # Layout
 //!
-//! - [`http`]: the axum router: static files from `www/`, health, and (later) the REST API and
-//!   WebSocket upgrades.
+//! - [`http`]: the axum router (static files from `www/`, health, REST API, WebSocket
+//!   upgrades), the listener loop and graceful shutdown.
+//! - [`auth`]: agent accounts, sign-in tokens, the extractor that guards agent endpoints.
+//! - [`cobrowse`]: pairing, sessions, enforced control, lifecycle, the frame path.
+//! - [`store`]: the embedded SQLite database, migrations and the batched audit writer.
+//! - [`config`]: every bound, timeout and budget.
+//! - [`app`]: the shared state handlers see.
 //! - [`routing`]: the routing engine, a pure core (no sockets, no clock of its own).
 //!
-//! The binary (`src/main.rs`) parses configuration and calls [`http::run`].
+//! The binary (`src/main.rs`) parses the command line and calls [`http::run`].
 
+pub mod app;
+pub mod auth;
+pub mod cobrowse;
+pub mod config;
 pub mod http;
 pub mod routing;
+pub mod store;
 
-pub use http::{run, Config};
+pub use config::Config;
+pub use http::{run, RunError};

@@ -1,23 +1,174 @@
-//! The relay binary: parses configuration, sets up logging, binds the listener and serves.
+//! The relay binary: parses the command line, sets up logging, and either serves or manages
+//! agents and sites in the database.
 
-use std::{net::SocketAddr, path::PathBuf};
+use std::{
+    io::Read,
+    net::SocketAddr,
+    path::{Path, PathBuf},
+    time::Duration,
+};
 
-use anyhow::Context;
-use clap::Parser;
+use anyhow::{bail, Context};
+use clap::{Parser, Subcommand};
+use relay::{auth, store};
 
 /// The co-browse relay.
 #[derive(Debug, Parser)]
 #[command(version, about)]
 struct Args {
+    /// Path of the embedded SQLite database.
+    #[arg(long, env = "RELAY_DB", default_value = "cobrowse.db", global = true)]
+    db: PathBuf,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Serve the relay (the default).
+    Serve(Serve),
+    /// Manage agent accounts.
+    #[command(subcommand)]
+    Agent(AgentCommand),
+    /// Manage sites (site keys and their allowed origins).
+    #[command(subcommand)]
+    Site(SiteCommand),
+}
+
+#[derive(Debug, Clone, Parser)]
+struct Serve {
     /// Address to listen on.
     #[arg(long, env = "RELAY_ADDR", default_value = "127.0.0.1:8080")]
     addr: SocketAddr,
     /// Directory of static files (loader, demo site, console).
     #[arg(long, env = "RELAY_WWW", default_value = "www")]
     www: PathBuf,
-    /// Path of the embedded SQLite database.
-    #[arg(long, env = "RELAY_DB", default_value = "cobrowse.db")]
-    db: PathBuf,
+    /// Create the demo site `demo` and the agent `agent`/`agent` if missing.
+    #[arg(long)]
+    seed_demo: bool,
+    /// Digits of a security key (12 keeps the guessing bound; 6 is easier to read aloud).
+    #[arg(long, env = "RELAY_KEY_DIGITS", default_value_t = 12)]
+    key_digits: u32,
+    /// Seconds a security key stays valid.
+    #[arg(long, env = "RELAY_KEY_TTL_SECS", default_value_t = 300)]
+    key_ttl_secs: u64,
+    /// Inactivity timeout for web messaging, seconds (0: never).
+    #[arg(long, default_value_t = 120)]
+    inactivity_web_messaging_secs: u64,
+    /// Inactivity timeout for web chat, seconds (0: never).
+    #[arg(long, default_value_t = 900)]
+    inactivity_web_chat_secs: u64,
+    /// Inactivity timeout for voice, seconds (0: never).
+    #[arg(long, default_value_t = 0)]
+    inactivity_voice_secs: u64,
+    /// Open WebSocket connections at most.
+    #[arg(long, default_value_t = 20_000)]
+    max_connections: usize,
+}
+
+#[derive(Debug, Subcommand)]
+enum AgentCommand {
+    /// Add an agent, or reset its password and enable it.
+    Add {
+        name: String,
+        /// Read the password from standard input (first line).
+        #[arg(long, conflicts_with = "password")]
+        password_stdin: bool,
+        /// The password (visible in the process list; prefer --password-stdin).
+        #[arg(long)]
+        password: Option<String>,
+    },
+    /// Disable an agent and sign it out everywhere.
+    Disable { name: String },
+}
+
+#[derive(Debug, Subcommand)]
+enum SiteCommand {
+    /// Add a site key, or add origins to it.
+    Add {
+        key: String,
+        /// An allowed origin, such as https://shop.example (repeatable).
+        #[arg(long = "origin", required = true)]
+        origins: Vec<String>,
+    },
+}
+
+fn secs(s: u64) -> Option<Duration> {
+    (s > 0).then(|| Duration::from_secs(s))
+}
+
+fn open(db: &Path) -> anyhow::Result<store::Store> {
+    store::Store::open(db).with_context(|| format!("opening {}", db.display()))
+}
+
+fn add_agent(db: &store::Store, name: &str, password: &str) -> anyhow::Result<()> {
+    if password.is_empty() {
+        bail!("the password is empty");
+    }
+    let hash = auth::hash_password(password)?;
+    db.blocking(|c| store::agent_upsert(c, name, &hash))?;
+    Ok(())
+}
+
+fn seed_demo(db: &store::Store, local: SocketAddr) -> anyhow::Result<()> {
+    let origins = vec![
+        "http://127.0.0.1:8080".to_owned(),
+        "http://localhost:8080".to_owned(),
+        format!("http://{local}"),
+        format!("http://localhost:{}", local.port()),
+    ];
+    db.blocking(|c| store::site_add(c, "demo", &origins))?;
+    if !db.blocking(|c| store::agent_exists(c, "agent"))? {
+        add_agent(db, "agent", "agent")?;
+    }
+    println!(
+        "Demo data: site key `demo` (origins {}),",
+        origins.join(", ")
+    );
+    println!("           agent `agent` with password `agent` (change it: relay agent add agent --password-stdin)");
+    Ok(())
+}
+
+async fn serve(db: PathBuf, s: Serve) -> anyhow::Result<()> {
+    let listener = tokio::net::TcpListener::bind(s.addr)
+        .await
+        .with_context(|| format!("binding {}", s.addr))?;
+    let local = listener.local_addr()?;
+    if s.seed_demo {
+        seed_demo(&open(&db)?, local)?;
+    }
+    let config = relay::Config {
+        www_dir: s.www,
+        db_path: db.clone(),
+        key_digits: s.key_digits,
+        key_ttl: Duration::from_secs(s.key_ttl_secs),
+        inactivity_voice: secs(s.inactivity_voice_secs),
+        inactivity_web_chat: secs(s.inactivity_web_chat_secs),
+        inactivity_web_messaging: secs(s.inactivity_web_messaging_secs),
+        max_connections: s.max_connections,
+        ..relay::Config::default()
+    };
+    let bound = config.key_guess_bound();
+    if bound >= 1e-6 {
+        tracing::warn!(
+            bound,
+            "security keys are short enough to be guessed (bound ≥ 1e-6)"
+        );
+    }
+    tracing::info!(addr = %local, db = %db.display(), "relay listening");
+    println!("Relay listening on http://{local}");
+    println!("  Demo shop (customer): http://{local}/demo/");
+    println!("  Agent console:        http://{local}/console/");
+    println!("  Health:               http://{local}/healthz");
+    println!("  API description:      http://{local}/api/openapi.json");
+    relay::run(listener, config, async {
+        // Ctrl-C is the only shutdown signal; if it cannot be installed we still serve.
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    })
+    .await
+    .context("serving")
 }
 
 #[tokio::main]
@@ -28,22 +179,38 @@ async fn main() -> anyhow::Result<()> {
         )
         .init();
     let args = Args::parse();
-    let listener = tokio::net::TcpListener::bind(args.addr)
-        .await
-        .with_context(|| format!("binding {}", args.addr))?;
-    let local = listener.local_addr()?;
-    tracing::info!(addr = %local, db = %args.db.display(), "relay listening");
-    println!("Relay listening on http://{local}");
-    println!("  Demo shop (customer): http://{local}/demo/");
-    println!("  Agent console:        http://{local}/console/");
-    println!("  Health:               http://{local}/healthz");
-    let config = relay::Config { www_dir: args.www };
-    relay::run(listener, config, async {
-        // Ctrl-C is the only shutdown signal; if it cannot be installed we still serve.
-        if tokio::signal::ctrl_c().await.is_err() {
-            std::future::pending::<()>().await;
+    let command = args
+        .command
+        .unwrap_or_else(|| Command::Serve(Serve::parse_from(["serve"])));
+    match command {
+        Command::Serve(s) => serve(args.db, s).await,
+        Command::Agent(AgentCommand::Add {
+            name,
+            password_stdin,
+            password,
+        }) => {
+            let password = match (password_stdin, password) {
+                (true, _) => {
+                    let mut input = String::new();
+                    std::io::stdin().read_to_string(&mut input)?;
+                    input.lines().next().unwrap_or_default().to_owned()
+                }
+                (false, Some(p)) => p,
+                (false, None) => bail!("give --password-stdin or --password"),
+            };
+            add_agent(&open(&args.db)?, &name, &password)?;
+            println!("agent {name} saved");
+            Ok(())
         }
-    })
-    .await
-    .context("serving")
+        Command::Agent(AgentCommand::Disable { name }) => {
+            open(&args.db)?.blocking(|c| store::agent_disable(c, &name))?;
+            println!("agent {name} disabled and signed out");
+            Ok(())
+        }
+        Command::Site(SiteCommand::Add { key, origins }) => {
+            open(&args.db)?.blocking(|c| store::site_add(c, &key, &origins))?;
+            println!("site {key} allows {}", origins.join(", "));
+            Ok(())
+        }
+    }
 }

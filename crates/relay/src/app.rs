@@ -1,0 +1,49 @@
+//! The shared state of a running relay: configuration, database, session registry, the
+//! connection limit and the shutdown signal. Handlers reach it through axum's `State`.
+
+use std::sync::{
+    atomic::{AtomicU64, Ordering},
+    Arc,
+};
+
+use tokio::sync::{watch, Semaphore};
+
+use crate::{cobrowse::Registry, config::Config, store::Store};
+
+/// Everything a request or a connection needs.
+pub struct App {
+    /// Bounds, timeouts and budgets.
+    pub config: Arc<Config>,
+    /// Request-path database access (off the async threads).
+    pub store: Store,
+    /// Live co-browse sessions, keys and offers.
+    pub registry: Arc<Registry>,
+    /// One permit per open WebSocket, so a flood of connections cannot exhaust memory.
+    pub connections: Arc<Semaphore>,
+    /// Turns `true` once at shutdown; every connection's writer closes on it.
+    pub shutdown: watch::Receiver<bool>,
+    /// Source of connection ids, which tell a reconnect from the connection it replaces.
+    next_peer: AtomicU64,
+}
+
+impl App {
+    pub fn new(
+        config: Arc<Config>,
+        store: Store,
+        registry: Arc<Registry>,
+        shutdown: watch::Receiver<bool>,
+    ) -> Self {
+        Self {
+            connections: Arc::new(Semaphore::new(config.max_connections)),
+            config,
+            store,
+            registry,
+            shutdown,
+            next_peer: AtomicU64::new(1),
+        }
+    }
+
+    pub fn next_peer_id(&self) -> u64 {
+        self.next_peer.fetch_add(1, Ordering::Relaxed)
+    }
+}

@@ -1,0 +1,328 @@
+//! The co-browse REST endpoints and WebSocket upgrades: starting sessions by security key or by
+//! offer, the widget's offer lookup, ending sessions and interactions, reading the audit log.
+
+use std::{net::SocketAddr, sync::Arc};
+
+use axum::{
+    extract::{ws::WebSocketUpgrade, ConnectInfo, Path, Query, State},
+    http::{header, HeaderMap, HeaderValue},
+    response::{IntoResponse, Response},
+    Json,
+};
+use protocol::{EndReason, Interaction};
+use serde::{Deserialize, Serialize};
+
+use super::{
+    connection::{serve, Side},
+    registry::{display_key, StartError},
+    session::SessionView,
+};
+use crate::{
+    app::App,
+    auth::AuthAgent,
+    http::ApiError,
+    store::{self, now_ms, AuditEntry, NewSession},
+};
+
+/// The kind of primary interaction, as JSON spells it.
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum InteractionKind {
+    Voice,
+    WebChat,
+    WebMessaging,
+}
+
+impl From<InteractionKind> for Interaction {
+    fn from(kind: InteractionKind) -> Self {
+        match kind {
+            InteractionKind::Voice => Interaction::Voice,
+            InteractionKind::WebChat => Interaction::WebChat,
+            InteractionKind::WebMessaging => Interaction::WebMessaging,
+        }
+    }
+}
+
+#[derive(Deserialize)]
+pub struct StartByKey {
+    interaction: InteractionKind,
+    interaction_id: String,
+}
+
+#[derive(Serialize)]
+struct KeyStarted {
+    session_id: String,
+    /// Digits only; what the customer's page sends.
+    security_key: String,
+    /// Grouped by four, for reading aloud.
+    security_key_display: String,
+    /// Milliseconds since the Unix epoch.
+    expires_at: i64,
+    expires_in_secs: u64,
+}
+
+async fn persist(
+    app: &App,
+    session: &super::Session,
+    pairing: &'static str,
+) -> Result<(), ApiError> {
+    let row = NewSession {
+        id: session.id.clone(),
+        agent_id: session.agent_id.clone(),
+        interaction: super::registry::interaction_name(session.interaction).to_owned(),
+        interaction_id: session.interaction_id.clone(),
+        pairing,
+    };
+    let saved = app
+        .store
+        .call(move |c| store::session_insert(c, &row))
+        .await;
+    if saved.is_err() {
+        app.registry.end(session, EndReason::Error).await;
+    }
+    Ok(saved?)
+}
+
+/// `POST /api/cobrowse/sessions`: the call flow.
+pub async fn start_by_key(
+    State(app): State<Arc<App>>,
+    auth: AuthAgent,
+    Json(body): Json<StartByKey>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let (session, key, _) = app
+        .registry
+        .start_with_key(
+            &auth.agent.id,
+            body.interaction.into(),
+            &body.interaction_id,
+        )
+        .map_err(|e: StartError| ApiError::Unavailable(e.to_string()))?;
+    persist(&app, &session, "security_key").await?;
+    let ttl = app.config.key_ttl;
+    let started = KeyStarted {
+        session_id: session.id.clone(),
+        security_key_display: display_key(&key),
+        security_key: key,
+        expires_at: now_ms() + i64::try_from(ttl.as_millis()).unwrap_or(0),
+        expires_in_secs: ttl.as_secs(),
+    };
+    Ok(Json(
+        serde_json::to_value(started).map_err(|_| ApiError::Internal)?,
+    ))
+}
+
+#[derive(Deserialize)]
+pub struct StartByOffer {
+    conversation_id: String,
+    interaction: InteractionKind,
+}
+
+/// `POST /api/cobrowse/offers`: the chat and messaging flow.
+pub async fn start_by_offer(
+    State(app): State<Arc<App>>,
+    auth: AuthAgent,
+    Json(body): Json<StartByOffer>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let (session, token) = app.registry.start_with_offer(
+        &auth.agent.id,
+        body.interaction.into(),
+        &body.conversation_id,
+    );
+    persist(&app, &session, "offer").await?;
+    Ok(Json(serde_json::json!({
+        "session_id": session.id,
+        "offer_token": token,
+        "expires_in_secs": app.config.offer_ttl.as_secs(),
+    })))
+}
+
+#[derive(Deserialize)]
+pub struct OfferQuery {
+    conversation: String,
+    site: String,
+}
+
+fn origin(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get(header::ORIGIN)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned)
+}
+
+async fn check_origin(app: &App, site: &str, origin: Option<String>) -> Result<String, ApiError> {
+    let origin =
+        origin.ok_or_else(|| ApiError::Forbidden("an Origin header is required".into()))?;
+    let (key, checked) = (site.to_owned(), origin.clone());
+    if app
+        .store
+        .call(move |c| store::site_allows(c, &key, &checked))
+        .await?
+    {
+        Ok(origin)
+    } else {
+        Err(ApiError::Forbidden(
+            "origin not allowed for this site".into(),
+        ))
+    }
+}
+
+/// `GET /api/cobrowse/offers?conversation=..&site=..`: the widget's lookup, from the customer's
+/// page (cross-origin, so it answers with CORS for the allowed origin).
+pub async fn pending_offers(
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+    Query(q): Query<OfferQuery>,
+) -> Result<Response, ApiError> {
+    let origin = check_origin(&app, &q.site, origin(&headers)).await?;
+    let offers = app.registry.pending_offers(&q.conversation);
+    let mut response = Json(serde_json::json!({ "offers": offers })).into_response();
+    if let Ok(value) = HeaderValue::from_str(&origin) {
+        response
+            .headers_mut()
+            .insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, value);
+        response
+            .headers_mut()
+            .insert(header::VARY, HeaderValue::from_static("Origin"));
+    }
+    Ok(response)
+}
+
+fn own_session(app: &App, auth: &AuthAgent, id: &str) -> Result<Arc<super::Session>, ApiError> {
+    let session = app.registry.get(id).ok_or(ApiError::NotFound)?;
+    if session.agent_id != auth.agent.id {
+        return Err(ApiError::NotFound);
+    }
+    Ok(session)
+}
+
+/// `GET /api/cobrowse/sessions/{id}`: the state of a live session.
+pub async fn session_state(
+    State(app): State<Arc<App>>,
+    auth: AuthAgent,
+    Path(id): Path<String>,
+) -> Result<Json<SessionView>, ApiError> {
+    Ok(Json(own_session(&app, &auth, &id)?.view()))
+}
+
+/// `POST /api/cobrowse/sessions/{id}/end`: the agent ends the session from the console.
+pub async fn end_session(
+    State(app): State<Arc<App>>,
+    auth: AuthAgent,
+    Path(id): Path<String>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let session = own_session(&app, &auth, &id)?;
+    app.registry.end(&session, EndReason::AgentEnded).await;
+    Ok(Json(serde_json::json!({ "ended": true })))
+}
+
+/// `GET /api/cobrowse/sessions/{id}/audit`: everything recorded so far, in order.
+pub async fn audit(
+    State(app): State<Arc<App>>,
+    auth: AuthAgent,
+    Path(id): Path<String>,
+) -> Result<Json<Vec<AuditEntry>>, ApiError> {
+    app.registry.recorder.flush().await?;
+    let agent_id = auth.agent.id.clone();
+    let (owner_check, lookup) = (id.clone(), id);
+    let owned = app
+        .store
+        .call(move |c| {
+            Ok(c.query_row(
+                "SELECT 1 FROM cobrowse_sessions WHERE id = ?1 AND agent_id = ?2",
+                [&owner_check, &agent_id],
+                |_| Ok(()),
+            )
+            .is_ok())
+        })
+        .await?;
+    if !owned {
+        return Err(ApiError::NotFound);
+    }
+    Ok(Json(
+        app.store
+            .call(move |c| store::audit_for(c, &lookup))
+            .await?,
+    ))
+}
+
+/// `POST /api/interactions/{id}/end`: the primary interaction ended.
+pub async fn interaction_ended(
+    State(app): State<Arc<App>>,
+    _auth: AuthAgent,
+    Path(id): Path<String>,
+) -> Json<serde_json::Value> {
+    let ended = app
+        .registry
+        .end_interaction(&id, EndReason::InteractionEnded)
+        .await;
+    Json(serde_json::json!({ "ended_sessions": ended }))
+}
+
+/// `POST /api/interactions/{id}/transfer`: the primary interaction moved to another agent.
+pub async fn interaction_transferred(
+    State(app): State<Arc<App>>,
+    _auth: AuthAgent,
+    Path(id): Path<String>,
+) -> Json<serde_json::Value> {
+    let ended = app
+        .registry
+        .end_interaction(&id, EndReason::InteractionTransferred)
+        .await;
+    Json(serde_json::json!({ "ended_sessions": ended }))
+}
+
+fn configure(ws: WebSocketUpgrade, app: &App) -> WebSocketUpgrade {
+    let config = &app.config;
+    let max = config.limits.max_frame_bytes;
+    ws.read_buffer_size(config.read_buffer_bytes)
+        .write_buffer_size(config.write_buffer_bytes)
+        .max_write_buffer_size(config.write_buffer_bytes + max + (64 << 10))
+        // A little over the frame limit, so most oversized frames get a precise answer.
+        .max_message_size(max + (64 << 10))
+        .max_frame_size(max + (64 << 10))
+}
+
+fn permit(app: &App) -> Result<tokio::sync::OwnedSemaphorePermit, ApiError> {
+    app.connections
+        .clone()
+        .try_acquire_owned()
+        .map_err(|_| ApiError::Unavailable("too many connections".into()))
+}
+
+#[derive(Deserialize)]
+pub struct SiteQuery {
+    site: String,
+}
+
+/// `GET /ws/customer?site=KEY`: accepted only from an origin allowed for the site.
+pub async fn customer_ws(
+    State(app): State<Arc<App>>,
+    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    Query(q): Query<SiteQuery>,
+    headers: HeaderMap,
+    ws: WebSocketUpgrade,
+) -> Result<Response, ApiError> {
+    check_origin(&app, &q.site, origin(&headers)).await?;
+    let permit = permit(&app)?;
+    let side = Side::Customer {
+        site: q.site,
+        addr: addr.ip(),
+    };
+    let app2 = app.clone();
+    Ok(configure(ws, &app)
+        .on_upgrade(move |socket| serve(socket, app2, side, permit))
+        .into_response())
+}
+
+/// `GET /ws/agent`: a signed-in agent's console.
+pub async fn agent_ws(
+    State(app): State<Arc<App>>,
+    auth: AuthAgent,
+    ws: WebSocketUpgrade,
+) -> Result<Response, ApiError> {
+    let permit = permit(&app)?;
+    let app2 = app.clone();
+    Ok(configure(ws, &app)
+        .on_upgrade(move |socket| serve(socket, app2, Side::Agent(auth.agent), permit))
+        .into_response())
+}

@@ -1,0 +1,285 @@
+//! One co-browse WebSocket connection, customer's or agent's: the `hello` handshake and
+//! pairing, then the read loop that hands each frame's envelope to its session. Writing is the
+//! peer's writer task (see [`super::peer`]), so a slow socket never blocks this loop.
+
+use std::{net::IpAddr, sync::Arc};
+
+use axum::extract::ws::{Message as WsMessage, WebSocket};
+use futures_util::StreamExt;
+use protocol::{
+    peek_hello_version, DecodeError, EndReason, Envelope, ErrorCode, Frame, FrameKind, Hello,
+    Message, Pairing, Role, PROTOCOL_VERSION,
+};
+use tokio::sync::OwnedSemaphorePermit;
+
+use super::{
+    peer::{close_code, peer, write_loop, Closing, PeerHandle},
+    registry::PairError,
+    session::{error_close, Session},
+};
+use crate::{app::App, store::Agent};
+
+/// Who is at the other end, as established by the HTTP upgrade.
+#[derive(Debug, Clone)]
+pub enum Side {
+    /// A customer's page whose Origin is allowed for `site`.
+    Customer { site: String, addr: IpAddr },
+    /// A signed-in agent.
+    Agent(Agent),
+}
+
+fn decode_close(e: &DecodeError) -> Closing {
+    match e {
+        DecodeError::FrameTooLarge { .. } | DecodeError::OverLimit { .. } => {
+            error_close(ErrorCode::TooLarge, close_code::TOO_BIG, e.to_string())
+        }
+        _ => error_close(
+            ErrorCode::Malformed,
+            close_code::PROTOCOL_ERROR,
+            e.to_string(),
+        ),
+    }
+}
+
+fn pair_close(e: &PairError) -> Closing {
+    let code = match e {
+        PairError::UnknownKey | PairError::UnknownOffer | PairError::UnknownSession => {
+            ErrorCode::UnknownKey
+        }
+        PairError::KeyExpired => ErrorCode::KeyExpired,
+        PairError::RateLimited(_) => ErrorCode::RateLimited,
+        PairError::WrongSite | PairError::NotYourSession => ErrorCode::NotAllowed,
+    };
+    error_close(code, close_code::POLICY, e.to_string())
+}
+
+/// What the handshake settled.
+struct Attached {
+    session: Arc<Session>,
+    role: Role,
+}
+
+/// Serves one upgraded connection until it closes. `_permit` holds its place under the
+/// connection limit.
+pub async fn serve(socket: WebSocket, app: Arc<App>, side: Side, _permit: OwnedSemaphorePermit) {
+    let (sink, mut stream) = socket.split();
+    let peer_id = app.next_peer_id();
+    let config = &app.config;
+    let (mut handle, queue) = peer(peer_id, config.peer_queue_frames, config.peer_queue_bytes);
+    let mut writer = tokio::spawn(write_loop(sink, queue, app.shutdown.clone()));
+
+    let hello = tokio::time::timeout(config.hello_timeout, stream.next()).await;
+    let attached = match hello {
+        Ok(Some(Ok(WsMessage::Binary(bytes)))) => match read_hello(&bytes, &app) {
+            Ok(hello) => pair(&app, &side, hello, handle).await,
+            Err(closing) => {
+                handle.close(closing);
+                None
+            }
+        },
+        Ok(Some(Ok(WsMessage::Text(_)))) => {
+            handle.close(text_close());
+            None
+        }
+        Err(_) => {
+            handle.close(error_close(
+                ErrorCode::Malformed,
+                close_code::POLICY,
+                "no hello in time".into(),
+            ));
+            None
+        }
+        // Closed, failed, or a control frame first: nothing to answer.
+        _ => None,
+    };
+    if let Some(Attached { session, role }) = attached {
+        read_loop(&app, &session, role, peer_id, &mut stream, &mut writer).await;
+        record(&app, session.detach(role, peer_id)).await;
+    }
+    // Let the writer finish its close (it stops by itself within its grace period).
+    if writer.await.is_err() {
+        tracing::error!("connection writer panicked");
+    }
+}
+
+fn text_close() -> Closing {
+    error_close(
+        ErrorCode::Malformed,
+        close_code::UNSUPPORTED_DATA,
+        "text frames are not part of the protocol".into(),
+    )
+}
+
+/// Checks the first frame: a `hello` of our version.
+fn read_hello(bytes: &[u8], app: &App) -> Result<Hello, Closing> {
+    let (envelope, body) =
+        Envelope::peek(bytes, &app.config.limits).map_err(|e| decode_close(&e))?;
+    if envelope.kind != FrameKind::Hello {
+        return Err(error_close(
+            ErrorCode::NotAllowed,
+            close_code::POLICY,
+            format!("expected hello, got {:?}", envelope.kind),
+        ));
+    }
+    let version = peek_hello_version(body).map_err(|e| decode_close(&e))?;
+    if version != PROTOCOL_VERSION {
+        return Err(error_close(
+            ErrorCode::UnsupportedVersion,
+            close_code::POLICY,
+            format!(
+                "protocol version {version} is not supported; this relay speaks {PROTOCOL_VERSION}"
+            ),
+        ));
+    }
+    match Frame::decode(bytes, &app.config.limits) {
+        Ok(Frame {
+            message: Message::Hello(hello),
+            ..
+        }) => Ok(hello),
+        Ok(_) => Err(error_close(
+            ErrorCode::Malformed,
+            close_code::PROTOCOL_ERROR,
+            "expected hello".into(),
+        )),
+        Err(e) => Err(decode_close(&e)),
+    }
+}
+
+/// Finds the session the hello claims and attaches the connection to it.
+async fn pair(
+    app: &Arc<App>,
+    side: &Side,
+    hello: Hello,
+    mut handle: PeerHandle,
+) -> Option<Attached> {
+    let registry = &app.registry;
+    let claimed = match (side, hello.role, &hello.pairing) {
+        (Side::Customer { site, .. }, Role::Customer, _) if hello.site != *site => {
+            Err(error_close(
+                ErrorCode::NotAllowed,
+                close_code::POLICY,
+                "hello names another site than the connection".into(),
+            ))
+        }
+        (Side::Customer { addr, .. }, Role::Customer, Pairing::SecurityKey(key)) => registry
+            .claim_key(key, *addr)
+            .map(|s| (s, "security key"))
+            .map_err(|e| pair_close(&e)),
+        (Side::Customer { .. }, Role::Customer, Pairing::OfferToken(token)) => registry
+            .claim_offer(token)
+            .map(|s| (s, "offer"))
+            .map_err(|e| pair_close(&e)),
+        (Side::Customer { site, .. }, Role::Customer, Pairing::Resume(token)) => registry
+            .resume(token, site)
+            .map(|s| (s, "resume"))
+            .map_err(|e| pair_close(&e)),
+        (Side::Agent(agent), Role::Agent, Pairing::AgentJoin { session_id }) => registry
+            .agent_join(session_id, &agent.id)
+            .map(|s| (s, "agent join"))
+            .map_err(|e| pair_close(&e)),
+        _ => Err(error_close(
+            ErrorCode::NotAllowed,
+            close_code::POLICY,
+            "this pairing is not allowed on this endpoint".into(),
+        )),
+    };
+    let (session, how) = match claimed {
+        Ok(found) => found,
+        Err(closing) => {
+            handle.close(closing);
+            return None;
+        }
+    };
+    let site = match side {
+        Side::Customer { site, .. } => Some(site.as_str()),
+        Side::Agent(_) => None,
+    };
+    match session.attach(hello.role, handle, site, how) {
+        Ok(records) => {
+            record(app, records).await;
+            Some(Attached {
+                session,
+                role: hello.role,
+            })
+        }
+        Err(_) => None,
+    }
+}
+
+async fn record(app: &App, records: Vec<crate::store::Record>) {
+    for r in records {
+        if app.registry.recorder.record(r).await.is_err() {
+            tracing::error!("recorder gone; audit entry lost");
+        }
+    }
+}
+
+/// Reads frames until the peer leaves, breaks the protocol, or its connection is closed by the
+/// session (end, replacement, slow consumer) or by shutdown.
+async fn read_loop(
+    app: &Arc<App>,
+    session: &Arc<Session>,
+    role: Role,
+    peer_id: u64,
+    stream: &mut futures_util::stream::SplitStream<WebSocket>,
+    writer: &mut tokio::task::JoinHandle<()>,
+) {
+    let limits = app.config.limits;
+    loop {
+        let message = tokio::select! {
+            message = stream.next() => message,
+            // The writer has closed the connection.
+            _ = &mut *writer => return,
+        };
+        let bytes = match message {
+            Some(Ok(WsMessage::Binary(bytes))) => bytes,
+            Some(Ok(WsMessage::Ping(_) | WsMessage::Pong(_))) => continue,
+            Some(Ok(WsMessage::Text(_))) => {
+                record(app, session.close_peer(role, peer_id, text_close())).await;
+                return;
+            }
+            Some(Ok(WsMessage::Close(_))) | None => return,
+            Some(Err(e)) => {
+                let text = e.to_string();
+                let closing = if text.contains("too long") || text.contains("too big") {
+                    error_close(
+                        ErrorCode::TooLarge,
+                        close_code::TOO_BIG,
+                        format!("frame over {} bytes", limits.max_frame_bytes),
+                    )
+                } else {
+                    error_close(ErrorCode::Malformed, close_code::PROTOCOL_ERROR, text)
+                };
+                record(app, session.close_peer(role, peer_id, closing)).await;
+                return;
+            }
+        };
+        let kind = match Envelope::peek(&bytes, &limits) {
+            Ok((envelope, _)) => envelope.kind,
+            Err(e) => {
+                record(app, session.close_peer(role, peer_id, decode_close(&e))).await;
+                return;
+            }
+        };
+        if kind == FrameKind::End {
+            // The relay reads the body only to refuse a malformed one; the reason is the
+            // sender's side.
+            if let Err(e) = Frame::decode(&bytes, &limits) {
+                record(app, session.close_peer(role, peer_id, decode_close(&e))).await;
+                return;
+            }
+            let reason = match role {
+                Role::Customer => EndReason::CustomerEnded,
+                Role::Agent => EndReason::AgentEnded,
+            };
+            app.registry.end(session, reason).await;
+            continue;
+        }
+        let step = session.on_frame(role, peer_id, kind, bytes);
+        record(app, step.records).await;
+        if let Some(closing) = step.close {
+            record(app, session.close_peer(role, peer_id, closing)).await;
+            return;
+        }
+    }
+}

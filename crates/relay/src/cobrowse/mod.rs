@@ -1,0 +1,23 @@
+//! Co-browse: pairing a customer's page with an agent's console, carrying the DOM stream
+//! between them, and enforcing who may act on the page.
+//!
+//! Data flows through these in order:
+//!
+//! - [`api`]: the REST endpoints that start sessions (security key, offer) and end them.
+//! - [`connection`]: one WebSocket: `hello`, pairing, then the read loop.
+//! - [`registry`]: live sessions, keys, offers, resume tokens; ends sessions on time.
+//! - [`limiter`]: the failed-guess budgets for security keys (pure).
+//! - [`session`]: one session's control state, peers and late-join buffer; decides each frame.
+//! - [`page`]: the late-join buffer (pure).
+//! - [`peer`]: a peer's bounded queue and the writer task that batches writes to its socket.
+
+pub mod api;
+pub mod connection;
+pub mod limiter;
+pub mod page;
+pub mod peer;
+pub mod registry;
+pub mod session;
+
+pub use registry::{PairError, Registry, StartError};
+pub use session::Session;

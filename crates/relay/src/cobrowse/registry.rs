@@ -1,0 +1,397 @@
+//! The session registry: live sessions, the security keys and offers that lead to them, resume
+//! tokens, the guessing limiter, and the per-session supervisor that ends sessions on time.
+//!
+//! This is also the API the messaging and routing modules call when a primary interaction ends
+//! or is transferred: [`Registry::end_interaction`].
+
+use std::{
+    collections::HashMap,
+    net::IpAddr,
+    sync::{Arc, Mutex},
+};
+
+use protocol::{EndReason, Interaction};
+use tokio::time::Instant;
+
+use super::{limiter::GuessLimiter, session::Session};
+use crate::{
+    config::Config,
+    store::{random_hex, Recorder},
+};
+
+/// Why a pairing attempt failed. The messages go to the customer's page.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PairError {
+    #[error("unknown key")]
+    UnknownKey,
+    #[error("this key has expired; ask the agent for a new one")]
+    KeyExpired,
+    #[error("{0}")]
+    RateLimited(super::limiter::Refused),
+    #[error("unknown or expired offer")]
+    UnknownOffer,
+    #[error("unknown session")]
+    UnknownSession,
+    #[error("this session belongs to another site")]
+    WrongSite,
+    #[error("this session is another agent's")]
+    NotYourSession,
+}
+
+/// Why a session could not be started.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum StartError {
+    #[error("too many unused security keys; try again when some expire")]
+    TooManyPendingKeys,
+}
+
+/// A pending security key.
+#[derive(Debug)]
+struct PendingKey {
+    session_id: String,
+    expires_at: Instant,
+    /// Kept after use or expiry until `forget_at`, so a late customer hears "expired".
+    forget_at: Instant,
+}
+
+/// A pending offer into a conversation.
+#[derive(Debug, Clone)]
+struct Offer {
+    session_id: String,
+    conversation_id: String,
+    interaction: Interaction,
+    expires_at: Instant,
+}
+
+/// What the widget sees of an offer.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct OfferView {
+    pub session_id: String,
+    pub offer_token: String,
+    pub interaction: &'static str,
+    pub expires_in_secs: u64,
+}
+
+pub fn interaction_name(interaction: Interaction) -> &'static str {
+    match interaction {
+        Interaction::Voice => "voice",
+        Interaction::WebChat => "web_chat",
+        Interaction::WebMessaging => "web_messaging",
+    }
+}
+
+#[derive(Debug, Default)]
+struct Tables {
+    sessions: HashMap<String, Arc<Session>>,
+    keys: HashMap<String, PendingKey>,
+    offers: HashMap<String, Offer>,
+    resume: HashMap<String, String>,
+}
+
+/// All live co-browse sessions of this node.
+pub struct Registry {
+    /// Bounds and timeouts.
+    config: Arc<Config>,
+    /// Lookup tables, behind one lock taken only to pair, start and end (never per frame).
+    tables: Mutex<Tables>,
+    /// Failed-guess budgets; separate lock so guessing never contends with session starts.
+    limiter: Mutex<GuessLimiter>,
+    /// Where audit records go.
+    pub(crate) recorder: Recorder,
+}
+
+/// Removes spaces and dashes a person may type between digit groups.
+pub fn normalize_key(typed: &str) -> String {
+    typed
+        .chars()
+        .filter(|c| !c.is_whitespace() && *c != '-')
+        .collect()
+}
+
+/// Groups digits by four for reading aloud: `1234 5678 9012`.
+pub fn display_key(key: &str) -> String {
+    let digits: Vec<char> = key.chars().collect();
+    digits
+        .chunks(4)
+        .map(|c| c.iter().collect::<String>())
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+fn random_digits(n: u32) -> String {
+    let mut out = String::with_capacity(n as usize);
+    while out.len() < n as usize {
+        let mut byte = [0u8; 1];
+        if getrandom::getrandom(&mut byte).is_err() {
+            std::process::abort();
+        }
+        // Rejection sampling keeps every digit uniform.
+        if byte[0] < 250 {
+            out.push(char::from(b'0' + byte[0] % 10));
+        }
+    }
+    out
+}
+
+impl Registry {
+    pub fn new(config: Arc<Config>, recorder: Recorder) -> Arc<Self> {
+        let limiter = GuessLimiter::new(
+            config.guesses_per_address,
+            config.guesses_global,
+            Instant::now().into_std(),
+        );
+        Arc::new(Self {
+            config,
+            tables: Mutex::new(Tables::default()),
+            limiter: Mutex::new(limiter),
+            recorder,
+        })
+    }
+
+    fn tables(&self) -> std::sync::MutexGuard<'_, Tables> {
+        self.tables.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn new_session(
+        self: &Arc<Self>,
+        agent_id: &str,
+        interaction: Interaction,
+        interaction_id: &str,
+        pairing_ttl: std::time::Duration,
+    ) -> Arc<Session> {
+        Arc::new(Session::new(
+            random_hex(16),
+            agent_id.to_owned(),
+            interaction,
+            interaction_id.to_owned(),
+            random_hex(32),
+            self.config.inactivity(interaction),
+            Instant::now() + pairing_ttl,
+            self.config.page_buffer_bytes,
+        ))
+    }
+
+    fn install(self: &Arc<Self>, tables: &mut Tables, session: &Arc<Session>) {
+        tables
+            .resume
+            .insert(session.resume_token.clone(), session.id.clone());
+        tables.sessions.insert(session.id.clone(), session.clone());
+        tokio::spawn(supervise(self.clone(), session.clone()));
+    }
+
+    /// Call flow: starts a session and returns it with its security key and the key's expiry.
+    pub fn start_with_key(
+        self: &Arc<Self>,
+        agent_id: &str,
+        interaction: Interaction,
+        interaction_id: &str,
+    ) -> Result<(Arc<Session>, String, Instant), StartError> {
+        let now = Instant::now();
+        let mut tables = self.tables();
+        tables.keys.retain(|_, k| k.forget_at > now);
+        let live = tables.keys.values().filter(|k| k.expires_at > now).count();
+        if live >= self.config.max_pending_keys {
+            return Err(StartError::TooManyPendingKeys);
+        }
+        let session = self.new_session(agent_id, interaction, interaction_id, self.config.key_ttl);
+        let key = loop {
+            let key = random_digits(self.config.key_digits);
+            if !tables.keys.contains_key(&key) {
+                break key;
+            }
+        };
+        let expires_at = now + self.config.key_ttl;
+        tables.keys.insert(
+            key.clone(),
+            PendingKey {
+                session_id: session.id.clone(),
+                expires_at,
+                forget_at: expires_at + self.config.key_ttl,
+            },
+        );
+        self.install(&mut tables, &session);
+        Ok((session, key, expires_at))
+    }
+
+    /// Chat and messaging flow: starts a session offered into `conversation_id`.
+    pub fn start_with_offer(
+        self: &Arc<Self>,
+        agent_id: &str,
+        interaction: Interaction,
+        conversation_id: &str,
+    ) -> (Arc<Session>, String) {
+        let session = self.new_session(
+            agent_id,
+            interaction,
+            conversation_id,
+            self.config.offer_ttl,
+        );
+        let token = random_hex(32);
+        let mut tables = self.tables();
+        tables.offers.insert(
+            token.clone(),
+            Offer {
+                session_id: session.id.clone(),
+                conversation_id: conversation_id.to_owned(),
+                interaction,
+                expires_at: Instant::now() + self.config.offer_ttl,
+            },
+        );
+        self.install(&mut tables, &session);
+        (session, token)
+    }
+
+    /// The offers waiting in a conversation, for the widget to show.
+    pub fn pending_offers(&self, conversation_id: &str) -> Vec<OfferView> {
+        let now = Instant::now();
+        let mut tables = self.tables();
+        tables.offers.retain(|_, o| o.expires_at > now);
+        tables
+            .offers
+            .iter()
+            .filter(|(_, o)| o.conversation_id == conversation_id)
+            .map(|(token, o)| OfferView {
+                session_id: o.session_id.clone(),
+                offer_token: token.clone(),
+                interaction: interaction_name(o.interaction),
+                expires_in_secs: (o.expires_at - now).as_secs(),
+            })
+            .collect()
+    }
+
+    /// A customer presents a security key. Single use; failures are charged to the limiter.
+    pub fn claim_key(&self, typed: &str, from: IpAddr) -> Result<Arc<Session>, PairError> {
+        let now = Instant::now();
+        let mut limiter = self.limiter.lock().unwrap_or_else(|p| p.into_inner());
+        limiter
+            .check(from, now.into_std())
+            .map_err(PairError::RateLimited)?;
+        let key = normalize_key(typed);
+        let mut tables = self.tables();
+        let found = match tables.keys.get_mut(&key) {
+            None => Err(PairError::UnknownKey),
+            Some(pending) if pending.expires_at <= now => Err(PairError::KeyExpired),
+            Some(pending) => {
+                // Used: it stays only to answer "expired" to a second try.
+                pending.expires_at = now;
+                Ok(pending.session_id.clone())
+            }
+        };
+        let session = found.and_then(|id| {
+            tables
+                .sessions
+                .get(&id)
+                .cloned()
+                .ok_or(PairError::KeyExpired)
+        });
+        if session.is_err() {
+            limiter.charge_failure(from, now.into_std());
+        }
+        session
+    }
+
+    /// A customer accepts an offer. Single use.
+    pub fn claim_offer(&self, token: &str) -> Result<Arc<Session>, PairError> {
+        let now = Instant::now();
+        let mut tables = self.tables();
+        let offer = tables
+            .offers
+            .remove(token)
+            .filter(|o| o.expires_at > now)
+            .ok_or(PairError::UnknownOffer)?;
+        tables
+            .sessions
+            .get(&offer.session_id)
+            .cloned()
+            .ok_or(PairError::UnknownOffer)
+    }
+
+    /// A reloaded customer page re-attaches.
+    pub fn resume(&self, token: &str, site: &str) -> Result<Arc<Session>, PairError> {
+        let session = {
+            let tables = self.tables();
+            let id = tables.resume.get(token).ok_or(PairError::UnknownSession)?;
+            tables
+                .sessions
+                .get(id)
+                .cloned()
+                .ok_or(PairError::UnknownSession)?
+        };
+        match session.site_key() {
+            Some(s) if s == site => Ok(session),
+            _ => Err(PairError::WrongSite),
+        }
+    }
+
+    /// An agent joins a session it started.
+    pub fn agent_join(&self, session_id: &str, agent_id: &str) -> Result<Arc<Session>, PairError> {
+        let session = self.get(session_id).ok_or(PairError::UnknownSession)?;
+        if session.agent_id != agent_id {
+            return Err(PairError::NotYourSession);
+        }
+        Ok(session)
+    }
+
+    pub fn get(&self, session_id: &str) -> Option<Arc<Session>> {
+        self.tables().sessions.get(session_id).cloned()
+    }
+
+    /// Ends one session and records why.
+    pub async fn end(&self, session: &Session, reason: EndReason) {
+        for record in session.end(reason) {
+            if self.recorder.record(record).await.is_err() {
+                tracing::error!("recorder gone; end not persisted");
+            }
+        }
+    }
+
+    /// Ends every session riding on a primary interaction that ended or was transferred.
+    /// Returns how many ended. For the messaging and routing modules.
+    pub async fn end_interaction(&self, interaction_id: &str, reason: EndReason) -> usize {
+        let sessions: Vec<_> = self
+            .tables()
+            .sessions
+            .values()
+            .filter(|s| s.interaction_id == interaction_id && !s.has_ended())
+            .cloned()
+            .collect();
+        for session in &sessions {
+            self.end(session, reason).await;
+        }
+        sessions.len()
+    }
+
+    /// Ends every session (shutdown).
+    pub fn live_sessions(&self) -> Vec<Arc<Session>> {
+        self.tables().sessions.values().cloned().collect()
+    }
+
+    fn forget(&self, session: &Session) {
+        let mut tables = self.tables();
+        tables.sessions.remove(&session.id);
+        tables.resume.remove(&session.resume_token);
+        tables.offers.retain(|_, o| o.session_id != session.id);
+    }
+}
+
+/// Ends the session at its deadline (pairing lapse or inactivity), then forgets it.
+async fn supervise(registry: Arc<Registry>, session: Arc<Session>) {
+    loop {
+        let Some(deadline) = session.deadline() else {
+            if session.has_ended() {
+                break;
+            }
+            session.ended.notified().await;
+            continue;
+        };
+        tokio::select! {
+            _ = session.ended.notified() => {}
+            _ = tokio::time::sleep_until(deadline) => {
+                if session.deadline().is_some_and(|d| d <= Instant::now()) {
+                    registry.end(&session, EndReason::Inactivity).await;
+                }
+            }
+        }
+    }
+    registry.forget(&session);
+}

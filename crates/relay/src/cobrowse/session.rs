@@ -1,0 +1,495 @@
+//! One co-browse session: its control state, its two peers, the late-join buffer, the
+//! inactivity clock and the audit sequence. Every frame from either side passes through
+//! [`Session::on_frame`], which decides from the envelope alone and forwards the original bytes.
+//!
+//! The state sits behind a short, synchronous mutex held only to decide and to queue; nothing
+//! in it awaits, and audit records leave as return values for the caller to queue.
+
+use std::{sync::Mutex, time::Duration};
+
+use axum::body::Bytes;
+use protocol::{
+    ControlState, End, EndReason, ErrorCode, ErrorReport, Frame, FrameKind, Interaction, Message,
+    ModeChanged, Presence, Role, SessionMode, Verdict, Welcome, PROTOCOL_VERSION,
+};
+use tokio::{sync::Notify, time::Instant};
+
+use super::{
+    page::{Buffered, PageBuffer},
+    peer::{close_code, Closing, Outbound, PeerHandle, QueueFull},
+};
+use crate::store::{now_ms, AuditEntry, Record};
+
+/// Encodes a frame the relay originates. Relay frames carry sequence number 0: they are not
+/// part of either side's numbered stream.
+pub fn relay_frame(message: Message) -> Bytes {
+    // Encoding our own small, well-formed values cannot fail; an empty frame would be refused
+    // by the peer rather than panic here.
+    Bytes::from(Frame::new(0, message).encode().unwrap_or_default())
+}
+
+/// An `Error` frame and the close that follows it.
+pub fn error_close(code: ErrorCode, ws_code: u16, reason: String) -> Closing {
+    Closing {
+        drain: false,
+        last: vec![relay_frame(Message::Error(ErrorReport {
+            code,
+            message: reason.clone(),
+        }))],
+        code: ws_code,
+        reason,
+    }
+}
+
+/// What the caller must do after the session handled something.
+#[derive(Debug, Default)]
+pub struct Step {
+    /// Records to queue for the database, in order.
+    pub records: Vec<Record>,
+    /// Close the connection that sent the frame.
+    pub close: Option<Closing>,
+}
+
+/// Why a peer could not attach.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("the session has ended")]
+pub struct SessionEnded;
+
+/// A co-browse session.
+#[derive(Debug)]
+pub struct Session {
+    /// Public id; agents join with it and REST paths name it.
+    pub id: String,
+    /// The agent who started it; only that agent may join.
+    pub agent_id: String,
+    /// The primary interaction's kind, which decides the inactivity timeout.
+    pub interaction: Interaction,
+    /// The primary interaction's id, so its end or transfer ends this session.
+    pub interaction_id: String,
+    /// What a reloaded customer page presents to re-attach (kept in its sessionStorage).
+    pub resume_token: String,
+    /// Inactivity timeout; `None` never times out (voice).
+    inactivity: Option<Duration>,
+    /// When an unpaired session gives up: its security key or offer lapses then.
+    pairing_deadline: Instant,
+    /// Everything that changes, behind one short lock.
+    state: Mutex<State>,
+    /// Wakes the supervisor task when the session ends.
+    pub(crate) ended: Notify,
+}
+
+#[derive(Debug)]
+struct State {
+    /// The shared state machine from the protocol crate.
+    control: ControlState,
+    customer: Option<PeerHandle>,
+    agent: Option<PeerHandle>,
+    /// Set when a customer attaches; resumes must come from the same site.
+    site_key: Option<String>,
+    /// Whether a customer ever attached; before that the pairing deadline applies.
+    paired: bool,
+    /// Latest snapshot and page state since, for late joiners.
+    page: PageBuffer,
+    /// Last frame from either side, for the inactivity timeout.
+    last_activity: Instant,
+    /// Order of audit entries within the session.
+    audit_seq: i64,
+    /// Set once, when the session ends.
+    end_reason: Option<EndReason>,
+}
+
+/// A read-only view of a session for the REST API.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct SessionView {
+    pub session_id: String,
+    pub interaction_id: String,
+    pub paired: bool,
+    pub mode: String,
+    pub customer_connected: bool,
+    pub agent_connected: bool,
+    pub end_reason: Option<String>,
+}
+
+impl State {
+    fn audit(&mut self, session_id: &str, event: &str, detail: String) -> Record {
+        self.audit_seq += 1;
+        Record::Audit(AuditEntry {
+            session_id: session_id.to_owned(),
+            seq: self.audit_seq,
+            at_ms: now_ms(),
+            event: event.to_owned(),
+            detail,
+        })
+    }
+
+    fn peer(&mut self, role: Role) -> &mut Option<PeerHandle> {
+        match role {
+            Role::Customer => &mut self.customer,
+            Role::Agent => &mut self.agent,
+        }
+    }
+
+    /// Queues `out` for `role`; a peer whose queue is full is dropped as a slow consumer.
+    fn deliver(&mut self, id: &str, role: Role, out: Outbound, records: &mut Vec<Record>) {
+        let Some(peer) = self.peer(role) else {
+            return;
+        };
+        match peer.send(out) {
+            Ok(()) => {}
+            Err(QueueFull::Full) => {
+                peer.close(error_close(
+                    ErrorCode::SlowConsumer,
+                    close_code::TRY_AGAIN_LATER,
+                    "slow consumer: too many frames waiting".into(),
+                ));
+                *self.peer(role) = None;
+                records.push(self.audit(id, "slow_consumer", format!("{role:?} dropped")));
+                self.tell(
+                    other(role),
+                    Presence {
+                        role,
+                        connected: false,
+                    },
+                );
+            }
+            // Its connection is closing; its own task detaches it.
+            Err(QueueFull::Gone) => {}
+        }
+    }
+
+    /// Sends a relay frame, ignoring a full queue (the peer is being dropped anyway).
+    fn tell(&mut self, role: Role, presence: Presence) {
+        if let Some(peer) = self.peer(role) {
+            peer.send(Outbound::Frame(relay_frame(Message::Presence(presence))))
+                .ok();
+        }
+    }
+
+    fn announce_mode(&mut self, id: &str, mode: SessionMode, records: &mut Vec<Record>) {
+        let frame = relay_frame(Message::ModeChanged(ModeChanged { mode }));
+        self.deliver(id, Role::Customer, Outbound::Frame(frame.clone()), records);
+        self.deliver(id, Role::Agent, Outbound::Frame(frame), records);
+    }
+}
+
+fn other(role: Role) -> Role {
+    match role {
+        Role::Customer => Role::Agent,
+        Role::Agent => Role::Customer,
+    }
+}
+
+impl Session {
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(
+        id: String,
+        agent_id: String,
+        interaction: Interaction,
+        interaction_id: String,
+        resume_token: String,
+        inactivity: Option<Duration>,
+        pairing_deadline: Instant,
+        page_buffer_bytes: usize,
+    ) -> Self {
+        Self {
+            id,
+            agent_id,
+            interaction,
+            interaction_id,
+            resume_token,
+            inactivity,
+            pairing_deadline,
+            state: Mutex::new(State {
+                control: ControlState::default(),
+                customer: None,
+                agent: None,
+                site_key: None,
+                paired: false,
+                page: PageBuffer::new(page_buffer_bytes),
+                last_activity: Instant::now(),
+                audit_seq: 0,
+                end_reason: None,
+            }),
+            ended: Notify::new(),
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
+        // A panic while holding the lock leaves consistent-enough state: keep serving.
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    pub fn site_key(&self) -> Option<String> {
+        self.lock().site_key.clone()
+    }
+
+    pub fn is_paired(&self) -> bool {
+        self.lock().paired
+    }
+
+    pub fn view(&self) -> SessionView {
+        let st = self.lock();
+        SessionView {
+            session_id: self.id.clone(),
+            interaction_id: self.interaction_id.clone(),
+            paired: st.paired,
+            mode: format!("{:?}", st.control.mode()),
+            customer_connected: st.customer.is_some(),
+            agent_connected: st.agent.is_some(),
+            end_reason: st.end_reason.map(|r| format!("{r:?}")),
+        }
+    }
+
+    /// Attaches a connection as `role`, replacing an earlier connection of the same role. Queues
+    /// `welcome`, presence and, for an agent, the late-join replay.
+    pub fn attach(
+        &self,
+        role: Role,
+        mut handle: PeerHandle,
+        site_key: Option<&str>,
+        how: &str,
+    ) -> Result<Vec<Record>, SessionEnded> {
+        let mut st = self.lock();
+        if st.end_reason.is_some() {
+            handle.close(error_close(
+                ErrorCode::SessionEnded,
+                close_code::NORMAL,
+                "the session has ended".into(),
+            ));
+            return Err(SessionEnded);
+        }
+        let mut records = Vec::new();
+        if let Some(mut old) = st.peer(role).take() {
+            old.close(Closing {
+                drain: false,
+                last: Vec::new(),
+                code: close_code::NORMAL,
+                reason: "replaced by a newer connection".into(),
+            });
+        }
+        let welcome = relay_frame(Message::Welcome(Welcome {
+            version: PROTOCOL_VERSION,
+            session_id: self.id.clone(),
+            role,
+            mode: st.control.mode(),
+            interaction: self.interaction,
+            resume_token: (role == Role::Customer).then(|| self.resume_token.clone()),
+        }));
+        let other_connected = st.peer(other(role)).is_some();
+        let presence = relay_frame(Message::Presence(Presence {
+            role: other(role),
+            connected: other_connected,
+        }));
+        // Fresh queues always have room for these two.
+        handle.send(Outbound::Frame(welcome)).ok();
+        handle.send(Outbound::Frame(presence)).ok();
+        *st.peer(role) = Some(handle);
+        st.last_activity = Instant::now();
+        match role {
+            Role::Customer => {
+                // A new page load: the old page state is gone and a fresh snapshot follows.
+                st.page.clear();
+                if !st.paired {
+                    st.paired = true;
+                    let site = site_key.unwrap_or_default().to_owned();
+                    records.push(Record::Paired {
+                        session_id: self.id.clone(),
+                        site_key: site.clone(),
+                        at_ms: now_ms(),
+                    });
+                    st.site_key = Some(site);
+                }
+            }
+            Role::Agent => {
+                if st.page.has_snapshot() {
+                    let replay = st.page.replay();
+                    st.deliver(
+                        &self.id,
+                        Role::Agent,
+                        Outbound::Frames(replay),
+                        &mut records,
+                    );
+                } else if st.customer.is_some() {
+                    let resync = relay_frame(Message::ResyncRequest(protocol::Empty));
+                    st.deliver(
+                        &self.id,
+                        Role::Customer,
+                        Outbound::Frame(resync),
+                        &mut records,
+                    );
+                }
+            }
+        }
+        let record = st.audit(&self.id, "attached", format!("{role:?} by {how}"));
+        records.push(record);
+        st.tell(
+            other(role),
+            Presence {
+                role,
+                connected: true,
+            },
+        );
+        Ok(records)
+    }
+
+    /// Detaches connection `peer_id` if it is still the current one for `role`.
+    pub fn detach(&self, role: Role, peer_id: u64) -> Vec<Record> {
+        let mut st = self.lock();
+        if st.peer(role).as_ref().is_none_or(|p| p.id != peer_id) {
+            return Vec::new();
+        }
+        *st.peer(role) = None;
+        if st.end_reason.is_some() {
+            return Vec::new();
+        }
+        st.tell(
+            other(role),
+            Presence {
+                role,
+                connected: false,
+            },
+        );
+        vec![st.audit(&self.id, "detached", format!("{role:?}"))]
+    }
+
+    /// Closes connection `peer_id` of `role` (it broke the protocol) if it is still attached.
+    pub fn close_peer(&self, role: Role, peer_id: u64, closing: Closing) -> Vec<Record> {
+        let mut st = self.lock();
+        match st.peer(role).take() {
+            Some(mut peer) if peer.id == peer_id => {
+                let reason = closing.reason.clone();
+                peer.close(closing);
+                if st.end_reason.is_some() {
+                    return Vec::new();
+                }
+                st.tell(
+                    other(role),
+                    Presence {
+                        role,
+                        connected: false,
+                    },
+                );
+                vec![st.audit(&self.id, "closed", format!("{role:?}: {reason}"))]
+            }
+            still => {
+                *st.peer(role) = still;
+                Vec::new()
+            }
+        }
+    }
+
+    /// Decides the fate of one frame from `role`'s connection `peer_id`, given its envelope.
+    /// Forwards the original bytes; never looks inside them.
+    pub fn on_frame(&self, role: Role, peer_id: u64, kind: FrameKind, frame: Bytes) -> Step {
+        let mut st = self.lock();
+        let mut step = Step::default();
+        if st.peer(role).as_ref().is_none_or(|p| p.id != peer_id) {
+            step.close = Some(Closing {
+                drain: false,
+                last: Vec::new(),
+                code: close_code::NORMAL,
+                reason: "no longer attached to the session".into(),
+            });
+            return step;
+        }
+        st.last_activity = Instant::now();
+        match st.control.on_frame(role, kind) {
+            Verdict::Forward => self.forward(&mut st, role, kind, frame, &mut step.records),
+            Verdict::Transition(mode) => {
+                self.forward(&mut st, role, kind, frame, &mut step.records);
+                st.announce_mode(&self.id, mode, &mut step.records);
+                let record = st.audit(
+                    &self.id,
+                    "mode",
+                    format!("{mode:?} after {role:?} {kind:?}"),
+                );
+                step.records.push(record);
+            }
+            Verdict::Drop(protocol::DropReason::Ended) => {}
+            Verdict::Drop(reason) => {
+                let record = st.audit(
+                    &self.id,
+                    "dropped",
+                    format!("{role:?} {kind:?}: {reason:?}"),
+                );
+                step.records.push(record);
+            }
+            Verdict::Violation => {
+                let reason = format!("{kind:?} frames are not allowed from the {role:?}");
+                let record = st.audit(&self.id, "violation", reason.clone());
+                step.records.push(record);
+                step.close = Some(error_close(
+                    ErrorCode::NotAllowed,
+                    close_code::POLICY,
+                    reason,
+                ));
+            }
+        }
+        step
+    }
+
+    fn forward(
+        &self,
+        st: &mut State,
+        from: Role,
+        kind: FrameKind,
+        frame: Bytes,
+        records: &mut Vec<Record>,
+    ) {
+        if from == Role::Customer && st.page.push(kind, &frame) == Buffered::Overflowed {
+            let resync = relay_frame(Message::ResyncRequest(protocol::Empty));
+            st.deliver(&self.id, Role::Customer, Outbound::Frame(resync), records);
+            records.push(st.audit(&self.id, "buffer_overflow", "resync requested".into()));
+        }
+        st.deliver(&self.id, other(from), Outbound::Frame(frame), records);
+    }
+
+    /// Ends the session: both sides get `End` with the reason, then their connections close.
+    /// Returns nothing if it had already ended.
+    pub fn end(&self, reason: EndReason) -> Vec<Record> {
+        let mut st = self.lock();
+        if st.end_reason.is_some() {
+            return Vec::new();
+        }
+        st.end_reason = Some(reason);
+        st.control.end();
+        st.page.clear();
+        let end = relay_frame(Message::End(End { reason }));
+        for role in [Role::Customer, Role::Agent] {
+            if let Some(mut peer) = st.peer(role).take() {
+                peer.close(Closing {
+                    drain: true,
+                    last: vec![end.clone()],
+                    code: close_code::NORMAL,
+                    reason: format!("session ended: {reason:?}"),
+                });
+            }
+        }
+        let audit = st.audit(&self.id, "ended", format!("{reason:?}"));
+        self.ended.notify_one();
+        vec![
+            audit,
+            Record::Ended {
+                session_id: self.id.clone(),
+                reason: format!("{reason:?}"),
+                at_ms: now_ms(),
+            },
+        ]
+    }
+
+    pub fn has_ended(&self) -> bool {
+        self.lock().end_reason.is_some()
+    }
+
+    /// When the session times out if nothing happens before; `None`: never.
+    pub fn deadline(&self) -> Option<Instant> {
+        let st = self.lock();
+        if st.end_reason.is_some() {
+            None
+        } else if !st.paired {
+            Some(self.pairing_deadline)
+        } else {
+            self.inactivity.map(|d| st.last_activity + d)
+        }
+    }
+}

@@ -1,0 +1,135 @@
+//! The relay's configuration: every bound, timeout and budget in one place, with defaults that
+//! a new user can run as they are.
+
+use std::{path::PathBuf, time::Duration};
+
+use protocol::{Interaction, Limits};
+
+use crate::cobrowse::limiter::GuessBudget;
+
+/// What the relay needs to start serving.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Directory served as static files at `/` (the loader, the demo site and the agent console).
+    pub www_dir: PathBuf,
+    /// The embedded SQLite database.
+    pub db_path: PathBuf,
+    /// Bounds on frames; only `max_frame_bytes` matters to the relay, which decodes nothing else
+    /// than `hello` and `end`.
+    pub limits: Limits,
+    /// The WebSocket read buffer: small, because most frames are small and there may be
+    /// thousands of idle connections.
+    pub read_buffer_bytes: usize,
+    /// Bytes the WebSocket layer gathers before writing to the socket.
+    pub write_buffer_bytes: usize,
+    /// Frames queued for one peer before it counts as a slow consumer.
+    pub peer_queue_frames: usize,
+    /// Bytes queued for one peer before it counts as a slow consumer.
+    pub peer_queue_bytes: usize,
+    /// The latest snapshot and the page-state frames since, kept for late joiners; past this the
+    /// buffer is dropped and the customer asked for a fresh snapshot.
+    pub page_buffer_bytes: usize,
+    /// Open WebSocket connections at most; more are refused with 503.
+    pub max_connections: usize,
+    /// Time a new connection has to send its `hello`.
+    pub hello_timeout: Duration,
+    /// Digits of a security key. See ARCHITECTURE.md for why 12 by default.
+    pub key_digits: u32,
+    /// How long a security key can be used.
+    pub key_ttl: Duration,
+    /// How long an offer can be accepted.
+    pub offer_ttl: Duration,
+    /// Unused security keys alive at once at most; part of the guessing bound.
+    pub max_pending_keys: usize,
+    /// Failed key guesses allowed from one client address (IPv6: one /64).
+    pub guesses_per_address: GuessBudget,
+    /// Failed key guesses allowed from everyone together; this is what bounds the chance of a hit.
+    pub guesses_global: GuessBudget,
+    /// Inactivity timeouts per kind of primary interaction; `None` never times out.
+    pub inactivity_voice: Option<Duration>,
+    pub inactivity_web_chat: Option<Duration>,
+    pub inactivity_web_messaging: Option<Duration>,
+    /// How long an agent's sign-in token stays valid.
+    pub agent_token_ttl: Duration,
+    /// Records queued for the batched database writer.
+    pub recorder_queue: usize,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            www_dir: PathBuf::from("www"),
+            db_path: PathBuf::from("cobrowse.db"),
+            limits: Limits {
+                max_frame_bytes: 4 << 20,
+                ..Limits::default()
+            },
+            read_buffer_bytes: 4 << 10,
+            write_buffer_bytes: 8 << 10,
+            peer_queue_frames: 1024,
+            peer_queue_bytes: 16 << 20,
+            page_buffer_bytes: 8 << 20,
+            max_connections: 20_000,
+            hello_timeout: Duration::from_secs(10),
+            key_digits: 12,
+            key_ttl: Duration::from_secs(300),
+            offer_ttl: Duration::from_secs(600),
+            max_pending_keys: 1_000,
+            guesses_per_address: GuessBudget {
+                burst: 5,
+                per_minute: 2.0,
+            },
+            guesses_global: GuessBudget {
+                burst: 100,
+                per_minute: 120.0,
+            },
+            inactivity_voice: None,
+            inactivity_web_chat: Some(Duration::from_secs(15 * 60)),
+            inactivity_web_messaging: Some(Duration::from_secs(2 * 60)),
+            agent_token_ttl: Duration::from_secs(12 * 3600),
+            recorder_queue: 4096,
+        }
+    }
+}
+
+impl Config {
+    /// The inactivity timeout of a session riding on `interaction`.
+    pub fn inactivity(&self, interaction: Interaction) -> Option<Duration> {
+        match interaction {
+            Interaction::Voice => self.inactivity_voice,
+            Interaction::WebChat => self.inactivity_web_chat,
+            Interaction::WebMessaging => self.inactivity_web_messaging,
+        }
+    }
+
+    /// The upper bound on the chance that guessing hits any live security key, at the maximum
+    /// rate the global budget allows, during one key lifetime:
+    /// `(burst + rate × ttl) × max_pending_keys / 10^digits`.
+    pub fn key_guess_bound(&self) -> f64 {
+        let guesses = f64::from(self.guesses_global.burst)
+            + self.guesses_global.per_minute / 60.0 * self.key_ttl.as_secs_f64();
+        let space = 10f64.powi(i32::try_from(self.key_digits).unwrap_or(i32::MAX));
+        guesses * self.max_pending_keys as f64 / space
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn default_key_settings_keep_the_guessing_bound_under_one_in_a_million() {
+        let config = Config::default();
+        let bound = config.key_guess_bound();
+        assert!(bound < 1e-6, "bound {bound}");
+    }
+
+    #[test]
+    fn six_digit_keys_cannot_meet_the_bound_at_usable_rates() {
+        let config = Config {
+            key_digits: 6,
+            ..Config::default()
+        };
+        assert!(config.key_guess_bound() > 0.1);
+    }
+}
