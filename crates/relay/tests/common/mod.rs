@@ -1,0 +1,417 @@
+//! Test harness: a real relay on `127.0.0.1:0` with a real SQLite file in a temp dir, a tiny
+//! HTTP client, and WebSocket peers that speak protocol v1.
+#![allow(dead_code)]
+
+use std::{net::SocketAddr, time::Duration};
+
+use futures_util::{SinkExt, StreamExt};
+use protocol::*;
+use relay::{auth, store, Config};
+use serde_json::Value;
+use tokio::{
+    io::{AsyncReadExt, AsyncWriteExt},
+    net::{TcpListener, TcpStream},
+    sync::oneshot,
+    task::JoinHandle,
+};
+use tokio_tungstenite::{
+    tungstenite::{client::IntoClientRequest, http::HeaderValue, Message as Ws},
+    MaybeTlsStream, WebSocketStream,
+};
+
+pub const SITE: &str = "shop";
+pub const ORIGIN: &str = "http://shop.test";
+pub const OTHER_SITE: &str = "other";
+pub const OTHER_ORIGIN: &str = "http://other.test";
+
+/// How long any single wait may take before the test fails.
+pub const WAIT: Duration = Duration::from_secs(10);
+
+pub struct Relay {
+    pub addr: SocketAddr,
+    _dir: tempfile::TempDir,
+    stop: Option<oneshot::Sender<()>>,
+    task: Option<JoinHandle<()>>,
+}
+
+impl Relay {
+    /// Starts a relay with the test site and agents `alice` and `bob` (password `pw`).
+    pub async fn start(tweak: impl FnOnce(&mut Config)) -> Relay {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("relay.db");
+        let s = store::Store::open(&db).unwrap();
+        let hash = auth::hash_password("pw").unwrap();
+        s.blocking(|c| {
+            store::agent_upsert(c, "alice", &hash)?;
+            store::agent_upsert(c, "bob", &hash)?;
+            store::site_add(c, SITE, &[ORIGIN.to_owned()])?;
+            store::site_add(c, OTHER_SITE, &[OTHER_ORIGIN.to_owned()])
+        })
+        .unwrap();
+        drop(s);
+        let mut config = Config {
+            db_path: db,
+            www_dir: dir.path().to_path_buf(),
+            ..Config::default()
+        };
+        tweak(&mut config);
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let (stop, stopped) = oneshot::channel::<()>();
+        let task = tokio::spawn(async move {
+            relay::run(listener, config, async {
+                stopped.await.ok();
+            })
+            .await
+            .unwrap();
+        });
+        Relay {
+            addr,
+            _dir: dir,
+            stop: Some(stop),
+            task: Some(task),
+        }
+    }
+
+    pub async fn stop(mut self) {
+        self.stop.take().unwrap().send(()).unwrap();
+        tokio::time::timeout(WAIT, self.task.take().unwrap())
+            .await
+            .unwrap()
+            .unwrap();
+    }
+
+    /// One HTTP/1.1 request; returns status and JSON body (or `Null`).
+    pub async fn http(
+        &self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: Option<Value>,
+    ) -> (u16, Value) {
+        let mut stream = TcpStream::connect(self.addr).await.unwrap();
+        let body = body.map(|b| b.to_string()).unwrap_or_default();
+        let mut req = format!(
+            "{method} {path} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: {}\r\n",
+            self.addr,
+            body.len()
+        );
+        for (k, v) in headers {
+            req.push_str(&format!("{k}: {v}\r\n"));
+        }
+        req.push_str("\r\n");
+        req.push_str(&body);
+        stream.write_all(req.as_bytes()).await.unwrap();
+        let mut raw = Vec::new();
+        tokio::time::timeout(WAIT, stream.read_to_end(&mut raw))
+            .await
+            .unwrap()
+            .unwrap();
+        let text = String::from_utf8_lossy(&raw).to_string();
+        let (head, rest) = text.split_once("\r\n\r\n").unwrap();
+        let status: u16 = head.split(' ').nth(1).unwrap().parse().unwrap();
+        let body = if head.to_ascii_lowercase().contains("transfer-encoding: chunked") {
+            dechunk(rest)
+        } else {
+            rest.to_owned()
+        };
+        (status, serde_json::from_str(&body).unwrap_or(Value::Null))
+    }
+
+    pub async fn login(&self, name: &str) -> String {
+        let (status, body) = self
+            .http(
+                "POST",
+                "/api/login",
+                &[],
+                Some(serde_json::json!({"name": name, "password": "pw"})),
+            )
+            .await;
+        assert_eq!(status, 200, "{body}");
+        body["token"].as_str().unwrap().to_owned()
+    }
+
+    /// An authenticated agent call.
+    pub async fn api(&self, token: &str, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
+        let auth = format!("Bearer {token}");
+        self.http(method, path, &[("Authorization", &auth)], body).await
+    }
+
+    /// Starts a call-flow session; returns (session id, security key).
+    pub async fn start_key(&self, token: &str, interaction: &str, interaction_id: &str) -> (String, String) {
+        let (status, body) = self
+            .api(
+                token,
+                "POST",
+                "/api/cobrowse/sessions",
+                Some(serde_json::json!({"interaction": interaction, "interaction_id": interaction_id})),
+            )
+            .await;
+        assert_eq!(status, 200, "{body}");
+        (
+            body["session_id"].as_str().unwrap().to_owned(),
+            body["security_key"].as_str().unwrap().to_owned(),
+        )
+    }
+
+    pub async fn audit(&self, token: &str, session: &str) -> Vec<(String, String)> {
+        let (status, body) = self
+            .api(token, "GET", &format!("/api/cobrowse/sessions/{session}/audit"), None)
+            .await;
+        assert_eq!(status, 200, "{body}");
+        body.as_array()
+            .unwrap()
+            .iter()
+            .map(|e| {
+                (
+                    e["event"].as_str().unwrap().to_owned(),
+                    e["detail"].as_str().unwrap().to_owned(),
+                )
+            })
+            .collect()
+    }
+
+    /// Opens a customer socket from `origin` for `site` (no hello yet).
+    pub async fn customer_socket(&self, site: &str, origin: &str) -> Result<Peer, u16> {
+        let mut req = format!("ws://{}/ws/customer?site={site}", self.addr)
+            .into_client_request()
+            .unwrap();
+        req.headers_mut()
+            .insert("Origin", HeaderValue::from_str(origin).unwrap());
+        match tokio_tungstenite::connect_async(req).await {
+            Ok((ws, _)) => Ok(Peer { ws, seq: 0 }),
+            Err(tokio_tungstenite::tungstenite::Error::Http(resp)) => Err(resp.status().as_u16()),
+            Err(e) => panic!("{e}"),
+        }
+    }
+
+    /// A customer that has sent its hello with `pairing`.
+    pub async fn customer(&self, pairing: Pairing) -> Peer {
+        let mut peer = self.customer_socket(SITE, ORIGIN).await.unwrap();
+        peer.hello(Role::Customer, SITE, pairing).await;
+        peer
+    }
+
+    pub async fn agent_socket(&self, token: &str) -> Peer {
+        let mut req = format!("ws://{}/ws/agent", self.addr)
+            .into_client_request()
+            .unwrap();
+        req.headers_mut().insert(
+            "Authorization",
+            HeaderValue::from_str(&format!("Bearer {token}")).unwrap(),
+        );
+        let (ws, _) = tokio_tungstenite::connect_async(req).await.unwrap();
+        Peer { ws, seq: 0 }
+    }
+
+    /// An agent joined to `session`, past its welcome.
+    pub async fn agent(&self, token: &str, session: &str) -> Peer {
+        let mut peer = self.agent_socket(token).await;
+        peer.hello(
+            Role::Agent,
+            "",
+            Pairing::AgentJoin {
+                session_id: session.to_owned(),
+            },
+        )
+        .await;
+        let welcome = peer.recv().await;
+        assert!(matches!(welcome.message, Message::Welcome(_)), "{welcome:?}");
+        peer
+    }
+
+    /// A paired session: (session id, customer past welcome, agent past welcome).
+    pub async fn paired(&self, token: &str, interaction: &str, interaction_id: &str) -> (String, Peer, Peer) {
+        let (id, key) = self.start_key(token, interaction, interaction_id).await;
+        let mut customer = self.customer(Pairing::SecurityKey(key)).await;
+        let welcome = customer.recv().await;
+        assert!(matches!(welcome.message, Message::Welcome(_)), "{welcome:?}");
+        let agent = self.agent(token, &id).await;
+        // The customer hears that the agent is there.
+        customer.recv_until(FrameKind::Presence).await;
+        (id, customer, agent)
+    }
+
+    /// Polls the audit log until `pred` holds.
+    pub async fn audit_until(
+        &self,
+        token: &str,
+        session: &str,
+        pred: impl Fn(&[(String, String)]) -> bool,
+    ) -> Vec<(String, String)> {
+        let deadline = tokio::time::Instant::now() + WAIT;
+        loop {
+            let audit = self.audit(token, session).await;
+            if pred(&audit) {
+                return audit;
+            }
+            assert!(tokio::time::Instant::now() < deadline, "audit never matched: {audit:?}");
+            tokio::task::yield_now().await;
+        }
+    }
+}
+
+fn dechunk(mut rest: &str) -> String {
+    let mut out = String::new();
+    loop {
+        let Some((size, after)) = rest.split_once("\r\n") else {
+            return out;
+        };
+        let n = usize::from_str_radix(size.trim(), 16).unwrap_or(0);
+        if n == 0 {
+            return out;
+        }
+        out.push_str(&after[..n]);
+        rest = &after[n + 2..];
+    }
+}
+
+/// One side's WebSocket.
+pub struct Peer {
+    pub ws: WebSocketStream<MaybeTlsStream<TcpStream>>,
+    seq: u32,
+}
+
+/// What a peer saw when its connection closed.
+#[derive(Debug)]
+pub struct Closed {
+    pub frames: Vec<Frame>,
+    pub code: Option<u16>,
+    pub reason: String,
+}
+
+impl Closed {
+    pub fn error(&self) -> Option<ErrorCode> {
+        self.frames.iter().find_map(|f| match &f.message {
+            Message::Error(e) => Some(e.code),
+            _ => None,
+        })
+    }
+
+    pub fn end(&self) -> Option<EndReason> {
+        self.frames.iter().find_map(|f| match &f.message {
+            Message::End(e) => Some(e.reason),
+            _ => None,
+        })
+    }
+}
+
+pub fn encode(seq: u32, message: Message) -> Vec<u8> {
+    Frame::new(seq, message).encode().unwrap()
+}
+
+impl Peer {
+    pub async fn hello(&mut self, role: Role, site: &str, pairing: Pairing) {
+        self.send(Message::Hello(Hello {
+            version: PROTOCOL_VERSION,
+            role,
+            site: site.to_owned(),
+            pairing,
+        }))
+        .await;
+    }
+
+    /// Sends a frame with the next sequence number; returns its bytes.
+    pub async fn send(&mut self, message: Message) -> Vec<u8> {
+        let bytes = encode(self.seq, message);
+        self.seq += 1;
+        self.send_raw(bytes.clone()).await;
+        bytes
+    }
+
+    pub async fn send_raw(&mut self, bytes: Vec<u8>) {
+        self.ws.send(Ws::Binary(bytes.into())).await.unwrap();
+    }
+
+    /// The next binary message's raw bytes.
+    pub async fn recv_bytes(&mut self) -> Vec<u8> {
+        loop {
+            let msg = tokio::time::timeout(WAIT, self.ws.next())
+                .await
+                .expect("no frame in time")
+                .expect("connection closed")
+                .expect("socket error");
+            match msg {
+                Ws::Binary(b) => return b.to_vec(),
+                Ws::Ping(_) | Ws::Pong(_) => continue,
+                other => panic!("expected a binary frame, got {other:?}"),
+            }
+        }
+    }
+
+    pub async fn recv(&mut self) -> Frame {
+        let bytes = self.recv_bytes().await;
+        Frame::decode(&bytes, &Limits::default()).unwrap()
+    }
+
+    /// Skips frames until one of `kind`.
+    pub async fn recv_until(&mut self, kind: FrameKind) -> Frame {
+        loop {
+            let frame = self.recv().await;
+            if frame.message.kind() == kind {
+                return frame;
+            }
+        }
+    }
+
+    /// Reads until the relay closes the connection.
+    pub async fn closed(&mut self) -> Closed {
+        let mut frames = Vec::new();
+        loop {
+            let next = tokio::time::timeout(WAIT, self.ws.next())
+                .await
+                .expect("connection not closed in time");
+            match next {
+                Some(Ok(Ws::Binary(b))) => frames.push(Frame::decode(&b, &Limits::default()).unwrap()),
+                Some(Ok(Ws::Close(frame))) => {
+                    return Closed {
+                        frames,
+                        code: frame.as_ref().map(|f| u16::from(f.code)),
+                        reason: frame.map(|f| f.reason.to_string()).unwrap_or_default(),
+                    }
+                }
+                Some(Ok(_)) => continue,
+                Some(Err(_)) | None => {
+                    return Closed {
+                        frames,
+                        code: None,
+                        reason: String::new(),
+                    }
+                }
+            }
+        }
+    }
+}
+
+pub fn snapshot(url: &str) -> Message {
+    Message::Snapshot(Snapshot {
+        url: url.to_owned(),
+        viewport: Viewport {
+            width: 800,
+            height: 600,
+        },
+        nodes: vec![Node {
+            id: 1,
+            parent: 0,
+            data: NodeData::Document,
+        }],
+        sheets: vec![],
+        adopted: vec![],
+        form: vec![],
+        scrolls: vec![],
+        focus: 0,
+    })
+}
+
+pub fn text_mutation(text: &str) -> Message {
+    Message::Mutations(MutationBatch {
+        ops: vec![Mutation::Text {
+            node: 1,
+            text: text.to_owned(),
+        }],
+    })
+}
+
+pub fn pointer(x: i32) -> Message {
+    Message::AgentPointer(Pointer { x, y: 0 })
+}
