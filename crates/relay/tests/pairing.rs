@@ -29,13 +29,22 @@ async fn call_flow_pairs_customer_and_agent_by_security_key_in_read_only_mode() 
 
     let mut agent = relay.agent(&token, &id).await;
     let snapshot = customer.send(snapshot("https://shop.test/cart")).await;
-    assert_eq!(agent.recv_until(FrameKind::Snapshot).await.message.kind(), FrameKind::Snapshot);
+    assert_eq!(
+        agent.recv_until(FrameKind::Snapshot).await.message.kind(),
+        FrameKind::Snapshot
+    );
     let mutation = customer.send(text_mutation("3 items")).await;
-    assert_eq!(agent.recv_bytes().await, mutation, "DOM frames arrive byte for byte");
+    assert_eq!(
+        agent.recv_bytes().await,
+        mutation,
+        "DOM frames arrive byte for byte"
+    );
     assert_ne!(snapshot, mutation);
 
     let audit = relay.audit(&token, &id).await;
-    assert!(audit.iter().any(|(e, d)| e == "attached" && d.contains("security key")));
+    assert!(audit
+        .iter()
+        .any(|(e, d)| e == "attached" && d.contains("security key")));
     relay.stop().await;
 }
 
@@ -80,7 +89,9 @@ async fn chat_flow_pairs_by_offer_the_widget_fetched_for_its_conversation() {
         .await;
     assert_eq!(status, 403);
 
-    let mut customer = relay.customer(Pairing::OfferToken(token_seen.clone())).await;
+    let mut customer = relay
+        .customer(Pairing::OfferToken(token_seen.clone()))
+        .await;
     let Message::Welcome(welcome) = customer.recv().await.message else {
         panic!("expected welcome")
     };
@@ -100,9 +111,18 @@ async fn chat_flow_pairs_by_offer_the_widget_fetched_for_its_conversation() {
 #[tokio::test]
 async fn customer_socket_from_an_origin_not_allowed_for_the_site_is_refused() {
     let relay = Relay::start(|_| {}).await;
-    assert_eq!(relay.customer_socket(SITE, OTHER_ORIGIN).await.err(), Some(403));
-    assert_eq!(relay.customer_socket("nosuchsite", ORIGIN).await.err(), Some(403));
-    assert!(relay.customer_socket(OTHER_SITE, OTHER_ORIGIN).await.is_ok());
+    assert_eq!(
+        relay.customer_socket(SITE, OTHER_ORIGIN).await.err(),
+        Some(403)
+    );
+    assert_eq!(
+        relay.customer_socket("nosuchsite", ORIGIN).await.err(),
+        Some(403)
+    );
+    assert!(relay
+        .customer_socket(OTHER_SITE, OTHER_ORIGIN)
+        .await
+        .is_ok());
     relay.stop().await;
 }
 
@@ -209,11 +229,17 @@ async fn reloaded_page_resumes_its_session_and_sends_a_fresh_snapshot() {
         })
     );
     // From another site the token is refused.
-    let mut elsewhere = relay.customer_socket(OTHER_SITE, OTHER_ORIGIN).await.unwrap();
+    let mut elsewhere = relay
+        .customer_socket(OTHER_SITE, OTHER_ORIGIN)
+        .await
+        .unwrap();
     elsewhere
         .hello(Role::Customer, OTHER_SITE, Pairing::Resume(resume.clone()))
         .await;
-    assert_eq!(elsewhere.closed().await.error(), Some(ErrorCode::NotAllowed));
+    assert_eq!(
+        elsewhere.closed().await.error(),
+        Some(ErrorCode::NotAllowed)
+    );
 
     let mut reloaded = relay.customer(Pairing::Resume(resume)).await;
     let Message::Welcome(again) = reloaded.recv().await.message else {

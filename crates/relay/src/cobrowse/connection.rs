@@ -92,12 +92,13 @@ pub async fn serve(socket: WebSocket, app: Arc<App>, side: Side, _permit: OwnedS
         // Closed, failed, or a control frame first: nothing to answer.
         _ => None,
     };
+    let mut writer_done = false;
     if let Some(Attached { session, role }) = attached {
-        read_loop(&app, &session, role, peer_id, &mut stream, &mut writer).await;
+        writer_done = read_loop(&app, &session, role, peer_id, &mut stream, &mut writer).await;
         record(&app, session.detach(role, peer_id)).await;
     }
     // Let the writer finish its close (it stops by itself within its grace period).
-    if writer.await.is_err() {
+    if !writer_done && writer.await.is_err() {
         tracing::error!("connection writer panicked");
     }
 }
@@ -215,7 +216,8 @@ async fn record(app: &App, records: Vec<crate::store::Record>) {
 }
 
 /// Reads frames until the peer leaves, breaks the protocol, or its connection is closed by the
-/// session (end, replacement, slow consumer) or by shutdown.
+/// session (end, replacement, slow consumer) or by shutdown. Returns whether the writer has
+/// already finished.
 async fn read_loop(
     app: &Arc<App>,
     session: &Arc<Session>,
@@ -223,22 +225,22 @@ async fn read_loop(
     peer_id: u64,
     stream: &mut futures_util::stream::SplitStream<WebSocket>,
     writer: &mut tokio::task::JoinHandle<()>,
-) {
+) -> bool {
     let limits = app.config.limits;
     loop {
         let message = tokio::select! {
             message = stream.next() => message,
             // The writer has closed the connection.
-            _ = &mut *writer => return,
+            _ = &mut *writer => return true,
         };
         let bytes = match message {
             Some(Ok(WsMessage::Binary(bytes))) => bytes,
             Some(Ok(WsMessage::Ping(_) | WsMessage::Pong(_))) => continue,
             Some(Ok(WsMessage::Text(_))) => {
                 record(app, session.close_peer(role, peer_id, text_close())).await;
-                return;
+                return false;
             }
-            Some(Ok(WsMessage::Close(_))) | None => return,
+            Some(Ok(WsMessage::Close(_))) | None => return false,
             Some(Err(e)) => {
                 let text = e.to_string();
                 let closing = if text.contains("too long") || text.contains("too big") {
@@ -251,14 +253,14 @@ async fn read_loop(
                     error_close(ErrorCode::Malformed, close_code::PROTOCOL_ERROR, text)
                 };
                 record(app, session.close_peer(role, peer_id, closing)).await;
-                return;
+                return false;
             }
         };
         let kind = match Envelope::peek(&bytes, &limits) {
             Ok((envelope, _)) => envelope.kind,
             Err(e) => {
                 record(app, session.close_peer(role, peer_id, decode_close(&e))).await;
-                return;
+                return false;
             }
         };
         if kind == FrameKind::End {
@@ -266,7 +268,7 @@ async fn read_loop(
             // sender's side.
             if let Err(e) = Frame::decode(&bytes, &limits) {
                 record(app, session.close_peer(role, peer_id, decode_close(&e))).await;
-                return;
+                return false;
             }
             let reason = match role {
                 Role::Customer => EndReason::CustomerEnded,
@@ -279,7 +281,7 @@ async fn read_loop(
         record(app, step.records).await;
         if let Some(closing) = step.close {
             record(app, session.close_peer(role, peer_id, closing)).await;
-            return;
+            return false;
         }
     }
 }

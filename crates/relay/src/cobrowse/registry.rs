@@ -381,11 +381,11 @@ async fn supervise(registry: Arc<Registry>, session: Arc<Session>) {
             if session.has_ended() {
                 break;
             }
-            session.ended.notified().await;
+            session.wake.notified().await;
             continue;
         };
         tokio::select! {
-            _ = session.ended.notified() => {}
+            _ = session.wake.notified() => {}
             _ = tokio::time::sleep_until(deadline) => {
                 if session.deadline().is_some_and(|d| d <= Instant::now()) {
                     registry.end(&session, EndReason::Inactivity).await;

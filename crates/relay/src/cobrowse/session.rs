@@ -74,8 +74,8 @@ pub struct Session {
     pairing_deadline: Instant,
     /// Everything that changes, behind one short lock.
     state: Mutex<State>,
-    /// Wakes the supervisor task when the session ends.
-    pub(crate) ended: Notify,
+    /// Wakes the supervisor task: the session ended, or its deadline moved earlier (pairing).
+    pub(crate) wake: Notify,
 }
 
 #[derive(Debug)]
@@ -210,7 +210,7 @@ impl Session {
                 audit_seq: 0,
                 end_reason: None,
             }),
-            ended: Notify::new(),
+            wake: Notify::new(),
         }
     }
 
@@ -298,6 +298,8 @@ impl Session {
                         at_ms: now_ms(),
                     });
                     st.site_key = Some(site);
+                    // From now on the inactivity timeout applies, not the pairing deadline.
+                    self.wake.notify_one();
                 }
             }
             Role::Agent => {
@@ -466,7 +468,7 @@ impl Session {
             }
         }
         let audit = st.audit(&self.id, "ended", format!("{reason:?}"));
-        self.ended.notify_one();
+        self.wake.notify_one();
         vec![
             audit,
             Record::Ended {

@@ -110,7 +110,10 @@ impl Relay {
         let text = String::from_utf8_lossy(&raw).to_string();
         let (head, rest) = text.split_once("\r\n\r\n").unwrap();
         let status: u16 = head.split(' ').nth(1).unwrap().parse().unwrap();
-        let body = if head.to_ascii_lowercase().contains("transfer-encoding: chunked") {
+        let body = if head
+            .to_ascii_lowercase()
+            .contains("transfer-encoding: chunked")
+        {
             dechunk(rest)
         } else {
             rest.to_owned()
@@ -132,13 +135,25 @@ impl Relay {
     }
 
     /// An authenticated agent call.
-    pub async fn api(&self, token: &str, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
+    pub async fn api(
+        &self,
+        token: &str,
+        method: &str,
+        path: &str,
+        body: Option<Value>,
+    ) -> (u16, Value) {
         let auth = format!("Bearer {token}");
-        self.http(method, path, &[("Authorization", &auth)], body).await
+        self.http(method, path, &[("Authorization", &auth)], body)
+            .await
     }
 
     /// Starts a call-flow session; returns (session id, security key).
-    pub async fn start_key(&self, token: &str, interaction: &str, interaction_id: &str) -> (String, String) {
+    pub async fn start_key(
+        &self,
+        token: &str,
+        interaction: &str,
+        interaction_id: &str,
+    ) -> (String, String) {
         let (status, body) = self
             .api(
                 token,
@@ -156,7 +171,12 @@ impl Relay {
 
     pub async fn audit(&self, token: &str, session: &str) -> Vec<(String, String)> {
         let (status, body) = self
-            .api(token, "GET", &format!("/api/cobrowse/sessions/{session}/audit"), None)
+            .api(
+                token,
+                "GET",
+                &format!("/api/cobrowse/sessions/{session}/audit"),
+                None,
+            )
             .await;
         assert_eq!(status, 200, "{body}");
         body.as_array()
@@ -216,20 +236,66 @@ impl Relay {
         )
         .await;
         let welcome = peer.recv().await;
-        assert!(matches!(welcome.message, Message::Welcome(_)), "{welcome:?}");
+        assert!(
+            matches!(welcome.message, Message::Welcome(_)),
+            "{welcome:?}"
+        );
         peer
     }
 
     /// A paired session: (session id, customer past welcome, agent past welcome).
-    pub async fn paired(&self, token: &str, interaction: &str, interaction_id: &str) -> (String, Peer, Peer) {
+    pub async fn paired(
+        &self,
+        token: &str,
+        interaction: &str,
+        interaction_id: &str,
+    ) -> (String, Peer, Peer) {
         let (id, key) = self.start_key(token, interaction, interaction_id).await;
         let mut customer = self.customer(Pairing::SecurityKey(key)).await;
         let welcome = customer.recv().await;
-        assert!(matches!(welcome.message, Message::Welcome(_)), "{welcome:?}");
-        let agent = self.agent(token, &id).await;
-        // The customer hears that the agent is there.
+        assert!(
+            matches!(welcome.message, Message::Welcome(_)),
+            "{welcome:?}"
+        );
+        let initial = customer.recv().await;
+        assert!(matches!(
+            initial.message,
+            Message::Presence(Presence {
+                connected: false,
+                ..
+            })
+        ));
+        let mut agent = self.agent(token, &id).await;
+        let present = agent.recv().await;
+        assert!(matches!(
+            present.message,
+            Message::Presence(Presence {
+                connected: true,
+                ..
+            })
+        ));
+        // The customer is asked for a snapshot (there is none yet) and hears the agent is there.
         customer.recv_until(FrameKind::Presence).await;
         (id, customer, agent)
+    }
+
+    /// Waits until the relay has handled every frame `customer` sent so far: a stray accept is
+    /// dropped and audited, and frames of one connection are handled in order.
+    pub async fn processed(&self, token: &str, session: &str, customer: &mut Peer) {
+        let before = self
+            .audit(token, session)
+            .await
+            .iter()
+            .filter(|(_, d)| d.contains("NoPendingRequest"))
+            .count();
+        customer.send(Message::NavigationAccept(Empty)).await;
+        self.audit_until(token, session, |a| {
+            a.iter()
+                .filter(|(_, d)| d.contains("NoPendingRequest"))
+                .count()
+                > before
+        })
+        .await;
     }
 
     /// Polls the audit log until `pred` holds.
@@ -245,7 +311,10 @@ impl Relay {
             if pred(&audit) {
                 return audit;
             }
-            assert!(tokio::time::Instant::now() < deadline, "audit never matched: {audit:?}");
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "audit never matched: {audit:?}"
+            );
             tokio::task::yield_now().await;
         }
     }
@@ -362,7 +431,9 @@ impl Peer {
                 .await
                 .expect("connection not closed in time");
             match next {
-                Some(Ok(Ws::Binary(b))) => frames.push(Frame::decode(&b, &Limits::default()).unwrap()),
+                Some(Ok(Ws::Binary(b))) => {
+                    frames.push(Frame::decode(&b, &Limits::default()).unwrap())
+                }
                 Some(Ok(Ws::Close(frame))) => {
                     return Closed {
                         frames,

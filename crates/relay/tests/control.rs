@@ -1,0 +1,319 @@
+//! Enforced control and lifecycle: agent input is dropped and audited until the customer grants
+//! navigation; grants and revokes are announced to both sides; every way a session ends tells
+//! both sides why; late joiners get the page at once.
+
+mod common;
+
+use std::time::Duration;
+
+use common::*;
+use protocol::*;
+
+fn agent_inputs() -> Vec<Message> {
+    vec![
+        Message::Click(Click {
+            node: 5,
+            x: 10,
+            y: 20,
+            button: Button::Primary,
+        }),
+        Message::TextInput(TextInput {
+            node: 5,
+            value: "typed by agent".into(),
+        }),
+        Message::Key(Key {
+            node: 5,
+            key: "Enter".into(),
+            modifiers: 0,
+        }),
+        Message::AgentScroll(Scroll {
+            node: 0,
+            x: 0,
+            y: 500,
+        }),
+        Message::Navigate(Navigate::Url("https://shop.test/admin".into())),
+    ]
+}
+
+#[tokio::test]
+async fn hostile_agent_input_in_read_only_and_requested_modes_is_dropped_audited_and_never_reaches_the_customer(
+) {
+    let relay = Relay::start(|_| {}).await;
+    let token = relay.login("alice").await;
+    let (id, mut customer, mut agent) = relay.paired(&token, "voice", "call-1").await;
+
+    for input in agent_inputs() {
+        agent.send(input).await;
+    }
+    // A pointer is always allowed: the first thing the customer sees after the inputs.
+    let marker = agent.send(pointer(1)).await;
+    assert_eq!(
+        customer.recv_bytes().await,
+        marker,
+        "no input frame got through"
+    );
+
+    // Asking for control changes nothing until the customer accepts.
+    agent.send(Message::NavigationRequest(Empty)).await;
+    customer.recv_until(FrameKind::ModeChanged).await;
+    for input in agent_inputs() {
+        agent.send(input).await;
+    }
+    let marker = agent.send(pointer(2)).await;
+    assert_eq!(
+        customer.recv_bytes().await,
+        marker,
+        "no input frame got through"
+    );
+
+    let audit = relay
+        .audit_until(&token, &id, |a| {
+            a.iter().filter(|(e, _)| e == "dropped").count() == 10
+        })
+        .await;
+    for kind in ["Click", "TextInput", "Key", "AgentScroll", "Navigate"] {
+        let dropped: Vec<_> = audit
+            .iter()
+            .filter(|(e, d)| e == "dropped" && d.contains(&format!("Agent {kind}:")))
+            .collect();
+        assert_eq!(dropped.len(), 2, "{kind} in both modes: {audit:?}");
+        assert!(dropped.iter().all(|(_, d)| d.ends_with("NotGranted")));
+    }
+    relay.stop().await;
+}
+
+#[tokio::test]
+async fn grant_lets_input_through_and_revoke_stops_it_on_the_next_frame() {
+    let relay = Relay::start(|_| {}).await;
+    let token = relay.login("alice").await;
+    let (id, mut customer, mut agent) = relay.paired(&token, "voice", "call-2").await;
+
+    let request = agent.send(Message::NavigationRequest(Empty)).await;
+    assert_eq!(customer.recv_bytes().await, request);
+    let mode = |f: Frame| match f.message {
+        Message::ModeChanged(m) => m.mode,
+        other => panic!("expected a mode change, got {other:?}"),
+    };
+    assert_eq!(
+        mode(customer.recv().await),
+        SessionMode::NavigationRequested
+    );
+    assert_eq!(mode(agent.recv().await), SessionMode::NavigationRequested);
+
+    customer.send(Message::NavigationAccept(Empty)).await;
+    assert_eq!(
+        mode(agent.recv_until(FrameKind::ModeChanged).await),
+        SessionMode::NavigationGranted
+    );
+    assert_eq!(mode(customer.recv().await), SessionMode::NavigationGranted);
+
+    for input in agent_inputs() {
+        let sent = agent.send(input).await;
+        assert_eq!(
+            customer.recv_bytes().await,
+            sent,
+            "granted input is forwarded untouched"
+        );
+    }
+
+    customer.send(Message::Revoke(Empty)).await;
+    assert_eq!(mode(customer.recv().await), SessionMode::ReadOnly);
+    assert_eq!(
+        mode(agent.recv_until(FrameKind::ModeChanged).await),
+        SessionMode::ReadOnly
+    );
+    agent.send(agent_inputs().remove(0)).await;
+    let marker = agent.send(pointer(3)).await;
+    assert_eq!(customer.recv_bytes().await, marker);
+
+    let audit = relay
+        .audit_until(&token, &id, |a| a.iter().any(|(e, _)| e == "dropped"))
+        .await;
+    let modes: Vec<_> = audit
+        .iter()
+        .filter(|(e, _)| e == "mode")
+        .map(|(_, d)| d.as_str())
+        .collect();
+    assert_eq!(modes.len(), 3, "{modes:?}");
+    assert!(modes[1].starts_with("NavigationGranted after Customer NavigationAccept"));
+    assert!(modes[2].starts_with("ReadOnly after Customer Revoke"));
+    relay.stop().await;
+}
+
+#[tokio::test]
+async fn frames_of_the_other_side_close_the_sender_with_a_reason() {
+    let relay = Relay::start(|_| {}).await;
+    let token = relay.login("alice").await;
+    let (_, mut customer, mut agent) = relay.paired(&token, "voice", "call-3").await;
+    customer.send(Message::NavigationAccept(Empty)).await; // no request pending: just dropped
+    agent
+        .send(Message::Snapshot(match snapshot("x") {
+            Message::Snapshot(s) => s,
+            _ => unreachable!(),
+        }))
+        .await;
+    let closed = agent.closed().await;
+    assert_eq!(closed.error(), Some(ErrorCode::NotAllowed));
+    assert_eq!(closed.code, Some(1008));
+    assert!(closed.reason.contains("Snapshot"), "{}", closed.reason);
+    // The customer is told the agent left, and is still connected.
+    let gone = customer.recv_until(FrameKind::Presence).await;
+    assert!(matches!(
+        gone.message,
+        Message::Presence(Presence {
+            role: Role::Agent,
+            connected: false
+        })
+    ));
+    customer
+        .send(Message::AgentPointer(Pointer { x: 0, y: 0 }))
+        .await;
+    assert_eq!(customer.closed().await.error(), Some(ErrorCode::NotAllowed));
+    relay.stop().await;
+}
+
+/// How a test ends a session.
+enum Trigger {
+    CustomerEnd,
+    AgentEnd,
+    ApiEnd,
+    InteractionEnd,
+    InteractionTransfer,
+}
+
+async fn check_end(trigger: Trigger, expected: EndReason) {
+    let relay = Relay::start(|_| {}).await;
+    let token = relay.login("alice").await;
+    let (id, mut customer, mut agent) = relay.paired(&token, "web_chat", "chat-9").await;
+    let end = Message::End(End {
+        reason: EndReason::Error, // the relay decides the reason from the sender's side
+    });
+    match trigger {
+        Trigger::CustomerEnd => drop(customer.send(end).await),
+        Trigger::AgentEnd => drop(agent.send(end).await),
+        Trigger::ApiEnd => {
+            let path = format!("/api/cobrowse/sessions/{id}/end");
+            assert_eq!(relay.api(&token, "POST", &path, None).await.0, 200);
+        }
+        Trigger::InteractionEnd => {
+            let (status, body) = relay
+                .api(&token, "POST", "/api/interactions/chat-9/end", None)
+                .await;
+            assert_eq!((status, body["ended_sessions"].as_u64()), (200, Some(1)));
+        }
+        Trigger::InteractionTransfer => {
+            let path = "/api/interactions/chat-9/transfer";
+            assert_eq!(relay.api(&token, "POST", path, None).await.0, 200);
+        }
+    }
+    for peer in [&mut customer, &mut agent] {
+        let closed = peer.closed().await;
+        assert_eq!(closed.end(), Some(expected));
+        assert_eq!(closed.code, Some(1000));
+    }
+    let audit = relay
+        .audit_until(&token, &id, |a| a.iter().any(|(e, _)| e == "ended"))
+        .await;
+    assert!(audit.contains(&("ended".into(), format!("{expected:?}"))));
+    relay.stop().await;
+}
+
+#[tokio::test]
+async fn customer_end_tells_both_sides() {
+    check_end(Trigger::CustomerEnd, EndReason::CustomerEnded).await;
+}
+
+#[tokio::test]
+async fn agent_end_frame_tells_both_sides() {
+    check_end(Trigger::AgentEnd, EndReason::AgentEnded).await;
+}
+
+#[tokio::test]
+async fn agent_end_through_the_api_tells_both_sides() {
+    check_end(Trigger::ApiEnd, EndReason::AgentEnded).await;
+}
+
+#[tokio::test]
+async fn primary_interaction_end_ends_the_session() {
+    check_end(Trigger::InteractionEnd, EndReason::InteractionEnded).await;
+}
+
+#[tokio::test]
+async fn primary_interaction_transfer_ends_the_session() {
+    check_end(
+        Trigger::InteractionTransfer,
+        EndReason::InteractionTransferred,
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn inactivity_ends_a_messaging_session_but_not_a_voice_session() {
+    let relay = Relay::start(|c| {
+        c.inactivity_web_messaging = Some(Duration::from_millis(400));
+        c.inactivity_voice = None;
+    })
+    .await;
+    let token = relay.login("alice").await;
+    let (_, mut voice_customer, mut voice_agent) = relay.paired(&token, "voice", "call-4").await;
+    let (_, mut customer, mut agent) = relay.paired(&token, "web_messaging", "msg-1").await;
+    for peer in [&mut customer, &mut agent] {
+        assert_eq!(peer.closed().await.end(), Some(EndReason::Inactivity));
+    }
+    // The voice session, paired before and idle just as long, still carries frames.
+    let sent = voice_customer.send(snapshot("https://shop.test/")).await;
+    assert_eq!(voice_agent.recv_bytes().await, sent);
+    relay.stop().await;
+}
+
+#[tokio::test]
+async fn late_joining_agent_gets_the_snapshot_and_page_state_since_then_live_frames() {
+    let relay = Relay::start(|_| {}).await;
+    let token = relay.login("alice").await;
+    let (id, key) = relay.start_key(&token, "voice", "call-5").await;
+    let mut customer = relay.customer(Pairing::SecurityKey(key)).await;
+    customer.recv().await; // welcome
+    customer.send(text_mutation("before any snapshot")).await;
+    let snap = customer.send(snapshot("https://shop.test/")).await;
+    let m1 = customer.send(text_mutation("one")).await;
+    customer
+        .send(Message::Pointer(Pointer { x: 1, y: 1 }))
+        .await; // not page state
+    let m2 = customer.send(text_mutation("two")).await;
+    relay.processed(&token, &id, &mut customer).await;
+
+    let mut agent = relay.agent(&token, &id).await;
+    agent.recv_until(FrameKind::Presence).await;
+    assert_eq!(agent.recv_bytes().await, snap);
+    assert_eq!(agent.recv_bytes().await, m1);
+    assert_eq!(agent.recv_bytes().await, m2);
+    let live = customer.send(text_mutation("three")).await;
+    assert_eq!(agent.recv_bytes().await, live);
+
+    // A reconnecting console replaces the old connection and gets the same view plus "three".
+    let mut again = relay.agent(&token, &id).await;
+    assert!(agent.closed().await.reason.contains("replaced"));
+    again.recv_until(FrameKind::Presence).await;
+    for expected in [snap, m1, m2, live] {
+        assert_eq!(again.recv_bytes().await, expected);
+    }
+    relay.stop().await;
+}
+
+#[tokio::test]
+async fn agent_resync_request_reaches_the_customer_and_an_overflowing_buffer_asks_for_one() {
+    let relay = Relay::start(|c| c.page_buffer_bytes = 4096).await;
+    let token = relay.login("alice").await;
+    let (_, mut customer, mut agent) = relay.paired(&token, "voice", "call-6").await;
+    let resync = agent.send(Message::ResyncRequest(Empty)).await;
+    assert_eq!(customer.recv_bytes().await, resync);
+
+    customer.send(snapshot("https://shop.test/")).await;
+    let big = "x".repeat(1000);
+    for _ in 0..5 {
+        customer.send(text_mutation(&big)).await;
+    }
+    // Past 4 KiB the relay drops its copy and asks the page for a fresh snapshot.
+    assert_eq!(customer.recv().await.message, Message::ResyncRequest(Empty));
+    relay.stop().await;
+}
