@@ -7,6 +7,7 @@ use axum::{
     http::StatusCode,
     response::{IntoResponse, Response},
     routing::{get, post},
+    serve::ListenerExt,
     Json, Router,
 };
 use serde::Serialize;
@@ -142,6 +143,12 @@ pub async fn run(
     let registry = Registry::new(config.clone(), recorder);
     let (stop_tx, stop_rx) = watch::channel(false);
     let app = Arc::new(App::new(config, store, registry, stop_rx));
+    // Frames are small and writes are already batched: Nagle's algorithm would only add delay.
+    let listener = listener.tap_io(|tcp| {
+        if let Err(e) = tcp.set_nodelay(true) {
+            tracing::debug!(error = %e, "setting TCP_NODELAY");
+        }
+    });
     let served = axum::serve(
         listener,
         router(app.clone()).into_make_service_with_connect_info::<SocketAddr>(),

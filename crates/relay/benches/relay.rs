@@ -1,0 +1,612 @@
+//! `make bench-relay`: the relay against a bare tokio-tungstenite forwarder (the physical
+//! floor), in one run. Each server runs in a child process pinned to core 0 (`taskset`), the
+//! load generator on core 1. N session pairs send 64-byte DOM frames customer→agent at a fixed
+//! open-loop rate, each stamped with its *scheduled* send time, so a stalled server shows up as
+//! latency instead of hiding it (no coordinated omission).
+//!
+//! Scenarios: `idle` (9,000 connected idle sessions: RSS per session), `latency` (1,000
+//! sessions at 50k frames/s), `max` (a rate sweep until delivery falls behind). One JSON line
+//! per scenario. `RELAY_BENCH_SECS` sets the measuring time per step (default 4);
+//! `RELAY_BENCH_QUICK=1` shrinks the session counts for a smoke run.
+
+use std::{
+    io::{BufRead, BufReader},
+    process::{Child, Command, Stdio},
+    sync::{Arc, Mutex},
+    time::{Duration, Instant},
+};
+
+use futures_util::{SinkExt, StreamExt};
+use protocol::*;
+use serde_json::{json, Value};
+use tokio::{
+    io::{AsyncReadExt, AsyncWriteExt},
+    net::{TcpListener, TcpStream},
+};
+use tokio_tungstenite::{
+    tungstenite::{
+        client::IntoClientRequest, http::HeaderValue, protocol::WebSocketConfig, Message as Ws,
+    },
+    MaybeTlsStream, WebSocketStream,
+};
+
+const ORIGIN: &str = "http://bench.local";
+const FRAME_BYTES: usize = 64;
+
+type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
+
+fn ws_config() -> WebSocketConfig {
+    WebSocketConfig::default()
+        .read_buffer_size(4096)
+        .write_buffer_size(8192)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Child processes: the two servers under test.
+
+fn serve_child(which: &str) {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        match which {
+            "relay" => {
+                let dir = tempfile::tempdir().unwrap();
+                let db = dir.path().join("bench.db");
+                let store = relay::store::Store::open(&db).unwrap();
+                let hash = relay::auth::hash_password("bench").unwrap();
+                store
+                    .blocking(|c| {
+                        relay::store::agent_upsert(c, "bench", &hash)?;
+                        relay::store::site_add(c, "bench", &[ORIGIN.to_owned()])
+                    })
+                    .unwrap();
+                drop(store);
+                let config = relay::Config {
+                    db_path: db,
+                    www_dir: dir.path().to_path_buf(),
+                    max_connections: 40_000,
+                    ..relay::Config::default()
+                };
+                println!("LISTENING {port}");
+                relay::run(listener, config, std::future::pending())
+                    .await
+                    .unwrap();
+            }
+            _ => {
+                println!("LISTENING {port}");
+                forwarder(listener).await;
+            }
+        }
+    });
+}
+
+/// The floor: pairs `/pair/<id>/c` with `/pair/<id>/a` and copies frames both ways, nothing else.
+async fn forwarder(listener: TcpListener) {
+    let waiting: Arc<Mutex<std::collections::HashMap<String, Socket2>>> = Arc::default();
+    loop {
+        let Ok((tcp, _)) = listener.accept().await else {
+            continue;
+        };
+        tcp.set_nodelay(true).ok();
+        let waiting = waiting.clone();
+        tokio::spawn(async move {
+            let mut path = String::new();
+            let cb = |req: &tokio_tungstenite::tungstenite::handshake::server::Request, resp| {
+                path = req.uri().path().to_owned();
+                Ok(resp)
+            };
+            let Ok(ws) =
+                tokio_tungstenite::accept_hdr_async_with_config(tcp, cb, Some(ws_config())).await
+            else {
+                return;
+            };
+            let pair = path.trim_end_matches(['c', 'a']).to_owned();
+            let other = waiting.lock().unwrap().remove(&pair);
+            match other {
+                None => {
+                    waiting.lock().unwrap().insert(pair, ws);
+                }
+                Some(other) => {
+                    let (a_tx, a_rx) = ws.split();
+                    let (b_tx, b_rx) = other.split();
+                    tokio::spawn(a_rx.forward(b_tx));
+                    tokio::spawn(b_rx.forward(a_tx));
+                }
+            }
+        });
+    }
+}
+
+type Socket2 = WebSocketStream<TcpStream>;
+
+struct Server {
+    child: Child,
+    port: u16,
+}
+
+impl Server {
+    fn start(which: &str) -> Server {
+        let exe = std::env::current_exe().unwrap();
+        let pinned = Command::new("taskset").arg("-V").output().is_ok() && cores() >= 2;
+        let mut cmd = if pinned {
+            let mut c = Command::new("taskset");
+            c.args(["-c", "0"]).arg(exe);
+            c
+        } else {
+            Command::new(exe)
+        };
+        let mut child = cmd
+            .args(["serve-child", which])
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let port = line
+            .trim()
+            .strip_prefix("LISTENING ")
+            .unwrap()
+            .parse()
+            .unwrap();
+        Server { child, port }
+    }
+
+    fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// User + system CPU time of the server, in microseconds.
+    fn cpu_us(&self) -> u64 {
+        cpu_us_of(&self.pid().to_string())
+    }
+
+    fn rss_kib(&self) -> u64 {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid())).unwrap();
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmRSS:"))
+            .and_then(|v| v.split_whitespace().next())
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0)
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.child.kill().ok();
+        self.child.wait().ok();
+    }
+}
+
+/// User + system CPU time of a process (`self` or a pid), in microseconds.
+fn cpu_us_of(pid: &str) -> u64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
+    let after = stat.rsplit_once(')').unwrap().1;
+    let fields: Vec<&str> = after.split_whitespace().collect();
+    let ticks: u64 = fields[11].parse::<u64>().unwrap() + fields[12].parse::<u64>().unwrap();
+    ticks * 1_000_000 / 100
+}
+
+fn cores() -> usize {
+    core_affinity::get_core_ids().map_or(1, |c| c.len())
+}
+
+// ---------------------------------------------------------------------------------------------
+// The load generator.
+
+async fn http(port: u16, method: &str, path: &str, auth: Option<&str>, body: Value) -> Value {
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).await.unwrap();
+    let body = body.to_string();
+    let auth = auth
+        .map(|t| format!("Authorization: Bearer {t}\r\n"))
+        .unwrap_or_default();
+    let req = format!(
+        "{method} {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n{auth}Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    stream.write_all(req.as_bytes()).await.unwrap();
+    let mut raw = Vec::new();
+    stream.read_to_end(&mut raw).await.unwrap();
+    let text = String::from_utf8_lossy(&raw);
+    let (_, rest) = text.split_once("\r\n\r\n").unwrap();
+    serde_json::from_str(rest).unwrap_or(Value::Null)
+}
+
+async fn connect(url: String, headers: &[(&'static str, String)]) -> Socket {
+    let mut req = url.into_client_request().unwrap();
+    for (k, v) in headers {
+        req.headers_mut()
+            .insert(*k, HeaderValue::from_str(v).unwrap());
+    }
+    let (ws, _) = tokio_tungstenite::connect_async_with_config(req, Some(ws_config()), true)
+        .await
+        .unwrap();
+    ws
+}
+
+fn frame(message: Message) -> Ws {
+    Ws::Binary(Frame::new(0, message).encode().unwrap().into())
+}
+
+/// One session pair, connected and past the handshake.
+struct Pair {
+    customer: Socket,
+    agent: Socket,
+}
+
+async fn pair_relay(port: u16, token: &str) -> Pair {
+    let offer = http(
+        port,
+        "POST",
+        "/api/cobrowse/offers",
+        Some(token),
+        json!({"conversation_id": "bench", "interaction": "voice"}),
+    )
+    .await;
+    let (session, offer) = (
+        offer["session_id"].as_str().unwrap().to_owned(),
+        offer["offer_token"].as_str().unwrap().to_owned(),
+    );
+    let mut customer = connect(
+        format!("ws://127.0.0.1:{port}/ws/customer?site=bench"),
+        &[("Origin", ORIGIN.to_owned())],
+    )
+    .await;
+    customer
+        .send(frame(Message::Hello(Hello {
+            version: PROTOCOL_VERSION,
+            role: Role::Customer,
+            site: "bench".into(),
+            pairing: Pairing::OfferToken(offer),
+        })))
+        .await
+        .unwrap();
+    customer.next().await.unwrap().unwrap(); // welcome
+    let mut agent = connect(
+        format!("ws://127.0.0.1:{port}/ws/agent"),
+        &[("Authorization", format!("Bearer {token}"))],
+    )
+    .await;
+    agent
+        .send(frame(Message::Hello(Hello {
+            version: PROTOCOL_VERSION,
+            role: Role::Agent,
+            site: String::new(),
+            pairing: Pairing::AgentJoin {
+                session_id: session,
+            },
+        })))
+        .await
+        .unwrap();
+    agent.next().await.unwrap().unwrap(); // welcome
+    Pair { customer, agent }
+}
+
+async fn pair_forwarder(port: u16, i: usize) -> Pair {
+    let customer = connect(format!("ws://127.0.0.1:{port}/pair/{i}/c"), &[]).await;
+    let agent = connect(format!("ws://127.0.0.1:{port}/pair/{i}/a"), &[]).await;
+    Pair { customer, agent }
+}
+
+async fn setup(server: &Server, relay: bool, n: usize) -> Vec<Pair> {
+    let token = if relay {
+        let login = http(
+            server.port,
+            "POST",
+            "/api/login",
+            None,
+            json!({"name": "bench", "password": "bench"}),
+        )
+        .await;
+        login["token"].as_str().unwrap().to_owned()
+    } else {
+        String::new()
+    };
+    let port = server.port;
+    futures_util::stream::iter(0..n)
+        .map(|i| {
+            let token = token.clone();
+            async move {
+                if relay {
+                    pair_relay(port, &token).await
+                } else {
+                    pair_forwarder(port, i).await
+                }
+            }
+        })
+        .buffer_unordered(32)
+        .collect()
+        .await
+}
+
+/// The figures of one measured step.
+#[derive(Debug, Clone, Default)]
+struct Figures {
+    offered_per_s: f64,
+    frames_per_s: f64,
+    p50_ms: f64,
+    p99_ms: f64,
+    p999_ms: f64,
+    cpu_us_per_frame: f64,
+    /// The load generator's own CPU per frame, to tell when it, not the server, is the limit.
+    loader_cpu_us_per_frame: f64,
+}
+
+fn dom_frame(seq: u32, scheduled_ns: u64) -> Vec<u8> {
+    // A mutation frame as the servers see it: kind, seq, then 64 bytes in all. The body is
+    // opaque to both; its last 8 bytes carry the scheduled send time. Written as a raw
+    // client WebSocket frame (masked with the all-zero key, which RFC 6455 allows), so the
+    // load generator spends as little as possible per frame.
+    let mut bytes = Vec::with_capacity(FRAME_BYTES + 6);
+    bytes.extend([0x82, 0x80 | FRAME_BYTES as u8, 0, 0, 0, 0]);
+    bytes.push(FrameKind::Mutations.code());
+    let mut v = seq;
+    while v >= 0x80 {
+        bytes.push((v as u8) | 0x80);
+        v >>= 7;
+    }
+    bytes.push(v as u8);
+    bytes.resize(6 + FRAME_BYTES - 8, 0);
+    bytes.extend(scheduled_ns.to_le_bytes());
+    bytes
+}
+
+/// Splits complete server frames (unmasked) off the front of `buf`; calls `each` with the
+/// payload of each binary frame.
+fn parse_frames(buf: &mut Vec<u8>, mut each: impl FnMut(&[u8])) {
+    let mut at = 0;
+    loop {
+        let rest = &buf[at..];
+        if rest.len() < 2 {
+            break;
+        }
+        let (len, header) = match rest[1] & 0x7f {
+            126 if rest.len() >= 4 => (usize::from(u16::from_be_bytes([rest[2], rest[3]])), 4),
+            127 if rest.len() >= 10 => (
+                u64::from_be_bytes(rest[2..10].try_into().unwrap()) as usize,
+                10,
+            ),
+            126 | 127 => break,
+            n => (usize::from(n), 2),
+        };
+        if rest.len() < header + len {
+            break;
+        }
+        if rest[0] & 0x0f == 0x2 {
+            each(&rest[header..header + len]);
+        }
+        at += header + len;
+    }
+    buf.drain(..at);
+}
+
+/// Sends `rate` frames/s in total across `pairs` for `secs`, open loop, and measures.
+async fn run_step(server: &Server, pairs: &mut [RawPair], rate: f64, secs: f64) -> Figures {
+    let base = Instant::now();
+    let samples: Arc<Mutex<Vec<u64>>> = Arc::new(Mutex::new(Vec::new()));
+    let measuring_from = Duration::from_secs_f64(0.5);
+    let total = Duration::from_secs_f64(secs) + measuring_from;
+    let deadline = base + total + Duration::from_secs(2);
+    let mut customers = Vec::new();
+    let mut readers = Vec::new();
+    for p in pairs.iter_mut() {
+        customers.push(&mut p.customer);
+        let agent = &mut p.agent;
+        let samples = samples.clone();
+        readers.push(async move {
+            let mut local = Vec::new();
+            let mut buf = Vec::with_capacity(8192);
+            let mut done = false;
+            while !done {
+                let mut chunk = [0u8; 4096];
+                let read = tokio::time::timeout_at(deadline.into(), agent.read(&mut chunk)).await;
+                let Ok(Ok(n)) = read else { break };
+                if n == 0 {
+                    break;
+                }
+                buf.extend_from_slice(&chunk[..n]);
+                let now = base.elapsed().as_nanos() as u64;
+                parse_frames(&mut buf, |payload| {
+                    if payload.len() == FRAME_BYTES && payload[0] == FrameKind::Mutations.code() {
+                        let sent =
+                            u64::from_le_bytes(payload[FRAME_BYTES - 8..].try_into().unwrap());
+                        if sent >= total.as_nanos() as u64 {
+                            done = true;
+                        } else if Duration::from_nanos(sent) >= measuring_from {
+                            local.push(now.saturating_sub(sent));
+                        }
+                    }
+                });
+            }
+            samples.lock().unwrap().extend(local);
+        });
+    }
+    let sender = async {
+        let mut sent: u64 = 0;
+        let n = customers.len();
+        let mut cpu_start = None;
+        loop {
+            let elapsed = base.elapsed();
+            if elapsed >= total {
+                break;
+            }
+            if cpu_start.is_none() && elapsed >= measuring_from {
+                cpu_start = Some((server.cpu_us(), cpu_us_of("self")));
+            }
+            let due = (elapsed.as_secs_f64() * rate) as u64;
+            while sent < due {
+                let scheduled = Duration::from_secs_f64(sent as f64 / rate);
+                let i = (sent % n as u64) as usize;
+                let frame = dom_frame(sent as u32, scheduled.as_nanos() as u64);
+                customers[i].write_all(&frame).await.unwrap();
+                sent += 1;
+            }
+            // Busy-yield rather than sleep: the timer's 1 ms grain would add up to 1 ms of
+            // latency to every frame. The load generator has its own core.
+            tokio::task::yield_now().await;
+        }
+        let (server0, loader0) = cpu_start.unwrap_or((0, 0));
+        let cpu = (server.cpu_us() - server0, cpu_us_of("self") - loader0);
+        // An end marker per session so the readers stop promptly.
+        for customer in customers.iter_mut() {
+            let frame = dom_frame(0, total.as_nanos() as u64);
+            customer.write_all(&frame).await.ok();
+        }
+        cpu
+    };
+    let (cpu, ()) = tokio::join!(sender, async {
+        futures_util::future::join_all(readers).await;
+    });
+    let mut samples = std::mem::take(&mut *samples.lock().unwrap());
+    samples.sort_unstable();
+    let pct = |p: f64| {
+        samples
+            .get(((samples.len() as f64 * p) as usize).min(samples.len().saturating_sub(1)))
+            .map_or(f64::NAN, |&ns| ns as f64 / 1e6)
+    };
+    Figures {
+        offered_per_s: rate,
+        frames_per_s: samples.len() as f64 / secs,
+        p50_ms: pct(0.5),
+        p99_ms: pct(0.99),
+        p999_ms: pct(0.999),
+        cpu_us_per_frame: cpu.0 as f64 / samples.len().max(1) as f64,
+        loader_cpu_us_per_frame: cpu.1 as f64 / samples.len().max(1) as f64,
+    }
+}
+
+/// A pair past its handshake, as raw TCP streams.
+struct RawPair {
+    customer: TcpStream,
+    agent: TcpStream,
+}
+
+fn raw(pair: Pair) -> RawPair {
+    let plain = |ws: Socket| match ws.into_inner() {
+        MaybeTlsStream::Plain(tcp) => tcp,
+        _ => unreachable!("plain TCP only"),
+    };
+    RawPair {
+        customer: plain(pair.customer),
+        agent: plain(pair.agent),
+    }
+}
+
+struct Results {
+    rss_kib_per_idle_session: f64,
+    latency: Figures,
+    max: Figures,
+}
+
+async fn measure(which: &str, idle_sessions: usize, hot_sessions: usize, secs: f64) -> Results {
+    let server = Server::start(which);
+    let relay = which == "relay";
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let rss_before = server.rss_kib();
+    let pairs = setup(&server, relay, idle_sessions).await;
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let rss_after = server.rss_kib();
+    let rss_per = (rss_after.saturating_sub(rss_before)) as f64 / idle_sessions as f64;
+    eprintln!("{which}: {idle_sessions} idle sessions, RSS {rss_before} → {rss_after} KiB");
+
+    // Let the relay's join-time frames (presence, resync requests) arrive before going raw.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let mut pairs: Vec<RawPair> = pairs.into_iter().map(raw).collect();
+    let hot = &mut pairs[..hot_sessions];
+    let latency_rate = std::env::var("RELAY_BENCH_LATENCY_RATE")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(50_000.0);
+    let latency = run_step(&server, hot, latency_rate, secs).await;
+    eprintln!("{which}: latency step {latency:?}");
+    // Sweep: the highest rate that is still delivered in full (≥ 95%) with p99 under 50 ms.
+    let mut max = Figures::default();
+    for rate in [
+        20_000.0, 40_000.0, 60_000.0, 80_000.0, 100_000.0, 130_000.0, 160_000.0, 200_000.0,
+        250_000.0, 300_000.0,
+    ] {
+        let step = run_step(&server, hot, rate, secs.min(2.0)).await;
+        eprintln!("{which}: sweep {step:?}");
+        if step.frames_per_s < 0.95 * rate || step.p99_ms >= 50.0 {
+            break;
+        }
+        max = step;
+    }
+    Results {
+        rss_kib_per_idle_session: rss_per,
+        latency,
+        max,
+    }
+}
+
+fn figures_json(f: &Figures, rss: f64) -> Value {
+    json!({
+        "offered_per_s": f.offered_per_s.round(),
+        "frames_per_s": f.frames_per_s.round(),
+        "p50_ms": (f.p50_ms * 1000.0).round() / 1000.0,
+        "p99_ms": (f.p99_ms * 1000.0).round() / 1000.0,
+        "p999_ms": (f.p999_ms * 1000.0).round() / 1000.0,
+        "cpu_us_per_frame": (f.cpu_us_per_frame * 100.0).round() / 100.0,
+        "loader_cpu_us_per_frame": (f.loader_cpu_us_per_frame * 100.0).round() / 100.0,
+        "rss_kib_per_idle_session": (rss * 10.0).round() / 10.0,
+    })
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    if let Some(i) = args.iter().position(|a| a == "serve-child") {
+        serve_child(&args[i + 1]);
+        return;
+    }
+    if args.iter().any(|a| a == "--list") {
+        return;
+    }
+    rlimit::increase_nofile_limit(200_000).ok();
+    let quick = std::env::var("RELAY_BENCH_QUICK").is_ok_and(|v| v == "1");
+    let secs: f64 = std::env::var("RELAY_BENCH_SECS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(if quick { 1.0 } else { 4.0 });
+    let (idle, hot) = if quick { (1_000, 200) } else { (9_000, 1_000) };
+    if cores() >= 2 {
+        if let Some(core) = core_affinity::get_core_ids().and_then(|c| c.get(1).copied()) {
+            core_affinity::set_for_current(core);
+        }
+    }
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let floor = measure("forwarder", idle, hot, secs).await;
+        let relay = measure("relay", idle, hot, secs).await;
+        let ratio = |r: &Figures, f: &Figures| {
+            ((r.cpu_us_per_frame / f.cpu_us_per_frame) * 100.0).round() / 100.0
+        };
+        let line = |scenario: &str, r: &Figures, f: &Figures, sessions: usize| {
+            let mut v = figures_json(r, relay.rss_kib_per_idle_session);
+            v["scenario"] = json!(scenario);
+            v["sessions"] = json!(sessions);
+            v["ratio_cpu_per_frame"] = json!(ratio(r, f));
+            v["forwarder"] = figures_json(f, floor.rss_kib_per_idle_session);
+            println!("{v}");
+        };
+        let idle_line = json!({
+            "scenario": "idle",
+            "sessions": idle,
+            "rss_kib_per_idle_session": (relay.rss_kib_per_idle_session * 10.0).round() / 10.0,
+                "frames_per_s": 0, "p50_ms": null, "p99_ms": null, "p999_ms": null,
+            "cpu_us_per_frame": null, "ratio_cpu_per_frame": null,
+            "forwarder": { "rss_kib_per_idle_session": (floor.rss_kib_per_idle_session * 10.0).round() / 10.0 },
+        });
+        println!("{idle_line}");
+        line("latency", &relay.latency, &floor.latency, hot);
+        line("max", &relay.max, &floor.max, hot);
+    });
+}
