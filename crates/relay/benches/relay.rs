@@ -9,6 +9,8 @@
 //! per scenario. `RELAY_BENCH_SECS` sets the measuring time per step (default 4);
 //! `RELAY_BENCH_QUICK=1` shrinks the session counts for a smoke run.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::result_large_err)] // a test harness: failing loudly is the point
+
 use std::{
     io::{BufRead, BufReader},
     process::{Child, Command, Stdio},

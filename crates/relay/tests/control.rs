@@ -2,6 +2,8 @@
 //! navigation; grants and revokes are announced to both sides; every way a session ends tells
 //! both sides why; late joiners get the page at once.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test harness: failing loudly is the point
+
 mod common;
 
 use std::time::Duration;

@@ -1,6 +1,8 @@
 //! Pairing: security keys (call flow), offers (chat and messaging flow), resume after a reload,
 //! origins, key expiry, reuse and the guessing limit.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test harness: failing loudly is the point
+
 mod common;
 
 use std::time::Duration;

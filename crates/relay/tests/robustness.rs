@@ -2,6 +2,8 @@
 //! wrong-version, text and oversized frames close only the connection that sent them, with a
 //! reason; shutdown closes every connection with "going away".
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test harness: failing loudly is the point
+
 mod common;
 
 use common::*;

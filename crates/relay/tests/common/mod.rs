@@ -1,6 +1,6 @@
 //! Test harness: a real relay on `127.0.0.1:0` with a real SQLite file in a temp dir, a tiny
 //! HTTP client, and WebSocket peers that speak protocol v1.
-#![allow(dead_code)]
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
 use std::{net::SocketAddr, time::Duration};
 
