@@ -1,17 +1,50 @@
-//! The browser library: capture and masking in the customer's page, applying granted agent
-//! input, and the agent-side mirror renderer.
+//! The browser library: capture and masking in the customer's page, and the DOM model the
+//! agent-side mirror applies frames to.
 //!
 //! # Layout
 //!
-//! - `web` (wasm32 only): every `#[wasm_bindgen]` item and every use of web-sys lives there.
+//! Pure core (no web-sys; tested natively with `cargo test -p cobrowse-wasm`):
+//! - [`page`]: the [`page::Page`] trait, what capture reads from a live document.
+//! - [`capture`]: a session's state: sliced snapshots, recording, flushing into frames.
+//! - [`serialize`]: the walk that turns live nodes into wire nodes, masking first.
+//! - [`diff`]: from dirty parents and attribute/text records to ordered mutation ops.
+//! - [`tree`]: what the receiver knows (ids, parents, children, masking facts).
+//! - [`mask`]: keep, mask or block decisions and the same-length mask.
+//! - [`intern`]: per-snapshot name table and the crate's fast hasher.
+//! - [`url`]: absolute URLs for attributes, `srcset` and CSS `url()`.
+//! - [`config`]: site configuration (selector lists, private mode, sampling, slicing).
+//! - [`model`]: the DOM model frames build (mirror and tests), with a canonical form.
+//!
+//! Thin shell (wasm32 only):
+//! - `web`: every `#[wasm_bindgen]` item and every use of web-sys and js-sys.
 //!
 //! # Architecture invariants
 //!
 //! - Masking happens before serialization: masked text and values never reach an encoder.
 //! - Only the `web` module touches the browser; everything else is pure and tested natively.
+//! - The capture side's [`tree`] is the truth about what the receiver has; mutation records
+//!   only point at where to compare.
+
+pub mod capture;
+pub mod config;
+pub mod diff;
+pub mod intern;
+pub mod mask;
+pub mod model;
+pub mod page;
+pub mod serialize;
+pub mod tree;
+pub mod url;
+
+#[cfg(test)]
+mod fake;
 
 #[cfg(target_arch = "wasm32")]
 mod web;
+
+pub use capture::{Capture, CaptureError, RawRuleChange, SheetTarget};
+pub use config::Config;
+pub use model::{Dom, ModelError};
 
 /// The protocol version this library speaks.
 pub fn protocol_version() -> u16 {

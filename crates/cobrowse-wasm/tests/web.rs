@@ -10,17 +10,39 @@ wasm_bindgen_test_configure!(run_in_browser);
 #[wasm_bindgen_test]
 fn golden_fixtures_decode_in_the_browser() {
     let committed: &[(&str, &[u8])] = &[
-        ("hello_customer_key", include_bytes!("../../protocol/fixtures/hello_customer_key.bin")),
-        ("snapshot_small", include_bytes!("../../protocol/fixtures/snapshot_small.bin")),
-        ("mutations_mixed", include_bytes!("../../protocol/fixtures/mutations_mixed.bin")),
-        ("pointer", include_bytes!("../../protocol/fixtures/pointer.bin")),
-        ("agent_click", include_bytes!("../../protocol/fixtures/agent_click.bin")),
-        ("end_inactivity", include_bytes!("../../protocol/fixtures/end_inactivity.bin")),
+        (
+            "hello_customer_key",
+            include_bytes!("../../protocol/fixtures/hello_customer_key.bin"),
+        ),
+        (
+            "snapshot_small",
+            include_bytes!("../../protocol/fixtures/snapshot_small.bin"),
+        ),
+        (
+            "mutations_mixed",
+            include_bytes!("../../protocol/fixtures/mutations_mixed.bin"),
+        ),
+        (
+            "pointer",
+            include_bytes!("../../protocol/fixtures/pointer.bin"),
+        ),
+        (
+            "agent_click",
+            include_bytes!("../../protocol/fixtures/agent_click.bin"),
+        ),
+        (
+            "end_inactivity",
+            include_bytes!("../../protocol/fixtures/end_inactivity.bin"),
+        ),
     ];
     let golden = fixtures::golden();
     assert_eq!(golden.len(), committed.len());
     for ((stem, frame), (file, bytes)) in golden.iter().zip(committed) {
         assert_eq!(stem, file);
-        assert_eq!(&Frame::decode(bytes, &Limits::default()).unwrap(), frame, "{stem}");
+        assert_eq!(
+            &Frame::decode(bytes, &Limits::default()).unwrap(),
+            frame,
+            "{stem}"
+        );
     }
 }

@@ -1,0 +1,488 @@
+//! One capture session's state and its public surface for the shell: start a (sliced)
+//! snapshot, record what the page reports (observer records, events, CSSOM hooks), and flush
+//! once per animation frame into encoded frames with session sequence numbers.
+//!
+//! # Invariants
+//! - Nothing is read from the page when it is recorded, only when it is flushed: the frame
+//!   carries the page's state at flush time, so a burst of changes costs one read per node.
+//! - While a snapshot is being taken, records accumulate and are flushed after it is sent;
+//!   flushing compares the live page with the [`Tree`], so nothing changed meanwhile is lost.
+
+use protocol::{
+    EncodeError, Focus, Frame, Message, MutationBatch, Navigated, NodeId, Pointer, RuleChange,
+    Scroll, SheetRef, Snapshot, Viewport,
+};
+
+use crate::config::Config;
+use crate::intern::{FxMap, FxSet, Interner};
+use crate::mask::MaskState;
+use crate::page::Page;
+use crate::serialize::{Collected, Role, Visit};
+use crate::tree::{TextMode, Tree};
+
+/// Why a capture step failed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CaptureError {
+    #[error(transparent)]
+    Encode(#[from] EncodeError),
+}
+
+/// A CSSOM change reported by the page's hooks.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RawRuleChange {
+    /// A top-level rule was inserted at `index` (its text as the browser serializes it).
+    Insert {
+        index: u32,
+        rule: String,
+    },
+    Delete {
+        index: u32,
+    },
+    /// Anything else (nested rules, `replace`): send the whole list.
+    Full,
+}
+
+/// Which sheet a CSSOM hook saw change.
+pub enum SheetTarget<'a, N> {
+    Owner(&'a N),
+    Constructed(u32),
+}
+
+struct SnapshotJob<N> {
+    stack: Vec<Visit<N>>,
+    out: Collected,
+    url: String,
+    viewport: Viewport,
+}
+
+/// A capture session.
+pub struct Capture<N> {
+    pub(crate) config: Config,
+    pub(crate) tree: Tree<N>,
+    pub(crate) names: Interner,
+    next_id: NodeId,
+    seq: u32,
+    job: Option<SnapshotJob<N>>,
+    pub(crate) owner_sent: FxSet<NodeId>,
+    pub(crate) sent_constructed: FxSet<u32>,
+    pub(crate) adopted_sent: FxMap<NodeId, Vec<u32>>,
+    pub(crate) scopes: Vec<NodeId>,
+    // Recorded since the last flush.
+    pub(crate) dirty: FxSet<NodeId>,
+    pub(crate) attrs: FxMap<NodeId, Vec<String>>,
+    pub(crate) texts: FxSet<NodeId>,
+    pub(crate) values: FxSet<NodeId>,
+    pub(crate) resend: FxSet<NodeId>,
+    pub(crate) resized: FxMap<NodeId, (u32, u32)>,
+    pub(crate) sheet_ops: Vec<(SheetRef, RuleChange)>,
+    pub(crate) sheet_full: Vec<SheetRef>,
+    pub(crate) adoption_changed: bool,
+    scrolled: FxSet<NodeId>,
+    window_scrolled: bool,
+    viewport: Option<Viewport>,
+    pointer: Option<Pointer>,
+    last_pointer_ms: f64,
+    focus: Option<Option<N>>,
+    navigated: Option<Navigated>,
+    // For the shell: roots to observe, boxes to watch, iframes to listen to, frames to send.
+    pub(crate) new_roots: Vec<N>,
+    pub(crate) new_boxed: Vec<N>,
+    pub(crate) new_frames: Vec<N>,
+    frames: Vec<Vec<u8>>,
+}
+
+impl<N: Clone> Capture<N> {
+    pub fn new(config: Config) -> Self {
+        Self {
+            config,
+            tree: Tree::default(),
+            names: Interner::default(),
+            next_id: 1,
+            seq: 0,
+            job: None,
+            owner_sent: FxSet::default(),
+            sent_constructed: FxSet::default(),
+            adopted_sent: FxMap::default(),
+            scopes: Vec::new(),
+            dirty: FxSet::default(),
+            attrs: FxMap::default(),
+            texts: FxSet::default(),
+            values: FxSet::default(),
+            resend: FxSet::default(),
+            resized: FxMap::default(),
+            sheet_ops: Vec::new(),
+            sheet_full: Vec::new(),
+            adoption_changed: false,
+            scrolled: FxSet::default(),
+            window_scrolled: false,
+            viewport: None,
+            pointer: None,
+            last_pointer_ms: f64::NEG_INFINITY,
+            focus: None,
+            navigated: None,
+            new_roots: Vec::new(),
+            new_boxed: Vec::new(),
+            new_frames: Vec::new(),
+            frames: Vec::new(),
+        }
+    }
+
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    pub(crate) fn alloc_id(&mut self) -> NodeId {
+        let id = self.next_id;
+        self.next_id += 1;
+        id
+    }
+
+    /// The id of a node the receiver knows.
+    pub fn id_of<P: Page<Node = N>>(&self, page: &P, node: &N) -> Option<NodeId> {
+        page.cached_id(node).filter(|id| self.tree.contains(*id))
+    }
+
+    /// The live node of an id (for applying agent input).
+    pub fn node(&self, id: NodeId) -> Option<&N> {
+        self.tree.get(id).map(|s| &s.node)
+    }
+
+    /// Whether the agent may not act on a node (readonly markup or selectors, inherited).
+    pub fn is_readonly(&self, id: NodeId) -> bool {
+        self.tree
+            .get(id)
+            .and_then(|s| s.sent_as)
+            .is_some_and(|s| s.state.readonly)
+    }
+
+    /// Whether a node's text and values are masked.
+    pub fn is_masked(&self, id: NodeId) -> bool {
+        self.tree
+            .get(id)
+            .and_then(|s| s.sent_as)
+            .is_some_and(|s| s.state.masked || s.value_masked)
+    }
+
+    /// Number of nodes the receiver knows.
+    pub fn node_count(&self) -> usize {
+        self.tree.len()
+    }
+
+    /// Starts a new snapshot of `document`: forgets everything sent, starts a new name table.
+    /// Drive it with [`Capture::continue_snapshot`].
+    pub fn begin_snapshot(&mut self, document: N, url: String, viewport: Viewport) {
+        self.tree.clear();
+        self.names.reset();
+        self.owner_sent.clear();
+        self.sent_constructed.clear();
+        self.adopted_sent.clear();
+        self.scopes.clear();
+        self.clear_recorded();
+        let root = MaskState::root(self.config.private_by_default);
+        let visit = Visit {
+            node: document,
+            parent: 0,
+            state: root,
+            text: if root.masked {
+                TextMode::Masked
+            } else {
+                TextMode::Plain
+            },
+            role: Role::Child { attach: true },
+        };
+        self.job = Some(SnapshotJob {
+            stack: vec![visit],
+            out: Collected::default(),
+            url,
+            viewport,
+        });
+    }
+
+    fn clear_recorded(&mut self) {
+        self.dirty.clear();
+        self.attrs.clear();
+        self.texts.clear();
+        self.values.clear();
+        self.resend.clear();
+        self.resized.clear();
+        self.sheet_ops.clear();
+        self.sheet_full.clear();
+        self.scrolled.clear();
+        self.adoption_changed = false;
+    }
+
+    pub fn snapshot_in_progress(&self) -> bool {
+        self.job.is_some()
+    }
+
+    /// Works on the snapshot for one slice (the configured budget). Returns true once the
+    /// snapshot frame is encoded and waiting in [`Capture::take_frames`].
+    pub fn continue_snapshot<P: Page<Node = N>>(&mut self, page: &P) -> Result<bool, CaptureError> {
+        let Some(mut job) = self.job.take() else {
+            return Ok(true);
+        };
+        let deadline = page.now_ms() + self.config.slice_ms;
+        if !self.walk(page, &mut job.stack, &mut job.out, Some(deadline)) {
+            self.job = Some(job);
+            return Ok(false);
+        }
+        let (x, y) = page.window_scroll();
+        let mut scrolls = job.out.scrolls;
+        if (x, y) != (0, 0) {
+            scrolls.insert(0, Scroll { node: 0, x, y });
+        }
+        let snapshot = Snapshot {
+            url: job.url,
+            viewport: job.viewport,
+            nodes: job.out.nodes,
+            sheets: job.out.sheets,
+            adopted: job.out.adopted,
+            form: job.out.form,
+            scrolls,
+            focus: 0,
+        };
+        self.emit(Message::Snapshot(snapshot))?;
+        Ok(true)
+    }
+
+    pub(crate) fn emit(&mut self, message: Message) -> Result<(), CaptureError> {
+        let mut buf = Vec::new();
+        Frame::new(self.seq, message).encode_into(&mut buf)?;
+        self.seq = self.seq.wrapping_add(1);
+        self.frames.push(buf);
+        Ok(())
+    }
+
+    /// Encoded frames ready to send, in order.
+    pub fn take_frames(&mut self) -> Vec<Vec<u8>> {
+        std::mem::take(&mut self.frames)
+    }
+
+    /// Shadow roots and frame documents found since the last call: the shell observes them.
+    pub fn take_new_roots(&mut self) -> Vec<N> {
+        std::mem::take(&mut self.new_roots)
+    }
+
+    /// Boxed elements sent since the last call: the shell watches their size.
+    pub fn take_new_boxed(&mut self) -> Vec<N> {
+        std::mem::take(&mut self.new_boxed)
+    }
+
+    /// Same-origin-capable `<iframe>`s sent since the last call: the shell listens for loads.
+    pub fn take_new_frames(&mut self) -> Vec<N> {
+        std::mem::take(&mut self.new_frames)
+    }
+
+    /// Whether a flush has something to do.
+    pub fn has_pending(&self) -> bool {
+        !(self.dirty.is_empty()
+            && self.attrs.is_empty()
+            && self.texts.is_empty()
+            && self.values.is_empty()
+            && self.resend.is_empty()
+            && self.resized.is_empty()
+            && self.sheet_ops.is_empty()
+            && self.sheet_full.is_empty()
+            && self.scrolled.is_empty()
+            && !self.adoption_changed
+            && !self.window_scrolled
+            && self.viewport.is_none()
+            && self.pointer.is_none()
+            && self.focus.is_none()
+            && self.navigated.is_none())
+    }
+
+    // --- Recording: cheap, reads nothing but the id cache. ---
+
+    /// A child list changed under `target`.
+    pub fn record_children<P: Page<Node = N>>(&mut self, page: &P, target: &N) {
+        if let Some(id) = self.id_of(page, target) {
+            self.dirty.insert(id);
+        }
+    }
+
+    /// An attribute of `target` changed.
+    pub fn record_attribute<P: Page<Node = N>>(&mut self, page: &P, target: &N, name: &str) {
+        if let Some(id) = self.id_of(page, target) {
+            let names = self.attrs.entry(id).or_default();
+            if !names.iter().any(|n| n == name) {
+                names.push(name.to_owned());
+            }
+        }
+    }
+
+    /// The data of a text or comment node changed.
+    pub fn record_text<P: Page<Node = N>>(&mut self, page: &P, target: &N) {
+        if let Some(id) = self.id_of(page, target) {
+            self.texts.insert(id);
+        }
+    }
+
+    /// A form control's value may have changed (user input or a script's setter).
+    pub fn record_value<P: Page<Node = N>>(&mut self, page: &P, target: &N) {
+        if let Some(id) = self.id_of(page, target) {
+            self.values.insert(id);
+        }
+    }
+
+    /// An element must be sent again whole (an iframe loaded a new document).
+    pub fn record_resend<P: Page<Node = N>>(&mut self, page: &P, target: &N) {
+        if let Some(id) = self.id_of(page, target) {
+            if let Some(parent) = self.tree.get(id).map(|s| s.parent) {
+                self.resend.insert(id);
+                self.dirty.insert(parent);
+            }
+        }
+    }
+
+    /// A boxed element changed size.
+    pub fn record_resize<P: Page<Node = N>>(
+        &mut self,
+        page: &P,
+        target: &N,
+        width: u32,
+        height: u32,
+    ) {
+        if let Some(id) = self.id_of(page, target) {
+            self.resized.insert(id, (width, height));
+        }
+    }
+
+    /// An element (or, with `None`, the window) scrolled.
+    pub fn record_scroll<P: Page<Node = N>>(&mut self, page: &P, target: Option<&N>) {
+        match target {
+            None => self.window_scrolled = true,
+            Some(node) => {
+                if let Some(id) = self.id_of(page, node) {
+                    self.scrolled.insert(id);
+                }
+            }
+        }
+    }
+
+    pub fn record_viewport(&mut self, width: u32, height: u32) {
+        self.viewport = Some(Viewport { width, height });
+    }
+
+    pub fn record_pointer(&mut self, x: i32, y: i32) {
+        self.pointer = Some(Pointer { x, y });
+    }
+
+    /// Focus moved to `node` (`None`: nothing focused).
+    pub fn record_focus(&mut self, node: Option<N>) {
+        self.focus = Some(node);
+    }
+
+    pub fn record_navigation(&mut self, url: String, title: String) {
+        self.navigated = Some(Navigated { url, title });
+    }
+
+    /// The adopted sheets of some scope may have changed.
+    pub fn record_adoption(&mut self) {
+        self.adoption_changed = true;
+    }
+
+    /// A CSSOM hook saw a sheet change.
+    pub fn record_sheet<P: Page<Node = N>>(
+        &mut self,
+        page: &P,
+        target: SheetTarget<'_, N>,
+        change: RawRuleChange,
+    ) {
+        let (sheet, sent) = match target {
+            SheetTarget::Owner(node) => match self.id_of(page, node) {
+                Some(id) => (SheetRef::Owner(id), self.owner_sent.contains(&id)),
+                // Not sent yet: its rules go out with it.
+                None => return,
+            },
+            SheetTarget::Constructed(n) => {
+                if !self.sent_constructed.contains(&n) {
+                    return;
+                }
+                (SheetRef::Constructed(n), true)
+            }
+        };
+        let change = match (sent, change) {
+            (true, RawRuleChange::Insert { index, rule }) => RuleChange::Insert {
+                path: vec![index],
+                rule,
+            },
+            (true, RawRuleChange::Delete { index }) => RuleChange::Delete { path: vec![index] },
+            _ => {
+                if !self.sheet_full.contains(&sheet) {
+                    self.sheet_full.push(sheet);
+                }
+                return;
+            }
+        };
+        self.sheet_ops.push((sheet, change));
+    }
+
+    /// Sends everything recorded since the last flush (unless a snapshot is being taken).
+    pub fn flush<P: Page<Node = N>>(&mut self, page: &P, now_ms: f64) -> Result<(), CaptureError> {
+        if self.job.is_some() {
+            return Ok(());
+        }
+        if let Some(nav) = self.navigated.take() {
+            self.emit(Message::Navigated(nav))?;
+        }
+        let first_new = self.next_id;
+        let mut extra = Collected::default();
+        let ops = self.flush_dom(page, first_new, &mut extra);
+        if !ops.is_empty() {
+            self.emit(Message::Mutations(MutationBatch { ops }))?;
+        }
+        for value in extra.form {
+            self.emit(Message::InputValue(value))?;
+        }
+        let values: Vec<NodeId> = self.values.drain().collect();
+        for id in values {
+            if id >= first_new {
+                continue;
+            }
+            if let Some(value) = self.read_value(page, id) {
+                self.emit(Message::InputValue(value))?;
+            }
+        }
+        if let Some(viewport) = self.viewport.take() {
+            self.emit(Message::Viewport(viewport))?;
+        }
+        if std::mem::take(&mut self.window_scrolled) {
+            let (x, y) = page.window_scroll();
+            self.emit(Message::Scroll(Scroll { node: 0, x, y }))?;
+        }
+        for scroll in extra.scrolls {
+            self.emit(Message::Scroll(scroll))?;
+        }
+        let scrolled: Vec<NodeId> = self.scrolled.drain().collect();
+        for id in scrolled {
+            if let Some(slot) = self.tree.get(id) {
+                let (x, y) = page.scroll_offset(&slot.node).unwrap_or((0, 0));
+                self.emit(Message::Scroll(Scroll { node: id, x, y }))?;
+            }
+        }
+        if let Some(focus) = self.focus.take() {
+            let node = focus.and_then(|n| self.id_of(page, &n)).unwrap_or(0);
+            self.emit(Message::Focus(Focus { node }))?;
+        }
+        if self.pointer.is_some()
+            && now_ms - self.last_pointer_ms >= self.config.pointer_interval_ms
+        {
+            if let Some(pointer) = self.pointer.take() {
+                self.last_pointer_ms = now_ms;
+                self.emit(Message::Pointer(pointer))?;
+            }
+        }
+        Ok(())
+    }
+
+    fn read_value<P: Page<Node = N>>(&self, page: &P, id: NodeId) -> Option<protocol::InputValue> {
+        let slot = self.tree.get(id)?;
+        let (tag, sent) = (slot.control?, slot.sent_as?);
+        let value = page.form_value(&slot.node, tag)?;
+        Some(protocol::InputValue {
+            node: id,
+            value: crate::serialize::masked_value(value, sent.value_masked),
+        })
+    }
+}

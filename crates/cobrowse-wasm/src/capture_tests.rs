@@ -1,0 +1,323 @@
+//! Capture tests on the in-memory page: snapshot contents, masking, and the ops one flush
+//! produces for a mutation. Every `check` also proves that the snapshot plus the batch rebuild
+//! the same tree as a fresh snapshot of the mutated page.
+
+use protocol::{FormValue, Frame, Limits, Message, Mutation, Name, NodeData};
+
+use super::*;
+
+fn render(frames: &[Vec<u8>]) -> String {
+    let mut out = Vec::new();
+    for bytes in frames {
+        match Frame::decode(bytes, &Limits::default()).unwrap().message {
+            Message::Mutations(batch) => {
+                for op in batch.ops {
+                    out.push(match op {
+                        Mutation::Add { node, before } => {
+                            let what = match node.data {
+                                NodeData::Element { tag, .. } | NodeData::Boxed { tag, .. } => {
+                                    match tag {
+                                        Name::New(s) => format!("<{s}>"),
+                                        Name::Ref(i) => format!("<#{i}>"),
+                                    }
+                                }
+                                NodeData::Text(t) => format!("{t:?}"),
+                                other => format!("{other:?}"),
+                            };
+                            format!("+{}{what}@{}^{before}", node.id, node.parent)
+                        }
+                        Mutation::Remove { node } => format!("-{node}"),
+                        Mutation::Attribute { node, name, value } => {
+                            let name = match name {
+                                Name::New(s) => s,
+                                Name::Ref(i) => format!("#{i}"),
+                            };
+                            format!("{node}.{name}={value:?}")
+                        }
+                        Mutation::Text { node, text } => format!("{node}:{text:?}"),
+                        other => format!("{other:?}"),
+                    });
+                }
+            }
+            Message::InputValue(v) => out.push(format!("value {} {:?}", v.node, v.value)),
+            other => out.push(format!("{:?}", other.kind())),
+        }
+    }
+    out.join(" ")
+}
+
+/// Builds a page (`build` returns handles), snapshots it, runs `mutate`, flushes once, and
+/// compares the rendered frames with `want`.
+fn check(
+    config: Config,
+    build: impl Fn(&FakePage, usize) -> Vec<usize>,
+    mutate: impl Fn(&FakePage, &[usize]),
+    want: &str,
+) {
+    let (page, body) = FakePage::new();
+    let handles = build(&page, body);
+    let (mut capture, mut frames) = snapshot(&page, config.clone());
+    mutate(&page, &handles);
+    page.deliver(&mut capture);
+    capture.flush(&page, 0.0).unwrap();
+    let batch = capture.take_frames();
+    assert_eq!(render(&batch), want);
+    frames.extend(batch);
+    let mut dom = None;
+    rebuild(&frames, &mut dom);
+    assert_eq!(dom.unwrap().canonical(), fresh_canonical(&page, config));
+}
+
+fn list(page: &FakePage, body: usize) -> Vec<usize> {
+    let ul = page.el(body, "ul", &[]);
+    (0..3)
+        .map(|i| {
+            let li = page.el(ul, "li", &[]);
+            page.text_in(li, &format!("item {i}"));
+            li
+        })
+        .chain([ul])
+        .collect()
+}
+
+// Ids of `list` on the base page: 1 document, 2 doctype, 3 html, 4 head, 5 body, 6 ul,
+// 7 li, 8 text, 9 li, 10 text, 11 li, 12 text; names: html 0, head 1, body 2, ul 3, li 4.
+// Fake handles: 0 document, 1 doctype, 2 html, 3 head, 4 body.
+
+#[test]
+fn an_append_names_its_parent_and_appends() {
+    check(
+        Config::default(),
+        list,
+        |p, h| {
+            let li = p.el(h[3], "li", &[]);
+            p.text_in(li, "new");
+        },
+        r#"+13<#4>@6^0 +14"new"@13^0"#,
+    );
+}
+
+#[test]
+fn an_insert_names_the_next_sibling() {
+    check(
+        Config::default(),
+        list,
+        |p, h| {
+            let li = p.create("li", &[]);
+            p.insert_before(h[3], li, Some(h[1]));
+        },
+        "+13<#4>@6^9",
+    );
+}
+
+#[test]
+fn a_node_added_and_removed_in_one_frame_is_never_sent() {
+    check(
+        Config::default(),
+        list,
+        |p, h| {
+            let li = p.el(h[3], "li", &[]);
+            p.detach(li);
+        },
+        "",
+    );
+}
+
+#[test]
+fn attribute_changes_merge_per_node_to_the_final_value() {
+    check(
+        Config::default(),
+        list,
+        |p, h| {
+            p.set_attr(h[0], "class", "a");
+            p.set_attr(h[0], "class", "b");
+            p.set_attr(h[1], "href", "../x.html");
+        },
+        r#"7.class=Some("b") 9.href=Some("https://shop.example/x.html")"#,
+    );
+}
+
+#[test]
+fn a_move_is_a_remove_then_an_add_of_the_subtree() {
+    check(
+        Config::default(),
+        list,
+        |p, h| {
+            p.attach(h[3], h[0]);
+        },
+        r#"-7 +13<#4>@6^0 +14"item 0"@13^0"#,
+    );
+}
+
+#[test]
+fn a_node_wrapped_in_a_new_parent_is_removed_then_sent_inside_it() {
+    check(
+        Config::default(),
+        list,
+        |p, h| {
+            let wrap = p.create("div", &[]);
+            p.insert_before(h[3], wrap, Some(h[1]));
+            p.attach(wrap, h[1]);
+        },
+        r#"-9 +13<div>@6^11 +14<#4>@13^0 +15"item 1"@14^0"#,
+    );
+}
+
+#[test]
+fn children_of_a_removed_node_are_not_named() {
+    check(
+        Config::default(),
+        list,
+        |p, h| {
+            p.set_text(h[0] + 1, "changed");
+            p.detach(h[3]);
+        },
+        "-6",
+    );
+}
+
+#[test]
+fn a_node_moved_out_of_a_removed_parent_survives() {
+    check(
+        Config::default(),
+        list,
+        |p, h| {
+            p.detach(h[3]);
+            p.attach(4, h[2]);
+        },
+        r#"-6 +13<#4>@5^0 +14"item 2"@13^0"#,
+    );
+}
+
+#[test]
+fn text_changes_are_sent_masked_inside_masked_elements() {
+    check(
+        Config::default(),
+        |p, body| {
+            let d = p.el(body, "div", &[("data-cobrowse-mask", "")]);
+            vec![p.text_in(d, "1234"), p.text_in(body, "open")]
+        },
+        |p, h| {
+            p.set_text(h[0], "secret 99");
+            p.set_text(h[1], "still open");
+        },
+        r#"7:"****** **" 8:"still open""#,
+    );
+}
+
+#[test]
+fn an_input_that_becomes_a_password_is_sent_again_masked() {
+    check(
+        Config::default(),
+        |p, body| {
+            let input = p.el(body, "input", &[("type", "text"), ("value", "hunter2")]);
+            p.set_value(input, FormValue::Text("hunter2".into()));
+            vec![input]
+        },
+        |p, h| p.set_attr(h[0], "type", "password"),
+        r#"-6 +7<#3>@5^0 value 7 Text("*******")"#,
+    );
+}
+
+#[test]
+fn our_overlay_is_never_captured() {
+    check(
+        Config::default(),
+        |_, _| vec![],
+        |p, _| {
+            let overlay = p.el(4, "div", &[("data-cobrowse-overlay", "")]);
+            p.text_in(overlay, "An agent is viewing");
+        },
+        "",
+    );
+}
+
+#[test]
+fn a_blocked_subtree_is_a_box_and_its_changes_are_ignored() {
+    check(
+        Config {
+            block: "#chat".into(),
+            ..Config::default()
+        },
+        |p, body| {
+            let chat = p.el(body, "div", &[("id", "chat"), ("title", "private")]);
+            vec![p.text_in(chat, "secret transcript")]
+        },
+        |p, h| p.set_text(h[0], "more secrets"),
+        "",
+    );
+}
+
+#[test]
+fn a_class_change_that_matches_a_mask_selector_sends_the_element_again() {
+    check(
+        Config {
+            mask: ".pii".into(),
+            ..Config::default()
+        },
+        |p, body| {
+            let d = p.el(body, "p", &[]);
+            vec![d, p.text_in(d, "Jane Doe")]
+        },
+        |p, h| p.set_attr(h[0], "class", "pii"),
+        r#"-6 +8<#3>@5^0 +9"**** ***"@8^0"#,
+    );
+}
+
+#[test]
+fn the_snapshot_masks_sensitive_values_and_drops_script_text() {
+    let (page, body) = FakePage::new();
+    let script = page.el(body, "script", &[]);
+    page.text_in(script, "var token = 'CANARY-SCRIPT';");
+    for (ty, ac, secret) in [
+        ("password", "", "CANARY-PW"),
+        ("text", "cc-number", "CANARY-CC"),
+        ("hidden", "", "CANARY-HIDDEN"),
+    ] {
+        let input = page.el(
+            body,
+            "input",
+            &[("type", ty), ("autocomplete", ac), ("value", secret)],
+        );
+        page.set_value(input, FormValue::Text(secret.into()));
+    }
+    let d = page.el(body, "div", &[("data-cobrowse-unmask", "")]);
+    let pw = page.el(d, "input", &[("type", "password")]);
+    page.set_value(pw, FormValue::Text("CANARY-UNMASKED-PW".into()));
+    let (_, frames) = snapshot(
+        &page,
+        Config {
+            private_by_default: true,
+            ..Config::default()
+        },
+    );
+    let bytes: Vec<u8> = frames.concat();
+    for canary in [
+        "CANARY-SCRIPT",
+        "CANARY-PW",
+        "CANARY-CC",
+        "CANARY-HIDDEN",
+        "CANARY-UNMASKED-PW",
+    ] {
+        assert!(
+            !bytes.windows(canary.len()).any(|w| w == canary.as_bytes()),
+            "{canary}"
+        );
+    }
+}
+
+#[test]
+fn shadow_roots_follow_their_host_and_are_sent_with_it() {
+    check(
+        Config::default(),
+        |_, _| vec![],
+        |p, _| {
+            let host = p.create("x-card", &[]);
+            let root = p.attach_shadow(host);
+            p.text_in(root, "inside");
+            p.text_in(host, "light");
+            p.attach(4, host);
+        },
+        r#"+6<x-card>@5^0 +7ShadowRoot@6^0 +8"inside"@7^0 +9"light"@6^0"#,
+    );
+}

@@ -1,0 +1,51 @@
+//! The site configuration of a capture session: selector lists that mask, block or make
+//! read-only, private-by-default mode, pointer sampling and the snapshot slice budget.
+//!
+//! The shell reads it from the JSON (or object) the loader passes to `Capture.start`:
+//!
+//! ```json
+//! { "mask": [".account-number"], "block": ["#chat-transcript"], "readonly": ["button.pay"],
+//!   "privateByDefault": false, "pointerIntervalMs": 50, "sliceMs": 40 }
+//! ```
+
+/// Capture settings; every field has a safe default.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Config {
+    /// Elements whose text and values are masked, as one CSS selector list (empty: none).
+    pub mask: String,
+    /// Elements sent as empty boxes, as one CSS selector list (empty: none).
+    pub block: String,
+    /// Elements the agent may never act on, as one CSS selector list (empty: none).
+    pub readonly: String,
+    /// Mask all text and inputs except inside `data-cobrowse-unmask`.
+    pub private_by_default: bool,
+    /// The customer's pointer is sent at most once per this many milliseconds.
+    pub pointer_interval_ms: f64,
+    /// A snapshot slice yields to the page after this many milliseconds of work.
+    pub slice_ms: f64,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            mask: String::new(),
+            block: String::new(),
+            readonly: String::new(),
+            private_by_default: false,
+            pointer_interval_ms: 50.0,
+            slice_ms: 40.0,
+        }
+    }
+}
+
+impl Config {
+    /// Joins a selector list from its parts, dropping empty ones.
+    pub fn selector_list<'a>(parts: impl IntoIterator<Item = &'a str>) -> String {
+        let parts: Vec<&str> = parts
+            .into_iter()
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .collect();
+        parts.join(", ")
+    }
+}

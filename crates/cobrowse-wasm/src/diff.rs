@@ -1,0 +1,453 @@
+//! Mutation ordering: turns what changed since the last flush into ordered [`Mutation`] ops.
+//!
+//! Observer records only say *where* to look (a child list, an attribute, a text). The flush
+//! then compares each dirty parent's live children with the [`Tree`](crate::tree::Tree):
+//! children kept in order (the longest increasing run) stay, the rest are removed, and live
+//! children the tree does not hold there are sent as new subtrees, right to left so that each
+//! add names a `before` sibling the receiver already has. So a node added and removed within
+//! one frame is never seen, attribute changes are merged per node (the final value is read
+//! once), and a move is a remove followed by an add.
+//!
+//! Op order in a batch: removes (a node under another removed node is not named), adds
+//! (parent-first, each subtree's sheets and adopted lists right after it), attributes, texts,
+//! CSSOM changes, adopted-sheet changes, box resizes.
+
+use protocol::{Mutation, NodeId, RuleChange, SheetRef};
+
+use crate::capture::Capture;
+use crate::intern::FxSet;
+use crate::mask::OVERLAY_ATTR;
+use crate::page::{NodeKind, Page};
+use crate::serialize::{self, Collected, Role, Visit};
+use crate::tree::TextMode;
+
+/// How one parent's child list changes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Plan {
+    /// Known children that leave (or move within) the list, in old order.
+    pub removed: Vec<NodeId>,
+    /// Whether each live child stays where the receiver has it.
+    pub kept: Vec<bool>,
+}
+
+/// Compares a parent's known children (`old`) with its live children, given as the known id of
+/// each live child when it is a known child of this parent.
+pub fn reconcile(old: &[NodeId], live: &[Option<NodeId>]) -> Plan {
+    let position: crate::intern::FxMap<NodeId, usize> =
+        old.iter().enumerate().map(|(i, &id)| (id, i)).collect();
+    // Old positions of live children that were already here, in live order.
+    let seq: Vec<(usize, usize)> = live
+        .iter()
+        .enumerate()
+        .filter_map(|(i, id)| id.and_then(|id| position.get(&id)).map(|&p| (i, p)))
+        .collect();
+    let mut kept = vec![false; live.len()];
+    for i in longest_increasing(&seq) {
+        kept[i] = true;
+    }
+    let kept_ids: FxSet<NodeId> = live
+        .iter()
+        .zip(&kept)
+        .filter_map(|(id, &k)| if k { *id } else { None })
+        .collect();
+    let removed = old
+        .iter()
+        .copied()
+        .filter(|id| !kept_ids.contains(id))
+        .collect();
+    Plan { removed, kept }
+}
+
+/// Live indices of a longest run of `(live index, old position)` increasing in old position.
+fn longest_increasing(seq: &[(usize, usize)]) -> Vec<usize> {
+    // tails[k]: index into seq of the smallest tail of an increasing run of length k + 1.
+    let mut tails: Vec<usize> = Vec::new();
+    let mut prev: Vec<Option<usize>> = vec![None; seq.len()];
+    for (i, &(_, p)) in seq.iter().enumerate() {
+        let k = tails.partition_point(|&t| seq[t].1 < p);
+        prev[i] = k.checked_sub(1).map(|k| tails[k]);
+        if k == tails.len() {
+            tails.push(i);
+        } else {
+            tails[k] = i;
+        }
+    }
+    let mut out = Vec::with_capacity(tails.len());
+    let mut at = tails.last().copied();
+    while let Some(i) = at {
+        out.push(seq[i].0);
+        at = prev[i];
+    }
+    out
+}
+
+impl<N: Clone> Capture<N> {
+    /// The DOM ops of one flush; form values and scrolls of added nodes go to `extra`.
+    pub(crate) fn flush_dom<P: Page<Node = N>>(
+        &mut self,
+        page: &P,
+        first_new: NodeId,
+        extra: &mut Collected,
+    ) -> Vec<Mutation> {
+        self.recheck_verdicts(page);
+        let mut dirty: Vec<NodeId> = self.dirty.drain().collect();
+        dirty.sort_unstable();
+        // 1. Read every dirty parent's live children before changing anything.
+        let mut plans = Vec::new();
+        let mut children = Vec::new();
+        for parent in dirty {
+            let Some(slot) = self.tree.get(parent) else {
+                continue;
+            };
+            if !slot.holds_children {
+                continue;
+            }
+            children.clear();
+            page.children(&slot.node, &mut children);
+            let mut live = Vec::with_capacity(children.len());
+            for child in children.drain(..) {
+                let known = self.id_of(page, &child).filter(|id| {
+                    !self.resend.contains(id)
+                        && self.tree.get(*id).is_some_and(|s| s.parent == parent)
+                });
+                if known.is_none() && !capturable(page, &child) {
+                    continue;
+                }
+                live.push((child, known));
+            }
+            let ids: Vec<Option<NodeId>> = live.iter().map(|(_, id)| *id).collect();
+            let plan = reconcile(&slot.children, &ids);
+            if plan.removed.is_empty() && plan.kept.iter().all(|&k| k) {
+                continue;
+            }
+            plans.push((parent, live, plan));
+        }
+        self.resend.clear();
+        // 2. Removes: name only the topmost removed nodes.
+        let mut ops = Vec::new();
+        let removed: FxSet<NodeId> = plans
+            .iter()
+            .flat_map(|(_, _, p)| p.removed.iter().copied())
+            .collect();
+        for &id in plans.iter().flat_map(|(_, _, p)| &p.removed) {
+            let parent = self.tree.get(id).map_or(0, |s| s.parent);
+            if !self.tree.under_any(parent, &removed) {
+                ops.push(Mutation::Remove { node: id });
+            }
+        }
+        for &id in &removed {
+            self.forget(id);
+        }
+        // 3. Adds, right to left per parent.
+        for (parent, live, plan) in plans {
+            if !self.tree.contains(parent) {
+                continue;
+            }
+            let mut order = Vec::with_capacity(live.len());
+            let mut next = 0;
+            for ((node, known), kept) in live.into_iter().zip(plan.kept).rev() {
+                let id = match known {
+                    Some(id) if kept => Some(id),
+                    _ => self.add_subtree(page, parent, node, next, &mut ops, extra),
+                };
+                if let Some(id) = id {
+                    order.push(id);
+                    next = id;
+                }
+            }
+            order.reverse();
+            if let Some(slot) = self.tree.get_mut(parent) {
+                slot.children = order;
+            }
+        }
+        self.flush_attributes(page, first_new, &mut ops);
+        self.flush_texts(page, first_new, &mut ops);
+        self.flush_sheets(page, first_new, &mut ops);
+        if std::mem::take(&mut self.adoption_changed) {
+            let scopes = self.scopes.clone();
+            let mut out = Collected::default();
+            for scope in scopes {
+                if let Some(node) = self.tree.get(scope).map(|s| s.node.clone()) {
+                    self.collect_adopted(page, scope, &node, &mut out);
+                }
+            }
+            push_sheets(&mut ops, out);
+        }
+        let mut resized: Vec<_> = self.resized.drain().collect();
+        resized.sort_unstable();
+        for (node, (width, height)) in resized {
+            if node < first_new
+                && self
+                    .tree
+                    .get(node)
+                    .and_then(|s| s.sent_as)
+                    .is_some_and(|s| s.boxed)
+            {
+                ops.push(Mutation::Resize {
+                    node,
+                    width,
+                    height,
+                });
+            }
+        }
+        ops
+    }
+
+    /// Forgets a node and its subtree; scopes and sheets inside go with it.
+    fn forget(&mut self, id: NodeId) {
+        for gone in self.tree.remove(id) {
+            self.owner_sent.remove(&gone);
+            self.adopted_sent.remove(&gone);
+        }
+        let tree = &self.tree;
+        self.scopes.retain(|s| tree.contains(*s));
+    }
+
+    /// Attribute changes that can change a masking verdict send the element again.
+    fn recheck_verdicts<P: Page<Node = N>>(&mut self, page: &P) {
+        let selectors = !(self.config.mask.is_empty()
+            && self.config.block.is_empty()
+            && self.config.readonly.is_empty());
+        for (&id, names) in &self.attrs {
+            if !selectors && !names.iter().any(|n| crate::mask::affects_verdict(n)) {
+                continue;
+            }
+            let Some(slot) = self.tree.get(id) else {
+                continue;
+            };
+            let (Some(before), Some(parent)) = (slot.sent_as, self.tree.get(slot.parent)) else {
+                continue;
+            };
+            let parent_state = parent.sent_as.map_or_else(
+                || crate::mask::MaskState::root(self.config.private_by_default),
+                |s| s.state,
+            );
+            let (ns, tag) = page.element_name(&slot.node);
+            let mut attrs = Vec::new();
+            page.attributes(&slot.node, &mut attrs);
+            let now = serialize::sent_as(
+                page,
+                &self.config,
+                &slot.node,
+                ns,
+                &tag,
+                &attrs,
+                parent_state,
+            );
+            if now != Some(before) {
+                self.resend.insert(id);
+                self.dirty.insert(slot.parent);
+            }
+        }
+    }
+
+    /// Sends a live node (and its subtree) under `parent` before `before`; returns its id.
+    fn add_subtree<P: Page<Node = N>>(
+        &mut self,
+        page: &P,
+        parent: NodeId,
+        node: N,
+        before: NodeId,
+        ops: &mut Vec<Mutation>,
+        extra: &mut Collected,
+    ) -> Option<NodeId> {
+        if let Some(stale) = self.id_of(page, &node) {
+            // Known elsewhere (its old parent reported nothing): take it from there first.
+            ops.push(Mutation::Remove { node: stale });
+            self.forget(stale);
+        }
+        let slot = self.tree.get(parent)?;
+        let state = slot.sent_as.map_or_else(
+            || crate::mask::MaskState::root(self.config.private_by_default),
+            |s| s.state,
+        );
+        let text = slot.text_mode;
+        let mut stack = vec![Visit {
+            node,
+            parent,
+            state,
+            text,
+            role: Role::Child { attach: false },
+        }];
+        let mut out = Collected::default();
+        self.walk(page, &mut stack, &mut out, None);
+        let mut nodes = out.nodes.drain(..);
+        let top = nodes.next()?;
+        let id = top.id;
+        ops.push(Mutation::Add { node: top, before });
+        ops.extend(nodes.map(|node| Mutation::Add { node, before: 0 }));
+        extra.form.append(&mut out.form);
+        extra.scrolls.append(&mut out.scrolls);
+        push_sheets(ops, out);
+        Some(id)
+    }
+
+    fn flush_attributes<P: Page<Node = N>>(
+        &mut self,
+        page: &P,
+        first_new: NodeId,
+        ops: &mut Vec<Mutation>,
+    ) {
+        let mut attrs: Vec<_> = self.attrs.drain().collect();
+        attrs.sort_unstable_by_key(|(id, _)| *id);
+        for (id, names) in attrs {
+            if id >= first_new {
+                continue;
+            }
+            let Some(slot) = self.tree.get(id) else {
+                continue;
+            };
+            let Some(sent) = slot.sent_as else { continue };
+            let node = slot.node.clone();
+            let mut base: Option<String> = None;
+            for name in names {
+                if sent.boxed && !serialize::boxed_keeps(&name) {
+                    continue;
+                }
+                let value = page.attribute(&node, &name).map(|v| {
+                    let mut base_of = || base.get_or_insert_with(|| page.base_url(&node)).clone();
+                    serialize::attr_value(&name, v, sent, &mut base_of)
+                });
+                ops.push(Mutation::Attribute {
+                    node: id,
+                    name: self.names.name(&name),
+                    value,
+                });
+            }
+        }
+    }
+
+    fn flush_texts<P: Page<Node = N>>(
+        &mut self,
+        page: &P,
+        first_new: NodeId,
+        ops: &mut Vec<Mutation>,
+    ) {
+        let mut texts: Vec<NodeId> = self.texts.drain().collect();
+        texts.sort_unstable();
+        for id in texts {
+            let Some(slot) = self.tree.get(id).filter(|_| id < first_new) else {
+                continue;
+            };
+            let mode = self
+                .tree
+                .get(slot.parent)
+                .map_or(TextMode::Plain, |p| p.text_mode);
+            let raw = page.text(&slot.node);
+            let text = match mode {
+                TextMode::Plain => raw,
+                TextMode::Masked => crate::mask::mask_text(&raw),
+                TextMode::Css => {
+                    crate::url::absolutize_css(&page.base_url(&slot.node), &raw).into_owned()
+                }
+            };
+            ops.push(Mutation::Text { node: id, text });
+        }
+    }
+
+    fn flush_sheets<P: Page<Node = N>>(
+        &mut self,
+        page: &P,
+        first_new: NodeId,
+        ops: &mut Vec<Mutation>,
+    ) {
+        let full = std::mem::take(&mut self.sheet_full);
+        for &sheet in &full {
+            let rules = match sheet {
+                SheetRef::Owner(id) => {
+                    let Some(slot) = self.tree.get(id).filter(|_| id < first_new) else {
+                        continue;
+                    };
+                    let base = page.base_url(&slot.node);
+                    let Some(rules) = page.owner_rules(&slot.node) else {
+                        continue;
+                    };
+                    self.owner_sent.insert(id);
+                    rules
+                        .iter()
+                        .map(|r| crate::url::absolutize_css(&base, r).into_owned())
+                        .collect()
+                }
+                SheetRef::Constructed(n) => page.constructed_rules(n),
+            };
+            ops.push(Mutation::Sheet {
+                sheet,
+                change: RuleChange::ReplaceAll { rules },
+            });
+        }
+        for (sheet, change) in std::mem::take(&mut self.sheet_ops) {
+            let live = match sheet {
+                SheetRef::Owner(id) => id < first_new && self.tree.contains(id),
+                SheetRef::Constructed(_) => true,
+            };
+            if live && !full.contains(&sheet) {
+                ops.push(Mutation::Sheet { sheet, change });
+            }
+        }
+    }
+}
+
+/// Whether a live child that the tree does not know would be sent.
+fn capturable<P: Page>(page: &P, node: &P::Node) -> bool {
+    match page.kind(node) {
+        NodeKind::Other | NodeKind::Document => false,
+        NodeKind::Element => page.attribute(node, OVERLAY_ATTR).is_none(),
+        _ => true,
+    }
+}
+
+/// Sheets and adopted lists collected by a walk, as ops after the nodes they belong to.
+fn push_sheets(ops: &mut Vec<Mutation>, out: Collected) {
+    for sheet in out.sheets {
+        ops.push(Mutation::Sheet {
+            sheet: sheet.sheet,
+            change: RuleChange::ReplaceAll { rules: sheet.rules },
+        });
+    }
+    ops.extend(out.adopted.into_iter().map(Mutation::Adopted));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `old` and `live` as letters; known children are uppercase letters that were in `old`.
+    fn check(old: &str, live: &str, want_removed: &str, want_sent: &str) {
+        let id = |c: char| c as NodeId;
+        let old_ids: Vec<NodeId> = old.chars().map(id).collect();
+        let live_ids: Vec<Option<NodeId>> = live
+            .chars()
+            .map(|c| if old.contains(c) { Some(id(c)) } else { None })
+            .collect();
+        let plan = reconcile(&old_ids, &live_ids);
+        let removed: String = plan
+            .removed
+            .iter()
+            .filter_map(|&i| char::from_u32(i))
+            .collect();
+        let sent: String = live
+            .chars()
+            .zip(&plan.kept)
+            .filter(|(_, &k)| !k)
+            .map(|(c, _)| c)
+            .collect();
+        assert_eq!(
+            (removed.as_str(), sent.as_str()),
+            (want_removed, want_sent),
+            "{old} -> {live}"
+        );
+    }
+
+    #[test]
+    fn child_lists_reconcile_with_fewest_resends() {
+        check("ABC", "ABC", "", "");
+        check("ABC", "AxBC", "", "x");
+        check("ABC", "AC", "B", "");
+        check("ABC", "CAB", "C", "C");
+        check("ABC", "BCA", "A", "A");
+        check("ABCD", "ADCB", "CD", "DC");
+        check("", "xyz", "", "xyz");
+        check("AB", "", "AB", "");
+        check("ABC", "xCyAz", "BC", "xCyz");
+    }
+}

@@ -1,0 +1,66 @@
+//! [`Page`]: what the capture core needs to read from a live document. The browser shell
+//! implements it over web-sys; native tests implement it over a small in-memory page
+//! (`fake.rs`), so snapshot, masking and mutation flushing are tested without a browser.
+
+use protocol::{FormValue, Namespace, NodeId};
+
+/// The DOM node types the capture distinguishes; anything else (processing instructions,
+/// CDATA, document fragments) is not captured.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NodeKind {
+    Document,
+    Doctype,
+    Element,
+    Text,
+    Comment,
+    Other,
+}
+
+/// Read access to the live page. Every method must be cheap to call and must not panic on any
+/// page content; a node that vanished reads as empty.
+pub trait Page {
+    /// A handle on a live node (cheap to clone).
+    type Node: Clone;
+
+    fn kind(&self, node: &Self::Node) -> NodeKind;
+    /// `(name, publicId, systemId)` of a doctype.
+    fn doctype(&self, node: &Self::Node) -> (String, String, String);
+    /// Namespace and local name of an element (lower case for HTML).
+    fn element_name(&self, node: &Self::Node) -> (Namespace, String);
+    /// All attributes, in order, appended to `out`.
+    fn attributes(&self, node: &Self::Node, out: &mut Vec<(String, String)>);
+    fn attribute(&self, node: &Self::Node, name: &str) -> Option<String>;
+    /// Data of a text or comment node.
+    fn text(&self, node: &Self::Node) -> String;
+    /// Child nodes in order, appended to `out` (shadow roots are not children).
+    fn children(&self, node: &Self::Node, out: &mut Vec<Self::Node>);
+    /// The open shadow root of a host element.
+    fn shadow_root(&self, node: &Self::Node) -> Option<Self::Node>;
+    /// The document of a same-origin `<iframe>`.
+    fn frame_document(&self, node: &Self::Node) -> Option<Self::Node>;
+    /// Whether an element matches a non-empty CSS selector list (false if it does not parse).
+    fn matches(&self, node: &Self::Node, selectors: &str) -> bool;
+    /// Rendered size of an element in CSS pixels, rounded.
+    fn box_size(&self, node: &Self::Node) -> (u32, u32);
+    /// Current value of a form control (`tag` is its local name).
+    fn form_value(&self, node: &Self::Node, tag: &str) -> Option<FormValue>;
+    /// Scroll offset of an element scrolled away from the origin.
+    fn scroll_offset(&self, node: &Self::Node) -> Option<(i32, i32)>;
+    /// The window's scroll offset.
+    fn window_scroll(&self) -> (i32, i32);
+    /// The base URL relative URLs of `node` resolve against.
+    fn base_url(&self, node: &Self::Node) -> String;
+    /// The id remembered for a node, if any (the core validates it against its tree).
+    fn cached_id(&self, node: &Self::Node) -> Option<NodeId>;
+    fn cache_id(&self, node: &Self::Node, id: NodeId);
+    /// The CSSOM rules of a `<style>`/`<link>` when they must be sent because they differ from
+    /// its markup (rules inserted through the CSSOM); `None` when the markup says it all or the
+    /// sheet cannot be read (cross-origin: the link is kept instead).
+    fn owner_rules(&self, node: &Self::Node) -> Option<Vec<String>>;
+    /// The numbers of the constructed sheets a document or shadow root adopts, in order.
+    fn adopted(&self, scope: &Self::Node) -> Vec<u32>;
+    /// The rules of a constructed sheet.
+    fn constructed_rules(&self, sheet: u32) -> Vec<String>;
+    /// A monotonic clock in milliseconds, for slicing.
+    fn now_ms(&self) -> f64;
+}

@@ -1,0 +1,391 @@
+//! Serialization of live nodes into wire nodes, with masking applied first: the depth-first
+//! walk that a snapshot runs in slices and that every added subtree runs at once. Each visited
+//! node gets its id and its slot in the [`Tree`](crate::tree::Tree) before it is emitted.
+
+use protocol::{
+    AdoptedSheets, Attr, FormValue, InputValue, Namespace, Node, NodeData, NodeId, Scroll,
+    SheetRef, SheetRules,
+};
+
+use crate::capture::Capture;
+use crate::mask::{self, ElementFacts, MaskState, Verdict};
+use crate::page::{NodeKind, Page};
+use crate::tree::{Attach, SentAs, Slot, TextMode};
+use crate::url;
+
+/// Where a visited node hangs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Role {
+    /// A child node; `attach` says whether the walk appends it to its parent's children (the
+    /// flush places the top node of an added subtree itself).
+    Child {
+        attach: bool,
+    },
+    ShadowRoot,
+    FrameDocument,
+}
+
+/// A node waiting to be visited.
+pub(crate) struct Visit<N> {
+    pub node: N,
+    pub parent: NodeId,
+    pub state: MaskState,
+    pub text: TextMode,
+    pub role: Role,
+}
+
+/// What a walk produced besides the tree.
+#[derive(Default)]
+pub(crate) struct Collected {
+    pub nodes: Vec<Node>,
+    pub form: Vec<InputValue>,
+    pub scrolls: Vec<Scroll>,
+    pub sheets: Vec<SheetRules>,
+    pub adopted: Vec<AdoptedSheets>,
+}
+
+/// The form controls whose value is tracked.
+fn control(ns: Namespace, tag: &str) -> Option<&'static str> {
+    match (ns, tag) {
+        (Namespace::Html, "input") => Some("input"),
+        (Namespace::Html, "textarea") => Some("textarea"),
+        (Namespace::Html, "select") => Some("select"),
+        _ => None,
+    }
+}
+
+/// The masking facts of an element from its live attributes.
+pub(crate) fn sent_as<P: Page>(
+    page: &P,
+    capture_config: &crate::config::Config,
+    node: &P::Node,
+    ns: Namespace,
+    tag: &str,
+    attrs: &[(String, String)],
+    parent: MaskState,
+) -> Option<SentAs> {
+    let matches = |list: &str| !list.is_empty() && page.matches(node, list);
+    let facts = ElementFacts {
+        attrs,
+        parent,
+        private_by_default: capture_config.private_by_default,
+        matches_mask: matches(&capture_config.mask),
+        matches_block: matches(&capture_config.block),
+        matches_readonly: matches(&capture_config.readonly),
+    };
+    let (state, blocked) = match mask::decide(&facts) {
+        Verdict::Skip => return None,
+        Verdict::Block(s) => (s, true),
+        Verdict::Keep(s) => (s, false),
+    };
+    let boxed = blocked || (ns == Namespace::Html && matches!(tag, "canvas" | "video"));
+    Some(SentAs {
+        state,
+        boxed,
+        value_masked: mask::value_masked(tag, attrs, state),
+    })
+}
+
+/// The wire value of an attribute: masked, or with URLs made absolute.
+pub(crate) fn attr_value(
+    name: &str,
+    value: String,
+    sent: SentAs,
+    base: &mut dyn FnMut() -> String,
+) -> String {
+    if mask::attr_masked(name, sent.value_masked, sent.state) {
+        mask::mask_text(&value)
+    } else if url::is_url_attr(name) {
+        let abs = url::absolutize(&base(), &value).into_owned();
+        abs
+    } else if name == "srcset" {
+        url::absolutize_srcset(&base(), &value)
+    } else if name == "style" && value.contains("url(") {
+        url::absolutize_css(&base(), &value).into_owned()
+    } else {
+        value
+    }
+}
+
+/// Attributes a boxed element keeps (layout only, nothing it contains).
+pub(crate) fn boxed_keeps(name: &str) -> bool {
+    matches!(name, "class" | "style" | "id")
+}
+
+/// The wire form of a form value.
+pub(crate) fn masked_value(value: FormValue, masked: bool) -> FormValue {
+    match value {
+        FormValue::Text(t) if masked => FormValue::Text(mask::mask_text(&t)),
+        other => other,
+    }
+}
+
+impl<N: Clone> Capture<N> {
+    /// Visits nodes from `stack` until it is empty or `deadline_ms` passes (checked every few
+    /// nodes). Returns whether the stack is empty.
+    pub(crate) fn walk<P: Page<Node = N>>(
+        &mut self,
+        page: &P,
+        stack: &mut Vec<Visit<N>>,
+        out: &mut Collected,
+        deadline_ms: Option<f64>,
+    ) -> bool {
+        let mut visited = 0u32;
+        let mut children = Vec::new();
+        while let Some(visit) = stack.pop() {
+            self.visit(page, visit, stack, out, &mut children);
+            visited += 1;
+            if let Some(deadline) = deadline_ms {
+                if visited % 64 == 0 && page.now_ms() >= deadline {
+                    break;
+                }
+            }
+        }
+        stack.is_empty()
+    }
+
+    fn visit<P: Page<Node = N>>(
+        &mut self,
+        page: &P,
+        visit: Visit<N>,
+        stack: &mut Vec<Visit<N>>,
+        out: &mut Collected,
+        children: &mut Vec<N>,
+    ) {
+        let Visit {
+            node,
+            parent,
+            state,
+            text,
+            role,
+        } = visit;
+        let mut slot = Slot {
+            node: node.clone(),
+            parent,
+            children: Vec::new(),
+            inner: 0,
+            holds_children: false,
+            text_mode: if state.masked {
+                TextMode::Masked
+            } else {
+                TextMode::Plain
+            },
+            sent_as: None,
+            control: None,
+        };
+        let mut scope = false;
+        let mut shadow = None;
+        let mut frame_doc = None;
+        let data = match role {
+            Role::ShadowRoot => {
+                scope = true;
+                NodeData::ShadowRoot
+            }
+            Role::FrameDocument => {
+                scope = true;
+                NodeData::FrameDocument
+            }
+            Role::Child { .. } => match page.kind(&node) {
+                NodeKind::Document => {
+                    scope = true;
+                    NodeData::Document
+                }
+                NodeKind::Doctype => {
+                    let (name, public_id, system_id) = page.doctype(&node);
+                    NodeData::Doctype {
+                        name,
+                        public_id,
+                        system_id,
+                    }
+                }
+                NodeKind::Text => {
+                    let t = page.text(&node);
+                    NodeData::Text(match text {
+                        TextMode::Plain => t,
+                        TextMode::Masked => mask::mask_text(&t),
+                        TextMode::Css => {
+                            url::absolutize_css(&page.base_url(&node), &t).into_owned()
+                        }
+                    })
+                }
+                NodeKind::Comment => {
+                    let t = page.text(&node);
+                    NodeData::Comment(if text == TextMode::Masked {
+                        mask::mask_text(&t)
+                    } else {
+                        t
+                    })
+                }
+                NodeKind::Other => return,
+                NodeKind::Element => {
+                    let (ns, tag) = page.element_name(&node);
+                    let mut attrs = Vec::new();
+                    page.attributes(&node, &mut attrs);
+                    let Some(sent) = sent_as(page, &self.config, &node, ns, &tag, &attrs, state)
+                    else {
+                        return;
+                    };
+                    // The tag is interned first: it precedes the attributes on the wire.
+                    let tag_name = self.names.name(&tag);
+                    let mut base: Option<String> = None;
+                    let mut base_of = || base.get_or_insert_with(|| page.base_url(&node)).clone();
+                    let wire: Vec<Attr> = attrs
+                        .into_iter()
+                        .filter(|(n, _)| !sent.boxed || boxed_keeps(n))
+                        .map(|(n, v)| {
+                            let value = attr_value(&n, v, sent, &mut base_of);
+                            Attr {
+                                name: self.names.name(&n),
+                                value,
+                            }
+                        })
+                        .collect();
+                    slot.sent_as = Some(sent);
+                    slot.text_mode = match tag.as_str() {
+                        "style" => TextMode::Css,
+                        "textarea" if sent.value_masked => TextMode::Masked,
+                        _ if sent.state.masked => TextMode::Masked,
+                        _ => TextMode::Plain,
+                    };
+                    if sent.boxed {
+                        let (width, height) = page.box_size(&node);
+                        self.new_boxed.push(node.clone());
+                        NodeData::Boxed {
+                            ns,
+                            tag: tag_name,
+                            attrs: wire,
+                            width,
+                            height,
+                        }
+                    } else {
+                        slot.holds_children = !(ns == Namespace::Html && tag == "script");
+                        slot.control = control(ns, &tag);
+                        if slot.holds_children {
+                            shadow = page.shadow_root(&node);
+                            if ns == Namespace::Html && tag == "iframe" {
+                                frame_doc = page.frame_document(&node);
+                                self.new_frames.push(node.clone());
+                            }
+                        }
+                        NodeData::Element {
+                            ns,
+                            tag: tag_name,
+                            attrs: wire,
+                        }
+                    }
+                }
+            },
+        };
+        if scope {
+            slot.holds_children = true;
+            slot.text_mode = if state.masked {
+                TextMode::Masked
+            } else {
+                TextMode::Plain
+            };
+        }
+        let id = self.alloc_id();
+        page.cache_id(&node, id);
+        let control = slot.control;
+        let sent = slot.sent_as;
+        let holds = slot.holds_children;
+        let child_state = sent.map_or(state, |s| s.state);
+        let child_text = slot.text_mode;
+        let attach = match role {
+            Role::Child { attach: true } => Attach::Append,
+            Role::Child { attach: false } => Attach::Detached,
+            Role::ShadowRoot | Role::FrameDocument => Attach::Inner,
+        };
+        self.tree.insert(id, slot, attach);
+        out.nodes.push(Node { id, parent, data });
+        if let (Some(tag), Some(sent)) = (control, sent) {
+            if let Some(value) = page.form_value(&node, tag) {
+                out.form.push(InputValue {
+                    node: id,
+                    value: masked_value(value, sent.value_masked),
+                });
+            }
+        }
+        if sent.is_some_and(|s| !s.boxed) {
+            if let Some((x, y)) = page.scroll_offset(&node) {
+                out.scrolls.push(Scroll { node: id, x, y });
+            }
+            if let Some(rules) = page.owner_rules(&node) {
+                self.owner_sent.insert(id);
+                let base = page.base_url(&node);
+                let rules = rules
+                    .iter()
+                    .map(|r| url::absolutize_css(&base, r).into_owned())
+                    .collect();
+                out.sheets.push(SheetRules {
+                    sheet: SheetRef::Owner(id),
+                    rules,
+                });
+            }
+        }
+        if scope {
+            self.scopes.push(id);
+            self.collect_adopted(page, id, &node, out);
+            if matches!(role, Role::ShadowRoot | Role::FrameDocument) {
+                self.new_roots.push(node.clone());
+            }
+        }
+        if !holds {
+            return;
+        }
+        children.clear();
+        page.children(&node, children);
+        for child in children.drain(..).rev() {
+            stack.push(Visit {
+                node: child,
+                parent: id,
+                state: child_state,
+                text: child_text,
+                role: Role::Child { attach: true },
+            });
+        }
+        if let Some(root) = shadow {
+            stack.push(Visit {
+                node: root,
+                parent: id,
+                state: child_state,
+                text: child_text,
+                role: Role::ShadowRoot,
+            });
+        }
+        if let Some(doc) = frame_doc {
+            stack.push(Visit {
+                node: doc,
+                parent: id,
+                state: child_state,
+                text: child_text,
+                role: Role::FrameDocument,
+            });
+        }
+    }
+
+    /// Records the adopted sheets of a scope, sending each constructed sheet's rules once.
+    pub(crate) fn collect_adopted<P: Page<Node = N>>(
+        &mut self,
+        page: &P,
+        scope: NodeId,
+        node: &N,
+        out: &mut Collected,
+    ) {
+        let sheets = page.adopted(node);
+        let previous = self.adopted_sent.get(&scope).cloned().unwrap_or_default();
+        if sheets == previous {
+            return;
+        }
+        for &n in &sheets {
+            if self.sent_constructed.insert(n) {
+                out.sheets.push(SheetRules {
+                    sheet: SheetRef::Constructed(n),
+                    rules: page.constructed_rules(n),
+                });
+            }
+        }
+        self.adopted_sent.insert(scope, sheets.clone());
+        out.adopted.push(AdoptedSheets { scope, sheets });
+    }
+}

@@ -1,0 +1,250 @@
+//! URL absolutization, so the agent's browser (on another origin) loads the customer's images,
+//! styles and fonts: plain URL attributes, `srcset` candidate lists and CSS `url()` references.
+//!
+//! Fragment-only references (`#icon`) stay as they are: SVG `<use href="#icon">` and
+//! `fill: url(#gradient)` must keep pointing into the same document. Values with a scheme
+//! (`data:`, `blob:`, `https:`) are already absolute.
+
+use std::borrow::Cow;
+
+/// Attributes whose value is one URL, by element-independent name.
+pub fn is_url_attr(name: &str) -> bool {
+    matches!(
+        name,
+        "src" | "href" | "xlink:href" | "poster" | "background" | "action" | "data" | "formaction"
+    )
+}
+
+/// Resolves `value` against the absolute `base`. Returns `value` untouched when it is already
+/// absolute, fragment-only, empty, or when `base` has no authority (`about:blank`).
+pub fn absolutize<'a>(base: &str, value: &'a str) -> Cow<'a, str> {
+    let rel = value.trim_matches(|c: char| c.is_ascii_whitespace());
+    if rel.is_empty() || rel.starts_with('#') || has_scheme(rel) {
+        return Cow::Borrowed(value);
+    }
+    let Some(scheme_end) = base.find("://") else {
+        return Cow::Borrowed(value);
+    };
+    let scheme = &base[..scheme_end];
+    let after = &base[scheme_end + 3..];
+    let authority_end = after.find(['/', '?', '#']).unwrap_or(after.len());
+    let origin = &base[..scheme_end + 3 + authority_end];
+    let base_rest = &after[authority_end..];
+    if let Some(rest) = rel.strip_prefix("//") {
+        return Cow::Owned(join(&[scheme, "://", rest]));
+    }
+    if rel.starts_with('/') {
+        return Cow::Owned(join(&[origin, &normalize(rel)]));
+    }
+    let base_path_end = base_rest.find(['?', '#']).unwrap_or(base_rest.len());
+    let base_path = &base_rest[..base_path_end];
+    if rel.starts_with('?') {
+        return Cow::Owned(join(&[origin, base_path, rel]));
+    }
+    let dir = match base_path.rfind('/') {
+        Some(i) => &base_path[..=i],
+        None => "/",
+    };
+    Cow::Owned(join(&[origin, &normalize(&join(&[dir, rel]))]))
+}
+
+fn join(parts: &[&str]) -> String {
+    let mut out = String::with_capacity(parts.iter().map(|p| p.len()).sum());
+    parts.iter().for_each(|p| out.push_str(p));
+    out
+}
+
+fn has_scheme(s: &str) -> bool {
+    let mut chars = s.char_indices();
+    if !matches!(chars.next(), Some((_, c)) if c.is_ascii_alphabetic()) {
+        return false;
+    }
+    for (_, c) in chars {
+        if c == ':' {
+            return true;
+        }
+        if !(c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.')) {
+            return false;
+        }
+    }
+    false
+}
+
+/// Removes `.` and `..` segments from the path part (before `?`/`#`) of an absolute path.
+fn normalize(path_and_more: &str) -> String {
+    let split = path_and_more
+        .find(['?', '#'])
+        .unwrap_or(path_and_more.len());
+    let (path, tail) = path_and_more.split_at(split);
+    if !path.contains("/.") {
+        return path_and_more.to_owned();
+    }
+    let mut segments: Vec<&str> = Vec::new();
+    let parts: Vec<&str> = path.split('/').skip(1).collect();
+    let last = parts.len().saturating_sub(1);
+    let mut trailing_slash = false;
+    for (i, seg) in parts.iter().enumerate() {
+        match *seg {
+            "." => trailing_slash = i == last,
+            ".." => {
+                segments.pop();
+                trailing_slash = i == last;
+            }
+            s => {
+                segments.push(s);
+                trailing_slash = false;
+            }
+        }
+    }
+    let mut out = String::with_capacity(path_and_more.len());
+    for seg in &segments {
+        out.push('/');
+        out.push_str(seg);
+    }
+    if trailing_slash || out.is_empty() {
+        out.push('/');
+    }
+    out.push_str(tail);
+    out
+}
+
+/// Absolutizes every candidate URL of a `srcset` (`a.png 1x, b.png 2x`).
+pub fn absolutize_srcset(base: &str, srcset: &str) -> String {
+    let mut out = String::with_capacity(srcset.len() + 32);
+    let mut rest = srcset;
+    loop {
+        rest = rest.trim_start_matches(|c: char| c.is_ascii_whitespace() || c == ',');
+        if rest.is_empty() {
+            break;
+        }
+        let url_end = rest
+            .find(|c: char| c.is_ascii_whitespace())
+            .unwrap_or(rest.len());
+        let mut url = &rest[..url_end];
+        let mut ended = false;
+        if url.ends_with(',') {
+            url = url.trim_end_matches(',');
+            ended = true;
+        }
+        rest = &rest[url_end..];
+        let descriptor = if ended {
+            ""
+        } else {
+            let d_end = rest.find(',').unwrap_or(rest.len());
+            let d = rest[..d_end].trim();
+            rest = &rest[d_end..];
+            d
+        };
+        if !out.is_empty() {
+            out.push_str(", ");
+        }
+        out.push_str(&absolutize(base, url));
+        if !descriptor.is_empty() {
+            out.push(' ');
+            out.push_str(descriptor);
+        }
+    }
+    out
+}
+
+/// Absolutizes every `url(...)` in CSS text (a `style` attribute, a `<style>`, a rule).
+pub fn absolutize_css<'a>(base: &str, css: &'a str) -> Cow<'a, str> {
+    if !css.contains("url(") && !css.contains("URL(") {
+        return Cow::Borrowed(css);
+    }
+    let mut out = String::with_capacity(css.len() + 32);
+    let mut rest = css;
+    while let Some(start) = find_url_open(rest) {
+        let (head, tail) = rest.split_at(start + 4);
+        out.push_str(head);
+        let Some(close) = tail.find(')') else {
+            rest = tail;
+            break;
+        };
+        let inner = tail[..close].trim();
+        let (quote, url) = match inner.chars().next() {
+            Some(q @ ('"' | '\'')) if inner.len() >= 2 && inner.ends_with(q) => {
+                (Some(q), &inner[1..inner.len() - 1])
+            }
+            _ => (None, inner),
+        };
+        let resolved = absolutize(base, url);
+        if let Some(q) = quote {
+            out.push(q);
+            out.push_str(&resolved);
+            out.push(q);
+        } else {
+            out.push_str(&resolved);
+        }
+        out.push(')');
+        rest = &tail[close + 1..];
+    }
+    out.push_str(rest);
+    Cow::Owned(out)
+}
+
+fn find_url_open(s: &str) -> Option<usize> {
+    let bytes = s.as_bytes();
+    (0..bytes.len().saturating_sub(3)).find(|&i| {
+        bytes[i..i + 4].eq_ignore_ascii_case(b"url(")
+            && (i == 0 || !(bytes[i - 1].is_ascii_alphanumeric() || bytes[i - 1] == b'-'))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const BASE: &str = "https://shop.example/store/cart/index.html?x=1#top";
+
+    #[test]
+    fn references_resolve_like_a_browser() {
+        let cases = [
+            ("img.png", "https://shop.example/store/cart/img.png"),
+            ("../img.png", "https://shop.example/store/img.png"),
+            ("./a/../b.png", "https://shop.example/store/cart/b.png"),
+            ("/abs.png", "https://shop.example/abs.png"),
+            ("//cdn.example/x.js", "https://cdn.example/x.js"),
+            ("?q=2", "https://shop.example/store/cart/index.html?q=2"),
+            ("#icon", "#icon"),
+            ("data:image/png;base64,AAA", "data:image/png;base64,AAA"),
+            ("https://other.example/a", "https://other.example/a"),
+            ("../../../../up.png", "https://shop.example/up.png"),
+            ("dir/", "https://shop.example/store/cart/dir/"),
+            ("..", "https://shop.example/store/"),
+            ("", ""),
+        ];
+        for (rel, want) in cases {
+            assert_eq!(absolutize(BASE, rel), want, "{rel}");
+        }
+        assert_eq!(absolutize("about:blank", "a.png"), "a.png");
+        assert_eq!(
+            absolutize("https://h.example", "a.png"),
+            "https://h.example/a.png"
+        );
+    }
+
+    #[test]
+    fn srcset_candidates_each_resolve_and_keep_descriptors() {
+        assert_eq!(
+            absolutize_srcset(BASE, "a.png 1x,b.png 2x, /c.png 640w"),
+            "https://shop.example/store/cart/a.png 1x, https://shop.example/store/cart/b.png 2x, https://shop.example/c.png 640w"
+        );
+        assert_eq!(
+            absolutize_srcset(BASE, "a.png,b.png 2x,"),
+            "https://shop.example/store/cart/a.png,b.png 2x"
+        );
+    }
+
+    #[test]
+    fn css_urls_resolve_quoted_or_not_and_fragments_stay() {
+        assert_eq!(
+            absolutize_css(BASE, "background: url('bg.png') no-repeat; fill: url(#g); mask: URL(/m.svg)"),
+            "background: url('https://shop.example/store/cart/bg.png') no-repeat; fill: url(#g); mask: URL(https://shop.example/m.svg)"
+        );
+        assert!(matches!(
+            absolutize_css(BASE, "color: red"),
+            Cow::Borrowed(_)
+        ));
+    }
+}
