@@ -301,7 +301,7 @@ impl<N: Clone> Capture<N> {
             let node = slot.node.clone();
             let mut base: Option<String> = None;
             for name in names {
-                if sent.boxed && !serialize::boxed_keeps(&name) {
+                if (sent.boxed && !serialize::boxed_keeps(&name)) || name == "srcdoc" {
                     continue;
                 }
                 let value = page.attribute(&node, &name).map(|v| {

@@ -40,7 +40,7 @@ pub mod url;
 mod fake;
 
 #[cfg(target_arch = "wasm32")]
-mod web;
+pub mod web;
 
 pub use capture::{Capture, CaptureError, RawRuleChange, SheetTarget};
 pub use config::Config;

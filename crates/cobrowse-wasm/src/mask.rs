@@ -119,6 +119,12 @@ pub fn attr_masked(name: &str, value_is_masked: bool, state: MaskState) -> bool 
             ))
 }
 
+/// Attributes never sent: an iframe's `srcdoc` holds its whole document as markup, unmasked
+/// (a same-origin frame's document is captured, masked, as its own subtree instead).
+pub fn attr_dropped(tag: &str, name: &str) -> bool {
+    tag == "iframe" && name == "srcdoc"
+}
+
 /// Attributes whose change can change a verdict even without site selectors.
 pub fn affects_verdict(name: &str) -> bool {
     name.starts_with("data-cobrowse-") || matches!(name, "type" | "autocomplete")
@@ -213,7 +219,8 @@ mod tests {
             opened: true,
             ..MaskState::default()
         };
-        let cases: &[(&str, &[(&str, &str)], bool)] = &[
+        type Case<'a> = (&'a str, &'a [(&'a str, &'a str)], bool);
+        let cases: &[Case] = &[
             ("input", &[("type", "password")], true),
             ("input", &[("type", "PassWord")], true),
             ("input", &[("type", "hidden")], true),

@@ -443,7 +443,7 @@ impl Dom {
         if let Some(rules) = self.owner_sheets.get(&id) {
             let _ = write!(out, " rules={rules:?}");
         }
-        if let Some(sheets) = self.adopted.get(&id) {
+        if let Some(sheets) = self.adopted.get(&id).filter(|s| !s.is_empty()) {
             let rules: Vec<_> = sheets.iter().map(|n| self.constructed.get(n)).collect();
             let _ = write!(out, " adopted={rules:?}");
         }

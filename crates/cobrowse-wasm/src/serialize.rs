@@ -174,6 +174,7 @@ impl<N: Clone> Capture<N> {
             control: None,
         };
         let mut scope = false;
+        let mut sheet_owner = false;
         let mut shadow = None;
         let mut frame_doc = None;
         let data = match role {
@@ -231,7 +232,9 @@ impl<N: Clone> Capture<N> {
                     let mut base_of = || base.get_or_insert_with(|| page.base_url(&node)).clone();
                     let wire: Vec<Attr> = attrs
                         .into_iter()
-                        .filter(|(n, _)| !sent.boxed || boxed_keeps(n))
+                        .filter(|(n, _)| {
+                            (!sent.boxed || boxed_keeps(n)) && !mask::attr_dropped(&tag, n)
+                        })
                         .map(|(n, v)| {
                             let value = attr_value(&n, v, sent, &mut base_of);
                             Attr {
@@ -241,6 +244,7 @@ impl<N: Clone> Capture<N> {
                         })
                         .collect();
                     slot.sent_as = Some(sent);
+                    sheet_owner = ns == Namespace::Html && matches!(tag.as_str(), "style" | "link");
                     slot.text_mode = match tag.as_str() {
                         "style" => TextMode::Css,
                         "textarea" if sent.value_masked => TextMode::Masked,
@@ -310,7 +314,8 @@ impl<N: Clone> Capture<N> {
             if let Some((x, y)) = page.scroll_offset(&node) {
                 out.scrolls.push(Scroll { node: id, x, y });
             }
-            if let Some(rules) = page.owner_rules(&node) {
+            let owner = sheet_owner;
+            if let Some(rules) = owner.then(|| page.owner_rules(&node)).flatten() {
                 self.owner_sent.insert(id);
                 let base = page.base_url(&node);
                 let rules = rules

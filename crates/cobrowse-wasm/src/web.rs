@@ -1,5 +1,15 @@
 //! The browser shell: the JavaScript-facing API of the library. The only module that touches
-//! wasm-bindgen and web-sys.
+//! wasm-bindgen, js-sys and web-sys.
+//!
+//! - `page`: the [`crate::page::Page`] implementation over the live DOM.
+//! - `session`: a running capture: observers, listeners, CSSOM hooks, animation-frame
+//!   batching, sliced snapshots and frame delivery.
+//! - `hooks.js`: the few prototype patches that must be JavaScript.
+
+mod page;
+pub mod session;
+
+pub use session::WebCapture;
 
 use wasm_bindgen::prelude::*;
 

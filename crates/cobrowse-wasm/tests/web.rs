@@ -1,5 +1,18 @@
-//! Browser tests, run in headless Chromium by `make test-wasm`.
+//! Browser tests, run in headless Chromium by `make test-wasm`: capture of pages with
+//! real-world shapes, rebuilt through the pure model and compared with the live DOM (masks
+//! applied), and canary strings searched for in every byte sent.
 #![cfg(target_arch = "wasm32")]
+// A test harness: a failed unwrap is a failed test.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+#[path = "web/harness.rs"]
+mod harness;
+#[path = "web/live.rs"]
+mod live;
+#[path = "web/pages.rs"]
+mod pages;
+#[path = "web/signals.rs"]
+mod signals;
 
 use protocol::{fixtures, Frame, Limits};
 use wasm_bindgen_test::*;

@@ -1,0 +1,60 @@
+// Patches the page's prototypes so capture sees what no observer reports: CSSOM rule changes,
+// adopted stylesheet assignments, values set by script, and pushState/replaceState routing.
+// Installed once per window; `sink(kind, target, index)` is the current session's callback.
+// Kinds: 1 insertRule, 2 deleteRule, 3 whole sheet changed, 4 adoptedStyleSheets set,
+// 5 form value set by script, 6 history navigation.
+export function installHooks(win, sink) {
+  win.__cobrowseSink = sink;
+  if (win.__cobrowseHooked) return;
+  win.__cobrowseHooked = true;
+  const call = (kind, target, index) => {
+    const s = win.__cobrowseSink;
+    if (s) { try { s(kind, target, index); } catch (e) { /* capture must never break the page */ } }
+  };
+  const wrap = (proto, name, after) => {
+    const orig = proto && proto[name];
+    if (typeof orig !== 'function') return;
+    proto[name] = function () { const r = orig.apply(this, arguments); after(this, r, arguments); return r; };
+  };
+  const S = win.CSSStyleSheet && win.CSSStyleSheet.prototype;
+  wrap(S, 'insertRule', (sheet, i) => call(1, sheet, i));
+  wrap(S, 'deleteRule', (sheet, _, a) => call(2, sheet, a[0] >>> 0));
+  wrap(S, 'replaceSync', (sheet) => call(3, sheet, 0));
+  wrap(S, 'replace', (sheet, p) => p.then(() => call(3, sheet, 0), () => {}));
+  wrap(S, 'addRule', (sheet) => call(3, sheet, 0));
+  wrap(S, 'removeRule', (sheet) => call(3, sheet, 0));
+  const G = win.CSSGroupingRule && win.CSSGroupingRule.prototype;
+  wrap(G, 'insertRule', (rule) => rule.parentStyleSheet && call(3, rule.parentStyleSheet, 0));
+  wrap(G, 'deleteRule', (rule) => rule.parentStyleSheet && call(3, rule.parentStyleSheet, 0));
+  const setter = (proto, prop, after) => {
+    const d = proto && Object.getOwnPropertyDescriptor(proto, prop);
+    if (!d || !d.set) return;
+    Object.defineProperty(proto, prop, {
+      configurable: true, enumerable: d.enumerable, get: d.get,
+      set(v) { d.set.call(this, v); after(this); },
+    });
+  };
+  for (const C of [win.Document, win.ShadowRoot]) {
+    setter(C && C.prototype, 'adoptedStyleSheets', (scope) => call(4, scope, 0));
+  }
+  const value = (el) => call(5, el, 0);
+  setter(win.HTMLInputElement.prototype, 'value', value);
+  setter(win.HTMLInputElement.prototype, 'checked', value);
+  setter(win.HTMLTextAreaElement.prototype, 'value', value);
+  setter(win.HTMLSelectElement.prototype, 'value', value);
+  setter(win.HTMLSelectElement.prototype, 'selectedIndex', value);
+  setter(win.HTMLOptionElement.prototype, 'selected', (o) => o.parentNode && call(5, o.closest('select'), 0));
+  wrap(win.History.prototype, 'pushState', () => call(6, null, 0));
+  wrap(win.History.prototype, 'replaceState', () => call(6, null, 0));
+}
+
+// Reads a rule list's texts in one call.
+export function ruleTexts(sheet) {
+  try { return Array.from(sheet.cssRules, (r) => r.cssText); } catch (e) { return null; }
+}
+
+// The adopted sheets of a document or shadow root.
+export function adoptedOf(scope) {
+  const a = scope.adoptedStyleSheets;
+  return a ? Array.from(a) : [];
+}

@@ -1,0 +1,267 @@
+//! [`Page`] over web-sys: how the capture core reads the live document, plus the browser-side
+//! tables it needs (the node→id cache, constructed-sheet numbers, sheets touched via the CSSOM).
+
+use std::cell::RefCell;
+
+use js_sys::{Array, WeakMap, WeakSet};
+use protocol::{FormValue, Namespace, NodeId};
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
+use web_sys::{
+    CssStyleSheet, Document, DocumentType, Element, HtmlIFrameElement, HtmlInputElement,
+    HtmlLinkElement, HtmlSelectElement, HtmlStyleElement, HtmlTextAreaElement, Node,
+};
+
+use crate::page::{NodeKind, Page};
+
+#[wasm_bindgen(module = "/src/web/hooks.js")]
+extern "C" {
+    #[wasm_bindgen(js_name = installHooks)]
+    pub fn install_hooks(win: &JsValue, sink: &js_sys::Function);
+    #[wasm_bindgen(js_name = ruleTexts)]
+    fn rule_texts(sheet: &JsValue) -> Option<Array>;
+    #[wasm_bindgen(js_name = adoptedOf)]
+    fn adopted_of(scope: &JsValue) -> Array;
+}
+
+/// `node` as its type when its node type says so. Nodes of same-origin iframes belong to
+/// another realm, where `instanceof` (and so `dyn_ref`) fails: the node type is checked instead.
+fn element_like(node: &Node, node_type: u16) -> Option<&Node> {
+    (node.node_type() == node_type).then_some(node)
+}
+
+/// `node` as an element, whatever realm it comes from.
+pub fn as_element(node: &Node) -> Option<&Element> {
+    element_like(node, Node::ELEMENT_NODE).map(|n| n.unchecked_ref())
+}
+
+const SVG_NS: &str = "http://www.w3.org/2000/svg";
+const MATHML_NS: &str = "http://www.w3.org/1998/Math/MathML";
+
+/// The live page of one capture session.
+pub struct WebPage {
+    pub window: web_sys::Window,
+    pub document: Document,
+    performance: Option<web_sys::Performance>,
+    ids: WeakMap,
+    sheet_numbers: WeakMap,
+    sheets: RefCell<Vec<CssStyleSheet>>,
+    /// Sheets changed through the CSSOM: their rules differ from their markup.
+    pub touched: WeakSet,
+    /// The top document's scrolling element: its offset is the window's scroll.
+    scrolling: Option<Element>,
+}
+
+impl WebPage {
+    pub fn new(window: web_sys::Window, document: Document) -> Self {
+        Self {
+            performance: window.performance(),
+            scrolling: document.scrolling_element(),
+            window,
+            document,
+            ids: WeakMap::new(),
+            sheet_numbers: WeakMap::new(),
+            sheets: RefCell::new(Vec::new()),
+            touched: WeakSet::new(),
+        }
+    }
+
+    /// The number of a constructed sheet, assigned on first sight.
+    pub fn sheet_number(&self, sheet: &CssStyleSheet) -> u32 {
+        if let Some(n) = self.sheet_numbers.get(sheet).as_f64() {
+            return n as u32;
+        }
+        let mut sheets = self.sheets.borrow_mut();
+        sheets.push(sheet.clone());
+        let n = sheets.len() as u32;
+        self.sheet_numbers.set(sheet, &JsValue::from(n));
+        n
+    }
+
+    /// The number of a constructed sheet if it has one.
+    pub fn known_sheet(&self, sheet: &CssStyleSheet) -> Option<u32> {
+        self.sheet_numbers.get(sheet).as_f64().map(|n| n as u32)
+    }
+
+    fn texts(sheet: &JsValue) -> Option<Vec<String>> {
+        rule_texts(sheet).map(|a| a.iter().filter_map(|v| v.as_string()).collect())
+    }
+}
+
+impl Page for WebPage {
+    type Node = Node;
+
+    fn kind(&self, node: &Node) -> NodeKind {
+        match node.node_type() {
+            Node::ELEMENT_NODE => NodeKind::Element,
+            Node::TEXT_NODE => NodeKind::Text,
+            Node::COMMENT_NODE => NodeKind::Comment,
+            Node::DOCUMENT_NODE => NodeKind::Document,
+            Node::DOCUMENT_TYPE_NODE => NodeKind::Doctype,
+            _ => NodeKind::Other,
+        }
+    }
+
+    fn doctype(&self, node: &Node) -> (String, String, String) {
+        match element_like(node, Node::DOCUMENT_TYPE_NODE) {
+            Some(d) => {
+                let d: &DocumentType = d.unchecked_ref();
+                (d.name(), d.public_id(), d.system_id())
+            }
+            None => Default::default(),
+        }
+    }
+
+    fn element_name(&self, node: &Node) -> (Namespace, String) {
+        let Some(el) = as_element(node) else {
+            return (Namespace::Html, String::new());
+        };
+        let ns = match el.namespace_uri().as_deref() {
+            Some(SVG_NS) => Namespace::Svg,
+            Some(MATHML_NS) => Namespace::MathMl,
+            _ => Namespace::Html,
+        };
+        (ns, el.local_name())
+    }
+
+    fn attributes(&self, node: &Node, out: &mut Vec<(String, String)>) {
+        let Some(el) = as_element(node) else { return };
+        let attrs = el.attributes();
+        for i in 0..attrs.length() {
+            if let Some(a) = attrs.item(i) {
+                out.push((a.name(), a.value()));
+            }
+        }
+    }
+
+    fn attribute(&self, node: &Node, name: &str) -> Option<String> {
+        as_element(node)?.get_attribute(name)
+    }
+
+    fn text(&self, node: &Node) -> String {
+        node.node_value().unwrap_or_default()
+    }
+
+    fn children(&self, node: &Node, out: &mut Vec<Node>) {
+        let mut at = node.first_child();
+        while let Some(child) = at {
+            at = child.next_sibling();
+            out.push(child);
+        }
+    }
+
+    fn shadow_root(&self, node: &Node) -> Option<Node> {
+        as_element(node)?.shadow_root().map(Into::into)
+    }
+
+    fn frame_document(&self, node: &Node) -> Option<Node> {
+        Some(node.unchecked_ref::<HtmlIFrameElement>())?
+            .content_document()
+            .map(Into::into)
+    }
+
+    fn matches(&self, node: &Node, selectors: &str) -> bool {
+        as_element(node).is_some_and(|el| el.matches(selectors).unwrap_or(false))
+    }
+
+    fn box_size(&self, node: &Node) -> (u32, u32) {
+        match as_element(node) {
+            Some(el) => {
+                let rect = el.get_bounding_client_rect();
+                (
+                    rect.width().round().max(0.0) as u32,
+                    rect.height().round().max(0.0) as u32,
+                )
+            }
+            None => (0, 0),
+        }
+    }
+
+    fn form_value(&self, node: &Node, tag: &str) -> Option<FormValue> {
+        match tag {
+            "input" => {
+                let input: &HtmlInputElement = as_element(node)?.unchecked_ref();
+                match input.type_().as_str() {
+                    "checkbox" | "radio" => Some(FormValue::Checked(input.checked())),
+                    "file" => None,
+                    _ => Some(FormValue::Text(input.value())),
+                }
+            }
+            "textarea" => Some(FormValue::Text(
+                as_element(node)?
+                    .unchecked_ref::<HtmlTextAreaElement>()
+                    .value(),
+            )),
+            "select" => Some(FormValue::Text(
+                as_element(node)?
+                    .unchecked_ref::<HtmlSelectElement>()
+                    .value(),
+            )),
+            _ => None,
+        }
+    }
+
+    fn scroll_offset(&self, node: &Node) -> Option<(i32, i32)> {
+        let el = as_element(node)?;
+        if self.scrolling.as_ref() == Some(el) {
+            return None;
+        }
+        let (x, y) = (el.scroll_left(), el.scroll_top());
+        ((x, y) != (0, 0)).then_some((x, y))
+    }
+
+    fn window_scroll(&self) -> (i32, i32) {
+        let x = self.window.scroll_x().unwrap_or(0.0).round() as i32;
+        let y = self.window.scroll_y().unwrap_or(0.0).round() as i32;
+        (x, y)
+    }
+
+    fn base_url(&self, node: &Node) -> String {
+        node.base_uri().ok().flatten().unwrap_or_default()
+    }
+
+    fn cached_id(&self, node: &Node) -> Option<NodeId> {
+        self.ids.get(node).as_f64().map(|n| n as NodeId)
+    }
+
+    fn cache_id(&self, node: &Node, id: NodeId) {
+        self.ids.set(node.unchecked_ref(), &JsValue::from(id));
+    }
+
+    fn owner_rules(&self, node: &Node) -> Option<Vec<String>> {
+        let el = as_element(node)?;
+        if el.local_name() == "style" {
+            let style: &HtmlStyleElement = el.unchecked_ref();
+            let sheet = style.sheet()?;
+            let touched = self.touched.has(&sheet);
+            let empty_markup = node.text_content().is_none_or(|t| t.trim().is_empty());
+            let rules = Self::texts(&sheet)?;
+            return (touched || (empty_markup && !rules.is_empty())).then_some(rules);
+        }
+        let sheet = el.unchecked_ref::<HtmlLinkElement>().sheet()?;
+        if !self.touched.has(&sheet) {
+            return None;
+        }
+        Self::texts(&sheet)
+    }
+
+    fn adopted(&self, scope: &Node) -> Vec<u32> {
+        adopted_of(scope)
+            .iter()
+            .filter(|s| s.is_object())
+            .map(|s| self.sheet_number(s.unchecked_ref()))
+            .collect()
+    }
+
+    fn constructed_rules(&self, sheet: u32) -> Vec<String> {
+        self.sheets
+            .borrow()
+            .get((sheet as usize).wrapping_sub(1))
+            .and_then(|s| Self::texts(s))
+            .unwrap_or_default()
+    }
+
+    fn now_ms(&self) -> f64 {
+        self.performance.as_ref().map_or(0.0, |p| p.now())
+    }
+}

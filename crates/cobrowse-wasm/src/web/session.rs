@@ -1,0 +1,612 @@
+//! A running capture in the page: the `Capture` class the loader uses. It owns the mutation
+//! and resize observers, the event listeners and the CSSOM/value/history hooks, batches what
+//! they report per animation frame, slices snapshots with `setTimeout`, and hands each encoded
+//! frame to the loader's `onFrame(Uint8Array)` callback in order.
+
+use std::cell::RefCell;
+use std::rc::{Rc, Weak};
+
+use js_sys::{Array, Function, Reflect, Uint8Array};
+use protocol::Viewport;
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
+use web_sys::{
+    CssStyleSheet, Document, Element, Event, EventTarget, MouseEvent, MutationObserver,
+    MutationObserverInit, MutationRecord, Node, ResizeObserver,
+};
+
+use super::page::{install_hooks, WebPage};
+use crate::capture::{Capture, RawRuleChange, SheetTarget};
+use crate::config::Config;
+use crate::page::Page as _;
+
+type Handler = fn(&mut Inner, &Event);
+/// `(kind, target, index)` from `hooks.js`.
+type HookSink = dyn FnMut(u32, JsValue, u32);
+
+struct Listener {
+    target: EventTarget,
+    kind: &'static str,
+    closure: Closure<dyn FnMut(Event)>,
+}
+
+struct Inner {
+    core: Capture<Node>,
+    page: WebPage,
+    on_frame: Function,
+    observer: Option<MutationObserver>,
+    resize: Option<ResizeObserver>,
+    listeners: Vec<Listener>,
+    raf: Option<Closure<dyn FnMut(f64)>>,
+    raf_pending: bool,
+    slice: Option<Closure<dyn FnMut()>>,
+    sink: Option<Closure<HookSink>>,
+    hooked: Vec<web_sys::Window>,
+    stopped: bool,
+    /// The session itself, for listeners created while it is borrowed.
+    me: Weak<RefCell<Inner>>,
+}
+
+/// A capture session on this page (JavaScript: `Capture`).
+#[wasm_bindgen(js_name = Capture)]
+pub struct WebCapture {
+    inner: Rc<RefCell<Inner>>,
+}
+
+fn js_error(message: &str) -> JsValue {
+    js_sys::Error::new(message).into()
+}
+
+/// Reads the site configuration from an object or a JSON string (see [`Config`]).
+fn parse_config(value: &JsValue) -> Result<Config, JsValue> {
+    let object = match value.as_string() {
+        Some(json) => js_sys::JSON::parse(&json)?,
+        None => value.clone(),
+    };
+    let mut config = Config::default();
+    if object.is_undefined() || object.is_null() {
+        return Ok(config);
+    }
+    let get =
+        |key: &str| Reflect::get(&object, &JsValue::from_str(key)).unwrap_or(JsValue::UNDEFINED);
+    let list = |key: &str| -> String {
+        let v = get(key);
+        if let Some(s) = v.as_string() {
+            return s;
+        }
+        if !Array::is_array(&v) {
+            return String::new();
+        }
+        let items: Vec<String> = Array::from(&v)
+            .iter()
+            .filter_map(|s| s.as_string())
+            .collect();
+        Config::selector_list(items.iter().map(String::as_str))
+    };
+    config.mask = list("mask");
+    config.block = list("block");
+    config.readonly = list("readonly");
+    config.private_by_default = get("privateByDefault").is_truthy();
+    if let Some(ms) = get("pointerIntervalMs").as_f64() {
+        config.pointer_interval_ms = ms.max(0.0);
+    }
+    if let Some(ms) = get("sliceMs").as_f64() {
+        config.slice_ms = ms.clamp(1.0, 1000.0);
+    }
+    Ok(config)
+}
+
+#[wasm_bindgen(js_class = Capture)]
+impl WebCapture {
+    /// Starts capturing this page: observes it, then takes a snapshot in slices. Every frame
+    /// (snapshot first) is passed to `on_frame` as a `Uint8Array`, in sequence order.
+    pub fn start(config: JsValue, on_frame: Function) -> Result<WebCapture, JsValue> {
+        let config = parse_config(&config)?;
+        let window = web_sys::window().ok_or_else(|| js_error("no window"))?;
+        let document = window.document().ok_or_else(|| js_error("no document"))?;
+        let inner = Rc::new(RefCell::new(Inner {
+            core: Capture::new(config),
+            page: WebPage::new(window.clone(), document.clone()),
+            on_frame,
+            observer: None,
+            resize: None,
+            listeners: Vec::new(),
+            raf: None,
+            raf_pending: false,
+            slice: None,
+            sink: None,
+            hooked: Vec::new(),
+            stopped: false,
+            me: Weak::new(),
+        }));
+        inner.borrow_mut().me = Rc::downgrade(&inner);
+        wire(&inner, &window, &document)?;
+        let capture = WebCapture { inner };
+        capture.snapshot();
+        Ok(capture)
+    }
+
+    /// Takes a fresh snapshot (on start, and when the mirror asks for a resync).
+    pub fn snapshot(&self) {
+        if let Ok(mut inner) = self.inner.try_borrow_mut() {
+            let inner = &mut *inner;
+            let url = inner.page.document.url().unwrap_or_default();
+            let viewport = viewport(&inner.page.window);
+            let root: Node = inner.page.document.clone().into();
+            inner.core.begin_snapshot(root, url, viewport);
+        }
+        run_slice(&self.inner);
+    }
+
+    /// Sends what changed now instead of at the next animation frame.
+    pub fn flush(&self) {
+        on_frame_tick(&self.inner);
+    }
+
+    /// Stops observing and sending. The page is left as it was.
+    pub fn stop(&self) {
+        let Ok(mut inner) = self.inner.try_borrow_mut() else {
+            return;
+        };
+        inner.stopped = true;
+        if let Some(o) = inner.observer.take() {
+            o.disconnect();
+        }
+        if let Some(r) = inner.resize.take() {
+            r.disconnect();
+        }
+        for l in inner.listeners.drain(..) {
+            // Removing a listener that is not there is not an error in the DOM.
+            let _ = l.target.remove_event_listener_with_callback_and_bool(
+                l.kind,
+                l.closure.as_ref().unchecked_ref(),
+                true,
+            );
+        }
+        for win in inner.hooked.drain(..) {
+            let _ = Reflect::set(&win, &JsValue::from_str("__cobrowseSink"), &JsValue::NULL);
+        }
+    }
+
+    /// The id the receiver knows a node by (0: not captured).
+    #[wasm_bindgen(js_name = nodeId)]
+    pub fn node_id(&self, node: &Node) -> u32 {
+        self.inner
+            .try_borrow()
+            .ok()
+            .and_then(|i| i.core.id_of(&i.page, node))
+            .unwrap_or(0)
+    }
+
+    /// The live node of an id (for applying agent input).
+    pub fn node(&self, id: u32) -> Option<Node> {
+        self.inner
+            .try_borrow()
+            .ok()
+            .and_then(|i| i.core.node(id).cloned())
+    }
+
+    /// Whether the agent may never act on this node.
+    #[wasm_bindgen(js_name = isReadonly)]
+    pub fn is_readonly(&self, id: u32) -> bool {
+        self.inner
+            .try_borrow()
+            .is_ok_and(|i| i.core.is_readonly(id))
+    }
+
+    /// Whether this node's text or value is masked.
+    #[wasm_bindgen(js_name = isMasked)]
+    pub fn is_masked(&self, id: u32) -> bool {
+        self.inner.try_borrow().is_ok_and(|i| i.core.is_masked(id))
+    }
+
+    /// Whether a snapshot is still being taken.
+    #[wasm_bindgen(getter)]
+    pub fn snapshotting(&self) -> bool {
+        self.inner
+            .try_borrow()
+            .is_ok_and(|i| i.core.snapshot_in_progress())
+    }
+
+    /// Number of nodes the receiver knows.
+    #[wasm_bindgen(getter, js_name = nodeCount)]
+    pub fn node_count(&self) -> u32 {
+        self.inner
+            .try_borrow()
+            .map_or(0, |i| i.core.node_count() as u32)
+    }
+}
+
+fn viewport(window: &web_sys::Window) -> Viewport {
+    let dim = |v: Result<JsValue, JsValue>| v.ok().and_then(|v| v.as_f64()).unwrap_or(0.0) as u32;
+    Viewport {
+        width: dim(window.inner_width()),
+        height: dim(window.inner_height()),
+    }
+}
+
+fn observe_options() -> MutationObserverInit {
+    let init = MutationObserverInit::new();
+    init.set_child_list(true);
+    init.set_attributes(true);
+    init.set_character_data(true);
+    init.set_subtree(true);
+    init
+}
+
+/// Creates the observers, the hook sink and the document-level listeners.
+fn wire(
+    rc: &Rc<RefCell<Inner>>,
+    window: &web_sys::Window,
+    document: &Document,
+) -> Result<(), JsValue> {
+    let weak = Rc::downgrade(rc);
+    let on_records = Closure::<dyn FnMut(Array, MutationObserver)>::new({
+        let weak = weak.clone();
+        move |records: Array, _| with(&weak, |inner| inner.take(records))
+    });
+    let observer = MutationObserver::new(on_records.as_ref().unchecked_ref())?;
+    // The observer holds the only JS reference; the callback lives as long as the page.
+    on_records.forget();
+    observer.observe_with_options(document, &observe_options())?;
+    let on_resize = Closure::<dyn FnMut(Array, ResizeObserver)>::new({
+        let weak = weak.clone();
+        move |entries: Array, _| {
+            with(&weak, |inner| {
+                for entry in entries.iter() {
+                    if entry.is_object() {
+                        let entry: web_sys::ResizeObserverEntry = entry.unchecked_into();
+                        let target: Element = entry.target();
+                        let rect = target.get_bounding_client_rect();
+                        let (w, h) = (
+                            rect.width().round().max(0.0) as u32,
+                            rect.height().round().max(0.0) as u32,
+                        );
+                        inner.core.record_resize(&inner.page, &target.into(), w, h);
+                    }
+                }
+            })
+        }
+    });
+    let resize = ResizeObserver::new(on_resize.as_ref().unchecked_ref())?;
+    on_resize.forget();
+    let raf = Closure::<dyn FnMut(f64)>::new({
+        let weak = weak.clone();
+        move |_| {
+            if let Some(rc) = weak.upgrade() {
+                if let Ok(mut inner) = rc.try_borrow_mut() {
+                    inner.raf_pending = false;
+                }
+                on_frame_tick(&rc);
+            }
+        }
+    });
+    let slice = Closure::<dyn FnMut()>::new({
+        let weak = weak.clone();
+        move || {
+            if let Some(rc) = weak.upgrade() {
+                run_slice(&rc);
+            }
+        }
+    });
+    let sink = Closure::<HookSink>::new({
+        let weak = weak.clone();
+        move |kind: u32, target: JsValue, index: u32| {
+            with(&weak, |inner| inner.hook(kind, &target, index))
+        }
+    });
+    {
+        let mut inner = rc.borrow_mut();
+        inner.observer = Some(observer);
+        inner.resize = Some(resize);
+        inner.raf = Some(raf);
+        inner.slice = Some(slice);
+        inner.sink = Some(sink);
+        inner.hook_window(window);
+    }
+    let mut inner = rc.borrow_mut();
+    let win: &EventTarget = window.as_ref();
+    inner.listen(win, "resize", |inner, _| {
+        let v = viewport(&inner.page.window);
+        inner.core.record_viewport(v.width, v.height);
+    });
+    inner.listen(win, "mousemove", |inner, event| {
+        if let Some(m) = event.dyn_ref::<MouseEvent>() {
+            inner.core.record_pointer(m.client_x(), m.client_y());
+        }
+    });
+    let nav: Handler = |inner, _| inner.navigated();
+    inner.listen(win, "popstate", nav);
+    inner.listen(win, "hashchange", nav);
+    inner.listen_root(document.as_ref());
+    Ok(())
+}
+
+/// A DOM node from any realm (same-origin iframes have their own `Node`).
+fn as_node(value: JsValue) -> Option<Node> {
+    let is_node = value.is_object()
+        && Reflect::get(&value, &JsValue::from_str("nodeType"))
+            .ok()
+            .and_then(|t| t.as_f64())
+            .is_some();
+    is_node.then(|| value.unchecked_into())
+}
+
+/// The node an event started at, inside open shadow roots.
+fn origin(event: &Event) -> Option<Node> {
+    as_node(event.composed_path().get(0))
+}
+
+/// Runs `f` on the session if it is alive and not busy, then asks for a frame.
+fn with(weak: &Weak<RefCell<Inner>>, f: impl FnOnce(&mut Inner)) {
+    let Some(rc) = weak.upgrade() else { return };
+    let Ok(mut inner) = rc.try_borrow_mut() else {
+        return;
+    };
+    if inner.stopped {
+        return;
+    }
+    f(&mut inner);
+    inner.schedule();
+}
+
+/// One animation frame: drain the observer, flush, deliver.
+fn on_frame_tick(rc: &Rc<RefCell<Inner>>) {
+    {
+        let Ok(mut inner) = rc.try_borrow_mut() else {
+            return;
+        };
+        if inner.stopped {
+            return;
+        }
+        if let Some(records) = inner.observer.as_ref().map(|o| o.take_records()) {
+            inner.take(records);
+        }
+        let now = inner.page.now_ms();
+        let inner = &mut *inner;
+        if let Err(e) = inner.core.flush(&inner.page, now) {
+            web_sys::console::error_1(&js_error(&e.to_string()));
+        }
+        inner.adopt_new();
+        if inner.core.has_pending() {
+            inner.schedule();
+        }
+    }
+    deliver(rc);
+}
+
+/// One snapshot slice; continues in a later task until done.
+fn run_slice(rc: &Rc<RefCell<Inner>>) {
+    {
+        let Ok(mut inner) = rc.try_borrow_mut() else {
+            return;
+        };
+        if inner.stopped {
+            return;
+        }
+        let inner = &mut *inner;
+        match inner.core.continue_snapshot(&inner.page) {
+            Ok(true) => inner.schedule(),
+            Ok(false) => {
+                if let Some(slice) = &inner.slice {
+                    let window = inner.page.window.clone();
+                    if let Err(e) = window.set_timeout_with_callback(slice.as_ref().unchecked_ref())
+                    {
+                        web_sys::console::error_1(&e);
+                    }
+                }
+            }
+            Err(e) => web_sys::console::error_1(&js_error(&e.to_string())),
+        }
+        inner.adopt_new();
+    }
+    deliver(rc);
+}
+
+/// Hands waiting frames to the loader, outside any borrow (the callback may call back in).
+fn deliver(rc: &Rc<RefCell<Inner>>) {
+    let (frames, on_frame) = match rc.try_borrow_mut() {
+        Ok(mut inner) => (inner.core.take_frames(), inner.on_frame.clone()),
+        Err(_) => return,
+    };
+    for bytes in frames {
+        let array = Uint8Array::from(bytes.as_slice());
+        if let Err(e) = on_frame.call1(&JsValue::NULL, &array) {
+            web_sys::console::error_1(&e);
+        }
+    }
+}
+
+impl Inner {
+    fn listen(&mut self, target: &EventTarget, kind: &'static str, handler: Handler) {
+        let weak = self.me.clone();
+        let closure = Closure::<dyn FnMut(Event)>::new(move |event: Event| {
+            with(&weak, |inner| handler(inner, &event))
+        });
+        let options = web_sys::AddEventListenerOptions::new();
+        options.set_capture(true);
+        options.set_passive(true);
+        let added = target.add_event_listener_with_callback_and_add_event_listener_options(
+            kind,
+            closure.as_ref().unchecked_ref(),
+            &options,
+        );
+        match added {
+            Ok(()) => self.listeners.push(Listener {
+                target: target.clone(),
+                kind,
+                closure,
+            }),
+            Err(e) => web_sys::console::error_1(&e),
+        }
+    }
+
+    /// Listeners every root (document, shadow root, frame document) needs: events that do not
+    /// cross shadow boundaries or documents.
+    fn listen_root(&mut self, root: &EventTarget) {
+        let value: Handler = |inner, event| {
+            if let Some(node) = origin(event) {
+                inner.core.record_value(&inner.page, &node);
+            }
+        };
+        self.listen(root, "input", value);
+        self.listen(root, "change", value);
+        self.listen(root, "scroll", |inner, event| {
+            let Some(node) = origin(event) else { return };
+            match (node.node_type() == Node::DOCUMENT_NODE)
+                .then(|| node.unchecked_ref::<Document>())
+            {
+                Some(doc) if *doc == inner.page.document => {
+                    inner.core.record_scroll(&inner.page, None)
+                }
+                Some(doc) => {
+                    if let Some(el) = doc.scrolling_element() {
+                        inner.core.record_scroll(&inner.page, Some(&el.into()));
+                    }
+                }
+                None => inner.core.record_scroll(&inner.page, Some(&node)),
+            }
+        });
+        self.listen(root, "focusin", |inner, event| {
+            inner.core.record_focus(origin(event))
+        });
+        self.listen(root, "focusout", |inner, _| inner.core.record_focus(None));
+    }
+
+    fn schedule(&mut self) {
+        if self.raf_pending || self.stopped || self.core.snapshot_in_progress() {
+            return;
+        }
+        if let Some(raf) = &self.raf {
+            if self
+                .page
+                .window
+                .request_animation_frame(raf.as_ref().unchecked_ref())
+                .is_ok()
+            {
+                self.raf_pending = true;
+            }
+        }
+    }
+
+    /// Records observer records (only where to look; nothing is read yet).
+    fn take(&mut self, records: Array) {
+        for record in records.iter() {
+            if !record.is_object() {
+                continue;
+            }
+            let record: MutationRecord = record.unchecked_into();
+            let Some(target) = record.target() else {
+                continue;
+            };
+            match record.type_().as_str() {
+                "childList" => self.core.record_children(&self.page, &target),
+                "attributes" => {
+                    if let Some(name) = record.attribute_name() {
+                        self.core.record_attribute(&self.page, &target, &name);
+                    }
+                }
+                _ => self.core.record_text(&self.page, &target),
+            }
+        }
+    }
+
+    fn navigated(&mut self) {
+        let url = self.page.document.url().unwrap_or_default();
+        let title = self.page.document.title();
+        self.core.record_navigation(url, title);
+    }
+
+    fn hook_window(&mut self, window: &web_sys::Window) {
+        if let Some(sink) = &self.sink {
+            install_hooks(window, sink.as_ref().unchecked_ref());
+            self.hooked.push(window.clone());
+        }
+    }
+
+    /// What the page's prototype hooks report (see `hooks.js` for the kinds).
+    fn hook(&mut self, kind: u32, target: &JsValue, index: u32) {
+        match kind {
+            1..=3 => {
+                if !target.is_object() {
+                    return;
+                }
+                let sheet: &CssStyleSheet = target.unchecked_ref();
+                self.page.touched.add(sheet);
+                let change = match kind {
+                    1 => match sheet.css_rules().ok().and_then(|r| r.item(index)) {
+                        Some(rule) => {
+                            let base = self
+                                .page
+                                .document
+                                .base_uri()
+                                .ok()
+                                .flatten()
+                                .unwrap_or_default();
+                            let text =
+                                crate::url::absolutize_css(&base, &rule.css_text()).into_owned();
+                            RawRuleChange::Insert { index, rule: text }
+                        }
+                        None => RawRuleChange::Full,
+                    },
+                    2 => RawRuleChange::Delete { index },
+                    _ => RawRuleChange::Full,
+                };
+                match sheet.owner_node() {
+                    Some(owner) => {
+                        self.core
+                            .record_sheet(&self.page, SheetTarget::Owner(&owner), change)
+                    }
+                    None => {
+                        if let Some(n) = self.page.known_sheet(sheet) {
+                            self.core
+                                .record_sheet(&self.page, SheetTarget::Constructed(n), change);
+                        }
+                    }
+                }
+            }
+            4 => self.core.record_adoption(),
+            5 => {
+                if let Some(node) = as_node(target.clone()) {
+                    self.core.record_value(&self.page, &node);
+                }
+            }
+            6 => self.navigated(),
+            _ => {}
+        }
+    }
+
+    /// Observes what the last snapshot slice or flush found: shadow roots and frame documents,
+    /// boxes to keep sized, iframes that may load a new document.
+    fn adopt_new(&mut self) {
+        let roots = self.core.take_new_roots();
+        let boxed = self.core.take_new_boxed();
+        let frames = self.core.take_new_frames();
+        for root in roots {
+            if let Some(observer) = &self.observer {
+                if let Err(e) = observer.observe_with_options(&root, &observe_options()) {
+                    web_sys::console::error_1(&e);
+                }
+            }
+            if root.node_type() == Node::DOCUMENT_NODE {
+                let win = root.unchecked_ref::<Document>().default_view();
+                if let Some(win) = win {
+                    self.hook_window(&win);
+                }
+            }
+            self.listen_root(root.as_ref());
+        }
+        for el in boxed {
+            if let (Some(resize), Some(el)) = (&self.resize, super::page::as_element(&el)) {
+                resize.observe(el);
+            }
+        }
+        for frame in frames {
+            self.listen(frame.as_ref(), "load", |inner, event| {
+                if let Some(frame) = event.current_target().and_then(|t| as_node(t.into())) {
+                    inner.core.record_resend(&inner.page, &frame);
+                }
+            });
+        }
+    }
+}

@@ -1,0 +1,109 @@
+//! Signals besides the DOM: pushState routing, scroll, viewport, focus, pointer, and slicing of
+//! a large snapshot without losing changes made meanwhile.
+
+use protocol::Message;
+use wasm_bindgen::JsCast;
+use wasm_bindgen_test::*;
+
+use crate::harness::*;
+use crate::live::Rules;
+
+#[wasm_bindgen_test]
+async fn single_page_app_routing_with_push_state_is_followed() {
+    stage(r#"<main id="app"><h1>Home</h1></main>"#);
+    let s = start("{}");
+    s.snapshot_taken().await;
+    let history = window().history().unwrap();
+    history
+        .push_state_with_url(&wasm_bindgen::JsValue::NULL, "", Some("orders?view=spa"))
+        .unwrap();
+    q("#app").set_inner_html("<h1>Orders</h1><ol><li>#1001</li></ol>");
+    s.settle().await;
+    let navigated = s.messages().into_iter().find_map(|m| match m {
+        Message::Navigated(n) => Some(n.url),
+        _ => None,
+    });
+    assert!(navigated.is_some_and(|u| u.ends_with("/orders?view=spa")));
+    s.assert_mirrors(&Rules::default());
+    history.back().unwrap();
+    until("popstate", || {
+        s.capture.flush();
+        s.messages()
+            .iter()
+            .filter(|m| matches!(m, Message::Navigated(_)))
+            .count()
+            >= 2
+    })
+    .await;
+}
+
+#[wasm_bindgen_test]
+async fn scroll_focus_and_pointer_are_sent() {
+    stage(
+        r#"<div id="box" style="height:50px;overflow:auto"><div style="height:500px">tall</div></div><input id="f">"#,
+    );
+    let s = start(r#"{"pointerIntervalMs": 0}"#);
+    s.snapshot_taken().await;
+    let b = q("#box");
+    b.set_scroll_top(120);
+    q("#f")
+        .unchecked_into::<web_sys::HtmlElement>()
+        .focus()
+        .unwrap();
+    let init = web_sys::MouseEventInit::new();
+    init.set_client_x(33);
+    init.set_client_y(44);
+    let ev = web_sys::MouseEvent::new_with_mouse_event_init_dict("mousemove", &init).unwrap();
+    window().dispatch_event(&ev).unwrap();
+    let id = s.capture.node_id(&b);
+    until("scroll, focus and pointer", || {
+        let m = s.messages();
+        m.iter()
+            .any(|m| matches!(m, Message::Scroll(x) if x.node == id && x.y == 120))
+            && m.iter()
+                .any(|m| matches!(m, Message::Focus(f) if f.node != 0))
+            && m.iter()
+                .any(|m| matches!(m, Message::Pointer(p) if (p.x, p.y) == (33, 44)))
+    })
+    .await;
+    let dom = s.rebuild();
+    assert_eq!(dom.focus, s.capture.node_id(&q("#f")));
+}
+
+#[wasm_bindgen_test]
+async fn a_large_snapshot_is_sliced_and_changes_meanwhile_are_not_lost() {
+    let mut html = String::new();
+    for i in 0..3000 {
+        html.push_str(&format!(
+            "<div class=\"row r{}\"><span>row {i}</span><em>x</em></div>",
+            i % 7
+        ));
+    }
+    stage(&html);
+    let s = start(r#"{"sliceMs": 2}"#);
+    assert!(
+        s.capture.snapshotting(),
+        "a 2 ms budget cannot hold 9,000 nodes"
+    );
+    let mut longest = 0.0f64;
+    let mut touched = 0;
+    while s.capture.snapshotting() {
+        let before = now();
+        frame().await;
+        longest = longest.max(now() - before);
+        // The page keeps changing while the snapshot is taken.
+        let rows = q("#stage");
+        if let Some(first) = rows.first_element_child() {
+            first.set_attribute("data-n", &touched.to_string()).unwrap();
+            rows.append_child(&first).unwrap();
+        }
+        let extra = document().create_element("p").unwrap();
+        extra.set_text_content(Some(&format!("added {touched}")));
+        rows.insert_before(&extra, rows.first_child().as_ref())
+            .unwrap();
+        touched += 1;
+    }
+    assert!(touched > 1, "the page ran between slices");
+    s.settle().await;
+    s.assert_mirrors(&Rules::default());
+}
