@@ -65,3 +65,8 @@ lint:
 ## fuzz-build: build the frame-decoding fuzz target (run it with `cargo fuzz`, see fuzz/README.md)
 fuzz-build:
 	$(CARGO) build --manifest-path fuzz/Cargo.toml
+
+## bench-capture: our capture against rrweb's recorder (npm dev-only peer) in one headless Chromium run
+bench-capture: wasm
+	@[ -d bench/node_modules ] || (cd bench && npm ci --no-audit --no-fund --silent)
+	@node bench/capture.mjs
