@@ -192,7 +192,10 @@ impl<N: Clone> Capture<N> {
         };
         self.job = Some(SnapshotJob {
             stack: vec![visit],
-            out: Collected::default(),
+            out: Collected {
+                with_scroll: true,
+                ..Collected::default()
+            },
             url,
             viewport,
         });
@@ -293,6 +296,28 @@ impl<N: Clone> Capture<N> {
     }
 
     // --- Recording: cheap, reads nothing but the id cache. ---
+
+    /// Records an observer record by the target's id (the shell may look ids up in bulk):
+    /// 1 child list, 2 attribute `name`, 3 text. Ids the receiver does not know are ignored.
+    pub fn record_by_id(&mut self, kind: u32, id: NodeId, name: &str) {
+        if !self.tree.contains(id) {
+            return;
+        }
+        match kind {
+            1 => {
+                self.dirty.insert(id);
+            }
+            2 => {
+                let names = self.attrs.entry(id).or_default();
+                if !names.iter().any(|n| n == name) {
+                    names.push(name.to_owned());
+                }
+            }
+            _ => {
+                self.texts.insert(id);
+            }
+        }
+    }
 
     /// A child list changed under `target`.
     pub fn record_children<P: Page<Node = N>>(&mut self, page: &P, target: &N) {

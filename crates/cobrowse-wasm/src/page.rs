@@ -29,6 +29,23 @@ pub trait Page {
     fn element_name(&self, node: &Self::Node) -> (Namespace, String);
     /// All attributes, in order, appended to `out`.
     fn attributes(&self, node: &Self::Node, out: &mut Vec<(String, String)>);
+    /// Name, attributes and (when `with_scroll`) scroll offset at once, as a page may read
+    /// them in one go. Scroll offsets force layout: newly added nodes are not asked.
+    fn element(
+        &self,
+        node: &Self::Node,
+        attrs: &mut Vec<(String, String)>,
+        with_scroll: bool,
+    ) -> (Namespace, String, Option<(i32, i32)>) {
+        self.attributes(node, attrs);
+        let (ns, tag) = self.element_name(node);
+        let scroll = if with_scroll {
+            self.scroll_offset(node)
+        } else {
+            None
+        };
+        (ns, tag, scroll)
+    }
     fn attribute(&self, node: &Self::Node, name: &str) -> Option<String>;
     /// Data of a text or comment node.
     fn text(&self, node: &Self::Node) -> String;

@@ -42,6 +42,9 @@ pub(crate) struct Collected {
     pub scrolls: Vec<Scroll>,
     pub sheets: Vec<SheetRules>,
     pub adopted: Vec<AdoptedSheets>,
+    /// Whether scroll offsets are read (a snapshot); added nodes have none, and reading them
+    /// would force a layout.
+    pub with_scroll: bool,
 }
 
 /// The form controls whose value is tracked.
@@ -175,6 +178,7 @@ impl<N: Clone> Capture<N> {
         };
         let mut scope = false;
         let mut sheet_owner = false;
+        let mut scroll = None;
         let mut shadow = None;
         let mut frame_doc = None;
         let data = match role {
@@ -219,9 +223,9 @@ impl<N: Clone> Capture<N> {
                 }
                 NodeKind::Other => return,
                 NodeKind::Element => {
-                    let (ns, tag) = page.element_name(&node);
                     let mut attrs = Vec::new();
-                    page.attributes(&node, &mut attrs);
+                    let (ns, tag, offset) = page.element(&node, &mut attrs, out.with_scroll);
+                    scroll = offset;
                     let Some(sent) = sent_as(page, &self.config, &node, ns, &tag, &attrs, state)
                     else {
                         return;
@@ -311,7 +315,7 @@ impl<N: Clone> Capture<N> {
             }
         }
         if sent.is_some_and(|s| !s.boxed) {
-            if let Some((x, y)) = page.scroll_offset(&node) {
+            if let Some((x, y)) = scroll {
                 out.scrolls.push(Scroll { node: id, x, y });
             }
             let owner = sheet_owner;

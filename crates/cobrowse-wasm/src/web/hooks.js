@@ -58,3 +58,42 @@ export function adoptedOf(scope) {
   const a = scope.adoptedStyleSheets;
   return a ? Array.from(a) : [];
 }
+
+// Boundary batching (each call across the wasm boundary costs more than the work it does):
+// an element's namespace, local name, scroll offset (when asked and not at the origin; never
+// for the top document's scrolling element, whose offset is the window's) and attributes as
+// one string, `\0`-separated: `<h|s|m><localName>[\x01x,y]\0name\0value...`.
+const SVG = 'http://www.w3.org/2000/svg';
+const MATHML = 'http://www.w3.org/1998/Math/MathML';
+export function describeElement(el, withScroll) {
+  const ns = el.namespaceURI;
+  let s = (ns === SVG ? 's' : ns === MATHML ? 'm' : 'h') + el.localName;
+  if (withScroll && el !== document.scrollingElement) {
+    const x = el.scrollLeft, y = el.scrollTop;
+    if (x || y) s += '\x01' + Math.round(x) + ',' + Math.round(y);
+  }
+  const a = el.attributes;
+  for (let i = 0; i < a.length; i++) s += '\0' + a[i].name + '\0' + a[i].value;
+  return s;
+}
+
+// Observer records reduced to what capture needs: `(kind, id)` pairs for targets that have an
+// id (1 child list, 2 attribute, 3 text) and the attribute names, `\0`-joined, in order.
+export function classifyRecords(records, ids) {
+  const out = new Uint32Array(records.length * 2);
+  const names = [];
+  let k = 0;
+  for (let i = 0; i < records.length; i++) {
+    const r = records[i];
+    const id = ids.get(r.target);
+    if (id === undefined) continue;
+    if (r.type === 'attributes') {
+      out[k++] = 2;
+      names.push(r.attributeName);
+    } else {
+      out[k++] = r.type === 'childList' ? 1 : 3;
+    }
+    out[k++] = id;
+  }
+  return [out.subarray(0, k), names.join('\0')];
+}

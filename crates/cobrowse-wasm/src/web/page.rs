@@ -22,6 +22,10 @@ extern "C" {
     fn rule_texts(sheet: &JsValue) -> Option<Array>;
     #[wasm_bindgen(js_name = adoptedOf)]
     fn adopted_of(scope: &JsValue) -> Array;
+    #[wasm_bindgen(js_name = describeElement)]
+    fn describe_element(el: &Node, with_scroll: bool) -> String;
+    #[wasm_bindgen(js_name = classifyRecords)]
+    fn classify_records(records: &Array, ids: &WeakMap) -> Array;
 }
 
 /// `node` as its type when its node type says so. Nodes of same-origin iframes belong to
@@ -88,6 +92,15 @@ impl WebPage {
     }
 }
 
+impl WebPage {
+    /// Observer records as `(kind, id)` pairs and attribute names, read in one call.
+    pub fn classify(&self, records: &Array) -> (Vec<u32>, String) {
+        let out = classify_records(records, &self.ids);
+        let pairs = js_sys::Uint32Array::from(out.get(0)).to_vec();
+        (pairs, out.get(1).as_string().unwrap_or_default())
+    }
+}
+
 impl Page for WebPage {
     type Node = Node;
 
@@ -132,6 +145,33 @@ impl Page for WebPage {
                 out.push((a.name(), a.value()));
             }
         }
+    }
+
+    fn element(
+        &self,
+        node: &Node,
+        attrs: &mut Vec<(String, String)>,
+        with_scroll: bool,
+    ) -> (Namespace, String, Option<(i32, i32)>) {
+        let packed = describe_element(node, with_scroll);
+        let mut parts = packed.split('\0');
+        let first = parts.next().unwrap_or_default();
+        let (head, scroll) = match first.split_once('\x01') {
+            Some((head, xy)) => {
+                let mut xy = xy.split(',').map(|v| v.parse::<i32>().unwrap_or(0));
+                (head, Some((xy.next().unwrap_or(0), xy.next().unwrap_or(0))))
+            }
+            None => (first, None),
+        };
+        let ns = match head.as_bytes().first() {
+            Some(b's') => Namespace::Svg,
+            Some(b'm') => Namespace::MathMl,
+            _ => Namespace::Html,
+        };
+        while let (Some(name), Some(value)) = (parts.next(), parts.next()) {
+            attrs.push((name.to_owned(), value.to_owned()));
+        }
+        (ns, head.get(1..).unwrap_or_default().to_owned(), scroll)
     }
 
     fn attribute(&self, node: &Node, name: &str) -> Option<String> {

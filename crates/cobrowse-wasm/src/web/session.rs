@@ -12,7 +12,7 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use web_sys::{
     CssStyleSheet, Document, Element, Event, EventTarget, MouseEvent, MutationObserver,
-    MutationObserverInit, MutationRecord, Node, ResizeObserver,
+    MutationObserverInit, Node, ResizeObserver,
 };
 
 use super::page::{install_hooks, WebPage};
@@ -491,23 +491,15 @@ impl Inner {
 
     /// Records observer records (only where to look; nothing is read yet).
     fn take(&mut self, records: Array) {
-        for record in records.iter() {
-            if !record.is_object() {
-                continue;
-            }
-            let record: MutationRecord = record.unchecked_into();
-            let Some(target) = record.target() else {
-                continue;
+        let (pairs, names) = self.page.classify(&records);
+        let mut names = names.split('\0');
+        for pair in pairs.chunks_exact(2) {
+            let name = if pair[0] == 2 {
+                names.next().unwrap_or_default()
+            } else {
+                ""
             };
-            match record.type_().as_str() {
-                "childList" => self.core.record_children(&self.page, &target),
-                "attributes" => {
-                    if let Some(name) = record.attribute_name() {
-                        self.core.record_attribute(&self.page, &target, &name);
-                    }
-                }
-                _ => self.core.record_text(&self.page, &target),
-            }
+            self.core.record_by_id(pair[0], pair[1], name);
         }
     }
 
