@@ -9,8 +9,8 @@
 //!   flushing compares the live page with the [`Tree`], so nothing changed meanwhile is lost.
 
 use protocol::{
-    EncodeError, Focus, Frame, Message, MutationBatch, Navigated, NodeId, Pointer, RuleChange,
-    Scroll, SheetRef, Snapshot, Viewport,
+    Focus, FrameKind, Message, MutationBatch, Navigated, NodeId, Pointer, RuleChange, Scroll,
+    SheetRef, Snapshot, Viewport,
 };
 
 use crate::config::Config;
@@ -23,8 +23,34 @@ use crate::tree::{TextMode, Tree};
 /// Why a capture step failed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum CaptureError {
-    #[error(transparent)]
-    Encode(#[from] EncodeError),
+    #[error("a {0:?} frame could not be encoded")]
+    Encode(FrameKind),
+    #[error("{0:?} is not a frame the page sends")]
+    NotAPageFrame(FrameKind),
+}
+
+/// Encodes a frame the page sends: the layout of [`Frame::encode`] (kind byte, varint sequence
+/// number, postcard body), written here for the page's kinds only, so the wasm build does not
+/// carry the encoders of every other kind.
+pub fn encode(seq: u32, message: &Message) -> Result<Vec<u8>, CaptureError> {
+    fn body<T: serde::Serialize>(out: Vec<u8>, body: &T) -> Result<Vec<u8>, postcard::Error> {
+        postcard::to_extend(body, out)
+    }
+    let kind = message.kind();
+    let fail = |_| CaptureError::Encode(kind);
+    let out = body(vec![kind.code()], &seq).map_err(fail)?;
+    match message {
+        Message::Snapshot(b) => body(out, b),
+        Message::Mutations(b) => body(out, b),
+        Message::InputValue(b) => body(out, b),
+        Message::Scroll(b) => body(out, b),
+        Message::Viewport(b) => body(out, b),
+        Message::Pointer(b) => body(out, b),
+        Message::Focus(b) => body(out, b),
+        Message::Navigated(b) => body(out, b),
+        _ => return Err(CaptureError::NotAPageFrame(kind)),
+    }
+    .map_err(fail)
 }
 
 /// A CSSOM change reported by the page's hooks.
@@ -249,8 +275,7 @@ impl<N: Clone> Capture<N> {
     }
 
     pub(crate) fn emit(&mut self, message: Message) -> Result<(), CaptureError> {
-        let mut buf = Vec::new();
-        Frame::new(self.seq, message).encode_into(&mut buf)?;
+        let buf = encode(self.seq, &message)?;
         self.seq = self.seq.wrapping_add(1);
         self.frames.push(buf);
         Ok(())

@@ -53,6 +53,19 @@ pub struct WebCapture {
     inner: Rc<RefCell<Inner>>,
 }
 
+/// Logs a capture error once; frames are not lost silently, and nothing here can fail further.
+#[inline(never)]
+fn report(error: &crate::capture::CaptureError) {
+    let kind = match error {
+        crate::capture::CaptureError::Encode(k)
+        | crate::capture::CaptureError::NotAPageFrame(k) => k.code(),
+    };
+    web_sys::console::error_2(
+        &JsValue::from_str("cobrowse: a frame could not be encoded, kind"),
+        &JsValue::from(kind),
+    );
+}
+
 fn js_error(message: &str) -> JsValue {
     js_sys::Error::new(message).into()
 }
@@ -365,7 +378,7 @@ fn on_frame_tick(rc: &Rc<RefCell<Inner>>) {
         let now = inner.page.now_ms();
         let inner = &mut *inner;
         if let Err(e) = inner.core.flush(&inner.page, now) {
-            web_sys::console::error_1(&js_error(&e.to_string()));
+            report(&e);
         }
         inner.adopt_new();
         if inner.core.has_pending() {
