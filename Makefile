@@ -6,7 +6,7 @@ CARGO ?= cargo
 # The wasm-bindgen CLI must match the `wasm-bindgen` crate pinned in Cargo.toml.
 WASM_BINDGEN_VERSION := 0.2.106
 WASM_PACK_VERSION := 0.13.1
-APT_PACKAGES := chromium chromium-driver binaryen
+APT_PACKAGES := chromium chromium-driver binaryen libssl-dev pkg-config
 ADDR ?= 127.0.0.1:8080
 DB ?= cobrowse.db
 export CHROMEDRIVER ?= /usr/bin/chromedriver
@@ -55,6 +55,7 @@ test-wasm: setup
 	cd crates/cobrowse-wasm && wasm-pack test --headless --chrome --chromedriver $(CHROMEDRIVER)
 
 test-e2e: wasm
+	$(CARGO) build --quiet -p relay --bin relay
 	$(CARGO) test -p e2e
 
 ## lint: formatting and clippy, as CI would want them

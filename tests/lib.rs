@@ -1,1 +1,192 @@
-//! Harness for the end-to-end tests under `tests/tests/`: starting the relay and browsers.
+//! Harness for the end-to-end tests under `tests/tests/`: a real relay process on a free
+//! loopback port with its own database file, and real headless Chromium browsers driven through
+//! Debian's chromedriver.
+//!
+//! Everything started here is killed on drop, so a failing test leaves no process behind.
+
+use std::{
+    net::TcpListener as StdListener,
+    path::{Path, PathBuf},
+    process::Stdio,
+    time::Duration,
+};
+
+use anyhow::{bail, Context, Result};
+use fantoccini::{Client, ClientBuilder};
+use tokio::{
+    io::{AsyncBufReadExt, BufReader},
+    process::{Child, Command},
+    time::{sleep, Instant},
+};
+
+/// The workspace root (the parent of this crate).
+pub fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| PathBuf::from(".."))
+}
+
+/// Where test artefacts a person may want to look at (screenshots) are kept.
+pub fn output_dir() -> PathBuf {
+    let dir = workspace_root().join("tests").join("output");
+    let _ = std::fs::create_dir_all(&dir);
+    dir
+}
+
+fn relay_binary() -> PathBuf {
+    if let Some(path) = std::env::var_os("RELAY_BIN") {
+        return PathBuf::from(path);
+    }
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| workspace_root().join("target"));
+    target.join("debug").join("relay")
+}
+
+/// Polls `check` until it returns `Some`, or fails after `timeout` with `what` in the error.
+pub async fn wait_for<T, F, Fut>(what: &str, timeout: Duration, mut check: F) -> Result<T>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let deadline = Instant::now() + timeout;
+    loop {
+        if let Some(value) = check().await {
+            return Ok(value);
+        }
+        if Instant::now() > deadline {
+            bail!("timed out after {timeout:?} waiting for {what}");
+        }
+        sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// A relay process serving `www/` with a fresh database.
+pub struct Relay {
+    /// `http://127.0.0.1:PORT`
+    pub base: String,
+    child: Child,
+    _dir: tempfile::TempDir,
+}
+
+impl Relay {
+    /// Starts the relay binary (built by `make test` before this crate's tests) with the demo
+    /// site and agent seeded, and waits until it prints its address.
+    pub async fn start(extra_args: &[&str]) -> Result<Relay> {
+        let dir = tempfile::tempdir()?;
+        let bin = relay_binary();
+        let mut child = Command::new(&bin)
+            .arg("serve")
+            .args(["--addr", "127.0.0.1:0", "--seed-demo"])
+            .arg("--db")
+            .arg(dir.path().join("relay.db"))
+            .arg("--www")
+            .arg(workspace_root().join("www"))
+            .args(extra_args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .kill_on_drop(true)
+            .spawn()
+            .with_context(|| format!("starting {}", bin.display()))?;
+        let stdout = child.stdout.take().context("relay stdout")?;
+        let mut lines = BufReader::new(stdout).lines();
+        let base = tokio::time::timeout(Duration::from_secs(30), async {
+            while let Some(line) = lines.next_line().await? {
+                if let Some(rest) = line.strip_prefix("Relay listening on ") {
+                    let url = rest.split_whitespace().next().unwrap_or_default();
+                    return Ok::<_, anyhow::Error>(url.trim_end_matches('/').to_string());
+                }
+            }
+            bail!("relay exited before printing its address")
+        })
+        .await
+        .context("relay did not print its address in 30 s")??;
+        // Keep draining stdout so the relay never blocks on a full pipe.
+        tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+        Ok(Relay {
+            base,
+            child,
+            _dir: dir,
+        })
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base, path)
+    }
+
+    /// Kills the process hard, as a crash would.
+    pub async fn kill(mut self) -> Result<()> {
+        self.child.kill().await?;
+        Ok(())
+    }
+}
+
+fn free_port() -> Result<u16> {
+    Ok(StdListener::bind("127.0.0.1:0")?.local_addr()?.port())
+}
+
+/// A headless Chromium driven through its own chromedriver process.
+pub struct Browser {
+    pub client: Client,
+    _driver: Child,
+    _profile: tempfile::TempDir,
+}
+
+impl Browser {
+    pub async fn start() -> Result<Browser> {
+        let chromedriver =
+            std::env::var("CHROMEDRIVER").unwrap_or_else(|_| "/usr/bin/chromedriver".into());
+        let port = free_port()?;
+        let driver = Command::new(&chromedriver)
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .kill_on_drop(true)
+            .spawn()
+            .with_context(|| format!("starting {chromedriver}"))?;
+        let profile = tempfile::tempdir()?;
+        let caps = serde_json::json!({
+            "goog:chromeOptions": {
+                "args": [
+                    "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                    "--disable-background-networking", "--disable-component-update",
+                    "--disable-sync", "--no-first-run", "--window-size=1280,800",
+                    format!("--user-data-dir={}", profile.path().display()),
+                ]
+            }
+        });
+        let caps = match caps {
+            serde_json::Value::Object(map) => map,
+            _ => bail!("capabilities are an object"),
+        };
+        let url = format!("http://127.0.0.1:{port}");
+        let client = wait_for("chromedriver", Duration::from_secs(20), || {
+            let caps = caps.clone();
+            let url = url.clone();
+            async move {
+                ClientBuilder::native()
+                    .capabilities(caps)
+                    .connect(&url)
+                    .await
+                    .ok()
+            }
+        })
+        .await?;
+        Ok(Browser {
+            client,
+            _driver: driver,
+            _profile: profile,
+        })
+    }
+
+    /// Runs an async script (the last argument is the callback) and returns its result.
+    pub async fn eval_async(&self, script: &str) -> Result<serde_json::Value> {
+        Ok(self.client.execute_async(script, vec![]).await?)
+    }
+
+    pub async fn close(self) -> Result<()> {
+        self.client.close().await?;
+        Ok(())
+    }
+}
