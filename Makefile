@@ -71,3 +71,11 @@ fuzz-build:
 bench-capture: wasm
 	@[ -d bench/node_modules ] || (cd bench && npm ci --no-audit --no-fund --silent)
 	@node bench/capture.mjs
+
+## bench-relay: the relay against a bare tokio-tungstenite forwarder (RELAY_BENCH_QUICK=1 for a short run)
+bench-relay:
+	$(CARGO) bench -p relay --bench relay
+
+## bench-routing: routing decision time at 1,000 agents and 10,000 waiting against a naive scan
+bench-routing:
+	$(CARGO) bench -p relay --bench routing
