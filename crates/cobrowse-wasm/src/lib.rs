@@ -14,6 +14,7 @@
 //! - [`url`]: absolute URLs for attributes, `srcset` and CSS `url()`.
 //! - [`config`]: site configuration (selector lists, private mode, sampling, slicing).
 //! - [`model`]: the DOM model frames build (mirror and tests), with a canonical form.
+//! - [`mirror`]: the agent-side mirror's core: frames to checked, sanitised DOM patches.
 //!
 //! Thin shell (wasm32 only):
 //! - `web`: every `#[wasm_bindgen]` item and every use of web-sys and js-sys.
@@ -30,6 +31,7 @@ pub mod config;
 pub mod diff;
 pub mod intern;
 pub mod mask;
+pub mod mirror;
 pub mod model;
 pub mod page;
 pub mod serialize;

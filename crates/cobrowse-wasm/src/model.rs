@@ -233,7 +233,8 @@ impl Dom {
         batch.ops.iter().try_for_each(|op| self.apply_op(op))
     }
 
-    fn apply_op(&mut self, op: &Mutation) -> Result<(), ModelError> {
+    /// Applies one op (the mirror applies op by op, to patch the live DOM as it goes).
+    pub fn apply_op(&mut self, op: &Mutation) -> Result<(), ModelError> {
         match op {
             Mutation::Add { node, before } => self.insert(node, *before),
             Mutation::Remove { node } => self.remove(*node),
