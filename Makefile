@@ -39,6 +39,15 @@ wasm: setup
 		--enable-nontrapping-float-to-int --enable-reference-types --enable-multivalue \
 		$(PKG)/cobrowse_bg.wasm -o $(PKG)/cobrowse_bg.wasm
 	@echo "www/pkg: wasm $$(gzip -9c $(PKG)/cobrowse_bg.wasm | wc -c) B gzip, glue $$(gzip -9c $(PKG)/cobrowse.js | wc -c) B gzip"
+	@# The console's package: the same crate with the mirror, in its own target dir so the two
+	@# builds do not overwrite each other's artefact.
+	@$(CARGO) build --quiet -p cobrowse-wasm --features mirror --target wasm32-unknown-unknown \
+		--profile wasm-release --target-dir target/console
+	@wasm-bindgen --target web --no-typescript --out-dir $(PKG)/console --out-name console \
+		target/console/wasm32-unknown-unknown/wasm-release/cobrowse_wasm.wasm
+	@wasm-opt -Oz --enable-bulk-memory --enable-sign-ext --enable-mutable-globals \
+		--enable-nontrapping-float-to-int --enable-reference-types --enable-multivalue \
+		$(PKG)/console/console_bg.wasm -o $(PKG)/console/console_bg.wasm
 
 ## run: build and start the relay, serving the demo site and the agent console
 run: wasm

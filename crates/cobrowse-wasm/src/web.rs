@@ -5,7 +5,12 @@
 //! - `session`: a running capture: observers, listeners, CSSOM hooks, animation-frame
 //!   batching, sliced snapshots and frame delivery.
 //! - `hooks.js`: the few prototype patches that must be JavaScript.
+//! - `mirror` + `mirror_dom` (feature `mirror`, the console's package): the agent's mirror.
 
+#[cfg(feature = "mirror")]
+pub mod mirror;
+#[cfg(feature = "mirror")]
+mod mirror_dom;
 mod page;
 pub mod session;
 
