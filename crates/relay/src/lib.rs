@@ -9,6 +9,7 @@
 //! - [`store`]: the embedded SQLite database, migrations and the batched audit writer.
 //! - [`config`]: every bound, timeout and budget.
 //! - [`app`]: the shared state handlers see.
+//! - [`messaging`]: conversations, open-messaging webhooks, bots, the widget and inbox APIs.
 //! - [`routing`]: the routing engine, a pure core (no sockets, no clock of its own).
 //!
 //! The binary (`src/main.rs`) parses the command line and calls [`http::run`].
@@ -18,6 +19,7 @@ pub mod auth;
 pub mod cobrowse;
 pub mod config;
 pub mod http;
+pub mod messaging;
 pub mod routing;
 pub mod store;
 

@@ -18,7 +18,10 @@ use serde::Serialize;
 use tokio::sync::{mpsc, oneshot};
 
 /// The migrations, in order. Each runs once, recorded in `schema_migrations`.
-const MIGRATIONS: &[(i64, &str)] = &[(1, include_str!("../migrations/0001_init.sql"))];
+pub const MIGRATIONS: &[(i64, &str)] = &[
+    (1, include_str!("../migrations/0001_init.sql")),
+    (2, include_str!("../migrations/0002_messaging.sql")),
+];
 
 /// How many records the writer thread commits in one transaction at most.
 const WRITE_BATCH: usize = 512;

@@ -1,0 +1,580 @@
+//! The domain queries, written once over [`Sql`] and run on SQLite and PostgreSQL alike. Each
+//! runs inside a transaction opened by the store's shell; none commits.
+
+use std::time::Duration;
+
+use super::{
+    db::{DbError, Row, Sql, Val},
+    model::*,
+    threading::{self, Latest, Threading},
+};
+use crate::store::random_hex;
+
+const CONVERSATION: &str = "id, contact_id, channel, external_id, state, agent_id, created_at, \
+     last_customer_at, last_message_at, agent_read_seq, customer_read_seq";
+const MESSAGE: &str = "id, conversation_id, seq, author, author_id, text, attachments, \
+     quick_replies, delivery, created_at";
+
+fn col(row: &Row, i: usize) -> Result<&Val, DbError> {
+    row.get(i)
+        .ok_or_else(|| DbError::Type(format!("missing column {i}")))
+}
+
+fn parse<T>(text: &str, what: &str, f: impl Fn(&str) -> Option<T>) -> Result<T, DbError> {
+    f(text).ok_or_else(|| DbError::Type(format!("unknown {what} {text:?}")))
+}
+
+fn json<T: serde::de::DeserializeOwned>(text: &str) -> Result<T, DbError> {
+    serde_json::from_str(text).map_err(|e| DbError::Type(format!("stored JSON: {e}")))
+}
+
+fn to_json<T: serde::Serialize>(v: &T) -> Result<String, DbError> {
+    serde_json::to_string(v).map_err(|e| DbError::Type(format!("JSON: {e}")))
+}
+
+fn conversation(row: &Row) -> Result<Conversation, DbError> {
+    Ok(Conversation {
+        id: col(row, 0)?.text()?,
+        contact_id: col(row, 1)?.text()?,
+        channel: col(row, 2)?.text()?,
+        external_id: col(row, 3)?.text()?,
+        state: parse(&col(row, 4)?.text()?, "state", ConversationState::parse)?,
+        agent_id: col(row, 5)?.opt_text()?,
+        created_at: col(row, 6)?.int()?,
+        last_customer_at: col(row, 7)?.int()?,
+        last_message_at: col(row, 8)?.int()?,
+        agent_read_seq: col(row, 9)?.int()?,
+        customer_read_seq: col(row, 10)?.int()?,
+    })
+}
+
+fn message(row: &Row) -> Result<Message, DbError> {
+    Ok(Message {
+        id: col(row, 0)?.text()?,
+        conversation_id: col(row, 1)?.text()?,
+        seq: col(row, 2)?.int()?,
+        author: parse(&col(row, 3)?.text()?, "author", Author::parse)?,
+        author_id: col(row, 4)?.opt_text()?,
+        text: col(row, 5)?.text()?,
+        attachments: json(&col(row, 6)?.text()?)?,
+        quick_replies: json(&col(row, 7)?.text()?)?,
+        delivery: parse(&col(row, 8)?.text()?, "delivery", Delivery::parse)?,
+        created_at: col(row, 9)?.int()?,
+    })
+}
+
+pub fn conversation_by_id(db: &mut dyn Sql, id: &str) -> Result<Option<Conversation>, DbError> {
+    let sql = format!("SELECT {CONVERSATION} FROM msg_conversations WHERE id = $1");
+    db.query(&sql, &[id.into()])?
+        .first()
+        .map(conversation)
+        .transpose()
+}
+
+fn next_seq(db: &mut dyn Sql, table: &str, conversation_id: &str) -> Result<i64, DbError> {
+    let sql = format!("SELECT COALESCE(MAX(seq), 0) FROM {table} WHERE conversation_id = $1");
+    let rows = db.query(&sql, &[conversation_id.into()])?;
+    Ok(rows.first().map(|r| col(r, 0)?.int()).transpose()?.unwrap_or(0) + 1)
+}
+
+/// The contact behind a channel identity, created on first contact.
+pub fn contact_for(
+    db: &mut dyn Sql,
+    channel: &str,
+    external_id: &str,
+    display_name: &str,
+    now: i64,
+) -> Result<String, DbError> {
+    let found = db.query(
+        "SELECT contact_id FROM msg_identities WHERE channel = $1 AND external_id = $2",
+        &[channel.into(), external_id.into()],
+    )?;
+    if let Some(row) = found.first() {
+        return col(row, 0)?.text();
+    }
+    let id = random_hex(12);
+    db.execute(
+        "INSERT INTO msg_contacts (id, display_name, created_at) VALUES ($1, $2, $3)",
+        &[(&id).into(), display_name.into(), now.into()],
+    )?;
+    db.execute(
+        "INSERT INTO msg_identities (channel, external_id, contact_id, created_at)
+         VALUES ($1, $2, $3, $4)",
+        &[channel.into(), external_id.into(), (&id).into(), now.into()],
+    )?;
+    Ok(id)
+}
+
+/// Links another channel identity to an existing contact (same person, new channel).
+pub fn identity_link(
+    db: &mut dyn Sql,
+    channel: &str,
+    external_id: &str,
+    contact_id: &str,
+    now: i64,
+) -> Result<(), DbError> {
+    db.execute(
+        "INSERT INTO msg_identities (channel, external_id, contact_id, created_at)
+         VALUES ($1, $2, $3, $4) ON CONFLICT (channel, external_id) DO NOTHING",
+        &[channel.into(), external_id.into(), contact_id.into(), now.into()],
+    )?;
+    Ok(())
+}
+
+/// The latest conversation of a channel identity.
+pub fn latest_for_identity(
+    db: &mut dyn Sql,
+    channel: &str,
+    external_id: &str,
+) -> Result<Option<Conversation>, DbError> {
+    let sql = format!(
+        "SELECT {CONVERSATION} FROM msg_conversations WHERE channel = $1 AND external_id = $2
+         ORDER BY created_at DESC, id DESC LIMIT 1"
+    );
+    db.query(&sql, &[channel.into(), external_id.into()])?
+        .first()
+        .map(conversation)
+        .transpose()
+}
+
+/// Stores a customer message: resolves the contact, applies the threading window, opens a
+/// conversation when needed.
+pub fn ingest(
+    db: &mut dyn Sql,
+    inbound: &Inbound,
+    now: i64,
+    window: Duration,
+) -> Result<Ingested, DbError> {
+    let contact_id = contact_for(
+        db,
+        &inbound.channel,
+        &inbound.external_id,
+        &inbound.display_name,
+        now,
+    )?;
+    let latest = latest_for_identity(db, &inbound.channel, &inbound.external_id)?;
+    let facts = latest.as_ref().map(|c| Latest {
+        last_customer_at_ms: c.last_customer_at,
+        closed: c.state == ConversationState::Closed,
+    });
+    let (mut conversation, started) = match (threading::thread(facts, now, window), latest) {
+        (Threading::Continue, Some(c)) => (c, false),
+        _ => {
+            let state = if inbound.has_bot {
+                ConversationState::Bot
+            } else {
+                ConversationState::Waiting
+            };
+            let c = Conversation {
+                id: random_hex(12),
+                contact_id,
+                channel: inbound.channel.clone(),
+                external_id: inbound.external_id.clone(),
+                state,
+                agent_id: None,
+                created_at: now,
+                last_customer_at: now,
+                last_message_at: now,
+                agent_read_seq: 0,
+                customer_read_seq: 0,
+            };
+            db.execute(
+                "INSERT INTO msg_conversations (id, contact_id, channel, external_id, state,
+                    created_at, last_customer_at, last_message_at)
+                 VALUES ($1, $2, $3, $4, $5, $6, $6, $6)",
+                &[
+                    (&c.id).into(),
+                    (&c.contact_id).into(),
+                    (&c.channel).into(),
+                    (&c.external_id).into(),
+                    state.as_str().into(),
+                    now.into(),
+                ],
+            )?;
+            event(db, &c.id, "created", &serde_json::json!({}), now)?;
+            (c, true)
+        }
+    };
+    let message = insert_message(
+        db,
+        &conversation.id,
+        Author::Customer,
+        None,
+        &inbound.text,
+        &inbound.attachments,
+        &[],
+        now,
+    )?;
+    db.execute(
+        "UPDATE msg_conversations SET last_customer_at = $2, last_message_at = $2 WHERE id = $1",
+        &[(&conversation.id).into(), now.into()],
+    )?;
+    conversation.last_customer_at = now;
+    conversation.last_message_at = now;
+    Ok(Ingested {
+        message,
+        conversation,
+        started,
+    })
+}
+
+#[allow(clippy::too_many_arguments)]
+fn insert_message(
+    db: &mut dyn Sql,
+    conversation_id: &str,
+    author: Author,
+    author_id: Option<String>,
+    text: &str,
+    attachments: &[Attachment],
+    quick_replies: &[String],
+    now: i64,
+) -> Result<Message, DbError> {
+    let m = Message {
+        id: random_hex(12),
+        conversation_id: conversation_id.to_owned(),
+        seq: next_seq(db, "msg_messages", conversation_id)?,
+        author,
+        author_id,
+        text: text.to_owned(),
+        attachments: attachments.to_vec(),
+        quick_replies: quick_replies.to_vec(),
+        delivery: Delivery::Sent,
+        created_at: now,
+    };
+    db.execute(
+        "INSERT INTO msg_messages (id, conversation_id, seq, author, author_id, text,
+            attachments, quick_replies, delivery, created_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+        &[
+            (&m.id).into(),
+            (&m.conversation_id).into(),
+            m.seq.into(),
+            author.as_str().into(),
+            m.author_id.clone().into(),
+            (&m.text).into(),
+            to_json(&m.attachments)?.into(),
+            to_json(&m.quick_replies)?.into(),
+            m.delivery.as_str().into(),
+            now.into(),
+        ],
+    )?;
+    Ok(m)
+}
+
+/// Stores an agent, bot or system message, and in the same transaction the outbox entry
+/// `outbox` builds for it (if any), so a stored reply is never lost on its way out.
+pub fn send(
+    db: &mut dyn Sql,
+    out: &Outgoing,
+    now: i64,
+    outbox: &(dyn Fn(&Message, &Conversation) -> Option<OutboxItem> + Sync),
+) -> Result<(Message, Conversation), DbError> {
+    let conv = conversation_by_id(db, &out.conversation_id)?
+        .ok_or_else(|| DbError::Type("no such conversation".into()))?;
+    let m = insert_message(
+        db,
+        &conv.id,
+        out.author,
+        out.author_id.clone(),
+        &out.text,
+        &out.attachments,
+        &out.quick_replies,
+        now,
+    )?;
+    db.execute(
+        "UPDATE msg_conversations SET last_message_at = $2 WHERE id = $1",
+        &[(&conv.id).into(), now.into()],
+    )?;
+    if let Some(item) = outbox(&m, &conv) {
+        db.execute(
+            "INSERT INTO msg_outbox (delivery_id, integration, message_id, body, attempts,
+                next_at, created_at) VALUES ($1, $2, $3, $4, 0, $5, $5)",
+            &[
+                item.delivery_id.into(),
+                item.integration.into(),
+                item.message_id.into(),
+                item.body.into(),
+                now.into(),
+            ],
+        )?;
+    }
+    Ok((m, conv))
+}
+
+/// Appends a line to the conversation's timeline.
+pub fn event(
+    db: &mut dyn Sql,
+    conversation_id: &str,
+    kind: &str,
+    detail: &serde_json::Value,
+    now: i64,
+) -> Result<Event, DbError> {
+    let seq = next_seq(db, "msg_events", conversation_id)?;
+    db.execute(
+        "INSERT INTO msg_events (conversation_id, seq, kind, detail, created_at)
+         VALUES ($1, $2, $3, $4, $5)",
+        &[
+            conversation_id.into(),
+            seq.into(),
+            kind.into(),
+            to_json(detail)?.into(),
+            now.into(),
+        ],
+    )?;
+    Ok(Event {
+        conversation_id: conversation_id.to_owned(),
+        seq,
+        kind: kind.to_owned(),
+        detail: detail.clone(),
+        created_at: now,
+    })
+}
+
+/// Moves a conversation to `state`, owned by `agent_id` (or nobody).
+pub fn set_state(
+    db: &mut dyn Sql,
+    conversation_id: &str,
+    state: ConversationState,
+    agent_id: Option<&str>,
+) -> Result<bool, DbError> {
+    Ok(db.execute(
+        "UPDATE msg_conversations SET state = $2, agent_id = $3 WHERE id = $1",
+        &[
+            conversation_id.into(),
+            state.as_str().into(),
+            agent_id.map(str::to_owned).into(),
+        ],
+    )? == 1)
+}
+
+/// Raises the side's read mark to `seq` (never lowers it), and marks the other side's
+/// messages up to it as read.
+pub fn mark_read(
+    db: &mut dyn Sql,
+    conversation_id: &str,
+    reader: Author,
+    seq: i64,
+) -> Result<(), DbError> {
+    let (column, writers) = match reader {
+        Author::Customer => ("customer_read_seq", "author <> 'customer'"),
+        _ => ("agent_read_seq", "author = 'customer'"),
+    };
+    db.execute(
+        &format!(
+            "UPDATE msg_conversations SET {column} = $2 WHERE id = $1 AND {column} < $2"
+        ),
+        &[conversation_id.into(), seq.into()],
+    )?;
+    db.execute(
+        &format!(
+            "UPDATE msg_messages SET delivery = 'read'
+             WHERE conversation_id = $1 AND seq <= $2 AND {writers} AND delivery <> 'read'"
+        ),
+        &[conversation_id.into(), seq.into()],
+    )?;
+    Ok(())
+}
+
+/// Records a receipt; a message never goes back from `read` to `delivered`.
+pub fn set_delivery(db: &mut dyn Sql, message_id: &str, to: Delivery) -> Result<bool, DbError> {
+    let guard = match to {
+        Delivery::Read => "delivery <> 'read'",
+        _ => "delivery NOT IN ('read', 'delivered')",
+    };
+    Ok(db.execute(
+        &format!("UPDATE msg_messages SET delivery = $2 WHERE id = $1 AND {guard}"),
+        &[message_id.into(), to.as_str().into()],
+    )? == 1)
+}
+
+pub fn message_by_id(db: &mut dyn Sql, id: &str) -> Result<Option<Message>, DbError> {
+    let sql = format!("SELECT {MESSAGE} FROM msg_messages WHERE id = $1");
+    db.query(&sql, &[id.into()])?.first().map(message).transpose()
+}
+
+pub fn messages(db: &mut dyn Sql, conversation_id: &str) -> Result<Vec<Message>, DbError> {
+    let sql = format!("SELECT {MESSAGE} FROM msg_messages WHERE conversation_id = $1 ORDER BY seq");
+    db.query(&sql, &[conversation_id.into()])?
+        .iter()
+        .map(message)
+        .collect()
+}
+
+/// Every conversation of a contact, across channels and visits, oldest first.
+pub fn conversations_of_contact(
+    db: &mut dyn Sql,
+    contact_id: &str,
+) -> Result<Vec<Conversation>, DbError> {
+    let sql = format!(
+        "SELECT {CONVERSATION} FROM msg_conversations WHERE contact_id = $1 ORDER BY created_at, id"
+    );
+    db.query(&sql, &[contact_id.into()])?
+        .iter()
+        .map(conversation)
+        .collect()
+}
+
+pub fn events(db: &mut dyn Sql, conversation_id: &str) -> Result<Vec<Event>, DbError> {
+    let rows = db.query(
+        "SELECT conversation_id, seq, kind, detail, created_at FROM msg_events
+         WHERE conversation_id = $1 ORDER BY seq",
+        &[conversation_id.into()],
+    )?;
+    rows.iter()
+        .map(|r| {
+            Ok(Event {
+                conversation_id: col(r, 0)?.text()?,
+                seq: col(r, 1)?.int()?,
+                kind: col(r, 2)?.text()?,
+                detail: json(&col(r, 3)?.text()?)?,
+                created_at: col(r, 4)?.int()?,
+            })
+        })
+        .collect()
+}
+
+pub fn contact(db: &mut dyn Sql, id: &str) -> Result<Option<Contact>, DbError> {
+    let rows = db.query(
+        "SELECT id, display_name FROM msg_contacts WHERE id = $1",
+        &[id.into()],
+    )?;
+    rows.first()
+        .map(|r| {
+            Ok(Contact {
+                id: col(r, 0)?.text()?,
+                display_name: col(r, 1)?.text()?,
+            })
+        })
+        .transpose()
+}
+
+/// An inbox: the agent's open conversations, or (with `None`) the ones waiting for an agent.
+pub fn inbox(db: &mut dyn Sql, agent_id: Option<&str>) -> Result<Vec<Summary>, DbError> {
+    let cols = CONVERSATION
+        .split(", ")
+        .map(|c| format!("c.{c}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let filter = match agent_id {
+        Some(_) => "c.agent_id = $1 AND c.state IN ('assigned', 'parked')",
+        None => "c.state = 'waiting' AND $1 = ''",
+    };
+    let sql = format!(
+        "SELECT {cols}, k.display_name,
+            (SELECT COUNT(*) FROM msg_messages m WHERE m.conversation_id = c.id
+                AND m.author = 'customer' AND m.seq > c.agent_read_seq),
+            COALESCE((SELECT m.text FROM msg_messages m WHERE m.conversation_id = c.id
+                ORDER BY m.seq DESC LIMIT 1), '')
+         FROM msg_conversations c JOIN msg_contacts k ON k.id = c.contact_id
+         WHERE {filter} ORDER BY c.last_message_at DESC LIMIT 500"
+    );
+    let rows = db.query(&sql, &[agent_id.unwrap_or("").into()])?;
+    rows.iter()
+        .map(|r| {
+            Ok(Summary {
+                conversation: conversation(r)?,
+                contact_name: col(r, 11)?.text()?,
+                unread: col(r, 12)?.int()?,
+                last_text: col(r, 13)?.text()?,
+            })
+        })
+        .collect()
+}
+
+pub fn integration_put(db: &mut dyn Sql, i: &Integration, now: i64) -> Result<(), DbError> {
+    db.execute(
+        "INSERT INTO msg_integrations (name, secret, webhook_url, bot_url, created_at)
+         VALUES ($1, $2, $3, $4, $5)
+         ON CONFLICT (name) DO UPDATE SET secret = excluded.secret,
+            webhook_url = excluded.webhook_url, bot_url = excluded.bot_url",
+        &[
+            (&i.name).into(),
+            (&i.secret).into(),
+            (&i.webhook_url).into(),
+            i.bot_url.clone().into(),
+            now.into(),
+        ],
+    )?;
+    Ok(())
+}
+
+pub fn integration(db: &mut dyn Sql, name: &str) -> Result<Option<Integration>, DbError> {
+    let rows = db.query(
+        "SELECT name, secret, webhook_url, bot_url FROM msg_integrations WHERE name = $1",
+        &[name.into()],
+    )?;
+    rows.first()
+        .map(|r| {
+            Ok(Integration {
+                name: col(r, 0)?.text()?,
+                secret: col(r, 1)?.text()?,
+                webhook_url: col(r, 2)?.text()?,
+                bot_url: col(r, 3)?.opt_text()?,
+            })
+        })
+        .transpose()
+}
+
+/// Records an inbound delivery id; `false` when it was seen before (a replay).
+pub fn delivery_first_seen(
+    db: &mut dyn Sql,
+    integration: &str,
+    delivery_id: &str,
+    now: i64,
+) -> Result<bool, DbError> {
+    Ok(db.execute(
+        "INSERT INTO msg_inbound_deliveries (integration, delivery_id, received_at)
+         VALUES ($1, $2, $3) ON CONFLICT (integration, delivery_id) DO NOTHING",
+        &[integration.into(), delivery_id.into(), now.into()],
+    )? == 1)
+}
+
+pub fn outbox_due(db: &mut dyn Sql, now: i64, limit: i64) -> Result<Vec<OutboxItem>, DbError> {
+    let rows = db.query(
+        "SELECT delivery_id, integration, message_id, body, attempts, next_at FROM msg_outbox
+         WHERE next_at <= $1 ORDER BY next_at LIMIT $2",
+        &[now.into(), limit.into()],
+    )?;
+    rows.iter()
+        .map(|r| {
+            Ok(OutboxItem {
+                delivery_id: col(r, 0)?.text()?,
+                integration: col(r, 1)?.text()?,
+                message_id: col(r, 2)?.text()?,
+                body: col(r, 3)?.text()?,
+                attempts: col(r, 4)?.int()?,
+                next_at: col(r, 5)?.int()?,
+            })
+        })
+        .collect()
+}
+
+/// The next time anything in the outbox is due.
+pub fn outbox_next(db: &mut dyn Sql) -> Result<Option<i64>, DbError> {
+    let rows = db.query("SELECT MIN(next_at) FROM msg_outbox", &[])?;
+    match rows.first().map(|r| col(r, 0)).transpose()? {
+        Some(Val::Int(v)) => Ok(*v),
+        _ => Ok(None),
+    }
+}
+
+pub fn outbox_done(db: &mut dyn Sql, delivery_id: &str) -> Result<(), DbError> {
+    db.execute(
+        "DELETE FROM msg_outbox WHERE delivery_id = $1",
+        &[delivery_id.into()],
+    )?;
+    Ok(())
+}
+
+pub fn outbox_retry(
+    db: &mut dyn Sql,
+    delivery_id: &str,
+    attempts: i64,
+    next_at: i64,
+) -> Result<(), DbError> {
+    db.execute(
+        "UPDATE msg_outbox SET attempts = $2, next_at = $3 WHERE delivery_id = $1",
+        &[delivery_id.into(), attempts.into(), next_at.into()],
+    )?;
+    Ok(())
+}

@@ -1,0 +1,232 @@
+//! The messaging store contract, run against both engines: SQLite in a temp file always, and
+//! PostgreSQL at 127.0.0.1:5432 (database `test`), each test in a schema of its own so runs
+//! never collide. The same migration files build both schemas.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use relay::{
+    messaging::{
+        model::*, queries, threading::DEFAULT_WINDOW, MessagingStore, StoreError, Target,
+    },
+    store::random_hex,
+};
+
+const HOUR_MS: i64 = 3_600_000;
+
+/// Runs `check` against SQLite, then PostgreSQL.
+async fn both<F, Fut>(check: F)
+where
+    F: Fn(MessagingStore) -> Fut,
+    Fut: std::future::Future<Output = ()>,
+{
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("relay.db");
+    relay::store::Store::open(&path).unwrap();
+    check(MessagingStore::open(&Target::Sqlite(path)).unwrap()).await;
+    check(postgres_store().await).await;
+}
+
+async fn postgres_store() -> MessagingStore {
+    let schema = format!("t_{}", random_hex(6));
+    tokio::task::spawn_blocking(move || {
+        MessagingStore::open(&Target::Postgres {
+            url: pg_url(),
+            schema: Some(schema),
+        })
+    })
+        .await
+        .unwrap()
+        .expect("PostgreSQL at 127.0.0.1:5432 (run `make setup`)")
+}
+
+fn pg_url() -> String {
+    std::env::var("RELAY_TEST_POSTGRES").unwrap_or_else(|_| {
+        let user = if postgres::Client::connect(
+            "host=127.0.0.1 port=5432 user=postgres dbname=test",
+            postgres::NoTls,
+        )
+        .is_ok()
+        {
+            "postgres"
+        } else {
+            "root"
+        };
+        format!("postgres://{user}@127.0.0.1:5432/test")
+    })
+}
+
+fn web(guest: &str, text: &str) -> Inbound {
+    Inbound {
+        channel: "web".into(),
+        external_id: guest.into(),
+        display_name: "Guest".into(),
+        text: text.into(),
+        attachments: vec![],
+        has_bot: false,
+    }
+}
+
+async fn ingest_at(store: &MessagingStore, inbound: Inbound, now: i64) -> Ingested {
+    store
+        .write(move |db| queries::ingest(db, &inbound, now, DEFAULT_WINDOW))
+        .await
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn messages_within_the_window_thread_into_one_conversation_and_after_it_into_a_new_one() {
+    both(|store| async move {
+        let first = ingest_at(&store, web("g1", "hello"), 0).await;
+        assert!(first.started);
+        assert_eq!(first.conversation.state, ConversationState::Waiting);
+        let second = ingest_at(&store, web("g1", "still there?"), 71 * HOUR_MS).await;
+        assert!(!second.started);
+        assert_eq!(second.conversation.id, first.conversation.id);
+        assert_eq!(second.message.seq, 2);
+        let later = ingest_at(&store, web("g1", "back again"), 71 * HOUR_MS + 72 * HOUR_MS).await;
+        assert!(later.started);
+        assert_ne!(later.conversation.id, first.conversation.id);
+        assert_eq!(later.conversation.contact_id, first.conversation.contact_id);
+        let contact = first.conversation.contact_id.clone();
+        let history = store
+            .read(move |db| queries::conversations_of_contact(db, &contact))
+            .await
+            .unwrap();
+        assert_eq!(history.len(), 2, "the old conversation stays in the history");
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn agent_replies_queue_their_webhook_in_the_same_transaction_and_receipts_move_forward() {
+    both(|store| async move {
+        let first = ingest_at(&store, web("g2", "hi"), 1_000).await;
+        let conv = first.conversation.id.clone();
+        let out = Outgoing {
+            conversation_id: conv.clone(),
+            author: Author::Agent,
+            author_id: Some("a1".into()),
+            text: "how can I help?".into(),
+            attachments: vec![],
+            quick_replies: vec!["Billing".into(), "Delivery".into()],
+        };
+        let (sent, _) = store
+            .write(move |db| {
+                queries::send(db, &out, 2_000, &|m, _| {
+                    Some(OutboxItem {
+                        delivery_id: format!("d-{}", m.id),
+                        integration: "chan".into(),
+                        message_id: m.id.clone(),
+                        body: m.text.clone(),
+                        attempts: 0,
+                        next_at: 0,
+                    })
+                })
+            })
+            .await
+            .unwrap();
+        assert_eq!(sent.quick_replies, ["Billing", "Delivery"]);
+        let due = store
+            .read(|db| queries::outbox_due(db, 2_000, 10))
+            .await
+            .unwrap();
+        assert_eq!(due.len(), 1);
+        assert_eq!(due[0].delivery_id, format!("d-{}", sent.id));
+        let id = sent.id.clone();
+        store
+            .write(move |db| queries::set_delivery(db, &id, Delivery::Read))
+            .await
+            .unwrap();
+        let id = sent.id.clone();
+        let moved_back = store
+            .write(move |db| queries::set_delivery(db, &id, Delivery::Delivered))
+            .await
+            .unwrap();
+        assert!(!moved_back, "a read message stays read");
+        let c = conv.clone();
+        let stored = store.read(move |db| queries::messages(db, &c)).await.unwrap();
+        assert_eq!(stored[1].delivery, Delivery::Read);
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_inbox_counts_unread_customer_messages_until_the_agent_reads_them() {
+    both(|store| async move {
+        let first = ingest_at(&store, web("g3", "one"), 10).await;
+        ingest_at(&store, web("g3", "two"), 20).await;
+        let conv = first.conversation.id.clone();
+        let c = conv.clone();
+        store
+            .write(move |db| {
+                queries::set_state(db, &c, ConversationState::Assigned, Some("a1"))?;
+                queries::event(db, &c, "assigned", &serde_json::json!({"agent": "a1"}), 30)
+            })
+            .await
+            .unwrap();
+        let inbox = store
+            .read(|db| queries::inbox(db, Some("a1")))
+            .await
+            .unwrap();
+        assert_eq!(inbox.len(), 1);
+        assert_eq!(inbox[0].unread, 2);
+        assert_eq!(inbox[0].last_text, "two");
+        let c = conv.clone();
+        store
+            .write(move |db| queries::mark_read(db, &c, Author::Agent, 2))
+            .await
+            .unwrap();
+        let inbox = store
+            .read(|db| queries::inbox(db, Some("a1")))
+            .await
+            .unwrap();
+        assert_eq!(inbox[0].unread, 0);
+        let c = conv.clone();
+        let timeline = store.read(move |db| queries::events(db, &c)).await.unwrap();
+        let kinds: Vec<_> = timeline.iter().map(|e| e.kind.as_str()).collect();
+        assert_eq!(kinds, ["created", "assigned"]);
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn concurrent_writes_commit_together_and_a_failing_one_rolls_back_alone() {
+    both(|store| async move {
+        let mut tasks = Vec::new();
+        for i in 0..200 {
+            let store = store.clone();
+            tasks.push(tokio::spawn(async move {
+                ingest_at(&store, web(&format!("bulk{}", i % 20), "m"), i).await
+            }));
+        }
+        let failing = store.write(|db| {
+            db.execute("INSERT INTO no_such_table VALUES ($1)", &[1i64.into()])
+        });
+        assert!(matches!(failing.await, Err(StoreError::Db(_))));
+        for t in tasks {
+            t.await.unwrap();
+        }
+        let rows = store
+            .read(|db| db.query("SELECT COUNT(*) FROM msg_messages", &[]))
+            .await
+            .unwrap();
+        assert_eq!(rows[0][0].int().unwrap(), 200);
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_replayed_inbound_delivery_id_is_recognised() {
+    both(|store| async move {
+        let first = store
+            .write(|db| queries::delivery_first_seen(db, "chan", "d1", 5))
+            .await
+            .unwrap();
+        let again = store
+            .write(|db| queries::delivery_first_seen(db, "chan", "d1", 6))
+            .await
+            .unwrap();
+        assert!(first);
+        assert!(!again);
+    })
+    .await;
+}
