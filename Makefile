@@ -30,6 +30,21 @@ setup:
 		echo "installing:" $$missing; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
 	fi
+	@# PostgreSQL (the messaging store's production engine) and NATS, only when not answering.
+	@pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null || { \
+		dpkg -s postgresql >/dev/null 2>&1 || { apt-get update -qq && \
+			DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null; }; \
+		for f in /etc/postgresql/*/main/pg_hba.conf; do grep -q "^host all all 127.0.0.1/32 trust" $$f \
+			|| sed -i '1i host all all 127.0.0.1/32 trust' $$f; done; \
+		pg_ctlcluster --help >/dev/null 2>&1 && pg_lsclusters -h | awk '{print $$1, $$2}' | \
+			while read v c; do pg_ctlcluster $$v $$c start; done; \
+		for i in $$(seq 30); do pg_isready -q -h 127.0.0.1 -p 5432 && break; sleep 1; done; \
+		su postgres -c "psql -qc \"CREATE ROLE root SUPERUSER LOGIN\"" >/dev/null 2>&1; \
+		su postgres -c "createdb test" >/dev/null 2>&1; true; }
+	@(exec 3<>/dev/tcp/127.0.0.1/4222) 2>/dev/null || { \
+		command -v nats-server >/dev/null || { apt-get update -qq && \
+			DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nats-server >/dev/null; }; \
+		(nats-server -a 127.0.0.1 -p 4222 >/dev/null 2>&1 &); }
 
 ## wasm: build the browser library into www/pkg (size-optimised)
 wasm: setup
