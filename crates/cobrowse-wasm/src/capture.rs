@@ -281,6 +281,13 @@ impl<N: Clone> Capture<N> {
         Ok(())
     }
 
+    /// Queues a frame the caller encodes with the next sequence number, so the few frames the
+    /// page sends besides capture's (consent, refusals, pauses) share its numbered stream.
+    pub fn push_encoded(&mut self, encode: impl FnOnce(u32) -> Vec<u8>) {
+        self.frames.push(encode(self.seq));
+        self.seq = self.seq.wrapping_add(1);
+    }
+
     /// Encoded frames ready to send, in order.
     pub fn take_frames(&mut self) -> Vec<Vec<u8>> {
         std::mem::take(&mut self.frames)

@@ -13,6 +13,8 @@
 //! - [`intern`]: per-snapshot name table and the crate's fast hasher.
 //! - [`url`]: absolute URLs for attributes, `srcset` and CSS `url()`.
 //! - [`config`]: site configuration (selector lists, private mode, sampling, slicing).
+//! - [`control`]: the customer's second gate on agent input, same-site navigation, pause
+//!   patterns, and the few frames the page sends besides capture's.
 //! - [`model`]: the DOM model frames build (mirror and tests), with a canonical form.
 //! - [`mirror`]: the agent-side mirror's core: frames to checked, sanitised DOM patches.
 //!
@@ -28,6 +30,7 @@
 
 pub mod capture;
 pub mod config;
+pub mod control;
 pub mod diff;
 pub mod intern;
 pub mod mask;

@@ -6,7 +6,13 @@
 //!   batching, sliced snapshots and frame delivery.
 //! - `hooks.js`: the few prototype patches that must be JavaScript.
 //! - `mirror` + `mirror_dom` (feature `mirror`, the console's package): the agent's mirror.
+//! - `customer`: the customer's session (relay connection, consent, pause, agent frames).
+//! - `apply`: granted agent input applied to the live page as a person would.
+//! - `overlay` + `ui.js`: prompts, banner and the agent's pointer, highlights and strokes.
 
+mod apply;
+pub mod customer;
+mod overlay;
 #[cfg(feature = "mirror")]
 pub mod mirror;
 #[cfg(feature = "mirror")]

@@ -230,6 +230,17 @@ impl WebCapture {
     }
 }
 
+impl WebCapture {
+    /// Sends a frame that `encode(seq)` builds with the next sequence number, after the frames
+    /// capture has queued (for the customer's consent, refusal and pause frames).
+    pub(crate) fn send_encoded(&self, encode: impl FnOnce(u32) -> Vec<u8>) {
+        if let Ok(mut inner) = self.inner.try_borrow_mut() {
+            inner.core.push_encoded(encode);
+        }
+        deliver(&self.inner);
+    }
+}
+
 fn viewport(window: &web_sys::Window) -> Viewport {
     let dim = |v: Result<JsValue, JsValue>| v.ok().and_then(|v| v.as_f64()).unwrap_or(0.0) as u32;
     Viewport {

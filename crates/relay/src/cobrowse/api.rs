@@ -143,10 +143,16 @@ pub struct OfferQuery {
 }
 
 fn origin(headers: &HeaderMap) -> Option<String> {
-    headers
-        .get(header::ORIGIN)
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned)
+    let text = |name| headers.get(name).and_then(|v: &HeaderValue| v.to_str().ok());
+    match text(header::ORIGIN) {
+        Some(origin) => Some(origin.to_owned()),
+        // Browsers send no Origin on same-origin GETs (a site served by the relay itself, such
+        // as the demo shop); `Sec-Fetch-Site`, which only the browser can set, vouches instead.
+        None if text(header::HeaderName::from_static("sec-fetch-site")) == Some("same-origin") => {
+            text(header::HOST).map(|host| format!("http://{host}"))
+        }
+        None => None,
+    }
 }
 
 async fn check_origin(app: &App, site: &str, origin: Option<String>) -> Result<String, ApiError> {

@@ -1,0 +1,277 @@
+//! The customer's side of control, pure: which agent frames the page reads, whether one agent
+//! input may act on its target (the page's second gate after the relay's), same-site navigation,
+//! URL patterns that pause sharing, and the few frames the page itself sends besides capture.
+//!
+//! The web shell (`web::customer`) gathers [`Facts`] about the live target and asks [`decide`];
+//! it never decides by itself. Everything here is tested natively.
+
+use protocol::{
+    Click, End, EndReason, ErrorReport, FrameKind, Hello, Highlight, InputRefused, Key,
+    ModeChanged, Navigate, Pairing, Pointer, Presence, Refusal, Role, Scroll, SessionMode,
+    SharingPaused, Stroke, TextInput, Welcome, PROTOCOL_VERSION,
+};
+use serde::Serialize;
+
+/// What a site allows the agent beyond the read-only and masking rules of capture.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Rules {
+    /// The agent may type into masked fields (what is typed stays masked in the stream).
+    pub agent_types_masked: bool,
+    /// Submit buttons (`button[type=submit]`, `input[type=submit|image]`) are read-only.
+    pub submit_readonly: bool,
+    /// URL patterns that pause sharing; `*` matches any run of characters. A pattern starting
+    /// with `/` matches the path (with query), otherwise the whole URL.
+    pub pause: Vec<String>,
+}
+
+/// What the shell found out about an input's target element.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Facts {
+    /// The id names a live, captured node.
+    pub known: bool,
+    /// `data-cobrowse-readonly` or a readonly selector matched (the element or an ancestor).
+    pub readonly: bool,
+    /// The element's text or value is masked.
+    pub masked: bool,
+    /// The element is, or is inside, a submit button.
+    pub submit: bool,
+    /// The element takes text (input, textarea, contenteditable).
+    pub editable: bool,
+}
+
+/// The kinds of agent input the page applies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    Click,
+    Type,
+    Key,
+    Scroll,
+}
+
+/// May `action` act on a target with these `facts`? The reason otherwise goes back to the
+/// agent in an `InputRefused` frame.
+pub fn decide(granted: bool, action: Action, facts: &Facts, rules: &Rules) -> Result<(), Refusal> {
+    if !granted {
+        return Err(Refusal::NotGranted);
+    }
+    if !facts.known {
+        return Err(Refusal::UnknownNode);
+    }
+    // Scrolling changes nothing the customer typed or chose; read-only does not stop it.
+    if action == Action::Scroll {
+        return Ok(());
+    }
+    if facts.readonly || (rules.submit_readonly && facts.submit) {
+        return Err(Refusal::ReadOnly);
+    }
+    if matches!(action, Action::Type | Action::Key) {
+        if !facts.editable {
+            return Err(Refusal::ReadOnly);
+        }
+        if facts.masked && !rules.agent_types_masked {
+            return Err(Refusal::Masked);
+        }
+    }
+    Ok(())
+}
+
+/// `scheme://host[:port]` of an absolute http(s) URL, lower-cased.
+fn origin(url: &str) -> Option<String> {
+    let (scheme, rest) = url.split_once("://")?;
+    let scheme = scheme.to_ascii_lowercase();
+    if scheme != "http" && scheme != "https" {
+        return None;
+    }
+    let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let host = &rest[..end];
+    // Credentials in a URL are a classic way to disguise the real host.
+    if host.is_empty() || host.contains('@') {
+        return None;
+    }
+    Some(scheme + "://" + &host.to_ascii_lowercase())
+}
+
+/// Resolves where a `Navigate::Url` may go from `page` (the current URL): the same origin only.
+/// Returns the absolute URL to assign.
+pub fn same_site(page: &str, target: &str) -> Result<String, Refusal> {
+    let target = target.trim();
+    let here = origin(page).ok_or(Refusal::CrossSite)?;
+    if target.starts_with("//") || target.contains('\\') {
+        return Err(Refusal::CrossSite);
+    }
+    if let Some(path) = target.strip_prefix('/') {
+        return Ok(here + "/" + path);
+    }
+    let has_scheme = target
+        .split_once(':')
+        .is_some_and(|(s, _)| !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric()));
+    if has_scheme {
+        return match origin(target) {
+            Some(o) if o == here => Ok(target.to_owned()),
+            _ => Err(Refusal::CrossSite),
+        };
+    }
+    // A relative path: resolve against the page's directory.
+    let path_start = here.len();
+    let page_path = page.get(path_start..).unwrap_or("/");
+    let page_path = &page_path[..page_path.find(['?', '#']).unwrap_or(page_path.len())];
+    let dir = &page_path[..page_path.rfind('/').map_or(0, |i| i + 1)];
+    let dir = if dir.is_empty() { "/" } else { dir };
+    Ok([here.as_str(), dir, target].concat())
+}
+
+/// Does `text` match `pattern`, where `*` matches any run of characters?
+fn glob(pattern: &str, text: &str) -> bool {
+    let mut parts = pattern.split('*');
+    let first = parts.next().unwrap_or_default();
+    let Some(mut rest) = text.strip_prefix(first) else {
+        return false;
+    };
+    let parts: Vec<&str> = parts.collect();
+    let Some((last, middle)) = parts.split_last() else {
+        return rest.is_empty();
+    };
+    for part in middle {
+        match rest.find(part) {
+            Some(i) => rest = &rest[i + part.len()..],
+            None => return false,
+        }
+    }
+    rest.len() >= last.len() && rest.ends_with(last)
+}
+
+/// Whether sharing pauses on `url` under the site's patterns.
+pub fn is_paused(url: &str, rules: &Rules) -> bool {
+    let path = origin(url).map_or(url, |o| url.get(o.len()..).unwrap_or(""));
+    let path = if path.is_empty() { "/" } else { path };
+    let path = &path[..path.find('#').unwrap_or(path.len())];
+    rules.pause.iter().any(|p| {
+        let p = p.trim();
+        !p.is_empty()
+            && if p.starts_with('/') {
+                glob(p, path)
+            } else {
+                glob(p, url)
+            }
+    })
+}
+
+/// What the page reads from the relay and the agent. Other kinds are ignored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Incoming {
+    Welcome(Welcome),
+    End(End),
+    Error(ErrorReport),
+    Presence(Presence),
+    Mode(SessionMode),
+    AgentPointer(Pointer),
+    Highlight(Highlight),
+    Stroke(Stroke),
+    ClearAnnotations,
+    NavigationRequest,
+    ResyncRequest,
+    Click(Click),
+    TextInput(TextInput),
+    Key(Key),
+    Scroll(Scroll),
+    Navigate(Navigate),
+}
+
+/// Decodes a frame for the page, only for the kinds it reads (so the wasm build carries no
+/// decoders of DOM frames). `None` for malformed frames and kinds the page ignores.
+pub fn decode_incoming(bytes: &[u8]) -> Option<Incoming> {
+    use postcard::take_from_bytes as take;
+    let (&code, rest) = bytes.split_first()?;
+    let kind = FrameKind::from_code(code)?;
+    let (_seq, body) = take::<u32>(rest).ok()?;
+    fn full<'a, T: serde::Deserialize<'a>>(body: &'a [u8]) -> Option<T> {
+        match postcard::take_from_bytes::<T>(body) {
+            Ok((value, [])) => Some(value),
+            _ => None,
+        }
+    }
+    Some(match kind {
+        FrameKind::Welcome => Incoming::Welcome(full(body)?),
+        FrameKind::End => Incoming::End(full(body)?),
+        FrameKind::Error => Incoming::Error(full(body)?),
+        FrameKind::Presence => Incoming::Presence(full(body)?),
+        FrameKind::ModeChanged => Incoming::Mode(full::<ModeChanged>(body)?.mode),
+        FrameKind::AgentPointer => Incoming::AgentPointer(full(body)?),
+        FrameKind::Highlight => Incoming::Highlight(full(body)?),
+        FrameKind::Stroke => Incoming::Stroke(full(body)?),
+        FrameKind::ClearAnnotations => Incoming::ClearAnnotations,
+        FrameKind::NavigationRequest => Incoming::NavigationRequest,
+        FrameKind::ResyncRequest => Incoming::ResyncRequest,
+        FrameKind::Click => Incoming::Click(full(body)?),
+        FrameKind::TextInput => Incoming::TextInput(full(body)?),
+        FrameKind::Key => Incoming::Key(full(body)?),
+        FrameKind::AgentScroll => Incoming::Scroll(full(body)?),
+        FrameKind::Navigate => Incoming::Navigate(full(body)?),
+        _ => return None,
+    })
+}
+
+/// The frames the page sends besides capture's.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outgoing {
+    Hello { site: String, pairing: Pairing },
+    End,
+    Accept,
+    Decline,
+    Revoke,
+    Refused(InputRefused),
+    Paused(bool),
+}
+
+/// Encodes an [`Outgoing`] frame with sequence number `seq`: the layout of `Frame::encode`.
+pub fn encode_outgoing(seq: u32, frame: &Outgoing) -> Vec<u8> {
+    fn put<T: Serialize>(kind: FrameKind, seq: u32, body: &T) -> Vec<u8> {
+        let out = postcard::to_extend(&seq, vec![kind.code()]).unwrap_or_default();
+        // Our own small values always serialize; an empty frame is refused by the relay.
+        postcard::to_extend(body, out).unwrap_or_default()
+    }
+    match frame {
+        Outgoing::Hello { site, pairing } => put(
+            FrameKind::Hello,
+            seq,
+            &Hello {
+                version: PROTOCOL_VERSION,
+                role: Role::Customer,
+                site: site.clone(),
+                pairing: pairing.clone(),
+            },
+        ),
+        Outgoing::End => put(
+            FrameKind::End,
+            seq,
+            &End {
+                reason: EndReason::CustomerEnded,
+            },
+        ),
+        Outgoing::Accept => put(FrameKind::NavigationAccept, seq, &()),
+        Outgoing::Decline => put(FrameKind::NavigationDecline, seq, &()),
+        Outgoing::Revoke => put(FrameKind::Revoke, seq, &()),
+        Outgoing::Refused(r) => put(FrameKind::InputRefused, seq, r),
+        Outgoing::Paused(paused) => put(
+            FrameKind::SharingPaused,
+            seq,
+            &SharingPaused { paused: *paused },
+        ),
+    }
+}
+
+/// The event name and reason text the loader's `Cobrowse.on` listeners get for an end.
+pub fn end_reason_name(reason: EndReason) -> &'static str {
+    match reason {
+        EndReason::CustomerEnded => "customer",
+        EndReason::AgentEnded => "agent",
+        EndReason::InteractionEnded => "interaction-ended",
+        EndReason::InteractionTransferred => "interaction-transferred",
+        EndReason::Inactivity => "inactivity",
+        EndReason::Error => "error",
+    }
+}
+
+#[cfg(test)]
+#[path = "control_tests.rs"]
+mod tests;

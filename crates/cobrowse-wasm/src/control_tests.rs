@@ -1,0 +1,226 @@
+//! Tests of the page's control decisions, navigation checks, pause patterns and frame codec.
+
+use super::*;
+use protocol::{Empty, Frame, Limits, Message};
+
+fn facts() -> Facts {
+    Facts {
+        known: true,
+        editable: true,
+        ..Facts::default()
+    }
+}
+
+#[test]
+fn nothing_applies_unless_granted() {
+    for action in [Action::Click, Action::Type, Action::Key, Action::Scroll] {
+        assert_eq!(
+            decide(false, action, &facts(), &Rules::default()),
+            Err(Refusal::NotGranted)
+        );
+    }
+}
+
+#[test]
+fn readonly_targets_refuse_clicks_and_typing_but_not_scrolling() {
+    let ro = Facts {
+        readonly: true,
+        ..facts()
+    };
+    let rules = Rules::default();
+    assert_eq!(
+        decide(true, Action::Click, &ro, &rules),
+        Err(Refusal::ReadOnly)
+    );
+    assert_eq!(
+        decide(true, Action::Type, &ro, &rules),
+        Err(Refusal::ReadOnly)
+    );
+    assert_eq!(decide(true, Action::Scroll, &ro, &rules), Ok(()));
+}
+
+#[test]
+fn submit_buttons_are_readonly_only_when_the_site_says_so() {
+    let submit = Facts {
+        submit: true,
+        ..facts()
+    };
+    assert_eq!(
+        decide(true, Action::Click, &submit, &Rules::default()),
+        Ok(())
+    );
+    let rules = Rules {
+        submit_readonly: true,
+        ..Rules::default()
+    };
+    assert_eq!(
+        decide(true, Action::Click, &submit, &rules),
+        Err(Refusal::ReadOnly)
+    );
+}
+
+#[test]
+fn masked_fields_take_typing_only_if_the_site_allows() {
+    let masked = Facts {
+        masked: true,
+        ..facts()
+    };
+    assert_eq!(
+        decide(true, Action::Type, &masked, &Rules::default()),
+        Err(Refusal::Masked)
+    );
+    let rules = Rules {
+        agent_types_masked: true,
+        ..Rules::default()
+    };
+    assert_eq!(decide(true, Action::Type, &masked, &rules), Ok(()));
+    // Clicking into a masked field is not typing.
+    assert_eq!(
+        decide(true, Action::Click, &masked, &Rules::default()),
+        Ok(())
+    );
+}
+
+#[test]
+fn unknown_nodes_and_non_editable_targets_refuse_typing() {
+    let unknown = Facts::default();
+    assert_eq!(
+        decide(true, Action::Click, &unknown, &Rules::default()),
+        Err(Refusal::UnknownNode)
+    );
+    let div = Facts {
+        editable: false,
+        ..facts()
+    };
+    assert_eq!(
+        decide(true, Action::Type, &div, &Rules::default()),
+        Err(Refusal::ReadOnly)
+    );
+}
+
+#[test]
+fn navigation_stays_on_the_pages_origin() {
+    let page = "http://shop.example:8080/demo/cart.html?x=1";
+    assert_eq!(
+        same_site(page, "/demo/checkout.html").as_deref(),
+        Ok("http://shop.example:8080/demo/checkout.html")
+    );
+    assert_eq!(
+        same_site(page, "account.html").as_deref(),
+        Ok("http://shop.example:8080/demo/account.html")
+    );
+    assert_eq!(
+        same_site(page, "HTTP://Shop.Example:8080/x").as_deref(),
+        Ok("HTTP://Shop.Example:8080/x")
+    );
+    for hostile in [
+        "https://evil.example/",
+        "//evil.example/",
+        "javascript:alert(1)",
+        "data:text/html,hi",
+        "http://shop.example:8080@evil.example/",
+        "http://shop.example:9090/",
+        "/\\evil.example",
+    ] {
+        assert_eq!(
+            same_site(page, hostile),
+            Err(Refusal::CrossSite),
+            "{hostile}"
+        );
+    }
+}
+
+#[test]
+fn pause_patterns_match_paths_or_whole_urls() {
+    let rules = Rules {
+        pause: vec!["/demo/account/*".into(), "*://*/private?*".into()],
+        ..Rules::default()
+    };
+    assert!(is_paused("http://h/demo/account/security.html", &rules));
+    assert!(is_paused("http://h/private?id=3", &rules));
+    assert!(!is_paused("http://h/demo/account.html", &rules));
+    assert!(!is_paused("http://h/demo/", &rules));
+    assert!(!is_paused("http://h/demo/", &Rules::default()));
+}
+
+#[test]
+fn outgoing_frames_decode_as_the_protocol_defines_them() {
+    let limits = Limits::default();
+    let hello = encode_outgoing(
+        0,
+        &Outgoing::Hello {
+            site: "demo".into(),
+            pairing: Pairing::SecurityKey("123".into()),
+        },
+    );
+    assert_eq!(
+        Frame::decode(&hello, &limits).map(|f| f.message),
+        Ok(Message::Hello(Hello {
+            version: PROTOCOL_VERSION,
+            role: Role::Customer,
+            site: "demo".into(),
+            pairing: Pairing::SecurityKey("123".into()),
+        }))
+    );
+    let cases = [
+        (Outgoing::Accept, Message::NavigationAccept(Empty)),
+        (Outgoing::Decline, Message::NavigationDecline(Empty)),
+        (Outgoing::Revoke, Message::Revoke(Empty)),
+        (
+            Outgoing::End,
+            Message::End(End {
+                reason: EndReason::CustomerEnded,
+            }),
+        ),
+        (
+            Outgoing::Paused(true),
+            Message::SharingPaused(SharingPaused { paused: true }),
+        ),
+        (
+            Outgoing::Refused(InputRefused {
+                node: 7,
+                reason: Refusal::Masked,
+            }),
+            Message::InputRefused(InputRefused {
+                node: 7,
+                reason: Refusal::Masked,
+            }),
+        ),
+    ];
+    for (out, message) in cases {
+        let frame = Frame::decode(&encode_outgoing(41, &out), &limits);
+        assert_eq!(frame, Ok(Frame::new(41, message)));
+    }
+}
+
+#[test]
+fn incoming_frames_decode_for_the_kinds_the_page_reads() {
+    let click = Click {
+        node: 4,
+        x: 1,
+        y: 2,
+        button: protocol::Button::Primary,
+    };
+    let bytes = Frame::new(3, Message::Click(click)).encode();
+    assert_eq!(
+        bytes.ok().and_then(|b| decode_incoming(&b)),
+        Some(Incoming::Click(click))
+    );
+    let mode = Frame::new(
+        0,
+        Message::ModeChanged(ModeChanged {
+            mode: SessionMode::NavigationGranted,
+        }),
+    )
+    .encode();
+    assert_eq!(
+        mode.ok().and_then(|b| decode_incoming(&b)),
+        Some(Incoming::Mode(SessionMode::NavigationGranted))
+    );
+    // Truncated, trailing bytes, unknown kinds and kinds the page never reads are ignored.
+    assert_eq!(decode_incoming(&[]), None);
+    assert_eq!(decode_incoming(&[0x50, 0, 4]), None);
+    assert_eq!(decode_incoming(&[0x52, 0, 1, 1, b'a', 0, 9]), None);
+    assert_eq!(decode_incoming(&[0xEE, 0]), None);
+    assert_eq!(decode_incoming(&[0x10, 0]), None);
+}

@@ -1,0 +1,214 @@
+//! Applying granted agent input to the live page, as a person would: real pointer and mouse
+//! events for a click (links and buttons activate), value plus `input`/`change` for typing,
+//! key events, scrolling and same-site navigation. What may be applied is decided by
+//! [`crate::control::decide`] from the [`Facts`] gathered here; this module only reads the
+//! target and acts.
+
+use protocol::{Button, Click, Key, Scroll};
+use wasm_bindgen::JsCast;
+use web_sys::{
+    Element, Event, EventInit, HtmlElement, HtmlInputElement, HtmlSelectElement,
+    HtmlTextAreaElement, KeyboardEvent, KeyboardEventInit, MouseEvent, MouseEventInit, Node,
+    PointerEvent, PointerEventInit,
+};
+
+use super::session::WebCapture;
+use crate::control::Facts;
+
+/// Input types that take no text.
+const NOT_TEXT: &[&str] = &[
+    "button", "submit", "reset", "image", "checkbox", "radio", "file", "hidden", "range", "color",
+];
+
+/// The live element of a node id, and what the decision needs to know about it.
+pub fn facts(capture: Option<&WebCapture>, id: u32) -> (Option<Element>, Facts) {
+    let Some(capture) = capture else {
+        return (None, Facts::default());
+    };
+    let element = capture
+        .node(id)
+        .and_then(|n: Node| n.dyn_into::<Element>().ok())
+        .filter(|e| e.is_connected());
+    let Some(el) = element else {
+        return (None, Facts::default());
+    };
+    let facts = Facts {
+        known: true,
+        readonly: capture.is_readonly(id),
+        masked: capture.is_masked(id),
+        submit: is_submit(&el),
+        editable: is_editable(&el),
+    };
+    (Some(el), facts)
+}
+
+/// The element is, or is inside, a button that submits a form.
+fn is_submit(el: &Element) -> bool {
+    let Ok(Some(control)) = el.closest("button, input") else {
+        return false;
+    };
+    let kind = control
+        .get_attribute("type")
+        .unwrap_or_default()
+        .to_ascii_lowercase();
+    match control.tag_name().to_ascii_lowercase().as_str() {
+        "button" => kind.is_empty() || kind == "submit",
+        _ => kind == "submit" || kind == "image",
+    }
+}
+
+fn is_editable(el: &Element) -> bool {
+    if let Some(input) = el.dyn_ref::<HtmlInputElement>() {
+        let kind = input.type_().to_ascii_lowercase();
+        return !NOT_TEXT.contains(&kind.as_str()) && !input.read_only() && !input.disabled();
+    }
+    if let Some(area) = el.dyn_ref::<HtmlTextAreaElement>() {
+        return !area.read_only() && !area.disabled();
+    }
+    if let Some(select) = el.dyn_ref::<HtmlSelectElement>() {
+        return !select.disabled();
+    }
+    el.dyn_ref::<HtmlElement>()
+        .is_some_and(HtmlElement::is_content_editable)
+}
+
+fn mouse_init(x: f64, y: f64, button: i16) -> MouseEventInit {
+    let init = MouseEventInit::new();
+    init.set_bubbles(true);
+    init.set_cancelable(true);
+    init.set_composed(true);
+    init.set_client_x(x as i32);
+    init.set_client_y(y as i32);
+    init.set_button(button);
+    init
+}
+
+/// Clicks `el` with real pointer and mouse events. The final `click` runs the element's
+/// activation behaviour (links follow, buttons submit, checkboxes toggle) unless a page
+/// handler cancels it, as it would for a person.
+pub fn click(el: &Element, c: &Click) {
+    let rect = el.get_bounding_client_rect();
+    let inside = |v: f64, lo: f64, len: f64| v >= lo && v <= lo + len;
+    let (x, y) = if inside(c.x.into(), rect.left(), rect.width())
+        && inside(c.y.into(), rect.top(), rect.height())
+    {
+        (f64::from(c.x), f64::from(c.y))
+    } else {
+        (
+            rect.left() + rect.width() / 2.0,
+            rect.top() + rect.height() / 2.0,
+        )
+    };
+    let button = match c.button {
+        Button::Primary => 0,
+        Button::Middle => 1,
+        Button::Secondary => 2,
+    };
+    let pointer = |kind: &str| {
+        let init = PointerEventInit::new();
+        init.set_bubbles(true);
+        init.set_cancelable(true);
+        init.set_composed(true);
+        init.set_client_x(x as i32);
+        init.set_client_y(y as i32);
+        init.set_button(button);
+        init.set_pointer_type("mouse");
+        init.set_is_primary(true);
+        if let Ok(e) = PointerEvent::new_with_event_init_dict(kind, &init) {
+            let _ = el.dispatch_event(&e);
+        }
+    };
+    let mouse = |kind: &str| {
+        if let Ok(e) = MouseEvent::new_with_mouse_event_init_dict(kind, &mouse_init(x, y, button)) {
+            let _ = el.dispatch_event(&e);
+        }
+    };
+    pointer("pointerdown");
+    mouse("mousedown");
+    if let Some(h) = el.dyn_ref::<HtmlElement>() {
+        let _ = h.focus();
+    }
+    pointer("pointerup");
+    mouse("mouseup");
+    match c.button {
+        Button::Primary => mouse("click"),
+        Button::Secondary => mouse("contextmenu"),
+        Button::Middle => mouse("auxclick"),
+    }
+}
+
+fn fire(el: &Element, kind: &str) {
+    let init = EventInit::new();
+    init.set_bubbles(true);
+    init.set_composed(true);
+    if let Ok(e) = Event::new_with_event_init_dict(kind, &init) {
+        let _ = el.dispatch_event(&e);
+    }
+}
+
+/// Sets the control's text as typing would, then fires `input` and `change`. The value setter
+/// is the page's own (capture's hook sees it and masks as configured).
+pub fn type_text(el: &Element, value: &str) {
+    if let Some(h) = el.dyn_ref::<HtmlElement>() {
+        let _ = h.focus();
+    }
+    if let Some(input) = el.dyn_ref::<HtmlInputElement>() {
+        input.set_value(value);
+    } else if let Some(area) = el.dyn_ref::<HtmlTextAreaElement>() {
+        area.set_value(value);
+    } else if let Some(select) = el.dyn_ref::<HtmlSelectElement>() {
+        select.set_value(value);
+    } else {
+        el.set_text_content(Some(value));
+    }
+    fire(el, "input");
+    fire(el, "change");
+}
+
+/// Whether a key press on `el` would submit its form (Enter in a single-line input).
+pub fn key_submits(el: &Element, key: &str) -> bool {
+    key == "Enter"
+        && el
+            .dyn_ref::<HtmlInputElement>()
+            .is_some_and(|i| i.form().is_some())
+}
+
+/// Presses a key on `el`: keydown and keyup; Enter in a form's input submits it.
+pub fn key(el: &Element, k: &Key) {
+    use protocol::modifiers::{ALT, CTRL, META, SHIFT};
+    let press = |kind: &str| -> bool {
+        let init = KeyboardEventInit::new();
+        init.set_bubbles(true);
+        init.set_cancelable(true);
+        init.set_composed(true);
+        init.set_key(&k.key);
+        init.set_shift_key(k.modifiers & SHIFT != 0);
+        init.set_ctrl_key(k.modifiers & CTRL != 0);
+        init.set_alt_key(k.modifiers & ALT != 0);
+        init.set_meta_key(k.modifiers & META != 0);
+        KeyboardEvent::new_with_keyboard_event_init_dict(kind, &init)
+            .ok()
+            .and_then(|e| el.dispatch_event(&e).ok())
+            .unwrap_or(false)
+    };
+    let proceed = press("keydown");
+    press("keyup");
+    if proceed && key_submits(el, &k.key) {
+        if let Some(form) = el.dyn_ref::<HtmlInputElement>().and_then(|i| i.form()) {
+            let _ = form.request_submit();
+        }
+    }
+}
+
+/// Scrolls the window (`el` none) or an element to the agent's position.
+pub fn scroll(el: Option<&Element>, s: &Scroll) {
+    let (x, y) = (f64::from(s.x), f64::from(s.y));
+    match el {
+        Some(el) => el.scroll_to_with_x_and_y(x, y),
+        None => {
+            if let Some(w) = web_sys::window() {
+                w.scroll_to_with_x_and_y(x, y);
+            }
+        }
+    }
+}

@@ -1,0 +1,269 @@
+//! The session's flow on the page: the welcome (start capture, or pause on a configured URL),
+//! mode changes and the events they raise, agent frames, the customer's answers in the UI, and
+//! capture's frames into the socket.
+
+use std::rc::Rc;
+
+use js_sys::Uint8Array;
+use protocol::{FrameKind, SessionMode, Welcome};
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
+
+use super::{
+    apply_input, current, end_session, finish, href, kind_of, overlay, schedule_later,
+    start_session, storage, Page, MAX_BUFFERED,
+};
+use crate::control::{self, end_reason_name, Incoming, Outgoing};
+use crate::web::session::WebCapture;
+
+/// Capture's frames, in order, into the socket. Past [`MAX_BUFFERED`] unsent bytes, frames are
+/// dropped until a fresh snapshot, so nothing waits without bound.
+pub(super) fn on_frame(bytes: Uint8Array) {
+    let Some(page) = current() else { return };
+    let kind = kind_of(&bytes);
+    {
+        let ws = page.ws.borrow();
+        let Some(ws) = ws
+            .as_ref()
+            .filter(|ws| ws.ready_state() == web_sys::WebSocket::OPEN)
+        else {
+            return;
+        };
+        if page.overflow.get() {
+            if kind != Some(FrameKind::Snapshot) {
+                return;
+            }
+            page.overflow.set(false);
+        }
+        if ws.buffered_amount() > MAX_BUFFERED {
+            page.overflow.set(true);
+            schedule_later(&page, 200);
+            return;
+        }
+        let _ = ws.send_with_array_buffer_view(&bytes);
+    }
+    if kind == Some(FrameKind::Navigated) && control::is_paused(&href(), &page.opts.rules) {
+        // Not from inside capture's delivery: pause in a task of its own.
+        let later = Closure::once_into_js(|| {
+            if let Some(p) = current() {
+                pause(&p);
+            }
+        });
+        if let Some(w) = web_sys::window() {
+            let _ =
+                w.set_timeout_with_callback_and_timeout_and_arguments_0(later.unchecked_ref(), 0);
+        }
+    }
+}
+
+fn paused_key(page: &Page) -> String {
+    page.storage_key() + ":paused"
+}
+
+/// Stops sharing on a URL the site configured as private; the agent is told.
+fn pause(page: &Page) {
+    if page.paused.get() {
+        return;
+    }
+    page.stop_capture();
+    page.paused.set(true);
+    page.send(Outgoing::Paused(true));
+    if let Some(s) = storage() {
+        let _ = s.set_item(&paused_key(page), "1");
+    }
+    if let Some(ui) = page.ui() {
+        ui.close();
+    }
+    page.show_banner();
+    page.emit("paused", &[]);
+}
+
+fn start_capture(page: &Page) {
+    let Ok(capture) = WebCapture::start(
+        page.opts.config.clone(),
+        page.on_frame
+            .as_ref()
+            .unchecked_ref::<js_sys::Function>()
+            .clone(),
+    ) else {
+        return;
+    };
+    *page.capture.borrow_mut() = Some(Rc::new(capture));
+}
+
+fn welcome(page: &Page, w: Welcome) {
+    page.welcomed.set(true);
+    page.retries.set(0);
+    if let (Some(s), Some(token)) = (storage(), &w.resume_token) {
+        let _ = s.set_item(&page.storage_key(), token);
+    }
+    let was_paused = storage()
+        .and_then(|s| s.get_item(&paused_key(page)).ok().flatten())
+        .is_some();
+    page.paused.set(false);
+    if control::is_paused(&href(), &page.opts.rules) {
+        pause(page);
+    } else {
+        start_capture(page);
+        if was_paused {
+            if let Some(s) = storage() {
+                let _ = s.remove_item(&paused_key(page));
+            }
+            page.send(Outgoing::Paused(false));
+            page.emit("resumed", &[]);
+        }
+    }
+    let resumed = page.settle.borrow().is_none();
+    page.emit(
+        "start",
+        &[
+            ("sessionId", JsValue::from_str(&w.session_id)),
+            ("resumed", JsValue::from_bool(resumed)),
+        ],
+    );
+    page.mode.set(SessionMode::ReadOnly);
+    set_mode(page, w.mode);
+    page.show_banner();
+    if let Some((resolve, _)) = page.settle.borrow_mut().take() {
+        let _ = resolve.call1(&JsValue::NULL, &JsValue::from_str(&w.session_id));
+    }
+}
+
+/// Follows the relay's mode and raises the loader's events on the way.
+fn set_mode(page: &Page, mode: SessionMode) {
+    let before = page.mode.replace(mode);
+    if before == mode {
+        return;
+    }
+    if let Some(ui) = page.ui() {
+        match mode {
+            SessionMode::NavigationRequested => ui.nav_prompt(),
+            _ => ui.close(),
+        }
+    }
+    match (before, mode) {
+        (_, SessionMode::NavigationGranted) => page.emit("granted", &[]),
+        (SessionMode::NavigationGranted, _) => page.emit("revoked", &[]),
+        _ => {}
+    }
+    page.show_banner();
+}
+
+pub(super) fn on_incoming(page: &Rc<Page>, incoming: Incoming) {
+    let ui = || page.ui();
+    match incoming {
+        Incoming::Welcome(w) => welcome(page, w),
+        Incoming::End(e) => finish(page, end_reason_name(e.reason)),
+        Incoming::Error(e) => *page.error.borrow_mut() = Some(e.message),
+        Incoming::Mode(mode) => set_mode(page, mode),
+        Incoming::Presence(_) => {}
+        Incoming::ResyncRequest => {
+            if let Some(capture) = page.capture() {
+                capture.snapshot();
+            }
+        }
+        Incoming::AgentPointer(p) => {
+            if let Some(ui) = ui() {
+                overlay::draw_pointer(&ui, p);
+            }
+        }
+        Incoming::Highlight(h) => {
+            let node = page.capture().and_then(|c| c.node(h.node));
+            if let Some(ui) = ui() {
+                overlay::draw_highlight(&ui, node);
+            }
+        }
+        Incoming::Stroke(s) => {
+            if let Some(ui) = ui() {
+                overlay::draw_stroke(&ui, &s);
+            }
+        }
+        Incoming::ClearAnnotations => {
+            if let Some(ui) = ui() {
+                ui.clear();
+            }
+        }
+        Incoming::NavigationRequest => {
+            if page.mode.get() == SessionMode::ReadOnly {
+                set_mode(page, SessionMode::NavigationRequested);
+            }
+        }
+        input => apply_input(page, input),
+    }
+}
+
+/// What the customer did in the UI.
+pub(super) fn on_ui(name: &str, value: &str) {
+    let Some(page) = current() else { return };
+    match name {
+        "code" => {
+            let promise = start_session("key", value);
+            let ok = Closure::once_into_js(|_: JsValue| {
+                if let Some(ui) = current().as_ref().and_then(|p| p.ui()) {
+                    ui.close();
+                }
+            });
+            let err = Closure::once_into_js(|e: JsValue| {
+                let text = js_sys::Reflect::get(&e, &JsValue::from_str("message"))
+                    .ok()
+                    .and_then(|m| m.as_string())
+                    .unwrap_or_default();
+                if let Some(p) = current() {
+                    if let Some(ui) = p.ui() {
+                        ui.code_error(&text);
+                    }
+                }
+            });
+            // Through `then` as a plain function: both callbacks free themselves once called.
+            if let Ok(then) = js_sys::Reflect::get(&promise, &JsValue::from_str("then")) {
+                let _ = then
+                    .unchecked_into::<js_sys::Function>()
+                    .call2(&promise, &ok, &err);
+            }
+        }
+        "cancel" => {
+            page.offer.borrow_mut().take();
+            if let Some(ui) = page.ui() {
+                ui.close();
+            }
+            if page.ws.borrow().is_none() {
+                if let Some(ui) = page.ui.borrow_mut().take() {
+                    ui.remove();
+                }
+            }
+        }
+        "accept" => {
+            if let Some(token) = page.offer.borrow_mut().take() {
+                if let Some(ui) = page.ui() {
+                    ui.close();
+                }
+                let _ = start_session("offer", &token);
+            }
+        }
+        "allow" | "deny" if page.mode.get() == SessionMode::NavigationRequested => {
+            page.send(if name == "allow" {
+                Outgoing::Accept
+            } else {
+                Outgoing::Decline
+            });
+            if name == "deny" {
+                set_mode(&page, SessionMode::ReadOnly);
+            }
+            if let Some(ui) = page.ui() {
+                ui.close();
+            }
+        }
+        "revoke" => {
+            if matches!(
+                page.mode.get(),
+                SessionMode::NavigationGranted | SessionMode::NavigationRequested
+            ) {
+                // Local first: input already on its way is refused from this moment.
+                set_mode(&page, SessionMode::ReadOnly);
+                page.send(Outgoing::Revoke);
+            }
+        }
+        "stop" => end_session(),
+        _ => {}
+    }
+}

@@ -1,0 +1,289 @@
+//! Shared by the co-browse end-to-end tests: a raw agent client over the real protocol (with
+//! the mirror's DOM model, to find node ids the way a console would), the REST calls an agent
+//! makes, and the customer page's JavaScript API driven through WebDriver.
+#![allow(dead_code)]
+
+use std::time::Duration;
+
+use anyhow::{bail, Context, Result};
+use cobrowse_wasm::Dom;
+use e2e::Browser;
+use futures_util::{SinkExt, StreamExt};
+use protocol::{Frame, FrameKind, Limits, Message, NodeId, Pairing, Role, PROTOCOL_VERSION};
+use serde_json::{json, Value};
+use tokio::net::TcpStream;
+use tokio_tungstenite::{
+    tungstenite::{client::IntoClientRequest, http::HeaderValue, Message as Ws},
+    MaybeTlsStream, WebSocketStream,
+};
+
+/// How long one wait may take before a test fails.
+pub const WAIT: Duration = Duration::from_secs(15);
+
+/// Signs the demo agent in; returns its bearer token.
+pub async fn login(base: &str) -> Result<String> {
+    let body: Value = reqwest::Client::new()
+        .post(format!("{base}/api/login"))
+        .json(&json!({"name": "agent", "password": "agent"}))
+        .send()
+        .await?
+        .json()
+        .await?;
+    Ok(body["token"].as_str().context("no token")?.to_owned())
+}
+
+/// Starts a call-flow session; returns (session id, security key).
+pub async fn start_key(base: &str, token: &str) -> Result<(String, String)> {
+    let body: Value = reqwest::Client::new()
+        .post(format!("{base}/api/cobrowse/sessions"))
+        .bearer_auth(token)
+        .json(&json!({"interaction": "voice", "interaction_id": "call-1"}))
+        .send()
+        .await?
+        .json()
+        .await?;
+    let id = body["session_id"].as_str().context("no session id")?;
+    let key = body["security_key"].as_str().context("no key")?;
+    Ok((id.to_owned(), key.to_owned()))
+}
+
+/// The agent ends the session from the console's REST call.
+pub async fn end_by_agent(base: &str, token: &str, id: &str) -> Result<()> {
+    let status = reqwest::Client::new()
+        .post(format!("{base}/api/cobrowse/sessions/{id}/end"))
+        .bearer_auth(token)
+        .send()
+        .await?
+        .status();
+    anyhow::ensure!(status.is_success(), "end: {status}");
+    Ok(())
+}
+
+/// An agent over a raw WebSocket, keeping the page's DOM model as frames arrive.
+pub struct Agent {
+    ws: WebSocketStream<MaybeTlsStream<TcpStream>>,
+    seq: u32,
+    pub dom: Option<Dom>,
+    /// Every message received, in order.
+    pub seen: Vec<Message>,
+}
+
+impl Agent {
+    pub async fn join(base: &str, token: &str, session: &str) -> Result<Agent> {
+        let mut req =
+            format!("{}/ws/agent", base.replacen("http", "ws", 1)).into_client_request()?;
+        req.headers_mut().insert(
+            "Authorization",
+            HeaderValue::from_str(&format!("Bearer {token}"))?,
+        );
+        let (ws, _) = tokio_tungstenite::connect_async(req).await?;
+        let mut agent = Agent {
+            ws,
+            seq: 0,
+            dom: None,
+            seen: Vec::new(),
+        };
+        agent
+            .send(Message::Hello(protocol::Hello {
+                version: PROTOCOL_VERSION,
+                role: Role::Agent,
+                site: String::new(),
+                pairing: Pairing::AgentJoin {
+                    session_id: session.to_owned(),
+                },
+            }))
+            .await?;
+        agent
+            .until("welcome", |m| matches!(m, Message::Welcome(_)))
+            .await?;
+        Ok(agent)
+    }
+
+    pub async fn send(&mut self, message: Message) -> Result<()> {
+        let bytes = Frame::new(self.seq, message).encode()?;
+        self.seq = self.seq.wrapping_add(1);
+        self.ws.send(Ws::Binary(bytes.into())).await?;
+        Ok(())
+    }
+
+    /// The next message (page frames also update [`Agent::dom`]); `None` when closed.
+    pub async fn next(&mut self) -> Result<Option<Message>> {
+        loop {
+            let item = tokio::time::timeout(WAIT, self.ws.next())
+                .await
+                .context("no frame in time")?;
+            let bytes = match item {
+                Some(Ok(Ws::Binary(b))) => b,
+                Some(Ok(Ws::Close(_))) | None => return Ok(None),
+                Some(Ok(_)) => continue,
+                Some(Err(e)) => return Err(e.into()),
+            };
+            let frame = Frame::decode(&bytes, &Limits::default())?;
+            match &frame.message {
+                Message::Snapshot(s) => self.dom = Some(Dom::from_snapshot(s)?),
+                Message::Mutations(m) => {
+                    if let Some(dom) = &mut self.dom {
+                        dom.apply(m)?;
+                    }
+                }
+                Message::InputValue(v) => {
+                    if let Some(dom) = &mut self.dom {
+                        dom.apply_input(v)?;
+                    }
+                }
+                _ => {}
+            }
+            self.seen.push(frame.message.clone());
+            return Ok(Some(frame.message));
+        }
+    }
+
+    /// Reads until a message matches `pred`.
+    pub async fn until(&mut self, what: &str, pred: impl Fn(&Message) -> bool) -> Result<Message> {
+        loop {
+            match self
+                .next()
+                .await
+                .with_context(|| format!("waiting for {what}"))?
+            {
+                Some(m) if pred(&m) => return Ok(m),
+                Some(_) => {}
+                None => bail!("closed while waiting for {what}"),
+            }
+        }
+    }
+
+    /// Reads until a snapshot of a URL containing `path` arrived.
+    pub async fn snapshot_of(&mut self, path: &str) -> Result<()> {
+        self.until(
+            &format!("snapshot of {path}"),
+            |m| matches!(m, Message::Snapshot(s) if s.url.contains(path)),
+        )
+        .await
+        .map(drop)
+    }
+
+    /// The node id of the element whose `id` attribute is `html_id`, in the current model.
+    pub fn node(&self, html_id: &str) -> Result<NodeId> {
+        let dom = self.dom.as_ref().context("no snapshot yet")?;
+        dom.nodes
+            .iter()
+            .find_map(|(&id, n)| match &n.content {
+                cobrowse_wasm::model::Content::Element { attrs, .. }
+                    if attrs.iter().any(|(k, v)| k == "id" && v == html_id) =>
+                {
+                    Some(id)
+                }
+                _ => None,
+            })
+            .with_context(|| format!("no element #{html_id} in the mirror"))
+    }
+
+    /// Whether a frame of `kind` arrived so far.
+    pub fn saw(&self, kind: FrameKind) -> bool {
+        self.seen.iter().any(|m| m.kind() == kind)
+    }
+}
+
+/// Runs `body` as an async script in the page; `done(value)` is in scope.
+pub async fn run(browser: &Browser, body: &str) -> Result<Value> {
+    let script = format!("const done = arguments[arguments.length - 1];\n{body}");
+    browser.eval_async(&script).await
+}
+
+/// Loads `path`, records the loader's events in `window.__events`, and waits for the loader.
+pub async fn open(browser: &Browser, base: &str, path: &str) -> Result<()> {
+    browser.client.goto(&format!("{base}{path}")).await?;
+    watch(browser).await
+}
+
+/// Records the loader's events in `window.__events` (again after each page load).
+pub async fn watch(browser: &Browser) -> Result<()> {
+    let r = run(
+        browser,
+        r#"const go = () => {
+          if (!window.Cobrowse) return setTimeout(go, 10);
+          if (!window.__events) {
+            window.__events = [];
+            for (const n of ['start','granted','revoked','paused','resumed','end'])
+              Cobrowse.on(n, (d) => window.__events.push([n, d.reason || '']));
+          }
+          done(true);
+        };
+        go();"#,
+    )
+    .await?;
+    anyhow::ensure!(r == Value::Bool(true), "loader not ready: {r}");
+    Ok(())
+}
+
+/// The customer types the key into `Cobrowse.startWithKey`; `Ok` once the promise resolved.
+pub async fn start_with_key(browser: &Browser, key: &str) -> Result<Value> {
+    run(
+        browser,
+        &format!(
+            "Cobrowse.startWithKey({key:?}).then((id) => done({{ id }}), (e) => done({{ error: e.message }}));"
+        ),
+    )
+    .await
+}
+
+/// The events the loader raised on the current page, as `name` or `name:reason`.
+pub async fn events(browser: &Browser) -> Result<Vec<String>> {
+    let v = run(browser, "done(window.__events || [])").await?;
+    Ok(v.as_array()
+        .map(|a| {
+            a.iter()
+                .map(|e| {
+                    let name = e[0].as_str().unwrap_or_default();
+                    match e[1].as_str().unwrap_or_default() {
+                        "" => name.to_owned(),
+                        reason => format!("{name}:{reason}"),
+                    }
+                })
+                .collect()
+        })
+        .unwrap_or_default())
+}
+
+/// Waits until the loader raised `event` on the current page.
+pub async fn wait_event(browser: &Browser, event: &str) -> Result<()> {
+    e2e::wait_for(event, WAIT, || async {
+        events(browser)
+            .await
+            .ok()
+            .filter(|e| e.iter().any(|x| x == event))
+    })
+    .await
+    .map(drop)
+}
+
+/// Clicks a button of the co-browse UI (inside its shadow root) by its `data-act`.
+pub async fn press(browser: &Browser, act: &str) -> Result<()> {
+    let script = format!(
+        r#"const go = () => {{
+          const host = document.getElementById('cobrowse-ui');
+          const b = host && host.shadowRoot.querySelector('[data-act="{act}"]');
+          if (!b) return setTimeout(go, 10);
+          b.click(); done(true);
+        }};
+        go();"#
+    );
+    run(browser, &script).await.map(drop)
+}
+
+/// The value of a form control in the page.
+pub async fn value(browser: &Browser, id: &str) -> Result<String> {
+    let v = run(
+        browser,
+        &format!("done(document.getElementById({id:?}).value)"),
+    )
+    .await?;
+    Ok(v.as_str().unwrap_or_default().to_owned())
+}
+
+/// The page's current path.
+pub async fn path(browser: &Browser) -> Result<String> {
+    let v = run(browser, "done(location.pathname)").await?;
+    Ok(v.as_str().unwrap_or_default().to_owned())
+}

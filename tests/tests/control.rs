@@ -1,0 +1,329 @@
+//! The customer's side of co-browse in a real browser against the real relay, with a raw agent
+//! client: pairing, read-only, consent to control, input applied or refused, revoke, navigation
+//! and pause, and every way a session ends.
+
+mod cobrowse;
+
+use std::time::Duration;
+
+use cobrowse::*;
+use e2e::{Browser, Relay};
+use protocol::{
+    Button, Click, Empty, EndReason, FrameKind, InputRefused, Message, ModeChanged, Refusal,
+    SessionMode, SharingPaused, TextInput,
+};
+
+fn mode(m: SessionMode) -> impl Fn(&Message) -> bool {
+    move |msg| matches!(msg, Message::ModeChanged(ModeChanged { mode }) if *mode == m)
+}
+
+fn refused(reason: Refusal) -> impl Fn(&Message) -> bool {
+    move |m| matches!(m, Message::InputRefused(InputRefused { reason: r, .. }) if *r == reason)
+}
+
+/// A paired session on `path`: (relay, token, session id, customer browser, agent).
+async fn paired(
+    extra: &[&str],
+    path: &str,
+) -> anyhow::Result<(Relay, String, String, Browser, Agent)> {
+    let relay = Relay::start(extra).await?;
+    let token = login(&relay.base).await?;
+    let (id, key) = start_key(&relay.base, &token).await?;
+    let browser = Browser::start().await?;
+    open(&browser, &relay.base, path).await?;
+    let started = start_with_key(&browser, &key).await?;
+    anyhow::ensure!(started["id"].as_str() == Some(id.as_str()), "{started}");
+    let mut agent = Agent::join(&relay.base, &token, &id).await?;
+    agent.snapshot_of(path).await?;
+    Ok((relay, token, id, browser, agent))
+}
+
+/// Control is granted the way a customer grants it: the agent asks, the customer allows.
+async fn grant(browser: &Browser, agent: &mut Agent) -> anyhow::Result<()> {
+    agent.send(Message::NavigationRequest(Empty)).await?;
+    press(browser, "allow").await?;
+    agent
+        .until("granted", mode(SessionMode::NavigationGranted))
+        .await?;
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_bad_key_rejects_with_a_clear_error_and_a_good_key_pairs_read_only() -> anyhow::Result<()>
+{
+    let relay = Relay::start(&[]).await?;
+    let token = login(&relay.base).await?;
+    let (id, key) = start_key(&relay.base, &token).await?;
+    let browser = Browser::start().await?;
+    open(&browser, &relay.base, "/demo/").await?;
+    let bad = start_with_key(&browser, "000000000000").await?;
+    assert!(
+        bad["error"].as_str().is_some_and(|e| e.contains("key")),
+        "{bad}"
+    );
+    let good = start_with_key(&browser, &key).await?;
+    assert_eq!(good["id"].as_str(), Some(id.as_str()), "{good}");
+    wait_event(&browser, "start").await?;
+    let mut agent = Agent::join(&relay.base, &token, &id).await?;
+    agent.snapshot_of("/demo/").await?;
+    assert!(agent.node("products").is_ok());
+    // The banner says an agent is viewing, and offers Stop.
+    let banner = run(
+        &browser,
+        "const r = document.getElementById('cobrowse-ui').shadowRoot;
+         done(r.querySelector('[role=status]').textContent)",
+    )
+    .await?;
+    assert!(
+        banner
+            .as_str()
+            .is_some_and(|t| t.contains("An agent is viewing")),
+        "{banner}"
+    );
+    browser.close().await?;
+    Ok(())
+}
+
+#[tokio::test]
+async fn agent_input_never_changes_the_page_until_the_customer_allows_it() -> anyhow::Result<()> {
+    let (_relay, _token, _id, browser, mut agent) = paired(&[], "/demo/checkout.html").await?;
+    let name = agent.node("name")?;
+    let link = agent.node("back-to-cart")?;
+    // A hostile client sends input without asking: the relay drops it, the page never sees it.
+    agent
+        .send(Message::TextInput(TextInput {
+            node: name,
+            value: "HACKED".into(),
+        }))
+        .await?;
+    agent
+        .send(Message::Click(Click {
+            node: link,
+            x: 0,
+            y: 0,
+            button: Button::Primary,
+        }))
+        .await?;
+    // Declined: still read-only.
+    agent.send(Message::NavigationRequest(Empty)).await?;
+    agent
+        .until("requested", mode(SessionMode::NavigationRequested))
+        .await?;
+    press(&browser, "deny").await?;
+    agent.until("declined", mode(SessionMode::ReadOnly)).await?;
+    agent
+        .send(Message::TextInput(TextInput {
+            node: name,
+            value: "HACKED".into(),
+        }))
+        .await?;
+    // Accepted: now typing applies.
+    grant(&browser, &mut agent).await?;
+    agent
+        .send(Message::TextInput(TextInput {
+            node: name,
+            value: "Ada Lovelace".into(),
+        }))
+        .await?;
+    e2e::wait_for("typed name", WAIT, || async {
+        value(&browser, "name")
+            .await
+            .ok()
+            .filter(|v| v == "Ada Lovelace")
+    })
+    .await?;
+    assert_eq!(path(&browser).await?, "/demo/checkout.html");
+    wait_event(&browser, "granted").await?;
+    browser.close().await?;
+    Ok(())
+}
+
+#[tokio::test]
+async fn granted_agent_fills_checkout_is_refused_on_readonly_and_masked_and_follows_a_link(
+) -> anyhow::Result<()> {
+    let (_relay, _token, _id, browser, mut agent) = paired(&[], "/demo/checkout.html").await?;
+    grant(&browser, &mut agent).await?;
+    for (field, text) in [
+        ("name", "Ada Lovelace"),
+        ("email", "ada@example.com"),
+        ("city", "London"),
+    ] {
+        let node = agent.node(field)?;
+        agent
+            .send(Message::TextInput(TextInput {
+                node,
+                value: text.into(),
+            }))
+            .await?;
+    }
+    e2e::wait_for("filled form", WAIT, || async {
+        value(&browser, "city").await.ok().filter(|v| v == "London")
+    })
+    .await?;
+    assert_eq!(value(&browser, "name").await?, "Ada Lovelace");
+    assert_eq!(value(&browser, "email").await?, "ada@example.com");
+    // The submit button is data-cobrowse-readonly: refused, and the agent is told why.
+    let place = agent.node("place-order")?;
+    agent
+        .send(Message::Click(Click {
+            node: place,
+            x: 0,
+            y: 0,
+            button: Button::Primary,
+        }))
+        .await?;
+    agent
+        .until("readonly refusal", refused(Refusal::ReadOnly))
+        .await?;
+    // The card field is masked and the demo site does not let agents type into masked fields.
+    let card = agent.node("card")?;
+    agent
+        .send(Message::TextInput(TextInput {
+            node: card,
+            value: "4111".into(),
+        }))
+        .await?;
+    agent
+        .until("masked refusal", refused(Refusal::Masked))
+        .await?;
+    assert_eq!(value(&browser, "card").await?, "");
+    assert_eq!(path(&browser).await?, "/demo/checkout.html");
+    // A link click navigates; the page re-attaches and the mirror gets the new page.
+    let link = agent.node("back-to-cart")?;
+    agent
+        .send(Message::Click(Click {
+            node: link,
+            x: 0,
+            y: 0,
+            button: Button::Primary,
+        }))
+        .await?;
+    agent.snapshot_of("/demo/cart.html").await?;
+    assert!(agent.node("promo").is_ok());
+    // Control survives the page load.
+    let promo = agent.node("promo")?;
+    agent
+        .send(Message::TextInput(TextInput {
+            node: promo,
+            value: "FREE".into(),
+        }))
+        .await?;
+    agent
+        .until(
+            "promo is readonly by site config",
+            refused(Refusal::ReadOnly),
+        )
+        .await?;
+    browser.close().await?;
+    Ok(())
+}
+
+#[tokio::test]
+async fn revoke_mid_typing_stops_input_at_once() -> anyhow::Result<()> {
+    let (_relay, _token, _id, browser, mut agent) = paired(&[], "/demo/checkout.html").await?;
+    grant(&browser, &mut agent).await?;
+    let name = agent.node("name")?;
+    agent
+        .send(Message::TextInput(TextInput {
+            node: name,
+            value: "A".into(),
+        }))
+        .await?;
+    e2e::wait_for("first letter", WAIT, || async {
+        value(&browser, "name").await.ok().filter(|v| v == "A")
+    })
+    .await?;
+    press(&browser, "revoke").await?;
+    for typed in ["Ad", "Ada", "Ada "] {
+        agent
+            .send(Message::TextInput(TextInput {
+                node: name,
+                value: typed.into(),
+            }))
+            .await?;
+    }
+    agent.until("revoked", mode(SessionMode::ReadOnly)).await?;
+    // A marker after the typing: once the prompt shows, every earlier frame was handled.
+    agent.send(Message::NavigationRequest(Empty)).await?;
+    agent
+        .until("requested", mode(SessionMode::NavigationRequested))
+        .await?;
+    assert_eq!(value(&browser, "name").await?, "A");
+    wait_event(&browser, "revoked").await?;
+    browser.close().await?;
+    Ok(())
+}
+
+#[tokio::test]
+async fn customer_navigation_continues_the_session_and_pauses_on_configured_urls(
+) -> anyhow::Result<()> {
+    let (relay, _token, _id, browser, mut agent) = paired(&[], "/demo/account.html").await?;
+    open(&browser, &relay.base, "/demo/security.html").await?;
+    agent
+        .until("paused", |m| {
+            matches!(m, Message::SharingPaused(SharingPaused { paused: true }))
+        })
+        .await?;
+    open(&browser, &relay.base, "/demo/account.html").await?;
+    agent
+        .until("resumed", |m| {
+            matches!(m, Message::SharingPaused(SharingPaused { paused: false }))
+        })
+        .await?;
+    agent.snapshot_of("/demo/account.html").await?;
+    // The paused page was never sent.
+    assert!(!agent
+        .seen
+        .iter()
+        .any(|m| matches!(m, Message::Snapshot(s) if s.url.contains("security"))));
+    assert!(!agent.saw(FrameKind::End));
+    browser.close().await?;
+    Ok(())
+}
+
+#[tokio::test]
+async fn the_customer_ends_with_stop_and_the_agent_is_told() -> anyhow::Result<()> {
+    let (_relay, _token, _id, browser, mut agent) = paired(&[], "/demo/").await?;
+    press(&browser, "stop").await?;
+    agent
+        .until(
+            "end",
+            |m| matches!(m, Message::End(e) if e.reason == EndReason::CustomerEnded),
+        )
+        .await?;
+    wait_event(&browser, "end:customer").await?;
+    let ui = run(&browser, "done(!!document.getElementById('cobrowse-ui'))").await?;
+    assert_eq!(ui, serde_json::Value::Bool(false));
+    browser.close().await?;
+    Ok(())
+}
+
+#[tokio::test]
+async fn the_agent_ends_and_the_page_stops_sharing() -> anyhow::Result<()> {
+    let (relay, token, id, browser, _agent) = paired(&[], "/demo/").await?;
+    end_by_agent(&relay.base, &token, &id).await?;
+    wait_event(&browser, "end:agent").await?;
+    browser.close().await?;
+    Ok(())
+}
+
+#[tokio::test]
+async fn an_idle_session_ends_after_the_configured_inactivity() -> anyhow::Result<()> {
+    let (_relay, _token, _id, browser, mut agent) =
+        paired(&["--inactivity-voice-secs", "2"], "/demo/help.html").await?;
+    agent
+        .until(
+            "inactivity end",
+            |m| matches!(m, Message::End(e) if e.reason == EndReason::Inactivity),
+        )
+        .await?;
+    e2e::wait_for("page end", Duration::from_secs(10), || async {
+        events(&browser)
+            .await
+            .ok()
+            .filter(|e| e.iter().any(|x| x == "end:inactivity"))
+    })
+    .await?;
+    browser.close().await?;
+    Ok(())
+}
