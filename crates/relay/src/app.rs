@@ -8,7 +8,7 @@ use std::sync::{
 
 use tokio::sync::{watch, Semaphore};
 
-use crate::{cobrowse::Registry, config::Config, store::Store};
+use crate::{cobrowse::Registry, config::Config, routing::service::Handle, store::Store};
 
 /// Everything a request or a connection needs.
 pub struct App {
@@ -20,6 +20,8 @@ pub struct App {
     pub registry: Arc<Registry>,
     /// One permit per open WebSocket, so a flood of connections cannot exhaust memory.
     pub connections: Arc<Semaphore>,
+    /// The routing service: desks, queues, offers.
+    pub routing: Handle,
     /// Turns `true` once at shutdown; every connection's writer closes on it.
     pub shutdown: watch::Receiver<bool>,
     /// Source of connection ids, which tell a reconnect from the connection it replaces.
@@ -31,9 +33,11 @@ impl App {
         config: Arc<Config>,
         store: Store,
         registry: Arc<Registry>,
+        routing: Handle,
         shutdown: watch::Receiver<bool>,
     ) -> Self {
         Self {
+            routing,
             connections: Arc::new(Semaphore::new(config.max_connections)),
             config,
             store,

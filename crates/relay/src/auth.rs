@@ -170,6 +170,10 @@ pub async fn logout(State(app): State<Arc<App>>, auth: AuthAgent) -> Result<Resp
     app.store
         .call(move |c| store::token_delete(c, &hash))
         .await?;
+    // Signing out of the relay signs out of routing too: the agent's work returns to the queues.
+    if let Err(e) = app.routing.sign_out(&auth.agent.id).await {
+        tracing::error!(error = %e, "signing out of routing");
+    }
     let mut response = Json(serde_json::json!({ "signed_out": true })).into_response();
     response.headers_mut().insert(
         header::SET_COOKIE,

@@ -115,6 +115,9 @@ pub fn router(app: Arc<App>) -> Router {
         )
         .route("/ws/customer", get(api::customer_ws))
         .route("/ws/agent", get(api::agent_ws))
+        .route("/metrics", get(crate::metrics::scrape))
+        .merge(crate::routing::api::routes())
+        .merge(crate::reporting::api::routes())
         .with_state(app)
         .fallback_service(ServeDir::new(www).append_index_html_on_directories(true))
 }
@@ -141,8 +144,9 @@ pub async fn run(
     let store = Store::open(&config.db_path)?;
     let (recorder, recorder_thread) = store.recorder(config.recorder_queue)?;
     let registry = Registry::new(config.clone(), recorder);
+    let routing = crate::routing::service::start(&config, &store, registry.clone())?;
     let (stop_tx, stop_rx) = watch::channel(false);
-    let app = Arc::new(App::new(config, store, registry, stop_rx));
+    let app = Arc::new(App::new(config, store, registry, routing, stop_rx));
     // Frames are small and writes are already batched: Nagle's algorithm would only add delay.
     let listener = listener.tap_io(|tcp| {
         if let Err(e) = tcp.set_nodelay(true) {

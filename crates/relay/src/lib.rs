@@ -10,7 +10,10 @@
 //! - [`config`]: every bound, timeout and budget.
 //! - [`app`]: the shared state handlers see.
 //! - [`messaging`]: conversations, open-messaging webhooks, bots, the widget and inbox APIs.
-//! - [`routing`]: the routing engine, a pure core (no sockets, no clock of its own).
+//! - [`routing`]: the routing engine, a pure core (no sockets, no clock of its own), and the
+//!   service, desk and telephony connector API around it.
+//! - [`reporting`]: routing events persisted in batches, historical reports and CSV export.
+//! - [`metrics`]: Prometheus text at `/metrics`.
 //!
 //! The binary (`src/main.rs`) parses the command line and calls [`http::run`].
 
@@ -20,6 +23,8 @@ pub mod cobrowse;
 pub mod config;
 pub mod http;
 pub mod messaging;
+pub mod metrics;
+pub mod reporting;
 pub mod routing;
 pub mod store;
 

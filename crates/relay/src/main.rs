@@ -10,7 +10,7 @@ use std::{
 
 use anyhow::{bail, Context};
 use clap::{Parser, Subcommand};
-use relay::{auth, store};
+use relay::{auth, routing, store};
 
 /// The co-browse relay.
 #[derive(Debug, Parser)]
@@ -33,6 +33,123 @@ enum Command {
     /// Manage sites (site keys and their allowed origins).
     #[command(subcommand)]
     Site(SiteCommand),
+    /// Manage routing queues and agents' routing profiles.
+    #[command(subcommand)]
+    Queue(QueueCommand),
+    /// Manage telephony and messaging connector tokens.
+    #[command(subcommand)]
+    Connector(ConnectorCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum QueueCommand {
+    /// Create a queue, or replace the configuration of the queue with this name.
+    Add {
+        name: String,
+        /// Priority of its interactions (higher first).
+        #[arg(long, default_value_t = 0)]
+        priority: i32,
+        /// A required skill as ID=LEVEL (repeatable).
+        #[arg(long = "skill", value_parser = parse_skill)]
+        skills: Vec<routing::persist::SkillLevel>,
+        /// longest_idle or least_occupied.
+        #[arg(long, default_value = "longest_idle")]
+        strategy: String,
+        /// Seconds an agent has to accept an offer.
+        #[arg(long, default_value_t = 15)]
+        offer_timeout_secs: u64,
+        /// A disposition code (repeatable); any code turns wrap-up on.
+        #[arg(long = "wrap-up-code")]
+        wrap_up_codes: Vec<String>,
+        /// Wrap-up ends by itself after this many seconds.
+        #[arg(long)]
+        wrap_up_limit_secs: Option<u64>,
+    },
+    /// Set an agent's routing profile (used from its next sign-in to routing).
+    Profile {
+        agent: String,
+        /// A queue the agent serves (repeatable; none: every queue).
+        #[arg(long = "queue")]
+        queues: Vec<String>,
+        /// A skill as ID=LEVEL (repeatable).
+        #[arg(long = "skill", value_parser = parse_skill)]
+        skills: Vec<routing::persist::SkillLevel>,
+        /// Calls at once.
+        #[arg(long, default_value_t = 1)]
+        calls: u16,
+        /// Chats at once.
+        #[arg(long, default_value_t = 4)]
+        chats: u16,
+        /// Messaging conversations at once.
+        #[arg(long, default_value_t = 8)]
+        messages: u16,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum ConnectorCommand {
+    /// Create a connector (or replace its token) and print the token once.
+    Add { name: String },
+}
+
+fn parse_skill(s: &str) -> Result<routing::persist::SkillLevel, String> {
+    let (skill, level) = s.split_once('=').ok_or("expected ID=LEVEL")?;
+    let skill = skill.trim().parse().map_err(|_| "skill id is a number")?;
+    let level = level.trim().parse().map_err(|_| "level is 1 to 5")?;
+    if !(1..=5).contains(&level) {
+        return Err("level is 1 to 5".into());
+    }
+    Ok(routing::persist::SkillLevel { skill, level })
+}
+
+fn queue_command(db: &store::Store, command: QueueCommand) -> anyhow::Result<()> {
+    use routing::persist::{self, CapacitySpec, ProfileSpec, QueueSpec};
+    match command {
+        QueueCommand::Add {
+            name,
+            priority,
+            skills,
+            strategy,
+            offer_timeout_secs,
+            wrap_up_codes,
+            wrap_up_limit_secs,
+        } => {
+            let spec = QueueSpec {
+                name: name.clone(),
+                priority,
+                skills,
+                rings: Vec::new(),
+                strategy: Some(strategy),
+                offer_timeout_ms: offer_timeout_secs.saturating_mul(1000),
+                wrap_up_codes: (!wrap_up_codes.is_empty()).then_some(wrap_up_codes),
+                wrap_up_limit_ms: wrap_up_limit_secs.map(|s| s.saturating_mul(1000)),
+            };
+            spec.to_config(routing::QueueId(0))?;
+            let id = db.blocking(|c| persist::queue_save(c, &spec))?;
+            println!("queue {name} saved (id {id}); a running relay picks it up at restart");
+        }
+        QueueCommand::Profile {
+            agent,
+            queues,
+            skills,
+            calls,
+            chats,
+            messages,
+        } => {
+            let spec = ProfileSpec {
+                queues,
+                skills,
+                capacity: Some(CapacitySpec {
+                    call: calls,
+                    chat: chats,
+                    message: messages,
+                }),
+            };
+            db.blocking(|c| persist::profile_save(c, &agent, &spec))?;
+            println!("routing profile of {agent} saved");
+        }
+    }
+    Ok(())
 }
 
 #[derive(Debug, Clone, Parser)]
@@ -210,6 +327,13 @@ async fn main() -> anyhow::Result<()> {
         Command::Site(SiteCommand::Add { key, origins }) => {
             open(&args.db)?.blocking(|c| store::site_add(c, &key, &origins))?;
             println!("site {key} allows {}", origins.join(", "));
+            Ok(())
+        }
+        Command::Queue(command) => queue_command(&open(&args.db)?, command),
+        Command::Connector(ConnectorCommand::Add { name }) => {
+            let token = open(&args.db)?.blocking(|c| routing::persist::connector_add(c, &name))?;
+            println!("connector {name}: token {token}");
+            println!("(shown once; send it as `Authorization: Bearer <token>`)");
             Ok(())
         }
     }

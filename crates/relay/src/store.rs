@@ -21,6 +21,7 @@ use tokio::sync::{mpsc, oneshot};
 pub const MIGRATIONS: &[(i64, &str)] = &[
     (1, include_str!("../migrations/0001_init.sql")),
     (2, include_str!("../migrations/0002_messaging.sql")),
+    (3, include_str!("../migrations/0003_routing.sql")),
 ];
 
 /// How many records the writer thread commits in one transaction at most.

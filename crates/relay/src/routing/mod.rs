@@ -19,6 +19,16 @@
 //! - `naive`: the linear-scan reference selection (benchmark baseline, test oracle).
 //! - [`record`] and [`metrics`]: per-interaction accounting and ASA, AHT, service level.
 //!
+//! The async shell around the engine:
+//!
+//! - [`service`]: one task owns the engine, a clock and the next-deadline timer; a [`Handle`]
+//!   sends it commands. `switchboard` maps the relay's names to engine ids and accounts for
+//!   decisions; [`live`] builds desks and the real-time board; [`persist`] holds queue specs,
+//!   profiles and connector tokens in the database.
+//! - [`api`]: REST for desks and supervisors, the telephony connector API and `/ws/desk`.
+//!
+//! [`Handle`]: service::Handle
+//!
 //! **Architecture invariant:** every change of an interaction's state goes through
 //! `Engine::transition`, which alone keeps work sets, capacity, indexes, timers and the
 //! talk/hold/wrap-up clocks consistent.
@@ -27,16 +37,21 @@
 //! may take it (other than agents that declined it): routing happens eagerly, in queue order.
 
 mod agents;
+pub mod api;
 mod dispatch;
 mod engine;
 pub mod event;
 mod index;
+pub mod live;
 pub mod metrics;
 pub mod model;
 mod naive;
 mod ops;
+pub mod persist;
 pub mod record;
+pub mod service;
 mod state;
+mod switchboard;
 mod view;
 
 #[cfg(test)]

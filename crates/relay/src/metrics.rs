@@ -1,0 +1,242 @@
+//! Prometheus metrics at `GET /metrics` (text exposition format 0.0.4): co-browse sessions and
+//! WebSocket connections, relayed frames and dropped peers, routing queue depths, longest waits,
+//! agents by status, today's offered and answered, and routing events the writer had to drop.
+//!
+//! Gauges are read from the live state at scrape time; counters other modules bump live in
+//! [`COUNTERS`] (add a field and a line in [`render`] for a new one).
+
+use std::{
+    fmt::Write as _,
+    sync::{
+        atomic::{AtomicU64, Ordering},
+        Arc,
+    },
+};
+
+use axum::{extract::State, http::header, response::IntoResponse};
+
+use crate::{app::App, routing::live::Realtime};
+
+/// Counters bumped by the modules that see the events.
+#[derive(Debug, Default)]
+pub struct Counters {
+    /// Frames the relay forwarded between peers.
+    pub frames_total: AtomicU64,
+    /// Peers dropped (slow consumers, protocol errors).
+    pub drops_total: AtomicU64,
+}
+
+/// The process-wide counters.
+pub static COUNTERS: Counters = Counters {
+    frames_total: AtomicU64::new(0),
+    drops_total: AtomicU64::new(0),
+};
+
+/// What a scrape reports, gathered from the running relay.
+#[derive(Debug, Clone, Default)]
+pub struct Snapshot {
+    pub cobrowse_sessions: usize,
+    pub websocket_connections: usize,
+    pub routing: Arc<Realtime>,
+    pub routing_events_dropped: u64,
+}
+
+fn escape(label: &str) -> String {
+    label
+        .replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n")
+}
+
+fn family(out: &mut String, name: &str, kind: &str, help: &str) {
+    // Writing to a String cannot fail.
+    writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}").ok();
+}
+
+/// The exposition text for `s`.
+pub fn render(s: &Snapshot) -> String {
+    let mut out = String::new();
+    family(
+        &mut out,
+        "relay_cobrowse_sessions",
+        "gauge",
+        "Live co-browse sessions.",
+    );
+    writeln!(out, "relay_cobrowse_sessions {}", s.cobrowse_sessions).ok();
+    family(
+        &mut out,
+        "relay_websocket_connections",
+        "gauge",
+        "Open WebSocket connections.",
+    );
+    writeln!(
+        out,
+        "relay_websocket_connections {}",
+        s.websocket_connections
+    )
+    .ok();
+    family(
+        &mut out,
+        "relay_frames_total",
+        "counter",
+        "Frames relayed between peers.",
+    );
+    let frames = COUNTERS.frames_total.load(Ordering::Relaxed);
+    writeln!(out, "relay_frames_total {frames}").ok();
+    family(&mut out, "relay_drops_total", "counter", "Peers dropped.");
+    writeln!(
+        out,
+        "relay_drops_total {}",
+        COUNTERS.drops_total.load(Ordering::Relaxed)
+    )
+    .ok();
+    let queues = &s.routing.queues;
+    family(
+        &mut out,
+        "relay_routing_queue_waiting",
+        "gauge",
+        "Interactions waiting per queue.",
+    );
+    for q in queues {
+        let name = escape(&q.name);
+        writeln!(
+            out,
+            "relay_routing_queue_waiting{{queue=\"{name}\"}} {}",
+            q.waiting
+        )
+        .ok();
+    }
+    family(
+        &mut out,
+        "relay_routing_queue_longest_wait_seconds",
+        "gauge",
+        "Wait of the longest-waiting interaction per queue.",
+    );
+    for q in queues {
+        let secs = q.longest_wait_ms as f64 / 1000.0;
+        let name = escape(&q.name);
+        writeln!(
+            out,
+            "relay_routing_queue_longest_wait_seconds{{queue=\"{name}\"}} {secs}"
+        )
+        .ok();
+    }
+    family(
+        &mut out,
+        "relay_routing_offered_today",
+        "gauge",
+        "Arrivals per queue since UTC midnight.",
+    );
+    for q in queues {
+        let name = escape(&q.name);
+        writeln!(
+            out,
+            "relay_routing_offered_today{{queue=\"{name}\"}} {}",
+            q.offered_today
+        )
+        .ok();
+    }
+    family(
+        &mut out,
+        "relay_routing_answered_today",
+        "gauge",
+        "Answers per queue since UTC midnight.",
+    );
+    for q in queues {
+        let name = escape(&q.name);
+        writeln!(
+            out,
+            "relay_routing_answered_today{{queue=\"{name}\"}} {}",
+            q.answered_today
+        )
+        .ok();
+    }
+    family(
+        &mut out,
+        "relay_routing_agents",
+        "gauge",
+        "Agents known to routing, by status.",
+    );
+    for status in ["available", "busy", "away", "wrap_up", "offline"] {
+        let n = s
+            .routing
+            .agents
+            .iter()
+            .filter(|a| a.status == status)
+            .count();
+        writeln!(out, "relay_routing_agents{{status=\"{status}\"}} {n}").ok();
+    }
+    family(
+        &mut out,
+        "relay_routing_events_dropped_total",
+        "counter",
+        "Routing events not persisted because the writer was behind.",
+    );
+    writeln!(
+        out,
+        "relay_routing_events_dropped_total {}",
+        s.routing_events_dropped
+    )
+    .ok();
+    out
+}
+
+/// `GET /metrics`.
+pub async fn scrape(State(app): State<Arc<App>>) -> impl IntoResponse {
+    let max = app.config.max_connections;
+    let snapshot = Snapshot {
+        cobrowse_sessions: app.registry.live_sessions().len(),
+        websocket_connections: max.saturating_sub(app.connections.available_permits()),
+        routing: app.routing.realtime().borrow().clone(),
+        routing_events_dropped: app.routing.writer.dropped.load(Ordering::Relaxed),
+    };
+    (
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        render(&snapshot),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::routing::live::{AgentLive, QueueLive};
+
+    #[test]
+    fn queue_depths_and_agent_statuses_are_labelled_series() {
+        let routing = Realtime {
+            at_ms: 0,
+            queues: vec![QueueLive {
+                id: 1,
+                name: "sales \"EU\"".into(),
+                waiting: 3,
+                longest_wait_ms: 1500,
+                agents_available: 0,
+                agents_busy: 1,
+                offered_today: 7,
+                answered_today: 4,
+            }],
+            agents: vec![AgentLive {
+                agent_id: "a".into(),
+                name: "alice".into(),
+                status: "busy",
+                time_in_status_ms: 0,
+                active: 1,
+            }],
+        };
+        let text = render(&Snapshot {
+            cobrowse_sessions: 2,
+            routing: Arc::new(routing),
+            ..Snapshot::default()
+        });
+        assert!(text.contains("relay_cobrowse_sessions 2\n"));
+        assert!(text.contains("relay_routing_queue_waiting{queue=\"sales \\\"EU\\\"\"} 3\n"));
+        assert!(text.contains(
+            "relay_routing_queue_longest_wait_seconds{queue=\"sales \\\"EU\\\"\"} 1.5\n"
+        ));
+        assert!(text.contains("relay_routing_agents{status=\"busy\"} 1\n"));
+        assert!(text.contains("# TYPE relay_frames_total counter\n"));
+    }
+}

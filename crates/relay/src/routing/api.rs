@@ -1,0 +1,399 @@
+//! Routing over HTTP: the agent desk (presence, offers, actions, `/ws/desk` pushes), the
+//! supervisor endpoints (queues, agent profiles, the real-time board) and the telephony
+//! connector API (calls offered, answered, ended; chats and messages from integrations),
+//! which authenticates with a connector token made by `relay connector add`.
+
+use std::sync::Arc;
+
+use axum::{
+    extract::{
+        ws::{Message, WebSocket},
+        FromRequestParts, Path, State, WebSocketUpgrade,
+    },
+    http::{header, request::Parts, StatusCode},
+    response::{IntoResponse, Response},
+    routing::{get, post, put},
+    Json, Router,
+};
+use serde::Deserialize;
+use serde_json::json;
+use tokio::sync::broadcast::error::RecvError;
+
+use super::live::{parse_presence, DeskView};
+use super::persist::{self, ProfileSpec, QueueSpec, SpecError};
+use super::service::{Action, Arrival, PreviousAgent, ServiceError, Target};
+use super::{Media, RoutingError};
+use crate::{app::App, auth::AuthAgent, http::ApiError, store};
+
+/// A routing request that failed, as the client sees it.
+#[derive(Debug, thiserror::Error)]
+pub enum RoutingApiError {
+    #[error(transparent)]
+    Api(#[from] ApiError),
+    #[error(transparent)]
+    Service(#[from] ServiceError),
+    #[error("{0}")]
+    BadRequest(String),
+}
+
+impl From<store::StoreError> for RoutingApiError {
+    fn from(e: store::StoreError) -> Self {
+        match e {
+            store::StoreError::NotFound { .. } => RoutingApiError::BadRequest(e.to_string()),
+            other => RoutingApiError::Api(ApiError::from(other)),
+        }
+    }
+}
+
+impl IntoResponse for RoutingApiError {
+    fn into_response(self) -> Response {
+        let status = match &self {
+            RoutingApiError::Api(e) => return ApiError::into_response(clone_api(e)),
+            RoutingApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            RoutingApiError::Service(e) => match e {
+                ServiceError::Spec(_) => StatusCode::BAD_REQUEST,
+                ServiceError::UnknownInteraction(_) => StatusCode::NOT_FOUND,
+                ServiceError::NotYours(_) => StatusCode::FORBIDDEN,
+                ServiceError::Stopped => StatusCode::SERVICE_UNAVAILABLE,
+                ServiceError::Routing(
+                    RoutingError::ProficiencyOutOfRange { .. }
+                    | RoutingError::RingsOutOfOrder { .. }
+                    | RoutingError::UnknownQueue { .. }
+                    | RoutingError::MemberOfUnknownQueue { .. },
+                ) => StatusCode::BAD_REQUEST,
+                _ => StatusCode::CONFLICT,
+            },
+        };
+        (status, Json(json!({ "error": self.to_string() }))).into_response()
+    }
+}
+
+fn clone_api(e: &ApiError) -> ApiError {
+    match e {
+        ApiError::Unauthorized => ApiError::Unauthorized,
+        ApiError::Forbidden(s) => ApiError::Forbidden(s.clone()),
+        ApiError::NotFound => ApiError::NotFound,
+        ApiError::Unavailable(s) => ApiError::Unavailable(s.clone()),
+        ApiError::Internal => ApiError::Internal,
+    }
+}
+
+type Result<T> = std::result::Result<T, RoutingApiError>;
+
+/// The routes of this module, registered by `http::router`.
+pub fn routes() -> Router<Arc<App>> {
+    Router::new()
+        .route("/api/routing/desk", get(desk))
+        .route("/api/routing/presence", post(presence))
+        .route("/api/routing/interactions/{id}/{action}", post(act))
+        .route("/api/routing/interactions", post(connector_arrive))
+        .route("/api/routing/queues", get(queues).post(define_queue))
+        .route("/api/routing/agents/{name}/profile", put(save_profile))
+        .route("/api/routing/realtime", get(realtime))
+        .route("/api/telephony/calls", post(call_offered))
+        .route("/api/telephony/calls/{id}/answered", post(call_answered))
+        .route("/api/telephony/calls/{id}/ended", post(call_ended))
+        .route("/ws/desk", get(desk_ws))
+}
+
+/// A telephony or messaging connector, authenticated by `Authorization: Bearer <token>`.
+pub struct Connector {
+    pub name: String,
+}
+
+impl FromRequestParts<Arc<App>> for Connector {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        app: &Arc<App>,
+    ) -> std::result::Result<Self, ApiError> {
+        let token = parts
+            .headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .map(|t| t.trim().to_owned())
+            .ok_or(ApiError::Unauthorized)?;
+        let name = app
+            .store
+            .call(move |c| persist::connector_for(c, &token))
+            .await?
+            .ok_or(ApiError::Unauthorized)?;
+        Ok(Connector { name })
+    }
+}
+
+async fn desk(State(app): State<Arc<App>>, auth: AuthAgent) -> Result<Json<DeskView>> {
+    Ok(Json(app.routing.desk(&auth.agent.id).await?))
+}
+
+#[derive(Deserialize)]
+struct PresenceBody {
+    presence: String,
+}
+
+/// `POST /api/routing/presence`: signs the agent into routing with its stored profile (or out,
+/// with `offline`) and sets its presence.
+async fn presence(
+    State(app): State<Arc<App>>,
+    auth: AuthAgent,
+    Json(body): Json<PresenceBody>,
+) -> Result<Json<DeskView>> {
+    let presence = parse_presence(&body.presence)
+        .ok_or_else(|| RoutingApiError::BadRequest("unknown presence".into()))?;
+    let id = auth.agent.id.clone();
+    let profile = app
+        .store
+        .call(move |c| persist::profile_load(c, &id))
+        .await?;
+    app.routing
+        .set_presence(&auth.agent.id, &auth.agent.name, profile, presence)
+        .await?;
+    Ok(Json(app.routing.desk(&auth.agent.id).await?))
+}
+
+#[derive(Deserialize, Default)]
+struct ActBody {
+    code: Option<String>,
+    /// Transfer to this agent (by name).
+    agent: Option<String>,
+    /// Transfer to this queue (by name).
+    queue: Option<String>,
+}
+
+async fn agent_id_by_name(app: &App, name: String) -> Result<String> {
+    let found = app
+        .store
+        .call(move |c| store::agent_credentials(c, &name))
+        .await?;
+    found
+        .map(|c| c.agent.id)
+        .ok_or_else(|| RoutingApiError::BadRequest("no such agent".into()))
+}
+
+/// `POST /api/routing/interactions/{id}/{accept|decline|park|unpark|end|wrap-up|transfer}`.
+async fn act(
+    State(app): State<Arc<App>>,
+    auth: AuthAgent,
+    Path((id, action)): Path<(String, String)>,
+    body: Option<Json<ActBody>>,
+) -> Result<Json<DeskView>> {
+    let body = body.map(|Json(b)| b).unwrap_or_default();
+    let action = match action.as_str() {
+        "accept" => Action::Accept,
+        "decline" => Action::Decline,
+        "park" => Action::Park,
+        "unpark" => Action::Unpark,
+        "end" => Action::End,
+        "wrap-up" => Action::WrapUp {
+            code: body
+                .code
+                .ok_or_else(|| RoutingApiError::BadRequest("give a code".into()))?,
+        },
+        "transfer" => match (body.agent, body.queue) {
+            (Some(name), None) => {
+                Action::Transfer(Target::Agent(agent_id_by_name(&app, name).await?))
+            }
+            (None, Some(queue)) => Action::Transfer(Target::Queue(queue)),
+            _ => {
+                return Err(RoutingApiError::BadRequest(
+                    "give an agent or a queue".into(),
+                ))
+            }
+        },
+        _ => return Err(ApiError::NotFound.into()),
+    };
+    app.routing.act(&id, Some(&auth.agent.id), action).await?;
+    Ok(Json(app.routing.desk(&auth.agent.id).await?))
+}
+
+async fn queues(State(app): State<Arc<App>>, _auth: AuthAgent) -> Result<Json<serde_json::Value>> {
+    let queues = app.routing.queues().await?;
+    Ok(Json(json!(queues
+        .into_iter()
+        .map(|(id, spec)| json!({ "id": id.0, "queue": spec }))
+        .collect::<Vec<_>>())))
+}
+
+/// `POST /api/routing/queues`: creates or replaces a queue (by name), stored and applied.
+async fn define_queue(
+    State(app): State<Arc<App>>,
+    _auth: AuthAgent,
+    Json(spec): Json<QueueSpec>,
+) -> Result<Json<serde_json::Value>> {
+    // Refuse what the engine would refuse before it reaches the database.
+    spec.to_config(super::QueueId(0))
+        .map_err(ServiceError::from)?;
+    let saved = spec.clone();
+    let id = app
+        .store
+        .call(move |c| persist::queue_save(c, &saved))
+        .await?;
+    app.routing.define_queue(id, spec).await?;
+    Ok(Json(json!({ "id": id.0 })))
+}
+
+/// `PUT /api/routing/agents/{name}/profile`: skills, capacity and queues, used from the
+/// agent's next sign-in.
+async fn save_profile(
+    State(app): State<Arc<App>>,
+    _auth: AuthAgent,
+    Path(name): Path<String>,
+    Json(spec): Json<ProfileSpec>,
+) -> Result<Json<serde_json::Value>> {
+    app.store
+        .call(move |c| persist::profile_save(c, &name, &spec))
+        .await?;
+    Ok(Json(json!({ "saved": true })))
+}
+
+async fn realtime(State(app): State<Arc<App>>, _auth: AuthAgent) -> Response {
+    let board = app.routing.realtime().borrow().clone();
+    Json(board.as_ref()).into_response()
+}
+
+#[derive(Deserialize)]
+struct Offered {
+    id: String,
+    queue: String,
+    #[serde(default)]
+    media: Option<String>,
+    #[serde(default)]
+    priority: Option<i32>,
+    /// Store id of the agent who last handled this customer's conversation.
+    #[serde(default)]
+    last_agent_id: Option<String>,
+    #[serde(default)]
+    last_handled_at_ms: Option<i64>,
+}
+
+fn media(name: Option<&str>, default: Media) -> Result<Media> {
+    match name {
+        None => Ok(default),
+        Some("call") => Ok(Media::Call),
+        Some("chat") => Ok(Media::Chat),
+        Some("message") => Ok(Media::Message),
+        Some(_) => Err(RoutingApiError::BadRequest("unknown media".into())),
+    }
+}
+
+async fn arrive(app: &App, body: Offered, default: Media) -> Result<Json<serde_json::Value>> {
+    let arrival = Arrival {
+        media: media(body.media.as_deref(), default)?,
+        last_agent: body.last_agent_id.map(|agent_id| PreviousAgent {
+            agent_id,
+            handled_at_ms: body.last_handled_at_ms.unwrap_or_else(store::now_ms),
+        }),
+        id: body.id,
+        queue: body.queue,
+        priority: body.priority,
+    };
+    let id = arrival.id.clone();
+    app.routing.arrive(arrival).await?;
+    Ok(Json(json!({ "id": id, "queued": true })))
+}
+
+/// `POST /api/telephony/calls`: a call was offered to the contact center.
+async fn call_offered(
+    State(app): State<Arc<App>>,
+    _connector: Connector,
+    Json(body): Json<Offered>,
+) -> Result<Json<serde_json::Value>> {
+    arrive(&app, body, Media::Call).await
+}
+
+/// `POST /api/routing/interactions`: a chat or message from an integration (`media` given).
+async fn connector_arrive(
+    State(app): State<Arc<App>>,
+    _connector: Connector,
+    Json(body): Json<Offered>,
+) -> Result<Json<serde_json::Value>> {
+    arrive(&app, body, Media::Chat).await
+}
+
+/// `POST /api/telephony/calls/{id}/answered`: the agent it is offered to picked up.
+async fn call_answered(
+    State(app): State<Arc<App>>,
+    _connector: Connector,
+    Path(id): Path<String>,
+) -> Result<Json<serde_json::Value>> {
+    app.routing.act(&id, None, Action::Accept).await?;
+    Ok(Json(json!({ "id": id, "answered": true })))
+}
+
+/// `POST /api/telephony/calls/{id}/ended`: the call ended (an abandon if never answered).
+async fn call_ended(
+    State(app): State<Arc<App>>,
+    _connector: Connector,
+    Path(id): Path<String>,
+) -> Result<Json<serde_json::Value>> {
+    app.routing.act(&id, None, Action::End).await?;
+    Ok(Json(json!({ "id": id, "ended": true })))
+}
+
+/// `GET /ws/desk`: the agent's desk after every change, and the real-time board as it moves.
+async fn desk_ws(State(app): State<Arc<App>>, auth: AuthAgent, ws: WebSocketUpgrade) -> Response {
+    ws.on_upgrade(move |socket| desk_socket(app, auth.agent.id, socket))
+}
+
+async fn desk_socket(app: Arc<App>, agent: String, mut socket: WebSocket) {
+    let mut pushes = app.routing.subscribe();
+    let mut board = app.routing.realtime();
+    let mut shutdown = app.shutdown.clone();
+    let mut send_desk = true;
+    loop {
+        if send_desk {
+            send_desk = false;
+            let Ok(view) = app.routing.desk(&agent).await else {
+                break;
+            };
+            let Ok(text) = serde_json::to_string(&view) else {
+                break;
+            };
+            if socket.send(Message::Text(text.into())).await.is_err() {
+                break;
+            }
+        }
+        let text: String = tokio::select! {
+            push = pushes.recv() => match push {
+                Ok(push) if push.agent == agent => push.body.to_string(),
+                Ok(_) => continue,
+                Err(RecvError::Lagged(_)) => {
+                    send_desk = true;
+                    continue;
+                }
+                Err(RecvError::Closed) => break,
+            },
+            changed = board.changed() => {
+                if changed.is_err() {
+                    break;
+                }
+                let current = board.borrow_and_update().clone();
+                match serde_json::to_value(current.as_ref()) {
+                    Ok(mut value) => {
+                        value["type"] = json!("realtime");
+                        value.to_string()
+                    }
+                    Err(_) => continue,
+                }
+            }
+            incoming = socket.recv() => match incoming {
+                Some(Ok(Message::Close(_))) | None | Some(Err(_)) => break,
+                Some(Ok(_)) => continue,
+            },
+            _ = shutdown.changed() => break,
+        };
+        if socket.send(Message::Text(text.into())).await.is_err() {
+            break;
+        }
+    }
+    // Closing an already-closed socket fails harmlessly.
+    socket.send(Message::Close(None)).await.ok();
+}
+
+impl From<SpecError> for RoutingApiError {
+    fn from(e: SpecError) -> Self {
+        RoutingApiError::Service(ServiceError::Spec(e))
+    }
+}

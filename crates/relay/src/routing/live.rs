@@ -1,0 +1,296 @@
+//! Live views of routing for consoles: an agent's desk (presence, offers with their expiry,
+//! open, parked and wrap-up work) and the real-time board (per queue: waiting, longest wait,
+//! agents available and busy, offered and answered today; per agent: status, time in status,
+//! active interactions). Built from the [`Switchboard`] on demand; serialised as JSON.
+
+use serde::Serialize;
+
+use super::switchboard::Switchboard;
+use super::{
+    AgentId, AgentStatus, InteractionId, InteractionState, Media, Millis, OfferReason, ParkReason,
+    Presence, QueueId,
+};
+
+/// What the service remembers about an agent beside the engine.
+#[derive(Debug, Clone)]
+pub struct AgentInfo {
+    pub store_id: String,
+    pub name: String,
+    /// Queues the agent is a member of (from its profile at sign-in).
+    pub queues: Vec<QueueId>,
+    /// The last status logged, and since when.
+    pub status: AgentStatus,
+    pub status_since: Millis,
+}
+
+impl AgentInfo {
+    pub fn new(store_id: &str, name: &str, now: Millis) -> AgentInfo {
+        AgentInfo {
+            store_id: store_id.to_owned(),
+            name: name.to_owned(),
+            queues: Vec::new(),
+            status: AgentStatus::Offline,
+            status_since: now,
+        }
+    }
+}
+
+/// What the service remembers about a live interaction beside the engine.
+#[derive(Debug, Clone)]
+pub struct InteractionInfo {
+    pub external: String,
+    pub media: Media,
+    /// The queue it is (or was last) in.
+    pub queue: QueueId,
+    /// Whether an agent has answered it (for "answered today").
+    pub answered: bool,
+    /// The agent it was last offered to or owned by, so that agent's desk is refreshed when it
+    /// moves away.
+    pub holder: Option<AgentId>,
+}
+
+impl InteractionInfo {
+    pub fn new(external: String, media: Media, queue: QueueId) -> InteractionInfo {
+        InteractionInfo {
+            external,
+            media,
+            queue,
+            answered: false,
+            holder: None,
+        }
+    }
+}
+
+/// The name reporting uses for a status.
+pub fn status_name(status: AgentStatus) -> &'static str {
+    match status {
+        AgentStatus::Offline => "offline",
+        AgentStatus::Away => "away",
+        AgentStatus::Busy => "busy",
+        AgentStatus::WrapUp => "wrap_up",
+        AgentStatus::Available => "available",
+    }
+}
+
+/// The name consoles use for a presence (`offline` when not signed in).
+pub fn presence_name(presence: Option<Presence>) -> &'static str {
+    match presence {
+        Some(Presence::Available) => "available",
+        Some(Presence::Busy) => "busy",
+        Some(Presence::Away) => "away",
+        Some(Presence::Offline) | None => "offline",
+    }
+}
+
+/// Parses a presence as consoles name it.
+pub fn parse_presence(name: &str) -> Option<Presence> {
+    match name {
+        "available" => Some(Presence::Available),
+        "busy" => Some(Presence::Busy),
+        "away" => Some(Presence::Away),
+        "offline" => Some(Presence::Offline),
+        _ => None,
+    }
+}
+
+/// One interaction on an agent's desk.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct WorkItem {
+    pub interaction: String,
+    pub media: &'static str,
+    pub queue: String,
+    /// `offered`, `connected`, `parked` or `wrap_up`.
+    pub state: &'static str,
+    /// For offers: `queue`, `interrupt`, `last_agent` or `transfer`.
+    pub offer_reason: Option<&'static str>,
+    pub expires_at_ms: Option<u64>,
+    /// For parked work: `agent`, or the external id of the call that interrupted it.
+    pub parked_by: Option<String>,
+    /// For wrap-up: the queue's codes and when wrap-up ends by itself.
+    pub wrap_up_codes: Vec<String>,
+    pub wrap_up_deadline_ms: Option<u64>,
+}
+
+/// An agent's desk, pushed on `/ws/desk` after every change and served at
+/// `GET /api/routing/desk`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct DeskView {
+    /// Always `desk`, so consoles can tell it from other pushes.
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    pub agent_id: String,
+    /// `available`, `busy`, `away` or `offline`.
+    pub presence: &'static str,
+    /// The reporting status: `presence` refined by the work held (`wrap_up`).
+    pub status: &'static str,
+    pub status_since_ms: u64,
+    /// The relay's clock, so consoles count offers down without trusting their own.
+    pub now_ms: u64,
+    pub work: Vec<WorkItem>,
+}
+
+/// One queue on the real-time board.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct QueueLive {
+    pub id: u32,
+    pub name: String,
+    pub waiting: usize,
+    pub longest_wait_ms: u64,
+    /// Members with status available and no work.
+    pub agents_available: usize,
+    /// Members signed in with work, or busy or in wrap-up.
+    pub agents_busy: usize,
+    pub offered_today: u64,
+    pub answered_today: u64,
+}
+
+/// One agent on the real-time board.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct AgentLive {
+    pub agent_id: String,
+    pub name: String,
+    pub status: &'static str,
+    pub time_in_status_ms: u64,
+    /// Offered, connected, parked and wrap-up interactions.
+    pub active: usize,
+}
+
+/// The real-time board, published by the service at most every `publish_every`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Realtime {
+    pub at_ms: u64,
+    pub queues: Vec<QueueLive>,
+    pub agents: Vec<AgentLive>,
+}
+
+fn offer_reason(reason: OfferReason) -> &'static str {
+    match reason {
+        OfferReason::Queue => "queue",
+        OfferReason::Interrupt => "interrupt",
+        OfferReason::LastAgent => "last_agent",
+        OfferReason::Transfer => "transfer",
+    }
+}
+
+impl Switchboard {
+    fn work_item(&self, id: InteractionId) -> Option<WorkItem> {
+        let info = self.interactions.get(&id)?;
+        let state = self.engine.interaction_state(id)?;
+        let mut item = WorkItem {
+            interaction: info.external.clone(),
+            media: self.media_of(id),
+            queue: self.queue_name(info.queue),
+            state: "offered",
+            offer_reason: None,
+            expires_at_ms: None,
+            parked_by: None,
+            wrap_up_codes: Vec::new(),
+            wrap_up_deadline_ms: None,
+        };
+        match state {
+            InteractionState::Waiting => return None,
+            InteractionState::Offered {
+                expires_at, reason, ..
+            } => {
+                item.offer_reason = Some(offer_reason(reason));
+                item.expires_at_ms = Some(expires_at.0);
+            }
+            InteractionState::Connected { .. } => item.state = "connected",
+            InteractionState::Parked { reason, .. } => {
+                item.state = "parked";
+                item.parked_by = Some(match reason {
+                    ParkReason::Agent => "agent".to_owned(),
+                    ParkReason::Interrupted { by } => {
+                        self.external(by).unwrap_or_else(|| by.to_string())
+                    }
+                });
+            }
+            InteractionState::WrapUp { deadline, .. } => {
+                item.state = "wrap_up";
+                item.wrap_up_deadline_ms = deadline.map(|d| d.0);
+                item.wrap_up_codes = self
+                    .queues
+                    .get(&info.queue)
+                    .and_then(|q| q.wrap_up_codes.clone())
+                    .unwrap_or_default();
+            }
+        }
+        Some(item)
+    }
+
+    /// `store_id`'s desk at `now` (offline and empty if unknown).
+    pub fn desk(&self, now: Millis, store_id: &str) -> DeskView {
+        let agent = self.agent_id(store_id);
+        let info = agent.and_then(|a| self.agents.get(&a));
+        DeskView {
+            kind: "desk",
+            agent_id: store_id.to_owned(),
+            presence: presence_name(agent.and_then(|a| self.engine.presence(a))),
+            status: status_name(agent.map_or(AgentStatus::Offline, |a| self.status(a))),
+            status_since_ms: info.map_or(now.0, |i| i.status_since.0),
+            now_ms: now.0,
+            work: agent
+                .map(|a| self.engine.work_of(a))
+                .unwrap_or_default()
+                .into_iter()
+                .filter_map(|id| self.work_item(id))
+                .collect(),
+        }
+    }
+
+    /// The real-time board at `now`.
+    pub fn realtime(&self, now: Millis) -> Realtime {
+        let agents: Vec<(AgentId, AgentStatus, usize)> = self
+            .agents
+            .keys()
+            .map(|&a| (a, self.status(a), self.engine.work_of(a).len()))
+            .collect();
+        let queues = self
+            .queues
+            .iter()
+            .map(|(&id, spec)| {
+                let (waiting, since) = self.engine.queue_waiting(id).unwrap_or((0, None));
+                let members = agents
+                    .iter()
+                    .filter(|(a, ..)| self.agents.get(a).is_some_and(|i| i.queues.contains(&id)));
+                let (mut available, mut busy) = (0, 0);
+                for &(_, status, work) in members {
+                    match status {
+                        AgentStatus::Available if work == 0 => available += 1,
+                        AgentStatus::Offline | AgentStatus::Away => {}
+                        _ => busy += 1,
+                    }
+                }
+                let (offered, answered) = self.today.get(&id).copied().unwrap_or_default();
+                QueueLive {
+                    id: id.0,
+                    name: spec.name.clone(),
+                    waiting,
+                    longest_wait_ms: since.map_or(0, |s| now.since(s)),
+                    agents_available: available,
+                    agents_busy: busy,
+                    offered_today: offered,
+                    answered_today: answered,
+                }
+            })
+            .collect();
+        let agents = agents
+            .iter()
+            .filter_map(|&(a, status, active)| {
+                let info = self.agents.get(&a)?;
+                Some(AgentLive {
+                    agent_id: info.store_id.clone(),
+                    name: info.name.clone(),
+                    status: status_name(status),
+                    time_in_status_ms: now.since(info.status_since),
+                    active,
+                })
+            })
+            .collect();
+        Realtime {
+            at_ms: now.0,
+            queues,
+            agents,
+        }
+    }
+}

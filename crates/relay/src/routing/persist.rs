@@ -1,0 +1,311 @@
+//! Routing configuration as people write it (queue specs, agent profiles) and as the database
+//! keeps it, plus telephony connector tokens: the JSON shapes, their translation into the
+//! engine's model, and the queries the CLI, the REST API and start-up use.
+
+use rusqlite::{params, Connection, OptionalExtension};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use super::model::{
+    default_capacity, AgentProfile, Capacity, PerMedia, QueueConfig, QueueId, Skill, SkillId,
+    SkillRequirement, SkillRing, Strategy, WrapUpRule,
+};
+use crate::store::{hex, now_ms, random_hex, StoreError};
+
+/// A skill requirement or an agent's skill, as JSON: `{"skill": 1, "level": 3}`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SkillLevel {
+    pub skill: u32,
+    /// Proficiency 1 to 5 (for a queue: the minimum accepted).
+    pub level: u8,
+}
+
+/// A bullseye ring, as JSON.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RingSpec {
+    pub after_wait_ms: u64,
+    #[serde(default)]
+    pub skills: Vec<SkillLevel>,
+}
+
+/// A queue as a supervisor defines it (CLI or REST) and as `routing_queues.config` stores it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct QueueSpec {
+    pub name: String,
+    #[serde(default)]
+    pub priority: i32,
+    #[serde(default)]
+    pub skills: Vec<SkillLevel>,
+    #[serde(default)]
+    pub rings: Vec<RingSpec>,
+    /// `longest_idle` (default) or `least_occupied`.
+    #[serde(default)]
+    pub strategy: Option<String>,
+    /// How long an agent has to accept an offer (default 15 s).
+    #[serde(default = "default_offer_timeout_ms")]
+    pub offer_timeout_ms: u64,
+    /// Disposition codes; wrap-up is on when this is present.
+    #[serde(default)]
+    pub wrap_up_codes: Option<Vec<String>>,
+    /// Wrap-up ends by itself after this long.
+    #[serde(default)]
+    pub wrap_up_limit_ms: Option<u64>,
+}
+
+fn default_offer_timeout_ms() -> u64 {
+    15_000
+}
+
+/// Why a spec cannot become engine configuration.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SpecError {
+    #[error("unknown strategy {0:?} (longest_idle or least_occupied)")]
+    Strategy(String),
+    #[error("queue names are 1 to 64 characters")]
+    Name,
+    #[error("unknown queue {0:?}")]
+    UnknownQueue(String),
+}
+
+impl QueueSpec {
+    /// The engine configuration of this queue under `id`.
+    pub fn to_config(&self, id: QueueId) -> Result<QueueConfig, SpecError> {
+        if self.name.is_empty() || self.name.len() > 64 {
+            return Err(SpecError::Name);
+        }
+        let strategy = match self.strategy.as_deref() {
+            None | Some("longest_idle") => Strategy::LongestIdle,
+            Some("least_occupied") => Strategy::LeastOccupied,
+            Some(other) => return Err(SpecError::Strategy(other.to_owned())),
+        };
+        Ok(QueueConfig {
+            id,
+            priority: self.priority,
+            skills: requirements(&self.skills),
+            rings: self
+                .rings
+                .iter()
+                .map(|r| SkillRing {
+                    after_wait_ms: r.after_wait_ms,
+                    skills: requirements(&r.skills),
+                })
+                .collect(),
+            strategy,
+            offer_timeout_ms: self.offer_timeout_ms,
+            wrap_up: self.wrap_up_codes.as_ref().map(|codes| WrapUpRule {
+                codes: codes.clone(),
+                limit_ms: self.wrap_up_limit_ms,
+            }),
+        })
+    }
+}
+
+fn requirements(levels: &[SkillLevel]) -> Vec<SkillRequirement> {
+    levels
+        .iter()
+        .map(|s| SkillRequirement {
+            skill: SkillId(s.skill),
+            min_proficiency: s.level,
+        })
+        .collect()
+}
+
+/// Capacity per media, as JSON.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CapacitySpec {
+    pub call: u16,
+    pub chat: u16,
+    pub message: u16,
+}
+
+/// An agent's routing profile as stored in `routing_profiles`. Queues by name; an empty list
+/// means every queue.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct ProfileSpec {
+    #[serde(default)]
+    pub queues: Vec<String>,
+    #[serde(default)]
+    pub skills: Vec<SkillLevel>,
+    #[serde(default)]
+    pub capacity: Option<CapacitySpec>,
+}
+
+impl ProfileSpec {
+    /// The engine profile, resolving queue names with `lookup` (`all` when the list is empty).
+    pub fn to_profile(
+        &self,
+        lookup: impl Fn(&str) -> Option<QueueId>,
+        all: Vec<QueueId>,
+    ) -> Result<AgentProfile, SpecError> {
+        let queues = if self.queues.is_empty() {
+            all
+        } else {
+            self.queues
+                .iter()
+                .map(|n| lookup(n).ok_or_else(|| SpecError::UnknownQueue(n.clone())))
+                .collect::<Result<_, _>>()?
+        };
+        let capacity: Capacity = self.capacity.map_or_else(default_capacity, |c| PerMedia {
+            call: c.call,
+            chat: c.chat,
+            message: c.message,
+        });
+        Ok(AgentProfile {
+            skills: self
+                .skills
+                .iter()
+                .map(|s| Skill {
+                    skill: SkillId(s.skill),
+                    proficiency: s.level,
+                })
+                .collect(),
+            capacity,
+            queues,
+        })
+    }
+}
+
+fn json_error(e: serde_json::Error) -> StoreError {
+    StoreError::Sqlite(rusqlite::Error::ToSqlConversionFailure(Box::new(e)))
+}
+
+/// Creates or replaces a queue by name; returns its id (kept when replacing).
+pub fn queue_save(conn: &Connection, spec: &QueueSpec) -> Result<QueueId, StoreError> {
+    let config = serde_json::to_string(spec).map_err(json_error)?;
+    let existing: Option<i64> = conn
+        .query_row(
+            "SELECT id FROM routing_queues WHERE name = ?1",
+            [&spec.name],
+            |r| r.get(0),
+        )
+        .optional()?;
+    let id = match existing {
+        Some(id) => {
+            conn.execute(
+                "UPDATE routing_queues SET config = ?2, updated_at = ?3 WHERE id = ?1",
+                params![id, config, now_ms()],
+            )?;
+            id
+        }
+        None => {
+            let next: i64 = conn.query_row(
+                "SELECT COALESCE(MAX(id), 0) + 1 FROM routing_queues",
+                [],
+                |r| r.get(0),
+            )?;
+            conn.execute(
+                "INSERT INTO routing_queues (id, name, config, updated_at) VALUES (?1, ?2, ?3, ?4)",
+                params![next, spec.name, config, now_ms()],
+            )?;
+            next
+        }
+    };
+    Ok(QueueId(u32::try_from(id).unwrap_or(u32::MAX)))
+}
+
+/// Every stored queue, in id order. Rows whose JSON no longer parses are skipped and logged.
+pub fn queues_load(conn: &Connection) -> Result<Vec<(QueueId, QueueSpec)>, StoreError> {
+    let mut stmt = conn.prepare("SELECT id, config FROM routing_queues ORDER BY id")?;
+    let rows = stmt.query_map([], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?)))?;
+    let mut out = Vec::new();
+    for row in rows {
+        let (id, config) = row?;
+        match serde_json::from_str(&config) {
+            Ok(spec) => out.push((QueueId(u32::try_from(id).unwrap_or(u32::MAX)), spec)),
+            Err(e) => tracing::error!(queue = id, error = %e, "unreadable queue configuration"),
+        }
+    }
+    Ok(out)
+}
+
+/// Stores an agent's routing profile by agent name.
+pub fn profile_save(conn: &Connection, agent: &str, spec: &ProfileSpec) -> Result<(), StoreError> {
+    let profile = serde_json::to_string(spec).map_err(json_error)?;
+    let changed = conn.execute(
+        "INSERT INTO routing_profiles (agent_id, profile, updated_at)
+         SELECT id, ?2, ?3 FROM agents WHERE name = ?1
+         ON CONFLICT (agent_id) DO UPDATE SET profile = excluded.profile,
+             updated_at = excluded.updated_at",
+        params![agent, profile, now_ms()],
+    )?;
+    if changed == 0 {
+        return Err(StoreError::NotFound {
+            what: "agent",
+            name: agent.to_owned(),
+        });
+    }
+    Ok(())
+}
+
+/// An agent's routing profile by agent id; the default (every queue) when none is stored.
+pub fn profile_load(conn: &Connection, agent_id: &str) -> Result<ProfileSpec, StoreError> {
+    let stored: Option<String> = conn
+        .query_row(
+            "SELECT profile FROM routing_profiles WHERE agent_id = ?1",
+            [agent_id],
+            |r| r.get(0),
+        )
+        .optional()?;
+    Ok(stored
+        .and_then(|s| serde_json::from_str(&s).ok())
+        .unwrap_or_default())
+}
+
+fn token_hash(token: &str) -> String {
+    hex(&Sha256::digest(token.as_bytes()))
+}
+
+/// Creates (or replaces the token of) a telephony connector; returns the new token, which is
+/// shown once: only its SHA-256 is stored.
+pub fn connector_add(conn: &Connection, name: &str) -> Result<String, StoreError> {
+    let token = random_hex(32);
+    conn.execute(
+        "INSERT INTO telephony_connectors (name, token_hash, created_at) VALUES (?1, ?2, ?3)
+         ON CONFLICT (name) DO UPDATE SET token_hash = excluded.token_hash",
+        params![name, token_hash(&token), now_ms()],
+    )?;
+    Ok(token)
+}
+
+/// The connector a token belongs to, if any.
+pub fn connector_for(conn: &Connection, token: &str) -> Result<Option<String>, StoreError> {
+    Ok(conn
+        .query_row(
+            "SELECT name FROM telephony_connectors WHERE token_hash = ?1",
+            [token_hash(token)],
+            |r| r.get(0),
+        )
+        .optional()?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn queue_spec_defaults_to_longest_idle_without_wrap_up() {
+        let spec: QueueSpec = serde_json::from_str(r#"{"name":"sales"}"#).unwrap();
+        let config = spec.to_config(QueueId(3)).unwrap();
+        assert_eq!(config.strategy, Strategy::LongestIdle);
+        assert_eq!(config.offer_timeout_ms, 15_000);
+        assert_eq!(config.wrap_up, None);
+    }
+
+    #[test]
+    fn unknown_strategy_is_refused() {
+        let spec: QueueSpec = serde_json::from_str(r#"{"name":"s","strategy":"random"}"#).unwrap();
+        assert_eq!(
+            spec.to_config(QueueId(1)),
+            Err(SpecError::Strategy("random".into()))
+        );
+    }
+
+    #[test]
+    fn empty_profile_joins_every_queue_with_default_capacity() {
+        let profile = ProfileSpec::default()
+            .to_profile(|_| None, vec![QueueId(1), QueueId(2)])
+            .unwrap();
+        assert_eq!(profile.queues, vec![QueueId(1), QueueId(2)]);
+        assert_eq!(profile.capacity, default_capacity());
+    }
+}

@@ -1,0 +1,515 @@
+//! The routing service: the async shell around the pure [`Engine`]. One tokio task owns the
+//! engine, a clock and a timer at the engine's next deadline; everything else talks to it
+//! through a [`Handle`] over a bounded command channel. It carries out the engine's decisions:
+//! pushes each affected agent's desk to its console, persists routing events and finished
+//! interactions through the batched [`Writer`], ends co-browse sessions riding on interactions
+//! that end or move, and publishes the real-time view.
+//!
+//! Interactions are named by their external ids (a call id from the telephony connector, a
+//! conversation id from messaging) and agents by their store ids; the engine's numbers never
+//! leave this module.
+
+use std::{
+    sync::Arc,
+    time::{Duration, SystemTime, UNIX_EPOCH},
+};
+
+use protocol::EndReason;
+use tokio::{
+    sync::{broadcast, mpsc, oneshot, watch},
+    time::{sleep_until, Instant},
+};
+
+use super::live::{DeskView, Realtime};
+use super::persist::{ProfileSpec, QueueSpec, SpecError};
+use super::switchboard::Switchboard;
+use super::{
+    AgentId, Decision, EngineConfig, Event, InteractionId, LastAgent, Media, Millis, Presence,
+    QueueId, QueuedReason, RoutingError, TransferTarget,
+};
+use crate::cobrowse::Registry;
+use crate::reporting::writer::Writer;
+
+/// A call, chat or messaging conversation that needs an agent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Arrival {
+    /// The caller's id for it (call id, conversation id); unique among live interactions.
+    pub id: String,
+    pub media: Media,
+    /// The queue's name.
+    pub queue: String,
+    /// Higher first; `None` takes the queue's.
+    pub priority: Option<i32>,
+    /// The agent who last handled this conversation, for last-agent routing.
+    pub last_agent: Option<PreviousAgent>,
+}
+
+/// Who last handled a conversation, and when.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PreviousAgent {
+    /// The agent's store id.
+    pub agent_id: String,
+    /// When that agent last handled it (ms since the Unix epoch); routing back applies only
+    /// within the threading window after this.
+    pub handled_at_ms: i64,
+}
+
+/// Where a transfer sends an interaction.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Target {
+    /// An agent, by store id.
+    Agent(String),
+    /// A queue, by name.
+    Queue(String),
+}
+
+/// Something done to a live interaction.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Action {
+    Accept,
+    Decline,
+    Park,
+    Unpark,
+    Transfer(Target),
+    End,
+    WrapUp { code: String },
+}
+
+/// Why the service refused a command.
+#[derive(Debug, thiserror::Error)]
+pub enum ServiceError {
+    #[error(transparent)]
+    Routing(#[from] RoutingError),
+    #[error(transparent)]
+    Spec(#[from] SpecError),
+    #[error("interaction {0:?} is not being routed")]
+    UnknownInteraction(String),
+    #[error("interaction {0:?} is already being routed")]
+    DuplicateInteraction(String),
+    #[error("sign in to routing first")]
+    NotSignedIn,
+    #[error("interaction {0:?} is not yours")]
+    NotYours(String),
+    #[error("the routing service has stopped")]
+    Stopped,
+}
+
+/// A message for one agent's console.
+#[derive(Debug, Clone)]
+pub struct Push {
+    /// The agent's store id.
+    pub agent: String,
+    /// The JSON text to send.
+    pub body: Arc<str>,
+}
+
+type Reply<T> = oneshot::Sender<Result<T, ServiceError>>;
+
+/// What the service task is asked to do.
+pub(crate) enum Command {
+    DefineQueue(QueueId, QueueSpec, Reply<()>),
+    SignIn {
+        agent_id: String,
+        name: String,
+        profile: ProfileSpec,
+        presence: Presence,
+        reply: Reply<()>,
+    },
+    Arrive(Arrival, Reply<()>),
+    Act {
+        id: String,
+        /// The agent acting, checked against the owner; `None` for connectors.
+        by: Option<String>,
+        action: Action,
+        reply: Reply<()>,
+    },
+    Desk(String, oneshot::Sender<DeskView>),
+    Queues(oneshot::Sender<Vec<(QueueId, QueueSpec)>>),
+}
+
+/// Tunables of the service.
+#[derive(Debug, Clone)]
+pub struct ServiceConfig {
+    pub engine: EngineConfig,
+    /// Commands queued at most; callers wait for room.
+    pub command_queue: usize,
+    /// Last-agent routing applies this long after the agent last handled the conversation.
+    pub threading_window: Duration,
+    /// The real-time view is recomputed at most this often.
+    pub publish_every: Duration,
+}
+
+impl Default for ServiceConfig {
+    fn default() -> Self {
+        Self {
+            engine: EngineConfig::default(),
+            command_queue: 1024,
+            threading_window: Duration::from_secs(72 * 3600),
+            publish_every: Duration::from_millis(200),
+        }
+    }
+}
+
+/// Starts the routing service of a relay: the event writer on `config.db_path`, the stored
+/// queues, default tunables.
+pub fn start(
+    config: &crate::Config,
+    store: &crate::store::Store,
+    registry: Arc<Registry>,
+) -> Result<Handle, crate::store::StoreError> {
+    let writer = Writer::start(&config.db_path, config.recorder_queue)?;
+    let queues = store.blocking(|c| super::persist::queues_load(c))?;
+    Ok(Handle::start(
+        ServiceConfig::default(),
+        queues,
+        writer,
+        registry,
+    ))
+}
+
+/// The way into the routing service. Cheap to clone.
+#[derive(Clone)]
+pub struct Handle {
+    tx: mpsc::Sender<Command>,
+    pushes: broadcast::Sender<Push>,
+    realtime: watch::Receiver<Arc<Realtime>>,
+    /// The event writer, so reports can flush it before reading.
+    pub writer: Writer,
+}
+
+impl Handle {
+    /// Starts the service task with the stored queues.
+    pub fn start(
+        config: ServiceConfig,
+        queues: Vec<(QueueId, QueueSpec)>,
+        writer: Writer,
+        registry: Arc<Registry>,
+    ) -> Handle {
+        let (tx, rx) = mpsc::channel(config.command_queue.max(1));
+        let (pushes, _) = broadcast::channel(1024);
+        let (live_tx, realtime) = watch::channel(Arc::new(Realtime::default()));
+        let clock = Clock::new();
+        let mut board = Switchboard::new(config.engine.clone(), writer.clone());
+        for (id, spec) in queues {
+            if let Err(e) = board.define_queue(clock.now(), id, spec) {
+                tracing::error!(queue = id.0, error = %e, "stored queue refused");
+            }
+        }
+        board.take_decisions();
+        let service = Service {
+            board,
+            clock,
+            registry,
+            pushes: pushes.clone(),
+            live: live_tx,
+            config,
+        };
+        tokio::spawn(service.run(rx));
+        Handle {
+            tx,
+            pushes,
+            realtime,
+            writer,
+        }
+    }
+
+    async fn ask<T>(&self, make: impl FnOnce(Reply<T>) -> Command) -> Result<T, ServiceError> {
+        let (reply, answer) = oneshot::channel();
+        self.tx
+            .send(make(reply))
+            .await
+            .map_err(|_| ServiceError::Stopped)?;
+        answer.await.map_err(|_| ServiceError::Stopped)?
+    }
+
+    /// Routes a new interaction. **For messaging:** call this when a conversation needs an
+    /// agent; the offer reaches the agent's desk, and [`Handle::act`] with [`Action::End`] ends
+    /// it.
+    pub async fn arrive(&self, arrival: Arrival) -> Result<(), ServiceError> {
+        self.ask(|r| Command::Arrive(arrival, r)).await
+    }
+
+    /// Acts on a live interaction; `by` (an agent's store id) must own it, or be offered it
+    /// for accept and decline. `None` is a trusted connector.
+    pub async fn act(
+        &self,
+        id: &str,
+        by: Option<&str>,
+        action: Action,
+    ) -> Result<(), ServiceError> {
+        let (id, by) = (id.to_owned(), by.map(str::to_owned));
+        self.ask(|reply| Command::Act {
+            id,
+            by,
+            action,
+            reply,
+        })
+        .await
+    }
+
+    /// Creates or replaces a queue (already saved under `id`).
+    pub async fn define_queue(&self, id: QueueId, spec: QueueSpec) -> Result<(), ServiceError> {
+        self.ask(|r| Command::DefineQueue(id, spec, r)).await
+    }
+
+    /// Signs an agent in (or updates its profile) and sets its presence; `Offline` signs out.
+    pub async fn set_presence(
+        &self,
+        agent_id: &str,
+        name: &str,
+        profile: ProfileSpec,
+        presence: Presence,
+    ) -> Result<(), ServiceError> {
+        let (agent_id, name) = (agent_id.to_owned(), name.to_owned());
+        self.ask(|reply| Command::SignIn {
+            agent_id,
+            name,
+            profile,
+            presence,
+            reply,
+        })
+        .await
+    }
+
+    /// Signs an agent out of routing: its work goes back to the queues.
+    pub async fn sign_out(&self, agent_id: &str) -> Result<(), ServiceError> {
+        self.set_presence(agent_id, "", ProfileSpec::default(), Presence::Offline)
+            .await
+    }
+
+    /// The agent's desk: presence, offers and work.
+    pub async fn desk(&self, agent_id: &str) -> Result<DeskView, ServiceError> {
+        let (reply, answer) = oneshot::channel();
+        self.tx
+            .send(Command::Desk(agent_id.to_owned(), reply))
+            .await
+            .map_err(|_| ServiceError::Stopped)?;
+        answer.await.map_err(|_| ServiceError::Stopped)
+    }
+
+    /// The defined queues.
+    pub async fn queues(&self) -> Result<Vec<(QueueId, QueueSpec)>, ServiceError> {
+        let (reply, answer) = oneshot::channel();
+        self.tx
+            .send(Command::Queues(reply))
+            .await
+            .map_err(|_| ServiceError::Stopped)?;
+        answer.await.map_err(|_| ServiceError::Stopped)
+    }
+
+    /// Desk updates for every agent; a console keeps those for its own agent.
+    pub fn subscribe(&self) -> broadcast::Receiver<Push> {
+        self.pushes.subscribe()
+    }
+
+    /// The real-time view, updated at most every `publish_every`.
+    pub fn realtime(&self) -> watch::Receiver<Arc<Realtime>> {
+        self.realtime.clone()
+    }
+}
+
+/// Wall-clock milliseconds, advanced by tokio's clock so paused-time tests control it.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Clock {
+    base_ms: u64,
+    start: Instant,
+}
+
+impl Clock {
+    fn new() -> Clock {
+        let base_ms = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
+        Clock {
+            base_ms,
+            start: Instant::now(),
+        }
+    }
+
+    pub(crate) fn now(&self) -> Millis {
+        let elapsed = u64::try_from(self.start.elapsed().as_millis()).unwrap_or(u64::MAX);
+        Millis(self.base_ms.saturating_add(elapsed))
+    }
+
+    fn instant_at(&self, at: Millis) -> Instant {
+        self.start + Duration::from_millis(at.0.saturating_sub(self.base_ms))
+    }
+}
+
+struct Service {
+    board: Switchboard,
+    clock: Clock,
+    registry: Arc<Registry>,
+    pushes: broadcast::Sender<Push>,
+    live: watch::Sender<Arc<Realtime>>,
+    config: ServiceConfig,
+}
+
+impl Service {
+    async fn run(mut self, mut rx: mpsc::Receiver<Command>) {
+        let mut dirty = true;
+        let mut next_publish = Instant::now();
+        loop {
+            let wake = self
+                .board
+                .engine
+                .next_deadline()
+                .map(|d| self.clock.instant_at(d));
+            tokio::select! {
+                command = rx.recv() => match command {
+                    Some(command) => self.command(command),
+                    None => break,
+                },
+                () = sleep_until(wake.unwrap_or_else(Instant::now)), if wake.is_some() => {
+                    let now = self.clock.now();
+                    self.board.tick(now);
+                    self.carry_out();
+                }
+                () = sleep_until(next_publish), if dirty => {
+                    let now = self.clock.now();
+                    self.live.send_replace(Arc::new(self.board.realtime(now)));
+                    dirty = false;
+                    next_publish = Instant::now() + self.config.publish_every;
+                    continue;
+                }
+            }
+            dirty = true;
+        }
+    }
+
+    fn command(&mut self, command: Command) {
+        let now = self.clock.now();
+        let (result, reply) = match command {
+            Command::DefineQueue(id, spec, reply) => {
+                (self.board.define_queue(now, id, spec), reply)
+            }
+            Command::SignIn {
+                agent_id,
+                name,
+                profile,
+                presence,
+                reply,
+            } => (
+                self.board
+                    .set_presence(now, &agent_id, &name, &profile, presence),
+                reply,
+            ),
+            Command::Arrive(arrival, reply) => {
+                let window =
+                    u64::try_from(self.config.threading_window.as_millis()).unwrap_or(u64::MAX);
+                (self.board.arrive(now, arrival, window), reply)
+            }
+            Command::Act {
+                id,
+                by,
+                action,
+                reply,
+            } => (self.board.act(now, &id, by.as_deref(), action), reply),
+            Command::Desk(agent, reply) => {
+                reply.send(self.board.desk(now, &agent)).ok();
+                return;
+            }
+            Command::Queues(reply) => {
+                reply.send(self.board.queue_specs()).ok();
+                return;
+            }
+        };
+        // A rejected command changes nothing, but deadlines that fired before it did.
+        self.carry_out();
+        // The caller may have gone away (a dropped request); the work is done either way.
+        reply.send(result).ok();
+    }
+
+    /// Carries out the decisions made so far: ends co-browse sessions riding on interactions
+    /// that ended or moved, logs and accounts for them, pushes the desks that changed.
+    fn carry_out(&mut self) {
+        let now = self.clock.now();
+        let decisions = self.board.take_decisions();
+        for decision in &decisions {
+            let hook = match decision {
+                Decision::WrapUpStarted { interaction, .. } => {
+                    Some((*interaction, EndReason::InteractionEnded))
+                }
+                Decision::Finished(record) => {
+                    Some((record.interaction, EndReason::InteractionEnded))
+                }
+                Decision::Queued {
+                    interaction,
+                    reason: QueuedReason::AgentSignedOut | QueuedReason::Transferred,
+                    ..
+                } => Some((*interaction, EndReason::InteractionTransferred)),
+                _ => None,
+            };
+            if let Some(external) = hook.and_then(|(id, _)| self.board.external(id)) {
+                let reason = hook.map_or(EndReason::InteractionEnded, |(_, r)| r);
+                let registry = self.registry.clone();
+                tokio::spawn(async move {
+                    registry.end_interaction(&external, reason).await;
+                });
+            }
+        }
+        for agent in self.board.record(now, &decisions) {
+            self.board.log_status(now, agent);
+            let Some(store_id) = self.board.store_id(agent) else {
+                continue;
+            };
+            let view = self.board.desk(now, &store_id);
+            match serde_json::to_string(&view) {
+                // No console listening is normal.
+                Ok(body) => {
+                    self.pushes
+                        .send(Push {
+                            agent: store_id,
+                            body: body.into(),
+                        })
+                        .ok();
+                }
+                Err(e) => tracing::error!(error = %e, "serialising a desk"),
+            }
+        }
+    }
+}
+
+/// Converts an [`Action`] on `id` into its engine event.
+pub(crate) fn event_for(
+    id: InteractionId,
+    agent: Option<AgentId>,
+    action: Action,
+    target: Option<TransferTarget>,
+) -> Option<Event> {
+    Some(match action {
+        Action::Accept => Event::Accept {
+            interaction: id,
+            agent: agent?,
+        },
+        Action::Decline => Event::Decline {
+            interaction: id,
+            agent: agent?,
+        },
+        Action::Park => Event::Park { interaction: id },
+        Action::Unpark => Event::Unpark { interaction: id },
+        Action::Transfer(_) => Event::Transfer {
+            interaction: id,
+            to: target?,
+        },
+        Action::End => Event::End { interaction: id },
+        Action::WrapUp { code } => Event::CompleteWrapUp {
+            interaction: id,
+            code,
+        },
+    })
+}
+
+/// Whether a previous agent is still inside the threading window at `now`.
+pub(crate) fn last_agent(
+    agent: Option<AgentId>,
+    handled_at_ms: i64,
+    now: Millis,
+    window_ms: u64,
+) -> Option<LastAgent> {
+    let handled = u64::try_from(handled_at_ms).unwrap_or(0);
+    agent.map(|agent| LastAgent {
+        agent,
+        window_open: now.0.saturating_sub(handled) <= window_ms,
+    })
+}

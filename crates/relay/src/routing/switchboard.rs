@@ -1,0 +1,430 @@
+//! The routing service's state beside the engine: the engine itself, the maps between the
+//! relay's names (external interaction ids, agent store ids, queue names) and the engine's
+//! numbers, and the bookkeeping each decision needs (event log, finished records, today's
+//! counters, who holds what). Synchronous and owned by the service task.
+
+use std::collections::{BTreeMap, HashMap};
+
+use super::live::{status_name, AgentInfo, InteractionInfo};
+use super::persist::{ProfileSpec, QueueSpec};
+use super::service::{last_agent, Action, Arrival, ServiceError, Target};
+use super::{
+    AgentId, AgentStatus, Decision, Engine, EngineConfig, Event, InteractionId, InteractionState,
+    Millis, Presence, QueueId, QueuedReason, TransferTarget,
+};
+use crate::reporting::writer::{media_name, Entry, Writer};
+
+/// Engine plus names; see the module doc.
+pub struct Switchboard {
+    pub(crate) engine: Engine,
+    pub(crate) queues: BTreeMap<QueueId, QueueSpec>,
+    queue_ids: HashMap<String, QueueId>,
+    agent_ids: HashMap<String, AgentId>,
+    pub(crate) agents: BTreeMap<AgentId, AgentInfo>,
+    pub(crate) interactions: HashMap<InteractionId, InteractionInfo>,
+    by_external: HashMap<String, InteractionId>,
+    next_interaction: u64,
+    next_agent: u64,
+    /// Decisions of the current command, including those of deadlines that fired before it.
+    out: Vec<Decision>,
+    /// Agents whose desk changed without a decision naming them (a presence change).
+    touched: Vec<AgentId>,
+    /// UTC day number of `today`.
+    day: u64,
+    /// Per queue: (offered, answered) since UTC midnight.
+    pub(crate) today: HashMap<QueueId, (u64, u64)>,
+    seq: i64,
+    writer: Writer,
+}
+
+const DAY_MS: u64 = 86_400_000;
+
+fn at(now: Millis) -> i64 {
+    i64::try_from(now.0).unwrap_or(i64::MAX)
+}
+
+impl Switchboard {
+    pub fn new(config: EngineConfig, writer: Writer) -> Switchboard {
+        Switchboard {
+            engine: Engine::new(config),
+            queues: BTreeMap::new(),
+            queue_ids: HashMap::new(),
+            agent_ids: HashMap::new(),
+            agents: BTreeMap::new(),
+            interactions: HashMap::new(),
+            by_external: HashMap::new(),
+            next_interaction: 1,
+            next_agent: 1,
+            out: Vec::new(),
+            touched: Vec::new(),
+            day: 0,
+            today: HashMap::new(),
+            seq: 0,
+            writer,
+        }
+    }
+
+    fn handle(&mut self, now: Millis, event: Event) -> Result<(), ServiceError> {
+        Ok(self.engine.handle(now, event, &mut self.out)?)
+    }
+
+    /// Lets time pass: offers time out, wrap-up limits and rings fire.
+    pub fn tick(&mut self, now: Millis) {
+        // A tick is never rejected.
+        self.handle(now, Event::Tick).ok();
+    }
+
+    /// The decisions made since the last call.
+    pub fn take_decisions(&mut self) -> Vec<Decision> {
+        std::mem::take(&mut self.out)
+    }
+
+    pub fn queue_id(&self, name: &str) -> Option<QueueId> {
+        self.queue_ids.get(name).copied()
+    }
+
+    pub fn queue_name(&self, id: QueueId) -> String {
+        self.queues
+            .get(&id)
+            .map_or_else(|| id.to_string(), |q| q.name.clone())
+    }
+
+    pub fn external(&self, id: InteractionId) -> Option<String> {
+        self.interactions.get(&id).map(|i| i.external.clone())
+    }
+
+    pub fn store_id(&self, agent: AgentId) -> Option<String> {
+        self.agents.get(&agent).map(|a| a.store_id.clone())
+    }
+
+    pub fn agent_id(&self, store_id: &str) -> Option<AgentId> {
+        self.agent_ids.get(store_id).copied()
+    }
+
+    pub fn queue_specs(&self) -> Vec<(QueueId, QueueSpec)> {
+        self.queues.iter().map(|(&id, s)| (id, s.clone())).collect()
+    }
+
+    pub fn define_queue(
+        &mut self,
+        now: Millis,
+        id: QueueId,
+        spec: QueueSpec,
+    ) -> Result<(), ServiceError> {
+        let config = spec.to_config(id)?;
+        self.handle(now, Event::DefineQueue(config))?;
+        self.queue_ids.insert(spec.name.clone(), id);
+        self.queues.insert(id, spec);
+        Ok(())
+    }
+
+    pub fn set_presence(
+        &mut self,
+        now: Millis,
+        store_id: &str,
+        name: &str,
+        profile: &ProfileSpec,
+        presence: Presence,
+    ) -> Result<(), ServiceError> {
+        let agent = match self.agent_ids.get(store_id) {
+            Some(&agent) => agent,
+            None if presence == Presence::Offline => return Ok(()),
+            None => {
+                let agent = AgentId(self.next_agent);
+                self.next_agent += 1;
+                self.agent_ids.insert(store_id.to_owned(), agent);
+                self.agents
+                    .insert(agent, AgentInfo::new(store_id, name, now));
+                agent
+            }
+        };
+        self.touched.push(agent);
+        let signed_in = self.engine.presence(agent).is_some();
+        if presence == Presence::Offline {
+            if signed_in {
+                self.handle(now, Event::SignOut { agent })?;
+            }
+            return Ok(());
+        }
+        if !signed_in {
+            let all = self.queues.keys().copied().collect();
+            let profile = profile.to_profile(|n| self.queue_id(n), all)?;
+            if let Some(info) = self.agents.get_mut(&agent) {
+                info.queues.clone_from(&profile.queues);
+                if !name.is_empty() {
+                    name.clone_into(&mut info.name);
+                }
+            }
+            self.handle(now, Event::SignIn { agent, profile })?;
+        }
+        if self.engine.presence(agent) != Some(presence) {
+            self.handle(now, Event::SetPresence { agent, presence })?;
+        }
+        Ok(())
+    }
+
+    pub fn arrive(
+        &mut self,
+        now: Millis,
+        arrival: Arrival,
+        window_ms: u64,
+    ) -> Result<(), ServiceError> {
+        let queue = self
+            .queue_id(&arrival.queue)
+            .ok_or_else(|| super::persist::SpecError::UnknownQueue(arrival.queue.clone()))?;
+        if self.by_external.contains_key(&arrival.id) {
+            return Err(ServiceError::DuplicateInteraction(arrival.id));
+        }
+        let id = InteractionId(self.next_interaction);
+        let last = arrival
+            .last_agent
+            .as_ref()
+            .and_then(|p| last_agent(self.agent_id(&p.agent_id), p.handled_at_ms, now, window_ms));
+        self.interactions.insert(
+            id,
+            InteractionInfo::new(arrival.id.clone(), arrival.media, queue),
+        );
+        let event = Event::Arrive {
+            interaction: id,
+            media: arrival.media,
+            queue,
+            priority: arrival.priority,
+            last_agent: last,
+        };
+        if let Err(e) = self.handle(now, event) {
+            self.interactions.remove(&id);
+            return Err(e);
+        }
+        self.next_interaction += 1;
+        self.by_external.insert(arrival.id, id);
+        Ok(())
+    }
+
+    pub fn act(
+        &mut self,
+        now: Millis,
+        external: &str,
+        by: Option<&str>,
+        action: Action,
+    ) -> Result<(), ServiceError> {
+        let unknown = || ServiceError::UnknownInteraction(external.to_owned());
+        let id = *self.by_external.get(external).ok_or_else(unknown)?;
+        let state = self.engine.interaction_state(id).ok_or_else(unknown)?;
+        let agent = match by {
+            Some(store_id) => Some(self.agent_id(store_id).ok_or(ServiceError::NotSignedIn)?),
+            None => None,
+        };
+        let owner = state.agent();
+        let offer_action = matches!(action, Action::Accept | Action::Decline);
+        if let (Some(agent), false) = (agent, offer_action) {
+            if owner != Some(agent) {
+                return Err(ServiceError::NotYours(external.to_owned()));
+            }
+        }
+        // A connector reporting an answer accepts for the agent the call is offered to, and
+        // an answer already accepted at the desk is no news.
+        let agent = match (agent, &action, state) {
+            (None, Action::Accept, InteractionState::Connected { .. }) => return Ok(()),
+            (None, _, _) => owner,
+            (some, _, _) => some,
+        };
+        let target = match &action {
+            Action::Transfer(Target::Agent(store_id)) => Some(TransferTarget::Agent(
+                self.agent_id(store_id).ok_or(ServiceError::NotSignedIn)?,
+            )),
+            Action::Transfer(Target::Queue(name)) => Some(TransferTarget::Queue(
+                self.queue_id(name)
+                    .ok_or_else(|| super::persist::SpecError::UnknownQueue(name.clone()))?,
+            )),
+            _ => None,
+        };
+        let event = super::service::event_for(id, agent, action, target).ok_or_else(|| {
+            ServiceError::Routing(super::RoutingError::InvalidState {
+                interaction: id,
+                action: "act on",
+                state: state.name(),
+            })
+        })?;
+        self.handle(now, event)
+    }
+
+    /// Logs and accounts for `decisions`; returns the agents whose desks changed.
+    pub fn record(&mut self, now: Millis, decisions: &[Decision]) -> Vec<AgentId> {
+        let day = now.0 / DAY_MS;
+        if day != self.day {
+            self.day = day;
+            self.today.clear();
+        }
+        let mut agents = std::mem::take(&mut self.touched);
+        for decision in decisions {
+            let (kind, id, agent, detail) = describe(decision);
+            if let Some(agent) = agent {
+                agents.push(agent);
+            }
+            if let Decision::Finished(record) = decision {
+                agents.extend(record.agents.iter().copied());
+                self.finished(record);
+            }
+            let queue = id
+                .and_then(|id| self.interactions.get(&id))
+                .map(|i| i.queue);
+            if let Some(id) = id {
+                self.follow(id, decision, &mut agents);
+            }
+            self.seq += 1;
+            self.writer.send(Entry::Event {
+                at_ms: at(now),
+                seq: self.seq,
+                kind,
+                interaction: id.and_then(|id| self.external(id)),
+                agent: agent.and_then(|a| self.store_id(a)),
+                queue: queue.map(|q| q.0),
+                detail,
+            });
+            if let Decision::Finished(record) = decision {
+                if let Some(external) = self.external(record.interaction) {
+                    self.by_external.remove(&external);
+                }
+                self.interactions.remove(&record.interaction);
+            }
+        }
+        agents.sort_unstable();
+        agents.dedup();
+        agents
+    }
+
+    /// Keeps an interaction's queue, answered flag and holder in step with a decision.
+    fn follow(&mut self, id: InteractionId, decision: &Decision, agents: &mut Vec<AgentId>) {
+        let holder = self.engine.interaction_state(id).and_then(|s| s.agent());
+        let Some(info) = self.interactions.get_mut(&id) else {
+            return;
+        };
+        match decision {
+            Decision::Queued { queue, reason, .. } => {
+                info.queue = *queue;
+                if *reason == QueuedReason::Arrived {
+                    self.today.entry(*queue).or_default().0 += 1;
+                }
+            }
+            Decision::Connected { .. } if !info.answered => {
+                info.answered = true;
+                self.today.entry(info.queue).or_default().1 += 1;
+            }
+            _ => {}
+        }
+        if info.holder != holder {
+            agents.extend(info.holder);
+            info.holder = holder;
+        }
+    }
+
+    fn finished(&mut self, record: &super::InteractionRecord) {
+        let Some(external) = self.external(record.interaction) else {
+            return;
+        };
+        let agents = record
+            .agents
+            .iter()
+            .filter_map(|&a| self.store_id(a))
+            .collect();
+        let answered_by = record.answered_by.and_then(|a| self.store_id(a));
+        self.writer.send(Entry::Finished {
+            record: record.clone(),
+            external,
+            agents,
+            answered_by,
+        });
+    }
+
+    /// Logs `agent`'s reporting status if it changed.
+    pub fn log_status(&mut self, now: Millis, agent: AgentId) {
+        let status = self.engine.agent_status(agent);
+        let Some(info) = self.agents.get_mut(&agent) else {
+            return;
+        };
+        if info.status == status {
+            return;
+        }
+        info.status = status;
+        info.status_since = now;
+        self.seq += 1;
+        self.writer.send(Entry::Presence {
+            agent: info.store_id.clone(),
+            at_ms: at(now),
+            seq: self.seq,
+            status: status_name(status),
+        });
+    }
+
+    /// The media name of an interaction, for views.
+    pub fn media_of(&self, id: InteractionId) -> &'static str {
+        self.interactions
+            .get(&id)
+            .map_or("unknown", |i| media_name(i.media))
+    }
+
+    /// Whether the agent is signed in with this status.
+    pub fn status(&self, agent: AgentId) -> AgentStatus {
+        self.engine.agent_status(agent)
+    }
+}
+
+/// The event-log name, interaction, agent and detail of a decision.
+fn describe(d: &Decision) -> (&'static str, Option<InteractionId>, Option<AgentId>, String) {
+    match d {
+        Decision::Queued {
+            interaction,
+            reason,
+            ..
+        } => ("queued", Some(*interaction), None, format!("{reason:?}")),
+        Decision::Offer {
+            interaction,
+            agent,
+            reason,
+            ..
+        } => (
+            "offered",
+            Some(*interaction),
+            Some(*agent),
+            format!("{reason:?}"),
+        ),
+        Decision::OfferRevoked {
+            interaction,
+            agent,
+            reason,
+        } => (
+            "offer_revoked",
+            Some(*interaction),
+            Some(*agent),
+            format!("{reason:?}"),
+        ),
+        Decision::Connected { interaction, agent } => {
+            ("connected", Some(*interaction), Some(*agent), String::new())
+        }
+        Decision::Parked {
+            interaction,
+            agent,
+            reason,
+        } => (
+            "parked",
+            Some(*interaction),
+            Some(*agent),
+            format!("{reason:?}"),
+        ),
+        Decision::Resumed { interaction, agent } => {
+            ("resumed", Some(*interaction), Some(*agent), String::new())
+        }
+        Decision::WrapUpStarted {
+            interaction, agent, ..
+        } => ("wrap_up", Some(*interaction), Some(*agent), String::new()),
+        Decision::PresenceChanged { agent, presence } => {
+            ("presence", None, Some(*agent), format!("{presence:?}"))
+        }
+        Decision::Finished(r) => (
+            "finished",
+            Some(r.interaction),
+            None,
+            format!("{:?}", r.outcome),
+        ),
+    }
+}

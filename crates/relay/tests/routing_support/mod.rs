@@ -1,0 +1,168 @@
+//! Helpers for the routing and reporting tests: a relay with a telephony connector token,
+//! queues defined over REST, and desk WebSockets that wait for a desk matching a predicate.
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
+
+use std::path::PathBuf;
+
+use futures_util::StreamExt;
+use relay::{routing::persist, store};
+use serde_json::{json, Value};
+use tokio_tungstenite::{
+    tungstenite::{client::IntoClientRequest, http::HeaderValue, Message as Ws},
+    MaybeTlsStream, WebSocketStream,
+};
+
+use crate::common::{Relay, WAIT};
+
+/// A relay, its connector token and an agent token for supervisor calls.
+pub struct Center {
+    pub relay: Relay,
+    pub connector: String,
+    pub db: PathBuf,
+}
+
+impl Center {
+    /// Starts a relay and creates a telephony connector.
+    pub async fn start() -> Center {
+        let mut db = PathBuf::new();
+        let relay = Relay::start(|c| db.clone_from(&c.db_path)).await;
+        let s = store::Store::open(&db).unwrap();
+        let connector = s.blocking(|c| persist::connector_add(c, "pbx")).unwrap();
+        Center {
+            relay,
+            connector,
+            db,
+        }
+    }
+
+    /// Defines a queue over REST as `agent_token`.
+    pub async fn queue(&self, agent_token: &str, spec: Value) {
+        let (status, body) = self
+            .relay
+            .api(agent_token, "POST", "/api/routing/queues", Some(spec))
+            .await;
+        assert_eq!(status, 200, "{body}");
+    }
+
+    /// A connector call (telephony or integrations API).
+    pub async fn connector(&self, path: &str, body: Option<Value>) -> (u16, Value) {
+        self.relay.api(&self.connector, "POST", path, body).await
+    }
+
+    /// A call offered through the telephony API.
+    pub async fn call(&self, id: &str, queue: &str) {
+        let (status, body) = self
+            .connector(
+                "/api/telephony/calls",
+                Some(json!({"id": id, "queue": queue})),
+            )
+            .await;
+        assert_eq!(status, 200, "{body}");
+    }
+
+    /// A chat arriving through the integrations API.
+    pub async fn chat(&self, id: &str, queue: &str, extra: Value) {
+        let mut body = json!({"id": id, "queue": queue, "media": "chat"});
+        if let (Some(b), Some(e)) = (body.as_object_mut(), extra.as_object()) {
+            b.extend(e.clone());
+        }
+        let (status, body) = self
+            .connector("/api/routing/interactions", Some(body))
+            .await;
+        assert_eq!(status, 200, "{body}");
+    }
+
+    /// Sets `token`'s presence.
+    pub async fn presence(&self, token: &str, presence: &str) -> Value {
+        let (status, body) = self
+            .relay
+            .api(
+                token,
+                "POST",
+                "/api/routing/presence",
+                Some(json!({ "presence": presence })),
+            )
+            .await;
+        assert_eq!(status, 200, "{body}");
+        body
+    }
+
+    /// An agent action on an interaction; returns status and body.
+    pub async fn act(
+        &self,
+        token: &str,
+        id: &str,
+        action: &str,
+        body: Option<Value>,
+    ) -> (u16, Value) {
+        self.relay
+            .api(
+                token,
+                "POST",
+                &format!("/api/routing/interactions/{id}/{action}"),
+                body.or(Some(json!({}))),
+            )
+            .await
+    }
+
+    /// The agent's store id.
+    pub async fn me(&self, token: &str) -> String {
+        let (_, body) = self.relay.api(token, "GET", "/api/me", None).await;
+        body["id"].as_str().unwrap().to_owned()
+    }
+
+    /// Opens `token`'s desk WebSocket.
+    pub async fn desk(&self, token: &str) -> Desk {
+        let mut req = format!("ws://{}/ws/desk", self.relay.addr)
+            .into_client_request()
+            .unwrap();
+        req.headers_mut().insert(
+            "Authorization",
+            HeaderValue::from_str(&format!("Bearer {token}")).unwrap(),
+        );
+        let (ws, _) = tokio_tungstenite::connect_async(req).await.unwrap();
+        Desk { ws }
+    }
+}
+
+/// An agent's desk socket.
+pub struct Desk {
+    ws: WebSocketStream<MaybeTlsStream<tokio::net::TcpStream>>,
+}
+
+impl Desk {
+    /// Waits (up to [`WAIT`]) for a pushed message of `kind` matching `check`.
+    pub async fn until(&mut self, kind: &str, what: &str, check: impl Fn(&Value) -> bool) -> Value {
+        let deadline = tokio::time::Instant::now() + WAIT;
+        loop {
+            let next = tokio::time::timeout_at(deadline, self.ws.next())
+                .await
+                .unwrap_or_else(|_| panic!("timed out waiting for {what}"));
+            let Some(Ok(Ws::Text(text))) = next else {
+                continue;
+            };
+            let value: Value = serde_json::from_str(&text).unwrap();
+            if value["type"] == kind && check(&value) {
+                return value;
+            }
+        }
+    }
+
+    /// Waits for a desk where `id` is in `state` (`None`: not on the desk).
+    pub async fn work(&mut self, id: &str, state: Option<&str>) -> Value {
+        let what = format!("{id} in state {state:?}");
+        self.until("desk", &what, |d| {
+            item(d, id).map(|w| w["state"].clone()) == state.map(|s| json!(s))
+        })
+        .await
+    }
+}
+
+/// The desk's work item for `id`.
+pub fn item(desk: &Value, id: &str) -> Option<Value> {
+    desk["work"]
+        .as_array()?
+        .iter()
+        .find(|w| w["interaction"] == id)
+        .cloned()
+}
