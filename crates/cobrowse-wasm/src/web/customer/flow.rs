@@ -104,7 +104,7 @@ fn welcome(page: &Page, w: Welcome) {
     if control::is_paused(&href(), &page.opts.rules) {
         pause(page);
     } else {
-        start_capture(page);
+        // Resumed first, then the fresh snapshot: the mirror leaves "paused" for the new page.
         if was_paused {
             if let Some(s) = storage() {
                 let _ = s.remove_item(&paused_key(page));
@@ -112,6 +112,7 @@ fn welcome(page: &Page, w: Welcome) {
             page.send(Outgoing::Paused(false));
             page.emit("resumed", &[]);
         }
+        start_capture(page);
     }
     let resumed = page.settle.borrow().is_none();
     page.emit(
