@@ -1,0 +1,161 @@
+//! The agent console in a real browser against the real relay and a real customer page: sign
+//! in, start a session (the key shows while waiting), see the customer's page, request and get
+//! control, act in the mirror, end. Screenshots of each state go to `tests/output/console-*.png`.
+
+mod mirror_support;
+
+use std::time::Duration;
+
+use e2e::{output_dir, wait_for, Browser, Relay};
+use fantoccini::Locator;
+use mirror_support::*;
+
+async fn shot(browser: &Browser, name: &str) -> anyhow::Result<()> {
+    let png = browser.client.screenshot().await?;
+    std::fs::write(output_dir().join(format!("console-{name}.png")), png)?;
+    Ok(())
+}
+
+/// Clicks a button in the customer's co-browse prompt (inside the loader's shadow root).
+async fn press(customer: &Browser, act: &str) -> anyhow::Result<()> {
+    run(
+        customer,
+        &format!(
+            r#"const go = () => {{
+                 const host = document.getElementById('cobrowse-ui');
+                 const b = host && host.shadowRoot && host.shadowRoot.querySelector('[data-act="{act}"]');
+                 if (!b) return setTimeout(go, 10);
+                 b.click(); done(true);
+               }};
+               go();"#
+        ),
+    )
+    .await
+    .map(drop)
+}
+
+#[tokio::test]
+async fn an_agent_signs_in_shares_a_page_gets_control_types_and_ends() -> anyhow::Result<()> {
+    let relay = Relay::start(&[]).await?;
+    let (console, customer) = tokio::try_join!(Browser::start(), Browser::start())?;
+    console.client.set_window_size(1600, 1000).await?;
+
+    console.client.goto(&relay.url("/console/")).await?;
+    until_console(&console, "the sign-in form", |s| s["phase"] == "login").await?;
+    shot(&console, "1-sign-in").await?;
+    sign_in(&console, &relay).await?;
+    shot(&console, "2-ready").await?;
+
+    let key = start(&console).await?;
+    let shown = console
+        .client
+        .find(Locator::Id("key"))
+        .await?
+        .text()
+        .await?;
+    assert_eq!(
+        shown.replace(' ', ""),
+        key,
+        "the key is shown large while waiting"
+    );
+    shot(&console, "3-waiting-for-customer").await?;
+
+    share(&customer, &relay, "/demo/checkout.html", &key).await?;
+    let s = until_console(&console, "the mirror", |s| {
+        s["synced"].as_u64().unwrap_or(0) >= 1 && s["customer"] == true
+    })
+    .await?;
+    assert_eq!(s["mode"], "read-only");
+    assert!(s["url"]
+        .as_str()
+        .unwrap_or_default()
+        .ends_with("/demo/checkout.html"));
+    let mode = console
+        .client
+        .find(Locator::Id("mode"))
+        .await?
+        .text()
+        .await?;
+    assert_eq!(mode, "Read-only");
+    shot(&console, "4-connected-read-only").await?;
+
+    // Request control; the customer allows; the console says so and enables the control tool.
+    console
+        .client
+        .find(Locator::Id("request-control"))
+        .await?
+        .click()
+        .await?;
+    press(&customer, "allow").await?;
+    until_console(&console, "control granted", |s| s["mode"] == "granted").await?;
+    let mode = console
+        .client
+        .find(Locator::Id("mode"))
+        .await?
+        .text()
+        .await?;
+    assert_eq!(mode, "Control granted");
+
+    // Type into the customer's name field through the mirror, targeted by node id.
+    let typed = run(
+        &console,
+        r#"const doc = document.getElementById('mirror').contentDocument;
+           const field = doc.getElementById('name');
+           const glass = document.getElementById('glass');
+           const r = field.getBoundingClientRect(), s = document.getElementById('stage').getBoundingClientRect();
+           const scale = s.width / doc.defaultView.innerWidth;
+           document.querySelector('[data-tool="control"]').click();
+           const at = { clientX: s.left + (r.left + 5) * scale, clientY: s.top + (r.top + 5) * scale, bubbles: true, pointerId: 1 };
+           glass.dispatchEvent(new PointerEvent('pointerdown', at));
+           glass.dispatchEvent(new PointerEvent('pointerup', at));
+           const box = document.querySelector('.typing');
+           if (!box) return done('no typing box');
+           box.value = 'Ada Lovelace';
+           box.dispatchEvent(new Event('input'));
+           done('ok');"#,
+    )
+    .await?;
+    assert_eq!(typed, "ok");
+    wait_for(
+        "the customer's field to hold the text",
+        Duration::from_secs(10),
+        || async {
+            let v = customer
+                .client
+                .execute("return document.getElementById('name').value", vec![])
+                .await
+                .ok()?;
+            (v == "Ada Lovelace").then_some(())
+        },
+    )
+    .await?;
+    wait_for("the mirror to show the typed value", Duration::from_secs(10), || async {
+        let v = console
+            .client
+            .execute(
+                "return document.getElementById('mirror').contentDocument.getElementById('name').value",
+                vec![],
+            )
+            .await
+            .ok()?;
+        (v == "Ada Lovelace").then_some(())
+    })
+    .await?;
+    shot(&console, "5-control-granted").await?;
+
+    // End from the console: both sides are told.
+    console
+        .client
+        .find(Locator::Id("end"))
+        .await?
+        .click()
+        .await?;
+    let s = until_console(&console, "the end", |s| s["mode"] == "ended").await?;
+    assert_eq!(s["phase"], "session");
+    shot(&console, "6-ended").await?;
+
+    console.close().await?;
+    customer.close().await?;
+    tokio::time::timeout(Duration::from_secs(5), relay.kill()).await??;
+    Ok(())
+}

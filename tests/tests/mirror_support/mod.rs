@@ -1,0 +1,204 @@
+//! Shared steps of the console and mirror tests: an agent signed in to the real console in one
+//! browser, a customer page sharing through the real loader in another, the canonical form of
+//! both sides, and PNG comparison.
+
+#![allow(dead_code)]
+
+use std::time::Duration;
+
+use anyhow::{bail, Context, Result};
+use e2e::{wait_for, Browser, Relay};
+use fantoccini::Locator;
+use serde_json::Value;
+
+/// Runs an async script whose last argument is `done`.
+pub async fn run(browser: &Browser, body: &str) -> Result<Value> {
+    let script = format!("const done = arguments[arguments.length - 1];\n{body}");
+    Ok(browser.client.execute_async(&script, vec![]).await?)
+}
+
+/// Reads the console's state object.
+pub async fn console_state(console: &Browser) -> Result<Value> {
+    Ok(console
+        .client
+        .execute("return window.consoleState || {};", vec![])
+        .await?)
+}
+
+/// Waits until the console's state satisfies `pred`.
+pub async fn until_console(
+    console: &Browser,
+    what: &str,
+    pred: impl Fn(&Value) -> bool,
+) -> Result<Value> {
+    wait_for(what, Duration::from_secs(15), || async {
+        console_state(console).await.ok().filter(|s| pred(s))
+    })
+    .await
+}
+
+/// Opens the console and signs in as the demo agent by typing into the form.
+pub async fn sign_in(console: &Browser, relay: &Relay) -> Result<()> {
+    console.client.goto(&relay.url("/console/")).await?;
+    until_console(console, "the sign-in form", |s| s["phase"] == "login").await?;
+    let c = &console.client;
+    c.find(Locator::Id("login-name"))
+        .await?
+        .send_keys("agent")
+        .await?;
+    c.find(Locator::Id("login-password"))
+        .await?
+        .send_keys("agent")
+        .await?;
+    c.find(Locator::Id("login-submit")).await?.click().await?;
+    until_console(console, "signed in", |s| s["phase"] == "start").await?;
+    Ok(())
+}
+
+/// Clicks "Start co-browse" and returns the security key shown.
+pub async fn start(console: &Browser) -> Result<String> {
+    console
+        .client
+        .find(Locator::Id("start"))
+        .await?
+        .click()
+        .await?;
+    let s = until_console(console, "a security key", |s| s["key"].is_string()).await?;
+    s["key"]
+        .as_str()
+        .map(str::to_owned)
+        .context("key is a string")
+}
+
+/// Opens `path` in the customer's browser (a fresh tab state) and shares it with `key`.
+pub async fn share(customer: &Browser, relay: &Relay, path: &str, key: &str) -> Result<()> {
+    customer.client.goto(&relay.url(path)).await?;
+    let ready = run(
+        customer,
+        r#"const go = () => (window.Cobrowse && window.Cobrowse.startWithKey)
+             ? Promise.resolve(window.pageReady && window.pageReady()).then(() => done(true))
+             : setTimeout(go, 10);
+           go();"#,
+    )
+    .await?;
+    if ready != Value::Bool(true) {
+        bail!("the page did not load the co-browse loader: {ready}");
+    }
+    let started = run(
+        customer,
+        &format!(
+            "Cobrowse.startWithKey({key:?}).then(() => done({{ ok: true }}), (e) => done({{ error: String(e && e.message || e) }}));"
+        ),
+    )
+    .await?;
+    if started["ok"] != Value::Bool(true) {
+        bail!("startWithKey failed: {started}");
+    }
+    Ok(())
+}
+
+/// Signs in, starts a session and shares `path`; returns when the mirror shows the page.
+pub async fn session(
+    console: &Browser,
+    customer: &Browser,
+    relay: &Relay,
+    path: &str,
+) -> Result<()> {
+    let key = start(console).await?;
+    share(customer, relay, path, &key).await?;
+    until_console(console, "the mirror to show the page", |s| {
+        s["synced"].as_u64().unwrap_or(0) >= 1
+    })
+    .await?;
+    Ok(())
+}
+
+/// The canonical form of one side (see `www/test-pages/canonical.js`).
+pub async fn canonical(browser: &Browser, side: &str) -> Result<String> {
+    let doc = if side == "customer" {
+        "document"
+    } else {
+        "document.getElementById('mirror').contentDocument"
+    };
+    let v = run(
+        browser,
+        &format!(
+            "import('/test-pages/canonical.js').then(async (m) => done(m.canonical({doc}, {{ side: {side:?}, ...(await m.siteLists()) }})))
+               .catch((e) => done('error: ' + e));"
+        ),
+    )
+    .await?;
+    v.as_str()
+        .map(str::to_owned)
+        .context("canonical is a string")
+}
+
+/// Waits until both sides' canonical forms are equal; on timeout, fails with the first line
+/// that differs.
+pub async fn converge(console: &Browser, customer: &Browser, page: &str) -> Result<String> {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let want = canonical(customer, "customer").await?;
+        let got = canonical(console, "mirror").await?;
+        if want == got {
+            return Ok(want);
+        }
+        if tokio::time::Instant::now() > deadline {
+            let (w, g): (Vec<_>, Vec<_>) = (want.lines().collect(), got.lines().collect());
+            let at = w
+                .iter()
+                .zip(&g)
+                .position(|(a, b)| a != b)
+                .unwrap_or(w.len().min(g.len()));
+            bail!(
+                "{page}: the mirror differs from the customer's page at line {at} \
+                 ({} vs {} lines)\n customer: {}\n   mirror: {}",
+                w.len(),
+                g.len(),
+                w.get(at).unwrap_or(&"<end>"),
+                g.get(at).unwrap_or(&"<end>")
+            );
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Decodes a PNG into (width, height, RGBA bytes).
+pub fn decode_png(bytes: &[u8]) -> Result<(u32, u32, Vec<u8>)> {
+    let mut decoder = png::Decoder::new(std::io::Cursor::new(bytes));
+    decoder.set_transformations(png::Transformations::normalize_to_color8());
+    let mut reader = decoder.read_info()?;
+    let mut buf = vec![0; reader.output_buffer_size()];
+    let info = reader.next_frame(&mut buf)?;
+    buf.truncate(info.buffer_size());
+    let rgba = match info.color_type {
+        png::ColorType::Rgba => buf,
+        png::ColorType::Rgb => buf
+            .chunks_exact(3)
+            .flat_map(|p| [p[0], p[1], p[2], 255])
+            .collect(),
+        other => bail!("unexpected PNG colour type {other:?}"),
+    };
+    Ok((info.width, info.height, rgba))
+}
+
+/// The share of pixels (over the overlapping area) whose channels differ by more than
+/// `tolerance`.
+pub fn differing_share(a: &[u8], b: &[u8], tolerance: u8) -> Result<f64> {
+    let (aw, ah, ap) = decode_png(a)?;
+    let (bw, bh, bp) = decode_png(b)?;
+    let (w, h) = (aw.min(bw) as usize, ah.min(bh) as usize);
+    if w == 0 || h == 0 {
+        bail!("empty screenshot");
+    }
+    let mut differing = 0usize;
+    for y in 0..h {
+        for x in 0..w {
+            let i = (y * aw as usize + x) * 4;
+            let j = (y * bw as usize + x) * 4;
+            let far = (0..3).any(|c| ap[i + c].abs_diff(bp[j + c]) > tolerance);
+            differing += usize::from(far);
+        }
+    }
+    Ok(differing as f64 / (w * h) as f64)
+}

@@ -1,0 +1,195 @@
+// Agent console: sign-in, starting a session, the agent's WebSocket and the session bar. The
+// mirror itself (decoding, checking, patching the iframe, encoding agent frames) is the wasm
+// `Mirror` in /pkg/console/; the show-and-tell tools are in tools.js.
+import init, { Mirror } from '/pkg/console/console.js';
+import { Stage } from './stage.js';
+
+const $ = (id) => document.getElementById(id);
+const show = (id, on = true) => { $(id).hidden = !on; };
+const api = (path, body) => fetch(path, {
+  method: body === undefined ? 'GET' : 'POST',
+  headers: body === undefined ? {} : { 'content-type': 'application/json' },
+  body: body === undefined ? undefined : JSON.stringify(body),
+  credentials: 'same-origin',
+});
+
+const MODE_TEXT = { 'read-only': 'Read-only', requested: 'Control requested…', granted: 'Control granted', ended: 'Ended', paused: 'Paused by the page' };
+const REFUSAL_TEXT = {
+  NotGranted: 'the customer has not granted control', ReadOnly: 'that element is read-only on this site',
+  Masked: 'that field is private', UnknownNode: 'the element is gone', CrossSite: 'that address is on another site',
+};
+const END_TEXT = {
+  CustomerEnded: 'The customer ended the session.', AgentEnded: 'You ended the session.',
+  InteractionEnded: 'The call or chat ended.', InteractionTransferred: 'The interaction was transferred.',
+  Inactivity: 'The session ended after inactivity.', Error: 'The session ended after an error.',
+};
+
+/** The console's state, also read by tests through `window.consoleState`. */
+const state = window.consoleState = {
+  phase: 'boot', mode: 'read-only', customer: false, url: '', paused: false, signals: [], applied: 0,
+};
+
+let socket = null;
+let mirror = null;
+let stage = null;
+let toastTimer = 0;
+
+function toast(text) {
+  $('toast').textContent = text;
+  show('toast');
+  clearTimeout(toastTimer);
+  toastTimer = setTimeout(() => show('toast', false), 4000);
+}
+
+function setView(name) {
+  state.phase = name;
+  for (const v of ['view-login', 'view-start', 'view-session']) show(v, v === `view-${name}`);
+}
+
+async function boot() {
+  await init({ module_or_path: '/pkg/console/console_bg.wasm' });
+  const me = await api('/api/me');
+  if (me.ok) signedIn(await me.json()); else setView('login');
+}
+
+function signedIn(agent) {
+  $('agent-name').textContent = agent.display_name || agent.name || '';
+  show('who');
+  setView('start');
+}
+
+$('login-form').addEventListener('submit', async (e) => {
+  e.preventDefault();
+  show('login-error', false);
+  const r = await api('/api/login', { name: $('login-name').value, password: $('login-password').value });
+  if (!r.ok) {
+    $('login-error').textContent = r.status === 401 ? 'That user name and password do not match.' : `Sign-in failed (${r.status}).`;
+    show('login-error');
+    return;
+  }
+  signedIn((await r.json()).agent);
+});
+
+$('sign-out').addEventListener('click', async () => {
+  await api('/api/logout', {});
+  show('who', false);
+  setView('login');
+});
+
+$('start').addEventListener('click', async () => {
+  show('start-error', false);
+  const interaction = $('interaction').value;
+  const r = await api('/api/cobrowse/sessions', { interaction, interaction_id: `int-${Date.now().toString(36)}` });
+  if (!r.ok) {
+    $('start-error').textContent = `Could not start a session (${r.status}).`;
+    show('start-error');
+    return;
+  }
+  startSession(await r.json());
+});
+
+function startSession(started) {
+  Object.assign(state, { sessionId: started.session_id, key: started.security_key, mode: 'read-only', customer: false, url: '', paused: false });
+  setView('session');
+  $('key').textContent = started.security_key_display || started.security_key;
+  $('key-expiry').textContent = `Valid for ${Math.round(started.expires_in_secs / 60)} minutes, once.`;
+  show('waiting'); show('workspace', false); show('ended', false);
+  setConnected('waiting');
+  renderMode();
+  connect(started.session_id);
+}
+
+function connect(sessionId) {
+  const ws = new WebSocket(`${location.origin.replace(/^http/, 'ws')}/ws/agent`);
+  ws.binaryType = 'arraybuffer';
+  socket = ws;
+  const frame = $('mirror');
+  stage = stage || new Stage({ send: (fn) => mirror && fn(mirror), toast });
+  mirror = new Mirror(frame, (bytes) => { if (ws.readyState === 1) ws.send(bytes); }, onSignal);
+  stage.attach(mirror);
+  ws.onopen = () => mirror.hello(sessionId);
+  ws.onmessage = (e) => {
+    mirror.receive(new Uint8Array(e.data));
+    state.applied += 1;
+  };
+  ws.onclose = () => {
+    if (socket === ws && state.phase === 'session' && state.mode !== 'ended') ended('The connection to the relay closed.');
+  };
+}
+
+function setConnected(kind) {
+  const text = { waiting: 'Waiting for the customer', live: 'Customer connected', away: 'Customer disconnected' }[kind];
+  $('state-text').textContent = text;
+  $('dot').className = `dot ${kind === 'live' ? 'live' : kind === 'away' ? 'off' : ''}`;
+}
+
+function renderMode() {
+  const shown = state.paused ? 'paused' : state.mode;
+  $('mode').dataset.mode = shown;
+  $('mode').textContent = MODE_TEXT[shown] || shown;
+  const granted = state.mode === 'granted';
+  $('tool-control').disabled = !granted;
+  $('request-control').hidden = granted;
+  $('request-control').disabled = state.mode === 'requested' || !state.customer;
+  show('nav-form', granted);
+  show('paused', state.paused);
+  if (stage) stage.setGranted(granted);
+}
+
+function onSignal(s) {
+  state.signals.push(s.type);
+  switch (s.type) {
+    case 'welcome': state.mode = s.mode; renderMode(); break;
+    case 'presence':
+      if (s.role !== 'customer') break;
+      state.customer = s.connected;
+      if (s.connected) { show('waiting', false); show('workspace'); setConnected('live'); } else if (state.url) setConnected('away');
+      renderMode();
+      break;
+    case 'mode': state.mode = s.mode; renderMode(); if (s.mode === 'granted') toast('The customer granted control.'); break;
+    case 'reset':
+      state.url = s.url;
+      $('customer-url').textContent = s.url; $('customer-url').title = s.url;
+      show('waiting', false); show('workspace'); setConnected('live');
+      stage.setViewport(s.width, s.height);
+      break;
+    case 'viewport': stage.setViewport(s.width, s.height); break;
+    case 'navigated': state.url = s.url; $('customer-url').textContent = s.url; $('customer-url').title = s.url; break;
+    case 'pointer': stage.customerPointer(s.x, s.y); break;
+    case 'paused': state.paused = s.paused; renderMode(); break;
+    case 'refused': toast(`Not done: ${REFUSAL_TEXT[s.reason] || s.reason}.`); break;
+    case 'synced': state.synced = (state.synced || 0) + 1; break;
+    case 'end': state.mode = 'ended'; ended(END_TEXT[s.reason] || 'The session ended.'); break;
+    case 'error': toast(s.message); break;
+    default: break;
+  }
+}
+
+function ended(reason) {
+  state.mode = 'ended';
+  $('end-reason').textContent = reason;
+  show('waiting', false); show('workspace', false); show('ended');
+  setConnected('away');
+  $('state-text').textContent = 'Session ended';
+  renderMode();
+  if (socket) socket.close();
+}
+
+$('end').addEventListener('click', () => {
+  if (mirror && socket && socket.readyState === 1) mirror.end();
+  else if (state.sessionId) api(`/api/cobrowse/sessions/${state.sessionId}/end`, {});
+});
+$('again').addEventListener('click', () => setView('start'));
+$('request-control').addEventListener('click', () => {
+  if (!mirror) return;
+  mirror.requestControl();
+  state.mode = 'requested';
+  renderMode();
+});
+$('nav-form').addEventListener('submit', (e) => {
+  e.preventDefault();
+  const url = $('nav-url').value.trim();
+  if (mirror && url) mirror.navigate(new URL(url, state.url || location.href).href);
+});
+
+boot().catch((e) => { document.body.dataset.error = String(e); console.error(e); });
