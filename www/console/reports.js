@@ -23,10 +23,12 @@ const num = (v, digits = 1) => (v === null || v === undefined ? '—' : Number(v
 const pct = (v) => (v === null || v === undefined ? '—' : `${(v * 100).toFixed(1)} %`);
 
 // Grouped bars: one group per label, one bar per series; values scaled to the largest.
-function barChart(labels, series, { max, format = (v) => String(v) } = {}) {
-  const width = 520, height = 220, left = 36, bottom = 28, top = 12;
+function barChart(labels, series, { max, integer = false, format = (v) => String(v) } = {}) {
+  const width = 520, height = 220, left = 46, bottom = 28, top = 12;
   const plotH = height - bottom - top;
-  const top_ = max ?? Math.max(1, ...series.flatMap((s) => s.values.map((v) => v ?? 0)));
+  const highest = Math.max(0, ...series.flatMap((s) => s.values.map((v) => v ?? 0)));
+  // Counts get whole-number ticks; other values a little headroom.
+  const top_ = max ?? (integer ? Math.max(4, Math.ceil(highest / 4) * 4) : Math.max(highest * 1.25, 1e-9));
   const root = svg('svg', { viewBox: `0 0 ${width} ${height}`, width: '100%', role: 'img' });
   for (let i = 0; i <= 4; i++) {
     const y = top + plotH - (plotH * i) / 4;
@@ -110,14 +112,14 @@ async function show() {
       { name: 'Offered', values: qs.map((r) => r.offered) },
       { name: 'Answered', values: qs.map((r) => r.answered) },
       { name: 'Abandoned', values: qs.map((r) => r.abandoned) },
-    ], { format: (v) => String(Math.round(v)) }));
+    ], { integer: true, format: (v) => String(Math.round(v)) }));
     legend('rate-legend', [`Service level (${queues.sl_secs} s)`, 'Abandon rate']);
     $('rate-chart').replaceChildren(barChart(labels, [
       { name: 'Service level', values: qs.map((r) => r.service_level) },
       { name: 'Abandon rate', values: qs.map((r) => r.abandon_rate) },
     ], { max: 1, format: (v) => `${Math.round(v * 100)}%` }));
     $('aht-chart').replaceChildren(barChart(as.map((r) => r.agent || r.agent_id),
-      [{ name: 'AHT', values: as.map((r) => r.aht_secs) }], { format: (v) => v.toFixed(0) }));
+      [{ name: 'AHT', values: as.map((r) => r.aht_secs) }], { format: (v) => (v < 10 ? v.toFixed(1) : v.toFixed(0)) }));
   } catch (e) {
     $('error').textContent = e.message;
     $('error').hidden = false;

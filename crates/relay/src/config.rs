@@ -53,6 +53,8 @@ pub struct Config {
     pub agent_token_ttl: Duration,
     /// Records queued for the batched database writer.
     pub recorder_queue: usize,
+    /// Messaging: store, threading window, attachments, rates, webhook retries.
+    pub messaging: crate::messaging::MessagingConfig,
 }
 
 impl Default for Config {
@@ -88,6 +90,7 @@ impl Default for Config {
             inactivity_web_messaging: Some(Duration::from_secs(2 * 60)),
             agent_token_ttl: Duration::from_secs(12 * 3600),
             recorder_queue: 4096,
+            messaging: crate::messaging::MessagingConfig::default(),
         }
     }
 }

@@ -129,6 +129,8 @@ pub enum RunError {
     Store(#[from] StoreError),
     #[error("serving: {0}")]
     Io(#[from] std::io::Error),
+    #[error("messaging store: {0}")]
+    Messaging(#[from] crate::messaging::StoreError),
 }
 
 /// Serves until `shutdown` completes. Takes a bound listener so tests can bind `127.0.0.1:0`.
@@ -153,9 +155,13 @@ pub async fn run(
             tracing::debug!(error = %e, "setting TCP_NODELAY");
         }
     });
+    let (_messaging, messaging_routes) =
+        crate::messaging::start(app.clone(), app.shutdown.clone()).await?;
     let served = axum::serve(
         listener,
-        router(app.clone()).into_make_service_with_connect_info::<SocketAddr>(),
+        router(app.clone())
+            .merge(messaging_routes)
+            .into_make_service_with_connect_info::<SocketAddr>(),
     )
     .with_graceful_shutdown(async move {
         shutdown.await;

@@ -33,6 +33,9 @@ enum Command {
     /// Manage sites (site keys and their allowed origins).
     #[command(subcommand)]
     Site(SiteCommand),
+    /// Manage open-messaging integrations (webhook secret, outbound webhook, bot).
+    #[command(subcommand)]
+    Integration(IntegrationCommand),
     /// Manage routing queues and agents' routing profiles.
     #[command(subcommand)]
     Queue(QueueCommand),
@@ -181,6 +184,12 @@ struct Serve {
     /// Open WebSocket connections at most.
     #[arg(long, default_value_t = 20_000)]
     max_connections: usize,
+    /// Messaging database: a `postgres://` URL; default: the relay's SQLite file.
+    #[arg(long, env = "RELAY_DATABASE_URL")]
+    database_url: Option<String>,
+    /// Hours of inactivity after which a customer message starts a new conversation (≤ 72).
+    #[arg(long, default_value_t = 72)]
+    threading_window_hours: u64,
 }
 
 #[derive(Debug, Subcommand)]
@@ -207,6 +216,26 @@ enum SiteCommand {
         /// An allowed origin, such as https://shop.example (repeatable).
         #[arg(long = "origin", required = true)]
         origins: Vec<String>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum IntegrationCommand {
+    /// Add an integration, or replace its secret and webhooks.
+    Add {
+        name: String,
+        /// The shared HMAC secret both directions are signed with.
+        #[arg(long)]
+        secret: String,
+        /// Where agent and bot messages are delivered.
+        #[arg(long)]
+        webhook: String,
+        /// A bot webhook that sees new conversations first.
+        #[arg(long)]
+        bot: Option<String>,
+        /// Messaging database (a `postgres://` URL); default: the relay's SQLite file.
+        #[arg(long, env = "RELAY_DATABASE_URL")]
+        database_url: Option<String>,
     },
 }
 
@@ -263,6 +292,11 @@ async fn serve(db: PathBuf, s: Serve) -> anyhow::Result<()> {
         inactivity_web_chat: secs(s.inactivity_web_chat_secs),
         inactivity_web_messaging: secs(s.inactivity_web_messaging_secs),
         max_connections: s.max_connections,
+        messaging: relay::messaging::MessagingConfig {
+            database_url: s.database_url,
+            threading_window: Duration::from_secs(s.threading_window_hours.clamp(1, 72) * 3600),
+            ..Default::default()
+        },
         ..relay::Config::default()
     };
     let bound = config.key_guess_bound();
@@ -322,6 +356,36 @@ async fn main() -> anyhow::Result<()> {
         Command::Agent(AgentCommand::Disable { name }) => {
             open(&args.db)?.blocking(|c| store::agent_disable(c, &name))?;
             println!("agent {name} disabled and signed out");
+            Ok(())
+        }
+        Command::Integration(IntegrationCommand::Add {
+            name,
+            secret,
+            webhook,
+            bot,
+            database_url,
+        }) => {
+            if secret.len() < 16 {
+                bail!("use a secret of at least 16 characters");
+            }
+            let target = match database_url {
+                Some(url) => relay::messaging::Target::from_url(&url),
+                None => {
+                    open(&args.db)?;
+                    relay::messaging::Target::Sqlite(args.db.clone())
+                }
+            };
+            let store = tokio::task::spawn_blocking(move || relay::messaging::MessagingStore::open(&target))
+                .await??;
+            let integration = relay::messaging::model::Integration {
+                name: name.clone(),
+                secret,
+                webhook_url: webhook,
+                bot_url: bot,
+            };
+            tokio::task::spawn_blocking(move || relay::messaging::open::integration_add(&store, integration))
+                .await??;
+            println!("integration {name} saved; inbound: POST /api/messaging/open/{name}");
             Ok(())
         }
         Command::Site(SiteCommand::Add { key, origins }) => {

@@ -4,9 +4,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use relay::{
-    messaging::{
-        model::*, queries, threading::DEFAULT_WINDOW, MessagingStore, StoreError, Target,
-    },
+    messaging::{model::*, queries, threading::DEFAULT_WINDOW, MessagingStore, StoreError, Target},
     store::random_hex,
 };
 
@@ -33,9 +31,9 @@ async fn postgres_store() -> MessagingStore {
             schema: Some(schema),
         })
     })
-        .await
-        .unwrap()
-        .expect("PostgreSQL at 127.0.0.1:5432 (run `make setup`)")
+    .await
+    .unwrap()
+    .expect("PostgreSQL at 127.0.0.1:5432 (run `make setup`)")
 }
 
 fn pg_url() -> String {
@@ -91,7 +89,11 @@ async fn messages_within_the_window_thread_into_one_conversation_and_after_it_in
             .read(move |db| queries::conversations_of_contact(db, &contact))
             .await
             .unwrap();
-        assert_eq!(history.len(), 2, "the old conversation stays in the history");
+        assert_eq!(
+            history.len(),
+            2,
+            "the old conversation stays in the history"
+        );
     })
     .await;
 }
@@ -143,7 +145,10 @@ async fn agent_replies_queue_their_webhook_in_the_same_transaction_and_receipts_
             .unwrap();
         assert!(!moved_back, "a read message stays read");
         let c = conv.clone();
-        let stored = store.read(move |db| queries::messages(db, &c)).await.unwrap();
+        let stored = store
+            .read(move |db| queries::messages(db, &c))
+            .await
+            .unwrap();
         assert_eq!(stored[1].delivery, Delivery::Read);
     })
     .await;
@@ -198,9 +203,8 @@ async fn concurrent_writes_commit_together_and_a_failing_one_rolls_back_alone() 
                 ingest_at(&store, web(&format!("bulk{}", i % 20), "m"), i).await
             }));
         }
-        let failing = store.write(|db| {
-            db.execute("INSERT INTO no_such_table VALUES ($1)", &[1i64.into()])
-        });
+        let failing =
+            store.write(|db| db.execute("INSERT INTO no_such_table VALUES ($1)", &[1i64.into()]));
         assert!(matches!(failing.await, Err(StoreError::Db(_))));
         for t in tasks {
             t.await.unwrap();

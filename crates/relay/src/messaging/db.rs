@@ -229,7 +229,10 @@ pub fn migrate(db: &mut dyn Sql, migrations: &[(i64, &str)]) -> Result<(), DbErr
             Ok(_) => db.batch(sql).and_then(|()| {
                 db.execute(
                     "INSERT INTO schema_migrations (version, applied_at) VALUES ($1, $2)",
-                    &[Val::Int(Some(version)), Val::Int(Some(crate::store::now_ms()))],
+                    &[
+                        Val::Int(Some(version)),
+                        Val::Int(Some(crate::store::now_ms())),
+                    ],
                 )
                 .map(drop)
             }),

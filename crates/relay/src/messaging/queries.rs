@@ -74,7 +74,12 @@ pub fn conversation_by_id(db: &mut dyn Sql, id: &str) -> Result<Option<Conversat
 fn next_seq(db: &mut dyn Sql, table: &str, conversation_id: &str) -> Result<i64, DbError> {
     let sql = format!("SELECT COALESCE(MAX(seq), 0) FROM {table} WHERE conversation_id = $1");
     let rows = db.query(&sql, &[conversation_id.into()])?;
-    Ok(rows.first().map(|r| col(r, 0)?.int()).transpose()?.unwrap_or(0) + 1)
+    Ok(rows
+        .first()
+        .map(|r| col(r, 0)?.int())
+        .transpose()?
+        .unwrap_or(0)
+        + 1)
 }
 
 /// The contact behind a channel identity, created on first contact.
@@ -116,7 +121,12 @@ pub fn identity_link(
     db.execute(
         "INSERT INTO msg_identities (channel, external_id, contact_id, created_at)
          VALUES ($1, $2, $3, $4) ON CONFLICT (channel, external_id) DO NOTHING",
-        &[channel.into(), external_id.into(), contact_id.into(), now.into()],
+        &[
+            channel.into(),
+            external_id.into(),
+            contact_id.into(),
+            now.into(),
+        ],
     )?;
     Ok(())
 }
@@ -360,9 +370,7 @@ pub fn mark_read(
         _ => ("agent_read_seq", "author = 'customer'"),
     };
     db.execute(
-        &format!(
-            "UPDATE msg_conversations SET {column} = $2 WHERE id = $1 AND {column} < $2"
-        ),
+        &format!("UPDATE msg_conversations SET {column} = $2 WHERE id = $1 AND {column} < $2"),
         &[conversation_id.into(), seq.into()],
     )?;
     db.execute(
@@ -389,7 +397,10 @@ pub fn set_delivery(db: &mut dyn Sql, message_id: &str, to: Delivery) -> Result<
 
 pub fn message_by_id(db: &mut dyn Sql, id: &str) -> Result<Option<Message>, DbError> {
     let sql = format!("SELECT {MESSAGE} FROM msg_messages WHERE id = $1");
-    db.query(&sql, &[id.into()])?.first().map(message).transpose()
+    db.query(&sql, &[id.into()])?
+        .first()
+        .map(message)
+        .transpose()
 }
 
 pub fn messages(db: &mut dyn Sql, conversation_id: &str) -> Result<Vec<Message>, DbError> {

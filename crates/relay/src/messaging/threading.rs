@@ -85,8 +85,14 @@ mod tests {
     fn a_lower_configured_window_applies() {
         let now = 100 * HOUR_MS;
         let window = Duration::from_secs(3600);
-        assert_eq!(thread(open_at(now - HOUR_MS / 2), now, window), Threading::Continue);
-        assert_eq!(thread(open_at(now - 2 * HOUR_MS), now, window), Threading::StartNew);
+        assert_eq!(
+            thread(open_at(now - HOUR_MS / 2), now, window),
+            Threading::Continue
+        );
+        assert_eq!(
+            thread(open_at(now - 2 * HOUR_MS), now, window),
+            Threading::StartNew
+        );
     }
 
     #[test]
@@ -100,6 +106,9 @@ mod tests {
 
     #[test]
     fn a_clock_that_went_backwards_continues() {
-        assert_eq!(thread(open_at(10 * HOUR_MS), 0, DEFAULT_WINDOW), Threading::Continue);
+        assert_eq!(
+            thread(open_at(10 * HOUR_MS), 0, DEFAULT_WINDOW),
+            Threading::Continue
+        );
     }
 }

@@ -267,6 +267,16 @@ pub fn connector_add(conn: &Connection, name: &str) -> Result<String, StoreError
     Ok(token)
 }
 
+/// Sets a connector's token to one chosen by the operator (`serve --connector-token`).
+pub fn connector_set(conn: &Connection, name: &str, token: &str) -> Result<(), StoreError> {
+    conn.execute(
+        "INSERT INTO telephony_connectors (name, token_hash, created_at) VALUES (?1, ?2, ?3)
+         ON CONFLICT (name) DO UPDATE SET token_hash = excluded.token_hash",
+        params![name, token_hash(token), now_ms()],
+    )?;
+    Ok(())
+}
+
 /// The connector a token belongs to, if any.
 pub fn connector_for(conn: &Connection, token: &str) -> Result<Option<String>, StoreError> {
     Ok(conn

@@ -1,0 +1,344 @@
+//! The agent REST API and push stream of messaging, the router of every messaging endpoint,
+//! and the REST error type. The guest (widget) side is in `guest`, open messaging in `open`.
+//!
+//! Agent endpoints (signed-in, like the rest of the relay's agent API):
+//! - `GET  /api/messaging/conversations?scope=mine|waiting`: the inbox with unread counts;
+//! - `GET  /api/messaging/conversations/{id}`: the conversation with the contact's full history
+//!   (every conversation, on every channel, with its timeline);
+//! - `POST /api/messaging/conversations/{id}/messages|read|typing|assign|wrap-up|events`;
+//! - `GET  /api/messaging/stream`: server-sent events for the agent's and waiting conversations.
+
+use std::{convert::Infallible, sync::Arc};
+
+use axum::{
+    extract::{DefaultBodyLimit, FromRequestParts, Path, Query, State},
+    http::{request::Parts, StatusCode},
+    response::{
+        sse::{Event as SseEvent, KeepAlive, Sse},
+        IntoResponse, Response,
+    },
+    routing::{get, post},
+    Json, Router,
+};
+use futures_util::Stream;
+use serde::Deserialize;
+
+use super::{guest, model::*, open, queries, service::MessagingError, Messaging};
+use crate::{app::App, auth::AuthAgent, http::ApiError, store::Agent};
+
+/// The state of messaging's handlers: the relay (for agent sign-in) and the service.
+#[derive(Clone)]
+pub struct MsgState {
+    pub app: Arc<App>,
+    pub svc: Arc<Messaging>,
+}
+
+/// A messaging REST failure as the client sees it.
+#[derive(Debug, thiserror::Error)]
+pub enum MsgError {
+    #[error("sign in first")]
+    Unauthorized,
+    #[error("not found")]
+    NotFound,
+    #[error("{0}")]
+    Invalid(String),
+    #[error("too many messages; slow down")]
+    RateLimited,
+    #[error("{0}")]
+    TooLarge(String),
+    #[error("internal error")]
+    Internal,
+}
+
+impl From<MessagingError> for MsgError {
+    fn from(e: MessagingError) -> Self {
+        match e {
+            MessagingError::NoConversation => MsgError::NotFound,
+            MessagingError::Invalid(why) => MsgError::Invalid(why),
+            MessagingError::RateLimited => MsgError::RateLimited,
+            MessagingError::Store(e) => e.into(),
+        }
+    }
+}
+
+impl From<super::StoreError> for MsgError {
+    fn from(e: super::StoreError) -> Self {
+        tracing::error!(error = %e, "messaging store");
+        MsgError::Internal
+    }
+}
+
+impl From<ApiError> for MsgError {
+    fn from(e: ApiError) -> Self {
+        match e {
+            ApiError::Unauthorized => MsgError::Unauthorized,
+            ApiError::NotFound => MsgError::NotFound,
+            _ => MsgError::Internal,
+        }
+    }
+}
+
+impl IntoResponse for MsgError {
+    fn into_response(self) -> Response {
+        let status = match self {
+            MsgError::Unauthorized => StatusCode::UNAUTHORIZED,
+            MsgError::NotFound => StatusCode::NOT_FOUND,
+            MsgError::Invalid(_) => StatusCode::BAD_REQUEST,
+            MsgError::RateLimited => StatusCode::TOO_MANY_REQUESTS,
+            MsgError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            MsgError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+        };
+        (
+            status,
+            Json(serde_json::json!({ "error": self.to_string() })),
+        )
+            .into_response()
+    }
+}
+
+/// A signed-in agent, checked by the relay's own sign-in.
+pub struct SignedIn(pub Agent);
+
+impl FromRequestParts<MsgState> for SignedIn {
+    type Rejection = MsgError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &MsgState) -> Result<Self, MsgError> {
+        let auth = AuthAgent::from_request_parts(parts, &state.app).await?;
+        Ok(SignedIn(auth.agent))
+    }
+}
+
+/// Every messaging route, with its state applied.
+pub fn routes(app: Arc<App>, svc: Arc<Messaging>) -> Router {
+    let upload_limit = svc.config.max_attachment_bytes + 4096;
+    let state = MsgState { app, svc };
+    Router::new()
+        .route("/api/messaging/open/{integration}", post(open::inbound))
+        .route("/api/messaging/conversations", get(inbox))
+        .route("/api/messaging/conversations/{id}", get(conversation))
+        .route("/api/messaging/conversations/{id}/messages", post(send))
+        .route("/api/messaging/conversations/{id}/read", post(read))
+        .route("/api/messaging/conversations/{id}/typing", post(typing))
+        .route("/api/messaging/conversations/{id}/assign", post(assign))
+        .route("/api/messaging/conversations/{id}/wrap-up", post(wrap_up))
+        .route("/api/messaging/conversations/{id}/events", post(event))
+        .route(
+            "/api/messaging/conversations/{id}/attachments",
+            post(guest::agent_upload),
+        )
+        .route("/api/messaging/stream", get(stream))
+        .merge(guest::routes(state.clone()))
+        .layer(DefaultBodyLimit::max(upload_limit))
+        .with_state(state)
+}
+
+#[derive(Deserialize)]
+pub struct InboxQuery {
+    #[serde(default)]
+    scope: Option<String>,
+}
+
+async fn inbox(
+    State(s): State<MsgState>,
+    SignedIn(agent): SignedIn,
+    Query(q): Query<InboxQuery>,
+) -> Result<Json<Vec<Summary>>, MsgError> {
+    let mine = q.scope.as_deref() != Some("waiting");
+    let rows = s
+        .svc
+        .store
+        .read(move |db| queries::inbox(db, mine.then_some(agent.id.as_str())))
+        .await?;
+    Ok(Json(rows))
+}
+
+/// The conversation and the contact's whole history, for the conversation view.
+pub async fn history(
+    svc: &Messaging,
+    contact_id: &str,
+) -> Result<(Option<Contact>, Vec<serde_json::Value>), MsgError> {
+    let contact_id = contact_id.to_owned();
+    Ok(svc
+        .store
+        .read(move |db| {
+            let contact = queries::contact(db, &contact_id)?;
+            let mut out = Vec::new();
+            for c in queries::conversations_of_contact(db, &contact_id)? {
+                let messages = queries::messages(db, &c.id)?;
+                let events = queries::events(db, &c.id)?;
+                out.push(serde_json::json!({
+                    "conversation": c, "messages": messages, "events": events,
+                }));
+            }
+            Ok((contact, out))
+        })
+        .await?)
+}
+
+async fn conversation(
+    State(s): State<MsgState>,
+    SignedIn(_): SignedIn,
+    Path(id): Path<String>,
+) -> Result<Json<serde_json::Value>, MsgError> {
+    let c = s.svc.conversation(&id).await?.ok_or(MsgError::NotFound)?;
+    let (contact, history) = history(&s.svc, &c.contact_id).await?;
+    Ok(Json(serde_json::json!({
+        "conversation": c, "contact": contact, "history": history,
+    })))
+}
+
+#[derive(Deserialize)]
+pub struct Compose {
+    #[serde(default)]
+    pub text: String,
+    #[serde(default)]
+    pub quick_replies: Vec<String>,
+    /// Ids returned by an upload.
+    #[serde(default)]
+    pub attachments: Vec<String>,
+}
+
+async fn send(
+    State(s): State<MsgState>,
+    SignedIn(agent): SignedIn,
+    Path(id): Path<String>,
+    Json(body): Json<Compose>,
+) -> Result<Json<Message>, MsgError> {
+    let c = s.svc.conversation(&id).await?.ok_or(MsgError::NotFound)?;
+    let attachments = guest::resolve(&s.svc, &c.contact_id, &body.attachments)?;
+    if body.text.trim().is_empty() && attachments.is_empty() {
+        return Err(MsgError::Invalid("empty message".into()));
+    }
+    let message = s
+        .svc
+        .send(Outgoing {
+            conversation_id: c.id,
+            author: Author::Agent,
+            author_id: Some(agent.id),
+            text: body.text,
+            attachments,
+            quick_replies: body.quick_replies,
+        })
+        .await?;
+    Ok(Json(message))
+}
+
+#[derive(Deserialize)]
+pub struct ReadMark {
+    pub seq: i64,
+}
+
+async fn read(
+    State(s): State<MsgState>,
+    SignedIn(_): SignedIn,
+    Path(id): Path<String>,
+    Json(body): Json<ReadMark>,
+) -> Result<StatusCode, MsgError> {
+    let c = s.svc.conversation(&id).await?.ok_or(MsgError::NotFound)?;
+    s.svc.mark_read(&c, Author::Agent, body.seq).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Deserialize)]
+pub struct Typing {
+    pub typing: bool,
+}
+
+async fn typing(
+    State(s): State<MsgState>,
+    SignedIn(_): SignedIn,
+    Path(id): Path<String>,
+    Json(body): Json<Typing>,
+) -> Result<StatusCode, MsgError> {
+    let c = s.svc.conversation(&id).await?.ok_or(MsgError::NotFound)?;
+    s.svc.typing(&c, Author::Agent, body.typing);
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Takes a waiting conversation (the manual path; routing calls [`Messaging::assign`]).
+async fn assign(
+    State(s): State<MsgState>,
+    SignedIn(agent): SignedIn,
+    Path(id): Path<String>,
+) -> Result<Json<Conversation>, MsgError> {
+    Ok(Json(s.svc.assign(&id, &agent.id).await?))
+}
+
+async fn wrap_up(
+    State(s): State<MsgState>,
+    SignedIn(agent): SignedIn,
+    Path(id): Path<String>,
+) -> Result<StatusCode, MsgError> {
+    s.svc.wrap_up(&id, &agent.id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Deserialize)]
+pub struct NewEvent {
+    pub kind: String,
+    #[serde(default)]
+    pub detail: serde_json::Value,
+}
+
+/// Timeline events the console records: `cobrowse_started`, `cobrowse_ended`, `cobrowse_offered`,
+/// `transferred`, `parked`.
+async fn event(
+    State(s): State<MsgState>,
+    SignedIn(agent): SignedIn,
+    Path(id): Path<String>,
+    Json(body): Json<NewEvent>,
+) -> Result<Json<Event>, MsgError> {
+    const KINDS: &[&str] = &[
+        "cobrowse_offered",
+        "cobrowse_started",
+        "cobrowse_ended",
+        "transferred",
+        "parked",
+    ];
+    if !KINDS.contains(&body.kind.as_str()) {
+        return Err(MsgError::Invalid(format!("kind must be one of {KINDS:?}")));
+    }
+    let mut detail = body.detail;
+    if let Some(map) = detail.as_object_mut() {
+        map.insert("agent_id".into(), agent.id.into());
+    } else {
+        detail = serde_json::json!({ "agent_id": agent.id });
+    }
+    Ok(Json(s.svc.event(&id, &body.kind, detail).await?))
+}
+
+/// Turns the push channel into server-sent events, keeping those `keep` accepts.
+pub fn sse(
+    svc: &Messaging,
+    keep: impl Fn(&super::service::Push) -> bool + Send + 'static,
+) -> Sse<impl Stream<Item = Result<SseEvent, Infallible>>> {
+    let rx = svc.subscribe();
+    let stream = futures_util::stream::unfold((rx, keep), |(mut rx, keep)| async move {
+        loop {
+            match rx.recv().await {
+                Ok(push) if keep(&push) => {
+                    let event = SseEvent::default()
+                        .json_data(&push)
+                        .unwrap_or_else(|_| SseEvent::default().comment("unserializable"));
+                    return Some((Ok(event), (rx, keep)));
+                }
+                Ok(_) => {}
+                Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {
+                    let event = SseEvent::default().event("resync").data("{}");
+                    return Some((Ok(event), (rx, keep)));
+                }
+                Err(tokio::sync::broadcast::error::RecvError::Closed) => return None,
+            }
+        }
+    });
+    Sse::new(stream).keep_alive(KeepAlive::default())
+}
+
+async fn stream(
+    State(s): State<MsgState>,
+    SignedIn(agent): SignedIn,
+) -> Sse<impl Stream<Item = Result<SseEvent, Infallible>>> {
+    sse(&s.svc, move |p| {
+        p.agent_id.as_deref().is_none_or(|a| a == agent.id)
+    })
+}

@@ -1,0 +1,101 @@
+//! Bots: an integration may name a bot webhook that sees a new conversation first. It is sent
+//! each customer message while the conversation is in the bot's hands, signed like any
+//! delivery, and answers either `{"action":"reply","text":..,"quick_replies":[..]}` or
+//! `{"action":"handoff","reason":..,"data":{..}}`. A bot that fails or answers nonsense hands
+//! off, so no customer is left with nobody.
+
+use std::sync::Arc;
+
+use serde::Deserialize;
+
+use super::{model::*, open, queries, Messaging};
+use crate::store::random_hex;
+
+#[derive(Debug, Deserialize)]
+#[serde(tag = "action", rename_all = "snake_case")]
+pub enum BotAnswer {
+    Reply {
+        text: String,
+        #[serde(default)]
+        quick_replies: Vec<String>,
+    },
+    Handoff {
+        #[serde(default)]
+        reason: String,
+        #[serde(default)]
+        data: serde_json::Value,
+    },
+}
+
+/// Asks the bot about `ingested` in the background.
+pub fn consult(svc: Arc<Messaging>, ingested: Ingested) {
+    tokio::spawn(async move {
+        let conversation = ingested.conversation.id.clone();
+        let answer = ask(&svc, &ingested).await;
+        let result = match answer {
+            Ok((
+                bot,
+                BotAnswer::Reply {
+                    text,
+                    quick_replies,
+                },
+            )) => svc
+                .send(Outgoing {
+                    conversation_id: conversation.clone(),
+                    author: Author::Bot,
+                    author_id: Some(bot),
+                    text,
+                    attachments: vec![],
+                    quick_replies,
+                })
+                .await
+                .map(drop),
+            Ok((_, BotAnswer::Handoff { reason, data })) => {
+                svc.hand_off(&conversation, &reason, data).await
+            }
+            Err(why) => {
+                tracing::warn!(%why, "bot unavailable; handing off");
+                svc.hand_off(&conversation, "bot unavailable", serde_json::json!({}))
+                    .await
+            }
+        };
+        if let Err(e) = result {
+            tracing::error!(error = %e, "bot turn");
+        }
+    });
+}
+
+async fn ask(svc: &Messaging, ingested: &Ingested) -> Result<(String, BotAnswer), String> {
+    let name = ingested
+        .conversation
+        .channel
+        .strip_prefix(open::CHANNEL_PREFIX)
+        .ok_or("not an integration conversation")?
+        .to_owned();
+    let integration = svc
+        .store
+        .read(move |db| queries::integration(db, &name))
+        .await
+        .map_err(|e| e.to_string())?
+        .ok_or("integration removed")?;
+    let url = integration.bot_url.clone().ok_or("no bot")?;
+    let body = serde_json::json!({
+        "conversation": ingested.conversation,
+        "message": ingested.message,
+    })
+    .to_string();
+    let response = open::post_signed(
+        &svc.http,
+        &url,
+        &integration.secret,
+        &random_hex(12),
+        body,
+        svc.config.bot_timeout,
+    )
+    .await?;
+    let answer = response
+        .json::<BotAnswer>()
+        .await
+        .map_err(|e| format!("bot answer: {e}"))?;
+    Ok((integration.name, answer))
+}

@@ -1,0 +1,439 @@
+//! The guest (web messaging widget) API and attachments.
+//!
+//! A guest token is issued on first contact and kept by the widget in localStorage; only its
+//! SHA-256 is stored (as the `web` channel identity), so the database signs nobody in. The
+//! token travels in `X-Guest-Token` (or `?token=` where a header cannot be set: the event
+//! stream, image links). Browsers on an allowed site origin get CORS answers.
+//!
+//! - `POST /api/messaging/guest`: a new token;
+//! - `GET  /api/messaging/guest/history`: every conversation of the guest, with messages;
+//! - `POST /api/messaging/guest/messages|typing|read|attachments`;
+//! - `GET  /api/messaging/guest/stream`: server-sent events for the guest's conversations;
+//! - `GET  /api/messaging/attachments/{contact}/{file}`: only for the contact and agents.
+
+use std::convert::Infallible;
+
+use axum::{
+    body::{Body, Bytes},
+    extract::{FromRequestParts, Path, Query, Request, State},
+    http::{header, request::Parts, HeaderMap, HeaderValue, Method, StatusCode},
+    middleware::{self, Next},
+    response::{sse::Event as SseEvent, IntoResponse, Response, Sse},
+    routing::{get, post},
+    Json, Router,
+};
+use futures_util::Stream;
+use serde::Deserialize;
+use sha2::{Digest, Sha256};
+
+use super::{
+    api::{history, MsgError, MsgState, ReadMark, SignedIn, Typing},
+    model::*,
+    queries, Messaging,
+};
+use crate::store::{hex, now_ms, random_hex};
+
+/// The channel of the web messaging widget.
+pub const WEB: &str = "web";
+
+pub fn routes(state: MsgState) -> Router<MsgState> {
+    Router::new()
+        .route("/api/messaging/guest", post(issue))
+        .route("/api/messaging/guest/history", get(guest_history))
+        .route("/api/messaging/guest/messages", post(guest_send))
+        .route("/api/messaging/guest/typing", post(guest_typing))
+        .route("/api/messaging/guest/read", post(guest_read))
+        .route("/api/messaging/guest/attachments", post(guest_upload))
+        .route("/api/messaging/guest/stream", get(guest_stream))
+        .route("/api/messaging/attachments/{contact}/{file}", get(download))
+        .layer(middleware::from_fn_with_state(state, cors))
+}
+
+/// Answers preflights and adds `Access-Control-Allow-Origin` for origins of a registered site.
+async fn cors(State(s): State<MsgState>, req: Request, next: Next) -> Response {
+    let origin = req
+        .headers()
+        .get(header::ORIGIN)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    let allowed = match origin.clone() {
+        Some(o) => s
+            .app
+            .store
+            .call(move |c| {
+                Ok(
+                    c.query_row("SELECT 1 FROM site_origins WHERE origin = ?1", [o], |_| {
+                        Ok(())
+                    })
+                    .is_ok(),
+                )
+            })
+            .await
+            .unwrap_or(false),
+        None => false,
+    };
+    let mut response = if req.method() == Method::OPTIONS {
+        StatusCode::NO_CONTENT.into_response()
+    } else {
+        next.run(req).await
+    };
+    if let (true, Some(origin)) = (allowed, origin) {
+        let h = response.headers_mut();
+        if let Ok(v) = HeaderValue::from_str(&origin) {
+            h.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, v);
+        }
+        h.insert(header::VARY, HeaderValue::from_static("Origin"));
+        h.insert(
+            header::ACCESS_CONTROL_ALLOW_HEADERS,
+            HeaderValue::from_static("content-type, x-guest-token"),
+        );
+        h.insert(
+            header::ACCESS_CONTROL_ALLOW_METHODS,
+            HeaderValue::from_static("GET, POST"),
+        );
+    }
+    response
+}
+
+/// A guest, identified by the hash of its token.
+pub struct Guest {
+    pub external_id: String,
+}
+
+fn guest_id(token: &str) -> String {
+    hex(&Sha256::digest(token.as_bytes()))
+}
+
+impl FromRequestParts<MsgState> for Guest {
+    type Rejection = MsgError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &MsgState) -> Result<Self, MsgError> {
+        let header = parts
+            .headers
+            .get("x-guest-token")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        let query = parts.uri.query().and_then(|q| {
+            q.split('&')
+                .filter_map(|kv| kv.split_once('='))
+                .find(|(k, _)| *k == "token")
+                .map(|(_, v)| v.to_owned())
+        });
+        let token = header.or(query).ok_or(MsgError::Unauthorized)?;
+        if token.len() != 64 || !token.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Err(MsgError::Unauthorized);
+        }
+        Ok(Guest {
+            external_id: guest_id(&token),
+        })
+    }
+}
+
+async fn issue() -> Json<serde_json::Value> {
+    Json(serde_json::json!({ "token": random_hex(32) }))
+}
+
+/// The guest's contact, if it has written before.
+async fn contact_of(svc: &Messaging, guest: &Guest) -> Result<Option<String>, MsgError> {
+    let id = guest.external_id.clone();
+    let rows = svc
+        .store
+        .read(move |db| {
+            db.query(
+                "SELECT contact_id FROM msg_identities WHERE channel = $1 AND external_id = $2",
+                &[WEB.into(), id.into()],
+            )
+        })
+        .await?;
+    Ok(rows
+        .first()
+        .and_then(|r| r.first())
+        .and_then(|v| v.text().ok()))
+}
+
+async fn latest(svc: &Messaging, guest: &Guest) -> Result<Option<Conversation>, MsgError> {
+    let id = guest.external_id.clone();
+    Ok(svc
+        .store
+        .read(move |db| queries::latest_for_identity(db, WEB, &id))
+        .await?)
+}
+
+async fn guest_history(
+    State(s): State<MsgState>,
+    guest: Guest,
+) -> Result<Json<serde_json::Value>, MsgError> {
+    let Some(contact) = contact_of(&s.svc, &guest).await? else {
+        return Ok(Json(
+            serde_json::json!({ "contact_id": null, "history": [] }),
+        ));
+    };
+    let (_, history) = history(&s.svc, &contact).await?;
+    // The customer sees its own conversations, not the agents' internal timeline.
+    let history: Vec<_> = history
+        .into_iter()
+        .map(|mut h| {
+            if let Some(map) = h.as_object_mut() {
+                map.remove("events");
+            }
+            h
+        })
+        .collect();
+    Ok(Json(
+        serde_json::json!({ "contact_id": contact, "history": history }),
+    ))
+}
+
+#[derive(Deserialize)]
+struct GuestMessage {
+    #[serde(default)]
+    text: String,
+    #[serde(default)]
+    name: Option<String>,
+    #[serde(default)]
+    attachments: Vec<String>,
+}
+
+async fn guest_send(
+    State(s): State<MsgState>,
+    guest: Guest,
+    Json(body): Json<GuestMessage>,
+) -> Result<Json<serde_json::Value>, MsgError> {
+    s.svc.admit_guest(&guest.external_id)?;
+    let attachments = match contact_of(&s.svc, &guest).await? {
+        Some(contact) => resolve(&s.svc, &contact, &body.attachments)?,
+        None if body.attachments.is_empty() => vec![],
+        None => return Err(MsgError::Invalid("unknown attachment".into())),
+    };
+    if body.text.trim().is_empty() && attachments.is_empty() {
+        return Err(MsgError::Invalid("empty message".into()));
+    }
+    let ingested = s
+        .svc
+        .ingest(Inbound {
+            channel: WEB.into(),
+            external_id: guest.external_id,
+            display_name: body
+                .name
+                .filter(|n| !n.trim().is_empty() && n.len() <= 80)
+                .unwrap_or_else(|| "Web visitor".into()),
+            text: body.text,
+            attachments,
+            has_bot: false,
+        })
+        .await?;
+    Ok(Json(serde_json::json!({
+        "message": ingested.message,
+        "conversation_id": ingested.conversation.id,
+        "contact_id": ingested.conversation.contact_id,
+    })))
+}
+
+async fn guest_typing(
+    State(s): State<MsgState>,
+    guest: Guest,
+    Json(body): Json<Typing>,
+) -> Result<StatusCode, MsgError> {
+    if let Some(c) = latest(&s.svc, &guest).await? {
+        s.svc.typing(&c, Author::Customer, body.typing);
+    }
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn guest_read(
+    State(s): State<MsgState>,
+    guest: Guest,
+    Json(body): Json<ReadMark>,
+) -> Result<StatusCode, MsgError> {
+    let c = latest(&s.svc, &guest).await?.ok_or(MsgError::NotFound)?;
+    s.svc.mark_read(&c, Author::Customer, body.seq).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn guest_stream(
+    State(s): State<MsgState>,
+    guest: Guest,
+) -> Result<Sse<impl Stream<Item = Result<SseEvent, Infallible>>>, MsgError> {
+    // A guest that has not written yet has no contact; its first message opens a new stream.
+    let contact = contact_of(&s.svc, &guest).await?.unwrap_or_default();
+    Ok(super::api::sse(&s.svc, move |p| {
+        !contact.is_empty()
+            && p.contact_id == contact
+            && !matches!(p.kind, super::service::PushKind::Event { .. })
+            && !matches!(
+                p.kind,
+                super::service::PushKind::Typing {
+                    author: Author::Customer,
+                    ..
+                }
+            )
+    }))
+}
+
+#[derive(Deserialize)]
+pub struct UploadQuery {
+    #[serde(default)]
+    name: Option<String>,
+}
+
+fn safe_name(name: Option<String>) -> String {
+    let name: String = name
+        .unwrap_or_else(|| "file".into())
+        .chars()
+        .filter(|c| c.is_alphanumeric() || matches!(c, '.' | '-' | '_' | ' '))
+        .take(100)
+        .collect();
+    if name.trim().is_empty() {
+        "file".into()
+    } else {
+        name
+    }
+}
+
+/// Checks type and size, then writes the file and its description under the contact.
+async fn store_upload(
+    svc: &Messaging,
+    contact: &str,
+    headers: &HeaderMap,
+    name: Option<String>,
+    body: Bytes,
+) -> Result<Attachment, MsgError> {
+    let mime = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    if !svc.config.attachment_types.contains(&mime) {
+        return Err(MsgError::Invalid(format!(
+            "attachment type not allowed (allowed: {})",
+            svc.config.attachment_types.join(", ")
+        )));
+    }
+    if body.len() > svc.config.max_attachment_bytes || body.is_empty() {
+        return Err(MsgError::TooLarge(format!(
+            "attachments must be 1 to {} bytes",
+            svc.config.max_attachment_bytes
+        )));
+    }
+    let file = random_hex(16);
+    let attachment = Attachment {
+        id: format!("{contact}/{file}"),
+        name: safe_name(name),
+        mime,
+        bytes: i64::try_from(body.len()).unwrap_or(i64::MAX),
+    };
+    let dir = svc.attachments_dir.join(contact);
+    let meta = serde_json::to_vec(&attachment).map_err(|_| MsgError::Internal)?;
+    let write = async {
+        tokio::fs::create_dir_all(&dir).await?;
+        tokio::fs::write(dir.join(&file), &body).await?;
+        tokio::fs::write(dir.join(format!("{file}.json")), meta).await
+    };
+    write.await.map_err(|e| {
+        tracing::error!(error = %e, "writing attachment");
+        MsgError::Internal
+    })?;
+    Ok(attachment)
+}
+
+fn valid_part(part: &str) -> bool {
+    !part.is_empty() && part.len() <= 64 && part.bytes().all(|b| b.is_ascii_hexdigit())
+}
+
+/// The stored descriptions of attachment ids, which must belong to `contact`.
+pub fn resolve(
+    svc: &Messaging,
+    contact: &str,
+    ids: &[String],
+) -> Result<Vec<Attachment>, MsgError> {
+    ids.iter()
+        .take(10)
+        .map(|id| {
+            let (owner, file) = id.split_once('/').ok_or(MsgError::NotFound)?;
+            if owner != contact || !valid_part(file) {
+                return Err(MsgError::Invalid("unknown attachment".into()));
+            }
+            let meta = std::fs::read(svc.attachments_dir.join(owner).join(format!("{file}.json")))
+                .map_err(|_| MsgError::Invalid("unknown attachment".into()))?;
+            serde_json::from_slice(&meta).map_err(|_| MsgError::Internal)
+        })
+        .collect()
+}
+
+async fn guest_upload(
+    State(s): State<MsgState>,
+    guest: Guest,
+    headers: HeaderMap,
+    Query(q): Query<UploadQuery>,
+    body: Bytes,
+) -> Result<Json<Attachment>, MsgError> {
+    s.svc.admit_guest(&guest.external_id)?;
+    let (id, now) = (guest.external_id.clone(), now_ms());
+    let contact = s
+        .svc
+        .store
+        .write(move |db| queries::contact_for(db, WEB, &id, "Web visitor", now))
+        .await?;
+    Ok(Json(
+        store_upload(&s.svc, &contact, &headers, q.name, body).await?,
+    ))
+}
+
+pub async fn agent_upload(
+    State(s): State<MsgState>,
+    SignedIn(_): SignedIn,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    Query(q): Query<UploadQuery>,
+    body: Bytes,
+) -> Result<Json<Attachment>, MsgError> {
+    let c = s.svc.conversation(&id).await?.ok_or(MsgError::NotFound)?;
+    Ok(Json(
+        store_upload(&s.svc, &c.contact_id, &headers, q.name, body).await?,
+    ))
+}
+
+/// Serves an attachment to a signed-in agent or to the contact it belongs to; to anyone else
+/// it does not exist.
+async fn download(
+    State(s): State<MsgState>,
+    Path((contact, file)): Path<(String, String)>,
+    request: Request,
+) -> Result<Response, MsgError> {
+    let (mut parts, _) = request.into_parts();
+    let agent = SignedIn::from_request_parts(&mut parts, &s).await.is_ok();
+    let allowed = agent
+        || match Guest::from_request_parts(&mut parts, &s).await {
+            Ok(g) => contact_of(&s.svc, &g).await?.as_deref() == Some(contact.as_str()),
+            Err(_) => false,
+        };
+    if !allowed || !valid_part(&contact) || !valid_part(&file) {
+        return Err(MsgError::NotFound);
+    }
+    let attachment = resolve(&s.svc, &contact, &[format!("{contact}/{file}")])
+        .map_err(|_| MsgError::NotFound)?
+        .pop()
+        .ok_or(MsgError::NotFound)?;
+    let bytes = tokio::fs::read(s.svc.attachments_dir.join(&contact).join(&file))
+        .await
+        .map_err(|_| MsgError::NotFound)?;
+    let disposition = if attachment.mime.starts_with("image/") {
+        "inline"
+    } else {
+        "attachment"
+    };
+    Response::builder()
+        .header(header::CONTENT_TYPE, attachment.mime)
+        .header(header::X_CONTENT_TYPE_OPTIONS, "nosniff")
+        .header(header::CACHE_CONTROL, "private, max-age=3600")
+        .header(
+            header::CONTENT_DISPOSITION,
+            format!("{disposition}; filename=\"{}\"", attachment.name),
+        )
+        .body(Body::from(bytes))
+        .map_err(|_| MsgError::Internal)
+}

@@ -1,0 +1,98 @@
+//! The outbox worker: sends queued webhook deliveries to their integration, signed, retrying
+//! failures with exponential backoff. A delivery keeps its id across retries and stays in the
+//! database until the integration answers 2xx, so a restart resumes it.
+
+use std::{sync::Arc, time::Duration};
+
+use tokio::sync::watch;
+
+use super::{model::Delivery, open, queries, Messaging};
+use crate::store::now_ms;
+
+/// Deliveries read per pass.
+const PASS: i64 = 64;
+/// How long one webhook call may take.
+const CALL_TIMEOUT: Duration = Duration::from_secs(10);
+/// Longest sleep between passes when nothing is due (a safety net; new work wakes it).
+const IDLE: Duration = Duration::from_secs(30);
+
+/// Runs until `shutdown` turns true.
+pub async fn run(svc: Arc<Messaging>, mut shutdown: watch::Receiver<bool>) {
+    loop {
+        let wait = match pass(&svc).await {
+            Ok(next) => next,
+            Err(e) => {
+                tracing::error!(error = %e, "outbox pass");
+                Some(now_ms() + 1000)
+            }
+        };
+        let sleep = wait
+            .map(|at| Duration::from_millis(u64::try_from(at - now_ms()).unwrap_or(0)))
+            .unwrap_or(IDLE)
+            .min(IDLE);
+        tokio::select! {
+            () = tokio::time::sleep(sleep) => {}
+            () = svc.outbox_wake.notified() => {}
+            _ = shutdown.wait_for(|stop| *stop) => return,
+        }
+    }
+}
+
+/// Sends everything due; returns when the next delivery is due.
+async fn pass(svc: &Arc<Messaging>) -> Result<Option<i64>, super::StoreError> {
+    let due = svc
+        .store
+        .read(|db| queries::outbox_due(db, now_ms(), PASS))
+        .await?;
+    for item in due {
+        let name = item.integration.clone();
+        let integration = svc
+            .store
+            .read(move |db| queries::integration(db, &name))
+            .await?;
+        let result = match &integration {
+            Some(i) => open::post_signed(
+                &svc.http,
+                &i.webhook_url,
+                &i.secret,
+                &item.delivery_id,
+                item.body.clone(),
+                CALL_TIMEOUT,
+            )
+            .await
+            .map(drop),
+            None => Err("integration removed".to_owned()),
+        };
+        let id = item.delivery_id.clone();
+        match result {
+            Ok(()) => {
+                svc.store
+                    .write(move |db| queries::outbox_done(db, &id))
+                    .await?;
+            }
+            Err(why) => {
+                let attempts = item.attempts + 1;
+                if attempts >= svc.config.outbox_max_attempts || integration.is_none() {
+                    tracing::warn!(delivery = %item.delivery_id, attempts, %why, "webhook delivery given up");
+                    svc.store
+                        .write(move |db| queries::outbox_done(db, &id))
+                        .await?;
+                    svc.receipt(&item.message_id, Delivery::Failed)
+                        .await
+                        .map_err(|e| match e {
+                            super::MessagingError::Store(s) => s,
+                            _ => super::StoreError::WorkerGone,
+                        })?;
+                } else {
+                    let delay = svc.config.backoff(attempts);
+                    let next = now_ms() + i64::try_from(delay.as_millis()).unwrap_or(i64::MAX / 2);
+                    tracing::debug!(delivery = %item.delivery_id, attempts, %why, "webhook delivery failed; retrying");
+                    svc.store
+                        .write(move |db| queries::outbox_retry(db, &id, attempts, next))
+                        .await?;
+                }
+            }
+        }
+    }
+    svc.store.read(queries::outbox_next).await
+}

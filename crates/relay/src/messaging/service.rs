@@ -1,0 +1,378 @@
+//! The messaging service: the one place that changes conversations. Channels (widget, open
+//! messaging, bots) and the agent API call it; it writes through the store, then tells
+//! listeners (push streams, routing) what happened.
+//!
+//! For routing: [`Messaging::needs_agent`] yields every conversation that waits for an agent
+//! (new, or handed off by a bot), and [`Messaging::assign`] is how an agent gets one.
+
+use std::{
+    collections::HashMap,
+    path::PathBuf,
+    sync::{Arc, Mutex},
+    time::Instant,
+};
+
+use serde::Serialize;
+use tokio::sync::{broadcast, Notify};
+
+use super::{
+    config::MessagingConfig,
+    model::*,
+    open, queries,
+    ratelimit::Bucket,
+    store::{MessagingStore, StoreError},
+};
+use crate::store::now_ms;
+
+/// What push streams (agent console, widget) are told.
+#[derive(Debug, Clone, Serialize)]
+pub struct Push {
+    pub contact_id: String,
+    pub conversation_id: String,
+    /// The owning agent, if any, so an agent's stream sees only its own and waiting ones.
+    pub agent_id: Option<String>,
+    #[serde(flatten)]
+    pub kind: PushKind,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum PushKind {
+    Message {
+        message: Message,
+    },
+    Typing {
+        author: Author,
+        typing: bool,
+    },
+    Read {
+        reader: Author,
+        seq: i64,
+    },
+    Delivery {
+        message_id: String,
+        delivery: Delivery,
+    },
+    Event {
+        event: Event,
+    },
+}
+
+/// A conversation that waits for an agent: routing's input.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct NeedsAgent {
+    pub conversation_id: String,
+    pub contact_id: String,
+    pub channel: String,
+    /// `new`, or `bot_handoff`.
+    pub reason: String,
+}
+
+/// Why a messaging call was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum MessagingError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("no such conversation")]
+    NoConversation,
+    #[error("{0}")]
+    Invalid(String),
+    #[error("too many messages; slow down")]
+    RateLimited,
+}
+
+pub struct Messaging {
+    pub store: MessagingStore,
+    pub config: MessagingConfig,
+    /// Uploaded files, one directory per contact.
+    pub attachments_dir: PathBuf,
+    /// Bounded: a stream that falls behind misses pushes and re-reads the history.
+    push: broadcast::Sender<Push>,
+    needs_agent: broadcast::Sender<NeedsAgent>,
+    /// Woken when a delivery is queued, so the outbox worker need not poll.
+    pub outbox_wake: Arc<Notify>,
+    pub http: reqwest::Client,
+    /// One token bucket per guest.
+    guests: Mutex<HashMap<String, Bucket>>,
+}
+
+impl Messaging {
+    pub fn new(store: MessagingStore, config: MessagingConfig, attachments_dir: PathBuf) -> Self {
+        Messaging {
+            store,
+            config,
+            attachments_dir,
+            push: broadcast::channel(4096).0,
+            needs_agent: broadcast::channel(4096).0,
+            outbox_wake: Arc::new(Notify::new()),
+            http: reqwest::Client::new(),
+            guests: Mutex::new(HashMap::new()),
+        }
+    }
+
+    pub fn subscribe(&self) -> broadcast::Receiver<Push> {
+        self.push.subscribe()
+    }
+
+    /// Every conversation that starts waiting for an agent, from now on.
+    pub fn needs_agent(&self) -> broadcast::Receiver<NeedsAgent> {
+        self.needs_agent.subscribe()
+    }
+
+    fn tell(&self, c: &Conversation, kind: PushKind) {
+        // Nobody listening is fine.
+        self.push
+            .send(Push {
+                contact_id: c.contact_id.clone(),
+                conversation_id: c.id.clone(),
+                agent_id: c.agent_id.clone(),
+                kind,
+            })
+            .ok();
+    }
+
+    fn waiting(&self, c: &Conversation, reason: &str) {
+        self.needs_agent
+            .send(NeedsAgent {
+                conversation_id: c.id.clone(),
+                contact_id: c.contact_id.clone(),
+                channel: c.channel.clone(),
+                reason: reason.to_owned(),
+            })
+            .ok();
+    }
+
+    /// Takes a token from the guest's bucket, or refuses.
+    pub fn admit_guest(&self, guest: &str) -> Result<(), MessagingError> {
+        let now = Instant::now();
+        let (rate, burst) = (self.config.guest_rate_per_sec, self.config.guest_burst);
+        let mut guests = self.guests.lock().unwrap_or_else(|p| p.into_inner());
+        // A flood of guest ids must not grow memory without bound; forgetting buckets only
+        // lets each guest burst once more.
+        if guests.len() > 100_000 {
+            guests.clear();
+        }
+        let bucket = guests
+            .entry(guest.to_owned())
+            .or_insert_with(|| Bucket::full(burst, now));
+        if bucket.take(rate, burst, now) {
+            Ok(())
+        } else {
+            Err(MessagingError::RateLimited)
+        }
+    }
+
+    /// Stores a customer message; answers once it is committed. A new conversation goes to
+    /// the bot if it has one, else to routing.
+    pub async fn ingest(self: &Arc<Self>, inbound: Inbound) -> Result<Ingested, MessagingError> {
+        if inbound.text.len() > self.config.max_text_bytes {
+            return Err(MessagingError::Invalid("message text is too long".into()));
+        }
+        let window = self.config.threading_window;
+        let now = now_ms();
+        let ingested = self
+            .store
+            .write(move |db| queries::ingest(db, &inbound, now, window))
+            .await?;
+        let c = &ingested.conversation;
+        self.tell(
+            c,
+            PushKind::Message {
+                message: ingested.message.clone(),
+            },
+        );
+        if c.state == ConversationState::Bot {
+            super::bot::consult(self.clone(), ingested.clone());
+        } else if ingested.started {
+            self.waiting(c, "new");
+        }
+        Ok(ingested)
+    }
+
+    /// Stores an agent, bot or system message (queuing its webhook delivery when the
+    /// conversation came from an integration) and pushes it.
+    pub async fn send(&self, out: Outgoing) -> Result<Message, MessagingError> {
+        if out.text.len() > self.config.max_text_bytes {
+            return Err(MessagingError::Invalid("message text is too long".into()));
+        }
+        let now = now_ms();
+        let exists = self.conversation(&out.conversation_id).await?.is_some();
+        if !exists {
+            return Err(MessagingError::NoConversation);
+        }
+        let (message, conversation) = self
+            .store
+            .write(move |db| queries::send(db, &out, now, &open::outbox_item))
+            .await?;
+        if conversation.channel.starts_with(open::CHANNEL_PREFIX) {
+            self.outbox_wake.notify_one();
+        }
+        self.tell(
+            &conversation,
+            PushKind::Message {
+                message: message.clone(),
+            },
+        );
+        Ok(message)
+    }
+
+    pub async fn conversation(&self, id: &str) -> Result<Option<Conversation>, MessagingError> {
+        let id = id.to_owned();
+        Ok(self
+            .store
+            .read(move |db| queries::conversation_by_id(db, &id))
+            .await?)
+    }
+
+    /// Adds a timeline event (co-browse started/ended, transferred, parked, ...) and pushes it.
+    pub async fn event(
+        &self,
+        conversation_id: &str,
+        kind: &str,
+        detail: serde_json::Value,
+    ) -> Result<Event, MessagingError> {
+        let c = self
+            .conversation(conversation_id)
+            .await?
+            .ok_or(MessagingError::NoConversation)?;
+        let (id, kind, now) = (c.id.clone(), kind.to_owned(), now_ms());
+        let event = self
+            .store
+            .write(move |db| queries::event(db, &id, &kind, &detail, now))
+            .await?;
+        self.tell(
+            &c,
+            PushKind::Event {
+                event: event.clone(),
+            },
+        );
+        Ok(event)
+    }
+
+    /// Moves a conversation to `state` (with the owning agent) and records `kind` on the
+    /// timeline.
+    async fn transition(
+        &self,
+        conversation_id: &str,
+        state: ConversationState,
+        agent_id: Option<String>,
+        kind: &str,
+        detail: serde_json::Value,
+    ) -> Result<Conversation, MessagingError> {
+        let (id, kind, now) = (conversation_id.to_owned(), kind.to_owned(), now_ms());
+        let agent = agent_id.clone();
+        let (c, event) = self
+            .store
+            .write(move |db| {
+                queries::set_state(db, &id, state, agent.as_deref())?;
+                let event = queries::event(db, &id, &kind, &detail, now)?;
+                Ok((queries::conversation_by_id(db, &id)?, event))
+            })
+            .await?;
+        let c = c.ok_or(MessagingError::NoConversation)?;
+        self.tell(&c, PushKind::Event { event });
+        Ok(c)
+    }
+
+    /// Routing's answer: `agent_id` now owns the conversation.
+    pub async fn assign(
+        &self,
+        conversation_id: &str,
+        agent_id: &str,
+    ) -> Result<Conversation, MessagingError> {
+        self.transition(
+            conversation_id,
+            ConversationState::Assigned,
+            Some(agent_id.to_owned()),
+            "assigned",
+            serde_json::json!({ "agent_id": agent_id }),
+        )
+        .await
+    }
+
+    /// The bot gave up the conversation: the reason and what it collected go on the timeline
+    /// for the agent, and routing is told.
+    pub async fn hand_off(
+        &self,
+        conversation_id: &str,
+        reason: &str,
+        data: serde_json::Value,
+    ) -> Result<(), MessagingError> {
+        let c = self
+            .transition(
+                conversation_id,
+                ConversationState::Waiting,
+                None,
+                "bot_handoff",
+                serde_json::json!({ "reason": reason, "data": data }),
+            )
+            .await?;
+        self.waiting(&c, "bot_handoff");
+        Ok(())
+    }
+
+    /// Wraps up: the next customer message starts a new conversation.
+    pub async fn wrap_up(
+        &self,
+        conversation_id: &str,
+        agent_id: &str,
+    ) -> Result<(), MessagingError> {
+        self.transition(
+            conversation_id,
+            ConversationState::Closed,
+            Some(agent_id.to_owned()),
+            "wrapped_up",
+            serde_json::json!({ "agent_id": agent_id }),
+        )
+        .await
+        .map(drop)
+    }
+
+    pub async fn mark_read(
+        &self,
+        c: &Conversation,
+        reader: Author,
+        seq: i64,
+    ) -> Result<(), MessagingError> {
+        let id = c.id.clone();
+        self.store
+            .write(move |db| queries::mark_read(db, &id, reader, seq))
+            .await?;
+        self.tell(c, PushKind::Read { reader, seq });
+        Ok(())
+    }
+
+    pub fn typing(&self, c: &Conversation, author: Author, typing: bool) {
+        self.tell(c, PushKind::Typing { author, typing });
+    }
+
+    /// A receipt from a channel: the message moved to `delivery`.
+    pub async fn receipt(
+        &self,
+        message_id: &str,
+        delivery: Delivery,
+    ) -> Result<(), MessagingError> {
+        let id = message_id.to_owned();
+        let found = self
+            .store
+            .write(move |db| {
+                queries::set_delivery(db, &id, delivery)?;
+                let m = queries::message_by_id(db, &id)?;
+                match m {
+                    Some(m) => Ok(queries::conversation_by_id(db, &m.conversation_id)?),
+                    None => Ok(None),
+                }
+            })
+            .await?;
+        if let Some(c) = found {
+            self.tell(
+                &c,
+                PushKind::Delivery {
+                    message_id: message_id.to_owned(),
+                    delivery,
+                },
+            );
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,336 @@
+//! Open messaging against a real relay and a real local HTTP server standing in for the
+//! third-party channel: signatures (forged, missing, stale, replayed), outbound deliveries
+//! retried until the channel answers, receipts, and a bot that answers first and hands off.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::{sync::Arc, time::Duration};
+
+use axum::{extract::State, http::HeaderMap, routing::post, Json, Router};
+use common::{Relay, WAIT};
+use relay::messaging::{
+    model::Integration,
+    open::integration_add,
+    signature::{self, outbound_headers, sign, Presented},
+    MessagingStore, Target,
+};
+use serde_json::{json, Value};
+use tokio::sync::{mpsc, Mutex};
+
+const SECRET: &str = "integration-secret-123";
+
+/// One request the fake channel received.
+#[derive(Debug, Clone)]
+struct Received {
+    headers: HeaderMap,
+    body: String,
+}
+
+struct Channel {
+    /// Requests still to refuse with 503.
+    fail: Mutex<u32>,
+    seen: mpsc::UnboundedSender<Received>,
+    /// What the bot endpoint answers, in order.
+    bot_answers: Mutex<Vec<Value>>,
+}
+
+/// A local HTTP server: `/webhook` fails `fail` times then accepts; `/bot` answers in turn.
+async fn channel(
+    fail: u32,
+    bot_answers: Vec<Value>,
+) -> (String, mpsc::UnboundedReceiver<Received>) {
+    let (tx, rx) = mpsc::unbounded_channel();
+    let state = Arc::new(Channel {
+        fail: Mutex::new(fail),
+        seen: tx,
+        bot_answers: Mutex::new(bot_answers),
+    });
+    async fn webhook(
+        State(s): State<Arc<Channel>>,
+        headers: HeaderMap,
+        body: String,
+    ) -> axum::http::StatusCode {
+        s.seen.send(Received { headers, body }).unwrap();
+        let mut fail = s.fail.lock().await;
+        if *fail > 0 {
+            *fail -= 1;
+            axum::http::StatusCode::SERVICE_UNAVAILABLE
+        } else {
+            axum::http::StatusCode::OK
+        }
+    }
+    async fn bot(State(s): State<Arc<Channel>>, headers: HeaderMap, body: String) -> Json<Value> {
+        s.seen.send(Received { headers, body }).unwrap();
+        let mut answers = s.bot_answers.lock().await;
+        Json(if answers.is_empty() {
+            json!({"action": "handoff", "reason": "out of answers"})
+        } else {
+            answers.remove(0)
+        })
+    }
+    let app = Router::new()
+        .route("/webhook", post(webhook))
+        .route("/bot", post(bot))
+        .with_state(state);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    (format!("http://{addr}"), rx)
+}
+
+/// A relay with integration `chan` pointing at `base` (and its bot, if `bot`).
+async fn relay_with(base: &str, bot: bool) -> Relay {
+    let (webhook, bot_url) = (
+        format!("{base}/webhook"),
+        bot.then(|| format!("{base}/bot")),
+    );
+    Relay::start(move |config| {
+        config.messaging.outbox_base_delay = Duration::from_millis(20);
+        let db = config.db_path.clone();
+        std::thread::spawn(move || {
+            relay::store::Store::open(&db).unwrap();
+            let store = MessagingStore::open(&Target::Sqlite(db)).unwrap();
+            integration_add(
+                &store,
+                Integration {
+                    name: "chan".into(),
+                    secret: SECRET.into(),
+                    webhook_url: webhook,
+                    bot_url,
+                },
+            )
+            .unwrap();
+        })
+        .join()
+        .unwrap();
+    })
+    .await
+}
+
+fn inbound(from: &str, text: &str) -> Value {
+    json!({
+        "id": format!("in-{text}"),
+        "channel": {"platform": "Open", "type": "Private", "messageId": "m1",
+                    "from": {"id": from, "idType": "Opaque", "nickname": "Pat"}},
+        "type": "Text", "text": text, "direction": "Inbound",
+        "metadata": {"customField": "x"},
+    })
+}
+
+async fn post_hub(relay: &Relay, body: &Value, secret: &str) -> (u16, Value) {
+    let sig = sign(secret, body.to_string().as_bytes());
+    relay
+        .http(
+            "POST",
+            "/api/messaging/open/chan",
+            &[("X-Hub-Signature-256", &sig)],
+            Some(body.clone()),
+        )
+        .await
+}
+
+async fn post_timestamped(relay: &Relay, body: &Value, delivery: &str, at: i64) -> (u16, Value) {
+    let h = outbound_headers(SECRET, body.to_string().as_bytes(), delivery, at);
+    let headers: Vec<(&str, &str)> = h[1..].iter().map(|(k, v)| (*k, v.as_str())).collect();
+    relay
+        .http(
+            "POST",
+            "/api/messaging/open/chan",
+            &headers,
+            Some(body.clone()),
+        )
+        .await
+}
+
+fn now_secs() -> i64 {
+    relay::store::now_ms() / 1000
+}
+
+async fn waiting(relay: &Relay, token: &str) -> Vec<Value> {
+    let (status, body) = relay
+        .api(
+            token,
+            "GET",
+            "/api/messaging/conversations?scope=waiting",
+            None,
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    body.as_array().unwrap().clone()
+}
+
+async fn next(rx: &mut mpsc::UnboundedReceiver<Received>) -> Received {
+    tokio::time::timeout(WAIT, rx.recv())
+        .await
+        .unwrap()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn forged_and_missing_signatures_are_refused_with_401_and_nothing_is_stored() {
+    let (base, _rx) = channel(0, vec![]).await;
+    let relay = relay_with(&base, false).await;
+    let body = inbound("u1", "hello");
+    let (status, err) = post_hub(&relay, &body, "wrong-secret").await;
+    assert_eq!(status, 401);
+    assert_eq!(err["error"], "signature does not match the body");
+    let (status, err) = relay
+        .http("POST", "/api/messaging/open/chan", &[], Some(body.clone()))
+        .await;
+    assert_eq!(status, 401);
+    assert!(err["error"]
+        .as_str()
+        .unwrap()
+        .starts_with("missing signature"));
+    let token = relay.login("alice").await;
+    assert!(waiting(&relay, &token).await.is_empty());
+    relay.stop().await;
+}
+
+#[tokio::test]
+async fn replayed_and_stale_timestamped_deliveries_are_refused() {
+    let (base, _rx) = channel(0, vec![]).await;
+    let relay = relay_with(&base, false).await;
+    let body = inbound("u2", "once");
+    let (status, _) = post_timestamped(&relay, &body, "del-1", now_secs()).await;
+    assert_eq!(status, 200);
+    let (status, err) = post_timestamped(&relay, &body, "del-1", now_secs()).await;
+    assert_eq!(status, 401);
+    assert_eq!(err["error"], "delivery id was already received");
+    let (status, err) = post_timestamped(&relay, &body, "del-2", now_secs() - 301).await;
+    assert_eq!(status, 401, "{err}");
+    let token = relay.login("alice").await;
+    let id = waiting(&relay, &token).await[0]["conversation"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let (_, conv) = relay
+        .api(
+            &token,
+            "GET",
+            &format!("/api/messaging/conversations/{id}"),
+            None,
+        )
+        .await;
+    assert_eq!(conv["history"][0]["messages"].as_array().unwrap().len(), 1);
+    relay.stop().await;
+}
+
+#[tokio::test]
+async fn agent_reply_reaches_the_webhook_signed_after_retries_with_one_delivery_id_and_receipts_update_it(
+) {
+    let (base, mut rx) = channel(3, vec![]).await;
+    let relay = relay_with(&base, false).await;
+    let (status, ack) = post_hub(&relay, &inbound("u3", "where is my order?"), SECRET).await;
+    assert_eq!(status, 200, "{ack}");
+    let conv = ack["conversation_id"].as_str().unwrap().to_owned();
+    let token = relay.login("alice").await;
+    let (status, _) = relay
+        .api(
+            &token,
+            "POST",
+            &format!("/api/messaging/conversations/{conv}/assign"),
+            None,
+        )
+        .await;
+    assert_eq!(status, 200);
+    let (status, sent) = relay
+        .api(
+            &token,
+            "POST",
+            &format!("/api/messaging/conversations/{conv}/messages"),
+            Some(json!({"text": "It ships today", "quick_replies": ["Thanks", "Track it"]})),
+        )
+        .await;
+    assert_eq!(status, 200, "{sent}");
+    let message_id = sent["id"].as_str().unwrap().to_owned();
+    let mut deliveries = Vec::new();
+    for _ in 0..4 {
+        deliveries.push(next(&mut rx).await);
+    }
+    let ids: Vec<_> = deliveries
+        .iter()
+        .map(|d| d.headers["x-delivery-id"].to_str().unwrap().to_owned())
+        .collect();
+    assert!(ids.iter().all(|id| *id == ids[0]), "{ids:?}");
+    let last = deliveries.last().unwrap();
+    let presented = Presented {
+        hub: None,
+        signature: Some(last.headers["x-signature-256"].to_str().unwrap().into()),
+        timestamp: Some(last.headers["x-timestamp"].to_str().unwrap().into()),
+        delivery_id: Some(ids[0].clone()),
+    };
+    assert!(signature::verify(SECRET, &presented, last.body.as_bytes(), now_secs()).is_ok());
+    let body: Value = serde_json::from_str(&last.body).unwrap();
+    assert_eq!(body["text"], "It ships today");
+    assert_eq!(body["channel"]["to"]["id"], "u3");
+    assert_eq!(body["content"][1]["quickReply"]["text"], "Track it");
+    let receipt = json!({"id": message_id, "type": "Receipt", "status": "Read", "channel": {}});
+    let (status, _) = post_hub(&relay, &receipt, SECRET).await;
+    assert_eq!(status, 200);
+    let (_, view) = relay
+        .api(
+            &token,
+            "GET",
+            &format!("/api/messaging/conversations/{conv}"),
+            None,
+        )
+        .await;
+    assert_eq!(view["history"][0]["messages"][1]["delivery"], "read");
+    relay.stop().await;
+}
+
+#[tokio::test]
+async fn a_bot_answers_a_new_conversation_first_then_hands_off_with_its_reason_on_the_timeline() {
+    let answers = vec![
+        json!({"action": "reply", "text": "Hi! Order number?", "quick_replies": ["I don't know"]}),
+        json!({"action": "handoff", "reason": "asked for a human", "data": {"order": "A-17"}}),
+    ];
+    let (base, mut rx) = channel(0, answers).await;
+    let relay = relay_with(&base, true).await;
+    let (status, ack) = post_hub(&relay, &inbound("u4", "hello"), SECRET).await;
+    assert_eq!(status, 200);
+    let conv = ack["conversation_id"].as_str().unwrap().to_owned();
+    let to_bot = next(&mut rx).await;
+    assert!(to_bot.body.contains("hello"));
+    let reply = next(&mut rx).await;
+    assert!(
+        reply.body.contains("Order number?"),
+        "the bot's reply goes out to the channel"
+    );
+    let token = relay.login("alice").await;
+    assert!(waiting(&relay, &token).await.is_empty(), "the bot holds it");
+    let (status, _) = post_hub(&relay, &inbound("u4", "A-17, a human please"), SECRET).await;
+    assert_eq!(status, 200);
+    next(&mut rx).await;
+    let deadline = tokio::time::Instant::now() + WAIT;
+    let queued = loop {
+        let w = waiting(&relay, &token).await;
+        if !w.is_empty() || tokio::time::Instant::now() > deadline {
+            break w;
+        }
+        tokio::task::yield_now().await;
+    };
+    assert_eq!(queued[0]["conversation"]["id"], conv.as_str());
+    let (_, view) = relay
+        .api(
+            &token,
+            "GET",
+            &format!("/api/messaging/conversations/{conv}"),
+            None,
+        )
+        .await;
+    let events = view["history"][0]["events"].as_array().unwrap();
+    let handoff = events.iter().find(|e| e["kind"] == "bot_handoff").unwrap();
+    assert_eq!(handoff["detail"]["reason"], "asked for a human");
+    assert_eq!(handoff["detail"]["data"]["order"], "A-17");
+    let authors: Vec<_> = view["history"][0]["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["author"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(authors, ["customer", "bot", "customer"]);
+    relay.stop().await;
+}
