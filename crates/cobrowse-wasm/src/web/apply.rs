@@ -212,3 +212,7 @@ pub fn scroll(el: Option<&Element>, s: &Scroll) {
         }
     }
 }
+
+#[cfg(test)]
+#[path = "apply_tests.rs"]
+mod tests;
