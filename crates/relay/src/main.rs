@@ -184,6 +184,10 @@ struct Serve {
     /// Open WebSocket connections at most.
     #[arg(long, default_value_t = 20_000)]
     max_connections: usize,
+    /// A telephony connector and its token as NAME=TOKEN (at least 16 characters), stored
+    /// hashed at start (repeatable); `relay connector add` makes a random one instead.
+    #[arg(long = "connector-token", env = "RELAY_CONNECTOR_TOKEN")]
+    connector_tokens: Vec<String>,
     /// Messaging database: a `postgres://` URL; default: the relay's SQLite file.
     #[arg(long, env = "RELAY_DATABASE_URL")]
     database_url: Option<String>,
@@ -282,6 +286,12 @@ async fn serve(db: PathBuf, s: Serve) -> anyhow::Result<()> {
     let local = listener.local_addr()?;
     if s.seed_demo {
         seed_demo(&open(&db)?, local)?;
+    }
+    for pair in &s.connector_tokens {
+        let Some((name, token)) = pair.split_once('=').filter(|(_, t)| t.len() >= 16) else {
+            bail!("--connector-token takes NAME=TOKEN with a token of 16 characters or more");
+        };
+        open(&db)?.blocking(|c| routing::persist::connector_set(c, name, token))?;
     }
     let config = relay::Config {
         www_dir: s.www,
