@@ -214,3 +214,31 @@ async fn connector_endpoints_refuse_agents_and_unknown_tokens() {
     assert_eq!(status, 400);
     center.relay.stop().await;
 }
+
+#[tokio::test]
+async fn openapi_describes_the_routing_reporting_and_metrics_endpoints() {
+    let center = Center::start().await;
+    let (status, doc) = center.relay.http("GET", "/api/openapi.json", &[], None).await;
+    assert_eq!(status, 200);
+    for path in [
+        "/api/routing/desk",
+        "/api/routing/presence",
+        "/api/routing/interactions/{id}/{action}",
+        "/api/routing/interactions",
+        "/api/routing/queues",
+        "/api/routing/agents/{name}/profile",
+        "/api/routing/realtime",
+        "/api/telephony/calls",
+        "/api/telephony/calls/{id}/answered",
+        "/api/telephony/calls/{id}/ended",
+        "/api/reports/queues",
+        "/api/reports/queues.csv",
+        "/api/reports/agents",
+        "/api/reports/agents.csv",
+        "/ws/desk",
+        "/metrics",
+    ] {
+        assert!(doc["paths"].get(path).is_some(), "{path} is not described");
+    }
+    center.relay.stop().await;
+}
