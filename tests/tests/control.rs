@@ -327,3 +327,83 @@ async fn an_idle_session_ends_after_the_configured_inactivity() -> anyhow::Resul
     browser.close().await?;
     Ok(())
 }
+
+async fn screenshot(browser: &Browser, name: &str) -> anyhow::Result<()> {
+    let png = browser.client.screenshot().await?;
+    std::fs::write(e2e::output_dir().join(format!("customer-{name}.png")), png)?;
+    Ok(())
+}
+
+#[tokio::test]
+async fn show_and_tell_draws_on_the_customers_page_and_is_never_captured() -> anyhow::Result<()> {
+    let relay = Relay::start(&[]).await?;
+    let browser = Browser::start().await?;
+    open(&browser, &relay.base, "/demo/").await?;
+    screenshot(&browser, "shop").await?;
+    run(
+        &browser,
+        "Cobrowse.enterCode(); setTimeout(() => done(true), 300)",
+    )
+    .await?;
+    screenshot(&browser, "code-prompt").await?;
+    press(&browser, "cancel").await?;
+    let token = login(&relay.base).await?;
+    let (id, key) = start_key(&relay.base, &token).await?;
+    open(&browser, &relay.base, "/demo/checkout.html").await?;
+    start_with_key(&browser, &key).await?;
+    let mut agent = Agent::join(&relay.base, &token, &id).await?;
+    agent.snapshot_of("/demo/checkout.html").await?;
+    screenshot(&browser, "viewing").await?;
+    let name = agent.node("name")?;
+    agent
+        .send(Message::AgentPointer(protocol::Pointer { x: 300, y: 260 }))
+        .await?;
+    agent
+        .send(Message::Highlight(protocol::Highlight { node: name }))
+        .await?;
+    let points = [(420, 420), (520, 330)]
+        .iter()
+        .map(|&(x, y)| protocol::Point { x, y })
+        .collect();
+    agent
+        .send(Message::Stroke(protocol::Stroke {
+            id: 1,
+            kind: protocol::StrokeKind::Arrow,
+            points,
+            done: false,
+        }))
+        .await?;
+    let drawn = run(
+        &browser,
+        "const go = () => {
+           const r = document.getElementById('cobrowse-ui').shadowRoot;
+           const ok = r.querySelector('.ptr').style.display === 'block' && r.querySelector('.hl')
+             && (r.querySelector('svg.ink path') || {}).getAttribute;
+           if (!ok) return setTimeout(go, 10);
+           done(r.querySelector('svg.ink path').getAttribute('d'));
+         };
+         go();",
+    )
+    .await?;
+    assert!(
+        drawn.as_str().is_some_and(|d| d.starts_with("M420 420")),
+        "{drawn}"
+    );
+    screenshot(&browser, "show-and-tell").await?;
+    agent.send(Message::NavigationRequest(Empty)).await?;
+    agent
+        .until("requested", mode(SessionMode::NavigationRequested))
+        .await?;
+    screenshot(&browser, "navigation-request").await?;
+    press(&browser, "allow").await?;
+    agent
+        .until("granted", mode(SessionMode::NavigationGranted))
+        .await?;
+    screenshot(&browser, "control").await?;
+    // A marker round trip, then: the overlay never reached the mirror.
+    agent.send(Message::ResyncRequest(Empty)).await?;
+    agent.snapshot_of("/demo/checkout.html").await?;
+    assert!(agent.node("cobrowse-ui").is_err());
+    browser.close().await?;
+    Ok(())
+}

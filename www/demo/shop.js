@@ -1,11 +1,11 @@
 // Demo shop behaviour: products, a cart in localStorage, the header, and the co-browse button.
 const PRODUCTS = [
-  { id: 'kettle', name: 'Copper Kettle', price: 49, icon: '🫖', tint: '#fde68a', text: 'A 1.5 l stovetop kettle that whistles politely.' },
-  { id: 'mug', name: 'Stoneware Mug', price: 14, icon: '☕', tint: '#fecaca', text: 'Hand-glazed, 350 ml, dishwasher safe.' },
-  { id: 'grinder', name: 'Burr Grinder', price: 89, icon: '⚙️', tint: '#c7d2fe', text: 'Forty grind settings, from espresso to cold brew.' },
-  { id: 'beans', name: 'House Beans 1 kg', price: 24, icon: '🫘', tint: '#bbf7d0', text: 'Medium roast, chocolate and hazelnut notes.' },
-  { id: 'press', name: 'French Press', price: 32, icon: '🧉', tint: '#bae6fd', text: 'Borosilicate glass, stainless mesh filter.' },
-  { id: 'scale', name: 'Brew Scale', price: 39, icon: '⚖️', tint: '#fbcfe8', text: 'Weighs to 0.1 g, with a built-in timer.' },
+  { id: 'kettle', name: 'Copper Kettle', price: 49, icon: 'K', tint: '#fde68a', text: 'A 1.5 l stovetop kettle that whistles politely.' },
+  { id: 'mug', name: 'Stoneware Mug', price: 14, icon: 'M', tint: '#fecaca', text: 'Hand-glazed, 350 ml, dishwasher safe.' },
+  { id: 'grinder', name: 'Burr Grinder', price: 89, icon: 'G', tint: '#c7d2fe', text: 'Forty grind settings, from espresso to cold brew.' },
+  { id: 'beans', name: 'House Beans 1 kg', price: 24, icon: 'B', tint: '#bbf7d0', text: 'Medium roast, chocolate and hazelnut notes.' },
+  { id: 'press', name: 'French Press', price: 32, icon: 'P', tint: '#bae6fd', text: 'Borosilicate glass, stainless mesh filter.' },
+  { id: 'scale', name: 'Brew Scale', price: 39, icon: 'S', tint: '#fbcfe8', text: 'Weighs to 0.1 g, with a built-in timer.' },
 ];
 const money = (n) => '$' + n.toFixed(2);
 const cart = () => JSON.parse(localStorage.getItem('demo-cart') || '{}');
