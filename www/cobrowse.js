@@ -48,4 +48,7 @@
     off: function (name, fn) { ls[name] = (ls[name] || []).filter(function (f) { return f !== fn; }); return C; },
   });
   try { if (w.sessionStorage.getItem('cobrowse:' + site)) call('resumeSession'); } catch (e) { /* no storage */ }
+  /* Messaging widget (issue 8): with `data-messaging` on the tag, load www/messaging/widget.js. */
+  if (s && s.hasAttribute('data-messaging')) import(base + 'messaging/widget.js')
+    .then(function (m) { w.CobrowseMessaging = m.mount({ base: base, site: site }); });
 })(window, document);
