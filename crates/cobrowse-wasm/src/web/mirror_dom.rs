@@ -48,6 +48,54 @@ fn set_attr(el: &Element, name: &str, value: &str) {
     drop(done);
 }
 
+// The mirror's nodes live in the iframe's realm, where `instanceof` against this realm's
+// constructors fails: node types are read from `nodeType` and `localName` instead.
+trait NodeKind {
+    fn is_document(&self) -> bool;
+}
+
+impl NodeKind for Node {
+    fn is_document(&self) -> bool {
+        self.node_type() == Node::DOCUMENT_NODE
+    }
+}
+
+fn as_element(node: &Node) -> Option<&Element> {
+    (node.node_type() == Node::ELEMENT_NODE).then(|| node.unchecked_ref::<Element>())
+}
+
+fn as_iframe(node: &Node) -> Option<&HtmlIFrameElement> {
+    as_element(node)
+        .filter(|el| el.local_name() == "iframe")
+        .map(|el| el.unchecked_ref::<HtmlIFrameElement>())
+}
+
+/// Empties `doc` and puts it in standards mode: a document that starts as `about:blank` is in
+/// quirks mode, and a doctype node inserted later does not change that, so the mirror
+/// re-opens the document with a doctype before building.
+fn empty_standards_document(doc: &Document) {
+    let call = |name: &str, arg: Option<&str>| {
+        let f = Reflect::get(doc, &name.into())
+            .ok()
+            .filter(JsValue::is_function);
+        if let Some(f) = f.map(|f| f.unchecked_into::<js_sys::Function>()) {
+            let done = match arg {
+                Some(a) => f.call1(doc, &a.into()),
+                None => f.call0(doc),
+            };
+            if let Err(e) = done {
+                web_sys::console::warn_2(&"cobrowse mirror: document.".into(), &e);
+            }
+        }
+    };
+    call("open", None);
+    call("write", Some("<!DOCTYPE html>"));
+    call("close", None);
+    while let Some(child) = doc.first_child() {
+        drop(doc.remove_child(&child));
+    }
+}
+
 fn box_style(existing: Option<String>, width: u32, height: u32) -> String {
     format!(
         "{}; display: inline-block !important; width: {width}px !important; \
@@ -97,7 +145,7 @@ impl LiveDom {
                 }
             }
             Patch::Attr { id, change } => {
-                if let Some(el) = self.nodes.get(&id).and_then(|n| n.dyn_ref::<Element>()) {
+                if let Some(el) = self.nodes.get(&id).and_then(as_element) {
                     match change {
                         AttrChange::Set { name, value } => set_attr(el, &name, &value),
                         AttrChange::Remove { name } => drop(el.remove_attribute(&name)),
@@ -144,13 +192,13 @@ impl LiveDom {
                 self.scroll_window();
             }
             Patch::Scroll { id, x, y } => {
-                if let Some(el) = self.nodes.get(&id).and_then(|n| n.dyn_ref::<Element>()) {
+                if let Some(el) = self.nodes.get(&id).and_then(as_element) {
                     el.set_scroll_left(x);
                     el.set_scroll_top(y);
                 }
             }
             Patch::Resize { id, width, height } => {
-                if let Some(el) = self.nodes.get(&id).and_then(|n| n.dyn_ref::<Element>()) {
+                if let Some(el) = self.nodes.get(&id).and_then(as_element) {
                     set_attr(el, "style", &box_style(None, width, height));
                 }
             }
@@ -176,9 +224,7 @@ impl LiveDom {
         self.constructed.clear();
         self.window_scroll = (0, 0);
         if let Some(doc) = self.document() {
-            while let Some(child) = doc.first_child() {
-                drop(doc.remove_child(&child));
-            }
+            empty_standards_document(&doc);
             drop(Reflect::set(
                 &doc,
                 &"adoptedStyleSheets".into(),
@@ -195,8 +241,8 @@ impl LiveDom {
             None => return,
         };
         let owner: Document = parent_node
-            .dyn_ref::<Document>()
-            .cloned()
+            .is_document()
+            .then(|| parent_node.clone().unchecked_into::<Document>())
             .or_else(|| parent_node.owner_document())
             .unwrap_or(doc);
         let created: Option<Node> = match node {
@@ -205,7 +251,7 @@ impl LiveDom {
                 return;
             }
             NewNode::ShadowRoot => {
-                let Some(host) = parent_node.dyn_ref::<Element>() else {
+                let Some(host) = as_element(&parent_node) else {
                     return;
                 };
                 let init = ShadowRootInit::new(ShadowRootMode::Open);
@@ -218,13 +264,11 @@ impl LiveDom {
                 return;
             }
             NewNode::FrameDocument => {
-                let Some(frame) = parent_node.dyn_ref::<HtmlIFrameElement>() else {
+                let Some(frame) = as_iframe(&parent_node) else {
                     return;
                 };
                 if let Some(inner) = frame.content_document() {
-                    while let Some(child) = inner.first_child() {
-                        drop(inner.remove_child(&child));
-                    }
+                    empty_standards_document(&inner);
                     self.nodes.insert(id, inner.into());
                 }
                 return;
@@ -289,7 +333,9 @@ impl LiveDom {
         // Built in the mirror's own realm, or its documents refuse to adopt it.
         let window = self.frame.content_window()?;
         let ctor = Reflect::get(&window, &"CSSStyleSheet".into()).ok()?;
-        let ctor = ctor.dyn_into::<js_sys::Function>().ok()?;
+        let ctor = ctor
+            .is_function()
+            .then(|| ctor.unchecked_into::<js_sys::Function>())?;
         let sheet = Reflect::construct(&ctor, &Array::new())
             .ok()?
             .unchecked_into::<CssStyleSheet>();
@@ -302,10 +348,9 @@ impl LiveDom {
             SheetRef::Constructed(n) => self.constructed_sheet(n),
             SheetRef::Owner(id) => {
                 let owner = self.nodes.get(&id)?;
-                Reflect::get(owner, &"sheet".into())
-                    .ok()?
-                    .dyn_into::<CssStyleSheet>()
-                    .ok()
+                let sheet = Reflect::get(owner, &"sheet".into()).ok()?;
+                (!sheet.is_null() && !sheet.is_undefined())
+                    .then(|| sheet.unchecked_into::<CssStyleSheet>())
             }
         }
     }
