@@ -39,6 +39,7 @@ form button.attach { background: #e5e7eb; color: #111827; }
 
 export function mount({ base = './', site = '' } = {}) {
   const host = document.createElement('div');
+  host.id = 'cobrowse-messaging';
   host.setAttribute('data-cobrowse-ignore', '');
   const root = host.attachShadow({ mode: 'open' });
   root.innerHTML = `<style>${CSS}</style>
