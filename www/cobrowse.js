@@ -21,7 +21,7 @@
     }));
   }
   function boot() {
-    return (ready = ready || Promise.all([load(), fetch(base + 'sites/' + enc + '.json')
+    return (ready = ready || Promise.all([load(), fetch(base + 'api/cobrowse/sites/' + enc + '/config')
       .then(function (r) { return r.ok ? r.json() : {}; }, function () { return {}; })])
       .then(function (a) {
         a[0].initCustomer({ site: site, config: a[1], emit: emit,

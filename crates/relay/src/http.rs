@@ -113,6 +113,7 @@ pub fn router(app: Arc<App>) -> Router {
             "/api/interactions/{id}/transfer",
             post(api::interaction_transferred),
         )
+        .route("/api/cobrowse/sites/{key}/config", get(api::site_config))
         .route("/ws/customer", get(api::customer_ws))
         .route("/ws/agent", get(api::agent_ws))
         .route("/metrics", get(crate::metrics::scrape))

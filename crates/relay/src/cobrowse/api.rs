@@ -332,3 +332,34 @@ pub async fn agent_ws(
         .on_upgrade(move |socket| serve(socket, app2, Side::Agent(auth.agent), permit))
         .into_response())
 }
+
+/// `GET /api/cobrowse/sites/{key}/config`: the co-browse rules the site's pages apply (mask,
+/// block and read-only selectors, pause URL patterns, whether agents may type into masked
+/// fields, whether submit buttons are read-only), from `{www}/sites/{key}.json`. Public, as
+/// every page of the site reads it, and served to any origin; `{}` (the defaults) when the
+/// site has no file.
+pub async fn site_config(State(app): State<Arc<App>>, Path(key): Path<String>) -> Response {
+    let valid = !key.is_empty()
+        && key.len() <= 64
+        && key
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+    if !valid {
+        return ApiError::NotFound.into_response();
+    }
+    let path = app.config.www_dir.join("sites").join(format!("{key}.json"));
+    let read = tokio::task::spawn_blocking(move || std::fs::read(path)).await;
+    let body = match read {
+        Ok(Ok(bytes)) if serde_json::from_slice::<serde_json::Value>(&bytes).is_ok() => bytes,
+        _ => b"{}".to_vec(),
+    };
+    (
+        [
+            (header::CONTENT_TYPE, "application/json"),
+            (header::ACCESS_CONTROL_ALLOW_ORIGIN, "*"),
+            (header::CACHE_CONTROL, "max-age=60"),
+        ],
+        body,
+    )
+        .into_response()
+}
