@@ -22,7 +22,7 @@
 //! The async shell around the engine:
 //!
 //! - [`service`]: one task owns the engine, a clock and the next-deadline timer; a [`Handle`]
-//!   sends it commands. `switchboard` maps the relay's names to engine ids and accounts for
+//!   ([`handle`]) sends it commands and hears assignments. `switchboard` maps the relay's names to engine ids and accounts for
 //!   decisions; [`live`] builds desks and the real-time board; [`persist`] holds queue specs,
 //!   profiles and connector tokens in the database.
 //! - [`api`]: REST for desks and supervisors, the telephony connector API and `/ws/desk`.
@@ -41,6 +41,7 @@ pub mod api;
 mod dispatch;
 mod engine;
 pub mod event;
+pub mod handle;
 mod index;
 pub mod live;
 pub mod metrics;

@@ -16,116 +16,24 @@ use std::{
 
 use protocol::EndReason;
 use tokio::{
-    sync::{broadcast, mpsc, oneshot, watch},
+    sync::{broadcast, mpsc, watch},
     time::{sleep_until, Instant},
 };
 
-use super::live::{DeskView, Realtime};
-use super::persist::{ProfileSpec, QueueSpec, SpecError};
+use super::live::Realtime;
+use super::persist::QueueSpec;
 use super::switchboard::Switchboard;
 use super::{
-    AgentId, Decision, EngineConfig, Event, InteractionId, LastAgent, Media, Millis, Presence,
-    QueueId, QueuedReason, RoutingError, TransferTarget,
+    AgentId, Decision, EngineConfig, Event, InteractionId, LastAgent, Millis, QueueId,
+    QueuedReason, TransferTarget,
 };
 use crate::cobrowse::Registry;
 use crate::reporting::writer::Writer;
 
-/// A call, chat or messaging conversation that needs an agent.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Arrival {
-    /// The caller's id for it (call id, conversation id); unique among live interactions.
-    pub id: String,
-    pub media: Media,
-    /// The queue's name.
-    pub queue: String,
-    /// Higher first; `None` takes the queue's.
-    pub priority: Option<i32>,
-    /// The agent who last handled this conversation, for last-agent routing.
-    pub last_agent: Option<PreviousAgent>,
-}
-
-/// Who last handled a conversation, and when.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PreviousAgent {
-    /// The agent's store id.
-    pub agent_id: String,
-    /// When that agent last handled it (ms since the Unix epoch); routing back applies only
-    /// within the threading window after this.
-    pub handled_at_ms: i64,
-}
-
-/// Where a transfer sends an interaction.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Target {
-    /// An agent, by store id.
-    Agent(String),
-    /// A queue, by name.
-    Queue(String),
-}
-
-/// Something done to a live interaction.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Action {
-    Accept,
-    Decline,
-    Park,
-    Unpark,
-    Transfer(Target),
-    End,
-    WrapUp { code: String },
-}
-
-/// Why the service refused a command.
-#[derive(Debug, thiserror::Error)]
-pub enum ServiceError {
-    #[error(transparent)]
-    Routing(#[from] RoutingError),
-    #[error(transparent)]
-    Spec(#[from] SpecError),
-    #[error("interaction {0:?} is not being routed")]
-    UnknownInteraction(String),
-    #[error("interaction {0:?} is already being routed")]
-    DuplicateInteraction(String),
-    #[error("sign in to routing first")]
-    NotSignedIn,
-    #[error("interaction {0:?} is not yours")]
-    NotYours(String),
-    #[error("the routing service has stopped")]
-    Stopped,
-}
-
-/// A message for one agent's console.
-#[derive(Debug, Clone)]
-pub struct Push {
-    /// The agent's store id.
-    pub agent: String,
-    /// The JSON text to send.
-    pub body: Arc<str>,
-}
-
-type Reply<T> = oneshot::Sender<Result<T, ServiceError>>;
-
-/// What the service task is asked to do.
-pub(crate) enum Command {
-    DefineQueue(QueueId, QueueSpec, Reply<()>),
-    SignIn {
-        agent_id: String,
-        name: String,
-        profile: ProfileSpec,
-        presence: Presence,
-        reply: Reply<()>,
-    },
-    Arrive(Arrival, Reply<()>),
-    Act {
-        id: String,
-        /// The agent acting, checked against the owner; `None` for connectors.
-        by: Option<String>,
-        action: Action,
-        reply: Reply<()>,
-    },
-    Desk(String, oneshot::Sender<DeskView>),
-    Queues(oneshot::Sender<Vec<(QueueId, QueueSpec)>>),
-}
+use super::handle::Command;
+pub use super::handle::{
+    Action, Arrival, Assignment, AssignmentEvent, Handle, PreviousAgent, Push, ServiceError, Target,
+};
 
 /// Tunables of the service.
 #[derive(Debug, Clone)]
@@ -159,153 +67,39 @@ pub fn start(
 ) -> Result<Handle, crate::store::StoreError> {
     let writer = Writer::start(&config.db_path, config.recorder_queue)?;
     let queues = store.blocking(|c| super::persist::queues_load(c))?;
-    Ok(Handle::start(
-        ServiceConfig::default(),
-        queues,
-        writer,
+    Ok(spawn(ServiceConfig::default(), queues, writer, registry))
+}
+
+/// Starts the service task with the stored queues.
+pub fn spawn(
+    config: ServiceConfig,
+    queues: Vec<(QueueId, QueueSpec)>,
+    writer: Writer,
+    registry: Arc<Registry>,
+) -> Handle {
+    let (tx, rx) = mpsc::channel(config.command_queue.max(1));
+    let (pushes, _) = broadcast::channel(1024);
+    let (assignments, _) = broadcast::channel(1024);
+    let (live_tx, realtime) = watch::channel(Arc::new(Realtime::default()));
+    let clock = Clock::new();
+    let mut board = Switchboard::new(config.engine.clone(), writer.clone());
+    for (id, spec) in queues {
+        if let Err(e) = board.define_queue(clock.now(), id, spec) {
+            tracing::error!(queue = id.0, error = %e, "stored queue refused");
+        }
+    }
+    board.take_decisions();
+    let service = Service {
+        board,
+        clock,
         registry,
-    ))
-}
-
-/// The way into the routing service. Cheap to clone.
-#[derive(Clone)]
-pub struct Handle {
-    tx: mpsc::Sender<Command>,
-    pushes: broadcast::Sender<Push>,
-    realtime: watch::Receiver<Arc<Realtime>>,
-    /// The event writer, so reports can flush it before reading.
-    pub writer: Writer,
-}
-
-impl Handle {
-    /// Starts the service task with the stored queues.
-    pub fn start(
-        config: ServiceConfig,
-        queues: Vec<(QueueId, QueueSpec)>,
-        writer: Writer,
-        registry: Arc<Registry>,
-    ) -> Handle {
-        let (tx, rx) = mpsc::channel(config.command_queue.max(1));
-        let (pushes, _) = broadcast::channel(1024);
-        let (live_tx, realtime) = watch::channel(Arc::new(Realtime::default()));
-        let clock = Clock::new();
-        let mut board = Switchboard::new(config.engine.clone(), writer.clone());
-        for (id, spec) in queues {
-            if let Err(e) = board.define_queue(clock.now(), id, spec) {
-                tracing::error!(queue = id.0, error = %e, "stored queue refused");
-            }
-        }
-        board.take_decisions();
-        let service = Service {
-            board,
-            clock,
-            registry,
-            pushes: pushes.clone(),
-            live: live_tx,
-            config,
-        };
-        tokio::spawn(service.run(rx));
-        Handle {
-            tx,
-            pushes,
-            realtime,
-            writer,
-        }
-    }
-
-    async fn ask<T>(&self, make: impl FnOnce(Reply<T>) -> Command) -> Result<T, ServiceError> {
-        let (reply, answer) = oneshot::channel();
-        self.tx
-            .send(make(reply))
-            .await
-            .map_err(|_| ServiceError::Stopped)?;
-        answer.await.map_err(|_| ServiceError::Stopped)?
-    }
-
-    /// Routes a new interaction. **For messaging:** call this when a conversation needs an
-    /// agent; the offer reaches the agent's desk, and [`Handle::act`] with [`Action::End`] ends
-    /// it.
-    pub async fn arrive(&self, arrival: Arrival) -> Result<(), ServiceError> {
-        self.ask(|r| Command::Arrive(arrival, r)).await
-    }
-
-    /// Acts on a live interaction; `by` (an agent's store id) must own it, or be offered it
-    /// for accept and decline. `None` is a trusted connector.
-    pub async fn act(
-        &self,
-        id: &str,
-        by: Option<&str>,
-        action: Action,
-    ) -> Result<(), ServiceError> {
-        let (id, by) = (id.to_owned(), by.map(str::to_owned));
-        self.ask(|reply| Command::Act {
-            id,
-            by,
-            action,
-            reply,
-        })
-        .await
-    }
-
-    /// Creates or replaces a queue (already saved under `id`).
-    pub async fn define_queue(&self, id: QueueId, spec: QueueSpec) -> Result<(), ServiceError> {
-        self.ask(|r| Command::DefineQueue(id, spec, r)).await
-    }
-
-    /// Signs an agent in (or updates its profile) and sets its presence; `Offline` signs out.
-    pub async fn set_presence(
-        &self,
-        agent_id: &str,
-        name: &str,
-        profile: ProfileSpec,
-        presence: Presence,
-    ) -> Result<(), ServiceError> {
-        let (agent_id, name) = (agent_id.to_owned(), name.to_owned());
-        self.ask(|reply| Command::SignIn {
-            agent_id,
-            name,
-            profile,
-            presence,
-            reply,
-        })
-        .await
-    }
-
-    /// Signs an agent out of routing: its work goes back to the queues.
-    pub async fn sign_out(&self, agent_id: &str) -> Result<(), ServiceError> {
-        self.set_presence(agent_id, "", ProfileSpec::default(), Presence::Offline)
-            .await
-    }
-
-    /// The agent's desk: presence, offers and work.
-    pub async fn desk(&self, agent_id: &str) -> Result<DeskView, ServiceError> {
-        let (reply, answer) = oneshot::channel();
-        self.tx
-            .send(Command::Desk(agent_id.to_owned(), reply))
-            .await
-            .map_err(|_| ServiceError::Stopped)?;
-        answer.await.map_err(|_| ServiceError::Stopped)
-    }
-
-    /// The defined queues.
-    pub async fn queues(&self) -> Result<Vec<(QueueId, QueueSpec)>, ServiceError> {
-        let (reply, answer) = oneshot::channel();
-        self.tx
-            .send(Command::Queues(reply))
-            .await
-            .map_err(|_| ServiceError::Stopped)?;
-        answer.await.map_err(|_| ServiceError::Stopped)
-    }
-
-    /// Desk updates for every agent; a console keeps those for its own agent.
-    pub fn subscribe(&self) -> broadcast::Receiver<Push> {
-        self.pushes.subscribe()
-    }
-
-    /// The real-time view, updated at most every `publish_every`.
-    pub fn realtime(&self) -> watch::Receiver<Arc<Realtime>> {
-        self.realtime.clone()
-    }
+        pushes: pushes.clone(),
+        assignments: assignments.clone(),
+        live: live_tx,
+        config,
+    };
+    tokio::spawn(service.run(rx));
+    Handle::new(tx, pushes, assignments, realtime, writer)
 }
 
 /// Wall-clock milliseconds, advanced by tokio's clock so paused-time tests control it.
@@ -341,6 +135,7 @@ struct Service {
     clock: Clock,
     registry: Arc<Registry>,
     pushes: broadcast::Sender<Push>,
+    assignments: broadcast::Sender<Assignment>,
     live: watch::Sender<Arc<Realtime>>,
     config: ServiceConfig,
 }
@@ -448,6 +243,9 @@ impl Service {
                 });
             }
         }
+        for decision in &decisions {
+            self.announce(decision);
+        }
         for agent in self.board.record(now, &decisions) {
             self.board.log_status(now, agent);
             let Some(store_id) = self.board.store_id(agent) else {
@@ -467,6 +265,43 @@ impl Service {
                 Err(e) => tracing::error!(error = %e, "serialising a desk"),
             }
         }
+    }
+}
+
+impl Service {
+    /// Tells [`Handle::assignments`] subscribers what a decision did to an interaction.
+    fn announce(&self, decision: &Decision) {
+        let (id, agent, event) = match decision {
+            Decision::Connected { interaction, agent } => {
+                (*interaction, Some(*agent), AssignmentEvent::Connected)
+            }
+            Decision::Queued {
+                interaction,
+                reason,
+                ..
+            } if *reason != QueuedReason::Arrived => (*interaction, None, AssignmentEvent::Queued),
+            Decision::WrapUpStarted {
+                interaction, agent, ..
+            } => (*interaction, Some(*agent), AssignmentEvent::WrapUp),
+            Decision::Finished(record) => (
+                record.interaction,
+                record.agents.last().copied(),
+                AssignmentEvent::Finished,
+            ),
+            _ => return,
+        };
+        let Some((interaction, media)) = self.board.identity(id) else {
+            return;
+        };
+        // Nobody listening is normal.
+        self.assignments
+            .send(Assignment {
+                interaction,
+                media,
+                agent_id: agent.and_then(|a| self.board.store_id(a)),
+                event,
+            })
+            .ok();
     }
 }
 
@@ -513,3 +348,7 @@ pub(crate) fn last_agent(
         window_open: now.0.saturating_sub(handled) <= window_ms,
     })
 }
+
+#[cfg(test)]
+#[path = "service_tests.rs"]
+mod tests;

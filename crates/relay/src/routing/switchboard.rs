@@ -93,6 +93,13 @@ impl Switchboard {
         self.interactions.get(&id).map(|i| i.external.clone())
     }
 
+    /// The external id and media of a live interaction.
+    pub fn identity(&self, id: InteractionId) -> Option<(String, super::Media)> {
+        self.interactions
+            .get(&id)
+            .map(|i| (i.external.clone(), i.media))
+    }
+
     pub fn store_id(&self, agent: AgentId) -> Option<String> {
         self.agents.get(&agent).map(|a| a.store_id.clone())
     }

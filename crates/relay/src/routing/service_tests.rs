@@ -1,0 +1,107 @@
+//! The service as messaging uses it in-process: [`Handle::arrive`], actions, and the
+//! assignments it broadcasts.
+
+use std::{sync::Arc, time::Duration};
+
+use super::*;
+use crate::{cobrowse::Registry, store::Store, Config};
+
+async fn service() -> (Handle, tempfile::TempDir) {
+    let dir = tempfile::tempdir().unwrap();
+    let config = Arc::new(Config {
+        db_path: dir.path().join("db.sqlite"),
+        ..Config::default()
+    });
+    let store = Store::open(&config.db_path).unwrap();
+    let (recorder, thread) = store.recorder(16).unwrap();
+    drop(thread);
+    let registry = Registry::new(config.clone(), recorder);
+    (start(&config, &store, registry).unwrap(), dir)
+}
+
+async fn next(rx: &mut tokio::sync::broadcast::Receiver<Assignment>) -> Assignment {
+    tokio::time::timeout(Duration::from_secs(5), rx.recv())
+        .await
+        .unwrap()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn messaging_hears_who_took_its_conversation_and_when_routing_is_done() {
+    let (handle, _dir) = service().await;
+    let spec: QueueSpec = serde_json::from_str(r#"{"name":"web"}"#).unwrap();
+    handle
+        .define_queue(crate::routing::QueueId(1), spec)
+        .await
+        .unwrap();
+    handle
+        .set_presence(
+            "agent-a",
+            "alice",
+            Default::default(),
+            crate::routing::Presence::Available,
+        )
+        .await
+        .unwrap();
+    let mut assignments = handle.assignments();
+    handle
+        .arrive(Arrival {
+            id: "conv-1".into(),
+            media: crate::routing::Media::Message,
+            queue: "web".into(),
+            priority: None,
+            last_agent: None,
+        })
+        .await
+        .unwrap();
+    let desk = handle.desk("agent-a").await.unwrap();
+    assert_eq!(desk.work[0].state, "offered");
+
+    handle
+        .act("conv-1", Some("agent-a"), Action::Accept)
+        .await
+        .unwrap();
+    let connected = next(&mut assignments).await;
+    assert_eq!(connected.event, AssignmentEvent::Connected);
+    assert_eq!(
+        (
+            connected.interaction.as_str(),
+            connected.agent_id.as_deref()
+        ),
+        ("conv-1", Some("agent-a"))
+    );
+
+    handle.act("conv-1", None, Action::End).await.unwrap();
+    let finished = next(&mut assignments).await;
+    assert_eq!(finished.event, AssignmentEvent::Finished);
+    assert!(matches!(
+        handle.act("conv-1", None, Action::End).await,
+        Err(ServiceError::UnknownInteraction(_))
+    ));
+}
+
+#[tokio::test]
+async fn an_arrival_for_an_unknown_queue_or_a_live_id_is_refused() {
+    let (handle, _dir) = service().await;
+    let spec: QueueSpec = serde_json::from_str(r#"{"name":"web"}"#).unwrap();
+    handle
+        .define_queue(crate::routing::QueueId(1), spec)
+        .await
+        .unwrap();
+    let arrival = |queue: &str| Arrival {
+        id: "conv-1".into(),
+        media: crate::routing::Media::Chat,
+        queue: queue.into(),
+        priority: None,
+        last_agent: None,
+    };
+    assert!(matches!(
+        handle.arrive(arrival("nowhere")).await,
+        Err(ServiceError::Spec(_))
+    ));
+    handle.arrive(arrival("web")).await.unwrap();
+    assert!(matches!(
+        handle.arrive(arrival("web")).await,
+        Err(ServiceError::DuplicateInteraction(_))
+    ));
+}
