@@ -78,7 +78,7 @@ function markRead() {
   if (!view) return;
   const mine = view.history.find((h) => h.conversation.id === current);
   const seq = Math.max(0, ...mine.messages.filter((m) => m.author === 'customer').map((m) => m.seq));
-  if (seq > view.conversation.agent_read_seq) api(`/api/messaging/conversations/${current}/read`, { seq }).catch(() => {});
+  if (seq > view.conversation.agent_read_seq) api(`/api/messaging/conversations/${current}/read`, { seq }).then(refresh, () => {});
 }
 async function send(text, attachments = []) {
   const quick = $('quick').value.split(',').map((s) => s.trim()).filter(Boolean);

@@ -1,0 +1,274 @@
+//! Messaging end to end: the widget on a customer page and the inbox console in two headless
+//! Chromium instances exchange messages through the real relay (typing, read receipts), and
+//! a hard kill of the relay mid-stream loses no acknowledged message. Screenshots go to
+//! `tests/output/messaging-*.png`.
+
+use std::{
+    sync::{
+        atomic::{AtomicBool, AtomicUsize, Ordering},
+        Arc,
+    },
+    time::Duration,
+};
+
+use anyhow::Context;
+use e2e::{output_dir, wait_for, Browser, Relay};
+use serde_json::{json, Value};
+
+const WAIT: Duration = Duration::from_secs(20);
+
+async fn js(browser: &Browser, script: &str) -> anyhow::Result<Value> {
+    Ok(browser.client.execute(script, vec![]).await?)
+}
+
+/// Waits until `script` (an expression) is truthy in `browser`.
+async fn until(browser: &Browser, what: &str, script: &str) -> anyhow::Result<()> {
+    let script = format!("try {{ return !!({script}); }} catch (e) {{ return false; }}");
+    wait_for(what, WAIT, || async {
+        js(browser, &script)
+            .await
+            .ok()
+            .filter(|v| *v == json!(true))
+    })
+    .await
+    .map(drop)
+}
+
+async fn shot(browser: &Browser, name: &str) -> anyhow::Result<()> {
+    let png = browser.client.screenshot().await?;
+    std::fs::write(output_dir().join(format!("messaging-{name}.png")), png)?;
+    Ok(())
+}
+
+const WIDGET: &str = "document.getElementById('cobrowse-messaging').shadowRoot";
+
+#[tokio::test]
+async fn a_widget_visitor_and_an_inbox_agent_exchange_messages_with_typing_and_read_receipts(
+) -> anyhow::Result<()> {
+    let relay = Relay::start(&[]).await?;
+    let (console, customer) = tokio::try_join!(Browser::start(), Browser::start())?;
+    console.client.set_window_size(1400, 900).await?;
+
+    customer
+        .client
+        .goto(&relay.url("/messaging/demo.html"))
+        .await?;
+    until(
+        &customer,
+        "the widget",
+        &format!("{WIDGET}.querySelector('.launch')"),
+    )
+    .await?;
+    js(
+        &customer,
+        &format!("{WIDGET}.querySelector('.launch').click(); return 1"),
+    )
+    .await?;
+    js(
+        &customer,
+        &format!(
+            "const r = {WIDGET}; r.querySelector('textarea').value = 'Hello from the widget';
+             r.querySelector('form').requestSubmit(); return 1"
+        ),
+    )
+    .await?;
+    until(
+        &customer,
+        "the customer's message acknowledged",
+        &format!("{WIDGET}.querySelector('.msg.customer').dataset.delivery === 'sent'"),
+    )
+    .await?;
+
+    console
+        .client
+        .goto(&relay.url("/console/inbox.html"))
+        .await?;
+    console
+        .client
+        .execute_async(
+            "const done = arguments[arguments.length - 1];
+             fetch('/api/login', {method: 'POST', headers: {'Content-Type': 'application/json'},
+               body: JSON.stringify({name: 'agent', password: 'agent'})}).then(r => done(r.status));",
+            vec![],
+        )
+        .await?;
+    console
+        .client
+        .goto(&relay.url("/console/inbox.html"))
+        .await?;
+    until(
+        &console,
+        "the waiting conversation",
+        "document.querySelector('#waiting .conv .last').textContent === 'Hello from the widget'",
+    )
+    .await?;
+    js(
+        &console,
+        "document.querySelector('#waiting .conv').click(); return 1",
+    )
+    .await?;
+    until(
+        &console,
+        "the Take button",
+        "!document.getElementById('take').hidden",
+    )
+    .await?;
+    js(
+        &console,
+        "document.getElementById('take').click(); return 1",
+    )
+    .await?;
+    until(
+        &console,
+        "the taken conversation",
+        "document.querySelector('#mine .conv')",
+    )
+    .await?;
+
+    // The agent opened it, so the customer sees "Read" on its message.
+    until(
+        &customer,
+        "the read receipt in the widget",
+        &format!("{WIDGET}.querySelector('.msg.customer .meta').textContent === 'Read'"),
+    )
+    .await?;
+
+    // Typing shows on the other side.
+    js(
+        &customer,
+        &format!(
+            "const t = {WIDGET}.querySelector('textarea'); t.value = 'and'; 
+             t.dispatchEvent(new Event('input')); return 1"
+        ),
+    )
+    .await?;
+    until(
+        &console,
+        "the customer typing",
+        "document.getElementById('typing').textContent.includes('typing')",
+    )
+    .await?;
+
+    js(
+        &console,
+        "document.getElementById('text').value = 'Hi! How can I help?';
+         document.getElementById('quick').value = 'Returns, Delivery';
+         document.getElementById('compose').requestSubmit(); return 1",
+    )
+    .await?;
+    until(
+        &customer,
+        "the agent's reply with quick replies",
+        &format!(
+            "[...{WIDGET}.querySelectorAll('.msg.agent')].some(m => m.textContent.includes('How can I help'))
+             && {WIDGET}.querySelectorAll('.quick button').length === 2"
+        ),
+    )
+    .await?;
+    shot(&customer, "widget").await?;
+    js(
+        &customer,
+        &format!("{WIDGET}.querySelector('.quick button').click(); return 1"),
+    )
+    .await?;
+    until(
+        &console,
+        "the quick reply in the inbox",
+        "[...document.querySelectorAll('#log .msg.customer')].some(m => m.textContent.startsWith('Returns'))",
+    )
+    .await?;
+    shot(&console, "inbox").await?;
+    Ok(())
+}
+
+#[tokio::test]
+async fn every_acknowledged_message_survives_a_hard_kill_of_the_relay() -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let db = dir.path().join("messages.db");
+    let db_arg = db.to_str().context("utf-8 path")?.to_owned();
+    let relay = Relay::start(&["--database-url", &db_arg]).await?;
+    let http = reqwest::Client::new();
+    let mut tokens = Vec::new();
+    for _ in 0..40 {
+        let r: Value = http
+            .post(relay.url("/api/messaging/guest"))
+            .send()
+            .await?
+            .json()
+            .await?;
+        tokens.push(r["token"].as_str().context("token")?.to_owned());
+    }
+    let acked_count = Arc::new(AtomicUsize::new(0));
+    let stop = Arc::new(AtomicBool::new(false));
+    let mut senders = Vec::new();
+    for token in tokens.clone() {
+        let (http, url) = (http.clone(), relay.url("/api/messaging/guest/messages"));
+        let (count, stop) = (acked_count.clone(), stop.clone());
+        senders.push(tokio::spawn(async move {
+            let mut acked = Vec::new();
+            for i in 0.. {
+                if stop.load(Ordering::Relaxed) {
+                    break;
+                }
+                let sent = http
+                    .post(&url)
+                    .header("x-guest-token", &token)
+                    .json(&json!({ "text": format!("m{i}") }))
+                    .send()
+                    .await;
+                let Ok(response) = sent else { break };
+                if response.status() == 429 {
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                    continue;
+                }
+                // An acknowledgement is a 200 whose body arrived in full.
+                let Ok(body) = response.json::<Value>().await else {
+                    break;
+                };
+                if let Some(id) = body["message"]["id"].as_str() {
+                    acked.push(id.to_owned());
+                    count.fetch_add(1, Ordering::Relaxed);
+                }
+            }
+            acked
+        }));
+    }
+    wait_for("120 acknowledged messages", WAIT, || async {
+        (acked_count.load(Ordering::Relaxed) >= 120).then_some(())
+    })
+    .await?;
+    relay.kill().await?;
+    stop.store(true, Ordering::Relaxed);
+    let mut acked = Vec::new();
+    for s in senders {
+        acked.push(s.await?);
+    }
+
+    let relay = Relay::start(&["--database-url", &db_arg]).await?;
+    let mut total = 0;
+    for (token, acked) in tokens.iter().zip(&acked) {
+        let history: Value = http
+            .get(relay.url("/api/messaging/guest/history"))
+            .header("x-guest-token", token)
+            .send()
+            .await?
+            .json()
+            .await?;
+        let stored: Vec<&str> = history["history"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .flat_map(|c| c["messages"].as_array().into_iter().flatten())
+            .filter_map(|m| m["id"].as_str())
+            .collect();
+        for id in acked {
+            assert!(
+                stored.contains(&id.as_str()),
+                "acknowledged message {id} was lost"
+            );
+        }
+        total += acked.len();
+    }
+    assert!(total >= 120, "{total} acknowledged");
+    Ok(())
+}
