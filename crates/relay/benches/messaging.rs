@@ -1,0 +1,184 @@
+//! `make bench-messaging`: ingest throughput and latency of customer messages through a real
+//! relay (HTTP, JSON, the group-commit store on an embedded SQLite file with
+//! `synchronous = FULL`), one JSON line per path:
+//! - `widget`: `POST /api/messaging/guest/messages` (the rate limit lifted for the run);
+//! - `webhook`: signed `POST /api/messaging/open/{integration}`.
+//!
+//! Latency is from sending a request to receiving its acknowledgement, which the relay gives
+//! only after the message's transaction committed. The baseline, measured in the same run, is
+//! raw SQLite inserts of the same rows with the same durability settings, committed in
+//! batches as large as the client concurrency: the store's ceiling without HTTP, threading or
+//! contact resolution. `RELAY_BENCH_MESSAGES` sets the messages per path (default 20,000).
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a benchmark harness: failing loudly is the point
+
+use std::time::{Duration, Instant};
+
+use relay::{
+    messaging::{
+        model::Integration, open::integration_add, signature::sign, MessagingStore, Target,
+    },
+    Config,
+};
+use serde_json::json;
+
+const CONCURRENCY: usize = 64;
+const SECRET: &str = "bench-secret-0123456789";
+
+fn percentile(sorted: &[f64], p: f64) -> f64 {
+    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[i.min(sorted.len() - 1)]
+}
+
+/// Raw inserts of `n` message-sized rows, `batch` per commit, WAL + synchronous=FULL.
+fn baseline(dir: &std::path::Path, n: usize, batch: usize) -> f64 {
+    let conn = rusqlite::Connection::open(dir.join("baseline.db")).unwrap();
+    conn.pragma_update(None, "journal_mode", "WAL").unwrap();
+    conn.pragma_update(None, "synchronous", "FULL").unwrap();
+    conn.execute_batch(
+        "CREATE TABLE m (id TEXT PRIMARY KEY, conversation_id TEXT, seq BIGINT, author TEXT,
+         text TEXT, attachments TEXT, quick_replies TEXT, delivery TEXT, created_at BIGINT)",
+    )
+    .unwrap();
+    let start = Instant::now();
+    let mut i = 0;
+    while i < n {
+        conn.execute_batch("BEGIN").unwrap();
+        {
+            let mut stmt = conn
+                .prepare_cached(
+                    "INSERT INTO m VALUES (?1, ?2, ?3, 'customer', ?4, '[]', '[]', 'sent', ?5)",
+                )
+                .unwrap();
+            for _ in 0..batch.min(n - i) {
+                stmt.execute(rusqlite::params![
+                    relay::store::random_hex(12),
+                    "conv",
+                    i as i64,
+                    "hello, is this in stock?",
+                    relay::store::now_ms()
+                ])
+                .unwrap();
+                i += 1;
+            }
+        }
+        conn.execute_batch("COMMIT").unwrap();
+    }
+    n as f64 / start.elapsed().as_secs_f64()
+}
+
+async fn drive(base: &str, path: &'static str, per_client: usize) -> (f64, Vec<f64>) {
+    let http = reqwest::Client::builder()
+        .pool_max_idle_per_host(CONCURRENCY)
+        .build()
+        .unwrap();
+    let mut tokens = Vec::new();
+    for _ in 0..CONCURRENCY {
+        let r: serde_json::Value = http
+            .post(format!("{base}/api/messaging/guest"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        tokens.push(r["token"].as_str().unwrap().to_owned());
+    }
+    let start = Instant::now();
+    let mut tasks = Vec::new();
+    for (c, token) in tokens.into_iter().enumerate() {
+        let (http, base) = (http.clone(), base.to_owned());
+        tasks.push(tokio::spawn(async move {
+            let mut lat = Vec::with_capacity(per_client);
+            for i in 0..per_client {
+                let req = if path == "widget" {
+                    http.post(format!("{base}/api/messaging/guest/messages"))
+                        .header("x-guest-token", &token)
+                        .json(&json!({"text": format!("hello {i}, is this in stock?")}))
+                } else {
+                    let body = json!({
+                        "channel": {"from": {"id": format!("user-{c}"), "nickname": "Pat"}},
+                        "type": "Text", "text": format!("hello {i}, is this in stock?"),
+                    })
+                    .to_string();
+                    http.post(format!("{base}/api/messaging/open/bench"))
+                        .header("x-hub-signature-256", sign(SECRET, body.as_bytes()))
+                        .header("content-type", "application/json")
+                        .body(body)
+                };
+                let t = Instant::now();
+                let status = req.send().await.unwrap().status();
+                lat.push(t.elapsed().as_secs_f64() * 1e3);
+                assert!(status.is_success(), "{path}: {status}");
+            }
+            lat
+        }));
+    }
+    let mut all = Vec::new();
+    for t in tasks {
+        all.extend(t.await.unwrap());
+    }
+    let rate = all.len() as f64 / start.elapsed().as_secs_f64();
+    all.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    (rate, all)
+}
+
+fn main() {
+    let n: usize = std::env::var("RELAY_BENCH_MESSAGES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(20_000);
+    let per_client = n.div_ceil(CONCURRENCY);
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("relay.db");
+    relay::store::Store::open(&db).unwrap();
+    integration_add(
+        &MessagingStore::open(&Target::Sqlite(db.clone())).unwrap(),
+        Integration {
+            name: "bench".into(),
+            secret: SECRET.into(),
+            webhook_url: "http://127.0.0.1:9/unused".into(),
+            bot_url: None,
+        },
+    )
+    .unwrap();
+    let baseline_rate = baseline(dir.path(), n, CONCURRENCY);
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let mut config = Config {
+            db_path: db,
+            www_dir: dir.path().to_path_buf(),
+            ..Config::default()
+        };
+        config.messaging.guest_rate_per_sec = 1e9;
+        config.messaging.guest_burst = u32::MAX;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let server = tokio::spawn(relay::run(listener, config, async {
+            stopped.await.ok();
+        }));
+        // Warm up connections and caches.
+        drive(&base, "widget", 10).await;
+        for path in ["widget", "webhook"] {
+            let (rate, lat) = drive(&base, path, per_client).await;
+            println!(
+                "{}",
+                json!({
+                    "bench": "messaging",
+                    "path": path,
+                    "messages": lat.len(),
+                    "concurrency": CONCURRENCY,
+                    "messages_per_s": rate.round(),
+                    "p50_ms": (percentile(&lat, 0.50) * 1000.0).round() / 1000.0,
+                    "p99_ms": (percentile(&lat, 0.99) * 1000.0).round() / 1000.0,
+                    "baseline": format!("raw SQLite INSERT, WAL + synchronous=FULL, {CONCURRENCY} rows per commit"),
+                    "baseline_messages_per_s": baseline_rate.round(),
+                    "ratio_to_baseline": (rate / baseline_rate * 1000.0).round() / 1000.0,
+                })
+            );
+        }
+        stop.send(()).ok();
+        tokio::time::timeout(Duration::from_secs(10), server).await.ok();
+    });
+}
