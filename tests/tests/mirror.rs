@@ -172,3 +172,88 @@ async fn the_mirror_matches_the_customers_page_in_dom_and_pixels() -> anyhow::Re
     tokio::time::timeout(Duration::from_secs(5), relay.kill()).await??;
     Ok(())
 }
+
+/// A fresh relay, console and customer sharing `path`.
+async fn shared(path: &str) -> anyhow::Result<(Relay, Browser, Browser)> {
+    let relay = Relay::start(&[]).await?;
+    let (console, customer) = tokio::try_join!(Browser::start(), Browser::start())?;
+    sign_in(&console, &relay).await?;
+    session(&console, &customer, &relay, path).await?;
+    Ok((relay, console, customer))
+}
+
+async fn synced_count(console: &Browser) -> anyhow::Result<u64> {
+    Ok(console_state(console).await?["synced"]
+        .as_u64()
+        .unwrap_or(0))
+}
+
+/// Late join: a console reloaded mid-session rejoins, and the relay's snapshot plus the
+/// changes since show the current page at once, without the customer doing anything.
+#[tokio::test]
+async fn a_reloaded_console_rejoins_and_shows_the_current_page() -> anyhow::Result<()> {
+    let (relay, console, customer) = shared("/test-pages/cssinjs.html").await?;
+    run(
+        &customer,
+        "Promise.resolve(window.runChanges()).then(() => done(true));",
+    )
+    .await?;
+    converge(&console, &customer, "before reload").await?;
+    console.client.refresh().await?;
+    until_console(&console, "the rejoined mirror", |s| {
+        s["rejoined"] == true && s["synced"].as_u64().unwrap_or(0) >= 1
+    })
+    .await?;
+    converge(&console, &customer, "after reload").await?;
+    console.close().await?;
+    customer.close().await?;
+    tokio::time::timeout(Duration::from_secs(5), relay.kill()).await??;
+    Ok(())
+}
+
+/// A batch the mirror cannot place (unknown node, out of sequence) is not guessed at: the
+/// mirror asks for a resync through the relay, the customer's page sends a fresh snapshot, and
+/// the mirror matches the page again.
+#[tokio::test]
+async fn a_batch_the_mirror_cannot_place_brings_a_fresh_snapshot() -> anyhow::Result<()> {
+    let (relay, console, customer) = shared("/test-pages/svg.html").await?;
+    let before = synced_count(&console).await?;
+    let bogus = protocol::Frame::new(
+        9_999,
+        protocol::Message::Mutations(protocol::MutationBatch {
+            ops: vec![protocol::Mutation::Remove { node: 987_654 }],
+        }),
+    )
+    .encode()?;
+    let bytes: Vec<String> = bogus.iter().map(u8::to_string).collect();
+    let asked = run(
+        &console,
+        &format!(
+            "const s = window.consoleState; const n = s.signals.length;
+             window.consoleMirror.receive(new Uint8Array([{}]));
+             done(s.signals.slice(n));",
+            bytes.join(",")
+        ),
+    )
+    .await?;
+    assert!(
+        asked
+            .as_array()
+            .is_some_and(|a| a.iter().any(|s| s == "resync")),
+        "the mirror asked for a resync: {asked}"
+    );
+    until_console(&console, "a fresh snapshot", |s| {
+        s["synced"].as_u64().unwrap_or(0) > before
+    })
+    .await?;
+    run(
+        &customer,
+        "Promise.resolve(window.runChanges()).then(() => done(true));",
+    )
+    .await?;
+    converge(&console, &customer, "after resync").await?;
+    console.close().await?;
+    customer.close().await?;
+    tokio::time::timeout(Duration::from_secs(5), relay.kill()).await??;
+    Ok(())
+}

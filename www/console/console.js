@@ -52,10 +52,16 @@ async function boot() {
   if (me.ok) signedIn(await me.json()); else setView('login');
 }
 
+const SAVED = 'cobrowse-console-session';
+
 function signedIn(agent) {
   $('agent-name').textContent = agent.display_name || agent.name || '';
   show('who');
   setView('start');
+  // A reload mid-session rejoins it: the relay hands the latest snapshot and the changes since.
+  let saved = null;
+  try { saved = JSON.parse(sessionStorage.getItem(SAVED) || 'null'); } catch (e) { saved = null; }
+  if (saved && saved.session_id) startSession(saved, true);
 }
 
 $('login-form').addEventListener('submit', async (e) => {
@@ -88,8 +94,9 @@ $('start').addEventListener('click', async () => {
   startSession(await r.json());
 });
 
-function startSession(started) {
-  Object.assign(state, { sessionId: started.session_id, key: started.security_key, mode: 'read-only', customer: false, url: '', paused: false });
+function startSession(started, rejoin = false) {
+  Object.assign(state, { sessionId: started.session_id, key: started.security_key, mode: 'read-only', customer: false, url: '', paused: false, rejoined: rejoin });
+  try { sessionStorage.setItem(SAVED, JSON.stringify(started)); } catch (e) { /* no storage: no rejoin */ }
   setView('session');
   $('key').textContent = started.security_key_display || started.security_key;
   $('key-expiry').textContent = `Valid for ${Math.round(started.expires_in_secs / 60)} minutes, once.`;
@@ -106,11 +113,14 @@ function connect(sessionId) {
   const frame = $('mirror');
   stage = stage || new Stage({ send: (fn) => mirror && fn(mirror), toast });
   mirror = new Mirror(frame, (bytes) => { if (ws.readyState === 1) ws.send(bytes); }, onSignal);
+  window.consoleMirror = mirror; // for tests and the measurement hook
   stage.attach(mirror);
   ws.onopen = () => mirror.hello(sessionId);
   ws.onmessage = (e) => {
     mirror.receive(new Uint8Array(e.data));
     state.applied += 1;
+    // Measurement hook (make bench-e2e): runs right after a frame is applied.
+    if (window.afterMirrorApply) window.afterMirrorApply();
   };
   ws.onclose = () => {
     if (socket === ws && state.phase === 'session' && state.mode !== 'ended') ended('The connection to the relay closed.');
@@ -167,6 +177,7 @@ function onSignal(s) {
 
 function ended(reason) {
   state.mode = 'ended';
+  try { sessionStorage.removeItem(SAVED); } catch (e) { /* nothing saved */ }
   $('end-reason').textContent = reason;
   show('waiting', false); show('workspace', false); show('ended');
   setConnected('away');
