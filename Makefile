@@ -15,7 +15,7 @@ export PATH := $(HOME)/.cargo/bin:$(PATH)
 WASM_OUT := target/wasm32-unknown-unknown/wasm-release/cobrowse_wasm.wasm
 PKG := www/pkg
 
-.PHONY: setup run test test-native test-wasm test-e2e wasm fuzz-build lint bench-capture bench-relay bench-routing bench-e2e
+.PHONY: setup run test test-native test-wasm test-e2e wasm fuzz-build lint bench-capture bench-relay bench-routing bench-messaging bench-e2e
 
 ## setup: install what is missing (quiet when everything is present)
 setup:
@@ -103,6 +103,10 @@ bench-relay:
 ## bench-routing: routing decision time at 1,000 agents and 10,000 waiting against a naive scan
 bench-routing:
 	$(CARGO) bench -p relay --bench routing
+
+## bench-messaging: widget and webhook ingest through the relay against raw SQLite inserts
+bench-messaging:
+	$(CARGO) bench -p relay --bench messaging
 
 ## bench-e2e: DOM change in the customer's page to its application in the mirror (two headless browsers, real relay) against a bare WebSocket echo
 bench-e2e: wasm
