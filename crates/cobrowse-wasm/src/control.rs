@@ -6,9 +6,9 @@
 //! it never decides by itself. Everything here is tested natively.
 
 use protocol::{
-    Click, End, EndReason, ErrorReport, FrameKind, Hello, Highlight, InputRefused, Key,
-    ModeChanged, Navigate, Pairing, Pointer, Presence, Refusal, Role, Scroll, SessionMode,
-    SharingPaused, Stroke, TextInput, Welcome, PROTOCOL_VERSION,
+    Click, End, EndReason, FrameKind, Hello, Highlight, InputRefused, Key, Navigate, Pairing,
+    Pointer, Refusal, Role, Scroll, SessionMode, SharingPaused, Stroke, TextInput, Welcome,
+    PROTOCOL_VERSION,
 };
 use serde::Serialize;
 
@@ -161,8 +161,9 @@ pub fn is_paused(url: &str, rules: &Rules) -> bool {
 pub enum Incoming {
     Welcome(Welcome),
     End(End),
-    Error(ErrorReport),
-    Presence(Presence),
+    /// The relay's error text (the code is not needed by the page).
+    Error(String),
+    Presence,
     Mode(SessionMode),
     AgentPointer(Pointer),
     Highlight(Highlight),
@@ -177,38 +178,167 @@ pub enum Incoming {
     Navigate(Navigate),
 }
 
-/// Decodes a frame for the page, only for the kinds it reads (so the wasm build carries no
-/// decoders of DOM frames). `None` for malformed frames and kinds the page ignores.
-pub fn decode_incoming(bytes: &[u8]) -> Option<Incoming> {
-    use postcard::take_from_bytes as take;
-    let (&code, rest) = bytes.split_first()?;
-    let kind = FrameKind::from_code(code)?;
-    let (_seq, body) = take::<u32>(rest).ok()?;
-    fn full<'a, T: serde::Deserialize<'a>>(body: &'a [u8]) -> Option<T> {
-        match postcard::take_from_bytes::<T>(body) {
-            Ok((value, [])) => Some(value),
+/// A cursor over a postcard body, for the few shapes the page reads: a dozen lines instead of
+/// serde's visitors for every agent frame in the customer's package.
+struct Reader<'a>(&'a [u8]);
+
+impl Reader<'_> {
+    fn byte(&mut self) -> Option<u8> {
+        let (&b, rest) = self.0.split_first()?;
+        self.0 = rest;
+        Some(b)
+    }
+
+    /// An unsigned varint (u16, u32, lengths and enum tags).
+    fn var(&mut self) -> Option<u32> {
+        let mut value = 0u64;
+        for shift in [0, 7, 14, 21, 28] {
+            let b = self.byte()?;
+            value |= u64::from(b & 0x7f) << shift;
+            if b < 0x80 {
+                return u32::try_from(value).ok();
+            }
+        }
+        None
+    }
+
+    /// A zigzag varint i32.
+    fn int(&mut self) -> Option<i32> {
+        let v = self.var()?;
+        Some((v >> 1) as i32 ^ -((v & 1) as i32))
+    }
+
+    fn string(&mut self) -> Option<String> {
+        let len = usize::try_from(self.var()?).ok()?;
+        let (bytes, rest) = self.0.split_at_checked(len)?;
+        self.0 = rest;
+        core::str::from_utf8(bytes).ok().map(str::to_owned)
+    }
+
+    fn bool(&mut self) -> Option<bool> {
+        match self.byte()? {
+            0 => Some(false),
+            1 => Some(true),
             _ => None,
         }
     }
-    Some(match kind {
-        FrameKind::Welcome => Incoming::Welcome(full(body)?),
-        FrameKind::End => Incoming::End(full(body)?),
-        FrameKind::Error => Incoming::Error(full(body)?),
-        FrameKind::Presence => Incoming::Presence(full(body)?),
-        FrameKind::ModeChanged => Incoming::Mode(full::<ModeChanged>(body)?.mode),
-        FrameKind::AgentPointer => Incoming::AgentPointer(full(body)?),
-        FrameKind::Highlight => Incoming::Highlight(full(body)?),
-        FrameKind::Stroke => Incoming::Stroke(full(body)?),
+
+    fn pick<T: Copy>(&mut self, variants: &[T]) -> Option<T> {
+        variants.get(usize::try_from(self.var()?).ok()?).copied()
+    }
+
+    fn mode(&mut self) -> Option<SessionMode> {
+        use SessionMode::*;
+        self.pick(&[ReadOnly, NavigationRequested, NavigationGranted, Ended])
+    }
+}
+
+/// Decodes a frame for the page, only for the kinds it reads (so the wasm build carries no
+/// decoders of DOM frames). `None` for malformed frames and kinds the page ignores.
+pub fn decode_incoming(bytes: &[u8]) -> Option<Incoming> {
+    use protocol::{
+        Button, EndReason as E, Interaction, Point, Role, StrokeKind, PROTOCOL_VERSION as V,
+    };
+    let (&code, rest) = bytes.split_first()?;
+    let kind = FrameKind::from_code(code)?;
+    let mut r = Reader(rest);
+    r.var()?;
+    let incoming = match kind {
+        FrameKind::Welcome => Incoming::Welcome(Welcome {
+            version: u16::try_from(r.var()?).ok().filter(|&v| v == V)?,
+            session_id: r.string()?,
+            role: r.pick(&[Role::Customer, Role::Agent])?,
+            mode: r.mode()?,
+            interaction: r.pick(&[
+                Interaction::Voice,
+                Interaction::WebChat,
+                Interaction::WebMessaging,
+            ])?,
+            resume_token: match r.bool()? {
+                true => Some(r.string()?),
+                false => None,
+            },
+        }),
+        FrameKind::End => Incoming::End(End {
+            reason: r.pick(&[
+                E::CustomerEnded,
+                E::AgentEnded,
+                E::InteractionEnded,
+                E::InteractionTransferred,
+                E::Inactivity,
+                E::Error,
+            ])?,
+        }),
+        FrameKind::Error => {
+            r.var()?;
+            Incoming::Error(r.string()?)
+        }
+        FrameKind::Presence => {
+            r.var()?;
+            r.bool()?;
+            Incoming::Presence
+        }
+        FrameKind::ModeChanged => Incoming::Mode(r.mode()?),
+        FrameKind::AgentPointer => Incoming::AgentPointer(Pointer {
+            x: r.int()?,
+            y: r.int()?,
+        }),
+        FrameKind::Highlight => Incoming::Highlight(Highlight { node: r.var()? }),
+        FrameKind::Stroke => {
+            let id = r.var()?;
+            let kind = r.pick(&[StrokeKind::Freehand, StrokeKind::Arrow])?;
+            let count = usize::try_from(r.var()?).ok()?;
+            // Each point takes two bytes at least: the count cannot outrun the frame.
+            if count > r.0.len() / 2 {
+                return None;
+            }
+            let mut points = Vec::with_capacity(count);
+            for _ in 0..count {
+                points.push(Point {
+                    x: r.int()?,
+                    y: r.int()?,
+                });
+            }
+            Incoming::Stroke(Stroke {
+                id,
+                kind,
+                points,
+                done: r.bool()?,
+            })
+        }
         FrameKind::ClearAnnotations => Incoming::ClearAnnotations,
         FrameKind::NavigationRequest => Incoming::NavigationRequest,
         FrameKind::ResyncRequest => Incoming::ResyncRequest,
-        FrameKind::Click => Incoming::Click(full(body)?),
-        FrameKind::TextInput => Incoming::TextInput(full(body)?),
-        FrameKind::Key => Incoming::Key(full(body)?),
-        FrameKind::AgentScroll => Incoming::Scroll(full(body)?),
-        FrameKind::Navigate => Incoming::Navigate(full(body)?),
+        FrameKind::Click => Incoming::Click(Click {
+            node: r.var()?,
+            x: r.int()?,
+            y: r.int()?,
+            button: r.pick(&[Button::Primary, Button::Secondary, Button::Middle])?,
+        }),
+        FrameKind::TextInput => Incoming::TextInput(TextInput {
+            node: r.var()?,
+            value: r.string()?,
+        }),
+        FrameKind::Key => Incoming::Key(Key {
+            node: r.var()?,
+            key: r.string()?,
+            modifiers: r.byte()?,
+        }),
+        FrameKind::AgentScroll => Incoming::Scroll(Scroll {
+            node: r.var()?,
+            x: r.int()?,
+            y: r.int()?,
+        }),
+        FrameKind::Navigate => Incoming::Navigate(match r.var()? {
+            0 => Navigate::Url(r.string()?),
+            1 => Navigate::Back,
+            2 => Navigate::Forward,
+            3 => Navigate::Reload,
+            _ => return None,
+        }),
         _ => return None,
-    })
+    };
+    r.0.is_empty().then_some(incoming)
 }
 
 /// The frames the page sends besides capture's.

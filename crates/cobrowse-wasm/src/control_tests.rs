@@ -1,7 +1,7 @@
 //! Tests of the page's control decisions, navigation checks, pause patterns and frame codec.
 
 use super::*;
-use protocol::{Empty, Frame, Limits, Message};
+use protocol::{Empty, Frame, Limits, Message, ModeChanged};
 
 fn facts() -> Facts {
     Facts {
@@ -223,4 +223,133 @@ fn incoming_frames_decode_for_the_kinds_the_page_reads() {
     assert_eq!(decode_incoming(&[0x52, 0, 1, 1, b'a', 0, 9]), None);
     assert_eq!(decode_incoming(&[0xEE, 0]), None);
     assert_eq!(decode_incoming(&[0x10, 0]), None);
+}
+
+#[test]
+fn the_hand_decoder_reads_every_kind_the_page_reads_as_the_protocol_encodes_it() {
+    use protocol::*;
+    let welcome = Welcome {
+        version: PROTOCOL_VERSION,
+        session_id: "s-1é".into(),
+        role: Role::Customer,
+        mode: SessionMode::NavigationRequested,
+        interaction: Interaction::WebMessaging,
+        resume_token: Some("tok".into()),
+    };
+    let stroke = Stroke {
+        id: 300,
+        kind: StrokeKind::Arrow,
+        points: vec![
+            Point { x: -5, y: 70_000 },
+            Point {
+                x: i32::MIN,
+                y: i32::MAX,
+            },
+        ],
+        done: true,
+    };
+    let cases = vec![
+        (
+            Message::Welcome(welcome.clone()),
+            Incoming::Welcome(welcome),
+        ),
+        (
+            Message::End(End {
+                reason: EndReason::Inactivity,
+            }),
+            Incoming::End(End {
+                reason: EndReason::Inactivity,
+            }),
+        ),
+        (
+            Message::Error(ErrorReport {
+                code: ErrorCode::KeyExpired,
+                message: "old".into(),
+            }),
+            Incoming::Error("old".into()),
+        ),
+        (
+            Message::Presence(Presence {
+                role: Role::Agent,
+                connected: true,
+            }),
+            Incoming::Presence,
+        ),
+        (
+            Message::AgentPointer(Pointer { x: -1, y: 2 }),
+            Incoming::AgentPointer(Pointer { x: -1, y: 2 }),
+        ),
+        (
+            Message::Highlight(Highlight { node: 9 }),
+            Incoming::Highlight(Highlight { node: 9 }),
+        ),
+        (Message::Stroke(stroke.clone()), Incoming::Stroke(stroke)),
+        (Message::ClearAnnotations(Empty), Incoming::ClearAnnotations),
+        (
+            Message::NavigationRequest(Empty),
+            Incoming::NavigationRequest,
+        ),
+        (Message::ResyncRequest(Empty), Incoming::ResyncRequest),
+        (
+            Message::TextInput(TextInput {
+                node: 1 << 20,
+                value: "Ada ✓".into(),
+            }),
+            Incoming::TextInput(TextInput {
+                node: 1 << 20,
+                value: "Ada ✓".into(),
+            }),
+        ),
+        (
+            Message::Key(Key {
+                node: 4,
+                key: "Enter".into(),
+                modifiers: 0xff,
+            }),
+            Incoming::Key(Key {
+                node: 4,
+                key: "Enter".into(),
+                modifiers: 0xff,
+            }),
+        ),
+        (
+            Message::AgentScroll(Scroll {
+                node: 0,
+                x: 10,
+                y: -20,
+            }),
+            Incoming::Scroll(Scroll {
+                node: 0,
+                x: 10,
+                y: -20,
+            }),
+        ),
+        (
+            Message::Navigate(Navigate::Url("/x".into())),
+            Incoming::Navigate(Navigate::Url("/x".into())),
+        ),
+        (
+            Message::Navigate(Navigate::Reload),
+            Incoming::Navigate(Navigate::Reload),
+        ),
+    ];
+    for (message, expected) in cases {
+        let bytes = Frame::new(u32::MAX, message.clone()).encode().unwrap();
+        assert_eq!(decode_incoming(&bytes), Some(expected), "{message:?}");
+        // Every strict prefix is refused, never misread.
+        for cut in 0..bytes.len() {
+            if let Some(got) = decode_incoming(&bytes[..cut]) {
+                panic!("prefix {cut} of {message:?} decoded as {got:?}");
+            }
+        }
+    }
+}
+
+#[test]
+fn a_stroke_claiming_more_points_than_its_bytes_is_refused_before_allocating() {
+    // Stroke, seq 0, id 1, Freehand, count u32::MAX-ish, nothing after.
+    assert_eq!(
+        decode_incoming(&[0x42, 0, 1, 0, 0xff, 0xff, 0xff, 0xff, 0x0f]),
+        None
+    );
 }

@@ -155,9 +155,9 @@ pub(super) fn on_incoming(page: &Rc<Page>, incoming: Incoming) {
     match incoming {
         Incoming::Welcome(w) => welcome(page, w),
         Incoming::End(e) => finish(page, end_reason_name(e.reason)),
-        Incoming::Error(e) => *page.error.borrow_mut() = Some(e.message),
+        Incoming::Error(text) => *page.error.borrow_mut() = Some(text),
         Incoming::Mode(mode) => set_mode(page, mode),
-        Incoming::Presence(_) => {}
+        Incoming::Presence => {}
         Incoming::ResyncRequest => {
             if let Some(capture) = page.capture() {
                 capture.snapshot();
