@@ -140,6 +140,9 @@ struct Service {
     config: ServiceConfig,
 }
 
+/// How often the real-time board is republished while interactions wait.
+const WAITING_REPUBLISH: Duration = Duration::from_secs(1);
+
 impl Service {
     async fn run(mut self, mut rx: mpsc::Receiver<Command>) {
         let mut dirty = true;
@@ -162,12 +165,18 @@ impl Service {
                 }
                 () = sleep_until(next_publish), if dirty => {
                     let now = self.clock.now();
-                    self.live.send_replace(Arc::new(self.board.realtime(now)));
-                    dirty = false;
-                    next_publish = Instant::now() + self.config.publish_every;
+                    let board = self.board.realtime(now);
+                    // While anything waits, longest waits grow: keep the board moving (1 s).
+                    let waiting = board.queues.iter().any(|q| q.waiting > 0);
+                    self.live.send_replace(Arc::new(board));
+                    dirty = waiting;
+                    next_publish = Instant::now()
+                        + if waiting { WAITING_REPUBLISH } else { self.config.publish_every };
                     continue;
                 }
             }
+            // Something changed: publish within `publish_every`, never more often.
+            next_publish = next_publish.min(Instant::now() + self.config.publish_every);
             dirty = true;
         }
     }
