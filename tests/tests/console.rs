@@ -79,6 +79,28 @@ async fn an_agent_signs_in_shares_a_page_gets_control_types_and_ends() -> anyhow
     assert_eq!(mode, "Read-only");
     shot(&console, "4-connected-read-only").await?;
 
+    // Show and tell: an arrow and a freehand stroke drawn over the mirror, then a highlight.
+    let drawn = run(
+        &console,
+        r#"const glass = document.getElementById('glass');
+           const s = document.getElementById('stage').getBoundingClientRect();
+           const ev = (type, x, y) => glass.dispatchEvent(new PointerEvent(type, { clientX: s.left + x, clientY: s.top + y, bubbles: true, pointerId: 1 }));
+           const stroke = (tool, pts) => {
+             document.querySelector(`[data-tool="${tool}"]`).click();
+             ev('pointerdown', ...pts[0]);
+             for (const p of pts.slice(1)) ev('pointermove', ...p);
+             ev('pointerup', ...pts[pts.length - 1]);
+           };
+           stroke('arrow', [[700, 420], [760, 380], [820, 330]]);
+           stroke('draw', Array.from({ length: 40 }, (_, i) => [300 + i * 6, 560 + Math.round(18 * Math.sin(i / 3))]));
+           document.querySelector('[data-tool="highlight"]').click();
+           ev('pointerdown', 420, 390); ev('pointerup', 420, 390);
+           done(document.querySelectorAll('#ink .stroke').length);"#,
+    )
+    .await?;
+    assert_eq!(drawn, 2, "both strokes show in the console");
+    shot(&console, "4b-annotations").await?;
+
     // Request control; the customer allows; the console says so and enables the control tool.
     console
         .client
@@ -140,6 +162,11 @@ async fn an_agent_signs_in_shares_a_page_gets_control_types_and_ends() -> anyhow
             .ok()?;
         (v == "Ada Lovelace").then_some(())
     })
+    .await?;
+    run(
+        &console,
+        "requestAnimationFrame(() => requestAnimationFrame(() => done(true)))",
+    )
     .await?;
     shot(&console, "5-control-granted").await?;
 

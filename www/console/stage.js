@@ -214,7 +214,13 @@ export class Stage {
     box.className = 'typing';
     box.value = el.value || '';
     box.setAttribute('aria-label', 'Type into the customer\'s field');
-    Object.assign(box.style, { left: `${r.left * this.scale}px`, top: `${r.top * this.scale + this.stage.offsetTop}px`, width: `${Math.max(160, r.width * this.scale)}px` });
+    // Over the mirrored field: its rect is in the mirror's viewport, scaled into the pane.
+    const s = this.stage.getBoundingClientRect(), p = this.pane.getBoundingClientRect();
+    Object.assign(box.style, {
+      left: `${s.left - p.left + this.pane.scrollLeft + r.left * this.scale}px`,
+      top: `${s.top - p.top + this.pane.scrollTop + r.top * this.scale}px`,
+      width: `${Math.max(160, r.width * this.scale)}px`,
+    });
     this.pane.append(box);
     box.addEventListener('input', () => this.mirror.textInput(id, box.value));
     const close = () => box.remove();
