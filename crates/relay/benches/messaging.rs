@@ -8,7 +8,9 @@
 //! only after the message's transaction committed. The baseline, measured in the same run, is
 //! raw SQLite inserts of the same rows with the same durability settings, committed in
 //! batches as large as the client concurrency: the store's ceiling without HTTP, threading or
-//! contact resolution. `RELAY_BENCH_MESSAGES` sets the messages per path (default 20,000).
+//! contact resolution. Both durability settings are measured: an fsync per commit (the
+//! default), and `fsync_commits = false` (acknowledged messages survive a relay crash, not a
+//! power loss). `RELAY_BENCH_MESSAGES` sets the messages per path (default 20,000).
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a benchmark harness: failing loudly is the point
 
@@ -30,11 +32,12 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
     sorted[i.min(sorted.len() - 1)]
 }
 
-/// Raw inserts of `n` message-sized rows, `batch` per commit, WAL + synchronous=FULL.
-fn baseline(dir: &std::path::Path, n: usize, batch: usize) -> f64 {
-    let conn = rusqlite::Connection::open(dir.join("baseline.db")).unwrap();
+/// Raw inserts of `n` message-sized rows, `batch` per commit, WAL with the same `synchronous`.
+fn baseline(dir: &std::path::Path, n: usize, batch: usize, synchronous: &str) -> f64 {
+    let conn = rusqlite::Connection::open(dir.join(format!("baseline-{synchronous}.db"))).unwrap();
     conn.pragma_update(None, "journal_mode", "WAL").unwrap();
-    conn.pragma_update(None, "synchronous", "FULL").unwrap();
+    conn.pragma_update(None, "synchronous", synchronous)
+        .unwrap();
     conn.execute_batch(
         "CREATE TABLE m (id TEXT PRIMARY KEY, conversation_id TEXT, seq BIGINT, author TEXT,
          text TEXT, attachments TEXT, quick_replies TEXT, delivery TEXT, created_at BIGINT)",
@@ -128,7 +131,15 @@ fn main() {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(20_000);
+    for fsync in [true, false] {
+        run(n, fsync);
+    }
+}
+
+/// One relay on a fresh database with `fsync_commits = fsync`; one line per path.
+fn run(n: usize, fsync: bool) {
     let per_client = n.div_ceil(CONCURRENCY);
+    let synchronous = if fsync { "FULL" } else { "NORMAL" };
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("relay.db");
     relay::store::Store::open(&db).unwrap();
@@ -142,7 +153,7 @@ fn main() {
         },
     )
     .unwrap();
-    let baseline_rate = baseline(dir.path(), n, CONCURRENCY);
+    let baseline_rate = baseline(dir.path(), n, CONCURRENCY, synchronous);
     let rt = tokio::runtime::Runtime::new().unwrap();
     rt.block_on(async {
         let mut config = Config {
@@ -152,6 +163,7 @@ fn main() {
         };
         config.messaging.guest_rate_per_sec = 1e9;
         config.messaging.guest_burst = u32::MAX;
+        config.messaging.fsync_commits = fsync;
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
@@ -167,12 +179,13 @@ fn main() {
                 json!({
                     "bench": "messaging",
                     "path": path,
+                    "durability": if fsync { "fsync_per_commit" } else { "survives_process_crash" },
                     "messages": lat.len(),
                     "concurrency": CONCURRENCY,
                     "messages_per_s": rate.round(),
                     "p50_ms": (percentile(&lat, 0.50) * 1000.0).round() / 1000.0,
                     "p99_ms": (percentile(&lat, 0.99) * 1000.0).round() / 1000.0,
-                    "baseline": format!("raw SQLite INSERT, WAL + synchronous=FULL, {CONCURRENCY} rows per commit"),
+                    "baseline": format!("raw SQLite INSERT, WAL + synchronous={synchronous}, {CONCURRENCY} rows per commit"),
                     "baseline_messages_per_s": baseline_rate.round(),
                     "ratio_to_baseline": (rate / baseline_rate * 1000.0).round() / 1000.0,
                 })

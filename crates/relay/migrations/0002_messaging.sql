@@ -38,6 +38,7 @@ CREATE TABLE IF NOT EXISTS msg_conversations (
 );
 
 CREATE INDEX IF NOT EXISTS msg_conversations_by_contact ON msg_conversations (contact_id, created_at);
+CREATE INDEX IF NOT EXISTS msg_conversations_by_identity ON msg_conversations (channel, external_id, created_at);
 CREATE INDEX IF NOT EXISTS msg_conversations_by_agent ON msg_conversations (agent_id, state);
 CREATE INDEX IF NOT EXISTS msg_conversations_by_state ON msg_conversations (state, created_at);
 

@@ -194,6 +194,10 @@ struct Serve {
     /// Hours of inactivity after which a customer message starts a new conversation (≤ 72).
     #[arg(long, default_value_t = 72)]
     threading_window_hours: u64,
+    /// Do not fsync each messaging commit: acknowledged messages survive a relay crash, not a
+    /// power loss.
+    #[arg(long)]
+    no_fsync_commits: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -305,6 +309,7 @@ async fn serve(db: PathBuf, s: Serve) -> anyhow::Result<()> {
         messaging: relay::messaging::MessagingConfig {
             database_url: s.database_url,
             threading_window: Duration::from_secs(s.threading_window_hours.clamp(1, 72) * 3600),
+            fsync_commits: !s.no_fsync_commits,
             ..Default::default()
         },
         ..relay::Config::default()

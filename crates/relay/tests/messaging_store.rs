@@ -20,11 +20,19 @@ where
     let path = dir.path().join("relay.db");
     relay::store::Store::open(&path).unwrap();
     check(MessagingStore::open(&Target::Sqlite(path)).unwrap()).await;
-    check(postgres_store().await).await;
+    let schema = format!("t_{}", random_hex(6));
+    check(postgres_store(schema.clone()).await).await;
+    // Leave the shared database as it was.
+    tokio::task::spawn_blocking(move || {
+        let mut c = postgres::Client::connect(&pg_url(), postgres::NoTls).unwrap();
+        c.batch_execute(&format!("DROP SCHEMA \"{schema}\" CASCADE"))
+            .unwrap();
+    })
+    .await
+    .unwrap();
 }
 
-async fn postgres_store() -> MessagingStore {
-    let schema = format!("t_{}", random_hex(6));
+async fn postgres_store(schema: String) -> MessagingStore {
     tokio::task::spawn_blocking(move || {
         MessagingStore::open(&Target::Postgres {
             url: pg_url(),

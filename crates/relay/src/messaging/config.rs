@@ -9,6 +9,10 @@ pub struct MessagingConfig {
     /// Where conversations live: `None` is the relay's SQLite file; a `postgres://` URL selects
     /// PostgreSQL.
     pub database_url: Option<String>,
+    /// Fsync every commit of the embedded store (`synchronous = FULL`). Off, an acknowledged
+    /// message survives a crash of the relay but not a power loss, and ingest is not bound by
+    /// the disk's fsync latency.
+    pub fsync_commits: bool,
     /// Inactivity after which a customer message starts a new conversation (72 h at most).
     pub threading_window: Duration,
     /// Where uploaded attachments are kept; `None` is `attachments/` beside the database.
@@ -35,6 +39,7 @@ impl Default for MessagingConfig {
     fn default() -> Self {
         Self {
             database_url: None,
+            fsync_commits: true,
             threading_window: DEFAULT_WINDOW,
             attachments_dir: None,
             max_attachment_bytes: 5 << 20,

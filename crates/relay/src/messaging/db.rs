@@ -86,14 +86,16 @@ pub trait Sql: Send {
     fn query(&mut self, sql: &str, params: &[Val]) -> Result<Vec<Row>, DbError>;
 }
 
-/// SQLite, WAL mode, `synchronous = FULL`: a committed transaction is on disk.
+/// SQLite in WAL mode. With `fsync`, `synchronous = FULL`: a committed transaction is on
+/// disk. Without, `NORMAL`: a commit survives a crash of the process (the WAL is written before
+/// the answer) but not of the machine.
 pub struct Sqlite(rusqlite::Connection);
 
 impl Sqlite {
-    pub fn open(path: &Path) -> Result<Sqlite, DbError> {
+    pub fn open(path: &Path, fsync: bool) -> Result<Sqlite, DbError> {
         let conn = rusqlite::Connection::open(path)?;
         conn.pragma_update(None, "journal_mode", "WAL")?;
-        conn.pragma_update(None, "synchronous", "FULL")?;
+        conn.pragma_update(None, "synchronous", if fsync { "FULL" } else { "NORMAL" })?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
         Ok(Sqlite(conn))

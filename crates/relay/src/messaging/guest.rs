@@ -200,10 +200,13 @@ async fn guest_send(
     Json(body): Json<GuestMessage>,
 ) -> Result<Json<serde_json::Value>, MsgError> {
     s.svc.admit_guest(&guest.external_id)?;
-    let attachments = match contact_of(&s.svc, &guest).await? {
-        Some(contact) => resolve(&s.svc, &contact, &body.attachments)?,
-        None if body.attachments.is_empty() => vec![],
-        None => return Err(MsgError::Invalid("unknown attachment".into())),
+    let attachments = if body.attachments.is_empty() {
+        vec![]
+    } else {
+        let contact = contact_of(&s.svc, &guest)
+            .await?
+            .ok_or_else(|| MsgError::Invalid("unknown attachment".into()))?;
+        resolve(&s.svc, &contact, &body.attachments)?
     };
     if body.text.trim().is_empty() && attachments.is_empty() {
         return Err(MsgError::Invalid("empty message".into()));

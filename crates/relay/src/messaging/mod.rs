@@ -47,7 +47,8 @@ pub async fn start(
     let config = app.config.messaging.clone();
     let target = match &config.database_url {
         Some(url) => Target::from_url(url),
-        None => Target::Sqlite(app.config.db_path.clone()),
+        None if config.fsync_commits => Target::Sqlite(app.config.db_path.clone()),
+        None => Target::SqliteNoFsync(app.config.db_path.clone()),
     };
     let store = tokio::task::spawn_blocking(move || MessagingStore::open(&target))
         .await

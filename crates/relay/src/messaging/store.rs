@@ -20,8 +20,11 @@ const QUEUE: usize = 16_384;
 /// Which database messaging lives in.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Target {
-    /// The relay's embedded SQLite file.
+    /// The relay's embedded SQLite file; every commit is fsynced.
     Sqlite(PathBuf),
+    /// The same without an fsync per commit: acknowledged writes survive a crash of the relay,
+    /// not a power loss (`synchronous = NORMAL`).
+    SqliteNoFsync(PathBuf),
     /// A `postgres://` URL, optionally confined to one schema (tests use one per run).
     Postgres { url: String, schema: Option<String> },
 }
@@ -42,7 +45,8 @@ impl Target {
 
     fn connect(&self) -> Result<Box<dyn Sql>, DbError> {
         Ok(match self {
-            Target::Sqlite(path) => Box::new(Sqlite::open(path)?),
+            Target::Sqlite(path) => Box::new(Sqlite::open(path, true)?),
+            Target::SqliteNoFsync(path) => Box::new(Sqlite::open(path, false)?),
             Target::Postgres { url, schema } => {
                 Box::new(Postgres::connect(url, schema.as_deref())?)
             }
