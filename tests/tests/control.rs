@@ -277,6 +277,29 @@ async fn customer_navigation_continues_the_session_and_pauses_on_configured_urls
         .iter()
         .any(|m| matches!(m, Message::Snapshot(s) if s.url.contains("security"))));
     assert!(!agent.saw(FrameKind::End));
+    // Routing inside the page (pushState) pauses and resumes the same way.
+    run(
+        &browser,
+        "history.pushState({}, '', '/demo/security.html?tab=2'); done(true)",
+    )
+    .await?;
+    agent
+        .until("paused by routing", |m| {
+            matches!(m, Message::SharingPaused(SharingPaused { paused: true }))
+        })
+        .await?;
+    run(
+        &browser,
+        "history.pushState({}, '', '/demo/account.html#profile'); done(true)",
+    )
+    .await?;
+    agent
+        .until("resumed by routing", |m| {
+            matches!(m, Message::SharingPaused(SharingPaused { paused: false }))
+        })
+        .await?;
+    agent.snapshot_of("/demo/account.html#profile").await?;
+    wait_event(&browser, "resumed").await?;
     browser.close().await?;
     Ok(())
 }

@@ -57,6 +57,9 @@ struct Page {
     capture: RefCell<Option<Rc<WebCapture>>>,
     on_frame: Closure<dyn FnMut(Uint8Array)>,
     later: Closure<dyn FnMut()>,
+    /// While paused: watches the URL, so routing away from a paused page resumes sharing.
+    poll: Closure<dyn FnMut()>,
+    poll_id: Cell<i32>,
     mode: Cell<SessionMode>,
     welcomed: Cell<bool>,
     paused: Cell<bool>,
@@ -128,6 +131,8 @@ pub fn init_customer(opts: JsValue) {
         capture: RefCell::new(None),
         on_frame: Closure::new(on_frame),
         later: Closure::new(after_overflow),
+        poll: Closure::new(flow::check_unpause),
+        poll_id: Cell::new(0),
         mode: Cell::new(SessionMode::ReadOnly),
         welcomed: Cell::new(false),
         paused: Cell::new(false),
@@ -349,6 +354,7 @@ fn finish(page: &Page, reason: &str) {
     page.stop_capture();
     page.mode.set(SessionMode::ReadOnly);
     page.paused.set(false);
+    flow::stop_polling(page);
     page.retries.set(0);
     if let Some(s) = storage() {
         let _ = s.remove_item(&page.storage_key());

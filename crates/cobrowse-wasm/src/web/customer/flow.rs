@@ -76,6 +76,49 @@ fn pause(page: &Page) {
     }
     page.show_banner();
     page.emit("paused", &[]);
+    if page.poll_id.get() == 0 {
+        if let Some(w) = web_sys::window() {
+            let id = w.set_interval_with_callback_and_timeout_and_arguments_0(
+                page.poll.as_ref().unchecked_ref(),
+                500,
+            );
+            page.poll_id.set(id.unwrap_or(0));
+        }
+    }
+}
+
+pub(super) fn stop_polling(page: &Page) {
+    let id = page.poll_id.replace(0);
+    if id != 0 {
+        if let Some(w) = web_sys::window() {
+            w.clear_interval_with_handle(id);
+        }
+    }
+}
+
+/// While paused: the page routed (`pushState`, hash) to a URL that does not pause.
+pub(super) fn check_unpause() {
+    let Some(page) = current() else { return };
+    if !page.paused.get() || page.ws.borrow().is_none() {
+        return stop_polling(&page);
+    }
+    if !control::is_paused(&href(), &page.opts.rules) {
+        resume(&page);
+        page.show_banner();
+    }
+}
+
+/// Sharing resumes: "resumed" first, then the fresh snapshot, so the mirror leaves "paused"
+/// for the new page.
+fn resume(page: &Page) {
+    stop_polling(page);
+    page.paused.set(false);
+    if let Some(s) = storage() {
+        let _ = s.remove_item(&paused_key(page));
+    }
+    page.send(Outgoing::Paused(false));
+    page.emit("resumed", &[]);
+    start_capture(page);
 }
 
 fn start_capture(page: &Page) {
@@ -103,15 +146,9 @@ fn welcome(page: &Page, w: Welcome) {
     page.paused.set(false);
     if control::is_paused(&href(), &page.opts.rules) {
         pause(page);
+    } else if was_paused {
+        resume(page);
     } else {
-        // Resumed first, then the fresh snapshot: the mirror leaves "paused" for the new page.
-        if was_paused {
-            if let Some(s) = storage() {
-                let _ = s.remove_item(&paused_key(page));
-            }
-            page.send(Outgoing::Paused(false));
-            page.emit("resumed", &[]);
-        }
         start_capture(page);
     }
     let resumed = page.settle.borrow().is_none();
