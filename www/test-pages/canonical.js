@@ -6,7 +6,7 @@
 //   on the customer's side the masking rules are applied here (markup, the site's selectors,
 //   password / cc-* / hidden inputs); on the mirror's side they already were;
 // - blocked elements ([data-cobrowse-block] or the site's block selectors) show as a box line,
-//   without children or `style` (the mirror sizes the box through its style);
+//   without children, `style` or the block marker (the mirror sizes and marks its boxes);
 // - what the mirror deliberately disarms is left out on both sides: script attributes and
 //   content, `on*` handlers, `javascript:` URLs, `meta http-equiv`, an iframe's `src`/`srcdoc`;
 // - URL attributes compare as absolute URLs; CSSOM rules, adopted sheets, open shadow roots,
@@ -29,7 +29,7 @@ function attrs(el, opts, boxed) {
     let value = a.value;
     if (lower.startsWith('on') || /^\s*(javascript|vbscript):/i.test(value)) continue;
     if (lower === 'http-equiv' || lower === 'srcdoc' || (tag === 'iframe' && lower === 'src')) continue;
-    if (boxed && lower === 'style') continue;
+    if (boxed && (lower === 'style' || lower === 'data-cobrowse-block')) continue;
     if (URL_ATTRS.has(lower) && value && !value.startsWith('#')) {
       try { value = new URL(value, opts.base).href; } catch (e) { /* keep as is */ }
     }

@@ -6,6 +6,9 @@ use protocol::{FormValue, Namespace, NodeId, SheetRef, Viewport};
 use super::sanitize::{self, AttrChange};
 use crate::model::Content;
 
+/// The attribute every mirrored box carries (the customer's markup for blocked content).
+pub const BOX_MARKER: &str = crate::mask::BLOCK_ATTR;
+
 /// A node to create, names resolved, attributes sanitised.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum NewNode {
@@ -61,13 +64,20 @@ impl NewNode {
                 attrs,
                 width,
                 height,
-            } => NewNode::Boxed {
-                ns: *ns,
-                tag: tag.clone(),
-                attrs: sanitize::element_attrs(*ns, tag, attrs),
-                width: *width,
-                height: *height,
-            },
+            } => {
+                // The box says what it is, in the mirror and in the canonical form.
+                let mut attrs = sanitize::element_attrs(*ns, tag, attrs);
+                if !attrs.iter().any(|(n, _)| n == BOX_MARKER) {
+                    attrs.push((BOX_MARKER.into(), String::new()));
+                }
+                NewNode::Boxed {
+                    ns: *ns,
+                    tag: tag.clone(),
+                    attrs,
+                    width: *width,
+                    height: *height,
+                }
+            }
             Content::Text(t) => NewNode::Text(t.clone()),
             Content::Comment(t) => NewNode::Comment(t.clone()),
             Content::ShadowRoot => NewNode::ShadowRoot,

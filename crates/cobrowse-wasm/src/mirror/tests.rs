@@ -273,3 +273,41 @@ fn undecodable_bytes_ask_for_a_resync_and_never_panic() {
         .unwrap();
     assert!(fresh.receive(&consent).signals.is_empty());
 }
+
+#[test]
+fn a_blocked_element_becomes_a_marked_box_of_its_size() {
+    let mut mirror = synced();
+    let boxed = Node {
+        id: 9,
+        parent: 3,
+        data: NodeData::Boxed {
+            ns: Namespace::Html,
+            tag: Name::New("div".into()),
+            attrs: vec![],
+            width: 300,
+            height: 90,
+        },
+    };
+    let step = mirror.on_frame(batch(
+        1,
+        vec![Mutation::Add {
+            node: boxed,
+            before: 0,
+        }],
+    ));
+    assert_eq!(
+        step.patches,
+        vec![Patch::Insert {
+            id: 9,
+            parent: 3,
+            before: 0,
+            node: NewNode::Boxed {
+                ns: Namespace::Html,
+                tag: "div".into(),
+                attrs: vec![(patch::BOX_MARKER.into(), String::new())],
+                width: 300,
+                height: 90,
+            },
+        }]
+    );
+}

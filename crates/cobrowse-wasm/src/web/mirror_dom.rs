@@ -98,7 +98,7 @@ fn empty_standards_document(doc: &Document) {
 
 fn box_style(existing: Option<String>, width: u32, height: u32) -> String {
     format!(
-        "{}; display: inline-block !important; width: {width}px !important; \
+        "{}; display: inline-block !important; vertical-align: top !important; width: {width}px !important; \
          height: {height}px !important; background: repeating-linear-gradient(45deg, #e2e6ea, \
          #e2e6ea 6px, #eef1f4 6px, #eef1f4 12px) !important; box-sizing: border-box !important;",
         existing.unwrap_or_default()
