@@ -430,3 +430,46 @@ async fn show_and_tell_draws_on_the_customers_page_and_is_never_captured() -> an
     browser.close().await?;
     Ok(())
 }
+
+#[tokio::test]
+async fn share_my_screen_on_the_help_page_pairs_by_offer_and_the_chat_stays_blocked(
+) -> anyhow::Result<()> {
+    let relay = Relay::start(&[]).await?;
+    let token = login(&relay.base).await?;
+    let offer: serde_json::Value = reqwest::Client::new()
+        .post(relay.url("/api/cobrowse/offers"))
+        .bearer_auth(&token)
+        .json(&serde_json::json!({"conversation_id": "demo-chat", "interaction": "web_chat"}))
+        .send()
+        .await?
+        .json()
+        .await?;
+    let id = offer["session_id"].as_str().unwrap_or_default().to_owned();
+    let browser = Browser::start().await?;
+    open(&browser, &relay.base, "/demo/help.html").await?;
+    // The widget found the offer (same-origin lookup) and shows the button.
+    run(
+        &browser,
+        "const go = () => {
+           const o = document.getElementById('offer');
+           if (o.hidden) return setTimeout(go, 20);
+           document.getElementById('share-screen').click(); done(true);
+         };
+         go();",
+    )
+    .await?;
+    wait_event(&browser, "start").await?;
+    let mut agent = Agent::join(&relay.base, &token, &id).await?;
+    agent.snapshot_of("/demo/help.html").await?;
+    let dom = agent
+        .dom
+        .as_ref()
+        .ok_or_else(|| anyhow::anyhow!("no dom"))?;
+    let boxed = dom.nodes.values().any(|n| {
+        matches!(&n.content, cobrowse_wasm::model::Content::Boxed { attrs, .. }
+            if attrs.iter().any(|(k, v)| k == "id" && v == "chat-transcript"))
+    });
+    assert!(boxed, "the chat transcript is not a blocked box");
+    browser.close().await?;
+    Ok(())
+}
