@@ -143,11 +143,15 @@ pub struct OfferQuery {
 }
 
 fn origin(headers: &HeaderMap) -> Option<String> {
-    let text = |name| headers.get(name).and_then(|v: &HeaderValue| v.to_str().ok());
+    let text = |name| {
+        headers
+            .get(name)
+            .and_then(|v: &HeaderValue| v.to_str().ok())
+    };
     match text(header::ORIGIN) {
         Some(origin) => Some(origin.to_owned()),
         // Browsers send no Origin on same-origin GETs (a site served by the relay itself, such
-        // as the demo shop); `Sec-Fetch-Site`, which only the browser can set, vouches instead.
+        // as the demo shop); `Sec-Fetch-Site`, which page scripts cannot set, vouches instead.
         None if text(header::HeaderName::from_static("sec-fetch-site")) == Some("same-origin") => {
             text(header::HOST).map(|host| format!("http://{host}"))
         }
