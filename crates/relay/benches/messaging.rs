@@ -2,7 +2,8 @@
 //! relay (HTTP, JSON, the group-commit store on an embedded SQLite file with
 //! `synchronous = FULL`), one JSON line per path:
 //! - `widget`: `POST /api/messaging/guest/messages` (the rate limit lifted for the run);
-//! - `webhook`: signed `POST /api/messaging/open/{integration}`.
+//! - `webhook`: signed `POST /api/messaging/open/{integration}`;
+//! - `store`: the same ingest straight into the store (no HTTP), to split the cost.
 //!
 //! Latency is from sending a request to receiving its acknowledgement, which the relay gives
 //! only after the message's transaction committed. The baseline, measured in the same run, is
@@ -18,7 +19,12 @@ use std::time::{Duration, Instant};
 
 use relay::{
     messaging::{
-        model::Integration, open::integration_add, signature::sign, MessagingStore, Target,
+        model::{Inbound, Integration},
+        open::integration_add,
+        queries,
+        signature::sign,
+        threading::DEFAULT_WINDOW,
+        MessagingStore, Target,
     },
     Config,
 };
@@ -126,6 +132,45 @@ async fn drive(base: &str, path: &'static str, per_client: usize) -> (f64, Vec<f
     (rate, all)
 }
 
+/// The store alone: `queries::ingest` through the group-commit writer from `CONCURRENCY`
+/// tasks, no HTTP, so the lines above can be split into store and front-end cost.
+async fn drive_store(store: &MessagingStore, per_client: usize) -> (f64, Vec<f64>) {
+    let start = Instant::now();
+    let mut tasks = Vec::new();
+    for c in 0..CONCURRENCY {
+        let store = store.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut lat = Vec::with_capacity(per_client);
+            for i in 0..per_client {
+                let inbound = Inbound {
+                    channel: "web".into(),
+                    external_id: format!("store-{c}"),
+                    display_name: "Pat".into(),
+                    text: format!("hello {i}, is this in stock?"),
+                    attachments: vec![],
+                    has_bot: false,
+                };
+                let t = Instant::now();
+                store
+                    .write(move |db| {
+                        queries::ingest(db, &inbound, relay::store::now_ms(), DEFAULT_WINDOW)
+                    })
+                    .await
+                    .unwrap();
+                lat.push(t.elapsed().as_secs_f64() * 1e3);
+            }
+            lat
+        }));
+    }
+    let mut all = Vec::new();
+    for t in tasks {
+        all.extend(t.await.unwrap());
+    }
+    let rate = all.len() as f64 / start.elapsed().as_secs_f64();
+    all.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    (rate, all)
+}
+
 fn main() {
     let n: usize = std::env::var("RELAY_BENCH_MESSAGES")
         .ok()
@@ -172,8 +217,18 @@ fn run(n: usize, fsync: bool) {
         }));
         // Warm up connections and caches.
         drive(&base, "widget", 10).await;
-        for path in ["widget", "webhook"] {
-            let (rate, lat) = drive(&base, path, per_client).await;
+        let store_target = if fsync {
+            Target::Sqlite(dir.path().join("store.db"))
+        } else {
+            Target::SqliteNoFsync(dir.path().join("store.db"))
+        };
+        let store = MessagingStore::open(&store_target).unwrap();
+        for path in ["widget", "webhook", "store"] {
+            let (rate, lat) = if path == "store" {
+                drive_store(&store, per_client).await
+            } else {
+                drive(&base, path, per_client).await
+            };
             println!(
                 "{}",
                 json!({
