@@ -50,7 +50,7 @@ setup:
 wasm: setup
 	@$(CARGO) build --quiet -p cobrowse-wasm --target wasm32-unknown-unknown --profile wasm-release
 	@wasm-bindgen --target web --no-typescript --out-dir $(PKG) --out-name cobrowse $(WASM_OUT)
-	@wasm-opt -Oz --enable-bulk-memory --enable-sign-ext --enable-mutable-globals \
+	@wasm-opt -Oz --converge --enable-bulk-memory --enable-sign-ext --enable-mutable-globals \
 		--enable-nontrapping-float-to-int --enable-reference-types --enable-multivalue \
 		$(PKG)/cobrowse_bg.wasm -o $(PKG)/cobrowse_bg.wasm
 	@echo "www/pkg: wasm $$(gzip -9c $(PKG)/cobrowse_bg.wasm | wc -c) B gzip, glue $$(gzip -9c $(PKG)/cobrowse.js | wc -c) B gzip"
