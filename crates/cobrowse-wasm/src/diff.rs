@@ -91,7 +91,7 @@ impl<N: Clone> Capture<N> {
     ) -> Vec<Mutation> {
         self.recheck_verdicts(page);
         let mut dirty: Vec<NodeId> = self.dirty.drain().collect();
-        dirty.sort_unstable();
+        crate::order::sort_by_key(&mut dirty, |id| *id);
         // 1. Read every dirty parent's live children before changing anything.
         let mut plans = Vec::new();
         let mut children = Vec::new();
@@ -174,7 +174,7 @@ impl<N: Clone> Capture<N> {
             push_sheets(&mut ops, out);
         }
         let mut resized: Vec<_> = self.resized.drain().collect();
-        resized.sort_unstable();
+        crate::order::sort_by_key(&mut resized, |(node, _)| *node);
         for (node, (width, height)) in resized {
             if node < first_new
                 && self
@@ -289,7 +289,7 @@ impl<N: Clone> Capture<N> {
         ops: &mut Vec<Mutation>,
     ) {
         let mut attrs: Vec<_> = self.attrs.drain().collect();
-        attrs.sort_unstable_by_key(|(id, _)| *id);
+        crate::order::sort_by_key(&mut attrs, |(id, _)| *id);
         for (id, names) in attrs {
             if id >= first_new {
                 continue;
@@ -324,7 +324,7 @@ impl<N: Clone> Capture<N> {
         ops: &mut Vec<Mutation>,
     ) {
         let mut texts: Vec<NodeId> = self.texts.drain().collect();
-        texts.sort_unstable();
+        crate::order::sort_by_key(&mut texts, |id| *id);
         for id in texts {
             let Some(slot) = self.tree.get(id).filter(|_| id < first_new) else {
                 continue;

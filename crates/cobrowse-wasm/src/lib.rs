@@ -11,6 +11,7 @@
 //! - [`tree`]: what the receiver knows (ids, parents, children, masking facts).
 //! - [`mask`]: keep, mask or block decisions and the same-length mask.
 //! - [`intern`]: per-snapshot name table and the crate's fast hasher.
+//! - [`order`]: the small heapsort the flush paths use instead of `sort_unstable`.
 //! - [`url`]: absolute URLs for attributes, `srcset` and CSS `url()`.
 //! - [`config`]: site configuration (selector lists, private mode, sampling, slicing).
 //! - [`control`]: the customer's second gate on agent input, same-site navigation, pause
@@ -36,6 +37,7 @@ pub mod intern;
 pub mod mask;
 pub mod mirror;
 pub mod model;
+pub mod order;
 pub mod page;
 pub mod serialize;
 pub mod tree;
