@@ -6,7 +6,8 @@
 //!
 //! Scenarios: `idle` (9,000 connected idle sessions: RSS per session), `latency` (1,000
 //! sessions at 50k frames/s), `max` (a rate sweep until delivery falls behind). One JSON line
-//! per scenario. `RELAY_BENCH_SECS` sets the measuring time per step (default 4);
+//! per scenario. `RELAY_BENCH_IDLE_ONLY=1` measures memory only. `RELAY_BENCH_SECS` sets the
+//! measuring time per step (default 4);
 //! `RELAY_BENCH_QUICK=1` shrinks the session counts for a smoke run.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::result_large_err)] // a test harness: failing loudly is the point
@@ -516,6 +517,13 @@ async fn measure(which: &str, idle_sessions: usize, hot_sessions: usize, secs: f
     let rss_after = server.rss_kib();
     let rss_per = (rss_after.saturating_sub(rss_before)) as f64 / idle_sessions as f64;
     eprintln!("{which}: {idle_sessions} idle sessions, RSS {rss_before} → {rss_after} KiB");
+    if std::env::var("RELAY_BENCH_IDLE_ONLY").is_ok_and(|v| v == "1") {
+        return Results {
+            rss_kib_per_idle_session: rss_per,
+            latency: Figures::default(),
+            max: Figures::default(),
+        };
+    }
 
     // Let the relay's join-time frames (presence, resync requests) arrive before going raw.
     tokio::time::sleep(Duration::from_millis(500)).await;
@@ -608,7 +616,9 @@ fn main() {
             "forwarder": { "rss_kib_per_idle_session": (floor.rss_kib_per_idle_session * 10.0).round() / 10.0 },
         });
         println!("{idle_line}");
-        line("latency", &relay.latency, &floor.latency, hot);
-        line("max", &relay.max, &floor.max, hot);
+        if !std::env::var("RELAY_BENCH_IDLE_ONLY").is_ok_and(|v| v == "1") {
+            line("latency", &relay.latency, &floor.latency, hot);
+            line("max", &relay.max, &floor.max, hot);
+        }
     });
 }

@@ -59,10 +59,28 @@ struct Attached {
     role: Role,
 }
 
-/// Serves one upgraded connection until it closes. `_permit` holds its place under the
+/// Serves one upgraded connection until it closes. `permit` holds its place under the
 /// connection limit.
-pub async fn serve(socket: WebSocket, app: Arc<App>, side: Side, _permit: OwnedSemaphorePermit) {
-    let (sink, mut stream) = socket.split();
+///
+/// Not an `async fn`: the socket is split before the future is made, so the future (which lives
+/// as long as the connection, idle or not) holds the two small halves, never the whole socket.
+pub fn serve(
+    socket: WebSocket,
+    app: Arc<App>,
+    side: Side,
+    permit: OwnedSemaphorePermit,
+) -> impl std::future::Future<Output = ()> + Send {
+    let (sink, stream) = socket.split();
+    serve_split(sink, stream, app, side, permit)
+}
+
+async fn serve_split(
+    sink: futures_util::stream::SplitSink<WebSocket, WsMessage>,
+    mut stream: futures_util::stream::SplitStream<WebSocket>,
+    app: Arc<App>,
+    side: Side,
+    _permit: OwnedSemaphorePermit,
+) {
     let peer_id = app.next_peer_id();
     let config = &app.config;
     let (mut handle, queue) = peer(peer_id, config.peer_queue_frames, config.peer_queue_bytes);
@@ -71,7 +89,9 @@ pub async fn serve(socket: WebSocket, app: Arc<App>, side: Side, _permit: OwnedS
     let hello = tokio::time::timeout(config.hello_timeout, stream.next()).await;
     let attached = match hello {
         Ok(Some(Ok(WsMessage::Binary(bytes)))) => match read_hello(&bytes, &app) {
-            Ok(hello) => pair(&app, &side, hello, handle).await,
+            // Boxed: pairing's state is large and lives only until the session is joined, so it
+            // must not sit in every idle connection's future.
+            Ok(hello) => Box::pin(pair(&app, &side, hello, handle)).await,
             Err(closing) => {
                 handle.close(closing);
                 None
@@ -207,7 +227,15 @@ async fn pair(
     }
 }
 
+/// Queues audit records. Most frames have none; the sending state is boxed so that it does not
+/// sit in every connection's future.
 async fn record(app: &App, records: Vec<crate::store::Record>) {
+    if !records.is_empty() {
+        Box::pin(record_all(app, records)).await;
+    }
+}
+
+async fn record_all(app: &App, records: Vec<crate::store::Record>) {
     for r in records {
         if app.registry.recorder.record(r).await.is_err() {
             tracing::error!("recorder gone; audit entry lost");
@@ -274,7 +302,8 @@ async fn read_loop(
                 Role::Customer => EndReason::CustomerEnded,
                 Role::Agent => EndReason::AgentEnded,
             };
-            app.registry.end(session, reason).await;
+            // Boxed: a cold path whose state would otherwise enlarge every connection.
+            Box::pin(app.registry.end(session, reason)).await;
             continue;
         }
         let step = session.on_frame(role, peer_id, kind, bytes);

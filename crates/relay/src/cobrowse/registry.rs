@@ -388,7 +388,9 @@ async fn supervise(registry: Arc<Registry>, session: Arc<Session>) {
             _ = session.wake.notified() => {}
             _ = tokio::time::sleep_until(deadline) => {
                 if session.deadline().is_some_and(|d| d <= Instant::now()) {
-                    registry.end(&session, EndReason::Inactivity).await;
+                    // Boxed: ending is rare, and its state would otherwise sit in every
+                    // session's supervisor for the session's whole life.
+                    Box::pin(registry.end(&session, EndReason::Inactivity)).await;
                 }
             }
         }
