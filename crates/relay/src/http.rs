@@ -158,6 +158,7 @@ pub async fn run(
     });
     let (_messaging, messaging_routes) =
         crate::messaging::start(app.clone(), app.shutdown.clone()).await?;
+    crate::bridge::start(app.clone(), _messaging.clone()).await;
     let served = axum::serve(
         listener,
         router(app.clone())

@@ -14,11 +14,13 @@
 //!   service, desk and telephony connector API around it.
 //! - [`reporting`]: routing events persisted in batches, historical reports and CSV export.
 //! - [`metrics`]: Prometheus text at `/metrics`.
+//! - [`bridge`]: conversations needing an agent routed as messages, routing's answers back.
 //!
 //! The binary (`src/main.rs`) parses the command line and calls [`http::run`].
 
 pub mod app;
 pub mod auth;
+pub mod bridge;
 pub mod cobrowse;
 pub mod config;
 pub mod http;

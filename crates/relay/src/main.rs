@@ -198,6 +198,9 @@ struct Serve {
     /// power loss.
     #[arg(long)]
     no_fsync_commits: bool,
+    /// The routing queue messaging conversations arrive in (created if missing).
+    #[arg(long, default_value = "messaging")]
+    messaging_queue: String,
 }
 
 #[derive(Debug, Subcommand)]
@@ -310,6 +313,7 @@ async fn serve(db: PathBuf, s: Serve) -> anyhow::Result<()> {
             database_url: s.database_url,
             threading_window: Duration::from_secs(s.threading_window_hours.clamp(1, 72) * 3600),
             fsync_commits: !s.no_fsync_commits,
+            routing_queue: s.messaging_queue,
             ..Default::default()
         },
         ..relay::Config::default()

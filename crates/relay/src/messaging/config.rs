@@ -33,6 +33,8 @@ pub struct MessagingConfig {
     pub outbox_max_attempts: i64,
     /// How long a bot webhook may take to answer before the conversation goes to an agent.
     pub bot_timeout: Duration,
+    /// The routing queue conversations needing an agent arrive in (created if missing).
+    pub routing_queue: String,
 }
 
 impl Default for MessagingConfig {
@@ -60,6 +62,7 @@ impl Default for MessagingConfig {
             outbox_max_delay: Duration::from_secs(300),
             outbox_max_attempts: 12,
             bot_timeout: Duration::from_secs(5),
+            routing_queue: "messaging".to_owned(),
         }
     }
 }

@@ -1,0 +1,118 @@
+//! Messaging and routing joined by the bridge, over real HTTP: a guest's first message becomes
+//! a conversation offered on an available agent's desk, accepting it assigns the conversation
+//! to that agent in the messaging API, and wrapping it up in the inbox ends the routed work.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+mod routing_support;
+
+use common::{Relay, WAIT};
+use routing_support::*;
+use serde_json::{json, Value};
+use tokio::{
+    io::{AsyncReadExt, AsyncWriteExt},
+    net::TcpStream,
+};
+
+/// An agent's messaging push stream (server-sent events), open once the headers arrived.
+struct Stream {
+    tcp: TcpStream,
+    seen: String,
+}
+
+impl Stream {
+    async fn open(relay: &Relay, token: &str) -> Stream {
+        let mut tcp = TcpStream::connect(relay.addr).await.unwrap();
+        let req = format!(
+            "GET /api/messaging/stream HTTP/1.1\r\nHost: {}\r\nAuthorization: Bearer {token}\r\n\r\n",
+            relay.addr
+        );
+        tcp.write_all(req.as_bytes()).await.unwrap();
+        let mut stream = Stream {
+            tcp,
+            seen: String::new(),
+        };
+        stream.until("\r\n\r\n").await;
+        assert!(stream.seen.starts_with("HTTP/1.1 200"), "{}", stream.seen);
+        stream
+    }
+
+    /// Reads (up to [`WAIT`]) until the text so far contains `needle`.
+    async fn until(&mut self, needle: &str) {
+        let deadline = tokio::time::Instant::now() + WAIT;
+        let mut buf = [0u8; 4096];
+        while !self.seen.contains(needle) {
+            let n = tokio::time::timeout_at(deadline, self.tcp.read(&mut buf))
+                .await
+                .unwrap_or_else(|_| panic!("timed out waiting for {needle}: {}", self.seen))
+                .unwrap();
+            assert!(n > 0, "stream closed waiting for {needle}");
+            self.seen.push_str(&String::from_utf8_lossy(&buf[..n]));
+        }
+    }
+}
+
+async fn guest_says(relay: &Relay, text: &str) -> String {
+    let (status, body) = relay.http("POST", "/api/messaging/guest", &[], None).await;
+    assert_eq!(status, 200, "{body}");
+    let token = body["token"].as_str().unwrap().to_owned();
+    let (status, body) = relay
+        .http(
+            "POST",
+            "/api/messaging/guest/messages",
+            &[("X-Guest-Token", &token)],
+            Some(json!({ "text": text, "name": "Dana" })),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    body["conversation_id"].as_str().unwrap().to_owned()
+}
+
+fn row<'a>(inbox: &'a Value, conversation: &str) -> Option<&'a Value> {
+    inbox
+        .as_array()?
+        .iter()
+        .find(|s| s["conversation"]["id"] == conversation)
+}
+
+#[tokio::test]
+async fn a_guest_message_is_offered_on_the_desk_and_accepting_assigns_the_conversation() {
+    let center = Center::start().await;
+    let alice = center.relay.login("alice").await;
+    let alice_id = center.me(&alice).await;
+    let mut desk = center.desk(&alice).await;
+    center.presence(&alice, "available").await;
+    let mut pushes = Stream::open(&center.relay, &alice).await;
+
+    let conversation = guest_says(&center.relay, "Where is my parcel?").await;
+    let offered = desk.work(&conversation, Some("offered")).await;
+    assert_eq!(item(&offered, &conversation).unwrap()["media"], "message");
+    let (status, body) = center.act(&alice, &conversation, "accept", None).await;
+    assert_eq!(status, 200, "{body}");
+    desk.work(&conversation, Some("connected")).await;
+
+    pushes.until("\"kind\":\"assigned\"").await;
+    let (status, inbox) = center
+        .relay
+        .api(&alice, "GET", "/api/messaging/conversations", None)
+        .await;
+    assert_eq!(status, 200, "{inbox}");
+    let mine = row(&inbox, &conversation).unwrap_or_else(|| panic!("{inbox}"));
+    assert_eq!(mine["conversation"]["agent_id"], alice_id.as_str());
+    assert_eq!(mine["conversation"]["state"], "assigned");
+
+    let (status, body) = center
+        .relay
+        .api(
+            &alice,
+            "POST",
+            &format!("/api/messaging/conversations/{conversation}/wrap-up"),
+            None,
+        )
+        .await;
+    assert_eq!(status, 204, "{body}");
+    desk.work(&conversation, None).await;
+    // An open push stream would hold the graceful shutdown.
+    drop(pushes);
+    center.relay.stop().await;
+}
