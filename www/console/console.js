@@ -61,7 +61,14 @@ function signedIn(agent) {
   // A reload mid-session rejoins it: the relay hands the latest snapshot and the changes since.
   let saved = null;
   try { saved = JSON.parse(sessionStorage.getItem(SAVED) || 'null'); } catch (e) { saved = null; }
-  if (saved && saved.session_id) startSession(saved, true);
+  // Opened from the inbox's "Invite to co-browse" (index.html#session=ID): attach to that
+  // offer's session; the customer accepts in the messaging widget, so there is no key to read.
+  const invited = new URLSearchParams(location.hash.slice(1)).get('session');
+  if (invited) {
+    history.replaceState(null, '', location.pathname + location.search);
+    if (!saved || saved.session_id !== invited) saved = { session_id: invited, offer: true };
+  }
+  if (saved && saved.session_id) startSession(saved, !saved.offer);
 }
 
 $('login-form').addEventListener('submit', async (e) => {
@@ -100,6 +107,7 @@ function startSession(started, rejoin = false) {
   setView('session');
   $('key').textContent = started.security_key_display || started.security_key;
   $('key-expiry').textContent = `Valid for ${Math.round(started.expires_in_secs / 60)} minutes, once.`;
+  if (started.offer) $('key-expiry').textContent = 'Invitation sent: the customer accepts it in the chat.';
   show('waiting'); show('workspace', false); show('ended', false);
   setConnected('waiting');
   renderMode();

@@ -58,6 +58,7 @@ function eventLine(e) {
   return el;
 }
 async function open(id) {
+  if (id !== current) $('cobrowse-open').hidden = true;
   current = id;
   view = await api('/api/messaging/conversations/' + id);
   $('no-conv').hidden = true; $('conv').hidden = false;
@@ -142,5 +143,8 @@ $('invite').onclick = async () => {
   await api(`/api/messaging/conversations/${current}/events`, { kind: 'cobrowse_offered', detail: { session_id: offer.session_id } });
   await send('I have sent you an invitation to share your screen with me. Press Accept to start.');
   $('state').textContent += ` · co-browse offer sent (session ${offer.session_id})`;
+  // The console attaches its co-browse pane to this offer's session (index.html#session=ID).
+  $('cobrowse-open').href = `index.html#session=${encodeURIComponent(offer.session_id)}`;
+  $('cobrowse-open').hidden = false;
 };
 main();
