@@ -420,7 +420,7 @@ fn run_slice(rc: &Rc<RefCell<Inner>>) {
                     }
                 }
             }
-            Err(e) => web_sys::console::error_1(&js_error(&e.to_string())),
+            Err(e) => report(&e),
         }
         inner.adopt_new();
     }
