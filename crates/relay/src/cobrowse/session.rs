@@ -135,8 +135,15 @@ impl State {
             return;
         };
         match peer.send(out) {
-            Ok(()) => {}
+            Ok(()) => {
+                crate::metrics::COUNTERS
+                    .frames_total
+                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            }
             Err(QueueFull::Full) => {
+                crate::metrics::COUNTERS
+                    .drops_total
+                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                 peer.close(error_close(
                     ErrorCode::SlowConsumer,
                     close_code::TRY_AGAIN_LATER,
@@ -417,6 +424,9 @@ impl Session {
                 step.records.push(record);
             }
             Verdict::Violation => {
+                crate::metrics::COUNTERS
+                    .drops_total
+                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                 let reason = format!("{kind:?} frames are not allowed from the {role:?}");
                 let record = st.audit(&self.id, "violation", reason.clone());
                 step.records.push(record);
