@@ -41,11 +41,13 @@ impl Default for Config {
 impl Config {
     /// Joins a selector list from its parts, dropping empty ones.
     pub fn selector_list<'a>(parts: impl IntoIterator<Item = &'a str>) -> String {
-        let parts: Vec<&str> = parts
-            .into_iter()
-            .map(str::trim)
-            .filter(|s| !s.is_empty())
-            .collect();
-        parts.join(", ")
+        let mut out = String::new();
+        for part in parts.into_iter().map(str::trim).filter(|s| !s.is_empty()) {
+            if !out.is_empty() {
+                out.push_str(", ");
+            }
+            out.push_str(part);
+        }
+        out
     }
 }

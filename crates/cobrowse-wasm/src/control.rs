@@ -117,7 +117,7 @@ pub fn same_site(page: &str, target: &str) -> Result<String, Refusal> {
     let page_path = &page_path[..page_path.find(['?', '#']).unwrap_or(page_path.len())];
     let dir = &page_path[..page_path.rfind('/').map_or(0, |i| i + 1)];
     let dir = if dir.is_empty() { "/" } else { dir };
-    Ok([here.as_str(), dir, target].concat())
+    Ok(crate::url::join(&[here.as_str(), dir, target]))
 }
 
 /// Does `text` match `pattern`, where `*` matches any run of characters?

@@ -48,7 +48,9 @@ pub fn absolutize<'a>(base: &str, value: &'a str) -> Cow<'a, str> {
     Cow::Owned(join(&[origin, &normalize(&join(&[dir, rel]))]))
 }
 
-fn join(parts: &[&str]) -> String {
+/// Concatenates `parts`: one loop, where `[..].concat()` and `join` bring the generic
+/// slice-join code into the package.
+pub(crate) fn join(parts: &[&str]) -> String {
     let mut out = String::with_capacity(parts.iter().map(|p| p.len()).sum());
     parts.iter().for_each(|p| out.push_str(p));
     out

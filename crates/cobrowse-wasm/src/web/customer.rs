@@ -166,7 +166,7 @@ impl Page {
     }
 
     fn storage_key(&self) -> String {
-        ["cobrowse:", &self.opts.site].concat()
+        crate::url::join(&["cobrowse:", &self.opts.site])
     }
 
     fn capture(&self) -> Option<Rc<WebCapture>> {
@@ -365,7 +365,7 @@ fn finish(page: &Page, reason: &str) {
     }
     settle_err(
         page,
-        &["the co-browse session ended (", reason, ")"].concat(),
+        &crate::url::join(&["the co-browse session ended (", reason, ")"]),
     );
     let was = page.welcomed.replace(false);
     if was || reason != "error" {
