@@ -1,0 +1,159 @@
+//! The chat pairing flow end to end: a visitor writes in the messaging widget, the agent takes
+//! the conversation in the inbox and invites to co-browse, opens the console from the
+//! invitation (attached to the offer's session), the visitor accepts in the widget, and the
+//! console's mirror shows the visitor's page. Screenshots go to `tests/output/offer-*.png`.
+
+mod mirror_support;
+
+use std::time::Duration;
+
+use anyhow::Context;
+use e2e::{output_dir, wait_for, Browser, Relay};
+use mirror_support::*;
+use serde_json::{json, Value};
+
+const WAIT: Duration = Duration::from_secs(20);
+const WIDGET: &str = "document.getElementById('cobrowse-messaging').shadowRoot";
+
+async fn js(browser: &Browser, script: &str) -> anyhow::Result<Value> {
+    Ok(browser.client.execute(script, vec![]).await?)
+}
+
+/// Waits until `script` (an expression) is truthy in `browser`.
+async fn until(browser: &Browser, what: &str, script: &str) -> anyhow::Result<()> {
+    let script = format!("try {{ return !!({script}); }} catch (e) {{ return false; }}");
+    wait_for(what, WAIT, || async {
+        js(browser, &script)
+            .await
+            .ok()
+            .filter(|v| *v == json!(true))
+    })
+    .await
+    .map(drop)
+}
+
+async fn shot(browser: &Browser, name: &str) -> anyhow::Result<()> {
+    let png = browser.client.screenshot().await?;
+    std::fs::write(output_dir().join(format!("offer-{name}.png")), png)?;
+    Ok(())
+}
+
+/// Clicks the element `selector` finds in `browser` once it exists.
+async fn click(browser: &Browser, what: &str, selector: &str) -> anyhow::Result<()> {
+    until(browser, what, selector).await?;
+    js(browser, &format!("{selector}.click(); return 1"))
+        .await
+        .map(drop)
+}
+
+#[tokio::test]
+async fn an_inbox_invitation_accepted_in_the_widget_shows_the_page_in_the_console(
+) -> anyhow::Result<()> {
+    let relay = Relay::start(&[]).await?;
+    let (console, customer) = tokio::try_join!(Browser::start(), Browser::start())?;
+    console.client.set_window_size(1400, 900).await?;
+
+    customer
+        .client
+        .goto(&relay.url("/messaging/demo.html"))
+        .await?;
+    click(
+        &customer,
+        "the widget",
+        &format!("{WIDGET}.querySelector('.launch')"),
+    )
+    .await?;
+    js(
+        &customer,
+        &format!(
+            "const r = {WIDGET}; r.querySelector('textarea').value = 'Can you show me where to pay?';
+             r.querySelector('form').requestSubmit(); return 1"
+        ),
+    )
+    .await?;
+    until(
+        &customer,
+        "the visitor's message acknowledged",
+        &format!("{WIDGET}.querySelector('.msg.customer').dataset.delivery === 'sent'"),
+    )
+    .await?;
+
+    sign_in(&console, &relay).await?;
+    console
+        .client
+        .goto(&relay.url("/console/inbox.html"))
+        .await?;
+    click(
+        &console,
+        "the waiting conversation",
+        "document.querySelector('#waiting .conv')",
+    )
+    .await?;
+    until(
+        &console,
+        "the Take button",
+        "!document.getElementById('take').hidden",
+    )
+    .await?;
+    click(&console, "Take", "document.getElementById('take')").await?;
+    until(
+        &console,
+        "the taken conversation",
+        "document.querySelector('#mine .conv')",
+    )
+    .await?;
+    click(
+        &console,
+        "Invite to co-browse",
+        "document.getElementById('invite')",
+    )
+    .await?;
+    until(
+        &console,
+        "the link to the co-browse pane",
+        "!document.getElementById('cobrowse-open').hidden",
+    )
+    .await?;
+    shot(&console, "1-invited").await?;
+    let link = js(
+        &console,
+        "return document.getElementById('cobrowse-open').href",
+    )
+    .await?;
+    let link = link.as_str().context("the link has an href")?.to_owned();
+    let session = link
+        .split_once("#session=")
+        .map(|(_, id)| id.to_owned())
+        .context("the link names the session")?;
+    console.client.goto(&link).await?;
+    until_console(&console, "the console attached to the offer", |s| {
+        s["sessionId"] == session.as_str()
+    })
+    .await?;
+
+    click(
+        &customer,
+        "the invitation's Accept button",
+        &format!("{WIDGET}.querySelector('.offer button.accept')"),
+    )
+    .await?;
+    let s = until_console(&console, "the mirror to show the visitor's page", |s| {
+        s["synced"].as_u64().unwrap_or(0) >= 1 && s["customer"] == true
+    })
+    .await?;
+    assert!(
+        s["url"]
+            .as_str()
+            .unwrap_or_default()
+            .ends_with("/messaging/demo.html"),
+        "{s}"
+    );
+    let heading = js(
+        &console,
+        "return document.getElementById('mirror').contentDocument.querySelector('h1').textContent",
+    )
+    .await?;
+    assert_eq!(heading, json!("Demo shop · messaging"));
+    shot(&console, "2-mirror").await?;
+    Ok(())
+}
