@@ -51,3 +51,15 @@ impl Config {
         out
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::Config;
+
+    #[test]
+    fn selector_list_trims_parts_drops_empty_ones_and_separates_with_commas() {
+        let list = Config::selector_list([" .card ", "", "  ", "#pin", "input[type=password]"]);
+        assert_eq!(list, ".card, #pin, input[type=password]");
+        assert_eq!(Config::selector_list([]), "");
+    }
+}
