@@ -118,6 +118,14 @@ impl rusqlite::ToSql for Val {
 
 impl Sql for Sqlite {
     fn batch(&mut self, sql: &str) -> Result<(), DbError> {
+        // A deferred transaction that reads, then writes, fails at once with "database is
+        // locked" (no busy wait) when another connection to the file (the audit or routing
+        // event writer) committed in between; taking the write lock up front waits instead.
+        let sql = if sql == "BEGIN" {
+            "BEGIN IMMEDIATE"
+        } else {
+            sql
+        };
         Ok(self.0.execute_batch(sql)?)
     }
 
