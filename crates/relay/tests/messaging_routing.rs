@@ -1,6 +1,7 @@
 //! Messaging and routing joined by the bridge, over real HTTP: a guest's first message becomes
 //! a conversation offered on an available agent's desk, accepting it assigns the conversation
-//! to that agent in the messaging API, and wrapping it up in the inbox ends the routed work.
+//! to that agent in the messaging API, and wrapping it up in the inbox ends the routed work;
+//! the contact's next conversation goes back to that agent.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
@@ -52,20 +53,28 @@ impl Stream {
     }
 }
 
-async fn guest_says(relay: &Relay, text: &str) -> String {
+async fn guest(relay: &Relay) -> String {
     let (status, body) = relay.http("POST", "/api/messaging/guest", &[], None).await;
     assert_eq!(status, 200, "{body}");
-    let token = body["token"].as_str().unwrap().to_owned();
+    body["token"].as_str().unwrap().to_owned()
+}
+
+/// The guest writes; returns the conversation the message landed in.
+async fn says(relay: &Relay, token: &str, text: &str) -> String {
     let (status, body) = relay
         .http(
             "POST",
             "/api/messaging/guest/messages",
-            &[("X-Guest-Token", &token)],
+            &[("X-Guest-Token", token)],
             Some(json!({ "text": text, "name": "Dana" })),
         )
         .await;
     assert_eq!(status, 200, "{body}");
     body["conversation_id"].as_str().unwrap().to_owned()
+}
+
+async fn guest_says(relay: &Relay, text: &str) -> String {
+    says(relay, &guest(relay).await, text).await
 }
 
 fn row<'a>(inbox: &'a Value, conversation: &str) -> Option<&'a Value> {
@@ -114,5 +123,42 @@ async fn a_guest_message_is_offered_on_the_desk_and_accepting_assigns_the_conver
     desk.work(&conversation, None).await;
     // An open push stream would hold the graceful shutdown.
     drop(pushes);
+    center.relay.stop().await;
+}
+
+#[tokio::test]
+async fn a_returning_contacts_new_conversation_goes_back_to_its_last_agent() {
+    let center = Center::start().await;
+    let alice = center.relay.login("alice").await;
+    let bob = center.relay.login("bob").await;
+    let mut alice_desk = center.desk(&alice).await;
+    center.presence(&alice, "available").await;
+    let token = guest(&center.relay).await;
+    let first = says(&center.relay, &token, "My order is late").await;
+    alice_desk.work(&first, Some("offered")).await;
+    center.act(&alice, &first, "accept", None).await;
+    alice_desk.work(&first, Some("connected")).await;
+    let (status, _) = center
+        .relay
+        .api(
+            &alice,
+            "POST",
+            &format!("/api/messaging/conversations/{first}/wrap-up"),
+            None,
+        )
+        .await;
+    assert_eq!(status, 204);
+    alice_desk.work(&first, None).await;
+
+    // Bob is now the longest idle, so only last-agent routing sends the next one to Alice.
+    let _bob_desk = center.desk(&bob).await;
+    center.presence(&bob, "available").await;
+    let second = says(&center.relay, &token, "It is still late").await;
+    assert_ne!(first, second, "a wrapped-up conversation is not continued");
+    let offered = alice_desk.work(&second, Some("offered")).await;
+    assert_eq!(
+        item(&offered, &second).unwrap()["offer_reason"],
+        "last_agent"
+    );
     center.relay.stop().await;
 }
