@@ -154,6 +154,19 @@ async fn an_inbox_invitation_accepted_in_the_widget_shows_the_page_in_the_consol
     )
     .await?;
     assert_eq!(heading, json!("Demo shop · messaging"));
+    // The widget is blocked for co-browse: the agent sees its box, never the conversation
+    // (which would otherwise arrive inside the widget's open shadow root).
+    let widget = js(
+        &console,
+        "const w = document.getElementById('mirror').contentDocument.getElementById('cobrowse-messaging');
+         return w && { shadow: !!w.shadowRoot, text: w.textContent }",
+    )
+    .await?;
+    assert_eq!(
+        widget,
+        json!({ "shadow": false, "text": "" }),
+        "the widget is a neutral box"
+    );
     shot(&console, "2-mirror").await?;
     Ok(())
 }

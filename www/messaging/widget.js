@@ -40,7 +40,9 @@ form button.attach { background: #e5e7eb; color: #111827; }
 export function mount({ base = './', site = '' } = {}) {
   const host = document.createElement('div');
   host.id = 'cobrowse-messaging';
-  host.setAttribute('data-cobrowse-ignore', '');
+  // Blocked for co-browse: the agent sees a neutral box where the widget is, never the
+  // conversation or an unsent draft (the agent has the conversation in the inbox).
+  host.setAttribute('data-cobrowse-block', '');
   const root = host.attachShadow({ mode: 'open' });
   root.innerHTML = `<style>${CSS}</style>
     <button class="launch" type="button" aria-expanded="false" aria-controls="panel">Chat with us<span class="badge" hidden></span></button>
