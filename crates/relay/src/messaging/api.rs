@@ -307,12 +307,14 @@ async fn event(
     Ok(Json(s.svc.event(&id, &body.kind, detail).await?))
 }
 
-/// Turns the push channel into server-sent events, keeping those `keep` accepts.
+/// Turns the push channel into server-sent events, keeping those `keep` accepts. The stream
+/// ends at the relay's shutdown, so an open inbox or widget never holds the relay up.
 pub fn sse(
-    svc: &Messaging,
+    s: &MsgState,
     keep: impl Fn(&super::service::Push) -> bool + Send + 'static,
 ) -> Sse<impl Stream<Item = Result<SseEvent, Infallible>>> {
-    let rx = svc.subscribe();
+    let rx = s.svc.subscribe();
+    let mut shutdown = s.app.shutdown.clone();
     let stream = futures_util::stream::unfold((rx, keep), |(mut rx, keep)| async move {
         loop {
             match rx.recv().await {
@@ -331,14 +333,18 @@ pub fn sse(
             }
         }
     });
-    Sse::new(stream).keep_alive(KeepAlive::default())
+    let stop = async move {
+        // An error means the sender is gone: the relay is stopping either way.
+        shutdown.wait_for(|stop| *stop).await.ok();
+    };
+    Sse::new(futures_util::StreamExt::take_until(stream, stop)).keep_alive(KeepAlive::default())
 }
 
 async fn stream(
     State(s): State<MsgState>,
     SignedIn(agent): SignedIn,
 ) -> Sse<impl Stream<Item = Result<SseEvent, Infallible>>> {
-    sse(&s.svc, move |p| {
+    sse(&s, move |p| {
         p.agent_id.as_deref().is_none_or(|a| a == agent.id)
     })
 }

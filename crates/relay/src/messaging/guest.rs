@@ -259,7 +259,7 @@ async fn guest_stream(
 ) -> Result<Sse<impl Stream<Item = Result<SseEvent, Infallible>>>, MsgError> {
     // A guest that has not written yet has no contact; its first message opens a new stream.
     let contact = contact_of(&s.svc, &guest).await?.unwrap_or_default();
-    Ok(super::api::sse(&s.svc, move |p| {
+    Ok(super::api::sse(&s, move |p| {
         !contact.is_empty()
             && p.contact_id == contact
             && !matches!(p.kind, super::service::PushKind::Event { .. })
