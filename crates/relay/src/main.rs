@@ -394,16 +394,20 @@ async fn main() -> anyhow::Result<()> {
                     relay::messaging::Target::Sqlite(args.db.clone())
                 }
             };
-            let store = tokio::task::spawn_blocking(move || relay::messaging::MessagingStore::open(&target))
-                .await??;
+            let store = tokio::task::spawn_blocking(move || {
+                relay::messaging::MessagingStore::open(&target)
+            })
+            .await??;
             let integration = relay::messaging::model::Integration {
                 name: name.clone(),
                 secret,
                 webhook_url: webhook,
                 bot_url: bot,
             };
-            tokio::task::spawn_blocking(move || relay::messaging::open::integration_add(&store, integration))
-                .await??;
+            tokio::task::spawn_blocking(move || {
+                relay::messaging::open::integration_add(&store, integration)
+            })
+            .await??;
             println!("integration {name} saved; inbound: POST /api/messaging/open/{name}");
             Ok(())
         }

@@ -218,7 +218,10 @@ async fn connector_endpoints_refuse_agents_and_unknown_tokens() {
 #[tokio::test]
 async fn openapi_describes_the_routing_reporting_and_metrics_endpoints() {
     let center = Center::start().await;
-    let (status, doc) = center.relay.http("GET", "/api/openapi.json", &[], None).await;
+    let (status, doc) = center
+        .relay
+        .http("GET", "/api/openapi.json", &[], None)
+        .await;
     assert_eq!(status, 200);
     for path in [
         "/api/routing/desk",
