@@ -12,11 +12,11 @@
 
 mod apply;
 pub mod customer;
-mod overlay;
 #[cfg(feature = "mirror")]
 pub mod mirror;
 #[cfg(feature = "mirror")]
 mod mirror_dom;
+mod overlay;
 mod page;
 pub mod session;
 
