@@ -198,7 +198,11 @@ $('end').addEventListener('click', () => {
   if (mirror && socket && socket.readyState === 1) mirror.end();
   else if (state.sessionId) api(`/api/cobrowse/sessions/${state.sessionId}/end`, {});
 });
-$('again').addEventListener('click', () => setView('start'));
+$('again').addEventListener('click', () => {
+  // The ended session's key and id are gone with it: nothing may read them as the next one's.
+  Object.assign(state, { key: null, sessionId: null });
+  setView('start');
+});
 $('request-control').addEventListener('click', () => {
   if (!mirror) return;
   mirror.requestControl();
