@@ -53,106 +53,89 @@ fn family(out: &mut String, name: &str, kind: &str, help: &str) {
     writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}").ok();
 }
 
+/// A family with one unlabelled sample.
+fn single(out: &mut String, name: &str, kind: &str, help: &str, value: impl std::fmt::Display) {
+    family(out, name, kind, help);
+    writeln!(out, "{name} {value}").ok();
+}
+
+/// A gauge family with one sample per routing queue.
+fn per_queue<V: std::fmt::Display>(
+    out: &mut String,
+    s: &Snapshot,
+    name: &str,
+    help: &str,
+    value: impl Fn(&crate::routing::live::QueueLive) -> V,
+) {
+    family(out, name, "gauge", help);
+    for q in &s.routing.queues {
+        let label = escape(&q.name);
+        writeln!(out, "{name}{{queue=\"{label}\"}} {}", value(q)).ok();
+    }
+}
+
 /// The exposition text for `s`.
 pub fn render(s: &Snapshot) -> String {
     let mut out = String::new();
-    family(
-        &mut out,
+    let o = &mut out;
+    single(
+        o,
         "relay_cobrowse_sessions",
         "gauge",
         "Live co-browse sessions.",
+        s.cobrowse_sessions,
     );
-    writeln!(out, "relay_cobrowse_sessions {}", s.cobrowse_sessions).ok();
-    family(
-        &mut out,
+    single(
+        o,
         "relay_websocket_connections",
         "gauge",
         "Open WebSocket connections.",
+        s.websocket_connections,
     );
-    writeln!(
-        out,
-        "relay_websocket_connections {}",
-        s.websocket_connections
-    )
-    .ok();
-    family(
-        &mut out,
+    single(
+        o,
         "relay_frames_total",
         "counter",
         "Frames relayed between peers.",
+        COUNTERS.frames_total.load(Ordering::Relaxed),
     );
-    let frames = COUNTERS.frames_total.load(Ordering::Relaxed);
-    writeln!(out, "relay_frames_total {frames}").ok();
-    family(&mut out, "relay_drops_total", "counter", "Peers dropped.");
-    writeln!(
-        out,
-        "relay_drops_total {}",
-        COUNTERS.drops_total.load(Ordering::Relaxed)
-    )
-    .ok();
-    let queues = &s.routing.queues;
-    family(
-        &mut out,
+    single(
+        o,
+        "relay_drops_total",
+        "counter",
+        "Peers dropped.",
+        COUNTERS.drops_total.load(Ordering::Relaxed),
+    );
+    per_queue(
+        o,
+        s,
         "relay_routing_queue_waiting",
-        "gauge",
         "Interactions waiting per queue.",
+        |q| q.waiting,
     );
-    for q in queues {
-        let name = escape(&q.name);
-        writeln!(
-            out,
-            "relay_routing_queue_waiting{{queue=\"{name}\"}} {}",
-            q.waiting
-        )
-        .ok();
-    }
-    family(
-        &mut out,
+    per_queue(
+        o,
+        s,
         "relay_routing_queue_longest_wait_seconds",
-        "gauge",
         "Wait of the longest-waiting interaction per queue.",
+        |q| q.longest_wait_ms as f64 / 1000.0,
     );
-    for q in queues {
-        let secs = q.longest_wait_ms as f64 / 1000.0;
-        let name = escape(&q.name);
-        writeln!(
-            out,
-            "relay_routing_queue_longest_wait_seconds{{queue=\"{name}\"}} {secs}"
-        )
-        .ok();
-    }
-    family(
-        &mut out,
+    per_queue(
+        o,
+        s,
         "relay_routing_offered_today",
-        "gauge",
         "Arrivals per queue since UTC midnight.",
+        |q| q.offered_today,
     );
-    for q in queues {
-        let name = escape(&q.name);
-        writeln!(
-            out,
-            "relay_routing_offered_today{{queue=\"{name}\"}} {}",
-            q.offered_today
-        )
-        .ok();
-    }
-    family(
-        &mut out,
+    per_queue(
+        o,
+        s,
         "relay_routing_answered_today",
-        "gauge",
         "Answers per queue since UTC midnight.",
+        |q| q.answered_today,
     );
-    for q in queues {
-        let name = escape(&q.name);
-        writeln!(
-            out,
-            "relay_routing_answered_today{{queue=\"{name}\"}} {}",
-            q.answered_today
-        )
-        .ok();
-    }
     family(
-        &mut out,
+        o,
         "relay_routing_agents",
         "gauge",
         "Agents known to routing, by status.",
@@ -164,20 +147,15 @@ pub fn render(s: &Snapshot) -> String {
             .iter()
             .filter(|a| a.status == status)
             .count();
-        writeln!(out, "relay_routing_agents{{status=\"{status}\"}} {n}").ok();
+        writeln!(o, "relay_routing_agents{{status=\"{status}\"}} {n}").ok();
     }
-    family(
-        &mut out,
+    single(
+        o,
         "relay_routing_events_dropped_total",
         "counter",
         "Routing events not persisted because the writer was behind.",
+        s.routing_events_dropped,
     );
-    writeln!(
-        out,
-        "relay_routing_events_dropped_total {}",
-        s.routing_events_dropped
-    )
-    .ok();
     out
 }
 
