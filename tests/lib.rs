@@ -185,6 +185,31 @@ impl Browser {
         Ok(self.client.execute_async(script, vec![]).await?)
     }
 
+    /// Runs a synchronous script and returns its result.
+    pub async fn js(&self, script: &str) -> Result<serde_json::Value> {
+        Ok(self.client.execute(script, vec![]).await?)
+    }
+
+    /// Waits (up to 20 s) until the expression `expr` is truthy; `what` names it in the error.
+    pub async fn until(&self, what: &str, expr: &str) -> Result<()> {
+        let script = format!("try {{ return !!({expr}); }} catch (e) {{ return false; }}");
+        wait_for(what, Duration::from_secs(20), || async {
+            self.js(&script)
+                .await
+                .ok()
+                .filter(|v| *v == serde_json::Value::Bool(true))
+        })
+        .await
+        .map(drop)
+    }
+
+    /// Saves a screenshot as `tests/output/{name}.png` for a person to look at.
+    pub async fn screenshot(&self, name: &str) -> Result<()> {
+        let png = self.client.screenshot().await?;
+        std::fs::write(output_dir().join(format!("{name}.png")), png)?;
+        Ok(())
+    }
+
     pub async fn close(self) -> Result<()> {
         self.client.close().await?;
         Ok(())

@@ -5,37 +5,23 @@
 
 mod mirror_support;
 
-use std::time::Duration;
-
 use anyhow::Context;
-use e2e::{output_dir, wait_for, Browser, Relay};
+use e2e::{Browser, Relay};
 use mirror_support::*;
 use serde_json::{json, Value};
 
-const WAIT: Duration = Duration::from_secs(20);
 const WIDGET: &str = "document.getElementById('cobrowse-messaging').shadowRoot";
 
 async fn js(browser: &Browser, script: &str) -> anyhow::Result<Value> {
-    Ok(browser.client.execute(script, vec![]).await?)
+    browser.js(script).await
 }
 
-/// Waits until `script` (an expression) is truthy in `browser`.
-async fn until(browser: &Browser, what: &str, script: &str) -> anyhow::Result<()> {
-    let script = format!("try {{ return !!({script}); }} catch (e) {{ return false; }}");
-    wait_for(what, WAIT, || async {
-        js(browser, &script)
-            .await
-            .ok()
-            .filter(|v| *v == json!(true))
-    })
-    .await
-    .map(drop)
+async fn until(browser: &Browser, what: &str, expr: &str) -> anyhow::Result<()> {
+    browser.until(what, expr).await
 }
 
 async fn shot(browser: &Browser, name: &str) -> anyhow::Result<()> {
-    let png = browser.client.screenshot().await?;
-    std::fs::write(output_dir().join(format!("offer-{name}.png")), png)?;
-    Ok(())
+    browser.screenshot(&format!("offer-{name}")).await
 }
 
 /// Clicks the element `selector` finds in `browser` once it exists.
