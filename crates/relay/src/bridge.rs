@@ -45,17 +45,26 @@ pub enum Follow {
     Assign { conversation: String, agent: String },
     /// The conversation is over for the agent: close it and note it on the timeline.
     WrapUp { conversation: String, agent: String },
-    /// Nothing to record (not a messaging interaction, back in a queue, an abandon).
+    /// Routing took the conversation back from its agent (signed out, transferred to a
+    /// queue): it waits again and belongs to nobody until the next `Connected`.
+    Requeue { conversation: String },
+    /// Nothing to record (not a messaging interaction, an abandon).
     Nothing,
 }
 
 /// The messaging side of one assignment. A `Finished` with an agent closes the conversation
 /// too, because a queue without wrap-up sends no `WrapUp`; closing twice is harmless.
 pub fn follow(a: &Assignment) -> Follow {
-    let (Media::Message, Some(agent)) = (a.media, a.agent_id.clone()) else {
+    if a.media != Media::Message {
+        return Follow::Nothing;
+    }
+    let conversation = a.interaction.clone();
+    if a.event == AssignmentEvent::Queued {
+        return Follow::Requeue { conversation };
+    }
+    let Some(agent) = a.agent_id.clone() else {
         return Follow::Nothing;
     };
-    let conversation = a.interaction.clone();
     match a.event {
         AssignmentEvent::Connected => Follow::Assign {
             conversation,
@@ -246,6 +255,20 @@ impl Bridge {
                 Ok(_) => Ok(()),
                 Err(e) => Err(e),
             },
+            Follow::Requeue { conversation } => {
+                match self.messaging.conversation(&conversation).await {
+                    // Only work an agent held goes back: a declined offer was never assigned.
+                    Ok(Some(Conversation {
+                        agent_id: Some(from),
+                        state,
+                        ..
+                    })) if state != ConversationState::Closed => {
+                        self.messaging.requeue(&conversation, &from).await.map(drop)
+                    }
+                    Ok(_) => Ok(()),
+                    Err(e) => Err(e),
+                }
+            }
             Follow::Nothing => Ok(()),
         };
         if let Err(e) = result {
@@ -321,7 +344,7 @@ mod tests {
     }
 
     #[test]
-    fn connected_assigns_and_wrap_up_or_handled_finish_closes_only_messages() {
+    fn connected_assigns_requeue_frees_and_wrap_up_or_handled_finish_closes_only_messages() {
         let assign = Follow::Assign {
             conversation: "c1".into(),
             agent: "a".into(),
@@ -335,7 +358,16 @@ mod tests {
         assert_eq!(follow(&assignment(m, Some("a"), Connected)), assign);
         assert_eq!(follow(&assignment(m, Some("a"), WrapUp)), close);
         assert_eq!(follow(&assignment(m, Some("a"), Finished)), close);
-        assert_eq!(follow(&assignment(m, Some("a"), Queued)), Follow::Nothing);
+        assert_eq!(
+            follow(&assignment(m, None, Queued)),
+            Follow::Requeue {
+                conversation: "c1".into()
+            }
+        );
+        assert_eq!(
+            follow(&assignment(Media::Chat, None, Queued)),
+            Follow::Nothing
+        );
         assert_eq!(follow(&assignment(m, None, Finished)), Follow::Nothing);
         assert_eq!(
             follow(&assignment(Media::Chat, Some("a"), Connected)),

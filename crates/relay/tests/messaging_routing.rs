@@ -162,3 +162,74 @@ async fn a_returning_contacts_new_conversation_goes_back_to_its_last_agent() {
     );
     center.relay.stop().await;
 }
+
+#[tokio::test]
+async fn a_conversation_taken_back_by_routing_waits_again_and_leaves_its_agents_inbox() {
+    let center = Center::start().await;
+    let alice = center.relay.login("alice").await;
+    let bob = center.relay.login("bob").await;
+    let bob_id = center.me(&bob).await;
+    let mut alice_desk = center.desk(&alice).await;
+    center.presence(&alice, "available").await;
+    let mut pushes = Stream::open(&center.relay, &alice).await;
+    let conversation = guest_says(&center.relay, "Can someone call me back?").await;
+    alice_desk.work(&conversation, Some("offered")).await;
+    center.act(&alice, &conversation, "accept", None).await;
+    pushes.until("\"kind\":\"assigned\"").await;
+
+    // Alice signs out of routing: her conversation goes back to the queue.
+    center.presence(&alice, "offline").await;
+    pushes.until("\"kind\":\"requeued\"").await;
+    let (status, inbox) = center
+        .relay
+        .api(&alice, "GET", "/api/messaging/conversations", None)
+        .await;
+    assert_eq!(status, 200, "{inbox}");
+    assert!(
+        row(&inbox, &conversation).is_none(),
+        "still Alice's: {inbox}"
+    );
+    let (status, view) = center
+        .relay
+        .api(
+            &bob,
+            "GET",
+            &format!("/api/messaging/conversations/{conversation}"),
+            None,
+        )
+        .await;
+    assert_eq!(status, 200, "{view}");
+    assert_eq!(view["conversation"]["state"], "waiting", "{view}");
+    assert!(view["conversation"]["agent_id"].is_null(), "{view}");
+
+    // The next agent to come available gets it, and owns it.
+    let mut bob_desk = center.desk(&bob).await;
+    center.presence(&bob, "available").await;
+    bob_desk.work(&conversation, Some("offered")).await;
+    let (status, body) = center.act(&bob, &conversation, "accept", None).await;
+    assert_eq!(status, 200, "{body}");
+    bob_desk.work(&conversation, Some("connected")).await;
+    let deadline = tokio::time::Instant::now() + WAIT;
+    loop {
+        let (_, view) = center
+            .relay
+            .api(
+                &bob,
+                "GET",
+                &format!("/api/messaging/conversations/{conversation}"),
+                None,
+            )
+            .await;
+        if view["conversation"]["agent_id"] == bob_id.as_str() {
+            assert_eq!(view["conversation"]["state"], "assigned");
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "never Bob's: {view}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    center.relay.stop().await;
+    drop(pushes);
+}

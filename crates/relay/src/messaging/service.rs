@@ -290,6 +290,25 @@ impl Messaging {
         .await
     }
 
+    /// Routing took the conversation back from its agent (signed out, or transferred to a
+    /// queue): it waits again with no owner, so it leaves that agent's inbox and shows as
+    /// waiting, and the timeline says whose it was. Routing already holds it in a queue, so
+    /// no `NeedsAgent` is sent.
+    pub async fn requeue(
+        &self,
+        conversation_id: &str,
+        from_agent_id: &str,
+    ) -> Result<Conversation, MessagingError> {
+        self.transition(
+            conversation_id,
+            ConversationState::Waiting,
+            None,
+            "requeued",
+            serde_json::json!({ "from_agent_id": from_agent_id }),
+        )
+        .await
+    }
+
     /// The bot gave up the conversation: the reason and what it collected go on the timeline
     /// for the agent, and routing is told.
     pub async fn hand_off(
