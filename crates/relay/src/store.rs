@@ -13,7 +13,7 @@ use std::{
     time::{SystemTime, UNIX_EPOCH},
 };
 
-use rusqlite::{params, Connection, OptionalExtension};
+use rusqlite::{params, Connection, OptionalExtension, Transaction, TransactionBehavior};
 use serde::Serialize;
 use tokio::sync::{mpsc, oneshot};
 
@@ -23,6 +23,15 @@ pub const MIGRATIONS: &[(i64, &str)] = &[
     (2, include_str!("../migrations/0002_messaging.sql")),
     (3, include_str!("../migrations/0003_routing.sql")),
 ];
+
+/// Opens a transaction that takes the write lock at `BEGIN` (`BEGIN IMMEDIATE`). Several
+/// connections share the database file (this store, the reporting writer, messaging); a
+/// deferred transaction that reads and then writes fails at once with "database is locked"
+/// if another connection committed in between, which `busy_timeout` cannot wait out.
+/// Taking the lock first turns that race into a short wait.
+pub(crate) fn write_tx(conn: &mut Connection) -> Result<Transaction<'_>, rusqlite::Error> {
+    conn.transaction_with_behavior(TransactionBehavior::Immediate)
+}
 
 /// How many records the writer thread commits in one transaction at most.
 const WRITE_BATCH: usize = 512;
@@ -116,10 +125,11 @@ pub struct Store {
 
 fn open_connection(path: &Path) -> Result<Connection, rusqlite::Error> {
     let conn = Connection::open(path)?;
+    // First: switching to WAL takes a lock another connection may hold.
+    conn.busy_timeout(std::time::Duration::from_secs(5))?;
     conn.pragma_update(None, "journal_mode", "WAL")?;
     conn.pragma_update(None, "synchronous", "NORMAL")?;
     conn.pragma_update(None, "foreign_keys", "ON")?;
-    conn.busy_timeout(std::time::Duration::from_secs(5))?;
     Ok(conn)
 }
 
@@ -131,7 +141,7 @@ fn migrate(conn: &mut Connection) -> Result<(), rusqlite::Error> {
         );",
     )?;
     for &(version, sql) in MIGRATIONS {
-        let tx = conn.transaction()?;
+        let tx = write_tx(conn)?;
         let applied: Option<i64> = tx
             .query_row(
                 "SELECT version FROM schema_migrations WHERE version = ?1",
@@ -215,7 +225,7 @@ pub fn agent_exists(conn: &Connection, name: &str) -> Result<bool, StoreError> {
 
 /// Disables an agent and signs it out everywhere.
 pub fn agent_disable(conn: &mut Connection, name: &str) -> Result<(), StoreError> {
-    let tx = conn.transaction()?;
+    let tx = write_tx(conn)?;
     let changed = tx.execute("UPDATE agents SET disabled = 1 WHERE name = ?1", [name])?;
     if changed == 0 {
         return Err(StoreError::NotFound {
@@ -294,7 +304,7 @@ pub fn token_delete(conn: &Connection, token_hash: &str) -> Result<(), StoreErro
 
 /// Creates the site if needed and adds `origins` to its allowed list.
 pub fn site_add(conn: &mut Connection, key: &str, origins: &[String]) -> Result<(), StoreError> {
-    let tx = conn.transaction()?;
+    let tx = write_tx(conn)?;
     tx.execute(
         "INSERT INTO sites (site_key, created_at) VALUES (?1, ?2) ON CONFLICT (site_key) DO NOTHING",
         params![key, now_ms()],
@@ -427,7 +437,7 @@ fn write_loop(mut conn: Connection, mut rx: mpsc::Receiver<Record>) {
 }
 
 fn write_batch(conn: &mut Connection, batch: &mut [Record]) -> Result<(), rusqlite::Error> {
-    let tx = conn.transaction()?;
+    let tx = write_tx(conn)?;
     for record in batch.iter() {
         match record {
             Record::Audit(e) => {
@@ -484,5 +494,36 @@ mod tests {
         assert!(!store
             .blocking(|c| site_allows(c, "shop", "https://evil.example"))
             .unwrap());
+    }
+
+    /// Two relays (or the CLI and a relay) opening one fresh database at once: each migration
+    /// is applied exactly once and neither open fails with "database is locked".
+    #[test]
+    fn concurrent_opens_of_a_fresh_database_all_succeed() {
+        for _ in 0..5 {
+            let dir = tempfile::tempdir().unwrap();
+            let path = dir.path().join("db.sqlite");
+            let opens: Vec<_> = (0..6)
+                .map(|_| {
+                    let path = path.clone();
+                    std::thread::spawn(move || Store::open(&path).map(drop))
+                })
+                .collect();
+            for open in opens {
+                let result = open.join().unwrap();
+                assert!(result.is_ok(), "{result:?}");
+            }
+            let store = Store::open(&path).unwrap();
+            let versions: i64 = store
+                .blocking(|c| {
+                    Ok::<_, StoreError>(c.query_row(
+                        "SELECT COUNT(*) FROM schema_migrations",
+                        [],
+                        |r| r.get(0),
+                    )?)
+                })
+                .unwrap();
+            assert_eq!(versions, MIGRATIONS.len() as i64);
+        }
     }
 }

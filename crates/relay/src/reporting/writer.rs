@@ -141,7 +141,7 @@ fn big(v: u64) -> i64 {
 }
 
 fn write_batch(conn: &mut Connection, batch: &[Entry]) -> Result<(), rusqlite::Error> {
-    let tx = conn.transaction()?;
+    let tx = crate::store::write_tx(conn)?;
     for entry in batch {
         match entry {
             Entry::Finished {
