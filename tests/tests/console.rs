@@ -169,6 +169,27 @@ async fn an_agent_signs_in_shares_a_page_gets_control_types_and_ends() -> anyhow
     )
     .await?;
     shot(&console, "5-control-granted").await?;
+    // Enter in the typing box goes to the customer's field; there it would press the read-only
+    // "Place order" button, so the page refuses and the console says why.
+    run(
+        &console,
+        r#"document.querySelector('.typing').dispatchEvent(new KeyboardEvent('keydown', { key: 'Enter', bubbles: true }));
+           done(true);"#,
+    )
+    .await?;
+    wait_for("the read-only refusal toast", Duration::from_secs(10), || async {
+        let t = console.client.execute("const t = document.getElementById('toast'); return t.hidden ? '' : t.textContent", vec![]).await.ok()?;
+        t.as_str().filter(|t| t.contains("read-only")).map(drop)
+    })
+    .await?;
+    let at = customer
+        .client
+        .execute("return location.pathname", vec![])
+        .await?;
+    assert_eq!(
+        at, "/demo/checkout.html",
+        "the order was placed by the agent"
+    );
 
     // End from the console: both sides are told.
     console

@@ -9,7 +9,7 @@ use std::time::Duration;
 use cobrowse::*;
 use e2e::{Browser, Relay};
 use protocol::{
-    Button, Click, Empty, EndReason, FrameKind, InputRefused, Message, ModeChanged, Refusal,
+    Button, Click, Empty, EndReason, FrameKind, InputRefused, Key, Message, ModeChanged, Refusal,
     SessionMode, SharingPaused, TextInput,
 };
 
@@ -175,6 +175,18 @@ async fn granted_agent_fills_checkout_is_refused_on_readonly_and_masked_and_foll
     agent
         .until("readonly refusal", refused(Refusal::ReadOnly))
         .await?;
+    // Enter in the name field would press that same button (implicit submission): refused too.
+    let name = agent.node("name")?;
+    agent
+        .send(Message::Key(Key {
+            node: name,
+            key: "Enter".into(),
+            modifiers: 0,
+        }))
+        .await?;
+    agent
+        .until("Enter that submits is readonly", refused(Refusal::ReadOnly))
+        .await?;
     // The card field is masked and the demo site does not let agents type into masked fields.
     let card = agent.node("card")?;
     agent
@@ -214,6 +226,36 @@ async fn granted_agent_fills_checkout_is_refused_on_readonly_and_masked_and_foll
             refused(Refusal::ReadOnly),
         )
         .await?;
+    browser.close().await?;
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_granted_agent_presses_enter_and_the_form_submits() -> anyhow::Result<()> {
+    let (_relay, _token, _id, browser, mut agent) = paired(&[], "/demo/account.html").await?;
+    let phone = agent.node("p-phone")?;
+    let enter = Message::Key(Key {
+        node: phone,
+        key: "Enter".into(),
+        modifiers: 0,
+    });
+    let saved = || async {
+        let v = run(&browser, "done(!document.getElementById('saved').hidden)").await;
+        v.ok().and_then(|v| v.as_bool())
+    };
+    // Read-only: the relay drops the key; nothing is saved.
+    agent.send(enter.clone()).await?;
+    grant(&browser, &mut agent).await?;
+    assert_eq!(
+        saved().await,
+        Some(false),
+        "a key in read-only mode reached the page"
+    );
+    agent.send(enter).await?;
+    e2e::wait_for("the profile form to submit", WAIT, || async {
+        saved().await.filter(|s| *s)
+    })
+    .await?;
     browser.close().await?;
     Ok(())
 }

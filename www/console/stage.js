@@ -6,6 +6,7 @@ const SVG = 'http://www.w3.org/2000/svg';
 const POINTER_INTERVAL_MS = 33;
 const STROKE_INTERVAL_MS = 40;
 const FADE_AFTER_MS = 4000;
+const FORWARDED_KEYS = ['Enter', 'Escape', 'ArrowUp', 'ArrowDown'];
 
 export class Stage {
   constructor({ toast }) {
@@ -225,7 +226,14 @@ export class Stage {
     box.addEventListener('input', () => this.mirror.textInput(id, box.value));
     const close = () => box.remove();
     box.addEventListener('blur', close);
-    box.addEventListener('keydown', (e) => { if (e.key === 'Enter' || e.key === 'Escape') close(); });
+    box.addEventListener('keydown', (e) => {
+      // Keys a page's own script acts on (submit, close, pick from a list) go to the customer's
+      // field; the customer's page decides (Enter that presses a read-only button is refused).
+      if (FORWARDED_KEYS.includes(e.key)) {
+        this.mirror.key(id, e.key, (e.shiftKey ? 1 : 0) | (e.ctrlKey ? 2 : 0) | (e.altKey ? 4 : 0) | (e.metaKey ? 8 : 0));
+      }
+      if (e.key === 'Enter' || e.key === 'Escape') close();
+    });
     box.focus();
   }
 

@@ -173,6 +173,18 @@ pub fn key_submits(el: &Element, key: &str) -> bool {
             .is_some_and(|i| i.form().is_some())
 }
 
+/// The button an implicit submission (Enter in one of the form's inputs) presses: the form's
+/// first submit button, if it has one.
+pub fn default_submitter(el: &Element) -> Option<Element> {
+    el.dyn_ref::<HtmlInputElement>()?
+        .form()?
+        .query_selector(
+            "button:not([type]), button[type=submit], input[type=submit], input[type=image]",
+        )
+        .ok()
+        .flatten()
+}
+
 /// Presses a key on `el`: keydown and keyup; Enter in a form's input submits it.
 pub fn key(el: &Element, k: &Key) {
     use protocol::modifiers::{ALT, CTRL, META, SHIFT};

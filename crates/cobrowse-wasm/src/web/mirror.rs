@@ -6,7 +6,7 @@
 
 use js_sys::{Function, Object, Reflect, Uint8Array};
 use protocol::{
-    Button, Click, Empty, End, EndReason, Frame, Hello, Highlight, Message, Navigate, Pairing,
+    Button, Click, Empty, End, EndReason, Frame, Hello, Highlight, Key, Message, Navigate, Pairing,
     Point, Pointer, Role, Scroll, SessionMode, Stroke, StrokeKind, TextInput, PROTOCOL_VERSION,
 };
 use wasm_bindgen::prelude::*;
@@ -260,6 +260,16 @@ impl WebMirror {
     #[wasm_bindgen(js_name = textInput)]
     pub fn text_input(&mut self, node: u32, value: String) {
         self.emit(Message::TextInput(TextInput { node, value }));
+    }
+
+    /// A key press on `node` (`key` as in `KeyboardEvent.key`; `modifiers` a bit set of
+    /// shift 1, ctrl 2, alt 4, meta 8).
+    pub fn key(&mut self, node: u32, key: String, modifiers: u8) {
+        self.emit(Message::Key(Key {
+            node,
+            key,
+            modifiers,
+        }));
     }
 
     /// Scroll the customer's page (`node` 0: the window).

@@ -38,8 +38,13 @@ pub(super) fn apply_input(page: &Page, input: Incoming) {
         }
         Incoming::Key(k) => {
             let (el, mut facts) = target(k.node);
-            if let Some(el) = &el {
-                facts.submit |= apply::key_submits(el, &k.key);
+            if let Some(el) = el.as_ref().filter(|el| apply::key_submits(el, &k.key)) {
+                facts.submit = true;
+                // Enter presses the form's default button: when that button is read-only
+                // (say "Place order"), so is the Enter that would press it.
+                if let (Some(b), Some(c)) = (apply::default_submitter(el), capture.as_deref()) {
+                    facts.readonly |= c.is_readonly(c.node_id(&b));
+                }
             }
             match (decide(granted, Action::Key, &facts, rules), el) {
                 (Ok(()), Some(el)) => apply::key(&el, &k),
