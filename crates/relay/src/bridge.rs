@@ -20,7 +20,7 @@ use crate::{
     routing::{
         persist::{self, QueueSpec},
         service::{Action, Arrival, Assignment, AssignmentEvent, PreviousAgent, ServiceError},
-        Media,
+        Held, Media,
     },
 };
 
@@ -94,6 +94,8 @@ pub async fn start(app: Arc<App>, messaging: Arc<Messaging>) {
     if let Err(e) = bridge.ensure_queue().await {
         tracing::error!(error = %e, "bridge: creating the messaging queue");
     }
+    // Before the relay serves, so no agent signs in before its held work is known.
+    bridge.hold_assigned().await;
     tokio::spawn(run(bridge, needs, assignments, pushes));
 }
 
@@ -149,6 +151,36 @@ struct Bridge {
 impl Bridge {
     fn queue(&self) -> &str {
         &self.messaging.config.routing_queue
+    }
+
+    /// Conversations agents held in a previous run come back on them when they sign in
+    /// (routing keeps no live work across restarts; messaging does), so they count against
+    /// the agents' capacity again.
+    async fn hold_assigned(&mut self) {
+        if let Err(e) = self.ensure_queue().await {
+            tracing::error!(error = %e, "bridge: no messaging queue; held work not restored");
+            return;
+        }
+        let held = self.messaging.store.read(queries::held).await;
+        let rows = match held {
+            Ok(rows) => rows,
+            Err(e) => {
+                tracing::error!(error = %e, "bridge: reading held conversations");
+                return;
+            }
+        };
+        for c in rows {
+            let Some(agent) = c.agent_id else { continue };
+            let held = Held {
+                id: c.id,
+                media: Media::Message,
+                queue: self.queue().to_owned(),
+                parked: c.state == ConversationState::Parked,
+            };
+            if let Err(e) = self.app.routing.hold(&agent, held).await {
+                tracing::warn!(error = %e, "bridge: held conversation not restored");
+            }
+        }
     }
 
     /// Conversations left waiting by a previous run (routing keeps no live work across

@@ -233,3 +233,54 @@ async fn a_conversation_taken_back_by_routing_waits_again_and_leaves_its_agents_
     center.relay.stop().await;
     drop(pushes);
 }
+
+#[tokio::test]
+async fn after_a_restart_an_agents_conversations_come_back_on_her_and_hold_her_capacity() {
+    let center = Center::start().await;
+    let alice = center.relay.login("alice").await;
+    let (status, body) = center
+        .relay
+        .api(
+            &alice,
+            "PUT",
+            "/api/routing/agents/alice/profile",
+            Some(json!({ "capacity": { "call": 1, "chat": 1, "message": 1 } })),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let mut desk = center.desk(&alice).await;
+    center.presence(&alice, "available").await;
+    let first = guest_says(&center.relay, "My parcel never came").await;
+    desk.work(&first, Some("offered")).await;
+    center.act(&alice, &first, "accept", None).await;
+    desk.work(&first, Some("connected")).await;
+    drop(desk);
+
+    // The relay restarts; a second customer writes before Alice is back.
+    let center = center.restart().await;
+    let second = guest_says(&center.relay, "Is anyone there?").await;
+    let alice = center.relay.login("alice").await;
+    let mut desk = center.desk(&alice).await;
+    let signed_in = center.presence(&alice, "available").await;
+    // Her conversation is back on her desk, and it fills her one message slot.
+    assert_eq!(
+        item(&signed_in, &first).map(|w| w["state"].clone()),
+        Some(json!("connected")),
+        "{signed_in}"
+    );
+    assert!(item(&signed_in, &second).is_none(), "{signed_in}");
+
+    // Wrapping it up in the inbox ends the routed work, and the room goes to the waiting one.
+    let (status, body) = center
+        .relay
+        .api(
+            &alice,
+            "POST",
+            &format!("/api/messaging/conversations/{first}/wrap-up"),
+            None,
+        )
+        .await;
+    assert_eq!(status, 204, "{body}");
+    desk.work(&second, Some("offered")).await;
+    center.relay.stop().await;
+}

@@ -460,6 +460,16 @@ pub fn contact(db: &mut dyn Sql, id: &str) -> Result<Option<Contact>, DbError> {
 }
 
 /// An inbox: the agent's open conversations, or (with `None`) the ones waiting for an agent.
+/// Every conversation an agent holds (assigned or parked), for routing to take back up after
+/// a restart.
+pub fn held(db: &mut dyn Sql) -> Result<Vec<Conversation>, DbError> {
+    let sql = format!(
+        "SELECT {CONVERSATION} FROM msg_conversations
+         WHERE state IN ('assigned', 'parked') AND agent_id IS NOT NULL"
+    );
+    db.query(&sql, &[])?.iter().map(conversation).collect()
+}
+
 pub fn inbox(db: &mut dyn Sql, agent_id: Option<&str>) -> Result<Vec<Summary>, DbError> {
     let cols = CONVERSATION
         .split(", ")

@@ -2,10 +2,14 @@
 //! requeues the agent's work), presence changes (which withdraw pending offers) and missed offers
 //! (which may set the agent away).
 
+use super::event::ParkReason;
 use super::event::{Decision, QueuedReason, RevokeReason, RoutingError};
 use super::index::QueueState;
-use super::model::{AgentId, AgentProfile, InteractionId, Millis, Presence, QueueConfig};
-use super::state::{Agent, InteractionState};
+use super::model::{
+    AgentId, AgentProfile, InteractionId, Media, Millis, Presence, QueueConfig, QueueId,
+};
+use super::record::InteractionRecord;
+use super::state::{Agent, Interaction, InteractionState};
 use super::Engine;
 
 impl Engine {
@@ -82,6 +86,58 @@ impl Engine {
         }
         self.refresh(agent);
         self.touched.push(agent);
+        Ok(())
+    }
+
+    /// See [`super::Event::Resume`]. Capacity is not checked: this is work the agent already
+    /// has, and a sign-in applies its resumptions before routing offers anything new.
+    pub(crate) fn resume(
+        &mut self,
+        id: InteractionId,
+        media: Media,
+        queue: QueueId,
+        agent: AgentId,
+        parked: bool,
+        out: &mut Vec<Decision>,
+    ) -> Result<(), RoutingError> {
+        if self.interactions.contains_key(&id) {
+            return Err(RoutingError::DuplicateInteraction { interaction: id });
+        }
+        if !self.queues.contains_key(&queue) {
+            return Err(RoutingError::UnknownQueue { queue });
+        }
+        self.signed_in(agent)?;
+        let (now, seq) = (self.now, self.next_seq());
+        let priority = self.queues.get(&queue).map_or(0, |q| q.config.priority);
+        let mut record = InteractionRecord::arriving(id, media, queue, now);
+        record.note_connect(agent, now);
+        // Created outside every set (as an arrival is), then moved in by `transition`.
+        self.interactions.insert(
+            id,
+            Interaction {
+                id,
+                media,
+                queue,
+                priority_override: None,
+                priority,
+                state: InteractionState::Waiting,
+                phase_since: now,
+                queued_since: now,
+                seq,
+                declined_by: Vec::new(),
+                ring_timer: None,
+                record,
+            },
+        );
+        let state = if parked {
+            InteractionState::Parked {
+                agent,
+                reason: ParkReason::Agent,
+            }
+        } else {
+            InteractionState::Connected { agent }
+        };
+        self.transition(id, Some(state), out);
         Ok(())
     }
 

@@ -83,6 +83,13 @@ impl Engine {
         event: Event,
         out: &mut Vec<Decision>,
     ) -> Result<(), RoutingError> {
+        let result = self.handle_unsettled(now, event, out);
+        self.settle(out);
+        result
+    }
+
+    /// Fires the deadlines due by `now` and moves the clock there.
+    fn handle_due(&mut self, now: Millis, out: &mut Vec<Decision>) {
         let now = now.max(self.now);
         // Deadlines due at the same instant fire together before routing settles, so two rings
         // opening at once are served in queue order rather than in timer order.
@@ -101,9 +108,37 @@ impl Engine {
             self.settle(out);
         }
         self.now = now;
-        let result = self.apply(event, out);
+    }
+
+    /// [`Engine::handle`] for events that belong together, applied in order before routing
+    /// settles once (a sign-in and the work the agent resumes, so nothing is offered to it in
+    /// between). One result per event; a rejected event changes nothing and the rest still
+    /// apply.
+    pub fn handle_all(
+        &mut self,
+        now: Millis,
+        events: impl IntoIterator<Item = Event>,
+        out: &mut Vec<Decision>,
+    ) -> Vec<Result<(), RoutingError>> {
+        let mut events = events.into_iter();
+        let Some(first) = events.next() else {
+            return Vec::new();
+        };
+        // Deadlines fire (and routing settles after them) as for a single event.
+        let mut results = vec![self.handle_unsettled(now, first, out)];
+        results.extend(events.map(|e| self.apply(e, out)));
         self.settle(out);
-        result
+        results
+    }
+
+    fn handle_unsettled(
+        &mut self,
+        now: Millis,
+        event: Event,
+        out: &mut Vec<Decision>,
+    ) -> Result<(), RoutingError> {
+        self.handle_due(now, out);
+        self.apply(event, out)
     }
 
     /// When the engine next needs a [`Event::Tick`], if ever.

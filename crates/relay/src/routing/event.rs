@@ -65,6 +65,21 @@ pub enum Event {
         /// The last agent, for routing back within the threading window.
         last_agent: Option<LastAgent>,
     },
+    /// Work the agent held before the relay restarted comes back on it, connected (or
+    /// parked), holding capacity as before, without an offer. The agent must be signed in;
+    /// an interaction the engine already knows is refused.
+    Resume {
+        /// The interaction (new to the engine).
+        interaction: InteractionId,
+        /// Its media.
+        media: Media,
+        /// The queue it came through (for wrap-up and reports).
+        queue: QueueId,
+        /// Who held it.
+        agent: AgentId,
+        /// Whether it was parked.
+        parked: bool,
+    },
     /// The agent accepts an offer.
     Accept {
         /// What was offered.

@@ -97,6 +97,7 @@ pub(crate) enum Command {
         reply: Reply<()>,
     },
     Arrive(Arrival, Reply<()>),
+    Hold(String, super::switchboard::Held, Reply<()>),
     Act {
         id: String,
         /// The agent acting, checked against the owner; `None` for connectors.
@@ -175,6 +176,18 @@ impl Handle {
     /// it.
     pub async fn arrive(&self, arrival: Arrival) -> Result<(), ServiceError> {
         self.ask(|r| Command::Arrive(arrival, r)).await
+    }
+
+    /// Declares work `agent_id` held before a restart (a conversation still assigned to it):
+    /// it comes back on the agent, holding capacity, when the agent signs in. **For
+    /// messaging,** at start-up; [`Action::End`] before then forgets it.
+    pub async fn hold(
+        &self,
+        agent_id: &str,
+        held: super::switchboard::Held,
+    ) -> Result<(), ServiceError> {
+        let agent_id = agent_id.to_owned();
+        self.ask(|r| Command::Hold(agent_id, held, r)).await
     }
 
     /// Acts on a live interaction; `by` (an agent's store id) must own it, or be offered it

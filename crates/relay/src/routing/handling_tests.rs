@@ -331,3 +331,77 @@ fn queue_reports_count_and_longest_wait_across_priorities() {
     );
     assert_eq!(w.engine.queue_waiting(SUPPORT), Some((0, None)));
 }
+
+#[test]
+fn work_resumed_with_a_sign_in_holds_capacity_before_anything_is_offered() {
+    let mut w = World::new();
+    // Four chats wait (the default chat capacity) before Ann signs back in after a restart
+    // holding four chats, one of them parked.
+    let waiting: Vec<_> = (20..24).map(|i| w.arrive(i, Media::Chat, SALES)).collect();
+    let ann = AgentId(1);
+    let held = [(10, false), (11, false), (12, false), (13, true)];
+    let events = std::iter::once(Event::SignIn {
+        agent: ann,
+        profile: AgentProfile::new(vec![SALES]),
+    })
+    .chain(held.iter().map(|&(id, parked)| Event::Resume {
+        interaction: InteractionId(id),
+        media: Media::Chat,
+        queue: SALES,
+        agent: ann,
+        parked,
+    }));
+    w.out.clear();
+    let results = w.engine.handle_all(w.now, events, &mut w.out);
+    assert!(results.iter().all(Result::is_ok), "{results:?}");
+    assert_eq!(w.state(InteractionId(10)), connected(ann));
+    assert!(matches!(
+        w.state(InteractionId(13)),
+        Some(InteractionState::Parked { agent, .. }) if agent == ann
+    ));
+    // Three open chats plus one parked: one chat of room, and only one waiting chat is offered.
+    let offered = waiting
+        .iter()
+        .filter(|&&c| w.offered_to(c) == Some(ann))
+        .count();
+    assert_eq!(offered, 1);
+    // A resumed chat ends like any other, giving its room back.
+    w.advance(5_000);
+    w.ok(Event::End {
+        interaction: InteractionId(10),
+    });
+    assert_eq!(w.finished().pop().map(|r| r.talk_ms), Some(5_000));
+    let offered = waiting
+        .iter()
+        .filter(|&&c| w.offered_to(c) == Some(ann))
+        .count();
+    assert_eq!(offered, 2);
+}
+
+#[test]
+fn resume_is_refused_for_known_work_an_unknown_queue_or_an_agent_not_signed_in() {
+    let mut w = World::new();
+    let ann = w.agent(1, &[SALES]);
+    let chat = w.arrive(10, Media::Chat, SALES);
+    let resume = |interaction, queue, agent| Event::Resume {
+        interaction,
+        media: Media::Chat,
+        queue,
+        agent,
+        parked: false,
+    };
+    assert_eq!(
+        w.step(resume(chat, SALES, ann)),
+        Err(RoutingError::DuplicateInteraction { interaction: chat })
+    );
+    let other = InteractionId(11);
+    assert_eq!(
+        w.step(resume(other, QueueId(99), ann)),
+        Err(RoutingError::UnknownQueue { queue: QueueId(99) })
+    );
+    assert_eq!(
+        w.step(resume(other, SALES, AgentId(7))),
+        Err(RoutingError::UnknownAgent { agent: AgentId(7) })
+    );
+    assert_eq!(w.state(other), None);
+}

@@ -53,6 +53,7 @@ pub mod record;
 pub mod service;
 mod state;
 mod switchboard;
+pub use switchboard::Held;
 mod view;
 
 #[cfg(test)]

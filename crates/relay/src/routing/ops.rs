@@ -29,6 +29,13 @@ impl Engine {
                 priority,
                 last_agent,
             } => self.arrive(interaction, media, queue, priority, last_agent, out),
+            Event::Resume {
+                interaction,
+                media,
+                queue,
+                agent,
+                parked,
+            } => self.resume(interaction, media, queue, agent, parked, out),
             Event::Accept { interaction, agent } => self.accept(interaction, agent, out),
             Event::Decline { interaction, agent } => {
                 self.offered_to(interaction, agent)?;

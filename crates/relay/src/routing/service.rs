@@ -203,6 +203,7 @@ impl Service {
                     u64::try_from(self.config.threading_window.as_millis()).unwrap_or(u64::MAX);
                 (self.board.arrive(now, arrival, window), reply)
             }
+            Command::Hold(agent_id, held, reply) => (self.board.hold(&agent_id, held), reply),
             Command::Act {
                 id,
                 by,

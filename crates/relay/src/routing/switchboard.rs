@@ -14,6 +14,9 @@ use super::{
 };
 use crate::reporting::writer::{media_name, Entry, Writer};
 
+mod held;
+pub use held::Held;
+
 /// Engine plus names; see the module doc.
 pub struct Switchboard {
     pub(crate) engine: Engine,
@@ -35,6 +38,8 @@ pub struct Switchboard {
     pub(crate) today: HashMap<QueueId, (u64, u64)>,
     seq: i64,
     writer: Writer,
+    /// Per agent store id: work held before a restart, resumed at sign-in (see `held`).
+    held: HashMap<String, Vec<Held>>,
 }
 
 const DAY_MS: u64 = 86_400_000;
@@ -61,6 +66,7 @@ impl Switchboard {
             today: HashMap::new(),
             seq: 0,
             writer,
+            held: HashMap::new(),
         }
     }
 
@@ -162,7 +168,7 @@ impl Switchboard {
                     name.clone_into(&mut info.name);
                 }
             }
-            self.handle(now, Event::SignIn { agent, profile })?;
+            self.sign_in_resuming(now, store_id, agent, Event::SignIn { agent, profile })?;
         }
         if self.engine.presence(agent) != Some(presence) {
             self.handle(now, Event::SetPresence { agent, presence })?;
@@ -182,6 +188,8 @@ impl Switchboard {
         if self.by_external.contains_key(&arrival.id) {
             return Err(ServiceError::DuplicateInteraction(arrival.id));
         }
+        // Held work routed anew (handed back to a queue) is no longer its old agent's.
+        self.forget_held(&arrival.id);
         let id = InteractionId(self.next_interaction);
         let last = arrival
             .last_agent
@@ -215,6 +223,13 @@ impl Switchboard {
         action: Action,
     ) -> Result<(), ServiceError> {
         let unknown = || ServiceError::UnknownInteraction(external.to_owned());
+        if !self.by_external.contains_key(external)
+            && matches!(action, Action::End)
+            && self.forget_held(external)
+        {
+            // Held work ended before its agent came back: nothing left to route.
+            return Ok(());
+        }
         let id = *self.by_external.get(external).ok_or_else(unknown)?;
         let state = self.engine.interaction_state(id).ok_or_else(unknown)?;
         let agent = match by {

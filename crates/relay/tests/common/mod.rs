@@ -49,8 +49,22 @@ impl Relay {
         })
         .unwrap();
         drop(s);
+        Relay::launch(dir, tweak).await
+    }
+
+    /// Stops the relay and starts a new one on the same database and files: a restart.
+    pub async fn restart(mut self, tweak: impl FnOnce(&mut Config)) -> Relay {
+        self.stop.take().unwrap().send(()).unwrap();
+        tokio::time::timeout(WAIT, self.task.take().unwrap())
+            .await
+            .unwrap()
+            .unwrap();
+        Relay::launch(self._dir, tweak).await
+    }
+
+    async fn launch(dir: tempfile::TempDir, tweak: impl FnOnce(&mut Config)) -> Relay {
         let mut config = Config {
-            db_path: db,
+            db_path: dir.path().join("relay.db"),
             www_dir: dir.path().to_path_buf(),
             ..Config::default()
         };

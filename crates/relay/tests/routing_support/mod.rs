@@ -35,6 +35,14 @@ impl Center {
         }
     }
 
+    /// Restarts the relay on the same database (routing's live state starts empty).
+    pub async fn restart(self) -> Center {
+        Center {
+            relay: self.relay.restart(|_| {}).await,
+            ..self
+        }
+    }
+
     /// Defines a queue over REST as `agent_token`.
     pub async fn queue(&self, agent_token: &str, spec: Value) {
         let (status, body) = self
