@@ -331,3 +331,49 @@ fn page_frames_encode_exactly_as_the_protocol_does() {
         }
     }
 }
+
+/// A snapshot taken in slices reads a node when it visits it, not when it listed its parent:
+/// a mask added (or a text edited) between slices, before the node has an id the observer
+/// could report it by, is still honoured.
+#[test]
+fn a_sliced_snapshot_reads_nodes_changed_between_slices_afresh() {
+    let (page, body) = FakePage::new();
+    for _ in 0..100 {
+        page.el(body, "div", &[]);
+    }
+    let secret = page.el(body, "p", &[]);
+    page.text_in(secret, "4111 1111 1111 1111");
+    let edited = page.el(body, "p", &[]);
+    let note = page.text_in(edited, "before");
+    let config = Config {
+        // Every check of the clock ends the slice.
+        slice_ms: -1.0,
+        ..Config::default()
+    };
+    let mut capture = Capture::new(config);
+    capture.begin_snapshot(
+        0,
+        "https://shop.example/a/b.html".into(),
+        protocol::Viewport {
+            width: 800,
+            height: 600,
+        },
+    );
+    assert!(!capture.continue_snapshot(&page).unwrap(), "one slice");
+    page.set_attr(secret, "data-cobrowse-mask", "");
+    page.set_text(note, "after");
+    page.deliver(&mut capture);
+    while !capture.continue_snapshot(&page).unwrap() {}
+    let frames = capture.take_frames();
+    let bytes: Vec<u8> = frames.concat();
+    assert!(
+        !bytes.windows(4).any(|w| w == b"4111"),
+        "the card number left"
+    );
+    let mut dom = None;
+    rebuild(&frames, &mut dom);
+    assert_eq!(
+        dom.unwrap().canonical(),
+        fresh_canonical(&page, Config::default())
+    );
+}

@@ -222,9 +222,8 @@ impl<N: Clone> Capture<N> {
                 || crate::mask::MaskState::root(self.config.private_by_default),
                 |s| s.state,
             );
-            let (ns, tag) = page.element_name(&slot.node);
             let mut attrs = Vec::new();
-            page.attributes(&slot.node, &mut attrs);
+            let (ns, tag, _) = page.element(&slot.node, &mut attrs, false);
             let now = serialize::sent_as(
                 page,
                 &self.config,

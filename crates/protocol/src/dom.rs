@@ -193,7 +193,9 @@ pub struct Navigated {
 pub struct Snapshot {
     pub url: String,
     pub viewport: Viewport,
-    /// Parent-first, each appended to its parent in order.
+    /// Parent-first, each appended to its parent in order. Encoded with ids as deltas (see
+    /// [`delta_nodes`]).
+    #[serde(with = "delta_nodes")]
     pub nodes: Vec<Node>,
     pub sheets: Vec<SheetRules>,
     pub adopted: Vec<AdoptedSheets>,
@@ -261,4 +263,78 @@ pub struct InputRefused {
 #[cfg_attr(test, derive(proptest_derive::Arbitrary))]
 pub struct SharingPaused {
     pub paused: bool,
+}
+
+/// The wire layout of a snapshot's node list: each node's id as its step from the previous
+/// node's id (from 0 for the first) and its parent as the distance back from its own id, both
+/// wrapping `u32`s. A snapshot assigns ids in list order and parents come shortly before their
+/// children, so both are one-byte varints for almost every node instead of two or three; any
+/// list still round-trips, as the arithmetic wraps.
+pub mod delta_nodes {
+    use alloc::vec::Vec;
+    use core::fmt;
+
+    use serde::de::{SeqAccess, Visitor};
+    use serde::ser::SerializeSeq;
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    use super::{Node, NodeData, NodeId};
+
+    #[derive(Serialize)]
+    struct Packed<'a> {
+        step: u32,
+        back: u32,
+        data: &'a NodeData,
+    }
+
+    #[derive(Deserialize)]
+    struct Unpacked {
+        step: u32,
+        back: u32,
+        data: NodeData,
+    }
+
+    pub fn serialize<S: Serializer>(nodes: &[Node], serializer: S) -> Result<S::Ok, S::Error> {
+        let mut seq = serializer.serialize_seq(Some(nodes.len()))?;
+        let mut prev: NodeId = 0;
+        for node in nodes {
+            seq.serialize_element(&Packed {
+                step: node.id.wrapping_sub(prev),
+                back: node.id.wrapping_sub(node.parent),
+                data: &node.data,
+            })?;
+            prev = node.id;
+        }
+        seq.end()
+    }
+
+    struct NodesVisitor;
+
+    impl<'de> Visitor<'de> for NodesVisitor {
+        type Value = Vec<Node>;
+
+        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            f.write_str("a delta-encoded node list")
+        }
+
+        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Vec<Node>, A::Error> {
+            // The length comes from the peer: do not let it reserve memory up front.
+            let mut nodes = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(1024));
+            let mut prev: NodeId = 0;
+            while let Some(Unpacked { step, back, data }) = seq.next_element()? {
+                let id = prev.wrapping_add(step);
+                nodes.push(Node {
+                    id,
+                    parent: id.wrapping_sub(back),
+                    data,
+                });
+                prev = id;
+            }
+            Ok(nodes)
+        }
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Vec<Node>, D::Error> {
+        deserializer.deserialize_seq(NodesVisitor)
+    }
 }

@@ -1,5 +1,6 @@
-//! Wire protocol v1: the one compatibility boundary between the customer's page, the relay and
-//! the agent's console.
+//! Wire protocol v2: the one compatibility boundary between the customer's page, the relay and
+//! the agent's console. (v2 changed one layout: a snapshot's node list carries ids as deltas,
+//! see [`dom::delta_nodes`].)
 //!
 //! One binary WebSocket message carries one [`Frame`]: a one-byte [`FrameKind`], a varint
 //! sequence number and a postcard-encoded body. The relay reads only the [`Envelope`] (kind and
@@ -47,4 +48,4 @@ mod tests;
 
 /// The protocol version this build speaks. A `hello` with another version is refused with
 /// [`ErrorCode::UnsupportedVersion`].
-pub const PROTOCOL_VERSION: u16 = 1;
+pub const PROTOCOL_VERSION: u16 = 2;

@@ -283,3 +283,67 @@ fn hot_frames_are_small() {
         );
     }
 }
+
+/// A snapshot assigns ids in list order: each node's id and parent then cost a byte apiece,
+/// whatever the size of the page, and any other order still round-trips.
+#[test]
+fn snapshot_node_ids_cost_one_byte_each_in_walk_order() {
+    let snapshot = |nodes: Vec<Node>| {
+        Message::Snapshot(Snapshot {
+            url: String::new(),
+            viewport: Viewport {
+                width: 0,
+                height: 0,
+            },
+            nodes,
+            sheets: vec![],
+            adopted: vec![],
+            form: vec![],
+            scrolls: vec![],
+            focus: 0,
+        })
+    };
+    // 10,000 leaves of 1,000 parents, in the order a depth-first walk emits them.
+    let mut nodes = Vec::new();
+    for id in 1..=11_000u32 {
+        let parent = if (id - 1) % 11 == 0 {
+            0
+        } else {
+            id - (id - 1) % 11
+        };
+        nodes.push(Node {
+            id,
+            parent,
+            data: NodeData::Text(String::new()),
+        });
+    }
+    let count = nodes.len();
+    let bytes = Frame::new(1, snapshot(nodes)).encode().unwrap();
+    // Per node: step, back, the variant and the empty string's length; the 1,000 top-level
+    // nodes' parent (0) is a two-byte step back.
+    assert!(
+        bytes.len() <= count * 4 + 1_000 + 32,
+        "{} B for {count} nodes",
+        bytes.len()
+    );
+    let shuffled = vec![
+        Node {
+            id: 70_000,
+            parent: 0,
+            data: NodeData::Document,
+        },
+        Node {
+            id: 3,
+            parent: 70_000,
+            data: NodeData::Comment("x".into()),
+        },
+        Node {
+            id: u32::MAX,
+            parent: 3,
+            data: NodeData::ShadowRoot,
+        },
+    ];
+    let frame = Frame::new(2, snapshot(shuffled));
+    let decoded = Frame::decode(&frame.encode().unwrap(), &Limits::default()).unwrap();
+    assert_eq!(decoded, frame);
+}

@@ -39,9 +39,6 @@ pub fn as_element(node: &Node) -> Option<&Element> {
     element_like(node, Node::ELEMENT_NODE).map(|n| n.unchecked_ref())
 }
 
-const SVG_NS: &str = "http://www.w3.org/2000/svg";
-const MATHML_NS: &str = "http://www.w3.org/1998/Math/MathML";
-
 /// The live page of one capture session.
 pub struct WebPage {
     pub window: web_sys::Window,
@@ -126,24 +123,17 @@ impl Page for WebPage {
     }
 
     fn element_name(&self, node: &Node) -> (Namespace, String) {
-        let Some(el) = as_element(node) else {
+        if as_element(node).is_none() {
             return (Namespace::Html, String::new());
-        };
-        let ns = match el.namespace_uri().as_deref() {
-            Some(SVG_NS) => Namespace::Svg,
-            Some(MATHML_NS) => Namespace::MathMl,
-            _ => Namespace::Html,
-        };
-        (ns, el.local_name())
+        }
+        let mut attrs = Vec::new();
+        let (ns, tag, _) = self.element(node, &mut attrs, false);
+        (ns, tag)
     }
 
     fn attributes(&self, node: &Node, out: &mut Vec<(String, String)>) {
-        let Some(el) = as_element(node) else { return };
-        let attrs = el.attributes();
-        for i in 0..attrs.length() {
-            if let Some(a) = attrs.item(i) {
-                out.push((a.name(), a.value()));
-            }
+        if as_element(node).is_some() {
+            self.element(node, out, false);
         }
     }
 
