@@ -142,7 +142,7 @@ async fn hello_of_another_protocol_version_is_refused_with_a_clear_reason() {
     let mut customer = relay.customer_socket(SITE, ORIGIN).await.unwrap();
     customer
         .send(Message::Hello(Hello {
-            version: 2,
+            version: PROTOCOL_VERSION + 1,
             role: Role::Customer,
             site: SITE.into(),
             pairing: Pairing::SecurityKey("123".into()),
@@ -150,7 +150,8 @@ async fn hello_of_another_protocol_version_is_refused_with_a_clear_reason() {
         .await;
     let closed = customer.closed().await;
     assert_eq!(closed.error(), Some(ErrorCode::UnsupportedVersion));
-    assert!(closed.reason.contains("version 2"), "{}", closed.reason);
+    let expected = format!("version {}", PROTOCOL_VERSION + 1);
+    assert!(closed.reason.contains(&expected), "{}", closed.reason);
     relay.stop().await;
 }
 

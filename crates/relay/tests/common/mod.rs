@@ -1,5 +1,5 @@
 //! Test harness: a real relay on `127.0.0.1:0` with a real SQLite file in a temp dir, a tiny
-//! HTTP client, and WebSocket peers that speak protocol v1.
+//! HTTP client, and WebSocket peers that speak the wire protocol.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
 use std::{net::SocketAddr, time::Duration};
