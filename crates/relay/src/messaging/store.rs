@@ -23,6 +23,8 @@ use super::{
 const WRITE_BATCH: usize = 1024;
 /// Jobs queued for each thread; senders wait when it is full.
 const QUEUE: usize = 16_384;
+/// Committed batches waiting for the WAL's fsync besides the one being synced.
+const SYNC_QUEUE: usize = 1;
 
 /// Which database messaging lives in.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -121,7 +123,10 @@ impl MessagingStore {
         if let Some(wal) = wal {
             // The migrations committed without an fsync too.
             wal::sync(&wal)?;
-            let (tx, rx) = std_mpsc::channel();
+            // One batch waits while another is being synced; a third blocks the writer, so
+            // under load writes queue up and the next batch is bigger (fewer WAL frames per
+            // write) instead of the writer committing ever smaller batches ahead of the disk.
+            let (tx, rx) = std_mpsc::sync_channel(SYNC_QUEUE);
             spawn("msg-sync", move || wal::syncer(wal, rx))?;
             after.syncer = Some(tx);
         }
@@ -207,7 +212,7 @@ async fn run<T: Send + 'static>(
 struct After {
     /// Where committed batches wait for the WAL's fsync before they are answered; `None`
     /// answers at once (after PostgreSQL's `COMMIT`, or SQLite without fsync).
-    syncer: Option<std_mpsc::Sender<Settled>>,
+    syncer: Option<std_mpsc::SyncSender<Settled>>,
     /// Nudged after each commit.
     checkpoint: Option<std_mpsc::SyncSender<()>>,
 }
