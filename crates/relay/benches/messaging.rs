@@ -1,6 +1,6 @@
 //! `make bench-messaging`: ingest throughput and latency of customer messages through a real
-//! relay (HTTP, JSON, the group-commit store on an embedded SQLite file with
-//! `synchronous = FULL`), one JSON line per path:
+//! relay (HTTP, JSON, the group-commit store on an embedded SQLite file whose WAL is fsynced
+//! before a write is acknowledged), one JSON line per path:
 //! - `widget`: `POST /api/messaging/guest/messages` (the rate limit lifted for the run);
 //! - `webhook`: signed `POST /api/messaging/open/{integration}`;
 //! - `store`: the same ingest straight into the store (no HTTP), to split the cost.

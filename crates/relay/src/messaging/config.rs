@@ -9,9 +9,10 @@ pub struct MessagingConfig {
     /// Where conversations live: `None` is the relay's SQLite file; a `postgres://` URL selects
     /// PostgreSQL.
     pub database_url: Option<String>,
-    /// Fsync every commit of the embedded store (`synchronous = FULL`). Off, an acknowledged
-    /// message survives a crash of the relay but not a power loss, and ingest is not bound by
-    /// the disk's fsync latency.
+    /// Fsync the embedded store's WAL after each commit, before acknowledging its writes (as
+    /// `synchronous = FULL` would, but on its own thread: see `messaging::wal`). Off, an
+    /// acknowledged message survives a crash of the relay but not a power loss, and ingest is
+    /// not bound by the disk's fsync latency.
     pub fsync_commits: bool,
     /// Inactivity after which a customer message starts a new conversation (72 h at most).
     pub threading_window: Duration,

@@ -91,6 +91,14 @@ pub trait Sql: Send {
 /// the answer) but not of the machine.
 pub struct Sqlite(rusqlite::Connection);
 
+/// Prepared statements kept per connection: every statement the domain queries and the
+/// writer's transaction control use, so none is parsed twice on the hot path.
+const STATEMENT_CACHE: usize = 64;
+
+/// Frames the WAL may hold before a commit on the writer's connection checkpoints it itself:
+/// a fallback only, for when the store's background checkpointer falls behind.
+const WRITER_AUTOCHECKPOINT: i64 = 10_000;
+
 impl Sqlite {
     pub fn open(path: &Path, fsync: bool) -> Result<Sqlite, DbError> {
         let conn = rusqlite::Connection::open(path)?;
@@ -98,7 +106,18 @@ impl Sqlite {
         conn.pragma_update(None, "synchronous", if fsync { "FULL" } else { "NORMAL" })?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
+        conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
         Ok(Sqlite(conn))
+    }
+
+    /// The group-commit writer's connection: commits write the WAL without an fsync
+    /// (`synchronous = NORMAL`) and do not checkpoint, because the store's shell syncs the WAL
+    /// itself before answering (when fsync is wanted) and checkpoints on another thread, so
+    /// neither stalls the next batch.
+    pub fn open_writer(path: &Path) -> Result<Sqlite, DbError> {
+        let db = Sqlite::open(path, false)?;
+        db.0.pragma_update(None, "wal_autocheckpoint", WRITER_AUTOCHECKPOINT)?;
+        Ok(db)
     }
 }
 
@@ -126,7 +145,15 @@ impl Sql for Sqlite {
         } else {
             sql
         };
-        Ok(self.0.execute_batch(sql)?)
+        // The writer runs the same few transaction-control statements for every write
+        // (`SAVEPOINT job`, `RELEASE SAVEPOINT job`, ...): one statement is prepared once and
+        // reused; several (migrations) go through SQLite's own parser each time.
+        if sql.contains(';') {
+            Ok(self.0.execute_batch(sql)?)
+        } else {
+            self.0.prepare_cached(sql)?.raw_execute()?;
+            Ok(())
+        }
     }
 
     fn execute(&mut self, sql: &str, params: &[Val]) -> Result<u64, DbError> {

@@ -8,7 +8,8 @@
 //!   HMAC, per-guest token bucket).
 //! - [`db`]: the small storage trait ([`db::Sql`]) with SQLite and PostgreSQL behind it.
 //! - [`queries`]: the domain queries, written once over [`db::Sql`].
-//! - [`store`]: the shell: a group-commit writer thread and a reader thread.
+//! - [`store`]: the shell: a group-commit writer thread and a reader thread; [`wal`]: the
+//!   threads that fsync and checkpoint SQLite's WAL beside it.
 //! - [`service`]: the one place that changes conversations, and what it tells routing.
 //! - [`api`] (agents), [`guest`] (the widget), [`open`] (open-messaging webhooks): HTTP.
 //! - [`outbox`]: delivers agent and bot messages to integrations; [`bot`]: bot webhooks.
@@ -27,6 +28,7 @@ pub mod service;
 pub mod signature;
 pub mod store;
 pub mod threading;
+pub mod wal;
 
 use std::{path::Path, sync::Arc};
 

@@ -155,14 +155,19 @@ pub fn ingest(
     now: i64,
     window: Duration,
 ) -> Result<Ingested, DbError> {
-    let contact_id = contact_for(
-        db,
-        &inbound.channel,
-        &inbound.external_id,
-        &inbound.display_name,
-        now,
-    )?;
     let latest = latest_for_identity(db, &inbound.channel, &inbound.external_id)?;
+    // An identity's contact never changes (identities are only ever inserted) and its
+    // conversations carry it, so only an identity without a conversation needs the lookup.
+    let contact_id = match &latest {
+        Some(c) => c.contact_id.clone(),
+        None => contact_for(
+            db,
+            &inbound.channel,
+            &inbound.external_id,
+            &inbound.display_name,
+            now,
+        )?,
+    };
     let facts = latest.as_ref().map(|c| Latest {
         last_customer_at_ms: c.last_customer_at,
         closed: c.state == ConversationState::Closed,

@@ -5,17 +5,26 @@
 //!
 //! Each write runs inside its own savepoint, so one failing write rolls back alone and the
 //! rest of the batch still commits.
+//!
+//! On SQLite the writer does not wait for the disk: [`super::wal`] fsyncs the WAL on another
+//! thread and answers a batch's writes after that fsync, while the writer runs the next batch,
+//! and checkpoints on a third.
 
-use std::path::PathBuf;
+use std::{path::PathBuf, sync::mpsc as std_mpsc};
 
 use tokio::sync::{mpsc, oneshot};
 
-use super::db::{self, DbError, Postgres, Sql, Sqlite};
+use super::{
+    db::{self, DbError, Postgres, Sql, Sqlite},
+    wal::{self, Done, Settled},
+};
 
 /// Writes grouped into one transaction at most.
 const WRITE_BATCH: usize = 1024;
 /// Jobs queued for each thread; senders wait when it is full.
 const QUEUE: usize = 16_384;
+/// Committed batches waiting for the WAL's fsync besides the one being synced.
+const SYNC_QUEUE: usize = 1;
 
 /// Which database messaging lives in.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -52,6 +61,27 @@ impl Target {
             }
         })
     }
+
+    /// The writer's connection, and the WAL its commits must be fsynced to before they are
+    /// answered (SQLite with fsync; PostgreSQL syncs in its own `COMMIT`).
+    fn connect_writer(&self) -> Result<(Box<dyn Sql>, Option<PathBuf>), DbError> {
+        Ok(match self {
+            Target::Sqlite(path) => (
+                Box::new(Sqlite::open_writer(path)?),
+                Some(wal::wal_path(path)),
+            ),
+            Target::SqliteNoFsync(path) => (Box::new(Sqlite::open_writer(path)?), None),
+            Target::Postgres { .. } => (self.connect()?, None),
+        })
+    }
+
+    /// SQLite's checkpoints run on their own connection (PostgreSQL has none to run).
+    fn connect_checkpointer(&self) -> Result<Option<Box<dyn Sql>>, DbError> {
+        match self {
+            Target::Sqlite(_) | Target::SqliteNoFsync(_) => self.connect().map(Some),
+            Target::Postgres { .. } => Ok(None),
+        }
+    }
 }
 
 /// Why a messaging store call failed.
@@ -59,14 +89,14 @@ impl Target {
 pub enum StoreError {
     #[error(transparent)]
     Db(#[from] DbError),
-    #[error("the transaction holding this write did not commit")]
+    #[error("the transaction holding this write did not commit (or did not reach the disk)")]
     NotCommitted,
+    #[error("syncing the write-ahead log: {0}")]
+    Sync(#[from] std::io::Error),
     #[error("messaging store thread stopped")]
     WorkerGone,
 }
 
-/// Called after the batch ends: `true` if its transaction committed.
-type Done = Box<dyn FnOnce(bool) + Send>;
 /// Runs against the connection; returns the answer to send after the batch, and whether the
 /// job succeeded (a failed job's savepoint is rolled back).
 type Job = Box<dyn FnOnce(&mut dyn Sql) -> (Done, bool) + Send>;
@@ -81,12 +111,31 @@ pub struct MessagingStore {
 impl MessagingStore {
     /// Connects, applies the relay's migrations, and starts the writer and reader threads.
     pub fn open(target: &Target) -> Result<MessagingStore, StoreError> {
-        let mut writer = target.connect()?;
+        let (mut writer, wal) = target.connect_writer()?;
         db::migrate(writer.as_mut(), crate::store::MIGRATIONS)?;
         let reader = target.connect()?;
         let (writes, write_rx) = mpsc::channel(QUEUE);
         let (reads, read_rx) = mpsc::channel(QUEUE);
-        spawn("msg-writer", move || write_loop(writer, write_rx))?;
+        let mut after = After {
+            syncer: None,
+            checkpoint: None,
+        };
+        if let Some(wal) = wal {
+            // The migrations committed without an fsync too.
+            wal::sync(&wal)?;
+            // One batch waits while another is being synced; a third blocks the writer, so
+            // under load writes queue up and the next batch is bigger (fewer WAL frames per
+            // write) instead of the writer committing ever smaller batches ahead of the disk.
+            let (tx, rx) = std_mpsc::sync_channel(SYNC_QUEUE);
+            spawn("msg-sync", move || wal::syncer(wal, rx))?;
+            after.syncer = Some(tx);
+        }
+        if let Some(db) = target.connect_checkpointer()? {
+            let (tx, rx) = std_mpsc::sync_channel(1);
+            spawn("msg-checkpoint", move || wal::checkpointer(db, rx))?;
+            after.checkpoint = Some(tx);
+        }
+        spawn("msg-writer", move || write_loop(writer, write_rx, after))?;
         spawn("msg-reader", move || read_loop(reader, read_rx))?;
         Ok(MessagingStore { writes, reads })
     }
@@ -159,7 +208,16 @@ async fn run<T: Send + 'static>(
     rx.await.map_err(|_| StoreError::WorkerGone)?
 }
 
-fn write_loop(mut db: Box<dyn Sql>, mut rx: mpsc::Receiver<Job>) {
+/// What the writer does once a batch is settled, besides answering.
+struct After {
+    /// Where committed batches wait for the WAL's fsync before they are answered; `None`
+    /// answers at once (after PostgreSQL's `COMMIT`, or SQLite without fsync).
+    syncer: Option<std_mpsc::SyncSender<Settled>>,
+    /// Nudged after each commit.
+    checkpoint: Option<std_mpsc::SyncSender<()>>,
+}
+
+fn write_loop(mut db: Box<dyn Sql>, mut rx: mpsc::Receiver<Job>, after: After) {
     let mut batch: Vec<Job> = Vec::with_capacity(WRITE_BATCH);
     let mut done: Vec<Done> = Vec::with_capacity(WRITE_BATCH);
     while let Some(first) = rx.blocking_recv() {
@@ -175,8 +233,28 @@ fn write_loop(mut db: Box<dyn Sql>, mut rx: mpsc::Receiver<Job>) {
             tracing::error!(error = %e, "messaging write batch");
         }
         let committed = committed.is_ok();
-        for d in done.drain(..) {
-            d(committed);
+        if let (true, Some(checkpoint)) = (committed, &after.checkpoint) {
+            // Full means a checkpoint is already due.
+            checkpoint.try_send(()).ok();
+        }
+        match &after.syncer {
+            Some(syncer) => {
+                let settled = Settled {
+                    done: std::mem::replace(&mut done, Vec::with_capacity(WRITE_BATCH)),
+                    committed,
+                };
+                if let Err(std_mpsc::SendError(settled)) = syncer.send(settled) {
+                    // The syncer is gone: nothing can be made durable, so nothing is acknowledged.
+                    for d in settled.done {
+                        d(false);
+                    }
+                }
+            }
+            None => {
+                for d in done.drain(..) {
+                    d(committed);
+                }
+            }
         }
     }
 }

@@ -1,0 +1,148 @@
+//! Durability of the embedded store's commits, kept off the writer thread.
+//!
+//! The writer's SQLite connection commits with `synchronous = NORMAL` (the WAL is written, not
+//! fsynced) and does not checkpoint. Two threads make up for that:
+//!
+//! - the syncer: after one or more batches committed, it fsyncs the WAL file, and only then
+//!   answers their writes. An answered write is on disk exactly as with `synchronous = FULL`
+//!   (which is the same fsync of the same file at the end of the commit), but the writer has
+//!   already started the next batch: the fsync of one batch overlaps the work of the next, and
+//!   one fsync covers every batch committed while the previous one ran.
+//! - the checkpointer: copies the WAL back into the database file (`PASSIVE`, so it never
+//!   blocks the writer), so the checkpoint's own fsyncs no longer stall a commit now and then.
+//!
+//! A reader may see a committed write a few milliseconds before it is durable and answered;
+//! no write is answered before it is.
+
+use std::{
+    path::{Path, PathBuf},
+    sync::mpsc,
+    time::Duration,
+};
+
+use super::db::Sql;
+
+/// Called once its batch is settled: `true` if the write committed (and is durable, when the
+/// store fsyncs).
+pub type Done = Box<dyn FnOnce(bool) + Send>;
+
+/// The answers of one committed (or failed) batch, waiting for the fsync.
+pub struct Settled {
+    pub done: Vec<Done>,
+    pub committed: bool,
+}
+
+/// Pause between two checkpoints, so a checkpoint copies many commits' pages at once.
+const CHECKPOINT_PAUSE: Duration = Duration::from_millis(50);
+
+/// SQLite keeps the WAL of `db` beside it.
+pub fn wal_path(db: &Path) -> PathBuf {
+    let mut name = db.as_os_str().to_owned();
+    name.push("-wal");
+    PathBuf::from(name)
+}
+
+/// Forces the WAL's content to disk (any descriptor of the file flushes all of it).
+pub fn sync(wal: &Path) -> std::io::Result<()> {
+    std::fs::File::open(wal)?.sync_data()
+}
+
+/// Makes the directory entry of a newly created WAL durable too (SQLite does so on its own
+/// first sync of the file, which with `synchronous = NORMAL` comes only at a checkpoint).
+fn sync_dir(wal: &Path) -> std::io::Result<()> {
+    match wal.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => std::fs::File::open(dir)?.sync_all(),
+        _ => std::fs::File::open(".")?.sync_all(),
+    }
+}
+
+/// The syncer thread's loop: ends when the writer drops its sender.
+pub fn syncer(wal: PathBuf, rx: mpsc::Receiver<Settled>) {
+    let mut pending = Vec::new();
+    let mut dir_synced = false;
+    while let Ok(first) = rx.recv() {
+        pending.push(first);
+        while let Ok(more) = rx.try_recv() {
+            pending.push(more);
+        }
+        let durable = if pending.iter().any(|s| s.committed) {
+            let synced = sync(&wal).and_then(|()| {
+                if !dir_synced {
+                    sync_dir(&wal)?;
+                    dir_synced = true;
+                }
+                Ok(())
+            });
+            match synced {
+                Ok(()) => true,
+                Err(e) => {
+                    // Nothing in these batches is known to be on disk: none is acknowledged.
+                    tracing::error!(error = %e, wal = %wal.display(), "syncing the messaging WAL");
+                    false
+                }
+            }
+        } else {
+            true
+        };
+        for settled in pending.drain(..) {
+            let ok = settled.committed && durable;
+            for d in settled.done {
+                d(ok);
+            }
+        }
+    }
+}
+
+/// The checkpointer thread's loop: one `PASSIVE` checkpoint after each nudge from the writer
+/// (at most one every [`CHECKPOINT_PAUSE`]); ends when the writer drops its sender.
+pub fn checkpointer(mut db: Box<dyn Sql>, rx: mpsc::Receiver<()>) {
+    while rx.recv().is_ok() {
+        if let Err(e) = db.query("PRAGMA wal_checkpoint(PASSIVE)", &[]) {
+            tracing::warn!(error = %e, "checkpointing the messaging WAL");
+        }
+        std::thread::sleep(CHECKPOINT_PAUSE);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::{Arc, Mutex};
+
+    use super::*;
+
+    /// Feeds one committed batch of `n` writes to a syncer on `wal`; returns their answers.
+    fn settle(wal: PathBuf, n: usize) -> Vec<bool> {
+        let answers = Arc::new(Mutex::new(Vec::new()));
+        let done = (0..n)
+            .map(|_| {
+                let answers = answers.clone();
+                Box::new(move |ok: bool| answers.lock().unwrap().push(ok)) as Done
+            })
+            .collect();
+        let (tx, rx) = mpsc::channel();
+        tx.send(Settled {
+            done,
+            committed: true,
+        })
+        .unwrap();
+        drop(tx);
+        syncer(wal, rx);
+        let answers = answers.lock().unwrap().clone();
+        answers
+    }
+
+    #[test]
+    fn a_committed_batch_is_acknowledged_once_its_wal_is_synced() {
+        let dir = tempfile::tempdir().unwrap();
+        let wal = wal_path(&dir.path().join("m.db"));
+        std::fs::write(&wal, b"frames").unwrap();
+        assert_eq!(settle(wal, 3), vec![true, true, true]);
+    }
+
+    #[test]
+    fn nothing_is_acknowledged_when_the_wal_cannot_be_synced() {
+        let dir = tempfile::tempdir().unwrap();
+        let missing = wal_path(&dir.path().join("gone.db"));
+        assert_eq!(settle(missing, 2), vec![false, false]);
+    }
+}
