@@ -22,6 +22,7 @@ pub const MIGRATIONS: &[(i64, &str)] = &[
     (1, include_str!("../migrations/0001_init.sql")),
     (2, include_str!("../migrations/0002_messaging.sql")),
     (3, include_str!("../migrations/0003_routing.sql")),
+    (4, include_str!("../migrations/0004_delivery_prune.sql")),
 ];
 
 /// Opens a transaction that takes the write lock at `BEGIN` (`BEGIN IMMEDIATE`). Several

@@ -242,3 +242,32 @@ async fn a_replayed_inbound_delivery_id_is_recognised() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn delivery_ids_are_remembered_until_pruned_and_pruning_keeps_recent_ones() {
+    both(|store| async move {
+        let seen = |id: &'static str, now: i64| {
+            let store = &store;
+            async move {
+                store
+                    .write(move |db| queries::delivery_first_seen(db, "ig", id, now))
+                    .await
+                    .unwrap()
+            }
+        };
+        assert!(seen("old", 1_000).await);
+        assert!(seen("new", 900_000).await);
+        assert!(!seen("old", 1_500).await, "a replay is caught");
+        let pruned = store
+            .write(|db| queries::prune_deliveries(db, 500_000))
+            .await
+            .unwrap();
+        assert_eq!(pruned, 1);
+        assert!(
+            !seen("new", 901_000).await,
+            "a recent id is still remembered"
+        );
+        assert!(seen("old", 902_000).await, "a pruned id is forgotten");
+    })
+    .await;
+}

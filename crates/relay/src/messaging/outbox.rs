@@ -1,12 +1,14 @@
 //! The outbox worker: sends queued webhook deliveries to their integration, signed, retrying
 //! failures with exponential backoff. A delivery keeps its id across retries and stays in the
-//! database until the integration answers 2xx, so a restart resumes it.
+//! database until the integration answers 2xx, so a restart resumes it. The same worker
+//! forgets inbound delivery ids once a replay of them would fail the timestamp check anyway,
+//! so that table holds minutes of traffic, not all of it.
 
 use std::{sync::Arc, time::Duration};
 
 use tokio::sync::watch;
 
-use super::{model::Delivery, open, queries, Messaging};
+use super::{model::Delivery, open, queries, signature::REPLAY_MEMORY_MS, Messaging};
 use crate::store::now_ms;
 
 /// Deliveries read per pass.
@@ -15,10 +17,26 @@ const PASS: i64 = 64;
 const CALL_TIMEOUT: Duration = Duration::from_secs(10);
 /// Longest sleep between passes when nothing is due (a safety net; new work wakes it).
 const IDLE: Duration = Duration::from_secs(30);
+/// How often remembered inbound delivery ids are pruned.
+const PRUNE_EVERY: Duration = Duration::from_secs(60);
 
 /// Runs until `shutdown` turns true.
 pub async fn run(svc: Arc<Messaging>, mut shutdown: watch::Receiver<bool>) {
+    let mut pruned_at: Option<std::time::Instant> = None;
     loop {
+        if pruned_at.is_none_or(|at| at.elapsed() >= PRUNE_EVERY) {
+            pruned_at = Some(std::time::Instant::now());
+            let before = now_ms() - REPLAY_MEMORY_MS;
+            match svc
+                .store
+                .write(move |db| queries::prune_deliveries(db, before))
+                .await
+            {
+                Ok(n) if n > 0 => tracing::debug!(pruned = n, "inbound delivery ids forgotten"),
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "pruning inbound delivery ids"),
+            }
+        }
         let wait = match pass(&svc).await {
             Ok(next) => next,
             Err(e) => {

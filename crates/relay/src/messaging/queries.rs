@@ -555,6 +555,15 @@ pub fn delivery_first_seen(
     )? == 1)
 }
 
+/// Forgets inbound delivery ids received before `before`; returns how many. Safe once a replay
+/// of them would fail the timestamp check anyway (see [`super::signature::REPLAY_MEMORY_MS`]).
+pub fn prune_deliveries(db: &mut dyn Sql, before: i64) -> Result<u64, DbError> {
+    db.execute(
+        "DELETE FROM msg_inbound_deliveries WHERE received_at < $1",
+        &[before.into()],
+    )
+}
+
 pub fn outbox_due(db: &mut dyn Sql, now: i64, limit: i64) -> Result<Vec<OutboxItem>, DbError> {
     let rows = db.query(
         "SELECT delivery_id, integration, message_id, body, attempts, next_at FROM msg_outbox

@@ -19,6 +19,11 @@ pub const DELIVERY_HEADER: &str = "x-delivery-id";
 /// How far a timestamped signature may be from now, either way.
 pub const MAX_AGE_SECS: i64 = 300;
 
+/// How long a delivery id must be remembered: a timestamp may be up to [`MAX_AGE_SECS`] ahead
+/// of the clock when it is received, and a replay passes the timestamp check until
+/// [`MAX_AGE_SECS`] after that timestamp; a minute more covers clock steps.
+pub const REPLAY_MEMORY_MS: i64 = (2 * MAX_AGE_SECS + 60) * 1000;
+
 /// Why a request's signature was refused. The messages are safe to return to the caller.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum SignatureError {
