@@ -76,7 +76,7 @@ pub async fn serve(socket: WebSocket, app: Arc<App>, side: Side, _permit: OwnedS
 
     let hello = tokio::select! {
         biased;
-        () = &mut stop => return wire.finish(going_away()).await,
+        () = &mut stop => return Box::pin(wire.finish(going_away())).await,
         hello = tokio::time::timeout(config.hello_timeout, wire.next()) => hello,
     };
     let attached = match hello {
@@ -106,7 +106,7 @@ pub async fn serve(socket: WebSocket, app: Arc<App>, side: Side, _permit: OwnedS
     };
     let Some(Attached { session, role }) = attached else {
         if let Some(closing) = wire.closing() {
-            wire.finish(closing).await;
+            Box::pin(wire.finish(closing)).await;
         }
         return;
     };
@@ -116,7 +116,9 @@ pub async fn serve(socket: WebSocket, app: Arc<App>, side: Side, _permit: OwnedS
         closing = read_loop(&app, &session, role, peer_id, &mut wire) => closing,
     };
     if let Some(closing) = closing {
-        wire.finish(closing).await;
+        // Boxed: it owns the socket and a timer, and would otherwise double the size of
+        // every connection's future.
+        Box::pin(wire.finish(closing)).await;
     }
     record(&app, session.detach(role, peer_id)).await;
 }
