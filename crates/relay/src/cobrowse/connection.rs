@@ -1,11 +1,11 @@
 //! One co-browse WebSocket connection, customer's or agent's: the `hello` handshake and
-//! pairing, then the read loop that hands each frame's envelope to its session. Writing is the
-//! peer's writer task (see [`super::peer`]), so a slow socket never blocks this loop.
+//! pairing, then the loop that hands each frame's envelope to its session. One task per
+//! connection: while it waits for the next frame it writes what the session queued (see
+//! [`super::wire`]), so a slow socket never blocks reading.
 
 use std::{net::IpAddr, sync::Arc};
 
 use axum::extract::ws::{Message as WsMessage, WebSocket};
-use futures_util::StreamExt;
 use protocol::{
     peek_hello_version, DecodeError, EndReason, Envelope, ErrorCode, Frame, FrameKind, Hello,
     Message, Pairing, Role, PROTOCOL_VERSION,
@@ -13,9 +13,10 @@ use protocol::{
 use tokio::sync::OwnedSemaphorePermit;
 
 use super::{
-    peer::{close_code, peer, write_loop, Closing, PeerHandle},
+    peer::{close_code, peer, Closing, PeerHandle},
     registry::PairError,
     session::{error_close, Session},
+    wire::{going_away, Event, Wire},
 };
 use crate::{app::App, store::Agent};
 
@@ -61,34 +62,25 @@ struct Attached {
 
 /// Serves one upgraded connection until it closes. `permit` holds its place under the
 /// connection limit.
-///
-/// Not an `async fn`: the socket is split before the future is made, so the future (which lives
-/// as long as the connection, idle or not) holds the two small halves, never the whole socket.
-pub fn serve(
-    socket: WebSocket,
-    app: Arc<App>,
-    side: Side,
-    permit: OwnedSemaphorePermit,
-) -> impl std::future::Future<Output = ()> + Send {
-    let (sink, stream) = socket.split();
-    serve_split(sink, stream, app, side, permit)
-}
-
-async fn serve_split(
-    sink: futures_util::stream::SplitSink<WebSocket, WsMessage>,
-    mut stream: futures_util::stream::SplitStream<WebSocket>,
-    app: Arc<App>,
-    side: Side,
-    _permit: OwnedSemaphorePermit,
-) {
+pub async fn serve(socket: WebSocket, app: Arc<App>, side: Side, _permit: OwnedSemaphorePermit) {
     let peer_id = app.next_peer_id();
     let config = &app.config;
     let (mut handle, queue) = peer(peer_id, config.peer_queue_frames, config.peer_queue_bytes);
-    let mut writer = tokio::spawn(write_loop(sink, queue, app.shutdown.clone()));
+    let mut wire = Wire::new(socket, queue);
+    let mut shutdown = app.shutdown.clone();
+    // Made once and kept: waiting on it costs nothing per frame.
+    let stop = async move {
+        let _ = shutdown.wait_for(|stop| *stop).await.is_ok();
+    };
+    tokio::pin!(stop);
 
-    let hello = tokio::time::timeout(config.hello_timeout, stream.next()).await;
+    let hello = tokio::select! {
+        biased;
+        () = &mut stop => return Box::pin(wire.finish(going_away())).await,
+        hello = tokio::time::timeout(config.hello_timeout, wire.next()) => hello,
+    };
     let attached = match hello {
-        Ok(Some(Ok(WsMessage::Binary(bytes)))) => match read_hello(&bytes, &app) {
+        Ok(Event::Read(Some(Ok(WsMessage::Binary(bytes))))) => match read_hello(&bytes, &app) {
             // Boxed: pairing's state is large and lives only until the session is joined, so it
             // must not sit in every idle connection's future.
             Ok(hello) => Box::pin(pair(&app, &side, hello, handle)).await,
@@ -97,7 +89,7 @@ async fn serve_split(
                 None
             }
         },
-        Ok(Some(Ok(WsMessage::Text(_)))) => {
+        Ok(Event::Read(Some(Ok(WsMessage::Text(_))))) => {
             handle.close(text_close());
             None
         }
@@ -112,15 +104,23 @@ async fn serve_split(
         // Closed, failed, or a control frame first: nothing to answer.
         _ => None,
     };
-    let mut writer_done = false;
-    if let Some(Attached { session, role }) = attached {
-        writer_done = read_loop(&app, &session, role, peer_id, &mut stream, &mut writer).await;
-        record(&app, session.detach(role, peer_id)).await;
+    let Some(Attached { session, role }) = attached else {
+        if let Some(closing) = wire.closing() {
+            Box::pin(wire.finish(closing)).await;
+        }
+        return;
+    };
+    let closing = tokio::select! {
+        biased;
+        () = &mut stop => Some(going_away()),
+        closing = read_loop(&app, &session, role, peer_id, &mut wire) => closing,
+    };
+    if let Some(closing) = closing {
+        // Boxed: it owns the socket and a timer, and would otherwise double the size of
+        // every connection's future.
+        Box::pin(wire.finish(closing)).await;
     }
-    // Let the writer finish its close (it stops by itself within its grace period).
-    if !writer_done && writer.await.is_err() {
-        tracing::error!("connection writer panicked");
-    }
+    record(&app, session.detach(role, peer_id)).await;
 }
 
 fn text_close() -> Closing {
@@ -244,31 +244,30 @@ async fn record_all(app: &App, records: Vec<crate::store::Record>) {
 }
 
 /// Reads frames until the peer leaves, breaks the protocol, or its connection is closed by the
-/// session (end, replacement, slow consumer) or by shutdown. Returns whether the writer has
-/// already finished.
+/// session (end, replacement, slow consumer). Returns the close to perform, if any.
 async fn read_loop(
     app: &Arc<App>,
     session: &Arc<Session>,
     role: Role,
     peer_id: u64,
-    stream: &mut futures_util::stream::SplitStream<WebSocket>,
-    writer: &mut tokio::task::JoinHandle<()>,
-) -> bool {
+    wire: &mut Wire,
+) -> Option<Closing> {
     let limits = app.config.limits;
     loop {
-        let message = tokio::select! {
-            message = stream.next() => message,
-            // The writer has closed the connection.
-            _ = &mut *writer => return true,
+        let message = match wire.next().await {
+            Event::Read(message) => message,
+            Event::Close(closing) => return Some(closing),
+            Event::WriteFailed => return None,
         };
         let bytes = match message {
             Some(Ok(WsMessage::Binary(bytes))) => bytes,
             Some(Ok(WsMessage::Ping(_) | WsMessage::Pong(_))) => continue,
             Some(Ok(WsMessage::Text(_))) => {
                 record(app, session.close_peer(role, peer_id, text_close())).await;
-                return false;
+                // The close request is the next event.
+                continue;
             }
-            Some(Ok(WsMessage::Close(_))) | None => return false,
+            Some(Ok(WsMessage::Close(_))) | None => return None,
             Some(Err(e)) => {
                 let text = e.to_string();
                 let closing = if text.contains("too long") || text.contains("too big") {
@@ -281,14 +280,15 @@ async fn read_loop(
                     error_close(ErrorCode::Malformed, close_code::PROTOCOL_ERROR, text)
                 };
                 record(app, session.close_peer(role, peer_id, closing)).await;
-                return false;
+                // A failed read leaves nothing to read; close if the session still held us.
+                return wire.closing();
             }
         };
         let kind = match Envelope::peek(&bytes, &limits) {
             Ok((envelope, _)) => envelope.kind,
             Err(e) => {
                 record(app, session.close_peer(role, peer_id, decode_close(&e))).await;
-                return false;
+                continue;
             }
         };
         if kind == FrameKind::End {
@@ -296,7 +296,7 @@ async fn read_loop(
             // sender's side.
             if let Err(e) = Frame::decode(&bytes, &limits) {
                 record(app, session.close_peer(role, peer_id, decode_close(&e))).await;
-                return false;
+                continue;
             }
             let reason = match role {
                 Role::Customer => EndReason::CustomerEnded,
@@ -310,7 +310,6 @@ async fn read_loop(
         record(app, step.records).await;
         if let Some(closing) = step.close {
             record(app, session.close_peer(role, peer_id, closing)).await;
-            return false;
         }
     }
 }

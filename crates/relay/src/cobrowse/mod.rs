@@ -9,7 +9,8 @@
 //! - [`limiter`]: the failed-guess budgets for security keys (pure).
 //! - [`session`]: one session's control state, peers and late-join buffer; decides each frame.
 //! - [`page`]: the late-join buffer (pure).
-//! - [`peer`]: a peer's bounded queue and the writer task that batches writes to its socket.
+//! - [`peer`]: a peer's bounded queue, as the session sees it.
+//! - [`wire`]: a connection's socket, read and written by the connection's one task.
 
 pub mod api;
 pub mod connection;
@@ -18,6 +19,7 @@ pub mod page;
 pub mod peer;
 pub mod registry;
 pub mod session;
+pub mod wire;
 
 pub use registry::{PairError, Registry, StartError};
 pub use session::Session;

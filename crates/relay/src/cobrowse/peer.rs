@@ -1,17 +1,15 @@
 //! One side of a session as the session sees it: a bounded outbound queue, a byte budget, and a
-//! one-shot close signal; plus the writer task that drains the queue into the socket in batches.
+//! one-shot close signal. The connection's own task drains the queue into its socket (see
+//! [`super::wire`]).
 
 use std::{
     collections::VecDeque,
     sync::{Arc, Mutex},
+    task::Waker,
 };
 
-use axum::{
-    body::Bytes,
-    extract::ws::{CloseFrame, Message as WsMessage, WebSocket},
-};
-use futures_util::{stream::SplitSink, SinkExt};
-use tokio::sync::{watch, Notify};
+use axum::body::Bytes;
+use futures_util::task::AtomicWaker;
 
 /// WebSocket close codes the relay uses.
 pub mod close_code {
@@ -34,7 +32,7 @@ pub enum Outbound {
 }
 
 impl Outbound {
-    fn bytes(&self) -> usize {
+    pub(super) fn bytes(&self) -> usize {
         match self {
             Outbound::Frame(b) => b.len(),
             Outbound::Frames(frames) => frames.iter().map(Bytes::len).sum(),
@@ -69,8 +67,8 @@ pub enum QueueFull {
 #[derive(Debug, Default)]
 struct Shared {
     state: Mutex<QueueState>,
-    /// Wakes the writer: frames queued or a close requested. Only the writer waits on it.
-    wake: Notify,
+    /// Wakes the connection's task: frames queued or a close requested. Only that task waits.
+    wake: AtomicWaker,
 }
 
 #[derive(Debug, Default)]
@@ -127,7 +125,7 @@ impl PeerHandle {
             st.bytes += len;
             st.items.push_back(out);
         }
-        self.shared.wake.notify_one();
+        self.shared.wake.wake();
         Ok(())
     }
 
@@ -138,7 +136,7 @@ impl PeerHandle {
         }
         // If the writer has already gone, the connection is closed anyway.
         self.shared.lock().closing = Some(closing);
-        self.shared.wake.notify_one();
+        self.shared.wake.wake();
     }
 }
 
@@ -148,33 +146,30 @@ pub struct PeerQueue {
 }
 
 impl PeerQueue {
-    /// Moves everything queued into `batch` (which must be empty), keeping both buffers'
-    /// capacity so a busy peer allocates nothing per frame; returns the close request if any.
-    fn take(&self, batch: &mut VecDeque<Outbound>) -> Option<Closing> {
-        let mut st = self.shared.lock();
-        std::mem::swap(&mut st.items, batch);
-        st.closing.take()
+    /// Wakes `waker` when frames are queued or a close is requested from now on.
+    pub(super) fn register(&self, waker: &Waker) {
+        self.shared.wake.register(waker);
     }
 
-    /// Counts a written batch out of the bounds.
-    fn written(&self, frames: usize, bytes: usize) {
+    /// Moves everything queued into `batch` (which must be empty), keeping both buffers'
+    /// capacity so a busy peer allocates nothing per frame.
+    pub(super) fn take(&self, batch: &mut VecDeque<Outbound>) {
+        std::mem::swap(&mut self.shared.lock().items, batch);
+    }
+
+    /// The close request, if any, leaving the queue alone.
+    pub(super) fn closing(&self) -> Option<Closing> {
+        self.shared.lock().closing.take()
+    }
+
+    /// Counts written frames out of the bounds.
+    pub(super) fn written(&self, frames: usize, bytes: usize) {
         let mut st = self.shared.lock();
         st.frames = st.frames.saturating_sub(frames);
         st.bytes = st.bytes.saturating_sub(bytes);
         // Give a burst's memory back once the queue is idle again.
         if st.items.is_empty() && st.items.capacity() > IDLE_QUEUE_CAPACITY {
             st.items = VecDeque::new();
-        }
-    }
-
-    /// Waits until the session asks to close.
-    async fn closing(&self) -> Closing {
-        loop {
-            let woken = self.shared.wake.notified();
-            if let Some(closing) = self.shared.lock().closing.take() {
-                return closing;
-            }
-            woken.await;
         }
     }
 }
@@ -205,119 +200,6 @@ pub fn peer(id: u64, frames: usize, max_bytes: usize) -> (PeerHandle, PeerQueue)
     )
 }
 
-type Sink = SplitSink<WebSocket, WsMessage>;
-
-/// How long a closing connection gets to take its last frames.
-const CLOSE_GRACE: std::time::Duration = std::time::Duration::from_secs(2);
-
-fn close_message(code: u16, reason: &str) -> WsMessage {
-    let mut end = reason.len().min(123);
-    while !reason.is_char_boundary(end) {
-        end -= 1;
-    }
-    WsMessage::Close(Some(CloseFrame {
-        code,
-        reason: reason[..end].into(),
-    }))
-}
-
-async fn feed(sink: &mut Sink, out: Outbound) -> Result<(), axum::Error> {
-    match out {
-        Outbound::Frame(b) => sink.feed(WsMessage::Binary(b)).await,
-        Outbound::Frames(frames) => {
-            for b in frames {
-                sink.feed(WsMessage::Binary(b)).await?;
-            }
-            Ok(())
-        }
-    }
-}
-
-/// Feeds a batch and flushes it, then counts it out of the queue's bounds.
-async fn write_batch(
-    sink: &mut Sink,
-    queue: &PeerQueue,
-    batch: &mut VecDeque<Outbound>,
-) -> Result<(), axum::Error> {
-    let frames = batch.len();
-    let bytes = batch.iter().map(Outbound::bytes).sum();
-    let mut result = Ok(());
-    while let Some(out) = batch.pop_front() {
-        result = feed(sink, out).await;
-        if result.is_err() {
-            break;
-        }
-    }
-    if result.is_ok() {
-        result = sink.flush().await;
-    }
-    queue.written(frames, bytes);
-    result
-}
-
-/// Drains the queue into the socket: take everything queued, feed it, flush once per batch.
-/// Stops at a close request, at shutdown, or when the socket fails.
-pub async fn write_loop(mut sink: Sink, queue: PeerQueue, mut shutdown: watch::Receiver<bool>) {
-    let mut batch = VecDeque::new();
-    let closing = loop {
-        let woken = queue.shared.wake.notified();
-        if let Some(closing) = queue.take(&mut batch) {
-            break Some(closing);
-        }
-        if batch.is_empty() {
-            tokio::select! {
-                biased;
-                _ = shutdown.wait_for(|stop| *stop) => break Some(going_away()),
-                () = woken => continue,
-            }
-        }
-        drop(woken);
-        // A close request interrupts a write a slow reader has stalled.
-        tokio::select! {
-            biased;
-            closing = queue.closing() => break Some(closing),
-            _ = shutdown.wait_for(|stop| *stop) => break Some(going_away()),
-            written = write_batch(&mut sink, &queue, &mut batch) => {
-                if written.is_err() {
-                    break None;
-                }
-            }
-        }
-    };
-    let Some(closing) = closing else {
-        return;
-    };
-    let finish = async {
-        if closing.drain {
-            // What an interrupted batch had not yet written, then what was queued since.
-            let mut rest = VecDeque::new();
-            queue.take(&mut rest);
-            batch.append(&mut rest);
-            while let Some(out) = batch.pop_front() {
-                feed(&mut sink, out).await?;
-            }
-        }
-        for b in closing.last {
-            sink.feed(WsMessage::Binary(b)).await?;
-        }
-        sink.send(close_message(closing.code, &closing.reason))
-            .await
-    };
-    // A peer that does not read gets no more than the grace period.
-    if let Ok(Err(e)) = tokio::time::timeout(CLOSE_GRACE, finish).await {
-        tracing::debug!(error = %e, "closing connection");
-    }
-}
-
-fn going_away() -> Closing {
-    Closing {
-        drain: false,
-        last: Vec::new(),
-        code: close_code::GOING_AWAY,
-        reason: "relay shutting down".into(),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -340,7 +222,8 @@ mod tests {
 
         // Taken and written frames leave the bounds; the queue keeps no burst-sized buffer.
         let mut batch = VecDeque::new();
-        assert!(queue2.take(&mut batch).is_none());
+        queue2.take(&mut batch);
+        assert!(queue2.closing().is_none());
         assert_eq!(batch.len(), 2);
         batch.clear();
         queue2.written(2, 100);
@@ -362,11 +245,7 @@ mod tests {
         };
         handle.close(closing(close_code::NORMAL));
         handle.close(closing(close_code::POLICY));
-        let mut batch = VecDeque::new();
-        assert_eq!(
-            queue.take(&mut batch).map(|c| c.code),
-            Some(close_code::NORMAL)
-        );
-        assert!(queue.take(&mut batch).is_none());
+        assert_eq!(queue.closing().map(|c| c.code), Some(close_code::NORMAL));
+        assert!(queue.closing().is_none());
     }
 }
