@@ -38,10 +38,13 @@ const FRAME_BYTES: usize = 64;
 
 type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
+/// The forwarder (and the loader) use the relay's own socket buffer sizes, so the floor is
+/// measured with the same memory per socket.
 fn ws_config() -> WebSocketConfig {
+    let relay = relay::Config::default();
     WebSocketConfig::default()
-        .read_buffer_size(4096)
-        .write_buffer_size(8192)
+        .read_buffer_size(relay.read_buffer_bytes)
+        .write_buffer_size(relay.write_buffer_bytes)
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -66,7 +66,7 @@ impl Default for Config {
                 max_frame_bytes: 4 << 20,
                 ..Limits::default()
             },
-            read_buffer_bytes: 4 << 10,
+            read_buffer_bytes: 2 << 10,
             write_buffer_bytes: 8 << 10,
             peer_queue_frames: 1024,
             peer_queue_bytes: 16 << 20,
