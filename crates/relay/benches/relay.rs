@@ -167,6 +167,11 @@ impl Server {
         self.child.id()
     }
 
+    /// User + system CPU time of the server, in microseconds.
+    fn cpu_us(&self) -> u64 {
+        cpu_us_of(&self.pid().to_string())
+    }
+
     fn rss_kib(&self) -> u64 {
         let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid())).unwrap();
         status
@@ -339,12 +344,12 @@ struct Figures {
     loader_cpu_us_per_frame: f64,
 }
 
-fn dom_frame(bytes: &mut Vec<u8>, seq: u32, scheduled_ns: u64) {
+fn dom_frame(seq: u32, scheduled_ns: u64) -> Vec<u8> {
     // A mutation frame as the servers see it: kind, seq, then 64 bytes in all. The body is
     // opaque to both; its last 8 bytes carry the scheduled send time. Written as a raw
     // client WebSocket frame (masked with the all-zero key, which RFC 6455 allows), so the
     // load generator spends as little as possible per frame.
-    bytes.clear();
+    let mut bytes = Vec::with_capacity(FRAME_BYTES + 6);
     bytes.extend([0x82, 0x80 | FRAME_BYTES as u8, 0, 0, 0, 0]);
     bytes.push(FrameKind::Mutations.code());
     let mut v = seq;
@@ -355,6 +360,7 @@ fn dom_frame(bytes: &mut Vec<u8>, seq: u32, scheduled_ns: u64) {
     bytes.push(v as u8);
     bytes.resize(6 + FRAME_BYTES - 8, 0);
     bytes.extend(scheduled_ns.to_le_bytes());
+    bytes
 }
 
 /// Splits complete server frames (unmasked) off the front of `buf`; calls `each` with the
@@ -386,106 +392,84 @@ fn parse_frames(buf: &mut Vec<u8>, mut each: impl FnMut(&[u8])) {
     buf.drain(..at);
 }
 
-/// The sending half of the load generator, on its own thread with blocking sockets: it wakes
-/// when the next frame is due (the OS timer's grain, tens of microseconds, not tokio's 1 ms
-/// wheel), writes every frame that is due with its *scheduled* time as the stamp, and sleeps
-/// again. A stalled write delays later frames, and their stamps make that delay show as latency
-/// (open loop, no coordinated omission). Returns the sockets and the CPU (server's, this
-/// process's) spent while measuring.
-fn send_loop(
-    mut customers: Vec<std::net::TcpStream>,
-    server_pid: u32,
-    base: Instant,
-    rate: f64,
-    measuring_from: Duration,
-    total: Duration,
-) -> (Vec<std::net::TcpStream>, (u64, u64)) {
-    use std::io::Write;
-    let server_pid = server_pid.to_string();
-    let n = customers.len() as u64;
-    let mut sent: u64 = 0;
-    let mut cpu_start = None;
-    let mut frame = Vec::with_capacity(FRAME_BYTES + 6);
-    loop {
-        let elapsed = base.elapsed();
-        if elapsed >= total {
-            break;
-        }
-        if cpu_start.is_none() && elapsed >= measuring_from {
-            cpu_start = Some((cpu_us_of(&server_pid), cpu_us_of("self")));
-        }
-        let due = (elapsed.as_secs_f64() * rate) as u64;
-        while sent < due {
-            let scheduled = Duration::from_secs_f64(sent as f64 / rate);
-            dom_frame(&mut frame, sent as u32, scheduled.as_nanos() as u64);
-            customers[(sent % n) as usize].write_all(&frame).unwrap();
-            sent += 1;
-        }
-        let next = Duration::from_secs_f64((sent + 1) as f64 / rate);
-        if let Some(wait) = next.checked_sub(base.elapsed()) {
-            std::thread::sleep(wait);
-        }
-    }
-    let (server0, loader0) = cpu_start.unwrap_or((0, 0));
-    let cpu = (
-        cpu_us_of(&server_pid) - server0,
-        cpu_us_of("self") - loader0,
-    );
-    // An end marker per session so the readers stop promptly.
-    for customer in customers.iter_mut() {
-        dom_frame(&mut frame, 0, total.as_nanos() as u64);
-        customer.write_all(&frame).ok();
-    }
-    (customers, cpu)
-}
-
 /// Sends `rate` frames/s in total across `pairs` for `secs`, open loop, and measures.
-async fn run_step(server: &Server, pairs: &mut RawPairs, rate: f64, secs: f64) -> Figures {
+async fn run_step(server: &Server, pairs: &mut [RawPair], rate: f64, secs: f64) -> Figures {
     let base = Instant::now();
+    let samples: Arc<Mutex<Vec<u64>>> = Arc::new(Mutex::new(Vec::new()));
     let measuring_from = Duration::from_secs_f64(0.5);
     let total = Duration::from_secs_f64(secs) + measuring_from;
     let deadline = base + total + Duration::from_secs(2);
-    let customers = std::mem::take(&mut pairs.customers);
-    let (done_tx, done_rx) = tokio::sync::oneshot::channel();
-    let pid = server.pid();
-    std::thread::spawn(move || {
-        let out = send_loop(customers, pid, base, rate, measuring_from, total);
-        done_tx.send(out).ok();
-    });
-    // The receiving half: one task per agent socket that only finds frame boundaries and reads
-    // the stamp; one deadline for all of them rather than a timer per read.
-    let readers = futures_util::future::join_all(pairs.agents.iter_mut().map(|agent| async move {
-        let mut local = Vec::new();
-        let mut buf = Vec::with_capacity(8192);
-        let mut done = false;
-        while !done {
-            let mut chunk = [0u8; 4096];
-            let n = match agent.read(&mut chunk).await {
-                Ok(0) | Err(_) => break,
-                Ok(n) => n,
-            };
-            buf.extend_from_slice(&chunk[..n]);
-            let now = base.elapsed().as_nanos() as u64;
-            parse_frames(&mut buf, |payload| {
-                if payload.len() == FRAME_BYTES && payload[0] == FrameKind::Mutations.code() {
-                    let sent = u64::from_le_bytes(payload[FRAME_BYTES - 8..].try_into().unwrap());
-                    if sent >= total.as_nanos() as u64 {
-                        done = true;
-                    } else if Duration::from_nanos(sent) >= measuring_from {
-                        local.push(now.saturating_sub(sent));
-                    }
+    let mut customers = Vec::new();
+    let mut readers = Vec::new();
+    for p in pairs.iter_mut() {
+        customers.push(&mut p.customer);
+        let agent = &mut p.agent;
+        let samples = samples.clone();
+        readers.push(async move {
+            let mut local = Vec::new();
+            let mut buf = Vec::with_capacity(8192);
+            let mut done = false;
+            while !done {
+                let mut chunk = [0u8; 4096];
+                let read = tokio::time::timeout_at(deadline.into(), agent.read(&mut chunk)).await;
+                let Ok(Ok(n)) = read else { break };
+                if n == 0 {
+                    break;
                 }
-            });
-        }
-        local
-    }));
-    let readers = tokio::time::timeout_at(deadline.into(), readers).await;
-    let (customers, cpu) = done_rx.await.unwrap();
-    pairs.customers = customers;
-    let mut samples: Vec<u64> = readers.unwrap_or_default().into_iter().flatten().collect();
-    if samples.is_empty() {
-        eprintln!("no frame arrived before the deadline (a reader stalled)");
+                buf.extend_from_slice(&chunk[..n]);
+                let now = base.elapsed().as_nanos() as u64;
+                parse_frames(&mut buf, |payload| {
+                    if payload.len() == FRAME_BYTES && payload[0] == FrameKind::Mutations.code() {
+                        let sent =
+                            u64::from_le_bytes(payload[FRAME_BYTES - 8..].try_into().unwrap());
+                        if sent >= total.as_nanos() as u64 {
+                            done = true;
+                        } else if Duration::from_nanos(sent) >= measuring_from {
+                            local.push(now.saturating_sub(sent));
+                        }
+                    }
+                });
+            }
+            samples.lock().unwrap().extend(local);
+        });
     }
+    let sender = async {
+        let mut sent: u64 = 0;
+        let n = customers.len();
+        let mut cpu_start = None;
+        loop {
+            let elapsed = base.elapsed();
+            if elapsed >= total {
+                break;
+            }
+            if cpu_start.is_none() && elapsed >= measuring_from {
+                cpu_start = Some((server.cpu_us(), cpu_us_of("self")));
+            }
+            let due = (elapsed.as_secs_f64() * rate) as u64;
+            while sent < due {
+                let scheduled = Duration::from_secs_f64(sent as f64 / rate);
+                let i = (sent % n as u64) as usize;
+                let frame = dom_frame(sent as u32, scheduled.as_nanos() as u64);
+                customers[i].write_all(&frame).await.unwrap();
+                sent += 1;
+            }
+            // Busy-yield rather than sleep: the timer's 1 ms grain would add up to 1 ms of
+            // latency to every frame. The load generator has its own core.
+            tokio::task::yield_now().await;
+        }
+        let (server0, loader0) = cpu_start.unwrap_or((0, 0));
+        let cpu = (server.cpu_us() - server0, cpu_us_of("self") - loader0);
+        // An end marker per session so the readers stop promptly.
+        for customer in customers.iter_mut() {
+            let frame = dom_frame(0, total.as_nanos() as u64);
+            customer.write_all(&frame).await.ok();
+        }
+        cpu
+    };
+    let (cpu, ()) = tokio::join!(sender, async {
+        futures_util::future::join_all(readers).await;
+    });
+    let mut samples = std::mem::take(&mut *samples.lock().unwrap());
     samples.sort_unstable();
     let pct = |p: f64| {
         samples
@@ -503,27 +487,21 @@ async fn run_step(server: &Server, pairs: &mut RawPairs, rate: f64, secs: f64) -
     }
 }
 
-/// The hot pairs past their handshake, as raw TCP streams: the customers' blocking (the sender
-/// thread writes them), the agents' in tokio (the readers).
-#[derive(Default)]
-struct RawPairs {
-    customers: Vec<std::net::TcpStream>,
-    agents: Vec<TcpStream>,
+/// A pair past its handshake, as raw TCP streams.
+struct RawPair {
+    customer: TcpStream,
+    agent: TcpStream,
 }
 
-fn raw(pairs: Vec<Pair>) -> RawPairs {
+fn raw(pair: Pair) -> RawPair {
     let plain = |ws: Socket| match ws.into_inner() {
         MaybeTlsStream::Plain(tcp) => tcp,
         _ => unreachable!("plain TCP only"),
     };
-    let mut out = RawPairs::default();
-    for pair in pairs {
-        let customer = plain(pair.customer).into_std().unwrap();
-        customer.set_nonblocking(false).unwrap();
-        out.customers.push(customer);
-        out.agents.push(plain(pair.agent));
+    RawPair {
+        customer: plain(pair.customer),
+        agent: plain(pair.agent),
     }
-    out
 }
 
 struct Results {
@@ -552,9 +530,8 @@ async fn measure(which: &str, idle_sessions: usize, hot_sessions: usize, secs: f
 
     // Let the relay's join-time frames (presence, resync requests) arrive before going raw.
     tokio::time::sleep(Duration::from_millis(500)).await;
-    let mut pairs = pairs;
-    let idle_rest = pairs.split_off(hot_sessions);
-    let hot = &mut raw(pairs);
+    let mut pairs: Vec<RawPair> = pairs.into_iter().map(raw).collect();
+    let hot = &mut pairs[..hot_sessions];
     let latency_rate = std::env::var("RELAY_BENCH_LATENCY_RATE")
         .ok()
         .and_then(|s| s.parse().ok())
@@ -574,7 +551,6 @@ async fn measure(which: &str, idle_sessions: usize, hot_sessions: usize, secs: f
         }
         max = step;
     }
-    drop(idle_rest);
     Results {
         rss_kib_per_idle_session: rss_per,
         latency,
@@ -591,9 +567,6 @@ fn figures_json(f: &Figures, rss: f64) -> Value {
         "p999_ms": (f.p999_ms * 1000.0).round() / 1000.0,
         "cpu_us_per_frame": (f.cpu_us_per_frame * 100.0).round() / 100.0,
         "loader_cpu_us_per_frame": (f.loader_cpu_us_per_frame * 100.0).round() / 100.0,
-        // The share of its core each side used: near 1.0 says that side was the limit.
-        "server_core_busy": (f.cpu_us_per_frame * f.frames_per_s / 1e4).round() / 100.0,
-        "loader_core_busy": (f.loader_cpu_us_per_frame * f.frames_per_s / 1e4).round() / 100.0,
         "rss_kib_per_idle_session": (rss * 10.0).round() / 10.0,
     })
 }
