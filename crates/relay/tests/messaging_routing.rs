@@ -77,6 +77,21 @@ async fn guest_says(relay: &Relay, text: &str) -> String {
     says(relay, &guest(relay).await, text).await
 }
 
+/// The agent wraps `conversation` up in the inbox.
+async fn wrap_up(center: &Center, token: &str, conversation: &str) {
+    let path = format!("/api/messaging/conversations/{conversation}/wrap-up");
+    let (status, body) = center.relay.api(token, "POST", &path, None).await;
+    assert_eq!(status, 204, "{body}");
+}
+
+/// The conversation view, as the agent with `token` reads it.
+async fn view(center: &Center, token: &str, conversation: &str) -> Value {
+    let path = format!("/api/messaging/conversations/{conversation}");
+    let (status, body) = center.relay.api(token, "GET", &path, None).await;
+    assert_eq!(status, 200, "{body}");
+    body
+}
+
 fn row<'a>(inbox: &'a Value, conversation: &str) -> Option<&'a Value> {
     inbox
         .as_array()?
@@ -110,16 +125,7 @@ async fn a_guest_message_is_offered_on_the_desk_and_accepting_assigns_the_conver
     assert_eq!(mine["conversation"]["agent_id"], alice_id.as_str());
     assert_eq!(mine["conversation"]["state"], "assigned");
 
-    let (status, body) = center
-        .relay
-        .api(
-            &alice,
-            "POST",
-            &format!("/api/messaging/conversations/{conversation}/wrap-up"),
-            None,
-        )
-        .await;
-    assert_eq!(status, 204, "{body}");
+    wrap_up(&center, &alice, &conversation).await;
     desk.work(&conversation, None).await;
     // The open push stream ends at shutdown instead of holding the relay up.
     center.relay.stop().await;
@@ -138,16 +144,7 @@ async fn a_returning_contacts_new_conversation_goes_back_to_its_last_agent() {
     alice_desk.work(&first, Some("offered")).await;
     center.act(&alice, &first, "accept", None).await;
     alice_desk.work(&first, Some("connected")).await;
-    let (status, _) = center
-        .relay
-        .api(
-            &alice,
-            "POST",
-            &format!("/api/messaging/conversations/{first}/wrap-up"),
-            None,
-        )
-        .await;
-    assert_eq!(status, 204);
+    wrap_up(&center, &alice, &first).await;
     alice_desk.work(&first, None).await;
 
     // Bob is now the longest idle, so only last-agent routing sends the next one to Alice.
@@ -189,18 +186,9 @@ async fn a_conversation_taken_back_by_routing_waits_again_and_leaves_its_agents_
         row(&inbox, &conversation).is_none(),
         "still Alice's: {inbox}"
     );
-    let (status, view) = center
-        .relay
-        .api(
-            &bob,
-            "GET",
-            &format!("/api/messaging/conversations/{conversation}"),
-            None,
-        )
-        .await;
-    assert_eq!(status, 200, "{view}");
-    assert_eq!(view["conversation"]["state"], "waiting", "{view}");
-    assert!(view["conversation"]["agent_id"].is_null(), "{view}");
+    let waiting = view(&center, &bob, &conversation).await;
+    assert_eq!(waiting["conversation"]["state"], "waiting", "{waiting}");
+    assert!(waiting["conversation"]["agent_id"].is_null(), "{waiting}");
 
     // The next agent to come available gets it, and owns it.
     let mut bob_desk = center.desk(&bob).await;
@@ -211,15 +199,7 @@ async fn a_conversation_taken_back_by_routing_waits_again_and_leaves_its_agents_
     bob_desk.work(&conversation, Some("connected")).await;
     let deadline = tokio::time::Instant::now() + WAIT;
     loop {
-        let (_, view) = center
-            .relay
-            .api(
-                &bob,
-                "GET",
-                &format!("/api/messaging/conversations/{conversation}"),
-                None,
-            )
-            .await;
+        let view = view(&center, &bob, &conversation).await;
         if view["conversation"]["agent_id"] == bob_id.as_str() {
             assert_eq!(view["conversation"]["state"], "assigned");
             break;
@@ -271,16 +251,7 @@ async fn after_a_restart_an_agents_conversations_come_back_on_her_and_hold_her_c
     assert!(item(&signed_in, &second).is_none(), "{signed_in}");
 
     // Wrapping it up in the inbox ends the routed work, and the room goes to the waiting one.
-    let (status, body) = center
-        .relay
-        .api(
-            &alice,
-            "POST",
-            &format!("/api/messaging/conversations/{first}/wrap-up"),
-            None,
-        )
-        .await;
-    assert_eq!(status, 204, "{body}");
+    wrap_up(&center, &alice, &first).await;
     desk.work(&second, Some("offered")).await;
     center.relay.stop().await;
 }

@@ -8,8 +8,7 @@ use super::index::QueueState;
 use super::model::{
     AgentId, AgentProfile, InteractionId, Media, Millis, Presence, QueueConfig, QueueId,
 };
-use super::record::InteractionRecord;
-use super::state::{Agent, Interaction, InteractionState};
+use super::state::{Agent, InteractionState};
 use super::Engine;
 
 impl Engine {
@@ -100,35 +99,13 @@ impl Engine {
         parked: bool,
         out: &mut Vec<Decision>,
     ) -> Result<(), RoutingError> {
-        if self.interactions.contains_key(&id) {
-            return Err(RoutingError::DuplicateInteraction { interaction: id });
-        }
-        if !self.queues.contains_key(&queue) {
-            return Err(RoutingError::UnknownQueue { queue });
-        }
+        // The agent first, so a refusal changes nothing.
         self.signed_in(agent)?;
-        let (now, seq) = (self.now, self.next_seq());
-        let priority = self.queues.get(&queue).map_or(0, |q| q.config.priority);
-        let mut record = InteractionRecord::arriving(id, media, queue, now);
-        record.note_connect(agent, now);
-        // Created outside every set (as an arrival is), then moved in by `transition`.
-        self.interactions.insert(
-            id,
-            Interaction {
-                id,
-                media,
-                queue,
-                priority_override: None,
-                priority,
-                state: InteractionState::Waiting,
-                phase_since: now,
-                queued_since: now,
-                seq,
-                declined_by: Vec::new(),
-                ring_timer: None,
-                record,
-            },
-        );
+        self.admit(id, media, queue, None)?;
+        let now = self.now;
+        if let Some(inter) = self.interactions.get_mut(&id) {
+            inter.record.note_connect(agent, now);
+        }
         let state = if parked {
             InteractionState::Parked {
                 agent,

@@ -90,6 +90,32 @@ impl Engine {
         last_agent: Option<LastAgent>,
         out: &mut Vec<Decision>,
     ) -> Result<(), RoutingError> {
+        self.admit(id, media, queue, priority)?;
+        let back_to = last_agent
+            .filter(|l| l.window_open)
+            .map(|l| l.agent)
+            .filter(|a| self.free_for(*a, media));
+        match back_to {
+            Some(agent) => self.offer(id, agent, OfferReason::LastAgent, out),
+            None => {
+                // Created as waiting but not yet in the waiting set: this enters it.
+                self.transition(id, Some(InteractionState::Waiting), out);
+                self.announce_queued(id, QueuedReason::Arrived, out);
+            }
+        }
+        Ok(())
+    }
+
+    /// Creates interaction `id`, waiting but outside every set (not yet in its queue's waiting
+    /// set, no agent): the caller moves it in with [`Engine::transition`]. Refused for a known
+    /// id or an unknown queue, changing nothing.
+    pub(crate) fn admit(
+        &mut self,
+        id: InteractionId,
+        media: Media,
+        queue: QueueId,
+        priority: Option<i32>,
+    ) -> Result<(), RoutingError> {
         if self.interactions.contains_key(&id) {
             return Err(RoutingError::DuplicateInteraction { interaction: id });
         }
@@ -116,18 +142,6 @@ impl Engine {
             record: InteractionRecord::arriving(id, media, queue, now),
         };
         self.interactions.insert(id, inter);
-        let back_to = last_agent
-            .filter(|l| l.window_open)
-            .map(|l| l.agent)
-            .filter(|a| self.free_for(*a, media));
-        match back_to {
-            Some(agent) => self.offer(id, agent, OfferReason::LastAgent, out),
-            None => {
-                // Created as waiting but not yet in the waiting set: this enters it.
-                self.transition(id, Some(InteractionState::Waiting), out);
-                self.announce_queued(id, QueuedReason::Arrived, out);
-            }
-        }
         Ok(())
     }
 
