@@ -181,6 +181,27 @@ async fn drive(base: &str, path: &'static str, per_client: usize) -> (f64, Vec<f
             lat
         }));
     }
+    gather(start, tasks).await
+}
+
+/// One customer message from `external_id` straight into the store, answered after commit.
+async fn ingest(store: &MessagingStore, external_id: String, i: usize) {
+    let inbound = Inbound {
+        channel: "web".into(),
+        external_id,
+        display_name: "Pat".into(),
+        text: format!("hello {i}, is this in stock?"),
+        attachments: vec![],
+        has_bot: false,
+    };
+    store
+        .write(move |db| queries::ingest(db, &inbound, relay::store::now_ms(), DEFAULT_WINDOW))
+        .await
+        .unwrap();
+}
+
+/// Waits for every client's latencies: (messages per second since `start`, sorted latencies).
+async fn gather(start: Instant, tasks: Vec<tokio::task::JoinHandle<Vec<f64>>>) -> (f64, Vec<f64>) {
     let mut all = Vec::new();
     for t in tasks {
         all.extend(t.await.unwrap());
@@ -200,33 +221,14 @@ async fn drive_store(store: &MessagingStore, per_client: usize) -> (f64, Vec<f64
         tasks.push(tokio::spawn(async move {
             let mut lat = Vec::with_capacity(per_client);
             for i in 0..per_client {
-                let inbound = Inbound {
-                    channel: "web".into(),
-                    external_id: format!("store-{c}"),
-                    display_name: "Pat".into(),
-                    text: format!("hello {i}, is this in stock?"),
-                    attachments: vec![],
-                    has_bot: false,
-                };
                 let t = Instant::now();
-                store
-                    .write(move |db| {
-                        queries::ingest(db, &inbound, relay::store::now_ms(), DEFAULT_WINDOW)
-                    })
-                    .await
-                    .unwrap();
+                ingest(&store, format!("store-{c}"), i).await;
                 lat.push(t.elapsed().as_secs_f64() * 1e3);
             }
             lat
         }));
     }
-    let mut all = Vec::new();
-    for t in tasks {
-        all.extend(t.await.unwrap());
-    }
-    let rate = all.len() as f64 / start.elapsed().as_secs_f64();
-    all.sort_by(|a, b| a.partial_cmp(b).unwrap());
-    (rate, all)
+    gather(start, tasks).await
 }
 
 fn main() {
@@ -292,20 +294,7 @@ fn run(n: usize, fsync: bool) {
                 open_loop(OFFERED_PER_S, n, move |i| {
                     let store = store.clone();
                     async move {
-                        let inbound = Inbound {
-                            channel: "web".into(),
-                            external_id: format!("open-{}", i % CONCURRENCY),
-                            display_name: "Pat".into(),
-                            text: format!("hello {i}, is this in stock?"),
-                            attachments: vec![],
-                            has_bot: false,
-                        };
-                        store
-                            .write(move |db| {
-                                queries::ingest(db, &inbound, relay::store::now_ms(), DEFAULT_WINDOW)
-                            })
-                            .await
-                            .unwrap();
+                        ingest(&store, format!("open-{}", i % CONCURRENCY), i).await;
                     }
                 })
                 .await
