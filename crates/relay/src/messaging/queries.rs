@@ -464,7 +464,6 @@ pub fn contact(db: &mut dyn Sql, id: &str) -> Result<Option<Contact>, DbError> {
         .transpose()
 }
 
-/// An inbox: the agent's open conversations, or (with `None`) the ones waiting for an agent.
 /// Every conversation an agent holds (assigned or parked), for routing to take back up after
 /// a restart.
 pub fn held(db: &mut dyn Sql) -> Result<Vec<Conversation>, DbError> {
@@ -475,6 +474,7 @@ pub fn held(db: &mut dyn Sql) -> Result<Vec<Conversation>, DbError> {
     db.query(&sql, &[])?.iter().map(conversation).collect()
 }
 
+/// An inbox: the agent's open conversations, or (with `None`) the ones waiting for an agent.
 pub fn inbox(db: &mut dyn Sql, agent_id: Option<&str>) -> Result<Vec<Summary>, DbError> {
     let cols = CONVERSATION
         .split(", ")

@@ -38,8 +38,9 @@ pub struct Switchboard {
     pub(crate) today: HashMap<QueueId, (u64, u64)>,
     seq: i64,
     writer: Writer,
-    /// Per agent store id: work held before a restart, resumed at sign-in (see `held`).
-    held: HashMap<String, Vec<Held>>,
+    /// By external id: work held before a restart and the store id of the agent who held it,
+    /// resumed at that agent's sign-in (see `held`).
+    held: HashMap<String, (String, Held)>,
 }
 
 const DAY_MS: u64 = 86_400_000;

@@ -30,22 +30,14 @@ impl Switchboard {
         if self.queue_id(&held.queue).is_none() {
             return Err(crate::routing::persist::SpecError::UnknownQueue(held.queue).into());
         }
-        let work = self.held.entry(store_id.to_owned()).or_default();
-        work.retain(|h| h.id != held.id);
-        work.push(held);
+        self.held
+            .insert(held.id.clone(), (store_id.to_owned(), held));
         Ok(())
     }
 
     /// Forgets held work that ended before its agent came back; `true` if it was held.
     pub(super) fn forget_held(&mut self, external: &str) -> bool {
-        let mut found = false;
-        for work in self.held.values_mut() {
-            let before = work.len();
-            work.retain(|h| h.id != external);
-            found |= work.len() != before;
-        }
-        self.held.retain(|_, w| !w.is_empty());
-        found
+        self.held.remove(external).is_some()
     }
 
     /// Signs `agent` in with `sign_in` and resumes the work it held, in one engine step.
@@ -58,7 +50,14 @@ impl Switchboard {
         agent: AgentId,
         sign_in: Event,
     ) -> Result<(), ServiceError> {
-        let held = self.held.remove(store_id).unwrap_or_default();
+        let mut mine: Vec<String> = (self.held.iter())
+            .filter(|(_, (owner, _))| owner == store_id)
+            .map(|(id, _)| id.clone())
+            .collect();
+        mine.sort_unstable();
+        let held: Vec<Held> = (mine.iter())
+            .filter_map(|id| self.held.remove(id).map(|(_, h)| h))
+            .collect();
         let mut resumed = Vec::with_capacity(held.len());
         let mut events = vec![sign_in];
         for h in held {
@@ -85,7 +84,7 @@ impl Switchboard {
         if let Err(e) = signed_in {
             // Nothing resumed without the agent: keep the work for the next sign-in.
             for (_, h, _) in resumed {
-                self.held.entry(store_id.to_owned()).or_default().push(h);
+                self.held.insert(h.id.clone(), (store_id.to_owned(), h));
             }
             return Err(e.into());
         }
