@@ -350,15 +350,7 @@ fn a_sliced_snapshot_reads_nodes_changed_between_slices_afresh() {
         slice_ms: -1.0,
         ..Config::default()
     };
-    let mut capture = Capture::new(config);
-    capture.begin_snapshot(
-        0,
-        "https://shop.example/a/b.html".into(),
-        protocol::Viewport {
-            width: 800,
-            height: 600,
-        },
-    );
+    let mut capture = begun(config);
     assert!(!capture.continue_snapshot(&page).unwrap(), "one slice");
     page.set_attr(secret, "data-cobrowse-mask", "");
     page.set_text(note, "after");

@@ -261,8 +261,8 @@ pub fn rebuild(frames: &[Vec<u8>], into: &mut Option<Dom>) {
     }
 }
 
-/// Takes a full snapshot of `page` and returns the capture, its frames and the model.
-pub fn snapshot(page: &FakePage, config: Config) -> (Capture<usize>, Vec<Vec<u8>>) {
+/// A capture with a snapshot of the test page's URL and viewport begun, not yet walked.
+pub fn begun(config: Config) -> Capture<usize> {
     let mut capture = Capture::new(config);
     capture.begin_snapshot(
         0,
@@ -272,6 +272,12 @@ pub fn snapshot(page: &FakePage, config: Config) -> (Capture<usize>, Vec<Vec<u8>
             height: 600,
         },
     );
+    capture
+}
+
+/// Takes a full snapshot of `page` and returns the capture, its frames and the model.
+pub fn snapshot(page: &FakePage, config: Config) -> (Capture<usize>, Vec<Vec<u8>>) {
+    let mut capture = begun(config);
     assert!(capture.continue_snapshot(page).unwrap());
     let frames = capture.take_frames();
     (capture, frames)
