@@ -133,6 +133,9 @@ pub struct Browser {
     _profile: tempfile::TempDir,
 }
 
+/// The messaging widget's shadow root, as a script expression.
+pub const WIDGET: &str = "document.getElementById('cobrowse-messaging').shadowRoot";
+
 impl Browser {
     pub async fn start() -> Result<Browser> {
         let chromedriver =
@@ -201,6 +204,25 @@ impl Browser {
         })
         .await
         .map(drop)
+    }
+
+    /// On a page with the messaging widget: opens it, sends `text` from its composer, and
+    /// returns once the relay acknowledged the message (the bubble says `sent`).
+    pub async fn widget_sends(&self, text: &str) -> Result<()> {
+        let launch = format!("{WIDGET}.querySelector('.launch')");
+        self.until("the widget", &launch).await?;
+        self.js(&format!("{launch}.click(); return 1")).await?;
+        let text = serde_json::to_string(text)?;
+        self.js(&format!(
+            "const r = {WIDGET}; r.querySelector('textarea').value = {text};
+             r.querySelector('form').requestSubmit(); return 1"
+        ))
+        .await?;
+        self.until(
+            "the visitor's message acknowledged",
+            &format!("{WIDGET}.querySelector('.msg.customer').dataset.delivery === 'sent'"),
+        )
+        .await
     }
 
     /// Saves a screenshot as `tests/output/{name}.png` for a person to look at.

@@ -12,7 +12,7 @@ use std::{
 };
 
 use anyhow::Context;
-use e2e::{wait_for, Browser, Relay};
+use e2e::{wait_for, Browser, Relay, WIDGET};
 use serde_json::{json, Value};
 
 const WAIT: Duration = Duration::from_secs(20);
@@ -29,8 +29,6 @@ async fn shot(browser: &Browser, name: &str) -> anyhow::Result<()> {
     browser.screenshot(&format!("messaging-{name}")).await
 }
 
-const WIDGET: &str = "document.getElementById('cobrowse-messaging').shadowRoot";
-
 #[tokio::test]
 async fn a_widget_visitor_and_an_inbox_agent_exchange_messages_with_typing_and_read_receipts(
 ) -> anyhow::Result<()> {
@@ -42,31 +40,7 @@ async fn a_widget_visitor_and_an_inbox_agent_exchange_messages_with_typing_and_r
         .client
         .goto(&relay.url("/messaging/demo.html"))
         .await?;
-    until(
-        &customer,
-        "the widget",
-        &format!("{WIDGET}.querySelector('.launch')"),
-    )
-    .await?;
-    js(
-        &customer,
-        &format!("{WIDGET}.querySelector('.launch').click(); return 1"),
-    )
-    .await?;
-    js(
-        &customer,
-        &format!(
-            "const r = {WIDGET}; r.querySelector('textarea').value = 'Hello from the widget';
-             r.querySelector('form').requestSubmit(); return 1"
-        ),
-    )
-    .await?;
-    until(
-        &customer,
-        "the customer's message acknowledged",
-        &format!("{WIDGET}.querySelector('.msg.customer').dataset.delivery === 'sent'"),
-    )
-    .await?;
+    customer.widget_sends("Hello from the widget").await?;
 
     console
         .client

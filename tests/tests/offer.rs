@@ -6,11 +6,9 @@
 mod mirror_support;
 
 use anyhow::Context;
-use e2e::{Browser, Relay};
+use e2e::{Browser, Relay, WIDGET};
 use mirror_support::*;
 use serde_json::{json, Value};
-
-const WIDGET: &str = "document.getElementById('cobrowse-messaging').shadowRoot";
 
 async fn js(browser: &Browser, script: &str) -> anyhow::Result<Value> {
     browser.js(script).await
@@ -43,26 +41,9 @@ async fn an_inbox_invitation_accepted_in_the_widget_shows_the_page_in_the_consol
         .client
         .goto(&relay.url("/messaging/demo.html"))
         .await?;
-    click(
-        &customer,
-        "the widget",
-        &format!("{WIDGET}.querySelector('.launch')"),
-    )
-    .await?;
-    js(
-        &customer,
-        &format!(
-            "const r = {WIDGET}; r.querySelector('textarea').value = 'Can you show me where to pay?';
-             r.querySelector('form').requestSubmit(); return 1"
-        ),
-    )
-    .await?;
-    until(
-        &customer,
-        "the visitor's message acknowledged",
-        &format!("{WIDGET}.querySelector('.msg.customer').dataset.delivery === 'sent'"),
-    )
-    .await?;
+    customer
+        .widget_sends("Can you show me where to pay?")
+        .await?;
 
     sign_in(&console, &relay).await?;
     console
