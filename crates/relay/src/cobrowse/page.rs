@@ -1,5 +1,11 @@
 //! The late-join buffer: the latest snapshot of the customer's page and the page-state frames
 //! since, as the original bytes, bounded in total size. Pure: no sockets, no clock.
+//!
+//! Frames are copied into one growing arena rather than kept as the `Bytes` the socket gave
+//! them in: such a `Bytes` shares the connection's whole read allocation, so a kept 60-byte
+//! frame would hold a 2 KiB (or, after a snapshot, a snapshot-sized) read buffer alive and
+//! make the socket allocate a fresh one. The arena's size is what the bound counts, and the
+//! copy is amortised (no allocation per frame). A replay, rare, copies the frames out.
 
 use axum::body::Bytes;
 use protocol::FrameKind;
@@ -16,10 +22,10 @@ pub enum Buffered {
 /// The buffer of one session.
 #[derive(Debug)]
 pub struct PageBuffer {
-    /// The snapshot first, then the page-state frames since, in arrival order.
-    frames: Vec<Bytes>,
-    /// Sum of the lengths of `frames`.
-    bytes: usize,
+    /// The snapshot first, then the page-state frames since, in arrival order, end to end.
+    arena: Vec<u8>,
+    /// Where each frame in `arena` ends.
+    ends: Vec<usize>,
     /// The bound on `bytes`.
     max_bytes: usize,
     /// Whether `frames` starts with a snapshot; without one, later frames mean nothing.
@@ -29,8 +35,8 @@ pub struct PageBuffer {
 impl PageBuffer {
     pub fn new(max_bytes: usize) -> Self {
         Self {
-            frames: Vec::new(),
-            bytes: 0,
+            arena: Vec::new(),
+            ends: Vec::new(),
             max_bytes,
             has_snapshot: false,
         }
@@ -42,7 +48,10 @@ impl PageBuffer {
             return Buffered::Kept;
         }
         if kind == FrameKind::Snapshot {
-            self.clear();
+            // Keep the arena's capacity: the new snapshot is likely about the old one's size.
+            self.arena.clear();
+            self.ends.clear();
+            self.has_snapshot = false;
             if frame.len() > self.max_bytes {
                 // Too big to keep at all; a late joiner will ask for a fresh one.
                 return Buffered::Kept;
@@ -50,19 +59,19 @@ impl PageBuffer {
             self.has_snapshot = true;
         } else if !self.has_snapshot {
             return Buffered::Kept;
-        } else if self.bytes + frame.len() > self.max_bytes {
+        } else if self.arena.len() + frame.len() > self.max_bytes {
             self.clear();
             return Buffered::Overflowed;
         }
-        self.bytes += frame.len();
-        self.frames.push(frame.clone());
+        self.arena.extend_from_slice(frame);
+        self.ends.push(self.arena.len());
         Buffered::Kept
     }
 
     /// Forgets everything (the customer's page is gone, or the bound was passed).
     pub fn clear(&mut self) {
-        self.frames = Vec::new();
-        self.bytes = 0;
+        self.arena = Vec::new();
+        self.ends = Vec::new();
         self.has_snapshot = false;
     }
 
@@ -73,11 +82,20 @@ impl PageBuffer {
 
     /// The frames a joining agent needs, snapshot first.
     pub fn replay(&self) -> Vec<Bytes> {
-        self.frames.clone()
+        let mut start = 0;
+        self.ends
+            .iter()
+            .map(|&end| {
+                let frame = Bytes::copy_from_slice(&self.arena[start..end]);
+                start = end;
+                frame
+            })
+            .collect()
     }
 
+    /// The bytes of the frames kept.
     pub fn bytes(&self) -> usize {
-        self.bytes
+        self.arena.len()
     }
 }
 
@@ -87,6 +105,37 @@ mod tests {
 
     fn frame(len: usize) -> Bytes {
         Bytes::from(vec![0u8; len])
+    }
+
+    #[test]
+    fn replays_the_frames_byte_for_byte_in_order() {
+        let mut buffer = PageBuffer::new(1000);
+        let frames = [
+            (FrameKind::Snapshot, Bytes::from_static(b"snapshot")),
+            (FrameKind::Mutations, Bytes::from_static(b"m1")),
+            (FrameKind::Scroll, Bytes::from_static(b"")),
+            (FrameKind::Mutations, Bytes::from_static(b"mutation two")),
+        ];
+        for (kind, bytes) in &frames {
+            buffer.push(*kind, bytes);
+        }
+        let want: Vec<Bytes> = frames.iter().map(|(_, b)| b.clone()).collect();
+        assert_eq!(buffer.replay(), want);
+        assert_eq!(buffer.bytes(), 22);
+    }
+
+    #[test]
+    fn a_kept_frame_does_not_hold_the_socket_read_buffer_it_came_in() {
+        // The socket hands out frames as slices of its read buffer.
+        let read_buffer = Bytes::from(vec![7u8; 2048]);
+        let mut buffer = PageBuffer::new(10_000);
+        buffer.push(FrameKind::Snapshot, &read_buffer.slice(0..100));
+        buffer.push(FrameKind::Mutations, &read_buffer.slice(100..160));
+        assert!(
+            read_buffer.is_unique(),
+            "the buffer keeps a reference into the read allocation"
+        );
+        assert_eq!(buffer.replay()[1], read_buffer.slice(100..160));
     }
 
     #[test]
