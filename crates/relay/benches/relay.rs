@@ -340,13 +340,21 @@ struct Figures {
     p99_ms: f64,
     p999_ms: f64,
     cpu_us_per_frame: f64,
-    /// The load generator's own CPU per frame, to tell when it, not the server, is the limit.
-    loader_cpu_us_per_frame: f64,
+    /// Busy share of the server's core (user, system and softirq, whoever ran there): near 1
+    /// means the server's core, not the load generator, is the limit.
+    server_core_busy: f64,
+    /// Busy share of the load generator's core; its sender spins, so this is near 1 always.
+    loader_core_busy: f64,
+    /// The share of wall time the load generator spent working (writing due frames, reading
+    /// and parsing): near 1 would mean the load generator is the limit.
+    loader_busy: f64,
 }
 
-fn dom_frame(seq: u32, scheduled_ns: u64) -> Vec<u8> {
+fn dom_frame(seq: u32, step: u64, scheduled_ns: u64) -> Vec<u8> {
     // A mutation frame as the servers see it: kind, seq, then 64 bytes in all. The body is
-    // opaque to both; its last 8 bytes carry the scheduled send time. Written as a raw
+    // opaque to both; its last 16 bytes carry the step it belongs to and the scheduled send
+    // time, so a late frame of an earlier, overloaded step is never counted in (or, as an end
+    // marker, cut short) the next one. Written as a raw
     // client WebSocket frame (masked with the all-zero key, which RFC 6455 allows), so the
     // load generator spends as little as possible per frame.
     let mut bytes = Vec::with_capacity(FRAME_BYTES + 6);
@@ -358,7 +366,8 @@ fn dom_frame(seq: u32, scheduled_ns: u64) -> Vec<u8> {
         v >>= 7;
     }
     bytes.push(v as u8);
-    bytes.resize(6 + FRAME_BYTES - 8, 0);
+    bytes.resize(6 + FRAME_BYTES - 16, 0);
+    bytes.extend(step.to_le_bytes());
     bytes.extend(scheduled_ns.to_le_bytes());
     bytes
 }
@@ -392,10 +401,84 @@ fn parse_frames(buf: &mut Vec<u8>, mut each: impl FnMut(&[u8])) {
     buf.drain(..at);
 }
 
-/// Sends `rate` frames/s in total across `pairs` for `secs`, open loop, and measures.
-async fn run_step(server: &Server, pairs: &mut [RawPair], rate: f64, secs: f64) -> Figures {
+/// Busy and total jiffies of one CPU (`cpu0`, `cpu1`) from `/proc/stat`: busy is everything
+/// but idle and iowait, so it counts the kernel's softirq work for the loopback too.
+fn cpu_jiffies(cpu: &str) -> (u64, u64) {
+    let stat = std::fs::read_to_string("/proc/stat").unwrap_or_default();
+    let Some(line) = stat
+        .lines()
+        .find(|l| l.split_whitespace().next() == Some(cpu))
+    else {
+        return (0, 0);
+    };
+    let v: Vec<u64> = line
+        .split_whitespace()
+        .skip(1)
+        .filter_map(|f| f.parse().ok())
+        .collect();
+    let total: u64 = v.iter().take(8).sum();
+    let idle = v.get(3).copied().unwrap_or(0) + v.get(4).copied().unwrap_or(0);
+    (total - idle, total)
+}
+
+/// The share of one CPU's time that was busy between two `cpu_jiffies` readings.
+fn busy_share(before: (u64, u64), after: (u64, u64)) -> f64 {
+    let total = after.1.saturating_sub(before.1);
+    if total == 0 {
+        return f64::NAN;
+    }
+    after.0.saturating_sub(before.0) as f64 / total as f64
+}
+
+/// A future that adds the time spent inside its `poll` to `busy`: the load generator's real
+/// work, as opposed to the time its sender spends spinning for the next due frame.
+struct Timed<F> {
+    inner: std::pin::Pin<Box<F>>,
+    busy: std::rc::Rc<std::cell::Cell<Duration>>,
+}
+
+impl<F: std::future::Future> std::future::Future for Timed<F> {
+    type Output = F::Output;
+
+    fn poll(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<F::Output> {
+        let t = Instant::now();
+        let out = self.inner.as_mut().poll(cx);
+        self.busy.set(self.busy.get() + t.elapsed());
+        out
+    }
+}
+
+/// Reads and discards what each agent socket still holds until none has received anything
+/// for `quiet`: the backlog of an overloaded step, so the next step starts from an idle server
+/// and on a frame boundary.
+async fn drain(pairs: &mut [RawPair], quiet: Duration) {
+    futures_util::future::join_all(pairs.iter_mut().map(|p| async move {
+        let mut chunk = [0u8; 4096];
+        while let Ok(Ok(n)) = tokio::time::timeout(quiet, p.agent.read(&mut chunk)).await {
+            if n == 0 {
+                break;
+            }
+        }
+    }))
+    .await;
+}
+
+/// Sends `rate` frames/s in total across `pairs` for `secs`, open loop, and measures. `step`
+/// tags this step's frames; frames of any other step are ignored.
+async fn run_step(
+    server: &Server,
+    pairs: &mut [RawPair],
+    step: u64,
+    rate: f64,
+    secs: f64,
+) -> Figures {
+    drain(pairs, Duration::from_millis(300)).await;
     let base = Instant::now();
     let samples: Arc<Mutex<Vec<u64>>> = Arc::new(Mutex::new(Vec::new()));
+    let busy = std::rc::Rc::new(std::cell::Cell::new(Duration::ZERO));
     let measuring_from = Duration::from_secs_f64(0.5);
     let total = Duration::from_secs_f64(secs) + measuring_from;
     let deadline = base + total + Duration::from_secs(2);
@@ -405,7 +488,7 @@ async fn run_step(server: &Server, pairs: &mut [RawPair], rate: f64, secs: f64) 
         customers.push(&mut p.customer);
         let agent = &mut p.agent;
         let samples = samples.clone();
-        readers.push(async move {
+        let reader = async move {
             let mut local = Vec::new();
             let mut buf = Vec::with_capacity(8192);
             let mut done = false;
@@ -419,54 +502,88 @@ async fn run_step(server: &Server, pairs: &mut [RawPair], rate: f64, secs: f64) 
                 buf.extend_from_slice(&chunk[..n]);
                 let now = base.elapsed().as_nanos() as u64;
                 parse_frames(&mut buf, |payload| {
-                    if payload.len() == FRAME_BYTES && payload[0] == FrameKind::Mutations.code() {
-                        let sent =
-                            u64::from_le_bytes(payload[FRAME_BYTES - 8..].try_into().unwrap());
-                        if sent >= total.as_nanos() as u64 {
-                            done = true;
-                        } else if Duration::from_nanos(sent) >= measuring_from {
-                            local.push(now.saturating_sub(sent));
-                        }
+                    if payload.len() != FRAME_BYTES || payload[0] != FrameKind::Mutations.code() {
+                        return;
+                    }
+                    let word =
+                        |at: usize| u64::from_le_bytes(payload[at..at + 8].try_into().unwrap());
+                    if word(FRAME_BYTES - 16) != step {
+                        return;
+                    }
+                    let sent = word(FRAME_BYTES - 8);
+                    if sent >= total.as_nanos() as u64 {
+                        done = true;
+                    } else if Duration::from_nanos(sent) >= measuring_from {
+                        local.push(now.saturating_sub(sent));
                     }
                 });
             }
             samples.lock().unwrap().extend(local);
+        };
+        readers.push(Timed {
+            inner: Box::pin(reader),
+            busy: busy.clone(),
         });
     }
     let sender = async {
         let mut sent: u64 = 0;
         let n = customers.len();
-        let mut cpu_start = None;
+        let mut window_start = None;
         loop {
             let elapsed = base.elapsed();
             if elapsed >= total {
                 break;
             }
-            if cpu_start.is_none() && elapsed >= measuring_from {
-                cpu_start = Some((server.cpu_us(), cpu_us_of("self")));
+            if window_start.is_none() && elapsed >= measuring_from {
+                window_start = Some((
+                    server.cpu_us(),
+                    cpu_jiffies("cpu0"),
+                    cpu_jiffies("cpu1"),
+                    busy.get(),
+                    Instant::now(),
+                ));
             }
             let due = (elapsed.as_secs_f64() * rate) as u64;
             while sent < due {
                 let scheduled = Duration::from_secs_f64(sent as f64 / rate);
                 let i = (sent % n as u64) as usize;
-                let frame = dom_frame(sent as u32, scheduled.as_nanos() as u64);
-                customers[i].write_all(&frame).await.unwrap();
+                let frame = dom_frame(sent as u32, step, scheduled.as_nanos() as u64);
+                // Only the write itself counts as the load generator's work; waiting for a
+                // full socket (the server not reading) does not.
+                let t = Instant::now();
+                let wrote = customers[i].try_write(&frame);
+                busy.set(busy.get() + t.elapsed());
+                match wrote {
+                    Ok(n) if n == frame.len() => {}
+                    Ok(n) => customers[i].write_all(&frame[n..]).await.unwrap(),
+                    Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                        customers[i].write_all(&frame).await.unwrap();
+                    }
+                    Err(e) => panic!("send: {e}"),
+                }
                 sent += 1;
             }
             // Busy-yield rather than sleep: the timer's 1 ms grain would add up to 1 ms of
-            // latency to every frame. The load generator has its own core.
+            // latency to every frame. The load generator has its own core; the time it spends
+            // here is not counted in `loader_busy`.
             tokio::task::yield_now().await;
         }
-        let (server0, loader0) = cpu_start.unwrap_or((0, 0));
-        let cpu = (server.cpu_us() - server0, cpu_us_of("self") - loader0);
+        let (server0, core0, core1, busy0, t0) =
+            window_start.unwrap_or((0, (0, 0), (0, 0), Duration::ZERO, Instant::now()));
+        let window = (
+            server.cpu_us() - server0,
+            busy_share(core0, cpu_jiffies("cpu0")),
+            busy_share(core1, cpu_jiffies("cpu1")),
+            (busy.get() - busy0).as_secs_f64() / t0.elapsed().as_secs_f64(),
+        );
         // An end marker per session so the readers stop promptly.
         for customer in customers.iter_mut() {
-            let frame = dom_frame(0, total.as_nanos() as u64);
+            let frame = dom_frame(0, step, total.as_nanos() as u64);
             customer.write_all(&frame).await.ok();
         }
-        cpu
+        window
     };
-    let (cpu, ()) = tokio::join!(sender, async {
+    let ((server_cpu, server_core, loader_core, loader_busy), ()) = tokio::join!(sender, async {
         futures_util::future::join_all(readers).await;
     });
     let mut samples = std::mem::take(&mut *samples.lock().unwrap());
@@ -482,8 +599,10 @@ async fn run_step(server: &Server, pairs: &mut [RawPair], rate: f64, secs: f64) 
         p50_ms: pct(0.5),
         p99_ms: pct(0.99),
         p999_ms: pct(0.999),
-        cpu_us_per_frame: cpu.0 as f64 / samples.len().max(1) as f64,
-        loader_cpu_us_per_frame: cpu.1 as f64 / samples.len().max(1) as f64,
+        cpu_us_per_frame: server_cpu as f64 / samples.len().max(1) as f64,
+        server_core_busy: server_core,
+        loader_core_busy: loader_core,
+        loader_busy,
     }
 }
 
@@ -536,15 +655,15 @@ async fn measure(which: &str, idle_sessions: usize, hot_sessions: usize, secs: f
         .ok()
         .and_then(|s| s.parse().ok())
         .unwrap_or(50_000.0);
-    let latency = run_step(&server, hot, latency_rate, secs).await;
+    let latency = run_step(&server, hot, 0, latency_rate, secs).await;
     eprintln!("{which}: latency step {latency:?}");
     // Sweep: the highest rate that is still delivered in full (≥ 95%) with p99 under 50 ms.
     let mut max = Figures::default();
-    for rate in [
+    for (step, rate) in (1..).zip([
         20_000.0, 40_000.0, 60_000.0, 80_000.0, 100_000.0, 130_000.0, 160_000.0, 200_000.0,
         250_000.0, 300_000.0,
-    ] {
-        let step = run_step(&server, hot, rate, secs.min(2.0)).await;
+    ]) {
+        let step = run_step(&server, hot, step, rate, secs.min(2.0)).await;
         eprintln!("{which}: sweep {step:?}");
         if step.frames_per_s < 0.95 * rate || step.p99_ms >= 50.0 {
             break;
@@ -566,7 +685,9 @@ fn figures_json(f: &Figures, rss: f64) -> Value {
         "p99_ms": (f.p99_ms * 1000.0).round() / 1000.0,
         "p999_ms": (f.p999_ms * 1000.0).round() / 1000.0,
         "cpu_us_per_frame": (f.cpu_us_per_frame * 100.0).round() / 100.0,
-        "loader_cpu_us_per_frame": (f.loader_cpu_us_per_frame * 100.0).round() / 100.0,
+        "server_core_busy": (f.server_core_busy * 100.0).round() / 100.0,
+        "loader_core_busy": (f.loader_core_busy * 100.0).round() / 100.0,
+        "loader_busy": (f.loader_busy * 100.0).round() / 100.0,
         "rss_kib_per_idle_session": (rss * 10.0).round() / 10.0,
     })
 }
