@@ -167,8 +167,8 @@ impl Server {
         self.child.id()
     }
 
-    /// User + system CPU time of the server, in microseconds.
-    fn cpu_us(&self) -> u64 {
+    /// User and system CPU time of the server, in microseconds.
+    fn cpu_us(&self) -> (u64, u64) {
         cpu_us_of(&self.pid().to_string())
     }
 
@@ -190,13 +190,13 @@ impl Drop for Server {
     }
 }
 
-/// User + system CPU time of a process (`self` or a pid), in microseconds.
-fn cpu_us_of(pid: &str) -> u64 {
+/// User and system CPU time of a process (`self` or a pid), in microseconds.
+fn cpu_us_of(pid: &str) -> (u64, u64) {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
     let after = stat.rsplit_once(')').unwrap().1;
     let fields: Vec<&str> = after.split_whitespace().collect();
-    let ticks: u64 = fields[11].parse::<u64>().unwrap() + fields[12].parse::<u64>().unwrap();
-    ticks * 1_000_000 / 100
+    let us = |i: usize| fields[i].parse::<u64>().unwrap() * 1_000_000 / 100;
+    (us(11), us(12))
 }
 
 fn cores() -> usize {
@@ -340,6 +340,8 @@ struct Figures {
     p99_ms: f64,
     p999_ms: f64,
     cpu_us_per_frame: f64,
+    /// The kernel's share of the server's CPU time (system over user + system).
+    server_sys_share: f64,
     /// Busy share of the server's core (user, system and softirq, whoever ran there): near 1
     /// means the server's core, not the load generator, is the limit.
     server_core_busy: f64,
@@ -569,9 +571,12 @@ async fn run_step(
             tokio::task::yield_now().await;
         }
         let (server0, core0, core1, busy0, t0) =
-            window_start.unwrap_or((0, (0, 0), (0, 0), Duration::ZERO, Instant::now()));
+            window_start.unwrap_or(((0, 0), (0, 0), (0, 0), Duration::ZERO, Instant::now()));
         let window = (
-            server.cpu_us() - server0,
+            {
+                let (user, sys) = server.cpu_us();
+                (user - server0.0, sys - server0.1)
+            },
             busy_share(core0, cpu_jiffies("cpu0")),
             busy_share(core1, cpu_jiffies("cpu1")),
             (busy.get() - busy0).as_secs_f64() / t0.elapsed().as_secs_f64(),
@@ -599,7 +604,8 @@ async fn run_step(
         p50_ms: pct(0.5),
         p99_ms: pct(0.99),
         p999_ms: pct(0.999),
-        cpu_us_per_frame: server_cpu as f64 / samples.len().max(1) as f64,
+        cpu_us_per_frame: (server_cpu.0 + server_cpu.1) as f64 / samples.len().max(1) as f64,
+        server_sys_share: server_cpu.1 as f64 / (server_cpu.0 + server_cpu.1).max(1) as f64,
         server_core_busy: server_core,
         loader_core_busy: loader_core,
         loader_busy,
@@ -685,6 +691,7 @@ fn figures_json(f: &Figures, rss: f64) -> Value {
         "p99_ms": (f.p99_ms * 1000.0).round() / 1000.0,
         "p999_ms": (f.p999_ms * 1000.0).round() / 1000.0,
         "cpu_us_per_frame": (f.cpu_us_per_frame * 100.0).round() / 100.0,
+        "server_sys_share": (f.server_sys_share * 100.0).round() / 100.0,
         "server_core_busy": (f.server_core_busy * 100.0).round() / 100.0,
         "loader_core_busy": (f.loader_core_busy * 100.0).round() / 100.0,
         "loader_busy": (f.loader_busy * 100.0).round() / 100.0,
