@@ -97,3 +97,19 @@ export function classifyRecords(records, ids) {
   }
   return [out.subarray(0, k), names.join('\0')];
 }
+
+// Attribute values of many elements in one call (a flush reads thousands): `names` holds one
+// name per node, `\0`-joined; the result is one entry per node, each followed by `\0`: `+value`,
+// or `-` for an absent attribute. `null` if a value holds a `\0` itself (the caller then reads
+// them one by one).
+export function attributeValues(nodes, names) {
+  const n = names.split('\0');
+  let s = '';
+  for (let i = 0; i < nodes.length; i++) {
+    const v = nodes[i].getAttribute(n[i]);
+    if (v === null) s += '-\0';
+    else if (v.includes('\0')) return null;
+    else s += '+' + v + '\0';
+  }
+  return s;
+}
