@@ -113,3 +113,25 @@ export function attributeValues(nodes, names) {
   }
   return s;
 }
+
+// Agent input as a person's events, one call each (a typed init dictionary costs the package a
+// binding per field): `kind` 0 Event, 1 MouseEvent, 2 PointerEvent (a primary mouse), 3
+// KeyboardEvent (`modifiers`: 1 shift, 2 ctrl, 4 alt, 8 meta). All bubble and are composed;
+// all but plain events are cancelable. Returns false if a handler cancelled it or it could not
+// be made.
+export function fireEvent(el, kind, type, x, y, button, key, modifiers) {
+  const init = { bubbles: true, composed: true, cancelable: kind > 0 };
+  let C = Event;
+  if (kind === 1 || kind === 2) {
+    Object.assign(init, { clientX: x, clientY: y, button });
+    C = kind === 1 ? MouseEvent : PointerEvent;
+    if (kind === 2) Object.assign(init, { pointerType: 'mouse', isPrimary: true });
+  } else if (kind === 3) {
+    Object.assign(init, {
+      key, shiftKey: !!(modifiers & 1), ctrlKey: !!(modifiers & 2),
+      altKey: !!(modifiers & 4), metaKey: !!(modifiers & 8),
+    });
+    C = KeyboardEvent;
+  }
+  try { return el.dispatchEvent(new C(type, init)); } catch (e) { return false; }
+}
