@@ -78,18 +78,24 @@ export function describeElement(el, withScroll) {
 }
 
 // Observer records reduced to what capture needs: `(kind, id)` pairs for targets that have an
-// id (1 child list, 2 attribute, 3 text) and the attribute names, `\0`-joined, in order.
+// id (1 child list, 3 text, 2 attribute with the attribute name's index in the second result
+// shifted in above two bits: `2 | index << 2`) and the distinct attribute names, `\0`-joined.
 export function classifyRecords(records, ids) {
   const out = new Uint32Array(records.length * 2);
   const names = [];
-  let k = 0;
+  let k = 0, last = '', lastAt = 0;
   for (let i = 0; i < records.length; i++) {
     const r = records[i];
     const id = ids.get(r.target);
     if (id === undefined) continue;
     if (r.type === 'attributes') {
-      out[k++] = 2;
-      names.push(r.attributeName);
+      const name = r.attributeName;
+      if (name !== last || !names.length) {
+        lastAt = names.indexOf(name);
+        if (lastAt < 0) lastAt = names.push(name) - 1;
+        last = name;
+      }
+      out[k++] = 2 | (lastAt << 2);
     } else {
       out[k++] = r.type === 'childList' ? 1 : 3;
     }

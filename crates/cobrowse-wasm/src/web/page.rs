@@ -92,7 +92,8 @@ impl WebPage {
 }
 
 impl WebPage {
-    /// Observer records as `(kind, id)` pairs and attribute names, read in one call.
+    /// Observer records as `(kind, id)` pairs and the distinct attribute names, read in one
+    /// call (see `classifyRecords` in `hooks.js`).
     pub fn classify(&self, records: &Array) -> (Vec<u32>, String) {
         let out = classify_records(records, &self.ids);
         let pairs = js_sys::Uint32Array::from(out.get(0)).to_vec();
