@@ -6,7 +6,7 @@ CARGO ?= cargo
 # The wasm-bindgen CLI must match the `wasm-bindgen` crate pinned in Cargo.toml.
 WASM_BINDGEN_VERSION := 0.2.106
 WASM_PACK_VERSION := 0.13.1
-APT_PACKAGES := chromium chromium-driver binaryen libssl-dev pkg-config
+APT_PACKAGES := chromium chromium-driver binaryen esbuild libssl-dev pkg-config
 ADDR ?= 127.0.0.1:8080
 DB ?= cobrowse.db
 export CHROMEDRIVER ?= /usr/bin/chromedriver
@@ -53,7 +53,12 @@ wasm: setup
 	@wasm-opt -Oz --converge --enable-bulk-memory --enable-sign-ext --enable-mutable-globals \
 		--enable-nontrapping-float-to-int --enable-reference-types --enable-multivalue \
 		$(PKG)/cobrowse_bg.wasm -o $(PKG)/cobrowse_bg.wasm
-	@echo "www/pkg: wasm $$(gzip -9c $(PKG)/cobrowse_bg.wasm | wc -c) B gzip, glue $$(gzip -9c $(PKG)/cobrowse.js | wc -c) B gzip"
+	@# Short import names in the wasm and the glue, then the glue and its snippets minified.
+	@python3 crates/cobrowse-wasm/shrink-imports.py $(PKG) cobrowse
+	@for f in $(PKG)/cobrowse.js $(PKG)/snippets/*/src/web/*.js; do \
+		esbuild "$$f" --minify --format=esm --log-level=warning --outfile="$$f.min" --allow-overwrite \
+		&& mv "$$f.min" "$$f" || exit 1; done
+	@echo "www/pkg: wasm $$(gzip -9c $(PKG)/cobrowse_bg.wasm | wc -c) B gzip, glue $$(gzip -9c $(PKG)/cobrowse.js | wc -c) B gzip, snippets $$(cat $(PKG)/snippets/*/src/web/*.js | gzip -9c | wc -c) B gzip"
 	@# The console's package: the same crate with the mirror, in its own target dir so the two
 	@# builds do not overwrite each other's artefact.
 	@$(CARGO) build --quiet -p cobrowse-wasm --features mirror --target wasm32-unknown-unknown \

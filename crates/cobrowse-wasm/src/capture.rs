@@ -14,7 +14,7 @@ use protocol::{
 };
 
 use crate::config::Config;
-use crate::intern::{FxMap, FxSet, Interner};
+use crate::intern::{IdSet, Interner};
 use crate::mask::MaskState;
 use crate::page::Page;
 use crate::serialize::{Collected, Role, Visit};
@@ -89,21 +89,25 @@ pub struct Capture<N> {
     next_id: NodeId,
     seq: u32,
     job: Option<SnapshotJob<N>>,
-    pub(crate) owner_sent: FxSet<NodeId>,
-    pub(crate) sent_constructed: FxSet<u32>,
-    pub(crate) adopted_sent: FxMap<NodeId, Vec<u32>>,
+    pub(crate) owner_sent: IdSet,
+    pub(crate) sent_constructed: IdSet,
+    /// The adopted sheets last sent for each scope (few: documents and shadow roots).
+    pub(crate) adopted_sent: Vec<(NodeId, Vec<u32>)>,
     pub(crate) scopes: Vec<NodeId>,
     // Recorded since the last flush.
-    pub(crate) dirty: FxSet<NodeId>,
-    pub(crate) attrs: FxMap<NodeId, Vec<String>>,
-    pub(crate) texts: FxSet<NodeId>,
-    pub(crate) values: FxSet<NodeId>,
-    pub(crate) resend: FxSet<NodeId>,
-    pub(crate) resized: FxMap<NodeId, (u32, u32)>,
+    pub(crate) dirty: IdSet,
+    /// Changed attribute names per element, in the order first recorded (an element's slot
+    /// holds the position of its entry).
+    pub(crate) attrs: Vec<(NodeId, Vec<String>)>,
+    pub(crate) texts: IdSet,
+    pub(crate) values: IdSet,
+    pub(crate) resend: IdSet,
+    /// Boxed elements' new sizes (few: only boxes are watched).
+    pub(crate) resized: Vec<(NodeId, (u32, u32))>,
     pub(crate) sheet_ops: Vec<(SheetRef, RuleChange)>,
     pub(crate) sheet_full: Vec<SheetRef>,
     pub(crate) adoption_changed: bool,
-    scrolled: FxSet<NodeId>,
+    scrolled: IdSet,
     window_scrolled: bool,
     viewport: Option<Viewport>,
     pointer: Option<Pointer>,
@@ -126,20 +130,20 @@ impl<N: Clone> Capture<N> {
             next_id: 1,
             seq: 0,
             job: None,
-            owner_sent: FxSet::default(),
-            sent_constructed: FxSet::default(),
-            adopted_sent: FxMap::default(),
+            owner_sent: IdSet::default(),
+            sent_constructed: IdSet::default(),
+            adopted_sent: Vec::new(),
             scopes: Vec::new(),
-            dirty: FxSet::default(),
-            attrs: FxMap::default(),
-            texts: FxSet::default(),
-            values: FxSet::default(),
-            resend: FxSet::default(),
-            resized: FxMap::default(),
+            dirty: IdSet::default(),
+            attrs: Vec::new(),
+            texts: IdSet::default(),
+            values: IdSet::default(),
+            resend: IdSet::default(),
+            resized: Vec::new(),
             sheet_ops: Vec::new(),
             sheet_full: Vec::new(),
             adoption_changed: false,
-            scrolled: FxSet::default(),
+            scrolled: IdSet::default(),
             window_scrolled: false,
             viewport: None,
             pointer: None,
@@ -339,14 +343,28 @@ impl<N: Clone> Capture<N> {
             1 => {
                 self.dirty.insert(id);
             }
-            2 => {
-                let names = self.attrs.entry(id).or_default();
+            2 => self.record_attribute_name(id, name),
+            _ => {
+                self.texts.insert(id);
+            }
+        }
+    }
+
+    /// Adds `name` to the changed attributes of element `id`.
+    fn record_attribute_name(&mut self, id: NodeId, name: &str) {
+        let Some(slot) = self.tree.get_mut(id) else {
+            return;
+        };
+        let at = slot.attrs_at as usize;
+        match self.attrs.get_mut(at.wrapping_sub(1)) {
+            Some((node, names)) if *node == id => {
                 if !names.iter().any(|n| n == name) {
                     names.push(name.to_owned());
                 }
             }
             _ => {
-                self.texts.insert(id);
+                self.attrs.push((id, vec![name.to_owned()]));
+                slot.attrs_at = self.attrs.len() as u32;
             }
         }
     }
@@ -361,10 +379,7 @@ impl<N: Clone> Capture<N> {
     /// An attribute of `target` changed.
     pub fn record_attribute<P: Page<Node = N>>(&mut self, page: &P, target: &N, name: &str) {
         if let Some(id) = self.id_of(page, target) {
-            let names = self.attrs.entry(id).or_default();
-            if !names.iter().any(|n| n == name) {
-                names.push(name.to_owned());
-            }
+            self.record_attribute_name(id, name);
         }
     }
 
@@ -401,7 +416,10 @@ impl<N: Clone> Capture<N> {
         height: u32,
     ) {
         if let Some(id) = self.id_of(page, target) {
-            self.resized.insert(id, (width, height));
+            match self.resized.iter_mut().find(|(node, _)| *node == id) {
+                Some((_, size)) => *size = (width, height),
+                None => self.resized.push((id, (width, height))),
+            }
         }
     }
 
@@ -448,12 +466,12 @@ impl<N: Clone> Capture<N> {
     ) {
         let (sheet, sent) = match target {
             SheetTarget::Owner(node) => match self.id_of(page, node) {
-                Some(id) => (SheetRef::Owner(id), self.owner_sent.contains(&id)),
+                Some(id) => (SheetRef::Owner(id), self.owner_sent.contains(id)),
                 // Not sent yet: its rules go out with it.
                 None => return,
             },
             SheetTarget::Constructed(n) => {
-                if !self.sent_constructed.contains(&n) {
+                if !self.sent_constructed.contains(n) {
                     return;
                 }
                 (SheetRef::Constructed(n), true)
@@ -492,7 +510,7 @@ impl<N: Clone> Capture<N> {
         for value in extra.form {
             self.emit(Message::InputValue(value))?;
         }
-        let values: Vec<NodeId> = self.values.drain().collect();
+        let values = self.values.drain();
         for id in values {
             if id >= first_new {
                 continue;
@@ -511,7 +529,7 @@ impl<N: Clone> Capture<N> {
         for scroll in extra.scrolls {
             self.emit(Message::Scroll(scroll))?;
         }
-        let scrolled: Vec<NodeId> = self.scrolled.drain().collect();
+        let scrolled = self.scrolled.drain();
         for id in scrolled {
             if let Some(slot) = self.tree.get(id) {
                 let (x, y) = page.scroll_offset(&slot.node).unwrap_or((0, 0));

@@ -15,11 +15,10 @@
 use protocol::{Mutation, NodeId, RuleChange, SheetRef};
 
 use crate::capture::Capture;
-use crate::intern::FxSet;
 use crate::mask::OVERLAY_ATTR;
 use crate::page::{NodeKind, Page};
 use crate::serialize::{self, Collected, Role, Visit};
-use crate::tree::TextMode;
+use crate::tree::{SentAs, TextMode};
 
 /// How one parent's child list changes.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -33,27 +32,37 @@ pub struct Plan {
 /// Compares a parent's known children (`old`) with its live children, given as the known id of
 /// each live child when it is a known child of this parent.
 pub fn reconcile(old: &[NodeId], live: &[Option<NodeId>]) -> Plan {
-    let position: crate::intern::FxMap<NodeId, usize> =
+    // Old ids with their positions, sorted by id to be found by binary search.
+    let mut position: Vec<(NodeId, usize)> =
         old.iter().enumerate().map(|(i, &id)| (id, i)).collect();
+    crate::order::sort_by_key(&mut position, |(id, _)| *id);
+    let position_of = |id: NodeId| {
+        position
+            .binary_search_by_key(&id, |(id, _)| *id)
+            .ok()
+            .and_then(|at| position.get(at))
+            .map(|(_, p)| *p)
+    };
     // Old positions of live children that were already here, in live order.
     let seq: Vec<(usize, usize)> = live
         .iter()
         .enumerate()
-        .filter_map(|(i, id)| id.and_then(|id| position.get(&id)).map(|&p| (i, p)))
+        .filter_map(|(i, id)| id.and_then(position_of).map(|p| (i, p)))
         .collect();
     let mut kept = vec![false; live.len()];
     for i in longest_increasing(&seq) {
         kept[i] = true;
     }
-    let kept_ids: FxSet<NodeId> = live
+    let mut kept_ids: Vec<NodeId> = live
         .iter()
         .zip(&kept)
         .filter_map(|(id, &k)| if k { *id } else { None })
         .collect();
+    crate::order::sort_by_key(&mut kept_ids, |id| *id);
     let removed = old
         .iter()
         .copied()
-        .filter(|id| !kept_ids.contains(id))
+        .filter(|id| kept_ids.binary_search(id).is_err())
         .collect();
     Plan { removed, kept }
 }
@@ -90,7 +99,7 @@ impl<N: Clone> Capture<N> {
         extra: &mut Collected,
     ) -> Vec<Mutation> {
         self.recheck_verdicts(page);
-        let mut dirty: Vec<NodeId> = self.dirty.drain().collect();
+        let mut dirty = self.dirty.drain();
         crate::order::sort_by_key(&mut dirty, |id| *id);
         // 1. Read every dirty parent's live children before changing anything.
         let mut plans = Vec::new();
@@ -107,7 +116,7 @@ impl<N: Clone> Capture<N> {
             let mut live = Vec::with_capacity(children.len());
             for child in children.drain(..) {
                 let known = self.id_of(page, &child).filter(|id| {
-                    !self.resend.contains(id)
+                    !self.resend.contains(*id)
                         && self.tree.get(*id).is_some_and(|s| s.parent == parent)
                 });
                 if known.is_none() && !capturable(page, &child) {
@@ -125,14 +134,24 @@ impl<N: Clone> Capture<N> {
         self.resend.clear();
         // 2. Removes: name only the topmost removed nodes.
         let mut ops = Vec::new();
-        let removed: FxSet<NodeId> = plans
+        let mut removed: Vec<NodeId> = plans
             .iter()
             .flat_map(|(_, _, p)| p.removed.iter().copied())
             .collect();
+        crate::order::sort_by_key(&mut removed, |id| *id);
+        let is_removed = |id: NodeId| removed.binary_search(&id).is_ok();
         for &id in plans.iter().flat_map(|(_, _, p)| &p.removed) {
             let parent = self.tree.get(id).map_or(0, |s| s.parent);
-            if !self.tree.under_any(parent, &removed) {
+            if !self.tree.under_any(parent, is_removed) {
                 ops.push(Mutation::Remove { node: id });
+            }
+        }
+        // Step 3 writes each planned parent's child list anew: empty it first, so forgetting a
+        // removed child does not search the list (10,000 children moved out would cost
+        // 10,000 scans of a 10,000-long list).
+        for (parent, _, _) in &plans {
+            if let Some(slot) = self.tree.get_mut(*parent) {
+                slot.children.clear();
             }
         }
         for &id in &removed {
@@ -173,7 +192,7 @@ impl<N: Clone> Capture<N> {
             }
             push_sheets(&mut ops, out);
         }
-        let mut resized: Vec<_> = self.resized.drain().collect();
+        let mut resized = std::mem::take(&mut self.resized);
         crate::order::sort_by_key(&mut resized, |(node, _)| *node);
         for (node, (width, height)) in resized {
             if node < first_new
@@ -196,11 +215,11 @@ impl<N: Clone> Capture<N> {
     /// Forgets a node and its subtree; scopes and sheets inside go with it.
     fn forget(&mut self, id: NodeId) {
         for gone in self.tree.remove(id) {
-            self.owner_sent.remove(&gone);
-            self.adopted_sent.remove(&gone);
+            self.owner_sent.remove(gone);
         }
         let tree = &self.tree;
         self.scopes.retain(|s| tree.contains(*s));
+        self.adopted_sent.retain(|(s, _)| tree.contains(*s));
     }
 
     /// Attribute changes that can change a masking verdict send the element again.
@@ -208,7 +227,7 @@ impl<N: Clone> Capture<N> {
         let selectors = !(self.config.mask.is_empty()
             && self.config.block.is_empty()
             && self.config.readonly.is_empty());
-        for (&id, names) in &self.attrs {
+        for &(id, ref names) in &self.attrs {
             if !selectors && !names.iter().any(|n| crate::mask::affects_verdict(n)) {
                 continue;
             }
@@ -287,32 +306,53 @@ impl<N: Clone> Capture<N> {
         first_new: NodeId,
         ops: &mut Vec<Mutation>,
     ) {
-        let mut attrs: Vec<_> = self.attrs.drain().collect();
-        crate::order::sort_by_key(&mut attrs, |(id, _)| *id);
-        for (id, names) in attrs {
-            if id >= first_new {
-                continue;
+        let mut attrs = std::mem::take(&mut self.attrs);
+        for (id, _) in &attrs {
+            if let Some(slot) = self.tree.get_mut(*id) {
+                slot.attrs_at = 0;
             }
-            let Some(slot) = self.tree.get(id) else {
+        }
+        crate::order::sort_by_key(&mut attrs, |(id, _)| *id);
+        // Which attributes to send, then all their values read at once.
+        let mut sends: Vec<(NodeId, SentAs, &str)> = Vec::new();
+        let mut asked: Vec<(&N, &str)> = Vec::new();
+        for (id, names) in &attrs {
+            let Some(slot) = self.tree.get(*id).filter(|_| *id < first_new) else {
                 continue;
             };
             let Some(sent) = slot.sent_as else { continue };
-            let node = slot.node.clone();
-            let mut base: Option<String> = None;
             for name in names {
-                if (sent.boxed && !serialize::boxed_keeps(&name)) || name == "srcdoc" {
+                if (sent.boxed && !serialize::boxed_keeps(name)) || name == "srcdoc" {
                     continue;
                 }
-                let value = page.attribute(&node, &name).map(|v| {
-                    let mut base_of = || base.get_or_insert_with(|| page.base_url(&node)).clone();
-                    serialize::attr_value(&name, v, sent, &mut base_of)
-                });
-                ops.push(Mutation::Attribute {
-                    node: id,
-                    name: self.names.name(&name),
-                    value,
-                });
+                sends.push((*id, sent, name));
+                asked.push((&slot.node, name));
             }
+        }
+        let mut values = Vec::with_capacity(asked.len());
+        page.attribute_values(&asked, &mut values);
+        let mut base: Option<(NodeId, String)> = None;
+        for ((id, sent, name), value) in sends.into_iter().zip(values) {
+            let value = value.map(|v| {
+                let mut base_of = || match &base {
+                    Some((of, url)) if *of == id => url.clone(),
+                    _ => {
+                        let url = self
+                            .tree
+                            .get(id)
+                            .map(|s| page.base_url(&s.node))
+                            .unwrap_or_default();
+                        base = Some((id, url.clone()));
+                        url
+                    }
+                };
+                serialize::attr_value(name, v, sent, &mut base_of)
+            });
+            ops.push(Mutation::Attribute {
+                node: id,
+                name: self.names.name(name),
+                value,
+            });
         }
     }
 
@@ -322,7 +362,7 @@ impl<N: Clone> Capture<N> {
         first_new: NodeId,
         ops: &mut Vec<Mutation>,
     ) {
-        let mut texts: Vec<NodeId> = self.texts.drain().collect();
+        let mut texts = self.texts.drain();
         crate::order::sort_by_key(&mut texts, |id| *id);
         for id in texts {
             let Some(slot) = self.tree.get(id).filter(|_| id < first_new) else {

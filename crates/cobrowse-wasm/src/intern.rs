@@ -1,7 +1,8 @@
 //! String interning of tag and attribute names: the first use since the last snapshot sends
-//! [`Name::New`] and takes the next index; later uses send [`Name::Ref`]. Also the small fast
-//! hasher the crate's maps use (ids and names are not attacker-chosen hash keys of note, and
-//! SipHash costs both time and wasm bytes).
+//! [`Name::New`] and takes the next index; later uses send [`Name::Ref`]. Also [`IdSet`], the
+//! capture side's set of node ids (no hashing), and the small fast hasher the model's maps use
+//! (ids and names are not attacker-chosen hash keys of note, and SipHash costs both time and
+//! wasm bytes).
 
 use std::collections::{HashMap, HashSet};
 use std::hash::{BuildHasherDefault, Hasher};
@@ -48,6 +49,79 @@ pub type FxBuild = BuildHasherDefault<FxHasher>;
 pub type FxMap<K, V> = HashMap<K, V, FxBuild>;
 pub type FxSet<K> = HashSet<K, FxBuild>;
 
+/// A set of node ids (or other small dense numbers): a bitmap indexed by the id, plus the
+/// members in insertion order for draining. Capture assigns ids in sequence, so the bitmap
+/// stays small (one bit per id ever assigned), and unlike a hash set it hashes nothing and is
+/// one instantiation in the customer's package instead of one per element type.
+#[derive(Default)]
+pub struct IdSet {
+    bits: Vec<u32>,
+    /// Members in insertion order; may hold removed ids, which [`IdSet::drain`] skips.
+    list: Vec<u32>,
+    len: usize,
+}
+
+impl IdSet {
+    fn at(id: u32) -> (usize, u32) {
+        ((id >> 5) as usize, 1 << (id & 31))
+    }
+
+    /// Adds `id`; false if it was there already.
+    pub fn insert(&mut self, id: u32) -> bool {
+        let (word, bit) = Self::at(id);
+        if word >= self.bits.len() {
+            self.bits.resize(word + 1, 0);
+        }
+        if self.bits[word] & bit != 0 {
+            return false;
+        }
+        self.bits[word] |= bit;
+        self.list.push(id);
+        self.len += 1;
+        true
+    }
+
+    pub fn contains(&self, id: u32) -> bool {
+        let (word, bit) = Self::at(id);
+        self.bits.get(word).is_some_and(|w| w & bit != 0)
+    }
+
+    pub fn remove(&mut self, id: u32) {
+        let (word, bit) = Self::at(id);
+        if let Some(w) = self.bits.get_mut(word) {
+            if *w & bit != 0 {
+                *w &= !bit;
+                self.len -= 1;
+            }
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// Takes the members out, in insertion order.
+    pub fn drain(&mut self) -> Vec<u32> {
+        let mut list = core::mem::take(&mut self.list);
+        list.retain(|&id| {
+            let (word, bit) = Self::at(id);
+            match self.bits.get_mut(word) {
+                Some(w) if *w & bit != 0 => {
+                    *w &= !bit;
+                    true
+                }
+                _ => false,
+            }
+        });
+        self.len = 0;
+        list
+    }
+
+    pub fn clear(&mut self) {
+        self.drain();
+    }
+}
+
 /// The capture side's name table for the current snapshot epoch: names sorted, each with its
 /// index, found by binary search. A page has tens to a few hundred distinct tag and attribute
 /// names, so inserting into the sorted list costs little, and the table does not instantiate a
@@ -79,6 +153,23 @@ impl Interner {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_id_set_keeps_insertion_order_once_each_and_forgets_removed_ids() {
+        let mut set = IdSet::default();
+        assert!(set.is_empty());
+        for id in [70, 3, 70, 0, 31, 32, 3] {
+            set.insert(id);
+        }
+        assert!(set.contains(70) && set.contains(0) && !set.contains(4) && !set.contains(9999));
+        set.remove(31);
+        set.remove(5000);
+        assert!(!set.contains(31) && !set.is_empty());
+        assert_eq!(set.drain(), vec![70, 3, 0, 32]);
+        assert!(set.is_empty() && !set.contains(70));
+        set.insert(31);
+        assert_eq!(set.drain(), vec![31]);
+    }
 
     #[test]
     fn first_use_is_new_then_refs_count_from_zero_and_reset_starts_over() {

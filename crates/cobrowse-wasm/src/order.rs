@@ -7,6 +7,10 @@
 
 /// Sorts `v` ascending by `key` (unstable: equal keys may be reordered).
 pub fn sort_by_key<T, K: Ord>(v: &mut [T], key: impl Fn(&T) -> K) {
+    // Flushes mostly find ids already in order (recorded in document order): one pass then.
+    if v.windows(2).all(|w| key(&w[0]) <= key(&w[1])) {
+        return;
+    }
     let sift = |v: &mut [T], mut root: usize, end: usize| loop {
         let mut child = 2 * root + 1;
         if child >= end {

@@ -47,6 +47,11 @@ pub trait Page {
         (ns, tag, scroll)
     }
     fn attribute(&self, node: &Self::Node, name: &str) -> Option<String>;
+    /// The current value of each `(node, name)` attribute asked (`None`: absent), appended to
+    /// `out` in order. A page may read them all in one go (a flush reads thousands at once).
+    fn attribute_values(&self, asked: &[(&Self::Node, &str)], out: &mut Vec<Option<String>>) {
+        out.extend(asked.iter().map(|(node, name)| self.attribute(node, name)));
+    }
     /// Data of a text or comment node.
     fn text(&self, node: &Self::Node) -> String;
     /// Child nodes in order, appended to `out` (shadow roots are not children).

@@ -175,6 +175,7 @@ impl<N: Clone> Capture<N> {
             },
             sent_as: None,
             control: None,
+            attrs_at: 0,
         };
         let mut scope = false;
         let mut sheet_owner = false;
@@ -382,8 +383,9 @@ impl<N: Clone> Capture<N> {
         out: &mut Collected,
     ) {
         let sheets = page.adopted(node);
-        let previous = self.adopted_sent.get(&scope).cloned().unwrap_or_default();
-        if sheets == previous {
+        let sent = self.adopted_sent.iter().position(|(s, _)| *s == scope);
+        let previous = sent.and_then(|at| self.adopted_sent.get(at));
+        if previous.map_or(&[][..], |(_, p)| &p[..]) == &sheets[..] {
             return;
         }
         for &n in &sheets {
@@ -394,7 +396,10 @@ impl<N: Clone> Capture<N> {
                 });
             }
         }
-        self.adopted_sent.insert(scope, sheets.clone());
+        match sent.and_then(|at| self.adopted_sent.get_mut(at)) {
+            Some((_, previous)) => *previous = sheets.clone(),
+            None => self.adopted_sent.push((scope, sheets.clone())),
+        }
         out.adopted.push(AdoptedSheets { scope, sheets });
     }
 }

@@ -5,7 +5,6 @@
 
 use protocol::NodeId;
 
-use crate::intern::FxMap;
 use crate::mask::MaskState;
 
 /// How the text children of a node are sent.
@@ -40,6 +39,9 @@ pub struct Slot<N> {
     pub sent_as: Option<SentAs>,
     /// Local name of a form control whose value is tracked.
     pub control: Option<&'static str>,
+    /// Position + 1 of its entry among the attribute changes recorded since the last flush
+    /// (0: none).
+    pub attrs_at: u32,
 }
 
 /// How a new node joins its parent in the tree.
@@ -53,15 +55,22 @@ pub enum Attach {
     Detached,
 }
 
-/// Every node the receiver knows, by id.
+/// Every node the receiver knows, by id: slot `id - base` of a vector, since capture assigns
+/// ids in sequence (no hashing on the hot paths of recording and flushing). Removed nodes leave
+/// an empty slot until the next snapshot clears the tree.
 pub struct Tree<N> {
-    slots: FxMap<NodeId, Slot<N>>,
+    slots: Vec<Option<Slot<N>>>,
+    /// The id of `slots[0]`.
+    base: NodeId,
+    len: usize,
 }
 
 impl<N> Default for Tree<N> {
     fn default() -> Self {
         Self {
-            slots: FxMap::default(),
+            slots: Vec::new(),
+            base: 0,
+            len: 0,
         }
     }
 }
@@ -69,45 +78,73 @@ impl<N> Default for Tree<N> {
 impl<N> Tree<N> {
     pub fn clear(&mut self) {
         self.slots.clear();
+        self.len = 0;
     }
 
     pub fn len(&self) -> usize {
-        self.slots.len()
+        self.len
     }
 
     pub fn is_empty(&self) -> bool {
-        self.slots.is_empty()
+        self.len == 0
+    }
+
+    fn index(&self, id: NodeId) -> Option<usize> {
+        id.checked_sub(self.base).map(|i| i as usize)
     }
 
     pub fn get(&self, id: NodeId) -> Option<&Slot<N>> {
-        self.slots.get(&id)
+        self.slots.get(self.index(id)?)?.as_ref()
     }
 
     pub fn get_mut(&mut self, id: NodeId) -> Option<&mut Slot<N>> {
-        self.slots.get_mut(&id)
+        let at = self.index(id)?;
+        self.slots.get_mut(at)?.as_mut()
     }
 
     pub fn contains(&self, id: NodeId) -> bool {
-        self.slots.contains_key(&id)
+        self.get(id).is_some()
     }
 
     /// Registers a node and attaches it to its parent as `attach` says.
     pub fn insert(&mut self, id: NodeId, slot: Slot<N>, attach: Attach) {
-        if let Some(parent) = self.slots.get_mut(&slot.parent) {
+        if let Some(parent) = self.get_mut(slot.parent) {
             match attach {
                 Attach::Append => parent.children.push(id),
                 Attach::Inner => parent.inner = id,
                 Attach::Detached => {}
             }
         }
-        self.slots.insert(id, slot);
+        if self.slots.is_empty() {
+            self.base = id;
+        } else if id < self.base {
+            // Ids only grow; should one not, the vector makes room in front.
+            let more = (self.base - id) as usize;
+            self.slots
+                .splice(0..0, core::iter::repeat_with(|| None).take(more));
+            self.base = id;
+        }
+        let at = (id - self.base) as usize;
+        if at >= self.slots.len() {
+            self.slots.resize_with(at + 1, || None);
+        }
+        if self.slots[at].replace(slot).is_none() {
+            self.len += 1;
+        }
     }
 
-    /// Whether `id` or one of its ancestors is in `set`.
-    pub fn under_any(&self, id: NodeId, set: &crate::intern::FxSet<NodeId>) -> bool {
+    fn take(&mut self, id: NodeId) -> Option<Slot<N>> {
+        let at = self.index(id)?;
+        let slot = self.slots.get_mut(at)?.take()?;
+        self.len -= 1;
+        Some(slot)
+    }
+
+    /// Whether `id` or one of its ancestors passes `test`.
+    pub fn under_any(&self, id: NodeId, test: impl Fn(NodeId) -> bool) -> bool {
         let mut at = id;
-        while let Some(slot) = self.slots.get(&at) {
-            if set.contains(&at) {
+        while let Some(slot) = self.get(at) {
+            if test(at) {
                 return true;
             }
             at = slot.parent;
@@ -117,11 +154,11 @@ impl<N> Tree<N> {
 
     /// Forgets a node and its subtree, detaching it from its parent. Returns the removed ids.
     pub fn remove(&mut self, id: NodeId) -> Vec<NodeId> {
-        let Some(slot) = self.slots.get(&id) else {
+        let Some(slot) = self.get(id) else {
             return Vec::new();
         };
         let parent = slot.parent;
-        if let Some(p) = self.slots.get_mut(&parent) {
+        if let Some(p) = self.get_mut(parent) {
             p.children.retain(|&c| c != id);
             if p.inner == id {
                 p.inner = 0;
@@ -130,7 +167,7 @@ impl<N> Tree<N> {
         let mut removed = Vec::new();
         let mut stack = vec![id];
         while let Some(at) = stack.pop() {
-            if let Some(slot) = self.slots.remove(&at) {
+            if let Some(slot) = self.take(at) {
                 removed.push(at);
                 stack.extend(slot.children);
                 if slot.inner != 0 {

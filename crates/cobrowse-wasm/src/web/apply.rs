@@ -5,11 +5,10 @@
 //! target and acts.
 
 use protocol::{Button, Click, Key, Scroll};
+use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use web_sys::{
-    Element, Event, EventInit, HtmlElement, HtmlInputElement, HtmlSelectElement,
-    HtmlTextAreaElement, KeyboardEvent, KeyboardEventInit, MouseEvent, MouseEventInit, Node,
-    PointerEvent, PointerEventInit,
+    Element, HtmlElement, HtmlInputElement, HtmlSelectElement, HtmlTextAreaElement, Node,
 };
 
 use super::session::WebCapture;
@@ -72,16 +71,27 @@ fn is_editable(el: &Element) -> bool {
         .is_some_and(HtmlElement::is_content_editable)
 }
 
-fn mouse_init(x: f64, y: f64, button: i16) -> MouseEventInit {
-    let init = MouseEventInit::new();
-    init.set_bubbles(true);
-    init.set_cancelable(true);
-    init.set_composed(true);
-    init.set_client_x(x as i32);
-    init.set_client_y(y as i32);
-    init.set_button(button);
-    init
+#[wasm_bindgen(module = "/src/web/hooks.js")]
+extern "C" {
+    /// Dispatches a new event on `el` (see `hooks.js` for `kind`); false if cancelled.
+    #[wasm_bindgen(js_name = fireEvent)]
+    #[allow(clippy::too_many_arguments)]
+    fn fire_event(
+        el: &Element,
+        kind: u32,
+        event: &str,
+        x: i32,
+        y: i32,
+        button: i16,
+        key: &str,
+        modifiers: u8,
+    ) -> bool;
 }
+
+const EVENT: u32 = 0;
+const MOUSE: u32 = 1;
+const POINTER: u32 = 2;
+const KEYBOARD: u32 = 3;
 
 /// Clicks `el` with real pointer and mouse events. The final `click` runs the element's
 /// activation behaviour (links follow, buttons submit, checkboxes toggle) unless a page
@@ -104,24 +114,12 @@ pub fn click(el: &Element, c: &Click) {
         Button::Middle => 1,
         Button::Secondary => 2,
     };
+    let (x, y) = (x as i32, y as i32);
     let pointer = |kind: &str| {
-        let init = PointerEventInit::new();
-        init.set_bubbles(true);
-        init.set_cancelable(true);
-        init.set_composed(true);
-        init.set_client_x(x as i32);
-        init.set_client_y(y as i32);
-        init.set_button(button);
-        init.set_pointer_type("mouse");
-        init.set_is_primary(true);
-        if let Ok(e) = PointerEvent::new_with_event_init_dict(kind, &init) {
-            let _ = el.dispatch_event(&e);
-        }
+        fire_event(el, POINTER, kind, x, y, button, "", 0);
     };
     let mouse = |kind: &str| {
-        if let Ok(e) = MouseEvent::new_with_mouse_event_init_dict(kind, &mouse_init(x, y, button)) {
-            let _ = el.dispatch_event(&e);
-        }
+        fire_event(el, MOUSE, kind, x, y, button, "", 0);
     };
     pointer("pointerdown");
     mouse("mousedown");
@@ -138,12 +136,7 @@ pub fn click(el: &Element, c: &Click) {
 }
 
 fn fire(el: &Element, kind: &str) {
-    let init = EventInit::new();
-    init.set_bubbles(true);
-    init.set_composed(true);
-    if let Ok(e) = Event::new_with_event_init_dict(kind, &init) {
-        let _ = el.dispatch_event(&e);
-    }
+    fire_event(el, EVENT, kind, 0, 0, 0, "", 0);
 }
 
 /// Sets the control's text as typing would, then fires `input` and `change`. The value setter
@@ -187,22 +180,12 @@ pub fn default_submitter(el: &Element) -> Option<Element> {
 
 /// Presses a key on `el`: keydown and keyup; Enter in a form's input submits it.
 pub fn key(el: &Element, k: &Key) {
-    use protocol::modifiers::{ALT, CTRL, META, SHIFT};
-    let press = |kind: &str| -> bool {
-        let init = KeyboardEventInit::new();
-        init.set_bubbles(true);
-        init.set_cancelable(true);
-        init.set_composed(true);
-        init.set_key(&k.key);
-        init.set_shift_key(k.modifiers & SHIFT != 0);
-        init.set_ctrl_key(k.modifiers & CTRL != 0);
-        init.set_alt_key(k.modifiers & ALT != 0);
-        init.set_meta_key(k.modifiers & META != 0);
-        KeyboardEvent::new_with_keyboard_event_init_dict(kind, &init)
-            .ok()
-            .and_then(|e| el.dispatch_event(&e).ok())
-            .unwrap_or(false)
+    // `hooks.js` reads the modifier bits as the protocol lays them out.
+    const _: () = {
+        use protocol::modifiers::{ALT, CTRL, META, SHIFT};
+        assert!(SHIFT == 1 && CTRL == 2 && ALT == 4 && META == 8);
     };
+    let press = |kind: &str| fire_event(el, KEYBOARD, kind, 0, 0, 0, &k.key, k.modifiers);
     let proceed = press("keydown");
     press("keyup");
     if proceed && key_submits(el, &k.key) {

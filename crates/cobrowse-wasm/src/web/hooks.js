@@ -78,22 +78,66 @@ export function describeElement(el, withScroll) {
 }
 
 // Observer records reduced to what capture needs: `(kind, id)` pairs for targets that have an
-// id (1 child list, 2 attribute, 3 text) and the attribute names, `\0`-joined, in order.
+// id (1 child list, 3 text, 2 attribute with the attribute name's index in the second result
+// shifted in above two bits: `2 | index << 2`) and the distinct attribute names, `\0`-joined.
 export function classifyRecords(records, ids) {
   const out = new Uint32Array(records.length * 2);
   const names = [];
-  let k = 0;
+  let k = 0, last = '', lastAt = 0;
   for (let i = 0; i < records.length; i++) {
     const r = records[i];
     const id = ids.get(r.target);
     if (id === undefined) continue;
     if (r.type === 'attributes') {
-      out[k++] = 2;
-      names.push(r.attributeName);
+      const name = r.attributeName;
+      if (name !== last || !names.length) {
+        lastAt = names.indexOf(name);
+        if (lastAt < 0) lastAt = names.push(name) - 1;
+        last = name;
+      }
+      out[k++] = 2 | (lastAt << 2);
     } else {
       out[k++] = r.type === 'childList' ? 1 : 3;
     }
     out[k++] = id;
   }
   return [out.subarray(0, k), names.join('\0')];
+}
+
+// Attribute values of many elements in one call (a flush reads thousands): `names` holds one
+// name per node, `\0`-joined; the result is one entry per node, each followed by `\0`: `+value`,
+// or `-` for an absent attribute. `null` if a value holds a `\0` itself (the caller then reads
+// them one by one).
+export function attributeValues(nodes, names) {
+  const n = names.split('\0');
+  let s = '';
+  for (let i = 0; i < nodes.length; i++) {
+    const v = nodes[i].getAttribute(n[i]);
+    if (v === null) s += '-\0';
+    else if (v.includes('\0')) return null;
+    else s += '+' + v + '\0';
+  }
+  return s;
+}
+
+// Agent input as a person's events, one call each (a typed init dictionary costs the package a
+// binding per field): `kind` 0 Event, 1 MouseEvent, 2 PointerEvent (a primary mouse), 3
+// KeyboardEvent (`modifiers`: 1 shift, 2 ctrl, 4 alt, 8 meta). All bubble and are composed;
+// all but plain events are cancelable. Returns false if a handler cancelled it or it could not
+// be made.
+export function fireEvent(el, kind, type, x, y, button, key, modifiers) {
+  const init = { bubbles: true, composed: true, cancelable: kind > 0 };
+  let C = Event;
+  if (kind === 1 || kind === 2) {
+    Object.assign(init, { clientX: x, clientY: y, button });
+    C = kind === 1 ? MouseEvent : PointerEvent;
+    if (kind === 2) Object.assign(init, { pointerType: 'mouse', isPrimary: true });
+  } else if (kind === 3) {
+    Object.assign(init, {
+      key, shiftKey: !!(modifiers & 1), ctrlKey: !!(modifiers & 2),
+      altKey: !!(modifiers & 4), metaKey: !!(modifiers & 8),
+    });
+    C = KeyboardEvent;
+  }
+  try { return el.dispatchEvent(new C(type, init)); } catch (e) { return false; }
 }

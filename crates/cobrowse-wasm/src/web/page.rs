@@ -24,6 +24,8 @@ extern "C" {
     fn adopted_of(scope: &JsValue) -> Array;
     #[wasm_bindgen(js_name = describeElement)]
     fn describe_element(el: &Node, with_scroll: bool) -> String;
+    #[wasm_bindgen(js_name = attributeValues)]
+    fn attribute_values_of(nodes: &Array, names: &str) -> Option<String>;
     #[wasm_bindgen(js_name = classifyRecords)]
     fn classify_records(records: &Array, ids: &WeakMap) -> Array;
 }
@@ -90,7 +92,8 @@ impl WebPage {
 }
 
 impl WebPage {
-    /// Observer records as `(kind, id)` pairs and attribute names, read in one call.
+    /// Observer records as `(kind, id)` pairs and the distinct attribute names, read in one
+    /// call (see `classifyRecords` in `hooks.js`).
     pub fn classify(&self, records: &Array) -> (Vec<u32>, String) {
         let out = classify_records(records, &self.ids);
         let pairs = js_sys::Uint32Array::from(out.get(0)).to_vec();
@@ -166,6 +169,34 @@ impl Page for WebPage {
 
     fn attribute(&self, node: &Node, name: &str) -> Option<String> {
         as_element(node)?.get_attribute(name)
+    }
+
+    fn attribute_values(&self, asked: &[(&Node, &str)], out: &mut Vec<Option<String>>) {
+        if asked.is_empty() {
+            return;
+        }
+        let nodes = Array::new();
+        let mut names = String::new();
+        for (i, (node, name)) in asked.iter().enumerate() {
+            nodes.push(node);
+            if i > 0 {
+                names.push('\0');
+            }
+            names.push_str(name);
+        }
+        let start = out.len();
+        if let Some(packed) = attribute_values_of(&nodes, &names) {
+            out.extend(
+                packed
+                    .split_terminator('\0')
+                    .map(|v| v.strip_prefix('+').map(str::to_owned)),
+            );
+            if out.len() - start == asked.len() {
+                return;
+            }
+            out.truncate(start);
+        }
+        out.extend(asked.iter().map(|(node, name)| self.attribute(node, name)));
     }
 
     fn text(&self, node: &Node) -> String {

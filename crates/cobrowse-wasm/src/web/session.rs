@@ -516,14 +516,17 @@ impl Inner {
     /// Records observer records (only where to look; nothing is read yet).
     fn take(&mut self, records: Array) {
         let (pairs, names) = self.page.classify(&records);
-        let mut names = names.split('\0');
+        let names: Vec<&str> = names.split('\0').collect();
         for pair in pairs.chunks_exact(2) {
-            let name = if pair[0] == 2 {
-                names.next().unwrap_or_default()
-            } else {
-                ""
+            let (kind, id) = (pair[0] & 3, pair[1]);
+            let name = match kind {
+                2 => match names.get((pair[0] >> 2) as usize) {
+                    Some(name) => name,
+                    None => continue,
+                },
+                _ => "",
             };
-            self.core.record_by_id(pair[0], pair[1], name);
+            self.core.record_by_id(kind, id, name);
         }
     }
 

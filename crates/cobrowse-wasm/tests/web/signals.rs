@@ -107,3 +107,48 @@ async fn a_large_snapshot_is_sliced_and_changes_meanwhile_are_not_lost() {
     s.settle().await;
     s.assert_mirrors(&Rules::default());
 }
+
+#[wasm_bindgen_test]
+async fn attribute_changes_of_many_elements_in_one_frame_arrive_merged_with_their_final_values() {
+    let mut html = String::from(r#"<ul id="list">"#);
+    for i in 0..300 {
+        html.push_str(&format!(r#"<li class="a" title="t{i}">{i}</li>"#));
+    }
+    html.push_str("</ul>");
+    stage(&html);
+    let s = start("{}");
+    s.snapshot_taken().await;
+    let before = s.frames.borrow().len();
+    // One task: names interleaved across elements, set twice, one removed, one new.
+    let items = document().query_selector_all("#list li").unwrap();
+    for round in 0..2 {
+        for i in 0..items.length() {
+            let li: web_sys::Element = items.item(i).unwrap().unchecked_into();
+            li.set_attribute("class", &format!("on{round}")).unwrap();
+            li.set_attribute("data-state", &format!("s{round}-{i}"))
+                .unwrap();
+            if i % 3 == 0 {
+                li.remove_attribute("title").unwrap();
+            }
+        }
+    }
+    s.settle().await;
+    s.assert_mirrors(&Rules::default());
+    let mut ops = 0;
+    let mut names = std::collections::BTreeSet::new();
+    for bytes in &s.frames.borrow()[before..] {
+        let message = protocol::Frame::decode(bytes, &protocol::Limits::default())
+            .unwrap()
+            .message;
+        if let Message::Mutations(batch) = message {
+            for op in batch.ops {
+                if let protocol::Mutation::Attribute { node, name, .. } = op {
+                    ops += 1;
+                    assert!(names.insert((node, format!("{name:?}"))), "{node} twice");
+                }
+            }
+        }
+    }
+    // class and data-state on every item, title on every third.
+    assert_eq!(ops, 300 * 2 + 100);
+}
