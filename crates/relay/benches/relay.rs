@@ -138,6 +138,10 @@ impl Server {
     fn start(which: &str) -> Server {
         let exe = std::env::current_exe().unwrap();
         let pinned = Command::new("taskset").arg("-V").output().is_ok() && cores() >= 2;
+        assert!(
+            pinned || cores() < 2,
+            "taskset is needed to pin the server to its own core"
+        );
         let mut cmd = if pinned {
             let mut c = Command::new("taskset");
             c.args(["-c", "0"]).arg(exe);
@@ -199,8 +203,12 @@ fn cpu_us_of(pid: &str) -> (u64, u64) {
     (us(11), us(12))
 }
 
+/// The cores this process may run on, read once, before `main` pins the load generator to
+/// one of them: read after, it would be that one core, and the server would be started
+/// unpinned, sharing the load generator's core.
 fn cores() -> usize {
-    core_affinity::get_core_ids().map_or(1, |c| c.len())
+    static CORES: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+    *CORES.get_or_init(|| core_affinity::get_core_ids().map_or(1, |c| c.len()))
 }
 
 // ---------------------------------------------------------------------------------------------
