@@ -233,6 +233,15 @@ pub fn ingest(
     })
 }
 
+/// A new message's id: 24 hex digits, the first 12 the time in ms and the rest random. Ids
+/// that grow with time land at the end of the messages' primary-key index, so a batch of
+/// messages from many conversations dirties one or two index pages instead of one random page
+/// each (fewer WAL frames to write, fsync and checkpoint per message).
+fn message_id(now_ms: i64) -> String {
+    let time = u64::try_from(now_ms).unwrap_or(0) & 0xffff_ffff_ffff;
+    format!("{time:012x}{}", random_hex(6))
+}
+
 #[allow(clippy::too_many_arguments)]
 fn insert_message(
     db: &mut dyn Sql,
@@ -245,7 +254,7 @@ fn insert_message(
     now: i64,
 ) -> Result<Message, DbError> {
     let m = Message {
-        id: random_hex(12),
+        id: message_id(now),
         conversation_id: conversation_id.to_owned(),
         seq: next_seq(db, "msg_messages", conversation_id)?,
         author,
