@@ -14,6 +14,7 @@
 //! and the same for the open loop), so a reader sees what limits the run.
 //! `RELAY_BENCH_PIN=split` pins the relay to core 0 and the client to core 1 (`taskset`),
 //! `client` pins only the client; the default leaves both to the scheduler.
+//! `RELAY_BENCH_SERVER_WRAPPER` prefixes the relay's command (a profiler).
 //!
 //! Latency is from sending a request to receiving its acknowledgement, which the relay gives
 //! only after the message's transaction committed. Each line has two measures: a closed loop
@@ -425,13 +426,18 @@ struct Server {
 impl Server {
     fn start(db: &Path, www: &Path, fsync: bool, pin: Pin) -> Server {
         let exe = std::env::current_exe().unwrap();
-        let mut cmd = if pin == Pin::Split {
-            let mut c = Command::new("taskset");
-            c.args(["-c", "0"]).arg(exe);
-            c
-        } else {
-            Command::new(exe)
-        };
+        // `RELAY_BENCH_SERVER_WRAPPER` runs the relay under a profiler, e.g.
+        // `valgrind --tool=callgrind` (instructions per message, whatever the machine's load).
+        let mut words: Vec<std::ffi::OsString> = Vec::new();
+        if pin == Pin::Split {
+            words.extend(["taskset", "-c", "0"].map(Into::into));
+        }
+        if let Ok(wrapper) = std::env::var("RELAY_BENCH_SERVER_WRAPPER") {
+            words.extend(wrapper.split_whitespace().map(Into::into));
+        }
+        words.push(exe.into());
+        let mut cmd = Command::new(&words[0]);
+        cmd.args(&words[1..]);
         let mut child = cmd
             .arg("serve-child")
             .arg(db)
@@ -460,7 +466,13 @@ impl Server {
 
 impl Drop for Server {
     fn drop(&mut self) {
-        self.child.kill().ok();
+        if std::env::var_os("RELAY_BENCH_SERVER_WRAPPER").is_some() {
+            // A terminate signal lets a profiler write its figures first.
+            let pid = self.child.id().to_string();
+            Command::new("kill").args(["-TERM", &pid]).status().ok();
+        } else {
+            self.child.kill().ok();
+        }
         self.child.wait().ok();
     }
 }
