@@ -95,8 +95,11 @@ pub struct Messaging {
     /// One token bucket per guest.
     guests: Mutex<HashMap<String, Bucket>>,
     /// Integrations looked up by the inbound webhook, with when (absent ones too).
-    integrations: Mutex<HashMap<String, (Instant, Option<Arc<Integration>>)>>,
+    integrations: Mutex<HashMap<String, Looked>>,
 }
+
+/// An integration as looked up at an instant (`None`: there was none of that name).
+type Looked = (Instant, Option<Arc<Integration>>);
 
 /// How long the inbound webhook trusts an integration it looked up (its secret, its bot)
 /// before reading it again. Integrations are changed by `relay integration add`, another
