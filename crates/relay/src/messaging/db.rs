@@ -104,7 +104,7 @@ const STATEMENT_CACHE: usize = 64;
 
 /// Frames the WAL may hold before a commit on the writer's connection checkpoints it itself:
 /// a fallback only, for when the store's background checkpointer falls behind.
-const WRITER_AUTOCHECKPOINT: i64 = 10_000;
+pub(crate) const WRITER_AUTOCHECKPOINT: i64 = 10_000;
 
 impl Sqlite {
     pub fn open(path: &Path, fsync: bool) -> Result<Sqlite, DbError> {
