@@ -5,9 +5,20 @@
 //! - `webhook`: signed `POST /api/messaging/open/{integration}`;
 //! - `store`: the same ingest straight into the store (no HTTP), to split the cost.
 //!
+//! The relay runs in a child process (this binary re-executed with `serve-child`), so the load
+//! client does not share its runtime. The client is as cheap as a client can be: keep-alive
+//! HTTP/1.1 on plain TCP connections, one request in flight per connection, request bytes
+//! (bodies, signatures) built before the clock starts, only the status line and
+//! `Content-Length` of each answer parsed, on one thread. Each line prints the CPU both
+//! processes spent per message (`client_cpu_us_per_message`, `server_cpu_us_per_message`,
+//! and the same for the open loop), so a reader sees what limits the run.
+//! `RELAY_BENCH_PIN=split` pins the relay to core 0 and the client to core 1 (`taskset`),
+//! `client` pins only the client; the default leaves both to the scheduler.
+//! `RELAY_BENCH_SERVER_WRAPPER` prefixes the relay's command (a profiler).
+//!
 //! Latency is from sending a request to receiving its acknowledgement, which the relay gives
 //! only after the message's transaction committed. Each line has two measures: a closed loop
-//! of 64 clients, each sending its next message when the last is answered (the throughput
+//! of 64 connections, each sending its next message when the last is answered (the throughput
 //! ceiling: `messages_per_s`, `p50_ms`, `p99_ms`), and an open loop offering 10,000 messages/s
 //! whatever the answers do, timed from each message's scheduled send time (`open_loop_*`: the
 //! latency at the issue's target rate; a closed loop cannot show it, since 64 clients at
@@ -20,7 +31,17 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a benchmark harness: failing loudly is the point
 
-use std::time::{Duration, Instant};
+use std::{
+    io::{BufRead, BufReader},
+    net::SocketAddr,
+    path::{Path, PathBuf},
+    process::{Child, Command, Stdio},
+    sync::{
+        atomic::{AtomicUsize, Ordering},
+        Arc,
+    },
+    time::{Duration, Instant},
+};
 
 use relay::{
     messaging::{
@@ -34,12 +55,18 @@ use relay::{
     Config,
 };
 use serde_json::json;
+use tokio::{
+    io::{AsyncReadExt, AsyncWriteExt},
+    net::TcpStream,
+};
 
 const CONCURRENCY: usize = 64;
 /// The offered rate of the open-loop measure (the issue's target).
 const OFFERED_PER_S: f64 = 10_000.0;
-/// Requests an open loop lets wait at once.
+/// Requests the in-process (store) open loop lets wait at once.
 const OPEN_LOOP_IN_FLIGHT: usize = 1024;
+/// Connections the HTTP open loop sends on (one request in flight each).
+const OPEN_LOOP_CONNECTIONS: usize = 256;
 const SECRET: &str = "bench-secret-0123456789";
 
 fn percentile(sorted: &[f64], p: f64) -> f64 {
@@ -85,30 +112,191 @@ fn baseline(dir: &std::path::Path, n: usize, batch: usize, synchronous: &str) ->
     n as f64 / start.elapsed().as_secs_f64()
 }
 
-/// One customer message on `path` from client `c` (its guest `token` on the widget path).
-fn request(
-    http: &reqwest::Client,
-    base: &str,
-    path: &str,
-    token: &str,
-    c: usize,
-    i: usize,
-) -> reqwest::RequestBuilder {
+/// A keep-alive HTTP/1.1 connection with one request in flight: writes pre-built request
+/// bytes and parses only the status line and `Content-Length` of the answer, so the client
+/// costs next to nothing beside the relay it measures.
+struct Conn {
+    stream: TcpStream,
+    buf: Vec<u8>,
+}
+
+impl Conn {
+    async fn open(addr: SocketAddr) -> Conn {
+        let stream = TcpStream::connect(addr).await.unwrap();
+        stream.set_nodelay(true).unwrap();
+        Conn {
+            stream,
+            buf: Vec::with_capacity(4096),
+        }
+    }
+
+    /// Sends one request; returns the answer's status and body.
+    async fn call(&mut self, request: &[u8]) -> (u16, &[u8]) {
+        self.stream.write_all(request).await.unwrap();
+        self.buf.clear();
+        let head_end = loop {
+            if let Some(i) = self.buf.windows(4).position(|w| w == b"\r\n\r\n") {
+                break i + 4;
+            }
+            self.fill().await;
+        };
+        let head = std::str::from_utf8(&self.buf[..head_end]).unwrap();
+        let status: u16 = head.get(9..12).unwrap().parse().unwrap();
+        let length: usize = head
+            .split("\r\n")
+            .find_map(|line| {
+                let (name, value) = line.split_once(':')?;
+                if name.eq_ignore_ascii_case("content-length") {
+                    value.trim().parse().ok()
+                } else {
+                    None
+                }
+            })
+            .expect("an answer with Content-Length");
+        while self.buf.len() < head_end + length {
+            self.fill().await;
+        }
+        (status, &self.buf[head_end..head_end + length])
+    }
+
+    async fn fill(&mut self) {
+        self.buf.reserve(4096);
+        let n = self.stream.read_buf(&mut self.buf).await.unwrap();
+        assert!(n > 0, "the relay closed the connection");
+    }
+}
+
+fn post(path: &str, headers: &[(&str, &str)], body: &str) -> Vec<u8> {
+    let mut r = format!(
+        "POST {path} HTTP/1.1\r\nhost: 127.0.0.1\r\ncontent-type: application/json\r\ncontent-length: {}\r\n",
+        body.len()
+    );
+    for (name, value) in headers {
+        r.push_str(&format!("{name}: {value}\r\n"));
+    }
+    r.push_str("\r\n");
+    r.push_str(body);
+    r.into_bytes()
+}
+
+/// Message `i` on `path`, from client `i % CONCURRENCY` (its guest token on the widget path,
+/// its integration user `users[c]` on the webhook path).
+fn request(path: &str, users: &[String], i: usize) -> Vec<u8> {
+    let user = &users[i % CONCURRENCY];
+    let text = format!("hello {i}, is this in stock?");
     if path == "widget" {
-        http.post(format!("{base}/api/messaging/guest/messages"))
-            .header("x-guest-token", token)
-            .json(&json!({"text": format!("hello {i}, is this in stock?")}))
+        let body = json!({ "text": text }).to_string();
+        post(
+            "/api/messaging/guest/messages",
+            &[("x-guest-token", user)],
+            &body,
+        )
     } else {
         let body = json!({
-            "channel": {"from": {"id": format!("user-{c}"), "nickname": "Pat"}},
-            "type": "Text", "text": format!("hello {i}, is this in stock?"),
+            "channel": {"from": {"id": user, "nickname": "Pat"}},
+            "type": "Text", "text": text,
         })
         .to_string();
-        http.post(format!("{base}/api/messaging/open/bench"))
-            .header("x-hub-signature-256", sign(SECRET, body.as_bytes()))
-            .header("content-type", "application/json")
-            .body(body)
+        let signature = sign(SECRET, body.as_bytes());
+        post(
+            "/api/messaging/open/bench",
+            &[("x-hub-signature-256", &signature)],
+            &body,
+        )
     }
+}
+
+/// `n` messages on `path` from `CONCURRENCY` new guests (new integration users on the webhook
+/// path, named after `round`), built before the clock starts.
+async fn requests(addr: SocketAddr, path: &str, n: usize, round: &str) -> Arc<Vec<Vec<u8>>> {
+    let users: Vec<String> = if path == "widget" {
+        let mut conn = Conn::open(addr).await;
+        let issue = post("/api/messaging/guest", &[], "");
+        let mut tokens = Vec::with_capacity(CONCURRENCY);
+        for _ in 0..CONCURRENCY {
+            let (status, body) = conn.call(&issue).await;
+            check("guest", status, body);
+            let v: serde_json::Value = serde_json::from_slice(body).unwrap();
+            tokens.push(v["token"].as_str().unwrap().to_owned());
+        }
+        tokens
+    } else {
+        (0..CONCURRENCY).map(|c| format!("{round}-{c}")).collect()
+    };
+    Arc::new((0..n).map(|i| request(path, &users, i)).collect())
+}
+
+fn check(path: &str, status: u16, body: &[u8]) {
+    assert!(
+        status == 200,
+        "{path}: {status} {}",
+        String::from_utf8_lossy(body)
+    );
+}
+
+/// Closed loop: `CONCURRENCY` connections, each sending its next message when the last is
+/// answered. Returns (messages per second, sorted latencies in ms).
+async fn closed_loop(
+    addr: SocketAddr,
+    path: &'static str,
+    requests: Arc<Vec<Vec<u8>>>,
+) -> (f64, Vec<f64>) {
+    let mut conns = Vec::with_capacity(CONCURRENCY);
+    for _ in 0..CONCURRENCY {
+        conns.push(Conn::open(addr).await);
+    }
+    let start = Instant::now();
+    let mut tasks = Vec::new();
+    for (c, mut conn) in conns.into_iter().enumerate() {
+        let requests = requests.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut lat = Vec::with_capacity(requests.len() / CONCURRENCY + 1);
+            for r in requests.iter().skip(c).step_by(CONCURRENCY) {
+                let t = Instant::now();
+                let (status, body) = conn.call(r).await;
+                lat.push(t.elapsed().as_secs_f64() * 1e3);
+                check(path, status, body);
+            }
+            lat
+        }));
+    }
+    gather(start, tasks).await
+}
+
+/// Open loop over HTTP: message `i` is due `i / OFFERED_PER_S` seconds after the start,
+/// whatever the answers do, and is timed from that due time (a stalled relay shows up as
+/// latency, not as a slower client). Each of `OPEN_LOOP_CONNECTIONS` connections takes the
+/// next due message as soon as it is free; when all are busy the schedule slips, and the slip
+/// is counted in the latency. Returns (delivered per second, sorted latencies in ms).
+async fn open_loop_http(
+    addr: SocketAddr,
+    path: &'static str,
+    requests: Arc<Vec<Vec<u8>>>,
+) -> (f64, Vec<f64>) {
+    let mut conns = Vec::with_capacity(OPEN_LOOP_CONNECTIONS);
+    for _ in 0..OPEN_LOOP_CONNECTIONS {
+        conns.push(Conn::open(addr).await);
+    }
+    let next = Arc::new(AtomicUsize::new(0));
+    let start = tokio::time::Instant::now();
+    let mut tasks = Vec::new();
+    for mut conn in conns {
+        let (requests, next) = (requests.clone(), next.clone());
+        tasks.push(tokio::spawn(async move {
+            let mut lat = Vec::new();
+            loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                let Some(r) = requests.get(i) else { break };
+                let due = start + Duration::from_secs_f64(i as f64 / OFFERED_PER_S);
+                tokio::time::sleep_until(due).await;
+                let (status, body) = conn.call(r).await;
+                lat.push(due.elapsed().as_secs_f64() * 1e3);
+                check(path, status, body);
+            }
+            lat
+        }));
+    }
+    gather(start.into_std(), tasks).await
 }
 
 /// Open loop: `n` messages offered at `rate` per second whatever the answers do, each timed
@@ -141,47 +329,6 @@ where
     let delivered = n as f64 / start.elapsed().as_secs_f64();
     all.sort_by(|a, b| a.partial_cmp(b).unwrap());
     (delivered, all)
-}
-
-async fn guests(http: &reqwest::Client, base: &str) -> Vec<String> {
-    let mut tokens = Vec::new();
-    for _ in 0..CONCURRENCY {
-        let r: serde_json::Value = http
-            .post(format!("{base}/api/messaging/guest"))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        tokens.push(r["token"].as_str().unwrap().to_owned());
-    }
-    tokens
-}
-
-async fn drive(base: &str, path: &'static str, per_client: usize) -> (f64, Vec<f64>) {
-    let http = reqwest::Client::builder()
-        .pool_max_idle_per_host(CONCURRENCY)
-        .build()
-        .unwrap();
-    let tokens = guests(&http, base).await;
-    let start = Instant::now();
-    let mut tasks = Vec::new();
-    for (c, token) in tokens.into_iter().enumerate() {
-        let (http, base) = (http.clone(), base.to_owned());
-        tasks.push(tokio::spawn(async move {
-            let mut lat = Vec::with_capacity(per_client);
-            for i in 0..per_client {
-                let req = request(&http, &base, path, &token, c, i);
-                let t = Instant::now();
-                let status = req.send().await.unwrap().status();
-                lat.push(t.elapsed().as_secs_f64() * 1e3);
-                assert!(status.is_success(), "{path}: {status}");
-            }
-            lat
-        }));
-    }
-    gather(start, tasks).await
 }
 
 /// One customer message from `external_id` straight into the store, answered after commit.
@@ -231,18 +378,197 @@ async fn drive_store(store: &MessagingStore, per_client: usize) -> (f64, Vec<f64
     gather(start, tasks).await
 }
 
+/// User + system CPU time of a process (`self` or a pid), in microseconds.
+fn cpu_us_of(pid: &str) -> u64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
+    let after = stat.rsplit_once(')').unwrap().1;
+    let fields: Vec<&str> = after.split_whitespace().collect();
+    let ticks: u64 = fields[11].parse::<u64>().unwrap() + fields[12].parse::<u64>().unwrap();
+    ticks * 1_000_000 / 100
+}
+
+/// Where the relay and the client run (`RELAY_BENCH_PIN`).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Pin {
+    /// Both left to the scheduler.
+    None,
+    /// The relay on core 0, the client on core 1.
+    Split,
+    /// Only the client pinned, to core 1.
+    Client,
+}
+
+impl Pin {
+    fn from_env() -> Pin {
+        let two_cores = std::thread::available_parallelism().is_ok_and(|n| n.get() >= 2);
+        match std::env::var("RELAY_BENCH_PIN").as_deref() {
+            Ok("split") if two_cores => Pin::Split,
+            Ok("client") if two_cores => Pin::Client,
+            _ => Pin::None,
+        }
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            Pin::None => "none",
+            Pin::Split => "relay on core 0, client on core 1",
+            Pin::Client => "client on core 1",
+        }
+    }
+}
+
+/// The relay under test, in a child process.
+struct Server {
+    child: Child,
+    addr: SocketAddr,
+}
+
+impl Server {
+    fn start(db: &Path, www: &Path, fsync: bool, pin: Pin) -> Server {
+        let exe = std::env::current_exe().unwrap();
+        // `RELAY_BENCH_SERVER_WRAPPER` runs the relay under a profiler, e.g.
+        // `valgrind --tool=callgrind` (instructions per message, whatever the machine's load).
+        let mut words: Vec<std::ffi::OsString> = Vec::new();
+        if pin == Pin::Split {
+            words.extend(["taskset", "-c", "0"].map(Into::into));
+        }
+        if let Ok(wrapper) = std::env::var("RELAY_BENCH_SERVER_WRAPPER") {
+            words.extend(wrapper.split_whitespace().map(Into::into));
+        }
+        words.push(exe.into());
+        let mut cmd = Command::new(&words[0]);
+        cmd.args(&words[1..]);
+        let mut child = cmd
+            .arg("serve-child")
+            .arg(db)
+            .arg(www)
+            .arg(if fsync { "fsync" } else { "no-fsync" })
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let addr = line
+            .trim()
+            .strip_prefix("LISTENING ")
+            .unwrap()
+            .parse()
+            .unwrap();
+        Server { child, addr }
+    }
+
+    fn cpu_us(&self) -> u64 {
+        cpu_us_of(&self.child.id().to_string())
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        if std::env::var_os("RELAY_BENCH_SERVER_WRAPPER").is_some() {
+            // A terminate signal lets a profiler write its figures first.
+            let pid = self.child.id().to_string();
+            Command::new("kill").args(["-TERM", &pid]).status().ok();
+        } else {
+            self.child.kill().ok();
+        }
+        self.child.wait().ok();
+    }
+}
+
+/// The child: a relay on `db` until it is killed.
+fn serve_child(db: &str, www: &str, fsync: &str) {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let mut config = Config {
+            db_path: PathBuf::from(db),
+            www_dir: PathBuf::from(www),
+            ..Config::default()
+        };
+        config.messaging.guest_rate_per_sec = 1e9;
+        config.messaging.guest_burst = u32::MAX;
+        config.messaging.fsync_commits = fsync == "fsync";
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        println!("LISTENING {}", listener.local_addr().unwrap());
+        relay::run(listener, config, std::future::pending())
+            .await
+            .unwrap();
+    });
+}
+
+/// One measure of one path: latencies and the CPU each side spent.
+struct Measure {
+    rate: f64,
+    lat: Vec<f64>,
+    client_cpu_us: f64,
+    server_cpu_us: f64,
+}
+
+async fn measured<F: std::future::Future<Output = (f64, Vec<f64>)>>(
+    server: Option<&Server>,
+    run: F,
+) -> Measure {
+    let (client0, server0) = (cpu_us_of("self"), server.map_or(0, Server::cpu_us));
+    let (rate, lat) = run.await;
+    let per = |us: u64| us as f64 / lat.len() as f64;
+    Measure {
+        client_cpu_us: per(cpu_us_of("self") - client0),
+        server_cpu_us: per(server.map_or(0, Server::cpu_us) - server0),
+        rate,
+        lat,
+    }
+}
+
+/// The widget and webhook paths against the relay in `server`, on the calling thread.
+fn drive_http(server: &Server, n: usize) -> Vec<(&'static str, Measure, Measure)> {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let addr = server.addr;
+    let per_client = n.div_ceil(CONCURRENCY);
+    rt.block_on(async {
+        // Warm up connections and caches.
+        let warm = requests(addr, "widget", 10 * CONCURRENCY, "warm").await;
+        closed_loop(addr, "widget", warm).await;
+        let mut out = Vec::new();
+        for path in ["widget", "webhook"] {
+            let closed = requests(addr, path, per_client * CONCURRENCY, "closed").await;
+            let closed = measured(Some(server), closed_loop(addr, path, closed)).await;
+            let open = requests(addr, path, n, "open").await;
+            let open = measured(Some(server), open_loop_http(addr, path, open)).await;
+            out.push((path, closed, open));
+        }
+        out
+    })
+}
+
 fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    if let Some(i) = args.iter().position(|a| a == "serve-child") {
+        serve_child(&args[i + 1], &args[i + 2], &args[i + 3]);
+        return;
+    }
+    if args.iter().any(|a| a == "--list") {
+        return;
+    }
     let n: usize = std::env::var("RELAY_BENCH_MESSAGES")
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(20_000);
+    let pin = Pin::from_env();
     for fsync in [true, false] {
-        run(n, fsync);
+        run(n, fsync, pin);
     }
 }
 
+fn round3(v: f64) -> f64 {
+    (v * 1000.0).round() / 1000.0
+}
+
 /// One relay on a fresh database with `fsync_commits = fsync`; one line per path.
-fn run(n: usize, fsync: bool) {
+fn run(n: usize, fsync: bool, pin: Pin) {
     let per_client = n.div_ceil(CONCURRENCY);
     let synchronous = if fsync { "FULL" } else { "NORMAL" };
     let dir = tempfile::tempdir().unwrap();
@@ -259,84 +585,83 @@ fn run(n: usize, fsync: bool) {
     )
     .unwrap();
     let baseline_rate = baseline(dir.path(), n, CONCURRENCY, synchronous);
+    let server = Server::start(&db, dir.path(), fsync, pin);
+    let http = std::thread::scope(|s| {
+        s.spawn(|| {
+            if pin != Pin::None {
+                if let Some(core) = core_affinity::get_core_ids().and_then(|c| c.get(1).copied()) {
+                    core_affinity::set_for_current(core);
+                }
+            }
+            drive_http(&server, n)
+        })
+        .join()
+        .unwrap()
+    });
+    drop(server);
     let rt = tokio::runtime::Runtime::new().unwrap();
-    rt.block_on(async {
-        let mut config = Config {
-            db_path: db,
-            www_dir: dir.path().to_path_buf(),
-            ..Config::default()
-        };
-        config.messaging.guest_rate_per_sec = 1e9;
-        config.messaging.guest_burst = u32::MAX;
-        config.messaging.fsync_commits = fsync;
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let base = format!("http://{}", listener.local_addr().unwrap());
-        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let server = tokio::spawn(relay::run(listener, config, async {
-            stopped.await.ok();
-        }));
-        // Warm up connections and caches.
-        drive(&base, "widget", 10).await;
+    let store = rt.block_on(async {
         let store_target = if fsync {
             Target::Sqlite(dir.path().join("store.db"))
         } else {
             Target::SqliteNoFsync(dir.path().join("store.db"))
         };
         let store = MessagingStore::open(&store_target).unwrap();
-        for path in ["widget", "webhook", "store"] {
-            let (rate, lat) = if path == "store" {
-                drive_store(&store, per_client).await
-            } else {
-                drive(&base, path, per_client).await
-            };
-            let (open_rate, open_lat) = if path == "store" {
-                let store = store.clone();
-                open_loop(OFFERED_PER_S, n, move |i| {
-                    let store = store.clone();
-                    async move {
-                        ingest(&store, format!("open-{}", i % CONCURRENCY), i).await;
-                    }
-                })
-                .await
-            } else {
-                let http = reqwest::Client::builder()
-                    .pool_max_idle_per_host(OPEN_LOOP_IN_FLIGHT)
-                    .build()
-                    .unwrap();
-                let tokens = guests(&http, &base).await;
-                let base = base.clone();
-                open_loop(OFFERED_PER_S, n, move |i| {
-                    let c = i % CONCURRENCY;
-                    let req = request(&http, &base, path, &tokens[c], c, i);
-                    async move {
-                        let status = req.send().await.unwrap().status();
-                        assert!(status.is_success(), "{path}: {status}");
-                    }
-                })
-                .await
-            };
-            println!(
-                "{}",
-                json!({
-                    "bench": "messaging",
-                    "path": path,
-                    "durability": if fsync { "fsync_per_commit" } else { "survives_process_crash" },
-                    "messages": lat.len(),
-                    "concurrency": CONCURRENCY,
-                    "messages_per_s": rate.round(),
-                    "p50_ms": (percentile(&lat, 0.50) * 1000.0).round() / 1000.0,
-                    "p99_ms": (percentile(&lat, 0.99) * 1000.0).round() / 1000.0,
-                    "baseline": format!("raw SQLite INSERT, WAL + synchronous={synchronous}, {CONCURRENCY} rows per commit"),
-                    "baseline_messages_per_s": baseline_rate.round(),
-                    "ratio_to_baseline": (rate / baseline_rate * 1000.0).round() / 1000.0,
-                    "open_loop_offered_per_s": OFFERED_PER_S,
-                    "open_loop_delivered_per_s": open_rate.round(),
-                    "open_loop_p50_ms": (percentile(&open_lat, 0.50) * 1000.0).round() / 1000.0,
-                    "open_loop_p99_ms": (percentile(&open_lat, 0.99) * 1000.0).round() / 1000.0,
-                })
-            );
-        }
-        stop.send(()).ok();
-        tokio::time::timeout(Duration::from_secs(10), server).await.ok();
+        let closed = measured(None, drive_store(&store, per_client)).await;
+        let open_store = store.clone();
+        let open = measured(
+            None,
+            open_loop(OFFERED_PER_S, n, move |i| {
+                let store = open_store.clone();
+                async move {
+                    ingest(&store, format!("open-{}", i % CONCURRENCY), i).await;
+                }
+            }),
+        )
+        .await;
+        (closed, open)
     });
+    let lines = http
+        .into_iter()
+        .chain(std::iter::once(("store", store.0, store.1)));
+    for (path, closed, open) in lines {
+        // The store path runs in this process: its CPU is the store's, with no client to
+        // speak of.
+        let (client, server, open_client, open_server) = if path == "store" {
+            (None, closed.client_cpu_us, None, open.client_cpu_us)
+        } else {
+            (
+                Some(closed.client_cpu_us),
+                closed.server_cpu_us,
+                Some(open.client_cpu_us),
+                open.server_cpu_us,
+            )
+        };
+        let rate = closed.rate;
+        println!(
+            "{}",
+            json!({
+                "bench": "messaging",
+                "path": path,
+                "durability": if fsync { "fsync_per_commit" } else { "survives_process_crash" },
+                "messages": closed.lat.len(),
+                "concurrency": CONCURRENCY,
+                "messages_per_s": rate.round(),
+                "p50_ms": round3(percentile(&closed.lat, 0.50)),
+                "p99_ms": round3(percentile(&closed.lat, 0.99)),
+                "client_cpu_us_per_message": client.map(|v| v.round()),
+                "server_cpu_us_per_message": server.round(),
+                "baseline": format!("raw SQLite INSERT, WAL + synchronous={synchronous}, {CONCURRENCY} rows per commit"),
+                "baseline_messages_per_s": baseline_rate.round(),
+                "ratio_to_baseline": round3(rate / baseline_rate),
+                "open_loop_offered_per_s": OFFERED_PER_S,
+                "open_loop_delivered_per_s": open.rate.round(),
+                "open_loop_p50_ms": round3(percentile(&open.lat, 0.50)),
+                "open_loop_p99_ms": round3(percentile(&open.lat, 0.99)),
+                "open_loop_client_cpu_us_per_message": open_client.map(|v| v.round()),
+                "open_loop_server_cpu_us_per_message": open_server.round(),
+                "pinning": pin.name(),
+            })
+        );
+    }
 }

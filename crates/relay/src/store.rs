@@ -23,6 +23,10 @@ pub const MIGRATIONS: &[(i64, &str)] = &[
     (2, include_str!("../migrations/0002_messaging.sql")),
     (3, include_str!("../migrations/0003_routing.sql")),
     (4, include_str!("../migrations/0004_delivery_prune.sql")),
+    (
+        5,
+        include_str!("../migrations/0005_latest_conversation.sql"),
+    ),
 ];
 
 /// Opens a transaction that takes the write lock at `BEGIN` (`BEGIN IMMEDIATE`). Several

@@ -5,7 +5,7 @@
 
 mod common;
 
-use std::{sync::Arc, time::Duration};
+use std::{path::PathBuf, sync::Arc, time::Duration};
 
 use axum::{extract::State, http::HeaderMap, routing::post, Json, Router};
 use common::{Relay, WAIT};
@@ -79,33 +79,46 @@ async fn channel(
     (format!("http://{addr}"), rx)
 }
 
-/// A relay with integration `chan` pointing at `base` (and its bot, if `bot`).
-async fn relay_with(base: &str, bot: bool) -> Relay {
+/// Saves integration `chan` in the relay database `db`, as `relay integration add` does.
+fn save_integration(db: PathBuf, secret: &str, webhook_url: String, bot_url: Option<String>) {
+    let secret = secret.to_owned();
+    std::thread::spawn(move || {
+        relay::store::Store::open(&db).unwrap();
+        let store = MessagingStore::open(&Target::Sqlite(db)).unwrap();
+        integration_add(
+            &store,
+            Integration {
+                name: "chan".into(),
+                secret,
+                webhook_url,
+                bot_url,
+            },
+        )
+        .unwrap();
+    })
+    .join()
+    .unwrap();
+}
+
+/// A relay with integration `chan` pointing at `base` (and its bot, if `bot`), and its
+/// database file.
+async fn relay_with_db(base: &str, bot: bool) -> (Relay, PathBuf) {
     let (webhook, bot_url) = (
         format!("{base}/webhook"),
         bot.then(|| format!("{base}/bot")),
     );
-    Relay::start(move |config| {
+    let (tx, rx) = std::sync::mpsc::channel();
+    let relay = Relay::start(move |config| {
         config.messaging.outbox_base_delay = Duration::from_millis(20);
-        let db = config.db_path.clone();
-        std::thread::spawn(move || {
-            relay::store::Store::open(&db).unwrap();
-            let store = MessagingStore::open(&Target::Sqlite(db)).unwrap();
-            integration_add(
-                &store,
-                Integration {
-                    name: "chan".into(),
-                    secret: SECRET.into(),
-                    webhook_url: webhook,
-                    bot_url,
-                },
-            )
-            .unwrap();
-        })
-        .join()
-        .unwrap();
+        tx.send(config.db_path.clone()).unwrap();
+        save_integration(config.db_path.clone(), SECRET, webhook, bot_url);
     })
-    .await
+    .await;
+    (relay, rx.recv().unwrap())
+}
+
+async fn relay_with(base: &str, bot: bool) -> Relay {
+    relay_with_db(base, bot).await.0
 }
 
 fn inbound(from: &str, text: &str) -> Value {
@@ -186,6 +199,33 @@ async fn forged_and_missing_signatures_are_refused_with_401_and_nothing_is_store
     let token = relay.login("alice").await;
     assert!(waiting(&relay, &token).await.is_empty());
     relay.stop().await;
+}
+
+#[tokio::test]
+async fn a_secret_changed_from_the_command_line_while_the_relay_runs_applies_within_two_seconds() {
+    let (base, _rx) = channel(0, vec![]).await;
+    let (relay, db) = relay_with_db(&base, false).await;
+    let body = inbound("u1", "hello");
+    assert_eq!(post_hub(&relay, &body, SECRET).await.0, 200);
+    const ROTATED: &str = "rotated-secret-456";
+    let webhook = format!("{base}/webhook");
+    tokio::task::spawn_blocking(move || save_integration(db, ROTATED, webhook, None))
+        .await
+        .unwrap();
+    let changed = std::time::Instant::now();
+    loop {
+        let (status, _) = post_hub(&relay, &body, ROTATED).await;
+        if status == 200 {
+            break;
+        }
+        assert_eq!(status, 401);
+        assert!(
+            changed.elapsed() < Duration::from_secs(2),
+            "the new secret is still refused"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(post_hub(&relay, &body, SECRET).await.0, 401);
 }
 
 #[tokio::test]

@@ -227,6 +227,58 @@ async fn concurrent_writes_commit_together_and_a_failing_one_rolls_back_alone() 
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn customer_messages_around_agent_replies_failed_writes_and_wrap_ups_keep_their_order() {
+    both(|store| async move {
+        let first = ingest_at(&store, web("g9", "one"), 1_000).await;
+        let conv = first.conversation.id.clone();
+        let out = Outgoing {
+            conversation_id: conv.clone(),
+            author: Author::Agent,
+            author_id: Some("a1".into()),
+            text: "two".into(),
+            attachments: vec![],
+            quick_replies: vec![],
+        };
+        store
+            .write(move |db| queries::send(db, &out, 2_000, &|_, _| None))
+            .await
+            .unwrap();
+        let third = ingest_at(&store, web("g9", "three"), 3_000).await;
+        assert_eq!(
+            (third.conversation.id.clone(), third.message.seq),
+            (conv.clone(), 3)
+        );
+        // A write that fails after storing a message rolls back whole: that message never was.
+        let lost = web("g9", "lost");
+        let failed = store
+            .write(move |db| {
+                queries::ingest(db, &lost, 4_000, DEFAULT_WINDOW)?;
+                db.execute("INSERT INTO no_such_table VALUES ($1)", &[1i64.into()])
+            })
+            .await;
+        assert!(failed.is_err());
+        let fourth = ingest_at(&store, web("g9", "four"), 5_000).await;
+        assert_eq!(fourth.message.seq, 4);
+        // Wrapped up: the next message opens a new conversation and the one after continues it.
+        let id = conv.clone();
+        store
+            .write(move |db| queries::set_state(db, &id, ConversationState::Closed, Some("a1")))
+            .await
+            .unwrap();
+        let fifth = ingest_at(&store, web("g9", "five"), 6_000).await;
+        assert!(fifth.started);
+        assert_ne!(fifth.conversation.id, conv);
+        let sixth = ingest_at(&store, web("g9", "six"), 7_000).await;
+        assert!(!sixth.started);
+        assert_eq!(
+            (sixth.conversation.id, sixth.message.seq),
+            (fifth.conversation.id, 2)
+        );
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn a_replayed_inbound_delivery_id_is_recognised() {
     both(|store| async move {
         let first = store

@@ -5,6 +5,8 @@
 
 use std::path::Path;
 
+use super::queries::WriterCache;
+
 /// A parameter or a column value. Typed even when null, because PostgreSQL checks types.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Val {
@@ -84,12 +86,17 @@ pub trait Sql: Send {
     fn execute(&mut self, sql: &str, params: &[Val]) -> Result<u64, DbError>;
     /// Runs one query; returns every row.
     fn query(&mut self, sql: &str, params: &[Val]) -> Result<Vec<Row>, DbError>;
+    /// What the store's single writer remembers of the rows it wrote (see [`WriterCache`]);
+    /// `None` on every other connection.
+    fn writer_cache(&mut self) -> Option<&mut WriterCache> {
+        None
+    }
 }
 
 /// SQLite in WAL mode. With `fsync`, `synchronous = FULL`: a committed transaction is on
 /// disk. Without, `NORMAL`: a commit survives a crash of the process (the WAL is written before
 /// the answer) but not of the machine.
-pub struct Sqlite(rusqlite::Connection);
+pub struct Sqlite(rusqlite::Connection, Option<WriterCache>);
 
 /// Prepared statements kept per connection: every statement the domain queries and the
 /// writer's transaction control use, so none is parsed twice on the hot path.
@@ -97,7 +104,7 @@ const STATEMENT_CACHE: usize = 64;
 
 /// Frames the WAL may hold before a commit on the writer's connection checkpoints it itself:
 /// a fallback only, for when the store's background checkpointer falls behind.
-const WRITER_AUTOCHECKPOINT: i64 = 10_000;
+pub(crate) const WRITER_AUTOCHECKPOINT: i64 = 10_000;
 
 impl Sqlite {
     pub fn open(path: &Path, fsync: bool) -> Result<Sqlite, DbError> {
@@ -108,7 +115,7 @@ impl Sqlite {
         conn.pragma_update(None, "synchronous", if fsync { "FULL" } else { "NORMAL" })?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
         conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
-        Ok(Sqlite(conn))
+        Ok(Sqlite(conn, None))
     }
 
     /// The group-commit writer's connection: commits write the WAL without an fsync
@@ -116,8 +123,9 @@ impl Sqlite {
     /// itself before answering (when fsync is wanted) and checkpoints on another thread, so
     /// neither stalls the next batch.
     pub fn open_writer(path: &Path) -> Result<Sqlite, DbError> {
-        let db = Sqlite::open(path, false)?;
+        let mut db = Sqlite::open(path, false)?;
         db.0.pragma_update(None, "wal_autocheckpoint", WRITER_AUTOCHECKPOINT)?;
+        db.1 = Some(WriterCache::default());
         Ok(db)
     }
 }
@@ -184,6 +192,10 @@ impl Sql for Sqlite {
             out.push(vals);
         }
         Ok(out)
+    }
+
+    fn writer_cache(&mut self) -> Option<&mut WriterCache> {
+        self.1.as_mut()
     }
 }
 

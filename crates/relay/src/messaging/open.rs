@@ -175,12 +175,7 @@ pub async fn inbound(
     body: Bytes,
 ) -> Result<Response, MsgError> {
     let svc = state.svc.clone();
-    let lookup = name.clone();
-    let integration = svc
-        .store
-        .read(move |db| queries::integration(db, &lookup))
-        .await?
-        .ok_or(MsgError::NotFound)?;
+    let integration = svc.integration(&name).await?.ok_or(MsgError::NotFound)?;
     let delivery = match signature::verify(
         &integration.secret,
         &presented(&headers),

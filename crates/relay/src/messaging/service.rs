@@ -9,7 +9,7 @@ use std::{
     collections::HashMap,
     path::PathBuf,
     sync::{Arc, Mutex},
-    time::Instant,
+    time::{Duration, Instant},
 };
 
 use serde::Serialize;
@@ -94,7 +94,20 @@ pub struct Messaging {
     pub http: reqwest::Client,
     /// One token bucket per guest.
     guests: Mutex<HashMap<String, Bucket>>,
+    /// Integrations looked up by the inbound webhook, with when (absent ones too).
+    integrations: Mutex<HashMap<String, Looked>>,
 }
+
+/// An integration as looked up at an instant (`None`: there was none of that name).
+type Looked = (Instant, Option<Arc<Integration>>);
+
+/// How long the inbound webhook trusts an integration it looked up (its secret, its bot)
+/// before reading it again. Integrations are changed by `relay integration add`, another
+/// process, so a change takes effect within this; in between, a webhook request costs no
+/// round trip to the store's reader thread.
+const INTEGRATION_TTL: Duration = Duration::from_secs(1);
+/// Integrations remembered at most (names come from request paths).
+const INTEGRATIONS_CACHED: usize = 1024;
 
 impl Messaging {
     pub fn new(store: MessagingStore, config: MessagingConfig, attachments_dir: PathBuf) -> Self {
@@ -107,6 +120,7 @@ impl Messaging {
             outbox_wake: Arc::new(Notify::new()),
             http: reqwest::Client::new(),
             guests: Mutex::new(HashMap::new()),
+            integrations: Mutex::new(HashMap::new()),
         }
     }
 
@@ -160,6 +174,34 @@ impl Messaging {
         } else {
             Err(MessagingError::RateLimited)
         }
+    }
+
+    /// The integration `name`, as stored at most [`INTEGRATION_TTL`] ago.
+    pub async fn integration(
+        &self,
+        name: &str,
+    ) -> Result<Option<Arc<Integration>>, MessagingError> {
+        let now = Instant::now();
+        {
+            let cache = self.integrations.lock().unwrap_or_else(|p| p.into_inner());
+            if let Some((at, found)) = cache.get(name) {
+                if now.duration_since(*at) < INTEGRATION_TTL {
+                    return Ok(found.clone());
+                }
+            }
+        }
+        let lookup = name.to_owned();
+        let found = self
+            .store
+            .read(move |db| queries::integration(db, &lookup))
+            .await?
+            .map(Arc::new);
+        let mut cache = self.integrations.lock().unwrap_or_else(|p| p.into_inner());
+        if cache.len() >= INTEGRATIONS_CACHED {
+            cache.clear();
+        }
+        cache.insert(name.to_owned(), (now, found.clone()));
+        Ok(found)
     }
 
     /// Stores a customer message; answers once it is committed. A new conversation goes to

@@ -288,20 +288,30 @@ fn write_batch(
         let end = if ok {
             db.batch("RELEASE SAVEPOINT job")
         } else {
+            forget_all(db);
             db.batch("ROLLBACK TO SAVEPOINT job; RELEASE SAVEPOINT job")
         };
         if let Err(e) = end {
             failed = Some(e);
         }
     }
+    // On any failure, what the writer remembers may not have been committed.
     match failed {
-        None => db.batch("COMMIT"),
+        None => db.batch("COMMIT").inspect_err(|_| forget_all(db)),
         Some(e) => {
+            forget_all(db);
             if let Err(rollback) = db.batch("ROLLBACK") {
                 tracing::error!(error = %rollback, "rolling back a failed batch");
             }
             Err(e)
         }
+    }
+}
+
+/// Clears the writer's cache of what it wrote ([`super::queries::WriterCache`]).
+fn forget_all(db: &mut dyn Sql) {
+    if let Some(cache) = db.writer_cache() {
+        cache.clear();
     }
 }
 

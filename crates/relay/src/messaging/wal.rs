@@ -20,7 +20,7 @@ use std::{
     time::Duration,
 };
 
-use super::db::Sql;
+use super::db::{Sql, WRITER_AUTOCHECKPOINT};
 
 /// Called once its batch is settled: `true` if the write committed (and is durable, when the
 /// store fsyncs).
@@ -93,14 +93,32 @@ pub fn syncer(wal: PathBuf, rx: mpsc::Receiver<Settled>) {
     }
 }
 
-/// The checkpointer thread's loop: one `PASSIVE` checkpoint after each nudge from the writer
-/// (at most one every [`CHECKPOINT_PAUSE`]); ends when the writer drops its sender.
+/// Frames in the WAL from which the checkpointer no longer pauses between checkpoints. The
+/// writer's own checkpoint at [`WRITER_AUTOCHECKPOINT`] frames, which lets the WAL restart
+/// from its start, stalls every write queued behind it while it copies the frames not copied
+/// yet; copying back to back as the WAL nears that size leaves it only the last few.
+const CATCH_UP_FRAMES: i64 = WRITER_AUTOCHECKPOINT * 3 / 4;
+
+/// The checkpointer thread's loop: one `PASSIVE` checkpoint after each nudge from the writer,
+/// at most one every [`CHECKPOINT_PAUSE`] until the WAL holds [`CATCH_UP_FRAMES`]; ends when
+/// the writer drops its sender.
 pub fn checkpointer(mut db: Box<dyn Sql>, rx: mpsc::Receiver<()>) {
     while rx.recv().is_ok() {
-        if let Err(e) = db.query("PRAGMA wal_checkpoint(PASSIVE)", &[]) {
-            tracing::warn!(error = %e, "checkpointing the messaging WAL");
+        // One row: (busy, frames in the WAL, frames copied).
+        let frames = match db.query("PRAGMA wal_checkpoint(PASSIVE)", &[]) {
+            Ok(rows) => rows
+                .first()
+                .and_then(|row| row.get(1))
+                .and_then(|v| v.int().ok())
+                .unwrap_or(0),
+            Err(e) => {
+                tracing::warn!(error = %e, "checkpointing the messaging WAL");
+                0
+            }
+        };
+        if frames < CATCH_UP_FRAMES {
+            std::thread::sleep(CHECKPOINT_PAUSE);
         }
-        std::thread::sleep(CHECKPOINT_PAUSE);
     }
 }
 
