@@ -128,11 +128,32 @@ pub struct Store {
     path: PathBuf,
 }
 
+/// How long opening a connection waits for locks another connection holds.
+const LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Sets the busy timeout, then switches the connection's database to WAL. Changing the journal
+/// mode takes a lock for which SQLite does not call the busy handler, so a connection that
+/// opens a fresh file while another one is converting it gets `SQLITE_BUSY` at once: that is
+/// retried until [`LOCK_WAIT`] has passed.
+pub(crate) fn enter_wal(conn: &Connection) -> Result<(), rusqlite::Error> {
+    conn.busy_timeout(LOCK_WAIT)?;
+    let deadline = std::time::Instant::now() + LOCK_WAIT;
+    loop {
+        match conn.pragma_update(None, "journal_mode", "WAL") {
+            Err(rusqlite::Error::SqliteFailure(e, _))
+                if e.code == rusqlite::ErrorCode::DatabaseBusy
+                    && std::time::Instant::now() < deadline =>
+            {
+                std::thread::sleep(std::time::Duration::from_millis(5));
+            }
+            other => return other,
+        }
+    }
+}
+
 fn open_connection(path: &Path) -> Result<Connection, rusqlite::Error> {
     let conn = Connection::open(path)?;
-    // First: switching to WAL takes a lock another connection may hold.
-    conn.busy_timeout(std::time::Duration::from_secs(5))?;
-    conn.pragma_update(None, "journal_mode", "WAL")?;
+    enter_wal(&conn)?;
     conn.pragma_update(None, "synchronous", "NORMAL")?;
     conn.pragma_update(None, "foreign_keys", "ON")?;
     Ok(conn)

@@ -109,9 +109,7 @@ pub(crate) const WRITER_AUTOCHECKPOINT: i64 = 10_000;
 impl Sqlite {
     pub fn open(path: &Path, fsync: bool) -> Result<Sqlite, DbError> {
         let conn = rusqlite::Connection::open(path)?;
-        // First: switching to WAL takes a lock another connection may hold.
-        conn.busy_timeout(std::time::Duration::from_secs(5))?;
-        conn.pragma_update(None, "journal_mode", "WAL")?;
+        crate::store::enter_wal(&conn)?;
         conn.pragma_update(None, "synchronous", if fsync { "FULL" } else { "NORMAL" })?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
         conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
