@@ -36,7 +36,7 @@ mod child;
 use std::{
     net::SocketAddr,
     path::{Path, PathBuf},
-    process::{Child, Command, Stdio},
+    process::{Child, Stdio},
     sync::{
         atomic::{AtomicUsize, Ordering},
         Arc,
@@ -426,19 +426,7 @@ struct Server {
 
 impl Server {
     fn start(db: &Path, www: &Path, fsync: bool, pin: Pin) -> Server {
-        let exe = std::env::current_exe().unwrap();
-        // `RELAY_BENCH_SERVER_WRAPPER` runs the relay under a profiler, e.g.
-        // `valgrind --tool=callgrind` (instructions per message, whatever the machine's load).
-        let mut words: Vec<std::ffi::OsString> = Vec::new();
-        if pin == Pin::Split {
-            words.extend(["taskset", "-c", "0"].map(Into::into));
-        }
-        if let Ok(wrapper) = std::env::var("RELAY_BENCH_SERVER_WRAPPER") {
-            words.extend(wrapper.split_whitespace().map(Into::into));
-        }
-        words.push(exe.into());
-        let mut cmd = Command::new(&words[0]);
-        cmd.args(&words[1..]);
+        let mut cmd = child::command(pin == Pin::Split);
         let mut child = cmd
             .arg("serve-child")
             .arg(db)
@@ -458,14 +446,7 @@ impl Server {
 
 impl Drop for Server {
     fn drop(&mut self) {
-        if std::env::var_os("RELAY_BENCH_SERVER_WRAPPER").is_some() {
-            // A terminate signal lets a profiler write its figures first.
-            let pid = self.child.id().to_string();
-            Command::new("kill").args(["-TERM", &pid]).status().ok();
-        } else {
-            self.child.kill().ok();
-        }
-        self.child.wait().ok();
+        child::stop(&mut self.child);
     }
 }
 

@@ -137,20 +137,12 @@ struct Server {
 
 impl Server {
     fn start(which: &str) -> Server {
-        let exe = std::env::current_exe().unwrap();
         let pinned = Command::new("taskset").arg("-V").output().is_ok() && cores() >= 2;
         assert!(
             pinned || cores() < 2,
             "taskset is needed to pin the server to its own core"
         );
-        let mut cmd = if pinned {
-            let mut c = Command::new("taskset");
-            c.args(["-c", "0"]).arg(exe);
-            c
-        } else {
-            Command::new(exe)
-        };
-        let mut child = cmd
+        let mut child = child::command(pinned)
             .args(["serve-child", which])
             .stdout(Stdio::piped())
             .spawn()
@@ -181,8 +173,7 @@ impl Server {
 
 impl Drop for Server {
     fn drop(&mut self) {
-        self.child.kill().ok();
-        self.child.wait().ok();
+        child::stop(&mut self.child);
     }
 }
 

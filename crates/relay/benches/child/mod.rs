@@ -22,3 +22,36 @@ where
         .parse()
         .expect("a port or address")
 }
+
+/// The command that starts this bench binary as a server child: pinned to core 0 when `pin`,
+/// and under `RELAY_BENCH_SERVER_WRAPPER` when set (a profiler, e.g. `valgrind
+/// --tool=callgrind`: instructions per frame or message, whatever the machine's load).
+pub fn command(pin: bool) -> std::process::Command {
+    let exe = std::env::current_exe().expect("the bench binary's path");
+    let mut words: Vec<std::ffi::OsString> = Vec::new();
+    if pin {
+        words.extend(["taskset", "-c", "0"].map(Into::into));
+    }
+    if let Ok(wrapper) = std::env::var("RELAY_BENCH_SERVER_WRAPPER") {
+        words.extend(wrapper.split_whitespace().map(Into::into));
+    }
+    words.push(exe.into());
+    let mut cmd = std::process::Command::new(&words[0]);
+    cmd.args(&words[1..]);
+    cmd
+}
+
+/// Stops a server child: a terminate signal under a wrapper, so a profiler writes its
+/// figures first, else a kill.
+pub fn stop(child: &mut Child) {
+    if std::env::var_os("RELAY_BENCH_SERVER_WRAPPER").is_some() {
+        let pid = child.id().to_string();
+        std::process::Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .ok();
+    } else {
+        child.kill().ok();
+    }
+    child.wait().ok();
+}
