@@ -333,11 +333,17 @@ struct Figures {
     cpu_us_per_frame: f64,
     /// The kernel's share of the server's CPU time (system over user + system).
     server_sys_share: f64,
-    /// Busy share of the server's core (user, system and softirq, whoever ran there): near 1
-    /// means the server's core, not the load generator, is the limit.
+    /// Busy share of the server's core (user, system and softirq, whoever ran there; sampled
+    /// at the scheduler tick): near 1 means the server's core, not the load generator, is the
+    /// limit.
     server_core_busy: f64,
+    /// Share of the server's core the hypervisor gave to someone else (steal): this machine's
+    /// neighbours, not our code.
+    server_core_steal: f64,
     /// Busy share of the load generator's core; its sender spins, so this is near 1 always.
     loader_core_busy: f64,
+    /// Steal on the load generator's core.
+    loader_core_steal: f64,
     /// The share of wall time the load generator spent working (writing due frames, reading
     /// and parsing): near 1 would mean the load generator is the limit.
     loader_busy: f64,
@@ -394,33 +400,51 @@ fn parse_frames(buf: &mut Vec<u8>, mut each: impl FnMut(&[u8])) {
     buf.drain(..at);
 }
 
-/// Busy and total jiffies of one CPU (`cpu0`, `cpu1`) from `/proc/stat`: busy is everything
-/// but idle and iowait, so it counts the kernel's softirq work for the loopback too.
-fn cpu_jiffies(cpu: &str) -> (u64, u64) {
+/// Jiffies of one CPU (`cpu0`, `cpu1`) from `/proc/stat`, sampled at the scheduler tick.
+#[derive(Debug, Clone, Copy, Default)]
+struct Jiffies {
+    /// Everything but idle, iowait and steal: it counts the kernel's softirq work for the
+    /// loopback too.
+    busy: u64,
+    /// Time the hypervisor ran something else while this virtual CPU had work.
+    steal: u64,
+    total: u64,
+}
+
+fn cpu_jiffies(cpu: &str) -> Jiffies {
     let stat = std::fs::read_to_string("/proc/stat").unwrap_or_default();
     let Some(line) = stat
         .lines()
         .find(|l| l.split_whitespace().next() == Some(cpu))
     else {
-        return (0, 0);
+        return Jiffies::default();
     };
     let v: Vec<u64> = line
         .split_whitespace()
         .skip(1)
         .filter_map(|f| f.parse().ok())
         .collect();
+    let field = |i: usize| v.get(i).copied().unwrap_or(0);
     let total: u64 = v.iter().take(8).sum();
-    let idle = v.get(3).copied().unwrap_or(0) + v.get(4).copied().unwrap_or(0);
-    (total - idle, total)
+    let steal = field(7);
+    Jiffies {
+        busy: total - field(3) - field(4) - steal,
+        steal,
+        total,
+    }
 }
 
-/// The share of one CPU's time that was busy between two `cpu_jiffies` readings.
-fn busy_share(before: (u64, u64), after: (u64, u64)) -> f64 {
-    let total = after.1.saturating_sub(before.1);
+/// The busy and the stolen share of one CPU's time between two readings.
+fn shares(before: Jiffies, after: Jiffies) -> (f64, f64) {
+    let total = after.total.saturating_sub(before.total);
     if total == 0 {
-        return f64::NAN;
+        return (f64::NAN, f64::NAN);
     }
-    after.0.saturating_sub(before.0) as f64 / total as f64
+    let share = |a: u64, b: u64| a.saturating_sub(b) as f64 / total as f64;
+    (
+        share(after.busy, before.busy),
+        share(after.steal, before.steal),
+    )
 }
 
 /// A future that adds the time spent inside its `poll` to `busy`: the load generator's real
@@ -561,15 +585,20 @@ async fn run_step(
             // here is not counted in `loader_busy`.
             tokio::task::yield_now().await;
         }
-        let (server0, core0, core1, busy0, t0) =
-            window_start.unwrap_or(((0, 0), (0, 0), (0, 0), Duration::ZERO, Instant::now()));
+        let (server0, core0, core1, busy0, t0) = window_start.unwrap_or((
+            (0, 0),
+            Jiffies::default(),
+            Jiffies::default(),
+            Duration::ZERO,
+            Instant::now(),
+        ));
         let window = (
             {
                 let (user, sys) = server.cpu_us();
                 (user - server0.0, sys - server0.1)
             },
-            busy_share(core0, cpu_jiffies("cpu0")),
-            busy_share(core1, cpu_jiffies("cpu1")),
+            shares(core0, cpu_jiffies("cpu0")),
+            shares(core1, cpu_jiffies("cpu1")),
             (busy.get() - busy0).as_secs_f64() / t0.elapsed().as_secs_f64(),
         );
         // An end marker per session so the readers stop promptly.
@@ -597,8 +626,10 @@ async fn run_step(
         p999_ms: pct(0.999),
         cpu_us_per_frame: (server_cpu.0 + server_cpu.1) as f64 / samples.len().max(1) as f64,
         server_sys_share: server_cpu.1 as f64 / (server_cpu.0 + server_cpu.1).max(1) as f64,
-        server_core_busy: server_core,
-        loader_core_busy: loader_core,
+        server_core_busy: server_core.0,
+        server_core_steal: server_core.1,
+        loader_core_busy: loader_core.0,
+        loader_core_steal: loader_core.1,
         loader_busy,
     }
 }
@@ -685,7 +716,9 @@ fn figures_json(f: &Figures, rss: f64) -> Value {
         "cpu_us_per_frame": (f.cpu_us_per_frame * 100.0).round() / 100.0,
         "server_sys_share": (f.server_sys_share * 100.0).round() / 100.0,
         "server_core_busy": (f.server_core_busy * 100.0).round() / 100.0,
+        "server_core_steal": (f.server_core_steal * 100.0).round() / 100.0,
         "loader_core_busy": (f.loader_core_busy * 100.0).round() / 100.0,
+        "loader_core_steal": (f.loader_core_steal * 100.0).round() / 100.0,
         "loader_busy": (f.loader_busy * 100.0).round() / 100.0,
         "rss_kib_per_idle_session": (rss * 10.0).round() / 10.0,
     })
