@@ -381,11 +381,8 @@ async fn drive_store(store: &MessagingStore, per_client: usize) -> (f64, Vec<f64
 
 /// User + system CPU time of a process (`self` or a pid), in microseconds.
 fn cpu_us_of(pid: &str) -> u64 {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
-    let after = stat.rsplit_once(')').unwrap().1;
-    let fields: Vec<&str> = after.split_whitespace().collect();
-    let ticks: u64 = fields[11].parse::<u64>().unwrap() + fields[12].parse::<u64>().unwrap();
-    ticks * 1_000_000 / 100
+    let (user, system) = child::cpu_us(pid);
+    user + system
 }
 
 /// Where the relay and the client run (`RELAY_BENCH_PIN`).

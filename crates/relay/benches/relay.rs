@@ -157,7 +157,7 @@ impl Server {
 
     /// User and system CPU time of the server, in microseconds.
     fn cpu_us(&self) -> (u64, u64) {
-        cpu_us_of(&self.pid().to_string())
+        child::cpu_us(&self.pid().to_string())
     }
 
     fn rss_kib(&self) -> u64 {
@@ -175,15 +175,6 @@ impl Drop for Server {
     fn drop(&mut self) {
         child::stop(&mut self.child);
     }
-}
-
-/// User and system CPU time of a process (`self` or a pid), in microseconds.
-fn cpu_us_of(pid: &str) -> (u64, u64) {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
-    let after = stat.rsplit_once(')').unwrap().1;
-    let fields: Vec<&str> = after.split_whitespace().collect();
-    let us = |i: usize| fields[i].parse::<u64>().unwrap() * 1_000_000 / 100;
-    (us(11), us(12))
 }
 
 /// The cores this process may run on, read once, before `main` pins the load generator to

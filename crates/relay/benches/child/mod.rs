@@ -55,3 +55,21 @@ pub fn stop(child: &mut Child) {
     }
     child.wait().ok();
 }
+
+/// User and system CPU time of a process (`self` or a pid), in microseconds, from
+/// `/proc/<pid>/stat` (fields 14 and 15, in clock ticks of 1/100 s).
+pub fn cpu_us(pid: &str) -> (u64, u64) {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).expect("/proc/<pid>/stat");
+    // The command name may hold spaces and parentheses: fields are counted after its `)`.
+    let after = stat.rsplit_once(')').expect("a stat line").1;
+    let fields: Vec<&str> = after.split_whitespace().collect();
+    let us = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|f| f.parse::<u64>().ok())
+            .expect("a CPU time field")
+            * 1_000_000
+            / 100
+    };
+    (us(11), us(12))
+}
