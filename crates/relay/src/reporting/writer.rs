@@ -68,7 +68,10 @@ impl Writer {
     /// entries. The thread ends when every `Writer` is dropped.
     pub fn start(db: &Path, capacity: usize) -> Result<Writer, StoreError> {
         let conn = Connection::open(db)?;
-        conn.busy_timeout(std::time::Duration::from_secs(5))?;
+        crate::store::wait_for_locks(&conn)?;
+        // As the relay's other connections: a commit survives a crash of the relay, and
+        // holds the write lock (which the messaging store's writer waits for) for no fsync.
+        conn.pragma_update(None, "synchronous", "NORMAL")?;
         let (tx, rx) = mpsc::channel(capacity.max(1));
         std::thread::Builder::new()
             .name("routing-writer".into())
