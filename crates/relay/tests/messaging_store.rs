@@ -226,6 +226,65 @@ async fn concurrent_writes_commit_together_and_a_failing_one_rolls_back_alone() 
     .await;
 }
 
+/// Polls `f` once, so that a store call queues its job now (the queue has room).
+async fn queue_now<F: std::future::Future + Unpin>(f: &mut F) {
+    std::future::poll_fn(|cx| {
+        assert!(std::pin::Pin::new(&mut *f).poll(cx).is_pending());
+        std::task::Poll::Ready(())
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_write_that_fails_beside_others_in_one_batch_leaves_each_other_write_committed_once() {
+    both(|store| async move {
+        // Hold the writer, so the next writes queue up behind it and form one batch.
+        let (started_tx, mut started) = tokio::sync::mpsc::unbounded_channel();
+        let (release, held) = std::sync::mpsc::channel::<()>();
+        let blocker = tokio::spawn({
+            let store = store.clone();
+            async move {
+                store
+                    .write(move |_| {
+                        started_tx.send(()).ok();
+                        held.recv().ok();
+                        Ok(())
+                    })
+                    .await
+            }
+        });
+        started.recv().await.unwrap();
+        let runs = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let counted = runs.clone();
+        let mut first = Box::pin(store.write(move |db| {
+            counted.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            queries::ingest(db, &web("batch1", "one"), 1_000, DEFAULT_WINDOW)
+        }));
+        let mut failing = Box::pin(
+            store.write(|db| db.execute("INSERT INTO no_such_table VALUES ($1)", &[1i64.into()])),
+        );
+        let mut last = Box::pin(
+            store.write(|db| queries::ingest(db, &web("batch2", "two"), 2_000, DEFAULT_WINDOW)),
+        );
+        queue_now(&mut first).await;
+        queue_now(&mut failing).await;
+        queue_now(&mut last).await;
+        release.send(()).unwrap();
+        blocker.await.unwrap().unwrap();
+        assert!(matches!(failing.await, Err(StoreError::Db(_))));
+        let (first, last) = (first.await.unwrap(), last.await.unwrap());
+        assert_eq!((first.message.seq, last.message.seq), (1, 1));
+        // The first write ran before the failure, was rolled back with it, and ran again.
+        assert_eq!(runs.load(std::sync::atomic::Ordering::SeqCst), 2);
+        let rows = store
+            .read(|db| db.query("SELECT COUNT(*) FROM msg_messages", &[]))
+            .await
+            .unwrap();
+        assert_eq!(rows[0][0].int().unwrap(), 2);
+    })
+    .await;
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn customer_messages_around_agent_replies_failed_writes_and_wrap_ups_keep_their_order() {
     both(|store| async move {

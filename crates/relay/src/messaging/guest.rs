@@ -141,7 +141,7 @@ async fn contact_of(svc: &Messaging, guest: &Guest) -> Result<Option<String>, Ms
         .read(move |db| {
             db.query(
                 "SELECT contact_id FROM msg_identities WHERE channel = $1 AND external_id = $2",
-                &[WEB.into(), id.into()],
+                &[WEB.into(), (&id).into()],
             )
         })
         .await?;

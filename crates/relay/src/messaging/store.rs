@@ -3,8 +3,9 @@
 //! reader thread on its own connection. Both engines sit behind [`Sql`], so this shell is
 //! the same for SQLite and PostgreSQL.
 //!
-//! Each write runs inside its own savepoint, so one failing write rolls back alone and the
-//! rest of the batch still commits.
+//! One failing write rolls back alone and the rest of its batch still commits: a batch first
+//! runs without savepoints, and only a batch in which a write failed runs again with one
+//! savepoint per write (see [`write_batch`]).
 //!
 //! On SQLite the writer does not wait for the disk: [`super::wal`] fsyncs the WAL on another
 //! thread and answers a batch's writes after that fsync, while the writer runs the next batch,
@@ -16,7 +17,7 @@ use tokio::sync::{mpsc, oneshot};
 
 use super::{
     db::{self, DbError, Postgres, Sql, Sqlite},
-    wal::{self, Done, Settled},
+    wal::{self, Answer, Settled},
 };
 
 /// Writes grouped into one transaction at most.
@@ -97,15 +98,52 @@ pub enum StoreError {
     WorkerGone,
 }
 
-/// Runs against the connection; returns the answer to send after the batch, and whether the
-/// job succeeded (a failed job's savepoint is rolled back).
-type Job = Box<dyn FnOnce(&mut dyn Sql) -> (Done, bool) + Send>;
+/// A queued read or write: run against a connection, then answered.
+trait Job: Answer {
+    /// Runs it, keeping the result for the answer; `false` if it failed. A write may run
+    /// twice (its batch rolled back and run again, see [`write_batch`]): only the last run's
+    /// result is answered.
+    fn run(&mut self, db: &mut dyn Sql) -> bool;
+}
+
+/// A job made of a closure and the caller's channel.
+struct Pending<T, F> {
+    f: F,
+    /// The last run's result; `None` if it never ran (its batch failed first).
+    result: Option<Result<T, DbError>>,
+    tx: oneshot::Sender<Result<T, StoreError>>,
+}
+
+impl<T, F> Job for Pending<T, F>
+where
+    T: Send,
+    F: FnMut(&mut dyn Sql) -> Result<T, DbError> + Send,
+{
+    fn run(&mut self, db: &mut dyn Sql) -> bool {
+        let result = (self.f)(db);
+        let ok = result.is_ok();
+        self.result = Some(result);
+        ok
+    }
+}
+
+impl<T: Send, F: Send> Answer for Pending<T, F> {
+    fn answer(self: Box<Self>, committed: bool) {
+        let answer = match self.result {
+            Some(Ok(_)) | None if !committed => Err(StoreError::NotCommitted),
+            Some(other) => other.map_err(StoreError::Db),
+            None => Err(StoreError::NotCommitted),
+        };
+        // The caller may have given up waiting; the write stands either way.
+        self.tx.send(answer).ok();
+    }
+}
 
 /// The handle: cheap to clone, usable from async code.
 #[derive(Clone)]
 pub struct MessagingStore {
-    writes: mpsc::Sender<Job>,
-    reads: mpsc::Sender<Job>,
+    writes: mpsc::Sender<Box<dyn Job>>,
+    reads: mpsc::Sender<Box<dyn Job>>,
 }
 
 impl MessagingStore {
@@ -141,9 +179,11 @@ impl MessagingStore {
     }
 
     /// Runs `f` in the next write batch; answers once that batch's transaction has committed.
+    /// `f` runs again when another write of its batch failed (the batch is rolled back and
+    /// rerun), so it must not act outside the database.
     pub async fn write<T: Send + 'static>(
         &self,
-        f: impl FnOnce(&mut dyn Sql) -> Result<T, DbError> + Send + 'static,
+        f: impl FnMut(&mut dyn Sql) -> Result<T, DbError> + Send + 'static,
     ) -> Result<T, StoreError> {
         run(&self.writes, f).await
     }
@@ -151,7 +191,7 @@ impl MessagingStore {
     /// Runs `f` on the reader connection (sees every committed write).
     pub async fn read<T: Send + 'static>(
         &self,
-        f: impl FnOnce(&mut dyn Sql) -> Result<T, DbError> + Send + 'static,
+        f: impl FnMut(&mut dyn Sql) -> Result<T, DbError> + Send + 'static,
     ) -> Result<T, StoreError> {
         run(&self.reads, f).await
     }
@@ -159,7 +199,7 @@ impl MessagingStore {
     /// Blocking write, for the command line (not for async threads).
     pub fn write_blocking<T: Send + 'static>(
         &self,
-        f: impl FnOnce(&mut dyn Sql) -> Result<T, DbError> + Send + 'static,
+        f: impl FnMut(&mut dyn Sql) -> Result<T, DbError> + Send + 'static,
     ) -> Result<T, StoreError> {
         let (tx, rx) = oneshot::channel();
         self.writes
@@ -178,27 +218,19 @@ fn spawn(name: &str, f: impl FnOnce() + Send + 'static) -> Result<(), StoreError
 }
 
 fn job<T: Send + 'static>(
-    f: impl FnOnce(&mut dyn Sql) -> Result<T, DbError> + Send + 'static,
+    f: impl FnMut(&mut dyn Sql) -> Result<T, DbError> + Send + 'static,
     tx: oneshot::Sender<Result<T, StoreError>>,
-) -> Job {
-    Box::new(move |db: &mut dyn Sql| {
-        let result = f(db);
-        let ok = result.is_ok();
-        let done = Box::new(move |committed: bool| {
-            let answer = match result {
-                Ok(_) if !committed => Err(StoreError::NotCommitted),
-                other => other.map_err(StoreError::Db),
-            };
-            // The caller may have given up waiting; the write stands either way.
-            tx.send(answer).ok();
-        }) as Done;
-        (done, ok)
+) -> Box<dyn Job> {
+    Box::new(Pending {
+        f,
+        result: None,
+        tx,
     })
 }
 
 async fn run<T: Send + 'static>(
-    queue: &mpsc::Sender<Job>,
-    f: impl FnOnce(&mut dyn Sql) -> Result<T, DbError> + Send + 'static,
+    queue: &mpsc::Sender<Box<dyn Job>>,
+    f: impl FnMut(&mut dyn Sql) -> Result<T, DbError> + Send + 'static,
 ) -> Result<T, StoreError> {
     let (tx, rx) = oneshot::channel();
     queue
@@ -217,9 +249,8 @@ struct After {
     checkpoint: Option<std_mpsc::SyncSender<()>>,
 }
 
-fn write_loop(mut db: Box<dyn Sql>, mut rx: mpsc::Receiver<Job>, after: After) {
-    let mut batch: Vec<Job> = Vec::with_capacity(WRITE_BATCH);
-    let mut done: Vec<Done> = Vec::with_capacity(WRITE_BATCH);
+fn write_loop(mut db: Box<dyn Sql>, mut rx: mpsc::Receiver<Box<dyn Job>>, after: After) {
+    let mut batch: Vec<Box<dyn Job>> = Vec::with_capacity(WRITE_BATCH);
     while let Some(first) = rx.blocking_recv() {
         batch.push(first);
         while batch.len() < WRITE_BATCH {
@@ -228,7 +259,7 @@ fn write_loop(mut db: Box<dyn Sql>, mut rx: mpsc::Receiver<Job>, after: After) {
                 Err(_) => break,
             }
         }
-        let committed = write_batch(db.as_mut(), &mut batch, &mut done);
+        let committed = write_batch(db.as_mut(), &mut batch);
         if let Err(e) = &committed {
             tracing::error!(error = %e, "messaging write batch");
         }
@@ -240,52 +271,48 @@ fn write_loop(mut db: Box<dyn Sql>, mut rx: mpsc::Receiver<Job>, after: After) {
         match &after.syncer {
             Some(syncer) => {
                 let settled = Settled {
-                    done: std::mem::replace(&mut done, Vec::with_capacity(WRITE_BATCH)),
+                    done: batch.drain(..).map(|j| j as Box<dyn Answer>).collect(),
                     committed,
                 };
                 if let Err(std_mpsc::SendError(settled)) = syncer.send(settled) {
                     // The syncer is gone: nothing can be made durable, so nothing is acknowledged.
                     for d in settled.done {
-                        d(false);
+                        d.answer(false);
                     }
                 }
             }
             None => {
-                for d in done.drain(..) {
-                    d(committed);
+                for j in batch.drain(..) {
+                    j.answer(committed);
                 }
             }
         }
     }
 }
 
-fn write_batch(
-    db: &mut dyn Sql,
-    batch: &mut Vec<Job>,
-    done: &mut Vec<Done>,
-) -> Result<(), DbError> {
-    if let Err(e) = db.batch("BEGIN") {
-        // Still answer every job: each closure reports "not committed".
-        for j in batch.drain(..) {
-            done.push(Box::new(move |_| drop(j)));
-        }
-        return Err(e);
+/// Runs a batch in one transaction. First without savepoints: a savepoint per write costs two
+/// more statements and a copy of every page the write touches (SQLite's sub-journal), a
+/// fifth of the writer's time, and writes almost never fail. When one does fail, its partial
+/// changes cannot be undone alone: the transaction is rolled back and the batch runs again,
+/// each write in its own savepoint, so that the failing write rolls back alone and the others
+/// commit. (A write that failed because of an earlier write of its batch fails again there.)
+fn write_batch(db: &mut dyn Sql, batch: &mut [Box<dyn Job>]) -> Result<(), DbError> {
+    db.batch("BEGIN")?;
+    if batch.iter_mut().all(|j| j.run(db)) {
+        return commit(db);
     }
+    // What the writer remembers of the writes just undone is wrong now.
+    forget_all(db);
+    db.batch("ROLLBACK")?;
+    db.batch("BEGIN")?;
     let mut failed = None;
-    for j in batch.drain(..) {
-        if failed.is_some() {
-            done.push(Box::new(move |_| drop(j)));
-            continue;
-        }
+    for j in batch.iter_mut() {
         if let Err(e) = db.batch("SAVEPOINT job") {
             failed = Some(e);
-            done.push(Box::new(move |_| drop(j)));
-            continue;
+            break;
         }
         // The job's own error rolls back only its savepoint; it reports the error itself.
-        let (d, ok) = j(db);
-        done.push(d);
-        let end = if ok {
+        let end = if j.run(db) {
             db.batch("RELEASE SAVEPOINT job")
         } else {
             forget_all(db);
@@ -293,11 +320,11 @@ fn write_batch(
         };
         if let Err(e) = end {
             failed = Some(e);
+            break;
         }
     }
-    // On any failure, what the writer remembers may not have been committed.
     match failed {
-        None => db.batch("COMMIT").inspect_err(|_| forget_all(db)),
+        None => commit(db),
         Some(e) => {
             forget_all(db);
             if let Err(rollback) = db.batch("ROLLBACK") {
@@ -308,6 +335,11 @@ fn write_batch(
     }
 }
 
+/// On any failure to commit, what the writer remembers may not have been committed.
+fn commit(db: &mut dyn Sql) -> Result<(), DbError> {
+    db.batch("COMMIT").inspect_err(|_| forget_all(db))
+}
+
 /// Clears the writer's cache of what it wrote ([`super::queries::WriterCache`]).
 fn forget_all(db: &mut dyn Sql) {
     if let Some(cache) = db.writer_cache() {
@@ -315,8 +347,9 @@ fn forget_all(db: &mut dyn Sql) {
     }
 }
 
-fn read_loop(mut db: Box<dyn Sql>, mut rx: mpsc::Receiver<Job>) {
-    while let Some(j) = rx.blocking_recv() {
-        j(db.as_mut()).0(true);
+fn read_loop(mut db: Box<dyn Sql>, mut rx: mpsc::Receiver<Box<dyn Job>>) {
+    while let Some(mut j) = rx.blocking_recv() {
+        j.run(db.as_mut());
+        j.answer(true);
     }
 }

@@ -22,9 +22,20 @@ use std::{
 
 use super::db::{Sql, WRITER_AUTOCHECKPOINT};
 
-/// Called once its batch is settled: `true` if the write committed (and is durable, when the
-/// store fsyncs).
-pub type Done = Box<dyn FnOnce(bool) + Send>;
+/// A write waiting for its answer.
+pub trait Answer: Send {
+    /// Called once its batch is settled: `true` if the write committed (and is durable, when
+    /// the store fsyncs).
+    fn answer(self: Box<Self>, ok: bool);
+}
+
+impl<F: FnOnce(bool) + Send> Answer for F {
+    fn answer(self: Box<Self>, ok: bool) {
+        (*self)(ok)
+    }
+}
+
+pub type Done = Box<dyn Answer>;
 
 /// The answers of one committed (or failed) batch, waiting for the fsync.
 pub struct Settled {
@@ -87,7 +98,7 @@ pub fn syncer(wal: PathBuf, rx: mpsc::Receiver<Settled>) {
         for settled in pending.drain(..) {
             let ok = settled.committed && durable;
             for d in settled.done {
-                d(ok);
+                d.answer(ok);
             }
         }
     }
