@@ -14,6 +14,10 @@
 
 mod child;
 
+/// The relay binary's allocator, so the server child measured is the relay as shipped.
+#[global_allocator]
+static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use std::{
     process::{Child, Command, Stdio},
     sync::{Arc, Mutex},
