@@ -73,6 +73,8 @@ const OPEN_LOOP_IN_FLIGHT: usize = 1024;
 /// Connections the HTTP open loop sends on (one request in flight each).
 const OPEN_LOOP_CONNECTIONS: usize = 256;
 const SECRET: &str = "bench-secret-0123456789";
+/// The registered site the widget's requests come from.
+const SITE_ORIGIN: &str = "https://shop.example";
 
 fn percentile(sorted: &[f64], p: f64) -> f64 {
     let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
@@ -191,9 +193,11 @@ fn request(path: &str, users: &[String], i: usize) -> Vec<u8> {
     let text = format!("hello {i}, is this in stock?");
     if path == "widget" {
         let body = json!({ "text": text }).to_string();
+        // A widget runs on the customer's site, so each request carries that page's origin
+        // (and the relay answers with CORS headers for a registered site).
         post(
             "/api/messaging/guest/messages",
-            &[("x-guest-token", user)],
+            &[("x-guest-token", user), ("origin", SITE_ORIGIN)],
             &body,
         )
     } else {
@@ -463,6 +467,10 @@ fn serve_child(db: &str, www: &str, fsync: &str) {
         config.messaging.guest_rate_per_sec = 1e9;
         config.messaging.guest_burst = u32::MAX;
         config.messaging.fsync_commits = fsync == "fsync";
+        relay::store::Store::open(&config.db_path)
+            .unwrap()
+            .blocking(|c| relay::store::site_add(c, "bench", &[SITE_ORIGIN.to_owned()]))
+            .unwrap();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         println!("LISTENING {}", listener.local_addr().unwrap());
         relay::run(listener, config, std::future::pending())

@@ -49,6 +49,35 @@ pub fn routes(state: MsgState) -> Router<MsgState> {
         .layer(middleware::from_fn_with_state(state, cors))
 }
 
+/// Whether `origin` belongs to a registered site, as read from the store at most a second ago
+/// ([`super::service::Messaging::origins`]); a store failure answers no.
+async fn origin_allowed(s: &MsgState, origin: &str) -> bool {
+    let now = std::time::Instant::now();
+    if let Some(allowed) = s.svc.origins.get(origin, now) {
+        return allowed;
+    }
+    let o = origin.to_owned();
+    let read = s
+        .app
+        .store
+        .call(move |c| {
+            Ok(
+                c.query_row("SELECT 1 FROM site_origins WHERE origin = ?1", [o], |_| {
+                    Ok(())
+                })
+                .is_ok(),
+            )
+        })
+        .await;
+    match read {
+        Ok(allowed) => {
+            s.svc.origins.put(origin, allowed, now);
+            allowed
+        }
+        Err(_) => false,
+    }
+}
+
 /// Answers preflights and adds `Access-Control-Allow-Origin` for origins of a registered site.
 async fn cors(State(s): State<MsgState>, req: Request, next: Next) -> Response {
     let origin = req
@@ -56,20 +85,8 @@ async fn cors(State(s): State<MsgState>, req: Request, next: Next) -> Response {
         .get(header::ORIGIN)
         .and_then(|v| v.to_str().ok())
         .map(str::to_owned);
-    let allowed = match origin.clone() {
-        Some(o) => s
-            .app
-            .store
-            .call(move |c| {
-                Ok(
-                    c.query_row("SELECT 1 FROM site_origins WHERE origin = ?1", [o], |_| {
-                        Ok(())
-                    })
-                    .is_ok(),
-                )
-            })
-            .await
-            .unwrap_or(false),
+    let allowed = match &origin {
+        Some(o) => origin_allowed(&s, o).await,
         None => false,
     };
     let mut response = if req.method() == Method::OPTIONS {

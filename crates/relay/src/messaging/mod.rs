@@ -24,6 +24,7 @@ pub mod open;
 pub mod outbox;
 pub mod queries;
 pub mod ratelimit;
+pub mod recent;
 pub mod service;
 pub mod signature;
 pub mod store;

@@ -20,6 +20,7 @@ use super::{
     model::*,
     open, queries,
     ratelimit::Bucket,
+    recent::Recent,
     store::{MessagingStore, StoreError},
 };
 use crate::store::now_ms;
@@ -94,12 +95,12 @@ pub struct Messaging {
     pub http: reqwest::Client,
     /// One token bucket per guest.
     guests: Mutex<HashMap<String, Bucket>>,
-    /// Integrations looked up by the inbound webhook, with when (absent ones too).
-    integrations: Mutex<HashMap<String, Looked>>,
+    /// Integrations looked up by the inbound webhook (`None`: there was none of that name).
+    integrations: Recent<Option<Arc<Integration>>>,
+    /// Whether a page origin belongs to a registered site, as the widget's CORS check last
+    /// read it: every widget request carries its page's `Origin`.
+    pub origins: Recent<bool>,
 }
-
-/// An integration as looked up at an instant (`None`: there was none of that name).
-type Looked = (Instant, Option<Arc<Integration>>);
 
 /// How long the inbound webhook trusts an integration it looked up (its secret, its bot)
 /// before reading it again. Integrations are changed by `relay integration add`, another
@@ -108,6 +109,10 @@ type Looked = (Instant, Option<Arc<Integration>>);
 const INTEGRATION_TTL: Duration = Duration::from_secs(1);
 /// Integrations remembered at most (names come from request paths).
 const INTEGRATIONS_CACHED: usize = 1024;
+/// How long the widget's CORS check trusts a site origin it read (`relay site add` is another
+/// process), and how many origins it remembers (they come from request headers).
+const ORIGIN_TTL: Duration = Duration::from_secs(1);
+const ORIGINS_CACHED: usize = 1024;
 
 impl Messaging {
     pub fn new(store: MessagingStore, config: MessagingConfig, attachments_dir: PathBuf) -> Self {
@@ -120,7 +125,8 @@ impl Messaging {
             outbox_wake: Arc::new(Notify::new()),
             http: reqwest::Client::new(),
             guests: Mutex::new(HashMap::new()),
-            integrations: Mutex::new(HashMap::new()),
+            integrations: Recent::new(INTEGRATION_TTL, INTEGRATIONS_CACHED),
+            origins: Recent::new(ORIGIN_TTL, ORIGINS_CACHED),
         }
     }
 
@@ -182,13 +188,8 @@ impl Messaging {
         name: &str,
     ) -> Result<Option<Arc<Integration>>, MessagingError> {
         let now = Instant::now();
-        {
-            let cache = self.integrations.lock().unwrap_or_else(|p| p.into_inner());
-            if let Some((at, found)) = cache.get(name) {
-                if now.duration_since(*at) < INTEGRATION_TTL {
-                    return Ok(found.clone());
-                }
-            }
+        if let Some(found) = self.integrations.get(name, now) {
+            return Ok(found);
         }
         let lookup = name.to_owned();
         let found = self
@@ -196,11 +197,7 @@ impl Messaging {
             .read(move |db| queries::integration(db, &lookup))
             .await?
             .map(Arc::new);
-        let mut cache = self.integrations.lock().unwrap_or_else(|p| p.into_inner());
-        if cache.len() >= INTEGRATIONS_CACHED {
-            cache.clear();
-        }
-        cache.insert(name.to_owned(), (now, found.clone()));
+        self.integrations.put(name, found.clone(), now);
         Ok(found)
     }
 
