@@ -225,8 +225,9 @@ impl<N: Clone> Capture<N> {
                 NodeKind::Other => return,
                 NodeKind::Element => {
                     let mut attrs = Vec::new();
-                    let (ns, tag, offset) = page.element(&node, &mut attrs, out.with_scroll);
-                    scroll = offset;
+                    let head = page.element(&node, &mut attrs, out.with_scroll);
+                    let (ns, tag) = (head.ns, head.tag);
+                    scroll = head.scroll;
                     let Some(sent) = sent_as(page, &self.config, &node, ns, &tag, &attrs, state)
                     else {
                         return;
@@ -270,7 +271,9 @@ impl<N: Clone> Capture<N> {
                         slot.holds_children = !(ns == Namespace::Html && tag == "script");
                         slot.control = control(ns, &tag);
                         if slot.holds_children {
-                            shadow = page.shadow_root(&node);
+                            if head.shadow_host {
+                                shadow = page.shadow_root(&node);
+                            }
                             if ns == Namespace::Html && tag == "iframe" {
                                 frame_doc = page.frame_document(&node);
                                 self.new_frames.push(node.clone());

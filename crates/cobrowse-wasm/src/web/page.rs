@@ -12,7 +12,7 @@ use web_sys::{
     HtmlLinkElement, HtmlSelectElement, HtmlStyleElement, HtmlTextAreaElement, Node,
 };
 
-use crate::page::{NodeKind, Page};
+use crate::page::{ElementHead, NodeKind, Page};
 
 #[wasm_bindgen(module = "/src/web/hooks.js")]
 extern "C" {
@@ -130,8 +130,8 @@ impl Page for WebPage {
             return (Namespace::Html, String::new());
         }
         let mut attrs = Vec::new();
-        let (ns, tag, _) = self.element(node, &mut attrs, false);
-        (ns, tag)
+        let head = self.element(node, &mut attrs, false);
+        (head.ns, head.tag)
     }
 
     fn attributes(&self, node: &Node, out: &mut Vec<(String, String)>) {
@@ -145,7 +145,7 @@ impl Page for WebPage {
         node: &Node,
         attrs: &mut Vec<(String, String)>,
         with_scroll: bool,
-    ) -> (Namespace, String, Option<(i32, i32)>) {
+    ) -> ElementHead {
         let packed = describe_element(node, with_scroll);
         let mut parts = packed.split('\0');
         let first = parts.next().unwrap_or_default();
@@ -156,15 +156,22 @@ impl Page for WebPage {
             }
             None => (first, None),
         };
-        let ns = match head.as_bytes().first() {
-            Some(b's') => Namespace::Svg,
-            Some(b'm') => Namespace::MathMl,
+        // The namespace letter is upper case for a shadow host.
+        let flag = head.as_bytes().first().copied().unwrap_or(b'h');
+        let ns = match flag.to_ascii_lowercase() {
+            b's' => Namespace::Svg,
+            b'm' => Namespace::MathMl,
             _ => Namespace::Html,
         };
         while let (Some(name), Some(value)) = (parts.next(), parts.next()) {
             attrs.push((name.to_owned(), value.to_owned()));
         }
-        (ns, head.get(1..).unwrap_or_default().to_owned(), scroll)
+        ElementHead {
+            ns,
+            tag: head.get(1..).unwrap_or_default().to_owned(),
+            scroll,
+            shadow_host: flag.is_ascii_uppercase(),
+        }
     }
 
     fn attribute(&self, node: &Node, name: &str) -> Option<String> {
