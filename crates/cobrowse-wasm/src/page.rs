@@ -27,6 +27,9 @@ pub struct ElementHead {
     /// Whether the element may host an open shadow root; when false, [`Page::shadow_root`]
     /// need not be asked (a snapshot would ask it of every element).
     pub shadow_host: bool,
+    /// Whether it has child nodes; when false, [`Page::children`] need not be asked (most
+    /// elements a page adds are leaves or hold only text).
+    pub has_children: bool,
 }
 
 /// Read access to the live page. Every method must be cheap to call and must not panic on any
@@ -62,6 +65,7 @@ pub trait Page {
             tag,
             scroll,
             shadow_host: true,
+            has_children: true,
         }
     }
     fn attribute(&self, node: &Self::Node, name: &str) -> Option<String>;

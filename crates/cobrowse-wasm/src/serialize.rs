@@ -180,6 +180,7 @@ impl<N: Clone> Capture<N> {
         let mut scope = false;
         let mut sheet_owner = false;
         let mut scroll = None;
+        let mut has_children = true;
         let mut shadow = None;
         let mut frame_doc = None;
         let data = match role {
@@ -228,6 +229,7 @@ impl<N: Clone> Capture<N> {
                     let head = page.element(&node, &mut attrs, out.with_scroll);
                     let (ns, tag) = (head.ns, head.tag);
                     scroll = head.scroll;
+                    has_children = head.has_children;
                     let Some(sent) = sent_as(page, &self.config, &node, ns, &tag, &attrs, state)
                     else {
                         return;
@@ -347,7 +349,9 @@ impl<N: Clone> Capture<N> {
             return;
         }
         children.clear();
-        page.children(&node, children);
+        if has_children {
+            page.children(&node, children);
+        }
         for child in children.drain(..).rev() {
             stack.push(Visit {
                 node: child,

@@ -62,14 +62,15 @@ export function adoptedOf(scope) {
 // Boundary batching (each call across the wasm boundary costs more than the work it does):
 // an element's namespace, local name, scroll offset (when asked and not at the origin; never
 // for the top document's scrolling element, whose offset is the window's) and attributes as
-// one string, `\0`-separated: `<h|s|m><localName>[\x01x,y]\0name\0value...`, the namespace
-// letter upper case when the element hosts an open shadow root.
+// one string, `\0`-separated: `<h|s|m><flags><localName>[\x01x,y]\0name\0value...`, where
+// flags is a digit: +1 it hosts an open shadow root, +2 it has child nodes (so the caller asks
+// for neither when they are absent).
 const SVG = 'http://www.w3.org/2000/svg';
 const MATHML = 'http://www.w3.org/1998/Math/MathML';
 export function describeElement(el, withScroll) {
   const ns = el.namespaceURI;
-  const n = ns === SVG ? 's' : ns === MATHML ? 'm' : 'h';
-  let s = (el.shadowRoot ? n.toUpperCase() : n) + el.localName;
+  let s = (ns === SVG ? 's' : ns === MATHML ? 'm' : 'h')
+    + ((el.shadowRoot ? 1 : 0) + (el.firstChild ? 2 : 0)) + el.localName;
   if (withScroll && el !== document.scrollingElement) {
     const x = el.scrollLeft, y = el.scrollTop;
     if (x || y) s += '\x01' + Math.round(x) + ',' + Math.round(y);

@@ -156,21 +156,22 @@ impl Page for WebPage {
             }
             None => (first, None),
         };
-        // The namespace letter is upper case for a shadow host.
-        let flag = head.as_bytes().first().copied().unwrap_or(b'h');
-        let ns = match flag.to_ascii_lowercase() {
-            b's' => Namespace::Svg,
-            b'm' => Namespace::MathMl,
+        let ns = match head.as_bytes().first() {
+            Some(b's') => Namespace::Svg,
+            Some(b'm') => Namespace::MathMl,
             _ => Namespace::Html,
         };
+        // Unknown flags read as "may have": the caller then asks, as it would without them.
+        let flags = head.as_bytes().get(1).map_or(3, |f| f.wrapping_sub(b'0'));
         while let (Some(name), Some(value)) = (parts.next(), parts.next()) {
             attrs.push((name.to_owned(), value.to_owned()));
         }
         ElementHead {
             ns,
-            tag: head.get(1..).unwrap_or_default().to_owned(),
+            tag: head.get(2..).unwrap_or_default().to_owned(),
             scroll,
-            shadow_host: flag.is_ascii_uppercase(),
+            shadow_host: flags & 1 != 0 || flags > 3,
+            has_children: flags & 2 != 0 || flags > 3,
         }
     }
 
