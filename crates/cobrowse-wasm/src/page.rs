@@ -32,6 +32,19 @@ pub struct ElementHead {
     pub has_children: bool,
 }
 
+/// What a snapshot visit reads of a node in one go (see [`Page::describe`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Described {
+    Document,
+    Doctype,
+    Element(ElementHead),
+    /// A text node's data.
+    Text(String),
+    /// A comment's data.
+    Comment(String),
+    Other,
+}
+
 /// Read access to the live page. Every method must be cheap to call and must not panic on any
 /// page content; a node that vanished reads as empty.
 pub trait Page {
@@ -66,6 +79,23 @@ pub trait Page {
             scroll,
             shadow_host: true,
             has_children: true,
+        }
+    }
+    /// A node's kind with, for an element, what [`Page::element`] reads and, for a text or a
+    /// comment, its data: what a visit needs first, which a page may read in one go.
+    fn describe(
+        &self,
+        node: &Self::Node,
+        attrs: &mut Vec<(String, String)>,
+        with_scroll: bool,
+    ) -> Described {
+        match self.kind(node) {
+            NodeKind::Element => Described::Element(self.element(node, attrs, with_scroll)),
+            NodeKind::Text => Described::Text(self.text(node)),
+            NodeKind::Comment => Described::Comment(self.text(node)),
+            NodeKind::Document => Described::Document,
+            NodeKind::Doctype => Described::Doctype,
+            NodeKind::Other => Described::Other,
         }
     }
     fn attribute(&self, node: &Self::Node, name: &str) -> Option<String>;

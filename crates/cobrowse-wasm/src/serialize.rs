@@ -9,7 +9,7 @@ use protocol::{
 
 use crate::capture::Capture;
 use crate::mask::{self, ElementFacts, MaskState, Verdict};
-use crate::page::{NodeKind, Page};
+use crate::page::{Described, Page};
 use crate::tree::{Attach, SentAs, Slot, TextMode};
 use crate::url;
 
@@ -181,6 +181,7 @@ impl<N: Clone> Capture<N> {
         let mut sheet_owner = false;
         let mut scroll = None;
         let mut has_children = true;
+        let mut attrs = Vec::new();
         let mut shadow = None;
         let mut frame_doc = None;
         let data = match role {
@@ -192,12 +193,12 @@ impl<N: Clone> Capture<N> {
                 scope = true;
                 NodeData::FrameDocument
             }
-            Role::Child { .. } => match page.kind(&node) {
-                NodeKind::Document => {
+            Role::Child { .. } => match page.describe(&node, &mut attrs, out.with_scroll) {
+                Described::Document => {
                     scope = true;
                     NodeData::Document
                 }
-                NodeKind::Doctype => {
+                Described::Doctype => {
                     let (name, public_id, system_id) = page.doctype(&node);
                     NodeData::Doctype {
                         name,
@@ -205,28 +206,18 @@ impl<N: Clone> Capture<N> {
                         system_id,
                     }
                 }
-                NodeKind::Text => {
-                    let t = page.text(&node);
-                    NodeData::Text(match text {
-                        TextMode::Plain => t,
-                        TextMode::Masked => mask::mask_text(&t),
-                        TextMode::Css => {
-                            url::absolutize_css(&page.base_url(&node), &t).into_owned()
-                        }
-                    })
-                }
-                NodeKind::Comment => {
-                    let t = page.text(&node);
-                    NodeData::Comment(if text == TextMode::Masked {
-                        mask::mask_text(&t)
-                    } else {
-                        t
-                    })
-                }
-                NodeKind::Other => return,
-                NodeKind::Element => {
-                    let mut attrs = Vec::new();
-                    let head = page.element(&node, &mut attrs, out.with_scroll);
+                Described::Text(t) => NodeData::Text(match text {
+                    TextMode::Plain => t,
+                    TextMode::Masked => mask::mask_text(&t),
+                    TextMode::Css => url::absolutize_css(&page.base_url(&node), &t).into_owned(),
+                }),
+                Described::Comment(t) => NodeData::Comment(if text == TextMode::Masked {
+                    mask::mask_text(&t)
+                } else {
+                    t
+                }),
+                Described::Other => return,
+                Described::Element(head) => {
                     let (ns, tag) = (head.ns, head.tag);
                     scroll = head.scroll;
                     has_children = head.has_children;

@@ -80,6 +80,19 @@ export function describeElement(el, withScroll) {
   return s;
 }
 
+// A node as a visit first needs it, in one call: `e` and `describeElement`'s string, `t` or `c`
+// and a text's or comment's data, `D` a document, `d` a doctype, `o` anything else.
+export function describeNode(node, withScroll) {
+  switch (node.nodeType) {
+    case 1: return 'e' + describeElement(node, withScroll);
+    case 3: return 't' + node.data;
+    case 8: return 'c' + node.data;
+    case 9: return 'D';
+    case 10: return 'd';
+    default: return 'o';
+  }
+}
+
 // Observer records reduced to what capture needs: `(kind, id)` pairs for targets that have an
 // id (1 child list, 3 text, 2 attribute with the attribute name's index in the second result
 // shifted in above two bits: `2 | index << 2`) and the distinct attribute names, `\0`-joined.
