@@ -131,3 +131,32 @@ window.runBench = async (lib, name) => {
   return lib === 'ours' ? ours(workload) : rrweb(workload);
 };
 window.benchWorkloads = Object.keys(workloads);
+
+// What any recorder pays before its own work (bench/profile.mjs --floor): a workload's change
+// alone, seen by a MutationObserver that does nothing (with rrweb's options), and for the
+// snapshot the layout that the first scroll-offset read forces on the freshly built page.
+window.benchFloor = async (name) => {
+  await ready;
+  const workload = workloads[name];
+  workload.setup();
+  await raf();
+  if (!workload.change) {
+    const t0 = performance.now();
+    void root.firstElementChild.scrollTop;
+    return performance.now() - t0;
+  }
+  const observer = new MutationObserver(() => {});
+  observer.observe(document, {
+    subtree: true, childList: true, attributes: true, characterData: true,
+    attributeOldValue: true, characterDataOldValue: true,
+  });
+  await raf();
+  await raf();
+  return new Promise((resolve) => setTimeout(() => {
+    const t0 = performance.now();
+    workload.change();
+    const ms = performance.now() - t0;
+    observer.disconnect();
+    resolve(ms);
+  }));
+};

@@ -242,7 +242,8 @@ impl<N: Clone> Capture<N> {
                 |s| s.state,
             );
             let mut attrs = Vec::new();
-            let (ns, tag, _) = page.element(&slot.node, &mut attrs, false);
+            let crate::page::ElementHead { ns, tag, .. } =
+                page.element(&slot.node, &mut attrs, false);
             let now = serialize::sent_as(
                 page,
                 &self.config,

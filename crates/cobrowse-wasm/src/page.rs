@@ -16,6 +16,35 @@ pub enum NodeKind {
     Other,
 }
 
+/// What [`Page::element`] reads of an element in one go.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ElementHead {
+    pub ns: Namespace,
+    /// Local name (lower case for HTML).
+    pub tag: String,
+    /// Scroll offset, when asked for and away from the origin.
+    pub scroll: Option<(i32, i32)>,
+    /// Whether the element may host an open shadow root; when false, [`Page::shadow_root`]
+    /// need not be asked (a snapshot would ask it of every element).
+    pub shadow_host: bool,
+    /// Whether it has child nodes; when false, [`Page::children`] need not be asked (most
+    /// elements a page adds are leaves or hold only text).
+    pub has_children: bool,
+}
+
+/// What a snapshot visit reads of a node in one go (see [`Page::describe`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Described {
+    Document,
+    Doctype,
+    Element(ElementHead),
+    /// A text node's data.
+    Text(String),
+    /// A comment's data.
+    Comment(String),
+    Other,
+}
+
 /// Read access to the live page. Every method must be cheap to call and must not panic on any
 /// page content; a node that vanished reads as empty.
 pub trait Page {
@@ -29,14 +58,14 @@ pub trait Page {
     fn element_name(&self, node: &Self::Node) -> (Namespace, String);
     /// All attributes, in order, appended to `out`.
     fn attributes(&self, node: &Self::Node, out: &mut Vec<(String, String)>);
-    /// Name, attributes and (when `with_scroll`) scroll offset at once, as a page may read
-    /// them in one go. Scroll offsets force layout: newly added nodes are not asked.
+    /// Name, attributes, (when `with_scroll`) scroll offset and whether it hosts a shadow root
+    /// at once, as a page may read them in one go. Scroll offsets force layout: newly added nodes are not asked.
     fn element(
         &self,
         node: &Self::Node,
         attrs: &mut Vec<(String, String)>,
         with_scroll: bool,
-    ) -> (Namespace, String, Option<(i32, i32)>) {
+    ) -> ElementHead {
         self.attributes(node, attrs);
         let (ns, tag) = self.element_name(node);
         let scroll = if with_scroll {
@@ -44,7 +73,30 @@ pub trait Page {
         } else {
             None
         };
-        (ns, tag, scroll)
+        ElementHead {
+            ns,
+            tag,
+            scroll,
+            shadow_host: true,
+            has_children: true,
+        }
+    }
+    /// A node's kind with, for an element, what [`Page::element`] reads and, for a text or a
+    /// comment, its data: what a visit needs first, which a page may read in one go.
+    fn describe(
+        &self,
+        node: &Self::Node,
+        attrs: &mut Vec<(String, String)>,
+        with_scroll: bool,
+    ) -> Described {
+        match self.kind(node) {
+            NodeKind::Element => Described::Element(self.element(node, attrs, with_scroll)),
+            NodeKind::Text => Described::Text(self.text(node)),
+            NodeKind::Comment => Described::Comment(self.text(node)),
+            NodeKind::Document => Described::Document,
+            NodeKind::Doctype => Described::Doctype,
+            NodeKind::Other => Described::Other,
+        }
     }
     fn attribute(&self, node: &Self::Node, name: &str) -> Option<String>;
     /// The current value of each `(node, name)` attribute asked (`None`: absent), appended to

@@ -9,7 +9,7 @@ use protocol::{
 
 use crate::capture::Capture;
 use crate::mask::{self, ElementFacts, MaskState, Verdict};
-use crate::page::{NodeKind, Page};
+use crate::page::{Described, Page};
 use crate::tree::{Attach, SentAs, Slot, TextMode};
 use crate::url;
 
@@ -180,6 +180,8 @@ impl<N: Clone> Capture<N> {
         let mut scope = false;
         let mut sheet_owner = false;
         let mut scroll = None;
+        let mut has_children = true;
+        let mut attrs = Vec::new();
         let mut shadow = None;
         let mut frame_doc = None;
         let data = match role {
@@ -191,12 +193,12 @@ impl<N: Clone> Capture<N> {
                 scope = true;
                 NodeData::FrameDocument
             }
-            Role::Child { .. } => match page.kind(&node) {
-                NodeKind::Document => {
+            Role::Child { .. } => match page.describe(&node, &mut attrs, out.with_scroll) {
+                Described::Document => {
                     scope = true;
                     NodeData::Document
                 }
-                NodeKind::Doctype => {
+                Described::Doctype => {
                     let (name, public_id, system_id) = page.doctype(&node);
                     NodeData::Doctype {
                         name,
@@ -204,29 +206,21 @@ impl<N: Clone> Capture<N> {
                         system_id,
                     }
                 }
-                NodeKind::Text => {
-                    let t = page.text(&node);
-                    NodeData::Text(match text {
-                        TextMode::Plain => t,
-                        TextMode::Masked => mask::mask_text(&t),
-                        TextMode::Css => {
-                            url::absolutize_css(&page.base_url(&node), &t).into_owned()
-                        }
-                    })
-                }
-                NodeKind::Comment => {
-                    let t = page.text(&node);
-                    NodeData::Comment(if text == TextMode::Masked {
-                        mask::mask_text(&t)
-                    } else {
-                        t
-                    })
-                }
-                NodeKind::Other => return,
-                NodeKind::Element => {
-                    let mut attrs = Vec::new();
-                    let (ns, tag, offset) = page.element(&node, &mut attrs, out.with_scroll);
-                    scroll = offset;
+                Described::Text(t) => NodeData::Text(match text {
+                    TextMode::Plain => t,
+                    TextMode::Masked => mask::mask_text(&t),
+                    TextMode::Css => url::absolutize_css(&page.base_url(&node), &t).into_owned(),
+                }),
+                Described::Comment(t) => NodeData::Comment(if text == TextMode::Masked {
+                    mask::mask_text(&t)
+                } else {
+                    t
+                }),
+                Described::Other => return,
+                Described::Element(head) => {
+                    let (ns, tag) = (head.ns, head.tag);
+                    scroll = head.scroll;
+                    has_children = head.has_children;
                     let Some(sent) = sent_as(page, &self.config, &node, ns, &tag, &attrs, state)
                     else {
                         return;
@@ -270,7 +264,9 @@ impl<N: Clone> Capture<N> {
                         slot.holds_children = !(ns == Namespace::Html && tag == "script");
                         slot.control = control(ns, &tag);
                         if slot.holds_children {
-                            shadow = page.shadow_root(&node);
+                            if head.shadow_host {
+                                shadow = page.shadow_root(&node);
+                            }
                             if ns == Namespace::Html && tag == "iframe" {
                                 frame_doc = page.frame_document(&node);
                                 self.new_frames.push(node.clone());
@@ -344,7 +340,9 @@ impl<N: Clone> Capture<N> {
             return;
         }
         children.clear();
-        page.children(&node, children);
+        if has_children {
+            page.children(&node, children);
+        }
         for child in children.drain(..).rev() {
             stack.push(Visit {
                 node: child,

@@ -62,12 +62,15 @@ export function adoptedOf(scope) {
 // Boundary batching (each call across the wasm boundary costs more than the work it does):
 // an element's namespace, local name, scroll offset (when asked and not at the origin; never
 // for the top document's scrolling element, whose offset is the window's) and attributes as
-// one string, `\0`-separated: `<h|s|m><localName>[\x01x,y]\0name\0value...`.
+// one string, `\0`-separated: `<h|s|m><flags><localName>[\x01x,y]\0name\0value...`, where
+// flags is a digit: +1 it hosts an open shadow root, +2 it has child nodes (so the caller asks
+// for neither when they are absent).
 const SVG = 'http://www.w3.org/2000/svg';
 const MATHML = 'http://www.w3.org/1998/Math/MathML';
 export function describeElement(el, withScroll) {
   const ns = el.namespaceURI;
-  let s = (ns === SVG ? 's' : ns === MATHML ? 'm' : 'h') + el.localName;
+  let s = (ns === SVG ? 's' : ns === MATHML ? 'm' : 'h')
+    + ((el.shadowRoot ? 1 : 0) + (el.firstChild ? 2 : 0)) + el.localName;
   if (withScroll && el !== document.scrollingElement) {
     const x = el.scrollLeft, y = el.scrollTop;
     if (x || y) s += '\x01' + Math.round(x) + ',' + Math.round(y);
@@ -75,6 +78,19 @@ export function describeElement(el, withScroll) {
   const a = el.attributes;
   for (let i = 0; i < a.length; i++) s += '\0' + a[i].name + '\0' + a[i].value;
   return s;
+}
+
+// A node as a visit first needs it, in one call: `e` and `describeElement`'s string, `t` or `c`
+// and a text's or comment's data, `D` a document, `d` a doctype, `o` anything else.
+export function describeNode(node, withScroll) {
+  switch (node.nodeType) {
+    case 1: return 'e' + describeElement(node, withScroll);
+    case 3: return 't' + node.data;
+    case 8: return 'c' + node.data;
+    case 9: return 'D';
+    case 10: return 'd';
+    default: return 'o';
+  }
 }
 
 // Observer records reduced to what capture needs: `(kind, id)` pairs for targets that have an

@@ -12,7 +12,7 @@ use web_sys::{
     HtmlLinkElement, HtmlSelectElement, HtmlStyleElement, HtmlTextAreaElement, Node,
 };
 
-use crate::page::{NodeKind, Page};
+use crate::page::{Described, ElementHead, NodeKind, Page};
 
 #[wasm_bindgen(module = "/src/web/hooks.js")]
 extern "C" {
@@ -24,8 +24,10 @@ extern "C" {
     fn adopted_of(scope: &JsValue) -> Array;
     #[wasm_bindgen(js_name = describeElement)]
     fn describe_element(el: &Node, with_scroll: bool) -> String;
+    #[wasm_bindgen(js_name = describeNode)]
+    fn describe_node(node: &Node, with_scroll: bool) -> String;
     #[wasm_bindgen(js_name = attributeValues)]
-    fn attribute_values_of(nodes: &Array, names: &str) -> Option<String>;
+    fn attribute_values_of(nodes: Vec<Node>, names: &str) -> Option<String>;
     #[wasm_bindgen(js_name = classifyRecords)]
     fn classify_records(records: &Array, ids: &WeakMap) -> Array;
 }
@@ -39,6 +41,36 @@ fn element_like(node: &Node, node_type: u16) -> Option<&Node> {
 /// `node` as an element, whatever realm it comes from.
 pub fn as_element(node: &Node) -> Option<&Element> {
     element_like(node, Node::ELEMENT_NODE).map(|n| n.unchecked_ref())
+}
+
+/// Reads what `describeElement` packed (see `hooks.js`) into `attrs` and a head.
+fn parse_element(packed: &str, attrs: &mut Vec<(String, String)>) -> ElementHead {
+    let mut parts = packed.split('\0');
+    let first = parts.next().unwrap_or_default();
+    let (head, scroll) = match first.split_once('\x01') {
+        Some((head, xy)) => {
+            let mut xy = xy.split(',').map(|v| v.parse::<i32>().unwrap_or(0));
+            (head, Some((xy.next().unwrap_or(0), xy.next().unwrap_or(0))))
+        }
+        None => (first, None),
+    };
+    let ns = match head.as_bytes().first() {
+        Some(b's') => Namespace::Svg,
+        Some(b'm') => Namespace::MathMl,
+        _ => Namespace::Html,
+    };
+    // Unknown flags read as "may have": the caller then asks, as it would without them.
+    let flags = head.as_bytes().get(1).map_or(3, |f| f.wrapping_sub(b'0'));
+    while let (Some(name), Some(value)) = (parts.next(), parts.next()) {
+        attrs.push((name.to_owned(), value.to_owned()));
+    }
+    ElementHead {
+        ns,
+        tag: head.get(2..).unwrap_or_default().to_owned(),
+        scroll,
+        shadow_host: flags & 1 != 0 || flags > 3,
+        has_children: flags & 2 != 0 || flags > 3,
+    }
 }
 
 /// The live page of one capture session.
@@ -130,8 +162,8 @@ impl Page for WebPage {
             return (Namespace::Html, String::new());
         }
         let mut attrs = Vec::new();
-        let (ns, tag, _) = self.element(node, &mut attrs, false);
-        (ns, tag)
+        let head = self.element(node, &mut attrs, false);
+        (head.ns, head.tag)
     }
 
     fn attributes(&self, node: &Node, out: &mut Vec<(String, String)>) {
@@ -145,26 +177,26 @@ impl Page for WebPage {
         node: &Node,
         attrs: &mut Vec<(String, String)>,
         with_scroll: bool,
-    ) -> (Namespace, String, Option<(i32, i32)>) {
-        let packed = describe_element(node, with_scroll);
-        let mut parts = packed.split('\0');
-        let first = parts.next().unwrap_or_default();
-        let (head, scroll) = match first.split_once('\x01') {
-            Some((head, xy)) => {
-                let mut xy = xy.split(',').map(|v| v.parse::<i32>().unwrap_or(0));
-                (head, Some((xy.next().unwrap_or(0), xy.next().unwrap_or(0))))
-            }
-            None => (first, None),
-        };
-        let ns = match head.as_bytes().first() {
-            Some(b's') => Namespace::Svg,
-            Some(b'm') => Namespace::MathMl,
-            _ => Namespace::Html,
-        };
-        while let (Some(name), Some(value)) = (parts.next(), parts.next()) {
-            attrs.push((name.to_owned(), value.to_owned()));
+    ) -> ElementHead {
+        parse_element(&describe_element(node, with_scroll), attrs)
+    }
+
+    fn describe(
+        &self,
+        node: &Node,
+        attrs: &mut Vec<(String, String)>,
+        with_scroll: bool,
+    ) -> Described {
+        let packed = describe_node(node, with_scroll);
+        let rest = packed.get(1..).unwrap_or_default();
+        match packed.as_bytes().first() {
+            Some(b'e') => Described::Element(parse_element(rest, attrs)),
+            Some(b't') => Described::Text(rest.to_owned()),
+            Some(b'c') => Described::Comment(rest.to_owned()),
+            Some(b'D') => Described::Document,
+            Some(b'd') => Described::Doctype,
+            _ => Described::Other,
         }
-        (ns, head.get(1..).unwrap_or_default().to_owned(), scroll)
     }
 
     fn attribute(&self, node: &Node, name: &str) -> Option<String> {
@@ -175,17 +207,19 @@ impl Page for WebPage {
         if asked.is_empty() {
             return;
         }
-        let nodes = Array::new();
+        // The nodes go across as one array (one crossing), not one `push` per node: a class
+        // change on 10,000 elements spent most of its flush in those crossings.
+        let mut nodes = Vec::with_capacity(asked.len());
         let mut names = String::new();
         for (i, (node, name)) in asked.iter().enumerate() {
-            nodes.push(node);
+            nodes.push((*node).clone());
             if i > 0 {
                 names.push('\0');
             }
             names.push_str(name);
         }
         let start = out.len();
-        if let Some(packed) = attribute_values_of(&nodes, &names) {
+        if let Some(packed) = attribute_values_of(nodes, &names) {
             out.extend(
                 packed
                     .split_terminator('\0')
