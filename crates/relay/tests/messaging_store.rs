@@ -382,3 +382,31 @@ async fn delivery_ids_are_remembered_until_pruned_and_pruning_keeps_recent_ones(
     })
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_acknowledged_message_is_in_a_crash_image_of_the_preallocated_wal() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("relay.db");
+    relay::store::Store::open(&path).unwrap();
+    let store = MessagingStore::open(&Target::Sqlite(path.clone())).unwrap();
+    let wal = dir.path().join("relay.db-wal");
+    // Extended with zeros ahead of the commits (messaging::wal::preallocate).
+    assert!(
+        std::fs::metadata(&wal).unwrap().len() >= relay::messaging::wal::preallocated_bytes(4096)
+    );
+    let kept = ingest_at(&store, web("crash", "kept"), 1_000).await;
+    // The files as they are now are what a crash leaves: recovery must read the frames up to
+    // the zero tail and stop there.
+    let copy = dir.path().join("copy.db");
+    std::fs::copy(&path, &copy).unwrap();
+    std::fs::copy(&wal, dir.path().join("copy.db-wal")).unwrap();
+    let conn = rusqlite::Connection::open(&copy).unwrap();
+    let text: String = conn
+        .query_row(
+            "SELECT text FROM msg_messages WHERE id = ?1",
+            [&kept.message.id],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(text, "kept");
+}

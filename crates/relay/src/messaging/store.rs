@@ -161,6 +161,7 @@ impl MessagingStore {
         if let Some(wal) = wal {
             // The migrations committed without an fsync too.
             wal::sync(&wal)?;
+            preallocate_wal(writer.as_mut(), &wal)?;
             // One batch waits while another is being synced; a third blocks the writer, so
             // under load writes queue up and the next batch is bigger (fewer WAL frames per
             // write) instead of the writer committing ever smaller batches ahead of the disk.
@@ -207,6 +208,26 @@ impl MessagingStore {
             .map_err(|_| StoreError::WorkerGone)?;
         rx.blocking_recv().map_err(|_| StoreError::WorkerGone)?
     }
+}
+
+/// Extends the WAL ahead of the commits that will fill it ([`wal::preallocate`]), holding the
+/// write lock meanwhile: the relay's other connections append to the same WAL. A failure to
+/// extend is only logged (commits then append, as without it).
+fn preallocate_wal(writer: &mut dyn Sql, wal: &std::path::Path) -> Result<(), StoreError> {
+    let page_bytes = writer
+        .query("PRAGMA page_size", &[])?
+        .first()
+        .and_then(|row| row.first())
+        .and_then(|v| v.int().ok())
+        .and_then(|v| u64::try_from(v).ok())
+        .unwrap_or(4096);
+    writer.batch("BEGIN")?;
+    let extended = wal::preallocate(wal, wal::preallocated_bytes(page_bytes));
+    writer.batch("COMMIT")?;
+    if let Err(e) = extended {
+        tracing::warn!(error = %e, wal = %wal.display(), "preallocating the messaging WAL");
+    }
+    Ok(())
 }
 
 fn spawn(name: &str, f: impl FnOnce() + Send + 'static) -> Result<(), StoreError> {
