@@ -1,35 +1,9 @@
 // make bench-capture: one headless Chromium (Debian's), the same pages, rrweb's recorder and
 // ours; prints one JSON line per workload with medians of several runs, each in a fresh page.
-import http from 'node:http';
-import fs from 'node:fs';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { chromium } from 'playwright-core';
+import { start, median } from './harness.mjs';
 
-const here = path.dirname(fileURLToPath(import.meta.url));
-const www = path.resolve(here, '../www');
-const rrwebFile = path.join(here, 'node_modules/rrweb/dist/rrweb.umd.min.cjs');
 const RUNS = Number(process.env.RUNS || 7);
-const types = { '.js': 'text/javascript', '.mjs': 'text/javascript', '.cjs': 'text/javascript', '.wasm': 'application/wasm', '.html': 'text/html' };
-
-const server = http.createServer((req, res) => {
-  const url = new URL(req.url, 'http://x').pathname;
-  const file = url === '/rrweb.js' ? rrwebFile : path.join(www, path.normalize(url).replace(/^(\.\.[/\\])+/, ''));
-  fs.readFile(file, (err, body) => {
-    if (err) { res.writeHead(404); return res.end(); }
-    res.writeHead(200, { 'content-type': types[path.extname(file)] || 'application/octet-stream' });
-    res.end(body);
-  });
-});
-await new Promise((r) => server.listen(0, '127.0.0.1', r));
-const origin = `http://127.0.0.1:${server.address().port}`;
-
-const browser = await chromium.launch({
-  executablePath: '/usr/bin/chromium',
-  args: ['--headless=new', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
-    '--disable-component-update', '--disable-sync', '--no-first-run'],
-});
-const median = (xs) => { const s = [...xs].sort((a, b) => a - b); return s[Math.floor(s.length / 2)]; };
+const { origin, browser, close } = await start();
 const round = (x, d = 2) => Math.round(x * 10 ** d) / 10 ** d;
 
 try {
@@ -58,6 +32,5 @@ try {
     }));
   }
 } finally {
-  await browser.close();
-  server.close();
+  await close();
 }

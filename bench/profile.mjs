@@ -9,36 +9,16 @@
 //     --target wasm32-unknown-unknown --profile wasm-release --target-dir /tmp/prof
 //   wasm-bindgen --target web --no-typescript --keep-debug --out-dir /tmp/prof/pkg \
 //     --out-name cobrowse /tmp/prof/wasm32-unknown-unknown/wasm-release/cobrowse_wasm.wasm
-import http from 'node:http';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { chromium } from 'playwright-core';
+import { start, median } from './harness.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
-const www = path.resolve(here, '../www');
-const pkg = process.env.PKG ? path.resolve(process.env.PKG) : path.join(www, 'pkg');
-const rrwebFile = path.join(here, 'node_modules/rrweb/dist/rrweb.umd.min.cjs');
 const RUNS = Number(process.env.RUNS || 7);
-const types = { '.js': 'text/javascript', '.cjs': 'text/javascript', '.wasm': 'application/wasm', '.html': 'text/html' };
-
-const server = http.createServer((req, res) => {
-  const url = path.normalize(new URL(req.url, 'http://x').pathname).replace(/^(\.\.[/\\])+/, '');
-  const file = url === '/rrweb.js' ? rrwebFile
-    : url.startsWith('/pkg/') ? path.join(pkg, url.slice(5)) : path.join(www, url);
-  fs.readFile(file, (err, body) => {
-    if (err) { res.writeHead(404); return res.end(); }
-    res.writeHead(200, { 'content-type': types[path.extname(file)] || 'application/octet-stream' });
-    res.end(body);
-  });
-});
-await new Promise((r) => server.listen(0, '127.0.0.1', r));
-const origin = `http://127.0.0.1:${server.address().port}`;
-const browser = await chromium.launch({
-  executablePath: '/usr/bin/chromium',
-  args: ['--headless=new', '--no-sandbox', '--disable-gpu'],
-});
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const { origin, browser, close } = await start(
+  process.env.PKG ? { pkg: path.resolve(process.env.PKG) } : {},
+);
 
 async function fresh() {
   const page = await browser.newPage();
@@ -102,6 +82,5 @@ try {
     console.log(summary(profile));
   }
 } finally {
-  await browser.close();
-  server.close();
+  await close();
 }
