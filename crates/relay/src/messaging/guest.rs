@@ -52,30 +52,21 @@ pub fn routes(state: MsgState) -> Router<MsgState> {
 /// Whether `origin` belongs to a registered site, as read from the store at most a second ago
 /// ([`super::service::Messaging::origins`]); a store failure answers no.
 async fn origin_allowed(s: &MsgState, origin: &str) -> bool {
-    let now = std::time::Instant::now();
-    if let Some(allowed) = s.svc.origins.get(origin, now) {
-        return allowed;
-    }
     let o = origin.to_owned();
-    let read = s
-        .app
-        .store
-        .call(move |c| {
-            Ok(
-                c.query_row("SELECT 1 FROM site_origins WHERE origin = ?1", [o], |_| {
-                    Ok(())
-                })
-                .is_ok(),
-            )
+    s.svc
+        .origins
+        .get_or_read(origin, || {
+            s.app.store.call(move |c| {
+                Ok(
+                    c.query_row("SELECT 1 FROM site_origins WHERE origin = ?1", [o], |_| {
+                        Ok(())
+                    })
+                    .is_ok(),
+                )
+            })
         })
-        .await;
-    match read {
-        Ok(allowed) => {
-            s.svc.origins.put(origin, allowed, now);
-            allowed
-        }
-        Err(_) => false,
-    }
+        .await
+        .unwrap_or(false)
 }
 
 /// Answers preflights and adds `Access-Control-Allow-Origin` for origins of a registered site.

@@ -37,6 +37,21 @@ impl<V: Clone> Recent<V> {
         }
     }
 
+    /// The answer for `name`: the one stored less than the TTL ago, else what `read` gives,
+    /// which is then remembered (a failed read is not).
+    pub async fn get_or_read<E, Fut>(&self, name: &str, read: impl FnOnce() -> Fut) -> Result<V, E>
+    where
+        Fut: std::future::Future<Output = Result<V, E>>,
+    {
+        let now = Instant::now();
+        if let Some(value) = self.get(name, now) {
+            return Ok(value);
+        }
+        let value = read().await?;
+        self.put(name, value.clone(), now);
+        Ok(value)
+    }
+
     /// Remembers `value` for `name` as read at `at`.
     pub fn put(&self, name: &str, value: V, at: Instant) {
         let mut map = self.map.lock().unwrap_or_else(|p| p.into_inner());
@@ -71,5 +86,17 @@ mod tests {
         assert_eq!(recent.get("https://shop.example", t0), None);
         assert_eq!(recent.get("b", t0), Some(false));
         assert!(recent.map.lock().unwrap().len() <= 2);
+    }
+
+    #[tokio::test]
+    async fn a_read_answer_is_remembered_and_a_failed_read_is_not() {
+        let recent: Recent<bool> = Recent::new(Duration::from_secs(60), 8);
+        let failed: Result<bool, &str> = recent.get_or_read("o", || async { Err("down") }).await;
+        assert_eq!(failed, Err("down"));
+        let read: Result<bool, &str> = recent.get_or_read("o", || async { Ok(true) }).await;
+        assert_eq!(read, Ok(true));
+        // Remembered: the next read is not asked.
+        let again: Result<bool, &str> = recent.get_or_read("o", || async { Err("asked") }).await;
+        assert_eq!(again, Ok(true));
     }
 }

@@ -187,18 +187,16 @@ impl Messaging {
         &self,
         name: &str,
     ) -> Result<Option<Arc<Integration>>, MessagingError> {
-        let now = Instant::now();
-        if let Some(found) = self.integrations.get(name, now) {
-            return Ok(found);
-        }
         let lookup = name.to_owned();
-        let found = self
-            .store
-            .read(move |db| queries::integration(db, &lookup))
-            .await?
-            .map(Arc::new);
-        self.integrations.put(name, found.clone(), now);
-        Ok(found)
+        self.integrations
+            .get_or_read(name, || async {
+                let found = self
+                    .store
+                    .read(move |db| queries::integration(db, &lookup))
+                    .await?;
+                Ok(found.map(Arc::new))
+            })
+            .await
     }
 
     /// Stores a customer message; answers once it is committed. A new conversation goes to
