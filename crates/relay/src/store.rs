@@ -135,15 +135,15 @@ const SHORT_TRIES: i32 = 200;
 const SHORT_PAUSE: std::time::Duration = std::time::Duration::from_micros(50);
 /// The pause of every later try, up to [`LOCK_WAIT`] in all.
 const LONG_PAUSE: std::time::Duration = std::time::Duration::from_millis(1);
-const LONG_TRIES: i32 = 5_000;
+const LONG_TRIES: i32 = (LOCK_WAIT.as_millis() / LONG_PAUSE.as_millis()) as i32;
 
 /// The busy handler of every connection to the relay's file (several share it: this store,
 /// the reporting writer, the messaging store's writer, reader and checkpointer). SQLite's own
 /// handler, the one `busy_timeout` installs, sleeps 1, 2, 5, 10, 15 ms... between tries, so a
 /// writer that finds the write lock held for just over a millisecond (another connection's
-/// commit) sleeps 8 ms, and one held for 30 ms costs up to 100: those sleeps were most of
-/// the messaging store's p99. This one tries again every 50 µs for the first ~10 ms, then
-/// every millisecond, and gives up after about [`LOCK_WAIT`] (`SQLITE_BUSY`).
+/// commit) sleeps 8 ms, and one held for 30 ms costs up to 100 (bench-messaging showed
+/// `BEGIN`s of 8-9 ms, and one of 330 ms). This one tries again every 50 µs for the first
+/// ~10 ms, then every millisecond, and gives up after about [`LOCK_WAIT`] (`SQLITE_BUSY`).
 fn wait_for_lock(tries: i32) -> bool {
     if tries < SHORT_TRIES {
         std::thread::sleep(SHORT_PAUSE);
