@@ -244,6 +244,15 @@ fn check(path: &str, status: u16, body: &[u8]) {
     );
 }
 
+/// `n` keep-alive connections to the relay, opened before any clock starts.
+async fn connections(addr: SocketAddr, n: usize) -> Vec<Conn> {
+    let mut conns = Vec::with_capacity(n);
+    for _ in 0..n {
+        conns.push(Conn::open(addr).await);
+    }
+    conns
+}
+
 /// Closed loop: `CONCURRENCY` connections, each sending its next message when the last is
 /// answered. Returns (messages per second, sorted latencies in ms).
 async fn closed_loop(
@@ -251,10 +260,7 @@ async fn closed_loop(
     path: &'static str,
     requests: Arc<Vec<Vec<u8>>>,
 ) -> (f64, Vec<f64>) {
-    let mut conns = Vec::with_capacity(CONCURRENCY);
-    for _ in 0..CONCURRENCY {
-        conns.push(Conn::open(addr).await);
-    }
+    let conns = connections(addr, CONCURRENCY).await;
     let start = Instant::now();
     let mut tasks = Vec::new();
     for (c, mut conn) in conns.into_iter().enumerate() {
@@ -283,10 +289,7 @@ async fn open_loop_http(
     path: &'static str,
     requests: Arc<Vec<Vec<u8>>>,
 ) -> (f64, Vec<f64>) {
-    let mut conns = Vec::with_capacity(OPEN_LOOP_CONNECTIONS);
-    for _ in 0..OPEN_LOOP_CONNECTIONS {
-        conns.push(Conn::open(addr).await);
-    }
+    let conns = connections(addr, OPEN_LOOP_CONNECTIONS).await;
     let next = Arc::new(AtomicUsize::new(0));
     let start = tokio::time::Instant::now();
     let mut tasks = Vec::new();
