@@ -221,7 +221,7 @@ fn preallocate_wal(writer: &mut dyn Sql, wal: &std::path::Path) -> Result<(), St
         .and_then(|v| v.int().ok())
         .and_then(|v| u64::try_from(v).ok())
         .unwrap_or(4096);
-    writer.batch("BEGIN")?;
+    writer.batch("BEGIN IMMEDIATE")?;
     let extended = wal::preallocate(wal, wal::preallocated_bytes(page_bytes));
     writer.batch("COMMIT")?;
     if let Err(e) = extended {
