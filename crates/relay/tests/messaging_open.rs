@@ -257,6 +257,24 @@ async fn replayed_and_stale_timestamped_deliveries_are_refused() {
     relay.stop().await;
 }
 
+/// A delivery id is used up only by a delivery that was stored: one refused for its content
+/// can be sent again, corrected, under the same id (as a channel retries what failed).
+#[tokio::test]
+async fn a_refused_timestamped_delivery_leaves_its_id_for_the_corrected_retry() {
+    let (base, _rx) = channel(0, vec![]).await;
+    let relay = relay_with(&base, false).await;
+    let mut broken = inbound("u9", "retry me");
+    broken["channel"]["from"]["id"] = json!("");
+    let (status, err) = post_timestamped(&relay, &broken, "del-9", now_secs()).await;
+    assert_eq!(status, 400, "{err}");
+    let fixed = inbound("u9", "retry me");
+    let (status, ack) = post_timestamped(&relay, &fixed, "del-9", now_secs()).await;
+    assert_eq!(status, 200, "{ack}");
+    let (status, err) = post_timestamped(&relay, &fixed, "del-9", now_secs()).await;
+    assert_eq!(status, 401, "once stored, the id is spent: {err}");
+    relay.stop().await;
+}
+
 #[tokio::test]
 async fn agent_reply_reaches_the_webhook_signed_after_retries_with_one_delivery_id_and_receipts_update_it(
 ) {

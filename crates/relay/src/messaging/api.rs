@@ -56,6 +56,7 @@ impl From<MessagingError> for MsgError {
             MessagingError::NoConversation => MsgError::NotFound,
             MessagingError::Invalid(why) => MsgError::Invalid(why),
             MessagingError::RateLimited => MsgError::RateLimited,
+            MessagingError::Replayed => MsgError::Invalid(e.to_string()),
             MessagingError::Store(e) => e.into(),
         }
     }

@@ -153,6 +153,15 @@ pub struct Inbound {
     pub has_bot: bool,
 }
 
+/// An integration's delivery id (the timestamped signature form carries one): recorded in the
+/// same transaction as what the delivery stores, so a delivery that failed to store can be
+/// retried with the same id, and one that was stored cannot be replayed.
+#[derive(Debug, Clone)]
+pub struct DeliveryId {
+    pub integration: String,
+    pub id: String,
+}
+
 /// What storing a customer message did.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Ingested {

@@ -18,6 +18,7 @@ use super::{
     model::*,
     queries,
     signature::{self, Presented, SignatureError},
+    MessagingError,
 };
 use crate::store::{now_ms, random_hex};
 
@@ -187,18 +188,12 @@ pub async fn inbound(
     };
     let msg: Normalized =
         serde_json::from_slice(&body).map_err(|e| MsgError::Invalid(format!("body: {e}")))?;
-    if let Some(delivery_id) = delivery {
-        let (n, now) = (name.clone(), now_ms());
-        let first = svc
-            .store
-            .write(move |db| queries::delivery_first_seen(db, &n, &delivery_id, now))
-            .await?;
-        if !first {
-            return Ok(unauthorized(&SignatureError::Replayed));
-        }
-    }
+    let seen = delivery.map(|id| DeliveryId {
+        integration: name.clone(),
+        id,
+    });
     if msg.kind.eq_ignore_ascii_case("receipt") {
-        let delivery = match msg
+        let status = match msg
             .status
             .as_deref()
             .map(str::to_ascii_lowercase)
@@ -217,7 +212,10 @@ pub async fn inbound(
             .id
             .or(msg.channel.message_id)
             .ok_or_else(|| MsgError::Invalid("receipt without id".into()))?;
-        svc.receipt(&id, delivery).await?;
+        match svc.receipt(&id, status, seen).await {
+            Err(MessagingError::Replayed) => return Ok(unauthorized(&SignatureError::Replayed)),
+            other => other?,
+        }
         return Ok(Json(serde_json::json!({ "receipt": id })).into_response());
     }
     let from = msg
@@ -241,15 +239,22 @@ pub async fn inbound(
         })
         .collect();
     let ingested = svc
-        .ingest(Inbound {
-            channel: format!("{CHANNEL_PREFIX}{name}"),
-            external_id: from.id.clone(),
-            display_name: from.nickname.unwrap_or(from.id),
-            text: msg.text.unwrap_or_default(),
-            attachments,
-            has_bot: integration.bot_url.is_some(),
-        })
-        .await?;
+        .ingest_once(
+            Inbound {
+                channel: format!("{CHANNEL_PREFIX}{name}"),
+                external_id: from.id.clone(),
+                display_name: from.nickname.unwrap_or(from.id),
+                text: msg.text.unwrap_or_default(),
+                attachments,
+                has_bot: integration.bot_url.is_some(),
+            },
+            seen,
+        )
+        .await;
+    let ingested = match ingested {
+        Err(MessagingError::Replayed) => return Ok(unauthorized(&SignatureError::Replayed)),
+        other => other?,
+    };
     Ok(Json(serde_json::json!({
         "id": ingested.message.id,
         "conversation_id": ingested.conversation.id,

@@ -95,7 +95,7 @@ async fn pass(svc: &Arc<Messaging>) -> Result<Option<i64>, super::StoreError> {
                     svc.store
                         .write(move |db| queries::outbox_done(db, &id))
                         .await?;
-                    svc.receipt(&item.message_id, Delivery::Failed)
+                    svc.receipt(&item.message_id, Delivery::Failed, None)
                         .await
                         .map_err(|e| match e {
                             super::MessagingError::Store(s) => s,

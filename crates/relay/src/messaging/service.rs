@@ -80,6 +80,8 @@ pub enum MessagingError {
     Invalid(String),
     #[error("too many messages; slow down")]
     RateLimited,
+    #[error("this delivery id was already received")]
+    Replayed,
 }
 
 pub struct Messaging {
@@ -202,6 +204,17 @@ impl Messaging {
     /// Stores a customer message; answers once it is committed. A new conversation goes to
     /// the bot if it has one, else to routing.
     pub async fn ingest(self: &Arc<Self>, inbound: Inbound) -> Result<Ingested, MessagingError> {
+        self.ingest_once(inbound, None).await
+    }
+
+    /// [`Messaging::ingest`] of a delivery that carries an id: the id is recorded in the
+    /// message's own transaction, and a delivery whose id was recorded before is refused with
+    /// [`MessagingError::Replayed`] without storing anything.
+    pub async fn ingest_once(
+        self: &Arc<Self>,
+        inbound: Inbound,
+        delivery: Option<DeliveryId>,
+    ) -> Result<Ingested, MessagingError> {
         if inbound.text.len() > self.config.max_text_bytes {
             return Err(MessagingError::Invalid("message text is too long".into()));
         }
@@ -209,8 +222,14 @@ impl Messaging {
         let now = now_ms();
         let ingested = self
             .store
-            .write(move |db| queries::ingest(db, &inbound, now, window))
-            .await?;
+            .write(move |db| {
+                if !first_seen(db, delivery.as_ref(), now)? {
+                    return Ok(None);
+                }
+                queries::ingest(db, &inbound, now, window).map(Some)
+            })
+            .await?
+            .ok_or(MessagingError::Replayed)?;
         let c = &ingested.conversation;
         self.tell(
             c,
@@ -402,24 +421,31 @@ impl Messaging {
         self.tell(c, PushKind::Typing { author, typing });
     }
 
-    /// A receipt from a channel: the message moved to `delivery`.
+    /// A receipt from a channel: the message moved to `delivery`. A receipt that carries a
+    /// delivery id is applied once, as [`Messaging::ingest_once`] stores a message once.
     pub async fn receipt(
         &self,
         message_id: &str,
         delivery: Delivery,
+        seen: Option<DeliveryId>,
     ) -> Result<(), MessagingError> {
         let id = message_id.to_owned();
+        let now = now_ms();
         let found = self
             .store
             .write(move |db| {
+                if !first_seen(db, seen.as_ref(), now)? {
+                    return Ok(None);
+                }
                 queries::set_delivery(db, &id, delivery)?;
                 let m = queries::message_by_id(db, &id)?;
                 match m {
-                    Some(m) => Ok(queries::conversation_by_id(db, &m.conversation_id)?),
-                    None => Ok(None),
+                    Some(m) => Ok(Some(queries::conversation_by_id(db, &m.conversation_id)?)),
+                    None => Ok(Some(None)),
                 }
             })
-            .await?;
+            .await?
+            .ok_or(MessagingError::Replayed)?;
         if let Some(c) = found {
             self.tell(
                 &c,
@@ -430,5 +456,17 @@ impl Messaging {
             );
         }
         Ok(())
+    }
+}
+
+/// Records `delivery` (if any) as received; `false` if it was received before.
+fn first_seen(
+    db: &mut dyn super::db::Sql,
+    delivery: Option<&DeliveryId>,
+    now: i64,
+) -> Result<bool, super::db::DbError> {
+    match delivery {
+        Some(d) => queries::delivery_first_seen(db, &d.integration, &d.id, now),
+        None => Ok(true),
     }
 }
