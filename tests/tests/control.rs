@@ -117,8 +117,11 @@ async fn agent_input_never_changes_the_page_until_the_customer_allows_it() -> an
             value: "HACKED".into(),
         }))
         .await?;
-    // Accepted: now typing applies.
+    // Accepted: now typing applies. The field's id is read again: if the agent joined while
+    // the page's first snapshot was still being taken, the relay asked for a second one, whose
+    // ids are new (ids are never reused, so input aimed at the old one is refused, not misplaced).
     grant(&browser, &mut agent).await?;
+    let name = agent.node("name")?;
     agent
         .send(Message::TextInput(TextInput {
             node: name,
