@@ -236,25 +236,28 @@ async fn granted_agent_fills_checkout_is_refused_on_readonly_and_masked_and_foll
 #[tokio::test]
 async fn a_granted_agent_presses_enter_and_the_form_submits() -> anyhow::Result<()> {
     let (_relay, _token, _id, browser, mut agent) = paired(&[], "/demo/account.html").await?;
-    let phone = agent.node("p-phone")?;
-    let enter = Message::Key(Key {
-        node: phone,
-        key: "Enter".into(),
-        modifiers: 0,
-    });
+    let enter = |node| {
+        Message::Key(Key {
+            node,
+            key: "Enter".into(),
+            modifiers: 0,
+        })
+    };
     let saved = || async {
         let v = run(&browser, "done(!document.getElementById('saved').hidden)").await;
         v.ok().and_then(|v| v.as_bool())
     };
     // Read-only: the relay drops the key; nothing is saved.
-    agent.send(enter.clone()).await?;
+    agent.send(enter(agent.node("p-phone")?)).await?;
     grant(&browser, &mut agent).await?;
     assert_eq!(
         saved().await,
         Some(false),
         "a key in read-only mode reached the page"
     );
-    agent.send(enter).await?;
+    // Read again after the grant: an agent that joined mid-snapshot gets a second snapshot,
+    // with new ids.
+    agent.send(enter(agent.node("p-phone")?)).await?;
     e2e::wait_for("the profile form to submit", WAIT, || async {
         saved().await.filter(|s| *s)
     })
