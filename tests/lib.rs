@@ -145,6 +145,9 @@ impl Browser {
             .arg(format!("--port={port}"))
             .stdout(Stdio::null())
             .stderr(Stdio::null())
+            // Its own process group, which the Chromium it starts joins: dropping the browser
+            // kills the group (see `Drop`), not chromedriver alone, whose Chromium would live on.
+            .process_group(0)
             .kill_on_drop(true)
             .spawn()
             .with_context(|| format!("starting {chromedriver}"))?;
@@ -233,7 +236,25 @@ impl Browser {
     }
 
     pub async fn close(self) -> Result<()> {
-        self.client.close().await?;
+        self.client.clone().close().await?;
         Ok(())
+    }
+}
+
+impl Drop for Browser {
+    /// Kills chromedriver's process group: every Chromium it started, including one from a
+    /// session request that was retried, and one that a test failing early never closed.
+    /// Killing chromedriver alone left those running (and using CPU) after the test run.
+    fn drop(&mut self) {
+        let Some(pid) = self._driver.id() else {
+            return;
+        };
+        let killed = std::process::Command::new("kill")
+            .args(["-KILL", "--", &format!("-{pid}")])
+            .stderr(Stdio::null())
+            .status();
+        if let Err(e) = killed {
+            eprintln!("killing chromedriver's process group {pid}: {e}");
+        }
     }
 }
