@@ -129,7 +129,7 @@ fn free_port() -> Result<u16> {
 /// A headless Chromium driven through its own chromedriver process.
 pub struct Browser {
     pub client: Client,
-    _driver: Child,
+    driver: Child,
     _profile: tempfile::TempDir,
 }
 
@@ -181,7 +181,7 @@ impl Browser {
         .await?;
         Ok(Browser {
             client,
-            _driver: driver,
+            driver,
             _profile: profile,
         })
     }
@@ -246,7 +246,7 @@ impl Drop for Browser {
     /// session request that was retried, and one that a test failing early never closed.
     /// Killing chromedriver alone left those running (and using CPU) after the test run.
     fn drop(&mut self) {
-        let Some(pid) = self._driver.id() else {
+        let Some(pid) = self.driver.id() else {
             return;
         };
         let killed = std::process::Command::new("kill")
