@@ -217,13 +217,18 @@ async fn concurrent_writes_commit_together_and_a_failing_one_rolls_back_alone() 
         for t in tasks {
             t.await.unwrap();
         }
-        let rows = store
-            .read(|db| db.query("SELECT COUNT(*) FROM msg_messages", &[]))
-            .await
-            .unwrap();
-        assert_eq!(rows[0][0].int().unwrap(), 200);
+        assert_eq!(message_count(&store).await, 200);
     })
     .await;
+}
+
+/// Messages stored, across every conversation.
+async fn message_count(store: &MessagingStore) -> i64 {
+    let rows = store
+        .read(|db| db.query("SELECT COUNT(*) FROM msg_messages", &[]))
+        .await
+        .unwrap();
+    rows[0][0].int().unwrap()
 }
 
 /// Polls `f` once, so that a store call queues its job now (the queue has room).
@@ -276,11 +281,7 @@ async fn a_write_that_fails_beside_others_in_one_batch_leaves_each_other_write_c
         assert_eq!((first.message.seq, last.message.seq), (1, 1));
         // The first write ran before the failure, was rolled back with it, and ran again.
         assert_eq!(runs.load(std::sync::atomic::Ordering::SeqCst), 2);
-        let rows = store
-            .read(|db| db.query("SELECT COUNT(*) FROM msg_messages", &[]))
-            .await
-            .unwrap();
-        assert_eq!(rows[0][0].int().unwrap(), 2);
+        assert_eq!(message_count(&store).await, 2);
     })
     .await;
 }
