@@ -161,6 +161,11 @@ impl<N: Clone> Capture<N> {
         &self.config
     }
 
+    /// The id [`Capture::alloc_id`] returns next.
+    pub(crate) fn next_id(&self) -> NodeId {
+        self.next_id
+    }
+
     pub(crate) fn alloc_id(&mut self) -> NodeId {
         let id = self.next_id;
         self.next_id += 1;

@@ -233,6 +233,24 @@ fn our_overlay_is_never_captured() {
 }
 
 #[test]
+fn changes_to_our_overlay_are_never_reported_as_the_next_nodes() {
+    // A visit gives a node the next id as it reads it; the overlay, dropped after that read,
+    // must not keep the id the paragraph after it then takes.
+    check(
+        Config::default(),
+        |p, body| {
+            let overlay = p.el(body, "div", &[("data-cobrowse-overlay", "")]);
+            p.text_in(overlay, "An agent is viewing");
+            let para = p.el(body, "p", &[]);
+            p.text_in(para, "page text");
+            vec![overlay]
+        },
+        |p, h| p.set_attr(h[0], "title", "banner"),
+        "",
+    );
+}
+
+#[test]
 fn a_blocked_subtree_is_a_box_and_its_changes_are_ignored() {
     check(
         Config {

@@ -82,21 +82,26 @@ pub trait Page {
         }
     }
     /// A node's kind with, for an element, what [`Page::element`] reads and, for a text or a
-    /// comment, its data: what a visit needs first, which a page may read in one go.
+    /// comment, its data: what a visit needs first, which a page may read in one go. Unless it
+    /// is [`Described::Other`], the node is also given `id` as [`Page::cache_id`] would, in the
+    /// same read: the id the visit assigns if it keeps the node (one that drops it caches 0).
     fn describe(
         &self,
         node: &Self::Node,
         attrs: &mut Vec<(String, String)>,
         with_scroll: bool,
+        id: NodeId,
     ) -> Described {
-        match self.kind(node) {
+        let described = match self.kind(node) {
             NodeKind::Element => Described::Element(self.element(node, attrs, with_scroll)),
             NodeKind::Text => Described::Text(self.text(node)),
             NodeKind::Comment => Described::Comment(self.text(node)),
             NodeKind::Document => Described::Document,
             NodeKind::Doctype => Described::Doctype,
-            NodeKind::Other => Described::Other,
-        }
+            NodeKind::Other => return Described::Other,
+        };
+        self.cache_id(node, id);
+        described
     }
     fn attribute(&self, node: &Self::Node, name: &str) -> Option<String>;
     /// The current value of each `(node, name)` attribute asked (`None`: absent), appended to

@@ -193,93 +193,103 @@ impl<N: Clone> Capture<N> {
                 scope = true;
                 NodeData::FrameDocument
             }
-            Role::Child { .. } => match page.describe(&node, &mut attrs, out.with_scroll) {
-                Described::Document => {
-                    scope = true;
-                    NodeData::Document
-                }
-                Described::Doctype => {
-                    let (name, public_id, system_id) = page.doctype(&node);
-                    NodeData::Doctype {
-                        name,
-                        public_id,
-                        system_id,
+            // The node is given the next id in the same read; alloc_id below takes that id.
+            Role::Child { .. } => {
+                match page.describe(&node, &mut attrs, out.with_scroll, self.next_id()) {
+                    Described::Document => {
+                        scope = true;
+                        NodeData::Document
                     }
-                }
-                Described::Text(t) => NodeData::Text(match text {
-                    TextMode::Plain => t,
-                    TextMode::Masked => mask::mask_text(&t),
-                    TextMode::Css => url::absolutize_css(&page.base_url(&node), &t).into_owned(),
-                }),
-                Described::Comment(t) => NodeData::Comment(if text == TextMode::Masked {
-                    mask::mask_text(&t)
-                } else {
-                    t
-                }),
-                Described::Other => return,
-                Described::Element(head) => {
-                    let (ns, tag) = (head.ns, head.tag);
-                    scroll = head.scroll;
-                    has_children = head.has_children;
-                    let Some(sent) = sent_as(page, &self.config, &node, ns, &tag, &attrs, state)
-                    else {
-                        return;
-                    };
-                    // The tag is interned first: it precedes the attributes on the wire.
-                    let tag_name = self.names.name(&tag);
-                    let mut base: Option<String> = None;
-                    let mut base_of = || base.get_or_insert_with(|| page.base_url(&node)).clone();
-                    let wire: Vec<Attr> = attrs
-                        .into_iter()
-                        .filter(|(n, _)| {
-                            (!sent.boxed || boxed_keeps(n)) && !mask::attr_dropped(&tag, n)
-                        })
-                        .map(|(n, v)| {
-                            let value = attr_value(&n, v, sent, &mut base_of);
-                            Attr {
-                                name: self.names.name(&n),
-                                value,
-                            }
-                        })
-                        .collect();
-                    slot.sent_as = Some(sent);
-                    sheet_owner = ns == Namespace::Html && matches!(tag.as_str(), "style" | "link");
-                    slot.text_mode = match tag.as_str() {
-                        "style" => TextMode::Css,
-                        "textarea" if sent.value_masked => TextMode::Masked,
-                        _ if sent.state.masked => TextMode::Masked,
-                        _ => TextMode::Plain,
-                    };
-                    if sent.boxed {
-                        let (width, height) = page.box_size(&node);
-                        self.new_boxed.push(node.clone());
-                        NodeData::Boxed {
-                            ns,
-                            tag: tag_name,
-                            attrs: wire,
-                            width,
-                            height,
+                    Described::Doctype => {
+                        let (name, public_id, system_id) = page.doctype(&node);
+                        NodeData::Doctype {
+                            name,
+                            public_id,
+                            system_id,
                         }
+                    }
+                    Described::Text(t) => NodeData::Text(match text {
+                        TextMode::Plain => t,
+                        TextMode::Masked => mask::mask_text(&t),
+                        TextMode::Css => {
+                            url::absolutize_css(&page.base_url(&node), &t).into_owned()
+                        }
+                    }),
+                    Described::Comment(t) => NodeData::Comment(if text == TextMode::Masked {
+                        mask::mask_text(&t)
                     } else {
-                        slot.holds_children = !(ns == Namespace::Html && tag == "script");
-                        slot.control = control(ns, &tag);
-                        if slot.holds_children {
-                            if head.shadow_host {
-                                shadow = page.shadow_root(&node);
+                        t
+                    }),
+                    Described::Other => return,
+                    Described::Element(head) => {
+                        let (ns, tag) = (head.ns, head.tag);
+                        scroll = head.scroll;
+                        has_children = head.has_children;
+                        let Some(sent) =
+                            sent_as(page, &self.config, &node, ns, &tag, &attrs, state)
+                        else {
+                            // Dropped: the id cached with its description goes to the next node.
+                            page.cache_id(&node, 0);
+                            return;
+                        };
+                        // The tag is interned first: it precedes the attributes on the wire.
+                        let tag_name = self.names.name(&tag);
+                        let mut base: Option<String> = None;
+                        let mut base_of =
+                            || base.get_or_insert_with(|| page.base_url(&node)).clone();
+                        let wire: Vec<Attr> = attrs
+                            .into_iter()
+                            .filter(|(n, _)| {
+                                (!sent.boxed || boxed_keeps(n)) && !mask::attr_dropped(&tag, n)
+                            })
+                            .map(|(n, v)| {
+                                let value = attr_value(&n, v, sent, &mut base_of);
+                                Attr {
+                                    name: self.names.name(&n),
+                                    value,
+                                }
+                            })
+                            .collect();
+                        slot.sent_as = Some(sent);
+                        sheet_owner =
+                            ns == Namespace::Html && matches!(tag.as_str(), "style" | "link");
+                        slot.text_mode = match tag.as_str() {
+                            "style" => TextMode::Css,
+                            "textarea" if sent.value_masked => TextMode::Masked,
+                            _ if sent.state.masked => TextMode::Masked,
+                            _ => TextMode::Plain,
+                        };
+                        if sent.boxed {
+                            let (width, height) = page.box_size(&node);
+                            self.new_boxed.push(node.clone());
+                            NodeData::Boxed {
+                                ns,
+                                tag: tag_name,
+                                attrs: wire,
+                                width,
+                                height,
                             }
-                            if ns == Namespace::Html && tag == "iframe" {
-                                frame_doc = page.frame_document(&node);
-                                self.new_frames.push(node.clone());
+                        } else {
+                            slot.holds_children = !(ns == Namespace::Html && tag == "script");
+                            slot.control = control(ns, &tag);
+                            if slot.holds_children {
+                                if head.shadow_host {
+                                    shadow = page.shadow_root(&node);
+                                }
+                                if ns == Namespace::Html && tag == "iframe" {
+                                    frame_doc = page.frame_document(&node);
+                                    self.new_frames.push(node.clone());
+                                }
                             }
-                        }
-                        NodeData::Element {
-                            ns,
-                            tag: tag_name,
-                            attrs: wire,
+                            NodeData::Element {
+                                ns,
+                                tag: tag_name,
+                                attrs: wire,
+                            }
                         }
                     }
                 }
-            },
+            }
         };
         if scope {
             slot.holds_children = true;
@@ -290,7 +300,9 @@ impl<N: Clone> Capture<N> {
             };
         }
         let id = self.alloc_id();
-        page.cache_id(&node, id);
+        if !matches!(role, Role::Child { .. }) {
+            page.cache_id(&node, id);
+        }
         let control = slot.control;
         let sent = slot.sent_as;
         let holds = slot.holds_children;

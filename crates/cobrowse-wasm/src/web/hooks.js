@@ -81,16 +81,21 @@ export function describeElement(el, withScroll) {
 }
 
 // A node as a visit first needs it, in one call: `e` and `describeElement`'s string, `t` or `c`
-// and a text's or comment's data, `D` a document, `d` a doctype, `o` anything else.
-export function describeNode(node, withScroll) {
+// and a text's or comment's data, `D` a document, `d` a doctype, `o` anything else. Unless `o`,
+// the node is also given `id` in `ids` (the id the visit assigns if it keeps the node), which
+// saves the visit a second call per node.
+export function describeNode(node, withScroll, ids, id) {
+  let s;
   switch (node.nodeType) {
-    case 1: return 'e' + describeElement(node, withScroll);
-    case 3: return 't' + node.data;
-    case 8: return 'c' + node.data;
-    case 9: return 'D';
-    case 10: return 'd';
+    case 1: s = 'e' + describeElement(node, withScroll); break;
+    case 3: s = 't' + node.data; break;
+    case 8: s = 'c' + node.data; break;
+    case 9: s = 'D'; break;
+    case 10: s = 'd'; break;
     default: return 'o';
   }
+  ids.set(node, id);
+  return s;
 }
 
 // Observer records reduced to what capture needs: `(kind, id)` pairs for targets that have an

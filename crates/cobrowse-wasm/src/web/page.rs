@@ -25,7 +25,7 @@ extern "C" {
     #[wasm_bindgen(js_name = describeElement)]
     fn describe_element(el: &Node, with_scroll: bool) -> String;
     #[wasm_bindgen(js_name = describeNode)]
-    fn describe_node(node: &Node, with_scroll: bool) -> String;
+    fn describe_node(node: &Node, with_scroll: bool, ids: &WeakMap, id: NodeId) -> String;
     #[wasm_bindgen(js_name = attributeValues)]
     fn attribute_values_of(nodes: Vec<Node>, names: &str) -> Option<String>;
     #[wasm_bindgen(js_name = classifyRecords)]
@@ -186,8 +186,9 @@ impl Page for WebPage {
         node: &Node,
         attrs: &mut Vec<(String, String)>,
         with_scroll: bool,
+        id: NodeId,
     ) -> Described {
-        let packed = describe_node(node, with_scroll);
+        let packed = describe_node(node, with_scroll, &self.ids, id);
         let rest = packed.get(1..).unwrap_or_default();
         match packed.as_bytes().first() {
             Some(b'e') => Described::Element(parse_element(rest, attrs)),
