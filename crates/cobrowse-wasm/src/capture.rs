@@ -75,11 +75,19 @@ pub enum SheetTarget<'a, N> {
 }
 
 struct SnapshotJob<N> {
+    document: N,
     stack: Vec<Visit<N>>,
     out: Collected,
     url: String,
     viewport: Viewport,
+    /// Times this snapshot started over because a visited element's masking verdict changed
+    /// between slices (see [`Capture::continue_snapshot`]).
+    restarts: u8,
 }
+
+/// Restarts after which a snapshot is finished in one go, so that a page changing verdicts
+/// in every slice cannot keep it from ever finishing.
+const MAX_RESTARTS: u8 = 2;
 
 /// A capture session.
 pub struct Capture<N> {
@@ -206,6 +214,10 @@ impl<N: Clone> Capture<N> {
     /// Starts a new snapshot of `document`: forgets everything sent, starts a new name table.
     /// Drive it with [`Capture::continue_snapshot`].
     pub fn begin_snapshot(&mut self, document: N, url: String, viewport: Viewport) {
+        self.begin(document, url, viewport, 0);
+    }
+
+    fn begin(&mut self, document: N, url: String, viewport: Viewport, restarts: u8) {
         self.tree.clear();
         self.names.reset();
         self.owner_sent.clear();
@@ -215,7 +227,7 @@ impl<N: Clone> Capture<N> {
         self.clear_recorded();
         let root = MaskState::root(self.config.private_by_default);
         let visit = Visit {
-            node: document,
+            node: document.clone(),
             parent: 0,
             state: root,
             text: if root.masked {
@@ -226,6 +238,7 @@ impl<N: Clone> Capture<N> {
             role: Role::Child { attach: true },
         };
         self.job = Some(SnapshotJob {
+            document,
             stack: vec![visit],
             out: Collected {
                 with_scroll: true,
@@ -233,6 +246,7 @@ impl<N: Clone> Capture<N> {
             },
             url,
             viewport,
+            restarts,
         });
     }
 
@@ -255,12 +269,25 @@ impl<N: Clone> Capture<N> {
 
     /// Works on the snapshot for one slice (the configured budget). Returns true once the
     /// snapshot frame is encoded and waiting in [`Capture::take_frames`].
+    ///
+    /// Nodes waiting to be visited inherit their masking from ancestors read in an earlier
+    /// slice. If the page changed such an ancestor's verdict since (a script masked or blocked
+    /// it), what waits would be read under the old verdict, so the snapshot starts over; after
+    /// [`MAX_RESTARTS`] it is finished in one go, which no change can interleave.
     pub fn continue_snapshot<P: Page<Node = N>>(&mut self, page: &P) -> Result<bool, CaptureError> {
         let Some(mut job) = self.job.take() else {
             return Ok(true);
         };
-        let deadline = page.now_ms() + self.config.slice_ms;
-        if !self.walk(page, &mut job.stack, &mut job.out, Some(deadline)) {
+        if !self.changed_verdicts(page).is_empty() {
+            let restarts = job.restarts.saturating_add(1);
+            self.begin(job.document, job.url, job.viewport, restarts);
+            let Some(fresh) = self.job.take() else {
+                return Ok(false);
+            };
+            job = fresh;
+        }
+        let deadline = (job.restarts < MAX_RESTARTS).then(|| page.now_ms() + self.config.slice_ms);
+        if !self.walk(page, &mut job.stack, &mut job.out, deadline) {
             self.job = Some(job);
             return Ok(false);
         }

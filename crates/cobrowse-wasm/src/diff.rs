@@ -224,6 +224,18 @@ impl<N: Clone> Capture<N> {
 
     /// Attribute changes that can change a masking verdict send the element again.
     fn recheck_verdicts<P: Page<Node = N>>(&mut self, page: &P) {
+        for id in self.changed_verdicts(page) {
+            if let Some(parent) = self.tree.get(id).map(|s| s.parent) {
+                self.resend.insert(id);
+                self.dirty.insert(parent);
+            }
+        }
+    }
+
+    /// The elements whose recorded attribute changes changed the masking verdict they were
+    /// sent under.
+    pub(crate) fn changed_verdicts<P: Page<Node = N>>(&self, page: &P) -> Vec<NodeId> {
+        let mut changed = Vec::new();
         let selectors = !(self.config.mask.is_empty()
             && self.config.block.is_empty()
             && self.config.readonly.is_empty());
@@ -254,10 +266,10 @@ impl<N: Clone> Capture<N> {
                 parent_state,
             );
             if now != Some(before) {
-                self.resend.insert(id);
-                self.dirty.insert(slot.parent);
+                changed.push(id);
             }
         }
+        changed
     }
 
     /// Sends a live node (and its subtree) under `parent` before `before`; returns its id.

@@ -134,6 +134,15 @@ impl FakePage {
             .push(Record::Attribute(node, name.to_owned()));
     }
 
+    pub fn remove_attr(&self, node: usize, name: &str) {
+        self.nodes.borrow_mut()[node]
+            .attrs
+            .retain(|(n, _)| n != name);
+        self.records
+            .borrow_mut()
+            .push(Record::Attribute(node, name.to_owned()));
+    }
+
     pub fn set_text(&self, node: usize, text: &str) {
         self.nodes.borrow_mut()[node].text = text.to_owned();
         self.records.borrow_mut().push(Record::Text(node));

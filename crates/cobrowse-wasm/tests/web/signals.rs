@@ -109,6 +109,26 @@ async fn a_large_snapshot_is_sliced_and_changes_meanwhile_are_not_lost() {
 }
 
 #[wasm_bindgen_test]
+async fn text_under_an_element_a_script_masks_mid_snapshot_is_never_sent_plain() {
+    // The list is visited in the first slice; its last row is not, and waits with the
+    // list's verdict as read then. The script masks the list before that row is read.
+    let mut html = String::from(r#"<ul id="list">"#);
+    for i in 0..3000 {
+        html.push_str(&format!("<li><span>row {i}</span></li>"));
+    }
+    html.push_str("<li>CANARY-MASKED-MIDWAY</li></ul>");
+    stage(&html);
+    let s = start(r#"{"sliceMs": 2}"#);
+    assert!(s.capture.snapshotting(), "the first slice ended early");
+    assert!(s.capture.node_id(&q("#list")) != 0, "the list was visited");
+    q("#list").set_attribute("data-cobrowse-mask", "").unwrap();
+    s.snapshot_taken().await;
+    s.settle().await;
+    s.assert_no_canary(&["CANARY-MASKED-MIDWAY"]);
+    s.assert_mirrors(&Rules::default());
+}
+
+#[wasm_bindgen_test]
 async fn attribute_changes_of_many_elements_in_one_frame_arrive_merged_with_their_final_values() {
     let mut html = String::from(r#"<ul id="list">"#);
     for i in 0..300 {
