@@ -75,19 +75,11 @@ pub enum SheetTarget<'a, N> {
 }
 
 struct SnapshotJob<N> {
-    document: N,
     stack: Vec<Visit<N>>,
     out: Collected,
     url: String,
     viewport: Viewport,
-    /// Times this snapshot started over because a visited element's masking verdict changed
-    /// between slices (see [`Capture::continue_snapshot`]).
-    restarts: u8,
 }
-
-/// Restarts after which a snapshot is finished in one go, so that a page changing verdicts
-/// in every slice cannot keep it from ever finishing.
-const MAX_RESTARTS: u8 = 2;
 
 /// A capture session.
 pub struct Capture<N> {
@@ -214,10 +206,6 @@ impl<N: Clone> Capture<N> {
     /// Starts a new snapshot of `document`: forgets everything sent, starts a new name table.
     /// Drive it with [`Capture::continue_snapshot`].
     pub fn begin_snapshot(&mut self, document: N, url: String, viewport: Viewport) {
-        self.begin(document, url, viewport, 0);
-    }
-
-    fn begin(&mut self, document: N, url: String, viewport: Viewport, restarts: u8) {
         self.tree.clear();
         self.names.reset();
         self.owner_sent.clear();
@@ -227,7 +215,7 @@ impl<N: Clone> Capture<N> {
         self.clear_recorded();
         let root = MaskState::root(self.config.private_by_default);
         let visit = Visit {
-            node: document.clone(),
+            node: document,
             parent: 0,
             state: root,
             text: if root.masked {
@@ -238,7 +226,6 @@ impl<N: Clone> Capture<N> {
             role: Role::Child { attach: true },
         };
         self.job = Some(SnapshotJob {
-            document,
             stack: vec![visit],
             out: Collected {
                 with_scroll: true,
@@ -246,7 +233,6 @@ impl<N: Clone> Capture<N> {
             },
             url,
             viewport,
-            restarts,
         });
     }
 
@@ -269,24 +255,12 @@ impl<N: Clone> Capture<N> {
 
     /// Works on the snapshot for one slice (the configured budget). Returns true once the
     /// snapshot frame is encoded and waiting in [`Capture::take_frames`].
-    ///
-    /// Nodes waiting to be visited inherit their masking from ancestors read in an earlier
-    /// slice. If the page changed such an ancestor's verdict since (a script masked or blocked
-    /// it), what waits would be read under the old verdict, so the snapshot starts over; after
-    /// [`MAX_RESTARTS`] it is finished in one go, which no change can interleave.
     pub fn continue_snapshot<P: Page<Node = N>>(&mut self, page: &P) -> Result<bool, CaptureError> {
         let Some(mut job) = self.job.take() else {
             return Ok(true);
         };
-        if !self.changed_verdicts(page).is_empty() {
-            let restarts = job.restarts.saturating_add(1);
-            self.begin(job.document, job.url, job.viewport, restarts);
-            let Some(fresh) = self.job.take() else {
-                return Ok(false);
-            };
-            job = fresh;
-        }
-        let deadline = (job.restarts < MAX_RESTARTS).then(|| page.now_ms() + self.config.slice_ms);
+        self.drop_stale_visits(page, &mut job.stack);
+        let deadline = Some(page.now_ms() + self.config.slice_ms);
         if !self.walk(page, &mut job.stack, &mut job.out, deadline) {
             self.job = Some(job);
             return Ok(false);
@@ -308,6 +282,57 @@ impl<N: Clone> Capture<N> {
         };
         self.emit(Message::Snapshot(snapshot))?;
         Ok(true)
+    }
+
+    /// Between two slices of a snapshot: drops the waiting visits that would be read under a
+    /// verdict the page no longer gives them. A waiting node inherits its masking from
+    /// ancestors read in an earlier slice; since then a script may have masked or blocked one
+    /// of them, or moved one (or the waiting node itself) somewhere else. The flush after the
+    /// snapshot sends each such place as it then is: an element whose verdict changed is sent
+    /// again whole, and a changed child list is reconciled (adding what moved in).
+    fn drop_stale_visits<P: Page<Node = N>>(&self, page: &P, stack: &mut Vec<Visit<N>>) {
+        if self.attrs.is_empty() && self.dirty.is_empty() {
+            return;
+        }
+        // Visited nodes whose verdict changed, and visited nodes that left a changed parent.
+        let mut stale = self.changed_verdicts(page);
+        let mut live = Vec::new();
+        let mut live_ids = Vec::new();
+        for parent in self.dirty.iter() {
+            let Some(slot) = self.tree.get(parent) else {
+                continue;
+            };
+            live.clear();
+            page.children(&slot.node, &mut live);
+            live_ids.clear();
+            live_ids.extend(live.iter().filter_map(|c| self.id_of(page, c)));
+            crate::order::sort_by_key(&mut live_ids, |id| *id);
+            let gone = slot.children.iter().copied();
+            stale.extend(gone.filter(|id| live_ids.binary_search(id).is_err()));
+        }
+        crate::order::sort_by_key(&mut stale, |id| *id);
+        let tree = &self.tree;
+        let under_stale = |mut at: NodeId| {
+            while at != 0 {
+                if stale.binary_search(&at).is_ok() {
+                    return true;
+                }
+                // Parents are visited, and so numbered, before their children.
+                match tree.get(at).map(|s| s.parent) {
+                    Some(parent) if parent < at => at = parent,
+                    _ => return false,
+                }
+            }
+            false
+        };
+        stack.retain(|visit| {
+            let moved = matches!(visit.role, Role::Child { .. })
+                && self.dirty.contains(visit.parent)
+                && page
+                    .parent(&visit.node)
+                    .is_none_or(|p| self.id_of(page, &p) != Some(visit.parent));
+            !moved && !under_stale(visit.parent)
+        });
     }
 
     pub(crate) fn emit(&mut self, message: Message) -> Result<(), CaptureError> {

@@ -463,3 +463,47 @@ fn a_snapshot_finishes_even_if_every_slice_sees_a_verdict_change() {
         fresh_canonical(&page, Config::default())
     );
 }
+
+/// A node still waiting for its visit that a script moves into a masked element is read as
+/// masked, wherever the slice boundary falls.
+#[test]
+fn a_waiting_node_moved_into_a_masked_element_mid_snapshot_is_read_masked() {
+    for before in 0..80 {
+        let (page, body) = FakePage::new();
+        let vault = page.el(body, "div", &[("data-cobrowse-mask", "")]);
+        let list = page.el(body, "ul", &[]);
+        for _ in 0..before {
+            page.el(list, "li", &[]);
+        }
+        let item = page.el(list, "li", &[]);
+        let card = page.text_in(item, "4111 1111 1111 1111");
+        for _ in before..80 {
+            page.el(list, "li", &[]);
+        }
+        let config = Config {
+            slice_ms: -1.0,
+            ..Config::default()
+        };
+        let mut capture = begun(config);
+        assert!(!capture.continue_snapshot(&page).unwrap(), "one slice");
+        let read_unmasked = capture.id_of(&page, &card).is_some();
+        page.detach(item);
+        page.insert_before(vault, item, None);
+        page.deliver(&mut capture);
+        while !capture.continue_snapshot(&page).unwrap() {}
+        capture.flush(&page, 0.0).unwrap();
+        let frames = capture.take_frames();
+        let bytes: Vec<u8> = frames.concat();
+        assert!(
+            read_unmasked || !bytes.windows(4).any(|w| w == b"4111"),
+            "the card number left with {before} items before it"
+        );
+        let mut dom = None;
+        rebuild(&frames, &mut dom);
+        assert_eq!(
+            dom.unwrap().canonical(),
+            fresh_canonical(&page, Config::default()),
+            "{before} items before it"
+        );
+    }
+}

@@ -196,6 +196,9 @@ impl Page for FakePage {
     fn text(&self, n: &usize) -> String {
         self.nodes.borrow()[*n].text.clone()
     }
+    fn parent(&self, n: &usize) -> Option<usize> {
+        self.nodes.borrow()[*n].parent
+    }
     fn children(&self, n: &usize, out: &mut Vec<usize>) {
         out.extend(self.nodes.borrow()[*n].children.iter().copied());
     }

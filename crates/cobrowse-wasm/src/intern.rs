@@ -100,6 +100,11 @@ impl IdSet {
         self.len == 0
     }
 
+    /// The members, in insertion order (one removed and added again may come twice).
+    pub fn iter(&self) -> impl Iterator<Item = u32> + '_ {
+        self.list.iter().copied().filter(|&id| self.contains(id))
+    }
+
     /// Takes the members out, in insertion order.
     pub fn drain(&mut self) -> Vec<u32> {
         let mut list = core::mem::take(&mut self.list);

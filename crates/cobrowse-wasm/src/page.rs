@@ -111,6 +111,8 @@ pub trait Page {
     }
     /// Data of a text or comment node.
     fn text(&self, node: &Self::Node) -> String;
+    /// The parent node (`None` for a detached node, a document or a shadow root).
+    fn parent(&self, node: &Self::Node) -> Option<Self::Node>;
     /// Child nodes in order, appended to `out` (shadow roots are not children).
     fn children(&self, node: &Self::Node, out: &mut Vec<Self::Node>);
     /// The open shadow root of a host element.

@@ -238,6 +238,10 @@ impl Page for WebPage {
         node.node_value().unwrap_or_default()
     }
 
+    fn parent(&self, node: &Node) -> Option<Node> {
+        node.parent_node()
+    }
+
     fn children(&self, node: &Node, out: &mut Vec<Node>) {
         let mut at = node.first_child();
         while let Some(child) = at {

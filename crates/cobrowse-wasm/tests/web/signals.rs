@@ -129,6 +129,23 @@ async fn text_under_an_element_a_script_masks_mid_snapshot_is_never_sent_plain()
 }
 
 #[wasm_bindgen_test]
+async fn a_row_a_script_moves_into_a_masked_box_mid_snapshot_is_never_sent_plain() {
+    let mut html = String::from(r#"<div id="vault" data-cobrowse-mask></div><ul id="list">"#);
+    for i in 0..3000 {
+        html.push_str(&format!("<li><span>row {i}</span></li>"));
+    }
+    html.push_str(r#"<li id="moved"><b>CANARY-MOVED-MIDWAY</b></li></ul>"#);
+    stage(&html);
+    let s = start(r#"{"sliceMs": 2}"#);
+    assert!(s.capture.snapshotting(), "the first slice ended early");
+    q("#vault").append_child(&q("#moved")).unwrap();
+    s.snapshot_taken().await;
+    s.settle().await;
+    s.assert_no_canary(&["CANARY-MOVED-MIDWAY"]);
+    s.assert_mirrors(&Rules::default());
+}
+
+#[wasm_bindgen_test]
 async fn attribute_changes_of_many_elements_in_one_frame_arrive_merged_with_their_final_values() {
     let mut html = String::from(r#"<ul id="list">"#);
     for i in 0..300 {
