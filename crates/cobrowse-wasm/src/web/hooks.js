@@ -76,7 +76,14 @@ export function describeElement(el, withScroll) {
     if (x || y) s += '\x01' + Math.round(x) + ',' + Math.round(y);
   }
   const a = el.attributes;
-  for (let i = 0; i < a.length; i++) s += '\0' + a[i].name + '\0' + a[i].value;
+  for (let i = 0; i < a.length; i++) {
+    const v = a[i].value;
+    // A value holding the separator (a script can set one) is escaped, its name marked with
+    // `=`, which no attribute name holds: `\x020` stands for `\0` and `\x02\x02` for `\x02`.
+    s += v.includes('\0')
+      ? '\0=' + a[i].name + '\0' + v.replace(/[\0\x02]/g, (c) => (c === '\0' ? '\x020' : '\x02\x02'))
+      : '\0' + a[i].name + '\0' + v;
+  }
   return s;
 }
 

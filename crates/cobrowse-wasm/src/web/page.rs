@@ -43,6 +43,25 @@ pub fn as_element(node: &Node) -> Option<&Element> {
     element_like(node, Node::ELEMENT_NODE).map(|n| n.unchecked_ref())
 }
 
+/// An attribute value `describeElement` escaped because it held the `\0` separator.
+fn unescape_value(escaped: &str) -> String {
+    let mut out = String::with_capacity(escaped.len());
+    let mut chars = escaped.chars();
+    while let Some(c) = chars.next() {
+        if c == '\x02' {
+            // `\x020` is `\0`; `\x02\x02` is `\x02`.
+            out.push(if chars.next() == Some('0') {
+                '\0'
+            } else {
+                '\x02'
+            });
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
 /// Reads what `describeElement` packed (see `hooks.js`) into `attrs` and a head.
 fn parse_element(packed: &str, attrs: &mut Vec<(String, String)>) -> ElementHead {
     let mut parts = packed.split('\0');
@@ -62,7 +81,10 @@ fn parse_element(packed: &str, attrs: &mut Vec<(String, String)>) -> ElementHead
     // Unknown flags read as "may have": the caller then asks, as it would without them.
     let flags = head.as_bytes().get(1).map_or(3, |f| f.wrapping_sub(b'0'));
     while let (Some(name), Some(value)) = (parts.next(), parts.next()) {
-        attrs.push((name.to_owned(), value.to_owned()));
+        attrs.push(match name.strip_prefix('=') {
+            Some(name) => (name.to_owned(), unescape_value(value)),
+            None => (name.to_owned(), value.to_owned()),
+        });
     }
     ElementHead {
         ns,

@@ -268,3 +268,23 @@ async fn svg_icon_set_and_mathml_keep_namespaces_and_local_references() {
     s.settle().await;
     s.assert_mirrors(&Rules::default());
 }
+
+#[wasm_bindgen_test]
+async fn attribute_values_holding_separator_characters_arrive_intact() {
+    // A script can put any character in a value, `\0` included (markup cannot); the packed
+    // read of an element separates with `\0`, so such a value must not split into more
+    // attributes.
+    stage(r#"<p id="odd" class="note">text</p>"#);
+    let p = q("#odd");
+    p.set_attribute("title", "a\0onclick\0alert(1)").unwrap();
+    p.set_attribute("data-x", "\x02 and \x020 and \0").unwrap();
+    let s = start("{}");
+    s.snapshot_taken().await;
+    s.settle().await;
+    s.assert_mirrors(&Rules::default());
+    let rebuilt = s.rebuild().canonical();
+    assert!(
+        !rebuilt.contains("onclick="),
+        "a value became an attribute:\n{rebuilt}"
+    );
+}
