@@ -507,3 +507,46 @@ fn a_waiting_node_moved_into_a_masked_element_mid_snapshot_is_read_masked() {
         );
     }
 }
+
+/// Values past what a relay's frame can hold (an inline `data:` image, a log dumped in a
+/// `<pre>`) are sent empty or cut, in the snapshot and in mutations alike, so the page stays
+/// shareable.
+#[test]
+fn huge_values_are_sent_empty_or_cut_so_frames_fit_a_relay() {
+    use crate::serialize::MAX_VALUE_BYTES;
+    let huge_url = format!("data:image/png;base64,{}", "A".repeat(MAX_VALUE_BYTES));
+    let huge_text = "é".repeat(MAX_VALUE_BYTES);
+    let (page, body) = FakePage::new();
+    let img = page.el(body, "img", &[("src", &huge_url), ("alt", "logo")]);
+    let pre = page.el(body, "pre", &[]);
+    let log = page.text_in(pre, &huge_text);
+    let (mut capture, frames) = snapshot(&page, Config::default());
+    let snapshot_bytes: usize = frames.iter().map(Vec::len).sum();
+    assert!(
+        snapshot_bytes < MAX_VALUE_BYTES + 1024,
+        "snapshot of {snapshot_bytes} bytes"
+    );
+    let mut dom = None;
+    rebuild(&frames, &mut dom);
+    let canonical = dom.as_ref().unwrap().canonical();
+    assert!(canonical.contains("src=\"\""), "{}", &canonical[..200]);
+    assert!(canonical.contains("alt=\"logo\""));
+    // Mutations: the same caps.
+    page.set_attr(img, "title", &huge_url);
+    page.set_text(log, &format!("{huge_text}{huge_text}"));
+    page.deliver(&mut capture);
+    capture.flush(&page, 0.0).unwrap();
+    let batch = capture.take_frames();
+    let batch_bytes: usize = batch.iter().map(Vec::len).sum();
+    assert!(
+        (MAX_VALUE_BYTES - 1..MAX_VALUE_BYTES + 1024).contains(&batch_bytes),
+        "batch of {batch_bytes} bytes"
+    );
+    let mut frames = frames;
+    frames.extend(batch);
+    rebuild(&frames, &mut dom);
+    assert_eq!(
+        dom.unwrap().canonical(),
+        fresh_canonical(&page, Config::default())
+    );
+}

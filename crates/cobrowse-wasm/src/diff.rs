@@ -386,13 +386,7 @@ impl<N: Clone> Capture<N> {
                 .get(slot.parent)
                 .map_or(TextMode::Plain, |p| p.text_mode);
             let raw = page.text(&slot.node);
-            let text = match mode {
-                TextMode::Plain => raw,
-                TextMode::Masked => crate::mask::mask_text(&raw),
-                TextMode::Css => {
-                    crate::url::absolutize_css(&page.base_url(&slot.node), &raw).into_owned()
-                }
-            };
+            let text = serialize::text_value(mode, raw, || page.base_url(&slot.node));
             ops.push(Mutation::Text { node: id, text });
         }
     }

@@ -89,6 +89,34 @@ pub(crate) fn sent_as<P: Page>(
     })
 }
 
+/// The longest attribute value, text or form value capture sends. Longer ones (an inline
+/// `data:` image, a log in a `<pre>`) would make frames past what a relay accepts
+/// ([`protocol::MAX_FRAME_BYTES`]): such an attribute value is sent empty (a cut URL would be
+/// garbage), a text or a form value cut at a character boundary.
+pub const MAX_VALUE_BYTES: usize = 256 << 10;
+
+/// `s` cut to at most [`MAX_VALUE_BYTES`], at a character boundary.
+fn cut(mut s: String) -> String {
+    if s.len() > MAX_VALUE_BYTES {
+        let mut end = MAX_VALUE_BYTES;
+        while !s.is_char_boundary(end) {
+            end -= 1;
+        }
+        s.truncate(end);
+    }
+    s
+}
+
+/// The wire form of a text node's data under its parent's text mode.
+pub(crate) fn text_value(mode: TextMode, raw: String, base: impl FnOnce() -> String) -> String {
+    let raw = cut(raw);
+    match mode {
+        TextMode::Plain => raw,
+        TextMode::Masked => mask::mask_text(&raw),
+        TextMode::Css => url::absolutize_css(&base(), &raw).into_owned(),
+    }
+}
+
 /// The wire value of an attribute: masked, or with URLs made absolute.
 pub(crate) fn attr_value(
     name: &str,
@@ -96,7 +124,9 @@ pub(crate) fn attr_value(
     sent: SentAs,
     base: &mut dyn FnMut() -> String,
 ) -> String {
-    if mask::attr_masked(name, sent.value_masked, sent.state) {
+    if value.len() > MAX_VALUE_BYTES {
+        String::new()
+    } else if mask::attr_masked(name, sent.value_masked, sent.state) {
         mask::mask_text(&value)
     } else if url::is_url_attr(name) {
         let abs = url::absolutize(&base(), &value).into_owned();
@@ -118,7 +148,8 @@ pub(crate) fn boxed_keeps(name: &str) -> bool {
 /// The wire form of a form value.
 pub(crate) fn masked_value(value: FormValue, masked: bool) -> FormValue {
     match value {
-        FormValue::Text(t) if masked => FormValue::Text(mask::mask_text(&t)),
+        FormValue::Text(t) if masked => FormValue::Text(mask::mask_text(&cut(t))),
+        FormValue::Text(t) => FormValue::Text(cut(t)),
         other => other,
     }
 }
@@ -208,17 +239,13 @@ impl<N: Clone> Capture<N> {
                             system_id,
                         }
                     }
-                    Described::Text(t) => NodeData::Text(match text {
-                        TextMode::Plain => t,
-                        TextMode::Masked => mask::mask_text(&t),
-                        TextMode::Css => {
-                            url::absolutize_css(&page.base_url(&node), &t).into_owned()
-                        }
-                    }),
+                    Described::Text(t) => {
+                        NodeData::Text(text_value(text, t, || page.base_url(&node)))
+                    }
                     Described::Comment(t) => NodeData::Comment(if text == TextMode::Masked {
-                        mask::mask_text(&t)
+                        mask::mask_text(&cut(t))
                     } else {
-                        t
+                        cut(t)
                     }),
                     Described::Other => return,
                     Described::Element(head) => {

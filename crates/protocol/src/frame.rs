@@ -178,6 +178,10 @@ impl FrameKind {
     }
 }
 
+/// The largest frame a relay accepts by default, and so the largest a page sends: a larger one
+/// would close its connection (`ErrorCode::TooLarge`).
+pub const MAX_FRAME_BYTES: usize = 4 << 20;
+
 /// Bounds on what a decoder accepts. The frame size is checked before any decoding, which
 /// bounds every allocation; the counts are checked after, to refuse absurd content early.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

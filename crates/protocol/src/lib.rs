@@ -39,7 +39,7 @@ pub use control::{ControlState, DropReason, Verdict};
 pub use dom::*;
 pub use frame::{
     peek_hello_version, DecodeError, Empty, EncodeError, Envelope, Frame, FrameKind, Limits,
-    Message, Sender, SeqCheck, SeqTracker,
+    Message, Sender, SeqCheck, SeqTracker, MAX_FRAME_BYTES,
 };
 pub use session::*;
 

@@ -63,7 +63,7 @@ impl Default for Config {
             www_dir: PathBuf::from("www"),
             db_path: PathBuf::from("cobrowse.db"),
             limits: Limits {
-                max_frame_bytes: 4 << 20,
+                max_frame_bytes: protocol::MAX_FRAME_BYTES,
                 ..Limits::default()
             },
             read_buffer_bytes: 2 << 10,
