@@ -6,6 +6,8 @@ mod cobrowse;
 
 use std::time::Duration;
 
+use anyhow::Context;
+
 use cobrowse::*;
 use e2e::{Browser, Relay};
 use protocol::{
@@ -365,6 +367,74 @@ async fn the_customer_ends_with_stop_and_the_agent_is_told() -> anyhow::Result<(
     wait_event(&browser, "end:customer").await?;
     let ui = run(&browser, "done(!!document.getElementById('cobrowse-ui'))").await?;
     assert_eq!(ui, serde_json::Value::Bool(false));
+    browser.close().await?;
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_huge_inline_image_is_sent_without_its_data_and_the_session_goes_on() -> anyhow::Result<()>
+{
+    let (_relay, _token, _id, browser, mut agent) = paired(&[], "/demo/").await?;
+    // A 5 MB data: URL: whole, it would make a frame the relay refuses.
+    run(
+        &browser,
+        "const img = document.createElement('img'); img.id = 'huge'; \
+         img.src = 'data:image/png;base64,' + 'A'.repeat(5 << 20); \
+         document.body.appendChild(img); done(true);",
+    )
+    .await?;
+    agent
+        .until("the image", |m| match m {
+            Message::Mutations(b) => b.ops.iter().any(|op| {
+                matches!(op, protocol::Mutation::Add { node, .. }
+                    if matches!(&node.data, protocol::NodeData::Element { attrs, .. }
+                        if attrs.iter().any(|a| a.value == "huge")))
+            }),
+            _ => false,
+        })
+        .await?;
+    let huge = agent.node("huge")?;
+    let dom = agent.dom.as_ref().context("no mirror")?;
+    let Some(cobrowse_wasm::model::Content::Element { attrs, .. }) =
+        dom.nodes.get(&huge).map(|n| &n.content)
+    else {
+        anyhow::bail!("#huge is not an element");
+    };
+    assert!(
+        attrs.iter().any(|(k, v)| k == "src" && v.is_empty()),
+        "{attrs:?}"
+    );
+    // Still shared: a later change arrives.
+    run(
+        &browser,
+        "document.getElementById('huge').alt = 'after'; done(true);",
+    )
+    .await?;
+    agent
+        .until("a later change", |m| matches!(m, Message::Mutations(_)))
+        .await?;
+    browser.close().await?;
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_page_too_large_for_any_frame_ends_the_session_instead_of_retrying() -> anyhow::Result<()>
+{
+    let (_relay, _token, _id, browser, mut agent) = paired(&[], "/demo/").await?;
+    // Twenty values each under the per-value cap, 5 MB together: no snapshot can fit a frame.
+    run(
+        &browser,
+        "for (let i = 0; i < 20; i++) { const d = document.createElement('div'); \
+         d.title = 'x'.repeat(250 << 10); document.body.appendChild(d); } done(true);",
+    )
+    .await?;
+    wait_event(&browser, "end:too-large").await?;
+    agent
+        .until(
+            "end",
+            |m| matches!(m, Message::End(e) if e.reason == EndReason::CustomerEnded),
+        )
+        .await?;
     browser.close().await?;
     Ok(())
 }

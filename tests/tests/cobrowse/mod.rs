@@ -138,14 +138,15 @@ impl Agent {
         }
     }
 
-    /// Reads until a message matches `pred`.
+    /// Reads until a message matches `pred`, for at most twice [`WAIT`] in all: a page that
+    /// keeps sending other frames (one reconnecting in a loop, say) fails the test, not hangs it.
     pub async fn until(&mut self, what: &str, pred: impl Fn(&Message) -> bool) -> Result<Message> {
+        let deadline = tokio::time::Instant::now() + 2 * WAIT;
         loop {
-            match self
-                .next()
+            let next = tokio::time::timeout_at(deadline, self.next())
                 .await
-                .with_context(|| format!("waiting for {what}"))?
-            {
+                .with_context(|| format!("waited {:?} for {what}", 2 * WAIT))?;
+            match next.with_context(|| format!("waiting for {what}"))? {
                 Some(m) if pred(&m) => return Ok(m),
                 Some(_) => {}
                 None => bail!("closed while waiting for {what}"),

@@ -325,6 +325,10 @@ fn on_closed(page: &Rc<Page>) {
         }
         return;
     }
+    if error.is_some() {
+        // The relay refused what the page sent (a frame too large, say): it would again.
+        return finish(page, "error");
+    }
     page.retries.set(1);
     retry(page);
 }
@@ -377,10 +381,15 @@ fn finish(page: &Page, reason: &str) {
 #[wasm_bindgen(js_name = endSession)]
 pub fn end_session() {
     if let Some(page) = current() {
-        if page.ws.borrow().is_some() {
-            page.send(Outgoing::End);
-            finish(&page, "customer");
-        }
+        end_from_page(&page, "customer");
+    }
+}
+
+/// Tells the relay the page ends the session, then ends it here with `reason`.
+fn end_from_page(page: &Page, reason: &str) {
+    if page.ws.borrow().is_some() {
+        page.send(Outgoing::End);
+        finish(page, reason);
     }
 }
 

@@ -17,10 +17,14 @@ use crate::control::{self, end_reason_name, Incoming, Outgoing};
 use crate::web::session::WebCapture;
 
 /// Capture's frames, in order, into the socket. Past [`MAX_BUFFERED`] unsent bytes, frames are
-/// dropped until a fresh snapshot, so nothing waits without bound.
+/// dropped until a fresh snapshot, so nothing waits without bound. A frame the relay would
+/// refuse as too large is not sent: a batch is dropped for a fresh snapshot, and a snapshot
+/// that large ends the session (`too-large`), since every later one would be refused too.
+/// The page's End is always sent, so the agent hears of the end whatever was dropped.
 pub(super) fn on_frame(bytes: Uint8Array) {
     let Some(page) = current() else { return };
     let kind = kind_of(&bytes);
+    let droppable = kind != Some(FrameKind::End);
     {
         let ws = page.ws.borrow();
         let Some(ws) = ws
@@ -29,13 +33,23 @@ pub(super) fn on_frame(bytes: Uint8Array) {
         else {
             return;
         };
-        if page.overflow.get() {
+        if bytes.length() as usize > protocol::MAX_FRAME_BYTES {
+            if kind == Some(FrameKind::Snapshot) {
+                // Not from inside capture's delivery: end in a task of its own.
+                later(|p| super::end_from_page(p, "too-large"));
+            } else {
+                page.overflow.set(true);
+                schedule_later(&page, 0);
+            }
+            return;
+        }
+        if page.overflow.get() && droppable {
             if kind != Some(FrameKind::Snapshot) {
                 return;
             }
             page.overflow.set(false);
         }
-        if ws.buffered_amount() > MAX_BUFFERED {
+        if ws.buffered_amount() > MAX_BUFFERED && droppable {
             page.overflow.set(true);
             schedule_later(&page, 200);
             return;
@@ -44,15 +58,19 @@ pub(super) fn on_frame(bytes: Uint8Array) {
     }
     if kind == Some(FrameKind::Navigated) && control::is_paused(&href(), &page.opts.rules) {
         // Not from inside capture's delivery: pause in a task of its own.
-        let later = Closure::once_into_js(|| {
-            if let Some(p) = current() {
-                pause(&p);
-            }
-        });
-        if let Some(w) = web_sys::window() {
-            let _ =
-                w.set_timeout_with_callback_and_timeout_and_arguments_0(later.unchecked_ref(), 0);
+        later(pause);
+    }
+}
+
+/// Runs `act` on the current page in a task of its own.
+fn later(act: impl FnOnce(&Page) + 'static) {
+    let task = Closure::once_into_js(move || {
+        if let Some(p) = current() {
+            act(&p);
         }
+    });
+    if let Some(w) = web_sys::window() {
+        let _ = w.set_timeout_with_callback_and_timeout_and_arguments_0(task.unchecked_ref(), 0);
     }
 }
 
