@@ -283,6 +283,41 @@ fn a_class_change_that_matches_a_mask_selector_sends_the_element_again() {
 }
 
 #[test]
+fn a_class_that_makes_a_descendant_match_a_mask_selector_sends_the_descendant_again() {
+    // The box's own verdict does not change; its field's does.
+    check(
+        Config {
+            mask: ".private span".into(),
+            ..Config::default()
+        },
+        |p, body| {
+            let b = p.el(body, "div", &[]);
+            let s = p.el(b, "span", &[]);
+            vec![b, p.text_in(s, "Jane Doe")]
+        },
+        |p, h| p.set_attr(h[0], "class", "private"),
+        r#"-7 +9<#4>@6^0 +10"**** ***"@9^0 6.class=Some("private")"#,
+    );
+}
+
+#[test]
+fn a_descendant_that_stops_matching_a_mask_selector_is_sent_again_plain() {
+    check(
+        Config {
+            mask: ".private span".into(),
+            ..Config::default()
+        },
+        |p, body| {
+            let b = p.el(body, "div", &[("class", "private")]);
+            let s = p.el(b, "span", &[]);
+            vec![b, p.text_in(s, "Jane Doe")]
+        },
+        |p, h| p.set_attr(h[0], "class", "public"),
+        r#"-7 +9<#5>@6^0 +10"Jane Doe"@9^0 6.#4=Some("public")"#,
+    );
+}
+
+#[test]
 fn the_snapshot_masks_sensitive_values_and_drops_script_text() {
     let (page, body) = FakePage::new();
     let script = page.el(body, "script", &[]);

@@ -15,7 +15,7 @@
 use protocol::{Mutation, NodeId, RuleChange, SheetRef};
 
 use crate::capture::Capture;
-use crate::mask::OVERLAY_ATTR;
+use crate::mask::{self, OVERLAY_ATTR};
 use crate::page::{NodeKind, Page};
 use crate::serialize::{self, Collected, Role, Visit};
 use crate::tree::{SentAs, TextMode};
@@ -232,17 +232,27 @@ impl<N: Clone> Capture<N> {
         }
     }
 
-    /// The elements whose recorded attribute changes changed the masking verdict they were
-    /// sent under.
+    /// The elements whose masking verdict changed since they were sent: by a recorded change
+    /// of their own attributes or, with selector lists configured, by any change that altered
+    /// what the lists match (`.private input` starts matching a field when its box gets a
+    /// class).
     pub(crate) fn changed_verdicts<P: Page<Node = N>>(&self, page: &P) -> Vec<NodeId> {
-        let mut changed = Vec::new();
         let selectors = !(self.config.mask.is_empty()
             && self.config.block.is_empty()
             && self.config.readonly.is_empty());
-        for &(id, ref names) in &self.attrs {
-            if !selectors && !names.iter().any(|n| crate::mask::affects_verdict(n)) {
-                continue;
-            }
+        let mut candidates: Vec<NodeId> = self
+            .attrs
+            .iter()
+            .filter(|(_, names)| selectors || names.iter().any(|n| mask::affects_verdict(n)))
+            .map(|(id, _)| *id)
+            .collect();
+        if selectors && !(self.attrs.is_empty() && self.dirty.is_empty()) {
+            candidates.extend(self.reselected(page));
+        }
+        crate::order::sort_by_key(&mut candidates, |id| *id);
+        candidates.dedup();
+        let mut changed = Vec::new();
+        for id in candidates {
             let Some(slot) = self.tree.get(id) else {
                 continue;
             };
@@ -270,6 +280,53 @@ impl<N: Clone> Capture<N> {
             }
         }
         changed
+    }
+
+    /// The sent elements whose matches of the configured selector lists differ now from when
+    /// they were sent, found with one query per list and scope.
+    fn reselected<P: Page<Node = N>>(&self, page: &P) -> Vec<NodeId> {
+        let lists = [
+            (1, &self.config.mask),
+            (2, &self.config.block),
+            (4, &self.config.readonly),
+        ];
+        let mut now: Vec<(NodeId, u8)> = Vec::new();
+        let mut ids = Vec::new();
+        for scope in &self.scopes {
+            let Some(slot) = self.tree.get(*scope) else {
+                continue;
+            };
+            for (bit, list) in lists.iter().filter(|(_, l)| !l.is_empty()) {
+                ids.clear();
+                page.selected_ids(&slot.node, list, &mut ids);
+                now.extend(ids.iter().map(|id| (*id, *bit)));
+            }
+        }
+        crate::order::sort_by_key(&mut now, |(id, _)| *id);
+        let mut merged: Vec<(NodeId, u8)> = Vec::with_capacity(now.len());
+        for (id, bit) in now {
+            match merged.last_mut() {
+                Some((last, bits)) if *last == id => *bits |= bit,
+                _ => merged.push((id, bit)),
+            }
+        }
+        let sent = |id: NodeId| {
+            self.tree
+                .get(id)
+                .and_then(|s| s.sent_as)
+                .map(|s| s.selected)
+        };
+        let mut differ: Vec<NodeId> = merged
+            .iter()
+            .filter(|(id, bits)| sent(*id).is_some_and(|was| was != *bits))
+            .map(|(id, _)| *id)
+            .collect();
+        differ.extend(self.tree.iter().filter_map(|(id, slot)| {
+            let was = slot.sent_as?.selected;
+            let gone = was != 0 && merged.binary_search_by_key(&id, |(i, _)| *i).is_err();
+            gone.then_some(id)
+        }));
+        differ
     }
 
     /// Sends a live node (and its subtree) under `parent` before `before`; returns its id.

@@ -209,11 +209,13 @@ impl Page for FakePage {
         None
     }
     /// Supports lists of `.class`, `#id`, `[attr]` and `tag`.
+    /// Simple selectors (`.class`, `#id`, `[attr]`, `tag`) and one descendant combinator
+    /// (`.private input`).
     fn matches(&self, n: &usize, selectors: &str) -> bool {
         let nodes = self.nodes.borrow();
-        let node = &nodes[*n];
-        let attr = |name: &str| crate::mask::attr(&node.attrs, name);
-        selectors.split(',').map(str::trim).any(|s| {
+        let simple = |n: usize, s: &str| {
+            let node = &nodes[n];
+            let attr = |name: &str| crate::mask::attr(&node.attrs, name);
             if let Some(c) = s.strip_prefix('.') {
                 attr("class").is_some_and(|v| v.split_whitespace().any(|x| x == c))
             } else if let Some(i) = s.strip_prefix('#') {
@@ -223,7 +225,22 @@ impl Page for FakePage {
             } else {
                 node.name == s
             }
-        })
+        };
+        selectors
+            .split(',')
+            .map(str::trim)
+            .any(|s| match s.split_once(' ') {
+                Some((outer, inner)) => {
+                    let mut at = nodes[*n].parent;
+                    let mut inside = false;
+                    while let Some(p) = at {
+                        inside |= simple(p, outer);
+                        at = nodes[p].parent;
+                    }
+                    inside && simple(*n, inner)
+                }
+                None => simple(*n, s),
+            })
     }
     fn box_size(&self, _: &usize) -> (u32, u32) {
         (300, 150)

@@ -121,6 +121,21 @@ pub trait Page {
     fn frame_document(&self, node: &Self::Node) -> Option<Self::Node>;
     /// Whether an element matches a non-empty CSS selector list (false if it does not parse).
     fn matches(&self, node: &Self::Node, selectors: &str) -> bool;
+    /// The cached ids of the elements in `scope` (a document or shadow root) that match a
+    /// non-empty selector list, appended to `out`. A page may find them all in one go.
+    fn selected_ids(&self, scope: &Self::Node, selectors: &str, out: &mut Vec<NodeId>) {
+        let mut stack = Vec::new();
+        self.children(scope, &mut stack);
+        while let Some(node) = stack.pop() {
+            if self.kind(&node) != NodeKind::Element {
+                continue;
+            }
+            if self.matches(&node, selectors) {
+                out.extend(self.cached_id(&node));
+            }
+            self.children(&node, &mut stack);
+        }
+    }
     /// Rendered size of an element in CSS pixels, rounded.
     fn box_size(&self, node: &Self::Node) -> (u32, u32);
     /// Current value of a form control (`tag` is its local name).

@@ -68,13 +68,16 @@ pub(crate) fn sent_as<P: Page>(
     parent: MaskState,
 ) -> Option<SentAs> {
     let matches = |list: &str| !list.is_empty() && page.matches(node, list);
+    let selected = u8::from(matches(&capture_config.mask))
+        | u8::from(matches(&capture_config.block)) << 1
+        | u8::from(matches(&capture_config.readonly)) << 2;
     let facts = ElementFacts {
         attrs,
         parent,
         private_by_default: capture_config.private_by_default,
-        matches_mask: matches(&capture_config.mask),
-        matches_block: matches(&capture_config.block),
-        matches_readonly: matches(&capture_config.readonly),
+        matches_mask: selected & 1 != 0,
+        matches_block: selected & 2 != 0,
+        matches_readonly: selected & 4 != 0,
     };
     let (state, blocked) = match mask::decide(&facts) {
         Verdict::Skip => return None,
@@ -86,6 +89,7 @@ pub(crate) fn sent_as<P: Page>(
         state,
         boxed,
         value_masked: mask::value_masked(tag, attrs, state),
+        selected,
     })
 }
 

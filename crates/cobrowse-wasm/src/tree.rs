@@ -22,6 +22,9 @@ pub struct SentAs {
     pub state: MaskState,
     pub boxed: bool,
     pub value_masked: bool,
+    /// The configured selector lists the element matched: 1 mask, 2 block, 4 read-only. A
+    /// change anywhere can change what a list with combinators matches (`.private input`).
+    pub selected: u8,
 }
 
 /// One sent node.
@@ -95,6 +98,13 @@ impl<N> Tree<N> {
 
     pub fn get(&self, id: NodeId) -> Option<&Slot<N>> {
         self.slots.get(self.index(id)?)?.as_ref()
+    }
+
+    /// Every sent node with its id.
+    pub fn iter(&self) -> impl Iterator<Item = (NodeId, &Slot<N>)> {
+        let base = self.base;
+        let slots = self.slots.iter().enumerate();
+        slots.filter_map(move |(i, s)| Some((base + i as NodeId, s.as_ref()?)))
     }
 
     pub fn get_mut(&mut self, id: NodeId) -> Option<&mut Slot<N>> {

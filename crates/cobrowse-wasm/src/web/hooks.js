@@ -105,6 +105,19 @@ export function describeNode(node, withScroll, ids, id) {
   return s;
 }
 
+// The ids (in `ids`) of the elements of a document or shadow root that match a selector list,
+// in one query; none if the list does not parse.
+export function selectedIds(scope, selectors, ids) {
+  const out = [];
+  try {
+    for (const el of scope.querySelectorAll(selectors)) {
+      const id = ids.get(el);
+      if (id !== undefined) out.push(id);
+    }
+  } catch (e) { /* an invalid list matches nothing, as Element.matches would say */ }
+  return new Uint32Array(out);
+}
+
 // Observer records reduced to what capture needs: `(kind, id)` pairs for targets that have an
 // id (1 child list, 3 text, 2 attribute with the attribute name's index in the second result
 // shifted in above two bits: `2 | index << 2`) and the distinct attribute names, `\0`-joined.

@@ -30,6 +30,8 @@ extern "C" {
     fn attribute_values_of(nodes: Vec<Node>, names: &str) -> Option<String>;
     #[wasm_bindgen(js_name = classifyRecords)]
     fn classify_records(records: &Array, ids: &WeakMap) -> Array;
+    #[wasm_bindgen(js_name = selectedIds)]
+    fn selected_ids_of(scope: &Node, selectors: &str, ids: &WeakMap) -> Vec<u32>;
 }
 
 /// `node` as its type when its node type says so. Nodes of same-origin iframes belong to
@@ -284,6 +286,10 @@ impl Page for WebPage {
 
     fn matches(&self, node: &Node, selectors: &str) -> bool {
         as_element(node).is_some_and(|el| el.matches(selectors).unwrap_or(false))
+    }
+
+    fn selected_ids(&self, scope: &Node, selectors: &str, out: &mut Vec<NodeId>) {
+        out.extend(selected_ids_of(scope, selectors, &self.ids));
     }
 
     fn box_size(&self, node: &Node) -> (u32, u32) {

@@ -288,3 +288,31 @@ async fn attribute_values_holding_separator_characters_arrive_intact() {
         "a value became an attribute:\n{rebuilt}"
     );
 }
+
+#[wasm_bindgen_test]
+async fn a_class_that_makes_a_descendant_match_a_mask_selector_masks_it() {
+    // `.private input` matches the field, not the box whose class changes.
+    stage(
+        r#"<div id="box"><p>Note: <span id="note">CANARY-DESC-TEXT</span></p><input id="f"></div>"#,
+    );
+    let s = start(r##"{"mask": [".private input", ".private span"]}"##);
+    s.snapshot_taken().await;
+    let before = s.frames.borrow().len();
+    q("#box").set_attribute("class", "private").unwrap();
+    q("#f")
+        .unchecked_into::<HtmlInputElement>()
+        .set_value("CANARY-DESC-VALUE");
+    q("#note").set_text_content(Some("CANARY-DESC-LATER"));
+    s.settle().await;
+    let later: Vec<u8> = s.frames.borrow()[before..].concat();
+    for canary in ["CANARY-DESC-VALUE", "CANARY-DESC-LATER"] {
+        assert!(
+            !later.windows(canary.len()).any(|w| w == canary.as_bytes()),
+            "{canary} was sent"
+        );
+    }
+    s.assert_mirrors(&Rules {
+        mask: ".private input, .private span",
+        block: "",
+    });
+}
