@@ -108,15 +108,31 @@ pub fn value_masked(tag: &str, attrs: &[(String, String)], state: MaskState) -> 
                 || ascii_lower_is(attr(attrs, "type"), "hidden")))
 }
 
-/// Whether an attribute's value is masked on an element: values of masked controls, and
-/// human-readable labels inside masked content.
-pub fn attr_masked(name: &str, value_is_masked: bool, state: MaskState) -> bool {
+/// Whether an attribute's value is masked on an element: values of masked controls, and inside
+/// masked content the human-readable texts and the addresses a link writes out (`mailto:`,
+/// `tel:`, `sms:`).
+pub fn attr_masked(name: &str, value: &str, value_is_masked: bool, state: MaskState) -> bool {
+    let spelled_out = || {
+        let scheme = value.trim_start().split(':').next().unwrap_or_default();
+        ["mailto", "tel", "sms"]
+            .iter()
+            .any(|s| scheme.eq_ignore_ascii_case(s))
+    };
     (value_is_masked && name == "value")
         || (state.masked
-            && matches!(
+            && (matches!(
                 name,
-                "value" | "title" | "alt" | "aria-label" | "placeholder"
-            ))
+                "value"
+                    | "title"
+                    | "alt"
+                    | "aria-label"
+                    | "aria-description"
+                    | "aria-valuetext"
+                    | "aria-placeholder"
+                    | "placeholder"
+                    | "label"
+                    | "abbr"
+            ) || (name == "href" && spelled_out())))
 }
 
 /// Attributes never sent: an iframe's `srcdoc` holds its whole document as markup, unmasked
@@ -234,6 +250,42 @@ mod tests {
         for (tag, a, want) in cases {
             assert_eq!(value_masked(tag, &attrs(a), open), *want, "{tag} {a:?}");
         }
+    }
+
+    #[test]
+    fn inside_masked_content_labels_and_spelled_out_addresses_are_masked() {
+        let masked = MaskState {
+            masked: true,
+            ..MaskState::root(false)
+        };
+        let plain = MaskState::root(false);
+        for name in [
+            "title",
+            "alt",
+            "aria-label",
+            "aria-valuetext",
+            "placeholder",
+            "label",
+        ] {
+            assert!(attr_masked(name, "Jane Doe", false, masked), "{name}");
+            assert!(!attr_masked(name, "Jane Doe", false, plain), "{name}");
+        }
+        for href in [
+            "mailto:jane@doe.example",
+            " TEL:+1 555 0100",
+            "sms:+15550100",
+        ] {
+            assert!(attr_masked("href", href, false, masked), "{href}");
+            assert!(!attr_masked("href", href, false, plain), "{href}");
+        }
+        for keep in [
+            ("href", "/orders/1001"),
+            ("class", "card"),
+            ("data-state", "open"),
+        ] {
+            assert!(!attr_masked(keep.0, keep.1, false, masked), "{keep:?}");
+        }
+        assert!(attr_masked("value", "4111", true, plain));
     }
 
     #[test]

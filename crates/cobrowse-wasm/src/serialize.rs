@@ -130,7 +130,7 @@ pub(crate) fn attr_value(
 ) -> String {
     if value.len() > MAX_VALUE_BYTES {
         String::new()
-    } else if mask::attr_masked(name, sent.value_masked, sent.state) {
+    } else if mask::attr_masked(name, &value, sent.value_masked, sent.state) {
         mask::mask_text(&value)
     } else if url::is_url_attr(name) {
         let abs = url::absolutize(&base(), &value).into_owned();

@@ -130,12 +130,25 @@ fn element(el: &Element, depth: usize, masked: bool, rules: &Rules, out: &mut St
         {
             continue;
         }
+        let spelled_out = ["mailto:", "tel:", "sms:"]
+            .iter()
+            .any(|s| value.trim_start().to_ascii_lowercase().starts_with(s));
         let value = if (value_masked && name == "value")
             || (masked
-                && matches!(
+                && (matches!(
                     name.as_str(),
-                    "value" | "title" | "alt" | "aria-label" | "placeholder"
-                )) {
+                    "value"
+                        | "title"
+                        | "alt"
+                        | "aria-label"
+                        | "aria-description"
+                        | "aria-valuetext"
+                        | "aria-placeholder"
+                        | "placeholder"
+                        | "label"
+                        | "abbr"
+                ) || (name == "href" && spelled_out)))
+        {
             mask(&value)
         } else if matches!(
             name.as_str(),
