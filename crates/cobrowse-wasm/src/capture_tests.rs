@@ -318,6 +318,40 @@ fn a_descendant_that_stops_matching_a_mask_selector_is_sent_again_plain() {
 }
 
 #[test]
+fn boxes_in_masked_content_read_as_unticked() {
+    let (page, body) = FakePage::new();
+    let form = page.el(body, "div", &[("data-cobrowse-mask", "")]);
+    let box_ = page.el(form, "input", &[("type", "checkbox"), ("checked", "")]);
+    page.set_value(box_, FormValue::Checked(true));
+    let (mut capture, frames) = snapshot(&page, Config::default());
+    let Message::Snapshot(s) = Frame::decode(&frames[0], &Limits::default())
+        .unwrap()
+        .message
+    else {
+        panic!("no snapshot");
+    };
+    let input = s
+        .nodes
+        .iter()
+        .find(|n| {
+            matches!(&n.data, NodeData::Element { attrs, .. }
+        if attrs.iter().any(|a| a.value == "checkbox"))
+        })
+        .unwrap();
+    let NodeData::Element { attrs, .. } = &input.data else {
+        unreachable!()
+    };
+    assert_eq!(attrs.len(), 1, "only the type: {attrs:?}");
+    assert_eq!(s.form[0].value, FormValue::Checked(false));
+    page.set_value(box_, FormValue::Checked(false));
+    capture.record_value(&page, &box_);
+    page.set_attr(box_, "checked", "");
+    page.deliver(&mut capture);
+    capture.flush(&page, 0.0).unwrap();
+    assert_eq!(render(&capture.take_frames()), "value 7 Checked(false)");
+}
+
+#[test]
 fn the_snapshot_masks_sensitive_values_and_drops_script_text() {
     let (page, body) = FakePage::new();
     let script = page.el(body, "script", &[]);

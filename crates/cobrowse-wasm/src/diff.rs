@@ -392,7 +392,9 @@ impl<N: Clone> Capture<N> {
             };
             let Some(sent) = slot.sent_as else { continue };
             for name in names {
-                if (sent.boxed && !serialize::boxed_keeps(name)) || name == "srcdoc" {
+                if (sent.boxed && !serialize::boxed_keeps(name))
+                    || mask::attr_dropped(name, sent.value_masked)
+                {
                     continue;
                 }
                 sends.push((*id, sent, name));

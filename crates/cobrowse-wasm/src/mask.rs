@@ -135,10 +135,11 @@ pub fn attr_masked(name: &str, value: &str, value_is_masked: bool, state: MaskSt
             ) || (name == "href" && spelled_out())))
 }
 
-/// Attributes never sent: an iframe's `srcdoc` holds its whole document as markup, unmasked
-/// (a same-origin frame's document is captured, masked, as its own subtree instead).
-pub fn attr_dropped(tag: &str, name: &str) -> bool {
-    tag == "iframe" && name == "srcdoc"
+/// Attributes never sent: `srcdoc` (an iframe's whole document as markup, unmasked; a
+/// same-origin frame's document is captured, masked, as its own subtree instead), and where
+/// values are masked, `checked` and `selected`, whose mere presence is the answer.
+pub fn attr_dropped(name: &str, value_is_masked: bool) -> bool {
+    name == "srcdoc" || (value_is_masked && matches!(name, "checked" | "selected"))
 }
 
 /// Attributes whose change can change a verdict even without site selectors.

@@ -154,6 +154,9 @@ pub(crate) fn masked_value(value: FormValue, masked: bool) -> FormValue {
     match value {
         FormValue::Text(t) if masked => FormValue::Text(mask::mask_text(&cut(t))),
         FormValue::Text(t) => FormValue::Text(cut(t)),
+        // A box's state is its answer: masked, every box reads as unticked.
+        FormValue::Checked(_) if masked => FormValue::Checked(false),
+        FormValue::Selected(_) if masked => FormValue::Selected(false),
         other => other,
     }
 }
@@ -271,7 +274,8 @@ impl<N: Clone> Capture<N> {
                         let wire: Vec<Attr> = attrs
                             .into_iter()
                             .filter(|(n, _)| {
-                                (!sent.boxed || boxed_keeps(n)) && !mask::attr_dropped(&tag, n)
+                                (!sent.boxed || boxed_keeps(n))
+                                    && !mask::attr_dropped(n, sent.value_masked)
                             })
                             .map(|(n, v)| {
                                 let value = attr_value(&n, v, sent, &mut base_of);

@@ -127,6 +127,7 @@ fn element(el: &Element, depth: usize, masked: bool, rules: &Rules, out: &mut St
         let value = el.get_attribute(&name).unwrap();
         if (boxed && !matches!(name.as_str(), "class" | "style" | "id"))
             || (tag == "iframe" && name == "srcdoc")
+            || (value_masked && matches!(name.as_str(), "checked" | "selected"))
         {
             continue;
         }
@@ -219,6 +220,7 @@ fn element(el: &Element, depth: usize, masked: bool, rules: &Rules, out: &mut St
     if let Some(v) = value {
         let v = match v {
             FormValue::Text(t) if value_masked => FormValue::Text(mask(&t)),
+            FormValue::Checked(_) if value_masked => FormValue::Checked(false),
             v => v,
         };
         let _ = write!(out, " value={v:?}");

@@ -23,7 +23,7 @@ const SHOP: &str = r##"
   <select id="ship"><option value="std">Standard</option><option value="exp">Express</option></select>
   <textarea id="note">Leave at door</textarea>
   <p class="pii">Account CANARY-SELECTOR-MASK</p>
-  <div data-cobrowse-mask>Card on file: CANARY-MASKED <span title="CANARY-TITLE">ending 4242</span> <a href="mailto:canary-mail@shop.example">mail us</a></div>
+  <div data-cobrowse-mask>Card on file: CANARY-MASKED <span title="CANARY-TITLE">ending 4242</span> <a href="mailto:canary-mail@shop.example">mail us</a> <label><input type="checkbox" checked> on file</label></div>
   <div id="chat" style="width:120px;height:40px">CANARY-BLOCKED-SELECTOR</div>
   <div data-cobrowse-block style="width:50px;height:20px"><input value="CANARY-BLOCKED"></div>
   <script>var secret = "CANARY-SCRIPT";</script>
