@@ -505,7 +505,27 @@ impl<N: Clone> Capture<N> {
         self.focus = Some(node);
     }
 
-    pub fn record_navigation(&mut self, url: String, title: String) {
+    /// The page navigated (a new document, or `pushState` routing). Its title is masked as the
+    /// text of its `<title>` element (`title_el`) is, or as the private mode says when that is
+    /// not captured.
+    pub fn record_navigation<P: Page<Node = N>>(
+        &mut self,
+        page: &P,
+        url: String,
+        title: String,
+        title_el: Option<&N>,
+    ) {
+        let masked = title_el
+            .and_then(|el| self.id_of(page, el))
+            .and_then(|id| self.tree.get(id))
+            .map_or(self.config.private_by_default, |s| {
+                s.text_mode == TextMode::Masked
+            });
+        let title = if masked {
+            crate::mask::mask_text(&title)
+        } else {
+            title
+        };
         self.navigated = Some(Navigated { url, title });
     }
 

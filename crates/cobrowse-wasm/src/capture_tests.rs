@@ -619,3 +619,43 @@ fn huge_values_are_sent_empty_or_cut_so_frames_fit_a_relay() {
         fresh_canonical(&page, Config::default())
     );
 }
+
+/// A navigation's title is masked as the `<title>` element's text is.
+#[test]
+fn a_navigation_title_is_masked_as_the_title_element_is() {
+    let title = "Inbox - jane@doe.example";
+    for (private, attrs, want_masked) in [
+        (false, &[][..], false),
+        (false, &[("data-cobrowse-mask", "")][..], true),
+        (true, &[][..], true),
+        (true, &[("data-cobrowse-unmask", "")][..], false),
+    ] {
+        let (page, _) = FakePage::new();
+        let el = page.el(3, "title", attrs);
+        page.text_in(el, title);
+        let config = Config {
+            private_by_default: private,
+            ..Config::default()
+        };
+        let (mut capture, _) = snapshot(&page, config);
+        capture.record_navigation(
+            &page,
+            "https://shop.example/inbox".into(),
+            title.into(),
+            Some(&el),
+        );
+        capture.flush(&page, 0.0).unwrap();
+        let sent = capture.take_frames().iter().find_map(|f| {
+            match Frame::decode(f, &Limits::default()).unwrap().message {
+                Message::Navigated(n) => Some(n.title),
+                _ => None,
+            }
+        });
+        let want = if want_masked {
+            crate::mask::mask_text(title)
+        } else {
+            title.to_owned()
+        };
+        assert_eq!(sent, Some(want), "private {private}, {attrs:?}");
+    }
+}

@@ -533,7 +533,15 @@ impl Inner {
     fn navigated(&mut self) {
         let url = self.page.document.url().unwrap_or_default();
         let title = self.page.document.title();
-        self.core.record_navigation(url, title);
+        let title_el: Option<Node> = self
+            .page
+            .document
+            .query_selector("title")
+            .ok()
+            .flatten()
+            .map(Into::into);
+        self.core
+            .record_navigation(&self.page, url, title, title_el.as_ref());
     }
 
     fn hook_window(&mut self, window: &web_sys::Window) {
