@@ -206,6 +206,26 @@ fn text_changes_are_sent_masked_inside_masked_elements() {
 }
 
 #[test]
+fn a_password_shown_as_text_stays_masked() {
+    // The "show password" toggle: the field becomes type=text and holds the same password.
+    let (page, body) = FakePage::new();
+    let input = page.el(body, "input", &[("type", "password")]);
+    page.set_value(input, FormValue::Text("hunter2".into()));
+    let (mut capture, mut frames) = snapshot(&page, Config::default());
+    page.set_attr(input, "type", "text");
+    page.set_value(input, FormValue::Text("hunter22".into()));
+    capture.record_value(&page, &input);
+    page.deliver(&mut capture);
+    capture.flush(&page, 0.0).unwrap();
+    frames.extend(capture.take_frames());
+    let bytes = frames.concat();
+    assert!(
+        !bytes.windows(6).any(|w| w == b"hunter"),
+        "the password left"
+    );
+}
+
+#[test]
 fn an_input_that_becomes_a_password_is_sent_again_masked() {
     check(
         Config::default(),

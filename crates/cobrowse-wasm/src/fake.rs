@@ -22,6 +22,7 @@ pub struct FakeNode {
     pub shadow: Option<usize>,
     pub value: Option<FormValue>,
     pub cached: Cell<Option<NodeId>>,
+    pub secret: Cell<bool>,
 }
 
 /// A record as a MutationObserver would deliver it.
@@ -73,6 +74,7 @@ impl FakePage {
             shadow: None,
             value: None,
             cached: Cell::new(None),
+            secret: Cell::new(false),
         });
         nodes.len() - 1
     }
@@ -259,6 +261,12 @@ impl Page for FakePage {
     }
     fn cached_id(&self, n: &usize) -> Option<NodeId> {
         self.nodes.borrow()[*n].cached.get()
+    }
+    fn mark_secret(&self, n: &usize) {
+        self.nodes.borrow()[*n].secret.set(true);
+    }
+    fn was_secret(&self, n: &usize) -> bool {
+        self.nodes.borrow()[*n].secret.get()
     }
     fn cache_id(&self, n: &usize, id: NodeId) {
         self.nodes.borrow()[*n].cached.set(Some(id));

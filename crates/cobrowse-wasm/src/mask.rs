@@ -103,9 +103,14 @@ pub fn value_masked(tag: &str, attrs: &[(String, String)], state: MaskState) -> 
             .any(|token| token.len() >= 3 && token[..3].eq_ignore_ascii_case("cc-"))
     });
     autocomplete_cc
-        || (tag == "input"
-            && (ascii_lower_is(attr(attrs, "type"), "password")
-                || ascii_lower_is(attr(attrs, "type"), "hidden")))
+        || password_input(tag, attrs)
+        || (tag == "input" && ascii_lower_is(attr(attrs, "type"), "hidden"))
+}
+
+/// Whether an element is a password field now. One that ever was stays masked (see
+/// `serialize::sent_as`): the "show password" toggle makes it `type=text`, still holding it.
+pub fn password_input(tag: &str, attrs: &[(String, String)]) -> bool {
+    tag == "input" && attr(attrs, "type").is_some_and(|v| v.trim().eq_ignore_ascii_case("password"))
 }
 
 /// Whether an attribute's value is masked on an element: values of masked controls, and inside

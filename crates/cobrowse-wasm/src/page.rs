@@ -149,6 +149,10 @@ pub trait Page {
     /// The id remembered for a node, if any (the core validates it against its tree).
     fn cached_id(&self, node: &Self::Node) -> Option<NodeId>;
     fn cache_id(&self, node: &Self::Node, id: NodeId);
+    /// Remembers for the life of the node that it held a password.
+    fn mark_secret(&self, node: &Self::Node);
+    /// Whether [`Page::mark_secret`] was called for the node.
+    fn was_secret(&self, node: &Self::Node) -> bool;
     /// The CSSOM rules of a `<style>`/`<link>` when they must be sent because they differ from
     /// its markup (rules inserted through the CSSOM); `None` when the markup says it all or the
     /// sheet cannot be read (cross-origin: the link is kept instead).

@@ -85,10 +85,18 @@ pub(crate) fn sent_as<P: Page>(
         Verdict::Keep(s) => (s, false),
     };
     let boxed = blocked || (ns == Namespace::Html && matches!(tag, "canvas" | "video"));
+    let mut value_masked = mask::value_masked(tag, attrs, state);
+    if ns == Namespace::Html && tag == "input" {
+        if mask::password_input(tag, attrs) {
+            page.mark_secret(node);
+        } else if !value_masked {
+            value_masked = page.was_secret(node);
+        }
+    }
     Some(SentAs {
         state,
         boxed,
-        value_masked: mask::value_masked(tag, attrs, state),
+        value_masked,
         selected,
     })
 }

@@ -105,6 +105,12 @@ export function describeNode(node, withScroll, ids, id) {
   return s;
 }
 
+// Inputs that held a password at some point, for the life of the page (not of one capture, so
+// a capture started later still masks a password the "show password" toggle made plain text).
+const secrets = new WeakSet();
+export function markSecret(node) { secrets.add(node); }
+export function wasSecret(node) { return secrets.has(node); }
+
 // The ids (in `ids`) of the elements of a document or shadow root that match a selector list,
 // in one query; none if the list does not parse.
 export function selectedIds(scope, selectors, ids) {

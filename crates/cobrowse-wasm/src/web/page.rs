@@ -30,6 +30,10 @@ extern "C" {
     fn attribute_values_of(nodes: Vec<Node>, names: &str) -> Option<String>;
     #[wasm_bindgen(js_name = classifyRecords)]
     fn classify_records(records: &Array, ids: &WeakMap) -> Array;
+    #[wasm_bindgen(js_name = markSecret)]
+    fn mark_secret(node: &Node);
+    #[wasm_bindgen(js_name = wasSecret)]
+    fn was_secret(node: &Node) -> bool;
     #[wasm_bindgen(js_name = selectedIds)]
     fn selected_ids_of(scope: &Node, selectors: &str, ids: &WeakMap) -> Vec<u32>;
 }
@@ -354,6 +358,14 @@ impl Page for WebPage {
 
     fn cache_id(&self, node: &Node, id: NodeId) {
         self.ids.set(node.unchecked_ref(), &JsValue::from(id));
+    }
+
+    fn mark_secret(&self, node: &Node) {
+        mark_secret(node);
+    }
+
+    fn was_secret(&self, node: &Node) -> bool {
+        was_secret(node)
     }
 
     fn owner_rules(&self, node: &Node) -> Option<Vec<String>> {

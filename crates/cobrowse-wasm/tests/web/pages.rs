@@ -291,6 +291,24 @@ async fn attribute_values_holding_separator_characters_arrive_intact() {
 }
 
 #[wasm_bindgen_test]
+async fn a_password_the_show_toggle_makes_plain_text_stays_masked() {
+    stage(r#"<input id="pw" type="password" value="CANARY-PW-SHOWN">"#);
+    let first = start("{}");
+    first.snapshot_taken().await;
+    let pw = q("#pw").unchecked_into::<HtmlInputElement>();
+    pw.set_type("text");
+    pw.set_value("CANARY-PW-SHOWN-2");
+    first.settle().await;
+    first.assert_no_canary(&["CANARY-PW-SHOWN"]);
+    drop(first);
+    // A capture started later (a resumed session) still knows the field held a password.
+    let later = start("{}");
+    later.snapshot_taken().await;
+    later.settle().await;
+    later.assert_no_canary(&["CANARY-PW-SHOWN"]);
+}
+
+#[wasm_bindgen_test]
 async fn a_class_that_makes_a_descendant_match_a_mask_selector_masks_it() {
     // `.private input` matches the field, not the box whose class changes.
     stage(
