@@ -454,7 +454,8 @@ impl<N: Clone> Capture<N> {
         }
     }
 
-    /// An element must be sent again whole (an iframe loaded a new document).
+    /// An element must be sent again whole (an iframe loaded a new document, or an open shadow
+    /// root was attached to it).
     pub fn record_resend<P: Page<Node = N>>(&mut self, page: &P, target: &N) {
         if let Some(id) = self.id_of(page, target) {
             if let Some(parent) = self.tree.get(id).map(|s| s.parent) {

@@ -1,8 +1,9 @@
 // Patches the page's prototypes so capture sees what no observer reports: CSSOM rule changes,
-// adopted stylesheet assignments, values set by script, and pushState/replaceState routing.
+// adopted stylesheet assignments, values set by script, pushState/replaceState routing, and
+// open shadow roots attached to elements already in the page (a component defined late).
 // Installed once per window; `sink(kind, target, index)` is the current session's callback.
 // Kinds: 1 insertRule, 2 deleteRule, 3 whole sheet changed, 4 adoptedStyleSheets set,
-// 5 form value set by script, 6 history navigation.
+// 5 form value set by script, 6 history navigation, 7 open shadow root attached.
 export function installHooks(win, sink) {
   win.__cobrowseSink = sink;
   if (win.__cobrowseHooked) return;
@@ -44,6 +45,8 @@ export function installHooks(win, sink) {
   setter(win.HTMLSelectElement.prototype, 'value', value);
   setter(win.HTMLSelectElement.prototype, 'selectedIndex', value);
   setter(win.HTMLOptionElement.prototype, 'selected', (o) => o.parentNode && call(5, o.closest('select'), 0));
+  const E = win.Element && win.Element.prototype;
+  wrap(E, 'attachShadow', (host, root) => root && root.mode === 'open' && call(7, host, 0));
   wrap(win.History.prototype, 'pushState', () => call(6, null, 0));
   wrap(win.History.prototype, 'replaceState', () => call(6, null, 0));
 }

@@ -599,6 +599,13 @@ impl Inner {
                 }
             }
             6 => self.navigated(),
+            // The host is sent again whole at the next flush, shadow root and all (its content
+            // is usually set in the same task, after the attach).
+            7 => {
+                if let Some(node) = as_node(target.clone()) {
+                    self.core.record_resend(&self.page, &node);
+                }
+            }
             _ => {}
         }
     }

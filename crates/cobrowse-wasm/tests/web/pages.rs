@@ -171,6 +171,39 @@ async fn cssom_styled_page_mirrors_its_inserted_and_deleted_rules() {
 }
 
 #[wasm_bindgen_test]
+async fn a_component_defined_after_the_snapshot_mirrors_its_shadow_root() {
+    // Component libraries often load after the page: the element is captured as plain markup,
+    // then its class is defined and its constructor attaches a shadow root.
+    stage(r#"<x-late-card id="late"><span>light</span></x-late-card>"#);
+    let s = start("{}");
+    s.snapshot_taken().await;
+    js_sys::Function::new_no_args(
+        r#"
+        customElements.define('x-late-card', class extends HTMLElement {
+          constructor() {
+            super();
+            this.attachShadow({ mode: 'open' }).innerHTML =
+              '<b>upgraded</b><slot></slot><input data-cobrowse-mask value="CANARY-LATE-SHADOW">';
+          }
+        });
+        "#,
+    )
+    .call0(&wasm_bindgen::JsValue::NULL)
+    .unwrap();
+    s.settle().await;
+    s.assert_mirrors(&Rules::default());
+    s.assert_no_canary(&["CANARY-LATE-SHADOW"]);
+    // And what changes inside it later arrives too.
+    js_sys::Function::new_no_args(
+        "document.getElementById('late').shadowRoot.querySelector('b').textContent = 'changed';",
+    )
+    .call0(&wasm_bindgen::JsValue::NULL)
+    .unwrap();
+    s.settle().await;
+    s.assert_mirrors(&Rules::default());
+}
+
+#[wasm_bindgen_test]
 async fn web_component_with_open_shadow_root_and_adopted_sheets_mirrors() {
     stage(r#"<x-card id="c1"><span slot="title">Light</span></x-card>"#);
     let setup = js_sys::Function::new_no_args(
