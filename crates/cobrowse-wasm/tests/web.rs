@@ -59,3 +59,51 @@ fn golden_fixtures_decode_in_the_browser() {
         );
     }
 }
+
+/// Capture resolves relative URLs itself (no boundary call per attribute); what it makes must
+/// name what the browser's own resolution names, odd spellings included.
+#[wasm_bindgen_test]
+fn relative_urls_resolve_as_the_browser_resolves_them() {
+    let base = "https://shop.example/a/b/c.html?q=1#top";
+    let cases = [
+        "d.html",
+        "./d.html",
+        "../d.html",
+        "../../../../d.html",
+        "/d",
+        "//cdn.example/x.js",
+        "?x=1",
+        "d.html?x#y",
+        "  d.html  ",
+        "d\\e.html",
+        "..\\d.html",
+        "d\te\n.html",
+        "%2e%2e/d.html",
+        ".%2E/d.html",
+        "d/./e/../f.html",
+        "/a/./b/../../c",
+        "a b.png",
+        "d.html#",
+        "?",
+        "..",
+        ".",
+        "./",
+        "e/..",
+        "/..//x",
+        "x:y",
+        "HTTP://Other.example/p",
+        "mailto:a@b.example",
+        "data:text/plain,hi",
+    ];
+    for rel in cases {
+        let ours = cobrowse_wasm::url::absolutize(base, rel);
+        let browser = web_sys::Url::new_with_base(rel, base).unwrap().href();
+        // Absolute on its own: the mirror's document has another base.
+        let ours_parsed = web_sys::Url::new(&ours).map(|u| u.href());
+        assert_eq!(ours_parsed.ok(), Some(browser), "{rel:?} became {ours:?}");
+    }
+    // A fragment alone, or nothing, stays as it is: it names the mirror's own document.
+    for kept in ["#frag", ""] {
+        assert_eq!(cobrowse_wasm::url::absolutize(base, kept), kept);
+    }
+}
