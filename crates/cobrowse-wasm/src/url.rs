@@ -159,16 +159,9 @@ pub fn absolutize_css<'a>(base: &str, css: &'a str) -> Cow<'a, str> {
     while let Some(start) = find_url_open(rest) {
         let (head, tail) = rest.split_at(start + 4);
         out.push_str(head);
-        let Some(close) = tail.find(')') else {
+        let Some((quote, url, close)) = url_token(tail) else {
             rest = tail;
             break;
-        };
-        let inner = tail[..close].trim();
-        let (quote, url) = match inner.chars().next() {
-            Some(q @ ('"' | '\'')) if inner.len() >= 2 && inner.ends_with(q) => {
-                (Some(q), &inner[1..inner.len() - 1])
-            }
-            _ => (None, inner),
         };
         let resolved = absolutize(base, url);
         if let Some(q) = quote {
@@ -183,6 +176,31 @@ pub fn absolutize_css<'a>(base: &str, css: &'a str) -> Cow<'a, str> {
     }
     out.push_str(rest);
     Cow::Owned(out)
+}
+
+/// The URL of a `url(` token's rest: its quote, the URL, and where its `)` is. A quoted URL
+/// ends at its closing quote (it may hold parentheses: SVG `data:` URLs do), an unquoted one
+/// at the first `)`.
+fn url_token(tail: &str) -> Option<(Option<char>, &str, usize)> {
+    let lead = tail.len() - tail.trim_start().len();
+    let body = &tail[lead..];
+    match body.chars().next() {
+        Some(q @ ('"' | '\'')) => {
+            let mut escaped = false;
+            let end = body[1..].char_indices().find_map(|(i, c)| {
+                let found = !escaped && c == q;
+                escaped = !escaped && c == '\\';
+                found.then_some(i + 1)
+            })?;
+            let after = &body[end + 1..];
+            let close = after.find(')').filter(|&c| after[..c].trim().is_empty())?;
+            Some((Some(q), &body[1..end], lead + end + 1 + close))
+        }
+        _ => {
+            let close = tail.find(')')?;
+            Some((None, tail[..close].trim(), close))
+        }
+    }
 }
 
 fn find_url_open(s: &str) -> Option<usize> {
@@ -248,5 +266,23 @@ mod tests {
             absolutize_css(BASE, "color: red"),
             Cow::Borrowed(_)
         ));
+    }
+
+    #[test]
+    fn a_quoted_css_url_ends_at_its_quote_not_at_a_parenthesis_inside() {
+        let svg = r#"url("data:image/svg+xml,<svg><path transform='rotate(45)' d='M0 0'/></svg>")"#;
+        let css = format!("background: {svg} no-repeat; mask: url( 'a(1).png' ) ; x: url(b.png)");
+        assert_eq!(
+            absolutize_css(BASE, &css),
+            format!(
+                "background: {svg} no-repeat; mask: url('https://shop.example/store/cart/a(1).png') ; x: url(https://shop.example/store/cart/b.png)"
+            )
+        );
+        // An escaped quote does not end it; an unterminated one leaves the rest as it was.
+        assert_eq!(
+            absolutize_css(BASE, r#"url("a\"b.png")"#),
+            r#"url("https://shop.example/store/cart/a\"b.png")"#
+        );
+        assert_eq!(absolutize_css(BASE, r#"url("open"#), r#"url("open"#);
     }
 }
