@@ -149,9 +149,54 @@ pub fn absolutize_srcset(base: &str, srcset: &str) -> String {
     out
 }
 
-/// Absolutizes every `url(...)` in CSS text (a `style` attribute, a `<style>`, a rule).
+/// Absolutizes every `url(...)` in CSS text (a `style` attribute, a `<style>`, a rule), and
+/// the string form of `@import "x.css"`.
 pub fn absolutize_css<'a>(base: &str, css: &'a str) -> Cow<'a, str> {
-    if !css.contains("url(") && !css.contains("URL(") {
+    let urls = absolutize_css_urls(base, css);
+    if find_ascii_ci(&urls, "@import").is_none() {
+        return urls;
+    }
+    let mut out = String::with_capacity(urls.len() + 32);
+    let mut rest = &urls[..];
+    while let Some(at) = find_ascii_ci(rest, "@import") {
+        let (head, tail) = rest.split_at(at + 7);
+        out.push_str(head);
+        let lead = tail.len() - tail.trim_start().len();
+        let Some((q, url, end)) = quoted(&tail[lead..]) else {
+            rest = tail;
+            continue;
+        };
+        out.push_str(&tail[..lead]);
+        out.push(q);
+        out.push_str(&absolutize(base, url));
+        out.push(q);
+        rest = &tail[lead + end + 1..];
+    }
+    out.push_str(rest);
+    Cow::Owned(out)
+}
+
+/// Where `needle` (ASCII) first occurs in `s`, whatever its case.
+fn find_ascii_ci(s: &str, needle: &str) -> Option<usize> {
+    let (s, n) = (s.as_bytes(), needle.as_bytes());
+    (0..(s.len() + 1).saturating_sub(n.len())).find(|&i| s[i..i + n.len()].eq_ignore_ascii_case(n))
+}
+
+/// A CSS string at the start of `body`: its quote, its content, and where its closing quote
+/// is (escapes honoured); `None` unless `body` starts with a terminated string.
+fn quoted(body: &str) -> Option<(char, &str, usize)> {
+    let q = body.chars().next().filter(|c| matches!(c, '"' | '\''))?;
+    let mut escaped = false;
+    let end = body[1..].char_indices().find_map(|(i, c)| {
+        let found = !escaped && c == q;
+        escaped = !escaped && c == '\\';
+        found.then_some(i + 1)
+    })?;
+    Some((q, &body[1..end], end))
+}
+
+fn absolutize_css_urls<'a>(base: &str, css: &'a str) -> Cow<'a, str> {
+    if find_url_open(css).is_none() {
         return Cow::Borrowed(css);
     }
     let mut out = String::with_capacity(css.len() + 32);
@@ -184,23 +229,14 @@ pub fn absolutize_css<'a>(base: &str, css: &'a str) -> Cow<'a, str> {
 fn url_token(tail: &str) -> Option<(Option<char>, &str, usize)> {
     let lead = tail.len() - tail.trim_start().len();
     let body = &tail[lead..];
-    match body.chars().next() {
-        Some(q @ ('"' | '\'')) => {
-            let mut escaped = false;
-            let end = body[1..].char_indices().find_map(|(i, c)| {
-                let found = !escaped && c == q;
-                escaped = !escaped && c == '\\';
-                found.then_some(i + 1)
-            })?;
-            let after = &body[end + 1..];
-            let close = after.find(')').filter(|&c| after[..c].trim().is_empty())?;
-            Some((Some(q), &body[1..end], lead + end + 1 + close))
-        }
-        _ => {
-            let close = tail.find(')')?;
-            Some((None, tail[..close].trim(), close))
-        }
+    if body.starts_with(['"', '\'']) {
+        let (q, url, end) = quoted(body)?;
+        let after = &body[end + 1..];
+        let close = after.find(')').filter(|&c| after[..c].trim().is_empty())?;
+        return Some((Some(q), url, lead + end + 1 + close));
     }
+    let close = tail.find(')')?;
+    Some((None, tail[..close].trim(), close))
 }
 
 fn find_url_open(s: &str) -> Option<usize> {
@@ -284,5 +320,21 @@ mod tests {
             r#"url("https://shop.example/store/cart/a\"b.png")"#
         );
         assert_eq!(absolutize_css(BASE, r#"url("open"#), r#"url("open"#);
+    }
+
+    #[test]
+    fn import_strings_and_any_case_of_url_resolve() {
+        assert_eq!(
+            absolutize_css(
+                BASE,
+                r#"@import "theme.css" screen; @IMPORT 'x.css'; @import url(y.css);"#
+            ),
+            r#"@import "https://shop.example/store/cart/theme.css" screen; @IMPORT 'https://shop.example/store/cart/x.css'; @import url(https://shop.example/store/cart/y.css);"#
+        );
+        assert_eq!(
+            absolutize_css(BASE, "background: Url(bg.png)"),
+            "background: Url(https://shop.example/store/cart/bg.png)"
+        );
+        assert_eq!(absolutize_css(BASE, "@import nothing"), "@import nothing");
     }
 }
