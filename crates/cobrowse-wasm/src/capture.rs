@@ -29,7 +29,7 @@ pub enum CaptureError {
     NotAPageFrame(FrameKind),
 }
 
-/// Encodes a frame the page sends: the layout of [`Frame::encode`] (kind byte, varint sequence
+/// Encodes a frame the page sends: the layout of [`Frame::encode`](protocol::Frame::encode) (kind byte, varint sequence
 /// number, postcard body), written here for the page's kinds only, so the wasm build does not
 /// carry the encoders of every other kind.
 pub fn encode(seq: u32, message: &Message) -> Result<Vec<u8>, CaptureError> {

@@ -222,7 +222,7 @@ impl<N: Clone> Capture<N> {
         self.adopted_sent.retain(|(s, _)| tree.contains(*s));
     }
 
-    /// Attribute changes that can change a masking verdict send the element again.
+    /// Elements whose masking verdict changed ([`Capture::changed_verdicts`]) are sent again.
     fn recheck_verdicts<P: Page<Node = N>>(&mut self, page: &P) {
         for id in self.changed_verdicts(page) {
             if let Some(parent) = self.tree.get(id).map(|s| s.parent) {
