@@ -368,3 +368,29 @@ async fn a_class_that_makes_a_descendant_match_a_mask_selector_masks_it() {
         block: "",
     });
 }
+
+#[wasm_bindgen_test]
+async fn odd_markup_mirrors() {
+    let mut deep = String::new();
+    for _ in 0..2000 {
+        deep.push_str("<div>");
+    }
+    deep.push_str("bottom");
+    for _ in 0..2000 {
+        deep.push_str("</div>");
+    }
+    stage(&format!(
+        r##"<div @click="open = !open" :class="{{on: open}}" x-on:keyup.enter="go" v-bind:href="url">vue</div>
+        <svg><use xlink:href="#i"/><text xml:space="preserve"> a </text><foreignObject><p>html in svg</p></foreignObject></svg>
+        <math><mi>x</mi><mo>=</mo><mn>1</mn></math>
+        <table><tr><td>implied tbody</td></tr></table>
+        <template><p>inert</p></template><noscript><p>no script</p></noscript>
+        <select multiple><option selected>a</option><option>b</option><option selected>c</option></select>
+        <p title="&quot;quoted&quot; &amp; &lt;angled&gt;">entities</p><!-- a -- comment -->
+        <image src="x.png"><div contenteditable>line<br>two</div>{deep}"##
+    ));
+    let s = start("{}");
+    s.snapshot_taken().await;
+    s.settle().await;
+    s.assert_mirrors(&Rules::default());
+}
