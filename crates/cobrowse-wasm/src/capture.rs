@@ -448,9 +448,31 @@ impl<N: Clone> Capture<N> {
     }
 
     /// A form control's value may have changed (user input or a script's setter).
+    /// A select's value covers its options' `selected` states too (those of a `<select
+    /// multiple>` are sent one by one).
     pub fn record_value<P: Page<Node = N>>(&mut self, page: &P, target: &N) {
-        if let Some(id) = self.id_of(page, target) {
-            self.values.insert(id);
+        let Some(id) = self.id_of(page, target) else {
+            return;
+        };
+        self.values.insert(id);
+        if self.tree.get(id).and_then(|s| s.control) != Some("select") {
+            return;
+        }
+        // Options sit in the select or in its groups.
+        let mut stack: Vec<NodeId> = self
+            .tree
+            .get(id)
+            .map(|s| s.children.clone())
+            .unwrap_or_default();
+        while let Some(child) = stack.pop() {
+            let Some(slot) = self.tree.get(child) else {
+                continue;
+            };
+            if slot.control == Some("option") {
+                self.values.insert(child);
+            } else {
+                stack.extend(slot.children.iter().copied());
+            }
         }
     }
 

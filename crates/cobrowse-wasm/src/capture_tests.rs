@@ -670,3 +670,25 @@ fn a_navigation_title_is_masked_as_the_title_element_is() {
         assert_eq!(sent, Some(want), "private {private}, {attrs:?}");
     }
 }
+
+/// A select's change reports its options' states too, those in groups included.
+#[test]
+fn a_select_change_sends_its_options_states() {
+    let (page, body) = FakePage::new();
+    let select = page.el(body, "select", &[("multiple", "")]);
+    let a = page.el(select, "option", &[]);
+    let group = page.el(select, "optgroup", &[]);
+    let b = page.el(group, "option", &[]);
+    for (o, on) in [(a, false), (b, true)] {
+        page.set_value(o, FormValue::Selected(on));
+    }
+    let (mut capture, _) = snapshot(&page, Config::default());
+    page.set_value(a, FormValue::Selected(true));
+    page.set_value(b, FormValue::Selected(false));
+    capture.record_value(&page, &select);
+    capture.flush(&page, 0.0).unwrap();
+    assert_eq!(
+        render(&capture.take_frames()),
+        "value 9 Selected(false) value 7 Selected(true)"
+    );
+}

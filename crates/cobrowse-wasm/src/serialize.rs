@@ -53,6 +53,9 @@ fn control(ns: Namespace, tag: &str) -> Option<&'static str> {
         (Namespace::Html, "input") => Some("input"),
         (Namespace::Html, "textarea") => Some("textarea"),
         (Namespace::Html, "select") => Some("select"),
+        // Its `selected` state, read only inside a `<select multiple>` (a single select's
+        // value says which option is chosen).
+        (Namespace::Html, "option") => Some("option"),
         _ => None,
     }
 }

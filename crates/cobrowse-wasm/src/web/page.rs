@@ -329,6 +329,14 @@ impl Page for WebPage {
                     .unchecked_ref::<HtmlSelectElement>()
                     .value(),
             )),
+            "option" => {
+                let el = as_element(node)?;
+                let select = el.closest("select").ok().flatten()?;
+                select.has_attribute("multiple").then(|| {
+                    let selected = js_sys::Reflect::get(el, &JsValue::from_str("selected"));
+                    FormValue::Selected(selected.is_ok_and(|v| v.is_truthy()))
+                })
+            }
             _ => None,
         }
     }

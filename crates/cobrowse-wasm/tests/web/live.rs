@@ -214,6 +214,15 @@ fn element(el: &Element, depth: usize, masked: bool, rules: &Rules, out: &mut St
         Some(FormValue::Text(
             el.unchecked_ref::<HtmlSelectElement>().value(),
         ))
+    } else if html && tag == "option" {
+        let multiple = el
+            .closest("select")
+            .unwrap()
+            .is_some_and(|s| s.has_attribute("multiple"));
+        multiple.then(|| {
+            let selected = js_sys::Reflect::get(el, &"selected".into()).unwrap();
+            FormValue::Selected(selected.is_truthy())
+        })
     } else {
         None
     };
@@ -221,6 +230,7 @@ fn element(el: &Element, depth: usize, masked: bool, rules: &Rules, out: &mut St
         let v = match v {
             FormValue::Text(t) if value_masked => FormValue::Text(mask(&t)),
             FormValue::Checked(_) if value_masked => FormValue::Checked(false),
+            FormValue::Selected(_) if value_masked => FormValue::Selected(false),
             v => v,
         };
         let _ = write!(out, " value={v:?}");

@@ -370,6 +370,24 @@ async fn a_class_that_makes_a_descendant_match_a_mask_selector_masks_it() {
 }
 
 #[wasm_bindgen_test]
+async fn a_multiple_select_mirrors_which_options_are_chosen() {
+    stage(
+        r#"<select id="m" multiple><option>a</option><optgroup label="g"><option selected>b</option><option>c</option></optgroup></select>"#,
+    );
+    let s = start("{}");
+    s.snapshot_taken().await;
+    s.assert_mirrors(&Rules::default());
+    // As a person's picks would: by script here, through the options' own state.
+    js_sys::Function::new_no_args(
+        "const o = document.getElementById('m').options; o[0].selected = true; o[1].selected = false; o[2].selected = true;",
+    )
+    .call0(&wasm_bindgen::JsValue::NULL)
+    .unwrap();
+    s.settle().await;
+    s.assert_mirrors(&Rules::default());
+}
+
+#[wasm_bindgen_test]
 async fn odd_markup_mirrors() {
     let mut deep = String::new();
     for _ in 0..2000 {
