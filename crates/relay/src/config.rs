@@ -29,6 +29,9 @@ pub struct Config {
     /// The latest snapshot and the page-state frames since, kept for late joiners; past this the
     /// buffer is dropped and the customer asked for a fresh snapshot.
     pub page_buffer_bytes: usize,
+    /// How long an agent joining a session waits for a snapshot already on its way (the page
+    /// just attached, or was asked for one) before asking the page for another.
+    pub snapshot_wait: Duration,
     /// Open WebSocket connections at most; more are refused with 503.
     pub max_connections: usize,
     /// Time a new connection has to send its `hello`.
@@ -71,6 +74,7 @@ impl Default for Config {
             peer_queue_frames: 1024,
             peer_queue_bytes: 16 << 20,
             page_buffer_bytes: 8 << 20,
+            snapshot_wait: Duration::from_secs(10),
             max_connections: 20_000,
             hello_timeout: Duration::from_secs(10),
             key_digits: 12,

@@ -319,3 +319,41 @@ async fn agent_resync_request_reaches_the_customer_and_an_overflowing_buffer_ask
     assert_eq!(customer.recv().await.message, Message::ResyncRequest(Empty));
     relay.stop().await;
 }
+
+#[tokio::test]
+async fn an_agent_joining_while_the_first_snapshot_is_on_its_way_waits_for_it() {
+    let relay = Relay::start(|_| {}).await;
+    let token = relay.login("alice").await;
+    let (id, key) = relay.start_key(&token, "voice", "call-7").await;
+    let mut customer = relay.customer(Pairing::SecurityKey(key)).await;
+    customer.recv_until(FrameKind::Presence).await; // welcome, then "no agent yet"
+    let mut agent = relay.agent(&token, &id).await;
+    agent.recv_until(FrameKind::Presence).await;
+    // The page is still taking its snapshot: asking for another would make it take two.
+    let next = customer.recv().await;
+    assert!(
+        matches!(
+            next.message,
+            Message::Presence(Presence {
+                connected: true,
+                ..
+            })
+        ),
+        "{next:?}"
+    );
+    let snap = customer.send(snapshot("https://shop.test/")).await;
+    assert_eq!(agent.recv_bytes().await, snap);
+    relay.stop().await;
+
+    // A snapshot that does not come in time (a paused page, a failed one) is asked for again.
+    let relay = Relay::start(|c| c.snapshot_wait = Duration::from_millis(50)).await;
+    let token = relay.login("alice").await;
+    let (id, key) = relay.start_key(&token, "voice", "call-8").await;
+    let mut customer = relay.customer(Pairing::SecurityKey(key)).await;
+    customer.recv_until(FrameKind::Presence).await;
+    tokio::time::sleep(Duration::from_millis(150)).await;
+    let mut agent = relay.agent(&token, &id).await;
+    agent.recv_until(FrameKind::Presence).await;
+    assert_eq!(customer.recv().await.message, Message::ResyncRequest(Empty));
+    relay.stop().await;
+}

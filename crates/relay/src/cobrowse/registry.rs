@@ -168,6 +168,7 @@ impl Registry {
             self.config.inactivity(interaction),
             Instant::now() + pairing_ttl,
             self.config.page_buffer_bytes,
+            self.config.snapshot_wait,
         ))
     }
 

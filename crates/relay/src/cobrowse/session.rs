@@ -70,6 +70,9 @@ pub struct Session {
     pub resume_token: String,
     /// Inactivity timeout; `None` never times out (voice).
     inactivity: Option<Duration>,
+    /// How long a snapshot on its way is waited for before a joining agent asks again (a page
+    /// paused on a configured URL, or one that failed, sends none).
+    snapshot_wait: Duration,
     /// When an unpaired session gives up: its security key or offer lapses then.
     pairing_deadline: Instant,
     /// Everything that changes, behind one short lock.
@@ -96,6 +99,10 @@ struct State {
     audit_seq: i64,
     /// Set once, when the session ends.
     end_reason: Option<EndReason>,
+    /// Since when a snapshot is on its way from the page (it attached, or was asked for one):
+    /// an agent joining meanwhile waits for it instead of asking for another, which would make
+    /// the page take a second snapshot of a large page for nothing.
+    snapshot_due: Option<Instant>,
 }
 
 /// A read-only view of a session for the REST API.
@@ -197,6 +204,7 @@ impl Session {
         inactivity: Option<Duration>,
         pairing_deadline: Instant,
         page_buffer_bytes: usize,
+        snapshot_wait: Duration,
     ) -> Self {
         Self {
             id,
@@ -205,6 +213,7 @@ impl Session {
             interaction_id,
             resume_token,
             inactivity,
+            snapshot_wait,
             pairing_deadline,
             state: Mutex::new(State {
                 control: ControlState::default(),
@@ -216,6 +225,7 @@ impl Session {
                 last_activity: Instant::now(),
                 audit_seq: 0,
                 end_reason: None,
+                snapshot_due: None,
             }),
             wake: Notify::new(),
         }
@@ -296,6 +306,7 @@ impl Session {
             Role::Customer => {
                 // A new page load: the old page state is gone and a fresh snapshot follows.
                 st.page.clear();
+                st.snapshot_due = Some(Instant::now());
                 if !st.paired {
                     st.paired = true;
                     let site = site_key.unwrap_or_default().to_owned();
@@ -318,7 +329,12 @@ impl Session {
                         Outbound::Frames(replay),
                         &mut records,
                     );
-                } else if st.customer.is_some() {
+                } else if st.customer.is_some()
+                    && st
+                        .snapshot_due
+                        .is_none_or(|t| t.elapsed() >= self.snapshot_wait)
+                {
+                    st.snapshot_due = Some(Instant::now());
                     let resync = relay_frame(Message::ResyncRequest(protocol::Empty));
                     st.deliver(
                         &self.id,
@@ -448,7 +464,13 @@ impl Session {
         frame: Bytes,
         records: &mut Vec<Record>,
     ) {
+        match (from, kind) {
+            (Role::Customer, FrameKind::Snapshot) => st.snapshot_due = None,
+            (Role::Agent, FrameKind::ResyncRequest) => st.snapshot_due = Some(Instant::now()),
+            _ => {}
+        }
         if from == Role::Customer && st.page.push(kind, &frame) == Buffered::Overflowed {
+            st.snapshot_due = Some(Instant::now());
             let resync = relay_frame(Message::ResyncRequest(protocol::Empty));
             st.deliver(&self.id, Role::Customer, Outbound::Frame(resync), records);
             records.push(st.audit(&self.id, "buffer_overflow", "resync requested".into()));
