@@ -119,9 +119,9 @@ async fn agent_input_never_changes_the_page_until_the_customer_allows_it() -> an
             value: "HACKED".into(),
         }))
         .await?;
-    // Accepted: now typing applies. The field's id is read again: if the agent joined while
-    // the page's first snapshot was still being taken, the relay asked for a second one, whose
-    // ids are new (ids are never reused, so input aimed at the old one is refused, not misplaced).
+    // Accepted: now typing applies. The field's id is read again, as a console does from its
+    // current mirror: any fresh snapshot since (a resync) numbers nodes anew, and ids are never
+    // reused, so input aimed at an old one is refused, not misplaced.
     grant(&browser, &mut agent).await?;
     let name = agent.node("name")?;
     agent
@@ -257,8 +257,7 @@ async fn a_granted_agent_presses_enter_and_the_form_submits() -> anyhow::Result<
         Some(false),
         "a key in read-only mode reached the page"
     );
-    // Read again after the grant: an agent that joined mid-snapshot gets a second snapshot,
-    // with new ids.
+    // The id is read again after the grant, from the current mirror (see above).
     agent.send(enter(agent.node("p-phone")?)).await?;
     e2e::wait_for("the profile form to submit", WAIT, || async {
         saved().await.filter(|s| *s)
