@@ -6,9 +6,9 @@
 //! it never decides by itself. Everything here is tested natively.
 
 use protocol::{
-    Click, End, EndReason, FrameKind, Hello, Highlight, InputRefused, Key, Navigate, Pairing,
-    Pointer, Refusal, Role, Scroll, SessionMode, SharingPaused, Stroke, TextInput, Welcome,
-    PROTOCOL_VERSION,
+    Click, End, EndReason, ErrorCode, FrameKind, Hello, Highlight, InputRefused, Key, Navigate,
+    Pairing, Pointer, Refusal, Role, Scroll, SessionMode, SharingPaused, Stroke, TextInput,
+    Welcome, PROTOCOL_VERSION,
 };
 use serde::Serialize;
 
@@ -161,8 +161,8 @@ pub fn is_paused(url: &str, rules: &Rules) -> bool {
 pub enum Incoming {
     Welcome(Welcome),
     End(End),
-    /// The relay's error text (the code is not needed by the page).
-    Error(String),
+    /// The relay's error: its code (whether resuming could help) and text.
+    Error(ErrorCode, String),
     Presence,
     Mode(SessionMode),
     AgentPointer(Pointer),
@@ -233,6 +233,14 @@ impl Reader<'_> {
     }
 }
 
+/// Whether an error after the welcome refused what the page sent, so a resume would only send
+/// it again and be refused again: the session ends instead. A slow consumer or an internal
+/// error is worth a resume.
+pub fn refuses_what_was_sent(code: ErrorCode) -> bool {
+    use ErrorCode::*;
+    matches!(code, UnsupportedVersion | Malformed | TooLarge | NotAllowed)
+}
+
 /// Decodes a frame for the page, only for the kinds it reads (so the wasm build carries no
 /// decoders of DOM frames). `None` for malformed frames and kinds the page ignores.
 pub fn decode_incoming(bytes: &[u8]) -> Option<Incoming> {
@@ -270,8 +278,22 @@ pub fn decode_incoming(bytes: &[u8]) -> Option<Incoming> {
             ])?,
         }),
         FrameKind::Error => {
-            r.var()?;
-            Incoming::Error(r.string()?)
+            use ErrorCode::*;
+            let code = r.pick(&[
+                UnsupportedVersion,
+                Malformed,
+                TooLarge,
+                Unauthorized,
+                OriginNotAllowed,
+                UnknownKey,
+                KeyExpired,
+                RateLimited,
+                NotAllowed,
+                SlowConsumer,
+                SessionEnded,
+                Internal,
+            ])?;
+            Incoming::Error(code, r.string()?)
         }
         FrameKind::Presence => {
             r.var()?;

@@ -266,7 +266,7 @@ fn the_hand_decoder_reads_every_kind_the_page_reads_as_the_protocol_encodes_it()
                 code: ErrorCode::KeyExpired,
                 message: "old".into(),
             }),
-            Incoming::Error("old".into()),
+            Incoming::Error(ErrorCode::KeyExpired, "old".into()),
         ),
         (
             Message::Presence(Presence {
@@ -352,4 +352,15 @@ fn a_stroke_claiming_more_points_than_its_bytes_is_refused_before_allocating() {
         decode_incoming(&[0x42, 0, 1, 0, 0xff, 0xff, 0xff, 0xff, 0x0f]),
         None
     );
+}
+
+#[test]
+fn only_refusals_of_what_the_page_sent_end_a_session_instead_of_a_resume() {
+    use protocol::ErrorCode::*;
+    for code in [UnsupportedVersion, Malformed, TooLarge, NotAllowed] {
+        assert!(refuses_what_was_sent(code), "{code:?}");
+    }
+    for code in [SlowConsumer, Internal, RateLimited, SessionEnded] {
+        assert!(!refuses_what_was_sent(code), "{code:?}");
+    }
 }

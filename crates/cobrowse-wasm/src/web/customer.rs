@@ -67,6 +67,8 @@ struct Page {
     overflow: Cell<bool>,
     settle: RefCell<Option<(Function, Function)>>,
     error: RefCell<Option<String>>,
+    /// The last error refused what the page sent (see `flow::on_incoming`).
+    refused: Cell<bool>,
     /// The offer token waiting for the customer's answer in the Accept prompt.
     offer: RefCell<Option<String>>,
     retries: Cell<u32>,
@@ -139,6 +141,7 @@ pub fn init_customer(opts: JsValue) {
         overflow: Cell::new(false),
         settle: RefCell::new(None),
         error: RefCell::new(None),
+        refused: Cell::new(false),
         offer: RefCell::new(None),
         retries: Cell::new(0),
     });
@@ -251,6 +254,7 @@ fn connect(page: &Rc<Page>, pairing: Pairing) {
     page.gen.set(gen);
     page.welcomed.set(false);
     *page.error.borrow_mut() = None;
+    page.refused.set(false);
     let live = move || current().filter(|p| p.gen.get() == gen);
     let hello = control::encode_outgoing(
         0,
@@ -325,8 +329,9 @@ fn on_closed(page: &Rc<Page>) {
         }
         return;
     }
-    if error.is_some() {
-        // The relay refused what the page sent (a frame too large, say): it would again.
+    if page.refused.take() {
+        // The relay refused what the page sent (a frame too large, say): it would again. Other
+        // errors (a slow consumer, an internal one) are worth a resume.
         return finish(page, "error");
     }
     page.retries.set(1);

@@ -210,7 +210,10 @@ pub(super) fn on_incoming(page: &Rc<Page>, incoming: Incoming) {
     match incoming {
         Incoming::Welcome(w) => welcome(page, w),
         Incoming::End(e) => finish(page, end_reason_name(e.reason)),
-        Incoming::Error(text) => *page.error.borrow_mut() = Some(text),
+        Incoming::Error(code, text) => {
+            page.refused.set(control::refuses_what_was_sent(code));
+            *page.error.borrow_mut() = Some(text);
+        }
         Incoming::Mode(mode) => set_mode(page, mode),
         Incoming::Presence => {}
         Incoming::ResyncRequest => {
