@@ -96,21 +96,22 @@ pub fn value_masked(tag: &str, attrs: &[(String, String)], state: MaskState) -> 
     if state.masked {
         return true;
     }
-    let ascii_lower_is =
-        |v: Option<&str>, want: &str| v.is_some_and(|v| v.trim().eq_ignore_ascii_case(want));
     let autocomplete_cc = attr(attrs, "autocomplete").is_some_and(|v| {
         v.split_ascii_whitespace()
             .any(|token| token.len() >= 3 && token[..3].eq_ignore_ascii_case("cc-"))
     });
-    autocomplete_cc
-        || password_input(tag, attrs)
-        || (tag == "input" && ascii_lower_is(attr(attrs, "type"), "hidden"))
+    autocomplete_cc || password_input(tag, attrs) || input_of_type(tag, attrs, "hidden")
 }
 
 /// Whether an element is a password field now. One that ever was stays masked (see
 /// `serialize::sent_as`): the "show password" toggle makes it `type=text`, still holding it.
 pub fn password_input(tag: &str, attrs: &[(String, String)]) -> bool {
-    tag == "input" && attr(attrs, "type").is_some_and(|v| v.trim().eq_ignore_ascii_case("password"))
+    input_of_type(tag, attrs, "password")
+}
+
+/// Whether an element is an `<input>` of type `ty` (the attribute trimmed, any letter case).
+fn input_of_type(tag: &str, attrs: &[(String, String)], ty: &str) -> bool {
+    tag == "input" && attr(attrs, "type").is_some_and(|v| v.trim().eq_ignore_ascii_case(ty))
 }
 
 /// Whether an attribute's value is masked on an element: values of masked controls, and inside
