@@ -692,3 +692,14 @@ fn a_select_change_sends_its_options_states() {
         "value 9 Selected(false) value 7 Selected(true)"
     );
 }
+
+/// A style attribute's `url()` is made absolute in any letter case, as a `<style>`'s is.
+#[test]
+fn a_style_attribute_url_in_any_case_is_made_absolute() {
+    check(
+        Config::default(),
+        |p, body| vec![p.el(body, "div", &[])],
+        |p, h| p.set_attr(h[0], "style", "background: Url(bg.png)"),
+        r#"6.style=Some("background: Url(https://shop.example/a/bg.png)")"#,
+    );
+}

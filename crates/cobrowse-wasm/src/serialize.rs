@@ -148,7 +148,7 @@ pub(crate) fn attr_value(
         abs
     } else if name == "srcset" {
         url::absolutize_srcset(&base(), &value)
-    } else if name == "style" && value.contains("url(") {
+    } else if name == "style" && url::has_css_url(&value) {
         url::absolutize_css(&base(), &value).into_owned()
     } else {
         value

@@ -239,6 +239,12 @@ fn url_token(tail: &str) -> Option<(Option<char>, &str, usize)> {
     Some((None, tail[..close].trim(), close))
 }
 
+/// Whether CSS text holds a `url(` in any letter case, as [`absolutize_css`] finds them (a
+/// caller that only absolutizes when one is there asks this, not a case-sensitive search).
+pub fn has_css_url(css: &str) -> bool {
+    find_url_open(css).is_some()
+}
+
 fn find_url_open(s: &str) -> Option<usize> {
     let bytes = s.as_bytes();
     (0..bytes.len().saturating_sub(3)).find(|&i| {
