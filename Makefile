@@ -12,7 +12,13 @@ DB ?= cobrowse.db
 export CHROMEDRIVER ?= /usr/bin/chromedriver
 export PATH := $(HOME)/.cargo/bin:$(PATH)
 
-WASM_OUT := target/wasm32-unknown-unknown/wasm-release/cobrowse_wasm.wasm
+# Cargo's output directory: CARGO_TARGET_DIR when set (CI may share one), else ./target.
+ifdef CARGO_TARGET_DIR
+# Absolute, since the tests run from their package's directory.
+export CARGO_TARGET_DIR := $(abspath $(CARGO_TARGET_DIR))
+endif
+TARGET_DIR := $(or $(CARGO_TARGET_DIR),target)
+WASM_OUT := $(TARGET_DIR)/wasm32-unknown-unknown/wasm-release/cobrowse_wasm.wasm
 PKG := www/pkg
 
 .PHONY: setup run test test-native test-wasm test-e2e wasm fuzz-build lint bench-capture bench-relay bench-routing bench-messaging bench-e2e
@@ -62,9 +68,9 @@ wasm: setup
 	@# The console's package: the same crate with the mirror, in its own target dir so the two
 	@# builds do not overwrite each other's artefact.
 	@$(CARGO) build --quiet -p cobrowse-wasm --features mirror --target wasm32-unknown-unknown \
-		--profile wasm-release --target-dir target/console
+		--profile wasm-release --target-dir $(TARGET_DIR)/console
 	@wasm-bindgen --target web --no-typescript --out-dir $(PKG)/console --out-name console \
-		target/console/wasm32-unknown-unknown/wasm-release/cobrowse_wasm.wasm
+		$(TARGET_DIR)/console/wasm32-unknown-unknown/wasm-release/cobrowse_wasm.wasm
 	@wasm-opt -Oz --enable-bulk-memory --enable-sign-ext --enable-mutable-globals \
 		--enable-nontrapping-float-to-int --enable-reference-types --enable-multivalue \
 		$(PKG)/console/console_bg.wasm -o $(PKG)/console/console_bg.wasm
