@@ -105,11 +105,11 @@ fn baseline(dir: &std::path::Path, n: usize, batch: usize, synchronous: &str) ->
                 .unwrap();
             for _ in 0..batch.min(n - i) {
                 stmt.execute(rusqlite::params![
-                    relay::store::random_hex(12),
+                    relay::ids::random_hex(12),
                     "conv",
                     i as i64,
                     "hello, is this in stock?",
-                    relay::store::now_ms()
+                    relay::ids::now_ms()
                 ])
                 .unwrap();
                 i += 1;
@@ -367,7 +367,7 @@ async fn ingest(store: &MessagingStore, external_id: String, i: usize) {
         has_bot: false,
     };
     store
-        .write(move |db| queries::ingest(db, &inbound, relay::store::now_ms(), DEFAULT_WINDOW))
+        .write(move |db| queries::ingest(db, &inbound, relay::ids::now_ms(), DEFAULT_WINDOW))
         .await
         .unwrap();
 }
@@ -482,7 +482,7 @@ fn serve_child(db: &str, www: &str, fsync: &str) {
         };
         config.messaging.guest_rate_per_sec = 1e9;
         config.messaging.guest_burst = u32::MAX;
-        config.messaging.fsync_commits = fsync == "fsync";
+        config.fsync_commits = fsync == "fsync";
         relay::store::Store::open(&config.db_path)
             .unwrap()
             .blocking(|c| relay::store::site_add(c, "bench", &[SITE_ORIGIN.to_owned()]))

@@ -17,12 +17,12 @@ use axum::{
     Json,
 };
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 
 use crate::{
     app::App,
-    http::ApiError,
-    store::{self, hex, now_ms, random_hex, Agent},
+    error::ApiError,
+    ids::{now_ms, random_hex, secret_hash},
+    store::{self, Agent},
 };
 
 /// The cookie that carries an agent's token.
@@ -58,7 +58,7 @@ static DUMMY_HASH: LazyLock<String> =
     LazyLock::new(|| hash_password("not a password").unwrap_or_default());
 
 fn token_hash(token: &str) -> String {
-    hex(&Sha256::digest(token.as_bytes()))
+    secret_hash(token)
 }
 
 fn token_from(headers: &HeaderMap) -> Option<String> {

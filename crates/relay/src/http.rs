@@ -4,7 +4,6 @@
 use std::{future::Future, net::SocketAddr, sync::Arc};
 
 use axum::{
-    http::StatusCode,
     response::{IntoResponse, Response},
     routing::{get, post},
     serve::ListenerExt,
@@ -21,52 +20,6 @@ use crate::{
     config::Config,
     store::{Store, StoreError},
 };
-
-/// A REST failure, as the client sees it. Internal details are logged, not returned.
-#[derive(Debug, thiserror::Error)]
-pub enum ApiError {
-    #[error("sign in first")]
-    Unauthorized,
-    #[error("{0}")]
-    Forbidden(String),
-    #[error("not found")]
-    NotFound,
-    #[error("{0}")]
-    Unavailable(String),
-    #[error("internal error")]
-    Internal,
-}
-
-impl From<StoreError> for ApiError {
-    fn from(e: StoreError) -> Self {
-        tracing::error!(error = %e, "database");
-        ApiError::Internal
-    }
-}
-
-#[derive(Serialize)]
-struct ErrorBody {
-    error: String,
-}
-
-impl IntoResponse for ApiError {
-    fn into_response(self) -> Response {
-        let status = match self {
-            ApiError::Unauthorized => StatusCode::UNAUTHORIZED,
-            ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
-            ApiError::NotFound => StatusCode::NOT_FOUND,
-            ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
-            ApiError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
-        };
-        (
-            status,
-            Json(ErrorBody {
-                error: self.to_string(),
-            }),
-        )
-            .into_response()
-    }
-}
 
 #[derive(Serialize)]
 struct Health {
@@ -145,7 +98,7 @@ pub async fn run(
 ) -> Result<(), RunError> {
     let config = Arc::new(config);
     let store = Store::open(&config.db_path)?;
-    let (recorder, recorder_thread) = store.recorder(config.recorder_queue)?;
+    let (recorder, recorder_thread) = store.recorder(config.store_queue)?;
     let registry = Registry::new(config.clone(), recorder);
     let routing = crate::routing::service::start(&config, &store, registry.clone())?;
     let (stop_tx, stop_rx) = watch::channel(false);

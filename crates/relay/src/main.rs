@@ -316,10 +316,10 @@ async fn serve(db: PathBuf, s: Serve) -> anyhow::Result<()> {
         inactivity_web_chat: secs(s.inactivity_web_chat_secs),
         inactivity_web_messaging: secs(s.inactivity_web_messaging_secs),
         max_connections: s.max_connections,
+        fsync_commits: !s.no_fsync_commits,
         messaging: relay::messaging::MessagingConfig {
             database_url: s.database_url,
             threading_window: Duration::from_secs(s.threading_window_hours.clamp(1, 72) * 3600),
-            fsync_commits: !s.no_fsync_commits,
             routing_queue: s.messaging_queue,
             ..Default::default()
         },

@@ -10,12 +10,13 @@
 use std::{
     path::{Path, PathBuf},
     sync::{Arc, Mutex},
-    time::{SystemTime, UNIX_EPOCH},
 };
 
 use rusqlite::{params, Connection, OptionalExtension, Transaction, TransactionBehavior};
 use serde::Serialize;
 use tokio::sync::{mpsc, oneshot};
+
+use crate::ids::{now_ms, random_hex};
 
 /// The migrations, in order. Each runs once, recorded in `schema_migrations`.
 pub const MIGRATIONS: &[(i64, &str)] = &[
@@ -50,34 +51,6 @@ pub enum StoreError {
     WorkerGone,
     #[error("{what} {name:?} not found")]
     NotFound { what: &'static str, name: String },
-}
-
-/// Milliseconds since the Unix epoch, the time unit of every column.
-pub fn now_ms() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
-}
-
-/// A fresh random identifier or secret: `bytes` random bytes, hex-encoded.
-pub fn random_hex(bytes: usize) -> String {
-    let mut buf = vec![0u8; bytes];
-    // The OS generator failing is not recoverable for a server that issues secrets.
-    if getrandom::getrandom(&mut buf).is_err() {
-        std::process::abort();
-    }
-    hex(&buf)
-}
-
-/// Lower-case hex of `bytes`.
-pub fn hex(bytes: &[u8]) -> String {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    let mut out = String::with_capacity(bytes.len() * 2);
-    for b in bytes {
-        out.push(char::from(DIGITS[usize::from(b >> 4)]));
-        out.push(char::from(DIGITS[usize::from(b & 15)]));
-    }
-    out
 }
 
 /// An agent as the auth layer sees it.

@@ -157,7 +157,7 @@ async fn post_timestamped(relay: &Relay, body: &Value, delivery: &str, at: i64) 
 }
 
 fn now_secs() -> i64 {
-    relay::store::now_ms() / 1000
+    relay::ids::now_ms() / 1000
 }
 
 async fn waiting(relay: &Relay, token: &str) -> Vec<Value> {

@@ -4,8 +4,8 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use relay::{
+    ids::random_hex,
     messaging::{model::*, queries, threading::DEFAULT_WINDOW, MessagingStore, StoreError, Target},
-    store::random_hex,
 };
 
 const HOUR_MS: i64 = 3_600_000;

@@ -20,8 +20,9 @@ use super::{
 use crate::{
     app::App,
     auth::AuthAgent,
-    http::ApiError,
-    store::{self, now_ms, AuditEntry, NewSession},
+    error::ApiError,
+    ids::now_ms,
+    store::{self, AuditEntry, NewSession},
 };
 
 /// The kind of primary interaction, as JSON spells it.

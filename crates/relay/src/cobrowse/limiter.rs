@@ -12,14 +12,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-/// A token-bucket budget of failed guesses.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct GuessBudget {
-    /// Guesses allowed at once from a full bucket.
-    pub burst: u32,
-    /// Guesses the bucket regains per minute.
-    pub per_minute: f64,
-}
+pub use crate::config::GuessBudget;
 
 #[derive(Debug, Clone, Copy)]
 struct Bucket {

@@ -14,10 +14,7 @@ use protocol::{EndReason, Interaction};
 use tokio::time::Instant;
 
 use super::{limiter::GuessLimiter, session::Session};
-use crate::{
-    config::Config,
-    store::{random_hex, Recorder},
-};
+use crate::{config::Config, ids::random_hex, store::Recorder};
 
 /// Why a pairing attempt failed. The messages go to the customer's page.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

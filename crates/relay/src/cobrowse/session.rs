@@ -18,7 +18,8 @@ use super::{
     page::{Buffered, PageBuffer},
     peer::{close_code, Closing, Outbound, PeerHandle, QueueFull},
 };
-use crate::store::{now_ms, AuditEntry, Record};
+use crate::ids::now_ms;
+use crate::store::{AuditEntry, Record};
 
 /// Encodes a frame the relay originates. Relay frames carry sequence number 0: they are not
 /// part of either side's numbered stream.

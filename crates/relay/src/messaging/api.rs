@@ -13,10 +13,7 @@ use std::{convert::Infallible, sync::Arc};
 use axum::{
     extract::{DefaultBodyLimit, FromRequestParts, Path, Query, State},
     http::{request::Parts, StatusCode},
-    response::{
-        sse::{Event as SseEvent, KeepAlive, Sse},
-        IntoResponse, Response,
-    },
+    response::sse::{Event as SseEvent, KeepAlive, Sse},
     routing::{get, post},
     Json, Router,
 };
@@ -24,7 +21,7 @@ use futures_util::Stream;
 use serde::Deserialize;
 
 use super::{guest, model::*, open, queries, service::MessagingError, Messaging};
-use crate::{app::App, auth::AuthAgent, http::ApiError, store::Agent};
+use crate::{app::App, auth::AuthAgent, error::ApiError, store::Agent};
 
 /// The state of messaging's handlers: the relay (for agent sign-in) and the service.
 #[derive(Clone)]
@@ -33,67 +30,22 @@ pub struct MsgState {
     pub svc: Arc<Messaging>,
 }
 
-/// A messaging REST failure as the client sees it.
-#[derive(Debug, thiserror::Error)]
-pub enum MsgError {
-    #[error("sign in first")]
-    Unauthorized,
-    #[error("not found")]
-    NotFound,
-    #[error("{0}")]
-    Invalid(String),
-    #[error("too many messages; slow down")]
-    RateLimited,
-    #[error("{0}")]
-    TooLarge(String),
-    #[error("internal error")]
-    Internal,
-}
-
-impl From<MessagingError> for MsgError {
+impl From<MessagingError> for ApiError {
     fn from(e: MessagingError) -> Self {
         match e {
-            MessagingError::NoConversation => MsgError::NotFound,
-            MessagingError::Invalid(why) => MsgError::Invalid(why),
-            MessagingError::RateLimited => MsgError::RateLimited,
-            MessagingError::Replayed => MsgError::Invalid(e.to_string()),
+            MessagingError::NoConversation => ApiError::NotFound,
+            MessagingError::Invalid(why) => ApiError::BadRequest(why),
+            MessagingError::RateLimited => ApiError::RateLimited(e.to_string()),
+            MessagingError::Replayed => ApiError::BadRequest(e.to_string()),
             MessagingError::Store(e) => e.into(),
         }
     }
 }
 
-impl From<super::StoreError> for MsgError {
+impl From<super::StoreError> for ApiError {
     fn from(e: super::StoreError) -> Self {
         tracing::error!(error = %e, "messaging store");
-        MsgError::Internal
-    }
-}
-
-impl From<ApiError> for MsgError {
-    fn from(e: ApiError) -> Self {
-        match e {
-            ApiError::Unauthorized => MsgError::Unauthorized,
-            ApiError::NotFound => MsgError::NotFound,
-            _ => MsgError::Internal,
-        }
-    }
-}
-
-impl IntoResponse for MsgError {
-    fn into_response(self) -> Response {
-        let status = match self {
-            MsgError::Unauthorized => StatusCode::UNAUTHORIZED,
-            MsgError::NotFound => StatusCode::NOT_FOUND,
-            MsgError::Invalid(_) => StatusCode::BAD_REQUEST,
-            MsgError::RateLimited => StatusCode::TOO_MANY_REQUESTS,
-            MsgError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
-            MsgError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
-        };
-        (
-            status,
-            Json(serde_json::json!({ "error": self.to_string() })),
-        )
-            .into_response()
+        ApiError::Internal
     }
 }
 
@@ -101,9 +53,9 @@ impl IntoResponse for MsgError {
 pub struct SignedIn(pub Agent);
 
 impl FromRequestParts<MsgState> for SignedIn {
-    type Rejection = MsgError;
+    type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &MsgState) -> Result<Self, MsgError> {
+    async fn from_request_parts(parts: &mut Parts, state: &MsgState) -> Result<Self, ApiError> {
         let auth = AuthAgent::from_request_parts(parts, &state.app).await?;
         Ok(SignedIn(auth.agent))
     }
@@ -143,7 +95,7 @@ async fn inbox(
     State(s): State<MsgState>,
     SignedIn(agent): SignedIn,
     Query(q): Query<InboxQuery>,
-) -> Result<Json<Vec<Summary>>, MsgError> {
+) -> Result<Json<Vec<Summary>>, ApiError> {
     let mine = q.scope.as_deref() != Some("waiting");
     let rows = s
         .svc
@@ -157,7 +109,7 @@ async fn inbox(
 pub async fn history(
     svc: &Messaging,
     contact_id: &str,
-) -> Result<(Option<Contact>, Vec<serde_json::Value>), MsgError> {
+) -> Result<(Option<Contact>, Vec<serde_json::Value>), ApiError> {
     let contact_id = contact_id.to_owned();
     Ok(svc
         .store
@@ -180,8 +132,8 @@ async fn conversation(
     State(s): State<MsgState>,
     SignedIn(_): SignedIn,
     Path(id): Path<String>,
-) -> Result<Json<serde_json::Value>, MsgError> {
-    let c = s.svc.conversation(&id).await?.ok_or(MsgError::NotFound)?;
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let c = s.svc.conversation(&id).await?.ok_or(ApiError::NotFound)?;
     let (contact, history) = history(&s.svc, &c.contact_id).await?;
     Ok(Json(serde_json::json!({
         "conversation": c, "contact": contact, "history": history,
@@ -204,11 +156,11 @@ async fn send(
     SignedIn(agent): SignedIn,
     Path(id): Path<String>,
     Json(body): Json<Compose>,
-) -> Result<Json<Message>, MsgError> {
-    let c = s.svc.conversation(&id).await?.ok_or(MsgError::NotFound)?;
+) -> Result<Json<Message>, ApiError> {
+    let c = s.svc.conversation(&id).await?.ok_or(ApiError::NotFound)?;
     let attachments = guest::resolve(&s.svc, &c.contact_id, &body.attachments)?;
     if body.text.trim().is_empty() && attachments.is_empty() {
-        return Err(MsgError::Invalid("empty message".into()));
+        return Err(ApiError::BadRequest("empty message".into()));
     }
     let message = s
         .svc
@@ -234,8 +186,8 @@ async fn read(
     SignedIn(_): SignedIn,
     Path(id): Path<String>,
     Json(body): Json<ReadMark>,
-) -> Result<StatusCode, MsgError> {
-    let c = s.svc.conversation(&id).await?.ok_or(MsgError::NotFound)?;
+) -> Result<StatusCode, ApiError> {
+    let c = s.svc.conversation(&id).await?.ok_or(ApiError::NotFound)?;
     s.svc.mark_read(&c, Author::Agent, body.seq).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -250,8 +202,8 @@ async fn typing(
     SignedIn(_): SignedIn,
     Path(id): Path<String>,
     Json(body): Json<Typing>,
-) -> Result<StatusCode, MsgError> {
-    let c = s.svc.conversation(&id).await?.ok_or(MsgError::NotFound)?;
+) -> Result<StatusCode, ApiError> {
+    let c = s.svc.conversation(&id).await?.ok_or(ApiError::NotFound)?;
     s.svc.typing(&c, Author::Agent, body.typing);
     Ok(StatusCode::NO_CONTENT)
 }
@@ -261,7 +213,7 @@ async fn assign(
     State(s): State<MsgState>,
     SignedIn(agent): SignedIn,
     Path(id): Path<String>,
-) -> Result<Json<Conversation>, MsgError> {
+) -> Result<Json<Conversation>, ApiError> {
     Ok(Json(s.svc.assign(&id, &agent.id).await?))
 }
 
@@ -269,7 +221,7 @@ async fn wrap_up(
     State(s): State<MsgState>,
     SignedIn(agent): SignedIn,
     Path(id): Path<String>,
-) -> Result<StatusCode, MsgError> {
+) -> Result<StatusCode, ApiError> {
     s.svc.wrap_up(&id, &agent.id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -288,7 +240,7 @@ async fn event(
     SignedIn(agent): SignedIn,
     Path(id): Path<String>,
     Json(body): Json<NewEvent>,
-) -> Result<Json<Event>, MsgError> {
+) -> Result<Json<Event>, ApiError> {
     const KINDS: &[&str] = &[
         "cobrowse_offered",
         "cobrowse_started",
@@ -297,7 +249,9 @@ async fn event(
         "parked",
     ];
     if !KINDS.contains(&body.kind.as_str()) {
-        return Err(MsgError::Invalid(format!("kind must be one of {KINDS:?}")));
+        return Err(ApiError::BadRequest(format!(
+            "kind must be one of {KINDS:?}"
+        )));
     }
     let mut detail = body.detail;
     if let Some(map) = detail.as_object_mut() {

@@ -279,7 +279,7 @@ pub fn migrate(db: &mut dyn Sql, migrations: &[(i64, &str)]) -> Result<(), DbErr
                     "INSERT INTO schema_migrations (version, applied_at) VALUES ($1, $2)",
                     &[
                         Val::Int(Some(version)),
-                        Val::Int(Some(crate::store::now_ms())),
+                        Val::Int(Some(crate::ids::now_ms())),
                     ],
                 )
                 .map(drop)

@@ -24,14 +24,16 @@ use axum::{
 };
 use futures_util::Stream;
 use serde::Deserialize;
-use sha2::{Digest, Sha256};
 
 use super::{
-    api::{history, MsgError, MsgState, ReadMark, SignedIn, Typing},
+    api::{history, MsgState, ReadMark, SignedIn, Typing},
     model::*,
     queries, Messaging,
 };
-use crate::store::{hex, now_ms, random_hex};
+use crate::{
+    error::ApiError,
+    ids::{now_ms, random_hex, secret_hash},
+};
 
 /// The channel of the web messaging widget.
 pub const WEB: &str = "web";
@@ -109,13 +111,13 @@ pub struct Guest {
 }
 
 fn guest_id(token: &str) -> String {
-    hex(&Sha256::digest(token.as_bytes()))
+    secret_hash(token)
 }
 
 impl FromRequestParts<MsgState> for Guest {
-    type Rejection = MsgError;
+    type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, _: &MsgState) -> Result<Self, MsgError> {
+    async fn from_request_parts(parts: &mut Parts, _: &MsgState) -> Result<Self, ApiError> {
         let header = parts
             .headers
             .get("x-guest-token")
@@ -127,9 +129,9 @@ impl FromRequestParts<MsgState> for Guest {
                 .find(|(k, _)| *k == "token")
                 .map(|(_, v)| v.to_owned())
         });
-        let token = header.or(query).ok_or(MsgError::Unauthorized)?;
+        let token = header.or(query).ok_or(ApiError::Unauthorized)?;
         if token.len() != 64 || !token.bytes().all(|b| b.is_ascii_hexdigit()) {
-            return Err(MsgError::Unauthorized);
+            return Err(ApiError::Unauthorized);
         }
         Ok(Guest {
             external_id: guest_id(&token),
@@ -142,7 +144,7 @@ async fn issue() -> Json<serde_json::Value> {
 }
 
 /// The guest's contact, if it has written before.
-async fn contact_of(svc: &Messaging, guest: &Guest) -> Result<Option<String>, MsgError> {
+async fn contact_of(svc: &Messaging, guest: &Guest) -> Result<Option<String>, ApiError> {
     let id = guest.external_id.clone();
     let rows = svc
         .store
@@ -159,7 +161,7 @@ async fn contact_of(svc: &Messaging, guest: &Guest) -> Result<Option<String>, Ms
         .and_then(|v| v.text().ok()))
 }
 
-async fn latest(svc: &Messaging, guest: &Guest) -> Result<Option<Conversation>, MsgError> {
+async fn latest(svc: &Messaging, guest: &Guest) -> Result<Option<Conversation>, ApiError> {
     let id = guest.external_id.clone();
     Ok(svc
         .store
@@ -170,7 +172,7 @@ async fn latest(svc: &Messaging, guest: &Guest) -> Result<Option<Conversation>, 
 async fn guest_history(
     State(s): State<MsgState>,
     guest: Guest,
-) -> Result<Json<serde_json::Value>, MsgError> {
+) -> Result<Json<serde_json::Value>, ApiError> {
     let Some(contact) = contact_of(&s.svc, &guest).await? else {
         return Ok(Json(
             serde_json::json!({ "contact_id": null, "history": [] }),
@@ -206,18 +208,18 @@ async fn guest_send(
     State(s): State<MsgState>,
     guest: Guest,
     Json(body): Json<GuestMessage>,
-) -> Result<Json<serde_json::Value>, MsgError> {
+) -> Result<Json<serde_json::Value>, ApiError> {
     s.svc.admit_guest(&guest.external_id)?;
     let attachments = if body.attachments.is_empty() {
         vec![]
     } else {
         let contact = contact_of(&s.svc, &guest)
             .await?
-            .ok_or_else(|| MsgError::Invalid("unknown attachment".into()))?;
+            .ok_or_else(|| ApiError::BadRequest("unknown attachment".into()))?;
         resolve(&s.svc, &contact, &body.attachments)?
     };
     if body.text.trim().is_empty() && attachments.is_empty() {
-        return Err(MsgError::Invalid("empty message".into()));
+        return Err(ApiError::BadRequest("empty message".into()));
     }
     let ingested = s
         .svc
@@ -244,7 +246,7 @@ async fn guest_typing(
     State(s): State<MsgState>,
     guest: Guest,
     Json(body): Json<Typing>,
-) -> Result<StatusCode, MsgError> {
+) -> Result<StatusCode, ApiError> {
     if let Some(c) = latest(&s.svc, &guest).await? {
         s.svc.typing(&c, Author::Customer, body.typing);
     }
@@ -255,8 +257,8 @@ async fn guest_read(
     State(s): State<MsgState>,
     guest: Guest,
     Json(body): Json<ReadMark>,
-) -> Result<StatusCode, MsgError> {
-    let c = latest(&s.svc, &guest).await?.ok_or(MsgError::NotFound)?;
+) -> Result<StatusCode, ApiError> {
+    let c = latest(&s.svc, &guest).await?.ok_or(ApiError::NotFound)?;
     s.svc.mark_read(&c, Author::Customer, body.seq).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -264,7 +266,7 @@ async fn guest_read(
 async fn guest_stream(
     State(s): State<MsgState>,
     guest: Guest,
-) -> Result<Sse<impl Stream<Item = Result<SseEvent, Infallible>>>, MsgError> {
+) -> Result<Sse<impl Stream<Item = Result<SseEvent, Infallible>>>, ApiError> {
     // A guest that has not written yet has no contact; its first message opens a new stream.
     let contact = contact_of(&s.svc, &guest).await?.unwrap_or_default();
     Ok(super::api::sse(&s, move |p| {
@@ -308,7 +310,7 @@ async fn store_upload(
     headers: &HeaderMap,
     name: Option<String>,
     body: Bytes,
-) -> Result<Attachment, MsgError> {
+) -> Result<Attachment, ApiError> {
     let mime = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -319,13 +321,13 @@ async fn store_upload(
         .trim()
         .to_ascii_lowercase();
     if !svc.config.attachment_types.contains(&mime) {
-        return Err(MsgError::Invalid(format!(
+        return Err(ApiError::BadRequest(format!(
             "attachment type not allowed (allowed: {})",
             svc.config.attachment_types.join(", ")
         )));
     }
     if body.len() > svc.config.max_attachment_bytes || body.is_empty() {
-        return Err(MsgError::TooLarge(format!(
+        return Err(ApiError::TooLarge(format!(
             "attachments must be 1 to {} bytes",
             svc.config.max_attachment_bytes
         )));
@@ -338,7 +340,7 @@ async fn store_upload(
         bytes: i64::try_from(body.len()).unwrap_or(i64::MAX),
     };
     let dir = svc.attachments_dir.join(contact);
-    let meta = serde_json::to_vec(&attachment).map_err(|_| MsgError::Internal)?;
+    let meta = serde_json::to_vec(&attachment).map_err(|_| ApiError::Internal)?;
     let write = async {
         tokio::fs::create_dir_all(&dir).await?;
         tokio::fs::write(dir.join(&file), &body).await?;
@@ -346,7 +348,7 @@ async fn store_upload(
     };
     write.await.map_err(|e| {
         tracing::error!(error = %e, "writing attachment");
-        MsgError::Internal
+        ApiError::Internal
     })?;
     Ok(attachment)
 }
@@ -360,17 +362,17 @@ pub fn resolve(
     svc: &Messaging,
     contact: &str,
     ids: &[String],
-) -> Result<Vec<Attachment>, MsgError> {
+) -> Result<Vec<Attachment>, ApiError> {
     ids.iter()
         .take(10)
         .map(|id| {
-            let (owner, file) = id.split_once('/').ok_or(MsgError::NotFound)?;
+            let (owner, file) = id.split_once('/').ok_or(ApiError::NotFound)?;
             if owner != contact || !valid_part(file) {
-                return Err(MsgError::Invalid("unknown attachment".into()));
+                return Err(ApiError::BadRequest("unknown attachment".into()));
             }
             let meta = std::fs::read(svc.attachments_dir.join(owner).join(format!("{file}.json")))
-                .map_err(|_| MsgError::Invalid("unknown attachment".into()))?;
-            serde_json::from_slice(&meta).map_err(|_| MsgError::Internal)
+                .map_err(|_| ApiError::BadRequest("unknown attachment".into()))?;
+            serde_json::from_slice(&meta).map_err(|_| ApiError::Internal)
         })
         .collect()
 }
@@ -381,7 +383,7 @@ async fn guest_upload(
     headers: HeaderMap,
     Query(q): Query<UploadQuery>,
     body: Bytes,
-) -> Result<Json<Attachment>, MsgError> {
+) -> Result<Json<Attachment>, ApiError> {
     s.svc.admit_guest(&guest.external_id)?;
     let (id, now) = (guest.external_id.clone(), now_ms());
     let contact = s
@@ -401,8 +403,8 @@ pub async fn agent_upload(
     headers: HeaderMap,
     Query(q): Query<UploadQuery>,
     body: Bytes,
-) -> Result<Json<Attachment>, MsgError> {
-    let c = s.svc.conversation(&id).await?.ok_or(MsgError::NotFound)?;
+) -> Result<Json<Attachment>, ApiError> {
+    let c = s.svc.conversation(&id).await?.ok_or(ApiError::NotFound)?;
     Ok(Json(
         store_upload(&s.svc, &c.contact_id, &headers, q.name, body).await?,
     ))
@@ -414,7 +416,7 @@ async fn download(
     State(s): State<MsgState>,
     Path((contact, file)): Path<(String, String)>,
     request: Request,
-) -> Result<Response, MsgError> {
+) -> Result<Response, ApiError> {
     let (mut parts, _) = request.into_parts();
     let agent = SignedIn::from_request_parts(&mut parts, &s).await.is_ok();
     let allowed = agent
@@ -423,15 +425,15 @@ async fn download(
             Err(_) => false,
         };
     if !allowed || !valid_part(&contact) || !valid_part(&file) {
-        return Err(MsgError::NotFound);
+        return Err(ApiError::NotFound);
     }
     let attachment = resolve(&s.svc, &contact, &[format!("{contact}/{file}")])
-        .map_err(|_| MsgError::NotFound)?
+        .map_err(|_| ApiError::NotFound)?
         .pop()
-        .ok_or(MsgError::NotFound)?;
+        .ok_or(ApiError::NotFound)?;
     let bytes = tokio::fs::read(s.svc.attachments_dir.join(&contact).join(&file))
         .await
-        .map_err(|_| MsgError::NotFound)?;
+        .map_err(|_| ApiError::NotFound)?;
     let disposition = if attachment.mime.starts_with("image/") {
         "inline"
     } else {
@@ -446,5 +448,5 @@ async fn download(
             format!("{disposition}; filename=\"{}\"", attachment.name),
         )
         .body(Body::from(bytes))
-        .map_err(|_| MsgError::Internal)
+        .map_err(|_| ApiError::Internal)
 }

@@ -16,7 +16,6 @@
 
 pub mod api;
 pub mod bot;
-pub mod config;
 pub mod db;
 pub mod guest;
 pub mod model;
@@ -35,7 +34,7 @@ use std::{path::Path, sync::Arc};
 
 use tokio::sync::watch;
 
-pub use config::MessagingConfig;
+pub use crate::config::MessagingConfig;
 pub use service::{Messaging, MessagingError, NeedsAgent, Push};
 pub use store::{MessagingStore, StoreError, Target};
 
@@ -50,7 +49,7 @@ pub async fn start(
     let config = app.config.messaging.clone();
     let target = match &config.database_url {
         Some(url) => Target::from_url(url),
-        None if config.fsync_commits => Target::Sqlite(app.config.db_path.clone()),
+        None if app.config.fsync_commits => Target::Sqlite(app.config.db_path.clone()),
         None => Target::SqliteNoFsync(app.config.db_path.clone()),
     };
     let store = tokio::task::spawn_blocking(move || MessagingStore::open(&target))

@@ -14,13 +14,16 @@ use axum::{
 use serde::{Deserialize, Serialize};
 
 use super::{
-    api::{MsgError, MsgState},
+    api::MsgState,
     model::*,
     queries,
     signature::{self, Presented, SignatureError},
     MessagingError,
 };
-use crate::store::{now_ms, random_hex};
+use crate::{
+    error::ApiError,
+    ids::{now_ms, random_hex},
+};
 
 /// Conversations from integration `x` have channel `open:x`.
 pub const CHANNEL_PREFIX: &str = "open:";
@@ -174,9 +177,9 @@ pub async fn inbound(
     Path(name): Path<String>,
     headers: HeaderMap,
     body: Bytes,
-) -> Result<Response, MsgError> {
+) -> Result<Response, ApiError> {
     let svc = state.svc.clone();
-    let integration = svc.integration(&name).await?.ok_or(MsgError::NotFound)?;
+    let integration = svc.integration(&name).await?.ok_or(ApiError::NotFound)?;
     let delivery = match signature::verify(
         &integration.secret,
         &presented(&headers),
@@ -187,7 +190,7 @@ pub async fn inbound(
         Err(e) => return Ok(unauthorized(&e)),
     };
     let msg: Normalized =
-        serde_json::from_slice(&body).map_err(|e| MsgError::Invalid(format!("body: {e}")))?;
+        serde_json::from_slice(&body).map_err(|e| ApiError::BadRequest(format!("body: {e}")))?;
     let seen = delivery.map(|id| DeliveryId {
         integration: name.clone(),
         id,
@@ -203,7 +206,7 @@ pub async fn inbound(
             Some("read") => Delivery::Read,
             Some("failed") => Delivery::Failed,
             _ => {
-                return Err(MsgError::Invalid(
+                return Err(ApiError::BadRequest(
                     "receipt status must be Delivered, Read or Failed".into(),
                 ))
             }
@@ -211,7 +214,7 @@ pub async fn inbound(
         let id = msg
             .id
             .or(msg.channel.message_id)
-            .ok_or_else(|| MsgError::Invalid("receipt without id".into()))?;
+            .ok_or_else(|| ApiError::BadRequest("receipt without id".into()))?;
         match svc.receipt(&id, status, seen).await {
             Err(MessagingError::Replayed) => return Ok(unauthorized(&SignatureError::Replayed)),
             other => other?,
@@ -221,9 +224,9 @@ pub async fn inbound(
     let from = msg
         .channel
         .from
-        .ok_or_else(|| MsgError::Invalid("channel.from.id is required".into()))?;
+        .ok_or_else(|| ApiError::BadRequest("channel.from.id is required".into()))?;
     if from.id.is_empty() || from.id.len() > 256 {
-        return Err(MsgError::Invalid(
+        return Err(ApiError::BadRequest(
             "channel.from.id must be 1 to 256 bytes".into(),
         ));
     }

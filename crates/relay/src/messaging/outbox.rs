@@ -9,7 +9,7 @@ use std::{sync::Arc, time::Duration};
 use tokio::sync::watch;
 
 use super::{model::Delivery, open, queries, signature::REPLAY_MEMORY_MS, Messaging};
-use crate::store::now_ms;
+use crate::ids::now_ms;
 
 /// Deliveries read per pass.
 const PASS: i64 = 64;

@@ -8,7 +8,7 @@ use super::{
     model::*,
     threading::{self, Latest, Threading},
 };
-use crate::store::random_hex;
+use crate::ids::random_hex;
 
 /// What the store's writer remembers of the conversations customer messages went to, so the
 /// next message of the same identity needs neither the latest-conversation query nor the

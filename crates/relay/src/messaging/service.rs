@@ -16,14 +16,13 @@ use serde::Serialize;
 use tokio::sync::{broadcast, Notify};
 
 use super::{
-    config::MessagingConfig,
     model::*,
     open, queries,
     ratelimit::Bucket,
     recent::Recent,
     store::{MessagingStore, StoreError},
 };
-use crate::store::now_ms;
+use crate::{config::MessagingConfig, ids::now_ms};
 
 /// What push streams (agent console, widget) are told.
 #[derive(Debug, Clone, Serialize)]

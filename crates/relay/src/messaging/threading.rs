@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 /// The default window: 72 hours of inactivity end a conversation's thread.
-pub const DEFAULT_WINDOW: Duration = Duration::from_secs(72 * 3600);
+pub use crate::config::messaging::DEFAULT_WINDOW;
 
 /// What a customer message does to the contact's conversations.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

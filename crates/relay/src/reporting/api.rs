@@ -14,7 +14,7 @@ use axum::{
 use serde::{Deserialize, Serialize};
 
 use super::history::{self, AgentRow, QueueRow};
-use crate::{app::App, auth::AuthAgent, http::ApiError, routing::ServiceLevelTarget, store};
+use crate::{app::App, auth::AuthAgent, error::ApiError, routing::ServiceLevelTarget};
 
 /// The routes of this module, registered by `http::router`.
 pub fn routes() -> Router<Arc<App>> {
@@ -37,7 +37,7 @@ const DAY_MS: i64 = 86_400_000;
 
 impl Interval {
     fn bounds(&self) -> (i64, i64) {
-        let now = store::now_ms();
+        let now = crate::ids::now_ms();
         let from = self.from.unwrap_or(now - now.rem_euclid(DAY_MS));
         (from, self.to.unwrap_or(now + 1).max(from))
     }

@@ -10,7 +10,7 @@ use axum::{
         ws::{Message, WebSocket},
         FromRequestParts, Path, State, WebSocketUpgrade,
     },
-    http::{header, request::Parts, StatusCode},
+    http::{header, request::Parts},
     response::{IntoResponse, Response},
     routing::{get, post, put},
     Json, Router,
@@ -23,62 +23,35 @@ use super::live::{parse_presence, DeskView};
 use super::persist::{self, ProfileSpec, QueueSpec, SpecError};
 use super::service::{Action, Arrival, PreviousAgent, ServiceError, Target};
 use super::{Media, RoutingError};
-use crate::{app::App, auth::AuthAgent, http::ApiError, store};
+use crate::{app::App, auth::AuthAgent, error::ApiError, store};
 
-/// A routing request that failed, as the client sees it.
-#[derive(Debug, thiserror::Error)]
-pub enum RoutingApiError {
-    #[error(transparent)]
-    Api(#[from] ApiError),
-    #[error(transparent)]
-    Service(#[from] ServiceError),
-    #[error("{0}")]
-    BadRequest(String),
-}
-
-impl From<store::StoreError> for RoutingApiError {
-    fn from(e: store::StoreError) -> Self {
+/// What a refused routing command means to a REST client.
+impl From<ServiceError> for ApiError {
+    fn from(e: ServiceError) -> Self {
+        let text = e.to_string();
         match e {
-            store::StoreError::NotFound { .. } => RoutingApiError::BadRequest(e.to_string()),
-            other => RoutingApiError::Api(ApiError::from(other)),
+            ServiceError::Spec(_) => ApiError::BadRequest(text),
+            ServiceError::UnknownInteraction(_) => ApiError::Unknown(text),
+            ServiceError::NotYours(_) => ApiError::Forbidden(text),
+            ServiceError::Stopped => ApiError::Unavailable(text),
+            ServiceError::Routing(
+                RoutingError::ProficiencyOutOfRange { .. }
+                | RoutingError::RingsOutOfOrder { .. }
+                | RoutingError::UnknownQueue { .. }
+                | RoutingError::MemberOfUnknownQueue { .. },
+            ) => ApiError::BadRequest(text),
+            _ => ApiError::Conflict(text),
         }
     }
 }
 
-impl IntoResponse for RoutingApiError {
-    fn into_response(self) -> Response {
-        let status = match &self {
-            RoutingApiError::Api(e) => return ApiError::into_response(clone_api(e)),
-            RoutingApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
-            RoutingApiError::Service(e) => match e {
-                ServiceError::Spec(_) => StatusCode::BAD_REQUEST,
-                ServiceError::UnknownInteraction(_) => StatusCode::NOT_FOUND,
-                ServiceError::NotYours(_) => StatusCode::FORBIDDEN,
-                ServiceError::Stopped => StatusCode::SERVICE_UNAVAILABLE,
-                ServiceError::Routing(
-                    RoutingError::ProficiencyOutOfRange { .. }
-                    | RoutingError::RingsOutOfOrder { .. }
-                    | RoutingError::UnknownQueue { .. }
-                    | RoutingError::MemberOfUnknownQueue { .. },
-                ) => StatusCode::BAD_REQUEST,
-                _ => StatusCode::CONFLICT,
-            },
-        };
-        (status, Json(json!({ "error": self.to_string() }))).into_response()
+impl From<SpecError> for ApiError {
+    fn from(e: SpecError) -> Self {
+        ServiceError::Spec(e).into()
     }
 }
 
-fn clone_api(e: &ApiError) -> ApiError {
-    match e {
-        ApiError::Unauthorized => ApiError::Unauthorized,
-        ApiError::Forbidden(s) => ApiError::Forbidden(s.clone()),
-        ApiError::NotFound => ApiError::NotFound,
-        ApiError::Unavailable(s) => ApiError::Unavailable(s.clone()),
-        ApiError::Internal => ApiError::Internal,
-    }
-}
-
-type Result<T> = std::result::Result<T, RoutingApiError>;
+type Result<T> = std::result::Result<T, ApiError>;
 
 /// The routes of this module, registered by `http::router`.
 pub fn routes() -> Router<Arc<App>> {
@@ -141,7 +114,7 @@ async fn presence(
     Json(body): Json<PresenceBody>,
 ) -> Result<Json<DeskView>> {
     let presence = parse_presence(&body.presence)
-        .ok_or_else(|| RoutingApiError::BadRequest("unknown presence".into()))?;
+        .ok_or_else(|| ApiError::BadRequest("unknown presence".into()))?;
     let id = auth.agent.id.clone();
     let profile = app
         .store
@@ -169,7 +142,7 @@ async fn agent_id_by_name(app: &App, name: String) -> Result<String> {
         .await?;
     found
         .map(|c| c.agent.id)
-        .ok_or_else(|| RoutingApiError::BadRequest("no such agent".into()))
+        .ok_or_else(|| ApiError::BadRequest("no such agent".into()))
 }
 
 /// `POST /api/routing/interactions/{id}/{accept|decline|park|unpark|end|wrap-up|transfer}`.
@@ -189,20 +162,16 @@ async fn act(
         "wrap-up" => Action::WrapUp {
             code: body
                 .code
-                .ok_or_else(|| RoutingApiError::BadRequest("give a code".into()))?,
+                .ok_or_else(|| ApiError::BadRequest("give a code".into()))?,
         },
         "transfer" => match (body.agent, body.queue) {
             (Some(name), None) => {
                 Action::Transfer(Target::Agent(agent_id_by_name(&app, name).await?))
             }
             (None, Some(queue)) => Action::Transfer(Target::Queue(queue)),
-            _ => {
-                return Err(RoutingApiError::BadRequest(
-                    "give an agent or a queue".into(),
-                ))
-            }
+            _ => return Err(ApiError::BadRequest("give an agent or a queue".into())),
         },
-        _ => return Err(ApiError::NotFound.into()),
+        _ => return Err(ApiError::NotFound),
     };
     app.routing.act(&id, Some(&auth.agent.id), action).await?;
     Ok(Json(app.routing.desk(&auth.agent.id).await?))
@@ -274,7 +243,7 @@ fn media(name: Option<&str>, default: Media) -> Result<Media> {
         Some("call") => Ok(Media::Call),
         Some("chat") => Ok(Media::Chat),
         Some("message") => Ok(Media::Message),
-        Some(_) => Err(RoutingApiError::BadRequest("unknown media".into())),
+        Some(_) => Err(ApiError::BadRequest("unknown media".into())),
     }
 }
 
@@ -283,7 +252,7 @@ async fn arrive(app: &App, body: Offered, default: Media) -> Result<Json<serde_j
         media: media(body.media.as_deref(), default)?,
         last_agent: body.last_agent_id.map(|agent_id| PreviousAgent {
             agent_id,
-            handled_at_ms: body.last_handled_at_ms.unwrap_or_else(store::now_ms),
+            handled_at_ms: body.last_handled_at_ms.unwrap_or_else(crate::ids::now_ms),
         }),
         id: body.id,
         queue: body.queue,
@@ -390,10 +359,4 @@ async fn desk_socket(app: Arc<App>, agent: String, mut socket: WebSocket) {
     }
     // Closing an already-closed socket fails harmlessly.
     socket.send(Message::Close(None)).await.ok();
-}
-
-impl From<SpecError> for RoutingApiError {
-    fn from(e: SpecError) -> Self {
-        RoutingApiError::Service(ServiceError::Spec(e))
-    }
 }

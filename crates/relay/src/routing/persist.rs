@@ -4,13 +4,13 @@
 
 use rusqlite::{params, Connection, OptionalExtension};
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 
 use super::model::{
     default_capacity, AgentProfile, Capacity, PerMedia, QueueConfig, QueueId, Skill, SkillId,
     SkillRequirement, SkillRing, Strategy, WrapUpRule,
 };
-use crate::store::{hex, now_ms, random_hex, StoreError};
+use crate::ids::{now_ms, random_hex, secret_hash};
+use crate::store::StoreError;
 
 /// A skill requirement or an agent's skill, as JSON: `{"skill": 1, "level": 3}`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -252,7 +252,7 @@ pub fn profile_load(conn: &Connection, agent_id: &str) -> Result<ProfileSpec, St
 }
 
 fn token_hash(token: &str) -> String {
-    hex(&Sha256::digest(token.as_bytes()))
+    secret_hash(token)
 }
 
 /// Creates (or replaces the token of) a telephony connector; returns the new token, which is

@@ -65,7 +65,7 @@ pub fn start(
     store: &crate::store::Store,
     registry: Arc<Registry>,
 ) -> Result<Handle, crate::store::StoreError> {
-    let writer = Writer::start(&config.db_path, config.recorder_queue)?;
+    let writer = Writer::start(&config.db_path, config.store_queue)?;
     let queues = store.blocking(|c| super::persist::queues_load(c))?;
     Ok(spawn(ServiceConfig::default(), queues, writer, registry))
 }

@@ -1,19 +1,15 @@
-//! Messaging's bounds and timings, part of the relay's [`crate::Config`].
+//! Messaging's bounds and timings, part of the relay's [`super::Config`].
 
 use std::{path::PathBuf, time::Duration};
 
-use super::threading::DEFAULT_WINDOW;
+/// How long after a contact's last message a new one still continues the same conversation.
+pub const DEFAULT_WINDOW: Duration = Duration::from_secs(72 * 3600);
 
 #[derive(Debug, Clone)]
 pub struct MessagingConfig {
-    /// Where conversations live: `None` is the relay's SQLite file; a `postgres://` URL selects
-    /// PostgreSQL.
+    /// Where conversations live: `None` is the relay's own store; a `postgres://` URL selects
+    /// PostgreSQL for messaging's tables (the rest stays in the relay's store).
     pub database_url: Option<String>,
-    /// Fsync the embedded store's WAL after each commit, before acknowledging its writes (as
-    /// `synchronous = FULL` would, but on its own thread: see `messaging::wal`). Off, an
-    /// acknowledged message survives a crash of the relay but not a power loss, and ingest is
-    /// not bound by the disk's fsync latency.
-    pub fsync_commits: bool,
     /// Inactivity after which a customer message starts a new conversation (72 h at most).
     pub threading_window: Duration,
     /// Where uploaded attachments are kept; `None` is `attachments/` beside the database.
@@ -42,7 +38,6 @@ impl Default for MessagingConfig {
     fn default() -> Self {
         Self {
             database_url: None,
-            fsync_commits: true,
             threading_window: DEFAULT_WINDOW,
             attachments_dir: None,
             max_attachment_bytes: 5 << 20,

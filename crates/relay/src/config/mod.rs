@@ -1,11 +1,23 @@
 //! The relay's configuration: every bound, timeout and budget in one place, with defaults that
-//! a new user can run as they are.
+//! a new user can run as they are. Plain data: it imports nothing of the relay, and each
+//! domain reads the part it needs.
+
+pub mod messaging;
 
 use std::{path::PathBuf, time::Duration};
 
 use protocol::{Interaction, Limits};
 
-use crate::cobrowse::limiter::GuessBudget;
+pub use messaging::MessagingConfig;
+
+/// A token-bucket budget of failed guesses.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct GuessBudget {
+    /// Guesses allowed at once from a full bucket.
+    pub burst: u32,
+    /// Guesses the bucket regains per minute.
+    pub per_minute: f64,
+}
 
 /// What the relay needs to start serving.
 #[derive(Debug, Clone)]
@@ -14,6 +26,14 @@ pub struct Config {
     pub www_dir: PathBuf,
     /// The embedded SQLite database.
     pub db_path: PathBuf,
+    /// Fsync the embedded store's WAL after each commit, before acknowledging its writes (as
+    /// `synchronous = FULL` would, but on its own thread: see `store::wal`). Off, an
+    /// acknowledged write survives a crash of the relay but not a power loss, and ingest is
+    /// not bound by the disk's fsync latency.
+    pub fsync_commits: bool,
+    /// Writes queued for the store's writer at most (audit entries, routing events, messages);
+    /// audit writers wait for room, the routing task drops (and counts) what does not fit.
+    pub store_queue: usize,
     /// Bounds on frames; only `max_frame_bytes` matters to the relay, which decodes nothing else
     /// than `hello` and `end`.
     pub limits: Limits,
@@ -54,10 +74,8 @@ pub struct Config {
     pub inactivity_web_messaging: Option<Duration>,
     /// How long an agent's sign-in token stays valid.
     pub agent_token_ttl: Duration,
-    /// Records queued for the batched database writer.
-    pub recorder_queue: usize,
     /// Messaging: store, threading window, attachments, rates, webhook retries.
-    pub messaging: crate::messaging::MessagingConfig,
+    pub messaging: MessagingConfig,
 }
 
 impl Default for Config {
@@ -65,6 +83,8 @@ impl Default for Config {
         Self {
             www_dir: PathBuf::from("www"),
             db_path: PathBuf::from("cobrowse.db"),
+            fsync_commits: true,
+            store_queue: 16_384,
             limits: Limits {
                 max_frame_bytes: protocol::MAX_FRAME_BYTES,
                 ..Limits::default()
@@ -93,8 +113,7 @@ impl Default for Config {
             inactivity_web_chat: Some(Duration::from_secs(15 * 60)),
             inactivity_web_messaging: Some(Duration::from_secs(2 * 60)),
             agent_token_ttl: Duration::from_secs(12 * 3600),
-            recorder_queue: 4096,
-            messaging: crate::messaging::MessagingConfig::default(),
+            messaging: MessagingConfig::default(),
         }
     }
 }
