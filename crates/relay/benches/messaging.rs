@@ -56,8 +56,8 @@ use relay::{
         queries,
         signature::sign,
         threading::DEFAULT_WINDOW,
-        MessagingStore, Target,
     },
+    store::{Options, Store, Target},
     Config,
 };
 use serde_json::json;
@@ -357,7 +357,7 @@ where
 }
 
 /// One customer message from `external_id` straight into the store, answered after commit.
-async fn ingest(store: &MessagingStore, external_id: String, i: usize) {
+async fn ingest(store: &Store, external_id: String, i: usize) {
     let inbound = Inbound {
         channel: "web".into(),
         external_id,
@@ -385,7 +385,7 @@ async fn gather(start: Instant, tasks: Vec<tokio::task::JoinHandle<Vec<f64>>>) -
 
 /// The store alone: `queries::ingest` through the group-commit writer from `CONCURRENCY`
 /// tasks, no HTTP, so the lines above can be split into store and front-end cost.
-async fn drive_store(store: &MessagingStore, per_client: usize) -> (f64, Vec<f64>) {
+async fn drive_store(store: &Store, per_client: usize) -> (f64, Vec<f64>) {
     let start = Instant::now();
     let mut tasks = Vec::new();
     for c in 0..CONCURRENCY {
@@ -483,9 +483,11 @@ fn serve_child(db: &str, www: &str, fsync: &str) {
         config.messaging.guest_rate_per_sec = 1e9;
         config.messaging.guest_burst = u32::MAX;
         config.fsync_commits = fsync == "fsync";
-        relay::store::Store::open(&config.db_path)
+        Store::open_async(Target::Sqlite(config.db_path.clone()), Options::command())
+            .await
             .unwrap()
-            .blocking(|c| relay::store::site_add(c, "bench", &[SITE_ORIGIN.to_owned()]))
+            .write(|c| relay::sites::site_add(c, "bench", &[SITE_ORIGIN.to_owned()]))
+            .await
             .unwrap();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         println!("LISTENING {}", listener.local_addr().unwrap());
@@ -571,17 +573,18 @@ fn run(n: usize, fsync: bool, pin: Pin) {
     let synchronous = if fsync { "FULL" } else { "NORMAL" };
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("relay.db");
-    relay::store::Store::open(&db).unwrap();
-    integration_add(
-        &MessagingStore::open(&Target::Sqlite(db.clone())).unwrap(),
-        Integration {
+    tokio::runtime::Runtime::new().unwrap().block_on(async {
+        let store = Store::open_async(Target::Sqlite(db.clone()), Options::command())
+            .await
+            .unwrap();
+        let integration = Integration {
             name: "bench".into(),
             secret: SECRET.into(),
             webhook_url: "http://127.0.0.1:9/unused".into(),
             bot_url: None,
-        },
-    )
-    .unwrap();
+        };
+        integration_add(&store, integration).await.unwrap();
+    });
     let baseline_rate = baseline(dir.path(), n, CONCURRENCY, synchronous);
     let server = Server::start(&db, dir.path(), fsync, pin);
     let http = std::thread::scope(|s| {
@@ -599,12 +602,8 @@ fn run(n: usize, fsync: bool, pin: Pin) {
     drop(server);
     let rt = tokio::runtime::Runtime::new().unwrap();
     let store = rt.block_on(async {
-        let store_target = if fsync {
-            Target::Sqlite(dir.path().join("store.db"))
-        } else {
-            Target::SqliteNoFsync(dir.path().join("store.db"))
-        };
-        let store = MessagingStore::open(&store_target).unwrap();
+        let store_target = Target::Sqlite(dir.path().join("store.db"));
+        let store = Store::open(&store_target, Options::server(fsync)).unwrap();
         let closed = measured(None, drive_store(&store, per_client)).await;
         let open_store = store.clone();
         let open = measured(

@@ -67,13 +67,18 @@ fn serve_child(which: &str) {
             "relay" => {
                 let dir = tempfile::tempdir().unwrap();
                 let db = dir.path().join("bench.db");
-                let store = relay::store::Store::open(&db).unwrap();
-                let hash = relay::auth::hash_password("bench").unwrap();
+                let target = relay::store::Target::Sqlite(db.clone());
+                let options = relay::store::Options::command();
+                let store = relay::store::Store::open_async(target, options)
+                    .await
+                    .unwrap();
+                let hash = relay::accounts::hash_password("bench").unwrap();
                 store
-                    .blocking(|c| {
-                        relay::store::agent_upsert(c, "bench", &hash)?;
-                        relay::store::site_add(c, "bench", &[ORIGIN.to_owned()])
+                    .write(move |c| {
+                        relay::accounts::agent_upsert(c, "bench", &hash)?;
+                        relay::sites::site_add(c, "bench", &[ORIGIN.to_owned()])
                     })
+                    .await
                     .unwrap();
                 drop(store);
                 let config = relay::Config {

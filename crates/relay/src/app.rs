@@ -6,9 +6,17 @@ use std::sync::{
     Arc,
 };
 
+use axum::extract::FromRef;
+use futures_util::future::BoxFuture;
 use tokio::sync::{watch, Semaphore};
 
-use crate::{cobrowse::Registry, config::Config, routing::service::Handle, store::Store};
+use crate::{
+    accounts::{Accounts, Agent, SignedOut},
+    cobrowse::Registry,
+    config::Config,
+    routing::service::Handle,
+    store::Store,
+};
 
 /// Everything a request or a connection needs.
 pub struct App {
@@ -24,8 +32,30 @@ pub struct App {
     pub routing: Handle,
     /// Turns `true` once at shutdown; every connection's writer closes on it.
     pub shutdown: watch::Receiver<bool>,
+    /// Sign-in, for every handler's [`crate::accounts::AuthAgent`].
+    pub accounts: Accounts,
     /// Source of connection ids, which tell a reconnect from the connection it replaces.
     next_peer: AtomicU64,
+}
+
+impl FromRef<Arc<App>> for Accounts {
+    fn from_ref(app: &Arc<App>) -> Accounts {
+        app.accounts.clone()
+    }
+}
+
+/// Signing out of the relay signs out of routing too: the agent's work returns to the queues.
+struct RoutingSignOut(Handle);
+
+impl SignedOut for RoutingSignOut {
+    fn signed_out(&self, agent: &Agent) -> BoxFuture<'static, ()> {
+        let (routing, agent_id) = (self.0.clone(), agent.id.clone());
+        Box::pin(async move {
+            if let Err(e) = routing.sign_out(&agent_id).await {
+                tracing::error!(error = %e, "signing out of routing");
+            }
+        })
+    }
 }
 
 impl App {
@@ -36,7 +66,13 @@ impl App {
         routing: Handle,
         shutdown: watch::Receiver<bool>,
     ) -> Self {
+        let accounts = Accounts::new(
+            store.clone(),
+            config.agent_token_ttl,
+            Arc::new(RoutingSignOut(routing.clone())),
+        );
         Self {
+            accounts,
             routing,
             connections: Arc::new(Semaphore::new(config.max_connections)),
             config,

@@ -222,7 +222,7 @@ impl Bridge {
             let id = self
                 .app
                 .store
-                .call(move |c| persist::queue_save(c, &saved))
+                .write(move |db| persist::queue_save(db, &saved))
                 .await
                 .map_err(|e| {
                     tracing::error!(error = %e, "bridge: saving the messaging queue");

@@ -15,10 +15,9 @@ use tower_http::services::ServeDir;
 
 use crate::{
     app::App,
-    auth,
-    cobrowse::{api, Registry},
+    cobrowse::{api, audit::Recorder, Registry},
     config::Config,
-    store::{Store, StoreError},
+    store::{Options, Store, StoreError, Target},
 };
 
 #[derive(Serialize)]
@@ -47,12 +46,10 @@ async fn openapi() -> Response {
 /// Builds the router: API and WebSockets, then the static site as the fallback.
 pub fn router(app: Arc<App>) -> Router {
     let www = app.config.www_dir.clone();
+    let accounts = app.accounts.clone();
     Router::new()
         .route("/healthz", get(health))
         .route("/api/openapi.json", get(openapi))
-        .route("/api/login", post(auth::login))
-        .route("/api/logout", post(auth::logout))
-        .route("/api/me", get(auth::me))
         .route("/api/cobrowse/sessions", post(api::start_by_key))
         .route("/api/cobrowse/sessions/{id}", get(api::session_state))
         .route("/api/cobrowse/sessions/{id}/end", post(api::end_session))
@@ -73,6 +70,7 @@ pub fn router(app: Arc<App>) -> Router {
         .merge(crate::routing::api::routes())
         .merge(crate::reporting::api::routes())
         .with_state(app)
+        .merge(accounts.routes())
         .fallback_service(ServeDir::new(www).append_index_html_on_directories(true))
 }
 
@@ -83,8 +81,6 @@ pub enum RunError {
     Store(#[from] StoreError),
     #[error("serving: {0}")]
     Io(#[from] std::io::Error),
-    #[error("messaging store: {0}")]
-    Messaging(#[from] crate::messaging::StoreError),
 }
 
 /// Serves until `shutdown` completes. Takes a bound listener so tests can bind `127.0.0.1:0`.
@@ -97,10 +93,13 @@ pub async fn run(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), RunError> {
     let config = Arc::new(config);
-    let store = Store::open(&config.db_path)?;
-    let (recorder, recorder_thread) = store.recorder(config.store_queue)?;
-    let registry = Registry::new(config.clone(), recorder);
-    let routing = crate::routing::service::start(&config, &store, registry.clone())?;
+    let options = Options {
+        queue: config.store_queue,
+        ..Options::server(config.fsync_commits)
+    };
+    let store = Store::open_async(Target::Sqlite(config.db_path.clone()), options).await?;
+    let registry = Registry::new(config.clone(), Recorder::new(store.clone()));
+    let routing = crate::routing::service::start(&store, registry.clone()).await?;
     let (stop_tx, stop_rx) = watch::channel(false);
     let app = Arc::new(App::new(config, store, registry, routing, stop_rx));
     // Frames are small and writes are already batched: Nagle's algorithm would only add delay.
@@ -138,6 +137,5 @@ pub async fn run(
     if app.registry.recorder.flush().await.is_err() {
         tracing::error!("audit writer stopped before shutdown");
     }
-    drop(recorder_thread);
     Ok(served?)
 }

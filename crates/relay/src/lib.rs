@@ -18,8 +18,8 @@
 //!
 //! The binary (`src/main.rs`) parses the command line and calls [`http::run`].
 
+pub mod accounts;
 pub mod app;
-pub mod auth;
 pub mod bridge;
 pub mod cobrowse;
 pub mod config;
@@ -30,6 +30,7 @@ pub mod messaging;
 pub mod metrics;
 pub mod reporting;
 pub mod routing;
+pub mod sites;
 pub mod store;
 
 pub use config::Config;

@@ -10,7 +10,10 @@ use std::{
 
 use anyhow::{bail, Context};
 use clap::{Parser, Subcommand};
-use relay::{auth, routing, store};
+use relay::{
+    accounts, routing, sites,
+    store::{Options, Store, Target},
+};
 
 /// mimalloc instead of glibc's malloc: the relay allocates and frees small buffers on every
 /// request and frame from several threads; in `make bench-messaging` malloc and free were
@@ -112,7 +115,7 @@ fn parse_skill(s: &str) -> Result<routing::persist::SkillLevel, String> {
     Ok(routing::persist::SkillLevel { skill, level })
 }
 
-fn queue_command(db: &store::Store, command: QueueCommand) -> anyhow::Result<()> {
+async fn queue_command(db: &Store, command: QueueCommand) -> anyhow::Result<()> {
     use routing::persist::{self, CapacitySpec, ProfileSpec, QueueSpec};
     match command {
         QueueCommand::Add {
@@ -135,7 +138,7 @@ fn queue_command(db: &store::Store, command: QueueCommand) -> anyhow::Result<()>
                 wrap_up_limit_ms: wrap_up_limit_secs.map(|s| s.saturating_mul(1000)),
             };
             spec.to_config(routing::QueueId(0))?;
-            let id = db.blocking(|c| persist::queue_save(c, &spec))?;
+            let id = db.write(move |c| persist::queue_save(c, &spec)).await?;
             println!("queue {name} saved (id {id}); a running relay picks it up at restart");
         }
         QueueCommand::Profile {
@@ -155,7 +158,9 @@ fn queue_command(db: &store::Store, command: QueueCommand) -> anyhow::Result<()>
                     message: messages,
                 }),
             };
-            db.blocking(|c| persist::profile_save(c, &agent, &spec))?;
+            let name = agent.clone();
+            db.write(move |c| persist::profile_save(c, &name, &spec))
+                .await?;
             println!("routing profile of {agent} saved");
         }
     }
@@ -261,29 +266,36 @@ fn secs(s: u64) -> Option<Duration> {
     (s > 0).then(|| Duration::from_secs(s))
 }
 
-fn open(db: &Path) -> anyhow::Result<store::Store> {
-    store::Store::open(db).with_context(|| format!("opening {}", db.display()))
+/// The relay's store, for one command.
+async fn open(db: &Path) -> anyhow::Result<Store> {
+    Store::open_async(Target::Sqlite(db.to_path_buf()), Options::command())
+        .await
+        .with_context(|| format!("opening {}", db.display()))
 }
 
-fn add_agent(db: &store::Store, name: &str, password: &str) -> anyhow::Result<()> {
+async fn add_agent(db: &Store, name: &str, password: &str) -> anyhow::Result<()> {
     if password.is_empty() {
         bail!("the password is empty");
     }
-    let hash = auth::hash_password(password)?;
-    db.blocking(|c| store::agent_upsert(c, name, &hash))?;
+    let hash = accounts::hash_password(password)?;
+    let name = name.to_owned();
+    db.write(move |c| accounts::agent_upsert(c, &name, &hash))
+        .await?;
     Ok(())
 }
 
-fn seed_demo(db: &store::Store, local: SocketAddr) -> anyhow::Result<()> {
+async fn seed_demo(db: &Store, local: SocketAddr) -> anyhow::Result<()> {
     let origins = vec![
         "http://127.0.0.1:8080".to_owned(),
         "http://localhost:8080".to_owned(),
         format!("http://{local}"),
         format!("http://localhost:{}", local.port()),
     ];
-    db.blocking(|c| store::site_add(c, "demo", &origins))?;
-    if !db.blocking(|c| store::agent_exists(c, "agent"))? {
-        add_agent(db, "agent", "agent")?;
+    let saved = origins.clone();
+    db.write(move |c| sites::site_add(c, "demo", &saved))
+        .await?;
+    if !db.read(|c| accounts::agent_exists(c, "agent")).await? {
+        add_agent(db, "agent", "agent").await?;
     }
     println!(
         "Demo data: site key `demo` (origins {}),",
@@ -299,13 +311,17 @@ async fn serve(db: PathBuf, s: Serve) -> anyhow::Result<()> {
         .with_context(|| format!("binding {}", s.addr))?;
     let local = listener.local_addr()?;
     if s.seed_demo {
-        seed_demo(&open(&db)?, local)?;
+        seed_demo(&open(&db).await?, local).await?;
     }
     for pair in &s.connector_tokens {
         let Some((name, token)) = pair.split_once('=').filter(|(_, t)| t.len() >= 16) else {
             bail!("--connector-token takes NAME=TOKEN with a token of 16 characters or more");
         };
-        open(&db)?.blocking(|c| routing::persist::connector_set(c, name, token))?;
+        let (name, token) = (name.to_owned(), token.to_owned());
+        open(&db)
+            .await?
+            .write(move |c| routing::persist::connector_set(c, &name, &token))
+            .await?;
     }
     let config = relay::Config {
         www_dir: s.www,
@@ -375,12 +391,16 @@ async fn main() -> anyhow::Result<()> {
                 (false, Some(p)) => p,
                 (false, None) => bail!("give --password-stdin or --password"),
             };
-            add_agent(&open(&args.db)?, &name, &password)?;
+            add_agent(&open(&args.db).await?, &name, &password).await?;
             println!("agent {name} saved");
             Ok(())
         }
         Command::Agent(AgentCommand::Disable { name }) => {
-            open(&args.db)?.blocking(|c| store::agent_disable(c, &name))?;
+            let who = name.clone();
+            open(&args.db)
+                .await?
+                .write(move |c| accounts::agent_disable(c, &who))
+                .await?;
             println!("agent {name} disabled and signed out");
             Ok(())
         }
@@ -394,38 +414,36 @@ async fn main() -> anyhow::Result<()> {
             if secret.len() < 16 {
                 bail!("use a secret of at least 16 characters");
             }
-            let target = match database_url {
-                Some(url) => relay::messaging::Target::from_url(&url),
-                None => {
-                    open(&args.db)?;
-                    relay::messaging::Target::Sqlite(args.db.clone())
-                }
+            let store = match database_url {
+                Some(url) => Store::open_async(Target::from_url(&url), Options::command()).await?,
+                None => open(&args.db).await?,
             };
-            let store = tokio::task::spawn_blocking(move || {
-                relay::messaging::MessagingStore::open(&target)
-            })
-            .await??;
             let integration = relay::messaging::model::Integration {
                 name: name.clone(),
                 secret,
                 webhook_url: webhook,
                 bot_url: bot,
             };
-            tokio::task::spawn_blocking(move || {
-                relay::messaging::open::integration_add(&store, integration)
-            })
-            .await??;
+            relay::messaging::open::integration_add(&store, integration).await?;
             println!("integration {name} saved; inbound: POST /api/messaging/open/{name}");
             Ok(())
         }
         Command::Site(SiteCommand::Add { key, origins }) => {
-            open(&args.db)?.blocking(|c| store::site_add(c, &key, &origins))?;
+            let (site, saved) = (key.clone(), origins.clone());
+            open(&args.db)
+                .await?
+                .write(move |c| sites::site_add(c, &site, &saved))
+                .await?;
             println!("site {key} allows {}", origins.join(", "));
             Ok(())
         }
-        Command::Queue(command) => queue_command(&open(&args.db)?, command),
+        Command::Queue(command) => queue_command(&open(&args.db).await?, command).await,
         Command::Connector(ConnectorCommand::Add { name }) => {
-            let token = open(&args.db)?.blocking(|c| routing::persist::connector_add(c, &name))?;
+            let who = name.clone();
+            let token = open(&args.db)
+                .await?
+                .write(move |c| routing::persist::connector_add(c, &who))
+                .await?;
             println!("connector {name}: token {token}");
             println!("(shown once; send it as `Authorization: Bearer <token>`)");
             Ok(())

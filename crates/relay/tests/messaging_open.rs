@@ -13,8 +13,8 @@ use relay::messaging::{
     model::Integration,
     open::integration_add,
     signature::{self, outbound_headers, sign, Presented},
-    MessagingStore, Target,
 };
+use relay::store::{Options, Store, Target};
 use serde_json::{json, Value};
 use tokio::sync::{mpsc, Mutex};
 
@@ -79,22 +79,25 @@ async fn channel(
     (format!("http://{addr}"), rx)
 }
 
-/// Saves integration `chan` in the relay database `db`, as `relay integration add` does.
+/// Saves integration `chan` in the relay database `db`, as `relay integration add` does (in
+/// a process of its own: here a thread with its own runtime, so it can run from anywhere).
 fn save_integration(db: PathBuf, secret: &str, webhook_url: String, bot_url: Option<String>) {
-    let secret = secret.to_owned();
+    let integration = Integration {
+        name: "chan".into(),
+        secret: secret.to_owned(),
+        webhook_url,
+        bot_url,
+    };
     std::thread::spawn(move || {
-        relay::store::Store::open(&db).unwrap();
-        let store = MessagingStore::open(&Target::Sqlite(db)).unwrap();
-        integration_add(
-            &store,
-            Integration {
-                name: "chan".into(),
-                secret,
-                webhook_url,
-                bot_url,
-            },
-        )
-        .unwrap();
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        runtime.block_on(async move {
+            let store = Store::open_async(Target::Sqlite(db), Options::command())
+                .await
+                .unwrap();
+            integration_add(&store, integration).await.unwrap();
+        });
     })
     .join()
     .unwrap();

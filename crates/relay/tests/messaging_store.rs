@@ -5,7 +5,8 @@
 
 use relay::{
     ids::random_hex,
-    messaging::{model::*, queries, threading::DEFAULT_WINDOW, MessagingStore, StoreError, Target},
+    messaging::{model::*, queries, threading::DEFAULT_WINDOW},
+    store::{Options, Store, StoreError, Target},
 };
 
 const HOUR_MS: i64 = 3_600_000;
@@ -13,13 +14,12 @@ const HOUR_MS: i64 = 3_600_000;
 /// Runs `check` against SQLite, then PostgreSQL.
 async fn both<F, Fut>(check: F)
 where
-    F: Fn(MessagingStore) -> Fut,
+    F: Fn(Store) -> Fut,
     Fut: std::future::Future<Output = ()>,
 {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("relay.db");
-    relay::store::Store::open(&path).unwrap();
-    check(MessagingStore::open(&Target::Sqlite(path)).unwrap()).await;
+    check(Store::open(&Target::Sqlite(path), Options::server(true)).unwrap()).await;
     let schema = format!("t_{}", random_hex(6));
     check(postgres_store(schema.clone()).await).await;
     // Leave the shared database as it was.
@@ -32,12 +32,13 @@ where
     .unwrap();
 }
 
-async fn postgres_store(schema: String) -> MessagingStore {
+async fn postgres_store(schema: String) -> Store {
     tokio::task::spawn_blocking(move || {
-        MessagingStore::open(&Target::Postgres {
+        let target = Target::Postgres {
             url: pg_url(),
             schema: Some(schema),
-        })
+        };
+        Store::open(&target, Options::server(true))
     })
     .await
     .unwrap()
@@ -71,7 +72,7 @@ fn web(guest: &str, text: &str) -> Inbound {
     }
 }
 
-async fn ingest_at(store: &MessagingStore, inbound: Inbound, now: i64) -> Ingested {
+async fn ingest_at(store: &Store, inbound: Inbound, now: i64) -> Ingested {
     store
         .write(move |db| queries::ingest(db, &inbound, now, DEFAULT_WINDOW))
         .await
@@ -213,7 +214,10 @@ async fn concurrent_writes_commit_together_and_a_failing_one_rolls_back_alone() 
         }
         let failing =
             store.write(|db| db.execute("INSERT INTO no_such_table VALUES ($1)", &[1i64.into()]));
-        assert!(matches!(failing.await, Err(StoreError::Db(_))));
+        assert!(matches!(
+            failing.await,
+            Err(StoreError::Sqlite(_) | StoreError::Postgres(_))
+        ));
         for t in tasks {
             t.await.unwrap();
         }
@@ -223,7 +227,7 @@ async fn concurrent_writes_commit_together_and_a_failing_one_rolls_back_alone() 
 }
 
 /// Messages stored, across every conversation.
-async fn message_count(store: &MessagingStore) -> i64 {
+async fn message_count(store: &Store) -> i64 {
     let rows = store
         .read(|db| db.query("SELECT COUNT(*) FROM msg_messages", &[]))
         .await
@@ -276,7 +280,10 @@ async fn a_write_that_fails_beside_others_in_one_batch_leaves_each_other_write_c
         queue_now(&mut last).await;
         release.send(()).unwrap();
         blocker.await.unwrap().unwrap();
-        assert!(matches!(failing.await, Err(StoreError::Db(_))));
+        assert!(matches!(
+            failing.await,
+            Err(StoreError::Sqlite(_) | StoreError::Postgres(_))
+        ));
         let (first, last) = (first.await.unwrap(), last.await.unwrap());
         assert_eq!((first.message.seq, last.message.seq), (1, 1));
         // The first write ran before the failure, was rolled back with it, and ran again.
@@ -388,13 +395,10 @@ async fn delivery_ids_are_remembered_until_pruned_and_pruning_keeps_recent_ones(
 async fn an_acknowledged_message_is_in_a_crash_image_of_the_preallocated_wal() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("relay.db");
-    relay::store::Store::open(&path).unwrap();
-    let store = MessagingStore::open(&Target::Sqlite(path.clone())).unwrap();
+    let store = Store::open(&Target::Sqlite(path.clone()), Options::server(true)).unwrap();
     let wal = dir.path().join("relay.db-wal");
-    // Extended with zeros ahead of the commits (messaging::wal::preallocate).
-    assert!(
-        std::fs::metadata(&wal).unwrap().len() >= relay::messaging::wal::preallocated_bytes(4096)
-    );
+    // Extended with zeros ahead of the commits (store::wal::preallocate).
+    assert!(std::fs::metadata(&wal).unwrap().len() >= relay::store::wal::preallocated_bytes(4096));
     let kept = ingest_at(&store, web("crash", "kept"), 1_000).await;
     // The files as they are now are what a crash leaves: recovery must read the frames up to
     // the zero tail and stop there.

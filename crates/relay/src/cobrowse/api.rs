@@ -13,17 +13,12 @@ use protocol::{EndReason, Interaction};
 use serde::{Deserialize, Serialize};
 
 use super::{
+    audit::{self, AuditEntry, NewSession},
     connection::{serve, Side},
     registry::{display_key, StartError},
     session::SessionView,
 };
-use crate::{
-    app::App,
-    auth::AuthAgent,
-    error::ApiError,
-    ids::now_ms,
-    store::{self, AuditEntry, NewSession},
-};
+use crate::{accounts::AuthAgent, app::App, error::ApiError, ids::now_ms, sites};
 
 /// The kind of primary interaction, as JSON spells it.
 #[derive(Debug, Clone, Copy, Deserialize)]
@@ -76,7 +71,7 @@ async fn persist(
     };
     let saved = app
         .store
-        .call(move |c| store::session_insert(c, &row))
+        .write(move |db| audit::session_insert(db, &row))
         .await;
     if saved.is_err() {
         app.registry.end(session, EndReason::Error).await;
@@ -166,7 +161,7 @@ async fn check_origin(app: &App, site: &str, origin: Option<String>) -> Result<S
     let (key, checked) = (site.to_owned(), origin.clone());
     if app
         .store
-        .call(move |c| store::site_allows(c, &key, &checked))
+        .read(move |db| sites::site_allows(db, &key, &checked))
         .await?
     {
         Ok(origin)
@@ -237,21 +232,14 @@ pub async fn audit(
     let (owner_check, lookup) = (id.clone(), id);
     let owned = app
         .store
-        .call(move |c| {
-            Ok(c.query_row(
-                "SELECT 1 FROM cobrowse_sessions WHERE id = ?1 AND agent_id = ?2",
-                [&owner_check, &agent_id],
-                |_| Ok(()),
-            )
-            .is_ok())
-        })
+        .read(move |db| audit::session_of(db, &owner_check, &agent_id))
         .await?;
     if !owned {
         return Err(ApiError::NotFound);
     }
     Ok(Json(
         app.store
-            .call(move |c| store::audit_for(c, &lookup))
+            .read(move |db| audit::audit_for(db, &lookup))
             .await?,
     ))
 }

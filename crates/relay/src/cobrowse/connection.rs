@@ -18,7 +18,7 @@ use super::{
     session::{error_close, Session},
     wire::{going_away, Event, Wire},
 };
-use crate::{app::App, store::Agent};
+use crate::{accounts::Agent, app::App};
 
 /// Who is at the other end, as established by the HTTP upgrade.
 #[derive(Debug, Clone)]
@@ -229,13 +229,13 @@ async fn pair(
 
 /// Queues audit records. Most frames have none; the sending state is boxed so that it does not
 /// sit in every connection's future.
-async fn record(app: &App, records: Vec<crate::store::Record>) {
+async fn record(app: &App, records: Vec<super::audit::Record>) {
     if !records.is_empty() {
         Box::pin(record_all(app, records)).await;
     }
 }
 
-async fn record_all(app: &App, records: Vec<crate::store::Record>) {
+async fn record_all(app: &App, records: Vec<super::audit::Record>) {
     for r in records {
         if app.registry.recorder.record(r).await.is_err() {
             tracing::error!("recorder gone; audit entry lost");

@@ -13,6 +13,7 @@
 //! - [`wire`]: a connection's socket, read and written by the connection's one task.
 
 pub mod api;
+pub mod audit;
 pub mod connection;
 pub mod limiter;
 pub mod page;

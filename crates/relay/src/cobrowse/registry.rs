@@ -13,8 +13,11 @@ use std::{
 use protocol::{EndReason, Interaction};
 use tokio::time::Instant;
 
-use super::{limiter::GuessLimiter, session::Session};
-use crate::{config::Config, ids::random_hex, store::Recorder};
+use super::{audit::Recorder, limiter::GuessLimiter, session::Session};
+use crate::{
+    config::Config,
+    ids::{random_digits, random_hex},
+};
 
 /// Why a pairing attempt failed. The messages go to the customer's page.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -113,21 +116,6 @@ pub fn display_key(key: &str) -> String {
         .map(|c| c.iter().collect::<String>())
         .collect::<Vec<_>>()
         .join(" ")
-}
-
-fn random_digits(n: u32) -> String {
-    let mut out = String::with_capacity(n as usize);
-    while out.len() < n as usize {
-        let mut byte = [0u8; 1];
-        if getrandom::getrandom(&mut byte).is_err() {
-            std::process::abort();
-        }
-        // Rejection sampling keeps every digit uniform.
-        if byte[0] < 250 {
-            out.push(char::from(b'0' + byte[0] % 10));
-        }
-    }
-    out
 }
 
 impl Registry {

@@ -14,12 +14,12 @@ use protocol::{
 };
 use tokio::{sync::Notify, time::Instant};
 
+use super::audit::{AuditEntry, Record};
 use super::{
     page::{Buffered, PageBuffer},
     peer::{close_code, Closing, Outbound, PeerHandle, QueueFull},
 };
 use crate::ids::now_ms;
-use crate::store::{AuditEntry, Record};
 
 /// Encodes a frame the relay originates. Relay frames carry sequence number 0: they are not
 /// part of either side's numbered stream.

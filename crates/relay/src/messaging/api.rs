@@ -21,7 +21,11 @@ use futures_util::Stream;
 use serde::Deserialize;
 
 use super::{guest, model::*, open, queries, service::MessagingError, Messaging};
-use crate::{app::App, auth::AuthAgent, error::ApiError, store::Agent};
+use crate::{
+    accounts::{Agent, AuthAgent},
+    app::App,
+    error::ApiError,
+};
 
 /// The state of messaging's handlers: the relay (for agent sign-in) and the service.
 #[derive(Clone)]
@@ -39,13 +43,6 @@ impl From<MessagingError> for ApiError {
             MessagingError::Replayed => ApiError::BadRequest(e.to_string()),
             MessagingError::Store(e) => e.into(),
         }
-    }
-}
-
-impl From<super::StoreError> for ApiError {
-    fn from(e: super::StoreError) -> Self {
-        tracing::error!(error = %e, "messaging store");
-        ApiError::Internal
     }
 }
 

@@ -58,14 +58,9 @@ async fn origin_allowed(s: &MsgState, origin: &str) -> bool {
     s.svc
         .origins
         .get_or_read(origin, || {
-            s.app.store.call(move |c| {
-                Ok(
-                    c.query_row("SELECT 1 FROM site_origins WHERE origin = ?1", [o], |_| {
-                        Ok(())
-                    })
-                    .is_ok(),
-                )
-            })
+            s.app
+                .store
+                .read(move |db| crate::sites::origin_registered(db, &o))
         })
         .await
         .unwrap_or(false)

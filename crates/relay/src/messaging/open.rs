@@ -266,11 +266,13 @@ pub async fn inbound(
 }
 
 /// Registers or updates an integration (the `relay integration add` command).
-pub fn integration_add(
-    store: &super::MessagingStore,
+pub async fn integration_add(
+    store: &crate::store::Store,
     integration: Integration,
-) -> Result<(), super::StoreError> {
-    store.write_blocking(move |db| queries::integration_put(db, &integration, now_ms()))
+) -> Result<(), crate::store::StoreError> {
+    store
+        .write(move |db| queries::integration_put(db, &integration, now_ms()))
+        .await
 }
 
 /// Shared by the outbox worker and the bot client: POSTs `body` signed with `secret`.

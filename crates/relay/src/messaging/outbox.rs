@@ -9,7 +9,7 @@ use std::{sync::Arc, time::Duration};
 use tokio::sync::watch;
 
 use super::{model::Delivery, open, queries, signature::REPLAY_MEMORY_MS, Messaging};
-use crate::ids::now_ms;
+use crate::{ids::now_ms, store::StoreError};
 
 /// Deliveries read per pass.
 const PASS: i64 = 64;
@@ -57,7 +57,7 @@ pub async fn run(svc: Arc<Messaging>, mut shutdown: watch::Receiver<bool>) {
 }
 
 /// Sends everything due; returns when the next delivery is due.
-async fn pass(svc: &Arc<Messaging>) -> Result<Option<i64>, super::StoreError> {
+async fn pass(svc: &Arc<Messaging>) -> Result<Option<i64>, StoreError> {
     let due = svc
         .store
         .read(|db| queries::outbox_due(db, now_ms(), PASS))
@@ -99,7 +99,7 @@ async fn pass(svc: &Arc<Messaging>) -> Result<Option<i64>, super::StoreError> {
                         .await
                         .map_err(|e| match e {
                             super::MessagingError::Store(s) => s,
-                            _ => super::StoreError::WorkerGone,
+                            _ => StoreError::WorkerGone,
                         })?;
                 } else {
                     let delay = svc.config.backoff(attempts);

@@ -4,11 +4,11 @@
 use std::{collections::HashMap, time::Duration};
 
 use super::{
-    db::{DbError, Row, Sql, Val},
     model::*,
     threading::{self, Latest, Threading},
 };
 use crate::ids::random_hex;
+use crate::store::{from_json as json, to_json, Columns, Forget, Row, Sql, StoreError, Val};
 
 /// What the store's writer remembers of the conversations customer messages went to, so the
 /// next message of the same identity needs neither the latest-conversation query nor the
@@ -27,13 +27,15 @@ pub struct WriterCache {
 /// Conversations a [`WriterCache`] holds at most; past that it starts over.
 const WRITER_CACHE_MAX: usize = 65_536;
 
-impl WriterCache {
+impl Forget for WriterCache {
     /// Forgets everything (after a rollback).
-    pub fn clear(&mut self) {
+    fn forget_all(&mut self) {
         self.latest.clear();
         self.conversations.clear();
     }
+}
 
+impl WriterCache {
     /// Forgets one conversation (it changed in a way not remembered here).
     pub fn forget(&mut self, conversation_id: &str) {
         self.conversations.remove(conversation_id);
@@ -46,7 +48,7 @@ impl WriterCache {
 
     fn put(&mut self, conversation: &Conversation, next_seq: i64) {
         if self.conversations.len() >= WRITER_CACHE_MAX {
-            self.clear();
+            self.forget_all();
         }
         self.latest
             .entry(conversation.channel.clone())
@@ -57,8 +59,13 @@ impl WriterCache {
     }
 }
 
+/// The writer's [`WriterCache`]; `None` on every other connection.
+fn cache(db: &mut dyn Sql) -> Option<&mut WriterCache> {
+    db.memos().and_then(|m| m.get::<WriterCache>())
+}
+
 fn forget(db: &mut dyn Sql, conversation_id: &str) {
-    if let Some(cache) = db.writer_cache() {
+    if let Some(cache) = cache(db) {
         cache.forget(conversation_id);
     }
 }
@@ -68,55 +75,42 @@ const CONVERSATION: &str = "id, contact_id, channel, external_id, state, agent_i
 const MESSAGE: &str = "id, conversation_id, seq, author, author_id, text, attachments, \
      quick_replies, delivery, created_at";
 
-fn col(row: &Row, i: usize) -> Result<&Val, DbError> {
-    row.get(i)
-        .ok_or_else(|| DbError::Type(format!("missing column {i}")))
+fn parse<T>(text: &str, what: &str, f: impl Fn(&str) -> Option<T>) -> Result<T, StoreError> {
+    f(text).ok_or_else(|| StoreError::Type(format!("unknown {what} {text:?}")))
 }
 
-fn parse<T>(text: &str, what: &str, f: impl Fn(&str) -> Option<T>) -> Result<T, DbError> {
-    f(text).ok_or_else(|| DbError::Type(format!("unknown {what} {text:?}")))
-}
-
-fn json<T: serde::de::DeserializeOwned>(text: &str) -> Result<T, DbError> {
-    serde_json::from_str(text).map_err(|e| DbError::Type(format!("stored JSON: {e}")))
-}
-
-fn to_json<T: serde::Serialize>(v: &T) -> Result<String, DbError> {
-    serde_json::to_string(v).map_err(|e| DbError::Type(format!("JSON: {e}")))
-}
-
-fn conversation(row: &Row) -> Result<Conversation, DbError> {
+fn conversation(row: &Row) -> Result<Conversation, StoreError> {
     Ok(Conversation {
-        id: col(row, 0)?.text()?,
-        contact_id: col(row, 1)?.text()?,
-        channel: col(row, 2)?.text()?,
-        external_id: col(row, 3)?.text()?,
-        state: parse(&col(row, 4)?.text()?, "state", ConversationState::parse)?,
-        agent_id: col(row, 5)?.opt_text()?,
-        created_at: col(row, 6)?.int()?,
-        last_customer_at: col(row, 7)?.int()?,
-        last_message_at: col(row, 8)?.int()?,
-        agent_read_seq: col(row, 9)?.int()?,
-        customer_read_seq: col(row, 10)?.int()?,
+        id: row.text(0)?,
+        contact_id: row.text(1)?,
+        channel: row.text(2)?,
+        external_id: row.text(3)?,
+        state: parse(&row.text(4)?, "state", ConversationState::parse)?,
+        agent_id: row.opt_text(5)?,
+        created_at: row.int(6)?,
+        last_customer_at: row.int(7)?,
+        last_message_at: row.int(8)?,
+        agent_read_seq: row.int(9)?,
+        customer_read_seq: row.int(10)?,
     })
 }
 
-fn message(row: &Row) -> Result<Message, DbError> {
+fn message(row: &Row) -> Result<Message, StoreError> {
     Ok(Message {
-        id: col(row, 0)?.text()?,
-        conversation_id: col(row, 1)?.text()?,
-        seq: col(row, 2)?.int()?,
-        author: parse(&col(row, 3)?.text()?, "author", Author::parse)?,
-        author_id: col(row, 4)?.opt_text()?,
-        text: col(row, 5)?.text()?,
-        attachments: json(&col(row, 6)?.text()?)?,
-        quick_replies: json(&col(row, 7)?.text()?)?,
-        delivery: parse(&col(row, 8)?.text()?, "delivery", Delivery::parse)?,
-        created_at: col(row, 9)?.int()?,
+        id: row.text(0)?,
+        conversation_id: row.text(1)?,
+        seq: row.int(2)?,
+        author: parse(&row.text(3)?, "author", Author::parse)?,
+        author_id: row.opt_text(4)?,
+        text: row.text(5)?,
+        attachments: json(&row.text(6)?)?,
+        quick_replies: json(&row.text(7)?)?,
+        delivery: parse(&row.text(8)?, "delivery", Delivery::parse)?,
+        created_at: row.int(9)?,
     })
 }
 
-pub fn conversation_by_id(db: &mut dyn Sql, id: &str) -> Result<Option<Conversation>, DbError> {
+pub fn conversation_by_id(db: &mut dyn Sql, id: &str) -> Result<Option<Conversation>, StoreError> {
     let sql = format!("SELECT {CONVERSATION} FROM msg_conversations WHERE id = $1");
     db.query(&sql, &[id.into()])?
         .first()
@@ -124,15 +118,10 @@ pub fn conversation_by_id(db: &mut dyn Sql, id: &str) -> Result<Option<Conversat
         .transpose()
 }
 
-fn next_seq(db: &mut dyn Sql, table: &str, conversation_id: &str) -> Result<i64, DbError> {
+fn next_seq(db: &mut dyn Sql, table: &str, conversation_id: &str) -> Result<i64, StoreError> {
     let sql = format!("SELECT COALESCE(MAX(seq), 0) FROM {table} WHERE conversation_id = $1");
     let rows = db.query(&sql, &[conversation_id.into()])?;
-    Ok(rows
-        .first()
-        .map(|r| col(r, 0)?.int())
-        .transpose()?
-        .unwrap_or(0)
-        + 1)
+    Ok(rows.first().map(|r| r.int(0)).transpose()?.unwrap_or(0) + 1)
 }
 
 /// The contact behind a channel identity, created on first contact.
@@ -142,13 +131,13 @@ pub fn contact_for(
     external_id: &str,
     display_name: &str,
     now: i64,
-) -> Result<String, DbError> {
+) -> Result<String, StoreError> {
     let found = db.query(
         "SELECT contact_id FROM msg_identities WHERE channel = $1 AND external_id = $2",
         &[channel.into(), external_id.into()],
     )?;
     if let Some(row) = found.first() {
-        return col(row, 0)?.text();
+        return row.text(0);
     }
     let id = random_hex(12);
     db.execute(
@@ -170,7 +159,7 @@ pub fn identity_link(
     external_id: &str,
     contact_id: &str,
     now: i64,
-) -> Result<(), DbError> {
+) -> Result<(), StoreError> {
     db.execute(
         "INSERT INTO msg_identities (channel, external_id, contact_id, created_at)
          VALUES ($1, $2, $3, $4) ON CONFLICT (channel, external_id) DO NOTHING",
@@ -189,7 +178,7 @@ pub fn latest_for_identity(
     db: &mut dyn Sql,
     channel: &str,
     external_id: &str,
-) -> Result<Option<Conversation>, DbError> {
+) -> Result<Option<Conversation>, StoreError> {
     let sql = format!(
         "SELECT {CONVERSATION} FROM msg_conversations WHERE channel = $1 AND external_id = $2
          ORDER BY created_at DESC, id DESC LIMIT 1"
@@ -207,10 +196,8 @@ pub fn ingest(
     inbound: &Inbound,
     now: i64,
     window: Duration,
-) -> Result<Ingested, DbError> {
-    let cached = db
-        .writer_cache()
-        .and_then(|cache| cache.get(&inbound.channel, &inbound.external_id));
+) -> Result<Ingested, StoreError> {
+    let cached = cache(db).and_then(|cache| cache.get(&inbound.channel, &inbound.external_id));
     let (latest, cached_seq) = match cached {
         Some((c, seq)) => (Some(c), Some(seq)),
         None => (
@@ -295,7 +282,7 @@ pub fn ingest(
     )?;
     conversation.last_customer_at = now;
     conversation.last_message_at = now;
-    if let Some(cache) = db.writer_cache() {
+    if let Some(cache) = cache(db) {
         cache.put(&conversation, message.seq + 1);
     }
     Ok(Ingested {
@@ -325,7 +312,7 @@ fn insert_message(
     attachments: &[Attachment],
     quick_replies: &[String],
     now: i64,
-) -> Result<Message, DbError> {
+) -> Result<Message, StoreError> {
     let m = Message {
         id: message_id(now),
         conversation_id: conversation_id.to_owned(),
@@ -365,9 +352,9 @@ pub fn send(
     out: &Outgoing,
     now: i64,
     outbox: &(dyn Fn(&Message, &Conversation) -> Option<OutboxItem> + Sync),
-) -> Result<(Message, Conversation), DbError> {
+) -> Result<(Message, Conversation), StoreError> {
     let conv = conversation_by_id(db, &out.conversation_id)?
-        .ok_or_else(|| DbError::Type("no such conversation".into()))?;
+        .ok_or_else(|| StoreError::Type("no such conversation".into()))?;
     forget(db, &conv.id);
     let seq = next_seq(db, "msg_messages", &conv.id)?;
     let m = insert_message(
@@ -408,7 +395,7 @@ pub fn event(
     kind: &str,
     detail: &serde_json::Value,
     now: i64,
-) -> Result<Event, DbError> {
+) -> Result<Event, StoreError> {
     let seq = next_seq(db, "msg_events", conversation_id)?;
     db.execute(
         "INSERT INTO msg_events (conversation_id, seq, kind, detail, created_at)
@@ -436,7 +423,7 @@ pub fn set_state(
     conversation_id: &str,
     state: ConversationState,
     agent_id: Option<&str>,
-) -> Result<bool, DbError> {
+) -> Result<bool, StoreError> {
     forget(db, conversation_id);
     Ok(db.execute(
         "UPDATE msg_conversations SET state = $2, agent_id = $3 WHERE id = $1",
@@ -455,7 +442,7 @@ pub fn mark_read(
     conversation_id: &str,
     reader: Author,
     seq: i64,
-) -> Result<(), DbError> {
+) -> Result<(), StoreError> {
     let (column, writers) = match reader {
         Author::Customer => ("customer_read_seq", "author <> 'customer'"),
         _ => ("agent_read_seq", "author = 'customer'"),
@@ -476,7 +463,7 @@ pub fn mark_read(
 }
 
 /// Records a receipt; a message never goes back from `read` to `delivered`.
-pub fn set_delivery(db: &mut dyn Sql, message_id: &str, to: Delivery) -> Result<bool, DbError> {
+pub fn set_delivery(db: &mut dyn Sql, message_id: &str, to: Delivery) -> Result<bool, StoreError> {
     let guard = match to {
         Delivery::Read => "delivery <> 'read'",
         _ => "delivery NOT IN ('read', 'delivered')",
@@ -487,7 +474,7 @@ pub fn set_delivery(db: &mut dyn Sql, message_id: &str, to: Delivery) -> Result<
     )? == 1)
 }
 
-pub fn message_by_id(db: &mut dyn Sql, id: &str) -> Result<Option<Message>, DbError> {
+pub fn message_by_id(db: &mut dyn Sql, id: &str) -> Result<Option<Message>, StoreError> {
     let sql = format!("SELECT {MESSAGE} FROM msg_messages WHERE id = $1");
     db.query(&sql, &[id.into()])?
         .first()
@@ -495,7 +482,7 @@ pub fn message_by_id(db: &mut dyn Sql, id: &str) -> Result<Option<Message>, DbEr
         .transpose()
 }
 
-pub fn messages(db: &mut dyn Sql, conversation_id: &str) -> Result<Vec<Message>, DbError> {
+pub fn messages(db: &mut dyn Sql, conversation_id: &str) -> Result<Vec<Message>, StoreError> {
     let sql = format!("SELECT {MESSAGE} FROM msg_messages WHERE conversation_id = $1 ORDER BY seq");
     db.query(&sql, &[conversation_id.into()])?
         .iter()
@@ -507,7 +494,7 @@ pub fn messages(db: &mut dyn Sql, conversation_id: &str) -> Result<Vec<Message>,
 pub fn conversations_of_contact(
     db: &mut dyn Sql,
     contact_id: &str,
-) -> Result<Vec<Conversation>, DbError> {
+) -> Result<Vec<Conversation>, StoreError> {
     let sql = format!(
         "SELECT {CONVERSATION} FROM msg_conversations WHERE contact_id = $1 ORDER BY created_at, id"
     );
@@ -517,7 +504,7 @@ pub fn conversations_of_contact(
         .collect()
 }
 
-pub fn events(db: &mut dyn Sql, conversation_id: &str) -> Result<Vec<Event>, DbError> {
+pub fn events(db: &mut dyn Sql, conversation_id: &str) -> Result<Vec<Event>, StoreError> {
     let rows = db.query(
         "SELECT conversation_id, seq, kind, detail, created_at FROM msg_events
          WHERE conversation_id = $1 ORDER BY seq",
@@ -526,17 +513,17 @@ pub fn events(db: &mut dyn Sql, conversation_id: &str) -> Result<Vec<Event>, DbE
     rows.iter()
         .map(|r| {
             Ok(Event {
-                conversation_id: col(r, 0)?.text()?,
-                seq: col(r, 1)?.int()?,
-                kind: col(r, 2)?.text()?,
-                detail: json(&col(r, 3)?.text()?)?,
-                created_at: col(r, 4)?.int()?,
+                conversation_id: r.text(0)?,
+                seq: r.int(1)?,
+                kind: r.text(2)?,
+                detail: json(&r.text(3)?)?,
+                created_at: r.int(4)?,
             })
         })
         .collect()
 }
 
-pub fn contact(db: &mut dyn Sql, id: &str) -> Result<Option<Contact>, DbError> {
+pub fn contact(db: &mut dyn Sql, id: &str) -> Result<Option<Contact>, StoreError> {
     let rows = db.query(
         "SELECT id, display_name FROM msg_contacts WHERE id = $1",
         &[id.into()],
@@ -544,8 +531,8 @@ pub fn contact(db: &mut dyn Sql, id: &str) -> Result<Option<Contact>, DbError> {
     rows.first()
         .map(|r| {
             Ok(Contact {
-                id: col(r, 0)?.text()?,
-                display_name: col(r, 1)?.text()?,
+                id: r.text(0)?,
+                display_name: r.text(1)?,
             })
         })
         .transpose()
@@ -553,7 +540,7 @@ pub fn contact(db: &mut dyn Sql, id: &str) -> Result<Option<Contact>, DbError> {
 
 /// Every conversation an agent holds (assigned or parked), for routing to take back up after
 /// a restart.
-pub fn held(db: &mut dyn Sql) -> Result<Vec<Conversation>, DbError> {
+pub fn held(db: &mut dyn Sql) -> Result<Vec<Conversation>, StoreError> {
     let sql = format!(
         "SELECT {CONVERSATION} FROM msg_conversations
          WHERE state IN ('assigned', 'parked') AND agent_id IS NOT NULL"
@@ -562,7 +549,7 @@ pub fn held(db: &mut dyn Sql) -> Result<Vec<Conversation>, DbError> {
 }
 
 /// An inbox: the agent's open conversations, or (with `None`) the ones waiting for an agent.
-pub fn inbox(db: &mut dyn Sql, agent_id: Option<&str>) -> Result<Vec<Summary>, DbError> {
+pub fn inbox(db: &mut dyn Sql, agent_id: Option<&str>) -> Result<Vec<Summary>, StoreError> {
     let cols = CONVERSATION
         .split(", ")
         .map(|c| format!("c.{c}"))
@@ -586,15 +573,15 @@ pub fn inbox(db: &mut dyn Sql, agent_id: Option<&str>) -> Result<Vec<Summary>, D
         .map(|r| {
             Ok(Summary {
                 conversation: conversation(r)?,
-                contact_name: col(r, 11)?.text()?,
-                unread: col(r, 12)?.int()?,
-                last_text: col(r, 13)?.text()?,
+                contact_name: r.text(11)?,
+                unread: r.int(12)?,
+                last_text: r.text(13)?,
             })
         })
         .collect()
 }
 
-pub fn integration_put(db: &mut dyn Sql, i: &Integration, now: i64) -> Result<(), DbError> {
+pub fn integration_put(db: &mut dyn Sql, i: &Integration, now: i64) -> Result<(), StoreError> {
     db.execute(
         "INSERT INTO msg_integrations (name, secret, webhook_url, bot_url, created_at)
          VALUES ($1, $2, $3, $4, $5)
@@ -611,7 +598,7 @@ pub fn integration_put(db: &mut dyn Sql, i: &Integration, now: i64) -> Result<()
     Ok(())
 }
 
-pub fn integration(db: &mut dyn Sql, name: &str) -> Result<Option<Integration>, DbError> {
+pub fn integration(db: &mut dyn Sql, name: &str) -> Result<Option<Integration>, StoreError> {
     let rows = db.query(
         "SELECT name, secret, webhook_url, bot_url FROM msg_integrations WHERE name = $1",
         &[name.into()],
@@ -619,10 +606,10 @@ pub fn integration(db: &mut dyn Sql, name: &str) -> Result<Option<Integration>, 
     rows.first()
         .map(|r| {
             Ok(Integration {
-                name: col(r, 0)?.text()?,
-                secret: col(r, 1)?.text()?,
-                webhook_url: col(r, 2)?.text()?,
-                bot_url: col(r, 3)?.opt_text()?,
+                name: r.text(0)?,
+                secret: r.text(1)?,
+                webhook_url: r.text(2)?,
+                bot_url: r.opt_text(3)?,
             })
         })
         .transpose()
@@ -634,7 +621,7 @@ pub fn delivery_first_seen(
     integration: &str,
     delivery_id: &str,
     now: i64,
-) -> Result<bool, DbError> {
+) -> Result<bool, StoreError> {
     Ok(db.execute(
         "INSERT INTO msg_inbound_deliveries (integration, delivery_id, received_at)
          VALUES ($1, $2, $3) ON CONFLICT (integration, delivery_id) DO NOTHING",
@@ -644,14 +631,14 @@ pub fn delivery_first_seen(
 
 /// Forgets inbound delivery ids received before `before`; returns how many. Safe once a replay
 /// of them would fail the timestamp check anyway (see [`super::signature::REPLAY_MEMORY_MS`]).
-pub fn prune_deliveries(db: &mut dyn Sql, before: i64) -> Result<u64, DbError> {
+pub fn prune_deliveries(db: &mut dyn Sql, before: i64) -> Result<u64, StoreError> {
     db.execute(
         "DELETE FROM msg_inbound_deliveries WHERE received_at < $1",
         &[before.into()],
     )
 }
 
-pub fn outbox_due(db: &mut dyn Sql, now: i64, limit: i64) -> Result<Vec<OutboxItem>, DbError> {
+pub fn outbox_due(db: &mut dyn Sql, now: i64, limit: i64) -> Result<Vec<OutboxItem>, StoreError> {
     let rows = db.query(
         "SELECT delivery_id, integration, message_id, body, attempts, next_at FROM msg_outbox
          WHERE next_at <= $1 ORDER BY next_at LIMIT $2",
@@ -660,27 +647,27 @@ pub fn outbox_due(db: &mut dyn Sql, now: i64, limit: i64) -> Result<Vec<OutboxIt
     rows.iter()
         .map(|r| {
             Ok(OutboxItem {
-                delivery_id: col(r, 0)?.text()?,
-                integration: col(r, 1)?.text()?,
-                message_id: col(r, 2)?.text()?,
-                body: col(r, 3)?.text()?,
-                attempts: col(r, 4)?.int()?,
-                next_at: col(r, 5)?.int()?,
+                delivery_id: r.text(0)?,
+                integration: r.text(1)?,
+                message_id: r.text(2)?,
+                body: r.text(3)?,
+                attempts: r.int(4)?,
+                next_at: r.int(5)?,
             })
         })
         .collect()
 }
 
 /// The next time anything in the outbox is due.
-pub fn outbox_next(db: &mut dyn Sql) -> Result<Option<i64>, DbError> {
+pub fn outbox_next(db: &mut dyn Sql) -> Result<Option<i64>, StoreError> {
     let rows = db.query("SELECT MIN(next_at) FROM msg_outbox", &[])?;
-    match rows.first().map(|r| col(r, 0)).transpose()? {
+    match rows.first().map(|r| r.col(0)).transpose()? {
         Some(Val::Int(v)) => Ok(*v),
         _ => Ok(None),
     }
 }
 
-pub fn outbox_done(db: &mut dyn Sql, delivery_id: &str) -> Result<(), DbError> {
+pub fn outbox_done(db: &mut dyn Sql, delivery_id: &str) -> Result<(), StoreError> {
     db.execute(
         "DELETE FROM msg_outbox WHERE delivery_id = $1",
         &[delivery_id.into()],
@@ -693,7 +680,7 @@ pub fn outbox_retry(
     delivery_id: &str,
     attempts: i64,
     next_at: i64,
-) -> Result<(), DbError> {
+) -> Result<(), StoreError> {
     db.execute(
         "UPDATE msg_outbox SET attempts = $2, next_at = $3 WHERE delivery_id = $1",
         &[delivery_id.into(), attempts.into(), next_at.into()],

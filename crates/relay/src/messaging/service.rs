@@ -15,14 +15,12 @@ use std::{
 use serde::Serialize;
 use tokio::sync::{broadcast, Notify};
 
-use super::{
-    model::*,
-    open, queries,
-    ratelimit::Bucket,
-    recent::Recent,
-    store::{MessagingStore, StoreError},
+use super::{model::*, open, queries, ratelimit::Bucket, recent::Recent};
+use crate::{
+    config::MessagingConfig,
+    ids::now_ms,
+    store::{Sql, Store, StoreError},
 };
-use crate::{config::MessagingConfig, ids::now_ms};
 
 /// What push streams (agent console, widget) are told.
 #[derive(Debug, Clone, Serialize)]
@@ -84,7 +82,7 @@ pub enum MessagingError {
 }
 
 pub struct Messaging {
-    pub store: MessagingStore,
+    pub store: Store,
     pub config: MessagingConfig,
     /// Uploaded files, one directory per contact.
     pub attachments_dir: PathBuf,
@@ -116,7 +114,7 @@ const ORIGIN_TTL: Duration = Duration::from_secs(1);
 const ORIGINS_CACHED: usize = 1024;
 
 impl Messaging {
-    pub fn new(store: MessagingStore, config: MessagingConfig, attachments_dir: PathBuf) -> Self {
+    pub fn new(store: Store, config: MessagingConfig, attachments_dir: PathBuf) -> Self {
         Messaging {
             store,
             config,
@@ -460,10 +458,10 @@ impl Messaging {
 
 /// Records `delivery` (if any) as received; `false` if it was received before.
 fn first_seen(
-    db: &mut dyn super::db::Sql,
+    db: &mut dyn Sql,
     delivery: Option<&DeliveryId>,
     now: i64,
-) -> Result<bool, super::db::DbError> {
+) -> Result<bool, StoreError> {
     match delivery {
         Some(d) => queries::delivery_first_seen(db, &d.integration, &d.id, now),
         None => Ok(true),

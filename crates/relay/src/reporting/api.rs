@@ -14,7 +14,7 @@ use axum::{
 use serde::{Deserialize, Serialize};
 
 use super::history::{self, AgentRow, QueueRow};
-use crate::{app::App, auth::AuthAgent, error::ApiError, routing::ServiceLevelTarget};
+use crate::{accounts::AuthAgent, app::App, error::ApiError, routing::ServiceLevelTarget};
 
 /// The routes of this module, registered by `http::router`.
 pub fn routes() -> Router<Arc<App>> {
@@ -64,7 +64,7 @@ async fn queue_report(app: &App, q: Interval) -> Result<Report<QueueRow>, ApiErr
     let target = q.target();
     let rows = app
         .store
-        .call(move |c| {
+        .read(move |c| {
             let records = history::load_records(c, from, to)?;
             let cobrowse = history::load_cobrowse(c, from, to)?;
             let names = history::load_names(c, "SELECT id, name FROM routing_queues")?;
@@ -84,7 +84,7 @@ async fn agent_report(app: &App, q: Interval) -> Result<Report<AgentRow>, ApiErr
     let (from, to) = q.bounds();
     let rows = app
         .store
-        .call(move |c| {
+        .read(move |c| {
             let records = history::load_records(c, from, to)?;
             let presence = history::load_presence(c, to)?;
             let cobrowse = history::load_cobrowse(c, from, to)?;

@@ -9,14 +9,13 @@
 
 use std::collections::BTreeMap;
 
-use rusqlite::{params, Connection};
 use serde::Serialize;
 
 use crate::routing::{
     metrics, AgentId, InteractionId, InteractionRecord, Media, Millis, Outcome, QueueId,
     ServiceLevelTarget,
 };
-use crate::store::StoreError;
+use crate::store::{Columns, Sql, StoreError, Val};
 
 /// A finished interaction as stored, with the relay's agent ids.
 #[derive(Debug, Clone)]
@@ -89,122 +88,114 @@ fn media_from(name: &str) -> Media {
 }
 
 /// Finished interactions that arrived in `[from_ms, to_ms)`.
-pub fn load_records(
-    conn: &Connection,
-    from_ms: i64,
-    to_ms: i64,
-) -> Result<Vec<Stored>, StoreError> {
-    let mut stmt = conn.prepare(
+pub fn load_records(db: &mut dyn Sql, from_ms: i64, to_ms: i64) -> Result<Vec<Stored>, StoreError> {
+    let rows = db.query(
         "SELECT media, queue_id, last_queue_id, arrived_at, first_offered_at, answered_at,
                 answered_by, agents, abandoned_at, ended_at, finished_at, talk_ms, hold_ms,
                 wrap_up_ms, offers, transfers, disposition, outcome, interaction_id
-         FROM routing_interactions WHERE arrived_at >= ?1 AND arrived_at < ?2
+         FROM routing_interactions WHERE arrived_at >= $1 AND arrived_at < $2
          ORDER BY arrived_at",
+        &[from_ms.into(), to_ms.into()],
     )?;
     let ms = |v: Option<i64>| v.map(|v| Millis(u(v)));
-    let rows = stmt.query_map(params![from_ms, to_ms], |r| {
-        let agents: String = r.get(7)?;
-        let answered_by: Option<String> = r.get(6)?;
-        let record = InteractionRecord {
-            interaction: InteractionId(0),
-            media: media_from(&r.get::<_, String>(0)?),
-            queue: QueueId(u32::try_from(r.get::<_, i64>(1)?).unwrap_or(0)),
-            last_queue: QueueId(u32::try_from(r.get::<_, i64>(2)?).unwrap_or(0)),
-            arrived_at: Millis(u(r.get(3)?)),
-            first_offered_at: ms(r.get(4)?),
-            answered_at: ms(r.get(5)?),
-            // The engine's agent numbers are not persisted; `answered_by` below names the agent.
-            answered_by: answered_by.as_ref().map(|_| AgentId(0)),
-            agents: Vec::new(),
-            abandoned_at: ms(r.get(8)?),
-            ended_at: ms(r.get(9)?),
-            finished_at: Millis(u(r.get(10)?)),
-            talk_ms: u(r.get(11)?),
-            hold_ms: u(r.get(12)?),
-            wrap_up_ms: u(r.get(13)?),
-            offers: u32::try_from(r.get::<_, i64>(14)?).unwrap_or(0),
-            transfers: u32::try_from(r.get::<_, i64>(15)?).unwrap_or(0),
-            disposition: r.get(16)?,
-            outcome: if r.get::<_, String>(17)? == "handled" {
-                Outcome::Handled
-            } else {
-                Outcome::Abandoned
-            },
-        };
-        Ok(Stored {
-            interaction_id: r.get(18)?,
-            record,
-            answered_by,
-            agents: agents
-                .split(',')
-                .filter(|s| !s.is_empty())
-                .map(str::to_owned)
-                .collect(),
+    let count = |v: i64| u32::try_from(v).unwrap_or(0);
+    rows.iter()
+        .map(|r| {
+            let agents = r.text(7)?;
+            let answered_by = r.opt_text(6)?;
+            let record = InteractionRecord {
+                interaction: InteractionId(0),
+                media: media_from(&r.text(0)?),
+                queue: QueueId(count(r.int(1)?)),
+                last_queue: QueueId(count(r.int(2)?)),
+                arrived_at: Millis(u(r.int(3)?)),
+                first_offered_at: ms(r.opt_int(4)?),
+                answered_at: ms(r.opt_int(5)?),
+                // The engine's agent numbers are not persisted; `answered_by` names the agent.
+                answered_by: answered_by.as_ref().map(|_| AgentId(0)),
+                agents: Vec::new(),
+                abandoned_at: ms(r.opt_int(8)?),
+                ended_at: ms(r.opt_int(9)?),
+                finished_at: Millis(u(r.int(10)?)),
+                talk_ms: u(r.int(11)?),
+                hold_ms: u(r.int(12)?),
+                wrap_up_ms: u(r.int(13)?),
+                offers: count(r.int(14)?),
+                transfers: count(r.int(15)?),
+                disposition: r.opt_text(16)?,
+                outcome: if r.text(17)? == "handled" {
+                    Outcome::Handled
+                } else {
+                    Outcome::Abandoned
+                },
+            };
+            Ok(Stored {
+                interaction_id: r.text(18)?,
+                record,
+                answered_by,
+                agents: agents
+                    .split(',')
+                    .filter(|s| !s.is_empty())
+                    .map(str::to_owned)
+                    .collect(),
+            })
         })
-    })?;
-    Ok(rows.collect::<Result<_, _>>()?)
+        .collect()
 }
 
 /// Every status change before `to_ms`, per agent in time order.
 pub fn load_presence(
-    conn: &Connection,
+    db: &mut dyn Sql,
     to_ms: i64,
 ) -> Result<BTreeMap<String, Vec<(u64, String)>>, StoreError> {
-    let mut stmt = conn.prepare(
-        "SELECT agent_id, at_ms, status FROM agent_presence_log WHERE at_ms < ?1
+    let rows = db.query(
+        "SELECT agent_id, at_ms, status FROM agent_presence_log WHERE at_ms < $1
          ORDER BY agent_id, at_ms, seq",
+        &[to_ms.into()],
     )?;
     let mut out: BTreeMap<String, Vec<(u64, String)>> = BTreeMap::new();
-    let rows = stmt.query_map([to_ms], |r| {
-        Ok((r.get::<_, String>(0)?, u(r.get(1)?), r.get::<_, String>(2)?))
-    })?;
-    for row in rows {
-        let (agent, at, status) = row?;
-        out.entry(agent).or_default().push((at, status));
+    for r in rows {
+        out.entry(r.text(0)?)
+            .or_default()
+            .push((u(r.int(1)?), r.text(2)?));
     }
     Ok(out)
 }
 
 /// Co-browse sessions paired in `[from_ms, to_ms)`; a session still open counts up to `to_ms`.
 pub fn load_cobrowse(
-    conn: &Connection,
+    db: &mut dyn Sql,
     from_ms: i64,
     to_ms: i64,
 ) -> Result<Vec<Cobrowse>, StoreError> {
-    let mut stmt = conn.prepare(
+    let rows = db.query(
         "SELECT interaction_id, agent_id, paired_at, ended_at FROM cobrowse_sessions
-         WHERE paired_at IS NOT NULL AND paired_at >= ?1 AND paired_at < ?2",
+         WHERE paired_at IS NOT NULL AND paired_at >= $1 AND paired_at < $2",
+        &[from_ms.into(), to_ms.into()],
     )?;
-    let rows = stmt.query_map(params![from_ms, to_ms], |r| {
-        let paired: i64 = r.get(2)?;
-        let ended: Option<i64> = r.get(3)?;
-        Ok(Cobrowse {
-            interaction_id: r.get(0)?,
-            agent_id: r.get(1)?,
-            length_ms: u(ended.unwrap_or(to_ms).min(to_ms) - paired),
+    rows.iter()
+        .map(|r| {
+            let paired = r.int(2)?;
+            let ended = r.opt_int(3)?;
+            Ok(Cobrowse {
+                interaction_id: r.text(0)?,
+                agent_id: r.text(1)?,
+                length_ms: u(ended.unwrap_or(to_ms).min(to_ms) - paired),
+            })
         })
-    })?;
-    Ok(rows.collect::<Result<_, _>>()?)
+        .collect()
 }
 
-/// Names by id from a two-column query.
-pub fn load_names(conn: &Connection, sql: &str) -> Result<BTreeMap<String, String>, StoreError> {
-    let mut stmt = conn.prepare(sql)?;
-    let rows = stmt.query_map([], |r| {
-        Ok((
-            r.get::<_, rusqlite::types::Value>(0)?,
-            r.get::<_, String>(1)?,
-        ))
-    })?;
+/// Names by id from a two-column query (ids may be numbers or text).
+pub fn load_names(db: &mut dyn Sql, sql: &str) -> Result<BTreeMap<String, String>, StoreError> {
     let mut out = BTreeMap::new();
-    for row in rows {
-        let (id, name) = row?;
-        let id = match id {
-            rusqlite::types::Value::Integer(i) => i.to_string(),
-            rusqlite::types::Value::Text(t) => t,
+    for r in db.query(sql, &[])? {
+        let id = match r.col(0)? {
+            Val::Int(Some(i)) => i.to_string(),
+            Val::Text(Some(t)) => t.clone(),
             _ => continue,
         };
-        out.insert(id, name);
+        out.insert(id, r.text(1)?);
     }
     Ok(out)
 }

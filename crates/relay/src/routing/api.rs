@@ -23,7 +23,11 @@ use super::live::{parse_presence, DeskView};
 use super::persist::{self, ProfileSpec, QueueSpec, SpecError};
 use super::service::{Action, Arrival, PreviousAgent, ServiceError, Target};
 use super::{Media, RoutingError};
-use crate::{app::App, auth::AuthAgent, error::ApiError, store};
+use crate::{
+    accounts::{self, AuthAgent},
+    app::App,
+    error::ApiError,
+};
 
 /// What a refused routing command means to a REST client.
 impl From<ServiceError> for ApiError {
@@ -90,7 +94,7 @@ impl FromRequestParts<Arc<App>> for Connector {
             .ok_or(ApiError::Unauthorized)?;
         let name = app
             .store
-            .call(move |c| persist::connector_for(c, &token))
+            .read(move |db| persist::connector_for(db, &token))
             .await?
             .ok_or(ApiError::Unauthorized)?;
         Ok(Connector { name })
@@ -118,7 +122,7 @@ async fn presence(
     let id = auth.agent.id.clone();
     let profile = app
         .store
-        .call(move |c| persist::profile_load(c, &id))
+        .read(move |db| persist::profile_load(db, &id))
         .await?;
     app.routing
         .set_presence(&auth.agent.id, &auth.agent.name, profile, presence)
@@ -138,7 +142,7 @@ struct ActBody {
 async fn agent_id_by_name(app: &App, name: String) -> Result<String> {
     let found = app
         .store
-        .call(move |c| store::agent_credentials(c, &name))
+        .read(move |db| accounts::agent_credentials(db, &name))
         .await?;
     found
         .map(|c| c.agent.id)
@@ -197,7 +201,7 @@ async fn define_queue(
     let saved = spec.clone();
     let id = app
         .store
-        .call(move |c| persist::queue_save(c, &saved))
+        .write(move |db| persist::queue_save(db, &saved))
         .await?;
     app.routing.define_queue(id, spec).await?;
     Ok(Json(json!({ "id": id.0 })))
@@ -212,7 +216,7 @@ async fn save_profile(
     Json(spec): Json<ProfileSpec>,
 ) -> Result<Json<serde_json::Value>> {
     app.store
-        .call(move |c| persist::profile_save(c, &name, &spec))
+        .write(move |db| persist::profile_save(db, &name, &spec))
         .await?;
     Ok(Json(json!({ "saved": true })))
 }

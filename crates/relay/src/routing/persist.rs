@@ -2,7 +2,6 @@
 //! keeps it, plus telephony connector tokens: the JSON shapes, their translation into the
 //! engine's model, and the queries the CLI, the REST API and start-up use.
 
-use rusqlite::{params, Connection, OptionalExtension};
 use serde::{Deserialize, Serialize};
 
 use super::model::{
@@ -10,7 +9,7 @@ use super::model::{
     SkillRequirement, SkillRing, Strategy, WrapUpRule,
 };
 use crate::ids::{now_ms, random_hex, secret_hash};
-use crate::store::StoreError;
+use crate::store::{to_json, Columns, Sql, StoreError};
 
 /// A skill requirement or an agent's skill, as JSON: `{"skill": 1, "level": 3}`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -165,37 +164,38 @@ impl ProfileSpec {
     }
 }
 
-fn json_error(e: serde_json::Error) -> StoreError {
-    StoreError::Sqlite(rusqlite::Error::ToSqlConversionFailure(Box::new(e)))
-}
-
 /// Creates or replaces a queue by name; returns its id (kept when replacing).
-pub fn queue_save(conn: &Connection, spec: &QueueSpec) -> Result<QueueId, StoreError> {
-    let config = serde_json::to_string(spec).map_err(json_error)?;
-    let existing: Option<i64> = conn
+pub fn queue_save(db: &mut dyn Sql, spec: &QueueSpec) -> Result<QueueId, StoreError> {
+    let config = to_json(spec)?;
+    let existing = db
         .query_row(
-            "SELECT id FROM routing_queues WHERE name = ?1",
-            [&spec.name],
-            |r| r.get(0),
-        )
-        .optional()?;
+            "SELECT id FROM routing_queues WHERE name = $1",
+            &[(&spec.name).into()],
+        )?
+        .map(|r| r.int(0))
+        .transpose()?;
     let id = match existing {
         Some(id) => {
-            conn.execute(
-                "UPDATE routing_queues SET config = ?2, updated_at = ?3 WHERE id = ?1",
-                params![id, config, now_ms()],
+            db.execute(
+                "UPDATE routing_queues SET config = $2, updated_at = $3 WHERE id = $1",
+                &[id.into(), config.into(), now_ms().into()],
             )?;
             id
         }
         None => {
-            let next: i64 = conn.query_row(
-                "SELECT COALESCE(MAX(id), 0) + 1 FROM routing_queues",
-                [],
-                |r| r.get(0),
-            )?;
-            conn.execute(
-                "INSERT INTO routing_queues (id, name, config, updated_at) VALUES (?1, ?2, ?3, ?4)",
-                params![next, spec.name, config, now_ms()],
+            let next = db
+                .query_row("SELECT COALESCE(MAX(id), 0) + 1 FROM routing_queues", &[])?
+                .map(|r| r.int(0))
+                .transpose()?
+                .unwrap_or(1);
+            db.execute(
+                "INSERT INTO routing_queues (id, name, config, updated_at) VALUES ($1, $2, $3, $4)",
+                &[
+                    next.into(),
+                    (&spec.name).into(),
+                    config.into(),
+                    now_ms().into(),
+                ],
             )?;
             next
         }
@@ -204,12 +204,11 @@ pub fn queue_save(conn: &Connection, spec: &QueueSpec) -> Result<QueueId, StoreE
 }
 
 /// Every stored queue, in id order. Rows whose JSON no longer parses are skipped and logged.
-pub fn queues_load(conn: &Connection) -> Result<Vec<(QueueId, QueueSpec)>, StoreError> {
-    let mut stmt = conn.prepare("SELECT id, config FROM routing_queues ORDER BY id")?;
-    let rows = stmt.query_map([], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?)))?;
+pub fn queues_load(db: &mut dyn Sql) -> Result<Vec<(QueueId, QueueSpec)>, StoreError> {
+    let rows = db.query("SELECT id, config FROM routing_queues ORDER BY id", &[])?;
     let mut out = Vec::new();
     for row in rows {
-        let (id, config) = row?;
+        let (id, config) = (row.int(0)?, row.text(1)?);
         match serde_json::from_str(&config) {
             Ok(spec) => out.push((QueueId(u32::try_from(id).unwrap_or(u32::MAX)), spec)),
             Err(e) => tracing::error!(queue = id, error = %e, "unreadable queue configuration"),
@@ -219,14 +218,14 @@ pub fn queues_load(conn: &Connection) -> Result<Vec<(QueueId, QueueSpec)>, Store
 }
 
 /// Stores an agent's routing profile by agent name.
-pub fn profile_save(conn: &Connection, agent: &str, spec: &ProfileSpec) -> Result<(), StoreError> {
-    let profile = serde_json::to_string(spec).map_err(json_error)?;
-    let changed = conn.execute(
+pub fn profile_save(db: &mut dyn Sql, agent: &str, spec: &ProfileSpec) -> Result<(), StoreError> {
+    let profile = to_json(spec)?;
+    let changed = db.execute(
         "INSERT INTO routing_profiles (agent_id, profile, updated_at)
-         SELECT id, ?2, ?3 FROM agents WHERE name = ?1
+         SELECT id, $2, $3 FROM agents WHERE name = $1
          ON CONFLICT (agent_id) DO UPDATE SET profile = excluded.profile,
              updated_at = excluded.updated_at",
-        params![agent, profile, now_ms()],
+        &[agent.into(), profile.into(), now_ms().into()],
     )?;
     if changed == 0 {
         return Err(StoreError::NotFound {
@@ -238,54 +237,45 @@ pub fn profile_save(conn: &Connection, agent: &str, spec: &ProfileSpec) -> Resul
 }
 
 /// An agent's routing profile by agent id; the default (every queue) when none is stored.
-pub fn profile_load(conn: &Connection, agent_id: &str) -> Result<ProfileSpec, StoreError> {
-    let stored: Option<String> = conn
+pub fn profile_load(db: &mut dyn Sql, agent_id: &str) -> Result<ProfileSpec, StoreError> {
+    let stored = db
         .query_row(
-            "SELECT profile FROM routing_profiles WHERE agent_id = ?1",
-            [agent_id],
-            |r| r.get(0),
-        )
-        .optional()?;
+            "SELECT profile FROM routing_profiles WHERE agent_id = $1",
+            &[agent_id.into()],
+        )?
+        .map(|r| r.text(0))
+        .transpose()?;
     Ok(stored
         .and_then(|s| serde_json::from_str(&s).ok())
         .unwrap_or_default())
 }
 
-fn token_hash(token: &str) -> String {
-    secret_hash(token)
-}
-
 /// Creates (or replaces the token of) a telephony connector; returns the new token, which is
 /// shown once: only its SHA-256 is stored.
-pub fn connector_add(conn: &Connection, name: &str) -> Result<String, StoreError> {
+pub fn connector_add(db: &mut dyn Sql, name: &str) -> Result<String, StoreError> {
     let token = random_hex(32);
-    conn.execute(
-        "INSERT INTO telephony_connectors (name, token_hash, created_at) VALUES (?1, ?2, ?3)
-         ON CONFLICT (name) DO UPDATE SET token_hash = excluded.token_hash",
-        params![name, token_hash(&token), now_ms()],
-    )?;
+    connector_set(db, name, &token)?;
     Ok(token)
 }
 
 /// Sets a connector's token to one chosen by the operator (`serve --connector-token`).
-pub fn connector_set(conn: &Connection, name: &str, token: &str) -> Result<(), StoreError> {
-    conn.execute(
-        "INSERT INTO telephony_connectors (name, token_hash, created_at) VALUES (?1, ?2, ?3)
+pub fn connector_set(db: &mut dyn Sql, name: &str, token: &str) -> Result<(), StoreError> {
+    db.execute(
+        "INSERT INTO telephony_connectors (name, token_hash, created_at) VALUES ($1, $2, $3)
          ON CONFLICT (name) DO UPDATE SET token_hash = excluded.token_hash",
-        params![name, token_hash(token), now_ms()],
+        &[name.into(), secret_hash(token).into(), now_ms().into()],
     )?;
     Ok(())
 }
 
 /// The connector a token belongs to, if any.
-pub fn connector_for(conn: &Connection, token: &str) -> Result<Option<String>, StoreError> {
-    Ok(conn
-        .query_row(
-            "SELECT name FROM telephony_connectors WHERE token_hash = ?1",
-            [token_hash(token)],
-            |r| r.get(0),
-        )
-        .optional()?)
+pub fn connector_for(db: &mut dyn Sql, token: &str) -> Result<Option<String>, StoreError> {
+    db.query_row(
+        "SELECT name FROM telephony_connectors WHERE token_hash = $1",
+        &[secret_hash(token).into()],
+    )?
+    .map(|r| r.text(0))
+    .transpose()
 }
 
 #[cfg(test)]

@@ -58,15 +58,14 @@ impl Default for ServiceConfig {
     }
 }
 
-/// Starts the routing service of a relay: the event writer on `config.db_path`, the stored
-/// queues, default tunables.
-pub fn start(
-    config: &crate::Config,
+/// Starts the routing service of a relay: the event writer on its store, the stored queues,
+/// default tunables.
+pub async fn start(
     store: &crate::store::Store,
     registry: Arc<Registry>,
 ) -> Result<Handle, crate::store::StoreError> {
-    let writer = Writer::start(&config.db_path, config.store_queue)?;
-    let queues = store.blocking(|c| super::persist::queues_load(c))?;
+    let writer = Writer::new(store.clone());
+    let queues = store.read(|db| super::persist::queues_load(db)).await?;
     Ok(spawn(ServiceConfig::default(), queues, writer, registry))
 }
 

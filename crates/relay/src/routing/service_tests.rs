@@ -4,7 +4,11 @@
 use std::{sync::Arc, time::Duration};
 
 use super::*;
-use crate::{cobrowse::Registry, store::Store, Config};
+use crate::{
+    cobrowse::{audit::Recorder, Registry},
+    store::{Options, Store, Target},
+    Config,
+};
 
 async fn service() -> (Handle, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
@@ -12,11 +16,10 @@ async fn service() -> (Handle, tempfile::TempDir) {
         db_path: dir.path().join("db.sqlite"),
         ..Config::default()
     });
-    let store = Store::open(&config.db_path).unwrap();
-    let (recorder, thread) = store.recorder(16).unwrap();
-    drop(thread);
-    let registry = Registry::new(config.clone(), recorder);
-    (start(&config, &store, registry).unwrap(), dir)
+    let target = Target::Sqlite(config.db_path.clone());
+    let store = Store::open_async(target, Options::command()).await.unwrap();
+    let registry = Registry::new(config.clone(), Recorder::new(store.clone()));
+    (start(&store, registry).await.unwrap(), dir)
 }
 
 async fn next(rx: &mut tokio::sync::broadcast::Receiver<Assignment>) -> Assignment {

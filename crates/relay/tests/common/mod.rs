@@ -6,7 +6,11 @@ use std::{net::SocketAddr, time::Duration};
 
 use futures_util::{SinkExt, StreamExt};
 use protocol::*;
-use relay::{auth, store, Config};
+use relay::{
+    accounts, sites,
+    store::{Options, Store, Target},
+    Config,
+};
 use serde_json::Value;
 use tokio::{
     io::{AsyncReadExt, AsyncWriteExt},
@@ -39,14 +43,17 @@ impl Relay {
     pub async fn start(tweak: impl FnOnce(&mut Config)) -> Relay {
         let dir = tempfile::tempdir().unwrap();
         let db = dir.path().join("relay.db");
-        let s = store::Store::open(&db).unwrap();
-        let hash = auth::hash_password("pw").unwrap();
-        s.blocking(|c| {
-            store::agent_upsert(c, "alice", &hash)?;
-            store::agent_upsert(c, "bob", &hash)?;
-            store::site_add(c, SITE, &[ORIGIN.to_owned()])?;
-            store::site_add(c, OTHER_SITE, &[OTHER_ORIGIN.to_owned()])
+        let s = Store::open_async(Target::Sqlite(db), Options::command())
+            .await
+            .unwrap();
+        let hash = accounts::hash_password("pw").unwrap();
+        s.write(move |c| {
+            accounts::agent_upsert(c, "alice", &hash)?;
+            accounts::agent_upsert(c, "bob", &hash)?;
+            sites::site_add(c, SITE, &[ORIGIN.to_owned()])?;
+            sites::site_add(c, OTHER_SITE, &[OTHER_ORIGIN.to_owned()])
         })
+        .await
         .unwrap();
         drop(s);
         Relay::launch(dir, tweak).await

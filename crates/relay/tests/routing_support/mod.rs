@@ -5,7 +5,10 @@
 use std::path::PathBuf;
 
 use futures_util::StreamExt;
-use relay::{routing::persist, store};
+use relay::{
+    routing::persist,
+    store::{Options, Store, Target},
+};
 use serde_json::{json, Value};
 use tokio_tungstenite::{
     tungstenite::{client::IntoClientRequest, http::HeaderValue, Message as Ws},
@@ -26,8 +29,10 @@ impl Center {
     pub async fn start() -> Center {
         let mut db = PathBuf::new();
         let relay = Relay::start(|c| db.clone_from(&c.db_path)).await;
-        let s = store::Store::open(&db).unwrap();
-        let connector = s.blocking(|c| persist::connector_add(c, "pbx")).unwrap();
+        let s = Store::open_async(Target::Sqlite(db.clone()), Options::command())
+            .await
+            .unwrap();
+        let connector = s.write(|c| persist::connector_add(c, "pbx")).await.unwrap();
         Center {
             relay,
             connector,

@@ -20,7 +20,8 @@ use std::{
     time::Duration,
 };
 
-use super::db::{Sql, WRITER_AUTOCHECKPOINT};
+use super::sql::{Columns, Sql};
+use super::sqlite::WRITER_AUTOCHECKPOINT;
 
 /// A write waiting for its answer.
 pub trait Answer: Send {
@@ -122,7 +123,7 @@ pub fn syncer(wal: PathBuf, rx: mpsc::Receiver<Settled>) {
                 Ok(()) => true,
                 Err(e) => {
                     // Nothing in these batches is known to be on disk: none is acknowledged.
-                    tracing::error!(error = %e, wal = %wal.display(), "syncing the messaging WAL");
+                    tracing::error!(error = %e, wal = %wal.display(), "syncing the WAL");
                     false
                 }
             }
@@ -151,13 +152,9 @@ pub fn checkpointer(mut db: Box<dyn Sql>, rx: mpsc::Receiver<()>) {
     while rx.recv().is_ok() {
         // One row: (busy, frames in the WAL, frames copied).
         let frames = match db.query("PRAGMA wal_checkpoint(PASSIVE)", &[]) {
-            Ok(rows) => rows
-                .first()
-                .and_then(|row| row.get(1))
-                .and_then(|v| v.int().ok())
-                .unwrap_or(0),
+            Ok(rows) => rows.first().and_then(|row| row.int(1).ok()).unwrap_or(0),
             Err(e) => {
-                tracing::warn!(error = %e, "checkpointing the messaging WAL");
+                tracing::warn!(error = %e, "checkpointing the WAL");
                 0
             }
         };

@@ -1,0 +1,156 @@
+//! What co-browse keeps in the database: one row per session (who started it, on which
+//! interaction, when it paired and ended, why) and the session's audit log, and the
+//! [`Recorder`] the frame path hands its records to.
+//!
+//! **Invariant:** the frame path never waits on the disk: sessions produce [`Record`]s, and
+//! the recorder queues them for the store's writer, which commits them in batches. A full
+//! queue makes the producing connection wait for room; no record is dropped.
+
+use serde::Serialize;
+
+use crate::ids::now_ms;
+use crate::store::{Columns, Sql, Store, StoreError};
+
+/// One line of a session's audit log.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AuditEntry {
+    pub session_id: String,
+    /// Order within the session, assigned by the session.
+    pub seq: i64,
+    pub at_ms: i64,
+    /// A short machine-readable name: `paired`, `dropped`, `mode`, `ended`, ...
+    pub event: String,
+    /// Facts about the event; never page content.
+    pub detail: String,
+}
+
+/// A new co-browse session row.
+#[derive(Debug, Clone)]
+pub struct NewSession {
+    pub id: String,
+    pub agent_id: String,
+    pub interaction: String,
+    pub interaction_id: String,
+    pub pairing: &'static str,
+}
+
+/// What a session asks to persist as it goes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Record {
+    Audit(AuditEntry),
+    /// A customer attached to the session.
+    Paired {
+        session_id: String,
+        site_key: String,
+        at_ms: i64,
+    },
+    Ended {
+        session_id: String,
+        reason: String,
+        at_ms: i64,
+    },
+}
+
+pub fn session_insert(db: &mut dyn Sql, s: &NewSession) -> Result<(), StoreError> {
+    db.execute(
+        "INSERT INTO cobrowse_sessions (id, agent_id, interaction, interaction_id, pairing,
+            created_at) VALUES ($1, $2, $3, $4, $5, $6)",
+        &[
+            (&s.id).into(),
+            (&s.agent_id).into(),
+            (&s.interaction).into(),
+            (&s.interaction_id).into(),
+            s.pairing.into(),
+            now_ms().into(),
+        ],
+    )?;
+    Ok(())
+}
+
+/// Whether `agent_id` started session `session_id`.
+pub fn session_of(db: &mut dyn Sql, session_id: &str, agent_id: &str) -> Result<bool, StoreError> {
+    Ok(db
+        .query_row(
+            "SELECT 1 FROM cobrowse_sessions WHERE id = $1 AND agent_id = $2",
+            &[session_id.into(), agent_id.into()],
+        )?
+        .is_some())
+}
+
+pub fn audit_for(db: &mut dyn Sql, session_id: &str) -> Result<Vec<AuditEntry>, StoreError> {
+    db.query(
+        "SELECT session_id, seq, at_ms, event, detail FROM audit_log
+         WHERE session_id = $1 ORDER BY seq",
+        &[session_id.into()],
+    )?
+    .iter()
+    .map(|r| {
+        Ok(AuditEntry {
+            session_id: r.text(0)?,
+            seq: r.int(1)?,
+            at_ms: r.int(2)?,
+            event: r.text(3)?,
+            detail: r.text(4)?,
+        })
+    })
+    .collect()
+}
+
+/// Writes one record (in the writer's current batch).
+fn write(db: &mut dyn Sql, record: &Record) -> Result<(), StoreError> {
+    match record {
+        Record::Audit(e) => db.execute(
+            "INSERT INTO audit_log (session_id, seq, at_ms, event, detail)
+             VALUES ($1, $2, $3, $4, $5) ON CONFLICT (session_id, seq) DO NOTHING",
+            &[
+                (&e.session_id).into(),
+                e.seq.into(),
+                e.at_ms.into(),
+                (&e.event).into(),
+                (&e.detail).into(),
+            ],
+        ),
+        Record::Paired {
+            session_id,
+            site_key,
+            at_ms,
+        } => db.execute(
+            "UPDATE cobrowse_sessions SET site_key = $2, paired_at = $3
+             WHERE id = $1 AND paired_at IS NULL",
+            &[session_id.into(), site_key.into(), (*at_ms).into()],
+        ),
+        Record::Ended {
+            session_id,
+            reason,
+            at_ms,
+        } => db.execute(
+            "UPDATE cobrowse_sessions SET ended_at = $2, end_reason = $3 WHERE id = $1",
+            &[session_id.into(), (*at_ms).into(), reason.into()],
+        ),
+    }
+    .map(drop)
+}
+
+/// The sending side of the audit log. Cloned into every session's path.
+#[derive(Clone)]
+pub struct Recorder {
+    store: Store,
+}
+
+impl Recorder {
+    pub fn new(store: Store) -> Recorder {
+        Recorder { store }
+    }
+
+    /// Queues a record, waiting for room: audit entries are never lost to a full queue.
+    pub async fn record(&self, record: Record) -> Result<(), StoreError> {
+        self.store
+            .queue_write("co-browse audit", move |db| write(db, &record))
+            .await
+    }
+
+    /// Waits until everything queued so far is committed.
+    pub async fn flush(&self) -> Result<(), StoreError> {
+        self.store.flush().await
+    }
+}
