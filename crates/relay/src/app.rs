@@ -1,54 +1,160 @@
-//! The shared state of a running relay: configuration, database, session registry, the
-//! connection limit and the shutdown signal. Handlers reach it through axum's `State`.
+//! The composition root: the one module that knows every domain. It opens the store, builds
+//! each domain with what it needs (the store, sign-in, the configuration) and with the hooks
+//! through which one domain tells another something (routing's [`Journal`] is reporting's
+//! writer, its [`Riders`] end co-browse sessions, sign-out signs out of routing), starts the
+//! background tasks (routing, messaging's outbox, the bridge), and gathers every domain's
+//! routes. `http` serves what it builds.
 
-use std::sync::{
-    atomic::{AtomicU64, Ordering},
-    Arc,
-};
+use std::{path::Path, sync::Arc, time::Duration};
 
-use axum::extract::FromRef;
-use futures_util::future::BoxFuture;
+use axum::Router;
+use protocol::EndReason;
 use tokio::sync::{watch, Semaphore};
 
 use crate::{
     accounts::{Accounts, Agent, SignedOut},
-    cobrowse::Registry,
+    cobrowse::{self, audit::Recorder, state::Cobrowse, Registry},
     config::Config,
-    routing::service::Handle,
-    store::Store,
+    messaging,
+    reporting::{self, writer::Writer},
+    routing::{self, api::RoutingState, service::Handle, service::Riders},
+    store::{Options, Store, StoreError, Target},
 };
 
-/// Everything a request or a connection needs.
+/// A running relay: every domain, started, and their routes.
 pub struct App {
-    /// Bounds, timeouts and budgets.
     pub config: Arc<Config>,
-    /// Request-path database access (off the async threads).
+    /// The relay's store: every table (messaging's too, unless it is on PostgreSQL).
     pub store: Store,
-    /// Live co-browse sessions, keys and offers.
+    /// Live co-browse sessions.
     pub registry: Arc<Registry>,
-    /// One permit per open WebSocket, so a flood of connections cannot exhaust memory.
-    pub connections: Arc<Semaphore>,
-    /// The routing service: desks, queues, offers.
+    /// The routing service.
     pub routing: Handle,
-    /// Turns `true` once at shutdown; every connection's writer closes on it.
-    pub shutdown: watch::Receiver<bool>,
-    /// Sign-in, for every handler's [`crate::accounts::AuthAgent`].
-    pub accounts: Accounts,
-    /// Source of connection ids, which tell a reconnect from the connection it replaces.
-    next_peer: AtomicU64,
+    /// The routing journal's writer (its drop counter is a metric).
+    pub journal: Arc<Writer>,
+    /// One permit per open co-browse WebSocket.
+    pub connections: Arc<Semaphore>,
+    /// Every domain's routes, merged.
+    routes: Router,
+    /// Turns `true` once at shutdown; every connection and stream closes on it.
+    shutdown: watch::Sender<bool>,
 }
 
-impl FromRef<Arc<App>> for Accounts {
-    fn from_ref(app: &Arc<App>) -> Accounts {
-        app.accounts.clone()
+impl App {
+    /// Opens the store and starts every domain.
+    pub async fn start(config: Config) -> Result<App, StoreError> {
+        let config = Arc::new(config);
+        let options = Options {
+            queue: config.store_queue,
+            ..Options::server(config.fsync_commits)
+        };
+        let store = Store::open_async(Target::Sqlite(config.db_path.clone()), options).await?;
+        let (shutdown, stopping) = watch::channel(false);
+        let registry = Registry::new(config.clone(), Recorder::new(store.clone()));
+        let journal = Arc::new(Writer::new(store.clone()));
+        let riders = Arc::new(CobrowseRiders(registry.clone()));
+        let routing = routing::service::start(&store, journal.clone(), riders).await?;
+        let accounts = Accounts::new(
+            store.clone(),
+            config.agent_token_ttl,
+            Arc::new(RoutingSignOut(routing.clone())),
+        );
+        let connections = Arc::new(Semaphore::new(config.max_connections));
+        let (messaging, messaging_routes) = messaging::start(messaging::Deps {
+            config: config.messaging.clone(),
+            store: messaging_store(&config, &store).await?,
+            attachments_dir: attachments_dir(&config),
+            accounts: accounts.clone(),
+            sites: store.clone(),
+            shutdown: stopping.clone(),
+        });
+        crate::bridge::start(routing.clone(), store.clone(), messaging.clone()).await;
+        let cobrowse = Arc::new(Cobrowse::new(
+            config.clone(),
+            store.clone(),
+            registry.clone(),
+            accounts.clone(),
+            connections.clone(),
+            stopping.clone(),
+        ));
+        let routes = Router::new()
+            .merge(accounts.clone().routes())
+            .merge(cobrowse::api::routes(cobrowse))
+            .merge(routing::api::routes(RoutingState {
+                routing: routing.clone(),
+                store: store.clone(),
+                accounts: accounts.clone(),
+                shutdown: stopping,
+            }))
+            .merge(reporting::api::routes(reporting::api::Reports {
+                store: store.clone(),
+                accounts,
+            }))
+            .merge(messaging_routes);
+        Ok(App {
+            config,
+            store,
+            registry,
+            routing,
+            journal,
+            connections,
+            routes,
+            shutdown,
+        })
     }
+
+    /// Every domain's routes (without the relay's own: health, metrics, static files).
+    pub fn routes(&self) -> Router {
+        self.routes.clone()
+    }
+
+    /// Tells every connection and stream to close ("going away").
+    pub fn close_connections(&self) {
+        self.shutdown.send_replace(true);
+    }
+
+    /// Waits (briefly) for every connection to send its close and give back its permit, then
+    /// for every write queued so far (audit records, routing events) to be committed.
+    pub async fn finish(&self) {
+        let all = u32::try_from(self.config.max_connections).unwrap_or(u32::MAX);
+        let drained =
+            tokio::time::timeout(Duration::from_secs(3), self.connections.acquire_many(all)).await;
+        if drained.is_err() {
+            tracing::warn!("some connections were still closing at shutdown");
+        }
+        if self.store.flush().await.is_err() {
+            tracing::error!("the store's writer stopped before shutdown");
+        }
+    }
+}
+
+/// Messaging's store: the relay's own, unless a `postgres://` URL puts conversations there.
+async fn messaging_store(config: &Config, own: &Store) -> Result<Store, StoreError> {
+    match &config.messaging.database_url {
+        Some(url) => {
+            let options = Options::server(config.fsync_commits);
+            Store::open_async(Target::from_url(url), options).await
+        }
+        None => Ok(own.clone()),
+    }
+}
+
+/// Where attachments are kept: configured, or `attachments/` beside the database.
+fn attachments_dir(config: &Config) -> std::path::PathBuf {
+    config.messaging.attachments_dir.clone().unwrap_or_else(|| {
+        config
+            .db_path
+            .parent()
+            .unwrap_or(Path::new("."))
+            .join("attachments")
+    })
 }
 
 /// Signing out of the relay signs out of routing too: the agent's work returns to the queues.
 struct RoutingSignOut(Handle);
 
 impl SignedOut for RoutingSignOut {
-    fn signed_out(&self, agent: &Agent) -> BoxFuture<'static, ()> {
+    fn signed_out(&self, agent: &Agent) -> futures_util::future::BoxFuture<'static, ()> {
         let (routing, agent_id) = (self.0.clone(), agent.id.clone());
         Box::pin(async move {
             if let Err(e) = routing.sign_out(&agent_id).await {
@@ -58,32 +164,25 @@ impl SignedOut for RoutingSignOut {
     }
 }
 
-impl App {
-    pub fn new(
-        config: Arc<Config>,
-        store: Store,
-        registry: Arc<Registry>,
-        routing: Handle,
-        shutdown: watch::Receiver<bool>,
-    ) -> Self {
-        let accounts = Accounts::new(
-            store.clone(),
-            config.agent_token_ttl,
-            Arc::new(RoutingSignOut(routing.clone())),
-        );
-        Self {
-            accounts,
-            routing,
-            connections: Arc::new(Semaphore::new(config.max_connections)),
-            config,
-            store,
-            registry,
-            shutdown,
-            next_peer: AtomicU64::new(1),
-        }
+/// Co-browse sessions ride on the interaction they were started in: they end when routing
+/// ends it or moves it to someone else.
+struct CobrowseRiders(Arc<Registry>);
+
+impl CobrowseRiders {
+    fn end(&self, interaction: String, reason: EndReason) {
+        let registry = self.0.clone();
+        tokio::spawn(async move {
+            registry.end_interaction(&interaction, reason).await;
+        });
+    }
+}
+
+impl Riders for CobrowseRiders {
+    fn interaction_ended(&self, interaction: String) {
+        self.end(interaction, EndReason::InteractionEnded);
     }
 
-    pub fn next_peer_id(&self) -> u64 {
-        self.next_peer.fetch_add(1, Ordering::Relaxed)
+    fn interaction_transferred(&self, interaction: String) {
+        self.end(interaction, EndReason::InteractionTransferred);
     }
 }

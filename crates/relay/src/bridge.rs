@@ -12,16 +12,18 @@ use std::{collections::HashSet, sync::Arc};
 use tokio::sync::broadcast::{self, error::RecvError};
 
 use crate::{
-    app::App,
     messaging::{
         model::{Conversation, ConversationState},
         queries, Messaging, NeedsAgent, Push,
     },
     routing::{
         persist::{self, QueueSpec},
-        service::{Action, Arrival, Assignment, AssignmentEvent, PreviousAgent, ServiceError},
+        service::{
+            Action, Arrival, Assignment, AssignmentEvent, Handle, PreviousAgent, ServiceError,
+        },
         Held, Media,
     },
+    store::Store,
 };
 
 /// The agent who last handled one of the contact's conversations other than `current`, and
@@ -81,12 +83,13 @@ pub fn follow(a: &Assignment) -> Follow {
 /// Creates the messaging queue if routing lacks it (before any agent signs in, since an
 /// agent's "every queue" profile is resolved at sign-in), then starts the bridge task; it runs
 /// until messaging or routing stops.
-pub async fn start(app: Arc<App>, messaging: Arc<Messaging>) {
+pub async fn start(routing: Handle, store: Store, messaging: Arc<Messaging>) {
     let needs = messaging.needs_agent();
-    let assignments = app.routing.assignments();
+    let assignments = routing.assignments();
     let pushes = messaging.subscribe();
     let mut bridge = Bridge {
-        app,
+        routing,
+        store,
         messaging,
         queue_ready: false,
         closed_by_routing: HashSet::new(),
@@ -139,7 +142,10 @@ async fn run(
 }
 
 struct Bridge {
-    app: Arc<App>,
+    /// Where conversations are routed.
+    routing: Handle,
+    /// The relay's store, where the messaging queue is saved.
+    store: Store,
     messaging: Arc<Messaging>,
     /// The default queue is known to routing.
     queue_ready: bool,
@@ -177,7 +183,7 @@ impl Bridge {
                 queue: self.queue().to_owned(),
                 parked: c.state == ConversationState::Parked,
             };
-            if let Err(e) = self.app.routing.hold(&agent, held).await {
+            if let Err(e) = self.routing.hold(&agent, held).await {
                 tracing::warn!(error = %e, "bridge: held conversation not restored");
             }
         }
@@ -209,7 +215,6 @@ impl Bridge {
         }
         let name = self.queue().to_owned();
         if !self
-            .app
             .routing
             .queues()
             .await?
@@ -220,7 +225,6 @@ impl Bridge {
                 .map_err(|_| ServiceError::Spec(persist::SpecError::Name))?;
             let saved = spec.clone();
             let id = self
-                .app
                 .store
                 .write(move |db| persist::queue_save(db, &saved))
                 .await
@@ -228,7 +232,7 @@ impl Bridge {
                     tracing::error!(error = %e, "bridge: saving the messaging queue");
                     ServiceError::Stopped
                 })?;
-            self.app.routing.define_queue(id, spec).await?;
+            self.routing.define_queue(id, spec).await?;
             tracing::info!(queue = %name, "created the messaging queue");
         }
         self.queue_ready = true;
@@ -258,7 +262,7 @@ impl Bridge {
             priority: None,
             last_agent: last,
         };
-        match self.app.routing.arrive(arrival).await {
+        match self.routing.arrive(arrival).await {
             Ok(()) => {}
             Err(ServiceError::DuplicateInteraction(_)) => {
                 tracing::debug!(conversation, "bridge: already being routed");
@@ -317,7 +321,6 @@ impl Bridge {
             return;
         }
         match self
-            .app
             .routing
             .act(&p.conversation_id, None, Action::End)
             .await

@@ -2,35 +2,19 @@
 //! WebSocket connections, relayed frames and dropped peers, routing queue depths, longest waits,
 //! agents by status, today's offered and answered, and routing events the writer had to drop.
 //!
-//! Gauges are read from the live state at scrape time; counters other modules bump live in
-//! [`COUNTERS`] (add a field and a line in [`render`] for a new one).
+//! Everything is read from the running relay at scrape time into a [`Snapshot`]: gauges from
+//! the live state, counters from the ones each domain keeps (co-browse's
+//! [`crate::cobrowse::counters::FrameCounters`], the routing event writer's drops). Nothing here
+//! is process-global: a second relay in the same process counts on its own.
 
 use std::{
     fmt::Write as _,
-    sync::{
-        atomic::{AtomicU64, Ordering},
-        Arc,
-    },
+    sync::{atomic::Ordering, Arc},
 };
 
-use axum::{extract::State, http::header, response::IntoResponse};
+use axum::{extract::State, http::header, response::IntoResponse, routing::get, Router};
 
 use crate::{app::App, routing::live::Realtime};
-
-/// Counters bumped by the modules that see the events.
-#[derive(Debug, Default)]
-pub struct Counters {
-    /// Frames the relay forwarded between peers.
-    pub frames_total: AtomicU64,
-    /// Peers dropped (slow consumers, protocol errors).
-    pub drops_total: AtomicU64,
-}
-
-/// The process-wide counters.
-pub static COUNTERS: Counters = Counters {
-    frames_total: AtomicU64::new(0),
-    drops_total: AtomicU64::new(0),
-};
 
 /// What a scrape reports, gathered from the running relay.
 #[derive(Debug, Clone, Default)]
@@ -39,6 +23,8 @@ pub struct Snapshot {
     pub websocket_connections: usize,
     pub routing: Arc<Realtime>,
     pub routing_events_dropped: u64,
+    pub frames_total: u64,
+    pub drops_total: u64,
 }
 
 fn escape(label: &str) -> String {
@@ -97,14 +83,14 @@ pub fn render(s: &Snapshot) -> String {
         "relay_frames_total",
         "counter",
         "Frames relayed between peers.",
-        COUNTERS.frames_total.load(Ordering::Relaxed),
+        s.frames_total,
     );
     single(
         o,
         "relay_drops_total",
         "counter",
         "Peers dropped.",
-        COUNTERS.drops_total.load(Ordering::Relaxed),
+        s.drops_total,
     );
     per_queue(
         o,
@@ -160,13 +146,19 @@ pub fn render(s: &Snapshot) -> String {
 }
 
 /// `GET /metrics`.
-pub async fn scrape(State(app): State<Arc<App>>) -> impl IntoResponse {
+pub fn routes(app: Arc<App>) -> Router {
+    Router::new().route("/metrics", get(scrape)).with_state(app)
+}
+
+async fn scrape(State(app): State<Arc<App>>) -> impl IntoResponse {
     let max = app.config.max_connections;
     let snapshot = Snapshot {
         cobrowse_sessions: app.registry.live_sessions().len(),
         websocket_connections: max.saturating_sub(app.connections.available_permits()),
         routing: app.routing.realtime().borrow().clone(),
-        routing_events_dropped: app.routing.writer.dropped.load(Ordering::Relaxed),
+        routing_events_dropped: app.journal.dropped.load(Ordering::Relaxed),
+        frames_total: app.registry.counters.frames_total.load(Ordering::Relaxed),
+        drops_total: app.registry.counters.drops_total.load(Ordering::Relaxed),
     };
     (
         [(

@@ -7,7 +7,8 @@ use axum::{
     extract::{ws::WebSocketUpgrade, ConnectInfo, Path, Query, State},
     http::{header, HeaderMap, HeaderValue},
     response::{IntoResponse, Response},
-    Json,
+    routing::{get, post},
+    Json, Router,
 };
 use protocol::{EndReason, Interaction};
 use serde::{Deserialize, Serialize};
@@ -17,8 +18,31 @@ use super::{
     connection::{serve, Side},
     registry::{display_key, StartError},
     session::SessionView,
+    state::Cobrowse,
 };
-use crate::{accounts::AuthAgent, app::App, error::ApiError, ids::now_ms, sites};
+use crate::{accounts::AuthAgent, error::ApiError, ids::now_ms, sites};
+
+/// Every co-browse route, with its state applied.
+pub fn routes(state: Arc<Cobrowse>) -> Router {
+    Router::new()
+        .route("/api/cobrowse/sessions", post(start_by_key))
+        .route("/api/cobrowse/sessions/{id}", get(session_state))
+        .route("/api/cobrowse/sessions/{id}/end", post(end_session))
+        .route("/api/cobrowse/sessions/{id}/audit", get(audit))
+        .route(
+            "/api/cobrowse/offers",
+            post(start_by_offer).get(pending_offers),
+        )
+        .route("/api/interactions/{id}/end", post(interaction_ended))
+        .route(
+            "/api/interactions/{id}/transfer",
+            post(interaction_transferred),
+        )
+        .route("/api/cobrowse/sites/{key}/config", get(site_config))
+        .route("/ws/customer", get(customer_ws))
+        .route("/ws/agent", get(agent_ws))
+        .with_state(state)
+}
 
 /// The kind of primary interaction, as JSON spells it.
 #[derive(Debug, Clone, Copy, Deserialize)]
@@ -58,7 +82,7 @@ struct KeyStarted {
 }
 
 async fn persist(
-    app: &App,
+    cb: &Cobrowse,
     session: &super::Session,
     pairing: &'static str,
 ) -> Result<(), ApiError> {
@@ -69,23 +93,23 @@ async fn persist(
         interaction_id: session.interaction_id.clone(),
         pairing,
     };
-    let saved = app
+    let saved = cb
         .store
         .write(move |db| audit::session_insert(db, &row))
         .await;
     if saved.is_err() {
-        app.registry.end(session, EndReason::Error).await;
+        cb.registry.end(session, EndReason::Error).await;
     }
     Ok(saved?)
 }
 
 /// `POST /api/cobrowse/sessions`: the call flow.
-pub async fn start_by_key(
-    State(app): State<Arc<App>>,
+async fn start_by_key(
+    State(cb): State<Arc<Cobrowse>>,
     auth: AuthAgent,
     Json(body): Json<StartByKey>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    let (session, key, _) = app
+    let (session, key, _) = cb
         .registry
         .start_with_key(
             &auth.agent.id,
@@ -93,8 +117,8 @@ pub async fn start_by_key(
             &body.interaction_id,
         )
         .map_err(|e: StartError| ApiError::Unavailable(e.to_string()))?;
-    persist(&app, &session, "security_key").await?;
-    let ttl = app.config.key_ttl;
+    persist(&cb, &session, "security_key").await?;
+    let ttl = cb.config.key_ttl;
     let started = KeyStarted {
         session_id: session.id.clone(),
         security_key_display: display_key(&key),
@@ -114,21 +138,21 @@ pub struct StartByOffer {
 }
 
 /// `POST /api/cobrowse/offers`: the chat and messaging flow.
-pub async fn start_by_offer(
-    State(app): State<Arc<App>>,
+async fn start_by_offer(
+    State(cb): State<Arc<Cobrowse>>,
     auth: AuthAgent,
     Json(body): Json<StartByOffer>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    let (session, token) = app.registry.start_with_offer(
+    let (session, token) = cb.registry.start_with_offer(
         &auth.agent.id,
         body.interaction.into(),
         &body.conversation_id,
     );
-    persist(&app, &session, "offer").await?;
+    persist(&cb, &session, "offer").await?;
     Ok(Json(serde_json::json!({
         "session_id": session.id,
         "offer_token": token,
-        "expires_in_secs": app.config.offer_ttl.as_secs(),
+        "expires_in_secs": cb.config.offer_ttl.as_secs(),
     })))
 }
 
@@ -155,11 +179,15 @@ fn origin(headers: &HeaderMap) -> Option<String> {
     }
 }
 
-async fn check_origin(app: &App, site: &str, origin: Option<String>) -> Result<String, ApiError> {
+async fn check_origin(
+    cb: &Cobrowse,
+    site: &str,
+    origin: Option<String>,
+) -> Result<String, ApiError> {
     let origin =
         origin.ok_or_else(|| ApiError::Forbidden("an Origin header is required".into()))?;
     let (key, checked) = (site.to_owned(), origin.clone());
-    if app
+    if cb
         .store
         .read(move |db| sites::site_allows(db, &key, &checked))
         .await?
@@ -174,13 +202,13 @@ async fn check_origin(app: &App, site: &str, origin: Option<String>) -> Result<S
 
 /// `GET /api/cobrowse/offers?conversation=..&site=..`: the widget's lookup, from the customer's
 /// page (cross-origin, so it answers with CORS for the allowed origin).
-pub async fn pending_offers(
-    State(app): State<Arc<App>>,
+async fn pending_offers(
+    State(cb): State<Arc<Cobrowse>>,
     headers: HeaderMap,
     Query(q): Query<OfferQuery>,
 ) -> Result<Response, ApiError> {
-    let origin = check_origin(&app, &q.site, origin(&headers)).await?;
-    let offers = app.registry.pending_offers(&q.conversation);
+    let origin = check_origin(&cb, &q.site, origin(&headers)).await?;
+    let offers = cb.registry.pending_offers(&q.conversation);
     let mut response = Json(serde_json::json!({ "offers": offers })).into_response();
     if let Ok(value) = HeaderValue::from_str(&origin) {
         response
@@ -193,8 +221,8 @@ pub async fn pending_offers(
     Ok(response)
 }
 
-fn own_session(app: &App, auth: &AuthAgent, id: &str) -> Result<Arc<super::Session>, ApiError> {
-    let session = app.registry.get(id).ok_or(ApiError::NotFound)?;
+fn own_session(cb: &Cobrowse, auth: &AuthAgent, id: &str) -> Result<Arc<super::Session>, ApiError> {
+    let session = cb.registry.get(id).ok_or(ApiError::NotFound)?;
     if session.agent_id != auth.agent.id {
         return Err(ApiError::NotFound);
     }
@@ -202,35 +230,35 @@ fn own_session(app: &App, auth: &AuthAgent, id: &str) -> Result<Arc<super::Sessi
 }
 
 /// `GET /api/cobrowse/sessions/{id}`: the state of a live session.
-pub async fn session_state(
-    State(app): State<Arc<App>>,
+async fn session_state(
+    State(cb): State<Arc<Cobrowse>>,
     auth: AuthAgent,
     Path(id): Path<String>,
 ) -> Result<Json<SessionView>, ApiError> {
-    Ok(Json(own_session(&app, &auth, &id)?.view()))
+    Ok(Json(own_session(&cb, &auth, &id)?.view()))
 }
 
 /// `POST /api/cobrowse/sessions/{id}/end`: the agent ends the session from the console.
-pub async fn end_session(
-    State(app): State<Arc<App>>,
+async fn end_session(
+    State(cb): State<Arc<Cobrowse>>,
     auth: AuthAgent,
     Path(id): Path<String>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    let session = own_session(&app, &auth, &id)?;
-    app.registry.end(&session, EndReason::AgentEnded).await;
+    let session = own_session(&cb, &auth, &id)?;
+    cb.registry.end(&session, EndReason::AgentEnded).await;
     Ok(Json(serde_json::json!({ "ended": true })))
 }
 
 /// `GET /api/cobrowse/sessions/{id}/audit`: everything recorded so far, in order.
-pub async fn audit(
-    State(app): State<Arc<App>>,
+async fn audit(
+    State(cb): State<Arc<Cobrowse>>,
     auth: AuthAgent,
     Path(id): Path<String>,
 ) -> Result<Json<Vec<AuditEntry>>, ApiError> {
-    app.registry.recorder.flush().await?;
+    cb.registry.recorder.flush().await?;
     let agent_id = auth.agent.id.clone();
     let (owner_check, lookup) = (id.clone(), id);
-    let owned = app
+    let owned = cb
         .store
         .read(move |db| audit::session_of(db, &owner_check, &agent_id))
         .await?;
@@ -238,19 +266,19 @@ pub async fn audit(
         return Err(ApiError::NotFound);
     }
     Ok(Json(
-        app.store
+        cb.store
             .read(move |db| audit::audit_for(db, &lookup))
             .await?,
     ))
 }
 
 /// `POST /api/interactions/{id}/end`: the primary interaction ended.
-pub async fn interaction_ended(
-    State(app): State<Arc<App>>,
+async fn interaction_ended(
+    State(cb): State<Arc<Cobrowse>>,
     _auth: AuthAgent,
     Path(id): Path<String>,
 ) -> Json<serde_json::Value> {
-    let ended = app
+    let ended = cb
         .registry
         .end_interaction(&id, EndReason::InteractionEnded)
         .await;
@@ -258,20 +286,20 @@ pub async fn interaction_ended(
 }
 
 /// `POST /api/interactions/{id}/transfer`: the primary interaction moved to another agent.
-pub async fn interaction_transferred(
-    State(app): State<Arc<App>>,
+async fn interaction_transferred(
+    State(cb): State<Arc<Cobrowse>>,
     _auth: AuthAgent,
     Path(id): Path<String>,
 ) -> Json<serde_json::Value> {
-    let ended = app
+    let ended = cb
         .registry
         .end_interaction(&id, EndReason::InteractionTransferred)
         .await;
     Json(serde_json::json!({ "ended_sessions": ended }))
 }
 
-fn configure(ws: WebSocketUpgrade, app: &App) -> WebSocketUpgrade {
-    let config = &app.config;
+fn configure(ws: WebSocketUpgrade, cb: &Cobrowse) -> WebSocketUpgrade {
+    let config = &cb.config;
     let max = config.limits.max_frame_bytes;
     ws.read_buffer_size(config.read_buffer_bytes)
         .write_buffer_size(config.write_buffer_bytes)
@@ -281,8 +309,8 @@ fn configure(ws: WebSocketUpgrade, app: &App) -> WebSocketUpgrade {
         .max_frame_size(max + (64 << 10))
 }
 
-fn permit(app: &App) -> Result<tokio::sync::OwnedSemaphorePermit, ApiError> {
-    app.connections
+fn permit(cb: &Cobrowse) -> Result<tokio::sync::OwnedSemaphorePermit, ApiError> {
+    cb.connections
         .clone()
         .try_acquire_owned()
         .map_err(|_| ApiError::Unavailable("too many connections".into()))
@@ -294,35 +322,35 @@ pub struct SiteQuery {
 }
 
 /// `GET /ws/customer?site=KEY`: accepted only from an origin allowed for the site.
-pub async fn customer_ws(
-    State(app): State<Arc<App>>,
+async fn customer_ws(
+    State(cb): State<Arc<Cobrowse>>,
     ConnectInfo(addr): ConnectInfo<SocketAddr>,
     Query(q): Query<SiteQuery>,
     headers: HeaderMap,
     ws: WebSocketUpgrade,
 ) -> Result<Response, ApiError> {
-    check_origin(&app, &q.site, origin(&headers)).await?;
-    let permit = permit(&app)?;
+    check_origin(&cb, &q.site, origin(&headers)).await?;
+    let permit = permit(&cb)?;
     let side = Side::Customer {
         site: q.site,
         addr: addr.ip(),
     };
-    let app2 = app.clone();
-    Ok(configure(ws, &app)
-        .on_upgrade(move |socket| serve(socket, app2, side, permit))
+    let shared = cb.clone();
+    Ok(configure(ws, &cb)
+        .on_upgrade(move |socket| serve(socket, shared, side, permit))
         .into_response())
 }
 
 /// `GET /ws/agent`: a signed-in agent's console.
-pub async fn agent_ws(
-    State(app): State<Arc<App>>,
+async fn agent_ws(
+    State(cb): State<Arc<Cobrowse>>,
     auth: AuthAgent,
     ws: WebSocketUpgrade,
 ) -> Result<Response, ApiError> {
-    let permit = permit(&app)?;
-    let app2 = app.clone();
-    Ok(configure(ws, &app)
-        .on_upgrade(move |socket| serve(socket, app2, Side::Agent(auth.agent), permit))
+    let permit = permit(&cb)?;
+    let shared = cb.clone();
+    Ok(configure(ws, &cb)
+        .on_upgrade(move |socket| serve(socket, shared, Side::Agent(auth.agent), permit))
         .into_response())
 }
 
@@ -331,7 +359,7 @@ pub async fn agent_ws(
 /// fields, whether submit buttons are read-only), from `{www}/sites/{key}.json`. Public, as
 /// every page of the site reads it, and served to any origin; `{}` (the defaults) when the
 /// site has no file.
-pub async fn site_config(State(app): State<Arc<App>>, Path(key): Path<String>) -> Response {
+async fn site_config(State(cb): State<Arc<Cobrowse>>, Path(key): Path<String>) -> Response {
     let valid = !key.is_empty()
         && key.len() <= 64
         && key
@@ -340,7 +368,7 @@ pub async fn site_config(State(app): State<Arc<App>>, Path(key): Path<String>) -
     if !valid {
         return ApiError::NotFound.into_response();
     }
-    let path = app.config.www_dir.join("sites").join(format!("{key}.json"));
+    let path = cb.config.www_dir.join("sites").join(format!("{key}.json"));
     let read = tokio::task::spawn_blocking(move || std::fs::read(path)).await;
     let body = match read {
         Ok(Ok(bytes)) if serde_json::from_slice::<serde_json::Value>(&bytes).is_ok() => bytes,

@@ -16,9 +16,10 @@ use super::{
     peer::{close_code, peer, Closing, PeerHandle},
     registry::PairError,
     session::{error_close, Session},
+    state::Cobrowse,
     wire::{going_away, Event, Wire},
 };
-use crate::{accounts::Agent, app::App};
+use crate::accounts::Agent;
 
 /// Who is at the other end, as established by the HTTP upgrade.
 #[derive(Debug, Clone)]
@@ -62,12 +63,17 @@ struct Attached {
 
 /// Serves one upgraded connection until it closes. `permit` holds its place under the
 /// connection limit.
-pub async fn serve(socket: WebSocket, app: Arc<App>, side: Side, _permit: OwnedSemaphorePermit) {
-    let peer_id = app.next_peer_id();
-    let config = &app.config;
+pub async fn serve(
+    socket: WebSocket,
+    cb: Arc<Cobrowse>,
+    side: Side,
+    _permit: OwnedSemaphorePermit,
+) {
+    let peer_id = cb.next_peer_id();
+    let config = &cb.config;
     let (mut handle, queue) = peer(peer_id, config.peer_queue_frames, config.peer_queue_bytes);
     let mut wire = Wire::new(socket, queue);
-    let mut shutdown = app.shutdown.clone();
+    let mut shutdown = cb.shutdown.clone();
     // Made once and kept: waiting on it costs nothing per frame.
     let stop = async move {
         let _ = shutdown.wait_for(|stop| *stop).await.is_ok();
@@ -80,10 +86,10 @@ pub async fn serve(socket: WebSocket, app: Arc<App>, side: Side, _permit: OwnedS
         hello = tokio::time::timeout(config.hello_timeout, wire.next()) => hello,
     };
     let attached = match hello {
-        Ok(Event::Read(Some(Ok(WsMessage::Binary(bytes))))) => match read_hello(&bytes, &app) {
+        Ok(Event::Read(Some(Ok(WsMessage::Binary(bytes))))) => match read_hello(&bytes, &cb) {
             // Boxed: pairing's state is large and lives only until the session is joined, so it
             // must not sit in every idle connection's future.
-            Ok(hello) => Box::pin(pair(&app, &side, hello, handle)).await,
+            Ok(hello) => Box::pin(pair(&cb, &side, hello, handle)).await,
             Err(closing) => {
                 handle.close(closing);
                 None
@@ -113,14 +119,14 @@ pub async fn serve(socket: WebSocket, app: Arc<App>, side: Side, _permit: OwnedS
     let closing = tokio::select! {
         biased;
         () = &mut stop => Some(going_away()),
-        closing = read_loop(&app, &session, role, peer_id, &mut wire) => closing,
+        closing = read_loop(&cb, &session, role, peer_id, &mut wire) => closing,
     };
     if let Some(closing) = closing {
         // Boxed: it owns the socket and a timer, and would otherwise double the size of
         // every connection's future.
         Box::pin(wire.finish(closing)).await;
     }
-    record(&app, session.detach(role, peer_id)).await;
+    record(&cb, session.detach(role, peer_id)).await;
 }
 
 fn text_close() -> Closing {
@@ -132,9 +138,9 @@ fn text_close() -> Closing {
 }
 
 /// Checks the first frame: a `hello` of our version.
-fn read_hello(bytes: &[u8], app: &App) -> Result<Hello, Closing> {
+fn read_hello(bytes: &[u8], cb: &Cobrowse) -> Result<Hello, Closing> {
     let (envelope, body) =
-        Envelope::peek(bytes, &app.config.limits).map_err(|e| decode_close(&e))?;
+        Envelope::peek(bytes, &cb.config.limits).map_err(|e| decode_close(&e))?;
     if envelope.kind != FrameKind::Hello {
         return Err(error_close(
             ErrorCode::NotAllowed,
@@ -152,7 +158,7 @@ fn read_hello(bytes: &[u8], app: &App) -> Result<Hello, Closing> {
             ),
         ));
     }
-    match Frame::decode(bytes, &app.config.limits) {
+    match Frame::decode(bytes, &cb.config.limits) {
         Ok(Frame {
             message: Message::Hello(hello),
             ..
@@ -168,12 +174,12 @@ fn read_hello(bytes: &[u8], app: &App) -> Result<Hello, Closing> {
 
 /// Finds the session the hello claims and attaches the connection to it.
 async fn pair(
-    app: &Arc<App>,
+    cb: &Arc<Cobrowse>,
     side: &Side,
     hello: Hello,
     mut handle: PeerHandle,
 ) -> Option<Attached> {
-    let registry = &app.registry;
+    let registry = &cb.registry;
     let claimed = match (side, hello.role, &hello.pairing) {
         (Side::Customer { site, .. }, Role::Customer, _) if hello.site != *site => {
             Err(error_close(
@@ -217,7 +223,7 @@ async fn pair(
     };
     match session.attach(hello.role, handle, site, how) {
         Ok(records) => {
-            record(app, records).await;
+            record(cb, records).await;
             Some(Attached {
                 session,
                 role: hello.role,
@@ -229,15 +235,15 @@ async fn pair(
 
 /// Queues audit records. Most frames have none; the sending state is boxed so that it does not
 /// sit in every connection's future.
-async fn record(app: &App, records: Vec<super::audit::Record>) {
+async fn record(cb: &Cobrowse, records: Vec<super::audit::Record>) {
     if !records.is_empty() {
-        Box::pin(record_all(app, records)).await;
+        Box::pin(record_all(cb, records)).await;
     }
 }
 
-async fn record_all(app: &App, records: Vec<super::audit::Record>) {
+async fn record_all(cb: &Cobrowse, records: Vec<super::audit::Record>) {
     for r in records {
-        if app.registry.recorder.record(r).await.is_err() {
+        if cb.registry.recorder.record(r).await.is_err() {
             tracing::error!("recorder gone; audit entry lost");
         }
     }
@@ -246,13 +252,13 @@ async fn record_all(app: &App, records: Vec<super::audit::Record>) {
 /// Reads frames until the peer leaves, breaks the protocol, or its connection is closed by the
 /// session (end, replacement, slow consumer). Returns the close to perform, if any.
 async fn read_loop(
-    app: &Arc<App>,
+    cb: &Arc<Cobrowse>,
     session: &Arc<Session>,
     role: Role,
     peer_id: u64,
     wire: &mut Wire,
 ) -> Option<Closing> {
-    let limits = app.config.limits;
+    let limits = cb.config.limits;
     loop {
         let message = match wire.next().await {
             Event::Read(message) => message,
@@ -263,7 +269,7 @@ async fn read_loop(
             Some(Ok(WsMessage::Binary(bytes))) => bytes,
             Some(Ok(WsMessage::Ping(_) | WsMessage::Pong(_))) => continue,
             Some(Ok(WsMessage::Text(_))) => {
-                record(app, session.close_peer(role, peer_id, text_close())).await;
+                record(cb, session.close_peer(role, peer_id, text_close())).await;
                 // The close request is the next event.
                 continue;
             }
@@ -279,7 +285,7 @@ async fn read_loop(
                 } else {
                     error_close(ErrorCode::Malformed, close_code::PROTOCOL_ERROR, text)
                 };
-                record(app, session.close_peer(role, peer_id, closing)).await;
+                record(cb, session.close_peer(role, peer_id, closing)).await;
                 // A failed read leaves nothing to read; close if the session still held us.
                 return wire.closing();
             }
@@ -287,7 +293,7 @@ async fn read_loop(
         let kind = match Envelope::peek(&bytes, &limits) {
             Ok((envelope, _)) => envelope.kind,
             Err(e) => {
-                record(app, session.close_peer(role, peer_id, decode_close(&e))).await;
+                record(cb, session.close_peer(role, peer_id, decode_close(&e))).await;
                 continue;
             }
         };
@@ -295,7 +301,7 @@ async fn read_loop(
             // The relay reads the body only to refuse a malformed one; the reason is the
             // sender's side.
             if let Err(e) = Frame::decode(&bytes, &limits) {
-                record(app, session.close_peer(role, peer_id, decode_close(&e))).await;
+                record(cb, session.close_peer(role, peer_id, decode_close(&e))).await;
                 continue;
             }
             let reason = match role {
@@ -303,13 +309,13 @@ async fn read_loop(
                 Role::Agent => EndReason::AgentEnded,
             };
             // Boxed: a cold path whose state would otherwise enlarge every connection.
-            Box::pin(app.registry.end(session, reason)).await;
+            Box::pin(cb.registry.end(session, reason)).await;
             continue;
         }
         let step = session.on_frame(role, peer_id, kind, bytes);
-        record(app, step.records).await;
+        record(cb, step.records).await;
         if let Some(closing) = step.close {
-            record(app, session.close_peer(role, peer_id, closing)).await;
+            record(cb, session.close_peer(role, peer_id, closing)).await;
         }
     }
 }

@@ -15,11 +15,13 @@
 pub mod api;
 pub mod audit;
 pub mod connection;
+pub mod counters;
 pub mod limiter;
 pub mod page;
 pub mod peer;
 pub mod registry;
 pub mod session;
+pub mod state;
 pub mod wire;
 
 pub use registry::{PairError, Registry, StartError};

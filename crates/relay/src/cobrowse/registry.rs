@@ -13,7 +13,7 @@ use std::{
 use protocol::{EndReason, Interaction};
 use tokio::time::Instant;
 
-use super::{audit::Recorder, limiter::GuessLimiter, session::Session};
+use super::{audit::Recorder, counters::FrameCounters, limiter::GuessLimiter, session::Session};
 use crate::{
     config::Config,
     ids::{random_digits, random_hex},
@@ -98,6 +98,8 @@ pub struct Registry {
     limiter: Mutex<GuessLimiter>,
     /// Where audit records go.
     pub(crate) recorder: Recorder,
+    /// Frames relayed and peers dropped, across every session (read by `/metrics`).
+    pub counters: Arc<FrameCounters>,
 }
 
 /// Removes spaces and dashes a person may type between digit groups.
@@ -130,6 +132,7 @@ impl Registry {
             tables: Mutex::new(Tables::default()),
             limiter: Mutex::new(limiter),
             recorder,
+            counters: Arc::default(),
         })
     }
 
@@ -154,6 +157,7 @@ impl Registry {
             Instant::now() + pairing_ttl,
             self.config.page_buffer_bytes,
             self.config.snapshot_wait,
+            self.counters.clone(),
         ))
     }
 

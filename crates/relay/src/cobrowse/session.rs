@@ -5,7 +5,10 @@
 //! The state sits behind a short, synchronous mutex held only to decide and to queue; nothing
 //! in it awaits, and audit records leave as return values for the caller to queue.
 
-use std::{sync::Mutex, time::Duration};
+use std::{
+    sync::{Arc, Mutex},
+    time::Duration,
+};
 
 use axum::body::Bytes;
 use protocol::{
@@ -15,6 +18,7 @@ use protocol::{
 use tokio::{sync::Notify, time::Instant};
 
 use super::audit::{AuditEntry, Record};
+use super::counters::FrameCounters;
 use super::{
     page::{Buffered, PageBuffer},
     peer::{close_code, Closing, Outbound, PeerHandle, QueueFull},
@@ -104,6 +108,8 @@ struct State {
     /// an agent joining meanwhile waits for it instead of asking for another, which would make
     /// the page take a second snapshot of a large page for nothing.
     snapshot_due: Option<Instant>,
+    /// The relay's frame and drop counters (for `/metrics`), shared by every session.
+    counters: Arc<FrameCounters>,
 }
 
 /// A read-only view of a session for the REST API.
@@ -139,17 +145,22 @@ impl State {
 
     /// Queues `out` for `role`; a peer whose queue is full is dropped as a slow consumer.
     fn deliver(&mut self, id: &str, role: Role, out: Outbound, records: &mut Vec<Record>) {
-        let Some(peer) = self.peer(role) else {
+        let counters = &self.counters;
+        let slot = match role {
+            Role::Customer => &mut self.customer,
+            Role::Agent => &mut self.agent,
+        };
+        let Some(peer) = slot else {
             return;
         };
         match peer.send(out) {
             Ok(()) => {
-                crate::metrics::COUNTERS
+                counters
                     .frames_total
                     .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             }
             Err(QueueFull::Full) => {
-                crate::metrics::COUNTERS
+                counters
                     .drops_total
                     .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                 peer.close(error_close(
@@ -206,6 +217,7 @@ impl Session {
         pairing_deadline: Instant,
         page_buffer_bytes: usize,
         snapshot_wait: Duration,
+        counters: Arc<FrameCounters>,
     ) -> Self {
         Self {
             id,
@@ -227,6 +239,7 @@ impl Session {
                 audit_seq: 0,
                 end_reason: None,
                 snapshot_due: None,
+                counters,
             }),
             wake: Notify::new(),
         }
@@ -441,7 +454,7 @@ impl Session {
                 step.records.push(record);
             }
             Verdict::Violation => {
-                crate::metrics::COUNTERS
+                st.counters
                     .drops_total
                     .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                 let reason = format!("{kind:?} frames are not allowed from the {role:?}");

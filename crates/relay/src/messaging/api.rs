@@ -8,11 +8,11 @@
 //! - `POST /api/messaging/conversations/{id}/messages|read|typing|assign|wrap-up|events`;
 //! - `GET  /api/messaging/stream`: server-sent events for the agent's and waiting conversations.
 
-use std::{convert::Infallible, sync::Arc};
+use std::convert::Infallible;
 
 use axum::{
-    extract::{DefaultBodyLimit, FromRequestParts, Path, Query, State},
-    http::{request::Parts, StatusCode},
+    extract::{DefaultBodyLimit, Path, Query, State},
+    http::StatusCode,
     response::sse::{Event as SseEvent, KeepAlive, Sse},
     routing::{get, post},
     Json, Router,
@@ -20,48 +20,18 @@ use axum::{
 use futures_util::Stream;
 use serde::Deserialize;
 
-use super::{guest, model::*, open, queries, service::MessagingError, Messaging};
-use crate::{
-    accounts::{Agent, AuthAgent},
-    app::App,
-    error::ApiError,
+use super::{
+    guest,
+    model::*,
+    open, queries,
+    state::{MsgState, SignedIn},
+    Messaging,
 };
-
-/// The state of messaging's handlers: the relay (for agent sign-in) and the service.
-#[derive(Clone)]
-pub struct MsgState {
-    pub app: Arc<App>,
-    pub svc: Arc<Messaging>,
-}
-
-impl From<MessagingError> for ApiError {
-    fn from(e: MessagingError) -> Self {
-        match e {
-            MessagingError::NoConversation => ApiError::NotFound,
-            MessagingError::Invalid(why) => ApiError::BadRequest(why),
-            MessagingError::RateLimited => ApiError::RateLimited(e.to_string()),
-            MessagingError::Replayed => ApiError::BadRequest(e.to_string()),
-            MessagingError::Store(e) => e.into(),
-        }
-    }
-}
-
-/// A signed-in agent, checked by the relay's own sign-in.
-pub struct SignedIn(pub Agent);
-
-impl FromRequestParts<MsgState> for SignedIn {
-    type Rejection = ApiError;
-
-    async fn from_request_parts(parts: &mut Parts, state: &MsgState) -> Result<Self, ApiError> {
-        let auth = AuthAgent::from_request_parts(parts, &state.app).await?;
-        Ok(SignedIn(auth.agent))
-    }
-}
+use crate::error::ApiError;
 
 /// Every messaging route, with its state applied.
-pub fn routes(app: Arc<App>, svc: Arc<Messaging>) -> Router {
-    let upload_limit = svc.config.max_attachment_bytes + 4096;
-    let state = MsgState { app, svc };
+pub fn routes(state: MsgState) -> Router {
+    let upload_limit = state.svc.config.max_attachment_bytes + 4096;
     Router::new()
         .route("/api/messaging/open/{integration}", post(open::inbound))
         .route("/api/messaging/conversations", get(inbox))
@@ -266,7 +236,7 @@ pub fn sse(
     keep: impl Fn(&super::service::Push) -> bool + Send + 'static,
 ) -> Sse<impl Stream<Item = Result<SseEvent, Infallible>>> {
     let rx = s.svc.subscribe();
-    let mut shutdown = s.app.shutdown.clone();
+    let mut shutdown = s.shutdown.clone();
     let stream = futures_util::stream::unfold((rx, keep), |(mut rx, keep)| async move {
         loop {
             match rx.recv().await {

@@ -26,9 +26,11 @@ use futures_util::Stream;
 use serde::Deserialize;
 
 use super::{
-    api::{history, MsgState, ReadMark, SignedIn, Typing},
+    api::{history, ReadMark, Typing},
     model::*,
-    queries, Messaging,
+    queries,
+    state::{MsgState, SignedIn},
+    Messaging,
 };
 use crate::{
     error::ApiError,
@@ -58,8 +60,7 @@ async fn origin_allowed(s: &MsgState, origin: &str) -> bool {
     s.svc
         .origins
         .get_or_read(origin, || {
-            s.app
-                .store
+            s.sites
                 .read(move |db| crate::sites::origin_registered(db, &o))
         })
         .await

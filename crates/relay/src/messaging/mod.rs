@@ -22,42 +22,46 @@ pub mod ratelimit;
 pub mod recent;
 pub mod service;
 pub mod signature;
+pub mod state;
 pub mod threading;
 
-use std::{path::Path, sync::Arc};
+use std::{path::PathBuf, sync::Arc};
 
 use tokio::sync::watch;
 
 pub use crate::config::MessagingConfig;
 pub use service::{Messaging, MessagingError, NeedsAgent, Push};
 
-use crate::{
-    app::App,
-    store::{Options, Store, StoreError, Target},
-};
+use crate::{accounts::Accounts, store::Store};
 
-/// Opens messaging's store (the relay's own unless a `postgres://` URL is configured), starts
-/// the outbox worker, and returns the service and its routes.
-pub async fn start(
-    app: Arc<App>,
-    shutdown: watch::Receiver<bool>,
-) -> Result<(Arc<Messaging>, axum::Router), StoreError> {
-    let config = app.config.messaging.clone();
-    let store = match &config.database_url {
-        Some(url) => {
-            let options = Options::server(app.config.fsync_commits);
-            Store::open_async(Target::from_url(url), options).await?
-        }
-        None => app.store.clone(),
+/// What messaging needs from the relay.
+pub struct Deps {
+    pub config: MessagingConfig,
+    /// Where conversations live: the relay's own store, or one on PostgreSQL.
+    pub store: Store,
+    /// Where uploaded attachments are kept.
+    pub attachments_dir: PathBuf,
+    /// Sign-in, for the agent endpoints.
+    pub accounts: Accounts,
+    /// The relay's own store, for site origins.
+    pub sites: Store,
+    /// Turns `true` once at shutdown.
+    pub shutdown: watch::Receiver<bool>,
+}
+
+/// Starts the outbox worker and returns the service and its routes.
+pub fn start(deps: Deps) -> (Arc<Messaging>, axum::Router) {
+    let svc = Arc::new(Messaging::new(
+        deps.store,
+        deps.config,
+        deps.attachments_dir,
+    ));
+    tokio::spawn(outbox::run(svc.clone(), deps.shutdown.clone()));
+    let state = state::MsgState {
+        svc: svc.clone(),
+        accounts: deps.accounts,
+        sites: deps.sites,
+        shutdown: deps.shutdown,
     };
-    let dir = config.attachments_dir.clone().unwrap_or_else(|| {
-        app.config
-            .db_path
-            .parent()
-            .unwrap_or(Path::new("."))
-            .join("attachments")
-    });
-    let svc = Arc::new(Messaging::new(store, config, dir));
-    tokio::spawn(outbox::run(svc.clone(), shutdown));
-    Ok((svc.clone(), api::routes(app, svc)))
+    (svc, api::routes(state))
 }

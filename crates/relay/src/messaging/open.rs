@@ -14,10 +14,10 @@ use axum::{
 use serde::{Deserialize, Serialize};
 
 use super::{
-    api::MsgState,
     model::*,
     queries,
     signature::{self, Presented, SignatureError},
+    state::MsgState,
     MessagingError,
 };
 use crate::{

@@ -18,6 +18,7 @@ use tokio::sync::{broadcast, Notify};
 use super::{model::*, open, queries, ratelimit::Bucket, recent::Recent};
 use crate::{
     config::MessagingConfig,
+    error::ApiError,
     ids::now_ms,
     store::{Sql, Store, StoreError},
 };
@@ -79,6 +80,19 @@ pub enum MessagingError {
     RateLimited,
     #[error("this delivery id was already received")]
     Replayed,
+}
+
+/// What a messaging refusal means to a REST client.
+impl From<MessagingError> for ApiError {
+    fn from(e: MessagingError) -> Self {
+        match e {
+            MessagingError::NoConversation => ApiError::NotFound,
+            MessagingError::Invalid(why) => ApiError::BadRequest(why),
+            MessagingError::RateLimited => ApiError::RateLimited(e.to_string()),
+            MessagingError::Replayed => ApiError::BadRequest(e.to_string()),
+            MessagingError::Store(e) => e.into(),
+        }
+    }
 }
 
 pub struct Messaging {

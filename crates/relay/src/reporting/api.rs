@@ -2,10 +2,8 @@
 //! as CSV (`.csv`), for `from`/`to` (ms since the Unix epoch; default today, UTC) and a service
 //! level target of `sl_secs` (default 20 s).
 
-use std::sync::Arc;
-
 use axum::{
-    extract::{Query, State},
+    extract::{FromRef, Query, State},
     http::header,
     response::{IntoResponse, Response},
     routing::get,
@@ -14,15 +12,36 @@ use axum::{
 use serde::{Deserialize, Serialize};
 
 use super::history::{self, AgentRow, QueueRow};
-use crate::{accounts::AuthAgent, app::App, error::ApiError, routing::ServiceLevelTarget};
+use crate::{
+    accounts::{Accounts, AuthAgent},
+    error::ApiError,
+    routing::ServiceLevelTarget,
+    store::Store,
+};
 
-/// The routes of this module, registered by `http::router`.
-pub fn routes() -> Router<Arc<App>> {
+/// What the report handlers share.
+#[derive(Clone)]
+pub struct Reports {
+    /// Where routing's events and records are written (through the store's writer) and read.
+    pub store: Store,
+    /// Who is signed in.
+    pub accounts: Accounts,
+}
+
+impl FromRef<Reports> for Accounts {
+    fn from_ref(state: &Reports) -> Accounts {
+        state.accounts.clone()
+    }
+}
+
+/// Every report route, with its state applied.
+pub fn routes(state: Reports) -> Router {
     Router::new()
         .route("/api/reports/queues", get(queues_json))
         .route("/api/reports/queues.csv", get(queues_csv))
         .route("/api/reports/agents", get(agents_json))
         .route("/api/reports/agents.csv", get(agents_csv))
+        .with_state(state)
 }
 
 /// The interval and target of a report.
@@ -57,12 +76,12 @@ struct Report<T> {
     rows: Vec<T>,
 }
 
-async fn queue_report(app: &App, q: Interval) -> Result<Report<QueueRow>, ApiError> {
+async fn queue_report(r: &Reports, q: Interval) -> Result<Report<QueueRow>, ApiError> {
     // Reports read what the writer committed; commit what is queued first.
-    app.routing.writer.flush().await?;
+    r.store.flush().await?;
     let (from, to) = q.bounds();
     let target = q.target();
-    let rows = app
+    let rows = r
         .store
         .read(move |c| {
             let records = history::load_records(c, from, to)?;
@@ -79,10 +98,10 @@ async fn queue_report(app: &App, q: Interval) -> Result<Report<QueueRow>, ApiErr
     })
 }
 
-async fn agent_report(app: &App, q: Interval) -> Result<Report<AgentRow>, ApiError> {
-    app.routing.writer.flush().await?;
+async fn agent_report(r: &Reports, q: Interval) -> Result<Report<AgentRow>, ApiError> {
+    r.store.flush().await?;
     let (from, to) = q.bounds();
-    let rows = app
+    let rows = r
         .store
         .read(move |c| {
             let records = history::load_records(c, from, to)?;
@@ -107,36 +126,36 @@ async fn agent_report(app: &App, q: Interval) -> Result<Report<AgentRow>, ApiErr
 }
 
 async fn queues_json(
-    State(app): State<Arc<App>>,
+    State(r): State<Reports>,
     _auth: AuthAgent,
     Query(q): Query<Interval>,
 ) -> Result<Response, ApiError> {
-    Ok(Json(queue_report(&app, q).await?).into_response())
+    Ok(Json(queue_report(&r, q).await?).into_response())
 }
 
 async fn agents_json(
-    State(app): State<Arc<App>>,
+    State(r): State<Reports>,
     _auth: AuthAgent,
     Query(q): Query<Interval>,
 ) -> Result<Response, ApiError> {
-    Ok(Json(agent_report(&app, q).await?).into_response())
+    Ok(Json(agent_report(&r, q).await?).into_response())
 }
 
 async fn queues_csv(
-    State(app): State<Arc<App>>,
+    State(r): State<Reports>,
     _auth: AuthAgent,
     Query(q): Query<Interval>,
 ) -> Result<Response, ApiError> {
-    let report = queue_report(&app, q).await?;
+    let report = queue_report(&r, q).await?;
     Ok(csv_response("queues.csv", &to_csv(&report.rows)))
 }
 
 async fn agents_csv(
-    State(app): State<Arc<App>>,
+    State(r): State<Reports>,
     _auth: AuthAgent,
     Query(q): Query<Interval>,
 ) -> Result<Response, ApiError> {
-    let report = agent_report(&app, q).await?;
+    let report = agent_report(&r, q).await?;
     Ok(csv_response("agents.csv", &to_csv(&report.rows)))
 }
 

@@ -1,46 +1,18 @@
-//! The routing event writer: persists finished interactions, routing events and presence
-//! changes through the store's writer, which commits them in batches, so the routing task
-//! never waits on the disk.
+//! The routing journal's writer: persists what routing reports (finished interactions,
+//! routing events, presence changes) through the store's writer, which commits them in
+//! batches, so the routing task never waits on the disk. Routing knows only its
+//! [`Journal`] trait; this is the implementation the composition root hands it.
 
 use std::sync::{
     atomic::{AtomicU64, Ordering},
     Arc,
 };
 
-use crate::routing::{InteractionRecord, Media, Outcome};
+use crate::routing::{
+    journal::{Entry, Journal},
+    Outcome,
+};
 use crate::store::{Sql, Store, StoreError};
-
-/// One thing to persist.
-#[derive(Debug)]
-pub enum Entry {
-    /// A finished interaction, with the relay's ids in place of the engine's numbers.
-    Finished {
-        record: InteractionRecord,
-        /// The interaction's external id (call id, conversation id).
-        external: String,
-        /// Store ids of `record.agents`, in order.
-        agents: Vec<String>,
-        /// Store id of `record.answered_by`.
-        answered_by: Option<String>,
-    },
-    /// One routing decision or command, for the event log.
-    Event {
-        at_ms: i64,
-        seq: i64,
-        kind: &'static str,
-        interaction: Option<String>,
-        agent: Option<String>,
-        queue: Option<u32>,
-        detail: String,
-    },
-    /// An agent's reporting status changed.
-    Presence {
-        agent: String,
-        at_ms: i64,
-        seq: i64,
-        status: &'static str,
-    },
-}
 
 /// The sending side. Cheap to clone.
 #[derive(Clone)]
@@ -60,8 +32,15 @@ impl Writer {
         }
     }
 
+    /// Waits until everything queued so far is committed.
+    pub async fn flush(&self) -> Result<(), StoreError> {
+        self.store.flush().await
+    }
+}
+
+impl Journal for Writer {
     /// Queues an entry without waiting; a full queue drops it and counts the drop.
-    pub fn send(&self, entry: Entry) {
+    fn record(&self, entry: Entry) {
         let queued = self
             .store
             .try_queue_write("routing event", move |db| write_entry(db, &entry));
@@ -71,20 +50,6 @@ impl Writer {
                 tracing::warn!(dropped, "routing event writer is behind; entries dropped");
             }
         }
-    }
-
-    /// Waits until everything queued so far is committed.
-    pub async fn flush(&self) -> Result<(), StoreError> {
-        self.store.flush().await
-    }
-}
-
-/// The name stored for a media type.
-pub fn media_name(media: Media) -> &'static str {
-    match media {
-        Media::Call => "call",
-        Media::Chat => "chat",
-        Media::Message => "message",
     }
 }
 
@@ -113,7 +78,7 @@ fn write_entry(db: &mut dyn Sql, entry: &Entry) -> Result<(), StoreError> {
              ON CONFLICT (interaction_id, arrived_at) DO NOTHING",
             &[
                 external.into(),
-                media_name(r.media).into(),
+                r.media.name().into(),
                 r.queue.0.into(),
                 r.last_queue.0.into(),
                 big(r.arrived_at.0).into(),

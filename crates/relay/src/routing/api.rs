@@ -3,12 +3,10 @@
 //! connector API (calls offered, answered, ended; chats and messages from integrations),
 //! which authenticates with a connector token made by `relay connector add`.
 
-use std::sync::Arc;
-
 use axum::{
     extract::{
         ws::{Message, WebSocket},
-        FromRequestParts, Path, State, WebSocketUpgrade,
+        FromRef, FromRequestParts, Path, State, WebSocketUpgrade,
     },
     http::{header, request::Parts},
     response::{IntoResponse, Response},
@@ -17,16 +15,16 @@ use axum::{
 };
 use serde::Deserialize;
 use serde_json::json;
-use tokio::sync::broadcast::error::RecvError;
+use tokio::sync::{broadcast::error::RecvError, watch};
 
 use super::live::{parse_presence, DeskView};
 use super::persist::{self, ProfileSpec, QueueSpec, SpecError};
-use super::service::{Action, Arrival, PreviousAgent, ServiceError, Target};
+use super::service::{Action, Arrival, Handle, PreviousAgent, ServiceError, Target};
 use super::{Media, RoutingError};
 use crate::{
-    accounts::{self, AuthAgent},
-    app::App,
+    accounts::{self, Accounts, AuthAgent},
     error::ApiError,
+    store::Store,
 };
 
 /// What a refused routing command means to a REST client.
@@ -57,8 +55,28 @@ impl From<SpecError> for ApiError {
 
 type Result<T> = std::result::Result<T, ApiError>;
 
-/// The routes of this module, registered by `http::router`.
-pub fn routes() -> Router<Arc<App>> {
+/// What routing's handlers share.
+#[derive(Clone)]
+pub struct RoutingState {
+    /// The routing service.
+    pub routing: Handle,
+    /// Queue specs, profiles and connector tokens.
+    pub store: Store,
+    /// Who is signed in.
+    pub accounts: Accounts,
+    /// Turns `true` once at shutdown; desk sockets close on it.
+    pub shutdown: watch::Receiver<bool>,
+}
+
+impl FromRef<RoutingState> for Accounts {
+    fn from_ref(state: &RoutingState) -> Accounts {
+        state.accounts.clone()
+    }
+}
+
+/// Every routing route (desks, supervisors, the telephony connector API, `/ws/desk`), with
+/// its state applied.
+pub fn routes(state: RoutingState) -> Router {
     Router::new()
         .route("/api/routing/desk", get(desk))
         .route("/api/routing/presence", post(presence))
@@ -71,6 +89,7 @@ pub fn routes() -> Router<Arc<App>> {
         .route("/api/telephony/calls/{id}/answered", post(call_answered))
         .route("/api/telephony/calls/{id}/ended", post(call_ended))
         .route("/ws/desk", get(desk_ws))
+        .with_state(state)
 }
 
 /// A telephony or messaging connector, authenticated by `Authorization: Bearer <token>`.
@@ -78,12 +97,12 @@ pub struct Connector {
     pub name: String,
 }
 
-impl FromRequestParts<Arc<App>> for Connector {
+impl FromRequestParts<RoutingState> for Connector {
     type Rejection = ApiError;
 
     async fn from_request_parts(
         parts: &mut Parts,
-        app: &Arc<App>,
+        s: &RoutingState,
     ) -> std::result::Result<Self, ApiError> {
         let token = parts
             .headers
@@ -92,7 +111,7 @@ impl FromRequestParts<Arc<App>> for Connector {
             .and_then(|v| v.strip_prefix("Bearer "))
             .map(|t| t.trim().to_owned())
             .ok_or(ApiError::Unauthorized)?;
-        let name = app
+        let name = s
             .store
             .read(move |db| persist::connector_for(db, &token))
             .await?
@@ -101,8 +120,8 @@ impl FromRequestParts<Arc<App>> for Connector {
     }
 }
 
-async fn desk(State(app): State<Arc<App>>, auth: AuthAgent) -> Result<Json<DeskView>> {
-    Ok(Json(app.routing.desk(&auth.agent.id).await?))
+async fn desk(State(s): State<RoutingState>, auth: AuthAgent) -> Result<Json<DeskView>> {
+    Ok(Json(s.routing.desk(&auth.agent.id).await?))
 }
 
 #[derive(Deserialize)]
@@ -113,21 +132,21 @@ struct PresenceBody {
 /// `POST /api/routing/presence`: signs the agent into routing with its stored profile (or out,
 /// with `offline`) and sets its presence.
 async fn presence(
-    State(app): State<Arc<App>>,
+    State(s): State<RoutingState>,
     auth: AuthAgent,
     Json(body): Json<PresenceBody>,
 ) -> Result<Json<DeskView>> {
     let presence = parse_presence(&body.presence)
         .ok_or_else(|| ApiError::BadRequest("unknown presence".into()))?;
     let id = auth.agent.id.clone();
-    let profile = app
+    let profile = s
         .store
         .read(move |db| persist::profile_load(db, &id))
         .await?;
-    app.routing
+    s.routing
         .set_presence(&auth.agent.id, &auth.agent.name, profile, presence)
         .await?;
-    Ok(Json(app.routing.desk(&auth.agent.id).await?))
+    Ok(Json(s.routing.desk(&auth.agent.id).await?))
 }
 
 #[derive(Deserialize, Default)]
@@ -139,8 +158,8 @@ struct ActBody {
     queue: Option<String>,
 }
 
-async fn agent_id_by_name(app: &App, name: String) -> Result<String> {
-    let found = app
+async fn agent_id_by_name(s: &RoutingState, name: String) -> Result<String> {
+    let found = s
         .store
         .read(move |db| accounts::agent_credentials(db, &name))
         .await?;
@@ -151,7 +170,7 @@ async fn agent_id_by_name(app: &App, name: String) -> Result<String> {
 
 /// `POST /api/routing/interactions/{id}/{accept|decline|park|unpark|end|wrap-up|transfer}`.
 async fn act(
-    State(app): State<Arc<App>>,
+    State(s): State<RoutingState>,
     auth: AuthAgent,
     Path((id, action)): Path<(String, String)>,
     body: Option<Json<ActBody>>,
@@ -170,19 +189,22 @@ async fn act(
         },
         "transfer" => match (body.agent, body.queue) {
             (Some(name), None) => {
-                Action::Transfer(Target::Agent(agent_id_by_name(&app, name).await?))
+                Action::Transfer(Target::Agent(agent_id_by_name(&s, name).await?))
             }
             (None, Some(queue)) => Action::Transfer(Target::Queue(queue)),
             _ => return Err(ApiError::BadRequest("give an agent or a queue".into())),
         },
         _ => return Err(ApiError::NotFound),
     };
-    app.routing.act(&id, Some(&auth.agent.id), action).await?;
-    Ok(Json(app.routing.desk(&auth.agent.id).await?))
+    s.routing.act(&id, Some(&auth.agent.id), action).await?;
+    Ok(Json(s.routing.desk(&auth.agent.id).await?))
 }
 
-async fn queues(State(app): State<Arc<App>>, _auth: AuthAgent) -> Result<Json<serde_json::Value>> {
-    let queues = app.routing.queues().await?;
+async fn queues(
+    State(s): State<RoutingState>,
+    _auth: AuthAgent,
+) -> Result<Json<serde_json::Value>> {
+    let queues = s.routing.queues().await?;
     Ok(Json(json!(queues
         .into_iter()
         .map(|(id, spec)| json!({ "id": id.0, "queue": spec }))
@@ -191,7 +213,7 @@ async fn queues(State(app): State<Arc<App>>, _auth: AuthAgent) -> Result<Json<se
 
 /// `POST /api/routing/queues`: creates or replaces a queue (by name), stored and applied.
 async fn define_queue(
-    State(app): State<Arc<App>>,
+    State(s): State<RoutingState>,
     _auth: AuthAgent,
     Json(spec): Json<QueueSpec>,
 ) -> Result<Json<serde_json::Value>> {
@@ -199,30 +221,30 @@ async fn define_queue(
     spec.to_config(super::QueueId(0))
         .map_err(ServiceError::from)?;
     let saved = spec.clone();
-    let id = app
+    let id = s
         .store
         .write(move |db| persist::queue_save(db, &saved))
         .await?;
-    app.routing.define_queue(id, spec).await?;
+    s.routing.define_queue(id, spec).await?;
     Ok(Json(json!({ "id": id.0 })))
 }
 
 /// `PUT /api/routing/agents/{name}/profile`: skills, capacity and queues, used from the
 /// agent's next sign-in.
 async fn save_profile(
-    State(app): State<Arc<App>>,
+    State(s): State<RoutingState>,
     _auth: AuthAgent,
     Path(name): Path<String>,
     Json(spec): Json<ProfileSpec>,
 ) -> Result<Json<serde_json::Value>> {
-    app.store
+    s.store
         .write(move |db| persist::profile_save(db, &name, &spec))
         .await?;
     Ok(Json(json!({ "saved": true })))
 }
 
-async fn realtime(State(app): State<Arc<App>>, _auth: AuthAgent) -> Response {
-    let board = app.routing.realtime().borrow().clone();
+async fn realtime(State(s): State<RoutingState>, _auth: AuthAgent) -> Response {
+    let board = s.routing.realtime().borrow().clone();
     Json(board.as_ref()).into_response()
 }
 
@@ -251,7 +273,11 @@ fn media(name: Option<&str>, default: Media) -> Result<Media> {
     }
 }
 
-async fn arrive(app: &App, body: Offered, default: Media) -> Result<Json<serde_json::Value>> {
+async fn arrive(
+    s: &RoutingState,
+    body: Offered,
+    default: Media,
+) -> Result<Json<serde_json::Value>> {
     let arrival = Arrival {
         media: media(body.media.as_deref(), default)?,
         last_agent: body.last_agent_id.map(|agent_id| PreviousAgent {
@@ -263,62 +289,62 @@ async fn arrive(app: &App, body: Offered, default: Media) -> Result<Json<serde_j
         priority: body.priority,
     };
     let id = arrival.id.clone();
-    app.routing.arrive(arrival).await?;
+    s.routing.arrive(arrival).await?;
     Ok(Json(json!({ "id": id, "queued": true })))
 }
 
 /// `POST /api/telephony/calls`: a call was offered to the contact center.
 async fn call_offered(
-    State(app): State<Arc<App>>,
+    State(s): State<RoutingState>,
     _connector: Connector,
     Json(body): Json<Offered>,
 ) -> Result<Json<serde_json::Value>> {
-    arrive(&app, body, Media::Call).await
+    arrive(&s, body, Media::Call).await
 }
 
 /// `POST /api/routing/interactions`: a chat or message from an integration (`media` given).
 async fn connector_arrive(
-    State(app): State<Arc<App>>,
+    State(s): State<RoutingState>,
     _connector: Connector,
     Json(body): Json<Offered>,
 ) -> Result<Json<serde_json::Value>> {
-    arrive(&app, body, Media::Chat).await
+    arrive(&s, body, Media::Chat).await
 }
 
 /// `POST /api/telephony/calls/{id}/answered`: the agent it is offered to picked up.
 async fn call_answered(
-    State(app): State<Arc<App>>,
+    State(s): State<RoutingState>,
     _connector: Connector,
     Path(id): Path<String>,
 ) -> Result<Json<serde_json::Value>> {
-    app.routing.act(&id, None, Action::Accept).await?;
+    s.routing.act(&id, None, Action::Accept).await?;
     Ok(Json(json!({ "id": id, "answered": true })))
 }
 
 /// `POST /api/telephony/calls/{id}/ended`: the call ended (an abandon if never answered).
 async fn call_ended(
-    State(app): State<Arc<App>>,
+    State(s): State<RoutingState>,
     _connector: Connector,
     Path(id): Path<String>,
 ) -> Result<Json<serde_json::Value>> {
-    app.routing.act(&id, None, Action::End).await?;
+    s.routing.act(&id, None, Action::End).await?;
     Ok(Json(json!({ "id": id, "ended": true })))
 }
 
 /// `GET /ws/desk`: the agent's desk after every change, and the real-time board as it moves.
-async fn desk_ws(State(app): State<Arc<App>>, auth: AuthAgent, ws: WebSocketUpgrade) -> Response {
-    ws.on_upgrade(move |socket| desk_socket(app, auth.agent.id, socket))
+async fn desk_ws(State(s): State<RoutingState>, auth: AuthAgent, ws: WebSocketUpgrade) -> Response {
+    ws.on_upgrade(move |socket| desk_socket(s, auth.agent.id, socket))
 }
 
-async fn desk_socket(app: Arc<App>, agent: String, mut socket: WebSocket) {
-    let mut pushes = app.routing.subscribe();
-    let mut board = app.routing.realtime();
-    let mut shutdown = app.shutdown.clone();
+async fn desk_socket(s: RoutingState, agent: String, mut socket: WebSocket) {
+    let mut pushes = s.routing.subscribe();
+    let mut board = s.routing.realtime();
+    let mut shutdown = s.shutdown.clone();
     let mut send_desk = true;
     loop {
         if send_desk {
             send_desk = false;
-            let Ok(view) = app.routing.desk(&agent).await else {
+            let Ok(view) = s.routing.desk(&agent).await else {
                 break;
             };
             let Ok(text) = serde_json::to_string(&view) else {

@@ -9,7 +9,6 @@ use tokio::sync::{broadcast, mpsc, oneshot, watch};
 use super::live::{DeskView, Realtime};
 use super::persist::{ProfileSpec, QueueSpec, SpecError};
 use super::{Media, Presence, QueueId, RoutingError};
-use crate::reporting::writer::Writer;
 
 /// A call, chat or messaging conversation that needs an agent.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -73,6 +72,17 @@ pub enum ServiceError {
     NotYours(String),
     #[error("the routing service has stopped")]
     Stopped,
+}
+
+/// Told when an interaction ends or moves away from its agent, so what rides on it (a
+/// co-browse session started during the call or chat) can end too. The composition root
+/// implements it; routing never imports what rides on its interactions. Called from the
+/// routing task: it must not block.
+pub trait Riders: Send + Sync {
+    /// The interaction ended (or its agent started wrapping it up).
+    fn interaction_ended(&self, interaction: String);
+    /// The interaction left its agent: transferred, or requeued when the agent signed out.
+    fn interaction_transferred(&self, interaction: String);
 }
 
 /// A message for one agent's console.
@@ -141,8 +151,6 @@ pub struct Handle {
     pushes: broadcast::Sender<Push>,
     assignments: broadcast::Sender<Assignment>,
     realtime: watch::Receiver<Arc<Realtime>>,
-    /// The event writer, so reports can flush it before reading.
-    pub writer: Writer,
 }
 
 impl Handle {
@@ -151,14 +159,12 @@ impl Handle {
         pushes: broadcast::Sender<Push>,
         assignments: broadcast::Sender<Assignment>,
         realtime: watch::Receiver<Arc<Realtime>>,
-        writer: Writer,
     ) -> Handle {
         Handle {
             tx,
             pushes,
             assignments,
             realtime,
-            writer,
         }
     }
 

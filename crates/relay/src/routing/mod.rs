@@ -43,6 +43,7 @@ mod engine;
 pub mod event;
 pub mod handle;
 mod index;
+pub mod journal;
 pub mod live;
 pub mod metrics;
 pub mod model;

@@ -67,6 +67,15 @@ pub enum Media {
 impl Media {
     /// All media, in a fixed order (the order of [`PerMedia`]'s fields).
     pub const ALL: [Media; 3] = [Media::Call, Media::Chat, Media::Message];
+
+    /// Its name where the relay stores or shows it: `call`, `chat`, `message`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Media::Call => "call",
+            Media::Chat => "chat",
+            Media::Message => "message",
+        }
+    }
 }
 
 /// One value per media type, looked up without indexing.

@@ -2,7 +2,7 @@
 //! engine, a clock and a timer at the engine's next deadline; everything else talks to it
 //! through a [`Handle`] over a bounded command channel. It carries out the engine's decisions:
 //! pushes each affected agent's desk to its console, persists routing events and finished
-//! interactions through the batched [`Writer`], ends co-browse sessions riding on interactions
+//! interactions to its [`Journal`], tells its [`Riders`] about interactions
 //! that end or move, and publishes the real-time view.
 //!
 //! Interactions are named by their external ids (a call id from the telephony connector, a
@@ -14,12 +14,12 @@ use std::{
     time::{Duration, SystemTime, UNIX_EPOCH},
 };
 
-use protocol::EndReason;
 use tokio::{
     sync::{broadcast, mpsc, watch},
     time::{sleep_until, Instant},
 };
 
+use super::journal::Journal;
 use super::live::Realtime;
 use super::persist::QueueSpec;
 use super::switchboard::Switchboard;
@@ -27,12 +27,11 @@ use super::{
     AgentId, Decision, EngineConfig, Event, InteractionId, LastAgent, Millis, QueueId,
     QueuedReason, TransferTarget,
 };
-use crate::cobrowse::Registry;
-use crate::reporting::writer::Writer;
 
 use super::handle::Command;
 pub use super::handle::{
-    Action, Arrival, Assignment, AssignmentEvent, Handle, PreviousAgent, Push, ServiceError, Target,
+    Action, Arrival, Assignment, AssignmentEvent, Handle, PreviousAgent, Push, Riders,
+    ServiceError, Target,
 };
 
 /// Tunables of the service.
@@ -58,30 +57,30 @@ impl Default for ServiceConfig {
     }
 }
 
-/// Starts the routing service of a relay: the event writer on its store, the stored queues,
-/// default tunables.
+/// Starts the routing service of a relay: the queues stored in `store`, default tunables,
+/// what it reports going to `journal` and the end of its interactions to `riders`.
 pub async fn start(
     store: &crate::store::Store,
-    registry: Arc<Registry>,
+    journal: Arc<dyn Journal>,
+    riders: Arc<dyn Riders>,
 ) -> Result<Handle, crate::store::StoreError> {
-    let writer = Writer::new(store.clone());
     let queues = store.read(|db| super::persist::queues_load(db)).await?;
-    Ok(spawn(ServiceConfig::default(), queues, writer, registry))
+    Ok(spawn(ServiceConfig::default(), queues, journal, riders))
 }
 
 /// Starts the service task with the stored queues.
 pub fn spawn(
     config: ServiceConfig,
     queues: Vec<(QueueId, QueueSpec)>,
-    writer: Writer,
-    registry: Arc<Registry>,
+    journal: Arc<dyn Journal>,
+    riders: Arc<dyn Riders>,
 ) -> Handle {
     let (tx, rx) = mpsc::channel(config.command_queue.max(1));
     let (pushes, _) = broadcast::channel(1024);
     let (assignments, _) = broadcast::channel(1024);
     let (live_tx, realtime) = watch::channel(Arc::new(Realtime::default()));
     let clock = Clock::new();
-    let mut board = Switchboard::new(config.engine.clone(), writer.clone());
+    let mut board = Switchboard::new(config.engine.clone(), journal);
     for (id, spec) in queues {
         if let Err(e) = board.define_queue(clock.now(), id, spec) {
             tracing::error!(queue = id.0, error = %e, "stored queue refused");
@@ -91,14 +90,14 @@ pub fn spawn(
     let service = Service {
         board,
         clock,
-        registry,
+        riders,
         pushes: pushes.clone(),
         assignments: assignments.clone(),
         live: live_tx,
         config,
     };
     tokio::spawn(service.run(rx));
-    Handle::new(tx, pushes, assignments, realtime, writer)
+    Handle::new(tx, pushes, assignments, realtime)
 }
 
 /// Wall-clock milliseconds, advanced by tokio's clock so paused-time tests control it.
@@ -132,7 +131,7 @@ impl Clock {
 struct Service {
     board: Switchboard,
     clock: Clock,
-    registry: Arc<Registry>,
+    riders: Arc<dyn Riders>,
     pushes: broadcast::Sender<Push>,
     assignments: broadcast::Sender<Assignment>,
     live: watch::Sender<Arc<Realtime>>,
@@ -230,26 +229,22 @@ impl Service {
         let now = self.clock.now();
         let decisions = self.board.take_decisions();
         for decision in &decisions {
-            let hook = match decision {
-                Decision::WrapUpStarted { interaction, .. } => {
-                    Some((*interaction, EndReason::InteractionEnded))
-                }
-                Decision::Finished(record) => {
-                    Some((record.interaction, EndReason::InteractionEnded))
-                }
+            let (id, transferred) = match decision {
+                Decision::WrapUpStarted { interaction, .. } => (*interaction, false),
+                Decision::Finished(record) => (record.interaction, false),
                 Decision::Queued {
                     interaction,
                     reason: QueuedReason::AgentSignedOut | QueuedReason::Transferred,
                     ..
-                } => Some((*interaction, EndReason::InteractionTransferred)),
-                _ => None,
+                } => (*interaction, true),
+                _ => continue,
             };
-            if let Some(external) = hook.and_then(|(id, _)| self.board.external(id)) {
-                let reason = hook.map_or(EndReason::InteractionEnded, |(_, r)| r);
-                let registry = self.registry.clone();
-                tokio::spawn(async move {
-                    registry.end_interaction(&external, reason).await;
-                });
+            if let Some(external) = self.board.external(id) {
+                if transferred {
+                    self.riders.interaction_transferred(external);
+                } else {
+                    self.riders.interaction_ended(external);
+                }
             }
         }
         for decision in &decisions {

@@ -5,21 +5,28 @@ use std::{sync::Arc, time::Duration};
 
 use super::*;
 use crate::{
-    cobrowse::{audit::Recorder, Registry},
+    routing::journal::{Entry, Journal},
     store::{Options, Store, Target},
-    Config,
 };
+
+/// Neither a journal nor anything riding on interactions: these tests look at assignments.
+struct Nobody;
+
+impl Journal for Nobody {
+    fn record(&self, _: Entry) {}
+}
+
+impl Riders for Nobody {
+    fn interaction_ended(&self, _: String) {}
+    fn interaction_transferred(&self, _: String) {}
+}
 
 async fn service() -> (Handle, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
-    let config = Arc::new(Config {
-        db_path: dir.path().join("db.sqlite"),
-        ..Config::default()
-    });
-    let target = Target::Sqlite(config.db_path.clone());
+    let target = Target::Sqlite(dir.path().join("db.sqlite"));
     let store = Store::open_async(target, Options::command()).await.unwrap();
-    let registry = Registry::new(config.clone(), Recorder::new(store.clone()));
-    (start(&store, registry).await.unwrap(), dir)
+    let handle = start(&store, Arc::new(Nobody), Arc::new(Nobody)).await;
+    (handle.unwrap(), dir)
 }
 
 async fn next(rx: &mut tokio::sync::broadcast::Receiver<Assignment>) -> Assignment {

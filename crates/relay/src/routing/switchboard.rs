@@ -5,6 +5,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 
+use super::journal::{Entry, Journal};
 use super::live::{status_name, AgentInfo, InteractionInfo};
 use super::persist::{ProfileSpec, QueueSpec};
 use super::service::{last_agent, Action, Arrival, ServiceError, Target};
@@ -12,7 +13,6 @@ use super::{
     AgentId, AgentStatus, Decision, Engine, EngineConfig, Event, InteractionId, InteractionState,
     Millis, Presence, QueueId, QueuedReason, TransferTarget,
 };
-use crate::reporting::writer::{media_name, Entry, Writer};
 
 mod held;
 pub use held::Held;
@@ -37,7 +37,7 @@ pub struct Switchboard {
     /// Per queue: (offered, answered) since UTC midnight.
     pub(crate) today: HashMap<QueueId, (u64, u64)>,
     seq: i64,
-    writer: Writer,
+    journal: std::sync::Arc<dyn Journal>,
     /// By external id: work held before a restart and the store id of the agent who held it,
     /// resumed at that agent's sign-in (see `held`).
     held: HashMap<String, (String, Held)>,
@@ -50,7 +50,7 @@ fn at(now: Millis) -> i64 {
 }
 
 impl Switchboard {
-    pub fn new(config: EngineConfig, writer: Writer) -> Switchboard {
+    pub fn new(config: EngineConfig, journal: std::sync::Arc<dyn Journal>) -> Switchboard {
         Switchboard {
             engine: Engine::new(config),
             queues: BTreeMap::new(),
@@ -66,7 +66,7 @@ impl Switchboard {
             day: 0,
             today: HashMap::new(),
             seq: 0,
-            writer,
+            journal,
             held: HashMap::new(),
         }
     }
@@ -295,7 +295,7 @@ impl Switchboard {
                 self.follow(id, decision, &mut agents);
             }
             self.seq += 1;
-            self.writer.send(Entry::Event {
+            self.journal.record(Entry::Event {
                 at_ms: at(now),
                 seq: self.seq,
                 kind,
@@ -351,7 +351,7 @@ impl Switchboard {
             .filter_map(|&a| self.store_id(a))
             .collect();
         let answered_by = record.answered_by.and_then(|a| self.store_id(a));
-        self.writer.send(Entry::Finished {
+        self.journal.record(Entry::Finished {
             record: record.clone(),
             external,
             agents,
@@ -371,7 +371,7 @@ impl Switchboard {
         info.status = status;
         info.status_since = now;
         self.seq += 1;
-        self.writer.send(Entry::Presence {
+        self.journal.record(Entry::Presence {
             agent: info.store_id.clone(),
             at_ms: at(now),
             seq: self.seq,
@@ -383,7 +383,7 @@ impl Switchboard {
     pub fn media_of(&self, id: InteractionId) -> &'static str {
         self.interactions
             .get(&id)
-            .map_or("unknown", |i| media_name(i.media))
+            .map_or("unknown", |i| i.media.name())
     }
 
     /// Whether the agent is signed in with this status.

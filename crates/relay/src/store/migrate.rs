@@ -2,8 +2,8 @@
 //! and recorded in `schema_migrations`. The files use portable SQL only (TEXT, BIGINT,
 //! INTEGER), so the same files build SQLite and PostgreSQL.
 
+use super::error::StoreError;
 use super::sql::{Sql, Val};
-use super::StoreError;
 
 /// The migrations, in order. Each runs once, in its own transaction.
 pub const MIGRATIONS: &[(i64, &str)] = &[

@@ -12,6 +12,7 @@
 //!
 //! # Layout
 //!
+//! - `error`: [`StoreError`], the one error of every query and every engine.
 //! - [`sql`]: the [`Sql`] trait, values, rows, and the writer's memos.
 //! - [`sqlite`] and [`postgres`]: the two engines.
 //! - [`migrate`]: the one list of migrations.
@@ -22,6 +23,7 @@
 //! wrote ([`sql::Memos`]) is correct, and SQLite's write lock is never contended between two
 //! writers of the relay.
 
+mod error;
 pub mod migrate;
 pub mod postgres;
 pub mod sql;
@@ -36,29 +38,9 @@ use std::{
 
 use tokio::sync::{mpsc, oneshot};
 
+pub use error::StoreError;
 pub use sql::{from_json, to_json, Columns, Forget, Memos, Row, Sql, Val};
 use writer::{After, Job};
-
-/// Why a database operation failed.
-#[derive(Debug, thiserror::Error)]
-pub enum StoreError {
-    #[error("sqlite: {0}")]
-    Sqlite(#[from] rusqlite::Error),
-    #[error("postgres: {0}")]
-    Postgres(#[from] ::postgres::Error),
-    #[error("column type: {0}")]
-    Type(String),
-    #[error("{what} {name:?} not found")]
-    NotFound { what: &'static str, name: String },
-    #[error("the transaction holding this write did not commit (or did not reach the disk)")]
-    NotCommitted,
-    #[error("syncing the write-ahead log: {0}")]
-    Sync(#[from] std::io::Error),
-    #[error("the store's queue is full")]
-    Full,
-    #[error("database thread stopped")]
-    WorkerGone,
-}
 
 /// Which database a store opens.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -2,8 +2,8 @@
 //! It runs only on the store's own threads: the client drives a runtime of its own and panics
 //! if it is ever called from a tokio worker.
 
+use super::error::StoreError;
 use super::sql::{Row, Sql, Val};
-use super::StoreError;
 
 /// One PostgreSQL connection.
 pub struct Postgres(postgres::Client);

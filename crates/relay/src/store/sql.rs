@@ -8,7 +8,7 @@
 
 use std::any::Any;
 
-use super::StoreError;
+use super::error::StoreError;
 
 /// A parameter or a column value. Typed even when null, because PostgreSQL checks types.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -8,8 +8,8 @@
 
 use std::{path::Path, time::Duration};
 
+use super::error::StoreError;
 use super::sql::{Memos, Row, Sql, Val};
-use super::StoreError;
 
 /// SQLite in WAL mode. The writer's connection keeps the [`Memos`] of what it wrote.
 pub struct Sqlite(rusqlite::Connection, Option<Memos>);

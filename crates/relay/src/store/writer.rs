@@ -11,9 +11,9 @@ use std::sync::{mpsc as std_mpsc, Arc, Mutex};
 
 use tokio::sync::{mpsc, oneshot};
 
+use super::error::StoreError;
 use super::sql::Sql;
 use super::wal::{Answer, Settled};
-use super::StoreError;
 
 /// Writes grouped into one transaction at most.
 const WRITE_BATCH: usize = 1024;

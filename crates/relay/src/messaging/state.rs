@@ -1,0 +1,48 @@
+//! What messaging's handlers share: the service, sign-in, the relay's own store (site origins
+//! for the widget's CORS check, whichever store messaging itself is on), and the shutdown
+//! signal that ends event streams.
+
+use std::sync::Arc;
+
+use axum::{
+    extract::{FromRef, FromRequestParts},
+    http::request::Parts,
+};
+use tokio::sync::watch;
+
+use super::Messaging;
+use crate::{
+    accounts::{Accounts, Agent, AuthAgent},
+    error::ApiError,
+    store::Store,
+};
+
+/// The state of messaging's handlers.
+#[derive(Clone)]
+pub struct MsgState {
+    pub svc: Arc<Messaging>,
+    /// Who is signed in, for the agent endpoints.
+    pub accounts: Accounts,
+    /// The relay's store, where sites and their origins live.
+    pub sites: Store,
+    /// Turns `true` once at shutdown; streams end on it.
+    pub shutdown: watch::Receiver<bool>,
+}
+
+impl FromRef<MsgState> for Accounts {
+    fn from_ref(state: &MsgState) -> Accounts {
+        state.accounts.clone()
+    }
+}
+
+/// A signed-in agent, checked by the relay's own sign-in.
+pub struct SignedIn(pub Agent);
+
+impl FromRequestParts<MsgState> for SignedIn {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &MsgState) -> Result<Self, ApiError> {
+        let auth = AuthAgent::from_request_parts(parts, state).await?;
+        Ok(SignedIn(auth.agent))
+    }
+}

@@ -1,0 +1,44 @@
+//! What routing reports as it decides: finished interactions, the event log and agents'
+//! presence changes, the inputs of historical reporting. Routing only describes them
+//! ([`Entry`]) and hands them to a [`Journal`]; reporting implements it
+//! (`reporting::writer`), so routing never imports reporting.
+
+use super::InteractionRecord;
+
+/// One thing to persist.
+#[derive(Debug)]
+pub enum Entry {
+    /// A finished interaction, with the relay's ids in place of the engine's numbers.
+    Finished {
+        record: InteractionRecord,
+        /// The interaction's external id (call id, conversation id).
+        external: String,
+        /// Store ids of `record.agents`, in order.
+        agents: Vec<String>,
+        /// Store id of `record.answered_by`.
+        answered_by: Option<String>,
+    },
+    /// One routing decision or command, for the event log.
+    Event {
+        at_ms: i64,
+        seq: i64,
+        kind: &'static str,
+        interaction: Option<String>,
+        agent: Option<String>,
+        queue: Option<u32>,
+        detail: String,
+    },
+    /// An agent's reporting status changed.
+    Presence {
+        agent: String,
+        at_ms: i64,
+        seq: i64,
+        status: &'static str,
+    },
+}
+
+/// Where routing's entries go. Called from the routing task: it must never block (a journal
+/// that cannot keep up drops, and counts what it drops).
+pub trait Journal: Send + Sync {
+    fn record(&self, entry: Entry);
+}
