@@ -14,11 +14,12 @@ use protocol::{
 };
 
 use crate::config::Config;
-use crate::intern::{IdSet, Interner};
+use crate::intern::IdSet;
+use crate::known::Known;
 use crate::mask::MaskState;
 use crate::page::Page;
-use crate::serialize::{Collected, Role, Visit};
-use crate::tree::{TextMode, Tree};
+use crate::serialize::{self, Collected, Role, Visit};
+use crate::tree::TextMode;
 
 /// Why a capture step failed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -84,16 +85,10 @@ struct SnapshotJob<N> {
 /// A capture session.
 pub struct Capture<N> {
     pub(crate) config: Config,
-    pub(crate) tree: Tree<N>,
-    pub(crate) names: Interner,
-    next_id: NodeId,
+    /// What the receiver has: the walk adds to it, the flush compares the page with it.
+    pub(crate) known: Known<N>,
     seq: u32,
     job: Option<SnapshotJob<N>>,
-    pub(crate) owner_sent: IdSet,
-    pub(crate) sent_constructed: IdSet,
-    /// The adopted sheets last sent for each scope (few: documents and shadow roots).
-    pub(crate) adopted_sent: Vec<(NodeId, Vec<u32>)>,
-    pub(crate) scopes: Vec<NodeId>,
     // Recorded since the last flush.
     pub(crate) dirty: IdSet,
     /// Changed attribute names per element, in the order first recorded (an element's slot
@@ -114,10 +109,7 @@ pub struct Capture<N> {
     last_pointer_ms: f64,
     focus: Option<Option<N>>,
     navigated: Option<Navigated>,
-    // For the shell: roots to observe, boxes to watch, iframes to listen to, frames to send.
-    pub(crate) new_roots: Vec<N>,
-    pub(crate) new_boxed: Vec<N>,
-    pub(crate) new_frames: Vec<N>,
+    /// Encoded frames for the shell to send.
     frames: Vec<Vec<u8>>,
 }
 
@@ -125,15 +117,9 @@ impl<N: Clone> Capture<N> {
     pub fn new(config: Config) -> Self {
         Self {
             config,
-            tree: Tree::default(),
-            names: Interner::default(),
-            next_id: 1,
+            known: Known::new(),
             seq: 0,
             job: None,
-            owner_sent: IdSet::default(),
-            sent_constructed: IdSet::default(),
-            adopted_sent: Vec::new(),
-            scopes: Vec::new(),
             dirty: IdSet::default(),
             attrs: Vec::new(),
             texts: IdSet::default(),
@@ -150,9 +136,6 @@ impl<N: Clone> Capture<N> {
             last_pointer_ms: f64::NEG_INFINITY,
             focus: None,
             navigated: None,
-            new_roots: Vec::new(),
-            new_boxed: Vec::new(),
-            new_frames: Vec::new(),
             frames: Vec::new(),
         }
     }
@@ -161,30 +144,20 @@ impl<N: Clone> Capture<N> {
         &self.config
     }
 
-    /// The id [`Capture::alloc_id`] returns next.
-    pub(crate) fn next_id(&self) -> NodeId {
-        self.next_id
-    }
-
-    pub(crate) fn alloc_id(&mut self) -> NodeId {
-        let id = self.next_id;
-        self.next_id += 1;
-        id
-    }
-
     /// The id of a node the receiver knows.
     pub fn id_of<P: Page<Node = N>>(&self, page: &P, node: &N) -> Option<NodeId> {
-        page.cached_id(node).filter(|id| self.tree.contains(*id))
+        self.known.id_of(page, node)
     }
 
     /// The live node of an id (for applying agent input).
     pub fn node(&self, id: NodeId) -> Option<&N> {
-        self.tree.get(id).map(|s| &s.node)
+        self.known.tree.get(id).map(|s| &s.node)
     }
 
     /// Whether the agent may not act on a node (readonly markup or selectors, inherited).
     pub fn is_readonly(&self, id: NodeId) -> bool {
-        self.tree
+        self.known
+            .tree
             .get(id)
             .and_then(|s| s.sent_as)
             .is_some_and(|s| s.state.readonly)
@@ -192,7 +165,8 @@ impl<N: Clone> Capture<N> {
 
     /// Whether a node's text and values are masked.
     pub fn is_masked(&self, id: NodeId) -> bool {
-        self.tree
+        self.known
+            .tree
             .get(id)
             .and_then(|s| s.sent_as)
             .is_some_and(|s| s.state.masked || s.value_masked)
@@ -200,18 +174,13 @@ impl<N: Clone> Capture<N> {
 
     /// Number of nodes the receiver knows.
     pub fn node_count(&self) -> usize {
-        self.tree.len()
+        self.known.tree.len()
     }
 
     /// Starts a new snapshot of `document`: forgets everything sent, starts a new name table.
     /// Drive it with [`Capture::continue_snapshot`].
     pub fn begin_snapshot(&mut self, document: N, url: String, viewport: Viewport) {
-        self.tree.clear();
-        self.names.reset();
-        self.owner_sent.clear();
-        self.sent_constructed.clear();
-        self.adopted_sent.clear();
-        self.scopes.clear();
+        self.known.clear();
         self.clear_recorded();
         let root = MaskState::root(self.config.private_by_default);
         let visit = Visit {
@@ -261,7 +230,15 @@ impl<N: Clone> Capture<N> {
         };
         self.drop_stale_visits(page, &mut job.stack);
         let deadline = Some(page.now_ms() + self.config.slice_ms);
-        if !self.walk(page, &mut job.stack, &mut job.out, deadline) {
+        let done = serialize::walk(
+            page,
+            &self.config,
+            &mut self.known,
+            &mut job.stack,
+            &mut job.out,
+            deadline,
+        );
+        if !done {
             self.job = Some(job);
             return Ok(false);
         }
@@ -299,7 +276,7 @@ impl<N: Clone> Capture<N> {
         let mut live = Vec::new();
         let mut live_ids = Vec::new();
         for parent in self.dirty.iter() {
-            let Some(slot) = self.tree.get(parent) else {
+            let Some(slot) = self.known.tree.get(parent) else {
                 continue;
             };
             live.clear();
@@ -311,7 +288,7 @@ impl<N: Clone> Capture<N> {
             stale.extend(gone.filter(|id| live_ids.binary_search(id).is_err()));
         }
         crate::order::sort_by_key(&mut stale, |id| *id);
-        let tree = &self.tree;
+        let tree = &self.known.tree;
         let under_stale = |mut at: NodeId| {
             while at != 0 {
                 if stale.binary_search(&at).is_ok() {
@@ -356,17 +333,17 @@ impl<N: Clone> Capture<N> {
 
     /// Shadow roots and frame documents found since the last call: the shell observes them.
     pub fn take_new_roots(&mut self) -> Vec<N> {
-        std::mem::take(&mut self.new_roots)
+        std::mem::take(&mut self.known.new_roots)
     }
 
     /// Boxed elements sent since the last call: the shell watches their size.
     pub fn take_new_boxed(&mut self) -> Vec<N> {
-        std::mem::take(&mut self.new_boxed)
+        std::mem::take(&mut self.known.new_boxed)
     }
 
     /// Same-origin-capable `<iframe>`s sent since the last call: the shell listens for loads.
     pub fn take_new_frames(&mut self) -> Vec<N> {
-        std::mem::take(&mut self.new_frames)
+        std::mem::take(&mut self.known.new_frames)
     }
 
     /// Whether a flush has something to do.
@@ -393,7 +370,7 @@ impl<N: Clone> Capture<N> {
     /// Records an observer record by the target's id (the shell may look ids up in bulk):
     /// 1 child list, 2 attribute `name`, 3 text. Ids the receiver does not know are ignored.
     pub fn record_by_id(&mut self, kind: u32, id: NodeId, name: &str) {
-        if !self.tree.contains(id) {
+        if !self.known.tree.contains(id) {
             return;
         }
         match kind {
@@ -409,7 +386,7 @@ impl<N: Clone> Capture<N> {
 
     /// Adds `name` to the changed attributes of element `id`.
     fn record_attribute_name(&mut self, id: NodeId, name: &str) {
-        let Some(slot) = self.tree.get_mut(id) else {
+        let Some(slot) = self.known.tree.get_mut(id) else {
             return;
         };
         let at = slot.attrs_at as usize;
@@ -455,17 +432,18 @@ impl<N: Clone> Capture<N> {
             return;
         };
         self.values.insert(id);
-        if self.tree.get(id).and_then(|s| s.control) != Some("select") {
+        if self.known.tree.get(id).and_then(|s| s.control) != Some("select") {
             return;
         }
         // Options sit in the select or in its groups.
         let mut stack: Vec<NodeId> = self
+            .known
             .tree
             .get(id)
             .map(|s| s.children.clone())
             .unwrap_or_default();
         while let Some(child) = stack.pop() {
-            let Some(slot) = self.tree.get(child) else {
+            let Some(slot) = self.known.tree.get(child) else {
                 continue;
             };
             if slot.control == Some("option") {
@@ -480,7 +458,7 @@ impl<N: Clone> Capture<N> {
     /// root was attached to it).
     pub fn record_resend<P: Page<Node = N>>(&mut self, page: &P, target: &N) {
         if let Some(id) = self.id_of(page, target) {
-            if let Some(parent) = self.tree.get(id).map(|s| s.parent) {
+            if let Some(parent) = self.known.tree.get(id).map(|s| s.parent) {
                 self.resend.insert(id);
                 self.dirty.insert(parent);
             }
@@ -540,7 +518,7 @@ impl<N: Clone> Capture<N> {
     ) {
         let masked = title_el
             .and_then(|el| self.id_of(page, el))
-            .and_then(|id| self.tree.get(id))
+            .and_then(|id| self.known.tree.get(id))
             .map_or(self.config.private_by_default, |s| {
                 s.text_mode == TextMode::Masked
             });
@@ -566,12 +544,12 @@ impl<N: Clone> Capture<N> {
     ) {
         let (sheet, sent) = match target {
             SheetTarget::Owner(node) => match self.id_of(page, node) {
-                Some(id) => (SheetRef::Owner(id), self.owner_sent.contains(id)),
+                Some(id) => (SheetRef::Owner(id), self.known.owner_sheets.contains(id)),
                 // Not sent yet: its rules go out with it.
                 None => return,
             },
             SheetTarget::Constructed(n) => {
-                if !self.sent_constructed.contains(n) {
+                if !self.known.constructed.contains(n) {
                     return;
                 }
                 (SheetRef::Constructed(n), true)
@@ -601,7 +579,7 @@ impl<N: Clone> Capture<N> {
         if let Some(nav) = self.navigated.take() {
             self.emit(Message::Navigated(nav))?;
         }
-        let first_new = self.next_id;
+        let first_new = self.known.next_id();
         let mut extra = Collected::default();
         let ops = self.flush_dom(page, first_new, &mut extra);
         if !ops.is_empty() {
@@ -631,7 +609,7 @@ impl<N: Clone> Capture<N> {
         }
         let scrolled = self.scrolled.drain();
         for id in scrolled {
-            if let Some(slot) = self.tree.get(id) {
+            if let Some(slot) = self.known.tree.get(id) {
                 let (x, y) = page.scroll_offset(&slot.node).unwrap_or((0, 0));
                 self.emit(Message::Scroll(Scroll { node: id, x, y }))?;
             }
@@ -652,12 +630,12 @@ impl<N: Clone> Capture<N> {
     }
 
     fn read_value<P: Page<Node = N>>(&self, page: &P, id: NodeId) -> Option<protocol::InputValue> {
-        let slot = self.tree.get(id)?;
+        let slot = self.known.tree.get(id)?;
         let (tag, sent) = (slot.control?, slot.sent_as?);
         let value = page.form_value(&slot.node, tag)?;
         Some(protocol::InputValue {
             node: id,
-            value: crate::serialize::masked_value(value, sent.value_masked),
+            value: serialize::masked_value(value, sent.value_masked),
         })
     }
 }

@@ -105,7 +105,7 @@ impl<N: Clone> Capture<N> {
         let mut plans = Vec::new();
         let mut children = Vec::new();
         for parent in dirty {
-            let Some(slot) = self.tree.get(parent) else {
+            let Some(slot) = self.known.tree.get(parent) else {
                 continue;
             };
             if !slot.holds_children {
@@ -117,7 +117,7 @@ impl<N: Clone> Capture<N> {
             for child in children.drain(..) {
                 let known = self.id_of(page, &child).filter(|id| {
                     !self.resend.contains(*id)
-                        && self.tree.get(*id).is_some_and(|s| s.parent == parent)
+                        && self.known.tree.get(*id).is_some_and(|s| s.parent == parent)
                 });
                 if known.is_none() && !capturable(page, &child) {
                     continue;
@@ -141,8 +141,8 @@ impl<N: Clone> Capture<N> {
         crate::order::sort_by_key(&mut removed, |id| *id);
         let is_removed = |id: NodeId| removed.binary_search(&id).is_ok();
         for &id in plans.iter().flat_map(|(_, _, p)| &p.removed) {
-            let parent = self.tree.get(id).map_or(0, |s| s.parent);
-            if !self.tree.under_any(parent, is_removed) {
+            let parent = self.known.tree.get(id).map_or(0, |s| s.parent);
+            if !self.known.tree.under_any(parent, is_removed) {
                 ops.push(Mutation::Remove { node: id });
             }
         }
@@ -150,16 +150,16 @@ impl<N: Clone> Capture<N> {
         // removed child does not search the list (10,000 children moved out would cost
         // 10,000 scans of a 10,000-long list).
         for (parent, _, _) in &plans {
-            if let Some(slot) = self.tree.get_mut(*parent) {
+            if let Some(slot) = self.known.tree.get_mut(*parent) {
                 slot.children.clear();
             }
         }
         for &id in &removed {
-            self.forget(id);
+            self.known.forget(id);
         }
         // 3. Adds, right to left per parent.
         for (parent, live, plan) in plans {
-            if !self.tree.contains(parent) {
+            if !self.known.tree.contains(parent) {
                 continue;
             }
             let mut order = Vec::with_capacity(live.len());
@@ -175,7 +175,7 @@ impl<N: Clone> Capture<N> {
                 }
             }
             order.reverse();
-            if let Some(slot) = self.tree.get_mut(parent) {
+            if let Some(slot) = self.known.tree.get_mut(parent) {
                 slot.children = order;
             }
         }
@@ -183,11 +183,11 @@ impl<N: Clone> Capture<N> {
         self.flush_texts(page, first_new, &mut ops);
         self.flush_sheets(page, first_new, &mut ops);
         if std::mem::take(&mut self.adoption_changed) {
-            let scopes = self.scopes.clone();
+            let scopes = self.known.scopes.clone();
             let mut out = Collected::default();
             for scope in scopes {
-                if let Some(node) = self.tree.get(scope).map(|s| s.node.clone()) {
-                    self.collect_adopted(page, scope, &node, &mut out);
+                if let Some(node) = self.known.tree.get(scope).map(|s| s.node.clone()) {
+                    serialize::collect_adopted(page, &mut self.known, scope, &node, &mut out);
                 }
             }
             push_sheets(&mut ops, out);
@@ -197,6 +197,7 @@ impl<N: Clone> Capture<N> {
         for (node, (width, height)) in resized {
             if node < first_new
                 && self
+                    .known
                     .tree
                     .get(node)
                     .and_then(|s| s.sent_as)
@@ -212,20 +213,10 @@ impl<N: Clone> Capture<N> {
         ops
     }
 
-    /// Forgets a node and its subtree; scopes and sheets inside go with it.
-    fn forget(&mut self, id: NodeId) {
-        for gone in self.tree.remove(id) {
-            self.owner_sent.remove(gone);
-        }
-        let tree = &self.tree;
-        self.scopes.retain(|s| tree.contains(*s));
-        self.adopted_sent.retain(|(s, _)| tree.contains(*s));
-    }
-
     /// Elements whose masking verdict changed ([`Capture::changed_verdicts`]) are sent again.
     fn recheck_verdicts<P: Page<Node = N>>(&mut self, page: &P) {
         for id in self.changed_verdicts(page) {
-            if let Some(parent) = self.tree.get(id).map(|s| s.parent) {
+            if let Some(parent) = self.known.tree.get(id).map(|s| s.parent) {
                 self.resend.insert(id);
                 self.dirty.insert(parent);
             }
@@ -253,10 +244,11 @@ impl<N: Clone> Capture<N> {
         candidates.dedup();
         let mut changed = Vec::new();
         for id in candidates {
-            let Some(slot) = self.tree.get(id) else {
+            let Some(slot) = self.known.tree.get(id) else {
                 continue;
             };
-            let (Some(before), Some(parent)) = (slot.sent_as, self.tree.get(slot.parent)) else {
+            let (Some(before), Some(parent)) = (slot.sent_as, self.known.tree.get(slot.parent))
+            else {
                 continue;
             };
             let parent_state = parent.sent_as.map_or_else(
@@ -292,8 +284,8 @@ impl<N: Clone> Capture<N> {
         ];
         let mut now: Vec<(NodeId, u8)> = Vec::new();
         let mut ids = Vec::new();
-        for scope in &self.scopes {
-            let Some(slot) = self.tree.get(*scope) else {
+        for scope in &self.known.scopes {
+            let Some(slot) = self.known.tree.get(*scope) else {
                 continue;
             };
             for (bit, list) in lists.iter().filter(|(_, l)| !l.is_empty()) {
@@ -311,7 +303,8 @@ impl<N: Clone> Capture<N> {
             }
         }
         let sent = |id: NodeId| {
-            self.tree
+            self.known
+                .tree
                 .get(id)
                 .and_then(|s| s.sent_as)
                 .map(|s| s.selected)
@@ -321,7 +314,7 @@ impl<N: Clone> Capture<N> {
             .filter(|(id, bits)| sent(*id).is_some_and(|was| was != *bits))
             .map(|(id, _)| *id)
             .collect();
-        differ.extend(self.tree.iter().filter_map(|(id, slot)| {
+        differ.extend(self.known.tree.iter().filter_map(|(id, slot)| {
             let was = slot.sent_as?.selected;
             let gone = was != 0 && merged.binary_search_by_key(&id, |(i, _)| *i).is_err();
             gone.then_some(id)
@@ -342,9 +335,9 @@ impl<N: Clone> Capture<N> {
         if let Some(stale) = self.id_of(page, &node) {
             // Known elsewhere (its old parent reported nothing): take it from there first.
             ops.push(Mutation::Remove { node: stale });
-            self.forget(stale);
+            self.known.forget(stale);
         }
-        let slot = self.tree.get(parent)?;
+        let slot = self.known.tree.get(parent)?;
         let state = slot.sent_as.map_or_else(
             || crate::mask::MaskState::root(self.config.private_by_default),
             |s| s.state,
@@ -358,7 +351,14 @@ impl<N: Clone> Capture<N> {
             role: Role::Child { attach: false },
         }];
         let mut out = Collected::default();
-        self.walk(page, &mut stack, &mut out, None);
+        serialize::walk(
+            page,
+            &self.config,
+            &mut self.known,
+            &mut stack,
+            &mut out,
+            None,
+        );
         let mut nodes = out.nodes.drain(..);
         let top = nodes.next()?;
         let id = top.id;
@@ -378,7 +378,7 @@ impl<N: Clone> Capture<N> {
     ) {
         let mut attrs = std::mem::take(&mut self.attrs);
         for (id, _) in &attrs {
-            if let Some(slot) = self.tree.get_mut(*id) {
+            if let Some(slot) = self.known.tree.get_mut(*id) {
                 slot.attrs_at = 0;
             }
         }
@@ -387,7 +387,7 @@ impl<N: Clone> Capture<N> {
         let mut sends: Vec<(NodeId, SentAs, &str)> = Vec::new();
         let mut asked: Vec<(&N, &str)> = Vec::new();
         for (id, names) in &attrs {
-            let Some(slot) = self.tree.get(*id).filter(|_| *id < first_new) else {
+            let Some(slot) = self.known.tree.get(*id).filter(|_| *id < first_new) else {
                 continue;
             };
             let Some(sent) = slot.sent_as else { continue };
@@ -410,6 +410,7 @@ impl<N: Clone> Capture<N> {
                     Some((of, url)) if *of == id => url.clone(),
                     _ => {
                         let url = self
+                            .known
                             .tree
                             .get(id)
                             .map(|s| page.base_url(&s.node))
@@ -422,7 +423,7 @@ impl<N: Clone> Capture<N> {
             });
             ops.push(Mutation::Attribute {
                 node: id,
-                name: self.names.name(name),
+                name: self.known.names.name(name),
                 value,
             });
         }
@@ -437,10 +438,11 @@ impl<N: Clone> Capture<N> {
         let mut texts = self.texts.drain();
         crate::order::sort_by_key(&mut texts, |id| *id);
         for id in texts {
-            let Some(slot) = self.tree.get(id).filter(|_| id < first_new) else {
+            let Some(slot) = self.known.tree.get(id).filter(|_| id < first_new) else {
                 continue;
             };
             let mode = self
+                .known
                 .tree
                 .get(slot.parent)
                 .map_or(TextMode::Plain, |p| p.text_mode);
@@ -460,14 +462,14 @@ impl<N: Clone> Capture<N> {
         for &sheet in &full {
             let rules = match sheet {
                 SheetRef::Owner(id) => {
-                    let Some(slot) = self.tree.get(id).filter(|_| id < first_new) else {
+                    let Some(slot) = self.known.tree.get(id).filter(|_| id < first_new) else {
                         continue;
                     };
                     let base = page.base_url(&slot.node);
                     let Some(rules) = page.owner_rules(&slot.node) else {
                         continue;
                     };
-                    self.owner_sent.insert(id);
+                    self.known.owner_sheets.insert(id);
                     rules
                         .iter()
                         .map(|r| crate::url::absolutize_css(&base, r).into_owned())
@@ -482,7 +484,7 @@ impl<N: Clone> Capture<N> {
         }
         for (sheet, change) in std::mem::take(&mut self.sheet_ops) {
             let live = match sheet {
-                SheetRef::Owner(id) => id < first_new && self.tree.contains(id),
+                SheetRef::Owner(id) => id < first_new && self.known.tree.contains(id),
                 SheetRef::Constructed(_) => true,
             };
             if live && !full.contains(&sheet) {

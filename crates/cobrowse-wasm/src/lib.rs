@@ -8,7 +8,9 @@
 //! - [`capture`]: a session's state: sliced snapshots, recording, flushing into frames.
 //! - [`serialize`]: the walk that turns live nodes into wire nodes, masking first.
 //! - [`diff`]: from dirty parents and attribute/text records to ordered mutation ops.
-//! - [`tree`]: what the receiver knows (ids, parents, children, masking facts).
+//! - [`known`]: what the receiver has: the [`tree`], the name table, ids, sheets and scopes
+//!   sent, which the walk adds to and the flush compares the page with.
+//! - [`tree`]: the sent nodes (ids, parents, children, masking facts).
 //! - [`mask`]: keep, mask or block decisions and the same-length mask.
 //! - [`intern`]: per-snapshot name table and the crate's fast hasher.
 //! - [`order`]: the small heapsort the flush paths use instead of `sort_unstable`.
@@ -34,6 +36,7 @@ pub mod config;
 pub mod control;
 pub mod diff;
 pub mod intern;
+pub mod known;
 pub mod mask;
 pub mod mirror;
 pub mod model;

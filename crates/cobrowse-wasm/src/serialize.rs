@@ -1,13 +1,18 @@
 //! Serialization of live nodes into wire nodes, with masking applied first: the depth-first
 //! walk that a snapshot runs in slices and that every added subtree runs at once. Each visited
 //! node gets its id and its slot in the [`Tree`](crate::tree::Tree) before it is emitted.
+//!
+//! The walk is functions over what it reads and writes: the page, the site [`Config`] and
+//! [`Known`] (what the receiver has). It knows nothing of a capture session (recorded changes,
+//! sequence numbers, frames): capture and the flush call it, it calls neither.
 
 use protocol::{
     AdoptedSheets, Attr, FormValue, InputValue, Namespace, Node, NodeData, NodeId, Scroll,
     SheetRef, SheetRules,
 };
 
-use crate::capture::Capture;
+use crate::config::Config;
+use crate::known::Known;
 use crate::mask::{self, ElementFacts, MaskState, Verdict};
 use crate::page::{Described, Page};
 use crate::tree::{Attach, SentAs, Slot, TextMode};
@@ -63,7 +68,7 @@ fn control(ns: Namespace, tag: &str) -> Option<&'static str> {
 /// The masking facts of an element from its live attributes.
 pub(crate) fn sent_as<P: Page>(
     page: &P,
-    capture_config: &crate::config::Config,
+    capture_config: &Config,
     node: &P::Node,
     ns: Namespace,
     tag: &str,
@@ -172,290 +177,285 @@ pub(crate) fn masked_value(value: FormValue, masked: bool) -> FormValue {
     }
 }
 
-impl<N: Clone> Capture<N> {
-    /// Visits nodes from `stack` until it is empty or `deadline_ms` passes (checked every few
-    /// nodes). Returns whether the stack is empty.
-    pub(crate) fn walk<P: Page<Node = N>>(
-        &mut self,
-        page: &P,
-        stack: &mut Vec<Visit<N>>,
-        out: &mut Collected,
-        deadline_ms: Option<f64>,
-    ) -> bool {
-        let mut visited = 0u32;
-        let mut children = Vec::new();
-        while let Some(visit) = stack.pop() {
-            self.visit(page, visit, stack, out, &mut children);
-            visited += 1;
-            if let Some(deadline) = deadline_ms {
-                if visited % 64 == 0 && page.now_ms() >= deadline {
-                    break;
-                }
+/// Visits nodes from `stack` until it is empty or `deadline_ms` passes (checked every few
+/// nodes). Returns whether the stack is empty.
+pub(crate) fn walk<P: Page>(
+    page: &P,
+    config: &Config,
+    known: &mut Known<P::Node>,
+    stack: &mut Vec<Visit<P::Node>>,
+    out: &mut Collected,
+    deadline_ms: Option<f64>,
+) -> bool {
+    let mut visited = 0u32;
+    let mut children = Vec::new();
+    while let Some(visit) = stack.pop() {
+        visit_one(page, config, known, visit, stack, out, &mut children);
+        visited += 1;
+        if let Some(deadline) = deadline_ms {
+            if visited % 64 == 0 && page.now_ms() >= deadline {
+                break;
             }
         }
-        stack.is_empty()
     }
+    stack.is_empty()
+}
 
-    fn visit<P: Page<Node = N>>(
-        &mut self,
-        page: &P,
-        visit: Visit<N>,
-        stack: &mut Vec<Visit<N>>,
-        out: &mut Collected,
-        children: &mut Vec<N>,
-    ) {
-        let Visit {
-            node,
-            parent,
-            state,
-            text,
-            role,
-        } = visit;
-        let mut slot = Slot {
-            node: node.clone(),
-            parent,
-            children: Vec::new(),
-            inner: 0,
-            holds_children: false,
-            text_mode: if state.masked {
-                TextMode::Masked
-            } else {
-                TextMode::Plain
-            },
-            sent_as: None,
-            control: None,
-            attrs_at: 0,
-        };
-        let mut scope = false;
-        let mut sheet_owner = false;
-        let mut scroll = None;
-        let mut has_children = true;
-        let mut attrs = Vec::new();
-        let mut shadow = None;
-        let mut frame_doc = None;
-        let data = match role {
-            Role::ShadowRoot => {
-                scope = true;
-                NodeData::ShadowRoot
-            }
-            Role::FrameDocument => {
-                scope = true;
-                NodeData::FrameDocument
-            }
-            // The node is given the next id in the same read; alloc_id below takes that id.
-            Role::Child { .. } => {
-                match page.describe(&node, &mut attrs, out.with_scroll, self.next_id()) {
-                    Described::Document => {
-                        scope = true;
-                        NodeData::Document
+/// Visits one node: gives it its id and slot, emits it, and pushes its children's visits.
+fn visit_one<P: Page>(
+    page: &P,
+    config: &Config,
+    known: &mut Known<P::Node>,
+    visit: Visit<P::Node>,
+    stack: &mut Vec<Visit<P::Node>>,
+    out: &mut Collected,
+    children: &mut Vec<P::Node>,
+) {
+    let Visit {
+        node,
+        parent,
+        state,
+        text,
+        role,
+    } = visit;
+    let mut slot = Slot {
+        node: node.clone(),
+        parent,
+        children: Vec::new(),
+        inner: 0,
+        holds_children: false,
+        text_mode: if state.masked {
+            TextMode::Masked
+        } else {
+            TextMode::Plain
+        },
+        sent_as: None,
+        control: None,
+        attrs_at: 0,
+    };
+    let mut scope = false;
+    let mut sheet_owner = false;
+    let mut scroll = None;
+    let mut has_children = true;
+    let mut attrs = Vec::new();
+    let mut shadow = None;
+    let mut frame_doc = None;
+    let data = match role {
+        Role::ShadowRoot => {
+            scope = true;
+            NodeData::ShadowRoot
+        }
+        Role::FrameDocument => {
+            scope = true;
+            NodeData::FrameDocument
+        }
+        // The node is given the next id in the same read; alloc_id below takes that id.
+        Role::Child { .. } => {
+            match page.describe(&node, &mut attrs, out.with_scroll, known.next_id()) {
+                Described::Document => {
+                    scope = true;
+                    NodeData::Document
+                }
+                Described::Doctype => {
+                    let (name, public_id, system_id) = page.doctype(&node);
+                    NodeData::Doctype {
+                        name,
+                        public_id,
+                        system_id,
                     }
-                    Described::Doctype => {
-                        let (name, public_id, system_id) = page.doctype(&node);
-                        NodeData::Doctype {
-                            name,
-                            public_id,
-                            system_id,
+                }
+                Described::Text(t) => NodeData::Text(text_value(text, t, || page.base_url(&node))),
+                Described::Comment(t) => NodeData::Comment(if text == TextMode::Masked {
+                    mask::mask_text(&cut(t))
+                } else {
+                    cut(t)
+                }),
+                Described::Other => return,
+                Described::Element(head) => {
+                    let (ns, tag) = (head.ns, head.tag);
+                    scroll = head.scroll;
+                    has_children = head.has_children;
+                    let Some(sent) = sent_as(page, config, &node, ns, &tag, &attrs, state) else {
+                        // Dropped: the id cached with its description goes to the next node.
+                        page.cache_id(&node, 0);
+                        return;
+                    };
+                    // The tag is interned first: it precedes the attributes on the wire.
+                    let tag_name = known.names.name(&tag);
+                    let mut base: Option<String> = None;
+                    let mut base_of = || base.get_or_insert_with(|| page.base_url(&node)).clone();
+                    let wire: Vec<Attr> = attrs
+                        .into_iter()
+                        .filter(|(n, _)| {
+                            (!sent.boxed || boxed_keeps(n))
+                                && !mask::attr_dropped(n, sent.value_masked)
+                        })
+                        .map(|(n, v)| {
+                            let value = attr_value(&n, v, sent, &mut base_of);
+                            Attr {
+                                name: known.names.name(&n),
+                                value,
+                            }
+                        })
+                        .collect();
+                    slot.sent_as = Some(sent);
+                    sheet_owner = ns == Namespace::Html && matches!(tag.as_str(), "style" | "link");
+                    slot.text_mode = match tag.as_str() {
+                        "style" => TextMode::Css,
+                        "textarea" if sent.value_masked => TextMode::Masked,
+                        _ if sent.state.masked => TextMode::Masked,
+                        _ => TextMode::Plain,
+                    };
+                    if sent.boxed {
+                        let (width, height) = page.box_size(&node);
+                        known.new_boxed.push(node.clone());
+                        NodeData::Boxed {
+                            ns,
+                            tag: tag_name,
+                            attrs: wire,
+                            width,
+                            height,
                         }
-                    }
-                    Described::Text(t) => {
-                        NodeData::Text(text_value(text, t, || page.base_url(&node)))
-                    }
-                    Described::Comment(t) => NodeData::Comment(if text == TextMode::Masked {
-                        mask::mask_text(&cut(t))
                     } else {
-                        cut(t)
-                    }),
-                    Described::Other => return,
-                    Described::Element(head) => {
-                        let (ns, tag) = (head.ns, head.tag);
-                        scroll = head.scroll;
-                        has_children = head.has_children;
-                        let Some(sent) =
-                            sent_as(page, &self.config, &node, ns, &tag, &attrs, state)
-                        else {
-                            // Dropped: the id cached with its description goes to the next node.
-                            page.cache_id(&node, 0);
-                            return;
-                        };
-                        // The tag is interned first: it precedes the attributes on the wire.
-                        let tag_name = self.names.name(&tag);
-                        let mut base: Option<String> = None;
-                        let mut base_of =
-                            || base.get_or_insert_with(|| page.base_url(&node)).clone();
-                        let wire: Vec<Attr> = attrs
-                            .into_iter()
-                            .filter(|(n, _)| {
-                                (!sent.boxed || boxed_keeps(n))
-                                    && !mask::attr_dropped(n, sent.value_masked)
-                            })
-                            .map(|(n, v)| {
-                                let value = attr_value(&n, v, sent, &mut base_of);
-                                Attr {
-                                    name: self.names.name(&n),
-                                    value,
-                                }
-                            })
-                            .collect();
-                        slot.sent_as = Some(sent);
-                        sheet_owner =
-                            ns == Namespace::Html && matches!(tag.as_str(), "style" | "link");
-                        slot.text_mode = match tag.as_str() {
-                            "style" => TextMode::Css,
-                            "textarea" if sent.value_masked => TextMode::Masked,
-                            _ if sent.state.masked => TextMode::Masked,
-                            _ => TextMode::Plain,
-                        };
-                        if sent.boxed {
-                            let (width, height) = page.box_size(&node);
-                            self.new_boxed.push(node.clone());
-                            NodeData::Boxed {
-                                ns,
-                                tag: tag_name,
-                                attrs: wire,
-                                width,
-                                height,
+                        slot.holds_children = !(ns == Namespace::Html && tag == "script");
+                        slot.control = control(ns, &tag);
+                        if slot.holds_children {
+                            if head.shadow_host {
+                                shadow = page.shadow_root(&node);
                             }
-                        } else {
-                            slot.holds_children = !(ns == Namespace::Html && tag == "script");
-                            slot.control = control(ns, &tag);
-                            if slot.holds_children {
-                                if head.shadow_host {
-                                    shadow = page.shadow_root(&node);
-                                }
-                                if ns == Namespace::Html && tag == "iframe" {
-                                    frame_doc = page.frame_document(&node);
-                                    self.new_frames.push(node.clone());
-                                }
+                            if ns == Namespace::Html && tag == "iframe" {
+                                frame_doc = page.frame_document(&node);
+                                known.new_frames.push(node.clone());
                             }
-                            NodeData::Element {
-                                ns,
-                                tag: tag_name,
-                                attrs: wire,
-                            }
+                        }
+                        NodeData::Element {
+                            ns,
+                            tag: tag_name,
+                            attrs: wire,
                         }
                     }
                 }
             }
+        }
+    };
+    if scope {
+        slot.holds_children = true;
+        slot.text_mode = if state.masked {
+            TextMode::Masked
+        } else {
+            TextMode::Plain
         };
-        if scope {
-            slot.holds_children = true;
-            slot.text_mode = if state.masked {
-                TextMode::Masked
-            } else {
-                TextMode::Plain
-            };
-        }
-        let id = self.alloc_id();
-        if !matches!(role, Role::Child { .. }) {
-            page.cache_id(&node, id);
-        }
-        let control = slot.control;
-        let sent = slot.sent_as;
-        let holds = slot.holds_children;
-        let child_state = sent.map_or(state, |s| s.state);
-        let child_text = slot.text_mode;
-        let attach = match role {
-            Role::Child { attach: true } => Attach::Append,
-            Role::Child { attach: false } => Attach::Detached,
-            Role::ShadowRoot | Role::FrameDocument => Attach::Inner,
-        };
-        self.tree.insert(id, slot, attach);
-        out.nodes.push(Node { id, parent, data });
-        if let (Some(tag), Some(sent)) = (control, sent) {
-            if let Some(value) = page.form_value(&node, tag) {
-                out.form.push(InputValue {
-                    node: id,
-                    value: masked_value(value, sent.value_masked),
-                });
-            }
-        }
-        if sent.is_some_and(|s| !s.boxed) {
-            if let Some((x, y)) = scroll {
-                out.scrolls.push(Scroll { node: id, x, y });
-            }
-            let owner = sheet_owner;
-            if let Some(rules) = owner.then(|| page.owner_rules(&node)).flatten() {
-                self.owner_sent.insert(id);
-                let base = page.base_url(&node);
-                let rules = rules
-                    .iter()
-                    .map(|r| url::absolutize_css(&base, r).into_owned())
-                    .collect();
-                out.sheets.push(SheetRules {
-                    sheet: SheetRef::Owner(id),
-                    rules,
-                });
-            }
-        }
-        if scope {
-            self.scopes.push(id);
-            self.collect_adopted(page, id, &node, out);
-            if matches!(role, Role::ShadowRoot | Role::FrameDocument) {
-                self.new_roots.push(node.clone());
-            }
-        }
-        if !holds {
-            return;
-        }
-        children.clear();
-        if has_children {
-            page.children(&node, children);
-        }
-        for child in children.drain(..).rev() {
-            stack.push(Visit {
-                node: child,
-                parent: id,
-                state: child_state,
-                text: child_text,
-                role: Role::Child { attach: true },
-            });
-        }
-        if let Some(root) = shadow {
-            stack.push(Visit {
-                node: root,
-                parent: id,
-                state: child_state,
-                text: child_text,
-                role: Role::ShadowRoot,
-            });
-        }
-        if let Some(doc) = frame_doc {
-            stack.push(Visit {
-                node: doc,
-                parent: id,
-                state: child_state,
-                text: child_text,
-                role: Role::FrameDocument,
+    }
+    let id = known.alloc_id();
+    if !matches!(role, Role::Child { .. }) {
+        page.cache_id(&node, id);
+    }
+    let control = slot.control;
+    let sent = slot.sent_as;
+    let holds = slot.holds_children;
+    let child_state = sent.map_or(state, |s| s.state);
+    let child_text = slot.text_mode;
+    let attach = match role {
+        Role::Child { attach: true } => Attach::Append,
+        Role::Child { attach: false } => Attach::Detached,
+        Role::ShadowRoot | Role::FrameDocument => Attach::Inner,
+    };
+    known.tree.insert(id, slot, attach);
+    out.nodes.push(Node { id, parent, data });
+    if let (Some(tag), Some(sent)) = (control, sent) {
+        if let Some(value) = page.form_value(&node, tag) {
+            out.form.push(InputValue {
+                node: id,
+                value: masked_value(value, sent.value_masked),
             });
         }
     }
+    if sent.is_some_and(|s| !s.boxed) {
+        if let Some((x, y)) = scroll {
+            out.scrolls.push(Scroll { node: id, x, y });
+        }
+        let owner = sheet_owner;
+        if let Some(rules) = owner.then(|| page.owner_rules(&node)).flatten() {
+            known.owner_sheets.insert(id);
+            let base = page.base_url(&node);
+            let rules = rules
+                .iter()
+                .map(|r| url::absolutize_css(&base, r).into_owned())
+                .collect();
+            out.sheets.push(SheetRules {
+                sheet: SheetRef::Owner(id),
+                rules,
+            });
+        }
+    }
+    if scope {
+        known.scopes.push(id);
+        collect_adopted(page, known, id, &node, out);
+        if matches!(role, Role::ShadowRoot | Role::FrameDocument) {
+            known.new_roots.push(node.clone());
+        }
+    }
+    if !holds {
+        return;
+    }
+    children.clear();
+    if has_children {
+        page.children(&node, children);
+    }
+    for child in children.drain(..).rev() {
+        stack.push(Visit {
+            node: child,
+            parent: id,
+            state: child_state,
+            text: child_text,
+            role: Role::Child { attach: true },
+        });
+    }
+    if let Some(root) = shadow {
+        stack.push(Visit {
+            node: root,
+            parent: id,
+            state: child_state,
+            text: child_text,
+            role: Role::ShadowRoot,
+        });
+    }
+    if let Some(doc) = frame_doc {
+        stack.push(Visit {
+            node: doc,
+            parent: id,
+            state: child_state,
+            text: child_text,
+            role: Role::FrameDocument,
+        });
+    }
+}
 
-    /// Records the adopted sheets of a scope, sending each constructed sheet's rules once.
-    pub(crate) fn collect_adopted<P: Page<Node = N>>(
-        &mut self,
-        page: &P,
-        scope: NodeId,
-        node: &N,
-        out: &mut Collected,
-    ) {
-        let sheets = page.adopted(node);
-        let sent = self.adopted_sent.iter().position(|(s, _)| *s == scope);
-        let previous = sent.and_then(|at| self.adopted_sent.get(at));
-        if previous.map_or(&[][..], |(_, p)| &p[..]) == &sheets[..] {
-            return;
-        }
-        for &n in &sheets {
-            if self.sent_constructed.insert(n) {
-                out.sheets.push(SheetRules {
-                    sheet: SheetRef::Constructed(n),
-                    rules: page.constructed_rules(n),
-                });
-            }
-        }
-        match sent.and_then(|at| self.adopted_sent.get_mut(at)) {
-            Some((_, previous)) => *previous = sheets.clone(),
-            None => self.adopted_sent.push((scope, sheets.clone())),
-        }
-        out.adopted.push(AdoptedSheets { scope, sheets });
+/// Records the adopted sheets of a scope, sending each constructed sheet's rules once.
+pub(crate) fn collect_adopted<P: Page>(
+    page: &P,
+    known: &mut Known<P::Node>,
+    scope: NodeId,
+    node: &P::Node,
+    out: &mut Collected,
+) {
+    let sheets = page.adopted(node);
+    let sent = known.adopted.iter().position(|(s, _)| *s == scope);
+    let previous = sent.and_then(|at| known.adopted.get(at));
+    if previous.map_or(&[][..], |(_, p)| &p[..]) == &sheets[..] {
+        return;
     }
+    for &n in &sheets {
+        if known.constructed.insert(n) {
+            out.sheets.push(SheetRules {
+                sheet: SheetRef::Constructed(n),
+                rules: page.constructed_rules(n),
+            });
+        }
+    }
+    match sent.and_then(|at| known.adopted.get_mut(at)) {
+        Some((_, previous)) => *previous = sheets.clone(),
+        None => known.adopted.push((scope, sheets.clone())),
+    }
+    out.adopted.push(AdoptedSheets { scope, sheets });
 }
