@@ -1,6 +1,6 @@
 //! The session's flow on the page: the welcome (start capture, or pause on a configured URL),
-//! mode changes and the events they raise, agent frames, the customer's answers in the UI, and
-//! capture's frames into the socket.
+//! mode changes and the events they raise, agent frames, and capture's frames into the socket
+//! with a bound on what waits unsent.
 
 use std::rc::Rc;
 
@@ -9,12 +9,15 @@ use protocol::{FrameKind, SessionMode, Welcome};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 
-use super::{
-    apply_input, current, end_session, finish, href, kind_of, overlay, schedule_later,
-    start_session, storage, Page, MAX_BUFFERED,
-};
+use super::input::apply_input;
+use super::state::{current, href, storage, window, Page};
 use crate::control::{self, end_reason_name, Incoming, Outgoing};
+use crate::web::overlay;
 use crate::web::session::WebCapture;
+
+/// Bytes the socket may hold unsent before capture frames are dropped and a fresh snapshot
+/// is sent once it drains.
+const MAX_BUFFERED: u32 = 4 << 20;
 
 /// Capture's frames, in order, into the socket. Past [`MAX_BUFFERED`] unsent bytes, frames are
 /// dropped until a fresh snapshot, so nothing waits without bound. A frame the relay would
@@ -36,7 +39,7 @@ pub(super) fn on_frame(bytes: Uint8Array) {
         if bytes.length() as usize > protocol::MAX_FRAME_BYTES {
             if kind == Some(FrameKind::Snapshot) {
                 // Not from inside capture's delivery: end in a task of its own.
-                later(|p| super::end_from_page(p, "too-large"));
+                later(|p| p.end_from_page("too-large"));
             } else {
                 page.overflow.set(true);
                 schedule_later(&page, 0);
@@ -60,6 +63,37 @@ pub(super) fn on_frame(bytes: Uint8Array) {
         // Not from inside capture's delivery: pause in a task of its own.
         later(pause);
     }
+}
+
+/// Sends a fresh snapshot once the socket has drained after an overflow.
+pub(super) fn after_overflow() {
+    let Some(page) = current() else { return };
+    let drained = page
+        .ws
+        .borrow()
+        .as_ref()
+        .is_some_and(|ws| ws.buffered_amount() < MAX_BUFFERED / 4);
+    match (drained, page.capture()) {
+        (true, Some(capture)) => capture.snapshot(),
+        (false, Some(_)) => schedule_later(&page, 200),
+        _ => {}
+    }
+}
+
+fn schedule_later(page: &Page, ms: i32) {
+    if let Some(w) = window() {
+        let _ = w.set_timeout_with_callback_and_timeout_and_arguments_0(
+            page.later.as_ref().unchecked_ref(),
+            ms,
+        );
+    }
+}
+
+/// The kind byte of an encoded frame.
+fn kind_of(bytes: &Uint8Array) -> Option<FrameKind> {
+    (bytes.length() > 0)
+        .then(|| bytes.get_index(0))
+        .and_then(FrameKind::from_code)
 }
 
 /// Runs `act` on the current page in a task of its own.
@@ -105,20 +139,11 @@ fn pause(page: &Page) {
     }
 }
 
-pub(super) fn stop_polling(page: &Page) {
-    let id = page.poll_id.replace(0);
-    if id != 0 {
-        if let Some(w) = web_sys::window() {
-            w.clear_interval_with_handle(id);
-        }
-    }
-}
-
 /// While paused: the page routed (`pushState`, hash) to a URL that does not pause.
 pub(super) fn check_unpause() {
     let Some(page) = current() else { return };
     if !page.paused.get() || page.ws.borrow().is_none() {
-        return stop_polling(&page);
+        return page.stop_polling();
     }
     if !control::is_paused(&href(), &page.opts.rules) {
         resume(&page);
@@ -129,7 +154,7 @@ pub(super) fn check_unpause() {
 /// Sharing resumes: "resumed" first, then the fresh snapshot, so the mirror leaves "paused"
 /// for the new page.
 fn resume(page: &Page) {
-    stop_polling(page);
+    page.stop_polling();
     page.paused.set(false);
     if let Some(s) = storage() {
         let _ = s.remove_item(&paused_key(page));
@@ -186,7 +211,7 @@ fn welcome(page: &Page, w: Welcome) {
 }
 
 /// Follows the relay's mode and raises the loader's events on the way.
-fn set_mode(page: &Page, mode: SessionMode) {
+pub(super) fn set_mode(page: &Page, mode: SessionMode) {
     let before = page.mode.replace(mode);
     if before == mode {
         return;
@@ -209,7 +234,7 @@ pub(super) fn on_incoming(page: &Rc<Page>, incoming: Incoming) {
     let ui = || page.ui();
     match incoming {
         Incoming::Welcome(w) => welcome(page, w),
-        Incoming::End(e) => finish(page, end_reason_name(e.reason)),
+        Incoming::End(e) => page.finish(end_reason_name(e.reason)),
         Incoming::Error(code, text) => {
             page.refused.set(control::refuses_what_was_sent(code));
             *page.error.borrow_mut() = Some(text);
@@ -248,81 +273,5 @@ pub(super) fn on_incoming(page: &Rc<Page>, incoming: Incoming) {
             }
         }
         input => apply_input(page, input),
-    }
-}
-
-/// What the customer did in the UI.
-pub(super) fn on_ui(name: &str, value: &str) {
-    let Some(page) = current() else { return };
-    match name {
-        "code" => {
-            let promise = start_session("key", value);
-            let ok = Closure::once_into_js(|_: JsValue| {
-                if let Some(ui) = current().as_ref().and_then(|p| p.ui()) {
-                    ui.close();
-                }
-            });
-            let err = Closure::once_into_js(|e: JsValue| {
-                let text = js_sys::Reflect::get(&e, &JsValue::from_str("message"))
-                    .ok()
-                    .and_then(|m| m.as_string())
-                    .unwrap_or_default();
-                if let Some(p) = current() {
-                    if let Some(ui) = p.ui() {
-                        ui.code_error(&text);
-                    }
-                }
-            });
-            // Through `then` as a plain function: both callbacks free themselves once called.
-            if let Ok(then) = js_sys::Reflect::get(&promise, &JsValue::from_str("then")) {
-                let _ = then
-                    .unchecked_into::<js_sys::Function>()
-                    .call2(&promise, &ok, &err);
-            }
-        }
-        "cancel" => {
-            page.offer.borrow_mut().take();
-            if let Some(ui) = page.ui() {
-                ui.close();
-            }
-            if page.ws.borrow().is_none() {
-                if let Some(ui) = page.ui.borrow_mut().take() {
-                    ui.remove();
-                }
-            }
-        }
-        "accept" => {
-            if let Some(token) = page.offer.borrow_mut().take() {
-                if let Some(ui) = page.ui() {
-                    ui.close();
-                }
-                let _ = start_session("offer", &token);
-            }
-        }
-        "allow" | "deny" if page.mode.get() == SessionMode::NavigationRequested => {
-            page.send(if name == "allow" {
-                Outgoing::Accept
-            } else {
-                Outgoing::Decline
-            });
-            if name == "deny" {
-                set_mode(&page, SessionMode::ReadOnly);
-            }
-            if let Some(ui) = page.ui() {
-                ui.close();
-            }
-        }
-        "revoke" => {
-            if matches!(
-                page.mode.get(),
-                SessionMode::NavigationGranted | SessionMode::NavigationRequested
-            ) {
-                // Local first: input already on its way is refused from this moment.
-                set_mode(&page, SessionMode::ReadOnly);
-                page.send(Outgoing::Revoke);
-            }
-        }
-        "stop" => end_session(),
-        _ => {}
     }
 }

@@ -4,7 +4,7 @@
 
 use protocol::{InputRefused, Navigate, Refusal};
 
-use super::{href, window, Page};
+use super::state::{href, window, Page};
 use crate::control::{self, decide, Action, Facts, Incoming, Outgoing};
 use crate::web::apply;
 

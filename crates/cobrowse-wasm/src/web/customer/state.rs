@@ -1,0 +1,216 @@
+//! The page's co-browse state and what every part of the session does with it: the one
+//! [`Page`] per page in a thread-local, the loader's options, the UI, the socket, the running
+//! capture, and how a session ends on this page ([`Page::finish`]). Also the few browser
+//! reads they share (the URL, `sessionStorage`).
+//!
+//! The state is kept in a thread-local, not in closures: every callback (socket, capture, UI)
+//! finds it there, so no reference cycle keeps a finished session alive. This module calls no
+//! other part of the session; `flow`, `input` and the entry points in `customer.rs` build on it.
+
+use std::cell::{Cell, RefCell};
+use std::rc::Rc;
+
+use js_sys::{Function, Object, Reflect, Uint8Array};
+use protocol::SessionMode;
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
+use web_sys::WebSocket;
+
+use crate::control::{self, Outgoing, Rules};
+use crate::web::overlay::{self, Ui};
+use crate::web::session::WebCapture;
+
+thread_local! {
+    static PAGE: RefCell<Option<Rc<Page>>> = const { RefCell::new(None) };
+}
+
+/// The page's state, once `initCustomer` set it up.
+pub(super) fn current() -> Option<Rc<Page>> {
+    PAGE.with(|p| p.borrow().clone())
+}
+
+/// Makes `page` the page's state (once, from `initCustomer`).
+pub(super) fn install(page: Rc<Page>) {
+    PAGE.with(|p| *p.borrow_mut() = Some(page));
+}
+
+/// What the loader passes to `initCustomer`.
+pub(super) struct Opts {
+    pub(super) site: String,
+    pub(super) ws_url: String,
+    /// The site configuration object (capture's selectors and the rules below).
+    pub(super) config: JsValue,
+    pub(super) rules: Rules,
+    /// `emit(name, detail)`: the loader's event dispatch.
+    pub(super) emit: Function,
+}
+
+pub(super) type Handler = Closure<dyn FnMut(JsValue)>;
+
+/// The page's co-browse state.
+pub(super) struct Page {
+    pub(super) opts: Opts,
+    pub(super) ui: RefCell<Option<Ui>>,
+    pub(super) act: Closure<dyn FnMut(String, String)>,
+    /// Bumped on every new socket, so events of an old socket are ignored.
+    pub(super) gen: Cell<u32>,
+    pub(super) ws: RefCell<Option<WebSocket>>,
+    pub(super) handlers: RefCell<Vec<Handler>>,
+    pub(super) capture: RefCell<Option<Rc<WebCapture>>>,
+    pub(super) on_frame: Closure<dyn FnMut(Uint8Array)>,
+    pub(super) later: Closure<dyn FnMut()>,
+    /// While paused: watches the URL, so routing away from a paused page resumes sharing.
+    pub(super) poll: Closure<dyn FnMut()>,
+    pub(super) poll_id: Cell<i32>,
+    pub(super) mode: Cell<SessionMode>,
+    pub(super) welcomed: Cell<bool>,
+    pub(super) paused: Cell<bool>,
+    /// The socket was full: capture frames are dropped until a fresh snapshot.
+    pub(super) overflow: Cell<bool>,
+    pub(super) settle: RefCell<Option<(Function, Function)>>,
+    pub(super) error: RefCell<Option<String>>,
+    /// The last error refused what the page sent (see `flow::on_incoming`).
+    pub(super) refused: Cell<bool>,
+    /// The offer token waiting for the customer's answer in the Accept prompt.
+    pub(super) offer: RefCell<Option<String>>,
+    pub(super) retries: Cell<u32>,
+}
+
+pub(super) fn window() -> Option<web_sys::Window> {
+    web_sys::window()
+}
+
+pub(super) fn storage() -> Option<web_sys::Storage> {
+    window().and_then(|w| w.session_storage().ok().flatten())
+}
+
+pub(super) fn get(object: &JsValue, key: &str) -> JsValue {
+    Reflect::get(object, &JsValue::from_str(key)).unwrap_or(JsValue::UNDEFINED)
+}
+
+pub(super) fn href() -> String {
+    window()
+        .and_then(|w| w.location().href().ok())
+        .unwrap_or_default()
+}
+
+impl Page {
+    pub(super) fn ui(&self) -> Option<std::cell::Ref<'_, Ui>> {
+        if self.ui.borrow().is_none() {
+            let ui = Ui::new(self.act.as_ref().unchecked_ref());
+            *self.ui.borrow_mut() = Some(ui);
+        }
+        std::cell::Ref::filter_map(self.ui.borrow(), Option::as_ref).ok()
+    }
+
+    pub(super) fn emit(&self, name: &str, detail: &[(&str, JsValue)]) {
+        let object = Object::new();
+        for (k, v) in detail {
+            let _ = Reflect::set(&object, &JsValue::from_str(k), v);
+        }
+        let _ = self
+            .opts
+            .emit
+            .call2(&JsValue::NULL, &JsValue::from_str(name), &object);
+    }
+
+    pub(super) fn storage_key(&self) -> String {
+        crate::url::join(&["cobrowse:", &self.opts.site])
+    }
+
+    pub(super) fn capture(&self) -> Option<Rc<WebCapture>> {
+        self.capture.borrow().clone()
+    }
+
+    /// Sends one of the page's own frames: in capture's numbered stream while it runs.
+    pub(super) fn send(&self, frame: Outgoing) {
+        match self.capture() {
+            Some(capture) => capture.send_encoded(|seq| control::encode_outgoing(seq, &frame)),
+            None => {
+                if let Some(ws) = self.ws.borrow().as_ref() {
+                    let _ = ws.send_with_u8_array(&control::encode_outgoing(0, &frame));
+                }
+            }
+        }
+    }
+
+    pub(super) fn granted(&self) -> bool {
+        self.mode.get() == SessionMode::NavigationGranted && !self.paused.get()
+    }
+
+    pub(super) fn show_banner(&self) {
+        let state = overlay::banner_state(self.granted(), self.paused.get());
+        if let Some(ui) = self.ui() {
+            ui.banner(Some(state.to_owned()));
+        }
+    }
+
+    pub(super) fn stop_capture(&self) {
+        if let Some(capture) = self.capture.borrow_mut().take() {
+            capture.stop();
+        }
+    }
+
+    /// Stops watching the URL of a paused page.
+    pub(super) fn stop_polling(&self) {
+        let id = self.poll_id.replace(0);
+        if id != 0 {
+            if let Some(w) = window() {
+                w.clear_interval_with_handle(id);
+            }
+        }
+    }
+
+    /// Rejects the promise of `startSession`, if it still waits.
+    pub(super) fn settle_err(&self, text: &str) {
+        if let Some((_, reject)) = self.settle.borrow_mut().take() {
+            let _ = reject.call1(&JsValue::NULL, &js_sys::Error::new(text));
+        }
+    }
+
+    /// Closes the socket and ignores whatever it still reports.
+    pub(super) fn drop_socket(&self) {
+        self.gen.set(self.gen.get().wrapping_add(1));
+        if let Some(ws) = self.ws.borrow_mut().take() {
+            ws.set_onopen(None);
+            ws.set_onmessage(None);
+            ws.set_onclose(None);
+            let _ = ws.close_with_code(1000);
+        }
+        self.handlers.borrow_mut().clear();
+    }
+
+    /// Ends the session on this page: stops capture, removes the UI, forgets the resume token.
+    pub(super) fn finish(&self, reason: &str) {
+        self.drop_socket();
+        self.stop_capture();
+        self.mode.set(SessionMode::ReadOnly);
+        self.paused.set(false);
+        self.stop_polling();
+        self.retries.set(0);
+        if let Some(s) = storage() {
+            let _ = s.remove_item(&self.storage_key());
+            let _ = s.remove_item(&(self.storage_key() + ":paused"));
+        }
+        if let Some(ui) = self.ui.borrow_mut().take() {
+            ui.remove();
+        }
+        self.settle_err(&crate::url::join(&[
+            "the co-browse session ended (",
+            reason,
+            ")",
+        ]));
+        let was = self.welcomed.replace(false);
+        if was || reason != "error" {
+            self.emit("end", &[("reason", JsValue::from_str(reason))]);
+        }
+    }
+
+    /// Tells the relay the page ends the session, then ends it here with `reason`.
+    pub(super) fn end_from_page(&self, reason: &str) {
+        if self.ws.borrow().is_some() {
+            self.send(Outgoing::End);
+            self.finish(reason);
+        }
+    }
+}
