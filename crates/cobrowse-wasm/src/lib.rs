@@ -8,6 +8,7 @@
 //! - [`capture`]: a session's state: sliced snapshots, recording, flushing into frames.
 //! - [`serialize`]: the walk that turns live nodes into wire nodes, masking first.
 //! - [`diff`]: from dirty parents and attribute/text records to ordered mutation ops.
+//! - [`reconcile`]: one child list against the receiver's: what stays, what is sent again.
 //! - [`known`]: what the receiver has: the [`tree`], the name table, ids, sheets and scopes
 //!   sent, which the walk adds to and the flush compares the page with.
 //! - [`tree`]: the sent nodes (ids, parents, children, masking facts).
@@ -42,6 +43,7 @@ pub mod mirror;
 pub mod model;
 pub mod order;
 pub mod page;
+pub mod reconcile;
 pub mod serialize;
 pub mod tree;
 pub mod url;
