@@ -2,18 +2,26 @@
 //! snapshot, record what the page reports (observer records, events, CSSOM hooks), and flush
 //! once per animation frame into encoded frames with session sequence numbers.
 //!
+//! The state is kept in parts by owner: what the receiver has (`Known`), the DOM changes
+//! recorded since the last flush (`Changes`), and here the rest (values, scrolls, focus,
+//! pointer, navigation, the snapshot job, the numbered frames). The walk
+//! (`serialize::walk`) and the flush's DOM part (`diff::flush`) take the parts they need.
+//!
 //! # Invariants
 //! - Nothing is read from the page when it is recorded, only when it is flushed: the frame
 //!   carries the page's state at flush time, so a burst of changes costs one read per node.
 //! - While a snapshot is being taken, records accumulate and are flushed after it is sent;
-//!   flushing compares the live page with the [`Tree`], so nothing changed meanwhile is lost.
+//!   flushing compares the live page with the [`Tree`](crate::tree::Tree), so nothing changed
+//!   meanwhile is lost.
 
 use protocol::{
     Focus, FrameKind, Message, MutationBatch, Navigated, NodeId, Pointer, RuleChange, Scroll,
     SheetRef, Snapshot, Viewport,
 };
 
+use crate::changes::Changes;
 use crate::config::Config;
+use crate::diff;
 use crate::intern::IdSet;
 use crate::known::Known;
 use crate::mask::MaskState;
@@ -84,24 +92,15 @@ struct SnapshotJob<N> {
 
 /// A capture session.
 pub struct Capture<N> {
-    pub(crate) config: Config,
+    config: Config,
     /// What the receiver has: the walk adds to it, the flush compares the page with it.
-    pub(crate) known: Known<N>,
+    known: Known<N>,
     seq: u32,
     job: Option<SnapshotJob<N>>,
-    // Recorded since the last flush.
-    pub(crate) dirty: IdSet,
-    /// Changed attribute names per element, in the order first recorded (an element's slot
-    /// holds the position of its entry).
-    pub(crate) attrs: Vec<(NodeId, Vec<String>)>,
-    pub(crate) texts: IdSet,
-    pub(crate) values: IdSet,
-    pub(crate) resend: IdSet,
-    /// Boxed elements' new sizes (few: only boxes are watched).
-    pub(crate) resized: Vec<(NodeId, (u32, u32))>,
-    pub(crate) sheet_ops: Vec<(SheetRef, RuleChange)>,
-    pub(crate) sheet_full: Vec<SheetRef>,
-    pub(crate) adoption_changed: bool,
+    // Recorded since the last flush: the DOM changes the flush turns into one batch, then
+    // what goes out as frames of its own.
+    changes: Changes,
+    values: IdSet,
     scrolled: IdSet,
     window_scrolled: bool,
     viewport: Option<Viewport>,
@@ -120,15 +119,8 @@ impl<N: Clone> Capture<N> {
             known: Known::new(),
             seq: 0,
             job: None,
-            dirty: IdSet::default(),
-            attrs: Vec::new(),
-            texts: IdSet::default(),
+            changes: Changes::default(),
             values: IdSet::default(),
-            resend: IdSet::default(),
-            resized: Vec::new(),
-            sheet_ops: Vec::new(),
-            sheet_full: Vec::new(),
-            adoption_changed: false,
             scrolled: IdSet::default(),
             window_scrolled: false,
             viewport: None,
@@ -206,16 +198,9 @@ impl<N: Clone> Capture<N> {
     }
 
     fn clear_recorded(&mut self) {
-        self.dirty.clear();
-        self.attrs.clear();
-        self.texts.clear();
+        self.changes.clear();
         self.values.clear();
-        self.resend.clear();
-        self.resized.clear();
-        self.sheet_ops.clear();
-        self.sheet_full.clear();
         self.scrolled.clear();
-        self.adoption_changed = false;
     }
 
     pub fn snapshot_in_progress(&self) -> bool {
@@ -268,14 +253,14 @@ impl<N: Clone> Capture<N> {
     /// snapshot sends each such place as it then is: an element whose verdict changed is sent
     /// again whole, and a changed child list is reconciled (adding what moved in).
     fn drop_stale_visits<P: Page<Node = N>>(&self, page: &P, stack: &mut Vec<Visit<N>>) {
-        if self.attrs.is_empty() && self.dirty.is_empty() {
+        if self.changes.attrs.is_empty() && self.changes.dirty.is_empty() {
             return;
         }
         // Visited nodes whose verdict changed, and visited nodes that left a changed parent.
-        let mut stale = self.changed_verdicts(page);
+        let mut stale = diff::changed_verdicts(page, &self.config, &self.known, &self.changes);
         let mut live = Vec::new();
         let mut live_ids = Vec::new();
-        for parent in self.dirty.iter() {
+        for parent in self.changes.dirty.iter() {
             let Some(slot) = self.known.tree.get(parent) else {
                 continue;
             };
@@ -304,7 +289,7 @@ impl<N: Clone> Capture<N> {
         };
         stack.retain(|visit| {
             let moved = matches!(visit.role, Role::Child { .. })
-                && self.dirty.contains(visit.parent)
+                && self.changes.dirty.contains(visit.parent)
                 && page
                     .parent(&visit.node)
                     .is_none_or(|p| self.id_of(page, &p) != Some(visit.parent));
@@ -348,16 +333,9 @@ impl<N: Clone> Capture<N> {
 
     /// Whether a flush has something to do.
     pub fn has_pending(&self) -> bool {
-        !(self.dirty.is_empty()
-            && self.attrs.is_empty()
-            && self.texts.is_empty()
+        !(self.changes.is_empty()
             && self.values.is_empty()
-            && self.resend.is_empty()
-            && self.resized.is_empty()
-            && self.sheet_ops.is_empty()
-            && self.sheet_full.is_empty()
             && self.scrolled.is_empty()
-            && !self.adoption_changed
             && !self.window_scrolled
             && self.viewport.is_none()
             && self.pointer.is_none()
@@ -375,11 +353,11 @@ impl<N: Clone> Capture<N> {
         }
         match kind {
             1 => {
-                self.dirty.insert(id);
+                self.changes.dirty.insert(id);
             }
             2 => self.record_attribute_name(id, name),
             _ => {
-                self.texts.insert(id);
+                self.changes.texts.insert(id);
             }
         }
     }
@@ -390,15 +368,15 @@ impl<N: Clone> Capture<N> {
             return;
         };
         let at = slot.attrs_at as usize;
-        match self.attrs.get_mut(at.wrapping_sub(1)) {
+        match self.changes.attrs.get_mut(at.wrapping_sub(1)) {
             Some((node, names)) if *node == id => {
                 if !names.iter().any(|n| n == name) {
                     names.push(name.to_owned());
                 }
             }
             _ => {
-                self.attrs.push((id, vec![name.to_owned()]));
-                slot.attrs_at = self.attrs.len() as u32;
+                self.changes.attrs.push((id, vec![name.to_owned()]));
+                slot.attrs_at = self.changes.attrs.len() as u32;
             }
         }
     }
@@ -406,7 +384,7 @@ impl<N: Clone> Capture<N> {
     /// A child list changed under `target`.
     pub fn record_children<P: Page<Node = N>>(&mut self, page: &P, target: &N) {
         if let Some(id) = self.id_of(page, target) {
-            self.dirty.insert(id);
+            self.changes.dirty.insert(id);
         }
     }
 
@@ -420,7 +398,7 @@ impl<N: Clone> Capture<N> {
     /// The data of a text or comment node changed.
     pub fn record_text<P: Page<Node = N>>(&mut self, page: &P, target: &N) {
         if let Some(id) = self.id_of(page, target) {
-            self.texts.insert(id);
+            self.changes.texts.insert(id);
         }
     }
 
@@ -459,8 +437,8 @@ impl<N: Clone> Capture<N> {
     pub fn record_resend<P: Page<Node = N>>(&mut self, page: &P, target: &N) {
         if let Some(id) = self.id_of(page, target) {
             if let Some(parent) = self.known.tree.get(id).map(|s| s.parent) {
-                self.resend.insert(id);
-                self.dirty.insert(parent);
+                self.changes.resend.insert(id);
+                self.changes.dirty.insert(parent);
             }
         }
     }
@@ -474,9 +452,14 @@ impl<N: Clone> Capture<N> {
         height: u32,
     ) {
         if let Some(id) = self.id_of(page, target) {
-            match self.resized.iter_mut().find(|(node, _)| *node == id) {
+            match self
+                .changes
+                .resized
+                .iter_mut()
+                .find(|(node, _)| *node == id)
+            {
                 Some((_, size)) => *size = (width, height),
-                None => self.resized.push((id, (width, height))),
+                None => self.changes.resized.push((id, (width, height))),
             }
         }
     }
@@ -532,7 +515,7 @@ impl<N: Clone> Capture<N> {
 
     /// The adopted sheets of some scope may have changed.
     pub fn record_adoption(&mut self) {
-        self.adoption_changed = true;
+        self.changes.adoption_changed = true;
     }
 
     /// A CSSOM hook saw a sheet change.
@@ -562,13 +545,13 @@ impl<N: Clone> Capture<N> {
             },
             (true, RawRuleChange::Delete { index }) => RuleChange::Delete { path: vec![index] },
             _ => {
-                if !self.sheet_full.contains(&sheet) {
-                    self.sheet_full.push(sheet);
+                if !self.changes.sheet_full.contains(&sheet) {
+                    self.changes.sheet_full.push(sheet);
                 }
                 return;
             }
         };
-        self.sheet_ops.push((sheet, change));
+        self.changes.sheet_ops.push((sheet, change));
     }
 
     /// Sends everything recorded since the last flush (unless a snapshot is being taken).
@@ -581,7 +564,14 @@ impl<N: Clone> Capture<N> {
         }
         let first_new = self.known.next_id();
         let mut extra = Collected::default();
-        let ops = self.flush_dom(page, first_new, &mut extra);
+        let ops = diff::flush(
+            page,
+            &self.config,
+            &mut self.known,
+            &mut self.changes,
+            first_new,
+            &mut extra,
+        );
         if !ops.is_empty() {
             self.emit(Message::Mutations(MutationBatch { ops }))?;
         }

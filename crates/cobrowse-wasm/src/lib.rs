@@ -5,10 +5,14 @@
 //!
 //! Pure core (no web-sys; tested natively with `cargo test -p cobrowse-wasm`):
 //! - [`page`]: the [`page::Page`] trait, what capture reads from a live document.
-//! - [`capture`]: a session's state: sliced snapshots, recording, flushing into frames.
-//! - [`serialize`]: the walk that turns live nodes into wire nodes, masking first.
-//! - [`diff`]: from dirty parents and attribute/text records to ordered mutation ops.
+//! - [`capture`]: a session: sliced snapshots, recording, flushing into frames with sequence
+//!   numbers. The only module that holds a session's whole state; the ones below are functions
+//!   over the parts they need and never import it.
+//! - [`diff`]: the flush's DOM part: recorded [`changes`] against what is [`known`], into
+//!   ordered mutation ops (the walk sends what was added).
 //! - [`reconcile`]: one child list against the receiver's: what stays, what is sent again.
+//! - [`serialize`]: the walk that turns live nodes into wire nodes, masking first.
+//! - [`changes`]: the DOM changes recorded since the last flush (where to look, not what).
 //! - [`known`]: what the receiver has: the [`tree`], the name table, ids, sheets and scopes
 //!   sent, which the walk adds to and the flush compares the page with.
 //! - [`tree`]: the sent nodes (ids, parents, children, masking facts).
@@ -33,6 +37,7 @@
 //!   only point at where to compare.
 
 pub mod capture;
+pub mod changes;
 pub mod config;
 pub mod control;
 pub mod diff;

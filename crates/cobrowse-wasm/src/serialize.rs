@@ -3,7 +3,7 @@
 //! node gets its id and its slot in the [`Tree`](crate::tree::Tree) before it is emitted.
 //!
 //! The walk is functions over what it reads and writes: the page, the site [`Config`] and
-//! [`Known`] (what the receiver has). It knows nothing of a capture session (recorded changes,
+//! `Known` (what the receiver has). It knows nothing of a capture session (recorded changes,
 //! sequence numbers, frames): capture and the flush call it, it calls neither.
 
 use protocol::{
