@@ -4,8 +4,9 @@
 //!
 //! The state is kept in parts by owner: what the receiver has (`Known`), the DOM changes
 //! recorded since the last flush (`Changes`), and here the rest (values, scrolls, focus,
-//! pointer, navigation, the snapshot job, the numbered frames). The walk
-//! (`serialize::walk`) and the flush's DOM part (`diff::flush`) take the parts they need.
+//! pointer, navigation, the snapshot under way, the numbered frames). The walk
+//! (`serialize::walk`), a snapshot's slices (`SnapshotJob`) and the flush's DOM part
+//! (`diff::flush`) take the parts they need.
 //!
 //! # Invariants
 //! - Nothing is read from the page when it is recorded, only when it is flushed: the frame
@@ -16,7 +17,7 @@
 
 use protocol::{
     Focus, FrameKind, Message, MutationBatch, Navigated, NodeId, Pointer, RuleChange, Scroll,
-    SheetRef, Snapshot, Viewport,
+    SheetRef, Viewport,
 };
 
 use crate::changes::Changes;
@@ -24,9 +25,9 @@ use crate::config::Config;
 use crate::diff;
 use crate::intern::IdSet;
 use crate::known::Known;
-use crate::mask::MaskState;
 use crate::page::Page;
-use crate::serialize::{self, Collected, Role, Visit};
+use crate::serialize::{self, Collected};
+use crate::snapshot::SnapshotJob;
 use crate::tree::TextMode;
 
 /// Why a capture step failed.
@@ -81,13 +82,6 @@ pub enum RawRuleChange {
 pub enum SheetTarget<'a, N> {
     Owner(&'a N),
     Constructed(u32),
-}
-
-struct SnapshotJob<N> {
-    stack: Vec<Visit<N>>,
-    out: Collected,
-    url: String,
-    viewport: Viewport,
 }
 
 /// A capture session.
@@ -174,27 +168,12 @@ impl<N: Clone> Capture<N> {
     pub fn begin_snapshot(&mut self, document: N, url: String, viewport: Viewport) {
         self.known.clear();
         self.clear_recorded();
-        let root = MaskState::root(self.config.private_by_default);
-        let visit = Visit {
-            node: document,
-            parent: 0,
-            state: root,
-            text: if root.masked {
-                TextMode::Masked
-            } else {
-                TextMode::Plain
-            },
-            role: Role::Child { attach: true },
-        };
-        self.job = Some(SnapshotJob {
-            stack: vec![visit],
-            out: Collected {
-                with_scroll: true,
-                ..Collected::default()
-            },
+        self.job = Some(SnapshotJob::new(
+            document,
             url,
             viewport,
-        });
+            self.config.private_by_default,
+        ));
     }
 
     fn clear_recorded(&mut self) {
@@ -213,88 +192,13 @@ impl<N: Clone> Capture<N> {
         let Some(mut job) = self.job.take() else {
             return Ok(true);
         };
-        self.drop_stale_visits(page, &mut job.stack);
-        let deadline = Some(page.now_ms() + self.config.slice_ms);
-        let done = serialize::walk(
-            page,
-            &self.config,
-            &mut self.known,
-            &mut job.stack,
-            &mut job.out,
-            deadline,
-        );
-        if !done {
+        if !job.slice(page, &self.config, &mut self.known, &self.changes) {
             self.job = Some(job);
             return Ok(false);
         }
-        let (x, y) = page.window_scroll();
-        let mut scrolls = job.out.scrolls;
-        if (x, y) != (0, 0) {
-            scrolls.insert(0, Scroll { node: 0, x, y });
-        }
-        let snapshot = Snapshot {
-            url: job.url,
-            viewport: job.viewport,
-            nodes: job.out.nodes,
-            sheets: job.out.sheets,
-            adopted: job.out.adopted,
-            form: job.out.form,
-            scrolls,
-            focus: 0,
-        };
+        let snapshot = job.finish(page);
         self.emit(Message::Snapshot(snapshot))?;
         Ok(true)
-    }
-
-    /// Between two slices of a snapshot: drops the waiting visits that would be read under a
-    /// verdict the page no longer gives them. A waiting node inherits its masking from
-    /// ancestors read in an earlier slice; since then a script may have masked or blocked one
-    /// of them, or moved one (or the waiting node itself) somewhere else. The flush after the
-    /// snapshot sends each such place as it then is: an element whose verdict changed is sent
-    /// again whole, and a changed child list is reconciled (adding what moved in).
-    fn drop_stale_visits<P: Page<Node = N>>(&self, page: &P, stack: &mut Vec<Visit<N>>) {
-        if self.changes.attrs.is_empty() && self.changes.dirty.is_empty() {
-            return;
-        }
-        // Visited nodes whose verdict changed, and visited nodes that left a changed parent.
-        let mut stale = diff::changed_verdicts(page, &self.config, &self.known, &self.changes);
-        let mut live = Vec::new();
-        let mut live_ids = Vec::new();
-        for parent in self.changes.dirty.iter() {
-            let Some(slot) = self.known.tree.get(parent) else {
-                continue;
-            };
-            live.clear();
-            page.children(&slot.node, &mut live);
-            live_ids.clear();
-            live_ids.extend(live.iter().filter_map(|c| self.id_of(page, c)));
-            crate::order::sort_by_key(&mut live_ids, |id| *id);
-            let gone = slot.children.iter().copied();
-            stale.extend(gone.filter(|id| live_ids.binary_search(id).is_err()));
-        }
-        crate::order::sort_by_key(&mut stale, |id| *id);
-        let tree = &self.known.tree;
-        let under_stale = |mut at: NodeId| {
-            while at != 0 {
-                if stale.binary_search(&at).is_ok() {
-                    return true;
-                }
-                // Parents are visited, and so numbered, before their children.
-                match tree.get(at).map(|s| s.parent) {
-                    Some(parent) if parent < at => at = parent,
-                    _ => return false,
-                }
-            }
-            false
-        };
-        stack.retain(|visit| {
-            let moved = matches!(visit.role, Role::Child { .. })
-                && self.changes.dirty.contains(visit.parent)
-                && page
-                    .parent(&visit.node)
-                    .is_none_or(|p| self.id_of(page, &p) != Some(visit.parent));
-            !moved && !under_stale(visit.parent)
-        });
     }
 
     pub(crate) fn emit(&mut self, message: Message) -> Result<(), CaptureError> {

@@ -6,11 +6,13 @@
 //! Pure core (no web-sys; tested natively with `cargo test -p cobrowse-wasm`):
 //! - [`page`]: the [`page::Page`] trait, what capture reads from a live document.
 //! - [`capture`]: a session: sliced snapshots, recording, flushing into frames with sequence
-//!   numbers. The only module that holds a session's whole state; the ones below are functions
-//!   over the parts they need and never import it.
+//!   numbers. The only module that holds a session's whole state; nothing below imports it:
+//!   the slices, the flush and the walk take the parts of that state they need.
 //! - [`diff`]: the flush's DOM part: recorded [`changes`] against what is [`known`], into
 //!   ordered mutation ops (the walk sends what was added).
 //! - [`reconcile`]: one child list against the receiver's: what stays, what is sent again.
+//! - [`snapshot`]: a snapshot in slices, dropping the visits a change between slices made
+//!   stale.
 //! - [`serialize`]: the walk that turns live nodes into wire nodes, masking first.
 //! - [`changes`]: the DOM changes recorded since the last flush (where to look, not what).
 //! - [`known`]: what the receiver has: the [`tree`], the name table, ids, sheets and scopes
@@ -50,6 +52,7 @@ pub mod order;
 pub mod page;
 pub mod reconcile;
 pub mod serialize;
+pub mod snapshot;
 pub mod tree;
 pub mod url;
 
