@@ -1,5 +1,5 @@
-//! Test harness: a real relay on `127.0.0.1:0` with a real SQLite file in a temp dir, a tiny
-//! HTTP client, and WebSocket peers that speak the wire protocol.
+//! Test harness: a real relay on `127.0.0.1:0` with a real SQLite file in a temp dir, an
+//! HTTP client (reqwest), and WebSocket peers that speak the wire protocol.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
 use std::{net::SocketAddr, time::Duration};
@@ -13,7 +13,6 @@ use relay::{
 };
 use serde_json::Value;
 use tokio::{
-    io::{AsyncReadExt, AsyncWriteExt},
     net::{TcpListener, TcpStream},
     sync::oneshot,
     task::JoinHandle,
@@ -102,7 +101,7 @@ impl Relay {
             .unwrap();
     }
 
-    /// One HTTP/1.1 request; returns status and JSON body (or `Null`).
+    /// One request with a JSON body; returns status and JSON body (or `Null`).
     pub async fn http(
         &self,
         method: &str,
@@ -110,36 +109,30 @@ impl Relay {
         headers: &[(&str, &str)],
         body: Option<Value>,
     ) -> (u16, Value) {
-        let mut stream = TcpStream::connect(self.addr).await.unwrap();
-        let body = body.map(|b| b.to_string()).unwrap_or_default();
-        let mut req = format!(
-            "{method} {path} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: {}\r\n",
-            self.addr,
-            body.len()
-        );
+        let (status, text) = self.request(method, path, headers, body).await;
+        (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+    }
+
+    /// One request with a JSON body (empty without one); returns status and body text.
+    pub async fn request(
+        &self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: Option<Value>,
+    ) -> (u16, String) {
+        let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
+        let mut request = reqwest::Client::new()
+            .request(method, format!("http://{}{path}", self.addr))
+            .timeout(WAIT)
+            .header("Content-Type", "application/json")
+            .body(body.map(|b| b.to_string()).unwrap_or_default());
         for (k, v) in headers {
-            req.push_str(&format!("{k}: {v}\r\n"));
+            request = request.header(*k, *v);
         }
-        req.push_str("\r\n");
-        req.push_str(&body);
-        stream.write_all(req.as_bytes()).await.unwrap();
-        let mut raw = Vec::new();
-        tokio::time::timeout(WAIT, stream.read_to_end(&mut raw))
-            .await
-            .unwrap()
-            .unwrap();
-        let text = String::from_utf8_lossy(&raw).to_string();
-        let (head, rest) = text.split_once("\r\n\r\n").unwrap();
-        let status: u16 = head.split(' ').nth(1).unwrap().parse().unwrap();
-        let body = if head
-            .to_ascii_lowercase()
-            .contains("transfer-encoding: chunked")
-        {
-            dechunk(rest)
-        } else {
-            rest.to_owned()
-        };
-        (status, serde_json::from_str(&body).unwrap_or(Value::Null))
+        let response = request.send().await.unwrap();
+        let status = response.status().as_u16();
+        (status, response.text().await.unwrap())
     }
 
     pub async fn login(&self, name: &str) -> String {
@@ -338,21 +331,6 @@ impl Relay {
             );
             tokio::task::yield_now().await;
         }
-    }
-}
-
-fn dechunk(mut rest: &str) -> String {
-    let mut out = String::new();
-    loop {
-        let Some((size, after)) = rest.split_once("\r\n") else {
-            return out;
-        };
-        let n = usize::from_str_radix(size.trim(), 16).unwrap_or(0);
-        if n == 0 {
-            return out;
-        }
-        out.push_str(&after[..n]);
-        rest = &after[n + 2..];
     }
 }
 
