@@ -17,11 +17,12 @@ use crate::{
         queries, Messaging, NeedsAgent, Push,
     },
     routing::{
-        persist::{self, QueueSpec},
         service::{
-            Action, Arrival, Assignment, AssignmentEvent, Handle, PreviousAgent, ServiceError,
+            persist::{self, QueueSpec},
+            Action, Arrival, Assignment, AssignmentEvent, Handle, Held, PreviousAgent,
+            ServiceError,
         },
-        Held, Media,
+        Media,
     },
     store::Store,
 };

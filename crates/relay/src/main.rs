@@ -64,7 +64,7 @@ enum QueueCommand {
         priority: i32,
         /// A required skill as ID=LEVEL (repeatable).
         #[arg(long = "skill", value_parser = parse_skill)]
-        skills: Vec<routing::persist::SkillLevel>,
+        skills: Vec<routing::service::persist::SkillLevel>,
         /// longest_idle or least_occupied.
         #[arg(long, default_value = "longest_idle")]
         strategy: String,
@@ -86,7 +86,7 @@ enum QueueCommand {
         queues: Vec<String>,
         /// A skill as ID=LEVEL (repeatable).
         #[arg(long = "skill", value_parser = parse_skill)]
-        skills: Vec<routing::persist::SkillLevel>,
+        skills: Vec<routing::service::persist::SkillLevel>,
         /// Calls at once.
         #[arg(long, default_value_t = 1)]
         calls: u16,
@@ -105,18 +105,18 @@ enum ConnectorCommand {
     Add { name: String },
 }
 
-fn parse_skill(s: &str) -> Result<routing::persist::SkillLevel, String> {
+fn parse_skill(s: &str) -> Result<routing::service::persist::SkillLevel, String> {
     let (skill, level) = s.split_once('=').ok_or("expected ID=LEVEL")?;
     let skill = skill.trim().parse().map_err(|_| "skill id is a number")?;
     let level = level.trim().parse().map_err(|_| "level is 1 to 5")?;
     if !(1..=5).contains(&level) {
         return Err("level is 1 to 5".into());
     }
-    Ok(routing::persist::SkillLevel { skill, level })
+    Ok(routing::service::persist::SkillLevel { skill, level })
 }
 
 async fn queue_command(db: &Store, command: QueueCommand) -> anyhow::Result<()> {
-    use routing::persist::{self, CapacitySpec, ProfileSpec, QueueSpec};
+    use routing::service::persist::{self, CapacitySpec, ProfileSpec, QueueSpec};
     match command {
         QueueCommand::Add {
             name,
@@ -320,7 +320,7 @@ async fn serve(db: PathBuf, s: Serve) -> anyhow::Result<()> {
         let (name, token) = (name.to_owned(), token.to_owned());
         open(&db)
             .await?
-            .write(move |c| routing::persist::connector_set(c, &name, &token))
+            .write(move |c| routing::service::persist::connector_set(c, &name, &token))
             .await?;
     }
     let config = relay::Config {
@@ -442,7 +442,7 @@ async fn main() -> anyhow::Result<()> {
             let who = name.clone();
             let token = open(&args.db)
                 .await?
-                .write(move |c| routing::persist::connector_add(c, &who))
+                .write(move |c| routing::service::persist::connector_add(c, &who))
                 .await?;
             println!("connector {name}: token {token}");
             println!("(shown once; send it as `Authorization: Bearer <token>`)");

@@ -14,7 +14,7 @@ use std::{
 
 use axum::{extract::State, http::header, response::IntoResponse, routing::get, Router};
 
-use crate::{app::App, routing::live::Realtime};
+use crate::{app::App, routing::service::live::Realtime};
 
 /// What a scrape reports, gathered from the running relay.
 #[derive(Debug, Clone, Default)]
@@ -51,7 +51,7 @@ fn per_queue<V: std::fmt::Display>(
     s: &Snapshot,
     name: &str,
     help: &str,
-    value: impl Fn(&crate::routing::live::QueueLive) -> V,
+    value: impl Fn(&crate::routing::service::live::QueueLive) -> V,
 ) {
     family(out, name, "gauge", help);
     for q in &s.routing.queues {
@@ -172,7 +172,7 @@ async fn scrape(State(app): State<Arc<App>>) -> impl IntoResponse {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::routing::live::{AgentLive, QueueLive};
+    use crate::routing::service::live::{AgentLive, QueueLive};
 
     #[test]
     fn queue_depths_and_agent_statuses_are_labelled_series() {

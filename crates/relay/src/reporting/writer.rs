@@ -9,7 +9,7 @@ use std::sync::{
 };
 
 use crate::routing::{
-    journal::{Entry, Journal},
+    service::journal::{Entry, Journal},
     Outcome,
 };
 use crate::store::{Sql, Store, StoreError};

@@ -17,8 +17,8 @@ use serde::Deserialize;
 use serde_json::json;
 use tokio::sync::{broadcast::error::RecvError, watch};
 
-use super::live::{parse_presence, DeskView};
-use super::persist::{self, ProfileSpec, QueueSpec, SpecError};
+use super::service::live::{parse_presence, DeskView};
+use super::service::persist::{self, ProfileSpec, QueueSpec, SpecError};
 use super::service::{Action, Arrival, Handle, PreviousAgent, ServiceError, Target};
 use super::{Media, RoutingError};
 use crate::{

@@ -1,79 +1,30 @@
-//! Routing: the automatic call distributor that matches interactions to agents.
-//!
-//! A pure core in the sans-IO shape: no sockets, no tasks, no clock. The relay feeds each
-//! [`Event`] to [`Engine::handle`] with the current time and carries out the [`Decision`]s it
-//! gets back (show an offer, park a chat, persist a finished [`InteractionRecord`]); it calls
-//! `handle(now, Event::Tick, ..)` again at [`Engine::next_deadline`] so offers time out, wrap-up
-//! limits pass and bullseye rings open on time. Same events at the same times give the same
-//! decisions.
+//! Routing: queues, skills, presence and capacity per media, offers, parking, wrap-up and
+//! transfers, as a pure engine inside an async shell.
 //!
 //! # Layout
 //!
-//! - [`model`]: identifiers, time, media, presence, skills, queue and agent configuration.
-//! - [`event`]: [`Event`] in, [`Decision`] out, [`RoutingError`] for rejected events.
-//! - `state`: live interaction and agent state and the eligibility rules (presence, capacity,
-//!   exclusive media and interrupts, skill rings).
-//! - `index`: per-queue ordered sets of waiting interactions and of eligible agents.
-//! - [`Engine`] (`engine`): state transitions and timers; `dispatch`: settling, who gets what;
-//!   `agents` and `ops`: what each agent and interaction event does; `view`: read-only queries.
-//! - `naive`: the linear-scan reference selection (benchmark baseline, test oracle).
-//! - [`record`] and [`metrics`]: per-interaction accounting and ASA, AHT, service level.
-//!
-//! The async shell around the engine:
-//!
-//! - [`service`]: one task owns the engine, a clock and the next-deadline timer; a [`Handle`]
-//!   ([`handle`]) sends it commands and hears assignments. `switchboard` maps the relay's names to engine ids and accounts for
-//!   decisions; [`live`] builds desks and the real-time board; [`persist`] holds queue specs,
-//!   profiles and connector tokens in the database.
+//! - [`engine`]: the pure core (sans-IO; no sockets, tasks or clock): `Engine::handle(now,
+//!   Event, &mut decisions)`, its model, indexes, and the naive reference it is checked
+//!   against.
+//! - [`service`]: the async shell. One task owns the engine, a clock and the next-deadline
+//!   timer; a [`service::Handle`] sends it commands and hears assignments; the switchboard
+//!   maps the relay's names to engine ids and accounts for decisions; desks and the real-time
+//!   board are built from it; queue specs, profiles and connector tokens are persisted.
 //! - [`api`]: REST for desks and supervisors, the telephony connector API and `/ws/desk`.
 //!
-//! [`Handle`]: service::Handle
-//!
-//! **Architecture invariant:** every change of an interaction's state goes through
-//! `Engine::transition`, which alone keeps work sets, capacity, indexes, timers and the
-//! talk/hold/wrap-up clocks consistent.
-//!
-//! **Architecture invariant:** after every `handle`, no waiting interaction has an agent that
-//! may take it (other than agents that declined it): routing happens eagerly, in queue order.
+//! Routing tells the rest of the relay what happened through what the composition root hands
+//! the service: a [`service::journal::Journal`] (reporting writes it) and
+//! [`service::Riders`] (co-browse sessions riding on an interaction end with it). It imports
+//! no other domain.
 
-mod agents;
 pub mod api;
-mod dispatch;
-mod engine;
-pub mod event;
-pub mod handle;
-mod index;
-pub mod journal;
-pub mod live;
-pub mod metrics;
-pub mod model;
-mod naive;
-mod ops;
-pub mod persist;
-pub mod record;
+pub mod engine;
 pub mod service;
-mod state;
-mod switchboard;
-pub use switchboard::Held;
-mod view;
 
-#[cfg(test)]
-mod handling_tests;
-#[cfg(test)]
-mod proptests;
-#[cfg(test)]
-mod tests;
-
-pub use engine::{Engine, Selector};
-pub use event::{
-    Decision, Event, LastAgent, OfferReason, ParkReason, QueuedReason, RevokeReason, RoutingError,
-    TransferTarget,
+pub use engine::{
+    default_capacity, metrics, AgentId, AgentProfile, AgentStatus, Capacity, Decision, Engine,
+    EngineConfig, Event, InteractionId, InteractionRecord, InteractionState, Interrupt, LastAgent,
+    Media, MediaRules, Metrics, Millis, OfferReason, Outcome, ParkReason, PerMedia, Presence,
+    QueueConfig, QueueId, QueuedReason, RevokeReason, RoutingError, Selector, ServiceLevelTarget,
+    Skill, SkillId, SkillRequirement, SkillRing, Strategy, TransferTarget, WrapUpRule,
 };
-pub use metrics::{metrics, Metrics, ServiceLevelTarget};
-pub use model::{
-    default_capacity, AgentId, AgentProfile, AgentStatus, Capacity, EngineConfig, InteractionId,
-    Interrupt, Media, MediaRules, Millis, PerMedia, Presence, QueueConfig, QueueId, Skill, SkillId,
-    SkillRequirement, SkillRing, Strategy, WrapUpRule,
-};
-pub use record::{InteractionRecord, Outcome};
-pub use state::InteractionState;

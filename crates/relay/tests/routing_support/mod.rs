@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 use futures_util::StreamExt;
 use relay::{
-    routing::persist,
+    routing::service::persist,
     store::{Options, Store, Target},
 };
 use serde_json::{json, Value};

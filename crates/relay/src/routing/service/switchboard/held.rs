@@ -4,21 +4,11 @@
 //! back on her in the same step as the sign-in ([`Engine::handle_all`]), holding capacity
 //! before routing offers her anything new. Work ended before she returns is forgotten.
 
+use super::super::handle::{Held, ServiceError};
+use super::super::live::InteractionInfo;
+use super::super::persist::SpecError;
 use super::Switchboard;
-use crate::routing::live::InteractionInfo;
-use crate::routing::service::ServiceError;
-use crate::routing::{AgentId, Event, InteractionId, Media, Millis};
-
-/// One piece of held work, as the relay names it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Held {
-    /// The external interaction id (a conversation id).
-    pub id: String,
-    pub media: Media,
-    /// The queue's name.
-    pub queue: String,
-    pub parked: bool,
-}
+use crate::routing::engine::{AgentId, Event, InteractionId, Millis};
 
 impl Switchboard {
     /// Declares `held` as `store_id`'s work, resumed when that agent signs in. Refused for an
@@ -28,7 +18,7 @@ impl Switchboard {
             return Err(ServiceError::DuplicateInteraction(held.id));
         }
         if self.queue_id(&held.queue).is_none() {
-            return Err(crate::routing::persist::SpecError::UnknownQueue(held.queue).into());
+            return Err(SpecError::UnknownQueue(held.queue).into());
         }
         self.held
             .insert(held.id.clone(), (store_id.to_owned(), held));

@@ -4,11 +4,11 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::model::{
+use crate::ids::{now_ms, random_hex, secret_hash};
+use crate::routing::engine::model::{
     default_capacity, AgentProfile, Capacity, PerMedia, QueueConfig, QueueId, Skill, SkillId,
     SkillRequirement, SkillRing, Strategy, WrapUpRule,
 };
-use crate::ids::{now_ms, random_hex, secret_hash};
 use crate::store::{to_json, Columns, Sql, StoreError};
 
 /// A skill requirement or an agent's skill, as JSON: `{"skill": 1, "level": 3}`.

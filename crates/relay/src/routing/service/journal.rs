@@ -3,7 +3,7 @@
 //! ([`Entry`]) and hands them to a [`Journal`]; reporting implements it
 //! (`reporting::writer`), so routing never imports reporting.
 
-use super::InteractionRecord;
+use crate::routing::engine::InteractionRecord;
 
 /// One thing to persist.
 #[derive(Debug)]

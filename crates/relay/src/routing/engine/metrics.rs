@@ -69,7 +69,7 @@ fn ratio(numerator: u64, denominator: u64) -> Option<f64> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::routing::model::{InteractionId, Media, Millis, QueueId};
+    use crate::routing::engine::model::{InteractionId, Media, Millis, QueueId};
 
     fn answered(arrived: u64, answered: u64, talk: u64, hold: u64, wrap: u64) -> InteractionRecord {
         let mut r = InteractionRecord::arriving(

@@ -5,17 +5,18 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use super::journal::{Entry, Journal};
-use super::live::{status_name, AgentInfo, InteractionInfo};
+use super::handle::{Action, Arrival, Held, ServiceError, Target};
+use super::journal::Journal;
+use super::live::{AgentInfo, InteractionInfo};
 use super::persist::{ProfileSpec, QueueSpec};
-use super::service::{last_agent, Action, Arrival, ServiceError, Target};
-use super::{
+use crate::routing::engine::{
     AgentId, AgentStatus, Decision, Engine, EngineConfig, Event, InteractionId, InteractionState,
-    Millis, Presence, QueueId, QueuedReason, TransferTarget,
+    LastAgent, Media, Millis, Presence, QueueId, RoutingError, TransferTarget,
 };
 
+mod accounting;
 mod held;
-pub use held::Held;
+mod views;
 
 /// Engine plus names; see the module doc.
 pub struct Switchboard {
@@ -101,7 +102,7 @@ impl Switchboard {
     }
 
     /// The external id and media of a live interaction.
-    pub fn identity(&self, id: InteractionId) -> Option<(String, super::Media)> {
+    pub fn identity(&self, id: InteractionId) -> Option<(String, Media)> {
         self.interactions
             .get(&id)
             .map(|i| (i.external.clone(), i.media))
@@ -261,122 +262,14 @@ impl Switchboard {
             )),
             _ => None,
         };
-        let event = super::service::event_for(id, agent, action, target).ok_or_else(|| {
-            ServiceError::Routing(super::RoutingError::InvalidState {
+        let event = event_for(id, agent, action, target).ok_or_else(|| {
+            ServiceError::Routing(RoutingError::InvalidState {
                 interaction: id,
                 action: "act on",
                 state: state.name(),
             })
         })?;
         self.handle(now, event)
-    }
-
-    /// Logs and accounts for `decisions`; returns the agents whose desks changed.
-    pub fn record(&mut self, now: Millis, decisions: &[Decision]) -> Vec<AgentId> {
-        let day = now.0 / DAY_MS;
-        if day != self.day {
-            self.day = day;
-            self.today.clear();
-        }
-        let mut agents = std::mem::take(&mut self.touched);
-        for decision in decisions {
-            let (kind, id, agent, detail) = describe(decision);
-            if let Some(agent) = agent {
-                agents.push(agent);
-            }
-            if let Decision::Finished(record) = decision {
-                agents.extend(record.agents.iter().copied());
-                self.finished(record);
-            }
-            let queue = id
-                .and_then(|id| self.interactions.get(&id))
-                .map(|i| i.queue);
-            if let Some(id) = id {
-                self.follow(id, decision, &mut agents);
-            }
-            self.seq += 1;
-            self.journal.record(Entry::Event {
-                at_ms: at(now),
-                seq: self.seq,
-                kind,
-                interaction: id.and_then(|id| self.external(id)),
-                agent: agent.and_then(|a| self.store_id(a)),
-                queue: queue.map(|q| q.0),
-                detail,
-            });
-            if let Decision::Finished(record) = decision {
-                if let Some(external) = self.external(record.interaction) {
-                    self.by_external.remove(&external);
-                }
-                self.interactions.remove(&record.interaction);
-            }
-        }
-        agents.sort_unstable();
-        agents.dedup();
-        agents
-    }
-
-    /// Keeps an interaction's queue, answered flag and holder in step with a decision.
-    fn follow(&mut self, id: InteractionId, decision: &Decision, agents: &mut Vec<AgentId>) {
-        let holder = self.engine.interaction_state(id).and_then(|s| s.agent());
-        let Some(info) = self.interactions.get_mut(&id) else {
-            return;
-        };
-        match decision {
-            Decision::Queued { queue, reason, .. } => {
-                info.queue = *queue;
-                if *reason == QueuedReason::Arrived {
-                    self.today.entry(*queue).or_default().0 += 1;
-                }
-            }
-            Decision::Connected { .. } if !info.answered => {
-                info.answered = true;
-                self.today.entry(info.queue).or_default().1 += 1;
-            }
-            _ => {}
-        }
-        if info.holder != holder {
-            agents.extend(info.holder);
-            info.holder = holder;
-        }
-    }
-
-    fn finished(&mut self, record: &super::InteractionRecord) {
-        let Some(external) = self.external(record.interaction) else {
-            return;
-        };
-        let agents = record
-            .agents
-            .iter()
-            .filter_map(|&a| self.store_id(a))
-            .collect();
-        let answered_by = record.answered_by.and_then(|a| self.store_id(a));
-        self.journal.record(Entry::Finished {
-            record: record.clone(),
-            external,
-            agents,
-            answered_by,
-        });
-    }
-
-    /// Logs `agent`'s reporting status if it changed.
-    pub fn log_status(&mut self, now: Millis, agent: AgentId) {
-        let status = self.engine.agent_status(agent);
-        let Some(info) = self.agents.get_mut(&agent) else {
-            return;
-        };
-        if info.status == status {
-            return;
-        }
-        info.status = status;
-        info.status_since = now;
-        self.seq += 1;
-        self.journal.record(Entry::Presence {
-            agent: info.store_id.clone(),
-            at_ms: at(now),
-            seq: self.seq,
-            status: status_name(status),
-        });
     }
 
     /// The media name of an interaction, for views.
@@ -392,62 +285,46 @@ impl Switchboard {
     }
 }
 
-/// The event-log name, interaction, agent and detail of a decision.
-fn describe(d: &Decision) -> (&'static str, Option<InteractionId>, Option<AgentId>, String) {
-    match d {
-        Decision::Queued {
-            interaction,
-            reason,
-            ..
-        } => ("queued", Some(*interaction), None, format!("{reason:?}")),
-        Decision::Offer {
-            interaction,
-            agent,
-            reason,
-            ..
-        } => (
-            "offered",
-            Some(*interaction),
-            Some(*agent),
-            format!("{reason:?}"),
-        ),
-        Decision::OfferRevoked {
-            interaction,
-            agent,
-            reason,
-        } => (
-            "offer_revoked",
-            Some(*interaction),
-            Some(*agent),
-            format!("{reason:?}"),
-        ),
-        Decision::Connected { interaction, agent } => {
-            ("connected", Some(*interaction), Some(*agent), String::new())
-        }
-        Decision::Parked {
-            interaction,
-            agent,
-            reason,
-        } => (
-            "parked",
-            Some(*interaction),
-            Some(*agent),
-            format!("{reason:?}"),
-        ),
-        Decision::Resumed { interaction, agent } => {
-            ("resumed", Some(*interaction), Some(*agent), String::new())
-        }
-        Decision::WrapUpStarted {
-            interaction, agent, ..
-        } => ("wrap_up", Some(*interaction), Some(*agent), String::new()),
-        Decision::PresenceChanged { agent, presence } => {
-            ("presence", None, Some(*agent), format!("{presence:?}"))
-        }
-        Decision::Finished(r) => (
-            "finished",
-            Some(r.interaction),
-            None,
-            format!("{:?}", r.outcome),
-        ),
-    }
+/// Converts an [`Action`] on `id` into its engine event.
+fn event_for(
+    id: InteractionId,
+    agent: Option<AgentId>,
+    action: Action,
+    target: Option<TransferTarget>,
+) -> Option<Event> {
+    Some(match action {
+        Action::Accept => Event::Accept {
+            interaction: id,
+            agent: agent?,
+        },
+        Action::Decline => Event::Decline {
+            interaction: id,
+            agent: agent?,
+        },
+        Action::Park => Event::Park { interaction: id },
+        Action::Unpark => Event::Unpark { interaction: id },
+        Action::Transfer(_) => Event::Transfer {
+            interaction: id,
+            to: target?,
+        },
+        Action::End => Event::End { interaction: id },
+        Action::WrapUp { code } => Event::CompleteWrapUp {
+            interaction: id,
+            code,
+        },
+    })
+}
+
+/// Whether a previous agent is still inside the threading window at `now`.
+fn last_agent(
+    agent: Option<AgentId>,
+    handled_at_ms: i64,
+    now: Millis,
+    window_ms: u64,
+) -> Option<LastAgent> {
+    let handled = u64::try_from(handled_at_ms).unwrap_or(0);
+    agent.map(|agent| LastAgent {
+        agent,
+        window_open: now.0.saturating_sub(handled) <= window_ms,
+    })
 }

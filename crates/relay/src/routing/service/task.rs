@@ -1,13 +1,8 @@
-//! The routing service: the async shell around the pure [`Engine`]. One tokio task owns the
-//! engine, a clock and a timer at the engine's next deadline; everything else talks to it
-//! through a [`Handle`] over a bounded command channel. It carries out the engine's decisions:
-//! pushes each affected agent's desk to its console, persists routing events and finished
-//! interactions to its [`Journal`], tells its [`Riders`] about interactions
-//! that end or move, and publishes the real-time view.
-//!
-//! Interactions are named by their external ids (a call id from the telephony connector, a
-//! conversation id from messaging) and agents by their store ids; the engine's numbers never
-//! leave this module.
+//! The routing service's task: it owns the engine (inside the switchboard), a clock and a
+//! timer at the engine's next deadline, takes the [`Handle`]'s commands one at a time, and
+//! carries out the engine's decisions: pushes each affected agent's desk to its console,
+//! reports routing events and finished interactions to its [`Journal`], tells its [`Riders`]
+//! about interactions that end or move, and publishes the real-time view.
 
 use std::{
     sync::Arc,
@@ -19,20 +14,12 @@ use tokio::{
     time::{sleep_until, Instant},
 };
 
+use super::handle::{Assignment, AssignmentEvent, Command, Handle, Push, Riders};
 use super::journal::Journal;
 use super::live::Realtime;
 use super::persist::QueueSpec;
 use super::switchboard::Switchboard;
-use super::{
-    AgentId, Decision, EngineConfig, Event, InteractionId, LastAgent, Millis, QueueId,
-    QueuedReason, TransferTarget,
-};
-
-use super::handle::Command;
-pub use super::handle::{
-    Action, Arrival, Assignment, AssignmentEvent, Handle, PreviousAgent, Push, Riders,
-    ServiceError, Target,
-};
+use crate::routing::engine::{Decision, EngineConfig, Millis, QueueId, QueuedReason};
 
 /// Tunables of the service.
 #[derive(Debug, Clone)]
@@ -308,51 +295,3 @@ impl Service {
             .ok();
     }
 }
-
-/// Converts an [`Action`] on `id` into its engine event.
-pub(crate) fn event_for(
-    id: InteractionId,
-    agent: Option<AgentId>,
-    action: Action,
-    target: Option<TransferTarget>,
-) -> Option<Event> {
-    Some(match action {
-        Action::Accept => Event::Accept {
-            interaction: id,
-            agent: agent?,
-        },
-        Action::Decline => Event::Decline {
-            interaction: id,
-            agent: agent?,
-        },
-        Action::Park => Event::Park { interaction: id },
-        Action::Unpark => Event::Unpark { interaction: id },
-        Action::Transfer(_) => Event::Transfer {
-            interaction: id,
-            to: target?,
-        },
-        Action::End => Event::End { interaction: id },
-        Action::WrapUp { code } => Event::CompleteWrapUp {
-            interaction: id,
-            code,
-        },
-    })
-}
-
-/// Whether a previous agent is still inside the threading window at `now`.
-pub(crate) fn last_agent(
-    agent: Option<AgentId>,
-    handled_at_ms: i64,
-    now: Millis,
-    window_ms: u64,
-) -> Option<LastAgent> {
-    let handled = u64::try_from(handled_at_ms).unwrap_or(0);
-    agent.map(|agent| LastAgent {
-        agent,
-        window_open: now.0.saturating_sub(handled) <= window_ms,
-    })
-}
-
-#[cfg(test)]
-#[path = "service_tests.rs"]
-mod tests;

@@ -5,7 +5,10 @@ use std::{sync::Arc, time::Duration};
 
 use super::*;
 use crate::{
-    routing::journal::{Entry, Journal},
+    routing::service::{
+        journal::{Entry, Journal},
+        persist::QueueSpec,
+    },
     store::{Options, Store, Target},
 };
 

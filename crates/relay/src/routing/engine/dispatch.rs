@@ -5,8 +5,8 @@
 use std::cmp::Reverse;
 use std::mem;
 
-use super::engine::Selector;
 use super::event::{Decision, OfferReason};
+use super::machine::Selector;
 use super::model::{AgentId, InteractionId, Media};
 use super::naive;
 use super::state::{ring_at, Interaction, InteractionState, Mode};

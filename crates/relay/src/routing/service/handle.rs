@@ -8,7 +8,7 @@ use tokio::sync::{broadcast, mpsc, oneshot, watch};
 
 use super::live::{DeskView, Realtime};
 use super::persist::{ProfileSpec, QueueSpec, SpecError};
-use super::{Media, Presence, QueueId, RoutingError};
+use crate::routing::engine::{Media, Presence, QueueId, RoutingError};
 
 /// A call, chat or messaging conversation that needs an agent.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -53,6 +53,17 @@ pub enum Action {
     Transfer(Target),
     End,
     WrapUp { code: String },
+}
+
+/// One piece of held work, as the relay names it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Held {
+    /// The external interaction id (a conversation id).
+    pub id: String,
+    pub media: Media,
+    /// The queue's name.
+    pub queue: String,
+    pub parked: bool,
 }
 
 /// Why the service refused a command.
@@ -107,7 +118,7 @@ pub(crate) enum Command {
         reply: Reply<()>,
     },
     Arrive(Arrival, Reply<()>),
-    Hold(String, super::switchboard::Held, Reply<()>),
+    Hold(String, Held, Reply<()>),
     Act {
         id: String,
         /// The agent acting, checked against the owner; `None` for connectors.
@@ -187,11 +198,7 @@ impl Handle {
     /// Declares work `agent_id` held before a restart (a conversation still assigned to it):
     /// it comes back on the agent, holding capacity, when the agent signs in. **For
     /// messaging,** at start-up; [`Action::End`] before then forgets it.
-    pub async fn hold(
-        &self,
-        agent_id: &str,
-        held: super::switchboard::Held,
-    ) -> Result<(), ServiceError> {
+    pub async fn hold(&self, agent_id: &str, held: Held) -> Result<(), ServiceError> {
         let agent_id = agent_id.to_owned();
         self.ask(|r| Command::Hold(agent_id, held, r)).await
     }

@@ -1,0 +1,179 @@
+//! The bookkeeping each decision needs beside the engine: who holds what (the names of work
+//! that comes and goes), today's offered and answered per queue, agents' reporting status,
+//! and what goes to the journal (the event log, finished interactions, presence changes).
+
+use super::super::{journal::Entry, live::status_name};
+use super::{at, Switchboard, DAY_MS};
+use crate::routing::engine::{
+    AgentId, Decision, InteractionId, InteractionRecord, Millis, QueuedReason,
+};
+
+impl Switchboard {
+    /// Logs and accounts for `decisions`; returns the agents whose desks changed.
+    pub fn record(&mut self, now: Millis, decisions: &[Decision]) -> Vec<AgentId> {
+        let day = now.0 / DAY_MS;
+        if day != self.day {
+            self.day = day;
+            self.today.clear();
+        }
+        let mut agents = std::mem::take(&mut self.touched);
+        for decision in decisions {
+            let (kind, id, agent, detail) = describe(decision);
+            if let Some(agent) = agent {
+                agents.push(agent);
+            }
+            if let Decision::Finished(record) = decision {
+                agents.extend(record.agents.iter().copied());
+                self.finished(record);
+            }
+            let queue = id
+                .and_then(|id| self.interactions.get(&id))
+                .map(|i| i.queue);
+            if let Some(id) = id {
+                self.follow(id, decision, &mut agents);
+            }
+            self.seq += 1;
+            self.journal.record(Entry::Event {
+                at_ms: at(now),
+                seq: self.seq,
+                kind,
+                interaction: id.and_then(|id| self.external(id)),
+                agent: agent.and_then(|a| self.store_id(a)),
+                queue: queue.map(|q| q.0),
+                detail,
+            });
+            if let Decision::Finished(record) = decision {
+                if let Some(external) = self.external(record.interaction) {
+                    self.by_external.remove(&external);
+                }
+                self.interactions.remove(&record.interaction);
+            }
+        }
+        agents.sort_unstable();
+        agents.dedup();
+        agents
+    }
+
+    /// Keeps an interaction's queue, answered flag and holder in step with a decision.
+    fn follow(&mut self, id: InteractionId, decision: &Decision, agents: &mut Vec<AgentId>) {
+        let holder = self.engine.interaction_state(id).and_then(|s| s.agent());
+        let Some(info) = self.interactions.get_mut(&id) else {
+            return;
+        };
+        match decision {
+            Decision::Queued { queue, reason, .. } => {
+                info.queue = *queue;
+                if *reason == QueuedReason::Arrived {
+                    self.today.entry(*queue).or_default().0 += 1;
+                }
+            }
+            Decision::Connected { .. } if !info.answered => {
+                info.answered = true;
+                self.today.entry(info.queue).or_default().1 += 1;
+            }
+            _ => {}
+        }
+        if info.holder != holder {
+            agents.extend(info.holder);
+            info.holder = holder;
+        }
+    }
+
+    fn finished(&mut self, record: &InteractionRecord) {
+        let Some(external) = self.external(record.interaction) else {
+            return;
+        };
+        let agents = record
+            .agents
+            .iter()
+            .filter_map(|&a| self.store_id(a))
+            .collect();
+        let answered_by = record.answered_by.and_then(|a| self.store_id(a));
+        self.journal.record(Entry::Finished {
+            record: record.clone(),
+            external,
+            agents,
+            answered_by,
+        });
+    }
+
+    /// Logs `agent`'s reporting status if it changed.
+    pub fn log_status(&mut self, now: Millis, agent: AgentId) {
+        let status = self.engine.agent_status(agent);
+        let Some(info) = self.agents.get_mut(&agent) else {
+            return;
+        };
+        if info.status == status {
+            return;
+        }
+        info.status = status;
+        info.status_since = now;
+        self.seq += 1;
+        self.journal.record(Entry::Presence {
+            agent: info.store_id.clone(),
+            at_ms: at(now),
+            seq: self.seq,
+            status: status_name(status),
+        });
+    }
+}
+
+/// The event-log name, interaction, agent and detail of a decision.
+fn describe(d: &Decision) -> (&'static str, Option<InteractionId>, Option<AgentId>, String) {
+    match d {
+        Decision::Queued {
+            interaction,
+            reason,
+            ..
+        } => ("queued", Some(*interaction), None, format!("{reason:?}")),
+        Decision::Offer {
+            interaction,
+            agent,
+            reason,
+            ..
+        } => (
+            "offered",
+            Some(*interaction),
+            Some(*agent),
+            format!("{reason:?}"),
+        ),
+        Decision::OfferRevoked {
+            interaction,
+            agent,
+            reason,
+        } => (
+            "offer_revoked",
+            Some(*interaction),
+            Some(*agent),
+            format!("{reason:?}"),
+        ),
+        Decision::Connected { interaction, agent } => {
+            ("connected", Some(*interaction), Some(*agent), String::new())
+        }
+        Decision::Parked {
+            interaction,
+            agent,
+            reason,
+        } => (
+            "parked",
+            Some(*interaction),
+            Some(*agent),
+            format!("{reason:?}"),
+        ),
+        Decision::Resumed { interaction, agent } => {
+            ("resumed", Some(*interaction), Some(*agent), String::new())
+        }
+        Decision::WrapUpStarted {
+            interaction, agent, ..
+        } => ("wrap_up", Some(*interaction), Some(*agent), String::new()),
+        Decision::PresenceChanged { agent, presence } => {
+            ("presence", None, Some(*agent), format!("{presence:?}"))
+        }
+        Decision::Finished(r) => (
+            "finished",
+            Some(r.interaction),
+            None,
+            format!("{:?}", r.outcome),
+        ),
+    }
+}
