@@ -1,5 +1,5 @@
-//! The agent REST API and push stream of messaging, the router of every messaging endpoint,
-//! and the REST error type. The guest (widget) side is in `guest`, open messaging in `open`.
+//! The agent REST API and push stream of messaging. The guest (widget) side is in `guest`,
+//! open messaging in `open`; `routes` puts them together.
 //!
 //! Agent endpoints (signed-in, like the rest of the relay's agent API):
 //! - `GET  /api/messaging/conversations?scope=mine|waiting`: the inbox with unread counts;
@@ -11,9 +11,10 @@
 use std::convert::Infallible;
 
 use axum::{
-    extract::{DefaultBodyLimit, Path, Query, State},
-    http::StatusCode,
-    response::sse::{Event as SseEvent, KeepAlive, Sse},
+    body::Bytes,
+    extract::{Path, Query, State},
+    http::{HeaderMap, StatusCode},
+    response::sse::{Event as SseEvent, Sse},
     routing::{get, post},
     Json, Router,
 };
@@ -21,19 +22,17 @@ use futures_util::Stream;
 use serde::Deserialize;
 
 use super::{
-    guest,
+    attachments::{resolve, store_upload, UploadQuery},
+    feed::{history, sse, ReadMark, Typing},
     model::*,
-    open, queries,
+    queries,
     state::{MsgState, SignedIn},
-    Messaging,
 };
 use crate::error::ApiError;
 
-/// Every messaging route, with its state applied.
-pub fn routes(state: MsgState) -> Router {
-    let upload_limit = state.svc.config.max_attachment_bytes + 4096;
+/// The agent routes (their state is applied by `routes`).
+pub fn routes() -> Router<MsgState> {
     Router::new()
-        .route("/api/messaging/open/{integration}", post(open::inbound))
         .route("/api/messaging/conversations", get(inbox))
         .route("/api/messaging/conversations/{id}", get(conversation))
         .route("/api/messaging/conversations/{id}/messages", post(send))
@@ -44,12 +43,9 @@ pub fn routes(state: MsgState) -> Router {
         .route("/api/messaging/conversations/{id}/events", post(event))
         .route(
             "/api/messaging/conversations/{id}/attachments",
-            post(guest::agent_upload),
+            post(agent_upload),
         )
         .route("/api/messaging/stream", get(stream))
-        .merge(guest::routes(state.clone()))
-        .layer(DefaultBodyLimit::max(upload_limit))
-        .with_state(state)
 }
 
 #[derive(Deserialize)]
@@ -70,29 +66,6 @@ async fn inbox(
         .read(move |db| queries::inbox(db, mine.then_some(agent.id.as_str())))
         .await?;
     Ok(Json(rows))
-}
-
-/// The conversation and the contact's whole history, for the conversation view.
-pub async fn history(
-    svc: &Messaging,
-    contact_id: &str,
-) -> Result<(Option<Contact>, Vec<serde_json::Value>), ApiError> {
-    let contact_id = contact_id.to_owned();
-    Ok(svc
-        .store
-        .read(move |db| {
-            let contact = queries::contact(db, &contact_id)?;
-            let mut out = Vec::new();
-            for c in queries::conversations_of_contact(db, &contact_id)? {
-                let messages = queries::messages(db, &c.id)?;
-                let events = queries::events(db, &c.id)?;
-                out.push(serde_json::json!({
-                    "conversation": c, "messages": messages, "events": events,
-                }));
-            }
-            Ok((contact, out))
-        })
-        .await?)
 }
 
 async fn conversation(
@@ -125,7 +98,7 @@ async fn send(
     Json(body): Json<Compose>,
 ) -> Result<Json<Message>, ApiError> {
     let c = s.svc.conversation(&id).await?.ok_or(ApiError::NotFound)?;
-    let attachments = guest::resolve(&s.svc, &c.contact_id, &body.attachments)?;
+    let attachments = resolve(&s.svc, &c.contact_id, &body.attachments)?;
     if body.text.trim().is_empty() && attachments.is_empty() {
         return Err(ApiError::BadRequest("empty message".into()));
     }
@@ -143,11 +116,6 @@ async fn send(
     Ok(Json(message))
 }
 
-#[derive(Deserialize)]
-pub struct ReadMark {
-    pub seq: i64,
-}
-
 async fn read(
     State(s): State<MsgState>,
     SignedIn(_): SignedIn,
@@ -157,11 +125,6 @@ async fn read(
     let c = s.svc.conversation(&id).await?.ok_or(ApiError::NotFound)?;
     s.svc.mark_read(&c, Author::Agent, body.seq).await?;
     Ok(StatusCode::NO_CONTENT)
-}
-
-#[derive(Deserialize)]
-pub struct Typing {
-    pub typing: bool,
 }
 
 async fn typing(
@@ -229,39 +192,6 @@ async fn event(
     Ok(Json(s.svc.event(&id, &body.kind, detail).await?))
 }
 
-/// Turns the push channel into server-sent events, keeping those `keep` accepts. The stream
-/// ends at the relay's shutdown, so an open inbox or widget never holds the relay up.
-pub fn sse(
-    s: &MsgState,
-    keep: impl Fn(&super::service::Push) -> bool + Send + 'static,
-) -> Sse<impl Stream<Item = Result<SseEvent, Infallible>>> {
-    let rx = s.svc.subscribe();
-    let mut shutdown = s.shutdown.clone();
-    let stream = futures_util::stream::unfold((rx, keep), |(mut rx, keep)| async move {
-        loop {
-            match rx.recv().await {
-                Ok(push) if keep(&push) => {
-                    let event = SseEvent::default()
-                        .json_data(&push)
-                        .unwrap_or_else(|_| SseEvent::default().comment("unserializable"));
-                    return Some((Ok(event), (rx, keep)));
-                }
-                Ok(_) => {}
-                Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {
-                    let event = SseEvent::default().event("resync").data("{}");
-                    return Some((Ok(event), (rx, keep)));
-                }
-                Err(tokio::sync::broadcast::error::RecvError::Closed) => return None,
-            }
-        }
-    });
-    let stop = async move {
-        // An error means the sender is gone: the relay is stopping either way.
-        shutdown.wait_for(|stop| *stop).await.ok();
-    };
-    Sse::new(futures_util::StreamExt::take_until(stream, stop)).keep_alive(KeepAlive::default())
-}
-
 async fn stream(
     State(s): State<MsgState>,
     SignedIn(agent): SignedIn,
@@ -269,4 +199,18 @@ async fn stream(
     sse(&s, move |p| {
         p.agent_id.as_deref().is_none_or(|a| a == agent.id)
     })
+}
+
+async fn agent_upload(
+    State(s): State<MsgState>,
+    SignedIn(_): SignedIn,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    Query(q): Query<UploadQuery>,
+    body: Bytes,
+) -> Result<Json<Attachment>, ApiError> {
+    let c = s.svc.conversation(&id).await?.ok_or(ApiError::NotFound)?;
+    Ok(Json(
+        store_upload(&s.svc, &c.contact_id, &headers, q.name, body).await?,
+    ))
 }

@@ -8,7 +8,9 @@ use std::sync::Arc;
 
 use serde::Deserialize;
 
-use super::{model::*, open, queries, Messaging};
+use tokio::sync::mpsc;
+
+use super::{model::*, queries, wire, Messaging};
 use crate::ids::random_hex;
 
 #[derive(Debug, Deserialize)]
@@ -27,49 +29,55 @@ pub enum BotAnswer {
     },
 }
 
-/// Asks the bot about `ingested` in the background.
-pub fn consult(svc: Arc<Messaging>, ingested: Ingested) {
-    tokio::spawn(async move {
-        let conversation = ingested.conversation.id.clone();
-        let answer = ask(&svc, &ingested).await;
-        let result = match answer {
-            Ok((
-                bot,
-                BotAnswer::Reply {
-                    text,
-                    quick_replies,
-                },
-            )) => svc
-                .send(Outgoing {
-                    conversation_id: conversation.clone(),
-                    author: Author::Bot,
-                    author_id: Some(bot),
-                    text,
-                    attachments: vec![],
-                    quick_replies,
-                })
-                .await
-                .map(drop),
-            Ok((_, BotAnswer::Handoff { reason, data })) => {
-                svc.hand_off(&conversation, &reason, data).await
-            }
-            Err(why) => {
-                tracing::warn!(%why, "bot unavailable; handing off");
-                svc.hand_off(&conversation, "bot unavailable", serde_json::json!({}))
-                    .await
-            }
-        };
-        if let Err(e) = result {
-            tracing::error!(error = %e, "bot turn");
+/// The bot worker: each customer message in a bot's conversation is asked about in a task of
+/// its own, so one slow bot delays no other conversation. Runs for the life of the relay.
+pub async fn run(svc: Arc<Messaging>, mut turns: mpsc::Receiver<Ingested>) {
+    while let Some(ingested) = turns.recv().await {
+        tokio::spawn(turn(svc.clone(), ingested));
+    }
+}
+
+/// Asks the bot about `ingested` and carries out its answer.
+async fn turn(svc: Arc<Messaging>, ingested: Ingested) {
+    let conversation = ingested.conversation.id.clone();
+    let answer = ask(&svc, &ingested).await;
+    let result = match answer {
+        Ok((
+            bot,
+            BotAnswer::Reply {
+                text,
+                quick_replies,
+            },
+        )) => svc
+            .send(Outgoing {
+                conversation_id: conversation.clone(),
+                author: Author::Bot,
+                author_id: Some(bot),
+                text,
+                attachments: vec![],
+                quick_replies,
+            })
+            .await
+            .map(drop),
+        Ok((_, BotAnswer::Handoff { reason, data })) => {
+            svc.hand_off(&conversation, &reason, data).await
         }
-    });
+        Err(why) => {
+            tracing::warn!(%why, "bot unavailable; handing off");
+            svc.hand_off(&conversation, "bot unavailable", serde_json::json!({}))
+                .await
+        }
+    };
+    if let Err(e) = result {
+        tracing::error!(error = %e, "bot turn");
+    }
 }
 
 async fn ask(svc: &Messaging, ingested: &Ingested) -> Result<(String, BotAnswer), String> {
     let name = ingested
         .conversation
         .channel
-        .strip_prefix(open::CHANNEL_PREFIX)
+        .strip_prefix(wire::CHANNEL_PREFIX)
         .ok_or("not an integration conversation")?
         .to_owned();
     let integration = svc
@@ -84,7 +92,7 @@ async fn ask(svc: &Messaging, ingested: &Ingested) -> Result<(String, BotAnswer)
         "message": ingested.message,
     })
     .to_string();
-    let response = open::post_signed(
+    let response = wire::post_signed(
         &svc.http,
         &url,
         &integration.secret,

@@ -12,7 +12,9 @@
 //! - [`outbox`]: delivers agent and bot messages to integrations; [`bot`]: bot webhooks.
 
 pub mod api;
+pub mod attachments;
 pub mod bot;
+pub mod feed;
 pub mod guest;
 pub mod model;
 pub mod open;
@@ -20,10 +22,12 @@ pub mod outbox;
 pub mod queries;
 pub mod ratelimit;
 pub mod recent;
+mod routes;
 pub mod service;
 pub mod signature;
 pub mod state;
 pub mod threading;
+pub mod wire;
 
 use std::{path::PathBuf, sync::Arc};
 
@@ -51,17 +55,15 @@ pub struct Deps {
 
 /// Starts the outbox worker and returns the service and its routes.
 pub fn start(deps: Deps) -> (Arc<Messaging>, axum::Router) {
-    let svc = Arc::new(Messaging::new(
-        deps.store,
-        deps.config,
-        deps.attachments_dir,
-    ));
+    let (svc, bot_turns) = Messaging::new(deps.store, deps.config, deps.attachments_dir);
+    let svc = Arc::new(svc);
     tokio::spawn(outbox::run(svc.clone(), deps.shutdown.clone()));
+    tokio::spawn(bot::run(svc.clone(), bot_turns));
     let state = state::MsgState {
         svc: svc.clone(),
         accounts: deps.accounts,
         sites: deps.sites,
         shutdown: deps.shutdown,
     };
-    (svc, api::routes(state))
+    (svc, routes::routes(state))
 }

@@ -8,7 +8,7 @@ use std::{sync::Arc, time::Duration};
 
 use tokio::sync::watch;
 
-use super::{model::Delivery, open, queries, signature::REPLAY_MEMORY_MS, Messaging};
+use super::{model::Delivery, queries, signature::REPLAY_MEMORY_MS, wire, Messaging};
 use crate::{ids::now_ms, store::StoreError};
 
 /// Deliveries read per pass.
@@ -69,7 +69,7 @@ async fn pass(svc: &Arc<Messaging>) -> Result<Option<i64>, StoreError> {
             .read(move |db| queries::integration(db, &name))
             .await?;
         let result = match &integration {
-            Some(i) => open::post_signed(
+            Some(i) => wire::post_signed(
                 &svc.http,
                 &i.webhook_url,
                 &i.secret,

@@ -13,12 +13,11 @@ use std::{
 };
 
 use serde::Serialize;
-use tokio::sync::{broadcast, Notify};
+use tokio::sync::{broadcast, mpsc, Notify};
 
-use super::{model::*, open, queries, ratelimit::Bucket, recent::Recent};
+use super::{model::*, queries, ratelimit::Bucket, recent::Recent, wire};
 use crate::{
     config::MessagingConfig,
-    error::ApiError,
     ids::now_ms,
     store::{Sql, Store, StoreError},
 };
@@ -82,19 +81,6 @@ pub enum MessagingError {
     Replayed,
 }
 
-/// What a messaging refusal means to a REST client.
-impl From<MessagingError> for ApiError {
-    fn from(e: MessagingError) -> Self {
-        match e {
-            MessagingError::NoConversation => ApiError::NotFound,
-            MessagingError::Invalid(why) => ApiError::BadRequest(why),
-            MessagingError::RateLimited => ApiError::RateLimited(e.to_string()),
-            MessagingError::Replayed => ApiError::BadRequest(e.to_string()),
-            MessagingError::Store(e) => e.into(),
-        }
-    }
-}
-
 pub struct Messaging {
     pub store: Store,
     pub config: MessagingConfig,
@@ -113,6 +99,9 @@ pub struct Messaging {
     /// Whether a page origin belongs to a registered site, as the widget's CORS check last
     /// read it: every widget request carries its page's `Origin`.
     pub origins: Recent<bool>,
+    /// Customer messages in conversations a bot holds, for the bot worker (`bot::run`) to
+    /// ask the bot about. Bounded: when it is full the conversation goes to a person.
+    bot_turns: mpsc::Sender<Ingested>,
 }
 
 /// How long the inbound webhook trusts an integration it looked up (its secret, its bot)
@@ -126,10 +115,18 @@ const INTEGRATIONS_CACHED: usize = 1024;
 /// process), and how many origins it remembers (they come from request headers).
 const ORIGIN_TTL: Duration = Duration::from_secs(1);
 const ORIGINS_CACHED: usize = 1024;
+/// Bot turns waiting for the bot worker at most.
+const BOT_TURNS: usize = 1024;
 
 impl Messaging {
-    pub fn new(store: Store, config: MessagingConfig, attachments_dir: PathBuf) -> Self {
-        Messaging {
+    /// The service, and the receiving end of its bot turns for `bot::run`.
+    pub fn new(
+        store: Store,
+        config: MessagingConfig,
+        attachments_dir: PathBuf,
+    ) -> (Self, mpsc::Receiver<Ingested>) {
+        let (bot_turns, turns) = mpsc::channel(BOT_TURNS);
+        let svc = Messaging {
             store,
             config,
             attachments_dir,
@@ -140,7 +137,9 @@ impl Messaging {
             guests: Mutex::new(HashMap::new()),
             integrations: Recent::new(INTEGRATION_TTL, INTEGRATIONS_CACHED),
             origins: Recent::new(ORIGIN_TTL, ORIGINS_CACHED),
-        }
+            bot_turns,
+        };
+        (svc, turns)
     }
 
     pub fn subscribe(&self) -> broadcast::Receiver<Push> {
@@ -249,7 +248,12 @@ impl Messaging {
             },
         );
         if c.state == ConversationState::Bot {
-            super::bot::consult(self.clone(), ingested.clone());
+            if self.bot_turns.try_send(ingested.clone()).is_err() {
+                // No bot worker, or one that cannot keep up: nobody is left waiting for it.
+                tracing::warn!("bot turns backed up; handing off");
+                self.hand_off(&c.id, "bot unavailable", serde_json::json!({}))
+                    .await?;
+            }
         } else if ingested.started {
             self.waiting(c, "new");
         }
@@ -269,9 +273,9 @@ impl Messaging {
         }
         let (message, conversation) = self
             .store
-            .write(move |db| queries::send(db, &out, now, &open::outbox_item))
+            .write(move |db| queries::send(db, &out, now, &wire::outbox_item))
             .await?;
-        if conversation.channel.starts_with(open::CHANNEL_PREFIX) {
+        if conversation.channel.starts_with(wire::CHANNEL_PREFIX) {
             self.outbox_wake.notify_one();
         }
         self.tell(

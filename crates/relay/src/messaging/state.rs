@@ -1,6 +1,6 @@
 //! What messaging's handlers share: the service, sign-in, the relay's own store (site origins
 //! for the widget's CORS check, whichever store messaging itself is on), and the shutdown
-//! signal that ends event streams.
+//! signal that ends event streams; and what a messaging refusal answers.
 
 use std::sync::Arc;
 
@@ -10,7 +10,7 @@ use axum::{
 };
 use tokio::sync::watch;
 
-use super::Messaging;
+use super::{Messaging, MessagingError};
 use crate::{
     accounts::{Accounts, Agent, AuthAgent},
     error::ApiError,
@@ -44,5 +44,18 @@ impl FromRequestParts<MsgState> for SignedIn {
     async fn from_request_parts(parts: &mut Parts, state: &MsgState) -> Result<Self, ApiError> {
         let auth = AuthAgent::from_request_parts(parts, state).await?;
         Ok(SignedIn(auth.agent))
+    }
+}
+
+/// What a messaging refusal means to a REST client.
+impl From<MessagingError> for ApiError {
+    fn from(e: MessagingError) -> Self {
+        match e {
+            MessagingError::NoConversation => ApiError::NotFound,
+            MessagingError::Invalid(why) => ApiError::BadRequest(why),
+            MessagingError::RateLimited => ApiError::RateLimited(e.to_string()),
+            MessagingError::Replayed => ApiError::BadRequest(e.to_string()),
+            MessagingError::Store(e) => e.into(),
+        }
     }
 }

@@ -1,114 +1,18 @@
-//! The domain queries, written once over [`Sql`] and run on SQLite and PostgreSQL alike. Each
-//! runs inside a transaction opened by the store's shell; none commits.
+//! Conversations, their messages and their timeline: the customer's ingest (threading window,
+//! new conversations), agent and bot messages with their outbox entries, states, read marks,
+//! receipts, and the inbox views.
 
-use std::{collections::HashMap, time::Duration};
+use std::time::Duration;
 
-use super::{
+use super::super::{
     model::*,
     threading::{self, Latest, Threading},
 };
+use super::cache::{cache, forget};
+use super::contacts::contact_for;
+use super::rows::{conversation, message, CONVERSATION, MESSAGE};
 use crate::ids::random_hex;
-use crate::store::{from_json as json, to_json, Columns, Forget, Row, Sql, StoreError, Val};
-
-/// What the store's writer remembers of the conversations customer messages went to, so the
-/// next message of the same identity needs neither the latest-conversation query nor the
-/// next-seq query. Sound because that writer is the only one writing conversations and
-/// messages: every query here that changes a conversation or adds a message to it forgets it
-/// ([`WriterCache::forget`]), and the store's shell clears it all when a write or a batch
-/// rolls back.
-#[derive(Default)]
-pub struct WriterCache {
-    /// channel → external id → the identity's latest conversation.
-    latest: HashMap<String, HashMap<String, String>>,
-    /// Conversation id → the conversation as committed, and its next message seq.
-    conversations: HashMap<String, (Conversation, i64)>,
-}
-
-/// Conversations a [`WriterCache`] holds at most; past that it starts over.
-const WRITER_CACHE_MAX: usize = 65_536;
-
-impl Forget for WriterCache {
-    /// Forgets everything (after a rollback).
-    fn forget_all(&mut self) {
-        self.latest.clear();
-        self.conversations.clear();
-    }
-}
-
-impl WriterCache {
-    /// Forgets one conversation (it changed in a way not remembered here).
-    pub fn forget(&mut self, conversation_id: &str) {
-        self.conversations.remove(conversation_id);
-    }
-
-    fn get(&self, channel: &str, external_id: &str) -> Option<(Conversation, i64)> {
-        let id = self.latest.get(channel)?.get(external_id)?;
-        self.conversations.get(id).cloned()
-    }
-
-    fn put(&mut self, conversation: &Conversation, next_seq: i64) {
-        if self.conversations.len() >= WRITER_CACHE_MAX {
-            self.forget_all();
-        }
-        self.latest
-            .entry(conversation.channel.clone())
-            .or_default()
-            .insert(conversation.external_id.clone(), conversation.id.clone());
-        self.conversations
-            .insert(conversation.id.clone(), (conversation.clone(), next_seq));
-    }
-}
-
-/// The writer's [`WriterCache`]; `None` on every other connection.
-fn cache(db: &mut dyn Sql) -> Option<&mut WriterCache> {
-    db.memos().and_then(|m| m.get::<WriterCache>())
-}
-
-fn forget(db: &mut dyn Sql, conversation_id: &str) {
-    if let Some(cache) = cache(db) {
-        cache.forget(conversation_id);
-    }
-}
-
-const CONVERSATION: &str = "id, contact_id, channel, external_id, state, agent_id, created_at, \
-     last_customer_at, last_message_at, agent_read_seq, customer_read_seq";
-const MESSAGE: &str = "id, conversation_id, seq, author, author_id, text, attachments, \
-     quick_replies, delivery, created_at";
-
-fn parse<T>(text: &str, what: &str, f: impl Fn(&str) -> Option<T>) -> Result<T, StoreError> {
-    f(text).ok_or_else(|| StoreError::Type(format!("unknown {what} {text:?}")))
-}
-
-fn conversation(row: &Row) -> Result<Conversation, StoreError> {
-    Ok(Conversation {
-        id: row.text(0)?,
-        contact_id: row.text(1)?,
-        channel: row.text(2)?,
-        external_id: row.text(3)?,
-        state: parse(&row.text(4)?, "state", ConversationState::parse)?,
-        agent_id: row.opt_text(5)?,
-        created_at: row.int(6)?,
-        last_customer_at: row.int(7)?,
-        last_message_at: row.int(8)?,
-        agent_read_seq: row.int(9)?,
-        customer_read_seq: row.int(10)?,
-    })
-}
-
-fn message(row: &Row) -> Result<Message, StoreError> {
-    Ok(Message {
-        id: row.text(0)?,
-        conversation_id: row.text(1)?,
-        seq: row.int(2)?,
-        author: parse(&row.text(3)?, "author", Author::parse)?,
-        author_id: row.opt_text(4)?,
-        text: row.text(5)?,
-        attachments: json(&row.text(6)?)?,
-        quick_replies: json(&row.text(7)?)?,
-        delivery: parse(&row.text(8)?, "delivery", Delivery::parse)?,
-        created_at: row.int(9)?,
-    })
-}
+use crate::store::{from_json as json, to_json, Columns, Sql, StoreError};
 
 pub fn conversation_by_id(db: &mut dyn Sql, id: &str) -> Result<Option<Conversation>, StoreError> {
     let sql = format!("SELECT {CONVERSATION} FROM msg_conversations WHERE id = $1");
@@ -122,55 +26,6 @@ fn next_seq(db: &mut dyn Sql, table: &str, conversation_id: &str) -> Result<i64,
     let sql = format!("SELECT COALESCE(MAX(seq), 0) FROM {table} WHERE conversation_id = $1");
     let rows = db.query(&sql, &[conversation_id.into()])?;
     Ok(rows.first().map(|r| r.int(0)).transpose()?.unwrap_or(0) + 1)
-}
-
-/// The contact behind a channel identity, created on first contact.
-pub fn contact_for(
-    db: &mut dyn Sql,
-    channel: &str,
-    external_id: &str,
-    display_name: &str,
-    now: i64,
-) -> Result<String, StoreError> {
-    let found = db.query(
-        "SELECT contact_id FROM msg_identities WHERE channel = $1 AND external_id = $2",
-        &[channel.into(), external_id.into()],
-    )?;
-    if let Some(row) = found.first() {
-        return row.text(0);
-    }
-    let id = random_hex(12);
-    db.execute(
-        "INSERT INTO msg_contacts (id, display_name, created_at) VALUES ($1, $2, $3)",
-        &[(&id).into(), display_name.into(), now.into()],
-    )?;
-    db.execute(
-        "INSERT INTO msg_identities (channel, external_id, contact_id, created_at)
-         VALUES ($1, $2, $3, $4)",
-        &[channel.into(), external_id.into(), (&id).into(), now.into()],
-    )?;
-    Ok(id)
-}
-
-/// Links another channel identity to an existing contact (same person, new channel).
-pub fn identity_link(
-    db: &mut dyn Sql,
-    channel: &str,
-    external_id: &str,
-    contact_id: &str,
-    now: i64,
-) -> Result<(), StoreError> {
-    db.execute(
-        "INSERT INTO msg_identities (channel, external_id, contact_id, created_at)
-         VALUES ($1, $2, $3, $4) ON CONFLICT (channel, external_id) DO NOTHING",
-        &[
-            channel.into(),
-            external_id.into(),
-            contact_id.into(),
-            now.into(),
-        ],
-    )?;
-    Ok(())
 }
 
 /// The latest conversation of a channel identity.
@@ -490,20 +345,6 @@ pub fn messages(db: &mut dyn Sql, conversation_id: &str) -> Result<Vec<Message>,
         .collect()
 }
 
-/// Every conversation of a contact, across channels and visits, oldest first.
-pub fn conversations_of_contact(
-    db: &mut dyn Sql,
-    contact_id: &str,
-) -> Result<Vec<Conversation>, StoreError> {
-    let sql = format!(
-        "SELECT {CONVERSATION} FROM msg_conversations WHERE contact_id = $1 ORDER BY created_at, id"
-    );
-    db.query(&sql, &[contact_id.into()])?
-        .iter()
-        .map(conversation)
-        .collect()
-}
-
 pub fn events(db: &mut dyn Sql, conversation_id: &str) -> Result<Vec<Event>, StoreError> {
     let rows = db.query(
         "SELECT conversation_id, seq, kind, detail, created_at FROM msg_events
@@ -521,21 +362,6 @@ pub fn events(db: &mut dyn Sql, conversation_id: &str) -> Result<Vec<Event>, Sto
             })
         })
         .collect()
-}
-
-pub fn contact(db: &mut dyn Sql, id: &str) -> Result<Option<Contact>, StoreError> {
-    let rows = db.query(
-        "SELECT id, display_name FROM msg_contacts WHERE id = $1",
-        &[id.into()],
-    )?;
-    rows.first()
-        .map(|r| {
-            Ok(Contact {
-                id: r.text(0)?,
-                display_name: r.text(1)?,
-            })
-        })
-        .transpose()
 }
 
 /// Every conversation an agent holds (assigned or parked), for routing to take back up after
@@ -579,111 +405,4 @@ pub fn inbox(db: &mut dyn Sql, agent_id: Option<&str>) -> Result<Vec<Summary>, S
             })
         })
         .collect()
-}
-
-pub fn integration_put(db: &mut dyn Sql, i: &Integration, now: i64) -> Result<(), StoreError> {
-    db.execute(
-        "INSERT INTO msg_integrations (name, secret, webhook_url, bot_url, created_at)
-         VALUES ($1, $2, $3, $4, $5)
-         ON CONFLICT (name) DO UPDATE SET secret = excluded.secret,
-            webhook_url = excluded.webhook_url, bot_url = excluded.bot_url",
-        &[
-            (&i.name).into(),
-            (&i.secret).into(),
-            (&i.webhook_url).into(),
-            i.bot_url.clone().into(),
-            now.into(),
-        ],
-    )?;
-    Ok(())
-}
-
-pub fn integration(db: &mut dyn Sql, name: &str) -> Result<Option<Integration>, StoreError> {
-    let rows = db.query(
-        "SELECT name, secret, webhook_url, bot_url FROM msg_integrations WHERE name = $1",
-        &[name.into()],
-    )?;
-    rows.first()
-        .map(|r| {
-            Ok(Integration {
-                name: r.text(0)?,
-                secret: r.text(1)?,
-                webhook_url: r.text(2)?,
-                bot_url: r.opt_text(3)?,
-            })
-        })
-        .transpose()
-}
-
-/// Records an inbound delivery id; `false` when it was seen before (a replay).
-pub fn delivery_first_seen(
-    db: &mut dyn Sql,
-    integration: &str,
-    delivery_id: &str,
-    now: i64,
-) -> Result<bool, StoreError> {
-    Ok(db.execute(
-        "INSERT INTO msg_inbound_deliveries (integration, delivery_id, received_at)
-         VALUES ($1, $2, $3) ON CONFLICT (integration, delivery_id) DO NOTHING",
-        &[integration.into(), delivery_id.into(), now.into()],
-    )? == 1)
-}
-
-/// Forgets inbound delivery ids received before `before`; returns how many. Safe once a replay
-/// of them would fail the timestamp check anyway (see [`super::signature::REPLAY_MEMORY_MS`]).
-pub fn prune_deliveries(db: &mut dyn Sql, before: i64) -> Result<u64, StoreError> {
-    db.execute(
-        "DELETE FROM msg_inbound_deliveries WHERE received_at < $1",
-        &[before.into()],
-    )
-}
-
-pub fn outbox_due(db: &mut dyn Sql, now: i64, limit: i64) -> Result<Vec<OutboxItem>, StoreError> {
-    let rows = db.query(
-        "SELECT delivery_id, integration, message_id, body, attempts, next_at FROM msg_outbox
-         WHERE next_at <= $1 ORDER BY next_at LIMIT $2",
-        &[now.into(), limit.into()],
-    )?;
-    rows.iter()
-        .map(|r| {
-            Ok(OutboxItem {
-                delivery_id: r.text(0)?,
-                integration: r.text(1)?,
-                message_id: r.text(2)?,
-                body: r.text(3)?,
-                attempts: r.int(4)?,
-                next_at: r.int(5)?,
-            })
-        })
-        .collect()
-}
-
-/// The next time anything in the outbox is due.
-pub fn outbox_next(db: &mut dyn Sql) -> Result<Option<i64>, StoreError> {
-    let rows = db.query("SELECT MIN(next_at) FROM msg_outbox", &[])?;
-    match rows.first().map(|r| r.col(0)).transpose()? {
-        Some(Val::Int(v)) => Ok(*v),
-        _ => Ok(None),
-    }
-}
-
-pub fn outbox_done(db: &mut dyn Sql, delivery_id: &str) -> Result<(), StoreError> {
-    db.execute(
-        "DELETE FROM msg_outbox WHERE delivery_id = $1",
-        &[delivery_id.into()],
-    )?;
-    Ok(())
-}
-
-pub fn outbox_retry(
-    db: &mut dyn Sql,
-    delivery_id: &str,
-    attempts: i64,
-    next_at: i64,
-) -> Result<(), StoreError> {
-    db.execute(
-        "UPDATE msg_outbox SET attempts = $2, next_at = $3 WHERE delivery_id = $1",
-        &[delivery_id.into(), attempts.into(), next_at.into()],
-    )?;
-    Ok(())
 }

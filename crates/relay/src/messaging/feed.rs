@@ -1,0 +1,80 @@
+//! What either side of a conversation (the agent's console, the customer's widget) reads and
+//! signals alike: the contact's whole history, the live push stream as server-sent events, and
+//! the two signals a side sends (read up to, typing).
+
+use std::convert::Infallible;
+
+use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
+use futures_util::Stream;
+use serde::Deserialize;
+
+use super::{model::*, queries, state::MsgState, Messaging, Push};
+use crate::error::ApiError;
+
+/// The conversation and the contact's whole history, for the conversation view.
+pub async fn history(
+    svc: &Messaging,
+    contact_id: &str,
+) -> Result<(Option<Contact>, Vec<serde_json::Value>), ApiError> {
+    let contact_id = contact_id.to_owned();
+    Ok(svc
+        .store
+        .read(move |db| {
+            let contact = queries::contact(db, &contact_id)?;
+            let mut out = Vec::new();
+            for c in queries::conversations_of_contact(db, &contact_id)? {
+                let messages = queries::messages(db, &c.id)?;
+                let events = queries::events(db, &c.id)?;
+                out.push(serde_json::json!({
+                    "conversation": c, "messages": messages, "events": events,
+                }));
+            }
+            Ok((contact, out))
+        })
+        .await?)
+}
+
+/// "I have read up to `seq`", from either side.
+#[derive(Deserialize)]
+pub struct ReadMark {
+    pub seq: i64,
+}
+
+/// "I am typing" (or stopped), from either side.
+#[derive(Deserialize)]
+pub struct Typing {
+    pub typing: bool,
+}
+
+/// Turns the push channel into server-sent events, keeping those `keep` accepts. The stream
+/// ends at the relay's shutdown, so an open inbox or widget never holds the relay up.
+pub fn sse(
+    s: &MsgState,
+    keep: impl Fn(&Push) -> bool + Send + 'static,
+) -> Sse<impl Stream<Item = Result<SseEvent, Infallible>>> {
+    let rx = s.svc.subscribe();
+    let mut shutdown = s.shutdown.clone();
+    let stream = futures_util::stream::unfold((rx, keep), |(mut rx, keep)| async move {
+        loop {
+            match rx.recv().await {
+                Ok(push) if keep(&push) => {
+                    let event = SseEvent::default()
+                        .json_data(&push)
+                        .unwrap_or_else(|_| SseEvent::default().comment("unserializable"));
+                    return Some((Ok(event), (rx, keep)));
+                }
+                Ok(_) => {}
+                Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {
+                    let event = SseEvent::default().event("resync").data("{}");
+                    return Some((Ok(event), (rx, keep)));
+                }
+                Err(tokio::sync::broadcast::error::RecvError::Closed) => return None,
+            }
+        }
+    });
+    let stop = async move {
+        // An error means the sender is gone: the relay is stopping either way.
+        shutdown.wait_for(|stop| *stop).await.ok();
+    };
+    Sse::new(futures_util::StreamExt::take_until(stream, stop)).keep_alive(KeepAlive::default())
+}

@@ -1,0 +1,18 @@
+//! Every messaging endpoint in one router: the agent API (`api`), the widget's (`guest`, behind
+//! its CORS layer) and open messaging's webhook (`open`), under one body limit that admits an
+//! attachment.
+
+use axum::{extract::DefaultBodyLimit, routing::post, Router};
+
+use super::{api, guest, open, state::MsgState};
+
+/// Every messaging route, with its state applied.
+pub fn routes(state: MsgState) -> Router {
+    let upload_limit = state.svc.config.max_attachment_bytes + 4096;
+    Router::new()
+        .route("/api/messaging/open/{integration}", post(open::inbound))
+        .merge(api::routes())
+        .merge(guest::routes(state.clone()))
+        .layer(DefaultBodyLimit::max(upload_limit))
+        .with_state(state)
+}
