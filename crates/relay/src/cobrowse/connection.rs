@@ -13,9 +13,9 @@ use protocol::{
 use tokio::sync::OwnedSemaphorePermit;
 
 use super::{
-    peer::{close_code, peer, Closing, PeerHandle},
+    peer::{close_code, error_close, peer, Closing, PeerHandle},
     registry::PairError,
-    session::{error_close, Session},
+    session::Session,
     state::Cobrowse,
     wire::{going_away, Event, Wire},
 };

@@ -1,6 +1,6 @@
 //! One side of a session as the session sees it: a bounded outbound queue, a byte budget, and a
-//! one-shot close signal. The connection's own task drains the queue into its socket (see
-//! [`super::wire`]).
+//! one-shot close signal, with the frames the relay itself sends a peer before closing it. The
+//! connection's own task drains the queue into its socket (see [`super::wire`]).
 
 use std::{
     collections::VecDeque,
@@ -10,6 +10,7 @@ use std::{
 
 use axum::body::Bytes;
 use futures_util::task::AtomicWaker;
+use protocol::{ErrorCode, ErrorReport, Frame, Message};
 
 /// WebSocket close codes the relay uses.
 pub mod close_code {
@@ -198,6 +199,27 @@ pub fn peer(id: u64, frames: usize, max_bytes: usize) -> (PeerHandle, PeerQueue)
         },
         PeerQueue { shared },
     )
+}
+
+/// Encodes a frame the relay originates. Relay frames carry sequence number 0: they are not
+/// part of either side's numbered stream.
+pub fn relay_frame(message: Message) -> Bytes {
+    // Encoding our own small, well-formed values cannot fail; an empty frame would be refused
+    // by the peer rather than panic here.
+    Bytes::from(Frame::new(0, message).encode().unwrap_or_default())
+}
+
+/// An `Error` frame and the close that follows it.
+pub fn error_close(code: ErrorCode, ws_code: u16, reason: String) -> Closing {
+    Closing {
+        drain: false,
+        last: vec![relay_frame(Message::Error(ErrorReport {
+            code,
+            message: reason.clone(),
+        }))],
+        code: ws_code,
+        reason,
+    }
 }
 
 #[cfg(test)]

@@ -12,39 +12,21 @@ use std::{
 
 use axum::body::Bytes;
 use protocol::{
-    ControlState, End, EndReason, ErrorCode, ErrorReport, Frame, FrameKind, Interaction, Message,
-    ModeChanged, Presence, Role, SessionMode, Verdict, Welcome, PROTOCOL_VERSION,
+    ControlState, End, EndReason, ErrorCode, FrameKind, Interaction, Message, Presence, Role,
+    Verdict, Welcome, PROTOCOL_VERSION,
 };
 use tokio::{sync::Notify, time::Instant};
 
-use super::audit::{AuditEntry, Record};
+use super::audit::Record;
 use super::counters::FrameCounters;
 use super::{
     page::{Buffered, PageBuffer},
-    peer::{close_code, Closing, Outbound, PeerHandle, QueueFull},
+    peer::{close_code, error_close, relay_frame, Closing, Outbound, PeerHandle},
 };
 use crate::ids::now_ms;
 
-/// Encodes a frame the relay originates. Relay frames carry sequence number 0: they are not
-/// part of either side's numbered stream.
-pub fn relay_frame(message: Message) -> Bytes {
-    // Encoding our own small, well-formed values cannot fail; an empty frame would be refused
-    // by the peer rather than panic here.
-    Bytes::from(Frame::new(0, message).encode().unwrap_or_default())
-}
-
-/// An `Error` frame and the close that follows it.
-pub fn error_close(code: ErrorCode, ws_code: u16, reason: String) -> Closing {
-    Closing {
-        drain: false,
-        last: vec![relay_frame(Message::Error(ErrorReport {
-            code,
-            message: reason.clone(),
-        }))],
-        code: ws_code,
-        reason,
-    }
-}
+mod locked;
+use locked::{other, State};
 
 /// What the caller must do after the session handled something.
 #[derive(Debug, Default)]
@@ -86,32 +68,6 @@ pub struct Session {
     pub(crate) wake: Notify,
 }
 
-#[derive(Debug)]
-struct State {
-    /// The shared state machine from the protocol crate.
-    control: ControlState,
-    customer: Option<PeerHandle>,
-    agent: Option<PeerHandle>,
-    /// Set when a customer attaches; resumes must come from the same site.
-    site_key: Option<String>,
-    /// Whether a customer ever attached; before that the pairing deadline applies.
-    paired: bool,
-    /// Latest snapshot and page state since, for late joiners.
-    page: PageBuffer,
-    /// Last frame from either side, for the inactivity timeout.
-    last_activity: Instant,
-    /// Order of audit entries within the session.
-    audit_seq: i64,
-    /// Set once, when the session ends.
-    end_reason: Option<EndReason>,
-    /// Since when a snapshot is on its way from the page (it attached, or was asked for one):
-    /// an agent joining meanwhile waits for it instead of asking for another, which would make
-    /// the page take a second snapshot of a large page for nothing.
-    snapshot_due: Option<Instant>,
-    /// The relay's frame and drop counters (for `/metrics`), shared by every session.
-    counters: Arc<FrameCounters>,
-}
-
 /// A read-only view of a session for the REST API.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct SessionView {
@@ -122,87 +78,6 @@ pub struct SessionView {
     pub customer_connected: bool,
     pub agent_connected: bool,
     pub end_reason: Option<String>,
-}
-
-impl State {
-    fn audit(&mut self, session_id: &str, event: &str, detail: String) -> Record {
-        self.audit_seq += 1;
-        Record::Audit(AuditEntry {
-            session_id: session_id.to_owned(),
-            seq: self.audit_seq,
-            at_ms: now_ms(),
-            event: event.to_owned(),
-            detail,
-        })
-    }
-
-    fn peer(&mut self, role: Role) -> &mut Option<PeerHandle> {
-        match role {
-            Role::Customer => &mut self.customer,
-            Role::Agent => &mut self.agent,
-        }
-    }
-
-    /// Queues `out` for `role`; a peer whose queue is full is dropped as a slow consumer.
-    fn deliver(&mut self, id: &str, role: Role, out: Outbound, records: &mut Vec<Record>) {
-        let counters = &self.counters;
-        let slot = match role {
-            Role::Customer => &mut self.customer,
-            Role::Agent => &mut self.agent,
-        };
-        let Some(peer) = slot else {
-            return;
-        };
-        match peer.send(out) {
-            Ok(()) => {
-                counters
-                    .frames_total
-                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-            }
-            Err(QueueFull::Full) => {
-                counters
-                    .drops_total
-                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                peer.close(error_close(
-                    ErrorCode::SlowConsumer,
-                    close_code::TRY_AGAIN_LATER,
-                    "slow consumer: too many frames waiting".into(),
-                ));
-                *self.peer(role) = None;
-                records.push(self.audit(id, "slow_consumer", format!("{role:?} dropped")));
-                self.tell(
-                    other(role),
-                    Presence {
-                        role,
-                        connected: false,
-                    },
-                );
-            }
-            // Its connection is closing; its own task detaches it.
-            Err(QueueFull::Gone) => {}
-        }
-    }
-
-    /// Sends a relay frame, ignoring a full queue (the peer is being dropped anyway).
-    fn tell(&mut self, role: Role, presence: Presence) {
-        if let Some(peer) = self.peer(role) {
-            peer.send(Outbound::Frame(relay_frame(Message::Presence(presence))))
-                .ok();
-        }
-    }
-
-    fn announce_mode(&mut self, id: &str, mode: SessionMode, records: &mut Vec<Record>) {
-        let frame = relay_frame(Message::ModeChanged(ModeChanged { mode }));
-        self.deliver(id, Role::Customer, Outbound::Frame(frame.clone()), records);
-        self.deliver(id, Role::Agent, Outbound::Frame(frame), records);
-    }
-}
-
-fn other(role: Role) -> Role {
-    match role {
-        Role::Customer => Role::Agent,
-        Role::Agent => Role::Customer,
-    }
 }
 
 impl Session {
