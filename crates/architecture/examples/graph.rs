@@ -1,4 +1,6 @@
-//! Prints a crate's import circles and edges: `cargo run -p architecture --example graph -- crates/relay/src/lib.rs`.
+//! Prints a crate's import circles (and with `--edges` every import, with `--externals` the
+//! other crates each module names):
+//! `cargo run -p architecture --example graph -- crates/relay/src/lib.rs --edges`.
 fn main() {
     let root = std::env::args()
         .nth(1)
@@ -11,6 +13,12 @@ fn main() {
         }
     };
     let show_edges = std::env::args().any(|a| a == "--edges");
+    if std::env::args().any(|a| a == "--externals") {
+        for (module, names) in graph.externals() {
+            let names: Vec<&str> = names.iter().map(String::as_str).collect();
+            println!("{module}: {}", names.join(", "));
+        }
+    }
     if show_edges {
         for e in graph.edges() {
             println!("{} -> {}   ({})", e.from, e.to, e.via);
