@@ -1,5 +1,5 @@
 # The front door. `make run` and `make test` do all the set-up a fresh Debian machine needs.
-# CI runs `make test` (see .ci/run). Targets mirror CI one to one.
+# CI runs `make lint` and `make test` (see .ci/run). Targets mirror CI one to one.
 
 SHELL := /bin/bash
 CARGO ?= cargo
@@ -93,10 +93,14 @@ test-e2e: wasm
 	$(CARGO) build --quiet -p relay --bin relay
 	$(CARGO) test -p e2e
 
-## lint: formatting and clippy, as CI would want them
-lint:
+## lint: formatting and clippy, as CI checks them: the workspace natively, and the browser
+## library for wasm32 too (its `web` module, every binding, only builds there), with and
+## without the console's mirror
+lint: setup
 	$(CARGO) fmt --all --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
+	$(CARGO) clippy -p cobrowse-wasm --target wasm32-unknown-unknown -- -D warnings
+	$(CARGO) clippy -p cobrowse-wasm --target wasm32-unknown-unknown --features mirror -- -D warnings
 
 ## fuzz-build: build the frame-decoding fuzz target (run it with `cargo fuzz`, see fuzz/README.md)
 fuzz-build:
