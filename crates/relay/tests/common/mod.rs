@@ -226,15 +226,24 @@ impl Relay {
         peer
     }
 
-    pub async fn agent_socket(&self, token: &str) -> Peer {
-        let mut req = format!("ws://{}/ws/agent", self.addr)
+    /// A WebSocket to `path` signed in as `token`'s agent.
+    pub async fn signed_in_socket(
+        &self,
+        path: &str,
+        token: &str,
+    ) -> WebSocketStream<MaybeTlsStream<TcpStream>> {
+        let mut req = format!("ws://{}{path}", self.addr)
             .into_client_request()
             .unwrap();
         req.headers_mut().insert(
             "Authorization",
             HeaderValue::from_str(&format!("Bearer {token}")).unwrap(),
         );
-        let (ws, _) = tokio_tungstenite::connect_async(req).await.unwrap();
+        tokio_tungstenite::connect_async(req).await.unwrap().0
+    }
+
+    pub async fn agent_socket(&self, token: &str) -> Peer {
+        let ws = self.signed_in_socket("/ws/agent", token).await;
         Peer { ws, seq: 0 }
     }
 

@@ -10,10 +10,7 @@ use relay::{
     store::{Options, Store, Target},
 };
 use serde_json::{json, Value};
-use tokio_tungstenite::{
-    tungstenite::{client::IntoClientRequest, http::HeaderValue, Message as Ws},
-    MaybeTlsStream, WebSocketStream,
-};
+use tokio_tungstenite::{tungstenite::Message as Ws, MaybeTlsStream, WebSocketStream};
 
 use crate::common::{Relay, WAIT};
 
@@ -126,15 +123,9 @@ impl Center {
 
     /// Opens `token`'s desk WebSocket.
     pub async fn desk(&self, token: &str) -> Desk {
-        let mut req = format!("ws://{}/ws/desk", self.relay.addr)
-            .into_client_request()
-            .unwrap();
-        req.headers_mut().insert(
-            "Authorization",
-            HeaderValue::from_str(&format!("Bearer {token}")).unwrap(),
-        );
-        let (ws, _) = tokio_tungstenite::connect_async(req).await.unwrap();
-        Desk { ws }
+        Desk {
+            ws: self.relay.signed_in_socket("/ws/desk", token).await,
+        }
     }
 }
 
