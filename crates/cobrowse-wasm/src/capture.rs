@@ -3,10 +3,10 @@
 //! once per animation frame into encoded frames with session sequence numbers.
 //!
 //! The state is kept in parts by owner: what the receiver has (`Known`), the DOM changes
-//! recorded since the last flush (`Changes`), and here the rest (values, scrolls, focus,
-//! pointer, navigation, the snapshot under way, the numbered frames). The walk
-//! (`serialize::walk`), a snapshot's slices (`SnapshotJob`) and the flush's DOM part
-//! (`diff::flush`) take the parts they need.
+//! recorded since the last flush (`Changes`), the numbered frames waiting for the shell
+//! (`Outbox`), and here the rest (values, scrolls, focus, pointer, navigation, the snapshot
+//! under way). The walk (`serialize::walk`), a snapshot's slices (`SnapshotJob`) and the
+//! flush's DOM part (`diff::flush`) take the parts they need.
 //!
 //! # Invariants
 //! - Nothing is read from the page when it is recorded, only when it is flushed: the frame
@@ -16,8 +16,8 @@
 //!   meanwhile is lost.
 
 use protocol::{
-    Focus, FrameKind, Message, MutationBatch, Navigated, NodeId, Pointer, RuleChange, Scroll,
-    SheetRef, Viewport,
+    Focus, Message, MutationBatch, Navigated, NodeId, Pointer, RuleChange, Scroll, SheetRef,
+    Viewport,
 };
 
 use crate::changes::Changes;
@@ -25,43 +25,13 @@ use crate::config::Config;
 use crate::diff;
 use crate::intern::IdSet;
 use crate::known::Known;
+use crate::outbox::Outbox;
 use crate::page::Page;
 use crate::serialize::{self, Collected};
 use crate::snapshot::SnapshotJob;
 use crate::tree::TextMode;
 
-/// Why a capture step failed.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum CaptureError {
-    #[error("a {0:?} frame could not be encoded")]
-    Encode(FrameKind),
-    #[error("{0:?} is not a frame the page sends")]
-    NotAPageFrame(FrameKind),
-}
-
-/// Encodes a frame the page sends: the layout of [`Frame::encode`](protocol::Frame::encode) (kind byte, varint sequence
-/// number, postcard body), written here for the page's kinds only, so the wasm build does not
-/// carry the encoders of every other kind.
-pub fn encode(seq: u32, message: &Message) -> Result<Vec<u8>, CaptureError> {
-    fn body<T: serde::Serialize>(out: Vec<u8>, body: &T) -> Result<Vec<u8>, postcard::Error> {
-        postcard::to_extend(body, out)
-    }
-    let kind = message.kind();
-    let fail = |_| CaptureError::Encode(kind);
-    let out = body(vec![kind.code()], &seq).map_err(fail)?;
-    match message {
-        Message::Snapshot(b) => body(out, b),
-        Message::Mutations(b) => body(out, b),
-        Message::InputValue(b) => body(out, b),
-        Message::Scroll(b) => body(out, b),
-        Message::Viewport(b) => body(out, b),
-        Message::Pointer(b) => body(out, b),
-        Message::Focus(b) => body(out, b),
-        Message::Navigated(b) => body(out, b),
-        _ => return Err(CaptureError::NotAPageFrame(kind)),
-    }
-    .map_err(fail)
-}
+pub use crate::outbox::CaptureError;
 
 /// A CSSOM change reported by the page's hooks.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -89,7 +59,6 @@ pub struct Capture<N> {
     config: Config,
     /// What the receiver has: the walk adds to it, the flush compares the page with it.
     known: Known<N>,
-    seq: u32,
     job: Option<SnapshotJob<N>>,
     // Recorded since the last flush: the DOM changes the flush turns into one batch, then
     // what goes out as frames of its own.
@@ -102,8 +71,8 @@ pub struct Capture<N> {
     last_pointer_ms: f64,
     focus: Option<Option<N>>,
     navigated: Option<Navigated>,
-    /// Encoded frames for the shell to send.
-    frames: Vec<Vec<u8>>,
+    /// Encoded frames for the shell to send, numbered in one sequence.
+    outbox: Outbox,
 }
 
 impl<N: Clone> Capture<N> {
@@ -111,7 +80,6 @@ impl<N: Clone> Capture<N> {
         Self {
             config,
             known: Known::new(),
-            seq: 0,
             job: None,
             changes: Changes::default(),
             values: IdSet::default(),
@@ -122,7 +90,7 @@ impl<N: Clone> Capture<N> {
             last_pointer_ms: f64::NEG_INFINITY,
             focus: None,
             navigated: None,
-            frames: Vec::new(),
+            outbox: Outbox::new(),
         }
     }
 
@@ -197,27 +165,19 @@ impl<N: Clone> Capture<N> {
             return Ok(false);
         }
         let snapshot = job.finish(page);
-        self.emit(Message::Snapshot(snapshot))?;
+        self.outbox.emit(Message::Snapshot(snapshot))?;
         Ok(true)
-    }
-
-    pub(crate) fn emit(&mut self, message: Message) -> Result<(), CaptureError> {
-        let buf = encode(self.seq, &message)?;
-        self.seq = self.seq.wrapping_add(1);
-        self.frames.push(buf);
-        Ok(())
     }
 
     /// Queues a frame the caller encodes with the next sequence number, so the few frames the
     /// page sends besides capture's (consent, refusals, pauses) share its numbered stream.
     pub fn push_encoded(&mut self, encode: impl FnOnce(u32) -> Vec<u8>) {
-        self.frames.push(encode(self.seq));
-        self.seq = self.seq.wrapping_add(1);
+        self.outbox.push_encoded(encode);
     }
 
     /// Encoded frames ready to send, in order.
     pub fn take_frames(&mut self) -> Vec<Vec<u8>> {
-        std::mem::take(&mut self.frames)
+        self.outbox.take()
     }
 
     /// Shadow roots and frame documents found since the last call: the shell observes them.
@@ -464,7 +424,7 @@ impl<N: Clone> Capture<N> {
             return Ok(());
         }
         if let Some(nav) = self.navigated.take() {
-            self.emit(Message::Navigated(nav))?;
+            self.outbox.emit(Message::Navigated(nav))?;
         }
         let first_new = self.known.next_id();
         let mut extra = Collected::default();
@@ -477,10 +437,11 @@ impl<N: Clone> Capture<N> {
             &mut extra,
         );
         if !ops.is_empty() {
-            self.emit(Message::Mutations(MutationBatch { ops }))?;
+            self.outbox
+                .emit(Message::Mutations(MutationBatch { ops }))?;
         }
         for value in extra.form {
-            self.emit(Message::InputValue(value))?;
+            self.outbox.emit(Message::InputValue(value))?;
         }
         let values = self.values.drain();
         for id in values {
@@ -488,36 +449,38 @@ impl<N: Clone> Capture<N> {
                 continue;
             }
             if let Some(value) = self.read_value(page, id) {
-                self.emit(Message::InputValue(value))?;
+                self.outbox.emit(Message::InputValue(value))?;
             }
         }
         if let Some(viewport) = self.viewport.take() {
-            self.emit(Message::Viewport(viewport))?;
+            self.outbox.emit(Message::Viewport(viewport))?;
         }
         if std::mem::take(&mut self.window_scrolled) {
             let (x, y) = page.window_scroll();
-            self.emit(Message::Scroll(Scroll { node: 0, x, y }))?;
+            self.outbox
+                .emit(Message::Scroll(Scroll { node: 0, x, y }))?;
         }
         for scroll in extra.scrolls {
-            self.emit(Message::Scroll(scroll))?;
+            self.outbox.emit(Message::Scroll(scroll))?;
         }
         let scrolled = self.scrolled.drain();
         for id in scrolled {
             if let Some(slot) = self.known.tree.get(id) {
                 let (x, y) = page.scroll_offset(&slot.node).unwrap_or((0, 0));
-                self.emit(Message::Scroll(Scroll { node: id, x, y }))?;
+                self.outbox
+                    .emit(Message::Scroll(Scroll { node: id, x, y }))?;
             }
         }
         if let Some(focus) = self.focus.take() {
             let node = focus.and_then(|n| self.id_of(page, &n)).unwrap_or(0);
-            self.emit(Message::Focus(Focus { node }))?;
+            self.outbox.emit(Message::Focus(Focus { node }))?;
         }
         if self.pointer.is_some()
             && now_ms - self.last_pointer_ms >= self.config.pointer_interval_ms
         {
             if let Some(pointer) = self.pointer.take() {
                 self.last_pointer_ms = now_ms;
-                self.emit(Message::Pointer(pointer))?;
+                self.outbox.emit(Message::Pointer(pointer))?;
             }
         }
         Ok(())

@@ -432,7 +432,7 @@ fn shadow_roots_follow_their_host_and_are_sent_with_it() {
 #[test]
 fn page_frames_encode_exactly_as_the_protocol_does() {
     for (_, frame) in protocol::fixtures::golden() {
-        match crate::capture::encode(frame.seq, &frame.message) {
+        match crate::outbox::encode(frame.seq, &frame.message) {
             Ok(bytes) => assert_eq!(bytes, frame.encode().unwrap()),
             Err(e) => assert!(matches!(e, crate::CaptureError::NotAPageFrame(_))),
         }

@@ -14,6 +14,8 @@
 //! - [`snapshot`]: a snapshot in slices, dropping the visits a change between slices made
 //!   stale.
 //! - [`serialize`]: the walk that turns live nodes into wire nodes, masking first.
+//! - [`outbox`]: the numbered stream of encoded frames the shell sends, and the page's
+//!   encoder.
 //! - [`changes`]: the DOM changes recorded since the last flush (where to look, not what).
 //! - [`known`]: what the receiver has: the [`tree`], the name table, ids, sheets and scopes
 //!   sent, which the walk adds to and the flush compares the page with.
@@ -49,6 +51,7 @@ pub mod mask;
 pub mod mirror;
 pub mod model;
 pub mod order;
+pub mod outbox;
 pub mod page;
 pub mod reconcile;
 pub mod serialize;
@@ -62,9 +65,10 @@ mod fake;
 #[cfg(target_arch = "wasm32")]
 pub mod web;
 
-pub use capture::{Capture, CaptureError, RawRuleChange, SheetTarget};
+pub use capture::{Capture, RawRuleChange, SheetTarget};
 pub use config::Config;
 pub use model::{Dom, ModelError};
+pub use outbox::CaptureError;
 
 /// The protocol version this library speaks.
 pub fn protocol_version() -> u16 {
