@@ -4,7 +4,7 @@
 use std::cell::RefCell;
 
 use js_sys::{Array, WeakMap, WeakSet};
-use protocol::{FormValue, Namespace, NodeId};
+use protocol::{FormValue, Namespace, NodeId, Viewport};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use web_sys::{
@@ -139,6 +139,16 @@ impl WebPage {
         let n = sheets.len() as u32;
         self.sheet_numbers.set(sheet, &JsValue::from(n));
         n
+    }
+
+    /// The window's inner size.
+    pub fn viewport(&self) -> Viewport {
+        let dim =
+            |v: Result<JsValue, JsValue>| v.ok().and_then(|v| v.as_f64()).unwrap_or(0.0) as u32;
+        Viewport {
+            width: dim(self.window.inner_width()),
+            height: dim(self.window.inner_height()),
+        }
     }
 
     /// The number of a constructed sheet if it has one.

@@ -2,25 +2,31 @@
 //! and resize observers, the event listeners and the CSSOM/value/history hooks, batches what
 //! they report per animation frame, slices snapshots with `setTimeout`, and hands each encoded
 //! frame to the loader's `onFrame(Uint8Array)` callback in order.
+//!
+//! What each report means to the capture (which node an observer record, an event or a hook
+//! call names, and which `record_*` it is) is `reports`'s; this file decides what is observed
+//! and listened to, on which roots, for how long, and when the capture slices, flushes and
+//! delivers.
 
 use std::cell::RefCell;
 use std::rc::{Rc, Weak};
 
 use js_sys::{Array, Function, Reflect, Uint8Array};
-use protocol::Viewport;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use web_sys::{
-    CssStyleSheet, Document, Element, Event, EventTarget, MouseEvent, MutationObserver,
-    MutationObserverInit, Node, ResizeObserver,
+    Document, Event, EventTarget, MutationObserver, MutationObserverInit, Node, ResizeObserver,
 };
 
 use super::page::{install_hooks, WebPage};
-use crate::capture::{Capture, RawRuleChange, SheetTarget};
+use crate::capture::Capture;
 use crate::config::Config;
 use crate::page::Page as _;
 
-type Handler = fn(&mut Inner, &Event);
+mod reports;
+
+use reports::EventReport;
+
 /// `(kind, target, index)` from `hooks.js`.
 type HookSink = dyn FnMut(u32, JsValue, u32);
 
@@ -144,7 +150,7 @@ impl WebCapture {
         if let Ok(mut inner) = self.inner.try_borrow_mut() {
             let inner = &mut *inner;
             let url = inner.page.document.url().unwrap_or_default();
-            let viewport = viewport(&inner.page.window);
+            let viewport = inner.page.viewport();
             let root: Node = inner.page.document.clone().into();
             inner.core.begin_snapshot(root, url, viewport);
         }
@@ -241,14 +247,6 @@ impl WebCapture {
     }
 }
 
-fn viewport(window: &web_sys::Window) -> Viewport {
-    let dim = |v: Result<JsValue, JsValue>| v.ok().and_then(|v| v.as_f64()).unwrap_or(0.0) as u32;
-    Viewport {
-        width: dim(window.inner_width()),
-        height: dim(window.inner_height()),
-    }
-}
-
 fn observe_options() -> MutationObserverInit {
     let init = MutationObserverInit::new();
     init.set_child_list(true);
@@ -267,7 +265,11 @@ fn wire(
     let weak = Rc::downgrade(rc);
     let on_records = Closure::<dyn FnMut(Array, MutationObserver)>::new({
         let weak = weak.clone();
-        move |records: Array, _| with(&weak, |inner| inner.take(records))
+        move |records: Array, _| {
+            with(&weak, |inner| {
+                reports::mutations(&mut inner.core, &inner.page, records)
+            })
+        }
     });
     let observer = MutationObserver::new(on_records.as_ref().unchecked_ref())?;
     // The observer holds the only JS reference; the callback lives as long as the page.
@@ -277,18 +279,7 @@ fn wire(
         let weak = weak.clone();
         move |entries: Array, _| {
             with(&weak, |inner| {
-                for entry in entries.iter() {
-                    if entry.is_object() {
-                        let entry: web_sys::ResizeObserverEntry = entry.unchecked_into();
-                        let target: Element = entry.target();
-                        let rect = target.get_bounding_client_rect();
-                        let (w, h) = (
-                            rect.width().round().max(0.0) as u32,
-                            rect.height().round().max(0.0) as u32,
-                        );
-                        inner.core.record_resize(&inner.page, &target.into(), w, h);
-                    }
-                }
+                reports::resized(&mut inner.core, &inner.page, entries)
             })
         }
     });
@@ -316,7 +307,9 @@ fn wire(
     let sink = Closure::<HookSink>::new({
         let weak = weak.clone();
         move |kind: u32, target: JsValue, index: u32| {
-            with(&weak, |inner| inner.hook(kind, &target, index))
+            with(&weak, |inner| {
+                reports::hook(&mut inner.core, &inner.page, kind, &target, index)
+            })
         }
     });
     {
@@ -330,35 +323,12 @@ fn wire(
     }
     let mut inner = rc.borrow_mut();
     let win: &EventTarget = window.as_ref();
-    inner.listen(win, "resize", |inner, _| {
-        let v = viewport(&inner.page.window);
-        inner.core.record_viewport(v.width, v.height);
-    });
-    inner.listen(win, "mousemove", |inner, event| {
-        if let Some(m) = event.dyn_ref::<MouseEvent>() {
-            inner.core.record_pointer(m.client_x(), m.client_y());
-        }
-    });
-    let nav: Handler = |inner, _| inner.navigated();
-    inner.listen(win, "popstate", nav);
-    inner.listen(win, "hashchange", nav);
+    inner.listen(win, "resize", reports::viewport);
+    inner.listen(win, "mousemove", reports::pointer);
+    inner.listen(win, "popstate", reports::navigation);
+    inner.listen(win, "hashchange", reports::navigation);
     inner.listen_root(document.as_ref());
     Ok(())
-}
-
-/// A DOM node from any realm (same-origin iframes have their own `Node`).
-fn as_node(value: JsValue) -> Option<Node> {
-    let is_node = value.is_object()
-        && Reflect::get(&value, &JsValue::from_str("nodeType"))
-            .ok()
-            .and_then(|t| t.as_f64())
-            .is_some();
-    is_node.then(|| value.unchecked_into())
-}
-
-/// The node an event started at, inside open shadow roots.
-fn origin(event: &Event) -> Option<Node> {
-    as_node(event.composed_path().get(0))
 }
 
 /// Runs `f` on the session if it is alive and not busy, then asks for a frame.
@@ -383,11 +353,11 @@ fn on_frame_tick(rc: &Rc<RefCell<Inner>>) {
         if inner.stopped {
             return;
         }
+        let inner = &mut *inner;
         if let Some(records) = inner.observer.as_ref().map(|o| o.take_records()) {
-            inner.take(records);
+            reports::mutations(&mut inner.core, &inner.page, records);
         }
         let now = inner.page.now_ms();
-        let inner = &mut *inner;
         if let Err(e) = inner.core.flush(&inner.page, now) {
             report(&e);
         }
@@ -442,10 +412,10 @@ fn deliver(rc: &Rc<RefCell<Inner>>) {
 }
 
 impl Inner {
-    fn listen(&mut self, target: &EventTarget, kind: &'static str, handler: Handler) {
+    fn listen(&mut self, target: &EventTarget, kind: &'static str, report: EventReport) {
         let weak = self.me.clone();
         let closure = Closure::<dyn FnMut(Event)>::new(move |event: Event| {
-            with(&weak, |inner| handler(inner, &event))
+            with(&weak, |inner| report(&mut inner.core, &inner.page, &event))
         });
         let options = web_sys::AddEventListenerOptions::new();
         options.set_capture(true);
@@ -468,33 +438,11 @@ impl Inner {
     /// Listeners every root (document, shadow root, frame document) needs: events that do not
     /// cross shadow boundaries or documents.
     fn listen_root(&mut self, root: &EventTarget) {
-        let value: Handler = |inner, event| {
-            if let Some(node) = origin(event) {
-                inner.core.record_value(&inner.page, &node);
-            }
-        };
-        self.listen(root, "input", value);
-        self.listen(root, "change", value);
-        self.listen(root, "scroll", |inner, event| {
-            let Some(node) = origin(event) else { return };
-            match (node.node_type() == Node::DOCUMENT_NODE)
-                .then(|| node.unchecked_ref::<Document>())
-            {
-                Some(doc) if *doc == inner.page.document => {
-                    inner.core.record_scroll(&inner.page, None)
-                }
-                Some(doc) => {
-                    if let Some(el) = doc.scrolling_element() {
-                        inner.core.record_scroll(&inner.page, Some(&el.into()));
-                    }
-                }
-                None => inner.core.record_scroll(&inner.page, Some(&node)),
-            }
-        });
-        self.listen(root, "focusin", |inner, event| {
-            inner.core.record_focus(origin(event))
-        });
-        self.listen(root, "focusout", |inner, _| inner.core.record_focus(None));
+        self.listen(root, "input", reports::value);
+        self.listen(root, "change", reports::value);
+        self.listen(root, "scroll", reports::scroll);
+        self.listen(root, "focusin", reports::focus_in);
+        self.listen(root, "focusout", reports::focus_out);
     }
 
     fn schedule(&mut self) {
@@ -513,100 +461,10 @@ impl Inner {
         }
     }
 
-    /// Records observer records (only where to look; nothing is read yet).
-    fn take(&mut self, records: Array) {
-        let (pairs, names) = self.page.classify(&records);
-        let names: Vec<&str> = names.split('\0').collect();
-        for pair in pairs.chunks_exact(2) {
-            let (kind, id) = (pair[0] & 3, pair[1]);
-            let name = match kind {
-                2 => match names.get((pair[0] >> 2) as usize) {
-                    Some(name) => name,
-                    None => continue,
-                },
-                _ => "",
-            };
-            self.core.record_by_id(kind, id, name);
-        }
-    }
-
-    fn navigated(&mut self) {
-        let url = self.page.document.url().unwrap_or_default();
-        let title = self.page.document.title();
-        let title_el: Option<Node> = self
-            .page
-            .document
-            .query_selector("title")
-            .ok()
-            .flatten()
-            .map(Into::into);
-        self.core
-            .record_navigation(&self.page, url, title, title_el.as_ref());
-    }
-
     fn hook_window(&mut self, window: &web_sys::Window) {
         if let Some(sink) = &self.sink {
             install_hooks(window, sink.as_ref().unchecked_ref());
             self.hooked.push(window.clone());
-        }
-    }
-
-    /// What the page's prototype hooks report (see `hooks.js` for the kinds).
-    fn hook(&mut self, kind: u32, target: &JsValue, index: u32) {
-        match kind {
-            1..=3 => {
-                if !target.is_object() {
-                    return;
-                }
-                let sheet: &CssStyleSheet = target.unchecked_ref();
-                self.page.touched.add(sheet);
-                let change = match kind {
-                    1 => match sheet.css_rules().ok().and_then(|r| r.item(index)) {
-                        Some(rule) => {
-                            let base = self
-                                .page
-                                .document
-                                .base_uri()
-                                .ok()
-                                .flatten()
-                                .unwrap_or_default();
-                            let text =
-                                crate::url::absolutize_css(&base, &rule.css_text()).into_owned();
-                            RawRuleChange::Insert { index, rule: text }
-                        }
-                        None => RawRuleChange::Full,
-                    },
-                    2 => RawRuleChange::Delete { index },
-                    _ => RawRuleChange::Full,
-                };
-                match sheet.owner_node() {
-                    Some(owner) => {
-                        self.core
-                            .record_sheet(&self.page, SheetTarget::Owner(&owner), change)
-                    }
-                    None => {
-                        if let Some(n) = self.page.known_sheet(sheet) {
-                            self.core
-                                .record_sheet(&self.page, SheetTarget::Constructed(n), change);
-                        }
-                    }
-                }
-            }
-            4 => self.core.record_adoption(),
-            5 => {
-                if let Some(node) = as_node(target.clone()) {
-                    self.core.record_value(&self.page, &node);
-                }
-            }
-            6 => self.navigated(),
-            // The host is sent again whole at the next flush, shadow root and all (its content
-            // is usually set in the same task, after the attach).
-            7 => {
-                if let Some(node) = as_node(target.clone()) {
-                    self.core.record_resend(&self.page, &node);
-                }
-            }
-            _ => {}
         }
     }
 
@@ -636,11 +494,7 @@ impl Inner {
             }
         }
         for frame in frames {
-            self.listen(frame.as_ref(), "load", |inner, event| {
-                if let Some(frame) = event.current_target().and_then(|t| as_node(t.into())) {
-                    inner.core.record_resend(&inner.page, &frame);
-                }
-            });
+            self.listen(frame.as_ref(), "load", reports::frame_loaded);
         }
     }
 }
