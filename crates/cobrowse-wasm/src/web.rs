@@ -3,7 +3,8 @@
 //!
 //! - `page`: the [`crate::page::Page`] implementation over the live DOM.
 //! - `session`: a running capture: observers, listeners, CSSOM hooks, animation-frame
-//!   batching, sliced snapshots and frame delivery.
+//!   batching, sliced snapshots and frame delivery; `session/reports` says what each
+//!   observer record, event and hook call records, `session/options` reads the site config.
 //! - `hooks.js`: the few prototype patches that must be JavaScript.
 //! - `mirror` + `mirror_dom` (feature `mirror`, the console's package): the agent's mirror.
 //! - `customer`: the customer's session (relay connection, consent, pause, agent frames).

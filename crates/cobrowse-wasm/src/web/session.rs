@@ -3,10 +3,12 @@
 //! they report per animation frame, slices snapshots with `setTimeout`, and hands each encoded
 //! frame to the loader's `onFrame(Uint8Array)` callback in order.
 //!
-//! What each report means to the capture (which node an observer record, an event or a hook
-//! call names, and which `record_*` it is) is `reports`'s; this file decides what is observed
-//! and listened to, on which roots, for how long, and when the capture slices, flushes and
-//! delivers.
+//! Its modules import one way, this file on top:
+//! - `reports`: what each report means to the capture (which node an observer record, an
+//!   event or a hook call names, and which `record_*` it is).
+//! - `options`: the site configuration the loader passes, read into a `Config`.
+//! - this file: the class, what is observed and listened to, on which roots and for how long,
+//!   and when the capture slices, flushes and delivers.
 
 use std::cell::RefCell;
 use std::rc::{Rc, Weak};
@@ -20,9 +22,9 @@ use web_sys::{
 
 use super::page::{install_hooks, WebPage};
 use crate::capture::Capture;
-use crate::config::Config;
 use crate::page::Page as _;
 
+mod options;
 mod reports;
 
 use reports::EventReport;
@@ -76,51 +78,12 @@ fn js_error(message: &str) -> JsValue {
     js_sys::Error::new(message).into()
 }
 
-/// Reads the site configuration from an object or a JSON string (see [`Config`]).
-fn parse_config(value: &JsValue) -> Result<Config, JsValue> {
-    let object = match value.as_string() {
-        Some(json) => js_sys::JSON::parse(&json)?,
-        None => value.clone(),
-    };
-    let mut config = Config::default();
-    if object.is_undefined() || object.is_null() {
-        return Ok(config);
-    }
-    let get =
-        |key: &str| Reflect::get(&object, &JsValue::from_str(key)).unwrap_or(JsValue::UNDEFINED);
-    let list = |key: &str| -> String {
-        let v = get(key);
-        if let Some(s) = v.as_string() {
-            return s;
-        }
-        if !Array::is_array(&v) {
-            return String::new();
-        }
-        let items: Vec<String> = Array::from(&v)
-            .iter()
-            .filter_map(|s| s.as_string())
-            .collect();
-        Config::selector_list(items.iter().map(String::as_str))
-    };
-    config.mask = list("mask");
-    config.block = list("block");
-    config.readonly = list("readonly");
-    config.private_by_default = get("privateByDefault").is_truthy();
-    if let Some(ms) = get("pointerIntervalMs").as_f64() {
-        config.pointer_interval_ms = ms.max(0.0);
-    }
-    if let Some(ms) = get("sliceMs").as_f64() {
-        config.slice_ms = ms.clamp(1.0, 1000.0);
-    }
-    Ok(config)
-}
-
 #[wasm_bindgen(js_class = Capture)]
 impl WebCapture {
     /// Starts capturing this page: observes it, then takes a snapshot in slices. Every frame
     /// (snapshot first) is passed to `on_frame` as a `Uint8Array`, in sequence order.
     pub fn start(config: JsValue, on_frame: Function) -> Result<WebCapture, JsValue> {
-        let config = parse_config(&config)?;
+        let config = options::parse_config(&config)?;
         let window = web_sys::window().ok_or_else(|| js_error("no window"))?;
         let document = window.document().ok_or_else(|| js_error("no document"))?;
         let inner = Rc::new(RefCell::new(Inner {
