@@ -8,7 +8,10 @@
 //! sessions at 50k frames/s), `max` (a rate sweep until delivery falls behind). One JSON line
 //! per scenario. `RELAY_BENCH_IDLE_ONLY=1` measures memory only. `RELAY_BENCH_SECS` sets the
 //! measuring time per step (default 4);
-//! `RELAY_BENCH_QUICK=1` shrinks the session counts for a smoke run.
+//! `RELAY_BENCH_QUICK=1` shrinks the session counts for a smoke run. `RELAY_BENCH_NO_SWEEP=1`
+//! skips the sweep: with `RELAY_BENCH_LATENCY_RATE` low and `RELAY_BENCH_SERVER_WRAPPER`
+//! (a profiler), both servers then handle exactly the same frames, so their instruction counts
+//! compare.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::result_large_err)] // a test harness: failing loudly is the point
 
@@ -689,11 +692,15 @@ async fn measure(which: &str, idle_sessions: usize, hot_sessions: usize, secs: f
     let mut max = Figures::default();
     // Fine steps where this machine's servers give out (20k to 50k on a slow day, 60k to 130k
     // on a fast one), coarse above.
+    let sweep = !std::env::var("RELAY_BENCH_NO_SWEEP").is_ok_and(|v| v == "1");
     for (step, rate) in (1..).zip([
         10_000.0, 20_000.0, 25_000.0, 30_000.0, 35_000.0, 40_000.0, 45_000.0, 50_000.0, 60_000.0,
         70_000.0, 80_000.0, 90_000.0, 100_000.0, 110_000.0, 120_000.0, 130_000.0, 160_000.0,
         200_000.0,
     ]) {
+        if !sweep {
+            break;
+        }
         let step = run_step(&server, hot, step, rate, secs.min(2.0)).await;
         eprintln!("{which}: sweep {step:?}");
         if step.frames_per_s < 0.95 * rate || step.p99_ms >= 50.0 {
