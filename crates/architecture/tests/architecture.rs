@@ -68,7 +68,12 @@ const RELAY_LAYERS: &[(&str, &[&str])] = &[
     ("store", &["ids"]),
     ("error", &["store"]),
     ("sites", &["store", "ids"]),
-    ("accounts", &["store", "ids", "error"]),
+    (
+        "accounts",
+        &["store", "ids", "error", "clients", "limits", "config"],
+    ),
+    ("clients", &["error"]),
+    ("limits", &["config", "error"]),
     // Domains.
     ("cobrowse", CORE),
     ("messaging", CORE),
@@ -93,6 +98,8 @@ const RELAY_LAYERS: &[(&str, &[&str])] = &[
             "error",
             "sites",
             "accounts",
+            "clients",
+            "limits",
             "cobrowse",
             "messaging",
             "routing",
@@ -115,11 +122,15 @@ const RELAY_LAYERS: &[(&str, &[&str])] = &[
     ),
     (
         "http",
-        &["ids", "config", "store", "error", "app", "metrics"],
+        &[
+            "ids", "config", "store", "error", "clients", "app", "metrics",
+        ],
     ),
 ];
 
-const CORE: &[&str] = &["ids", "config", "store", "error", "sites", "accounts"];
+const CORE: &[&str] = &[
+    "ids", "config", "store", "error", "sites", "accounts", "clients", "limits",
+];
 
 fn top(module: &str) -> &str {
     module.split("::").next().unwrap_or(module)

@@ -35,9 +35,12 @@ pub enum ApiError {
     /// 413: a body or file over its limit.
     #[error("{0}")]
     TooLarge(String),
-    /// 429: slow down.
-    #[error("{0}")]
-    RateLimited(String),
+    /// 429: slow down; the answer carries `Retry-After` (whole seconds, at least 1).
+    #[error("{message}")]
+    RateLimited {
+        message: String,
+        retry_after_secs: u64,
+    },
     /// 500: logged where it happened.
     #[error("internal error")]
     Internal,
@@ -55,7 +58,7 @@ impl ApiError {
             ApiError::NotFound | ApiError::Unknown(_) => StatusCode::NOT_FOUND,
             ApiError::Conflict(_) => StatusCode::CONFLICT,
             ApiError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
-            ApiError::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
             ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
         }
@@ -76,13 +79,35 @@ impl From<StoreError> for ApiError {
     }
 }
 
+impl ApiError {
+    /// A 429 for `message`, to be tried again after `retry_after`.
+    pub fn rate_limited(message: impl Into<String>, retry_after: std::time::Duration) -> ApiError {
+        ApiError::RateLimited {
+            message: message.into(),
+            retry_after_secs: retry_after.as_secs_f64().ceil().max(1.0) as u64,
+        }
+    }
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        (
+        let retry_after = match &self {
+            ApiError::RateLimited {
+                retry_after_secs, ..
+            } => Some(*retry_after_secs),
+            _ => None,
+        };
+        let mut response = (
             self.status(),
             Json(serde_json::json!({ "error": self.to_string() })),
         )
-            .into_response()
+            .into_response();
+        if let Some(secs) = retry_after {
+            response
+                .headers_mut()
+                .insert(axum::http::header::RETRY_AFTER, secs.into());
+        }
+        response
     }
 }
 
@@ -107,13 +132,22 @@ mod tests {
             ),
             (ApiError::Conflict("busy".into()), 409, "busy"),
             (ApiError::TooLarge("big".into()), 413, "big"),
-            (ApiError::RateLimited("slow".into()), 429, "slow"),
+            (
+                ApiError::rate_limited("slow", std::time::Duration::from_millis(1500)),
+                429,
+                "slow",
+            ),
             (ApiError::Internal, 500, "internal error"),
             (ApiError::Unavailable("full".into()), 503, "full"),
         ];
         for (error, status, text) in cases {
             let response = error.into_response();
             assert_eq!(response.status().as_u16(), status);
+            let retry = response.headers().get("retry-after").cloned();
+            assert_eq!(retry.is_some(), status == 429, "{text}");
+            if let Some(retry) = retry {
+                assert_eq!(retry, "2");
+            }
             let body = axum::body::to_bytes(response.into_body(), 1024)
                 .await
                 .unwrap();

@@ -5,6 +5,7 @@
 use std::{future::Future, net::SocketAddr, sync::Arc};
 
 use axum::{
+    middleware,
     response::{IntoResponse, Response},
     routing::get,
     serve::ListenerExt,
@@ -43,12 +44,15 @@ async fn openapi() -> Response {
 /// fallback.
 pub fn router(app: &Arc<App>) -> Router {
     let www = app.config.www_dir.clone();
+    let trusted: Arc<[ipnet::IpNet]> = app.config.trusted_proxies.clone().into();
     Router::new()
         .route("/healthz", get(health))
         .route("/api/openapi.json", get(openapi))
         .merge(crate::metrics::routes(app.clone()))
         .merge(app.routes())
         .fallback_service(ServeDir::new(www).append_index_html_on_directories(true))
+        // Last, so it runs first: every handler and limit sees the client's address.
+        .layer(middleware::from_fn_with_state(trusted, crate::clients::tag))
 }
 
 /// Why the relay could not start or stopped with an error.

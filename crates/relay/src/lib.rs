@@ -21,11 +21,13 @@
 pub mod accounts;
 pub mod app;
 pub mod bridge;
+pub mod clients;
 pub mod cobrowse;
 pub mod config;
 pub mod error;
 pub mod http;
 pub mod ids;
+pub mod limits;
 pub mod messaging;
 pub mod metrics;
 pub mod reporting;

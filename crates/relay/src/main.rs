@@ -213,6 +213,14 @@ struct Serve {
     /// The routing queue messaging conversations arrive in (created if missing).
     #[arg(long, default_value = "messaging")]
     messaging_queue: String,
+    /// A reverse proxy's network (CIDR, repeatable) whose `X-Forwarded-For` names the client;
+    /// from anywhere else that header is ignored.
+    #[arg(
+        long = "trusted-proxy",
+        env = "RELAY_TRUSTED_PROXY",
+        value_delimiter = ','
+    )]
+    trusted_proxies: Vec<ipnet::IpNet>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -333,6 +341,7 @@ async fn serve(db: PathBuf, s: Serve) -> anyhow::Result<()> {
         inactivity_web_messaging: secs(s.inactivity_web_messaging_secs),
         max_connections: s.max_connections,
         fsync_commits: !s.no_fsync_commits,
+        trusted_proxies: s.trusted_proxies,
         messaging: relay::messaging::MessagingConfig {
             database_url: s.database_url,
             threading_window: Duration::from_secs(s.threading_window_hours.clamp(1, 72) * 3600),

@@ -19,6 +19,13 @@ pub struct GuessBudget {
     pub per_minute: f64,
 }
 
+/// A token-bucket budget of requests: `burst` at once, refilled at `per_minute`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RateBudget {
+    pub burst: u32,
+    pub per_minute: u32,
+}
+
 /// What the relay needs to start serving.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -26,6 +33,9 @@ pub struct Config {
     pub www_dir: PathBuf,
     /// The embedded SQLite database.
     pub db_path: PathBuf,
+    /// Networks of reverse proxies whose `X-Forwarded-For` is believed (`--trusted-proxy`);
+    /// from anyone else the header is ignored and the peer's address is the client's.
+    pub trusted_proxies: Vec<ipnet::IpNet>,
     /// Fsync the embedded store's WAL after each commit, before acknowledging its writes (as
     /// `synchronous = FULL` would, but on its own thread: see `store::wal`). Off, an
     /// acknowledged write survives a crash of the relay but not a power loss, and ingest is
@@ -83,6 +93,7 @@ impl Default for Config {
         Self {
             www_dir: PathBuf::from("www"),
             db_path: PathBuf::from("cobrowse.db"),
+            trusted_proxies: Vec::new(),
             fsync_commits: true,
             store_queue: 16_384,
             limits: Limits {

@@ -53,7 +53,9 @@ impl From<MessagingError> for ApiError {
         match e {
             MessagingError::NoConversation => ApiError::NotFound,
             MessagingError::Invalid(why) => ApiError::BadRequest(why),
-            MessagingError::RateLimited => ApiError::RateLimited(e.to_string()),
+            MessagingError::RateLimited => {
+                ApiError::rate_limited(e.to_string(), std::time::Duration::from_secs(1))
+            }
             MessagingError::Replayed => ApiError::BadRequest(e.to_string()),
             MessagingError::Store(e) => e.into(),
         }
