@@ -115,6 +115,16 @@ impl Relay {
         format!("{}{}", self.base, path)
     }
 
+    /// The relay process's resident memory now, in KiB (from `/proc`).
+    pub fn rss_kib(&self) -> Option<u64> {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()?)).ok()?;
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmRSS:"))
+            .and_then(|v| v.split_whitespace().next())
+            .and_then(|v| v.parse().ok())
+    }
+
     /// Kills the process hard, as a crash would.
     pub async fn kill(mut self) -> Result<()> {
         self.child.kill().await?;

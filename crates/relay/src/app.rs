@@ -56,7 +56,7 @@ impl App {
         let routing = routing::service::start(&store, journal.clone(), riders).await?;
         let accounts = Accounts::new(
             store.clone(),
-            config.agent_token_ttl,
+            &config,
             Arc::new(RoutingSignOut(routing.clone())),
         );
         let connections = Arc::new(Semaphore::new(config.max_connections));

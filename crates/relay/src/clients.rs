@@ -76,8 +76,13 @@ fn mask_v6(ip: Ipv6Addr, bits: u32) -> Ipv6Addr {
     Ipv6Addr::from(u128::from(ip) & mask)
 }
 
-/// Middleware: finds the request's client address once and keeps it in the request's
-/// extensions, for [`ClientIp`]'s extractor.
+/// Whether the client reached the relay over TLS: a trusted proxy in front said so
+/// (`X-Forwarded-Proto: https`). The relay itself speaks plain HTTP.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Https(pub bool);
+
+/// Middleware: finds the request's client address (and whether it came over TLS) once and
+/// keeps them in the request's extensions, for [`ClientIp`]'s extractor and [`Https`].
 pub async fn tag(
     State(trusted): State<std::sync::Arc<[IpNet]>>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
@@ -85,7 +90,14 @@ pub async fn tag(
     next: Next,
 ) -> Response {
     let ip = client_ip(peer.ip(), request.headers(), &trusted);
+    let https = trusted.iter().any(|net| net.contains(&peer.ip()))
+        && request
+            .headers()
+            .get("x-forwarded-proto")
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|p| p.trim().eq_ignore_ascii_case("https"));
     request.extensions_mut().insert(ClientIp(ip));
+    request.extensions_mut().insert(Https(https));
     next.run(request).await
 }
 

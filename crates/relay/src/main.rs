@@ -221,6 +221,18 @@ struct Serve {
         value_delimiter = ','
     )]
     trusted_proxies: Vec<ipnet::IpNet>,
+    /// An origin the console is served from (repeatable), such as https://console.example;
+    /// agent requests from any other origin are refused. Default: the relay's own.
+    #[arg(
+        long = "console-origin",
+        env = "RELAY_CONSOLE_ORIGIN",
+        value_delimiter = ','
+    )]
+    console_origins: Vec<String>,
+    /// Mark the session cookie Secure (it is already when a trusted proxy says the request came
+    /// over TLS).
+    #[arg(long)]
+    secure_cookies: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -342,6 +354,8 @@ async fn serve(db: PathBuf, s: Serve) -> anyhow::Result<()> {
         max_connections: s.max_connections,
         fsync_commits: !s.no_fsync_commits,
         trusted_proxies: s.trusted_proxies,
+        console_origins: s.console_origins,
+        secure_cookies: s.secure_cookies,
         messaging: relay::messaging::MessagingConfig {
             database_url: s.database_url,
             threading_window: Duration::from_secs(s.threading_window_hours.clamp(1, 72) * 3600),

@@ -26,6 +26,19 @@ pub struct RateBudget {
     pub per_minute: u32,
 }
 
+/// How failed sign-ins of one kind of key (an account, a client address) turn into delays.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Backoff {
+    /// Failures that cost nothing.
+    pub free: u32,
+    /// The delay after the first failure past `free`; it doubles with each one after.
+    pub first: Duration,
+    /// The longest delay.
+    pub cap: Duration,
+    /// A key with no failure for this long is forgotten.
+    pub forget_after: Duration,
+}
+
 /// What the relay needs to start serving.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -84,6 +97,18 @@ pub struct Config {
     pub inactivity_web_messaging: Option<Duration>,
     /// How long an agent's sign-in token stays valid.
     pub agent_token_ttl: Duration,
+    /// Origins the console is served from (`--console-origin`); agent requests with another
+    /// `Origin` are refused. Empty: the relay's own origin.
+    pub console_origins: Vec<String>,
+    /// Mark the session cookie `Secure` even without a trusted proxy saying the request came
+    /// over TLS (`--secure-cookies`).
+    pub secure_cookies: bool,
+    /// Failed sign-ins per account: a few are free, then doubling delays, capped short so
+    /// that someone who knows a name cannot lock its owner out for long.
+    pub signin_per_account: Backoff,
+    /// Failed sign-ins per client address: more free ones (an office behind one address),
+    /// then doubling delays up to a quarter of an hour.
+    pub signin_per_address: Backoff,
     /// Messaging: store, threading window, attachments, rates, webhook retries.
     pub messaging: MessagingConfig,
 }
@@ -124,6 +149,20 @@ impl Default for Config {
             inactivity_web_chat: Some(Duration::from_secs(15 * 60)),
             inactivity_web_messaging: Some(Duration::from_secs(2 * 60)),
             agent_token_ttl: Duration::from_secs(12 * 3600),
+            console_origins: Vec::new(),
+            secure_cookies: false,
+            signin_per_account: Backoff {
+                free: 5,
+                first: Duration::from_secs(1),
+                cap: Duration::from_secs(30),
+                forget_after: Duration::from_secs(15 * 60),
+            },
+            signin_per_address: Backoff {
+                free: 20,
+                first: Duration::from_secs(1),
+                cap: Duration::from_secs(15 * 60),
+                forget_after: Duration::from_secs(15 * 60),
+            },
             messaging: MessagingConfig::default(),
         }
     }

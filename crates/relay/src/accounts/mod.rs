@@ -1,0 +1,29 @@
+//! People and sign-in: agent accounts (argon2id password hashes), sign-in tokens (an HTTP-only
+//! cookie, or `Authorization: Bearer`), the [`AuthAgent`] extractor that guards every agent
+//! endpoint and WebSocket of every domain, and the login, logout and "me" routes.
+//!
+//! Only a SHA-256 of each token is stored, so a copy of the database signs nobody in.
+//!
+//! Signing out touches other domains (routing gives the agent's work back to the queues); this
+//! module only calls the [`SignedOut`] hook the composition root hands it.
+//!
+//! # Layout
+//!
+//! - `queries`: agents and tokens in the store.
+//! - `password`: hashes, checks, and the bounded pool checks run on.
+//! - `throttle`: failed sign-ins per account and per address, and their growing delays.
+//! - `origin`: which origins agent requests may come from.
+//! - `service`: [`Accounts`], [`AuthAgent`] and the routes.
+
+mod origin;
+mod password;
+mod queries;
+mod service;
+mod throttle;
+
+pub use password::{hash_password, verify_password, HashError, Hasher, Lane};
+pub use queries::{
+    agent_credentials, agent_disable, agent_exists, agent_upsert, disabled_among, token_agent,
+    token_delete, token_insert, Agent, AgentCredentials,
+};
+pub use service::{Accounts, AuthAgent, Login, SignedOut, COOKIE};

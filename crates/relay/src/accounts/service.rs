@@ -1,0 +1,320 @@
+//! Sign-in as a service: [`Accounts`] (what every domain's state holds), the [`AuthAgent`]
+//! extractor that guards every agent endpoint and WebSocket, and the login, logout and "me"
+//! routes. A sign-in passes the console's origin check, the throttle (per account and per
+//! client address, growing delays), then the bounded password pool, in the line of known
+//! addresses when someone signed in from its address before.
+
+use std::sync::{Arc, Mutex};
+
+use axum::{
+    extract::{FromRef, FromRequestParts, State},
+    http::{header, request::Parts, HeaderMap, HeaderValue},
+    response::{IntoResponse, Response},
+    routing::{get, post},
+    Json, Router,
+};
+use serde::{Deserialize, Serialize};
+
+use super::origin::ConsoleOrigins;
+use super::password::{Hasher, Lane};
+use super::queries::{agent_credentials, token_agent, token_delete, token_insert, Agent};
+use super::throttle::Throttle;
+use crate::{
+    clients::{ClientIp, Https},
+    config::Config,
+    error::ApiError,
+    ids::{now_ms, random_hex, secret_hash},
+    store::Store,
+};
+
+/// What happens elsewhere when an agent signs out (routing takes its work back).
+pub trait SignedOut: Send + Sync {
+    /// Called after the token is revoked; failures are the hook's to log.
+    fn signed_out(&self, agent: &Agent) -> futures_util::future::BoxFuture<'static, ()>;
+}
+
+/// The cookie that carries an agent's token.
+pub const COOKIE: &str = "relay_session";
+
+/// Sign-in as a service: what the extractor and the routes need. Cheap to clone; every
+/// domain's state holds one (`FromRef`), so [`AuthAgent`] works in every router.
+#[derive(Clone)]
+pub struct Accounts {
+    pub store: Store,
+    /// How long a sign-in token stays valid.
+    pub token_ttl: std::time::Duration,
+    on_sign_out: Arc<dyn SignedOut>,
+    /// Where agent requests may come from.
+    origins: Arc<ConsoleOrigins>,
+    /// The bounded pool password checks run on.
+    hasher: Hasher,
+    /// Failed sign-ins by account and address.
+    throttle: Arc<Mutex<Throttle>>,
+    /// Mark the session cookie `Secure` on every answer.
+    secure_cookies: bool,
+}
+
+/// Where a request's token came from: only a cookie is sent by the browser on its own, so
+/// only a cookie request can be forged from another site.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Carried {
+    Bearer,
+    Cookie,
+}
+
+impl Accounts {
+    pub fn new(store: Store, config: &Config, on_sign_out: Arc<dyn SignedOut>) -> Accounts {
+        Accounts {
+            store,
+            token_ttl: config.agent_token_ttl,
+            on_sign_out,
+            origins: Arc::new(ConsoleOrigins::new(config.console_origins.clone())),
+            hasher: Hasher::per_core(),
+            throttle: Arc::new(Mutex::new(Throttle::new(
+                config.signin_per_account,
+                config.signin_per_address,
+            ))),
+            secure_cookies: config.secure_cookies,
+        }
+    }
+
+    /// The agent a request's token belongs to, if any.
+    pub async fn agent_for(
+        &self,
+        headers: &HeaderMap,
+    ) -> Result<Option<(Agent, String)>, ApiError> {
+        let Some((token, _)) = token_from(headers) else {
+            return Ok(None);
+        };
+        let hash = secret_hash(&token);
+        let lookup = hash.clone();
+        let agent = self.store.read(move |db| token_agent(db, &lookup)).await?;
+        Ok(agent.map(|a| (a, hash)))
+    }
+
+    /// The routes of sign-in: login, logout, me.
+    pub fn routes(self) -> Router {
+        Router::new()
+            .route("/api/login", post(login))
+            .route("/api/logout", post(logout))
+            .route("/api/me", get(me))
+            .with_state(self)
+    }
+
+    fn throttle(&self) -> std::sync::MutexGuard<'_, Throttle> {
+        self.throttle.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The `Set-Cookie` value for `token` (or one that clears it).
+    fn cookie(&self, token: Option<&str>, https: bool) -> Option<HeaderValue> {
+        let secure = if self.secure_cookies || https {
+            "; Secure"
+        } else {
+            ""
+        };
+        let value = match token {
+            Some(t) => format!(
+                "{COOKIE}={t}; HttpOnly; SameSite=Strict; Path=/; Max-Age={}{secure}",
+                self.token_ttl.as_secs()
+            ),
+            None => format!("{COOKIE}=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0{secure}"),
+        };
+        HeaderValue::from_str(&value).ok()
+    }
+}
+
+fn token_from(headers: &HeaderMap) -> Option<(String, Carried)> {
+    if let Some(bearer) = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+    {
+        return Some((bearer.trim().to_owned(), Carried::Bearer));
+    }
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|kv| kv.trim().split_once('='))
+        .find(|(k, _)| *k == COOKIE)
+        .map(|(_, v)| (v.to_owned(), Carried::Cookie))
+}
+
+/// A signed-in agent; extracting it refuses the request with 401 otherwise, and with 403 when
+/// it comes from another site than the console (see `origin`). Works with any router state
+/// that holds [`Accounts`].
+#[derive(Debug, Clone)]
+pub struct AuthAgent {
+    pub agent: Agent,
+    /// The hash of the token used, so logout can revoke exactly it.
+    token_hash: String,
+}
+
+impl<S> FromRequestParts<S> for AuthAgent
+where
+    S: Send + Sync,
+    Accounts: FromRef<S>,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        let accounts = Accounts::from_ref(state);
+        let carried = token_from(&parts.headers).map(|(_, c)| c);
+        accounts
+            .origins
+            .check(parts, carried == Some(Carried::Cookie))?;
+        let (agent, token_hash) = accounts
+            .agent_for(&parts.headers)
+            .await?
+            .ok_or(ApiError::Unauthorized)?;
+        Ok(AuthAgent { agent, token_hash })
+    }
+}
+
+#[derive(Deserialize)]
+pub struct Login {
+    pub name: String,
+    pub password: String,
+}
+
+#[derive(Serialize)]
+struct LoginResponse {
+    token: String,
+    agent: Agent,
+    expires_at: i64,
+}
+
+/// Facts of a sign-in request besides its body.
+struct Caller {
+    ip: std::net::IpAddr,
+    https: bool,
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for Caller
+where
+    Accounts: FromRef<S>,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        // No cookie is involved yet, so only a foreign Origin is refused (a script or curl
+        // sends none; a browser on another site sends its own).
+        Accounts::from_ref(state).origins.check(parts, false)?;
+        let ClientIp(ip) = ClientIp::from_request_parts(parts, state).await?;
+        let https = parts.extensions.get::<Https>().is_some_and(|h| h.0);
+        Ok(Caller { ip, https })
+    }
+}
+
+/// `POST /api/login`: checks the password and issues a token, as JSON and as a cookie. An
+/// account or address that failed too often waits first (429 with `Retry-After`), and the
+/// check itself runs on the bounded password pool (503 when its line is full).
+async fn login(
+    State(accounts): State<Accounts>,
+    caller: Caller,
+    Json(login): Json<Login>,
+) -> Result<Response, ApiError> {
+    let now = std::time::Instant::now();
+    // Every attempt is charged as a failure before it is judged (a success clears it), so
+    // concurrent guesses count, and one refused for a full line still marks its address.
+    let (waiting, known) = {
+        let mut throttle = accounts.throttle();
+        let waiting = throttle.wait(&login.name, caller.ip, now);
+        let known = throttle.is_known(caller.ip, now);
+        if waiting.is_none() {
+            throttle.failed(&login.name, caller.ip, now);
+        }
+        (waiting, known)
+    };
+    if let Some(wait) = waiting {
+        return Err(ApiError::rate_limited(
+            "too many failed sign-ins; wait before trying again",
+            wait,
+        ));
+    }
+    let name = login.name.clone();
+    let credentials = accounts
+        .store
+        .read(move |db| agent_credentials(db, &name))
+        .await?;
+    let (hash, agent) = match credentials {
+        Some(c) if !c.disabled => (Some(c.password_hash), Some(c.agent)),
+        // A disabled agent's password is still checked, so timing does not tell.
+        Some(c) => (Some(c.password_hash), None),
+        None => (None, None),
+    };
+    let lane = if known { Lane::Known } else { Lane::Other };
+    let right = accounts.hasher.verify(lane, hash, login.password).await?;
+    let Some(agent) = agent.filter(|_| right) else {
+        return Err(ApiError::Unauthorized);
+    };
+    accounts
+        .throttle()
+        .succeeded(&login.name, caller.ip, std::time::Instant::now());
+    let token = random_hex(32);
+    let ttl = accounts.token_ttl;
+    let expires_at = now_ms() + i64::try_from(ttl.as_millis()).unwrap_or(i64::MAX / 2);
+    let (hash, agent_id) = (secret_hash(&token), agent.id.clone());
+    accounts
+        .store
+        .write(move |db| token_insert(db, &hash, &agent_id, expires_at))
+        .await?;
+    let cookie = accounts.cookie(Some(&token), caller.https);
+    let mut response = Json(LoginResponse {
+        token,
+        agent,
+        expires_at,
+    })
+    .into_response();
+    if let Some(value) = cookie {
+        response.headers_mut().insert(header::SET_COOKIE, value);
+    }
+    Ok(response)
+}
+
+/// `POST /api/logout`: revokes the token used and clears the cookie.
+async fn logout(
+    State(accounts): State<Accounts>,
+    auth: AuthAgent,
+    parts: Parts,
+) -> Result<Response, ApiError> {
+    let hash = auth.token_hash;
+    accounts
+        .store
+        .write(move |db| token_delete(db, &hash))
+        .await?;
+    // Signing out of the relay signs out of routing too: the agent's work returns to the queues.
+    accounts.on_sign_out.signed_out(&auth.agent).await;
+    let https = parts.extensions.get::<Https>().is_some_and(|h| h.0);
+    let mut response = Json(serde_json::json!({ "signed_out": true })).into_response();
+    if let Some(value) = accounts.cookie(None, https) {
+        response.headers_mut().insert(header::SET_COOKIE, value);
+    }
+    Ok(response)
+}
+
+/// `GET /api/me`: who the token belongs to.
+async fn me(auth: AuthAgent) -> Json<Agent> {
+    Json(auth.agent)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tokens_are_read_from_bearer_or_cookie_and_only_a_cookie_counts_as_sent_by_the_browser() {
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            header::COOKIE,
+            HeaderValue::from_static("a=b; relay_session=tok"),
+        );
+        assert_eq!(token_from(&headers), Some(("tok".into(), Carried::Cookie)));
+        headers.insert(
+            header::AUTHORIZATION,
+            HeaderValue::from_static("Bearer xyz"),
+        );
+        assert_eq!(token_from(&headers), Some(("xyz".into(), Carried::Bearer)));
+    }
+}

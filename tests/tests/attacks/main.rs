@@ -1,0 +1,7 @@
+//! Attacks on a real relay process, each a test of its own that fails on a relay without the
+//! defence it names: what an anonymous client on the internet, or a signed-in person acting
+//! against the others, tries, and what the relay must answer instead.
+
+mod cross_site;
+mod signin;
+mod support;
