@@ -108,6 +108,7 @@ const RELAY_LAYERS: &[(&str, &[&str])] = &[
         ],
     ),
     // On top.
+    ("headers", &["clients"]),
     (
         "metrics",
         &[
@@ -123,7 +124,7 @@ const RELAY_LAYERS: &[(&str, &[&str])] = &[
     (
         "http",
         &[
-            "ids", "config", "store", "error", "clients", "app", "metrics",
+            "ids", "config", "store", "error", "clients", "headers", "app", "metrics",
         ],
     ),
 ];

@@ -51,6 +51,7 @@ pub fn router(app: &Arc<App>) -> Router {
         .merge(crate::metrics::routes(app.clone()))
         .merge(app.routes())
         .fallback_service(ServeDir::new(www).append_index_html_on_directories(true))
+        .layer(middleware::from_fn(crate::headers::secure))
         // Last, so it runs first: every handler and limit sees the client's address.
         .layer(middleware::from_fn_with_state(trusted, crate::clients::tag))
 }

@@ -25,6 +25,7 @@ pub mod clients;
 pub mod cobrowse;
 pub mod config;
 pub mod error;
+pub mod headers;
 pub mod http;
 pub mod ids;
 pub mod limits;

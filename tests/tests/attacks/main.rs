@@ -3,5 +3,6 @@
 //! against the others, tries, and what the relay must answer instead.
 
 mod cross_site;
+mod headers;
 mod signin;
 mod support;
