@@ -115,6 +115,21 @@ impl Relay {
         format!("{}{}", self.base, path)
     }
 
+    /// Runs a `relay` command (`agent add ...`) on this relay's database, as an operator would.
+    pub async fn cli(&self, args: &[&str]) -> Result<()> {
+        let status = Command::new(relay_binary())
+            .arg("--db")
+            .arg(self._dir.path().join("relay.db"))
+            .args(args)
+            .stdout(Stdio::null())
+            .status()
+            .await?;
+        if !status.success() {
+            bail!("relay {args:?} failed: {status}");
+        }
+        Ok(())
+    }
+
     /// The relay process's resident memory now, in KiB (from `/proc`).
     pub fn rss_kib(&self) -> Option<u64> {
         let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()?)).ok()?;

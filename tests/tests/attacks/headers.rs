@@ -11,13 +11,20 @@ use super::support::client_from;
 async fn the_console_cannot_be_framed_and_runs_only_the_relay_s_scripts() -> Result<()> {
     let relay = Relay::start(&[]).await?;
     let client = client_from(0, 5, 1);
-    for page in ["/console/", "/console/inbox.html", "/console/agent-desk.html"] {
+    for page in [
+        "/console/",
+        "/console/inbox.html",
+        "/console/agent-desk.html",
+    ] {
         let r = client.get(relay.url(page)).send().await?;
         assert_eq!(r.status(), 200, "{page}");
         let h = r.headers();
         let csp = h["content-security-policy"].to_str()?;
         assert!(csp.contains("frame-ancestors 'none'"), "{page}: {csp}");
-        assert!(csp.contains("script-src 'self' 'wasm-unsafe-eval'"), "{page}: {csp}");
+        assert!(
+            csp.contains("script-src 'self' 'wasm-unsafe-eval'"),
+            "{page}: {csp}"
+        );
         assert_eq!(h["x-frame-options"], "DENY", "{page}");
         assert_eq!(h["x-content-type-options"], "nosniff", "{page}");
         assert!(h.contains_key("referrer-policy"), "{page}");

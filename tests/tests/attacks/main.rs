@@ -4,5 +4,6 @@
 
 mod cross_site;
 mod headers;
+mod pairing;
 mod signin;
 mod support;

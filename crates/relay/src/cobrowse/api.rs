@@ -1,10 +1,10 @@
 //! The co-browse REST endpoints and WebSocket upgrades: starting sessions by security key or by
 //! offer, the widget's offer lookup, ending sessions and interactions, reading the audit log.
 
-use std::{net::SocketAddr, sync::Arc};
+use std::sync::Arc;
 
 use axum::{
-    extract::{ws::WebSocketUpgrade, ConnectInfo, Path, Query, State},
+    extract::{ws::WebSocketUpgrade, Path, Query, State},
     http::{header, HeaderMap, HeaderValue},
     response::{IntoResponse, Response},
     routing::{get, post},
@@ -20,7 +20,7 @@ use super::{
     session::SessionView,
     state::Cobrowse,
 };
-use crate::{accounts::AuthAgent, error::ApiError, ids::now_ms, sites};
+use crate::{accounts::AuthAgent, clients::ClientIp, error::ApiError, ids::now_ms, sites};
 
 /// Every co-browse route, with its state applied.
 pub fn routes(state: Arc<Cobrowse>) -> Router {
@@ -103,6 +103,11 @@ async fn persist(
     Ok(saved?)
 }
 
+/// How long until an unused key lapses at the latest.
+fn key_wait(cb: &Cobrowse) -> std::time::Duration {
+    cb.config.key_ttl
+}
+
 /// `POST /api/cobrowse/sessions`: the call flow.
 async fn start_by_key(
     State(cb): State<Arc<Cobrowse>>,
@@ -116,7 +121,10 @@ async fn start_by_key(
             body.interaction.into(),
             &body.interaction_id,
         )
-        .map_err(|e: StartError| ApiError::Unavailable(e.to_string()))?;
+        .map_err(|e: StartError| match e {
+            StartError::TooManyOfYourKeys => ApiError::rate_limited(e.to_string(), key_wait(&cb)),
+            StartError::TooManyPendingKeys => ApiError::Unavailable(e.to_string()),
+        })?;
     persist(&cb, &session, "security_key").await?;
     let ttl = cb.config.key_ttl;
     let started = KeyStarted {
@@ -324,7 +332,7 @@ pub struct SiteQuery {
 /// `GET /ws/customer?site=KEY`: accepted only from an origin allowed for the site.
 async fn customer_ws(
     State(cb): State<Arc<Cobrowse>>,
-    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    ClientIp(client): ClientIp,
     Query(q): Query<SiteQuery>,
     headers: HeaderMap,
     ws: WebSocketUpgrade,
@@ -333,7 +341,7 @@ async fn customer_ws(
     let permit = permit(&cb)?;
     let side = Side::Customer {
         site: q.site,
-        addr: addr.ip(),
+        addr: client,
     };
     let shared = cb.clone();
     Ok(configure(ws, &cb)

@@ -43,12 +43,16 @@ pub enum PairError {
 pub enum StartError {
     #[error("too many unused security keys; try again when some expire")]
     TooManyPendingKeys,
+    #[error("you have too many unused security keys; end or use some first")]
+    TooManyOfYourKeys,
 }
 
 /// A pending security key.
 #[derive(Debug)]
 struct PendingKey {
     session_id: String,
+    /// Who made it, for the per-agent cap.
+    agent_id: String,
     expires_at: Instant,
     /// Kept after use or expiry until `forget_at`, so a late customer hears "expired".
     forget_at: Instant,
@@ -124,6 +128,7 @@ impl Registry {
     pub fn new(config: Arc<Config>, recorder: Recorder) -> Arc<Self> {
         let limiter = GuessLimiter::new(
             config.guesses_per_address,
+            config.guesses_per_network,
             config.guesses_global,
             Instant::now().into_std(),
         );
@@ -179,8 +184,18 @@ impl Registry {
         let now = Instant::now();
         let mut tables = self.tables();
         tables.keys.retain(|_, k| k.forget_at > now);
-        let live = tables.keys.values().filter(|k| k.expires_at > now).count();
-        if live >= self.config.max_pending_keys {
+        let live = tables.keys.values().filter(|k| k.expires_at > now);
+        let (mut all, mut mine) = (0, 0);
+        for k in live {
+            all += 1;
+            if k.agent_id == agent_id {
+                mine += 1;
+            }
+        }
+        if mine >= self.config.max_pending_keys_per_agent {
+            return Err(StartError::TooManyOfYourKeys);
+        }
+        if all >= self.config.max_pending_keys {
             return Err(StartError::TooManyPendingKeys);
         }
         let session = self.new_session(agent_id, interaction, interaction_id, self.config.key_ttl);
@@ -195,6 +210,7 @@ impl Registry {
             key.clone(),
             PendingKey {
                 session_id: session.id.clone(),
+                agent_id: agent_id.to_owned(),
                 expires_at,
                 forget_at: expires_at + self.config.key_ttl,
             },
@@ -358,6 +374,13 @@ impl Registry {
 
     fn forget(&self, session: &Session) {
         let mut tables = self.tables();
+        // Its key, if still unused, no longer counts against anyone's cap.
+        let now = Instant::now();
+        for key in tables.keys.values_mut() {
+            if key.session_id == session.id && key.expires_at > now {
+                key.expires_at = now;
+            }
+        }
         tables.sessions.remove(&session.id);
         tables.resume.remove(&session.resume_token);
         tables.offers.retain(|_, o| o.session_id != session.id);

@@ -87,10 +87,20 @@ pub struct Config {
     pub offer_ttl: Duration,
     /// Unused security keys alive at once at most; part of the guessing bound.
     pub max_pending_keys: usize,
+    /// Unused security keys one agent may have at once, so one agent cannot use up the keys
+    /// of everyone else.
+    pub max_pending_keys_per_agent: usize,
     /// Failed key guesses allowed from one client address (IPv6: one /64).
     pub guesses_per_address: GuessBudget,
-    /// Failed key guesses allowed from everyone together; this is what bounds the chance of a hit.
+    /// Failed key guesses allowed from one network (IPv4 /24, IPv6 /48): many addresses of
+    /// one attacker share it.
+    pub guesses_per_network: GuessBudget,
+    /// Failed key guesses allowed from everyone together; with the networks' it bounds the
+    /// chance of a hit (see `key_guess_bound`).
     pub guesses_global: GuessBudget,
+    /// How many networks the guessing bound assumes one attacker guesses from at once: a
+    /// small botnet. A larger one gets a weaker bound; `key_guess_bound` says how much.
+    pub assumed_guessing_networks: u32,
     /// Inactivity timeouts per kind of primary interaction; `None` never times out.
     pub inactivity_voice: Option<Duration>,
     pub inactivity_web_chat: Option<Duration>,
@@ -137,14 +147,20 @@ impl Default for Config {
             key_ttl: Duration::from_secs(300),
             offer_ttl: Duration::from_secs(600),
             max_pending_keys: 1_000,
+            max_pending_keys_per_agent: 10,
             guesses_per_address: GuessBudget {
                 burst: 5,
                 per_minute: 2.0,
             },
+            guesses_per_network: GuessBudget {
+                burst: 10,
+                per_minute: 1.0,
+            },
             guesses_global: GuessBudget {
                 burst: 100,
-                per_minute: 120.0,
+                per_minute: 60.0,
             },
+            assumed_guessing_networks: 64,
             inactivity_voice: None,
             inactivity_web_chat: Some(Duration::from_secs(15 * 60)),
             inactivity_web_messaging: Some(Duration::from_secs(2 * 60)),
@@ -178,14 +194,23 @@ impl Config {
         }
     }
 
-    /// The upper bound on the chance that guessing hits any live security key, at the maximum
-    /// rate the global budget allows, during one key lifetime:
-    /// `(burst + rate × ttl) × max_pending_keys / 10^digits`.
+    /// The wrong guesses judged at most during one key lifetime, from an attacker guessing
+    /// at the full allowed rate from `assumed_guessing_networks` networks: everyone's budget
+    /// (`burst + rate × ttl`), plus, once that is spent, what each network may still try (two,
+    /// plus what its bucket regains meanwhile; see `cobrowse::limiter`).
+    pub fn judged_guesses_bound(&self) -> f64 {
+        let minutes = self.key_ttl.as_secs_f64() / 60.0;
+        let global =
+            f64::from(self.guesses_global.burst) + self.guesses_global.per_minute * minutes;
+        let per_network = 2.0 + self.guesses_per_network.per_minute * minutes;
+        global + f64::from(self.assumed_guessing_networks) * per_network
+    }
+
+    /// The upper bound on the chance that guessing hits any live security key during one key
+    /// lifetime: `judged_guesses_bound × max_pending_keys / 10^digits`.
     pub fn key_guess_bound(&self) -> f64 {
-        let guesses = f64::from(self.guesses_global.burst)
-            + self.guesses_global.per_minute / 60.0 * self.key_ttl.as_secs_f64();
         let space = 10f64.powi(i32::try_from(self.key_digits).unwrap_or(i32::MAX));
-        guesses * self.max_pending_keys as f64 / space
+        self.judged_guesses_bound() * self.max_pending_keys as f64 / space
     }
 }
 
@@ -198,6 +223,17 @@ mod tests {
         let config = Config::default();
         let bound = config.key_guess_bound();
         assert!(bound < 1e-6, "bound {bound}");
+    }
+
+    #[test]
+    fn the_bound_counts_every_guessing_network_and_a_larger_botnet_weakens_it() {
+        let config = Config::default();
+        assert_eq!(config.judged_guesses_bound(), 100.0 + 300.0 + 64.0 * 7.0);
+        let larger = Config {
+            assumed_guessing_networks: 1_000,
+            ..Config::default()
+        };
+        assert!(larger.key_guess_bound() > 1e-6);
     }
 
     #[test]
