@@ -73,7 +73,7 @@ const RELAY_LAYERS: &[(&str, &[&str])] = &[
         &["store", "ids", "error", "clients", "limits", "config"],
     ),
     ("clients", &["error"]),
-    ("limits", &["config", "error"]),
+    ("limits", &["config", "error", "clients"]),
     // Domains.
     ("cobrowse", CORE),
     ("messaging", CORE),

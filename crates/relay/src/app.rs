@@ -9,12 +9,13 @@ use std::{path::Path, sync::Arc, time::Duration};
 
 use axum::Router;
 use protocol::EndReason;
-use tokio::sync::{watch, Semaphore};
+use tokio::sync::watch;
 
 use crate::{
     accounts::{Accounts, Agent, SignedOut},
     cobrowse::{self, audit::Recorder, state::Cobrowse, Registry},
     config::Config,
+    limits::Streams,
     messaging,
     reporting::{self, writer::Writer},
     routing::{self, api::RoutingState, service::Handle, service::Riders},
@@ -32,8 +33,8 @@ pub struct App {
     pub routing: Handle,
     /// The routing journal's writer (its drop counter is a metric).
     pub journal: Arc<Writer>,
-    /// One permit per open co-browse WebSocket.
-    pub connections: Arc<Semaphore>,
+    /// One permit per open WebSocket or event stream.
+    pub streams: Streams,
     /// Every domain's routes, merged.
     routes: Router,
     /// Turns `true` once at shutdown; every connection and stream closes on it.
@@ -59,7 +60,7 @@ impl App {
             &config,
             Arc::new(RoutingSignOut(routing.clone())),
         );
-        let connections = Arc::new(Semaphore::new(config.max_connections));
+        let streams = Streams::new(config.max_connections, config.streams_per_client);
         let (messaging, messaging_routes) = messaging::start(messaging::Deps {
             config: config.messaging.clone(),
             store: messaging_store(&config, &store).await?,
@@ -74,7 +75,7 @@ impl App {
             store.clone(),
             registry.clone(),
             accounts.clone(),
-            connections.clone(),
+            streams.clone(),
             stopping.clone(),
         ));
         let routes = Router::new()
@@ -85,6 +86,8 @@ impl App {
                 store: store.clone(),
                 accounts: accounts.clone(),
                 shutdown: stopping,
+                streams: streams.clone(),
+                config: config.clone(),
             }))
             .merge(reporting::api::routes(reporting::api::Reports {
                 store: store.clone(),
@@ -97,7 +100,7 @@ impl App {
             registry,
             routing,
             journal,
-            connections,
+            streams,
             routes,
             shutdown,
         })
@@ -116,10 +119,7 @@ impl App {
     /// Waits (briefly) for every connection to send its close and give back its permit, then
     /// for every write queued so far (audit records, routing events) to be committed.
     pub async fn finish(&self) {
-        let all = u32::try_from(self.config.max_connections).unwrap_or(u32::MAX);
-        let drained =
-            tokio::time::timeout(Duration::from_secs(3), self.connections.acquire_many(all)).await;
-        if drained.is_err() {
+        if !self.streams.drained(Duration::from_secs(3)).await {
             tracing::warn!("some connections were still closing at shutdown");
         }
         if self.store.flush().await.is_err() {

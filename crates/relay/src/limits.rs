@@ -6,8 +6,17 @@
 //! Memory is bounded: the per-key table forgets keys whose budget has refilled, and when it
 //! still holds [`RateLimit::max_keys`] keys a new key is refused as if the global budget were
 //! spent, so a flood from millions of addresses costs a bounded table, not the relay's memory.
+//!
+//! [`Streams`] bounds what stays open: every WebSocket and event stream of every domain holds a
+//! [`StreamPermit`], at most so many in all and so many per client address.
 
-use std::{net::IpAddr, num::NonZeroU32, time::Duration};
+use std::{
+    collections::HashMap,
+    net::IpAddr,
+    num::NonZeroU32,
+    sync::{Arc, Mutex},
+    time::Duration,
+};
 
 use governor::{
     clock::{Clock, DefaultClock},
@@ -78,6 +87,100 @@ impl RateLimit {
     }
 }
 
+/// The long-lived connections (WebSockets, event streams) the relay holds: at most `total`,
+/// and at most `per_client` for one client address (its /64 for IPv6), so one address cannot
+/// hold the relay's sockets. Cheap to clone.
+#[derive(Clone)]
+pub struct Streams {
+    total: Arc<tokio::sync::Semaphore>,
+    capacity: usize,
+    per_client: usize,
+    by_client: Arc<Mutex<HashMap<IpAddr, usize>>>,
+}
+
+/// One open stream's place; dropping it gives the place back.
+pub struct StreamPermit {
+    _total: tokio::sync::OwnedSemaphorePermit,
+    client: IpAddr,
+    by_client: Arc<Mutex<HashMap<IpAddr, usize>>>,
+}
+
+impl Drop for StreamPermit {
+    fn drop(&mut self) {
+        let mut map = self.by_client.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(n) = map.get_mut(&self.client) {
+            *n = n.saturating_sub(1);
+            if *n == 0 {
+                map.remove(&self.client);
+            }
+        }
+    }
+}
+
+impl Streams {
+    pub fn new(total: usize, per_client: usize) -> Streams {
+        Streams {
+            total: Arc::new(tokio::sync::Semaphore::new(total)),
+            capacity: total,
+            per_client: per_client.max(1),
+            by_client: Arc::new(Mutex::new(HashMap::new())),
+        }
+    }
+
+    /// A place for one more stream of `client`, or a refusal: 429 when that client holds its
+    /// share, 503 when the relay holds all it may.
+    pub fn open(&self, client: IpAddr) -> Result<StreamPermit, ApiError> {
+        let key = crate::clients::address_key(client);
+        let mut map = self.by_client.lock().unwrap_or_else(|p| p.into_inner());
+        let held = map.get(&key).copied().unwrap_or(0);
+        if held >= self.per_client {
+            return Err(ApiError::rate_limited(
+                "too many connections from this address",
+                Duration::from_secs(5),
+            ));
+        }
+        let total = self
+            .total
+            .clone()
+            .try_acquire_owned()
+            .map_err(|_| ApiError::Unavailable("too many connections".into()))?;
+        map.insert(key, held + 1);
+        Ok(StreamPermit {
+            _total: total,
+            client: key,
+            by_client: self.by_client.clone(),
+        })
+    }
+
+    /// Streams open now.
+    pub fn open_now(&self) -> usize {
+        self.capacity.saturating_sub(self.total.available_permits())
+    }
+
+    /// Waits up to `within` for every stream to close (at shutdown); `false` if some did not.
+    pub async fn drained(&self, within: Duration) -> bool {
+        let all = u32::try_from(self.capacity).unwrap_or(u32::MAX);
+        tokio::time::timeout(within, self.total.acquire_many(all))
+            .await
+            .is_ok()
+    }
+}
+
+/// The bounds every WebSocket of the relay is upgraded with: small read buffers, bounded
+/// write buffers, and messages no larger than the frame limit.
+pub fn bounded_websocket(
+    ws: axum::extract::WebSocketUpgrade,
+    config: &crate::config::Config,
+) -> axum::extract::WebSocketUpgrade {
+    let max = config.limits.max_frame_bytes;
+    ws.read_buffer_size(config.read_buffer_bytes)
+        .write_buffer_size(config.write_buffer_bytes)
+        .max_write_buffer_size(config.write_buffer_bytes + max + (64 << 10))
+        // A little over the frame limit, so most oversized frames get a precise answer.
+        .max_message_size(max + (64 << 10))
+        .max_frame_size(max + (64 << 10))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -111,6 +214,27 @@ mod tests {
             .filter(|i| limit.check(ip(&format!("203.0.113.{i}"))).is_ok())
             .count();
         assert_eq!(passed, 10);
+    }
+
+    #[test]
+    fn one_client_holds_at_most_its_share_of_streams_and_everyone_at_most_the_total() {
+        let streams = Streams::new(5, 2);
+        let a = streams.open(ip("198.51.100.1")).unwrap();
+        let _b = streams.open(ip("198.51.100.1")).unwrap();
+        assert!(matches!(
+            streams.open(ip("198.51.100.1")),
+            Err(ApiError::RateLimited { .. })
+        ));
+        drop(a);
+        let _c = streams.open(ip("198.51.100.1")).unwrap();
+        let _d = streams.open(ip("198.51.100.2")).unwrap();
+        let _e = streams.open(ip("198.51.100.3")).unwrap();
+        let _f = streams.open(ip("198.51.100.4")).unwrap();
+        assert!(matches!(
+            streams.open(ip("198.51.100.5")),
+            Err(ApiError::Unavailable(_))
+        ));
+        assert_eq!(streams.open_now(), 5);
     }
 
     #[test]

@@ -193,9 +193,21 @@ struct Serve {
     /// Inactivity timeout for voice, seconds (0: never).
     #[arg(long, default_value_t = 0)]
     inactivity_voice_secs: u64,
-    /// Open WebSocket connections at most.
+    /// Open WebSockets and event streams at most.
     #[arg(long, default_value_t = 20_000)]
     max_connections: usize,
+    /// Open WebSockets and event streams one client address may hold.
+    #[arg(long, default_value_t = 64)]
+    streams_per_client: usize,
+    /// TCP connections one peer address may hold (trusted proxies are not counted).
+    #[arg(long, default_value_t = 256)]
+    tcp_per_address: usize,
+    /// TCP connections kept free beyond --max-connections for short requests (health, sign-in).
+    #[arg(long, default_value_t = 1_024)]
+    connection_reserve: usize,
+    /// Seconds a client has to send a request's head before its connection is closed.
+    #[arg(long, default_value_t = 10)]
+    request_head_timeout_secs: u64,
     /// A telephony connector and its token as NAME=TOKEN (at least 16 characters), stored
     /// hashed at start (repeatable); `relay connector add` makes a random one instead.
     #[arg(long = "connector-token", env = "RELAY_CONNECTOR_TOKEN")]
@@ -352,6 +364,10 @@ async fn serve(db: PathBuf, s: Serve) -> anyhow::Result<()> {
         inactivity_web_chat: secs(s.inactivity_web_chat_secs),
         inactivity_web_messaging: secs(s.inactivity_web_messaging_secs),
         max_connections: s.max_connections,
+        streams_per_client: s.streams_per_client,
+        tcp_per_address: s.tcp_per_address,
+        connection_reserve: s.connection_reserve,
+        request_head_timeout: Duration::from_secs(s.request_head_timeout_secs.max(1)),
         fsync_commits: !s.no_fsync_commits,
         trusted_proxies: s.trusted_proxies,
         console_origins: s.console_origins,

@@ -151,10 +151,9 @@ pub fn routes(app: Arc<App>) -> Router {
 }
 
 async fn scrape(State(app): State<Arc<App>>) -> impl IntoResponse {
-    let max = app.config.max_connections;
     let snapshot = Snapshot {
         cobrowse_sessions: app.registry.live_sessions().len(),
-        websocket_connections: max.saturating_sub(app.connections.available_permits()),
+        websocket_connections: app.streams.open_now(),
         routing: app.routing.realtime().borrow().clone(),
         routing_events_dropped: app.journal.dropped.load(Ordering::Relaxed),
         frames_total: app.registry.counters.frames_total.load(Ordering::Relaxed),

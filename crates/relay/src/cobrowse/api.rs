@@ -307,21 +307,7 @@ async fn interaction_transferred(
 }
 
 fn configure(ws: WebSocketUpgrade, cb: &Cobrowse) -> WebSocketUpgrade {
-    let config = &cb.config;
-    let max = config.limits.max_frame_bytes;
-    ws.read_buffer_size(config.read_buffer_bytes)
-        .write_buffer_size(config.write_buffer_bytes)
-        .max_write_buffer_size(config.write_buffer_bytes + max + (64 << 10))
-        // A little over the frame limit, so most oversized frames get a precise answer.
-        .max_message_size(max + (64 << 10))
-        .max_frame_size(max + (64 << 10))
-}
-
-fn permit(cb: &Cobrowse) -> Result<tokio::sync::OwnedSemaphorePermit, ApiError> {
-    cb.connections
-        .clone()
-        .try_acquire_owned()
-        .map_err(|_| ApiError::Unavailable("too many connections".into()))
+    crate::limits::bounded_websocket(ws, &cb.config)
 }
 
 #[derive(Deserialize)]
@@ -338,7 +324,7 @@ async fn customer_ws(
     ws: WebSocketUpgrade,
 ) -> Result<Response, ApiError> {
     check_origin(&cb, &q.site, origin(&headers)).await?;
-    let permit = permit(&cb)?;
+    let permit = cb.streams.open(client)?;
     let side = Side::Customer {
         site: q.site,
         addr: client,
@@ -352,10 +338,11 @@ async fn customer_ws(
 /// `GET /ws/agent`: a signed-in agent's console.
 async fn agent_ws(
     State(cb): State<Arc<Cobrowse>>,
+    ClientIp(client): ClientIp,
     auth: AuthAgent,
     ws: WebSocketUpgrade,
 ) -> Result<Response, ApiError> {
-    let permit = permit(&cb)?;
+    let permit = cb.streams.open(client)?;
     let shared = cb.clone();
     Ok(configure(ws, &cb)
         .on_upgrade(move |socket| serve(socket, shared, Side::Agent(auth.agent), permit))

@@ -10,7 +10,6 @@ use protocol::{
     peek_hello_version, DecodeError, EndReason, Envelope, ErrorCode, Frame, FrameKind, Hello,
     Message, Pairing, Role, PROTOCOL_VERSION,
 };
-use tokio::sync::OwnedSemaphorePermit;
 
 use super::{
     peer::{close_code, error_close, peer, Closing, PeerHandle},
@@ -19,7 +18,7 @@ use super::{
     state::Cobrowse,
     wire::{going_away, Event, Wire},
 };
-use crate::accounts::Agent;
+use crate::{accounts::Agent, limits::StreamPermit};
 
 /// Who is at the other end, as established by the HTTP upgrade.
 #[derive(Debug, Clone)]
@@ -63,12 +62,7 @@ struct Attached {
 
 /// Serves one upgraded connection until it closes. `permit` holds its place under the
 /// connection limit.
-pub async fn serve(
-    socket: WebSocket,
-    cb: Arc<Cobrowse>,
-    side: Side,
-    _permit: OwnedSemaphorePermit,
-) {
+pub async fn serve(socket: WebSocket, cb: Arc<Cobrowse>, side: Side, _permit: StreamPermit) {
     let peer_id = cb.next_peer_id();
     let config = &cb.config;
     let (mut handle, queue) = peer(peer_id, config.peer_queue_frames, config.peer_queue_bytes);

@@ -9,10 +9,10 @@ use std::sync::{
 };
 
 use axum::extract::FromRef;
-use tokio::sync::{watch, Semaphore};
+use tokio::sync::watch;
 
 use super::Registry;
-use crate::{accounts::Accounts, config::Config, store::Store};
+use crate::{accounts::Accounts, config::Config, limits::Streams, store::Store};
 
 /// Co-browse's state; handlers see it as `State<Arc<Cobrowse>>`.
 pub struct Cobrowse {
@@ -24,8 +24,9 @@ pub struct Cobrowse {
     pub registry: Arc<Registry>,
     /// Who is signed in, for agent endpoints and `/ws/agent`.
     pub accounts: Accounts,
-    /// One permit per open WebSocket, so a flood of connections cannot exhaust memory.
-    pub connections: Arc<Semaphore>,
+    /// One permit per open WebSocket (the relay's every stream shares the bound), so a flood
+    /// of connections cannot exhaust memory or sockets.
+    pub streams: Streams,
     /// Turns `true` once at shutdown; every connection's writer closes on it.
     pub shutdown: watch::Receiver<bool>,
     /// Source of connection ids, which tell a reconnect from the connection it replaces.
@@ -38,7 +39,7 @@ impl Cobrowse {
         store: Store,
         registry: Arc<Registry>,
         accounts: Accounts,
-        connections: Arc<Semaphore>,
+        streams: Streams,
         shutdown: watch::Receiver<bool>,
     ) -> Cobrowse {
         Cobrowse {
@@ -46,7 +47,7 @@ impl Cobrowse {
             store,
             registry,
             accounts,
-            connections,
+            streams,
             shutdown,
             next_peer: AtomicU64::new(1),
         }

@@ -75,8 +75,21 @@ pub struct Config {
     /// How long an agent joining a session waits for a snapshot already on its way (the page
     /// just attached, or was asked for one) before asking the page for another.
     pub snapshot_wait: Duration,
-    /// Open WebSocket connections at most; more are refused with 503.
+    /// Open WebSockets and event streams at most, of every kind; more are refused with 503.
     pub max_connections: usize,
+    /// Open WebSockets and event streams one client address may hold (an agent's console
+    /// holds three, a customer's page two); more are refused with 429.
+    pub streams_per_client: usize,
+    /// TCP connections one peer address may hold (a trusted proxy is not counted: it carries
+    /// everyone); more are closed on accept.
+    pub tcp_per_address: usize,
+    /// TCP connections kept free beyond `max_connections` for short requests, so `/healthz`
+    /// and sign-in still answer when every stream is taken.
+    pub connection_reserve: usize,
+    /// How long a client has to send a request's head (and an idle kept-alive connection to
+    /// start its next request) before its connection is closed: slow-loris connections that
+    /// send nothing, or a byte at a time, are not held.
+    pub request_head_timeout: Duration,
     /// Time a new connection has to send its `hello`.
     pub hello_timeout: Duration,
     /// Digits of a security key. See ARCHITECTURE.md for why 12 by default.
@@ -142,6 +155,10 @@ impl Default for Config {
             page_buffer_bytes: 8 << 20,
             snapshot_wait: Duration::from_secs(10),
             max_connections: 20_000,
+            streams_per_client: 64,
+            tcp_per_address: 256,
+            connection_reserve: 1_024,
+            request_head_timeout: Duration::from_secs(10),
             hello_timeout: Duration::from_secs(10),
             key_digits: 12,
             key_ttl: Duration::from_secs(300),

@@ -23,7 +23,10 @@ use super::service::{Action, Arrival, Handle, PreviousAgent, ServiceError, Targe
 use super::{Media, RoutingError};
 use crate::{
     accounts::{self, Accounts, AuthAgent},
+    clients::ClientIp,
+    config::Config,
     error::ApiError,
+    limits::{bounded_websocket, StreamPermit, Streams},
     store::Store,
 };
 
@@ -66,6 +69,10 @@ pub struct RoutingState {
     pub accounts: Accounts,
     /// Turns `true` once at shutdown; desk sockets close on it.
     pub shutdown: watch::Receiver<bool>,
+    /// The relay's bound on open sockets, which desk sockets share.
+    pub streams: Streams,
+    /// The WebSocket bounds.
+    pub config: std::sync::Arc<Config>,
 }
 
 impl FromRef<RoutingState> for Accounts {
@@ -332,11 +339,18 @@ async fn call_ended(
 }
 
 /// `GET /ws/desk`: the agent's desk after every change, and the real-time board as it moves.
-async fn desk_ws(State(s): State<RoutingState>, auth: AuthAgent, ws: WebSocketUpgrade) -> Response {
-    ws.on_upgrade(move |socket| desk_socket(s, auth.agent.id, socket))
+async fn desk_ws(
+    State(s): State<RoutingState>,
+    ClientIp(client): ClientIp,
+    auth: AuthAgent,
+    ws: WebSocketUpgrade,
+) -> Result<Response> {
+    let permit = s.streams.open(client)?;
+    Ok(bounded_websocket(ws, &s.config)
+        .on_upgrade(move |socket| desk_socket(s, auth.agent.id, socket, permit)))
 }
 
-async fn desk_socket(s: RoutingState, agent: String, mut socket: WebSocket) {
+async fn desk_socket(s: RoutingState, agent: String, mut socket: WebSocket, _permit: StreamPermit) {
     let mut pushes = s.routing.subscribe();
     let mut board = s.routing.realtime();
     let mut shutdown = s.shutdown.clone();

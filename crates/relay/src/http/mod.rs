@@ -1,14 +1,16 @@
 //! The HTTP front of the relay: merges every domain's routes with the relay's own (health,
-//! the API description, metrics, the static site), runs the listener loop, and shuts down
-//! gracefully. It owns no domain logic: the composition root ([`App`]) builds what it serves.
+//! the API description, metrics, the static site), runs the listener loop (`listener`: request
+//! head deadlines, connection caps, the drain), and shuts down gracefully. It owns no domain
+//! logic: the composition root ([`App`]) builds what it serves.
 
-use std::{future::Future, net::SocketAddr, sync::Arc};
+mod listener;
+
+use std::{future::Future, sync::Arc};
 
 use axum::{
     middleware,
     response::{IntoResponse, Response},
     routing::get,
-    serve::ListenerExt,
     Json, Router,
 };
 use serde::Serialize;
@@ -30,7 +32,7 @@ async fn health() -> Json<Health> {
     })
 }
 
-const OPENAPI: &str = include_str!("openapi.json");
+const OPENAPI: &str = include_str!("../openapi.json");
 
 async fn openapi() -> Response {
     (
@@ -56,6 +58,26 @@ pub fn router(app: &Arc<App>) -> Router {
         .layer(middleware::from_fn_with_state(trusted, crate::clients::tag))
 }
 
+/// Raises the process's open-file limit (soft, up to the hard limit) to hold `connections`
+/// plus what the relay opens itself; a limit it cannot raise far enough is logged, since the
+/// connection caps then meet the operating system's first.
+fn raise_descriptor_limit(connections: usize) {
+    let wanted = u64::try_from(connections)
+        .unwrap_or(u64::MAX)
+        .saturating_add(256);
+    match rlimit::increase_nofile_limit(wanted) {
+        Ok(got) if got < wanted => {
+            tracing::warn!(
+                got,
+                wanted,
+                "the open-file limit is below the connection caps"
+            )
+        }
+        Ok(_) => {}
+        Err(e) => tracing::warn!(error = %e, "raising the open-file limit"),
+    }
+}
+
 /// Why the relay could not start or stopped with an error.
 #[derive(Debug, thiserror::Error)]
 pub enum RunError {
@@ -75,22 +97,20 @@ pub async fn run(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), RunError> {
     let app = Arc::new(App::start(config).await?);
-    // Frames are small and writes are already batched: Nagle's algorithm would only add delay.
-    let listener = listener.tap_io(|tcp| {
-        if let Err(e) = tcp.set_nodelay(true) {
-            tracing::debug!(error = %e, "setting TCP_NODELAY");
-        }
-    });
+    let bounds = listener::Bounds::from_config(&app.config);
+    raise_descriptor_limit(bounds.total);
     let closing = app.clone();
-    let served = axum::serve(
+    let served = listener::serve(
         listener,
-        router(&app).into_make_service_with_connect_info::<SocketAddr>(),
+        router(&app),
+        bounds,
+        async move {
+            shutdown.await;
+            // Every connection's writer sends its close frame on this.
+            closing.close_connections();
+        },
+        std::time::Duration::from_secs(5),
     )
-    .with_graceful_shutdown(async move {
-        shutdown.await;
-        // Every connection's writer sends its close frame on this.
-        closing.close_connections();
-    })
     .await;
     app.finish().await;
     Ok(served?)
