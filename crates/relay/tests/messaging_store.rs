@@ -415,3 +415,46 @@ async fn an_acknowledged_message_is_in_a_crash_image_of_the_preallocated_wal() {
         .unwrap();
     assert_eq!(text, "kept");
 }
+
+/// What the server says of this connection's encryption.
+async fn tls_of(url: String) -> Result<String, StoreError> {
+    let store = tokio::task::spawn_blocking(move || {
+        Store::open(
+            &Target::Postgres {
+                url,
+                schema: Some(format!("t_{}", random_hex(6))),
+            },
+            Options::command(),
+        )
+    })
+    .await
+    .unwrap()?;
+    store
+        .read(|db| {
+            let row = db.query_row(
+                "SELECT CASE WHEN ssl THEN 'on' ELSE 'off' END FROM pg_stat_ssl
+                 WHERE pid = pg_backend_pid()",
+                &[],
+            )?;
+            Ok(row
+                .and_then(|r| r.first().cloned())
+                .and_then(|v| v.text().ok())
+                .unwrap_or_default())
+        })
+        .await
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn postgres_connections_are_encrypted_when_the_url_requires_it() {
+    // The test server offers TLS (Debian's default, with its snakeoil certificate).
+    let base = tokio::task::spawn_blocking(pg_url).await.unwrap();
+    let sep = if base.contains('?') { '&' } else { '?' };
+    assert_eq!(
+        tls_of(format!("{base}{sep}sslmode=require")).await.unwrap(),
+        "on"
+    );
+    assert_eq!(
+        tls_of(format!("{base}{sep}sslmode=disable")).await.unwrap(),
+        "off"
+    );
+}

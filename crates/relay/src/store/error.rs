@@ -16,6 +16,8 @@ pub enum StoreError {
     NotCommitted,
     #[error("syncing the write-ahead log: {0}")]
     Sync(#[from] std::io::Error),
+    #[error("setting up TLS for the database: {0}")]
+    Tls(String),
     #[error("the store's queue is full")]
     Full,
     #[error("database thread stopped")]
