@@ -114,6 +114,7 @@ const RELAY_LAYERS: &[(&str, &[&str])] = &[
         &[
             "ids",
             "config",
+            "error",
             "store",
             "app",
             "cobrowse",

@@ -245,6 +245,13 @@ struct Serve {
     /// over TLS).
     #[arg(long)]
     secure_cookies: bool,
+    /// `/metrics` on the public address asks for this bearer token; without it (or
+    /// --metrics-addr) metrics are not served.
+    #[arg(long, env = "RELAY_METRICS_TOKEN")]
+    metrics_token: Option<String>,
+    /// Serve `/metrics` only on this address (such as 127.0.0.1:9090), not the public one.
+    #[arg(long, env = "RELAY_METRICS_ADDR")]
+    metrics_addr: Option<std::net::SocketAddr>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -372,6 +379,10 @@ async fn serve(db: PathBuf, s: Serve) -> anyhow::Result<()> {
         trusted_proxies: s.trusted_proxies,
         console_origins: s.console_origins,
         secure_cookies: s.secure_cookies,
+        metrics: relay::config::MetricsAccess {
+            token: s.metrics_token,
+            addr: s.metrics_addr,
+        },
         messaging: relay::messaging::MessagingConfig {
             database_url: s.database_url,
             threading_window: Duration::from_secs(s.threading_window_hours.clamp(1, 72) * 3600),

@@ -2,6 +2,10 @@
 //! WebSocket connections, relayed frames and dropped peers, routing queue depths, longest waits,
 //! agents by status, today's offered and answered, and routing events the writer had to drop.
 //!
+//! Nobody scrapes without the operator's say: with `--metrics-token` a scrape carries it as a
+//! bearer token (compared in constant time), with `--metrics-addr` the route is served only on
+//! that address ([`scrape_only`]), and with neither it is refused.
+//!
 //! Everything is read from the running relay at scrape time into a [`Snapshot`]: gauges from
 //! the live state, counters from the ones each domain keeps (co-browse's
 //! [`crate::cobrowse::counters::FrameCounters`], the routing event writer's drops). Nothing here
@@ -12,9 +16,16 @@ use std::{
     sync::{atomic::Ordering, Arc},
 };
 
-use axum::{extract::State, http::header, response::IntoResponse, routing::get, Router};
+use axum::{
+    extract::State,
+    http::{header, HeaderMap},
+    response::{IntoResponse, Response},
+    routing::get,
+    Router,
+};
+use subtle::ConstantTimeEq;
 
-use crate::{app::App, routing::service::live::Realtime};
+use crate::{app::App, error::ApiError, routing::service::live::Realtime};
 
 /// What a scrape reports, gathered from the running relay.
 #[derive(Debug, Clone, Default)]
@@ -145,12 +156,54 @@ pub fn render(s: &Snapshot) -> String {
     out
 }
 
-/// `GET /metrics`.
+/// `GET /metrics` on the public address: asks for the token, or is refused when metrics have
+/// an address of their own or no token.
 pub fn routes(app: Arc<App>) -> Router {
-    Router::new().route("/metrics", get(scrape)).with_state(app)
+    Router::new().route("/metrics", get(public)).with_state(app)
 }
 
-async fn scrape(State(app): State<Arc<App>>) -> impl IntoResponse {
+/// `GET /metrics` alone, for the `--metrics-addr` listener.
+pub fn scrape_only(app: Arc<App>) -> Router {
+    Router::new()
+        .route("/metrics", get(private))
+        .with_state(app)
+}
+
+async fn public(State(app): State<Arc<App>>, headers: HeaderMap) -> Response {
+    let access = &app.config.metrics;
+    if access.addr.is_some() {
+        return ApiError::Unknown("metrics are served on their own address".into()).into_response();
+    }
+    match &access.token {
+        None => ApiError::Forbidden("metrics need --metrics-token or --metrics-addr".into())
+            .into_response(),
+        Some(token) => guarded(&app, token, &headers),
+    }
+}
+
+async fn private(State(app): State<Arc<App>>, headers: HeaderMap) -> Response {
+    match &app.config.metrics.token {
+        None => scrape(&app).into_response(),
+        Some(token) => guarded(&app, token, &headers),
+    }
+}
+
+/// The scrape when `headers` carry `token` as the bearer.
+fn guarded(app: &App, token: &str, headers: &HeaderMap) -> Response {
+    let given = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::trim)
+        .unwrap_or("");
+    if bool::from(given.as_bytes().ct_eq(token.as_bytes())) {
+        scrape(app).into_response()
+    } else {
+        ApiError::Unauthorized.into_response()
+    }
+}
+
+fn scrape(app: &App) -> impl IntoResponse {
     let snapshot = Snapshot {
         cobrowse_sessions: app.registry.live_sessions().len(),
         websocket_connections: app.streams.open_now(),

@@ -39,6 +39,18 @@ pub struct Backoff {
     pub forget_after: Duration,
 }
 
+/// Who may read `/metrics`. With neither a token nor an address it is not served at all: a
+/// public relay does not tell the internet its queues and staffing.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct MetricsAccess {
+    /// A scrape on the public address must carry `Authorization: Bearer <token>`
+    /// (`--metrics-token`).
+    pub token: Option<String>,
+    /// `/metrics` is served only on this address, for a network the operator controls
+    /// (`--metrics-addr`), and not on the public one; a token, when set, is asked there too.
+    pub addr: Option<std::net::SocketAddr>,
+}
+
 /// What the relay needs to start serving.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -126,6 +138,8 @@ pub struct Config {
     /// Mark the session cookie `Secure` even without a trusted proxy saying the request came
     /// over TLS (`--secure-cookies`).
     pub secure_cookies: bool,
+    /// Who may scrape `/metrics` (it names every queue and counts every agent).
+    pub metrics: MetricsAccess,
     /// Failed sign-ins per account: a few are free, then doubling delays, capped short so
     /// that someone who knows a name cannot lock its owner out for long.
     pub signin_per_account: Backoff,
@@ -184,6 +198,7 @@ impl Default for Config {
             agent_token_ttl: Duration::from_secs(12 * 3600),
             console_origins: Vec::new(),
             secure_cookies: false,
+            metrics: MetricsAccess::default(),
             signin_per_account: Backoff {
                 free: 5,
                 first: Duration::from_secs(1),

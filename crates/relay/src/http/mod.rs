@@ -96,7 +96,17 @@ pub async fn run(
     config: Config,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), RunError> {
+    let metrics_listener = match config.metrics.addr {
+        Some(addr) => Some(TcpListener::bind(addr).await?),
+        None => None,
+    };
     let app = Arc::new(App::start(config).await?);
+    // The operator's scrape address: a plain server, since only the operator's network
+    // reaches it; it ends with the relay.
+    let metrics = metrics_listener.map(|listener| {
+        let router = crate::metrics::scrape_only(app.clone());
+        tokio::spawn(async move { axum::serve(listener, router).await })
+    });
     let bounds = listener::Bounds::from_config(&app.config);
     raise_descriptor_limit(bounds.total);
     let closing = app.clone();
@@ -112,6 +122,9 @@ pub async fn run(
         std::time::Duration::from_secs(5),
     )
     .await;
+    if let Some(task) = metrics {
+        task.abort();
+    }
     app.finish().await;
     Ok(served?)
 }

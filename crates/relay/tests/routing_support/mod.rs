@@ -21,11 +21,18 @@ pub struct Center {
     pub db: PathBuf,
 }
 
+/// The bearer token a [`Center`]'s relay asks of a `/metrics` scrape.
+pub const METRICS_TOKEN: &str = "scrape-token";
+
 impl Center {
     /// Starts a relay and creates a telephony connector.
     pub async fn start() -> Center {
         let mut db = PathBuf::new();
-        let relay = Relay::start(|c| db.clone_from(&c.db_path)).await;
+        let relay = Relay::start(|c| {
+            db.clone_from(&c.db_path);
+            c.metrics.token = Some(METRICS_TOKEN.into());
+        })
+        .await;
         let s = Store::open_async(Target::Sqlite(db.clone()), Options::command())
             .await
             .unwrap();
