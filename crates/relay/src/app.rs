@@ -12,7 +12,7 @@ use protocol::EndReason;
 use tokio::sync::watch;
 
 use crate::{
-    accounts::{Accounts, Agent, SignedOut},
+    accounts::{Accounts, SignedOut},
     cobrowse::{self, audit::Recorder, state::Cobrowse, Registry},
     config::Config,
     limits::Streams,
@@ -60,6 +60,7 @@ impl App {
             &config,
             Arc::new(RoutingSignOut(routing.clone())),
         );
+        accounts.sweep_disabled(Duration::from_secs(1), stopping.clone());
         let streams = Streams::new(config.max_connections, config.streams_per_client);
         let (messaging, messaging_routes) = messaging::start(messaging::Deps {
             config: config.messaging.clone(),
@@ -154,13 +155,23 @@ fn attachments_dir(config: &Config) -> std::path::PathBuf {
 struct RoutingSignOut(Handle);
 
 impl SignedOut for RoutingSignOut {
-    fn signed_out(&self, agent: &Agent) -> futures_util::future::BoxFuture<'static, ()> {
-        let (routing, agent_id) = (self.0.clone(), agent.id.clone());
+    fn signed_out(&self, agent_id: &str) -> futures_util::future::BoxFuture<'static, ()> {
+        let (routing, agent_id) = (self.0.clone(), agent_id.to_owned());
         Box::pin(async move {
             if let Err(e) = routing.sign_out(&agent_id).await {
                 tracing::error!(error = %e, "signing out of routing");
             }
         })
+    }
+
+    fn signed_in(&self) -> Vec<String> {
+        let board = self.0.realtime().borrow().clone();
+        board
+            .agents
+            .iter()
+            .filter(|a| a.status != "offline")
+            .map(|a| a.agent_id.clone())
+            .collect()
     }
 }
 

@@ -5,6 +5,7 @@
 mod connections;
 mod cross_site;
 mod headers;
+mod operations;
 mod pairing;
 mod signin;
 mod support;

@@ -5,7 +5,9 @@
 //! Only a SHA-256 of each token is stored, so a copy of the database signs nobody in.
 //!
 //! Signing out touches other domains (routing gives the agent's work back to the queues); this
-//! module only calls the [`SignedOut`] hook the composition root hands it.
+//! module only calls the [`SignedOut`] hook the composition root hands it. Disabling a person
+//! (`relay agent disable`, from another process) is noticed within a second: every long-lived
+//! connection of an agent holds a [`Hold`] that is then revoked, and the hook signs it out.
 //!
 //! # Layout
 //!
@@ -13,14 +15,18 @@
 //! - `password`: hashes, checks, and the bounded pool checks run on.
 //! - `throttle`: failed sign-ins per account and per address, and their growing delays.
 //! - `origin`: which origins agent requests may come from.
+//! - `holds`: what each agent holds open; `disabled`: the sweep that revokes it.
 //! - `service`: [`Accounts`], [`AuthAgent`] and the routes.
 
+mod disabled;
+mod holds;
 mod origin;
 mod password;
 mod queries;
 mod service;
 mod throttle;
 
+pub use holds::Hold;
 pub use password::{hash_password, verify_password, HashError, Hasher, Lane};
 pub use queries::{
     agent_credentials, agent_disable, agent_exists, agent_upsert, disabled_among, token_agent,

@@ -15,6 +15,10 @@ use axum::{
 };
 use serde::{Deserialize, Serialize};
 
+use tokio::sync::watch;
+
+pub use super::disabled::SignedOut;
+use super::holds::{Hold, Holds};
 use super::origin::ConsoleOrigins;
 use super::password::{Hasher, Lane};
 use super::queries::{agent_credentials, token_agent, token_delete, token_insert, Agent};
@@ -26,12 +30,6 @@ use crate::{
     ids::{now_ms, random_hex, secret_hash},
     store::Store,
 };
-
-/// What happens elsewhere when an agent signs out (routing takes its work back).
-pub trait SignedOut: Send + Sync {
-    /// Called after the token is revoked; failures are the hook's to log.
-    fn signed_out(&self, agent: &Agent) -> futures_util::future::BoxFuture<'static, ()>;
-}
 
 /// The cookie that carries an agent's token.
 pub const COOKIE: &str = "relay_session";
@@ -52,6 +50,8 @@ pub struct Accounts {
     throttle: Arc<Mutex<Throttle>>,
     /// Mark the session cookie `Secure` on every answer.
     secure_cookies: bool,
+    /// What each agent holds open, taken away when it is disabled.
+    holds: Holds,
 }
 
 /// Where a request's token came from: only a cookie is sent by the browser on its own, so
@@ -75,7 +75,27 @@ impl Accounts {
                 config.signin_per_address,
             ))),
             secure_cookies: config.secure_cookies,
+            holds: Holds::default(),
         }
+    }
+
+    /// A hold for one long-lived connection of `agent_id`: the connection closes when the
+    /// hold is revoked (the agent was disabled).
+    pub fn hold(&self, agent_id: &str) -> Hold {
+        self.holds.take(agent_id)
+    }
+
+    /// Starts the task that, every `every` until `shutdown`, finds disabled agents among
+    /// those who hold a connection or are signed in to routing, revokes their holds and signs
+    /// them out (their work is requeued).
+    pub fn sweep_disabled(&self, every: std::time::Duration, shutdown: watch::Receiver<bool>) {
+        tokio::spawn(super::disabled::sweep(
+            self.store.clone(),
+            self.holds.clone(),
+            self.on_sign_out.clone(),
+            every,
+            shutdown,
+        ));
     }
 
     /// The agent a request's token belongs to, if any.
@@ -285,7 +305,7 @@ async fn logout(
         .write(move |db| token_delete(db, &hash))
         .await?;
     // Signing out of the relay signs out of routing too: the agent's work returns to the queues.
-    accounts.on_sign_out.signed_out(&auth.agent).await;
+    accounts.on_sign_out.signed_out(&auth.agent.id).await;
     let https = parts.extensions.get::<Https>().is_some_and(|h| h.0);
     let mut response = Json(serde_json::json!({ "signed_out": true })).into_response();
     if let Some(value) = accounts.cookie(None, https) {

@@ -18,7 +18,10 @@ use super::{
     state::Cobrowse,
     wire::{going_away, Event, Wire},
 };
-use crate::{accounts::Agent, limits::StreamPermit};
+use crate::{
+    accounts::{Agent, Hold},
+    limits::StreamPermit,
+};
 
 /// Who is at the other end, as established by the HTTP upgrade.
 #[derive(Debug, Clone)]
@@ -68,15 +71,23 @@ pub async fn serve(socket: WebSocket, cb: Arc<Cobrowse>, side: Side, _permit: St
     let (mut handle, queue) = peer(peer_id, config.peer_queue_frames, config.peer_queue_bytes);
     let mut wire = Wire::new(socket, queue);
     let mut shutdown = cb.shutdown.clone();
+    // An agent's connection closes when the agent is disabled.
+    let hold = match &side {
+        Side::Agent(agent) => Some(cb.accounts.hold(&agent.id)),
+        Side::Customer { .. } => None,
+    };
     // Made once and kept: waiting on it costs nothing per frame.
     let stop = async move {
-        let _ = shutdown.wait_for(|stop| *stop).await.is_ok();
+        tokio::select! {
+            _ = shutdown.wait_for(|stop| *stop) => going_away(),
+            () = revoked(hold) => signed_out(),
+        }
     };
     tokio::pin!(stop);
 
     let hello = tokio::select! {
         biased;
-        () = &mut stop => return Box::pin(wire.finish(going_away())).await,
+        closing = &mut stop => return Box::pin(wire.finish(closing)).await,
         hello = tokio::time::timeout(config.hello_timeout, wire.next()) => hello,
     };
     let attached = match hello {
@@ -112,7 +123,7 @@ pub async fn serve(socket: WebSocket, cb: Arc<Cobrowse>, side: Side, _permit: St
     };
     let closing = tokio::select! {
         biased;
-        () = &mut stop => Some(going_away()),
+        closing = &mut stop => Some(closing),
         closing = read_loop(&cb, &session, role, peer_id, &mut wire) => closing,
     };
     if let Some(closing) = closing {
@@ -121,6 +132,23 @@ pub async fn serve(socket: WebSocket, cb: Arc<Cobrowse>, side: Side, _permit: St
         Box::pin(wire.finish(closing)).await;
     }
     record(&cb, session.detach(role, peer_id)).await;
+}
+
+/// Completes when `hold` is revoked; never without one.
+async fn revoked(hold: Option<Hold>) {
+    match hold {
+        Some(mut hold) => hold.revoked().await,
+        None => std::future::pending().await,
+    }
+}
+
+/// The close of a disabled agent's connection.
+fn signed_out() -> Closing {
+    error_close(
+        ErrorCode::NotAllowed,
+        close_code::POLICY,
+        "signed out".into(),
+    )
 }
 
 fn text_close() -> Closing {

@@ -5,7 +5,7 @@
 
 use axum::{
     extract::{
-        ws::{Message, WebSocket},
+        ws::{close_code, CloseFrame, Message, WebSocket},
         FromRef, FromRequestParts, Path, State, WebSocketUpgrade,
     },
     http::{header, request::Parts},
@@ -351,6 +351,8 @@ async fn desk_ws(
 }
 
 async fn desk_socket(s: RoutingState, agent: String, mut socket: WebSocket, _permit: StreamPermit) {
+    // Disabling the agent takes the desk away at once.
+    let mut hold = s.accounts.hold(&agent);
     let mut pushes = s.routing.subscribe();
     let mut board = s.routing.realtime();
     let mut shutdown = s.shutdown.clone();
@@ -396,6 +398,11 @@ async fn desk_socket(s: RoutingState, agent: String, mut socket: WebSocket, _per
                 Some(Ok(_)) => continue,
             },
             _ = shutdown.changed() => break,
+            () = hold.revoked() => {
+                let bye = CloseFrame { code: close_code::POLICY, reason: "signed out".into() };
+                socket.send(Message::Close(Some(bye))).await.ok();
+                return;
+            }
         };
         if socket.send(Message::Text(text.into())).await.is_err() {
             break;
