@@ -21,7 +21,7 @@ TARGET_DIR := $(or $(CARGO_TARGET_DIR),target)
 WASM_OUT := $(TARGET_DIR)/wasm32-unknown-unknown/wasm-release/cobrowse_wasm.wasm
 PKG := www/pkg
 
-.PHONY: setup run test test-native test-wasm test-e2e wasm fuzz-build lint bench-capture bench-relay bench-routing bench-messaging bench-e2e
+.PHONY: setup run test test-native test-wasm test-e2e wasm fuzz-build lint bench-capture bench-relay bench-routing bench-messaging bench-e2e bench-hostile
 
 ## setup: install what is missing (quiet when everything is present)
 setup:
@@ -127,3 +127,8 @@ bench-messaging:
 bench-e2e: wasm
 	$(CARGO) build --quiet -p relay --bin relay
 	$(CARGO) bench -p e2e --bench e2e
+
+## bench-hostile: a legitimate co-browse and chat pair with and without 200 hostile clients flooding sign-in, guest sign-up, pairing and uploads (release relay)
+bench-hostile:
+	$(CARGO) build --quiet --release -p relay --bin relay
+	RELAY_BIN=$(abspath $(TARGET_DIR))/release/relay $(CARGO) bench -p e2e --bench hostile

@@ -130,6 +130,11 @@ impl Relay {
         Ok(())
     }
 
+    /// The directory holding the relay's database and attachments.
+    pub fn data_dir(&self) -> &Path {
+        self._dir.path()
+    }
+
     /// The relay process's resident memory now, in KiB (from `/proc`).
     pub fn rss_kib(&self) -> Option<u64> {
         let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()?)).ok()?;
