@@ -5,6 +5,9 @@
 mod connections;
 mod cross_site;
 mod headers;
+mod offers;
 mod pairing;
+mod reports;
 mod signin;
 mod support;
+mod webhooks;
