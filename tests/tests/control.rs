@@ -562,9 +562,16 @@ async fn share_my_screen_on_the_help_page_pairs_by_offer_and_the_chat_stays_bloc
         .json()
         .await?;
     let id = offer["session_id"].as_str().unwrap_or_default().to_owned();
+    let offer_token = offer["offer_token"].as_str().unwrap_or_default();
     let browser = Browser::start().await?;
-    open(&browser, &relay.base, "/demo/help.html").await?;
-    // The widget found the offer (same-origin lookup) and shows the button.
+    // The chat delivered the invitation as a link carrying the offer's token.
+    open(
+        &browser,
+        &relay.base,
+        &format!("/demo/help.html#cobrowse-offer={offer_token}"),
+    )
+    .await?;
+    // The page found the offer in its address and shows the button.
     run(
         &browser,
         "const go = () => {

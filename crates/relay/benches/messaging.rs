@@ -202,7 +202,9 @@ fn request(path: &str, users: &[String], i: usize) -> Vec<u8> {
             &body,
         )
     } else {
+        // The hub form alone needs the channel's message id (redeliveries are found by it).
         let body = json!({
+            "id": format!("{user}.{i}"),
             "channel": {"from": {"id": user, "nickname": "Pat"}},
             "type": "Text", "text": text,
         })

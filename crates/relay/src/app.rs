@@ -1,7 +1,8 @@
 //! The composition root: the one module that knows every domain. It opens the store, builds
 //! each domain with what it needs (the store, sign-in, the configuration) and with the hooks
 //! through which one domain tells another something (routing's [`Journal`] is reporting's
-//! writer, its [`Riders`] end co-browse sessions, sign-out signs out of routing), starts the
+//! writer, its [`Riders`] end co-browse sessions, sign-out signs out of routing, co-browse's
+//! offer lookup asks messaging whose conversation it is), starts the
 //! background tasks (routing, messaging's outbox, the bridge), and gathers every domain's
 //! routes. `http` serves what it builds.
 
@@ -13,7 +14,12 @@ use tokio::sync::watch;
 
 use crate::{
     accounts::{Accounts, SignedOut},
-    cobrowse::{self, audit::Recorder, state::Cobrowse, Registry},
+    cobrowse::{
+        self,
+        audit::Recorder,
+        state::{Cobrowse, Guests},
+        Registry,
+    },
     config::Config,
     limits::Streams,
     messaging,
@@ -78,6 +84,7 @@ impl App {
             accounts.clone(),
             streams.clone(),
             stopping.clone(),
+            Arc::new(MessagingGuests(messaging.clone())),
         ));
         let routes = Router::new()
             .merge(accounts.clone().routes())
@@ -195,5 +202,30 @@ impl Riders for CobrowseRiders {
 
     fn interaction_transferred(&self, interaction: String) {
         self.end(interaction, EndReason::InteractionTransferred);
+    }
+}
+
+/// Co-browse offers go to the conversation's customer: messaging knows a widget conversation's
+/// guest by its token.
+struct MessagingGuests(Arc<messaging::Messaging>);
+
+impl Guests for MessagingGuests {
+    fn is_guest_of(
+        &self,
+        conversation_id: &str,
+        guest_token: &str,
+    ) -> futures_util::future::BoxFuture<'static, Result<bool, StoreError>> {
+        let (svc, conversation, token) = (
+            self.0.clone(),
+            conversation_id.to_owned(),
+            guest_token.to_owned(),
+        );
+        Box::pin(async move {
+            match messaging::guest::is_guest_of(&svc, &token, &conversation).await {
+                Ok(yes) => Ok(yes),
+                Err(messaging::MessagingError::Store(e)) => Err(e),
+                Err(_) => Ok(false),
+            }
+        })
     }
 }

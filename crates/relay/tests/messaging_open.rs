@@ -236,9 +236,14 @@ async fn replayed_and_stale_timestamped_deliveries_are_refused() {
     let (base, _rx) = channel(0, vec![]).await;
     let relay = relay_with(&base, false).await;
     let body = inbound("u2", "once");
-    let (status, _) = post_timestamped(&relay, &body, "del-1", now_secs()).await;
+    let (status, ack) = post_timestamped(&relay, &body, "del-1", now_secs()).await;
     assert_eq!(status, 200);
-    let (status, err) = post_timestamped(&relay, &body, "del-1", now_secs()).await;
+    // The same delivery again is answered as the first was, and stores nothing.
+    let (status, again) = post_timestamped(&relay, &body, "del-1", now_secs()).await;
+    assert_eq!((status, &again), (200, &ack));
+    // Another message under a spent delivery id is refused.
+    let (status, err) =
+        post_timestamped(&relay, &inbound("u2", "other"), "del-1", now_secs()).await;
     assert_eq!(status, 401);
     assert_eq!(err["error"], "delivery id was already received");
     let (status, err) = post_timestamped(&relay, &body, "del-2", now_secs() - 301).await;
@@ -273,7 +278,8 @@ async fn a_refused_timestamped_delivery_leaves_its_id_for_the_corrected_retry() 
     let fixed = inbound("u9", "retry me");
     let (status, ack) = post_timestamped(&relay, &fixed, "del-9", now_secs()).await;
     assert_eq!(status, 200, "{ack}");
-    let (status, err) = post_timestamped(&relay, &fixed, "del-9", now_secs()).await;
+    let (status, err) =
+        post_timestamped(&relay, &inbound("u9", "another"), "del-9", now_secs()).await;
     assert_eq!(status, 401, "once stored, the id is spent: {err}");
     relay.stop().await;
 }

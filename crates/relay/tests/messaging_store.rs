@@ -362,6 +362,70 @@ async fn a_replayed_inbound_delivery_id_is_recognised() {
     .await;
 }
 
+#[tokio::test(flavor = "multi_thread")]
+async fn a_signed_message_is_stored_once_and_a_timestamped_integration_refuses_the_hub_form() {
+    both(|store| async move {
+        let integration = |secret: &str| Integration {
+            name: "chan".into(),
+            secret: secret.into(),
+            webhook_url: "http://127.0.0.1:9/".into(),
+            bot_url: None,
+        };
+        let put = |i: Integration| {
+            let store = &store;
+            async move {
+                store
+                    .write(move |db| queries::integration_put(db, &i, 1))
+                    .await
+                    .unwrap()
+            }
+        };
+        put(integration("first-secret-0123")).await;
+        let signed = |delivery: Option<&str>, message: &str| Signed {
+            integration: "chan".into(),
+            delivery_id: delivery.map(str::to_owned),
+            message_id: Some(message.to_owned()),
+        };
+        let admit = |s: Signed| {
+            let store = &store;
+            async move {
+                store
+                    .write(move |db| {
+                        let verdict = queries::admit_signed(db, Some(&s), 10)?;
+                        if verdict.is_ok() {
+                            queries::inbound_message_put(db, &s, "m-1", "c-1", 10)?;
+                        }
+                        Ok(verdict)
+                    })
+                    .await
+                    .unwrap()
+            }
+        };
+        assert_eq!(admit(signed(None, "ext-1")).await, Ok(()));
+        let repeated = Err(queries::Refusal::Repeated {
+            message_id: "m-1".into(),
+            conversation_id: "c-1".into(),
+        });
+        assert_eq!(admit(signed(None, "ext-1")).await, repeated);
+        assert_eq!(admit(signed(Some("d-1"), "ext-1")).await, repeated);
+        assert_eq!(admit(signed(Some("d-2"), "ext-2")).await, Ok(()));
+        // Once it signed with timestamps, the hub form alone is a downgrade...
+        assert_eq!(
+            admit(signed(None, "ext-3")).await,
+            Err(queries::Refusal::Downgraded)
+        );
+        // ...also after the integration is saved again with the same secret, not after a new one.
+        put(integration("first-secret-0123")).await;
+        assert_eq!(
+            admit(signed(None, "ext-3")).await,
+            Err(queries::Refusal::Downgraded)
+        );
+        put(integration("second-secret-456")).await;
+        assert_eq!(admit(signed(None, "ext-3")).await, Ok(()));
+    })
+    .await;
+}
+
 #[tokio::test]
 async fn delivery_ids_are_remembered_until_pruned_and_pruning_keeps_recent_ones() {
     both(|store| async move {

@@ -50,27 +50,90 @@ async fn call_flow_pairs_customer_and_agent_by_security_key_in_read_only_mode() 
     relay.stop().await;
 }
 
+/// A widget guest with a conversation: its token and the conversation's id.
+async fn guest_conversation(relay: &Relay) -> (String, String) {
+    let (_, issued) = relay
+        .http("POST", "/api/messaging/guest", &[("Origin", ORIGIN)], None)
+        .await;
+    let guest = issued["token"].as_str().unwrap().to_owned();
+    let (status, sent) = relay
+        .http(
+            "POST",
+            "/api/messaging/guest/messages",
+            &[("Origin", ORIGIN), ("X-Guest-Token", &guest)],
+            Some(serde_json::json!({"text": "can you show me?"})),
+        )
+        .await;
+    assert_eq!(status, 200, "{sent}");
+    (guest, sent["conversation_id"].as_str().unwrap().to_owned())
+}
+
 #[tokio::test]
 async fn chat_flow_pairs_by_offer_the_widget_fetched_for_its_conversation() {
     let relay = Relay::start(|_| {}).await;
     let token = relay.login("alice").await;
+    let (guest, conversation) = guest_conversation(&relay).await;
+    let (stranger, _) = guest_conversation(&relay).await;
     let (status, offer) = relay
         .api(
             &token,
             "POST",
             "/api/cobrowse/offers",
-            Some(serde_json::json!({"conversation_id": "conv-7", "interaction": "web_chat"})),
+            Some(serde_json::json!({"conversation_id": conversation, "interaction": "web_messaging"})),
         )
         .await;
     assert_eq!(status, 200, "{offer}");
     let id = offer["session_id"].as_str().unwrap().to_owned();
+    let lookup = format!("/api/cobrowse/offers?conversation={conversation}&site={SITE}");
 
-    // The widget on the customer's page asks for offers in its conversation.
+    // Without the conversation's guest token, nobody sees it: not without a token, not with
+    // another guest's, whatever the Origin.
+    let (status, _) = relay
+        .http("GET", &lookup, &[("Origin", ORIGIN)], None)
+        .await;
+    assert_eq!(status, 401);
+    let (status, _) = relay
+        .http(
+            "GET",
+            &lookup,
+            &[("Origin", ORIGIN), ("X-Guest-Token", &stranger)],
+            None,
+        )
+        .await;
+    assert_eq!(status, 404);
+    // Another site's origin may not look.
+    let (status, _) = relay
+        .http(
+            "GET",
+            &lookup,
+            &[("Origin", OTHER_ORIGIN), ("X-Guest-Token", &guest)],
+            None,
+        )
+        .await;
+    assert_eq!(status, 403);
+
+    // The widget on the customer's page (another origin than the relay's) asks for offers in
+    // its conversation, sending its token: a preflight first.
+    let response = reqwest::Client::new()
+        .request(
+            reqwest::Method::OPTIONS,
+            format!("http://{}{lookup}", relay.addr),
+        )
+        .header("Origin", ORIGIN)
+        .header("Access-Control-Request-Method", "GET")
+        .header("Access-Control-Request-Headers", "x-guest-token")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 204);
+    let allowed = |name: &str| response.headers()[name].to_str().unwrap().to_owned();
+    assert_eq!(allowed("access-control-allow-origin"), ORIGIN);
+    assert_eq!(allowed("access-control-allow-headers"), "x-guest-token");
     let (status, pending) = relay
         .http(
             "GET",
-            &format!("/api/cobrowse/offers?conversation=conv-7&site={SITE}"),
-            &[("Origin", ORIGIN)],
+            &lookup,
+            &[("Origin", ORIGIN), ("X-Guest-Token", &guest)],
             None,
         )
         .await;
@@ -80,16 +143,22 @@ async fn chat_flow_pairs_by_offer_the_widget_fetched_for_its_conversation() {
     let token_seen = offers[0]["offer_token"].as_str().unwrap().to_owned();
     assert_eq!(token_seen, offer["offer_token"].as_str().unwrap());
 
-    // Another site's origin may not look.
-    let (status, _) = relay
-        .http(
-            "GET",
-            &format!("/api/cobrowse/offers?conversation=conv-7&site={SITE}"),
-            &[("Origin", OTHER_ORIGIN)],
-            None,
+    // Looked up from the shop's pages, it is the shop's: another site's page may not claim it.
+    let mut elsewhere = relay
+        .customer_socket(OTHER_SITE, OTHER_ORIGIN)
+        .await
+        .unwrap();
+    elsewhere
+        .hello(
+            Role::Customer,
+            OTHER_SITE,
+            Pairing::OfferToken(token_seen.clone()),
         )
         .await;
-    assert_eq!(status, 403);
+    assert_eq!(
+        elsewhere.closed().await.error(),
+        Some(ErrorCode::NotAllowed)
+    );
 
     let mut customer = relay
         .customer(Pairing::OfferToken(token_seen.clone()))
@@ -98,7 +167,7 @@ async fn chat_flow_pairs_by_offer_the_widget_fetched_for_its_conversation() {
         panic!("expected welcome")
     };
     assert_eq!(welcome.session_id, id);
-    assert_eq!(welcome.interaction, Interaction::WebChat);
+    assert_eq!(welcome.interaction, Interaction::WebMessaging);
     let mut agent = relay.agent(&token, &id).await;
     let bytes = customer.send(snapshot("https://shop.test/")).await;
     agent.recv_until(FrameKind::Presence).await;

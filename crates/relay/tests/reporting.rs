@@ -129,3 +129,116 @@ async fn a_handled_and_an_abandoned_call_appear_in_every_report() {
     assert_eq!(status, 401, "reports need a signed-in agent");
     center.relay.stop().await;
 }
+
+/// Interactions and status changes written into the relay's database before it starts, as
+/// routing's journal writes them: more of each than one page of a report holds.
+fn seed_history(db: std::path::PathBuf, interactions: i64, changes: i64) {
+    std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        runtime.block_on(async move {
+            use relay::store::{Options, Store, Target};
+            let store = Store::open_async(Target::Sqlite(db), Options::command())
+                .await
+                .unwrap();
+            store
+                .write(move |db| {
+                    for i in 0..interactions {
+                        // Half of them arrive in the same millisecond, across page boundaries.
+                        let arrived = if i % 2 == 0 { 1_000 } else { 1_000 + i };
+                        let answered = (i % 3 == 0).then_some(arrived + 500);
+                        db.execute(
+                            "INSERT INTO routing_interactions (interaction_id, media, queue_id,
+                                last_queue_id, arrived_at, first_offered_at, answered_at,
+                                answered_by, agents, abandoned_at, ended_at, finished_at, talk_ms,
+                                hold_ms, wrap_up_ms, offers, transfers, disposition, outcome)
+                             VALUES ($1, 'call', $2, $2, $3, $3, $4, $5, '', $6, NULL, $7, 1000,
+                                0, 0, 1, 0, NULL, $8)",
+                            &[
+                                format!("i-{i:05}").into(),
+                                (i % 3 + 1).into(),
+                                arrived.into(),
+                                answered.into(),
+                                answered.map(|_| "agent-x".to_owned()).into(),
+                                answered.is_none().then_some(arrived + 700).into(),
+                                (arrived + 2_000).into(),
+                                if answered.is_some() {
+                                    "handled"
+                                } else {
+                                    "abandoned"
+                                }
+                                .into(),
+                            ],
+                        )?;
+                    }
+                    for i in 0..changes {
+                        let status = if i % 2 == 0 { "available" } else { "away" };
+                        db.execute(
+                            "INSERT INTO agent_presence_log (agent_id, at_ms, seq, status)
+                             VALUES ('agent-x', $1, $2, $3)",
+                            &[(i * 10).into(), i.into(), status.into()],
+                        )?;
+                    }
+                    Ok(())
+                })
+                .await
+                .unwrap();
+        });
+    })
+    .join()
+    .unwrap();
+}
+
+#[tokio::test]
+async fn a_report_over_more_rows_than_a_page_counts_each_row_once() {
+    const INTERACTIONS: i64 = 2_345;
+    const CHANGES: i64 = 1_501;
+    let relay =
+        common::Relay::start(|config| seed_history(config.db_path.clone(), INTERACTIONS, CHANGES))
+            .await;
+    let token = relay.login("alice").await;
+    let window = "from=0&to=10000000";
+    let (status, queues) = relay
+        .api(
+            &token,
+            "GET",
+            &format!("/api/reports/queues?{window}"),
+            None,
+        )
+        .await;
+    assert_eq!(status, 200, "{queues}");
+    let rows = queues["rows"].as_array().unwrap();
+    let offered: Vec<i64> = rows
+        .iter()
+        .map(|r| r["offered"].as_i64().unwrap())
+        .collect();
+    assert_eq!(offered, vec![782, 782, 781], "{queues}");
+    let answered: i64 = rows.iter().map(|r| r["answered"].as_i64().unwrap()).sum();
+    assert_eq!(answered, 782, "every third was answered");
+
+    let (status, agents) = relay
+        .api(
+            &token,
+            "GET",
+            &format!("/api/reports/agents?{window}"),
+            None,
+        )
+        .await;
+    assert_eq!(status, 200, "{agents}");
+    let agent = agents["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["agent_id"] == "agent-x")
+        .unwrap();
+    assert_eq!(agent["answered"], 782);
+    // Available for 10 ms after each even change, the last one (1,500) until the end.
+    let staffed_ms = 750 * 10 + (10_000_000 - 15_000);
+    assert_eq!(
+        agent["staffed_secs"],
+        json!(staffed_ms as f64 / 1000.0),
+        "{agent}"
+    );
+    relay.stop().await;
+}

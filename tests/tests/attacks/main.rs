@@ -2,10 +2,14 @@
 //! defence it names: what an anonymous client on the internet, or a signed-in person acting
 //! against the others, tries, and what the relay must answer instead.
 
+
 mod connections;
 mod cross_site;
 mod headers;
+mod offers;
 mod operations;
 mod pairing;
+mod reports;
 mod signin;
 mod support;
+mod webhooks;

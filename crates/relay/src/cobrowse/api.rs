@@ -1,11 +1,12 @@
 //! The co-browse REST endpoints and WebSocket upgrades: starting sessions by security key or by
-//! offer, the widget's offer lookup, ending sessions and interactions, reading the audit log.
+//! offer, the widget's offer lookup (for the conversation's own customer only), ending sessions
+//! and interactions, reading the audit log.
 
 use std::sync::Arc;
 
 use axum::{
     extract::{ws::WebSocketUpgrade, Path, Query, State},
-    http::{header, HeaderMap, HeaderValue},
+    http::{header, HeaderMap, HeaderValue, StatusCode},
     response::{IntoResponse, Response},
     routing::{get, post},
     Json, Router,
@@ -31,7 +32,9 @@ pub fn routes(state: Arc<Cobrowse>) -> Router {
         .route("/api/cobrowse/sessions/{id}/audit", get(audit))
         .route(
             "/api/cobrowse/offers",
-            post(start_by_offer).get(pending_offers),
+            post(start_by_offer)
+                .get(pending_offers)
+                .options(offers_preflight),
         )
         .route("/api/interactions/{id}/end", post(interaction_ended))
         .route(
@@ -143,6 +146,10 @@ async fn start_by_key(
 pub struct StartByOffer {
     conversation_id: String,
     interaction: InteractionKind,
+    /// The site whose pages may accept it; if not named, the site the conversation's
+    /// customer first looks it up from.
+    #[serde(default)]
+    site: Option<String>,
 }
 
 /// `POST /api/cobrowse/offers`: the chat and messaging flow.
@@ -151,10 +158,18 @@ async fn start_by_offer(
     auth: AuthAgent,
     Json(body): Json<StartByOffer>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
+    if body
+        .site
+        .as_ref()
+        .is_some_and(|s| s.is_empty() || s.len() > 64)
+    {
+        return Err(ApiError::BadRequest("site must be 1 to 64 bytes".into()));
+    }
     let (session, token) = cb.registry.start_with_offer(
         &auth.agent.id,
         body.interaction.into(),
         &body.conversation_id,
+        body.site,
     );
     persist(&cb, &session, "offer").await?;
     Ok(Json(serde_json::json!({
@@ -208,25 +223,62 @@ async fn check_origin(
     }
 }
 
+/// The header that carries the widget's guest token (as messaging's guest API reads it).
+const GUEST_TOKEN: &str = "x-guest-token";
+
 /// `GET /api/cobrowse/offers?conversation=..&site=..`: the widget's lookup, from the customer's
-/// page (cross-origin, so it answers with CORS for the allowed origin).
+/// page (cross-origin, so it answers with CORS for the allowed origin). Only the
+/// conversation's own customer, proved by its guest token in `X-Guest-Token`, sees its
+/// offers: an `Origin` is no credential (anyone can send any), it only tells the site.
 async fn pending_offers(
     State(cb): State<Arc<Cobrowse>>,
     headers: HeaderMap,
     Query(q): Query<OfferQuery>,
 ) -> Result<Response, ApiError> {
     let origin = check_origin(&cb, &q.site, origin(&headers)).await?;
-    let offers = cb.registry.pending_offers(&q.conversation);
-    let mut response = Json(serde_json::json!({ "offers": offers })).into_response();
-    if let Ok(value) = HeaderValue::from_str(&origin) {
-        response
-            .headers_mut()
-            .insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, value);
-        response
-            .headers_mut()
-            .insert(header::VARY, HeaderValue::from_static("Origin"));
+    let token = headers
+        .get(GUEST_TOKEN)
+        .and_then(|v| v.to_str().ok())
+        .ok_or(ApiError::Unauthorized)?;
+    // Not the customer's conversation, or none: the same answer, so nothing is learnt.
+    if !cb.guests.is_guest_of(&q.conversation, token).await? {
+        return Err(ApiError::NotFound);
     }
+    let offers = cb.registry.pending_offers(&q.conversation, &q.site);
+    Ok(with_cors(
+        Json(serde_json::json!({ "offers": offers })).into_response(),
+        &origin,
+    ))
+}
+
+/// `OPTIONS /api/cobrowse/offers?site=..`: the preflight of the widget's lookup, which sends
+/// `X-Guest-Token`, answered for the site's own origins.
+async fn offers_preflight(
+    State(cb): State<Arc<Cobrowse>>,
+    headers: HeaderMap,
+    Query(q): Query<SiteQuery>,
+) -> Result<Response, ApiError> {
+    let origin = check_origin(&cb, &q.site, origin(&headers)).await?;
+    let mut response = with_cors(StatusCode::NO_CONTENT.into_response(), &origin);
+    let h = response.headers_mut();
+    h.insert(
+        header::ACCESS_CONTROL_ALLOW_HEADERS,
+        HeaderValue::from_static("x-guest-token"),
+    );
+    h.insert(
+        header::ACCESS_CONTROL_ALLOW_METHODS,
+        HeaderValue::from_static("GET"),
+    );
     Ok(response)
+}
+
+fn with_cors(mut response: Response, origin: &str) -> Response {
+    if let Ok(value) = HeaderValue::from_str(origin) {
+        let h = response.headers_mut();
+        h.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, value);
+        h.insert(header::VARY, HeaderValue::from_static("Origin"));
+    }
+    response
 }
 
 fn own_session(cb: &Cobrowse, auth: &AuthAgent, id: &str) -> Result<Arc<super::Session>, ApiError> {

@@ -214,8 +214,8 @@ async fn pair(
             .claim_key(key, *addr)
             .map(|s| (s, "security key"))
             .map_err(|e| pair_close(&e)),
-        (Side::Customer { .. }, Role::Customer, Pairing::OfferToken(token)) => registry
-            .claim_offer(token)
+        (Side::Customer { site, .. }, Role::Customer, Pairing::OfferToken(token)) => registry
+            .claim_offer(token, site)
             .map(|s| (s, "offer"))
             .map_err(|e| pair_close(&e)),
         (Side::Customer { site, .. }, Role::Customer, Pairing::Resume(token)) => registry

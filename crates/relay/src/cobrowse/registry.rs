@@ -65,6 +65,10 @@ struct Offer {
     conversation_id: String,
     interaction: Interaction,
     expires_at: Instant,
+    /// The site whose pages may claim it: named by the agent, or else the site the
+    /// conversation's customer first looked it up from. `None` until then (a token handed to
+    /// the customer by other means is claimed from any site, as a security key is).
+    site: Option<String>,
 }
 
 /// What the widget sees of an offer.
@@ -219,12 +223,14 @@ impl Registry {
         Ok((session, key, expires_at))
     }
 
-    /// Chat and messaging flow: starts a session offered into `conversation_id`.
+    /// Chat and messaging flow: starts a session offered into `conversation_id`, for the
+    /// pages of `site` if it is named.
     pub fn start_with_offer(
         self: &Arc<Self>,
         agent_id: &str,
         interaction: Interaction,
         conversation_id: &str,
+        site: Option<String>,
     ) -> (Arc<Session>, String) {
         let session = self.new_session(
             agent_id,
@@ -241,21 +247,32 @@ impl Registry {
                 conversation_id: conversation_id.to_owned(),
                 interaction,
                 expires_at: Instant::now() + self.config.offer_ttl,
+                site,
             },
         );
         self.install(&mut tables, &session);
         (session, token)
     }
 
-    /// The offers waiting in a conversation, for the widget to show.
-    pub fn pending_offers(&self, conversation_id: &str) -> Vec<OfferView> {
+    /// The offers waiting in a conversation for pages of `site`, for the widget to show to the
+    /// conversation's customer (the caller has checked who asks). An offer no site was named
+    /// for is bound to `site` here: from now on only that site's pages may claim it.
+    pub fn pending_offers(&self, conversation_id: &str, site: &str) -> Vec<OfferView> {
         let now = Instant::now();
         let mut tables = self.tables();
         tables.offers.retain(|_, o| o.expires_at > now);
         tables
             .offers
-            .iter()
+            .iter_mut()
             .filter(|(_, o)| o.conversation_id == conversation_id)
+            .filter_map(|(token, o)| match &o.site {
+                Some(bound) if bound != site => None,
+                Some(_) => Some((token, o)),
+                None => {
+                    o.site = Some(site.to_owned());
+                    Some((token, o))
+                }
+            })
             .map(|(token, o)| OfferView {
                 session_id: o.session_id.clone(),
                 offer_token: token.clone(),
@@ -296,10 +313,17 @@ impl Registry {
         session
     }
 
-    /// A customer accepts an offer. Single use.
-    pub fn claim_offer(&self, token: &str) -> Result<Arc<Session>, PairError> {
+    /// A customer on a page of `site` accepts an offer. Single use; an offer bound to another
+    /// site is refused and stays for its own site's page.
+    pub fn claim_offer(&self, token: &str, site: &str) -> Result<Arc<Session>, PairError> {
         let now = Instant::now();
         let mut tables = self.tables();
+        match tables.offers.get(token) {
+            Some(o) if o.expires_at > now && o.site.as_deref().is_some_and(|s| s != site) => {
+                return Err(PairError::WrongSite)
+            }
+            _ => {}
+        }
         let offer = tables
             .offers
             .remove(token)

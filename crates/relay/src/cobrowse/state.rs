@@ -1,7 +1,8 @@
 //! What co-browse's handlers and connections share: the configuration, the store, the live
-//! session registry, sign-in, the connection limit and the shutdown signal. Built by the
-//! composition root (`app`), which owns the limit and the signal because the relay's other
-//! sockets and its shutdown use them too.
+//! session registry, sign-in, the connection limit, the shutdown signal, and who a
+//! conversation's customer is ([`Guests`]). Built by the composition root (`app`), which owns
+//! the limit and the signal because the relay's other sockets and its shutdown use them too,
+//! and which answers [`Guests`] from messaging, a domain co-browse does not import.
 
 use std::sync::{
     atomic::{AtomicU64, Ordering},
@@ -9,10 +10,28 @@ use std::sync::{
 };
 
 use axum::extract::FromRef;
+use futures_util::future::BoxFuture;
 use tokio::sync::watch;
 
 use super::Registry;
-use crate::{accounts::Accounts, config::Config, limits::Streams, store::Store};
+use crate::{
+    accounts::Accounts,
+    config::Config,
+    limits::Streams,
+    store::{Store, StoreError},
+};
+
+/// Who a conversation's customer is, for the offer lookup: an offer's token goes only to the
+/// customer of the conversation it was made in, never to whoever names the conversation.
+pub trait Guests: Send + Sync {
+    /// Whether `guest_token` is the token of the customer of conversation `conversation_id`
+    /// (`false` for a conversation without such a customer, or none at all).
+    fn is_guest_of(
+        &self,
+        conversation_id: &str,
+        guest_token: &str,
+    ) -> BoxFuture<'static, Result<bool, StoreError>>;
+}
 
 /// Co-browse's state; handlers see it as `State<Arc<Cobrowse>>`.
 pub struct Cobrowse {
@@ -29,6 +48,8 @@ pub struct Cobrowse {
     pub streams: Streams,
     /// Turns `true` once at shutdown; every connection's writer closes on it.
     pub shutdown: watch::Receiver<bool>,
+    /// Who may look up a conversation's offers.
+    pub guests: Arc<dyn Guests>,
     /// Source of connection ids, which tell a reconnect from the connection it replaces.
     next_peer: AtomicU64,
 }
@@ -41,6 +62,7 @@ impl Cobrowse {
         accounts: Accounts,
         streams: Streams,
         shutdown: watch::Receiver<bool>,
+        guests: Arc<dyn Guests>,
     ) -> Cobrowse {
         Cobrowse {
             config,
@@ -49,6 +71,7 @@ impl Cobrowse {
             accounts,
             streams,
             shutdown,
+            guests,
             next_peer: AtomicU64::new(1),
         }
     }

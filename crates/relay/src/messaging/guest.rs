@@ -31,7 +31,7 @@ use super::{
     model::*,
     queries,
     state::{MsgState, SignedIn},
-    Messaging,
+    Messaging, MessagingError,
 };
 use crate::{
     error::ApiError,
@@ -127,13 +127,36 @@ impl FromRequestParts<MsgState> for Guest {
                 .map(|(_, v)| v.to_owned())
         });
         let token = header.or(query).ok_or(ApiError::Unauthorized)?;
+        Guest::from_token(&token).ok_or(ApiError::Unauthorized)
+    }
+}
+
+impl Guest {
+    /// The guest `token` names, if it is shaped like a guest token (64 hex digits).
+    pub fn from_token(token: &str) -> Option<Guest> {
         if token.len() != 64 || !token.bytes().all(|b| b.is_ascii_hexdigit()) {
-            return Err(ApiError::Unauthorized);
+            return None;
         }
-        Ok(Guest {
-            external_id: guest_id(&token),
+        Some(Guest {
+            external_id: guest_id(token),
         })
     }
+}
+
+/// Whether `token` is the guest token of the widget conversation `conversation_id` (one of
+/// the guest's own, on the `web` channel). For co-browse's offer lookup, through `app`.
+pub async fn is_guest_of(
+    svc: &Messaging,
+    token: &str,
+    conversation_id: &str,
+) -> Result<bool, MessagingError> {
+    let Some(guest) = Guest::from_token(token) else {
+        return Ok(false);
+    };
+    Ok(svc
+        .conversation(conversation_id)
+        .await?
+        .is_some_and(|c| c.channel == WEB && c.external_id == guest.external_id))
 }
 
 async fn issue() -> Json<serde_json::Value> {

@@ -153,13 +153,18 @@ pub struct Inbound {
     pub has_bot: bool,
 }
 
-/// An integration's delivery id (the timestamped signature form carries one): recorded in the
-/// same transaction as what the delivery stores, so a delivery that failed to store can be
-/// retried with the same id, and one that was stored cannot be replayed.
+/// How an integration's inbound delivery was signed, and what recognises it again: checked
+/// and recorded in the same transaction as what the delivery stores (see
+/// `queries::admit_signed`), so a delivery that failed to store can be retried, and one that
+/// was stored is never stored twice.
 #[derive(Debug, Clone)]
-pub struct DeliveryId {
+pub struct Signed {
     pub integration: String,
-    pub id: String,
+    /// The timestamped form's delivery id; `None` when the hub form alone signed it.
+    pub delivery_id: Option<String>,
+    /// The channel's id of the message carried (a message's, not a receipt's): a redelivery
+    /// of it is answered as the first was, whatever its delivery id.
+    pub message_id: Option<String>,
 }
 
 /// What storing a customer message did.

@@ -3,6 +3,12 @@
 //! `channel.from` {id, nickname}) or a receipt (the shapes are in `wire`). Every inbound
 //! request is checked by `signature` against the raw bytes before anything is parsed or
 //! stored.
+//!
+//! Deliveries are idempotent: a message is stored once per its channel id (`id`, else
+//! `channel.messageId`), and a redelivery is answered with the first answer; so a message
+//! signed with the hub form alone, which carries no delivery id or timestamp, must carry an
+//! id. Once an integration signs with timestamps its hub form alone is refused, so a captured
+//! request cannot be replayed by dropping the timestamped headers.
 
 use axum::{
     body::Bytes,
@@ -14,7 +20,7 @@ use axum::{
 
 use super::{
     model::*,
-    queries,
+    queries::{self, Refusal},
     signature::{self, Presented, SignatureError},
     state::MsgState,
     wire::{Normalized, CHANNEL_PREFIX},
@@ -65,10 +71,11 @@ pub async fn inbound(
     };
     let msg: Normalized =
         serde_json::from_slice(&body).map_err(|e| ApiError::BadRequest(format!("body: {e}")))?;
-    let seen = delivery.map(|id| DeliveryId {
+    let mut signed = Signed {
         integration: name.clone(),
-        id,
-    });
+        delivery_id: delivery,
+        message_id: None,
+    };
     if msg.kind.eq_ignore_ascii_case("receipt") {
         let status = match msg
             .status
@@ -89,12 +96,26 @@ pub async fn inbound(
             .id
             .or(msg.channel.message_id)
             .ok_or_else(|| ApiError::BadRequest("receipt without id".into()))?;
-        match svc.receipt(&id, status, seen).await {
-            Err(MessagingError::Replayed) => return Ok(unauthorized(&SignatureError::Replayed)),
-            other => other?,
+        if let Err(e) = svc.receipt(&id, status, Some(signed)).await {
+            return refusal(e);
         }
         return Ok(Json(serde_json::json!({ "receipt": id })).into_response());
     }
+    let external = msg.id.or(msg.channel.message_id);
+    if external
+        .as_ref()
+        .is_some_and(|id| id.is_empty() || id.len() > 256)
+    {
+        return Err(ApiError::BadRequest("id must be 1 to 256 bytes".into()));
+    }
+    if external.is_none() && signed.delivery_id.is_none() {
+        return Err(ApiError::BadRequest(
+            "a message signed with X-Hub-Signature-256 alone must carry an id (id or \
+             channel.messageId), by which a redelivery is recognised"
+                .into(),
+        ));
+    }
+    signed.message_id = external;
     let from = msg
         .channel
         .from
@@ -125,18 +146,37 @@ pub async fn inbound(
                 attachments,
                 has_bot: integration.bot_url.is_some(),
             },
-            seen,
+            Some(signed),
         )
         .await;
-    let ingested = match ingested {
-        Err(MessagingError::Replayed) => return Ok(unauthorized(&SignatureError::Replayed)),
-        other => other?,
-    };
-    Ok(Json(serde_json::json!({
-        "id": ingested.message.id,
-        "conversation_id": ingested.conversation.id,
+    match ingested {
+        Ok(ingested) => Ok(stored(&ingested.message.id, &ingested.conversation.id)),
+        Err(e) => refusal(e),
+    }
+}
+
+/// The answer to a stored message, the same for a redelivery of it.
+fn stored(message_id: &str, conversation_id: &str) -> Response {
+    Json(serde_json::json!({
+        "id": message_id,
+        "conversation_id": conversation_id,
     }))
-    .into_response())
+    .into_response()
+}
+
+/// The answer to a delivery messaging did not store.
+fn refusal(e: MessagingError) -> Result<Response, ApiError> {
+    match e {
+        MessagingError::Refused(Refusal::Repeated {
+            message_id,
+            conversation_id,
+        }) => Ok(stored(&message_id, &conversation_id)),
+        MessagingError::Refused(Refusal::Replayed) => Ok(unauthorized(&SignatureError::Replayed)),
+        MessagingError::Refused(Refusal::Downgraded) => {
+            Ok(unauthorized(&SignatureError::Downgraded))
+        }
+        other => Err(other.into()),
+    }
 }
 
 /// Registers or updates an integration (the `relay integration add` command).

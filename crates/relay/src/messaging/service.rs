@@ -19,7 +19,7 @@ use super::{model::*, queries, ratelimit::Bucket, recent::Recent, wire};
 use crate::{
     config::MessagingConfig,
     ids::now_ms,
-    store::{Sql, Store, StoreError},
+    store::{Store, StoreError},
 };
 
 /// What push streams (agent console, widget) are told.
@@ -77,8 +77,9 @@ pub enum MessagingError {
     Invalid(String),
     #[error("too many messages; slow down")]
     RateLimited,
-    #[error("this delivery id was already received")]
-    Replayed,
+    /// A signed delivery not stored: replayed, downgraded, or a message stored before.
+    #[error(transparent)]
+    Refused(#[from] queries::Refusal),
 }
 
 pub struct Messaging {
@@ -133,7 +134,7 @@ impl Messaging {
             push: broadcast::channel(4096).0,
             needs_agent: broadcast::channel(4096).0,
             outbox_wake: Arc::new(Notify::new()),
-            http: reqwest::Client::new(),
+            http: wire::webhook_client(),
             guests: Mutex::new(HashMap::new()),
             integrations: Recent::new(INTEGRATION_TTL, INTEGRATIONS_CACHED),
             origins: Recent::new(ORIGIN_TTL, ORIGINS_CACHED),
@@ -217,13 +218,13 @@ impl Messaging {
         self.ingest_once(inbound, None).await
     }
 
-    /// [`Messaging::ingest`] of a delivery that carries an id: the id is recorded in the
-    /// message's own transaction, and a delivery whose id was recorded before is refused with
-    /// [`MessagingError::Replayed`] without storing anything.
+    /// [`Messaging::ingest`] of a signed delivery, judged in the message's own transaction
+    /// ([`queries::admit_signed`]): a replay, a downgraded signature or a message stored
+    /// before is [`MessagingError::Refused`] and stores nothing.
     pub async fn ingest_once(
         self: &Arc<Self>,
         inbound: Inbound,
-        delivery: Option<DeliveryId>,
+        signed: Option<Signed>,
     ) -> Result<Ingested, MessagingError> {
         if inbound.text.len() > self.config.max_text_bytes {
             return Err(MessagingError::Invalid("message text is too long".into()));
@@ -233,13 +234,17 @@ impl Messaging {
         let ingested = self
             .store
             .write(move |db| {
-                if !first_seen(db, delivery.as_ref(), now)? {
-                    return Ok(None);
+                if let Err(refused) = queries::admit_signed(db, signed.as_ref(), now)? {
+                    return Ok(Err(refused));
                 }
-                queries::ingest(db, &inbound, now, window).map(Some)
+                let ingested = queries::ingest(db, &inbound, now, window)?;
+                if let Some(s) = &signed {
+                    let (m, c) = (&ingested.message.id, &ingested.conversation.id);
+                    queries::inbound_message_put(db, s, m, c, now)?;
+                }
+                Ok(Ok(ingested))
             })
-            .await?
-            .ok_or(MessagingError::Replayed)?;
+            .await??;
         let c = &ingested.conversation;
         self.tell(
             c,
@@ -436,31 +441,30 @@ impl Messaging {
         self.tell(c, PushKind::Typing { author, typing });
     }
 
-    /// A receipt from a channel: the message moved to `delivery`. A receipt that carries a
-    /// delivery id is applied once, as [`Messaging::ingest_once`] stores a message once.
+    /// A receipt from a channel: the message moved to `delivery`. A signed receipt is judged
+    /// as [`Messaging::ingest_once`] judges a message (its delivery id applied once).
     pub async fn receipt(
         &self,
         message_id: &str,
         delivery: Delivery,
-        seen: Option<DeliveryId>,
+        signed: Option<Signed>,
     ) -> Result<(), MessagingError> {
         let id = message_id.to_owned();
         let now = now_ms();
         let found = self
             .store
             .write(move |db| {
-                if !first_seen(db, seen.as_ref(), now)? {
-                    return Ok(None);
+                if let Err(refused) = queries::admit_signed(db, signed.as_ref(), now)? {
+                    return Ok(Err(refused));
                 }
                 queries::set_delivery(db, &id, delivery)?;
                 let m = queries::message_by_id(db, &id)?;
                 match m {
-                    Some(m) => Ok(Some(queries::conversation_by_id(db, &m.conversation_id)?)),
-                    None => Ok(Some(None)),
+                    Some(m) => Ok(Ok(queries::conversation_by_id(db, &m.conversation_id)?)),
+                    None => Ok(Ok(None)),
                 }
             })
-            .await?
-            .ok_or(MessagingError::Replayed)?;
+            .await??;
         if let Some(c) = found {
             self.tell(
                 &c,
@@ -471,17 +475,5 @@ impl Messaging {
             );
         }
         Ok(())
-    }
-}
-
-/// Records `delivery` (if any) as received; `false` if it was received before.
-fn first_seen(
-    db: &mut dyn Sql,
-    delivery: Option<&DeliveryId>,
-    now: i64,
-) -> Result<bool, StoreError> {
-    match delivery {
-        Some(d) => queries::delivery_first_seen(db, &d.integration, &d.id, now),
-        None => Ok(true),
     }
 }

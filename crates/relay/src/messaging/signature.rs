@@ -6,6 +6,12 @@
 //!   `X-Signature-256: sha256=<base64 HMAC("<timestamp>.<delivery id>.<body>")>`. It is refused
 //!   when the timestamp is more than [`MAX_AGE_SECS`] away from now, and (by the caller, who
 //!   remembers delivery ids) when the delivery id was seen before.
+//!
+//! A request that carries any header of the timestamped form is judged by that form alone,
+//! whatever hub signature it also carries: a missing part is refused, never made up for by the
+//! hub form. Dropping all three headers is the caller's to catch: an integration that has
+//! signed with timestamps is refused the hub form alone (`queries::admit_signed`), and a hub
+//! form message is stored once per message id.
 
 use base64::{engine::general_purpose::STANDARD, Engine};
 use hmac::{Hmac, Mac};
@@ -18,6 +24,9 @@ pub const DELIVERY_HEADER: &str = "x-delivery-id";
 
 /// How far a timestamped signature may be from now, either way.
 pub const MAX_AGE_SECS: i64 = 300;
+
+/// The longest delivery id accepted (ids are stored to refuse replays).
+pub const MAX_DELIVERY_ID_BYTES: usize = 128;
 
 /// How long a delivery id must be remembered: a timestamp may be up to [`MAX_AGE_SECS`] ahead
 /// of the clock when it is received, and a replay passes the timestamp check until
@@ -37,6 +46,10 @@ pub enum SignatureError {
     Stale { age_secs: i64 },
     #[error("delivery id was already received")]
     Replayed,
+    #[error("incomplete timestamped signature: send X-Signature-256, X-Timestamp and X-Delivery-Id together")]
+    Incomplete,
+    #[error("this integration signs with X-Signature-256 and X-Timestamp; X-Hub-Signature-256 alone is refused")]
+    Downgraded,
 }
 
 /// The signature headers of a request, as sent.
@@ -113,11 +126,15 @@ pub fn verify(
     body: &[u8],
     now_secs: i64,
 ) -> Result<Option<String>, SignatureError> {
-    if let (Some(signature), Some(timestamp), Some(delivery_id)) = (
+    let timestamped = (
         &presented.signature,
         &presented.timestamp,
         &presented.delivery_id,
-    ) {
+    );
+    if let (Some(signature), Some(timestamp), Some(delivery_id)) = timestamped {
+        if delivery_id.is_empty() || delivery_id.len() > MAX_DELIVERY_ID_BYTES {
+            return Err(SignatureError::Malformed);
+        }
         let at: i64 = timestamp
             .trim()
             .parse()
@@ -132,6 +149,9 @@ pub fn verify(
             return Err(SignatureError::Stale { age_secs });
         }
         return Ok(Some(delivery_id.clone()));
+    }
+    if timestamped != (&None, &None, &None) {
+        return Err(SignatureError::Incomplete);
     }
     match &presented.hub {
         Some(hub) => check(secret, body, hub).map(|()| None),
@@ -207,6 +227,29 @@ mod tests {
             verify("s", &p, b"body", NOW),
             Err(SignatureError::Stale { age_secs: 301 })
         );
+    }
+
+    #[test]
+    fn a_request_signed_both_ways_is_judged_by_its_timestamp() {
+        let mut p = timestamped("s", b"body", "d-1", NOW - 301);
+        p.hub = Some(sign("s", b"body"));
+        assert_eq!(
+            verify("s", &p, b"body", NOW),
+            Err(SignatureError::Stale { age_secs: 301 })
+        );
+        // Dropping one part of the timestamped form does not fall back to the hub form.
+        for drop in 0..3 {
+            let mut partial = p.clone();
+            match drop {
+                0 => partial.signature = None,
+                1 => partial.timestamp = None,
+                _ => partial.delivery_id = None,
+            }
+            assert_eq!(
+                verify("s", &partial, b"body", NOW),
+                Err(SignatureError::Incomplete)
+            );
+        }
     }
 
     #[test]

@@ -56,7 +56,7 @@ impl From<MessagingError> for ApiError {
             MessagingError::RateLimited => {
                 ApiError::rate_limited(e.to_string(), std::time::Duration::from_secs(1))
             }
-            MessagingError::Replayed => ApiError::BadRequest(e.to_string()),
+            MessagingError::Refused(_) => ApiError::BadRequest(e.to_string()),
             MessagingError::Store(e) => e.into(),
         }
     }

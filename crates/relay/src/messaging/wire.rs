@@ -132,6 +132,19 @@ pub fn outbox_item(m: &Message, c: &Conversation) -> Option<OutboxItem> {
     })
 }
 
+/// The client that calls integrations' webhooks and bots. It follows no redirect: a signed
+/// delivery goes to the URL the integration registered and nowhere else (a `3xx` answer is a
+/// failed delivery, retried as any other), so a webhook cannot bounce the relay's signed
+/// requests, with their bodies, to another host or into the relay's own network.
+pub fn webhook_client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        // Building fails only where `reqwest::Client::new` would panic: a TLS backend that
+        // cannot start, and this build has none.
+        .unwrap_or_else(|_| unreachable!("a client without TLS builds"))
+}
+
 /// Shared by the outbox worker and the bot client: POSTs `body` signed with `secret`.
 pub async fn post_signed(
     http: &reqwest::Client,

@@ -1,6 +1,8 @@
 //! Reports over HTTP: `GET /api/reports/queues` and `/api/reports/agents` as JSON, and the same
-//! as CSV (`.csv`), for `from`/`to` (ms since the Unix epoch; default today, UTC) and a service
-//! level target of `sl_secs` (default 20 s).
+//! as CSV (`.csv`, see `export`), for `from`/`to` (ms since the Unix epoch; default today, UTC)
+//! and a service level target of `sl_secs` (default 20 s). A range is read page by page, each
+//! page one read of its own folded into a `tally` before the next is read, so a report over a
+//! year neither holds a reader connection for the whole read nor its rows in memory.
 
 use axum::{
     extract::{FromRef, Query, State},
@@ -11,12 +13,16 @@ use axum::{
 };
 use serde::{Deserialize, Serialize};
 
-use super::history::{self, AgentRow, QueueRow};
+use super::{
+    export::to_csv,
+    history::{self, AgentRow, Cobrowse, QueueRow},
+    tally::{AgentReport, QueueReport},
+};
 use crate::{
     accounts::{Accounts, AuthAgent},
     error::ApiError,
     routing::ServiceLevelTarget,
-    store::Store,
+    store::{Sql, Store, StoreError},
 };
 
 /// What the report handlers share.
@@ -76,52 +82,100 @@ struct Report<T> {
     rows: Vec<T>,
 }
 
+/// Reads every page `page` gives, each after the key of the last row before it, and hands the
+/// rows to `fold` before reading the next page.
+async fn each_page<T, K>(
+    store: &Store,
+    page: impl Fn(&mut dyn Sql, Option<&K>) -> Result<Vec<T>, StoreError> + Clone + Send + 'static,
+    key: impl Fn(&T) -> K,
+    mut fold: impl FnMut(T),
+) -> Result<(), StoreError>
+where
+    T: Send + 'static,
+    K: Clone + Send + 'static,
+{
+    let mut after: Option<K> = None;
+    loop {
+        let (read, cursor) = (page.clone(), after.clone());
+        let rows = store.read(move |db| read(db, cursor.as_ref())).await?;
+        let full = i64::try_from(rows.len()).unwrap_or(i64::MAX) >= history::PAGE_ROWS;
+        after = rows.last().map(&key);
+        rows.into_iter().for_each(&mut fold);
+        if !full {
+            return Ok(());
+        }
+    }
+}
+
+/// The co-browse sessions paired in `[from, to)`.
+async fn cobrowse_of(store: &Store, from: i64, to: i64) -> Result<Vec<Cobrowse>, StoreError> {
+    let mut sessions = Vec::new();
+    each_page(
+        store,
+        move |db, after| history::cobrowse_page(db, from, to, after),
+        |(key, _)| key.clone(),
+        |(_, session)| sessions.push(session),
+    )
+    .await?;
+    Ok(sessions)
+}
+
 async fn queue_report(r: &Reports, q: Interval) -> Result<Report<QueueRow>, ApiError> {
     // Reports read what the writer committed; commit what is queued first.
     r.store.flush().await?;
     let (from, to) = q.bounds();
     let target = q.target();
-    let rows = r
+    let mut report = QueueReport::new(cobrowse_of(&r.store, from, to).await?, target);
+    each_page(
+        &r.store,
+        move |db, after| history::records_page(db, from, to, after),
+        history::record_key,
+        |s| report.add(&s),
+    )
+    .await?;
+    let names = r
         .store
-        .read(move |c| {
-            let records = history::load_records(c, from, to)?;
-            let cobrowse = history::load_cobrowse(c, from, to)?;
-            let names = history::load_names(c, "SELECT id, name FROM routing_queues")?;
-            Ok(history::queue_rows(&records, &cobrowse, &names, target))
-        })
+        .read(|c| history::load_names(c, "SELECT id, name FROM routing_queues"))
         .await?;
     Ok(Report {
         from,
         to,
         sl_secs: target.answer_within_ms / 1000,
-        rows,
+        rows: report.rows(&names),
     })
 }
 
 async fn agent_report(r: &Reports, q: Interval) -> Result<Report<AgentRow>, ApiError> {
     r.store.flush().await?;
     let (from, to) = q.bounds();
-    let rows = r
+    let span = (
+        u64::try_from(from).unwrap_or(0),
+        u64::try_from(to).unwrap_or(0),
+    );
+    let mut report = AgentReport::new(cobrowse_of(&r.store, from, to).await?, span);
+    each_page(
+        &r.store,
+        move |db, after| history::presence_page(db, to, after),
+        history::presence_key,
+        |p| report.add_presence(&p.agent_id, p.at_ms, &p.status),
+    )
+    .await?;
+    each_page(
+        &r.store,
+        move |db, after| history::records_page(db, from, to, after),
+        history::record_key,
+        |s| report.add_record(&s),
+    )
+    .await?;
+    let names = r
         .store
-        .read(move |c| {
-            let records = history::load_records(c, from, to)?;
-            let presence = history::load_presence(c, to)?;
-            let cobrowse = history::load_cobrowse(c, from, to)?;
-            let names = history::load_names(c, "SELECT id, name FROM agents")?;
-            let span = (
-                u64::try_from(from).unwrap_or(0),
-                u64::try_from(to).unwrap_or(0),
-            );
-            Ok(history::agent_rows(
-                &records, &presence, &cobrowse, &names, span,
-            ))
-        })
+        .read(|c| history::load_names(c, "SELECT id, name FROM agents"))
         .await?;
     Ok(Report {
         from,
         to,
         sl_secs: q.target().answer_within_ms / 1000,
-        rows,
+        rows: report.rows(&names),
     })
 }
 
@@ -147,7 +201,7 @@ async fn queues_csv(
     Query(q): Query<Interval>,
 ) -> Result<Response, ApiError> {
     let report = queue_report(&r, q).await?;
-    Ok(csv_response("queues.csv", &to_csv(&report.rows)))
+    csv_response("queues.csv", &report.rows)
 }
 
 async fn agents_csv(
@@ -156,11 +210,12 @@ async fn agents_csv(
     Query(q): Query<Interval>,
 ) -> Result<Response, ApiError> {
     let report = agent_report(&r, q).await?;
-    Ok(csv_response("agents.csv", &to_csv(&report.rows)))
+    csv_response("agents.csv", &report.rows)
 }
 
-fn csv_response(name: &str, body: &str) -> Response {
-    (
+fn csv_response<T: Serialize>(name: &str, rows: &[T]) -> Result<Response, ApiError> {
+    let body = to_csv(rows).map_err(|_| ApiError::Internal)?;
+    Ok((
         [
             (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),
             (
@@ -168,75 +223,7 @@ fn csv_response(name: &str, body: &str) -> Response {
                 format!("attachment; filename=\"{name}\""),
             ),
         ],
-        body.to_owned(),
+        body,
     )
-        .into_response()
-}
-
-/// RFC 4180 CSV of rows serialised as flat JSON objects: a header of the field names (in
-/// alphabetical order), then one line per row; missing values are empty.
-pub fn to_csv<T: Serialize>(rows: &[T]) -> String {
-    let values: Vec<serde_json::Value> = rows
-        .iter()
-        .filter_map(|r| serde_json::to_value(r).ok())
-        .collect();
-    let Some(serde_json::Value::Object(first)) = values.first() else {
-        return String::new();
-    };
-    let columns: Vec<String> = first.keys().cloned().collect();
-    let mut out = columns.join(",");
-    out.push_str("\r\n");
-    for value in &values {
-        let cells: Vec<String> = columns
-            .iter()
-            .map(|c| match value.get(c) {
-                None | Some(serde_json::Value::Null) => String::new(),
-                Some(serde_json::Value::String(s)) => quote(s),
-                Some(other) => other.to_string(),
-            })
-            .collect();
-        out.push_str(&cells.join(","));
-        out.push_str("\r\n");
-    }
-    out
-}
-
-fn quote(s: &str) -> String {
-    if s.contains([',', '"', '\r', '\n']) {
-        format!("\"{}\"", s.replace('"', "\"\""))
-    } else {
-        s.to_owned()
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[derive(Serialize)]
-    struct Row {
-        name: &'static str,
-        n: u32,
-        avg: Option<f64>,
-    }
-
-    #[test]
-    fn csv_has_a_header_quotes_commas_and_leaves_missing_values_empty() {
-        let csv = to_csv(&[
-            Row {
-                name: "sales, EU",
-                n: 3,
-                avg: Some(1.5),
-            },
-            Row {
-                name: "say \"hi\"",
-                n: 0,
-                avg: None,
-            },
-        ]);
-        assert_eq!(
-            csv,
-            "avg,n,name\r\n1.5,3,\"sales, EU\"\r\n,0,\"say \"\"hi\"\"\"\r\n"
-        );
-    }
+        .into_response())
 }

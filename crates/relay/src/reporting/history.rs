@@ -1,6 +1,8 @@
 //! Historical reporting: per queue and per agent metrics over any interval, computed from the
-//! persisted routing records, the presence log and co-browse sessions. The queries only load
-//! rows; the arithmetic is pure (and tested on hand-computed cases).
+//! persisted routing records, the presence log and co-browse sessions. The queries load one
+//! page of rows at a time, after a key ([`PAGE_ROWS`]; the caller folds each page into a
+//! [`super::tally`] before reading the next), so no report holds a range or a reader for
+//! long; the arithmetic is pure (and tested on hand-computed cases).
 //!
 //! An interaction belongs to the interval it arrived in. AHT is talk + hold + wrap-up, where
 //! hold includes time a chat spent interrupted by a call. Service level is answered within the
@@ -11,10 +13,7 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use crate::routing::{
-    metrics, AgentId, InteractionId, InteractionRecord, Media, Millis, Outcome, QueueId,
-    ServiceLevelTarget,
-};
+use crate::routing::{AgentId, InteractionId, InteractionRecord, Media, Millis, Outcome, QueueId};
 use crate::store::{Columns, Sql, StoreError, Val};
 
 /// A finished interaction as stored, with the relay's agent ids.
@@ -71,10 +70,6 @@ pub struct AgentRow {
     pub cobrowse_avg_secs: Option<f64>,
 }
 
-fn secs(ms: f64) -> f64 {
-    ms / 1000.0
-}
-
 fn u(v: i64) -> u64 {
     u64::try_from(v).unwrap_or(0)
 }
@@ -87,16 +82,51 @@ fn media_from(name: &str) -> Media {
     }
 }
 
-/// Finished interactions that arrived in `[from_ms, to_ms)`.
-pub fn load_records(db: &mut dyn Sql, from_ms: i64, to_ms: i64) -> Result<Vec<Stored>, StoreError> {
-    let rows = db.query(
-        "SELECT media, queue_id, last_queue_id, arrived_at, first_offered_at, answered_at,
-                answered_by, agents, abandoned_at, ended_at, finished_at, talk_ms, hold_ms,
-                wrap_up_ms, offers, transfers, disposition, outcome, interaction_id
-         FROM routing_interactions WHERE arrived_at >= $1 AND arrived_at < $2
-         ORDER BY arrived_at",
-        &[from_ms.into(), to_ms.into()],
-    )?;
+/// Rows one page holds: each page is one read of its own.
+pub const PAGE_ROWS: i64 = 1_000;
+
+/// Where the next page of records starts: after this (arrival, interaction id).
+pub type RecordKey = (i64, String);
+
+/// The key of a record, to read the page after it.
+pub fn record_key(s: &Stored) -> RecordKey {
+    (
+        i64::try_from(s.record.arrived_at.0).unwrap_or(i64::MAX),
+        s.interaction_id.clone(),
+    )
+}
+
+/// Up to [`PAGE_ROWS`] finished interactions that arrived in `[from_ms, to_ms)`, after `after`,
+/// in (arrival, interaction id) order.
+pub fn records_page(
+    db: &mut dyn Sql,
+    from_ms: i64,
+    to_ms: i64,
+    after: Option<&RecordKey>,
+) -> Result<Vec<Stored>, StoreError> {
+    const COLUMNS: &str = "SELECT media, queue_id, last_queue_id, arrived_at, first_offered_at,
+                answered_at, answered_by, agents, abandoned_at, ended_at, finished_at, talk_ms,
+                hold_ms, wrap_up_ms, offers, transfers, disposition, outcome, interaction_id
+         FROM routing_interactions WHERE arrived_at >= $1 AND arrived_at < $2";
+    let rows = match after {
+        None => db.query(
+            &format!("{COLUMNS} ORDER BY arrived_at, interaction_id LIMIT $3"),
+            &[from_ms.into(), to_ms.into(), PAGE_ROWS.into()],
+        )?,
+        Some((at, id)) => db.query(
+            &format!(
+                "{COLUMNS} AND (arrived_at, interaction_id) > ($3, $4)
+                 ORDER BY arrived_at, interaction_id LIMIT $5"
+            ),
+            &[
+                from_ms.into(),
+                to_ms.into(),
+                (*at).into(),
+                id.into(),
+                PAGE_ROWS.into(),
+            ],
+        )?,
+    };
     let ms = |v: Option<i64>| v.map(|v| Millis(u(v)));
     let count = |v: i64| u32::try_from(v).unwrap_or(0);
     rows.iter()
@@ -143,45 +173,107 @@ pub fn load_records(db: &mut dyn Sql, from_ms: i64, to_ms: i64) -> Result<Vec<St
         .collect()
 }
 
-/// Every status change before `to_ms`, per agent in time order.
-pub fn load_presence(
-    db: &mut dyn Sql,
-    to_ms: i64,
-) -> Result<BTreeMap<String, Vec<(u64, String)>>, StoreError> {
-    let rows = db.query(
-        "SELECT agent_id, at_ms, status FROM agent_presence_log WHERE at_ms < $1
-         ORDER BY agent_id, at_ms, seq",
-        &[to_ms.into()],
-    )?;
-    let mut out: BTreeMap<String, Vec<(u64, String)>> = BTreeMap::new();
-    for r in rows {
-        out.entry(r.text(0)?)
-            .or_default()
-            .push((u(r.int(1)?), r.text(2)?));
-    }
-    Ok(out)
+/// One status change of an agent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PresenceChange {
+    pub agent_id: String,
+    pub at_ms: u64,
+    pub seq: i64,
+    pub status: String,
 }
 
-/// Co-browse sessions paired in `[from_ms, to_ms)`; a session still open counts up to `to_ms`.
-pub fn load_cobrowse(
+/// Where the next page of status changes starts: after this (agent, time, seq).
+pub type PresenceKey = (String, i64, i64);
+
+pub fn presence_key(p: &PresenceChange) -> PresenceKey {
+    (
+        p.agent_id.clone(),
+        i64::try_from(p.at_ms).unwrap_or(i64::MAX),
+        p.seq,
+    )
+}
+
+/// Up to [`PAGE_ROWS`] status changes before `to_ms` after `after`, per agent in time order.
+pub fn presence_page(
+    db: &mut dyn Sql,
+    to_ms: i64,
+    after: Option<&PresenceKey>,
+) -> Result<Vec<PresenceChange>, StoreError> {
+    const COLUMNS: &str = "SELECT agent_id, at_ms, seq, status FROM agent_presence_log
+         WHERE at_ms < $1";
+    let rows = match after {
+        None => db.query(
+            &format!("{COLUMNS} ORDER BY agent_id, at_ms, seq LIMIT $2"),
+            &[to_ms.into(), PAGE_ROWS.into()],
+        )?,
+        Some((agent, at, seq)) => db.query(
+            &format!(
+                "{COLUMNS} AND (agent_id, at_ms, seq) > ($2, $3, $4)
+                 ORDER BY agent_id, at_ms, seq LIMIT $5"
+            ),
+            &[
+                to_ms.into(),
+                agent.into(),
+                (*at).into(),
+                (*seq).into(),
+                PAGE_ROWS.into(),
+            ],
+        )?,
+    };
+    rows.iter()
+        .map(|r| {
+            Ok(PresenceChange {
+                agent_id: r.text(0)?,
+                at_ms: u(r.int(1)?),
+                seq: r.int(2)?,
+                status: r.text(3)?,
+            })
+        })
+        .collect()
+}
+
+/// Where the next page of co-browse sessions starts: after this (paired at, session id).
+pub type CobrowseKey = (i64, String);
+
+/// Up to [`PAGE_ROWS`] co-browse sessions paired in `[from_ms, to_ms)` after `after`, each
+/// with its key; a session still open counts up to `to_ms`.
+pub fn cobrowse_page(
     db: &mut dyn Sql,
     from_ms: i64,
     to_ms: i64,
-) -> Result<Vec<Cobrowse>, StoreError> {
-    let rows = db.query(
-        "SELECT interaction_id, agent_id, paired_at, ended_at FROM cobrowse_sessions
-         WHERE paired_at IS NOT NULL AND paired_at >= $1 AND paired_at < $2",
-        &[from_ms.into(), to_ms.into()],
-    )?;
+    after: Option<&CobrowseKey>,
+) -> Result<Vec<(CobrowseKey, Cobrowse)>, StoreError> {
+    const COLUMNS: &str = "SELECT interaction_id, agent_id, paired_at, ended_at, id
+         FROM cobrowse_sessions
+         WHERE paired_at IS NOT NULL AND paired_at >= $1 AND paired_at < $2";
+    let rows = match after {
+        None => db.query(
+            &format!("{COLUMNS} ORDER BY paired_at, id LIMIT $3"),
+            &[from_ms.into(), to_ms.into(), PAGE_ROWS.into()],
+        )?,
+        Some((at, id)) => db.query(
+            &format!("{COLUMNS} AND (paired_at, id) > ($3, $4) ORDER BY paired_at, id LIMIT $5"),
+            &[
+                from_ms.into(),
+                to_ms.into(),
+                (*at).into(),
+                id.into(),
+                PAGE_ROWS.into(),
+            ],
+        )?,
+    };
     rows.iter()
         .map(|r| {
             let paired = r.int(2)?;
             let ended = r.opt_int(3)?;
-            Ok(Cobrowse {
-                interaction_id: r.text(0)?,
-                agent_id: r.text(1)?,
-                length_ms: u(ended.unwrap_or(to_ms).min(to_ms) - paired),
-            })
+            Ok((
+                (paired, r.text(4)?),
+                Cobrowse {
+                    interaction_id: r.text(0)?,
+                    agent_id: r.text(1)?,
+                    length_ms: u(ended.unwrap_or(to_ms).min(to_ms) - paired),
+                },
+            ))
         })
         .collect()
 }
@@ -199,115 +291,3 @@ pub fn load_names(db: &mut dyn Sql, sql: &str) -> Result<BTreeMap<String, String
     }
     Ok(out)
 }
-
-fn cobrowse_stats<'a>(sessions: impl Iterator<Item = &'a Cobrowse>) -> (u64, Option<f64>) {
-    let (mut n, mut total) = (0u64, 0u64);
-    for s in sessions {
-        n += 1;
-        total = total.saturating_add(s.length_ms);
-    }
-    (n, (n > 0).then(|| secs(total as f64 / n as f64)))
-}
-
-/// The queue report: one row per queue that had arrivals (by the queue they arrived in).
-pub fn queue_rows(
-    records: &[Stored],
-    cobrowse: &[Cobrowse],
-    names: &BTreeMap<String, String>,
-    target: ServiceLevelTarget,
-) -> Vec<QueueRow> {
-    let mut by_queue: BTreeMap<QueueId, Vec<usize>> = BTreeMap::new();
-    for (i, s) in records.iter().enumerate() {
-        by_queue.entry(s.record.queue).or_default().push(i);
-    }
-    by_queue
-        .into_iter()
-        .map(|(queue, idx)| {
-            let set: Vec<InteractionRecord> =
-                idx.iter().map(|&i| records[i].record.clone()).collect();
-            let m = metrics(&set, target);
-            let ids: Vec<&String> = idx.iter().map(|&i| &records[i].interaction_id).collect();
-            let (sessions, avg) =
-                cobrowse_stats(cobrowse.iter().filter(|c| ids.contains(&&c.interaction_id)));
-            QueueRow {
-                queue_id: queue.0,
-                queue: names.get(&queue.0.to_string()).cloned().unwrap_or_default(),
-                offered: m.offered,
-                answered: m.answered,
-                abandoned: m.abandoned,
-                asa_secs: m.asa_ms.map(secs),
-                aht_secs: m.aht_ms.map(secs),
-                service_level: m.service_level,
-                abandon_rate: m.abandon_rate,
-                transfers: set.iter().map(|r| u64::from(r.transfers)).sum(),
-                cobrowse_sessions: sessions,
-                cobrowse_avg_secs: avg,
-            }
-        })
-        .collect()
-}
-
-/// Time in `[from, to)` an agent was staffed (any status but offline and away), from its
-/// status log in time order.
-pub fn staffed_ms(log: &[(u64, String)], from: u64, to: u64) -> u64 {
-    let mut total = 0u64;
-    for (i, (at, status)) in log.iter().enumerate() {
-        let end = log.get(i + 1).map_or(to, |(next, _)| *next).min(to);
-        let start = (*at).max(from);
-        if status != "offline" && status != "away" && end > start {
-            total += end - start;
-        }
-    }
-    total
-}
-
-/// The agent report: one row per agent that answered something or was staffed.
-pub fn agent_rows(
-    records: &[Stored],
-    presence: &BTreeMap<String, Vec<(u64, String)>>,
-    cobrowse: &[Cobrowse],
-    names: &BTreeMap<String, String>,
-    (from, to): (u64, u64),
-) -> Vec<AgentRow> {
-    let mut ids: Vec<&String> = presence.keys().collect();
-    ids.extend(records.iter().filter_map(|s| s.answered_by.as_ref()));
-    ids.sort();
-    ids.dedup();
-    ids.into_iter()
-        .filter_map(|agent| {
-            let mine: Vec<&InteractionRecord> = records
-                .iter()
-                .filter(|s| s.answered_by.as_ref() == Some(agent))
-                .map(|s| &s.record)
-                .collect();
-            let staffed = presence
-                .get(agent)
-                .map_or(0, |log| staffed_ms(log, from, to));
-            if mine.is_empty() && staffed == 0 {
-                return None;
-            }
-            let sum = |f: fn(&InteractionRecord) -> u64| mine.iter().map(|r| f(r)).sum::<u64>();
-            let handle = sum(InteractionRecord::handle_ms);
-            let answered = u64::try_from(mine.len()).unwrap_or(u64::MAX);
-            let (sessions, avg) = cobrowse_stats(cobrowse.iter().filter(|c| &c.agent_id == agent));
-            Some(AgentRow {
-                agent_id: agent.clone(),
-                agent: names.get(agent).cloned().unwrap_or_default(),
-                answered,
-                aht_secs: (answered > 0).then(|| secs(handle as f64 / answered as f64)),
-                talk_secs: secs(sum(|r| r.talk_ms) as f64),
-                hold_secs: secs(sum(|r| r.hold_ms) as f64),
-                wrap_up_secs: secs(sum(|r| r.wrap_up_ms) as f64),
-                transfers: sum(|r| u64::from(r.transfers)),
-                staffed_secs: secs(staffed as f64),
-                occupancy: (staffed > 0).then(|| handle as f64 / staffed as f64),
-                cobrowse_sessions: sessions,
-                cobrowse_avg_secs: avg,
-            })
-        })
-        .collect()
-}
-
-#[cfg(test)]
-#[path = "history_tests.rs"]
-mod tests;

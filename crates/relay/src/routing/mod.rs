@@ -26,5 +26,5 @@ pub use engine::{
     EngineConfig, Event, InteractionId, InteractionRecord, InteractionState, Interrupt, LastAgent,
     Media, MediaRules, Metrics, Millis, OfferReason, Outcome, ParkReason, PerMedia, Presence,
     QueueConfig, QueueId, QueuedReason, RevokeReason, RoutingError, Selector, ServiceLevelTarget,
-    Skill, SkillId, SkillRequirement, SkillRing, Strategy, TransferTarget, WrapUpRule,
+    Skill, SkillId, SkillRequirement, SkillRing, Strategy, Tally, TransferTarget, WrapUpRule,
 };

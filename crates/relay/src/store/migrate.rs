@@ -15,6 +15,7 @@ pub const MIGRATIONS: &[(i64, &str)] = &[
         5,
         include_str!("../../migrations/0005_latest_conversation.sql"),
     ),
+    (6, include_str!("../../migrations/0006_webhook_replay.sql")),
 ];
 
 /// Applies the [`MIGRATIONS`] not yet recorded. Several processes may open one fresh database

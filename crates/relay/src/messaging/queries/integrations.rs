@@ -1,5 +1,6 @@
-//! Open-messaging integrations, the inbound delivery ids that make webhooks idempotent, and the
-//! outbox of deliveries to integrations' webhooks.
+//! Open-messaging integrations, what makes their inbound webhooks idempotent (delivery ids,
+//! the channel's message ids, and whether the integration signs with the timestamped form), and
+//! the outbox of deliveries to integrations' webhooks.
 
 use super::super::model::*;
 use crate::store::{Columns, Sql, StoreError, Val};
@@ -9,7 +10,9 @@ pub fn integration_put(db: &mut dyn Sql, i: &Integration, now: i64) -> Result<()
         "INSERT INTO msg_integrations (name, secret, webhook_url, bot_url, created_at)
          VALUES ($1, $2, $3, $4, $5)
          ON CONFLICT (name) DO UPDATE SET secret = excluded.secret,
-            webhook_url = excluded.webhook_url, bot_url = excluded.bot_url",
+            webhook_url = excluded.webhook_url, bot_url = excluded.bot_url,
+            timestamped_at = CASE WHEN msg_integrations.secret = excluded.secret
+                THEN msg_integrations.timestamped_at END",
         &[
             (&i.name).into(),
             (&i.secret).into(),
@@ -36,6 +39,102 @@ pub fn integration(db: &mut dyn Sql, name: &str) -> Result<Option<Integration>, 
             })
         })
         .transpose()
+}
+
+/// Why a signed inbound delivery is not stored, judged before anything it carries is.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Refusal {
+    #[error("this delivery id was already received")]
+    Replayed,
+    /// Signed with the hub form alone by an integration that signs with the timestamped form.
+    #[error("this integration signs with X-Signature-256 and X-Timestamp; the hub signature alone is refused")]
+    Downgraded,
+    /// Not a failure: the message was stored before (a redelivery), as this message in this
+    /// conversation, and the caller answers as it did the first time.
+    #[error("this message was already received")]
+    Repeated {
+        message_id: String,
+        conversation_id: String,
+    },
+}
+
+/// Judges a signed inbound delivery (none: nothing to judge) inside the transaction that will
+/// store what it carries, and records what must be remembered of it: the integration's first
+/// timestamped signature (after which its hub form alone is refused) and the delivery id. A
+/// message that passes is then remembered by [`inbound_message_put`].
+pub fn admit_signed(
+    db: &mut dyn Sql,
+    signed: Option<&Signed>,
+    now: i64,
+) -> Result<Result<(), Refusal>, StoreError> {
+    let Some(s) = signed else {
+        return Ok(Ok(()));
+    };
+    let name = s.integration.as_str();
+    if s.delivery_id.is_some() {
+        db.execute(
+            "UPDATE msg_integrations SET timestamped_at = $2
+             WHERE name = $1 AND timestamped_at IS NULL",
+            &[name.into(), now.into()],
+        )?;
+    } else {
+        let rows = db.query(
+            "SELECT timestamped_at FROM msg_integrations WHERE name = $1",
+            &[name.into()],
+        )?;
+        if rows
+            .first()
+            .map(|r| r.opt_int(0))
+            .transpose()?
+            .flatten()
+            .is_some()
+        {
+            return Ok(Err(Refusal::Downgraded));
+        }
+    }
+    if let Some(external) = &s.message_id {
+        let rows = db.query(
+            "SELECT message_id, conversation_id FROM msg_inbound_messages
+             WHERE integration = $1 AND external_id = $2",
+            &[name.into(), external.into()],
+        )?;
+        if let Some(r) = rows.first() {
+            return Ok(Err(Refusal::Repeated {
+                message_id: r.text(0)?,
+                conversation_id: r.text(1)?,
+            }));
+        }
+    }
+    match &s.delivery_id {
+        Some(id) if !delivery_first_seen(db, name, id, now)? => Ok(Err(Refusal::Replayed)),
+        _ => Ok(Ok(())),
+    }
+}
+
+/// Remembers which stored message a channel's message became, in the transaction that
+/// stored it (see [`admit_signed`]).
+pub fn inbound_message_put(
+    db: &mut dyn Sql,
+    s: &Signed,
+    message_id: &str,
+    conversation_id: &str,
+    now: i64,
+) -> Result<(), StoreError> {
+    if let Some(external) = &s.message_id {
+        db.execute(
+            "INSERT INTO msg_inbound_messages
+                (integration, external_id, message_id, conversation_id, received_at)
+             VALUES ($1, $2, $3, $4, $5)",
+            &[
+                s.integration.as_str().into(),
+                external.into(),
+                message_id.into(),
+                conversation_id.into(),
+                now.into(),
+            ],
+        )?;
+    }
+    Ok(())
 }
 
 /// Records an inbound delivery id; `false` when it was seen before (a replay).

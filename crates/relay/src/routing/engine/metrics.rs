@@ -33,32 +33,52 @@ pub struct Metrics {
 
 /// Computes [`Metrics`] over `records` against `target`.
 pub fn metrics(records: &[InteractionRecord], target: ServiceLevelTarget) -> Metrics {
-    let mut answered = 0u64;
-    let mut abandoned = 0u64;
-    let mut in_target = 0u64;
-    let mut answer_ms = 0u64;
-    let mut handle_ms = 0u64;
+    let mut tally = Tally::default();
     for record in records {
+        tally.add(record, target);
+    }
+    tally.metrics()
+}
+
+/// The sums behind [`Metrics`], added one record at a time, so a report can fold records as
+/// it reads them instead of holding them all.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Tally {
+    offered: u64,
+    answered: u64,
+    abandoned: u64,
+    in_target: u64,
+    answer_ms: u64,
+    handle_ms: u64,
+}
+
+impl Tally {
+    /// Counts one finished interaction against `target`.
+    pub fn add(&mut self, record: &InteractionRecord, target: ServiceLevelTarget) {
+        self.offered += 1;
         if let Some(delay) = record.answer_delay_ms() {
-            answered += 1;
-            answer_ms = answer_ms.saturating_add(delay);
-            handle_ms = handle_ms.saturating_add(record.handle_ms());
+            self.answered += 1;
+            self.answer_ms = self.answer_ms.saturating_add(delay);
+            self.handle_ms = self.handle_ms.saturating_add(record.handle_ms());
             if delay <= target.answer_within_ms {
-                in_target += 1;
+                self.in_target += 1;
             }
         } else if record.outcome == Outcome::Abandoned {
-            abandoned += 1;
+            self.abandoned += 1;
         }
     }
-    let offered = u64::try_from(records.len()).unwrap_or(u64::MAX);
-    Metrics {
-        offered,
-        answered,
-        abandoned,
-        asa_ms: ratio(answer_ms, answered),
-        aht_ms: ratio(handle_ms, answered),
-        service_level: ratio(in_target, answered + abandoned),
-        abandon_rate: ratio(abandoned, offered),
+
+    /// The metrics of everything added.
+    pub fn metrics(&self) -> Metrics {
+        Metrics {
+            offered: self.offered,
+            answered: self.answered,
+            abandoned: self.abandoned,
+            asa_ms: ratio(self.answer_ms, self.answered),
+            aht_ms: ratio(self.handle_ms, self.answered),
+            service_level: ratio(self.in_target, self.answered + self.abandoned),
+            abandon_rate: ratio(self.abandoned, self.offered),
+        }
     }
 }
 

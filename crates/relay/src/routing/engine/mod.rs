@@ -54,7 +54,7 @@ pub use event::{
     TransferTarget,
 };
 pub use machine::{Engine, Selector};
-pub use metrics::{metrics, Metrics, ServiceLevelTarget};
+pub use metrics::{metrics, Metrics, ServiceLevelTarget, Tally};
 pub use model::{
     default_capacity, AgentId, AgentProfile, AgentStatus, Capacity, EngineConfig, InteractionId,
     Interrupt, Media, MediaRules, Millis, PerMedia, Presence, QueueConfig, QueueId, Skill, SkillId,

@@ -1,6 +1,7 @@
 //! Report formulas checked against hand-computed cases.
 
 use super::*;
+use crate::routing::{AgentId, InteractionId, Media, Millis, Outcome};
 
 fn stored(
     id: &str,
