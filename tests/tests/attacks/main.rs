@@ -2,7 +2,6 @@
 //! defence it names: what an anonymous client on the internet, or a signed-in person acting
 //! against the others, tries, and what the relay must answer instead.
 
-
 mod connections;
 mod cross_site;
 mod headers;

@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{ensure, Context, Result};
 use e2e::{wait_for, Relay};
-use futures_util::StreamExt;
+use futures_util::{SinkExt, StreamExt};
 use serde_json::{json, Value};
 use tokio_tungstenite::tungstenite::{client::IntoClientRequest, Message};
 
@@ -72,6 +72,58 @@ async fn get(http: &reqwest::Client, relay: &Relay, path: &str, bearer: &str) ->
         .error_for_status()?
         .json()
         .await?)
+}
+
+/// The agent's co-browse socket, joined to a session of the call, past its welcome.
+async fn cobrowse_agent(
+    relay: &Relay,
+    http: &reqwest::Client,
+    agent: &str,
+) -> Result<
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>,
+> {
+    let started = post(
+        http,
+        relay,
+        "/api/cobrowse/sessions",
+        agent,
+        json!({"interaction": "voice", "interaction_id": "call-1"}),
+    )
+    .await?;
+    let session = started["session_id"]
+        .as_str()
+        .context("session")?
+        .to_owned();
+    let mut request = relay
+        .url("/ws/agent")
+        .replace("http", "ws")
+        .into_client_request()?;
+    request
+        .headers_mut()
+        .insert("Authorization", format!("Bearer {agent}").parse()?);
+    let (mut ws, _) = tokio_tungstenite::connect_async(request).await?;
+    let hello = protocol::Message::Hello(protocol::Hello {
+        version: protocol::PROTOCOL_VERSION,
+        role: protocol::Role::Agent,
+        site: String::new(),
+        pairing: protocol::Pairing::AgentJoin {
+            session_id: session,
+        },
+    });
+    ws.send(Message::Binary(
+        protocol::Frame::new(0, hello).encode()?.into(),
+    ))
+    .await?;
+    while let Some(item) = ws.next().await {
+        let Message::Binary(bytes) = item? else {
+            continue;
+        };
+        match protocol::Frame::decode(&bytes, &protocol::Limits::default())?.message {
+            protocol::Message::Welcome(_) => return Ok(ws),
+            other => anyhow::bail!("no welcome: {other:?}"),
+        }
+    }
+    anyhow::bail!("the co-browse socket closed before its welcome")
 }
 
 /// The routing board entry of the agent named `name`, if it is signed in to routing.
@@ -147,6 +199,7 @@ async fn a_disabled_agent_loses_its_desk_socket_its_call_and_new_offers() -> Res
     )
     .await?;
 
+    let mut cobrowse = cobrowse_agent(&relay, &http, &agent).await?;
     relay.cli(&["agent", "disable", "agent"]).await?;
     let disabled_at = Instant::now();
     // The desk socket closes: read until it ends (pushes may come first).
@@ -163,6 +216,18 @@ async fn a_disabled_agent_loses_its_desk_socket_its_call_and_new_offers() -> Res
         "the disabled agent's desk socket was still open 5 s after `relay agent disable`"
     );
     let took = disabled_at.elapsed();
+    let closed = tokio::time::timeout(Duration::from_secs(3), async {
+        while let Some(message) = cobrowse.next().await {
+            if matches!(message, Ok(Message::Close(_)) | Err(_)) {
+                break;
+            }
+        }
+    })
+    .await;
+    ensure!(
+        closed.is_ok(),
+        "the disabled agent's co-browse socket stayed open"
+    );
 
     // Routing signed the agent out: its connected call is waiting again, and a new call is
     // not offered to it.
