@@ -4,6 +4,7 @@
 
 mod connections;
 mod cross_site;
+mod guests;
 mod headers;
 mod pairing;
 mod signin;
