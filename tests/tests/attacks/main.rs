@@ -8,4 +8,5 @@ mod guests;
 mod headers;
 mod pairing;
 mod signin;
+mod streams;
 mod support;
