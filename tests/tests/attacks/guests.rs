@@ -7,7 +7,9 @@
 use anyhow::Result;
 use e2e::Relay;
 
-use super::support::{client_from, guest_says, guest_token, sign_in, waiting_conversations};
+use super::support::{
+    client_from, guest_says, guest_token, minting, sign_in, waiting_conversations,
+};
 
 /// A made-up token of the right shape: the relay never minted it.
 fn invented(i: u32) -> String {
@@ -117,7 +119,7 @@ async fn first_messages_from_one_address_start_only_a_few_conversations() -> Res
     assert_eq!(waiting, started, "agents see only what was started");
     // A started conversation goes on: its next message is no new start.
     let customer = client_from(0, 4, 2);
-    let token = guest_token(&relay, &customer).await.expect("a token");
+    let token = guest_token(&relay, &customer).await.map_err(minting)?;
     for text in ["hi", "are you there?"] {
         assert_eq!(
             guest_says(&relay, &customer, &token, text).await?.status(),

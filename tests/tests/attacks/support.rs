@@ -70,3 +70,8 @@ pub async fn waiting_conversations(relay: &Relay, agent: &str) -> Result<usize> 
         .await?;
     Ok(list.as_array().map_or(0, Vec::len))
 }
+
+/// A refused [`guest_token`] as an error.
+pub fn minting(status: u16) -> anyhow::Error {
+    anyhow::anyhow!("minting a guest token answered {status}")
+}
