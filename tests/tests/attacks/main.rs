@@ -10,3 +10,4 @@ mod pairing;
 mod signin;
 mod streams;
 mod support;
+mod uploads;
