@@ -149,7 +149,16 @@ async fn every_acknowledged_message_survives_a_hard_kill_of_the_relay() -> anyho
     let dir = tempfile::tempdir()?;
     let db = dir.path().join("messages.db");
     let db_arg = db.to_str().context("utf-8 path")?.to_owned();
-    let relay = Relay::start(&["--database-url", &db_arg]).await?;
+    // Forty guests from one address: more than the sign-up limits let one address start.
+    let relay = Relay::start(&[
+        "--database-url",
+        &db_arg,
+        "--guest-tokens-per-address",
+        "100/50",
+        "--conversation-starts-per-address",
+        "100/50",
+    ])
+    .await?;
     let http = reqwest::Client::new();
     let mut tokens = Vec::new();
     for _ in 0..40 {

@@ -1,7 +1,7 @@
 //! `make bench-messaging`: ingest throughput and latency of customer messages through a real
 //! relay (HTTP, JSON, the group-commit store on an embedded SQLite file whose WAL is fsynced
 //! before a write is acknowledged), one JSON line per path:
-//! - `widget`: `POST /api/messaging/guest/messages` (the rate limit lifted for the run);
+//! - `widget`: `POST /api/messaging/guest/messages` (the rate limits lifted for the run);
 //! - `webhook`: signed `POST /api/messaging/open/{integration}`;
 //! - `store`: the same ingest straight into the store (no HTTP), to split the cost.
 //!
@@ -484,6 +484,15 @@ fn serve_child(db: &str, www: &str, fsync: &str) {
         };
         config.messaging.guest_rate_per_sec = 1e9;
         config.messaging.guest_burst = u32::MAX;
+        // Every round's guests sign up and start their conversations from one address.
+        let unlimited = relay::config::RateBudget {
+            burst: 1_000_000,
+            per_minute: 1_000_000,
+        };
+        config.messaging.guest_tokens_per_address = unlimited;
+        config.messaging.guest_tokens_global = unlimited;
+        config.messaging.conversation_starts_per_address = unlimited;
+        config.messaging.conversation_starts_global = unlimited;
         config.fsync_commits = fsync == "fsync";
         Store::open_async(Target::Sqlite(config.db_path.clone()), Options::command())
             .await

@@ -75,6 +75,7 @@ impl App {
             accounts: accounts.clone(),
             sites: store.clone(),
             shutdown: stopping.clone(),
+            streams: streams.clone(),
         });
         crate::bridge::start(routing.clone(), store.clone(), messaging.clone()).await;
         let cobrowse = Arc::new(Cobrowse::new(

@@ -47,6 +47,9 @@ pub enum ApiError {
     /// 503: a bound or a dependency is exhausted for now.
     #[error("{0}")]
     Unavailable(String),
+    /// 507: the relay's storage for this kind of thing is full.
+    #[error("{0}")]
+    InsufficientStorage(String),
 }
 
 impl ApiError {
@@ -61,6 +64,7 @@ impl ApiError {
             ApiError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
             ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::InsufficientStorage(_) => StatusCode::INSUFFICIENT_STORAGE,
         }
     }
 }
@@ -139,6 +143,7 @@ mod tests {
             ),
             (ApiError::Internal, 500, "internal error"),
             (ApiError::Unavailable("full".into()), 503, "full"),
+            (ApiError::InsufficientStorage("disk".into()), 507, "disk"),
         ];
         for (error, status, text) in cases {
             let response = error.into_response();

@@ -36,7 +36,7 @@ struct Args {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Serve the relay (the default).
-    Serve(Serve),
+    Serve(Box<Serve>),
     /// Manage agent accounts.
     #[command(subcommand)]
     Agent(AgentCommand),
@@ -252,6 +252,44 @@ struct Serve {
     /// Serve `/metrics` only on this address (such as 127.0.0.1:9090), not the public one.
     #[arg(long, env = "RELAY_METRICS_ADDR")]
     metrics_addr: Option<std::net::SocketAddr>,
+    #[command(flatten)]
+    guests: GuestLimits,
+}
+
+/// What anonymous messaging guests may cost. A rate is PER_MINUTE[/BURST] (burst: the rate);
+/// a size is bytes, or with K, M or G (binary).
+#[derive(Debug, Clone, clap::Args)]
+struct GuestLimits {
+    /// Guest tokens one client address may mint.
+    #[arg(long, default_value = "20/20", value_parser = str::parse::<relay::config::RateBudget>)]
+    guest_tokens_per_address: relay::config::RateBudget,
+    /// Guest tokens everyone together may mint.
+    #[arg(long, default_value = "3000/600", value_parser = str::parse::<relay::config::RateBudget>)]
+    guest_tokens_global: relay::config::RateBudget,
+    /// Conversations guests of one client address may start.
+    #[arg(long, default_value = "10/10", value_parser = str::parse::<relay::config::RateBudget>)]
+    conversation_starts_per_address: relay::config::RateBudget,
+    /// Conversations all guests together may start.
+    #[arg(long, default_value = "1200/200", value_parser = str::parse::<relay::config::RateBudget>)]
+    conversation_starts_global: relay::config::RateBudget,
+    /// Where attachments are kept (default: attachments/ beside the database).
+    #[arg(long, env = "RELAY_ATTACHMENTS_DIR")]
+    attachments_dir: Option<PathBuf>,
+    /// Disk one conversation's guest uploads may take.
+    #[arg(long, default_value = "25M", value_parser = relay::config::budget::parse_size)]
+    attachment_bytes_per_conversation: u64,
+    /// Disk one guest's uploads may take.
+    #[arg(long, default_value = "50M", value_parser = relay::config::budget::parse_size)]
+    attachment_bytes_per_guest: u64,
+    /// Disk all attachments together may take (then uploads get 507).
+    #[arg(long, default_value = "10G", value_parser = relay::config::budget::parse_size)]
+    attachment_store_bytes: u64,
+    /// Seconds an upload no message carries is kept.
+    #[arg(long, default_value_t = 3600)]
+    orphan_upload_grace_secs: u64,
+    /// Seconds a conversation without a message is kept.
+    #[arg(long, default_value_t = 600)]
+    empty_conversation_grace_secs: u64,
 }
 
 #[derive(Debug, Subcommand)]
@@ -387,6 +425,18 @@ async fn serve(db: PathBuf, s: Serve) -> anyhow::Result<()> {
             database_url: s.database_url,
             threading_window: Duration::from_secs(s.threading_window_hours.clamp(1, 72) * 3600),
             routing_queue: s.messaging_queue,
+            guest_tokens_per_address: s.guests.guest_tokens_per_address,
+            guest_tokens_global: s.guests.guest_tokens_global,
+            conversation_starts_per_address: s.guests.conversation_starts_per_address,
+            conversation_starts_global: s.guests.conversation_starts_global,
+            attachments_dir: s.guests.attachments_dir,
+            attachment_bytes_per_conversation: s.guests.attachment_bytes_per_conversation,
+            attachment_bytes_per_guest: s.guests.attachment_bytes_per_guest,
+            attachment_store_bytes: s.guests.attachment_store_bytes,
+            orphan_upload_grace: Duration::from_secs(s.guests.orphan_upload_grace_secs.max(1)),
+            empty_conversation_grace: Duration::from_secs(
+                s.guests.empty_conversation_grace_secs.max(1),
+            ),
             ..Default::default()
         },
         ..relay::Config::default()
@@ -424,9 +474,9 @@ async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     let command = args
         .command
-        .unwrap_or_else(|| Command::Serve(Serve::parse_from(["serve"])));
+        .unwrap_or_else(|| Command::Serve(Box::new(Serve::parse_from(["serve"]))));
     match command {
-        Command::Serve(s) => serve(args.db, s).await,
+        Command::Serve(s) => serve(args.db, *s).await,
         Command::Agent(AgentCommand::Add {
             name,
             password_stdin,

@@ -1,6 +1,7 @@
 //! The widget's guest API and the agent's inbox against a real relay: history on return,
 //! unread counts and read receipts, the per-guest rate limit (nothing acknowledged is lost),
-//! and attachments checked for type and size and served only to participants.
+//! and attachments checked for type and size, allowed only in a conversation, and served only
+//! to participants.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
@@ -169,7 +170,12 @@ async fn a_guest_over_two_messages_a_second_gets_429_and_every_acknowledged_mess
 
 #[tokio::test]
 async fn attachments_are_checked_for_type_and_size_and_served_only_to_participants() {
-    let relay = Relay::start(|c| c.messaging.max_attachment_bytes = 1024).await;
+    let relay = Relay::start(|c| {
+        c.messaging.max_attachment_bytes = 1024;
+        // Every request below is one the guest's message bucket counts.
+        c.messaging.guest_burst = 10;
+    })
+    .await;
     let token = guest(&relay).await;
     let upload = |mime: &'static str, bytes: Vec<u8>| {
         let token = token.clone();
@@ -185,6 +191,10 @@ async fn attachments_are_checked_for_type_and_size_and_served_only_to_participan
             .await
         }
     };
+    // A token that never wrote has no conversation to attach a file to.
+    let (status, _, body) = upload("image/png", vec![7; 100]).await;
+    assert_eq!(status, 409, "{}", String::from_utf8_lossy(&body));
+    assert_eq!(say(&relay, &token, "a photo follows").await.0, 200);
     let (status, _, _) = upload("application/x-msdownload", vec![1; 10]).await;
     assert_eq!(status, 400);
     let (status, _, _) = upload("image/png", vec![1; 2048]).await;

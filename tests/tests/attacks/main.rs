@@ -2,13 +2,17 @@
 //! defence it names: what an anonymous client on the internet, or a signed-in person acting
 //! against the others, tries, and what the relay must answer instead.
 
+
 mod connections;
 mod cross_site;
+mod guests;
 mod headers;
 mod offers;
 mod operations;
 mod pairing;
 mod reports;
 mod signin;
+mod streams;
 mod support;
+mod uploads;
 mod webhooks;

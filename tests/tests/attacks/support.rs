@@ -28,3 +28,50 @@ pub async fn sign_in(relay: &Relay, client: &reqwest::Client) -> Result<String> 
         .await?;
     Ok(answer["token"].as_str().context("no token")?.to_owned())
 }
+
+/// A guest token minted by the relay for `client`; the answer's status if it refused.
+pub async fn guest_token(relay: &Relay, client: &reqwest::Client) -> Result<String, u16> {
+    let r = client
+        .post(relay.url("/api/messaging/guest"))
+        .send()
+        .await
+        .map_err(|_| 0u16)?;
+    if !r.status().is_success() {
+        return Err(r.status().as_u16());
+    }
+    let body: Value = r.json().await.map_err(|_| 0u16)?;
+    body["token"].as_str().map(str::to_owned).ok_or(0)
+}
+
+/// A guest message; the whole answer, for its status and headers.
+pub async fn guest_says(
+    relay: &Relay,
+    client: &reqwest::Client,
+    token: &str,
+    text: &str,
+) -> Result<reqwest::Response> {
+    Ok(client
+        .post(relay.url("/api/messaging/guest/messages"))
+        .header("X-Guest-Token", token)
+        .json(&json!({ "text": text }))
+        .send()
+        .await?)
+}
+
+/// Conversations waiting for an agent, as an agent's inbox lists them.
+pub async fn waiting_conversations(relay: &Relay, agent: &str) -> Result<usize> {
+    let list: Value = reqwest::Client::new()
+        .get(relay.url("/api/messaging/conversations?scope=waiting"))
+        .bearer_auth(agent)
+        .send()
+        .await?
+        .error_for_status()?
+        .json()
+        .await?;
+    Ok(list.as_array().map_or(0, Vec::len))
+}
+
+/// A refused [`guest_token`] as an error.
+pub fn minting(status: u16) -> anyhow::Error {
+    anyhow::anyhow!("minting a guest token answered {status}")
+}

@@ -1,6 +1,10 @@
-//! Messaging's bounds and timings, part of the relay's [`super::Config`].
+//! Messaging's bounds and timings, part of the relay's [`super::Config`]: among them what an
+//! anonymous guest may cost the relay (sign-ups, conversations, attachments on disk) and how
+//! long what nobody used is kept before it is collected.
 
 use std::{path::PathBuf, time::Duration};
+
+use super::budget::RateBudget;
 
 /// How long after a contact's last message a new one still continues the same conversation.
 pub const DEFAULT_WINDOW: Duration = Duration::from_secs(72 * 3600);
@@ -32,6 +36,25 @@ pub struct MessagingConfig {
     pub bot_timeout: Duration,
     /// The routing queue conversations needing an agent arrive in (created if missing).
     pub routing_queue: String,
+    /// Guest tokens one client address may mint (IPv6: one /64), and everyone together.
+    pub guest_tokens_per_address: RateBudget,
+    pub guest_tokens_global: RateBudget,
+    /// Conversations guests of one client address may start, and everyone together: each is
+    /// a contact, a conversation and a routing arrival that agents see.
+    pub conversation_starts_per_address: RateBudget,
+    pub conversation_starts_global: RateBudget,
+    /// Disk one conversation's guest uploads may take, in bytes (each file counts whole
+    /// 4 KiB blocks, its description one more).
+    pub attachment_bytes_per_conversation: u64,
+    /// Disk one guest's uploads may take, over all its conversations.
+    pub attachment_bytes_per_guest: u64,
+    /// Disk every attachment together may take; past it uploads are refused with 507.
+    pub attachment_store_bytes: u64,
+    /// How long an upload no message carries is kept before it is deleted.
+    pub orphan_upload_grace: Duration,
+    /// How long a conversation without a message (or a contact without a conversation) is
+    /// kept before it is deleted.
+    pub empty_conversation_grace: Duration,
 }
 
 impl Default for MessagingConfig {
@@ -59,11 +82,41 @@ impl Default for MessagingConfig {
             outbox_max_attempts: 12,
             bot_timeout: Duration::from_secs(5),
             routing_queue: "messaging".to_owned(),
+            // A widget mints one token per browser and keeps it; an office behind one
+            // address mints a few a minute.
+            guest_tokens_per_address: RateBudget {
+                burst: 20,
+                per_minute: 20,
+            },
+            guest_tokens_global: RateBudget {
+                burst: 600,
+                per_minute: 3_000,
+            },
+            conversation_starts_per_address: RateBudget {
+                burst: 10,
+                per_minute: 10,
+            },
+            conversation_starts_global: RateBudget {
+                burst: 200,
+                per_minute: 1_200,
+            },
+            attachment_bytes_per_conversation: 25 << 20,
+            attachment_bytes_per_guest: 50 << 20,
+            attachment_store_bytes: 10 << 30,
+            orphan_upload_grace: Duration::from_secs(3600),
+            empty_conversation_grace: Duration::from_secs(600),
         }
     }
 }
 
 impl MessagingConfig {
+    /// How often the collector looks for unused uploads and empty conversations: a quarter of
+    /// the shorter grace, between one second and five minutes.
+    pub fn sweep_every(&self) -> Duration {
+        (self.orphan_upload_grace.min(self.empty_conversation_grace) / 4)
+            .clamp(Duration::from_secs(1), Duration::from_secs(300))
+    }
+
     /// The delay before retry number `attempts` (1 after the first failure).
     pub fn backoff(&self, attempts: i64) -> Duration {
         let shift = u32::try_from(attempts.saturating_sub(1).clamp(0, 20)).unwrap_or(20);

@@ -2,12 +2,14 @@
 //! a new user can run as they are. Plain data: it imports nothing of the relay, and each
 //! domain reads the part it needs.
 
+pub mod budget;
 pub mod messaging;
 
 use std::{path::PathBuf, time::Duration};
 
 use protocol::{Interaction, Limits};
 
+pub use budget::RateBudget;
 pub use messaging::MessagingConfig;
 
 /// A token-bucket budget of failed guesses.
@@ -17,13 +19,6 @@ pub struct GuessBudget {
     pub burst: u32,
     /// Guesses the bucket regains per minute.
     pub per_minute: f64,
-}
-
-/// A token-bucket budget of requests: `burst` at once, refilled at `per_minute`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct RateBudget {
-    pub burst: u32,
-    pub per_minute: u32,
 }
 
 /// How failed sign-ins of one kind of key (an account, a client address) turn into delays.

@@ -22,13 +22,13 @@ use futures_util::Stream;
 use serde::Deserialize;
 
 use super::{
-    attachments::{resolve, store_upload, UploadQuery},
+    attachments::{resolve, store_upload, Owner, UploadQuery},
     feed::{history, sse, ReadMark, Typing},
     model::*,
     queries,
     state::{MsgState, SignedIn},
 };
-use crate::error::ApiError;
+use crate::{clients::ClientIp, error::ApiError};
 
 /// The agent routes (their state is applied by `routes`).
 pub fn routes() -> Router<MsgState> {
@@ -192,13 +192,16 @@ async fn event(
     Ok(Json(s.svc.event(&id, &body.kind, detail).await?))
 }
 
+/// The agent's event stream, holding one of the relay's stream places while open.
 async fn stream(
     State(s): State<MsgState>,
+    ClientIp(client): ClientIp,
     SignedIn(agent): SignedIn,
-) -> Sse<impl Stream<Item = Result<SseEvent, Infallible>>> {
-    sse(&s, move |p| {
+) -> Result<Sse<impl Stream<Item = Result<SseEvent, Infallible>>>, ApiError> {
+    let permit = s.streams.open(client)?;
+    Ok(sse(&s, permit, move |p| {
         p.agent_id.as_deref().is_none_or(|a| a == agent.id)
-    })
+    }))
 }
 
 async fn agent_upload(
@@ -210,7 +213,12 @@ async fn agent_upload(
     body: Bytes,
 ) -> Result<Json<Attachment>, ApiError> {
     let c = s.svc.conversation(&id).await?.ok_or(ApiError::NotFound)?;
+    let owner = Owner {
+        contact: &c.contact_id,
+        conversation: &c.id,
+        by_guest: false,
+    };
     Ok(Json(
-        store_upload(&s.svc, &c.contact_id, &headers, q.name, body).await?,
+        store_upload(&s.svc, owner, &headers, q.name, body).await?,
     ))
 }

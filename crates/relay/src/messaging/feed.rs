@@ -9,7 +9,7 @@ use futures_util::Stream;
 use serde::Deserialize;
 
 use super::{model::*, queries, state::MsgState, Messaging, Push};
-use crate::error::ApiError;
+use crate::{error::ApiError, limits::StreamPermit};
 
 /// The conversation and the contact's whole history, for the conversation view.
 pub async fn history(
@@ -47,26 +47,29 @@ pub struct Typing {
 }
 
 /// Turns the push channel into server-sent events, keeping those `keep` accepts. The stream
-/// ends at the relay's shutdown, so an open inbox or widget never holds the relay up.
+/// holds `permit`, its place among the relay's open streams, until it ends: when the client
+/// goes, or at the relay's shutdown, so an open inbox or widget never holds the relay up.
 pub fn sse(
     s: &MsgState,
+    permit: StreamPermit,
     keep: impl Fn(&Push) -> bool + Send + 'static,
 ) -> Sse<impl Stream<Item = Result<SseEvent, Infallible>>> {
     let rx = s.svc.subscribe();
     let mut shutdown = s.shutdown.clone();
-    let stream = futures_util::stream::unfold((rx, keep), |(mut rx, keep)| async move {
+    let state = (rx, keep, permit);
+    let stream = futures_util::stream::unfold(state, |(mut rx, keep, permit)| async move {
         loop {
             match rx.recv().await {
                 Ok(push) if keep(&push) => {
                     let event = SseEvent::default()
                         .json_data(&push)
                         .unwrap_or_else(|_| SseEvent::default().comment("unserializable"));
-                    return Some((Ok(event), (rx, keep)));
+                    return Some((Ok(event), (rx, keep, permit)));
                 }
                 Ok(_) => {}
                 Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {
                     let event = SseEvent::default().event("resync").data("{}");
-                    return Some((Ok(event), (rx, keep)));
+                    return Some((Ok(event), (rx, keep, permit)));
                 }
                 Err(tokio::sync::broadcast::error::RecvError::Closed) => return None,
             }

@@ -5,6 +5,12 @@
 //! token travels in `X-Guest-Token` (or `?token=` where a header cannot be set: the event
 //! stream, image links). Browsers on an allowed site origin get CORS answers.
 //!
+//! Nothing is stored for a token until its first message, which makes the contact, the
+//! conversation and the routing arrival; minting tokens and starting conversations are
+//! limited per client address and for everyone ([`super::admission`]). The event stream opens
+//! only for a token that has written (its identity exists) and holds one of the relay's
+//! stream places; an upload needs a conversation of the guest and fits its quotas.
+//!
 //! - `POST /api/messaging/guest`: a new token;
 //! - `GET  /api/messaging/guest/history`: every conversation of the guest, with messages;
 //! - `POST /api/messaging/guest/messages|typing|read|attachments`;
@@ -26,16 +32,17 @@ use futures_util::Stream;
 use serde::Deserialize;
 
 use super::{
-    attachments::{resolve, store_upload, valid_part, UploadQuery},
+    attachments::{resolve, store_upload, valid_part, Owner, UploadQuery},
     feed::{history, sse, ReadMark, Typing},
     model::*,
     queries,
     state::{MsgState, SignedIn},
-    Messaging, MessagingError,
+    Messaging, MessagingError, PushKind,
 };
 use crate::{
+    clients::ClientIp,
     error::ApiError,
-    ids::{now_ms, random_hex, secret_hash},
+    ids::{random_hex, secret_hash},
 };
 
 /// The channel of the web messaging widget.
@@ -159,8 +166,13 @@ pub async fn is_guest_of(
         .is_some_and(|c| c.channel == WEB && c.external_id == guest.external_id))
 }
 
-async fn issue() -> Json<serde_json::Value> {
-    Json(serde_json::json!({ "token": random_hex(32) }))
+/// A new token, within the sign-up limits; nothing is stored until its first message.
+async fn issue(
+    State(s): State<MsgState>,
+    ClientIp(client): ClientIp,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    s.admission.mint(client)?;
+    Ok(Json(serde_json::json!({ "token": random_hex(32) })))
 }
 
 /// The guest's contact, if it has written before.
@@ -226,10 +238,11 @@ struct GuestMessage {
 
 async fn guest_send(
     State(s): State<MsgState>,
+    ClientIp(client): ClientIp,
     guest: Guest,
     Json(body): Json<GuestMessage>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    s.svc.admit_guest(&guest.external_id)?;
+    s.admission.message(&guest.external_id)?;
     let attachments = if body.attachments.is_empty() {
         vec![]
     } else {
@@ -241,19 +254,21 @@ async fn guest_send(
     if body.text.trim().is_empty() && attachments.is_empty() {
         return Err(ApiError::BadRequest("empty message".into()));
     }
+    let admission = s.admission.clone();
+    let inbound = Inbound {
+        channel: WEB.into(),
+        external_id: guest.external_id,
+        display_name: body
+            .name
+            .filter(|n| !n.trim().is_empty() && n.len() <= 80)
+            .unwrap_or_else(|| "Web visitor".into()),
+        text: body.text,
+        attachments,
+        has_bot: false,
+    };
     let ingested = s
         .svc
-        .ingest(Inbound {
-            channel: WEB.into(),
-            external_id: guest.external_id,
-            display_name: body
-                .name
-                .filter(|n| !n.trim().is_empty() && n.len() <= 80)
-                .unwrap_or_else(|| "Web visitor".into()),
-            text: body.text,
-            attachments,
-            has_bot: false,
-        })
+        .ingest_guest(inbound, move || admission.start(client))
         .await?;
     Ok(Json(serde_json::json!({
         "message": ingested.message,
@@ -283,19 +298,23 @@ async fn guest_read(
     Ok(StatusCode::NO_CONTENT)
 }
 
+/// The guest's event stream: only for a token that has written (the widget opens it after
+/// the first message), holding one of the relay's stream places while open.
 async fn guest_stream(
     State(s): State<MsgState>,
+    ClientIp(client): ClientIp,
     guest: Guest,
 ) -> Result<Sse<impl Stream<Item = Result<SseEvent, Infallible>>>, ApiError> {
-    // A guest that has not written yet has no contact; its first message opens a new stream.
-    let contact = contact_of(&s.svc, &guest).await?.unwrap_or_default();
-    Ok(sse(&s, move |p| {
-        !contact.is_empty()
-            && p.contact_id == contact
-            && !matches!(p.kind, super::service::PushKind::Event { .. })
+    let contact = contact_of(&s.svc, &guest)
+        .await?
+        .ok_or(ApiError::Unauthorized)?;
+    let permit = s.streams.open(client)?;
+    Ok(sse(&s, permit, move |p| {
+        p.contact_id == contact
+            && !matches!(p.kind, PushKind::Event { .. })
             && !matches!(
                 p.kind,
-                super::service::PushKind::Typing {
+                PushKind::Typing {
                     author: Author::Customer,
                     ..
                 }
@@ -310,15 +329,18 @@ async fn guest_upload(
     Query(q): Query<UploadQuery>,
     body: Bytes,
 ) -> Result<Json<Attachment>, ApiError> {
-    s.svc.admit_guest(&guest.external_id)?;
-    let (id, now) = (guest.external_id.clone(), now_ms());
-    let contact = s
-        .svc
-        .store
-        .write(move |db| queries::contact_for(db, WEB, &id, "Web visitor", now))
-        .await?;
+    s.admission.message(&guest.external_id)?;
+    // Files belong to a conversation: a token that never wrote has none to attach them to.
+    let c = latest(&s.svc, &guest)
+        .await?
+        .ok_or_else(|| ApiError::Conflict("send a message before attaching files".into()))?;
+    let owner = Owner {
+        contact: &c.contact_id,
+        conversation: &c.id,
+        by_guest: true,
+    };
     Ok(Json(
-        store_upload(&s.svc, &contact, &headers, q.name, body).await?,
+        store_upload(&s.svc, owner, &headers, q.name, body).await?,
     ))
 }
 

@@ -7,10 +7,14 @@
 //! - [`threading`], [`signature`], [`ratelimit`]: pure rules (threading window, webhook
 //!   HMAC, per-guest token bucket).
 //! - [`queries`]: the domain queries, written once over the store's [`crate::store::Sql`].
-//! - [`service`]: the one place that changes conversations, and what it tells routing.
-//! - [`api`] (agents), [`guest`] (the widget), [`open`] (open-messaging webhooks): HTTP.
+//! - [`service`]: the one place that changes conversations, and what it tells ([`push`]).
+//! - [`api`] (agents), [`guest`] (the widget), [`open`] (open-messaging webhooks): HTTP;
+//!   [`admission`]: what an anonymous guest may ask (sign-ups, conversation starts, messages).
+//! - [`attachments`] with [`quota`] (the disk uploads take); [`sweep`] collects the uploads no
+//!   message carries and the conversations that never got a message.
 //! - [`outbox`]: delivers agent and bot messages to integrations; [`bot`]: bot webhooks.
 
+pub mod admission;
 pub mod api;
 pub mod attachments;
 pub mod bot;
@@ -19,13 +23,16 @@ pub mod guest;
 pub mod model;
 pub mod open;
 pub mod outbox;
+pub mod push;
 pub mod queries;
+pub mod quota;
 pub mod ratelimit;
 pub mod recent;
 mod routes;
 pub mod service;
 pub mod signature;
 pub mod state;
+pub mod sweep;
 pub mod threading;
 pub mod wire;
 
@@ -34,9 +41,9 @@ use std::{path::PathBuf, sync::Arc};
 use tokio::sync::watch;
 
 pub use crate::config::MessagingConfig;
-pub use service::{Messaging, MessagingError, NeedsAgent, Push};
+pub use service::{Messaging, MessagingError, NeedsAgent, Push, PushKind};
 
-use crate::{accounts::Accounts, store::Store};
+use crate::{accounts::Accounts, limits::Streams, store::Store};
 
 /// What messaging needs from the relay.
 pub struct Deps {
@@ -51,19 +58,28 @@ pub struct Deps {
     pub sites: Store,
     /// Turns `true` once at shutdown.
     pub shutdown: watch::Receiver<bool>,
+    /// The relay's places for open streams (shared with every WebSocket route).
+    pub streams: Streams,
 }
 
-/// Starts the outbox worker and returns the service and its routes.
+/// Counts the attachments on disk, starts the outbox worker, the bot worker and the collector,
+/// and returns the service and its routes.
 pub fn start(deps: Deps) -> (Arc<Messaging>, axum::Router) {
+    let admission = Arc::new(admission::Admission::new(&deps.config));
     let (svc, bot_turns) = Messaging::new(deps.store, deps.config, deps.attachments_dir);
+    // Before serving, so the first upload is held by the quotas of what is already there.
+    svc.uploads.scan(&svc.attachments_dir);
     let svc = Arc::new(svc);
     tokio::spawn(outbox::run(svc.clone(), deps.shutdown.clone()));
     tokio::spawn(bot::run(svc.clone(), bot_turns));
+    tokio::spawn(sweep::run(svc.clone(), deps.shutdown.clone()));
     let state = state::MsgState {
         svc: svc.clone(),
         accounts: deps.accounts,
         sites: deps.sites,
         shutdown: deps.shutdown,
+        admission,
+        streams: deps.streams,
     };
     (svc, routes::routes(state))
 }

@@ -5,66 +5,23 @@
 //! For routing: [`Messaging::needs_agent`] yields every conversation that waits for an agent
 //! (new, or handed off by a bot), and [`Messaging::assign`] is how an agent gets one.
 
-use std::{
-    collections::HashMap,
-    path::PathBuf,
-    sync::{Arc, Mutex},
-    time::{Duration, Instant},
-};
+use std::{path::PathBuf, sync::Arc, time::Duration};
 
-use serde::Serialize;
 use tokio::sync::{broadcast, mpsc, Notify};
 
-use super::{model::*, queries, ratelimit::Bucket, recent::Recent, wire};
+pub use super::push::{NeedsAgent, Push, PushKind};
+use super::{
+    model::*,
+    queries,
+    quota::{Ledger, Quotas},
+    recent::Recent,
+    wire,
+};
 use crate::{
     config::MessagingConfig,
     ids::now_ms,
     store::{Store, StoreError},
 };
-
-/// What push streams (agent console, widget) are told.
-#[derive(Debug, Clone, Serialize)]
-pub struct Push {
-    pub contact_id: String,
-    pub conversation_id: String,
-    /// The owning agent, if any, so an agent's stream sees only its own and waiting ones.
-    pub agent_id: Option<String>,
-    #[serde(flatten)]
-    pub kind: PushKind,
-}
-
-#[derive(Debug, Clone, Serialize)]
-#[serde(tag = "type", rename_all = "snake_case")]
-pub enum PushKind {
-    Message {
-        message: Message,
-    },
-    Typing {
-        author: Author,
-        typing: bool,
-    },
-    Read {
-        reader: Author,
-        seq: i64,
-    },
-    Delivery {
-        message_id: String,
-        delivery: Delivery,
-    },
-    Event {
-        event: Event,
-    },
-}
-
-/// A conversation that waits for an agent: routing's input.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct NeedsAgent {
-    pub conversation_id: String,
-    pub contact_id: String,
-    pub channel: String,
-    /// `new`, or `bot_handoff`.
-    pub reason: String,
-}
 
 /// Why a messaging call was refused.
 #[derive(Debug, thiserror::Error)]
@@ -87,14 +44,14 @@ pub struct Messaging {
     pub config: MessagingConfig,
     /// Uploaded files, one directory per contact.
     pub attachments_dir: PathBuf,
+    /// The disk they take, against the quotas, and which no message carries yet.
+    pub uploads: Ledger,
     /// Bounded: a stream that falls behind misses pushes and re-reads the history.
     push: broadcast::Sender<Push>,
     needs_agent: broadcast::Sender<NeedsAgent>,
     /// Woken when a delivery is queued, so the outbox worker need not poll.
     pub outbox_wake: Arc<Notify>,
     pub http: reqwest::Client,
-    /// One token bucket per guest.
-    guests: Mutex<HashMap<String, Bucket>>,
     /// Integrations looked up by the inbound webhook (`None`: there was none of that name).
     integrations: Recent<Option<Arc<Integration>>>,
     /// Whether a page origin belongs to a registered site, as the widget's CORS check last
@@ -127,15 +84,20 @@ impl Messaging {
         attachments_dir: PathBuf,
     ) -> (Self, mpsc::Receiver<Ingested>) {
         let (bot_turns, turns) = mpsc::channel(BOT_TURNS);
+        let uploads = Ledger::new(Quotas {
+            per_conversation: config.attachment_bytes_per_conversation,
+            per_guest: config.attachment_bytes_per_guest,
+            store: config.attachment_store_bytes,
+        });
         let svc = Messaging {
             store,
             config,
             attachments_dir,
+            uploads,
             push: broadcast::channel(4096).0,
             needs_agent: broadcast::channel(4096).0,
             outbox_wake: Arc::new(Notify::new()),
             http: wire::webhook_client(),
-            guests: Mutex::new(HashMap::new()),
             integrations: Recent::new(INTEGRATION_TTL, INTEGRATIONS_CACHED),
             origins: Recent::new(ORIGIN_TTL, ORIGINS_CACHED),
             bot_turns,
@@ -173,26 +135,6 @@ impl Messaging {
                 reason: reason.to_owned(),
             })
             .ok();
-    }
-
-    /// Takes a token from the guest's bucket, or refuses.
-    pub fn admit_guest(&self, guest: &str) -> Result<(), MessagingError> {
-        let now = Instant::now();
-        let (rate, burst) = (self.config.guest_rate_per_sec, self.config.guest_burst);
-        let mut guests = self.guests.lock().unwrap_or_else(|p| p.into_inner());
-        // A flood of guest ids must not grow memory without bound; forgetting buckets only
-        // lets each guest burst once more.
-        if guests.len() > 100_000 {
-            guests.clear();
-        }
-        let bucket = guests
-            .entry(guest.to_owned())
-            .or_insert_with(|| Bucket::full(burst, now));
-        if bucket.take(rate, burst, now) {
-            Ok(())
-        } else {
-            Err(MessagingError::RateLimited)
-        }
     }
 
     /// The integration `name`, as stored at most [`INTEGRATION_TTL`] ago.
@@ -245,6 +187,43 @@ impl Messaging {
                 Ok(Ok(ingested))
             })
             .await??;
+        self.announce(&ingested).await?;
+        Ok(ingested)
+    }
+
+    /// [`Messaging::ingest`] of a guest's message, where starting a conversation must first
+    /// pass `may_start` (the sign-up limits); a message that continues one costs nothing more.
+    pub async fn ingest_guest<E: From<MessagingError>>(
+        self: &Arc<Self>,
+        inbound: Inbound,
+        may_start: impl FnOnce() -> Result<(), E>,
+    ) -> Result<Ingested, E> {
+        if inbound.text.len() > self.config.max_text_bytes {
+            return Err(MessagingError::Invalid("message text is too long".into()).into());
+        }
+        let (window, now) = (self.config.threading_window, now_ms());
+        let first = inbound.clone();
+        let write = move |may: bool, inbound: Inbound| {
+            self.store
+                .write(move |db| queries::ingest_if(db, &inbound, now, window, may))
+        };
+        let ingested = match write(false, first).await.map_err(MessagingError::from)? {
+            Some(continued) => continued,
+            None => {
+                may_start()?;
+                write(true, inbound)
+                    .await
+                    .map_err(MessagingError::from)?
+                    .ok_or(MessagingError::NoConversation)?
+            }
+        };
+        self.announce(&ingested).await?;
+        Ok(ingested)
+    }
+
+    /// Tells the push streams of a stored customer message, and the bot or routing of a new
+    /// conversation.
+    async fn announce(&self, ingested: &Ingested) -> Result<(), MessagingError> {
         let c = &ingested.conversation;
         self.tell(
             c,
@@ -262,7 +241,7 @@ impl Messaging {
         } else if ingested.started {
             self.waiting(c, "new");
         }
-        Ok(ingested)
+        Ok(())
     }
 
     /// Stores an agent, bot or system message (queuing its webhook delivery when the

@@ -1,6 +1,7 @@
 //! What messaging's handlers share: the service, sign-in, the relay's own store (site origins
-//! for the widget's CORS check, whichever store messaging itself is on), and the shutdown
-//! signal that ends event streams; and what a messaging refusal answers.
+//! for the widget's CORS check, whichever store messaging itself is on), the guest side's
+//! limits, the relay's places for open streams, and the shutdown signal that ends event
+//! streams; and what a messaging refusal answers.
 
 use std::sync::Arc;
 
@@ -10,10 +11,11 @@ use axum::{
 };
 use tokio::sync::watch;
 
-use super::{Messaging, MessagingError};
+use super::{admission::Admission, Messaging, MessagingError};
 use crate::{
     accounts::{Accounts, Agent, AuthAgent},
     error::ApiError,
+    limits::Streams,
     store::Store,
 };
 
@@ -27,6 +29,10 @@ pub struct MsgState {
     pub sites: Store,
     /// Turns `true` once at shutdown; streams end on it.
     pub shutdown: watch::Receiver<bool>,
+    /// Guest sign-ups, conversation starts and guest messages, limited.
+    pub admission: Arc<Admission>,
+    /// The relay's places for WebSockets and event streams: each event stream holds one.
+    pub streams: Streams,
 }
 
 impl FromRef<MsgState> for Accounts {

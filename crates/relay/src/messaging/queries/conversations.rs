@@ -52,6 +52,20 @@ pub fn ingest(
     now: i64,
     window: Duration,
 ) -> Result<Ingested, StoreError> {
+    ingest_if(db, inbound, now, window, true)?
+        .ok_or_else(|| StoreError::Type("a conversation start was refused".into()))
+}
+
+/// [`ingest`], unless the message would start a conversation (a new contact's first, or one
+/// after the threading window or a wrap-up) and `may_start` is false: then nothing is written
+/// and the answer is `None`, so a caller can ask its limits before starting one.
+pub fn ingest_if(
+    db: &mut dyn Sql,
+    inbound: &Inbound,
+    now: i64,
+    window: Duration,
+    may_start: bool,
+) -> Result<Option<Ingested>, StoreError> {
     let cached = cache(db).and_then(|cache| cache.get(&inbound.channel, &inbound.external_id));
     let (latest, cached_seq) = match cached {
         Some((c, seq)) => (Some(c), Some(seq)),
@@ -60,6 +74,14 @@ pub fn ingest(
             None,
         ),
     };
+    let facts = latest.as_ref().map(|c| Latest {
+        last_customer_at_ms: c.last_customer_at,
+        closed: c.state == ConversationState::Closed,
+    });
+    let threading = threading::thread(facts, now, window);
+    if threading != Threading::Continue && !may_start {
+        return Ok(None);
+    }
     // An identity's contact never changes (identities are only ever inserted) and its
     // conversations carry it, so only an identity without a conversation needs the lookup.
     let contact_id = match &latest {
@@ -72,11 +94,7 @@ pub fn ingest(
             now,
         )?,
     };
-    let facts = latest.as_ref().map(|c| Latest {
-        last_customer_at_ms: c.last_customer_at,
-        closed: c.state == ConversationState::Closed,
-    });
-    let (mut conversation, started, seq) = match (threading::thread(facts, now, window), latest) {
+    let (mut conversation, started, seq) = match (threading, latest) {
         (Threading::Continue, Some(c)) => {
             let seq = match cached_seq {
                 Some(seq) => seq,
@@ -140,11 +158,11 @@ pub fn ingest(
     if let Some(cache) = cache(db) {
         cache.put(&conversation, message.seq + 1);
     }
-    Ok(Ingested {
+    Ok(Some(Ingested {
         message,
         conversation,
         started,
-    })
+    }))
 }
 
 /// A new message's id: 24 hex digits, the first 12 the time in ms and the rest random. Ids

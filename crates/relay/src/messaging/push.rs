@@ -1,0 +1,50 @@
+//! What the service tells its listeners: the push streams (agent console, widget) hear every
+//! change to a conversation, and routing hears of each conversation that waits for an agent.
+
+use serde::Serialize;
+
+use super::model::*;
+
+/// What push streams (agent console, widget) are told.
+#[derive(Debug, Clone, Serialize)]
+pub struct Push {
+    pub contact_id: String,
+    pub conversation_id: String,
+    /// The owning agent, if any, so an agent's stream sees only its own and waiting ones.
+    pub agent_id: Option<String>,
+    #[serde(flatten)]
+    pub kind: PushKind,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum PushKind {
+    Message {
+        message: Message,
+    },
+    Typing {
+        author: Author,
+        typing: bool,
+    },
+    Read {
+        reader: Author,
+        seq: i64,
+    },
+    Delivery {
+        message_id: String,
+        delivery: Delivery,
+    },
+    Event {
+        event: Event,
+    },
+}
+
+/// A conversation that waits for an agent: routing's input.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct NeedsAgent {
+    pub conversation_id: String,
+    pub contact_id: String,
+    pub channel: String,
+    /// `new`, or `bot_handoff`.
+    pub reason: String,
+}
