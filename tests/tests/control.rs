@@ -16,7 +16,7 @@ use protocol::{
 };
 
 fn mode(m: SessionMode) -> impl Fn(&Message) -> bool {
-    move |msg| matches!(msg, Message::ModeChanged(ModeChanged { mode }) if *mode == m)
+    move |msg| matches!(msg, Message::ModeChanged(ModeChanged { mode, .. }) if *mode == m)
 }
 
 fn refused(reason: Refusal) -> impl Fn(&Message) -> bool {

@@ -164,7 +164,8 @@ pub enum Incoming {
     /// The relay's error: its code (whether resuming could help) and text.
     Error(ErrorCode, String),
     Presence,
-    Mode(SessionMode),
+    /// The session's mode, and the number of its latest grant.
+    Mode(SessionMode, u32),
     AgentPointer(Pointer),
     Highlight(Highlight),
     Stroke(Stroke),
@@ -233,6 +234,17 @@ impl Reader<'_> {
     }
 }
 
+/// The mode a page takes from a welcome that announces `mode` with grant number `grant`, when it
+/// holds grant `held` (0: none). The relay restores a grant only for the page that still holds
+/// it; the page checks again, as it checks every agent input: a grant it does not hold (it
+/// revoked while offline) is not its own, and the page stays read-only and says so.
+pub fn welcomed_mode(mode: SessionMode, grant: u32, held: u32) -> SessionMode {
+    match mode {
+        SessionMode::NavigationGranted if grant != held || held == 0 => SessionMode::ReadOnly,
+        mode => mode,
+    }
+}
+
 /// Whether an error after the welcome refused what the page sent, so a resume would only send
 /// it again and be refused again: the session ends instead. A slow consumer or an internal
 /// error is worth a resume.
@@ -257,6 +269,7 @@ pub fn decode_incoming(bytes: &[u8]) -> Option<Incoming> {
             session_id: r.string()?,
             role: r.pick(&[Role::Customer, Role::Agent])?,
             mode: r.mode()?,
+            grant: r.var()?,
             interaction: r.pick(&[
                 Interaction::Voice,
                 Interaction::WebChat,
@@ -300,7 +313,7 @@ pub fn decode_incoming(bytes: &[u8]) -> Option<Incoming> {
             r.bool()?;
             Incoming::Presence
         }
-        FrameKind::ModeChanged => Incoming::Mode(r.mode()?),
+        FrameKind::ModeChanged => Incoming::Mode(r.mode()?, r.var()?),
         FrameKind::AgentPointer => Incoming::AgentPointer(Pointer {
             x: r.int()?,
             y: r.int()?,

@@ -210,12 +210,13 @@ fn incoming_frames_decode_for_the_kinds_the_page_reads() {
         0,
         Message::ModeChanged(ModeChanged {
             mode: SessionMode::NavigationGranted,
+            grant: 300,
         }),
     )
     .encode();
     assert_eq!(
         mode.ok().and_then(|b| decode_incoming(&b)),
-        Some(Incoming::Mode(SessionMode::NavigationGranted))
+        Some(Incoming::Mode(SessionMode::NavigationGranted, 300))
     );
     // Truncated, trailing bytes, unknown kinds and kinds the page never reads are ignored.
     assert_eq!(decode_incoming(&[]), None);
@@ -233,6 +234,7 @@ fn the_hand_decoder_reads_every_kind_the_page_reads_as_the_protocol_encodes_it()
         session_id: "s-1é".into(),
         role: Role::Customer,
         mode: SessionMode::NavigationRequested,
+        grant: 70_000,
         interaction: Interaction::WebMessaging,
         resume_token: Some("tok".into()),
     };
@@ -362,5 +364,18 @@ fn only_refusals_of_what_the_page_sent_end_a_session_instead_of_a_resume() {
     }
     for code in [SlowConsumer, Internal, RateLimited, SessionEnded] {
         assert!(!refuses_what_was_sent(code), "{code:?}");
+    }
+}
+
+#[test]
+fn a_welcome_restores_control_only_under_the_grant_the_page_holds() {
+    use SessionMode::*;
+    assert_eq!(welcomed_mode(NavigationGranted, 3, 3), NavigationGranted);
+    // Revoked while offline (holds none), or a copy holding an older grant: read-only.
+    assert_eq!(welcomed_mode(NavigationGranted, 3, 0), ReadOnly);
+    assert_eq!(welcomed_mode(NavigationGranted, 3, 2), ReadOnly);
+    assert_eq!(welcomed_mode(NavigationGranted, 0, 0), ReadOnly);
+    for mode in [ReadOnly, NavigationRequested, Ended] {
+        assert_eq!(welcomed_mode(mode, 3, 3), mode);
     }
 }

@@ -2,9 +2,14 @@
 //! defence it names: what an anonymous client on the internet, or a signed-in person acting
 //! against the others, tries, and what the relay must answer instead.
 
+// The co-browse tests' raw agent and page helpers, shared with tests/tests/control.rs.
+#[path = "../cobrowse/mod.rs"]
+mod cobrowse;
 mod connections;
 mod cross_site;
 mod headers;
 mod pairing;
+mod proxy;
+mod revoke;
 mod signin;
 mod support;

@@ -28,3 +28,23 @@ pub async fn sign_in(relay: &Relay, client: &reqwest::Client) -> Result<String> 
         .await?;
     Ok(answer["token"].as_str().context("no token")?.to_owned())
 }
+
+/// A co-browse session's audit log as (event, detail) pairs, read as its agent.
+pub async fn audit(relay: &Relay, token: &str, session: &str) -> Result<Vec<(String, String)>> {
+    let answer: Value = reqwest::Client::new()
+        .get(relay.url(&format!("/api/cobrowse/sessions/{session}/audit")))
+        .bearer_auth(token)
+        .send()
+        .await?
+        .error_for_status()?
+        .json()
+        .await?;
+    let entries = answer.as_array().context("the audit is a list")?;
+    Ok(entries
+        .iter()
+        .map(|e| {
+            let text = |k: &str| e[k].as_str().unwrap_or_default().to_owned();
+            (text("event"), text("detail"))
+        })
+        .collect())
+}

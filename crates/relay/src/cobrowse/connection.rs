@@ -190,7 +190,7 @@ async fn pair(
             .claim_offer(token)
             .map(|s| (s, "offer"))
             .map_err(|e| pair_close(&e)),
-        (Side::Customer { site, .. }, Role::Customer, Pairing::Resume(token)) => registry
+        (Side::Customer { site, .. }, Role::Customer, Pairing::Resume { token, .. }) => registry
             .resume(token, site)
             .map(|s| (s, "resume"))
             .map_err(|e| pair_close(&e)),
@@ -215,7 +215,7 @@ async fn pair(
         Side::Customer { site, .. } => Some(site.as_str()),
         Side::Agent(_) => None,
     };
-    match session.attach(hello.role, handle, site, how) {
+    match session.attach(hello.role, handle, site, how, hello.pairing.held_grant()) {
         Ok(records) => {
             record(cb, records).await;
             Some(Attached {

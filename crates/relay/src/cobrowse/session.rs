@@ -12,8 +12,8 @@ use std::{
 
 use axum::body::Bytes;
 use protocol::{
-    ControlState, End, EndReason, ErrorCode, FrameKind, Interaction, Message, Presence, Role,
-    Verdict, Welcome, PROTOCOL_VERSION,
+    ControlState, End, EndReason, ErrorCode, FrameKind, Interaction, Message, ModeChanged,
+    Presence, Role, Verdict, Welcome, PROTOCOL_VERSION,
 };
 use tokio::{sync::Notify, time::Instant};
 
@@ -147,13 +147,17 @@ impl Session {
     }
 
     /// Attaches a connection as `role`, replacing an earlier connection of the same role. Queues
-    /// `welcome`, presence and, for an agent, the late-join replay.
+    /// `welcome`, presence and, for an agent, the late-join replay. A customer names the control
+    /// grant it still holds (`held_grant`, 0: none): a grant it does not hold (it revoked while
+    /// offline, or never heard of it) is withdrawn before the welcome, so no agent input
+    /// reaches the page under it.
     pub fn attach(
         &self,
         role: Role,
         mut handle: PeerHandle,
         site_key: Option<&str>,
         how: &str,
+        held_grant: u32,
     ) -> Result<Vec<Record>, SessionEnded> {
         let mut st = self.lock();
         if st.end_reason.is_some() {
@@ -173,11 +177,22 @@ impl Session {
                 reason: "replaced by a newer connection".into(),
             });
         }
+        if role == Role::Customer {
+            let grant = st.control.grant();
+            if let Some(mode) = st.control.resume(held_grant) {
+                // The agent hears it now; the page's welcome below carries the mode.
+                let frame = relay_frame(Message::ModeChanged(ModeChanged { mode, grant }));
+                st.deliver(&self.id, Role::Agent, Outbound::Frame(frame), &mut records);
+                let detail = format!("{mode:?}: the customer resumed without grant {grant}");
+                records.push(st.audit(&self.id, "mode", detail));
+            }
+        }
         let welcome = relay_frame(Message::Welcome(Welcome {
             version: PROTOCOL_VERSION,
             session_id: self.id.clone(),
             role,
             mode: st.control.mode(),
+            grant: st.control.grant(),
             interaction: self.interaction,
             resume_token: (role == Role::Customer).then(|| self.resume_token.clone()),
         }));

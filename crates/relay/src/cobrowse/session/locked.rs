@@ -118,7 +118,8 @@ impl State {
     }
 
     pub(super) fn announce_mode(&mut self, id: &str, mode: SessionMode, records: &mut Vec<Record>) {
-        let frame = relay_frame(Message::ModeChanged(ModeChanged { mode }));
+        let grant = self.control.grant();
+        let frame = relay_frame(Message::ModeChanged(ModeChanged { mode, grant }));
         self.deliver(id, Role::Customer, Outbound::Frame(frame.clone()), records);
         self.deliver(id, Role::Agent, Outbound::Frame(frame), records);
     }
