@@ -467,3 +467,34 @@ async fn a_page_that_resumes_without_the_grant_gets_no_control_back_and_the_agen
         .any(|(e, d)| e == "dropped" && d.contains("Navigate")));
     relay.stop().await;
 }
+
+#[tokio::test]
+async fn the_pages_refusals_of_forwarded_input_are_audited_and_reach_the_agent() {
+    let relay = Relay::start(|_| {}).await;
+    let token = relay.login("alice").await;
+    let (id, mut customer, mut agent) = relay.paired(&token, "voice", "call-refused").await;
+    granted(&mut customer, &mut agent).await;
+    agent.send(agent_inputs().remove(0)).await;
+    customer.recv_until(FrameKind::Click).await;
+    let refusal = |reason| Message::InputRefused(InputRefused { node: 5, reason });
+    customer.send(refusal(Refusal::FormReadOnly)).await;
+    // One more than was asked of it: forwarded, but not audited.
+    customer.send(refusal(Refusal::CrossSite)).await;
+    assert_eq!(
+        agent.recv_until(FrameKind::InputRefused).await.message,
+        refusal(Refusal::FormReadOnly)
+    );
+    assert_eq!(
+        agent.recv_until(FrameKind::InputRefused).await.message,
+        refusal(Refusal::CrossSite)
+    );
+    relay.processed(&token, &id, &mut customer).await;
+    let audit = relay.audit(&token, &id).await;
+    let refused: Vec<_> = audit.iter().filter(|(e, _)| e == "refused").collect();
+    assert_eq!(
+        refused,
+        [&("refused".to_owned(), "node 5: FormReadOnly".to_owned())],
+        "{audit:?}"
+    );
+    relay.stop().await;
+}

@@ -10,6 +10,7 @@ mod cross_site;
 mod headers;
 mod pairing;
 mod proxy;
+mod read_only;
 mod revoke;
 mod signin;
 mod support;

@@ -80,6 +80,23 @@ pub struct SessionView {
     pub end_reason: Option<String>,
 }
 
+/// The audit entry for the page's refusal of an agent input (its second gate: a read-only
+/// element, a label or form that reaches one, a link off the site...). Only as many refusals
+/// are audited as agent inputs were forwarded, so a page cannot fill the log with refusals of
+/// nothing; every one is still forwarded (it is numbered in the page's stream).
+fn refusal_record(id: &str, st: &mut State, frame: &[u8]) -> Option<Record> {
+    let Ok(protocol::Frame {
+        message: Message::InputRefused(refused),
+        ..
+    }) = protocol::Frame::decode(frame, &protocol::Limits::default())
+    else {
+        return None;
+    };
+    st.unanswered_inputs = st.unanswered_inputs.checked_sub(1)?;
+    let detail = format!("node {}: {:?}", refused.node, refused.reason);
+    Some(st.audit(id, "refused", detail))
+}
+
 impl Session {
     #[allow(clippy::too_many_arguments)]
     pub fn new(
@@ -114,6 +131,7 @@ impl Session {
                 audit_seq: 0,
                 end_reason: None,
                 snapshot_due: None,
+                unanswered_inputs: 0,
                 counters,
             }),
             wake: Notify::new(),
@@ -371,6 +389,14 @@ impl Session {
         match (from, kind) {
             (Role::Customer, FrameKind::Snapshot) => st.snapshot_due = None,
             (Role::Agent, FrameKind::ResyncRequest) => st.snapshot_due = Some(Instant::now()),
+            (Role::Agent, k) if k.is_agent_input() => {
+                st.unanswered_inputs = st.unanswered_inputs.saturating_add(1);
+            }
+            (Role::Customer, FrameKind::InputRefused) => {
+                if let Some(record) = refusal_record(&self.id, st, &frame) {
+                    records.push(record);
+                }
+            }
             _ => {}
         }
         if from == Role::Customer && st.page.push(kind, &frame) == Buffered::Overflowed {

@@ -181,7 +181,13 @@ impl Page {
     pub(super) fn held_grant(&self) -> u32 {
         storage()
             .and_then(|s| s.get_item(&self.grant_key()).ok().flatten())
-            .and_then(|v| v.parse().ok())
+            .and_then(|v| {
+                // By hand, as `digits` writes it: `str::parse` costs the package more.
+                v.bytes().try_fold(0u32, |n, b| {
+                    let digit = u32::from(b.checked_sub(b'0').filter(|d| *d < 10)?);
+                    n.checked_mul(10)?.checked_add(digit)
+                })
+            })
             .unwrap_or(0)
     }
 
