@@ -169,17 +169,17 @@ async fn an_agent_signs_in_shares_a_page_gets_control_types_and_ends() -> anyhow
     )
     .await?;
     shot(&console, "5-control-granted").await?;
-    // Enter in the typing box goes to the customer's field; there it would press the read-only
-    // "Place order" button, so the page refuses and the console says why.
+    // Enter in the typing box goes to the customer's field; there it would send the form whose
+    // "Place order" button is read-only, so the page refuses and the console says why.
     run(
         &console,
         r#"document.querySelector('.typing').dispatchEvent(new KeyboardEvent('keydown', { key: 'Enter', bubbles: true }));
            done(true);"#,
     )
     .await?;
-    wait_for("the read-only refusal toast", Duration::from_secs(10), || async {
+    wait_for("the read-only form refusal toast", Duration::from_secs(10), || async {
         let t = console.client.execute("const t = document.getElementById('toast'); return t.hidden ? '' : t.textContent", vec![]).await.ok()?;
-        t.as_str().filter(|t| t.contains("read-only")).map(drop)
+        t.as_str().filter(|t| t.contains("only the customer can send that form")).map(drop)
     })
     .await?;
     let at = customer

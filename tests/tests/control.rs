@@ -16,7 +16,7 @@ use protocol::{
 };
 
 fn mode(m: SessionMode) -> impl Fn(&Message) -> bool {
-    move |msg| matches!(msg, Message::ModeChanged(ModeChanged { mode }) if *mode == m)
+    move |msg| matches!(msg, Message::ModeChanged(ModeChanged { mode, .. }) if *mode == m)
 }
 
 fn refused(reason: Refusal) -> impl Fn(&Message) -> bool {
@@ -180,7 +180,8 @@ async fn granted_agent_fills_checkout_is_refused_on_readonly_and_masked_and_foll
     agent
         .until("readonly refusal", refused(Refusal::ReadOnly))
         .await?;
-    // Enter in the name field would press that same button (implicit submission): refused too.
+    // Enter in the name field would send the form that button sends (implicit submission):
+    // only the customer sends it.
     let name = agent.node("name")?;
     agent
         .send(Message::Key(Key {
@@ -190,7 +191,10 @@ async fn granted_agent_fills_checkout_is_refused_on_readonly_and_masked_and_foll
         }))
         .await?;
     agent
-        .until("Enter that submits is readonly", refused(Refusal::ReadOnly))
+        .until(
+            "Enter that submits is refused",
+            refused(Refusal::FormReadOnly),
+        )
         .await?;
     // The card field is masked and the demo site does not let agents type into masked fields.
     let card = agent.node("card")?;

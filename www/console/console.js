@@ -17,6 +17,7 @@ const MODE_TEXT = { 'read-only': 'Read-only', requested: 'Control requested…',
 const REFUSAL_TEXT = {
   NotGranted: 'the customer has not granted control', ReadOnly: 'that element is read-only on this site',
   Masked: 'that field is private', UnknownNode: 'the element is gone', CrossSite: 'that address is on another site',
+  FormReadOnly: 'only the customer can send that form', History: 'that page in the history may be on another site',
 };
 const END_TEXT = {
   CustomerEnded: 'The customer ended the session.', AgentEnded: 'You ended the session.',

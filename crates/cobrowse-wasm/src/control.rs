@@ -1,16 +1,16 @@
-//! The customer's side of control, pure: which agent frames the page reads, whether one agent
-//! input may act on its target (the page's second gate after the relay's), same-site navigation,
-//! URL patterns that pause sharing, and the few frames the page itself sends besides capture.
+//! The customer's side of control, pure: whether one agent input may act on its target (the
+//! page's second gate after the relay's), and on what it reaches sideways (a label's control,
+//! a form it submits, a link, a history entry); same-site navigation; URL patterns that pause
+//! sharing; and, in [`codec`], the frames the page reads and the few it sends besides capture.
 //!
-//! The web shell (`web::customer`) gathers [`Facts`] about the live target and asks [`decide`];
-//! it never decides by itself. Everything here is tested natively.
+//! The web shell (`web::customer`) gathers [`Facts`] and [`Reach`] about the live target and
+//! asks [`decide_click`], [`decide_key`], [`decide`] or [`history`]; it never decides by
+//! itself. Everything here is tested natively.
 
-use protocol::{
-    Click, End, EndReason, ErrorCode, FrameKind, Hello, Highlight, InputRefused, Key, Navigate,
-    Pairing, Pointer, Refusal, Role, Scroll, SessionMode, SharingPaused, Stroke, TextInput,
-    Welcome, PROTOCOL_VERSION,
-};
-use serde::Serialize;
+use protocol::Refusal;
+
+mod codec;
+pub use codec::*;
 
 /// What a site allows the agent beyond the read-only and masking rules of capture.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -37,6 +37,34 @@ pub struct Facts {
     pub submit: bool,
     /// The element takes text (input, textarea, contenteditable).
     pub editable: bool,
+    /// A click changes the element's value (a checkbox or radio button).
+    pub toggles: bool,
+}
+
+/// What an agent's click (or Enter) reaches besides its target, as the browser resolves it:
+/// the ways to act on a read-only or masked control, or to leave the site, sideways.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Reach {
+    /// The target is in a `<label>` whose control (`label.control`: named by `for=`, or
+    /// nested) the click activates: that control's facts. A click on a label is a click on
+    /// its control.
+    pub label_control: Option<Facts>,
+    /// The click (on a submit button, wherever it is: `form=` ties a button outside to its
+    /// form) or the Enter (implicit submission) submits a form.
+    pub submits: Option<FormFacts>,
+    /// The click follows a link (`<a href>`, `<area href>`) to this URL.
+    pub follows: Option<String>,
+}
+
+/// What the shell found out about a form a click or Enter would submit.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FormFacts {
+    /// The form is read-only itself (the attribute or a selector, on it or an ancestor), or one
+    /// of its submit buttons is read-only or masked: then only the customer sends it, through
+    /// whichever button or key.
+    pub locked: bool,
+    /// Where it goes: the submitter's `formaction`, or the form's action, resolved.
+    pub action: String,
 }
 
 /// The kinds of agent input the page applies.
@@ -64,6 +92,10 @@ pub fn decide(granted: bool, action: Action, facts: &Facts, rules: &Rules) -> Re
     if facts.readonly || (rules.submit_readonly && facts.submit) {
         return Err(Refusal::ReadOnly);
     }
+    // Ticking a masked box changes a value the agent is not shown: as typing into it would.
+    if action == Action::Click && facts.toggles && facts.masked && !rules.agent_types_masked {
+        return Err(Refusal::Masked);
+    }
     if matches!(action, Action::Type | Action::Key) {
         if !facts.editable {
             return Err(Refusal::ReadOnly);
@@ -73,6 +105,81 @@ pub fn decide(granted: bool, action: Action, facts: &Facts, rules: &Rules) -> Re
         }
     }
     Ok(())
+}
+
+/// May a click with these `facts` on its target, reaching `reach`, act on page `page` (its
+/// URL)? The target by [`decide`]; a label's control as if clicked itself; a form it submits
+/// by [`submission`]; a link only to the page's own origin ([`stays_on_site`]).
+pub fn decide_click(
+    granted: bool,
+    facts: &Facts,
+    reach: &Reach,
+    rules: &Rules,
+    page: &str,
+) -> Result<(), Refusal> {
+    decide(granted, Action::Click, facts, rules)?;
+    if let Some(control) = &reach.label_control {
+        decide(granted, Action::Click, control, rules)?;
+    }
+    if let Some(form) = &reach.submits {
+        submission(form, rules, page)?;
+    }
+    match &reach.follows {
+        Some(url) => stays_on_site(page, url),
+        None => Ok(()),
+    }
+}
+
+/// May a key press act, when it would submit `submits` (Enter in a form's field)?
+pub fn decide_key(
+    granted: bool,
+    facts: &Facts,
+    submits: Option<&FormFacts>,
+    rules: &Rules,
+    page: &str,
+) -> Result<(), Refusal> {
+    decide(granted, Action::Key, facts, rules)?;
+    submits.map_or(Ok(()), |form| submission(form, rules, page))
+}
+
+/// Whether the agent may submit this form: not one only the customer may send (locked, or
+/// every submit button read-only by the site's rule), and not to another site.
+pub fn submission(form: &FormFacts, rules: &Rules, page: &str) -> Result<(), Refusal> {
+    if form.locked || rules.submit_readonly {
+        return Err(Refusal::FormReadOnly);
+    }
+    stays_on_site(page, &form.action)
+}
+
+/// Whether going to `url` (absolute, as the browser resolved it) keeps page `page` on its
+/// site: the page's own origin only. (Another origin the site allows would not carry the
+/// session either: the resume token lives in this origin's sessionStorage.) `javascript:` URLs
+/// run the page's own script, as any of its buttons does, and go nowhere by themselves.
+pub fn stays_on_site(page: &str, url: &str) -> Result<(), Refusal> {
+    let url = url.trim();
+    if url
+        .get(..11)
+        .is_some_and(|s| s.eq_ignore_ascii_case("javascript:"))
+    {
+        return Ok(());
+    }
+    match (origin(page), origin(url)) {
+        (Some(here), Some(there)) if here == there => Ok(()),
+        _ => Err(Refusal::CrossSite),
+    }
+}
+
+/// Whether history back or forward may go to `entry`, the URL of the entry it leads to, if
+/// the page knows it (the Navigation API lists only this origin's entries; without it, or
+/// with no such entry, nothing is known and nothing is risked).
+pub fn history(granted: bool, page: &str, entry: Option<&str>) -> Result<(), Refusal> {
+    if !granted {
+        return Err(Refusal::NotGranted);
+    }
+    match entry {
+        Some(url) => stays_on_site(page, url).map_err(|_| Refusal::History),
+        None => Err(Refusal::History),
+    }
 }
 
 /// `scheme://host[:port]` of an absolute http(s) URL, lower-cased.
@@ -154,274 +261,6 @@ pub fn is_paused(url: &str, rules: &Rules) -> bool {
                 glob(p, url)
             }
     })
-}
-
-/// What the page reads from the relay and the agent. Other kinds are ignored.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Incoming {
-    Welcome(Welcome),
-    End(End),
-    /// The relay's error: its code (whether resuming could help) and text.
-    Error(ErrorCode, String),
-    Presence,
-    Mode(SessionMode),
-    AgentPointer(Pointer),
-    Highlight(Highlight),
-    Stroke(Stroke),
-    ClearAnnotations,
-    NavigationRequest,
-    ResyncRequest,
-    Click(Click),
-    TextInput(TextInput),
-    Key(Key),
-    Scroll(Scroll),
-    Navigate(Navigate),
-}
-
-/// A cursor over a postcard body, for the few shapes the page reads: a dozen lines instead of
-/// serde's visitors for every agent frame in the customer's package.
-struct Reader<'a>(&'a [u8]);
-
-impl Reader<'_> {
-    fn byte(&mut self) -> Option<u8> {
-        let (&b, rest) = self.0.split_first()?;
-        self.0 = rest;
-        Some(b)
-    }
-
-    /// An unsigned varint (u16, u32, lengths and enum tags).
-    fn var(&mut self) -> Option<u32> {
-        let mut value = 0u64;
-        for shift in [0, 7, 14, 21, 28] {
-            let b = self.byte()?;
-            value |= u64::from(b & 0x7f) << shift;
-            if b < 0x80 {
-                return u32::try_from(value).ok();
-            }
-        }
-        None
-    }
-
-    /// A zigzag varint i32.
-    fn int(&mut self) -> Option<i32> {
-        let v = self.var()?;
-        Some((v >> 1) as i32 ^ -((v & 1) as i32))
-    }
-
-    fn string(&mut self) -> Option<String> {
-        let len = usize::try_from(self.var()?).ok()?;
-        let (bytes, rest) = self.0.split_at_checked(len)?;
-        self.0 = rest;
-        core::str::from_utf8(bytes).ok().map(str::to_owned)
-    }
-
-    fn bool(&mut self) -> Option<bool> {
-        match self.byte()? {
-            0 => Some(false),
-            1 => Some(true),
-            _ => None,
-        }
-    }
-
-    fn pick<T: Copy>(&mut self, variants: &[T]) -> Option<T> {
-        variants.get(usize::try_from(self.var()?).ok()?).copied()
-    }
-
-    fn mode(&mut self) -> Option<SessionMode> {
-        use SessionMode::*;
-        self.pick(&[ReadOnly, NavigationRequested, NavigationGranted, Ended])
-    }
-}
-
-/// Whether an error after the welcome refused what the page sent, so a resume would only send
-/// it again and be refused again: the session ends instead. A slow consumer or an internal
-/// error is worth a resume.
-pub fn refuses_what_was_sent(code: ErrorCode) -> bool {
-    use ErrorCode::*;
-    matches!(code, UnsupportedVersion | Malformed | TooLarge | NotAllowed)
-}
-
-/// Decodes a frame for the page, only for the kinds it reads (so the wasm build carries no
-/// decoders of DOM frames). `None` for malformed frames and kinds the page ignores.
-pub fn decode_incoming(bytes: &[u8]) -> Option<Incoming> {
-    use protocol::{
-        Button, EndReason as E, Interaction, Point, Role, StrokeKind, PROTOCOL_VERSION as V,
-    };
-    let (&code, rest) = bytes.split_first()?;
-    let kind = FrameKind::from_code(code)?;
-    let mut r = Reader(rest);
-    r.var()?;
-    let incoming = match kind {
-        FrameKind::Welcome => Incoming::Welcome(Welcome {
-            version: u16::try_from(r.var()?).ok().filter(|&v| v == V)?,
-            session_id: r.string()?,
-            role: r.pick(&[Role::Customer, Role::Agent])?,
-            mode: r.mode()?,
-            interaction: r.pick(&[
-                Interaction::Voice,
-                Interaction::WebChat,
-                Interaction::WebMessaging,
-            ])?,
-            resume_token: match r.bool()? {
-                true => Some(r.string()?),
-                false => None,
-            },
-        }),
-        FrameKind::End => Incoming::End(End {
-            reason: r.pick(&[
-                E::CustomerEnded,
-                E::AgentEnded,
-                E::InteractionEnded,
-                E::InteractionTransferred,
-                E::Inactivity,
-                E::Error,
-            ])?,
-        }),
-        FrameKind::Error => {
-            use ErrorCode::*;
-            let code = r.pick(&[
-                UnsupportedVersion,
-                Malformed,
-                TooLarge,
-                Unauthorized,
-                OriginNotAllowed,
-                UnknownKey,
-                KeyExpired,
-                RateLimited,
-                NotAllowed,
-                SlowConsumer,
-                SessionEnded,
-                Internal,
-            ])?;
-            Incoming::Error(code, r.string()?)
-        }
-        FrameKind::Presence => {
-            r.var()?;
-            r.bool()?;
-            Incoming::Presence
-        }
-        FrameKind::ModeChanged => Incoming::Mode(r.mode()?),
-        FrameKind::AgentPointer => Incoming::AgentPointer(Pointer {
-            x: r.int()?,
-            y: r.int()?,
-        }),
-        FrameKind::Highlight => Incoming::Highlight(Highlight { node: r.var()? }),
-        FrameKind::Stroke => {
-            let id = r.var()?;
-            let kind = r.pick(&[StrokeKind::Freehand, StrokeKind::Arrow])?;
-            let count = usize::try_from(r.var()?).ok()?;
-            // Each point takes two bytes at least: the count cannot outrun the frame.
-            if count > r.0.len() / 2 {
-                return None;
-            }
-            let mut points = Vec::with_capacity(count);
-            for _ in 0..count {
-                points.push(Point {
-                    x: r.int()?,
-                    y: r.int()?,
-                });
-            }
-            Incoming::Stroke(Stroke {
-                id,
-                kind,
-                points,
-                done: r.bool()?,
-            })
-        }
-        FrameKind::ClearAnnotations => Incoming::ClearAnnotations,
-        FrameKind::NavigationRequest => Incoming::NavigationRequest,
-        FrameKind::ResyncRequest => Incoming::ResyncRequest,
-        FrameKind::Click => Incoming::Click(Click {
-            node: r.var()?,
-            x: r.int()?,
-            y: r.int()?,
-            button: r.pick(&[Button::Primary, Button::Secondary, Button::Middle])?,
-        }),
-        FrameKind::TextInput => Incoming::TextInput(TextInput {
-            node: r.var()?,
-            value: r.string()?,
-        }),
-        FrameKind::Key => Incoming::Key(Key {
-            node: r.var()?,
-            key: r.string()?,
-            modifiers: r.byte()?,
-        }),
-        FrameKind::AgentScroll => Incoming::Scroll(Scroll {
-            node: r.var()?,
-            x: r.int()?,
-            y: r.int()?,
-        }),
-        FrameKind::Navigate => Incoming::Navigate(match r.var()? {
-            0 => Navigate::Url(r.string()?),
-            1 => Navigate::Back,
-            2 => Navigate::Forward,
-            3 => Navigate::Reload,
-            _ => return None,
-        }),
-        _ => return None,
-    };
-    r.0.is_empty().then_some(incoming)
-}
-
-/// The frames the page sends besides capture's.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Outgoing {
-    Hello { site: String, pairing: Pairing },
-    End,
-    Accept,
-    Decline,
-    Revoke,
-    Refused(InputRefused),
-    Paused(bool),
-}
-
-/// Encodes an [`Outgoing`] frame with sequence number `seq`: the layout of `Frame::encode`.
-pub fn encode_outgoing(seq: u32, frame: &Outgoing) -> Vec<u8> {
-    fn put<T: Serialize>(kind: FrameKind, seq: u32, body: &T) -> Vec<u8> {
-        let out = postcard::to_extend(&seq, vec![kind.code()]).unwrap_or_default();
-        // Our own small values always serialize; an empty frame is refused by the relay.
-        postcard::to_extend(body, out).unwrap_or_default()
-    }
-    match frame {
-        Outgoing::Hello { site, pairing } => put(
-            FrameKind::Hello,
-            seq,
-            &Hello {
-                version: PROTOCOL_VERSION,
-                role: Role::Customer,
-                site: site.clone(),
-                pairing: pairing.clone(),
-            },
-        ),
-        Outgoing::End => put(
-            FrameKind::End,
-            seq,
-            &End {
-                reason: EndReason::CustomerEnded,
-            },
-        ),
-        Outgoing::Accept => put(FrameKind::NavigationAccept, seq, &()),
-        Outgoing::Decline => put(FrameKind::NavigationDecline, seq, &()),
-        Outgoing::Revoke => put(FrameKind::Revoke, seq, &()),
-        Outgoing::Refused(r) => put(FrameKind::InputRefused, seq, r),
-        Outgoing::Paused(paused) => put(
-            FrameKind::SharingPaused,
-            seq,
-            &SharingPaused { paused: *paused },
-        ),
-    }
-}
-
-/// The event name and reason text the loader's `Cobrowse.on` listeners get for an end.
-pub fn end_reason_name(reason: EndReason) -> &'static str {
-    match reason {
-        EndReason::CustomerEnded => "customer",
-        EndReason::AgentEnded => "agent",
-        EndReason::InteractionEnded => "interaction-ended",
-        EndReason::InteractionTransferred => "interaction-transferred",
-        EndReason::Inactivity => "inactivity",
-        EndReason::Error => "error",
-    }
 }
 
 #[cfg(test)]

@@ -1,7 +1,10 @@
 //! Tests of the page's control decisions, navigation checks, pause patterns and frame codec.
 
 use super::*;
-use protocol::{Empty, Frame, Limits, Message, ModeChanged};
+use protocol::{
+    Click, Empty, End, EndReason, Frame, Hello, InputRefused, Limits, Message, ModeChanged,
+    Pairing, Refusal, Role, SessionMode, SharingPaused, PROTOCOL_VERSION,
+};
 
 fn facts() -> Facts {
     Facts {
@@ -210,12 +213,13 @@ fn incoming_frames_decode_for_the_kinds_the_page_reads() {
         0,
         Message::ModeChanged(ModeChanged {
             mode: SessionMode::NavigationGranted,
+            grant: 300,
         }),
     )
     .encode();
     assert_eq!(
         mode.ok().and_then(|b| decode_incoming(&b)),
-        Some(Incoming::Mode(SessionMode::NavigationGranted))
+        Some(Incoming::Mode(SessionMode::NavigationGranted, 300))
     );
     // Truncated, trailing bytes, unknown kinds and kinds the page never reads are ignored.
     assert_eq!(decode_incoming(&[]), None);
@@ -233,6 +237,7 @@ fn the_hand_decoder_reads_every_kind_the_page_reads_as_the_protocol_encodes_it()
         session_id: "s-1é".into(),
         role: Role::Customer,
         mode: SessionMode::NavigationRequested,
+        grant: 70_000,
         interaction: Interaction::WebMessaging,
         resume_token: Some("tok".into()),
     };
@@ -363,4 +368,159 @@ fn only_refusals_of_what_the_page_sent_end_a_session_instead_of_a_resume() {
     for code in [SlowConsumer, Internal, RateLimited, SessionEnded] {
         assert!(!refuses_what_was_sent(code), "{code:?}");
     }
+}
+
+#[test]
+fn a_welcome_restores_control_only_under_the_grant_the_page_holds() {
+    use SessionMode::*;
+    assert_eq!(welcomed_mode(NavigationGranted, 3, 3), NavigationGranted);
+    // Revoked while offline (holds none), or a copy holding an older grant: read-only.
+    assert_eq!(welcomed_mode(NavigationGranted, 3, 0), ReadOnly);
+    assert_eq!(welcomed_mode(NavigationGranted, 3, 2), ReadOnly);
+    assert_eq!(welcomed_mode(NavigationGranted, 0, 0), ReadOnly);
+    for mode in [ReadOnly, NavigationRequested, Ended] {
+        assert_eq!(welcomed_mode(mode, 3, 3), mode);
+    }
+}
+
+const PAGE: &str = "http://shop.example/demo/checkout.html";
+
+fn reaching(reach: Reach) -> Result<(), Refusal> {
+    decide_click(true, &facts(), &reach, &Rules::default(), PAGE)
+}
+
+fn form(locked: bool, action: &str) -> FormFacts {
+    FormFacts {
+        locked,
+        action: action.into(),
+    }
+}
+
+#[test]
+fn a_click_on_a_label_is_a_click_on_its_control() {
+    let control = |f: Facts| Reach {
+        label_control: Some(f),
+        ..Reach::default()
+    };
+    assert_eq!(reaching(control(facts())), Ok(()));
+    let readonly = Facts {
+        readonly: true,
+        ..facts()
+    };
+    assert_eq!(reaching(control(readonly)), Err(Refusal::ReadOnly));
+    let masked_box = Facts {
+        masked: true,
+        toggles: true,
+        ..facts()
+    };
+    assert_eq!(reaching(control(masked_box)), Err(Refusal::Masked));
+    // A control the page does not know (say, inside a blocked box) is not reached either.
+    assert_eq!(
+        reaching(control(Facts::default())),
+        Err(Refusal::UnknownNode)
+    );
+}
+
+#[test]
+fn a_masked_box_is_not_ticked_unless_the_site_lets_agents_type_masked_values() {
+    let masked_box = Facts {
+        masked: true,
+        toggles: true,
+        ..facts()
+    };
+    let none = Reach::default();
+    assert_eq!(
+        decide_click(true, &masked_box, &none, &Rules::default(), PAGE),
+        Err(Refusal::Masked)
+    );
+    let rules = Rules {
+        agent_types_masked: true,
+        ..Rules::default()
+    };
+    assert_eq!(decide_click(true, &masked_box, &none, &rules, PAGE), Ok(()));
+}
+
+#[test]
+fn a_form_only_the_customer_sends_is_sent_by_no_button_and_no_enter() {
+    let submits = |f| Reach {
+        submits: Some(f),
+        ..Reach::default()
+    };
+    let here = "http://shop.example/demo/thanks.html";
+    assert_eq!(reaching(submits(form(false, here))), Ok(()));
+    // A `form=` button outside the form, or any other button in it: the form is locked.
+    assert_eq!(
+        reaching(submits(form(true, here))),
+        Err(Refusal::FormReadOnly)
+    );
+    let enter = Facts {
+        editable: true,
+        ..facts()
+    };
+    let rules = Rules::default();
+    assert_eq!(
+        decide_key(true, &enter, Some(&form(true, here)), &rules, PAGE),
+        Err(Refusal::FormReadOnly)
+    );
+    assert_eq!(
+        decide_key(true, &enter, Some(&form(false, here)), &rules, PAGE),
+        Ok(())
+    );
+    assert_eq!(decide_key(true, &enter, None, &rules, PAGE), Ok(()));
+    // The site's rule makes every submit read-only: every submission too.
+    let rules = Rules {
+        submit_readonly: true,
+        ..Rules::default()
+    };
+    assert_eq!(
+        decide_key(true, &enter, Some(&form(false, here)), &rules, PAGE),
+        Err(Refusal::FormReadOnly)
+    );
+    // A form that posts to another site.
+    assert_eq!(
+        reaching(submits(form(false, "https://evil.example/collect"))),
+        Err(Refusal::CrossSite)
+    );
+}
+
+#[test]
+fn links_are_followed_only_on_the_pages_own_origin() {
+    let link = |url: &str| Reach {
+        follows: Some(url.into()),
+        ..Reach::default()
+    };
+    assert_eq!(
+        reaching(link("http://shop.example/demo/cart.html#top")),
+        Ok(())
+    );
+    assert_eq!(reaching(link("javascript:void(0)")), Ok(()));
+    assert_eq!(reaching(link("JavaScript:open()")), Ok(()));
+    for away in [
+        "https://shop.example/demo/",
+        "http://shop.example:8080/",
+        "http://evil.example/",
+        "mailto:someone@shop.example",
+        "data:text/html,hi",
+        "http://shop.example@evil.example/",
+        "",
+    ] {
+        assert_eq!(reaching(link(away)), Err(Refusal::CrossSite), "{away}");
+    }
+}
+
+#[test]
+fn history_goes_only_to_entries_known_to_be_on_the_site() {
+    assert_eq!(
+        history(true, PAGE, Some("http://shop.example/demo/cart.html")),
+        Ok(())
+    );
+    assert_eq!(history(true, PAGE, None), Err(Refusal::History));
+    assert_eq!(
+        history(true, PAGE, Some("https://elsewhere.example/")),
+        Err(Refusal::History)
+    );
+    assert_eq!(
+        history(false, PAGE, Some("http://shop.example/demo/cart.html")),
+        Err(Refusal::NotGranted)
+    );
 }

@@ -44,6 +44,14 @@ fn golden_fixtures_decode_in_the_browser() {
             include_bytes!("../../protocol/fixtures/agent_click.bin"),
         ),
         (
+            "hello_customer_resume",
+            include_bytes!("../../protocol/fixtures/hello_customer_resume.bin"),
+        ),
+        (
+            "mode_granted",
+            include_bytes!("../../protocol/fixtures/mode_granted.bin"),
+        ),
+        (
             "end_inactivity",
             include_bytes!("../../protocol/fixtures/end_inactivity.bin"),
         ),

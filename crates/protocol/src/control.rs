@@ -42,12 +42,16 @@ pub enum Verdict {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ControlState {
     mode: SessionMode,
+    /// The number of the latest grant (0: none yet). Each grant gets a new one, so a page that
+    /// resumes can say which grant it still holds, and an older one is never restored.
+    grant: u32,
 }
 
 impl Default for ControlState {
     fn default() -> Self {
         Self {
             mode: SessionMode::ReadOnly,
+            grant: 0,
         }
     }
 }
@@ -60,6 +64,24 @@ impl ControlState {
     /// May agent input be applied right now?
     pub fn is_granted(&self) -> bool {
         self.mode == SessionMode::NavigationGranted
+    }
+
+    /// The number of the latest grant (0: none yet), announced with every mode.
+    pub fn grant(&self) -> u32 {
+        self.grant
+    }
+
+    /// The customer's page attached again (a page load, or a lost connection), holding grant
+    /// `held` (0: none). The page is the customer's voice: a grant survives only if the page
+    /// still holds that very grant, so a revoke made while it was offline (which never reached
+    /// the relay) is obeyed, and so is a page that lost track of the grant. A request waiting
+    /// for an answer stays; nothing is ever granted here. Returns the new mode if it changed.
+    pub fn resume(&mut self, held: u32) -> Option<SessionMode> {
+        if self.mode == SessionMode::NavigationGranted && held != self.grant {
+            self.mode = SessionMode::ReadOnly;
+            return Some(self.mode);
+        }
+        None
     }
 
     /// Ends the session: from now on everything is dropped.
@@ -105,6 +127,10 @@ impl ControlState {
     }
 
     fn go(&mut self, mode: SessionMode) -> Verdict {
+        if mode == SessionMode::NavigationGranted {
+            // Never 0 again, which means "no grant" to a resuming page.
+            self.grant = self.grant.checked_add(1).unwrap_or(1);
+        }
         self.mode = mode;
         Verdict::Transition(mode)
     }
@@ -225,6 +251,62 @@ mod tests {
             state.on_frame(Role::Agent, K::ModeChanged),
             Verdict::Violation
         );
+    }
+
+    fn granted() -> ControlState {
+        after(&[
+            (Role::Agent, K::NavigationRequest),
+            (Role::Customer, K::NavigationAccept),
+        ])
+    }
+
+    #[test]
+    fn each_grant_gets_a_new_number() {
+        let mut state = granted();
+        assert_eq!(state.grant(), 1);
+        state.on_frame(Role::Customer, K::Revoke);
+        assert_eq!(state.grant(), 1, "a revoke numbers nothing");
+        state.on_frame(Role::Agent, K::NavigationRequest);
+        state.on_frame(Role::Customer, K::NavigationAccept);
+        assert_eq!(state.grant(), 2);
+    }
+
+    #[test]
+    fn a_page_resuming_with_its_grant_keeps_control() {
+        let mut state = granted();
+        assert_eq!(state.resume(1), None);
+        assert!(state.is_granted());
+    }
+
+    #[test]
+    fn a_page_that_revoked_offline_resumes_read_only() {
+        let mut state = granted();
+        assert_eq!(state.resume(0), Some(SessionMode::ReadOnly));
+        assert_eq!(
+            state.on_frame(Role::Agent, K::Navigate),
+            Verdict::Drop(DropReason::NotGranted)
+        );
+    }
+
+    #[test]
+    fn an_older_grant_is_never_restored() {
+        let mut state = granted();
+        state.on_frame(Role::Customer, K::Revoke);
+        state.on_frame(Role::Agent, K::NavigationRequest);
+        state.on_frame(Role::Customer, K::NavigationAccept);
+        // A copy of the page (another tab) that still holds the first grant.
+        assert_eq!(state.resume(1), Some(SessionMode::ReadOnly));
+        assert!(!state.is_granted());
+    }
+
+    #[test]
+    fn resuming_never_grants() {
+        let mut state = after(&[(Role::Agent, K::NavigationRequest)]);
+        assert_eq!(state.resume(7), None);
+        assert_eq!(state.mode(), SessionMode::NavigationRequested);
+        let mut fresh = ControlState::default();
+        assert_eq!(fresh.resume(0), None);
+        assert_eq!(fresh.mode(), SessionMode::ReadOnly);
     }
 
     #[test]

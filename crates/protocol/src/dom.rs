@@ -247,7 +247,13 @@ pub enum Refusal {
     ReadOnly,
     Masked,
     UnknownNode,
+    /// The act would take the page to another site (a link, a form's action, a URL).
     CrossSite,
+    /// A submission of a form only the customer may send: marked read-only itself, or holding
+    /// a read-only or masked submit button, whichever button or key would send it (v3).
+    FormReadOnly,
+    /// History back or forward to an entry not known to be on the site (v3).
+    History,
 }
 
 /// The page tells the agent it did not act, and why.

@@ -147,6 +147,31 @@ pub fn golden() -> Vec<(&'static str, Frame)> {
             ),
         ),
         (
+            "hello_customer_resume",
+            Frame::new(
+                0,
+                Message::Hello(Hello {
+                    version: crate::PROTOCOL_VERSION,
+                    role: Role::Customer,
+                    site: "demo".to_string(),
+                    pairing: Pairing::Resume {
+                        token: "0f1e2d3c".to_string(),
+                        grant: 2,
+                    },
+                }),
+            ),
+        ),
+        (
+            "mode_granted",
+            Frame::new(
+                6,
+                Message::ModeChanged(ModeChanged {
+                    mode: SessionMode::NavigationGranted,
+                    grant: 2,
+                }),
+            ),
+        ),
+        (
             "end_inactivity",
             Frame::new(
                 5,

@@ -1,6 +1,8 @@
-//! Wire protocol v2: the one compatibility boundary between the customer's page, the relay and
+//! Wire protocol v3: the one compatibility boundary between the customer's page, the relay and
 //! the agent's console. (v2 changed one layout: a snapshot's node list carries ids as deltas,
-//! see [`dom::delta_nodes`].)
+//! see [`dom::delta_nodes`]. v3 numbers control grants: `Welcome` and `ModeChanged` carry the
+//! latest grant's number and a resuming page names the grant it still holds, see
+//! [`Pairing::Resume`].)
 //!
 //! One binary WebSocket message carries one [`Frame`]: a one-byte [`FrameKind`], a varint
 //! sequence number and a postcard-encoded body. The relay reads only the [`Envelope`] (kind and
@@ -48,4 +50,4 @@ mod tests;
 
 /// The protocol version this build speaks. A `hello` with another version is refused with
 /// [`ErrorCode::UnsupportedVersion`].
-pub const PROTOCOL_VERSION: u16 = 2;
+pub const PROTOCOL_VERSION: u16 = 3;

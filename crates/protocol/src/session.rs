@@ -19,10 +19,23 @@ pub enum Pairing {
     SecurityKey(String),
     /// Chat and messaging flow: the token of an offer the customer accepted in the widget.
     OfferToken(String),
-    /// A customer page that reloaded or navigated re-attaches with the token from `welcome`.
-    Resume(String),
+    /// A customer page that reloaded, navigated or lost its connection re-attaches with the
+    /// token from `welcome`, naming the control grant it still holds (`grant`, as in
+    /// [`ModeChanged::grant`]; 0: none). The relay restores a granted mode only for that very
+    /// grant, so a revoke the customer made while the page was offline holds (v3).
+    Resume { token: String, grant: u32 },
     /// An agent (already authenticated by the HTTP upgrade) joins the session it started.
     AgentJoin { session_id: String },
+}
+
+impl Pairing {
+    /// The control grant the connection says it holds: a resuming page's; 0 for the rest.
+    pub fn held_grant(&self) -> u32 {
+        match self {
+            Pairing::Resume { grant, .. } => *grant,
+            _ => 0,
+        }
+    }
 }
 
 /// The first frame on every connection. `version` is the first field on purpose: a relay reads
@@ -68,6 +81,8 @@ pub struct Welcome {
     pub session_id: String,
     pub role: Role,
     pub mode: SessionMode,
+    /// The number of the session's latest control grant (see [`ModeChanged::grant`]).
+    pub grant: u32,
     pub interaction: Interaction,
     /// For customers: the token to present in [`Pairing::Resume`] after a reload.
     pub resume_token: Option<String>,
@@ -86,6 +101,11 @@ pub struct Presence {
 #[cfg_attr(test, derive(proptest_derive::Arbitrary))]
 pub struct ModeChanged {
     pub mode: SessionMode,
+    /// The number of the session's latest control grant: 1 for the first, one more for each
+    /// grant after (0: none yet). The page keeps the number of the grant it lives under and
+    /// names it when it resumes ([`Pairing::Resume`]), so a grant it revoked offline, or one
+    /// it never knew, is not restored (v3).
+    pub grant: u32,
 }
 
 /// Why a session ended. Both sides are told.

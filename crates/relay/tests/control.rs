@@ -357,3 +357,144 @@ async fn an_agent_joining_while_the_first_snapshot_is_on_its_way_waits_for_it() 
     assert_eq!(customer.recv().await.message, Message::ResyncRequest(Empty));
     relay.stop().await;
 }
+
+/// Grants control: the agent asks, the customer accepts; returns the grant's number.
+async fn granted(customer: &mut Peer, agent: &mut Peer) -> u32 {
+    agent.send(Message::NavigationRequest(Empty)).await;
+    customer.recv_until(FrameKind::ModeChanged).await;
+    customer.send(Message::NavigationAccept(Empty)).await;
+    match customer.recv_until(FrameKind::ModeChanged).await.message {
+        Message::ModeChanged(ModeChanged {
+            mode: SessionMode::NavigationGranted,
+            grant,
+        }) => grant,
+        other => panic!("expected the grant, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn a_page_that_resumes_without_the_grant_gets_no_control_back_and_the_agent_is_told() {
+    let relay = Relay::start(|_| {}).await;
+    let token = relay.login("alice").await;
+    let (id, key) = relay.start_key(&token, "voice", "call-resume").await;
+    let mut customer = relay.customer(Pairing::SecurityKey(key)).await;
+    let Message::Welcome(welcome) = customer.recv().await.message else {
+        panic!("expected welcome")
+    };
+    let resume = welcome
+        .resume_token
+        .expect("a customer gets a resume token");
+    let mut agent = relay.agent(&token, &id).await;
+    let grant = granted(&mut customer, &mut agent).await;
+    assert_eq!(grant, 1);
+
+    // A page load under the grant keeps it: the page names the grant it holds.
+    drop(customer);
+    let mut page = relay
+        .customer(Pairing::Resume {
+            token: resume.clone(),
+            grant,
+        })
+        .await;
+    let Message::Welcome(again) = page.recv().await.message else {
+        panic!("expected welcome")
+    };
+    assert_eq!(
+        (again.mode, again.grant),
+        (SessionMode::NavigationGranted, 1)
+    );
+
+    // The customer revoked while offline: the page resumes holding no grant.
+    drop(page);
+    let mut page = relay
+        .customer(Pairing::Resume {
+            token: resume.clone(),
+            grant: 0,
+        })
+        .await;
+    let Message::Welcome(again) = page.recv().await.message else {
+        panic!("expected welcome")
+    };
+    assert_eq!(again.mode, SessionMode::ReadOnly);
+    // The agent heard of the request and the grant before; then of the grant's end.
+    let told = loop {
+        match agent.recv_until(FrameKind::ModeChanged).await.message {
+            Message::ModeChanged(ModeChanged {
+                mode: SessionMode::NavigationRequested | SessionMode::NavigationGranted,
+                ..
+            }) => {}
+            told => break told,
+        }
+    };
+    assert_eq!(
+        told,
+        Message::ModeChanged(ModeChanged {
+            mode: SessionMode::ReadOnly,
+            grant: 1
+        })
+    );
+    // Input from now on is dropped, not forwarded.
+    page.recv_until(FrameKind::Presence).await;
+    agent
+        .send(Message::Navigate(Navigate::Url("/elsewhere".into())))
+        .await;
+    let marker = agent.send(pointer(4)).await;
+    assert_eq!(page.recv_bytes().await, marker, "the navigate got through");
+
+    // A copy of the page still naming the first grant cannot revive it after a second one.
+    let grant = granted(&mut page, &mut agent).await;
+    assert_eq!(grant, 2);
+    let mut copy = relay
+        .customer(Pairing::Resume {
+            token: resume,
+            grant: 1,
+        })
+        .await;
+    let Message::Welcome(again) = copy.recv().await.message else {
+        panic!("expected welcome")
+    };
+    assert_eq!((again.mode, again.grant), (SessionMode::ReadOnly, 2));
+    let audit = relay
+        .audit_until(&token, &id, |a| {
+            a.iter()
+                .filter(|(e, d)| e == "mode" && d.contains("resumed without grant"))
+                .count()
+                == 2
+        })
+        .await;
+    assert!(audit
+        .iter()
+        .any(|(e, d)| e == "dropped" && d.contains("Navigate")));
+    relay.stop().await;
+}
+
+#[tokio::test]
+async fn the_pages_refusals_of_forwarded_input_are_audited_and_reach_the_agent() {
+    let relay = Relay::start(|_| {}).await;
+    let token = relay.login("alice").await;
+    let (id, mut customer, mut agent) = relay.paired(&token, "voice", "call-refused").await;
+    granted(&mut customer, &mut agent).await;
+    agent.send(agent_inputs().remove(0)).await;
+    customer.recv_until(FrameKind::Click).await;
+    let refusal = |reason| Message::InputRefused(InputRefused { node: 5, reason });
+    customer.send(refusal(Refusal::FormReadOnly)).await;
+    // One more than was asked of it: forwarded, but not audited.
+    customer.send(refusal(Refusal::CrossSite)).await;
+    assert_eq!(
+        agent.recv_until(FrameKind::InputRefused).await.message,
+        refusal(Refusal::FormReadOnly)
+    );
+    assert_eq!(
+        agent.recv_until(FrameKind::InputRefused).await.message,
+        refusal(Refusal::CrossSite)
+    );
+    relay.processed(&token, &id, &mut customer).await;
+    let audit = relay.audit(&token, &id).await;
+    let refused: Vec<_> = audit.iter().filter(|(e, _)| e == "refused").collect();
+    assert_eq!(
+        refused,
+        [&("refused".to_owned(), "node 5: FormReadOnly".to_owned())],
+        "{audit:?}"
+    );
+    relay.stop().await;
+}

@@ -305,14 +305,26 @@ async fn reloaded_page_resumes_its_session_and_sends_a_fresh_snapshot() {
         .await
         .unwrap();
     elsewhere
-        .hello(Role::Customer, OTHER_SITE, Pairing::Resume(resume.clone()))
+        .hello(
+            Role::Customer,
+            OTHER_SITE,
+            Pairing::Resume {
+                token: resume.clone(),
+                grant: 0,
+            },
+        )
         .await;
     assert_eq!(
         elsewhere.closed().await.error(),
         Some(ErrorCode::NotAllowed)
     );
 
-    let mut reloaded = relay.customer(Pairing::Resume(resume)).await;
+    let mut reloaded = relay
+        .customer(Pairing::Resume {
+            token: resume,
+            grant: 0,
+        })
+        .await;
     let Message::Welcome(again) = reloaded.recv().await.message else {
         panic!("expected welcome")
     };

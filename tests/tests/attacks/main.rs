@@ -2,7 +2,9 @@
 //! defence it names: what an anonymous client on the internet, or a signed-in person acting
 //! against the others, tries, and what the relay must answer instead.
 
-
+// The co-browse tests' raw agent and page helpers, shared with tests/tests/control.rs.
+#[path = "../cobrowse/mod.rs"]
+mod cobrowse;
 mod connections;
 mod cross_site;
 mod guests;
@@ -10,7 +12,10 @@ mod headers;
 mod offers;
 mod operations;
 mod pairing;
+mod proxy;
+mod read_only;
 mod reports;
+mod revoke;
 mod signin;
 mod streams;
 mod support;

@@ -144,6 +144,7 @@ fn relay_frames_do_not_count_toward_the_page_sequence() {
         0,
         Message::ModeChanged(protocol::ModeChanged {
             mode: SessionMode::NavigationGranted,
+            grant: 1,
         }),
     ));
     assert_eq!(

@@ -12,7 +12,7 @@ use web_sys::{
 };
 
 use super::session::WebCapture;
-use crate::control::Facts;
+use crate::control::{Facts, FormFacts, Reach};
 
 /// Input types that take no text.
 const NOT_TEXT: &[&str] = &[
@@ -37,8 +37,37 @@ pub fn facts(capture: Option<&WebCapture>, id: u32) -> (Option<Element>, Facts) 
         masked: capture.is_masked(id),
         submit: is_submit(&el),
         editable: is_editable(&el),
+        toggles: el.dyn_ref::<HtmlInputElement>().is_some_and(|i| {
+            matches!(
+                i.type_().to_ascii_lowercase().as_str(),
+                "checkbox" | "radio"
+            )
+        }),
     };
     (Some(el), facts)
+}
+
+/// What a click (or, with `enter`, an Enter) on `el` reaches besides it, as the browser
+/// resolves it, with what capture knows of each part: the label's control, the form it
+/// submits (locked if the form or any of its submit buttons is read-only or masked), the link.
+pub fn reach(capture: Option<&WebCapture>, el: &Element, enter: bool) -> Reach {
+    let parts = reach_of(el, enter);
+    let element = |i: u32| parts.get(i).dyn_into::<Element>().ok();
+    let id = |e: &Element| capture.map_or(0, |c| c.node_id(e));
+    let guarded = |e: &Element| capture.is_some_and(|c| c.is_readonly(id(e)) || c.is_masked(id(e)));
+    let submits = element(1).map(|form| FormFacts {
+        locked: capture.is_some_and(|c| c.is_readonly(id(&form)))
+            || js_sys::Array::from(&parts.get(4))
+                .iter()
+                .filter_map(|b| b.dyn_into::<Element>().ok())
+                .any(|b| guarded(&b)),
+        action: parts.get(2).as_string().unwrap_or_default(),
+    });
+    Reach {
+        label_control: element(0).map(|c| facts(capture, id(&c)).1),
+        submits,
+        follows: parts.get(3).as_string(),
+    }
 }
 
 /// The element is, or is inside, a button that submits a form.
@@ -86,6 +115,14 @@ extern "C" {
         key: &str,
         modifiers: u8,
     ) -> bool;
+
+    /// What a click or Enter on `el` reaches besides it (see `hooks.js`).
+    #[wasm_bindgen(js_name = reachOf)]
+    fn reach_of(el: &Element, enter: bool) -> js_sys::Array;
+
+    /// The URL of the history entry `step` leads to, if known; with `go`, goes there.
+    #[wasm_bindgen(js_name = historyStep)]
+    pub fn history_step(step: i32, go: bool) -> Option<String>;
 }
 
 const EVENT: u32 = 0;
@@ -164,18 +201,6 @@ pub fn key_submits(el: &Element, key: &str) -> bool {
         && el
             .dyn_ref::<HtmlInputElement>()
             .is_some_and(|i| i.form().is_some())
-}
-
-/// The button an implicit submission (Enter in one of the form's inputs) presses: the form's
-/// first submit button, if it has one.
-pub fn default_submitter(el: &Element) -> Option<Element> {
-    el.dyn_ref::<HtmlInputElement>()?
-        .form()?
-        .query_selector(
-            "button:not([type]), button[type=submit], input[type=submit], input[type=image]",
-        )
-        .ok()
-        .flatten()
 }
 
 /// Presses a key on `el`: keydown and keyup; Enter in a form's input submits it.

@@ -28,7 +28,7 @@ mod flow;
 mod input;
 mod state;
 
-use state::{current, get, storage, window, Handler, Opts, Page};
+use state::{current, get, window, Handler, Opts, Page};
 
 fn rules_of(config: &JsValue) -> Rules {
     let pause = get(config, "pause");
@@ -82,6 +82,7 @@ pub fn init_customer(opts: JsValue) {
         refused: Cell::new(false),
         offer: RefCell::new(None),
         retries: Cell::new(0),
+        ending: Cell::new(false),
     });
     state::install(page);
 }
@@ -102,14 +103,17 @@ pub fn start_session(kind: &str, value: &str) -> Promise {
         fail("co-browse is not initialised");
         return promise;
     };
-    if page.ws.borrow().is_some() {
+    if page.ws.borrow().is_some() || page.ending.get() {
         fail("a co-browse session is already running on this page");
         return promise;
     }
     let pairing = match kind {
         "key" => Pairing::SecurityKey(value.chars().filter(char::is_ascii_digit).collect()),
         "offer" => Pairing::OfferToken(value.trim().to_owned()),
-        "resume" => Pairing::Resume(value.to_owned()),
+        "resume" => Pairing::Resume {
+            token: value.to_owned(),
+            grant: page.held_grant(),
+        },
         _ => {
             fail("unknown pairing kind");
             return promise;
@@ -147,14 +151,29 @@ fn connect(page: &Rc<Page>, pairing: Pairing) {
         if let Some(p) = live() {
             if let Some(ws) = p.ws.borrow().as_ref() {
                 let _ = ws.send_with_u8_array(&hello);
+                if p.ending.get() {
+                    // A Stop pressed while offline: the first thing the relay hears after the
+                    // hello, before it can forward anything to this page.
+                    let _ = ws.send_with_u8_array(&control::encode_outgoing(0, &Outgoing::End));
+                }
             }
         }
     });
     let on_message: Handler = Closure::new(move |e: JsValue| {
         let Some(p) = live() else { return };
         let data = e.unchecked_into::<MessageEvent>().data();
-        if let Some(incoming) = control::decode_incoming(&Uint8Array::new(&data).to_vec()) {
+        let Some(incoming) = control::decode_incoming(&Uint8Array::new(&data).to_vec()) else {
+            return;
+        };
+        if !p.ending.get() {
             flow::on_incoming(&p, incoming);
+        } else if matches!(
+            incoming,
+            control::Incoming::End(_) | control::Incoming::Error(..)
+        ) {
+            // Ended by our End, or there was nothing left to end: either way, done. Nothing
+            // else is read: the session is over on this page.
+            p.ended_at_relay();
         }
     });
     let on_close: Handler = Closure::new(move |_| {
@@ -175,8 +194,18 @@ fn on_closed(page: &Rc<Page>) {
     let error = page.error.borrow_mut().take();
     page.drop_socket();
     page.stop_capture();
+    if page.ending.get() {
+        // The Stop has not reached the relay yet: try again, and after a few failures leave
+        // it marked for the tab's next page load.
+        if page.retries.get() < 5 {
+            return retry(page);
+        }
+        page.ending.set(false);
+        page.retries.set(0);
+        return;
+    }
     if !was_welcomed {
-        let token = storage().and_then(|s| s.get_item(&page.storage_key()).ok().flatten());
+        let token = page.stored();
         let resuming = token.is_some() && page.retries.get() > 0;
         if resuming && error.is_none() && page.retries.get() < 5 {
             return retry(page);
@@ -200,16 +229,18 @@ fn on_closed(page: &Rc<Page>) {
     retry(page);
 }
 
-/// Re-attaches after a lost connection, a second later.
+/// Re-attaches after a lost connection, a second later. What to present is read when the
+/// time comes: a Stop meanwhile ended the session (nothing to resume) or left an End to
+/// deliver, and a Revoke meanwhile left no grant to name.
 fn retry(page: &Rc<Page>) {
     page.retries.set(page.retries.get() + 1);
-    let Some(token) = storage().and_then(|s| s.get_item(&page.storage_key()).ok().flatten()) else {
+    if page.stored().is_none() {
         return page.finish("error");
-    };
+    }
     let again = Closure::once_into_js(move || {
         if let Some(p) = current() {
-            if p.ws.borrow().is_none() {
-                connect(&p, Pairing::Resume(token));
+            if p.ws.borrow().is_none() && p.retries.get() > 0 {
+                reconnect(&p);
             }
         }
     });
@@ -219,11 +250,26 @@ fn retry(page: &Rc<Page>) {
     }
 }
 
-/// Ends the session from the page (the loader's `Cobrowse.end()`, or the Stop button).
+/// Connects again as the stored session says: to resume it, or only to deliver its End.
+fn reconnect(page: &Rc<Page>) -> bool {
+    let Some((pairing, ending)) = page.resume_pairing() else {
+        return false;
+    };
+    page.ending.set(ending);
+    connect(page, pairing);
+    true
+}
+
+/// Ends the session from the page (the loader's `Cobrowse.end()`, or the Stop button). It ends
+/// here at once whatever the network does; with the socket down the End goes out first on
+/// the next connection.
 #[wasm_bindgen(js_name = endSession)]
 pub fn end_session() {
     if let Some(page) = current() {
-        page.end_from_page("customer");
+        if page.end_from_page("customer") {
+            page.retries.set(1);
+            reconnect(&page);
+        }
     }
 }
 
@@ -254,15 +300,11 @@ pub fn offer_prompt(token: String) {
 #[wasm_bindgen(js_name = resumeSession)]
 pub fn resume_session() -> bool {
     let Some(page) = current() else { return false };
-    let token = storage().and_then(|s| s.get_item(&page.storage_key()).ok().flatten());
-    match token {
-        Some(token) if page.ws.borrow().is_none() => {
-            page.retries.set(1);
-            connect(&page, Pairing::Resume(token));
-            true
-        }
-        _ => false,
+    if page.ws.borrow().is_some() {
+        return false;
     }
+    page.retries.set(1);
+    reconnect(&page)
 }
 
 /// What the customer did in the UI.
@@ -331,7 +373,9 @@ fn on_ui(name: &str, value: &str) {
                 page.mode.get(),
                 SessionMode::NavigationGranted | SessionMode::NavigationRequested
             ) {
-                // Local first: input already on its way is refused from this moment.
+                // Local first: input already on its way is refused from this moment, and the
+                // grant is forgotten, so a resume (the socket may be down and this frame lost)
+                // names none and the relay does not restore it.
                 flow::set_mode(&page, SessionMode::ReadOnly);
                 page.send(Outgoing::Revoke);
             }

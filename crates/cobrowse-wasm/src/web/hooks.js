@@ -191,3 +191,42 @@ export function fireEvent(el, kind, type, x, y, button, key, modifiers) {
   }
   try { return el.dispatchEvent(new C(type, init)); } catch (e) { return false; }
 }
+
+// What an agent's click (`enter` false) or Enter (true) on `el` reaches besides `el`, for the
+// page's gate in Rust to judge: [the control of the label `el` is in, or null; the form it
+// submits, or null; where that form goes; the URL of the link it follows, or null; every
+// submit button of that form, wherever it is (`form=` ties buttons outside to it)].
+export function reachOf(el, enter) {
+  const label = !enter && el.closest('label');
+  const c = label && label.control;
+  const control = c && c !== el && !c.contains(el) ? c : null;
+  const submits = (b) => b.form && (b.type === 'submit' || b.type === 'image');
+  let form = enter ? el.form : null;
+  let by = null;
+  const b = !enter && (control || el).closest('button, input');
+  if (b && submits(b)) { form = b.form; by = b; }
+  const action = form ? (by && by.hasAttribute('formaction') ? by.formAction : form.action) : '';
+  const buttons = form
+    ? Array.from(form.getRootNode().querySelectorAll('button, input')).filter((x) => x.form === form && submits(x))
+    : [];
+  const a = !enter && el.closest('a, area');
+  const href = a && (a.getAttribute('href') ?? a.getAttributeNS('http://www.w3.org/1999/xlink', 'href'));
+  let link = null;
+  if (href != null) { try { link = new URL(href, a.baseURI).href; } catch (e) { link = ''; } }
+  return [control, form || null, action, link, buttons];
+}
+
+// The URL of the session history entry `step` leads to (-1 back, 1 forward) as the Navigation
+// API lists it (only this document's origin's entries), or null when that is not known.
+// With `go`, goes there: the API's back() and forward() go to that entry and nowhere else.
+export function historyStep(step, go) {
+  const n = window.navigation;
+  const at = n && n.currentEntry ? n.currentEntry.index + step : -1;
+  const entry = at >= 0 ? n.entries()[at] : null;
+  if (!entry || !go) return entry ? entry.url : null;
+  try {
+    const r = step < 0 ? n.back() : n.forward();
+    r.committed.catch(() => {}); r.finished.catch(() => {});
+    return entry.url;
+  } catch (e) { return null; }
+}

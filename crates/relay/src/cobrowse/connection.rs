@@ -218,7 +218,7 @@ async fn pair(
             .claim_offer(token, site)
             .map(|s| (s, "offer"))
             .map_err(|e| pair_close(&e)),
-        (Side::Customer { site, .. }, Role::Customer, Pairing::Resume(token)) => registry
+        (Side::Customer { site, .. }, Role::Customer, Pairing::Resume { token, .. }) => registry
             .resume(token, site)
             .map(|s| (s, "resume"))
             .map_err(|e| pair_close(&e)),
@@ -243,7 +243,7 @@ async fn pair(
         Side::Customer { site, .. } => Some(site.as_str()),
         Side::Agent(_) => None,
     };
-    match session.attach(hello.role, handle, site, how) {
+    match session.attach(hello.role, handle, site, how, hello.pairing.held_grant()) {
         Ok(records) => {
             record(cb, records).await;
             Some(Attached {

@@ -12,8 +12,8 @@ use std::{
 
 use axum::body::Bytes;
 use protocol::{
-    ControlState, End, EndReason, ErrorCode, FrameKind, Interaction, Message, Presence, Role,
-    Verdict, Welcome, PROTOCOL_VERSION,
+    ControlState, End, EndReason, ErrorCode, FrameKind, Interaction, Message, ModeChanged,
+    Presence, Role, Verdict, Welcome, PROTOCOL_VERSION,
 };
 use tokio::{sync::Notify, time::Instant};
 
@@ -80,6 +80,23 @@ pub struct SessionView {
     pub end_reason: Option<String>,
 }
 
+/// The audit entry for the page's refusal of an agent input (its second gate: a read-only
+/// element, a label or form that reaches one, a link off the site...). Only as many refusals
+/// are audited as agent inputs were forwarded, so a page cannot fill the log with refusals of
+/// nothing; every one is still forwarded (it is numbered in the page's stream).
+fn refusal_record(id: &str, st: &mut State, frame: &[u8]) -> Option<Record> {
+    let Ok(protocol::Frame {
+        message: Message::InputRefused(refused),
+        ..
+    }) = protocol::Frame::decode(frame, &protocol::Limits::default())
+    else {
+        return None;
+    };
+    st.unanswered_inputs = st.unanswered_inputs.checked_sub(1)?;
+    let detail = format!("node {}: {:?}", refused.node, refused.reason);
+    Some(st.audit(id, "refused", detail))
+}
+
 impl Session {
     #[allow(clippy::too_many_arguments)]
     pub fn new(
@@ -114,6 +131,7 @@ impl Session {
                 audit_seq: 0,
                 end_reason: None,
                 snapshot_due: None,
+                unanswered_inputs: 0,
                 counters,
             }),
             wake: Notify::new(),
@@ -147,13 +165,17 @@ impl Session {
     }
 
     /// Attaches a connection as `role`, replacing an earlier connection of the same role. Queues
-    /// `welcome`, presence and, for an agent, the late-join replay.
+    /// `welcome`, presence and, for an agent, the late-join replay. A customer names the control
+    /// grant it still holds (`held_grant`, 0: none): a grant it does not hold (it revoked while
+    /// offline, or never heard of it) is withdrawn before the welcome, so no agent input
+    /// reaches the page under it.
     pub fn attach(
         &self,
         role: Role,
         mut handle: PeerHandle,
         site_key: Option<&str>,
         how: &str,
+        held_grant: u32,
     ) -> Result<Vec<Record>, SessionEnded> {
         let mut st = self.lock();
         if st.end_reason.is_some() {
@@ -173,11 +195,22 @@ impl Session {
                 reason: "replaced by a newer connection".into(),
             });
         }
+        if role == Role::Customer {
+            let grant = st.control.grant();
+            if let Some(mode) = st.control.resume(held_grant) {
+                // The agent hears it now; the page's welcome below carries the mode.
+                let frame = relay_frame(Message::ModeChanged(ModeChanged { mode, grant }));
+                st.deliver(&self.id, Role::Agent, Outbound::Frame(frame), &mut records);
+                let detail = format!("{mode:?}: the customer resumed without grant {grant}");
+                records.push(st.audit(&self.id, "mode", detail));
+            }
+        }
         let welcome = relay_frame(Message::Welcome(Welcome {
             version: PROTOCOL_VERSION,
             session_id: self.id.clone(),
             role,
             mode: st.control.mode(),
+            grant: st.control.grant(),
             interaction: self.interaction,
             resume_token: (role == Role::Customer).then(|| self.resume_token.clone()),
         }));
@@ -356,6 +389,14 @@ impl Session {
         match (from, kind) {
             (Role::Customer, FrameKind::Snapshot) => st.snapshot_due = None,
             (Role::Agent, FrameKind::ResyncRequest) => st.snapshot_due = Some(Instant::now()),
+            (Role::Agent, k) if k.is_agent_input() => {
+                st.unanswered_inputs = st.unanswered_inputs.saturating_add(1);
+            }
+            (Role::Customer, FrameKind::InputRefused) => {
+                if let Some(record) = refusal_record(&self.id, st, &frame) {
+                    records.push(record);
+                }
+            }
             _ => {}
         }
         if from == Role::Customer && st.page.push(kind, &frame) == Buffered::Overflowed {

@@ -39,7 +39,10 @@ pub(super) fn on_frame(bytes: Uint8Array) {
         if bytes.length() as usize > protocol::MAX_FRAME_BYTES {
             if kind == Some(FrameKind::Snapshot) {
                 // Not from inside capture's delivery: end in a task of its own.
-                later(|p| p.end_from_page("too-large"));
+                // The socket is open here, so the End goes out on it at once.
+                later(|p| {
+                    p.end_from_page("too-large");
+                });
             } else {
                 page.overflow.set(true);
                 schedule_later(&page, 0);
@@ -202,16 +205,34 @@ fn welcome(page: &Page, w: Welcome) {
             ("resumed", JsValue::from_bool(resumed)),
         ],
     );
+    // The relay restores a grant only for the page that holds it; the page checks again.
+    let mode = control::welcomed_mode(w.mode, w.grant, page.held_grant());
     page.mode.set(SessionMode::ReadOnly);
-    set_mode(page, w.mode);
+    follow(page, mode, w.grant);
+    if mode != w.mode {
+        page.send(Outgoing::Revoke);
+    }
     page.show_banner();
     if let Some((resolve, _)) = page.settle.borrow_mut().take() {
         let _ = resolve.call1(&JsValue::NULL, &JsValue::from_str(&w.session_id));
     }
 }
 
-/// Follows the relay's mode and raises the loader's events on the way.
+/// Follows a mode the relay announced with the number of its latest grant: under a grant, the
+/// page keeps the number to name when it resumes.
+fn follow(page: &Page, mode: SessionMode, grant: u32) {
+    if mode == SessionMode::NavigationGranted {
+        page.hold_grant(grant);
+    }
+    set_mode(page, mode);
+}
+
+/// Takes `mode` (the relay's, or the customer's own answer) and raises the loader's events on
+/// the way. Any mode but granted forgets the grant the page held.
 pub(super) fn set_mode(page: &Page, mode: SessionMode) {
+    if mode != SessionMode::NavigationGranted {
+        page.hold_grant(0);
+    }
     let before = page.mode.replace(mode);
     if before == mode {
         return;
@@ -239,7 +260,7 @@ pub(super) fn on_incoming(page: &Rc<Page>, incoming: Incoming) {
             page.refused.set(control::refuses_what_was_sent(code));
             *page.error.borrow_mut() = Some(text);
         }
-        Incoming::Mode(mode) => set_mode(page, mode),
+        Incoming::Mode(mode, grant) => follow(page, mode, grant),
         Incoming::Presence => {}
         Incoming::ResyncRequest => {
             if let Some(capture) = page.capture() {

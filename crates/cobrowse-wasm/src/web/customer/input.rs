@@ -5,7 +5,7 @@
 use protocol::{InputRefused, Navigate, Refusal};
 
 use super::state::{href, window, Page};
-use crate::control::{self, decide, Action, Facts, Incoming, Outgoing};
+use crate::control::{self, decide, Action, Facts, Incoming, Outgoing, Reach};
 use crate::web::apply;
 
 /// What the input applier needs from a refusal.
@@ -22,7 +22,13 @@ pub(super) fn apply_input(page: &Page, input: Incoming) {
     match input {
         Incoming::Click(c) => {
             let (el, facts) = target(c.node);
-            match (decide(granted, Action::Click, &facts, rules), el) {
+            let reach = el.as_ref().map_or_else(Reach::default, |el| {
+                apply::reach(capture.as_deref(), el, false)
+            });
+            match (
+                control::decide_click(granted, &facts, &reach, rules, &href()),
+                el,
+            ) {
                 (Ok(()), Some(el)) => apply::click(&el, &c),
                 (Err(r), _) => refuse(page, c.node, r),
                 (Ok(()), None) => refuse(page, c.node, Refusal::UnknownNode),
@@ -37,16 +43,15 @@ pub(super) fn apply_input(page: &Page, input: Incoming) {
             }
         }
         Incoming::Key(k) => {
-            let (el, mut facts) = target(k.node);
-            if let Some(el) = el.as_ref().filter(|el| apply::key_submits(el, &k.key)) {
-                facts.submit = true;
-                // Enter presses the form's default button: when that button is read-only
-                // (say "Place order"), so is the Enter that would press it.
-                if let (Some(b), Some(c)) = (apply::default_submitter(el), capture.as_deref()) {
-                    facts.readonly |= c.is_readonly(c.node_id(&b));
-                }
-            }
-            match (decide(granted, Action::Key, &facts, rules), el) {
+            let (el, facts) = target(k.node);
+            // Enter in a form's field submits the form (implicit submission): a form only the
+            // customer sends (its "Place order" is read-only, say) takes no Enter either.
+            let submits = el
+                .as_ref()
+                .filter(|el| apply::key_submits(el, &k.key))
+                .and_then(|el| apply::reach(capture.as_deref(), el, true).submits);
+            let verdict = control::decide_key(granted, &facts, submits.as_ref(), rules, &href());
+            match (verdict, el) {
                 (Ok(()), Some(el)) => apply::key(&el, &k),
                 (Err(r), _) => refuse(page, k.node, r),
                 (Ok(()), None) => refuse(page, k.node, Refusal::UnknownNode),
@@ -84,8 +89,20 @@ fn navigate(page: &Page, granted: bool, n: &Navigate) {
             Ok(url) => w.location().assign(&url),
             Err(r) => return refuse(page, 0, r),
         },
-        Navigate::Back => w.history().and_then(|h| h.back()),
-        Navigate::Forward => w.history().and_then(|h| h.forward()),
+        // Only to an entry known to be on the site: see `control::history`.
+        Navigate::Back | Navigate::Forward => {
+            let step = if matches!(n, Navigate::Back) { -1 } else { 1 };
+            let verdict = control::history(
+                granted,
+                &href(),
+                apply::history_step(step, false).as_deref(),
+            );
+            match verdict {
+                Ok(()) if apply::history_step(step, true).is_some() => Ok(()),
+                Ok(()) => return refuse(page, 0, Refusal::History),
+                Err(r) => return refuse(page, 0, r),
+            }
+        }
         Navigate::Reload => w.location().reload(),
     };
     if done.is_err() {

@@ -11,7 +11,7 @@ use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
 use js_sys::{Function, Object, Reflect, Uint8Array};
-use protocol::SessionMode;
+use protocol::{Pairing, SessionMode};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use web_sys::WebSocket;
@@ -74,7 +74,20 @@ pub(super) struct Page {
     /// The offer token waiting for the customer's answer in the Accept prompt.
     pub(super) offer: RefCell<Option<String>>,
     pub(super) retries: Cell<u32>,
+    /// The customer pressed Stop while the socket was down: the session ended on the page, and
+    /// the current connection only carries the page's End to the relay (see `end_from_page`).
+    pub(super) ending: Cell<bool>,
 }
+
+/// What sessionStorage keeps of this tab's session between page loads: the resume token, and
+/// whether a Stop made while offline still has to reach the relay.
+pub(super) struct Stored {
+    pub(super) token: String,
+    pub(super) ending: bool,
+}
+
+/// Marks a stored token whose session the customer stopped while offline.
+const ENDING: &str = "end:";
 
 pub(super) fn window() -> Option<web_sys::Window> {
     web_sys::window()
@@ -86,6 +99,21 @@ pub(super) fn storage() -> Option<web_sys::Storage> {
 
 pub(super) fn get(object: &JsValue, key: &str) -> JsValue {
     Reflect::get(object, &JsValue::from_str(key)).unwrap_or(JsValue::UNDEFINED)
+}
+
+/// `n` in decimal, without the formatting machinery (it costs the package kilobytes).
+fn digits(mut n: u32) -> String {
+    let mut out = [0u8; 10];
+    let mut at = out.len();
+    loop {
+        at -= 1;
+        out[at] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    out[at..].iter().map(|&b| char::from(b)).collect()
 }
 
 pub(super) fn href() -> String {
@@ -116,6 +144,68 @@ impl Page {
 
     pub(super) fn storage_key(&self) -> String {
         crate::url::join(&["cobrowse:", &self.opts.site])
+    }
+
+    /// The tab's session as stored, if it has one.
+    pub(super) fn stored(&self) -> Option<Stored> {
+        let value = storage()?.get_item(&self.storage_key()).ok()??;
+        Some(match value.strip_prefix(ENDING) {
+            Some(token) => Stored {
+                token: token.to_owned(),
+                ending: true,
+            },
+            None => Stored {
+                token: value,
+                ending: false,
+            },
+        })
+    }
+
+    pub(super) fn store(&self, token: &str, ending: bool) {
+        if let Some(s) = storage() {
+            let value = if ending {
+                crate::url::join(&[ENDING, token])
+            } else {
+                token.to_owned()
+            };
+            let _ = s.set_item(&self.storage_key(), &value);
+        }
+    }
+
+    fn grant_key(&self) -> String {
+        self.storage_key() + ":grant"
+    }
+
+    /// The number of the control grant the page lives under (0: none), kept across page loads
+    /// so a resume names it: the relay restores control only for that very grant.
+    pub(super) fn held_grant(&self) -> u32 {
+        storage()
+            .and_then(|s| s.get_item(&self.grant_key()).ok().flatten())
+            .and_then(|v| {
+                // By hand, as `digits` writes it: `str::parse` costs the package more.
+                v.bytes().try_fold(0u32, |n, b| {
+                    let digit = u32::from(b.checked_sub(b'0').filter(|d| *d < 10)?);
+                    n.checked_mul(10)?.checked_add(digit)
+                })
+            })
+            .unwrap_or(0)
+    }
+
+    pub(super) fn hold_grant(&self, grant: u32) {
+        if let Some(s) = storage() {
+            let _ = match grant {
+                0 => s.remove_item(&self.grant_key()),
+                n => s.set_item(&self.grant_key(), &digits(n)),
+            };
+        }
+    }
+
+    /// How this tab's stored session re-attaches: by its token, naming the grant it holds (none
+    /// when it only has to deliver a Stop).
+    pub(super) fn resume_pairing(&self) -> Option<(Pairing, bool)> {
+        let Stored { token, ending } = self.stored()?;
+        let grant = if ending { 0 } else { self.held_grant() };
+        Some((Pairing::Resume { token, grant }, ending))
     }
 
     pub(super) fn capture(&self) -> Option<Rc<WebCapture>> {
@@ -191,6 +281,7 @@ impl Page {
         if let Some(s) = storage() {
             let _ = s.remove_item(&self.storage_key());
             let _ = s.remove_item(&(self.storage_key() + ":paused"));
+            let _ = s.remove_item(&self.grant_key());
         }
         if let Some(ui) = self.ui.borrow_mut().take() {
             ui.remove();
@@ -206,11 +297,45 @@ impl Page {
         }
     }
 
-    /// Tells the relay the page ends the session, then ends it here with `reason`.
-    pub(super) fn end_from_page(&self, reason: &str) {
-        if self.ws.borrow().is_some() {
+    /// Whether the socket is open (welcomed or not).
+    pub(super) fn is_open(&self) -> bool {
+        self.ws
+            .borrow()
+            .as_ref()
+            .is_some_and(|ws| ws.ready_state() == WebSocket::OPEN)
+    }
+
+    /// Tells the relay the page ends the session, then ends it here with `reason`. With the
+    /// socket down (lost, or reconnecting) the session still ends here at once, and the token
+    /// is kept marked: the next connection carries only the hello and the End (see
+    /// `customer::connect`), this page load or a later one in the tab. Returns whether that
+    /// delivery is due.
+    pub(super) fn end_from_page(&self, reason: &str) -> bool {
+        if self.ending.get() {
+            return false;
+        }
+        if self.is_open() {
             self.send(Outgoing::End);
             self.finish(reason);
+            return false;
+        }
+        let stored = self.stored();
+        if self.ws.borrow().is_none() && stored.is_none() {
+            return false;
+        }
+        self.finish(reason);
+        let Some(stored) = stored else { return false };
+        self.store(&stored.token, true);
+        true
+    }
+
+    /// The relay heard the page's End (or has nothing to end): forget the session for good.
+    pub(super) fn ended_at_relay(&self) {
+        self.ending.set(false);
+        self.retries.set(0);
+        self.drop_socket();
+        if let Some(s) = storage() {
+            let _ = s.remove_item(&self.storage_key());
         }
     }
 }

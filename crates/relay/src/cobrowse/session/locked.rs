@@ -40,6 +40,9 @@ pub(super) struct State {
     /// an agent joining meanwhile waits for it instead of asking for another, which would make
     /// the page take a second snapshot of a large page for nothing.
     pub(super) snapshot_due: Option<Instant>,
+    /// Agent inputs forwarded to the page and not yet answered by a refusal: bounds how many
+    /// of the page's refusals are audited (see `refusal_record`).
+    pub(super) unanswered_inputs: u32,
     /// The relay's frame and drop counters (for `/metrics`), shared by every session.
     pub(super) counters: Arc<FrameCounters>,
 }
@@ -118,7 +121,8 @@ impl State {
     }
 
     pub(super) fn announce_mode(&mut self, id: &str, mode: SessionMode, records: &mut Vec<Record>) {
-        let frame = relay_frame(Message::ModeChanged(ModeChanged { mode }));
+        let grant = self.control.grant();
+        let frame = relay_frame(Message::ModeChanged(ModeChanged { mode, grant }));
         self.deliver(id, Role::Customer, Outbound::Frame(frame.clone()), records);
         self.deliver(id, Role::Agent, Outbound::Frame(frame), records);
     }
