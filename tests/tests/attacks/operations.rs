@@ -1,5 +1,6 @@
 //! Operations: the metrics endpoint does not tell the internet the relay's queues and staffing,
-//! and disabling a person takes away everything they hold at once: the desk socket closes,
+//! and disabling a person takes away everything they hold at once: the desk socket, the
+//! co-browse socket and the messaging event stream close,
 //! routing signs them out and requeues their call, and no new call is offered to them.
 
 use std::time::{Duration, Instant};
@@ -200,6 +201,12 @@ async fn a_disabled_agent_loses_its_desk_socket_its_call_and_new_offers() -> Res
     .await?;
 
     let mut cobrowse = cobrowse_agent(&relay, &http, &agent).await?;
+    let mut inbox = http
+        .get(relay.url("/api/messaging/stream"))
+        .bearer_auth(&agent)
+        .send()
+        .await?
+        .error_for_status()?;
     relay.cli(&["agent", "disable", "agent"]).await?;
     let disabled_at = Instant::now();
     // The desk socket closes: read until it ends (pushes may come first).
@@ -227,6 +234,14 @@ async fn a_disabled_agent_loses_its_desk_socket_its_call_and_new_offers() -> Res
     ensure!(
         closed.is_ok(),
         "the disabled agent's co-browse socket stayed open"
+    );
+    let ended = tokio::time::timeout(Duration::from_secs(3), async {
+        while let Ok(Some(_)) = inbox.chunk().await {}
+    })
+    .await;
+    ensure!(
+        ended.is_ok(),
+        "the disabled agent's messaging stream stayed open"
     );
 
     // Routing signed the agent out: its connected call is waiting again, and a new call is

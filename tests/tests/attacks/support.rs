@@ -63,12 +63,6 @@ pub async fn waiting_conversations(relay: &Relay, agent: &str) -> Result<usize> 
     let list: Value = reqwest::Client::new()
         .get(relay.url("/api/messaging/conversations?scope=waiting"))
         .bearer_auth(agent)
-
-/// A co-browse session's audit log as (event, detail) pairs, read as its agent.
-pub async fn audit(relay: &Relay, token: &str, session: &str) -> Result<Vec<(String, String)>> {
-    let answer: Value = reqwest::Client::new()
-        .get(relay.url(&format!("/api/cobrowse/sessions/{session}/audit")))
-        .bearer_auth(token)
         .send()
         .await?
         .error_for_status()?
@@ -80,6 +74,18 @@ pub async fn audit(relay: &Relay, token: &str, session: &str) -> Result<Vec<(Str
 /// A refused [`guest_token`] as an error.
 pub fn minting(status: u16) -> anyhow::Error {
     anyhow::anyhow!("minting a guest token answered {status}")
+}
+
+/// A co-browse session's audit log as (event, detail) pairs, read as its agent.
+pub async fn audit(relay: &Relay, token: &str, session: &str) -> Result<Vec<(String, String)>> {
+    let answer: Value = reqwest::Client::new()
+        .get(relay.url(&format!("/api/cobrowse/sessions/{session}/audit")))
+        .bearer_auth(token)
+        .send()
+        .await?
+        .error_for_status()?
+        .json()
+        .await?;
     let entries = answer.as_array().context("the audit is a list")?;
     Ok(entries
         .iter()

@@ -199,7 +199,8 @@ async fn stream(
     SignedIn(agent): SignedIn,
 ) -> Result<Sse<impl Stream<Item = Result<SseEvent, Infallible>>>, ApiError> {
     let permit = s.streams.open(client)?;
-    Ok(sse(&s, permit, move |p| {
+    let hold = s.accounts.hold(&agent.id);
+    Ok(sse(&s, permit, Some(hold), move |p| {
         p.agent_id.as_deref().is_none_or(|a| a == agent.id)
     }))
 }

@@ -9,7 +9,7 @@ use futures_util::Stream;
 use serde::Deserialize;
 
 use super::{model::*, queries, state::MsgState, Messaging, Push};
-use crate::{error::ApiError, limits::StreamPermit};
+use crate::{accounts::Hold, error::ApiError, limits::StreamPermit};
 
 /// The conversation and the contact's whole history, for the conversation view.
 pub async fn history(
@@ -52,6 +52,7 @@ pub struct Typing {
 pub fn sse(
     s: &MsgState,
     permit: StreamPermit,
+    hold: Option<Hold>,
     keep: impl Fn(&Push) -> bool + Send + 'static,
 ) -> Sse<impl Stream<Item = Result<SseEvent, Infallible>>> {
     let rx = s.svc.subscribe();
@@ -75,9 +76,19 @@ pub fn sse(
             }
         }
     });
+    // The stream ends at shutdown, or when its agent is disabled.
     let stop = async move {
-        // An error means the sender is gone: the relay is stopping either way.
-        shutdown.wait_for(|stop| *stop).await.ok();
+        let revoked = async move {
+            match hold {
+                Some(mut hold) => hold.revoked().await,
+                None => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            // An error means the sender is gone: the relay is stopping either way.
+            _ = shutdown.wait_for(|stop| *stop) => {}
+            () = revoked => {}
+        }
     };
     Sse::new(futures_util::StreamExt::take_until(stream, stop)).keep_alive(KeepAlive::default())
 }

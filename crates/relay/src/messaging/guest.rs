@@ -309,7 +309,7 @@ async fn guest_stream(
         .await?
         .ok_or(ApiError::Unauthorized)?;
     let permit = s.streams.open(client)?;
-    Ok(sse(&s, permit, move |p| {
+    Ok(sse(&s, permit, None, move |p| {
         p.contact_id == contact
             && !matches!(p.kind, PushKind::Event { .. })
             && !matches!(
