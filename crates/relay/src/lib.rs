@@ -16,7 +16,8 @@
 //! - [`metrics`]: Prometheus text at `/metrics`.
 //! - [`bridge`]: conversations needing an agent routed as messages, routing's answers back.
 //!
-//! The binary (`src/bin/relay/`: `main.rs` for the commands, `serve.rs` for its flags) parses the command line and calls [`http::run`].
+//! The binary (`src/bin/relay/`: `main.rs` for the commands, `serve.rs` for its flags) parses
+//! the command line and calls [`http::run`].
 
 pub mod accounts;
 pub mod app;
