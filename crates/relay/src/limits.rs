@@ -25,6 +25,8 @@ use governor::{
 
 use crate::{config::RateBudget, error::ApiError};
 
+const MINUTE: Duration = Duration::from_secs(60);
+
 /// One limited action: a budget per key and one for everyone.
 pub struct RateLimit {
     /// What is limited, for the refusal's text ("guest sign-ups").
@@ -65,21 +67,35 @@ impl RateLimit {
     /// Takes one unit of `key`'s budget and one of everyone's, or refuses with a 429 saying
     /// when to try again.
     pub fn check(&self, key: IpAddr) -> Result<(), ApiError> {
+        self.check_n(key, 1)
+    }
+
+    /// Takes `n` units (at least one) of `key`'s budget and of everyone's, or refuses; more
+    /// than a whole burst is never allowed.
+    pub fn check_n(&self, key: IpAddr, n: u32) -> Result<(), ApiError> {
+        let n = NonZeroU32::new(n).unwrap_or(NonZeroU32::MIN);
         if self.per_key.len() >= self.max_keys {
             self.per_key.retain_recent();
             if self.per_key.len() >= self.max_keys {
                 return Err(self.refused("too many clients", Duration::from_secs(1)));
             }
         }
-        if let Err(not_until) = self.per_key.check_key(&key) {
-            let wait = not_until.wait_time_from(self.clock.now());
-            return Err(self.refused("too many from this address", wait));
+        match self.per_key.check_key_n(&key, n) {
+            Ok(Ok(())) => {}
+            Ok(Err(not_until)) => {
+                let wait = not_until.wait_time_from(self.clock.now());
+                return Err(self.refused("too many from this address", wait));
+            }
+            Err(_) => return Err(self.refused("more than one address may ask at once", MINUTE)),
         }
-        if let Err(not_until) = self.global.check() {
-            let wait = not_until.wait_time_from(self.clock.now());
-            return Err(self.refused("too many right now", wait));
+        match self.global.check_n(n) {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(not_until)) => {
+                let wait = not_until.wait_time_from(self.clock.now());
+                Err(self.refused("too many right now", wait))
+            }
+            Err(_) => Err(self.refused("more than everyone may ask at once", MINUTE)),
         }
-        Ok(())
     }
 
     fn refused(&self, why: &str, wait: Duration) -> ApiError {

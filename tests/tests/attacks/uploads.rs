@@ -4,7 +4,7 @@
 
 use std::{path::Path, time::Duration};
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 use e2e::{wait_for, Relay};
 use serde_json::Value;
 
@@ -18,19 +18,31 @@ async fn upload(
     token: &str,
     bytes: usize,
 ) -> Result<reqwest::Response> {
-    loop {
-        let r = client
-            .post(relay.url("/api/messaging/guest/attachments?name=big.png"))
-            .header("X-Guest-Token", token)
-            .header("Content-Type", "image/png")
-            .body(vec![0x89u8; bytes])
-            .send()
-            .await?;
-        if r.status() != 429 {
-            return Ok(r);
+    // A refusal before the body is read may close the connection while the body is still
+    // being sent: that is a 429 too, retried like one.
+    for _ in 0..20 {
+        match try_upload(client, relay, token, bytes).await {
+            Ok(r) if r.status() != 429 => return Ok(r),
+            _ => tokio::time::sleep(Duration::from_millis(600)).await,
         }
-        tokio::time::sleep(Duration::from_millis(600)).await;
     }
+    try_upload(client, relay, token, bytes).await
+}
+
+/// One upload, not retried.
+async fn try_upload(
+    client: &reqwest::Client,
+    relay: &Relay,
+    token: &str,
+    bytes: usize,
+) -> Result<reqwest::Response> {
+    Ok(client
+        .post(relay.url("/api/messaging/guest/attachments?name=big.png"))
+        .header("X-Guest-Token", token)
+        .header("Content-Type", "image/png")
+        .body(vec![0x89u8; bytes])
+        .send()
+        .await?)
 }
 
 /// A guest with a conversation: minted, and said hello.
@@ -88,7 +100,8 @@ async fn an_upload_needs_a_conversation_of_the_guest() -> Result<()> {
 
 #[tokio::test]
 async fn uploads_past_a_conversation_s_quota_are_refused_with_413_naming_it() -> Result<()> {
-    let relay = Relay::start(&[]).await?;
+    // The address's upload budget is lifted: this is about the conversation's quota.
+    let relay = Relay::start(&["--upload-mib-per-address", "1000/1000"]).await?;
     let client = client_from(0, 12, 2);
     let token = guest_in_conversation(&relay, &client).await?;
     // 4 MiB each against the default 25 MiB a conversation: six fit, the seventh does not.
@@ -265,5 +278,49 @@ async fn an_upload_no_message_carries_is_collected_after_its_grace() -> Result<(
     };
     assert_eq!(download(orphan).await?.status(), 404);
     assert_eq!(download(sent).await?.status(), 200);
+    Ok(())
+}
+
+#[tokio::test]
+async fn one_address_cannot_send_more_upload_bytes_than_its_budget() -> Result<()> {
+    // 4 MiB at once, then 1 MiB a minute: little refills during the test.
+    let relay = Relay::start(&["--upload-mib-per-address", "1/4"]).await?;
+    let client = client_from(0, 12, 9);
+    let token = guest_in_conversation(&relay, &client).await?;
+    let mut stored = 0u32;
+    for _ in 0..8 {
+        // The guest's own message rate (2/s) is kept by a pause.
+        tokio::time::sleep(Duration::from_millis(550)).await;
+        match try_upload(&client, &relay, &token, 1 << 20).await {
+            Ok(r) if r.status() == 200 => stored += 1,
+            // Refused before the body was read: the connection may close under it.
+            _ => break,
+        }
+    }
+    assert!(
+        (3..=4).contains(&stored),
+        "{stored} MiB stored from one address before a refusal"
+    );
+    // Small uploads are read whole before the answer, so the refusal is seen as such (on a
+    // new connection: the refused one may be closed). What is left of the budget is less than
+    // a MiB: sixteen of 1 KB (each charged 64 KiB) at most.
+    let client = client_from(0, 12, 9);
+    let mut refused = None;
+    for _ in 0..24 {
+        tokio::time::sleep(Duration::from_millis(550)).await;
+        let r = try_upload(&client, &relay, &token, 1_000).await?;
+        if r.status() == 429 {
+            let retry = r.headers().get("retry-after").cloned();
+            refused = Some((refusal(r).await, retry));
+            break;
+        }
+    }
+    let ((_, why), retry) = refused.context("small uploads went on unrefused")?;
+    assert!(retry.is_some(), "a 429 says when to come back");
+    assert!(why.contains("uploads"), "{why}");
+    // Another address still uploads.
+    let other = client_from(0, 12, 10);
+    let token = guest_in_conversation(&relay, &other).await?;
+    assert_eq!(upload(&other, &relay, &token, 1 << 20).await?.status(), 200);
     Ok(())
 }

@@ -43,6 +43,10 @@ pub struct MessagingConfig {
     /// a contact, a conversation and a routing arrival that agents see.
     pub conversation_starts_per_address: RateBudget,
     pub conversation_starts_global: RateBudget,
+    /// Guest upload bytes one client address may send, and everyone together, in MiB (a
+    /// budget per minute with a burst): counted from `Content-Length` before the body is read.
+    pub upload_mib_per_address: RateBudget,
+    pub upload_mib_global: RateBudget,
     /// Disk one conversation's guest uploads may take, in bytes (each file counts whole
     /// 4 KiB blocks, its description one more).
     pub attachment_bytes_per_conversation: u64,
@@ -99,6 +103,15 @@ impl Default for MessagingConfig {
             conversation_starts_global: RateBudget {
                 burst: 200,
                 per_minute: 1_200,
+            },
+            // A customer attaches a few photos; a botnet of guests cannot fill the disk fast.
+            upload_mib_per_address: RateBudget {
+                burst: 20,
+                per_minute: 10,
+            },
+            upload_mib_global: RateBudget {
+                burst: 200,
+                per_minute: 100,
             },
             attachment_bytes_per_conversation: 25 << 20,
             attachment_bytes_per_guest: 50 << 20,

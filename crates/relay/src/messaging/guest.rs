@@ -20,7 +20,7 @@
 use std::convert::Infallible;
 
 use axum::{
-    body::{Body, Bytes},
+    body::Body,
     extract::{FromRequestParts, Path, Query, Request, State},
     http::{header, request::Parts, HeaderMap, HeaderValue, Method, StatusCode},
     middleware::{self, Next},
@@ -322,18 +322,35 @@ async fn guest_stream(
     }))
 }
 
+/// Every check that does not need the file comes before its body is read, so a refused
+/// upload costs the relay no more than its head.
 async fn guest_upload(
     State(s): State<MsgState>,
+    ClientIp(client): ClientIp,
     guest: Guest,
     headers: HeaderMap,
     Query(q): Query<UploadQuery>,
-    body: Bytes,
+    body: Body,
 ) -> Result<Json<Attachment>, ApiError> {
     s.admission.message(&guest.external_id)?;
     // Files belong to a conversation: a token that never wrote has none to attach them to.
     let c = latest(&s.svc, &guest)
         .await?
         .ok_or_else(|| ApiError::Conflict("send a message before attaching files".into()))?;
+    let max = s.svc.config.max_attachment_bytes;
+    let too_large = || ApiError::TooLarge(format!("attachments must be 1 to {max} bytes"));
+    // Without a length (chunked), the upload is charged as the largest allowed.
+    let declared = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok()?.parse::<u64>().ok())
+        .unwrap_or(max as u64);
+    if declared > max as u64 {
+        return Err(too_large());
+    }
+    s.admission.upload(client, declared)?;
+    let body = axum::body::to_bytes(body, max)
+        .await
+        .map_err(|_| too_large())?;
     let owner = Owner {
         contact: &c.contact_id,
         conversation: &c.id,

@@ -114,6 +114,12 @@ struct GuestLimits {
     /// Conversations all guests together may start.
     #[arg(long, default_value = "1200/200", value_parser = str::parse::<relay::config::RateBudget>)]
     conversation_starts_global: relay::config::RateBudget,
+    /// Guest upload MiB one client address may send per minute (PER_MINUTE/BURST).
+    #[arg(long, default_value = "10/20", value_parser = str::parse::<relay::config::RateBudget>)]
+    upload_mib_per_address: relay::config::RateBudget,
+    /// Guest upload MiB everyone together may send per minute.
+    #[arg(long, default_value = "100/200", value_parser = str::parse::<relay::config::RateBudget>)]
+    upload_mib_global: relay::config::RateBudget,
     /// Where attachments are kept (default: attachments/ beside the database).
     #[arg(long, env = "RELAY_ATTACHMENTS_DIR")]
     attachments_dir: Option<PathBuf>,
@@ -202,6 +208,8 @@ pub async fn serve(db: PathBuf, s: Serve) -> anyhow::Result<()> {
             guest_tokens_global: s.guests.guest_tokens_global,
             conversation_starts_per_address: s.guests.conversation_starts_per_address,
             conversation_starts_global: s.guests.conversation_starts_global,
+            upload_mib_per_address: s.guests.upload_mib_per_address,
+            upload_mib_global: s.guests.upload_mib_global,
             attachments_dir: s.guests.attachments_dir,
             attachment_bytes_per_conversation: s.guests.attachment_bytes_per_conversation,
             attachment_bytes_per_guest: s.guests.attachment_bytes_per_guest,
