@@ -1,7 +1,7 @@
 //! Passwords: argon2id hashes in the PHC format, checked in constant work (a missing agent is
 //! checked against a dummy hash, so timing does not tell), on a bounded pool of their own:
 //! each check costs about 19 MiB and tens of milliseconds of a core, so a flood of sign-ins
-//! must neither exhaust memory nor take the threads other requests need.
+//! must neither exhaust memory nor take the threads (or the cores) other requests need.
 
 use std::sync::{Arc, LazyLock};
 
@@ -50,6 +50,8 @@ static DUMMY_HASH: LazyLock<String> =
 /// from addresses never seen to succeed.
 #[derive(Clone)]
 pub struct Hasher {
+    /// The pool's threads: one per check that may run at once.
+    pool: Arc<Pool>,
     running: Arc<Semaphore>,
     waiting: Arc<Semaphore>,
     /// The lane of sign-ins from addresses someone signed in from before.
@@ -72,6 +74,7 @@ impl Hasher {
     pub fn new(checks: usize, line: usize) -> Hasher {
         let checks = checks.max(1);
         Hasher {
+            pool: Arc::new(Pool::start(checks + 1)),
             running: Arc::new(Semaphore::new(checks)),
             waiting: Arc::new(Semaphore::new(checks + line)),
             known_running: Arc::new(Semaphore::new(1)),
@@ -106,15 +109,72 @@ impl Hasher {
             .acquire_owned()
             .await
             .map_err(|_| ApiError::Internal)?;
-        tokio::task::spawn_blocking(move || match hash {
-            Some(h) => verify_password(&h, &password),
-            None => {
-                verify_password(&DUMMY_HASH, &password);
-                false
+        self.pool
+            .run(move || match hash {
+                Some(h) => verify_password(&h, &password),
+                None => {
+                    verify_password(&DUMMY_HASH, &password);
+                    false
+                }
+            })
+            .await
+    }
+}
+
+type Job = Box<dyn FnOnce() + Send>;
+
+/// Threads of their own for password checks, at a lower scheduling priority than the relay's
+/// other threads (nice 10): a flood of checks takes the cores only while nothing else wants
+/// them, so the other requests keep their latency. The [`Hasher`]'s semaphores keep the work
+/// given to it within its threads.
+struct Pool {
+    jobs: std::sync::mpsc::SyncSender<Job>,
+}
+
+impl Pool {
+    fn start(threads: usize) -> Pool {
+        let (jobs, queue) = std::sync::mpsc::sync_channel::<Job>(threads);
+        let queue = Arc::new(std::sync::Mutex::new(queue));
+        for i in 0..threads {
+            let queue = queue.clone();
+            let started = std::thread::Builder::new()
+                .name(format!("password-{i}"))
+                .spawn(move || {
+                    // Lowering one's own priority needs no privilege; if it fails, checks
+                    // run at the normal priority, still bounded in number.
+                    let me = Some(rustix::thread::gettid());
+                    if let Err(e) = rustix::process::setpriority_process(me, 10) {
+                        tracing::warn!(error = %e, "lowering the password threads' priority");
+                    }
+                    loop {
+                        let job = match queue.lock() {
+                            Ok(queue) => queue.recv(),
+                            Err(_) => return,
+                        };
+                        match job {
+                            Ok(job) => job(),
+                            Err(_) => return,
+                        }
+                    }
+                });
+            if let Err(e) = started {
+                tracing::error!(error = %e, "starting a password thread");
             }
-        })
-        .await
-        .map_err(|_| ApiError::Internal)
+        }
+        Pool { jobs }
+    }
+
+    /// Runs `check` on the pool and waits for its answer.
+    async fn run(&self, check: impl FnOnce() -> bool + Send + 'static) -> Result<bool, ApiError> {
+        let (answer, answered) = tokio::sync::oneshot::channel();
+        let job: Job = Box::new(move || {
+            answer.send(check()).ok();
+        });
+        let jobs = self.jobs.clone();
+        // The channel has room for every check the semaphores let through, so this waits only
+        // if the pool's threads are gone.
+        jobs.try_send(job).map_err(|_| ApiError::Internal)?;
+        answered.await.map_err(|_| ApiError::Internal)
     }
 }
 
