@@ -135,6 +135,18 @@ impl Relay {
         self._dir.path()
     }
 
+    /// CPU time the relay process has used so far (user and system, from `/proc`).
+    pub fn cpu_time(&self) -> Option<Duration> {
+        let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.child.id()?)).ok()?;
+        // Fields after the command name (which may hold spaces), from the third on.
+        let rest = stat.rsplit_once(") ")?.1;
+        let fields: Vec<&str> = rest.split_whitespace().collect();
+        let ticks: u64 =
+            fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?;
+        // The kernel's USER_HZ is 100 on every Linux the relay runs on.
+        Some(Duration::from_millis(ticks * 10))
+    }
+
     /// The relay process's resident memory now, in KiB (from `/proc`).
     pub fn rss_kib(&self) -> Option<u64> {
         let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()?)).ok()?;
