@@ -88,6 +88,9 @@ fn serve_child(which: &str) {
                     db_path: db,
                     www_dir: dir.path().to_path_buf(),
                     max_connections: 40_000,
+                    // One load generator on one address stands for every customer and agent.
+                    streams_per_client: 40_000,
+                    tcp_per_address: 40_000,
                     ..relay::Config::default()
                 };
                 println!("LISTENING {port}");
