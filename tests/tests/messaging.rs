@@ -1,6 +1,7 @@
 //! Messaging end to end: the widget on a customer page and the inbox console in two headless
 //! Chromium instances exchange messages through the real relay (typing, read receipts), and
-//! a hard kill of the relay mid-stream loses no acknowledged message. Screenshots go to
+//! a hard kill of the relay mid-stream loses no acknowledged message, and a first-time visitor
+//! can attach a file before writing anything. Screenshots go to
 //! `tests/output/messaging-*.png`.
 
 use std::{
@@ -242,5 +243,49 @@ async fn every_acknowledged_message_survives_a_hard_kill_of_the_relay() -> anyho
         total += acked.len();
     }
     assert!(total >= 120, "{total} acknowledged");
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_first_time_visitor_attaches_a_picture_before_writing_anything() -> anyhow::Result<()> {
+    let relay = Relay::start(&[]).await?;
+    let customer = Browser::start().await?;
+    customer
+        .client
+        .goto(&relay.url("/messaging/demo.html"))
+        .await?;
+    let launch = format!("{WIDGET}.querySelector('.launch')");
+    until(&customer, "the widget", &launch).await?;
+    js(&customer, &format!("{launch}.click(); return 1")).await?;
+    // What the file picker would hand the page: a tiny PNG.
+    js(
+        &customer,
+        &format!(
+            "const input = {WIDGET}.querySelector('input.file');
+             const png = Uint8Array.from(atob('iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAQAAAC1HAwCAAAAC0lEQVR42mNkYAAAAAYAAjCB0C8AAAAASUVORK5CYII='), c => c.charCodeAt(0));
+             const dt = new DataTransfer();
+             dt.items.add(new File([png], 'receipt.png', {{type: 'image/png'}}));
+             input.files = dt.files;
+             input.dispatchEvent(new Event('change'));
+             return 1"
+        ),
+    )
+    .await?;
+    until(
+        &customer,
+        "the picture in the visitor's message",
+        &format!("{WIDGET}.querySelector('.msg.customer img[alt=\"receipt.png\"]')"),
+    )
+    .await?;
+    let refused = js(
+        &customer,
+        &format!("[...{WIDGET}.querySelectorAll('.msg.system')].map(e => e.textContent).join('|')"),
+    )
+    .await?;
+    anyhow::ensure!(
+        !refused.as_str().unwrap_or_default().contains("refused"),
+        "the widget showed: {refused}"
+    );
+    shot(&customer, "attachment-first").await?;
     Ok(())
 }

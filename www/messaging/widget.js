@@ -218,6 +218,13 @@ export function mount({ base = './', site = '' } = {}) {
     if (!f) return;
     try {
       await ensureToken();
+      // Files belong to a conversation: a first-time guest's file follows a first message
+      // (what was typed, or the file's name).
+      if (lastConversation === null) {
+        const first = text.value.trim() || f.name;
+        text.value = '';
+        await send(first);
+      }
       const a = await api('api/messaging/guest/attachments?name=' + encodeURIComponent(f.name), { method: 'POST', headers: { 'Content-Type': f.type || 'application/octet-stream' }, body: f });
       await send(text.value, [a.id]); text.value = '';
     } catch (e) { status('Attachment refused: ' + e.message); }
