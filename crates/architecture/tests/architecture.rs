@@ -115,6 +115,7 @@ const RELAY_LAYERS: &[(&str, &[&str])] = &[
             "ids",
             "config",
             "error",
+            "clients",
             "store",
             "app",
             "cobrowse",

@@ -4,6 +4,7 @@
 //! trusted proxies (`--trusted-proxy CIDR`), and only as far back as the chain stays inside
 //! them. Every per-client limit (guest sign-up, sign-in, pairing guesses, connections) keys on
 //! this address, or on its network ([`network`]) where one attacker holds many addresses.
+//! [`bearer`] reads the credential a client presents in `Authorization`.
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 
@@ -16,6 +17,16 @@ use axum::{
 use ipnet::IpNet;
 
 use crate::error::ApiError;
+
+/// The token of an `Authorization: Bearer ...` header, trimmed, if there is one.
+pub fn bearer(headers: &HeaderMap) -> Option<&str> {
+    headers
+        .get(axum::http::header::AUTHORIZATION)?
+        .to_str()
+        .ok()?
+        .strip_prefix("Bearer ")
+        .map(str::trim)
+}
 
 /// The client's address, as [`tag`] found it for this request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

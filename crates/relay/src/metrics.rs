@@ -25,7 +25,7 @@ use axum::{
 };
 use subtle::ConstantTimeEq;
 
-use crate::{app::App, error::ApiError, routing::service::live::Realtime};
+use crate::{app::App, clients::bearer, error::ApiError, routing::service::live::Realtime};
 
 /// What a scrape reports, gathered from the running relay.
 #[derive(Debug, Clone, Default)]
@@ -190,12 +190,7 @@ async fn private(State(app): State<Arc<App>>, headers: HeaderMap) -> Response {
 
 /// The scrape when `headers` carry `token` as the bearer.
 fn guarded(app: &App, token: &str, headers: &HeaderMap) -> Response {
-    let given = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .map(str::trim)
-        .unwrap_or("");
+    let given = bearer(headers).unwrap_or("");
     if bool::from(given.as_bytes().ct_eq(token.as_bytes())) {
         scrape(app).into_response()
     } else {

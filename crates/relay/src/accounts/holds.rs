@@ -40,6 +40,14 @@ impl Hold {
     }
 }
 
+/// Completes when `hold` is revoked; never for a connection that holds none (a customer's).
+pub async fn revoked(hold: Option<Hold>) {
+    match hold {
+        Some(mut hold) => hold.revoked().await,
+        None => std::future::pending().await,
+    }
+}
+
 impl Holds {
     fn map(&self) -> std::sync::MutexGuard<'_, HashMap<String, watch::Sender<bool>>> {
         self.by_agent.lock().unwrap_or_else(|p| p.into_inner())

@@ -26,7 +26,7 @@ mod queries;
 mod service;
 mod throttle;
 
-pub use holds::Hold;
+pub use holds::{revoked, Hold};
 pub use password::{hash_password, verify_password, HashError, Hasher, Lane};
 pub use queries::{
     agent_credentials, agent_disable, agent_exists, agent_upsert, disabled_among, token_agent,

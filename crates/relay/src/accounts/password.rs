@@ -170,10 +170,9 @@ impl Pool {
         let job: Job = Box::new(move || {
             answer.send(check()).ok();
         });
-        let jobs = self.jobs.clone();
-        // The channel has room for every check the semaphores let through, so this waits only
+        // The channel has room for every check the semaphores let through, so this fails only
         // if the pool's threads are gone.
-        jobs.try_send(job).map_err(|_| ApiError::Internal)?;
+        self.jobs.try_send(job).map_err(|_| ApiError::Internal)?;
         answered.await.map_err(|_| ApiError::Internal)
     }
 }

@@ -24,7 +24,7 @@ use super::password::{Hasher, Lane};
 use super::queries::{agent_credentials, token_agent, token_delete, token_insert, Agent};
 use super::throttle::Throttle;
 use crate::{
-    clients::{ClientIp, Https},
+    clients::{bearer, ClientIp, Https},
     config::Config,
     error::ApiError,
     ids::{now_ms, random_hex, secret_hash},
@@ -144,12 +144,8 @@ impl Accounts {
 }
 
 fn token_from(headers: &HeaderMap) -> Option<(String, Carried)> {
-    if let Some(bearer) = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-    {
-        return Some((bearer.trim().to_owned(), Carried::Bearer));
+    if let Some(token) = bearer(headers) {
+        return Some((token.to_owned(), Carried::Bearer));
     }
     headers
         .get_all(header::COOKIE)

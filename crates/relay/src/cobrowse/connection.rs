@@ -19,7 +19,7 @@ use super::{
     wire::{going_away, Event, Wire},
 };
 use crate::{
-    accounts::{Agent, Hold},
+    accounts::{revoked, Agent},
     limits::StreamPermit,
 };
 
@@ -132,14 +132,6 @@ pub async fn serve(socket: WebSocket, cb: Arc<Cobrowse>, side: Side, _permit: St
         Box::pin(wire.finish(closing)).await;
     }
     record(&cb, session.detach(role, peer_id)).await;
-}
-
-/// Completes when `hold` is revoked; never without one.
-async fn revoked(hold: Option<Hold>) {
-    match hold {
-        Some(mut hold) => hold.revoked().await,
-        None => std::future::pending().await,
-    }
 }
 
 /// The close of a disabled agent's connection.

@@ -9,7 +9,11 @@ use futures_util::Stream;
 use serde::Deserialize;
 
 use super::{model::*, queries, state::MsgState, Messaging, Push};
-use crate::{accounts::Hold, error::ApiError, limits::StreamPermit};
+use crate::{
+    accounts::{revoked, Hold},
+    error::ApiError,
+    limits::StreamPermit,
+};
 
 /// The conversation and the contact's whole history, for the conversation view.
 pub async fn history(
@@ -78,16 +82,10 @@ pub fn sse(
     });
     // The stream ends at shutdown, or when its agent is disabled.
     let stop = async move {
-        let revoked = async move {
-            match hold {
-                Some(mut hold) => hold.revoked().await,
-                None => std::future::pending().await,
-            }
-        };
         tokio::select! {
             // An error means the sender is gone: the relay is stopping either way.
             _ = shutdown.wait_for(|stop| *stop) => {}
-            () = revoked => {}
+            () = revoked(hold) => {}
         }
     };
     Sse::new(futures_util::StreamExt::take_until(stream, stop)).keep_alive(KeepAlive::default())

@@ -8,7 +8,7 @@ use axum::{
         ws::{close_code, CloseFrame, Message, WebSocket},
         FromRef, FromRequestParts, Path, State, WebSocketUpgrade,
     },
-    http::{header, request::Parts},
+    http::request::Parts,
     response::{IntoResponse, Response},
     routing::{get, post, put},
     Json, Router,
@@ -23,7 +23,7 @@ use super::service::{Action, Arrival, Handle, PreviousAgent, ServiceError, Targe
 use super::{Media, RoutingError};
 use crate::{
     accounts::{self, Accounts, AuthAgent},
-    clients::ClientIp,
+    clients::{bearer, ClientIp},
     config::Config,
     error::ApiError,
     limits::{bounded_websocket, StreamPermit, Streams},
@@ -111,12 +111,8 @@ impl FromRequestParts<RoutingState> for Connector {
         parts: &mut Parts,
         s: &RoutingState,
     ) -> std::result::Result<Self, ApiError> {
-        let token = parts
-            .headers
-            .get(header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "))
-            .map(|t| t.trim().to_owned())
+        let token = bearer(&parts.headers)
+            .map(str::to_owned)
             .ok_or(ApiError::Unauthorized)?;
         let name = s
             .store
