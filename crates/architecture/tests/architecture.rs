@@ -65,12 +65,15 @@ const RELAY_LAYERS: &[(&str, &[&str])] = &[
     // The leaf core.
     ("ids", &[]),
     ("config", &[]),
+    ("policy", &[]),
     ("store", &["ids"]),
-    ("error", &["store"]),
+    ("error", &["store", "policy"]),
     ("sites", &["store", "ids"]),
     (
         "accounts",
-        &["store", "ids", "error", "clients", "limits", "config"],
+        &[
+            "store", "ids", "error", "clients", "limits", "config", "policy",
+        ],
     ),
     ("clients", &["error"]),
     ("limits", &["config", "error", "clients"]),
@@ -81,7 +84,7 @@ const RELAY_LAYERS: &[(&str, &[&str])] = &[
     (
         "reporting",
         &[
-            "ids", "config", "store", "error", "sites", "accounts", "routing",
+            "ids", "config", "store", "error", "sites", "accounts", "policy", "routing",
         ],
     ),
     // The composition root.
@@ -100,6 +103,7 @@ const RELAY_LAYERS: &[(&str, &[&str])] = &[
             "accounts",
             "clients",
             "limits",
+            "policy",
             "cobrowse",
             "messaging",
             "routing",
@@ -132,7 +136,7 @@ const RELAY_LAYERS: &[(&str, &[&str])] = &[
 ];
 
 const CORE: &[&str] = &[
-    "ids", "config", "store", "error", "sites", "accounts", "clients", "limits",
+    "ids", "config", "store", "error", "sites", "accounts", "clients", "limits", "policy",
 ];
 
 fn top(module: &str) -> &str {

@@ -23,6 +23,10 @@ pub enum ApiError {
     /// 403: signed in (or not needed), but not allowed.
     #[error("{0}")]
     Forbidden(String),
+    /// 403: the policy refused; the answer names the missing permission
+    /// (`{"error": ..., "permission": "work.own"}`).
+    #[error("{0}")]
+    Denied(#[from] crate::policy::Denied),
     /// 404.
     #[error("not found")]
     NotFound,
@@ -57,7 +61,7 @@ impl ApiError {
         match self {
             ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
             ApiError::Unauthorized => StatusCode::UNAUTHORIZED,
-            ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
+            ApiError::Forbidden(_) | ApiError::Denied(_) => StatusCode::FORBIDDEN,
             ApiError::NotFound | ApiError::Unknown(_) => StatusCode::NOT_FOUND,
             ApiError::Conflict(_) => StatusCode::CONFLICT,
             ApiError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
@@ -101,11 +105,14 @@ impl IntoResponse for ApiError {
             } => Some(*retry_after_secs),
             _ => None,
         };
-        let mut response = (
-            self.status(),
-            Json(serde_json::json!({ "error": self.to_string() })),
-        )
-            .into_response();
+        let body = match &self {
+            ApiError::Denied(d) => serde_json::json!({
+                "error": self.to_string(),
+                "permission": d.permission.as_str(),
+            }),
+            _ => serde_json::json!({ "error": self.to_string() }),
+        };
+        let mut response = (self.status(), Json(body)).into_response();
         if let Some(secs) = retry_after {
             response
                 .headers_mut()

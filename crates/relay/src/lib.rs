@@ -4,7 +4,8 @@
 //!
 //! - [`http`]: the axum router (static files from `www/`, health, REST API, WebSocket
 //!   upgrades), the listener loop and graceful shutdown.
-//! - [`auth`]: agent accounts, sign-in tokens, the extractor that guards agent endpoints.
+//! - [`accounts`]: people, roles, sign-in tokens, the extractor that guards agent endpoints.
+//! - [`policy`]: who may do what (pure): roles, permissions, the one `decide`.
 //! - [`cobrowse`]: pairing, sessions, enforced control, lifecycle, the frame path.
 //! - [`store`]: the embedded SQLite database, migrations and the batched audit writer.
 //! - [`config`]: every bound, timeout and budget.
@@ -32,6 +33,7 @@ pub mod ids;
 pub mod limits;
 pub mod messaging;
 pub mod metrics;
+pub mod policy;
 pub mod reporting;
 pub mod routing;
 pub mod sites;

@@ -1,6 +1,7 @@
-//! People and sign-in: agent accounts (argon2id password hashes), sign-in tokens (an HTTP-only
-//! cookie, or `Authorization: Bearer`), the [`AuthAgent`] extractor that guards every agent
-//! endpoint and WebSocket of every domain, and the login, logout and "me" routes.
+//! People and sign-in: accounts (argon2id password hashes) and their roles, sign-in tokens (an
+//! HTTP-only cookie, or `Authorization: Bearer`), the [`AuthAgent`] extractor that guards every
+//! agent endpoint and WebSocket of every domain and asks the policy for each, and the login,
+//! logout and "me" routes.
 //!
 //! Only a SHA-256 of each token is stored, so a copy of the database signs nobody in.
 //!
@@ -16,6 +17,7 @@
 //! - `throttle`: failed sign-ins per account and per address, and their growing delays.
 //! - `origin`: which origins agent requests may come from.
 //! - `holds`: what each agent holds open; `disabled`: the sweep that revokes it.
+//! - `refusals`: the audit of what the policy (`crate::policy`) refused, bounded per person.
 //! - `service`: [`Accounts`], [`AuthAgent`] and the routes.
 
 mod disabled;
@@ -23,13 +25,14 @@ mod holds;
 mod origin;
 mod password;
 mod queries;
+pub mod refusals;
 mod service;
 mod throttle;
 
 pub use holds::{revoked, Hold};
 pub use password::{hash_password, verify_password, HashError, Hasher, Lane};
 pub use queries::{
-    agent_credentials, agent_disable, agent_exists, agent_upsert, disabled_among, token_agent,
-    token_delete, token_insert, Agent, AgentCredentials,
+    agent_credentials, agent_disable, agent_exists, agent_upsert, disabled_among, person_upsert,
+    roles_of, roles_set, token_agent, token_delete, token_insert, Agent, AgentCredentials,
 };
 pub use service::{Accounts, AuthAgent, Login, SignedOut, COOKIE};

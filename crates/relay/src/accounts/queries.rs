@@ -1,18 +1,21 @@
-//! People as the store keeps them: agents (name, argon2id hash, disabled) and their sign-in
-//! tokens (only a SHA-256 of each), and the queries over them.
+//! People as the store keeps them: agents (name, argon2id hash, disabled, roles) and their
+//! sign-in tokens (only a SHA-256 of each), and the queries over them.
 
 use serde::Serialize;
 
 use crate::{
     ids::{now_ms, random_hex},
+    policy::{Role, Roles},
     store::{Columns, Sql, StoreError, Val},
 };
 
-/// An agent as the rest of the relay sees it.
+/// A signed-in person as the rest of the relay sees it ("agent" for historical reasons: every
+/// person is a row of `agents`, whatever its roles).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Agent {
     pub id: String,
     pub name: String,
+    pub roles: Roles,
 }
 
 /// An agent's stored credentials.
@@ -25,8 +28,21 @@ pub struct AgentCredentials {
 
 // Queries. Each runs on the store's threads (`Store::write` / `Store::read`).
 
-/// Creates an agent, or resets its password and enables it.
+/// Creates a person with `roles`, or resets its password, enables it and sets its roles.
+pub fn person_upsert(
+    db: &mut dyn Sql,
+    name: &str,
+    password_hash: &str,
+    roles: Roles,
+) -> Result<(), StoreError> {
+    agent_upsert(db, name, password_hash)?;
+    roles_set(db, name, roles)
+}
+
+/// Creates an agent (with the agent role when it is new), or resets its password and enables
+/// it, keeping its roles.
 pub fn agent_upsert(db: &mut dyn Sql, name: &str, password_hash: &str) -> Result<(), StoreError> {
+    let new = !agent_exists(db, name)?;
     db.execute(
         "INSERT INTO agents (id, name, password_hash, disabled, created_at)
          VALUES ($1, $2, $3, 0, $4)
@@ -38,6 +54,11 @@ pub fn agent_upsert(db: &mut dyn Sql, name: &str, password_hash: &str) -> Result
             now_ms().into(),
         ],
     )?;
+    // A new person works as an agent; an existing one keeps what it holds (none, if that is
+    // what an admin left it).
+    if new {
+        roles_set(db, name, Roles::of(&[Role::Agent]))?;
+    }
     Ok(())
 }
 
@@ -74,17 +95,62 @@ pub fn agent_credentials(
         "SELECT id, name, password_hash, disabled FROM agents WHERE name = $1",
         &[name.into()],
     )?
-    .map(|r| {
+    .map(|r| -> Result<AgentCredentials, StoreError> {
         Ok(AgentCredentials {
             agent: Agent {
                 id: r.text(0)?,
                 name: r.text(1)?,
+                roles: Roles::NONE,
             },
             password_hash: r.text(2)?,
             disabled: r.int(3)? != 0,
         })
     })
+    .transpose()?
+    .map(
+        |mut c: AgentCredentials| -> Result<AgentCredentials, StoreError> {
+            c.agent.roles = roles_of(db, &c.agent.id)?;
+            Ok(c)
+        },
+    )
     .transpose()
+}
+
+/// The roles of the person with id `agent_id` (unknown names in the table are ignored).
+pub fn roles_of(db: &mut dyn Sql, agent_id: &str) -> Result<Roles, StoreError> {
+    let mut roles = Roles::NONE;
+    for row in db.query(
+        "SELECT role FROM agent_roles WHERE agent_id = $1",
+        &[agent_id.into()],
+    )? {
+        if let Some(role) = Role::parse(&row.text(0)?) {
+            roles = roles.with(role);
+        }
+    }
+    Ok(roles)
+}
+
+/// Sets the roles of the person named `name` to exactly `roles`.
+pub fn roles_set(db: &mut dyn Sql, name: &str, roles: Roles) -> Result<(), StoreError> {
+    let id = db
+        .query_row("SELECT id FROM agents WHERE name = $1", &[name.into()])?
+        .map(|r| r.text(0))
+        .transpose()?
+        .ok_or_else(|| StoreError::NotFound {
+            what: "person",
+            name: name.to_owned(),
+        })?;
+    db.execute(
+        "DELETE FROM agent_roles WHERE agent_id = $1",
+        &[id.as_str().into()],
+    )?;
+    for role in roles.iter() {
+        db.execute(
+            "INSERT INTO agent_roles (agent_id, role) VALUES ($1, $2)",
+            &[id.as_str().into(), role.as_str().into()],
+        )?;
+    }
+    Ok(())
 }
 
 pub fn token_insert(
@@ -113,11 +179,17 @@ pub fn token_agent(db: &mut dyn Sql, token_hash: &str) -> Result<Option<Agent>, 
          WHERE t.token_hash = $1 AND t.expires_at > $2 AND a.disabled = 0",
         &[token_hash.into(), now_ms().into()],
     )?
-    .map(|r| {
+    .map(|r| -> Result<Agent, StoreError> {
         Ok(Agent {
             id: r.text(0)?,
             name: r.text(1)?,
+            roles: Roles::NONE,
         })
+    })
+    .transpose()?
+    .map(|mut a: Agent| -> Result<Agent, StoreError> {
+        a.roles = roles_of(db, &a.id)?;
+        Ok(a)
     })
     .transpose()
 }

@@ -22,12 +22,14 @@ use super::holds::{Hold, Holds};
 use super::origin::ConsoleOrigins;
 use super::password::{Hasher, Lane};
 use super::queries::{agent_credentials, token_agent, token_delete, token_insert, Agent};
+use super::refusals::Refusals;
 use super::throttle::Throttle;
 use crate::{
     clients::{bearer, ClientIp, Https},
     config::Config,
     error::ApiError,
     ids::{now_ms, random_hex, secret_hash},
+    policy::{self, Action, Role, Roles, Scope},
     store::Store,
 };
 
@@ -52,6 +54,8 @@ pub struct Accounts {
     secure_cookies: bool,
     /// What each agent holds open, taken away when it is disabled.
     holds: Holds,
+    /// The audit of the policy's refusals.
+    pub refusals: Refusals,
 }
 
 /// Where a request's token came from: only a cookie is sent by the browser on its own, so
@@ -65,7 +69,6 @@ enum Carried {
 impl Accounts {
     pub fn new(store: Store, config: &Config, on_sign_out: Arc<dyn SignedOut>) -> Accounts {
         Accounts {
-            store,
             token_ttl: config.agent_token_ttl,
             on_sign_out,
             origins: Arc::new(ConsoleOrigins::new(config.console_origins.clone())),
@@ -76,6 +79,8 @@ impl Accounts {
             ))),
             secure_cookies: config.secure_cookies,
             holds: Holds::default(),
+            refusals: Refusals::new(store.clone()),
+            store,
         }
     }
 
@@ -83,6 +88,13 @@ impl Accounts {
     /// hold is revoked (the agent was disabled).
     pub fn hold(&self, agent_id: &str) -> Hold {
         self.holds.take(agent_id)
+    }
+
+    /// Takes away at once everything `agent_id` holds open (an admin disabled it from the
+    /// console; the sweep notices a disable from the CLI within a second) and signs it out.
+    pub async fn revoke_now(&self, agent_id: &str) {
+        self.holds.revoke(agent_id);
+        self.on_sign_out.signed_out(agent_id).await;
     }
 
     /// Starts the task that, every `every` until `shutdown`, finds disabled agents among
@@ -157,14 +169,76 @@ fn token_from(headers: &HeaderMap) -> Option<(String, Carried)> {
         .map(|(_, v)| (v.to_owned(), Carried::Cookie))
 }
 
-/// A signed-in agent; extracting it refuses the request with 401 otherwise, and with 403 when
+/// A signed-in person; extracting it refuses the request with 401 otherwise, and with 403 when
 /// it comes from another site than the console (see `origin`). Works with any router state
-/// that holds [`Accounts`].
-#[derive(Debug, Clone)]
+/// that holds [`Accounts`]. Being signed in allows nothing by itself: a handler asks
+/// [`AuthAgent::may`] (the policy) before it reads or changes anything.
+#[derive(Clone)]
 pub struct AuthAgent {
     pub agent: Agent,
     /// The hash of the token used, so logout can revoke exactly it.
     token_hash: String,
+    /// The request, as the refusal audit names it (`GET /api/...`).
+    request: String,
+    refusals: Refusals,
+}
+
+impl std::fmt::Debug for AuthAgent {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AuthAgent")
+            .field("agent", &self.agent)
+            .field("request", &self.request)
+            .finish_non_exhaustive()
+    }
+}
+
+impl AuthAgent {
+    /// The person's id.
+    pub fn id(&self) -> &str {
+        &self.agent.id
+    }
+
+    pub fn roles(&self) -> Roles {
+        self.agent.roles
+    }
+
+    pub fn has(&self, role: Role) -> bool {
+        self.agent.roles.has(role)
+    }
+
+    /// Where a resource offered or assigned to `owner` (none: waiting, or no one's) stands from
+    /// this person.
+    pub fn scope_of(&self, owner: Option<&str>) -> Scope {
+        match owner {
+            Some(o) if o == self.agent.id => Scope::Own,
+            _ => Scope::Others,
+        }
+    }
+
+    /// Asks the policy whether this person may do `action` to `resource` (named for the audit)
+    /// in `scope`. A refusal is audited and answered 403 naming the missing permission.
+    pub fn may(&self, action: Action, scope: Scope, resource: &str) -> Result<(), ApiError> {
+        policy::decide(self.agent.roles, action, scope).map_err(|denied| {
+            self.refusals
+                .record(&self.agent.id, &self.request, resource, denied);
+            ApiError::Denied(denied)
+        })
+    }
+
+    /// [`AuthAgent::may`] on the resource owned by `owner`.
+    pub fn may_on(
+        &self,
+        action: Action,
+        owner: Option<&str>,
+        resource: &str,
+    ) -> Result<(), ApiError> {
+        self.may(action, self.scope_of(owner), resource)
+    }
+
+    /// [`AuthAgent::may`] on the platform (configuration, everyone's figures, the wallboard).
+    pub fn may_platform(&self, action: Action) -> Result<(), ApiError> {
+        self.may(action, Scope::Platform, "platform")
+    }
 }
 
 impl<S> FromRequestParts<S> for AuthAgent
@@ -184,7 +258,12 @@ where
             .agent_for(&parts.headers)
             .await?
             .ok_or(ApiError::Unauthorized)?;
-        Ok(AuthAgent { agent, token_hash })
+        Ok(AuthAgent {
+            agent,
+            token_hash,
+            request: format!("{} {}", parts.method, parts.uri.path()),
+            refusals: accounts.refusals.clone(),
+        })
     }
 }
 

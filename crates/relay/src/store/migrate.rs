@@ -16,6 +16,7 @@ pub const MIGRATIONS: &[(i64, &str)] = &[
         include_str!("../../migrations/0005_latest_conversation.sql"),
     ),
     (6, include_str!("../../migrations/0006_webhook_replay.sql")),
+    (7, include_str!("../../migrations/0007_roles.sql")),
 ];
 
 /// Applies the [`MIGRATIONS`] not yet recorded. Several processes may open one fresh database

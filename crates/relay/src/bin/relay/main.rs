@@ -2,7 +2,6 @@
 //! agents and sites in the database.
 
 use std::{
-    io::Read,
     path::{Path, PathBuf},
     time::Duration,
 };
@@ -10,12 +9,14 @@ use std::{
 use anyhow::{bail, Context};
 use clap::{Parser, Subcommand};
 mod serve;
+mod users;
 
 use relay::{
-    accounts, routing, sites,
+    routing, sites,
     store::{Options, Store, Target},
 };
 use serve::{serve, Serve};
+use users::{agent_command, user_command, AgentCommand, UserCommand};
 
 /// mimalloc instead of glibc's malloc: the relay allocates and frees small buffers on every
 /// request and frame from several threads; in `make bench-messaging` malloc and free were
@@ -39,7 +40,10 @@ struct Args {
 enum Command {
     /// Serve the relay (the default).
     Serve(Box<Serve>),
-    /// Manage agent accounts.
+    /// Manage people: passwords, roles (agent, supervisor, admin), disabling.
+    #[command(subcommand)]
+    User(UserCommand),
+    /// Manage agent accounts (as `user`, without roles; kept for older scripts).
     #[command(subcommand)]
     Agent(AgentCommand),
     /// Manage sites (site keys and their allowed origins).
@@ -170,22 +174,6 @@ async fn queue_command(db: &Store, command: QueueCommand) -> anyhow::Result<()> 
 }
 
 #[derive(Debug, Subcommand)]
-enum AgentCommand {
-    /// Add an agent, or reset its password and enable it.
-    Add {
-        name: String,
-        /// Read the password from standard input (first line).
-        #[arg(long, conflicts_with = "password")]
-        password_stdin: bool,
-        /// The password (visible in the process list; prefer --password-stdin).
-        #[arg(long)]
-        password: Option<String>,
-    },
-    /// Disable an agent and sign it out everywhere.
-    Disable { name: String },
-}
-
-#[derive(Debug, Subcommand)]
 enum SiteCommand {
     /// Add a site key, or add origins to it.
     Add {
@@ -227,17 +215,6 @@ async fn open(db: &Path) -> anyhow::Result<Store> {
         .with_context(|| format!("opening {}", db.display()))
 }
 
-async fn add_agent(db: &Store, name: &str, password: &str) -> anyhow::Result<()> {
-    if password.is_empty() {
-        bail!("the password is empty");
-    }
-    let hash = accounts::hash_password(password)?;
-    let name = name.to_owned();
-    db.write(move |c| accounts::agent_upsert(c, &name, &hash))
-        .await?;
-    Ok(())
-}
-
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     tracing_subscriber::fmt()
@@ -251,33 +228,8 @@ async fn main() -> anyhow::Result<()> {
         .unwrap_or_else(|| Command::Serve(Box::new(Serve::parse_from(["serve"]))));
     match command {
         Command::Serve(s) => serve(args.db, *s).await,
-        Command::Agent(AgentCommand::Add {
-            name,
-            password_stdin,
-            password,
-        }) => {
-            let password = match (password_stdin, password) {
-                (true, _) => {
-                    let mut input = String::new();
-                    std::io::stdin().read_to_string(&mut input)?;
-                    input.lines().next().unwrap_or_default().to_owned()
-                }
-                (false, Some(p)) => p,
-                (false, None) => bail!("give --password-stdin or --password"),
-            };
-            add_agent(&open(&args.db).await?, &name, &password).await?;
-            println!("agent {name} saved");
-            Ok(())
-        }
-        Command::Agent(AgentCommand::Disable { name }) => {
-            let who = name.clone();
-            open(&args.db)
-                .await?
-                .write(move |c| accounts::agent_disable(c, &who))
-                .await?;
-            println!("agent {name} disabled and signed out");
-            Ok(())
-        }
+        Command::User(command) => user_command(&open(&args.db).await?, command).await,
+        Command::Agent(command) => agent_command(&open(&args.db).await?, command).await,
         Command::Integration(IntegrationCommand::Add {
             name,
             secret,

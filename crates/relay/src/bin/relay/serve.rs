@@ -5,9 +5,14 @@ use std::{net::SocketAddr, path::PathBuf, time::Duration};
 
 use anyhow::{bail, Context};
 use clap::Parser;
-use relay::{accounts, routing, sites, store::Store};
+use relay::{
+    accounts,
+    policy::{Role, Roles},
+    routing, sites,
+    store::Store,
+};
 
-use crate::{add_agent, open, secs};
+use crate::{open, secs, users::add_person};
 
 #[derive(Debug, Clone, Parser)]
 pub struct Serve {
@@ -17,7 +22,8 @@ pub struct Serve {
     /// Directory of static files (loader, demo site, console).
     #[arg(long, env = "RELAY_WWW", default_value = "www")]
     www: PathBuf,
-    /// Create the demo site `demo` and the agent `agent`/`agent` if missing.
+    /// Create the demo site `demo` and the people `agent`, `supervisor` and `admin` (each with
+    /// its name as password) if missing.
     #[arg(long)]
     seed_demo: bool,
     /// Digits of a security key (12 keeps the guessing bound; 6 is easier to read aloud).
@@ -150,14 +156,22 @@ async fn seed_demo(db: &Store, local: SocketAddr) -> anyhow::Result<()> {
     let saved = origins.clone();
     db.write(move |c| sites::site_add(c, "demo", &saved))
         .await?;
-    if !db.read(|c| accounts::agent_exists(c, "agent")).await? {
-        add_agent(db, "agent", "agent").await?;
+    // One person of each role, each with its name as its password.
+    for (name, role) in [
+        ("agent", Role::Agent),
+        ("supervisor", Role::Supervisor),
+        ("admin", Role::Admin),
+    ] {
+        if !db.read(move |c| accounts::agent_exists(c, name)).await? {
+            add_person(db, name, name, Some(Roles::of(&[role]))).await?;
+        }
     }
     println!(
         "Demo data: site key `demo` (origins {}),",
         origins.join(", ")
     );
-    println!("           agent `agent` with password `agent` (change it: relay agent add agent --password-stdin)");
+    println!("           people `agent`, `supervisor` and `admin`, each with its name as password");
+    println!("           (change one: relay user add NAME --role ROLE --password-stdin)");
     Ok(())
 }
 
