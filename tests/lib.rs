@@ -130,6 +130,50 @@ impl Relay {
         Ok(())
     }
 
+    /// A widget guest's conversation, taken by the signed-in agent with `token` (an agent
+    /// offers co-browse only in its own conversations): the conversation's id and the guest's
+    /// token.
+    pub async fn conversation_of(&self, token: &str) -> Result<(String, String)> {
+        let http = reqwest::Client::new();
+        let issued: serde_json::Value = http
+            .post(self.url("/api/messaging/guest"))
+            .header("origin", &self.base)
+            .send()
+            .await?
+            .error_for_status()?
+            .json()
+            .await?;
+        let guest = issued["token"]
+            .as_str()
+            .context("a guest token")?
+            .to_owned();
+        let sent: serde_json::Value = http
+            .post(self.url("/api/messaging/guest/messages"))
+            .header("origin", &self.base)
+            .header("x-guest-token", &guest)
+            .json(&serde_json::json!({"text": "can you show me?"}))
+            .send()
+            .await?
+            .error_for_status()?
+            .json()
+            .await?;
+        let conversation = sent["conversation_id"]
+            .as_str()
+            .context("a conversation")?
+            .to_owned();
+        let taken = http
+            .post(self.url(&format!(
+                "/api/messaging/conversations/{conversation}/assign"
+            )))
+            .bearer_auth(token)
+            .send()
+            .await?;
+        if !taken.status().is_success() {
+            bail!("taking {conversation}: {}", taken.status());
+        }
+        Ok((conversation, guest))
+    }
+
     /// The directory holding the relay's database and attachments.
     pub fn data_dir(&self) -> &Path {
         self._dir.path()

@@ -557,10 +557,11 @@ async fn share_my_screen_on_the_help_page_pairs_by_offer_and_the_chat_stays_bloc
 ) -> anyhow::Result<()> {
     let relay = Relay::start(&[]).await?;
     let token = login(&relay.base).await?;
+    let (conversation, _) = relay.conversation_of(&token).await?;
     let offer: serde_json::Value = reqwest::Client::new()
         .post(relay.url("/api/cobrowse/offers"))
         .bearer_auth(&token)
-        .json(&serde_json::json!({"conversation_id": "demo-chat", "interaction": "web_chat"}))
+        .json(&serde_json::json!({"conversation_id": conversation, "interaction": "web_chat"}))
         .send()
         .await?
         .json()

@@ -93,7 +93,8 @@ $('sign-out').addEventListener('click', async () => {
 $('start').addEventListener('click', async () => {
   show('start-error', false);
   const interaction = $('interaction').value;
-  const r = await api('/api/cobrowse/sessions', { interaction, interaction_id: `int-${Date.now().toString(36)}` });
+  // The relay issues the interaction's id (unguessable); its answer names it.
+  const r = await api('/api/cobrowse/sessions', { interaction });
   if (!r.ok) {
     $('start-error').textContent = `Could not start a session (${r.status}).`;
     show('start-error');

@@ -229,4 +229,18 @@ impl Guests for MessagingGuests {
             }
         })
     }
+
+    fn agent_of(
+        &self,
+        conversation_id: &str,
+    ) -> futures_util::future::BoxFuture<'static, Result<Option<Option<String>>, StoreError>> {
+        let (svc, conversation) = (self.0.clone(), conversation_id.to_owned());
+        Box::pin(async move {
+            match svc.conversation(&conversation).await {
+                Ok(found) => Ok(found.map(|c| c.agent_id)),
+                Err(messaging::MessagingError::Store(e)) => Err(e),
+                Err(_) => Ok(None),
+            }
+        })
+    }
 }

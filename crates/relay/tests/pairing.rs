@@ -74,6 +74,16 @@ async fn chat_flow_pairs_by_offer_the_widget_fetched_for_its_conversation() {
     let token = relay.login("alice").await;
     let (guest, conversation) = guest_conversation(&relay).await;
     let (stranger, _) = guest_conversation(&relay).await;
+    // Only the conversation's own agent offers co-browse in it.
+    let (status, taken) = relay
+        .api(
+            &token,
+            "POST",
+            &format!("/api/messaging/conversations/{conversation}/assign"),
+            None,
+        )
+        .await;
+    assert_eq!(status, 200, "{taken}");
     let (status, offer) = relay
         .api(
             &token,

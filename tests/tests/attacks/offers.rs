@@ -43,6 +43,15 @@ async fn guest_conversation(relay: &Relay, http: &reqwest::Client) -> Result<(St
 /// The agent offers co-browse into `conversation`; the offer's token.
 async fn offer(relay: &Relay, http: &reqwest::Client, conversation: &str) -> Result<String> {
     let token = sign_in(relay, http).await?;
+    // Only the conversation's own agent offers co-browse in it.
+    let taken = http
+        .post(relay.url(&format!(
+            "/api/messaging/conversations/{conversation}/assign"
+        )))
+        .bearer_auth(&token)
+        .send()
+        .await?;
+    anyhow::ensure!(taken.status().is_success(), "taking: {}", taken.status());
     let offer: Value = http
         .post(relay.url("/api/cobrowse/offers"))
         .bearer_auth(&token)

@@ -21,7 +21,14 @@ use super::{
     session::SessionView,
     state::Cobrowse,
 };
-use crate::{accounts::AuthAgent, clients::ClientIp, error::ApiError, ids::now_ms, sites};
+use crate::{
+    accounts::AuthAgent,
+    clients::ClientIp,
+    error::ApiError,
+    ids::{now_ms, random_hex},
+    policy::{Action, Scope},
+    sites,
+};
 
 /// Every co-browse route, with its state applied.
 pub fn routes(state: Arc<Cobrowse>) -> Router {
@@ -69,7 +76,10 @@ impl From<InteractionKind> for Interaction {
 #[derive(Deserialize)]
 pub struct StartByKey {
     interaction: InteractionKind,
-    interaction_id: String,
+    /// The primary interaction the session rides on: an id a telephony connector named, or
+    /// none, and the relay issues one (128 random bits, so no one can guess another's).
+    #[serde(default)]
+    interaction_id: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -79,6 +89,8 @@ struct KeyStarted {
     security_key: String,
     /// Grouped by four, for reading aloud.
     security_key_display: String,
+    /// The primary interaction's id (the one named, or the one the relay issued).
+    interaction_id: String,
     /// Milliseconds since the Unix epoch.
     expires_at: i64,
     expires_in_secs: u64,
@@ -117,13 +129,19 @@ async fn start_by_key(
     auth: AuthAgent,
     Json(body): Json<StartByKey>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
+    auth.may(Action::Act, Scope::Own, "co-browse by key")?;
+    let interaction_id = match body.interaction_id {
+        Some(id) if id.is_empty() || id.len() > 128 => {
+            return Err(ApiError::BadRequest(
+                "interaction_id must be 1 to 128 bytes".into(),
+            ))
+        }
+        Some(id) => id,
+        None => format!("int-{}", random_hex(16)),
+    };
     let (session, key, _) = cb
         .registry
-        .start_with_key(
-            &auth.agent.id,
-            body.interaction.into(),
-            &body.interaction_id,
-        )
+        .start_with_key(&auth.agent.id, body.interaction.into(), &interaction_id)
         .map_err(|e: StartError| match e {
             StartError::TooManyOfYourKeys => ApiError::rate_limited(e.to_string(), key_wait(&cb)),
             StartError::TooManyPendingKeys => ApiError::Unavailable(e.to_string()),
@@ -134,6 +152,7 @@ async fn start_by_key(
         session_id: session.id.clone(),
         security_key_display: display_key(&key),
         security_key: key,
+        interaction_id,
         expires_at: now_ms() + i64::try_from(ttl.as_millis()).unwrap_or(0),
         expires_in_secs: ttl.as_secs(),
     };
@@ -165,6 +184,15 @@ async fn start_by_offer(
     {
         return Err(ApiError::BadRequest("site must be 1 to 64 bytes".into()));
     }
+    // Only the conversation's own agent offers co-browse in it: the customer's "Share my
+    // screen" would otherwise go to whoever named the conversation.
+    let resource = format!("conversation {}", body.conversation_id);
+    let owner = cb
+        .guests
+        .agent_of(&body.conversation_id)
+        .await?
+        .ok_or_else(|| ApiError::Unknown(format!("no conversation {}", body.conversation_id)))?;
+    auth.may_on(Action::Act, owner.as_deref(), &resource)?;
     let (session, token) = cb.registry.start_with_offer(
         &auth.agent.id,
         body.interaction.into(),
@@ -281,11 +309,16 @@ fn with_cors(mut response: Response, origin: &str) -> Response {
     response
 }
 
-fn own_session(cb: &Cobrowse, auth: &AuthAgent, id: &str) -> Result<Arc<super::Session>, ApiError> {
+/// A live session, if the policy lets `auth` do `action` to it (its agent's own; a
+/// supervisor reads any).
+fn session_for(
+    cb: &Cobrowse,
+    auth: &AuthAgent,
+    id: &str,
+    action: Action,
+) -> Result<Arc<super::Session>, ApiError> {
     let session = cb.registry.get(id).ok_or(ApiError::NotFound)?;
-    if session.agent_id != auth.agent.id {
-        return Err(ApiError::NotFound);
-    }
+    auth.may_on(action, Some(&session.agent_id), &format!("co-browse {id}"))?;
     Ok(session)
 }
 
@@ -295,7 +328,7 @@ async fn session_state(
     auth: AuthAgent,
     Path(id): Path<String>,
 ) -> Result<Json<SessionView>, ApiError> {
-    Ok(Json(own_session(&cb, &auth, &id)?.view()))
+    Ok(Json(session_for(&cb, &auth, &id, Action::Read)?.view()))
 }
 
 /// `POST /api/cobrowse/sessions/{id}/end`: the agent ends the session from the console.
@@ -304,7 +337,7 @@ async fn end_session(
     auth: AuthAgent,
     Path(id): Path<String>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    let session = own_session(&cb, &auth, &id)?;
+    let session = session_for(&cb, &auth, &id, Action::Act)?;
     cb.registry.end(&session, EndReason::AgentEnded).await;
     Ok(Json(serde_json::json!({ "ended": true })))
 }
@@ -315,16 +348,14 @@ async fn audit(
     auth: AuthAgent,
     Path(id): Path<String>,
 ) -> Result<Json<Vec<AuditEntry>>, ApiError> {
-    cb.registry.recorder.flush().await?;
-    let agent_id = auth.agent.id.clone();
-    let (owner_check, lookup) = (id.clone(), id);
-    let owned = cb
+    let (owner_check, lookup) = (id.clone(), id.clone());
+    let owner = cb
         .store
-        .read(move |db| audit::session_of(db, &owner_check, &agent_id))
-        .await?;
-    if !owned {
-        return Err(ApiError::NotFound);
-    }
+        .read(move |db| audit::session_owner(db, &owner_check))
+        .await?
+        .ok_or(ApiError::NotFound)?;
+    auth.may_on(Action::Read, Some(&owner), &format!("co-browse {id}"))?;
+    cb.registry.recorder.flush().await?;
     Ok(Json(
         cb.store
             .read(move |db| audit::audit_for(db, &lookup))
@@ -332,30 +363,34 @@ async fn audit(
     ))
 }
 
-/// `POST /api/interactions/{id}/end`: the primary interaction ended.
+/// `POST /api/interactions/{id}/end`: the agent's primary interaction ended; its own
+/// co-browse sessions on it end (another agent's, if the id names one, are not touched).
 async fn interaction_ended(
     State(cb): State<Arc<Cobrowse>>,
-    _auth: AuthAgent,
+    auth: AuthAgent,
     Path(id): Path<String>,
-) -> Json<serde_json::Value> {
+) -> Result<Json<serde_json::Value>, ApiError> {
+    auth.may(Action::Act, Scope::Own, &format!("interaction {id}"))?;
     let ended = cb
         .registry
-        .end_interaction(&id, EndReason::InteractionEnded)
+        .end_interaction_of(&id, Some(auth.id()), EndReason::InteractionEnded)
         .await;
-    Json(serde_json::json!({ "ended_sessions": ended }))
+    Ok(Json(serde_json::json!({ "ended_sessions": ended })))
 }
 
-/// `POST /api/interactions/{id}/transfer`: the primary interaction moved to another agent.
+/// `POST /api/interactions/{id}/transfer`: the agent's primary interaction moved to another
+/// agent; its own co-browse sessions on it end.
 async fn interaction_transferred(
     State(cb): State<Arc<Cobrowse>>,
-    _auth: AuthAgent,
+    auth: AuthAgent,
     Path(id): Path<String>,
-) -> Json<serde_json::Value> {
+) -> Result<Json<serde_json::Value>, ApiError> {
+    auth.may(Action::Act, Scope::Own, &format!("interaction {id}"))?;
     let ended = cb
         .registry
-        .end_interaction(&id, EndReason::InteractionTransferred)
+        .end_interaction_of(&id, Some(auth.id()), EndReason::InteractionTransferred)
         .await;
-    Json(serde_json::json!({ "ended_sessions": ended }))
+    Ok(Json(serde_json::json!({ "ended_sessions": ended })))
 }
 
 fn configure(ws: WebSocketUpgrade, cb: &Cobrowse) -> WebSocketUpgrade {
@@ -394,6 +429,8 @@ async fn agent_ws(
     auth: AuthAgent,
     ws: WebSocketUpgrade,
 ) -> Result<Response, ApiError> {
+    // The console's socket joins the agent's own sessions only (`Registry::agent_join`).
+    auth.may(Action::Act, Scope::Own, "co-browse socket")?;
     let permit = cb.streams.open(client)?;
     let shared = cb.clone();
     Ok(configure(ws, &cb)

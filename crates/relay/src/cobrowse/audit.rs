@@ -68,13 +68,14 @@ pub fn session_insert(db: &mut dyn Sql, s: &NewSession) -> Result<(), StoreError
 }
 
 /// Whether `agent_id` started session `session_id`.
-pub fn session_of(db: &mut dyn Sql, session_id: &str, agent_id: &str) -> Result<bool, StoreError> {
-    Ok(db
-        .query_row(
-            "SELECT 1 FROM cobrowse_sessions WHERE id = $1 AND agent_id = $2",
-            &[session_id.into(), agent_id.into()],
-        )?
-        .is_some())
+/// The agent whose session `session_id` is (live or ended), if there is such a session.
+pub fn session_owner(db: &mut dyn Sql, session_id: &str) -> Result<Option<String>, StoreError> {
+    db.query_row(
+        "SELECT agent_id FROM cobrowse_sessions WHERE id = $1",
+        &[session_id.into()],
+    )?
+    .map(|r| r.text(0))
+    .transpose()
 }
 
 pub fn audit_for(db: &mut dyn Sql, session_id: &str) -> Result<Vec<AuditEntry>, StoreError> {

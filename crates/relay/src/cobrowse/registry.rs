@@ -378,11 +378,24 @@ impl Registry {
     /// Ends every session riding on a primary interaction that ended or was transferred.
     /// Returns how many ended. For the messaging and routing modules.
     pub async fn end_interaction(&self, interaction_id: &str, reason: EndReason) -> usize {
+        self.end_interaction_of(interaction_id, None, reason).await
+    }
+
+    /// Ends the live sessions riding on `interaction_id` that belong to `agent_id` (all of
+    /// them for `None`: routing says the interaction itself ended). An agent naming another
+    /// agent's interaction, guessed or not, ends nothing of it.
+    pub async fn end_interaction_of(
+        &self,
+        interaction_id: &str,
+        agent_id: Option<&str>,
+        reason: EndReason,
+    ) -> usize {
         let sessions: Vec<_> = self
             .tables()
             .sessions
             .values()
             .filter(|s| s.interaction_id == interaction_id && !s.has_ended())
+            .filter(|s| agent_id.is_none_or(|a| s.agent_id == a))
             .cloned()
             .collect();
         for session in &sessions {

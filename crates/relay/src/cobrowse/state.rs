@@ -31,6 +31,14 @@ pub trait Guests: Send + Sync {
         conversation_id: &str,
         guest_token: &str,
     ) -> BoxFuture<'static, Result<bool, StoreError>>;
+
+    /// Whom conversation `conversation_id` is assigned to: `None` when there is no such
+    /// conversation, `Some(None)` while it waits for an agent (an offer on it is someone
+    /// else's work to make).
+    fn agent_of(
+        &self,
+        conversation_id: &str,
+    ) -> BoxFuture<'static, Result<Option<Option<String>>, StoreError>>;
 }
 
 /// Co-browse's state; handlers see it as `State<Arc<Cobrowse>>`.
