@@ -17,6 +17,7 @@ mod read_only;
 mod reports;
 mod revoke;
 mod roles_cobrowse;
+mod roles_matrix;
 mod signin;
 mod streams;
 mod support;
