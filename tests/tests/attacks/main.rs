@@ -16,6 +16,7 @@ mod proxy;
 mod read_only;
 mod reports;
 mod revoke;
+mod roles_routing;
 mod signin;
 mod streams;
 mod support;
