@@ -56,14 +56,18 @@ async fn an_agent_goes_available_accepts_a_call_and_wraps_up() -> anyhow::Result
         &http,
         relay.url("/api/login"),
         "",
-        json!({"name": "agent", "password": "agent"}),
+        json!({"name": "admin", "password": "admin"}),
     )
     .await?;
-    let supervisor = login["token"].as_str().unwrap_or_default().to_owned();
+    // The agent also supervises: it reads the reports page after its call.
+    relay
+        .cli(&["user", "role", "agent", "--add", "supervisor"])
+        .await?;
+    let admin = login["token"].as_str().unwrap_or_default().to_owned();
     post(
         &http,
         relay.url("/api/routing/queues"),
-        &supervisor,
+        &admin,
         json!({"name": "support", "wrap_up_codes": ["resolved", "callback"]}),
     )
     .await?;

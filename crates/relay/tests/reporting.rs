@@ -144,6 +144,12 @@ fn seed_history(db: std::path::PathBuf, interactions: i64, changes: i64) {
                 .unwrap();
             store
                 .write(move |db| {
+                    // Alice reads the reports: she supervises too.
+                    let roles = relay::policy::Roles::of(&[
+                        relay::policy::Role::Agent,
+                        relay::policy::Role::Supervisor,
+                    ]);
+                    relay::accounts::roles_set(db, "alice", roles)?;
                     for i in 0..interactions {
                         // Half of them arrive in the same millisecond, across page boundaries.
                         let arrived = if i % 2 == 0 { 1_000 } else { 1_000 + i };

@@ -18,6 +18,7 @@ mod reports;
 mod revoke;
 mod roles_cobrowse;
 mod roles_matrix;
+mod roles_routing;
 mod signin;
 mod streams;
 mod support;

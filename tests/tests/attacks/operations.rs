@@ -141,6 +141,18 @@ async fn a_disabled_agent_loses_its_desk_socket_its_call_and_new_offers() -> Res
     relay
         .cli(&["agent", "add", "supervisor", "--password", "supervisor-pw"])
         .await?;
+    // The supervisor also defines the queue and watches the board.
+    relay
+        .cli(&[
+            "user",
+            "role",
+            "supervisor",
+            "--add",
+            "supervisor",
+            "--add",
+            "admin",
+        ])
+        .await?;
     let http = reqwest::Client::new();
     let agent = sign_in(&relay, &http).await?;
     let supervisor: Value = post(
@@ -156,7 +168,7 @@ async fn a_disabled_agent_loses_its_desk_socket_its_call_and_new_offers() -> Res
         &http,
         &relay,
         "/api/routing/queues",
-        &agent,
+        &supervisor,
         json!({"name": "support"}),
     )
     .await?;

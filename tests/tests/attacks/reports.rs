@@ -7,7 +7,7 @@ use anyhow::Result;
 use e2e::Relay;
 use serde_json::json;
 
-use super::support::{client_from, sign_in};
+use super::{roles_routing::sign_in_as, support::client_from};
 
 const CONNECTOR: &str = "pbx=attack-connector-token-0123456789";
 const CONNECTOR_TOKEN: &str = "attack-connector-token-0123456789";
@@ -16,10 +16,12 @@ const CONNECTOR_TOKEN: &str = "attack-connector-token-0123456789";
 async fn a_queue_named_like_a_formula_comes_out_of_the_csv_as_text() -> Result<()> {
     let relay = Relay::start(&["--connector-token", CONNECTOR]).await?;
     let http = client_from(0, 32, 1);
-    let token = sign_in(&relay, &http).await?;
+    // The admin makes the queue; the supervisor reads the report.
+    let admin = sign_in_as(&relay, &http, "admin").await?;
+    let token = sign_in_as(&relay, &http, "supervisor").await?;
     let name = r#"=HYPERLINK("http://x","y")"#;
     http.post(relay.url("/api/routing/queues"))
-        .bearer_auth(&token)
+        .bearer_auth(&admin)
         .json(&json!({ "name": name }))
         .send()
         .await?

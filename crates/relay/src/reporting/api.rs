@@ -2,7 +2,8 @@
 //! as CSV (`.csv`, see `export`), for `from`/`to` (ms since the Unix epoch; default today, UTC)
 //! and a service level target of `sl_secs` (default 20 s). A range is read page by page, each
 //! page one read of its own folded into a `tally` before the next is read, so a report over a
-//! year neither holds a reader connection for the whole read nor its rows in memory.
+//! year neither holds a reader connection for the whole read nor its rows in memory. Every
+//! report is everyone's figures: it needs the supervisor role (`Action::Reports`).
 
 use axum::{
     extract::{FromRef, Query, State},
@@ -21,6 +22,7 @@ use super::{
 use crate::{
     accounts::{Accounts, AuthAgent},
     error::ApiError,
+    policy::Action,
     routing::ServiceLevelTarget,
     store::{Sql, Store, StoreError},
 };
@@ -181,34 +183,38 @@ async fn agent_report(r: &Reports, q: Interval) -> Result<Report<AgentRow>, ApiE
 
 async fn queues_json(
     State(r): State<Reports>,
-    _auth: AuthAgent,
+    auth: AuthAgent,
     Query(q): Query<Interval>,
 ) -> Result<Response, ApiError> {
+    auth.may_platform(Action::Reports)?;
     Ok(Json(queue_report(&r, q).await?).into_response())
 }
 
 async fn agents_json(
     State(r): State<Reports>,
-    _auth: AuthAgent,
+    auth: AuthAgent,
     Query(q): Query<Interval>,
 ) -> Result<Response, ApiError> {
+    auth.may_platform(Action::Reports)?;
     Ok(Json(agent_report(&r, q).await?).into_response())
 }
 
 async fn queues_csv(
     State(r): State<Reports>,
-    _auth: AuthAgent,
+    auth: AuthAgent,
     Query(q): Query<Interval>,
 ) -> Result<Response, ApiError> {
+    auth.may_platform(Action::Reports)?;
     let report = queue_report(&r, q).await?;
     csv_response("queues.csv", &report.rows)
 }
 
 async fn agents_csv(
     State(r): State<Reports>,
-    _auth: AuthAgent,
+    auth: AuthAgent,
     Query(q): Query<Interval>,
 ) -> Result<Response, ApiError> {
+    auth.may_platform(Action::Reports)?;
     let report = agent_report(&r, q).await?;
     csv_response("agents.csv", &report.rows)
 }

@@ -27,6 +27,7 @@ use crate::{
     config::Config,
     error::ApiError,
     limits::{bounded_websocket, StreamPermit, Streams},
+    policy::{Action as May, Area, Role, Scope},
     store::Store,
 };
 
@@ -123,7 +124,13 @@ impl FromRequestParts<RoutingState> for Connector {
     }
 }
 
+/// A desk, presence and actions are one's own work: they need the agent role.
+fn own_work(auth: &AuthAgent, action: May, resource: &str) -> Result<()> {
+    auth.may(action, Scope::Own, resource)
+}
+
 async fn desk(State(s): State<RoutingState>, auth: AuthAgent) -> Result<Json<DeskView>> {
+    own_work(&auth, May::Desk, "desk")?;
     Ok(Json(s.routing.desk(&auth.agent.id).await?))
 }
 
@@ -139,6 +146,7 @@ async fn presence(
     auth: AuthAgent,
     Json(body): Json<PresenceBody>,
 ) -> Result<Json<DeskView>> {
+    own_work(&auth, May::Desk, "presence")?;
     let presence = parse_presence(&body.presence)
         .ok_or_else(|| ApiError::BadRequest("unknown presence".into()))?;
     let id = auth.agent.id.clone();
@@ -178,6 +186,8 @@ async fn act(
     Path((id, action)): Path<(String, String)>,
     body: Option<Json<ActBody>>,
 ) -> Result<Json<DeskView>> {
+    // The service answers NotYours for someone else's interaction; agents act on their own.
+    own_work(&auth, May::Act, &format!("interaction {id}"))?;
     let body = body.map(|Json(b)| b).unwrap_or_default();
     let action = match action.as_str() {
         "accept" => Action::Accept,
@@ -203,10 +213,8 @@ async fn act(
     Ok(Json(s.routing.desk(&auth.agent.id).await?))
 }
 
-async fn queues(
-    State(s): State<RoutingState>,
-    _auth: AuthAgent,
-) -> Result<Json<serde_json::Value>> {
+async fn queues(State(s): State<RoutingState>, auth: AuthAgent) -> Result<Json<serde_json::Value>> {
+    auth.may_platform(May::Wallboard)?;
     let queues = s.routing.queues().await?;
     Ok(Json(json!(queues
         .into_iter()
@@ -217,9 +225,10 @@ async fn queues(
 /// `POST /api/routing/queues`: creates or replaces a queue (by name), stored and applied.
 async fn define_queue(
     State(s): State<RoutingState>,
-    _auth: AuthAgent,
+    auth: AuthAgent,
     Json(spec): Json<QueueSpec>,
 ) -> Result<Json<serde_json::Value>> {
+    auth.may_platform(May::Configure(Area::Routing))?;
     // Refuse what the engine would refuse before it reaches the database.
     spec.to_config(super::QueueId(0))
         .map_err(ServiceError::from)?;
@@ -236,19 +245,21 @@ async fn define_queue(
 /// agent's next sign-in.
 async fn save_profile(
     State(s): State<RoutingState>,
-    _auth: AuthAgent,
+    auth: AuthAgent,
     Path(name): Path<String>,
     Json(spec): Json<ProfileSpec>,
 ) -> Result<Json<serde_json::Value>> {
+    auth.may_platform(May::Configure(Area::Routing))?;
     s.store
         .write(move |db| persist::profile_save(db, &name, &spec))
         .await?;
     Ok(Json(json!({ "saved": true })))
 }
 
-async fn realtime(State(s): State<RoutingState>, _auth: AuthAgent) -> Response {
+async fn realtime(State(s): State<RoutingState>, auth: AuthAgent) -> Result<Response> {
+    auth.may_platform(May::Wallboard)?;
     let board = s.routing.realtime().borrow().clone();
-    Json(board.as_ref()).into_response()
+    Ok(Json(board.as_ref()).into_response())
 }
 
 #[derive(Deserialize)]
@@ -334,19 +345,28 @@ async fn call_ended(
     Ok(Json(json!({ "id": id, "ended": true })))
 }
 
-/// `GET /ws/desk`: the agent's desk after every change, and the real-time board as it moves.
+/// `GET /ws/desk`: the agent's desk after every change, and, to a supervisor, the real-time
+/// board as it moves.
 async fn desk_ws(
     State(s): State<RoutingState>,
     ClientIp(client): ClientIp,
     auth: AuthAgent,
     ws: WebSocketUpgrade,
 ) -> Result<Response> {
+    own_work(&auth, May::Desk, "desk socket")?;
     let permit = s.streams.open(client)?;
+    let wallboard = auth.has(Role::Supervisor);
     Ok(bounded_websocket(ws, &s.config)
-        .on_upgrade(move |socket| desk_socket(s, auth.agent.id, socket, permit)))
+        .on_upgrade(move |socket| desk_socket(s, auth.agent.id, wallboard, socket, permit)))
 }
 
-async fn desk_socket(s: RoutingState, agent: String, mut socket: WebSocket, _permit: StreamPermit) {
+async fn desk_socket(
+    s: RoutingState,
+    agent: String,
+    wallboard: bool,
+    mut socket: WebSocket,
+    _permit: StreamPermit,
+) {
     // Disabling the agent takes the desk away at once.
     let mut hold = s.accounts.hold(&agent);
     let mut pushes = s.routing.subscribe();
@@ -376,7 +396,7 @@ async fn desk_socket(s: RoutingState, agent: String, mut socket: WebSocket, _per
                 }
                 Err(RecvError::Closed) => break,
             },
-            changed = board.changed() => {
+            changed = board.changed(), if wallboard => {
                 if changed.is_err() {
                     break;
                 }

@@ -6,6 +6,8 @@ use std::path::PathBuf;
 
 use futures_util::StreamExt;
 use relay::{
+    accounts,
+    policy::{Role, Roles},
     routing::service::persist,
     store::{Options, Store, Target},
 };
@@ -14,7 +16,7 @@ use tokio_tungstenite::{tungstenite::Message as Ws, MaybeTlsStream, WebSocketStr
 
 use crate::common::{Relay, WAIT};
 
-/// A relay, its connector token and an agent token for supervisor calls.
+/// A relay and its connector token; `alice` holds every role, `bob` only the agent's.
 pub struct Center {
     pub relay: Relay,
     pub connector: String,
@@ -37,6 +39,11 @@ impl Center {
             .await
             .unwrap();
         let connector = s.write(|c| persist::connector_add(c, "pbx")).await.unwrap();
+        // Alice also defines the queues and profiles and reads the board and the reports.
+        let all = Roles::of(&[Role::Agent, Role::Supervisor, Role::Admin]);
+        s.write(move |c| accounts::roles_set(c, "alice", all))
+            .await
+            .unwrap();
         Center {
             relay,
             connector,
