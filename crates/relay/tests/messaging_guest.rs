@@ -258,3 +258,76 @@ async fn the_widget_origin_of_a_registered_site_gets_cors_answers_and_others_do_
         .contains("access-control-allow-origin"));
     relay.stop().await;
 }
+
+/// Another agent's conversation is refused on every agent route (403 naming the permission);
+/// its own agent still works it.
+#[tokio::test]
+async fn an_agent_cannot_read_or_act_on_another_agents_conversation() {
+    let relay = Relay::start(|_| {}).await;
+    let token = guest(&relay).await;
+    let (_, first) = say(&relay, &token, "Hello").await;
+    let conv = first["conversation_id"].as_str().unwrap().to_owned();
+    let alice = relay.login("alice").await;
+    let bob = relay.login("bob").await;
+    let base = format!("/api/messaging/conversations/{conv}");
+    let (status, _) = relay
+        .api(&alice, "POST", &format!("{base}/assign"), None)
+        .await;
+    assert_eq!(status, 200);
+    let routes = [
+        ("GET", String::new(), None, "work.read_any"),
+        (
+            "POST",
+            "/messages".into(),
+            Some(json!({"text": "mine now"})),
+            "work.own",
+        ),
+        ("POST", "/read".into(), Some(json!({"seq": 1})), "work.own"),
+        (
+            "POST",
+            "/typing".into(),
+            Some(json!({"typing": true})),
+            "work.own",
+        ),
+        (
+            "POST",
+            "/events".into(),
+            Some(json!({"kind": "parked"})),
+            "work.own",
+        ),
+        ("POST", "/wrap-up".into(), None, "work.own"),
+        ("POST", "/assign".into(), None, "work.assign_any"),
+    ];
+    for (method, tail, body, permission) in routes {
+        let (status, answer) = relay
+            .api(&bob, method, &format!("{base}{tail}"), body)
+            .await;
+        assert_eq!(status, 403, "{method} {tail}: {answer}");
+        assert_eq!(answer["permission"], permission, "{method} {tail}");
+    }
+    let (status, _, _) = raw(
+        &relay,
+        "POST",
+        &format!("{base}/attachments?name=a.png"),
+        &[
+            ("Authorization", &format!("Bearer {bob}")),
+            ("Content-Type", "image/png"),
+        ],
+        b"\x89PNG\r\n\x1a\n",
+    )
+    .await;
+    assert_eq!(status, 403);
+    let (status, view) = relay.api(&alice, "GET", &base, None).await;
+    assert_eq!(status, 200);
+    assert!(view["conversation"]["agent_id"].is_string(), "{view}");
+    let (status, _) = relay
+        .api(
+            &alice,
+            "POST",
+            &format!("{base}/messages"),
+            Some(json!({"text": "Hi"})),
+        )
+        .await;
+    assert_eq!(status, 200);
+    relay.stop().await;
+}

@@ -179,7 +179,7 @@ async fn a_person_without_a_role_and_an_anonymous_caller_are_refused_every_guard
             .replace("{action}", "accept");
         let method: reqwest::Method = method.parse()?;
         let body = json!({"interaction": "voice", "conversation_id": "x", "text": "hi",
-            "state": "available", "name": "q", "typing": true, "seq": 1, "kind": "parked"});
+            "state": "available", "presence": "available", "name": "q", "typing": true, "seq": 1, "kind": "parked"});
         let request = |token: Option<&str>| {
             let mut r = http
                 .request(method.clone(), relay.url(&concrete))
@@ -189,6 +189,18 @@ async fn a_person_without_a_role_and_an_anonymous_caller_are_refused_every_guard
             }
             r.send()
         };
+        if path.starts_with("/ws/") {
+            // A real upgrade, so the refusal comes from the policy, not the handshake.
+            for (who, want) in [(None, 401), (Some(token.as_str()), 403)] {
+                let status = upgrade_status(&relay, path, who).await?;
+                if status != want {
+                    wrong.push(format!(
+                        "{path}: {who:?} upgraded with {status}, not {want}"
+                    ));
+                }
+            }
+            continue;
+        }
         let anonymous = request(None).await?.status().as_u16();
         if anonymous != 401 {
             wrong.push(format!("{method} {path}: anonymous got {anonymous}"));
@@ -198,7 +210,11 @@ async fn a_person_without_a_role_and_an_anonymous_caller_are_refused_every_guard
         }
         let answer = request(Some(&token)).await?;
         let status = answer.status().as_u16();
-        let text = answer.text().await.unwrap_or_default();
+        // Only a refusal's body is read: an event stream opened by mistake never ends.
+        let text = match status {
+            403 => answer.text().await.unwrap_or_default(),
+            _ => String::new(),
+        };
         let named = serde_json::from_str::<Value>(&text)
             .ok()
             .and_then(|v| v["permission"].as_str().map(str::to_owned));
@@ -211,4 +227,22 @@ async fn a_person_without_a_role_and_an_anonymous_caller_are_refused_every_guard
     }
     ensure!(wrong.is_empty(), "not refused:\n{}", wrong.join("\n"));
     Ok(())
+}
+
+/// The HTTP status a WebSocket upgrade of `path` is answered with (101 when it opens).
+async fn upgrade_status(relay: &Relay, path: &str, token: Option<&str>) -> Result<u16> {
+    use tokio_tungstenite::tungstenite::{client::IntoClientRequest, http::HeaderValue, Error};
+    let url = relay.url(path).replacen("http", "ws", 1);
+    let mut request = url.into_client_request()?;
+    if let Some(t) = token {
+        request.headers_mut().insert(
+            "authorization",
+            HeaderValue::from_str(&format!("Bearer {t}"))?,
+        );
+    }
+    match tokio_tungstenite::connect_async(request).await {
+        Ok(_) => Ok(101),
+        Err(Error::Http(response)) => Ok(response.status().as_u16()),
+        Err(e) => Err(e.into()),
+    }
 }

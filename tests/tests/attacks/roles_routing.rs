@@ -35,8 +35,7 @@ async fn refused(r: reqwest::RequestBuilder) -> Result<(u16, String)> {
     Ok((status, body["permission"].as_str().unwrap_or("").to_owned()))
 }
 
-const READS: [&str; 6] = [
-    "/api/routing/queues",
+const READS: [&str; 5] = [
     "/api/routing/realtime",
     "/api/reports/queues",
     "/api/reports/queues.csv",
@@ -124,6 +123,29 @@ async fn a_plain_agent_reads_no_board_nor_report_and_configures_nothing() -> Res
         .collect();
     assert!(names.contains(&"sales"), "{queues}");
     assert!(!names.contains(&"mine"), "the agent made a queue: {queues}");
+    // The agent sees the queues' names (for its transfer dialog), not their configuration.
+    let seen: Value = http
+        .get(relay.url("/api/routing/queues"))
+        .bearer_auth(&agent)
+        .send()
+        .await?
+        .error_for_status()?
+        .json()
+        .await?;
+    let rows = seen.as_array().context("a list of queues")?;
+    assert_eq!(rows.len(), queues.as_array().map_or(0, Vec::len), "{seen}");
+    for row in rows {
+        let keys: Vec<&String> = row["queue"]
+            .as_object()
+            .context("a queue")?
+            .keys()
+            .collect();
+        assert_eq!(
+            keys,
+            ["name"],
+            "an agent saw a queue's configuration: {seen}"
+        );
+    }
 
     // Bob is still in `sales`: a call there is offered to him.
     let bob: Value = http

@@ -186,6 +186,7 @@ async fn start_by_offer(
     }
     // Only the conversation's own agent offers co-browse in it: the customer's "Share my
     // screen" would otherwise go to whoever named the conversation.
+    auth.may(Action::Act, Scope::Own, "co-browse by offer")?;
     let resource = format!("conversation {}", body.conversation_id);
     let owner = cb
         .guests

@@ -26,9 +26,14 @@ use super::{
     feed::{history, sse, ReadMark, Typing},
     model::*,
     queries,
-    state::{MsgState, SignedIn},
+    state::MsgState,
 };
-use crate::{clients::ClientIp, error::ApiError};
+use crate::{
+    accounts::AuthAgent,
+    clients::ClientIp,
+    error::ApiError,
+    policy::{Action, Role, Scope},
+};
 
 /// The agent routes (their state is applied by `routes`).
 pub fn routes() -> Router<MsgState> {
@@ -56,9 +61,11 @@ pub struct InboxQuery {
 
 async fn inbox(
     State(s): State<MsgState>,
-    SignedIn(agent): SignedIn,
+    auth: AuthAgent,
     Query(q): Query<InboxQuery>,
 ) -> Result<Json<Vec<Summary>>, ApiError> {
+    auth.may(Action::Desk, Scope::Own, "inbox")?;
+    let agent = auth.agent;
     let mine = q.scope.as_deref() != Some("waiting");
     let rows = s
         .svc
@@ -70,10 +77,16 @@ async fn inbox(
 
 async fn conversation(
     State(s): State<MsgState>,
-    SignedIn(_): SignedIn,
+    auth: AuthAgent,
     Path(id): Path<String>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     let c = s.svc.conversation(&id).await?.ok_or(ApiError::NotFound)?;
+    let resource = format!("conversation {id}");
+    match c.agent_id.as_deref() {
+        // No one's yet: waiting work an agent may be offered (the console opens it before Take).
+        None if !auth.has(Role::Supervisor) => auth.may(Action::Desk, Scope::Own, &resource)?,
+        owner => auth.may_on(Action::Read, owner, &resource)?,
+    }
     let (contact, history) = history(&s.svc, &c.contact_id).await?;
     Ok(Json(serde_json::json!({
         "conversation": c, "contact": contact, "history": history,
@@ -93,11 +106,12 @@ pub struct Compose {
 
 async fn send(
     State(s): State<MsgState>,
-    SignedIn(agent): SignedIn,
+    auth: AuthAgent,
     Path(id): Path<String>,
     Json(body): Json<Compose>,
 ) -> Result<Json<Message>, ApiError> {
-    let c = s.svc.conversation(&id).await?.ok_or(ApiError::NotFound)?;
+    let c = acted_on(&s, &auth, &id).await?;
+    let agent = auth.agent;
     let attachments = resolve(&s.svc, &c.contact_id, &body.attachments)?;
     if body.text.trim().is_empty() && attachments.is_empty() {
         return Err(ApiError::BadRequest("empty message".into()));
@@ -118,41 +132,62 @@ async fn send(
 
 async fn read(
     State(s): State<MsgState>,
-    SignedIn(_): SignedIn,
+    auth: AuthAgent,
     Path(id): Path<String>,
     Json(body): Json<ReadMark>,
 ) -> Result<StatusCode, ApiError> {
-    let c = s.svc.conversation(&id).await?.ok_or(ApiError::NotFound)?;
+    let c = acted_on(&s, &auth, &id).await?;
     s.svc.mark_read(&c, Author::Agent, body.seq).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
 async fn typing(
     State(s): State<MsgState>,
-    SignedIn(_): SignedIn,
+    auth: AuthAgent,
     Path(id): Path<String>,
     Json(body): Json<Typing>,
 ) -> Result<StatusCode, ApiError> {
-    let c = s.svc.conversation(&id).await?.ok_or(ApiError::NotFound)?;
+    let c = acted_on(&s, &auth, &id).await?;
     s.svc.typing(&c, Author::Agent, body.typing);
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// Takes a waiting conversation (the manual path; routing calls [`Messaging::assign`]).
+/// Takes a conversation (the manual path; routing calls [`Messaging::assign`]): a waiting one
+/// as an agent (the console's Take), one's own, or (as a supervisor) anyone's.
 async fn assign(
     State(s): State<MsgState>,
-    SignedIn(agent): SignedIn,
+    auth: AuthAgent,
     Path(id): Path<String>,
 ) -> Result<Json<Conversation>, ApiError> {
-    Ok(Json(s.svc.assign(&id, &agent.id).await?))
+    let c = s.svc.conversation(&id).await?.ok_or(ApiError::NotFound)?;
+    let resource = format!("conversation {id}");
+    match (c.state, c.agent_id.as_deref()) {
+        (ConversationState::Waiting, None) if !auth.has(Role::Supervisor) => {
+            auth.may(Action::Desk, Scope::Own, &resource)?
+        }
+        (_, owner) => auth.may_on(Action::Assign, owner, &resource)?,
+    }
+    Ok(Json(s.svc.assign(&id, auth.id()).await?))
+}
+
+/// The conversation `id`, if the signed-in person may act on it (its assigned agent).
+async fn acted_on(s: &MsgState, auth: &AuthAgent, id: &str) -> Result<Conversation, ApiError> {
+    let c = s.svc.conversation(id).await?.ok_or(ApiError::NotFound)?;
+    auth.may_on(
+        Action::Act,
+        c.agent_id.as_deref(),
+        &format!("conversation {id}"),
+    )?;
+    Ok(c)
 }
 
 async fn wrap_up(
     State(s): State<MsgState>,
-    SignedIn(agent): SignedIn,
+    auth: AuthAgent,
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
-    s.svc.wrap_up(&id, &agent.id).await?;
+    acted_on(&s, &auth, &id).await?;
+    s.svc.wrap_up(&id, auth.id()).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -167,10 +202,12 @@ pub struct NewEvent {
 /// `transferred`, `parked`.
 async fn event(
     State(s): State<MsgState>,
-    SignedIn(agent): SignedIn,
+    auth: AuthAgent,
     Path(id): Path<String>,
     Json(body): Json<NewEvent>,
 ) -> Result<Json<Event>, ApiError> {
+    acted_on(&s, &auth, &id).await?;
+    let agent = auth.agent;
     const KINDS: &[&str] = &[
         "cobrowse_offered",
         "cobrowse_started",
@@ -196,24 +233,30 @@ async fn event(
 async fn stream(
     State(s): State<MsgState>,
     ClientIp(client): ClientIp,
-    SignedIn(agent): SignedIn,
+    auth: AuthAgent,
 ) -> Result<Sse<impl Stream<Item = Result<SseEvent, Infallible>>>, ApiError> {
+    // A supervisor's stream carries every conversation; an agent's its own and waiting ones.
+    let everything = auth.has(Role::Supervisor);
+    if !everything {
+        auth.may(Action::Desk, Scope::Own, "messaging stream")?;
+    }
+    let agent = auth.agent;
     let permit = s.streams.open(client)?;
     let hold = s.accounts.hold(&agent.id);
     Ok(sse(&s, permit, Some(hold), move |p| {
-        p.agent_id.as_deref().is_none_or(|a| a == agent.id)
+        everything || p.agent_id.as_deref().is_none_or(|a| a == agent.id)
     }))
 }
 
 async fn agent_upload(
     State(s): State<MsgState>,
-    SignedIn(_): SignedIn,
+    auth: AuthAgent,
     Path(id): Path<String>,
     headers: HeaderMap,
     Query(q): Query<UploadQuery>,
     body: Bytes,
 ) -> Result<Json<Attachment>, ApiError> {
-    let c = s.svc.conversation(&id).await?.ok_or(ApiError::NotFound)?;
+    let c = acted_on(&s, &auth, &id).await?;
     let owner = Owner {
         contact: &c.contact_id,
         conversation: &c.id,

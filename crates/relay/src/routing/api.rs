@@ -214,11 +214,20 @@ async fn act(
 }
 
 async fn queues(State(s): State<RoutingState>, auth: AuthAgent) -> Result<Json<serde_json::Value>> {
-    auth.may_platform(May::Wallboard)?;
+    // An agent sees the queues' names (its transfer dialog lists them); their configuration
+    // is the wallboard's.
+    let names_only =
+        auth.has(crate::policy::Role::Agent) && !auth.has(crate::policy::Role::Supervisor);
+    if !names_only {
+        auth.may_platform(May::Wallboard)?;
+    }
     let queues = s.routing.queues().await?;
     Ok(Json(json!(queues
         .into_iter()
-        .map(|(id, spec)| json!({ "id": id.0, "queue": spec }))
+        .map(|(id, spec)| match names_only {
+            true => json!({ "id": id.0, "queue": { "name": spec.name } }),
+            false => json!({ "id": id.0, "queue": spec }),
+        })
         .collect::<Vec<_>>())))
 }
 
