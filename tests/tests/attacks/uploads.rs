@@ -164,6 +164,13 @@ async fn uploads_past_a_guest_s_quota_are_refused_with_413_naming_it() -> Result
         .as_str()
         .unwrap_or_default()
         .to_owned();
+    // Only its own agent wraps a conversation up: the agent takes it first.
+    reqwest::Client::new()
+        .post(relay.url(&format!("/api/messaging/conversations/{first}/assign")))
+        .bearer_auth(&agent)
+        .send()
+        .await?
+        .error_for_status()?;
     reqwest::Client::new()
         .post(relay.url(&format!("/api/messaging/conversations/{first}/wrap-up")))
         .bearer_auth(&agent)
