@@ -130,11 +130,9 @@ impl Relay {
         Ok(())
     }
 
-    /// A widget guest's conversation, taken by the signed-in agent with `token` (an agent
-    /// offers co-browse only in its own conversations): the conversation's id and the guest's
-    /// token.
-    pub async fn conversation_of(&self, token: &str) -> Result<(String, String)> {
-        let http = reqwest::Client::new();
+    /// A widget guest of the demo site that wrote once, through `http` (the guest API limits
+    /// each client address): its conversation's id and the guest's token.
+    pub async fn guest_conversation(&self, http: &reqwest::Client) -> Result<(String, String)> {
         let issued: serde_json::Value = http
             .post(self.url("/api/messaging/guest"))
             .header("origin", &self.base)
@@ -161,7 +159,13 @@ impl Relay {
             .as_str()
             .context("a conversation")?
             .to_owned();
-        let taken = http
+        Ok((conversation, guest))
+    }
+
+    /// The signed-in agent with `token` takes `conversation` (an agent offers co-browse, and
+    /// wraps up, only in its own conversations).
+    pub async fn take(&self, conversation: &str, token: &str) -> Result<()> {
+        let taken = reqwest::Client::new()
             .post(self.url(&format!(
                 "/api/messaging/conversations/{conversation}/assign"
             )))
@@ -171,6 +175,14 @@ impl Relay {
         if !taken.status().is_success() {
             bail!("taking {conversation}: {}", taken.status());
         }
+        Ok(())
+    }
+
+    /// A widget guest's conversation, taken by the signed-in agent with `token`: the
+    /// conversation's id and the guest's token.
+    pub async fn conversation_of(&self, token: &str) -> Result<(String, String)> {
+        let (conversation, guest) = self.guest_conversation(&reqwest::Client::new()).await?;
+        self.take(&conversation, token).await?;
         Ok((conversation, guest))
     }
 

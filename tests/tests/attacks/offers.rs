@@ -14,44 +14,15 @@ use super::support::{client_from, sign_in};
 
 /// A widget guest of the demo site that wrote once: its token and its conversation.
 async fn guest_conversation(relay: &Relay, http: &reqwest::Client) -> Result<(String, String)> {
-    let issued: Value = http
-        .post(relay.url("/api/messaging/guest"))
-        .header("origin", &relay.base)
-        .send()
-        .await?
-        .error_for_status()?
-        .json()
-        .await?;
-    let guest = issued["token"]
-        .as_str()
-        .context("a guest token")?
-        .to_owned();
-    let sent: Value = http
-        .post(relay.url("/api/messaging/guest/messages"))
-        .header("origin", &relay.base)
-        .header("x-guest-token", &guest)
-        .json(&json!({"text": "can you show me where to pay?"}))
-        .send()
-        .await?
-        .error_for_status()?
-        .json()
-        .await?;
-    let conversation = sent["conversation_id"].as_str().context("a conversation")?;
-    Ok((guest, conversation.to_owned()))
+    let (conversation, guest) = relay.guest_conversation(http).await?;
+    Ok((guest, conversation))
 }
 
 /// The agent offers co-browse into `conversation`; the offer's token.
 async fn offer(relay: &Relay, http: &reqwest::Client, conversation: &str) -> Result<String> {
     let token = sign_in(relay, http).await?;
     // Only the conversation's own agent offers co-browse in it.
-    let taken = http
-        .post(relay.url(&format!(
-            "/api/messaging/conversations/{conversation}/assign"
-        )))
-        .bearer_auth(&token)
-        .send()
-        .await?;
-    anyhow::ensure!(taken.status().is_success(), "taking: {}", taken.status());
+    relay.take(conversation, &token).await?;
     let offer: Value = http
         .post(relay.url("/api/cobrowse/offers"))
         .bearer_auth(&token)

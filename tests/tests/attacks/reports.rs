@@ -7,7 +7,7 @@ use anyhow::Result;
 use e2e::Relay;
 use serde_json::json;
 
-use super::{roles_routing::sign_in_as, support::client_from};
+use super::support::{client_from, sign_in_as};
 
 const CONNECTOR: &str = "pbx=attack-connector-token-0123456789";
 const CONNECTOR_TOKEN: &str = "attack-connector-token-0123456789";

@@ -8,20 +8,13 @@ use anyhow::{ensure, Context, Result};
 use e2e::Relay;
 use serde_json::{json, Value};
 
-use super::support::{guest_says, guest_token};
+use super::support::{guest_says, guest_token, login_answer};
 
 async fn person(relay: &Relay, name: &str, role: &str) -> Result<String> {
     relay
         .cli(&["user", "add", name, "--role", role, "--password", name])
         .await?;
-    let answer: Value = reqwest::Client::new()
-        .post(relay.url("/api/login"))
-        .json(&json!({"name": name, "password": name}))
-        .send()
-        .await?
-        .error_for_status()?
-        .json()
-        .await?;
+    let answer = login_answer(relay, &reqwest::Client::new(), name).await?;
     ensure!(
         answer["agent"]["roles"] == json!([role]),
         "sign-in does not say {name}'s roles: {answer}"

@@ -11,6 +11,8 @@ use anyhow::{ensure, Context, Result};
 use e2e::{workspace_root, Relay};
 use serde_json::{json, Value};
 
+use super::support::login_answer;
+
 /// Who may reach a route.
 #[derive(Debug, Clone, Copy, PartialEq)]
 enum Guard {
@@ -158,14 +160,7 @@ async fn a_person_without_a_role_and_an_anonymous_caller_are_refused_every_guard
         .cli(&["user", "role", "nobody", "--remove", "agent"])
         .await?;
     let http = reqwest::Client::new();
-    let answer: Value = http
-        .post(relay.url("/api/login"))
-        .json(&json!({"name": "nobody", "password": "nobody"}))
-        .send()
-        .await?
-        .error_for_status()?
-        .json()
-        .await?;
+    let answer = login_answer(&relay, &http, "nobody").await?;
     ensure!(answer["agent"]["roles"] == json!([]), "{answer}");
     let token = answer["token"].as_str().context("token")?.to_owned();
     let mut wrong = Vec::new();

@@ -9,23 +9,10 @@ use e2e::Relay;
 use serde_json::{json, Value};
 use tokio_tungstenite::tungstenite::{client::IntoClientRequest, http::HeaderValue};
 
-use super::support::client_from;
+use super::support::{client_from, sign_in_as};
 
 const CONNECTOR: &str = "pbx=roles-connector-token-0123456789";
 const CONNECTOR_TOKEN: &str = "roles-connector-token-0123456789";
-
-/// Signs `name` in (its password is its name, as the demo seeds them); returns its token.
-pub async fn sign_in_as(relay: &Relay, client: &reqwest::Client, name: &str) -> Result<String> {
-    let answer: Value = client
-        .post(relay.url("/api/login"))
-        .json(&json!({"name": name, "password": name}))
-        .send()
-        .await?
-        .error_for_status()?
-        .json()
-        .await?;
-    Ok(answer["token"].as_str().context("no token")?.to_owned())
-}
 
 /// The status and the `permission` a refusal names.
 async fn refused(r: reqwest::RequestBuilder) -> Result<(u16, String)> {

@@ -18,15 +18,26 @@ pub fn client_from(a: u8, b: u8, c: u8) -> reqwest::Client {
 
 /// Signs the demo agent in; returns its token.
 pub async fn sign_in(relay: &Relay, client: &reqwest::Client) -> Result<String> {
-    let answer: Value = client
+    sign_in_as(relay, client, "agent").await
+}
+
+/// Signs `name` in (its password is its name, as the demo seeds them and the role tests make
+/// people); returns its token.
+pub async fn sign_in_as(relay: &Relay, client: &reqwest::Client, name: &str) -> Result<String> {
+    let answer = login_answer(relay, client, name).await?;
+    Ok(answer["token"].as_str().context("no token")?.to_owned())
+}
+
+/// The whole answer to `name`'s sign-in (password: its name): token and person with its roles.
+pub async fn login_answer(relay: &Relay, client: &reqwest::Client, name: &str) -> Result<Value> {
+    Ok(client
         .post(relay.url("/api/login"))
-        .json(&json!({"name": "agent", "password": "agent"}))
+        .json(&json!({"name": name, "password": name}))
         .send()
         .await?
         .error_for_status()?
         .json()
-        .await?;
-    Ok(answer["token"].as_str().context("no token")?.to_owned())
+        .await?)
 }
 
 /// A guest token minted by the relay for `client`; the answer's status if it refused.

@@ -114,34 +114,3 @@ fn insert(
     )?;
     Ok(())
 }
-
-/// One recorded refusal, as the audit reads it back.
-#[derive(Debug, Clone, serde::Serialize)]
-pub struct Refusal {
-    pub at_ms: i64,
-    pub agent_id: String,
-    pub permission: String,
-    pub request: String,
-    pub resource: String,
-}
-
-/// The latest `limit` refusals, newest first.
-pub fn latest(db: &mut dyn Sql, limit: i64) -> Result<Vec<Refusal>, StoreError> {
-    use crate::store::Columns;
-    db.query(
-        "SELECT at_ms, agent_id, permission, request, resource FROM access_refusals
-         ORDER BY at_ms DESC, id LIMIT $1",
-        &[limit.into()],
-    )?
-    .into_iter()
-    .map(|r| {
-        Ok(Refusal {
-            at_ms: r.int(0)?,
-            agent_id: r.text(1)?,
-            permission: r.text(2)?,
-            request: r.text(3)?,
-            resource: r.text(4)?,
-        })
-    })
-    .collect()
-}

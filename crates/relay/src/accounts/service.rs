@@ -29,7 +29,7 @@ use crate::{
     config::Config,
     error::ApiError,
     ids::{now_ms, random_hex, secret_hash},
-    policy::{self, Action, Role, Roles, Scope},
+    policy::{self, Action, Role, Scope},
     store::Store,
 };
 
@@ -88,13 +88,6 @@ impl Accounts {
     /// hold is revoked (the agent was disabled).
     pub fn hold(&self, agent_id: &str) -> Hold {
         self.holds.take(agent_id)
-    }
-
-    /// Takes away at once everything `agent_id` holds open (an admin disabled it from the
-    /// console; the sweep notices a disable from the CLI within a second) and signs it out.
-    pub async fn revoke_now(&self, agent_id: &str) {
-        self.holds.revoke(agent_id);
-        self.on_sign_out.signed_out(agent_id).await;
     }
 
     /// Starts the task that, every `every` until `shutdown`, finds disabled agents among
@@ -196,10 +189,6 @@ impl AuthAgent {
     /// The person's id.
     pub fn id(&self) -> &str {
         &self.agent.id
-    }
-
-    pub fn roles(&self) -> Roles {
-        self.agent.roles
     }
 
     pub fn has(&self, role: Role) -> bool {

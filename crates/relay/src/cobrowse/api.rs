@@ -364,32 +364,37 @@ async fn audit(
     ))
 }
 
-/// `POST /api/interactions/{id}/end`: the agent's primary interaction ended; its own
-/// co-browse sessions on it end (another agent's, if the id names one, are not touched).
+/// `POST /api/interactions/{id}/end`: the agent's primary interaction ended.
 async fn interaction_ended(
     State(cb): State<Arc<Cobrowse>>,
     auth: AuthAgent,
     Path(id): Path<String>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    auth.may(Action::Act, Scope::Own, &format!("interaction {id}"))?;
-    let ended = cb
-        .registry
-        .end_interaction_of(&id, Some(auth.id()), EndReason::InteractionEnded)
-        .await;
-    Ok(Json(serde_json::json!({ "ended_sessions": ended })))
+    end_own_interaction(&cb, &auth, &id, EndReason::InteractionEnded).await
 }
 
 /// `POST /api/interactions/{id}/transfer`: the agent's primary interaction moved to another
-/// agent; its own co-browse sessions on it end.
+/// agent.
 async fn interaction_transferred(
     State(cb): State<Arc<Cobrowse>>,
     auth: AuthAgent,
     Path(id): Path<String>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
+    end_own_interaction(&cb, &auth, &id, EndReason::InteractionTransferred).await
+}
+
+/// Ends the caller's own co-browse sessions on interaction `id` (another agent's, if the id
+/// names one, are not touched).
+async fn end_own_interaction(
+    cb: &Cobrowse,
+    auth: &AuthAgent,
+    id: &str,
+    reason: EndReason,
+) -> Result<Json<serde_json::Value>, ApiError> {
     auth.may(Action::Act, Scope::Own, &format!("interaction {id}"))?;
     let ended = cb
         .registry
-        .end_interaction_of(&id, Some(auth.id()), EndReason::InteractionTransferred)
+        .end_interaction_of(id, Some(auth.id()), reason)
         .await;
     Ok(Json(serde_json::json!({ "ended_sessions": ended })))
 }
