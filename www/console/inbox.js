@@ -30,10 +30,21 @@ function item(s) {
   b.onclick = () => open(s.conversation.id);
   return b;
 }
+const holds = (role) => !!me && (me.roles || []).includes(role);
+const list = (id, rows, empty) => $(id).replaceChildren(...(rows.length ? rows.map(item) : [Object.assign(document.createElement('p'), { className: 'empty', textContent: empty })]));
 async function refresh() {
-  const [mine, waiting] = await Promise.all([api('/api/messaging/conversations'), api('/api/messaging/conversations?scope=waiting')]);
-  $('mine').replaceChildren(...(mine.length ? mine.map(item) : [Object.assign(document.createElement('p'), { className: 'empty', textContent: 'None yet.' })]));
-  $('waiting').replaceChildren(...(waiting.length ? waiting.map(item) : [Object.assign(document.createElement('p'), { className: 'empty', textContent: 'Nobody waiting.' })]));
+  // An agent's own and the waiting lists; a supervisor also sees every open conversation.
+  const agent = holds('agent'), sup = holds('supervisor');
+  const none = Promise.resolve([]);
+  const [mine, waiting, all] = await Promise.all([
+    agent ? api('/api/messaging/conversations') : none,
+    agent ? api('/api/messaging/conversations?scope=waiting') : none,
+    sup ? api('/api/messaging/conversations?scope=all') : none,
+  ]);
+  list('mine', mine, agent ? 'None yet.' : 'You hold no agent role.');
+  list('waiting', waiting, agent ? 'Nobody waiting.' : 'You hold no agent role.');
+  $('all-open').hidden = !sup;
+  if (sup) list('all', all, 'No open conversations.');
 }
 function bubble(m) {
   const el = document.createElement('div');
@@ -64,7 +75,12 @@ async function open(id) {
   $('no-conv').hidden = true; $('conv').hidden = false;
   $('contact').textContent = (view.contact && view.contact.display_name) || 'Contact';
   $('state').textContent = `${channelIcon(view.conversation.channel)} ${view.conversation.state}`;
-  $('take').hidden = view.conversation.state !== 'waiting';
+  $('take').hidden = view.conversation.state !== 'waiting' || !holds('agent');
+  // Someone else's conversation (a supervisor reading it): read only, the relay refuses the rest.
+  const others = !!view.conversation.agent_id && view.conversation.agent_id !== me.id;
+  for (const el of [$('compose'), $('wrap'), $('invite')]) el.hidden = others;
+  $('others').hidden = !others;
+  if (others) $('others').textContent = `Handled by ${view.conversation.agent_id}: you are reading it.`;
   const log = $('log'); log.replaceChildren();
   for (const h of view.history) {
     log.appendChild(Object.assign(document.createElement('div'), { className: 'sep', textContent: `${h.conversation.channel} · ${new Date(h.conversation.created_at).toLocaleString()}${h.conversation.id === id ? ' (this conversation)' : ''}` }));

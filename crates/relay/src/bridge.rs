@@ -196,7 +196,7 @@ impl Bridge {
         let waiting = self
             .messaging
             .store
-            .read(|db| queries::inbox(db, None))
+            .read(|db| queries::inbox(db, queries::InboxScope::Waiting))
             .await;
         match waiting {
             Ok(rows) => {

@@ -178,7 +178,7 @@ async fn the_inbox_counts_unread_customer_messages_until_the_agent_reads_them() 
             .await
             .unwrap();
         let inbox = store
-            .read(|db| queries::inbox(db, Some("a1")))
+            .read(|db| queries::inbox(db, queries::InboxScope::Mine("a1")))
             .await
             .unwrap();
         assert_eq!(inbox.len(), 1);
@@ -190,7 +190,7 @@ async fn the_inbox_counts_unread_customer_messages_until_the_agent_reads_them() 
             .await
             .unwrap();
         let inbox = store
-            .read(|db| queries::inbox(db, Some("a1")))
+            .read(|db| queries::inbox(db, queries::InboxScope::Mine("a1")))
             .await
             .unwrap();
         assert_eq!(inbox[0].unread, 0);

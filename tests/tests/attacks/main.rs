@@ -17,6 +17,7 @@ mod read_only;
 mod reports;
 mod revoke;
 mod roles_cobrowse;
+mod roles_inbox;
 mod roles_matrix;
 mod roles_routing;
 mod signin;

@@ -2,7 +2,8 @@
 //! open messaging in `open`; `routes` puts them together.
 //!
 //! Agent endpoints (signed-in, like the rest of the relay's agent API):
-//! - `GET  /api/messaging/conversations?scope=mine|waiting`: the inbox with unread counts;
+//! - `GET  /api/messaging/conversations?scope=mine|waiting|all`: the inbox with unread counts
+//!   (`all`, every open conversation whoever holds it, is a supervisor's);
 //! - `GET  /api/messaging/conversations/{id}`: the conversation with the contact's full history
 //!   (every conversation, on every channel, with its timeline);
 //! - `POST /api/messaging/conversations/{id}/messages|read|typing|assign|wrap-up|events`;
@@ -64,14 +65,39 @@ async fn inbox(
     auth: AuthAgent,
     Query(q): Query<InboxQuery>,
 ) -> Result<Json<Vec<Summary>>, ApiError> {
-    auth.may(Action::Desk, Scope::Own, "inbox")?;
-    let agent = auth.agent;
-    let mine = q.scope.as_deref() != Some("waiting");
-    let rows = s
-        .svc
-        .store
-        .read(move |db| queries::inbox(db, mine.then_some(agent.id.as_str())))
-        .await?;
+    let scope = q.scope.as_deref().unwrap_or("mine");
+    if scope == "all" {
+        // Others' conversations: reading them is a supervisor's (`work.read_any`).
+        auth.may(Action::Read, Scope::Others, "every open conversation")?;
+    } else {
+        auth.may(Action::Desk, Scope::Own, "inbox")?;
+    }
+    let agent = auth.agent.id;
+    let rows = match scope {
+        "mine" => {
+            s.svc
+                .store
+                .read(move |db| queries::inbox(db, queries::InboxScope::Mine(&agent)))
+                .await?
+        }
+        "waiting" => {
+            s.svc
+                .store
+                .read(|db| queries::inbox(db, queries::InboxScope::Waiting))
+                .await?
+        }
+        "all" => {
+            s.svc
+                .store
+                .read(|db| queries::inbox(db, queries::InboxScope::Open))
+                .await?
+        }
+        other => {
+            return Err(ApiError::BadRequest(format!(
+                "unknown inbox scope {other:?}: mine, waiting or all"
+            )))
+        }
+    };
     Ok(Json(rows))
 }
 

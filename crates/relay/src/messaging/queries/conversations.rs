@@ -393,15 +393,34 @@ pub fn held(db: &mut dyn Sql) -> Result<Vec<Conversation>, StoreError> {
 }
 
 /// An inbox: the agent's open conversations, or (with `None`) the ones waiting for an agent.
-pub fn inbox(db: &mut dyn Sql, agent_id: Option<&str>) -> Result<Vec<Summary>, StoreError> {
+/// Which conversations an inbox lists.
+#[derive(Debug, Clone, Copy)]
+pub enum InboxScope<'a> {
+    /// The agent's own open (assigned or parked) conversations.
+    Mine(&'a str),
+    /// The ones no agent has yet.
+    Waiting,
+    /// Every open conversation, whoever holds it (a supervisor's view).
+    Open,
+}
+
+/// An inbox: at most 500 conversations, the latest message first, with unread counts.
+pub fn inbox(db: &mut dyn Sql, scope: InboxScope<'_>) -> Result<Vec<Summary>, StoreError> {
     let cols = CONVERSATION
         .split(", ")
         .map(|c| format!("c.{c}"))
         .collect::<Vec<_>>()
         .join(", ");
-    let filter = match agent_id {
-        Some(_) => "c.agent_id = $1 AND c.state IN ('assigned', 'parked')",
-        None => "c.state = 'waiting' AND $1 = ''",
+    let (filter, agent_id) = match scope {
+        InboxScope::Mine(agent) => (
+            "c.agent_id = $1 AND c.state IN ('assigned', 'parked')",
+            agent,
+        ),
+        InboxScope::Waiting => ("c.state = 'waiting' AND $1 = ''", ""),
+        InboxScope::Open => (
+            "c.state IN ('waiting', 'assigned', 'parked') AND $1 = ''",
+            "",
+        ),
     };
     let sql = format!(
         "SELECT {cols}, k.display_name,
@@ -412,7 +431,7 @@ pub fn inbox(db: &mut dyn Sql, agent_id: Option<&str>) -> Result<Vec<Summary>, S
          FROM msg_conversations c JOIN msg_contacts k ON k.id = c.contact_id
          WHERE {filter} ORDER BY c.last_message_at DESC LIMIT 500"
     );
-    let rows = db.query(&sql, &[agent_id.unwrap_or("").into()])?;
+    let rows = db.query(&sql, &[agent_id.into()])?;
     rows.iter()
         .map(|r| {
             Ok(Summary {
