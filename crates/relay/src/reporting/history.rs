@@ -158,6 +158,8 @@ pub fn records_page(
                 } else {
                     Outcome::Abandoned
                 },
+                // Not stored: the routing event log has each forced assignment.
+                forced: false,
             };
             Ok(Stored {
                 interaction_id: r.text(18)?,

@@ -35,6 +35,7 @@ fn stored(
         } else {
             Outcome::Abandoned
         },
+        forced: false,
     };
     Stored {
         interaction_id: id.to_owned(),

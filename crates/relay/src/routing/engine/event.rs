@@ -2,7 +2,7 @@
 //! was rejected ([`RoutingError`]).
 
 use super::model::{AgentId, AgentProfile, InteractionId, Media, Millis, Presence, QueueConfig};
-use super::model::{AgentStatus, QueueId};
+use super::model::{AgentStatus, QueueId, SupervisorId};
 use super::record::InteractionRecord;
 
 /// The agent who last handled a conversation, as the messaging layer knows it.
@@ -111,6 +111,21 @@ pub enum Event {
         /// Where.
         to: TransferTarget,
     },
+    /// A supervisor puts a waiting, offered, connected or parked interaction on a chosen agent,
+    /// connected at once without an offer (another agent's work: a transfer; a pending offer
+    /// is withdrawn). The agent must be signed in, in any presence. Without `force` it needs
+    /// room (capacity for the media, no exclusive work in the way); with `force` it may go
+    /// above capacity, e.g. a chat for an agent who is on a call.
+    Assign {
+        /// Which.
+        interaction: InteractionId,
+        /// To whom.
+        agent: AgentId,
+        /// Who asked (echoed in the decision).
+        by: SupervisorId,
+        /// Go above the agent's capacity if need be.
+        force: bool,
+    },
     /// The customer or the agent ends the interaction. Before an answer this is an abandon;
     /// after one it enters wrap-up if the queue asks for it.
     End {
@@ -218,6 +233,20 @@ pub enum Decision {
         /// Who.
         agent: AgentId,
     },
+    /// A supervisor assigned the interaction; a [`Decision::Connected`] to the same agent
+    /// follows at once.
+    Assigned {
+        /// What.
+        interaction: InteractionId,
+        /// To whom.
+        agent: AgentId,
+        /// The agent who held it before (a transfer), if any.
+        from: Option<AgentId>,
+        /// The supervisor who asked.
+        by: SupervisorId,
+        /// Whether it went above the agent's room (force was asked and needed).
+        forced: bool,
+    },
     /// The interaction is parked.
     Parked {
         /// What.
@@ -288,6 +317,14 @@ pub enum RoutingError {
         /// What.
         interaction: InteractionId,
         /// Who tried to answer.
+        agent: AgentId,
+    },
+    /// A supervisor assigned an interaction to the agent that already holds it.
+    #[error("interaction {interaction} is already agent {agent}'s")]
+    AlreadyAssigned {
+        /// What.
+        interaction: InteractionId,
+        /// Who holds it.
         agent: AgentId,
     },
     /// The event does not apply in the interaction's current state.

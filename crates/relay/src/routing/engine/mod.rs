@@ -16,6 +16,7 @@
 //! - [`Engine`] (`machine`): state transitions and timers; `dispatch`: settling, who gets
 //!   what; `agents` and `ops`: what each agent and interaction event does; `view`: read-only
 //!   queries.
+//! - `supervise`: what a supervisor's [`Event::Assign`] does.
 //! - `naive`: the linear-scan reference selection (benchmark baseline, test oracle).
 //! - [`record`] and [`metrics`]: per-interaction accounting and ASA, AHT, service level.
 //!
@@ -40,12 +41,15 @@ mod naive;
 mod ops;
 pub mod record;
 mod state;
+mod supervise;
 mod view;
 
 #[cfg(test)]
 mod handling_tests;
 #[cfg(test)]
 mod proptests;
+#[cfg(test)]
+mod supervise_tests;
 #[cfg(test)]
 mod tests;
 
@@ -58,7 +62,7 @@ pub use metrics::{metrics, Metrics, ServiceLevelTarget, Tally};
 pub use model::{
     default_capacity, AgentId, AgentProfile, AgentStatus, Capacity, EngineConfig, InteractionId,
     Interrupt, Media, MediaRules, Millis, PerMedia, Presence, QueueConfig, QueueId, Skill, SkillId,
-    SkillRequirement, SkillRing, Strategy, WrapUpRule,
+    SkillRequirement, SkillRing, Strategy, SupervisorId, WrapUpRule,
 };
 pub use record::{InteractionRecord, Outcome};
 pub use state::InteractionState;

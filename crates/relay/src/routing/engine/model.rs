@@ -45,6 +45,11 @@ id_type!(
     InteractionId(u64)
 );
 id_type!(
+    /// A supervisor who steers work, as the shell numbers them; the engine only echoes it in
+    /// [`Decision::Assigned`](super::Decision::Assigned), so the shell can say who did it.
+    SupervisorId(u64)
+);
+id_type!(
     /// A queue: where interactions wait for an agent.
     QueueId(u32)
 );

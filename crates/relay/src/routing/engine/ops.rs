@@ -45,6 +45,12 @@ impl Engine {
             Event::Park { interaction } => self.park(interaction, out),
             Event::Unpark { interaction } => self.unpark(interaction, out),
             Event::Transfer { interaction, to } => self.transfer(interaction, to, out),
+            Event::Assign {
+                interaction,
+                agent,
+                by,
+                force,
+            } => self.assign(interaction, agent, by, force, out),
             Event::End { interaction } => self.end(interaction, out),
             Event::CompleteWrapUp { interaction, code } => {
                 let inter = self.live(interaction)?;
@@ -69,7 +75,7 @@ impl Engine {
         }
     }
 
-    fn live(&self, id: InteractionId) -> Result<&Interaction, RoutingError> {
+    pub(crate) fn live(&self, id: InteractionId) -> Result<&Interaction, RoutingError> {
         self.interactions
             .get(&id)
             .ok_or(RoutingError::UnknownInteraction { interaction: id })
@@ -180,6 +186,19 @@ impl Engine {
             interaction: id,
             agent,
         });
+        self.interrupt_for(agent, id, media, out);
+        Ok(())
+    }
+
+    /// When `id` (of `media`) has just connected to `agent` and `media` is exclusive, parks
+    /// the agent's other connected work that `media` may interrupt.
+    pub(crate) fn interrupt_for(
+        &mut self,
+        agent: AgentId,
+        id: InteractionId,
+        media: Media,
+        out: &mut Vec<Decision>,
+    ) {
         if self.config.media.is_exclusive(media) {
             for other in self.work_of(agent) {
                 let Some(inter) = self.interactions.get(&other) else {
@@ -199,7 +218,6 @@ impl Engine {
                 }
             }
         }
-        Ok(())
     }
 
     /// Withdraws an offer (if `revoked`) and puts the interaction back in its place in the queue.
@@ -405,7 +423,7 @@ impl Engine {
     }
 }
 
-fn invalid(inter: &Interaction, action: &'static str) -> RoutingError {
+pub(crate) fn invalid(inter: &Interaction, action: &'static str) -> RoutingError {
     RoutingError::InvalidState {
         interaction: inter.id,
         action,

@@ -1,6 +1,6 @@
 //! Property tests: random event sequences against a small contact center, checking after every
 //! step that no agent is above capacity, offers go only to available agents, every interaction
-//! has at most one owner, queues are served in priority and FIFO order with no agent left idle
+//! has at most one owner (also through supervisors' assignments, forced or not), queues are served in priority and FIFO order with no agent left idle
 //! next to work it may take, the indexes choose exactly what the naive scan chooses, and every
 //! interaction finishes exactly once.
 
@@ -90,6 +90,7 @@ enum Op {
     Unpark(usize),
     TransferToQueue(usize, usize),
     TransferToAgent(usize, u64),
+    Assign(usize, u64, bool),
     End(usize),
     CompleteWrapUp(usize),
     SetPresence(u64, Presence),
@@ -119,6 +120,7 @@ fn op() -> impl Generate<Value = Op> {
         1 => any::<usize>().prop_map(Op::Unpark),
         1 => (any::<usize>(), 0usize..3).prop_map(|(i, q)| Op::TransferToQueue(i, q)),
         1 => (any::<usize>(), 0..AGENTS).prop_map(|(i, a)| Op::TransferToAgent(i, a)),
+        2 => (any::<usize>(), 0..AGENTS, any::<bool>()).prop_map(|(i, a, f)| Op::Assign(i, a, f)),
         3 => any::<usize>().prop_map(Op::End),
         2 => any::<usize>().prop_map(Op::CompleteWrapUp),
         1 => (0..AGENTS, presence).prop_map(|(a, p)| Op::SetPresence(a, p)),
@@ -224,6 +226,12 @@ impl Harness {
                 interaction: self.pick(i, any)?,
                 to: TransferTarget::Agent(AgentId(a)),
             },
+            Op::Assign(i, a, force) => Event::Assign {
+                interaction: self.pick(i, any)?,
+                agent: AgentId(a),
+                by: SupervisorId(1),
+                force,
+            },
             Op::End(i) => Event::End {
                 interaction: self.pick(i, any)?,
             },
@@ -284,9 +292,18 @@ impl Harness {
                 assert_eq!(state.and_then(|s| s.agent()), Some(agent.id), "{id} owner");
             }
             for media in Media::ALL {
-                let open = agent.load.open.get(media);
+                // Work a supervisor forced on the agent may go above its capacity.
+                let forced = agent
+                    .work
+                    .iter()
+                    .filter_map(|id| engine.interactions.get(id))
+                    .filter(|i| i.media == media && i.record.forced)
+                    .filter(|i| matches!(i.state, InteractionState::Connected { .. }))
+                    .count();
+                let forced = u16::try_from(forced).unwrap_or(u16::MAX);
+                let open = agent.load.open.get(media).saturating_sub(forced);
                 assert!(
-                    open <= agent.profile.capacity.get(media),
+                    open <= *agent.profile.capacity.get(media),
                     "agent {} above {media:?} capacity",
                     agent.id
                 );

@@ -55,6 +55,8 @@ pub struct InteractionRecord {
     pub disposition: Option<String>,
     /// How it finished.
     pub outcome: Outcome,
+    /// Whether a supervisor ever assigned it above an agent's room.
+    pub forced: bool,
 }
 
 impl InteractionRecord {
@@ -85,6 +87,7 @@ impl InteractionRecord {
             transfers: 0,
             disposition: None,
             outcome: Outcome::Abandoned,
+            forced: false,
         }
     }
 

@@ -215,6 +215,12 @@ impl Agent {
         if self.presence != Presence::Available {
             return None;
         }
+        self.room_for(media, rules)
+    }
+
+    /// Whether this agent has room for `media` whatever its presence (capacity, exclusive
+    /// work), and how: what a supervisor's assignment without force needs.
+    pub fn room_for(&self, media: Media, rules: &MediaRules) -> Option<Mode> {
         if self.load.open.get(media) >= self.profile.capacity.get(media) {
             return None;
         }

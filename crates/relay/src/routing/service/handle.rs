@@ -55,6 +55,19 @@ pub enum Action {
     WrapUp { code: String },
 }
 
+/// What a supervisor orders, naming agents by store id.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Order {
+    /// Put a live interaction on `agent`, connected at once; `force` may go above its room.
+    Assign {
+        interaction: String,
+        agent: String,
+        force: bool,
+    },
+    /// Set a signed-in agent's presence; `Offline` signs it out (its work waits again).
+    SetPresence { agent: String, presence: Presence },
+}
+
 /// One piece of held work, as the relay names it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Held {
@@ -125,6 +138,12 @@ pub(crate) enum Command {
         by: Option<String>,
         action: Action,
         reply: Reply<()>,
+    },
+    /// A supervisor's order; `by` is the supervisor's store id.
+    Supervise {
+        by: String,
+        order: Order,
+        reply: Reply<bool>,
     },
     Desk(String, oneshot::Sender<DeskView>),
     Queues(oneshot::Sender<Vec<(QueueId, QueueSpec)>>),
@@ -219,6 +238,15 @@ impl Handle {
             reply,
         })
         .await
+    }
+
+    /// Carries out a supervisor's order (`by`: the supervisor's store id); `true` when an
+    /// assignment went above the agent's room (forced). The permission is the caller's to
+    /// check.
+    pub async fn supervise(&self, by: &str, order: Order) -> Result<bool, ServiceError> {
+        let by = by.to_owned();
+        self.ask(|reply| Command::Supervise { by, order, reply })
+            .await
     }
 
     /// Creates or replaces a queue (already saved under `id`).

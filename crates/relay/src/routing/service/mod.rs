@@ -29,7 +29,7 @@ mod task;
 mod tests;
 
 pub use handle::{
-    Action, Arrival, Assignment, AssignmentEvent, Handle, Held, PreviousAgent, Push, Riders,
+    Action, Arrival, Assignment, AssignmentEvent, Handle, Held, Order, PreviousAgent, Push, Riders,
     ServiceError, Target,
 };
 pub use task::{spawn, start, ServiceConfig};

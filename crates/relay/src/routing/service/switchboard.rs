@@ -16,6 +16,7 @@ use crate::routing::engine::{
 
 mod accounting;
 mod held;
+mod supervise;
 mod views;
 
 /// Engine plus names; see the module doc.
@@ -42,6 +43,9 @@ pub struct Switchboard {
     /// By external id: work held before a restart and the store id of the agent who held it,
     /// resumed at that agent's sign-in (see `held`).
     held: HashMap<String, (String, Held)>,
+    /// Store ids of the supervisors who gave orders, indexed by their `SupervisorId`
+    /// (bounded by the people who hold the role).
+    supervisors: Vec<String>,
 }
 
 const DAY_MS: u64 = 86_400_000;
@@ -69,6 +73,7 @@ impl Switchboard {
             seq: 0,
             journal,
             held: HashMap::new(),
+            supervisors: Vec::new(),
         }
     }
 
@@ -106,6 +111,11 @@ impl Switchboard {
         self.interactions
             .get(&id)
             .map(|i| (i.external.clone(), i.media))
+    }
+
+    /// The engine's number for a live interaction named by its external id.
+    pub fn interaction_id(&self, external: &str) -> Option<InteractionId> {
+        self.by_external.get(external).copied()
     }
 
     pub fn store_id(&self, agent: AgentId) -> Option<String> {

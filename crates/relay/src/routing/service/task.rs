@@ -195,6 +195,12 @@ impl Service {
                 action,
                 reply,
             } => (self.board.act(now, &id, by.as_deref(), action), reply),
+            Command::Supervise { by, order, reply } => {
+                let result = self.board.supervise(now, &by, order);
+                self.carry_out();
+                reply.send(result).ok();
+                return;
+            }
             Command::Desk(agent, reply) => {
                 reply.send(self.board.desk(now, &agent)).ok();
                 return;

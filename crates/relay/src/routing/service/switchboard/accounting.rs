@@ -18,7 +18,18 @@ impl Switchboard {
         }
         let mut agents = std::mem::take(&mut self.touched);
         for decision in decisions {
-            let (kind, id, agent, detail) = describe(decision);
+            let (kind, id, agent, mut detail) = describe(decision);
+            if let Decision::Assigned {
+                from, by, forced, ..
+            } = decision
+            {
+                let from = from.and_then(|a| self.store_id(a));
+                detail = format!(
+                    "by={} from={} forced={forced}",
+                    self.supervisor_store_id(*by).unwrap_or("?"),
+                    from.as_deref().unwrap_or("-"),
+                );
+            }
             if let Some(agent) = agent {
                 agents.push(agent);
             }
@@ -150,6 +161,15 @@ fn describe(d: &Decision) -> (&'static str, Option<InteractionId>, Option<AgentI
         Decision::Connected { interaction, agent } => {
             ("connected", Some(*interaction), Some(*agent), String::new())
         }
+        // The detail (who asked, from whom, forced) is written by `record`, which knows names.
+        Decision::Assigned {
+            interaction, agent, ..
+        } => (
+            "supervisor_assign",
+            Some(*interaction),
+            Some(*agent),
+            String::new(),
+        ),
         Decision::Parked {
             interaction,
             agent,
