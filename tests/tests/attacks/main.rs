@@ -20,6 +20,7 @@ mod roles_cobrowse;
 mod roles_inbox;
 mod roles_matrix;
 mod roles_routing;
+mod roles_supervisor;
 mod signin;
 mod streams;
 mod support;

@@ -91,6 +91,10 @@ const ROUTES: &[(&str, &str, Guard)] = &[
     ("POST", "/api/telephony/calls/{id}/answered", Connector),
     ("POST", "/api/telephony/calls/{id}/ended", Connector),
     ("GET", "/ws/desk", Policy),
+    ("POST", "/api/routing/interactions/{id}/assign", Policy),
+    ("PUT", "/api/routing/agents/{name}/state", Policy),
+    ("POST", "/api/routing/agents/{name}/sign-out", Policy),
+    ("GET", "/api/routing/wallboard/stream", Policy),
     // Reporting.
     ("GET", "/api/reports/queues", Policy),
     ("GET", "/api/reports/queues.csv", Policy),

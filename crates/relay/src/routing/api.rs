@@ -97,6 +97,7 @@ pub fn routes(state: RoutingState) -> Router {
         .route("/api/telephony/calls/{id}/answered", post(call_answered))
         .route("/api/telephony/calls/{id}/ended", post(call_ended))
         .route("/ws/desk", get(desk_ws))
+        .merge(super::supervise_api::routes())
         .with_state(state)
 }
 

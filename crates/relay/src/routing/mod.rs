@@ -11,6 +11,8 @@
 //!   maps the relay's names to engine ids and accounts for decisions; desks and the real-time
 //!   board are built from it; queue specs, profiles and connector tokens are persisted.
 //! - [`api`]: REST for desks and supervisors, the telephony connector API and `/ws/desk`.
+//! - [`supervise_api`]: supervisors' orders (assign, force-assign, an agent's state, sign-out)
+//!   and the wallboard's event stream.
 //!
 //! Routing tells the rest of the relay what happened through what the composition root hands
 //! the service: a [`service::journal::Journal`] (reporting writes it) and
@@ -20,6 +22,7 @@
 pub mod api;
 pub mod engine;
 pub mod service;
+pub mod supervise_api;
 
 pub use engine::{
     default_capacity, metrics, AgentId, AgentProfile, AgentStatus, Capacity, Decision, Engine,
