@@ -234,6 +234,7 @@ mod tests {
                 agents_busy: 1,
                 offered_today: 7,
                 answered_today: 4,
+                ..QueueLive::default()
             }],
             agents: vec![AgentLive {
                 agent_id: "a".into(),
@@ -241,7 +242,9 @@ mod tests {
                 status: "busy",
                 time_in_status_ms: 0,
                 active: 1,
+                ..AgentLive::default()
             }],
+            ..Realtime::default()
         };
         let text = render(&Snapshot {
             cobrowse_sessions: 2,

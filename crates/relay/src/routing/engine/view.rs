@@ -46,6 +46,12 @@ impl Engine {
         })
     }
 
+    /// Since when a waiting interaction has waited in its queue.
+    pub fn queued_since(&self, id: InteractionId) -> Option<Millis> {
+        let inter = self.interactions.get(&id)?;
+        (inter.state == InteractionState::Waiting).then_some(inter.queued_since)
+    }
+
     /// How many interactions wait in `queue`, and since when the longest has waited.
     pub fn queue_waiting(&self, queue: QueueId) -> Option<(usize, Option<Millis>)> {
         self.queues

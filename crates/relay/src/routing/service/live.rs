@@ -1,8 +1,8 @@
 //! Live views of routing for consoles: an agent's desk (presence, offers with their expiry,
 //! open, parked and wrap-up work) and the real-time board (per queue: waiting, longest wait,
-//! agents available and busy, offered and answered today; per agent: status, time in status,
-//! active interactions), as plain data serialised as JSON; the switchboard builds them
-//! (`switchboard::views`).
+//! agents available and busy, offered and answered today, service level now, the first
+//! waiting interactions; per agent: status and since when, presence, its work), as plain
+//! data serialised as JSON; the switchboard builds them (`switchboard::views`).
 
 use serde::Serialize;
 
@@ -44,6 +44,8 @@ pub struct InteractionInfo {
     /// The agent it was last offered to or owned by, so that agent's desk is refreshed when it
     /// moves away.
     pub holder: Option<AgentId>,
+    /// When it arrived (for service level now).
+    pub arrived_at: Millis,
 }
 
 impl InteractionInfo {
@@ -54,6 +56,7 @@ impl InteractionInfo {
             queue,
             answered: false,
             holder: None,
+            arrived_at: Millis(0),
         }
     }
 }
@@ -127,7 +130,7 @@ pub struct DeskView {
 }
 
 /// One queue on the real-time board.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct QueueLive {
     pub id: u32,
     pub name: String,
@@ -139,10 +142,42 @@ pub struct QueueLive {
     pub agents_busy: usize,
     pub offered_today: u64,
     pub answered_today: u64,
+    /// Since when the longest-waiting interaction has waited (ms since the Unix epoch).
+    pub longest_waiting_since_ms: Option<u64>,
+    /// Service level now: answered within the threshold over waits ended (answered or
+    /// abandoned) in the window (`service_level`); `None` with nothing to count.
+    pub service_level: Option<f64>,
+    /// The counts behind it: in target, and waits ended.
+    pub service_level_in_target: u64,
+    pub service_level_counted: u64,
+    /// The first waiting interactions in the order the queue serves them (at most
+    /// [`WAITING_SHOWN`]), for a supervisor to assign.
+    pub waiting_list: Vec<WaitingLive>,
+}
+
+/// How many waiting interactions a queue lists on the board.
+pub const WAITING_SHOWN: usize = 25;
+
+/// One waiting interaction on the board.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct WaitingLive {
+    pub interaction: String,
+    pub media: &'static str,
+    /// When it entered its queue (ms since the Unix epoch).
+    pub since_ms: u64,
+}
+
+/// One piece of an agent's work on the board.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct AgentWork {
+    pub interaction: String,
+    pub media: &'static str,
+    /// `offered`, `connected`, `parked` or `wrap_up`.
+    pub state: &'static str,
 }
 
 /// One agent on the real-time board.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct AgentLive {
     pub agent_id: String,
     pub name: String,
@@ -150,12 +185,22 @@ pub struct AgentLive {
     pub time_in_status_ms: u64,
     /// Offered, connected, parked and wrap-up interactions.
     pub active: usize,
+    /// `available`, `busy` or `away` (what a supervisor may set).
+    pub presence: &'static str,
+    /// Since when `status` holds (ms since the Unix epoch): consoles count time in state on
+    /// from it without a new board.
+    pub status_since_ms: u64,
+    /// What it holds now.
+    pub work: Vec<AgentWork>,
 }
 
 /// The real-time board, published by the service at most every `publish_every`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct Realtime {
     pub at_ms: u64,
+    /// What service level now counts: answered within this many ms, over this window.
+    pub service_level_threshold_ms: u64,
+    pub service_level_window_ms: u64,
     pub queues: Vec<QueueLive>,
     pub agents: Vec<AgentLive>,
 }

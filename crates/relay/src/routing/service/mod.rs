@@ -11,6 +11,8 @@
 //! - `switchboard`: the state beside the engine, owned by the task: names to engine ids, the
 //!   bookkeeping of decisions, held work, and the views ([`live`]) built from it.
 //! - [`journal`]: what routing reports for history, and the trait reporting implements.
+//! - [`service_level`]: service level now per queue (a rolling 15-minute window), for the
+//!   wallboard.
 //! - [`persist`]: queue specs, agent profiles and connector tokens, as JSON and in the store.
 //!
 //! Imports point one way: task → switchboard → handle, live, journal, persist → engine.
@@ -22,6 +24,7 @@ pub mod handle;
 pub mod journal;
 pub mod live;
 pub mod persist;
+pub mod service_level;
 mod switchboard;
 mod task;
 

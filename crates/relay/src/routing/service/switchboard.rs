@@ -9,6 +9,7 @@ use super::handle::{Action, Arrival, Held, ServiceError, Target};
 use super::journal::Journal;
 use super::live::{AgentInfo, InteractionInfo};
 use super::persist::{ProfileSpec, QueueSpec};
+use super::service_level::ServiceLevelWindow;
 use crate::routing::engine::{
     AgentId, AgentStatus, Decision, Engine, EngineConfig, Event, InteractionId, InteractionState,
     LastAgent, Media, Millis, Presence, QueueId, RoutingError, TransferTarget,
@@ -38,6 +39,8 @@ pub struct Switchboard {
     day: u64,
     /// Per queue: (offered, answered) since UTC midnight.
     pub(crate) today: HashMap<QueueId, (u64, u64)>,
+    /// Per queue: service level now.
+    pub(crate) service_levels: HashMap<QueueId, ServiceLevelWindow>,
     seq: i64,
     journal: std::sync::Arc<dyn Journal>,
     /// By external id: work held before a restart and the store id of the agent who held it,
@@ -70,6 +73,7 @@ impl Switchboard {
             touched: Vec::new(),
             day: 0,
             today: HashMap::new(),
+            service_levels: HashMap::new(),
             seq: 0,
             journal,
             held: HashMap::new(),
@@ -207,10 +211,9 @@ impl Switchboard {
             .last_agent
             .as_ref()
             .and_then(|p| last_agent(self.agent_id(&p.agent_id), p.handled_at_ms, now, window_ms));
-        self.interactions.insert(
-            id,
-            InteractionInfo::new(arrival.id.clone(), arrival.media, queue),
-        );
+        let mut info = InteractionInfo::new(arrival.id.clone(), arrival.media, queue);
+        info.arrived_at = now;
+        self.interactions.insert(id, info);
         let event = Event::Arrive {
             interaction: id,
             media: arrival.media,

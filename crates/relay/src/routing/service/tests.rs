@@ -118,3 +118,91 @@ async fn an_arrival_for_an_unknown_queue_or_a_live_id_is_refused() {
         Err(ServiceError::DuplicateInteraction(_))
     ));
 }
+
+/// The board once `ready` holds for it.
+async fn board_when(
+    handle: &Handle,
+    ready: impl Fn(&live::Realtime) -> bool,
+) -> Arc<live::Realtime> {
+    let mut board = handle.realtime();
+    tokio::time::timeout(Duration::from_secs(5), async {
+        loop {
+            let current = board.borrow_and_update().clone();
+            if ready(&current) {
+                return current;
+            }
+            board.changed().await.unwrap();
+        }
+    })
+    .await
+    .unwrap()
+}
+
+#[tokio::test]
+async fn a_forced_assignment_shows_on_the_board_and_service_level_counts_each_answer_once() {
+    use crate::routing::{Media, Presence, QueueId};
+    let (handle, _dir) = service().await;
+    let spec: QueueSpec = serde_json::from_str(r#"{"name":"web"}"#).unwrap();
+    handle.define_queue(QueueId(1), spec).await.unwrap();
+    handle
+        .set_presence("agent-a", "alice", Default::default(), Presence::Available)
+        .await
+        .unwrap();
+    let arrival = |id: &str, media| Arrival {
+        id: id.into(),
+        media,
+        queue: "web".into(),
+        priority: None,
+        last_agent: None,
+    };
+    handle.arrive(arrival("call-1", Media::Call)).await.unwrap();
+    handle
+        .act("call-1", Some("agent-a"), Action::Accept)
+        .await
+        .unwrap();
+    let on_call = board_when(&handle, |b| {
+        b.agents.first().is_some_and(|a| a.work.len() == 1)
+    })
+    .await;
+    let since = on_call.agents[0].status_since_ms;
+    // The chat waits: she is on the call.
+    handle.arrive(arrival("chat-1", Media::Chat)).await.unwrap();
+    let assign = |force| Order::Assign {
+        interaction: "chat-1".into(),
+        agent: "agent-a".into(),
+        force,
+    };
+    assert!(matches!(
+        handle.supervise("boss", assign(false)).await,
+        Err(ServiceError::Routing(
+            crate::routing::RoutingError::AgentUnavailable { .. }
+        ))
+    ));
+    assert!(handle.supervise("boss", assign(true)).await.unwrap());
+    let desk = handle.desk("agent-a").await.unwrap();
+    let held: Vec<_> = desk
+        .work
+        .iter()
+        .map(|w| (w.interaction.as_str(), w.state))
+        .collect();
+    assert_eq!(held, [("call-1", "connected"), ("chat-1", "connected")]);
+
+    let board = board_when(&handle, |b| {
+        b.agents.first().is_some_and(|a| a.work.len() == 2)
+    })
+    .await;
+    let web = board.queues.iter().find(|q| q.name == "web").unwrap();
+    // Both answered well within 20 s, each counted once.
+    assert_eq!(
+        (web.service_level_in_target, web.service_level_counted),
+        (2, 2)
+    );
+    assert_eq!(web.service_level, Some(1.0));
+    assert!(web.waiting_list.is_empty());
+    let alice = &board.agents[0];
+    assert_eq!((alice.status, alice.presence), ("available", "available"));
+    assert_eq!(
+        alice.status_since_ms, since,
+        "an assignment restarted her time in state"
+    );
+}

@@ -2,7 +2,7 @@
 //! that comes and goes), today's offered and answered per queue, agents' reporting status,
 //! and what goes to the journal (the event log, finished interactions, presence changes).
 
-use super::super::{journal::Entry, live::status_name};
+use super::super::{journal::Entry, live::status_name, service_level::THRESHOLD_MS};
 use super::{at, Switchboard, DAY_MS};
 use crate::routing::engine::{
     AgentId, Decision, InteractionId, InteractionRecord, Millis, QueuedReason,
@@ -41,7 +41,7 @@ impl Switchboard {
                 .and_then(|id| self.interactions.get(&id))
                 .map(|i| i.queue);
             if let Some(id) = id {
-                self.follow(id, decision, &mut agents);
+                self.follow(now, id, decision, &mut agents);
             }
             self.seq += 1;
             self.journal.record(Entry::Event {
@@ -66,11 +66,31 @@ impl Switchboard {
     }
 
     /// Keeps an interaction's queue, answered flag and holder in step with a decision.
-    fn follow(&mut self, id: InteractionId, decision: &Decision, agents: &mut Vec<AgentId>) {
+    fn follow(
+        &mut self,
+        now: Millis,
+        id: InteractionId,
+        decision: &Decision,
+        agents: &mut Vec<AgentId>,
+    ) {
         let holder = self.engine.interaction_state(id).and_then(|s| s.agent());
         let Some(info) = self.interactions.get_mut(&id) else {
             return;
         };
+        // A wait ends at the first answer, or at an abandon.
+        let wait_ended = match decision {
+            Decision::Connected { .. } if !info.answered => {
+                Some(now.since(info.arrived_at) <= THRESHOLD_MS)
+            }
+            Decision::Finished(record) if !info.answered && record.answered_at.is_none() => {
+                Some(false)
+            }
+            _ => None,
+        };
+        if let Some(in_target) = wait_ended {
+            let window = self.service_levels.entry(info.queue).or_default();
+            window.add(now, in_target);
+        }
         match decision {
             Decision::Queued { queue, reason, .. } => {
                 info.queue = *queue;

@@ -3,8 +3,10 @@
 //! switchboard and the engine as the plain data of `live`.
 
 use super::super::live::{
-    offer_reason, presence_name, status_name, AgentLive, DeskView, QueueLive, Realtime, WorkItem,
+    offer_reason, presence_name, status_name, AgentLive, AgentWork, DeskView, QueueLive, Realtime,
+    WaitingLive, WorkItem, WAITING_SHOWN,
 };
+use super::super::service_level::{THRESHOLD_MS, WINDOW_MS};
 use super::Switchboard;
 use crate::routing::engine::{
     AgentId, AgentStatus, InteractionId, InteractionState, Millis, ParkReason,
@@ -56,6 +58,26 @@ impl Switchboard {
         Some(item)
     }
 
+    /// What `agent` holds, for the board.
+    fn agent_work(&self, agent: AgentId) -> Vec<AgentWork> {
+        (self.engine.work_of(agent).into_iter())
+            .filter_map(|id| {
+                let state = match self.engine.interaction_state(id)? {
+                    InteractionState::Waiting => return None,
+                    InteractionState::Offered { .. } => "offered",
+                    InteractionState::Connected { .. } => "connected",
+                    InteractionState::Parked { .. } => "parked",
+                    InteractionState::WrapUp { .. } => "wrap_up",
+                };
+                Some(AgentWork {
+                    interaction: self.external(id)?,
+                    media: self.media_of(id),
+                    state,
+                })
+            })
+            .collect()
+    }
+
     /// `store_id`'s desk at `now` (offline and empty if unknown).
     pub fn desk(&self, now: Millis, store_id: &str) -> DeskView {
         let agent = self.agent_id(store_id);
@@ -100,6 +122,18 @@ impl Switchboard {
                     }
                 }
                 let (offered, answered) = self.today.get(&id).copied().unwrap_or_default();
+                let level = self.service_levels.get(&id).copied().unwrap_or_default();
+                let (in_target, counted) = level.counts(now);
+                let waiting_list = (self.engine.waiting_in(id).into_iter())
+                    .take(WAITING_SHOWN)
+                    .filter_map(|w| {
+                        Some(WaitingLive {
+                            interaction: self.external(w)?,
+                            media: self.media_of(w),
+                            since_ms: self.engine.queued_since(w)?.0,
+                        })
+                    })
+                    .collect();
                 QueueLive {
                     id: id.0,
                     name: spec.name.clone(),
@@ -109,6 +143,11 @@ impl Switchboard {
                     agents_busy: busy,
                     offered_today: offered,
                     answered_today: answered,
+                    longest_waiting_since_ms: since.map(|s| s.0),
+                    service_level: level.ratio(now),
+                    service_level_in_target: in_target,
+                    service_level_counted: counted,
+                    waiting_list,
                 }
             })
             .collect();
@@ -122,11 +161,16 @@ impl Switchboard {
                     status: status_name(status),
                     time_in_status_ms: now.since(info.status_since),
                     active,
+                    presence: presence_name(self.engine.presence(a)),
+                    status_since_ms: info.status_since.0,
+                    work: self.agent_work(a),
                 })
             })
             .collect();
         Realtime {
             at_ms: now.0,
+            service_level_threshold_ms: THRESHOLD_MS,
+            service_level_window_ms: WINDOW_MS,
             queues,
             agents,
         }
