@@ -352,3 +352,130 @@ async fn a_supervisor_force_assigns_a_chat_to_an_agent_on_a_call_and_it_is_journ
     })
     .await
 }
+
+/// The `wallboard` events read from an open stream until `done` accepts one.
+async fn next_board(
+    stream: &mut reqwest::Response,
+    buffer: &mut String,
+    done: impl Fn(&Value) -> bool,
+) -> Result<Value> {
+    tokio::time::timeout(WAIT, async {
+        loop {
+            while let Some(end) = buffer.find("\n\n") {
+                let event: String = buffer.drain(..end + 2).collect();
+                let is_board = event.lines().any(|l| l == "event: wallboard");
+                let data = event.lines().find_map(|l| l.strip_prefix("data: "));
+                if let (true, Some(data)) = (is_board, data) {
+                    let board: Value = serde_json::from_str(data)?;
+                    if done(&board) {
+                        return Ok(board);
+                    }
+                }
+            }
+            let chunk = stream.chunk().await?.context("the stream ended")?;
+            buffer.push_str(&String::from_utf8_lossy(&chunk));
+        }
+    })
+    .await
+    .context("no such board on the stream")?
+}
+
+#[tokio::test]
+async fn a_supervisor_without_the_agent_role_follows_the_wallboard_stream_as_a_call_arrives(
+) -> Result<()> {
+    let http = client_from(0, 49, 3);
+    let relay = Relay::start(&["--connector-token", CONNECTOR]).await?;
+    let admin = sign_in_as(&relay, &http, "admin").await?;
+    http.post(relay.url("/api/routing/queues"))
+        .bearer_auth(&admin)
+        .json(&json!({ "name": "sales" }))
+        .send()
+        .await?
+        .error_for_status()?;
+    let login = login_answer(&relay, &http, "supervisor").await?;
+    ensure!(login["agent"]["roles"] == json!(["supervisor"]), "{login}");
+    let supervisor = login["token"].as_str().context("token")?.to_owned();
+
+    let mut stream = http
+        .get(relay.url("/api/routing/wallboard/stream"))
+        .bearer_auth(&supervisor)
+        .send()
+        .await?
+        .error_for_status()?;
+    let kind = stream.headers()["content-type"].to_str()?.to_owned();
+    ensure!(kind.starts_with("text/event-stream"), "{kind}");
+    let mut buffer = String::new();
+    // The board as it is comes at once.
+    let first = next_board(&mut stream, &mut buffer, |_| true).await?;
+    ensure!(waiting_in_sales(&first) == Some(0), "{first}");
+    // A call arrives: the next board says so, and lists it for assignment.
+    arrive(&relay, &http, "call-1", "call").await?;
+    let moved = next_board(&mut stream, &mut buffer, |b| waiting_in_sales(b) == Some(1)).await?;
+    let sales = moved["queues"]
+        .as_array()
+        .and_then(|q| q.iter().find(|q| q["name"] == "sales"))
+        .context("sales")?;
+    ensure!(
+        sales["waiting_list"][0]["interaction"] == "call-1",
+        "{moved}"
+    );
+    ensure!(sales["longest_waiting_since_ms"].is_u64(), "{moved}");
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_messaging_conversation_forced_on_an_agent_is_hers_in_the_inbox_too() -> Result<()> {
+    let http = client_from(0, 49, 4);
+    let (relay, agent) = agent_on_a_call(&http).await?;
+    let supervisor = sign_in_as(&relay, &http, "supervisor").await?;
+    // A widget conversation waits for an agent: the only one is on a call.
+    let (conversation, _guest) = relay.guest_conversation(&http).await?;
+    let waiting = wait_for("the conversation routed", WAIT, || async {
+        let b = board(&relay, &http, &supervisor).await.ok()?;
+        let listed = b["queues"].as_array()?.iter().any(|q| {
+            q["waiting_list"]
+                .as_array()
+                .is_some_and(|w| w.iter().any(|w| w["interaction"] == conversation.as_str()))
+        });
+        listed.then_some(b)
+    })
+    .await?;
+    ensure!(waiting["agents"][0]["work"].as_array().map_or(0, Vec::len) == 1);
+    let (status, body) = answer(
+        http.post(relay.url(&format!("/api/routing/interactions/{conversation}/assign")))
+            .bearer_auth(&supervisor)
+            .json(&json!({ "agent": "agent", "force": true })),
+    )
+    .await?;
+    ensure!(status == 200 && body["forced"] == true, "{status} {body}");
+    // Messaging hears it from routing: the conversation is hers, and she may write into it.
+    let url = relay.url(&format!("/api/messaging/conversations/{conversation}"));
+    let seen = wait_for("the conversation assigned to her", WAIT, || async {
+        let c: Value = http
+            .get(&url)
+            .bearer_auth(&agent)
+            .send()
+            .await
+            .ok()?
+            .json()
+            .await
+            .ok()?;
+        c["conversation"]["agent_id"].as_str().map(str::to_owned)
+    })
+    .await?;
+    let me = login_answer(&relay, &http, "agent").await?;
+    ensure!(
+        Some(seen.as_str()) == me["agent"]["id"].as_str(),
+        "{seen} {me}"
+    );
+    let sent = http
+        .post(relay.url(&format!(
+            "/api/messaging/conversations/{conversation}/messages"
+        )))
+        .bearer_auth(&agent)
+        .json(&json!({ "text": "I am with you in a minute" }))
+        .send()
+        .await?;
+    ensure!(sent.status().is_success(), "{}", sent.status());
+    Ok(())
+}

@@ -230,6 +230,12 @@ impl Service {
                     reason: QueuedReason::AgentSignedOut | QueuedReason::Transferred,
                     ..
                 } => (*interaction, true),
+                // A supervisor took it from its agent: what rode on it was that agent's.
+                Decision::Assigned {
+                    interaction,
+                    from: Some(_),
+                    ..
+                } => (*interaction, true),
                 _ => continue,
             };
             if let Some(external) = self.board.external(id) {
