@@ -6,7 +6,7 @@
 use axum::{
     extract::{
         ws::{close_code, CloseFrame, Message, WebSocket},
-        FromRef, FromRequestParts, Path, State, WebSocketUpgrade,
+        FromRequestParts, Path, State, WebSocketUpgrade,
     },
     http::request::Parts,
     response::{IntoResponse, Response},
@@ -15,20 +15,18 @@ use axum::{
 };
 use serde::Deserialize;
 use serde_json::json;
-use tokio::sync::{broadcast::error::RecvError, watch};
+use tokio::sync::broadcast::error::RecvError;
 
 use super::service::live::{parse_presence, DeskView};
 use super::service::persist::{self, ProfileSpec, QueueSpec, SpecError};
-use super::service::{Action, Arrival, Handle, PreviousAgent, ServiceError, Target};
+use super::service::{Action, Arrival, PreviousAgent, ServiceError, Target};
 use super::{Media, RoutingError};
 use crate::{
-    accounts::{self, Accounts, AuthAgent},
+    accounts::{self, AuthAgent},
     clients::{bearer, ClientIp},
-    config::Config,
     error::ApiError,
-    limits::{bounded_websocket, StreamPermit, Streams},
+    limits::{bounded_websocket, StreamPermit},
     policy::{Action as May, Area, Role, Scope},
-    store::Store,
 };
 
 /// What a refused routing command means to a REST client.
@@ -59,28 +57,7 @@ impl From<SpecError> for ApiError {
 
 type Result<T> = std::result::Result<T, ApiError>;
 
-/// What routing's handlers share.
-#[derive(Clone)]
-pub struct RoutingState {
-    /// The routing service.
-    pub routing: Handle,
-    /// Queue specs, profiles and connector tokens.
-    pub store: Store,
-    /// Who is signed in.
-    pub accounts: Accounts,
-    /// Turns `true` once at shutdown; desk sockets close on it.
-    pub shutdown: watch::Receiver<bool>,
-    /// The relay's bound on open sockets, which desk sockets share.
-    pub streams: Streams,
-    /// The WebSocket bounds.
-    pub config: std::sync::Arc<Config>,
-}
-
-impl FromRef<RoutingState> for Accounts {
-    fn from_ref(state: &RoutingState) -> Accounts {
-        state.accounts.clone()
-    }
-}
+pub use super::state::RoutingState;
 
 /// Every routing route (desks, supervisors, the telephony connector API, `/ws/desk`), with
 /// its state applied.

@@ -11,6 +11,7 @@
 //!   maps the relay's names to engine ids and accounts for decisions; desks and the real-time
 //!   board are built from it; queue specs, profiles and connector tokens are persisted.
 //! - [`api`]: REST for desks and supervisors, the telephony connector API and `/ws/desk`.
+//! - [`state`]: what the routes share.
 //! - [`supervise_api`]: supervisors' orders (assign, force-assign, an agent's state, sign-out)
 //!   and the wallboard's event stream.
 //!
@@ -22,6 +23,7 @@
 pub mod api;
 pub mod engine;
 pub mod service;
+pub mod state;
 pub mod supervise_api;
 
 pub use engine::{

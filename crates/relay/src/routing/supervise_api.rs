@@ -28,9 +28,9 @@ use futures_util::Stream;
 use serde::{de::DeserializeOwned, Deserialize};
 use serde_json::{json, Value};
 
-use super::api::RoutingState;
 use super::service::live::{parse_presence, DeskView, Realtime};
 use super::service::{Order, ServiceError};
+use super::state::RoutingState;
 use super::Presence;
 use crate::{
     accounts::{self, revoked, AuthAgent},
