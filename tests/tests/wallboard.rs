@@ -270,8 +270,8 @@ async fn a_supervisor_force_assigns_a_chat_to_an_agent_on_a_call_and_the_board_m
     shot(&desk, "agent-desk").await?;
     board
         .until(
-            "the chat on her row of the board",
-            "document.querySelector(\"tr[data-agent=agent] li[data-interaction='chat-1'][data-state=connected]\")
+            "the chat on her row of the board, marked forced",
+            "document.querySelector(\"tr[data-agent=agent] li[data-interaction='chat-1'][data-state=connected] .forced\")
              && !document.querySelector(\"#waiting tr[data-interaction='chat-1']\")",
         )
         .await?;

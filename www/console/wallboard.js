@@ -92,6 +92,7 @@ function agentRow(a) {
     ? el('ul', { class: 'work' }, ...a.work.map((w) => el('li', { 'data-interaction': w.interaction, 'data-state': w.state },
       el('span', { class: 'media' }, w.media), el('span', { class: 'mono' }, w.interaction),
       el('span', { class: 'muted small' }, w.state.replace('_', '-')),
+      w.forced ? el('span', { class: 'forced', title: 'Assigned above the agent\'s capacity' }, 'forced') : '',
       w.state === 'wrap_up' ? '' : el('button', { class: 'small reassign', 'aria-label': `Reassign ${w.media} ${w.interaction}`,
         onclick: () => openAssign(w.interaction, `${w.media} held by ${a.name}`) }, 'Reassign…'))))
     : el('span', { class: 'muted' }, signedIn ? 'Nothing open' : '—');

@@ -2,7 +2,7 @@
 //! work with and without force, what is refused (and then changes nothing), and setting
 //! another agent's presence or signing it out without losing its work.
 
-use super::tests::{connected, World, SALES};
+use super::tests::{connected, World, SALES, SUPPORT};
 use super::*;
 
 const BOSS: SupervisorId = SupervisorId(99);
@@ -252,4 +252,44 @@ fn a_supervisor_sets_an_agent_away_and_signs_it_out_without_losing_work() {
     assert_eq!(w.offered_to(kept), Some(bob));
     assert_eq!(w.offered_to(offered), Some(bob));
     assert_eq!(w.finished(), Vec::new(), "nothing was lost");
+}
+
+#[test]
+fn the_board_lists_the_longest_waiting_of_every_media_first_and_marks_forced_work() {
+    let mut w = World::new();
+    let chat = w.arrive(10, Media::Chat, SALES);
+    w.advance(1_000);
+    let call = w.arrive(11, Media::Call, SALES);
+    w.advance(1_000);
+    let later = w.arrive(12, Media::Chat, SALES);
+    let since = |id| {
+        w.engine
+            .longest_waiting(SALES, 5)
+            .into_iter()
+            .find(|&(i, _)| i == id)
+    };
+    assert_eq!(since(chat), Some((chat, Millis(0))));
+    let order: Vec<_> = w
+        .engine
+        .longest_waiting(SALES, 5)
+        .into_iter()
+        .map(|(id, _)| id)
+        .collect();
+    assert_eq!(order, [chat, call, later]);
+    let first_two: Vec<_> = w
+        .engine
+        .longest_waiting(SALES, 2)
+        .into_iter()
+        .map(|(id, _)| id)
+        .collect();
+    assert_eq!(first_two, [chat, call]);
+    let ann = w.agent_with(1, {
+        let mut p = AgentProfile::new(vec![SUPPORT]);
+        p.capacity.chat = 0;
+        p
+    });
+    assert!(!w.engine.forced(chat));
+    w.ok(assign(chat, ann, true));
+    assert!(w.engine.forced(chat));
+    assert!(!w.engine.forced(call));
 }

@@ -46,10 +46,25 @@ impl Engine {
         })
     }
 
-    /// Since when a waiting interaction has waited in its queue.
-    pub fn queued_since(&self, id: InteractionId) -> Option<Millis> {
-        let inter = self.interactions.get(&id)?;
-        (inter.state == InteractionState::Waiting).then_some(inter.queued_since)
+    /// The next `n` interactions each media of `queue` would serve, longest waiting first,
+    /// with since when they wait (without walking the whole queue).
+    pub fn longest_waiting(&self, queue: QueueId, n: usize) -> Vec<(InteractionId, Millis)> {
+        let Some(q) = self.queues.get(&queue) else {
+            return Vec::new();
+        };
+        let mut first: Vec<(InteractionId, Millis)> = Media::ALL
+            .iter()
+            .flat_map(|&m| q.waiting.get(m).iter().take(n))
+            .map(|(key, &id)| (id, key.queued_since))
+            .collect();
+        first.sort_by_key(|&(id, since)| (since, id));
+        first.truncate(n);
+        first
+    }
+
+    /// Whether a supervisor ever assigned this live interaction above an agent's room.
+    pub fn forced(&self, id: InteractionId) -> bool {
+        self.interactions.get(&id).is_some_and(|i| i.record.forced)
     }
 
     /// How many interactions wait in `queue`, and since when the longest has waited.

@@ -150,7 +150,7 @@ pub struct QueueLive {
     /// The counts behind it: in target, and waits ended.
     pub service_level_in_target: u64,
     pub service_level_counted: u64,
-    /// The first waiting interactions in the order the queue serves them (at most
+    /// The next waiting interactions each media would serve, longest waiting first (at most
     /// [`WAITING_SHOWN`]), for a supervisor to assign.
     pub waiting_list: Vec<WaitingLive>,
 }
@@ -174,6 +174,8 @@ pub struct AgentWork {
     pub media: &'static str,
     /// `offered`, `connected`, `parked` or `wrap_up`.
     pub state: &'static str,
+    /// A supervisor assigned it above an agent's room.
+    pub forced: bool,
 }
 
 /// One agent on the real-time board.

@@ -200,6 +200,12 @@ async fn a_forced_assignment_shows_on_the_board_and_service_level_counts_each_an
     assert_eq!(web.service_level, Some(1.0));
     assert!(web.waiting_list.is_empty());
     let alice = &board.agents[0];
+    let forced: Vec<_> = alice
+        .work
+        .iter()
+        .map(|w| (w.interaction.as_str(), w.forced))
+        .collect();
+    assert_eq!(forced, [("call-1", false), ("chat-1", true)]);
     assert_eq!((alice.status, alice.presence), ("available", "available"));
     assert_eq!(
         alice.status_since_ms, since,

@@ -73,6 +73,7 @@ impl Switchboard {
                     interaction: self.external(id)?,
                     media: self.media_of(id),
                     state,
+                    forced: self.engine.forced(id),
                 })
             })
             .collect()
@@ -124,13 +125,12 @@ impl Switchboard {
                 let (offered, answered) = self.today.get(&id).copied().unwrap_or_default();
                 let level = self.service_levels.get(&id).copied().unwrap_or_default();
                 let (in_target, counted) = level.counts(now);
-                let waiting_list = (self.engine.waiting_in(id).into_iter())
-                    .take(WAITING_SHOWN)
-                    .filter_map(|w| {
+                let waiting_list = (self.engine.longest_waiting(id, WAITING_SHOWN).into_iter())
+                    .filter_map(|(w, since)| {
                         Some(WaitingLive {
                             interaction: self.external(w)?,
                             media: self.media_of(w),
-                            since_ms: self.engine.queued_since(w)?.0,
+                            since_ms: since.0,
                         })
                     })
                     .collect();
