@@ -446,31 +446,28 @@ async fn agent_ws(
 
 /// `GET /api/cobrowse/sites/{key}/config`: the co-browse rules the site's pages apply (mask,
 /// block and read-only selectors, pause URL patterns, whether agents may type into masked
-/// fields, whether submit buttons are read-only), from `{www}/sites/{key}.json`. Public, as
-/// every page of the site reads it, and served to any origin; `{}` (the defaults) when the
-/// site has no file.
-async fn site_config(State(cb): State<Arc<Cobrowse>>, Path(key): Path<String>) -> Response {
-    let valid = !key.is_empty()
-        && key.len() <= 64
-        && key
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
-    if !valid {
-        return ApiError::NotFound.into_response();
+/// fields, whether submit buttons are read-only), as an admin last saved them
+/// (`sites::SiteRules`). Public, as every page of the site reads it, and served to any origin;
+/// the defaults when the site has none. `no-cache`, so a change applies from the next page
+/// load (and so the next snapshot) on, without a restart.
+async fn site_config(
+    State(cb): State<Arc<Cobrowse>>,
+    Path(key): Path<String>,
+) -> Result<Response, ApiError> {
+    if !sites::valid_key(&key) {
+        return Err(ApiError::NotFound);
     }
-    let path = cb.config.www_dir.join("sites").join(format!("{key}.json"));
-    let read = tokio::task::spawn_blocking(move || std::fs::read(path)).await;
-    let body = match read {
-        Ok(Ok(bytes)) if serde_json::from_slice::<serde_json::Value>(&bytes).is_ok() => bytes,
-        _ => b"{}".to_vec(),
-    };
-    (
+    let rules = cb
+        .store
+        .read(move |db| sites::rules_of(db, &key))
+        .await?
+        .unwrap_or_default();
+    Ok((
         [
-            (header::CONTENT_TYPE, "application/json"),
             (header::ACCESS_CONTROL_ALLOW_ORIGIN, "*"),
-            (header::CACHE_CONTROL, "max-age=60"),
+            (header::CACHE_CONTROL, "no-cache"),
         ],
-        body,
+        Json(rules),
     )
-        .into_response()
+        .into_response())
 }

@@ -9,13 +9,15 @@ use std::{
 use anyhow::{bail, Context};
 use clap::{Parser, Subcommand};
 mod serve;
+mod sites;
 mod users;
 
 use relay::{
-    routing, sites,
+    routing,
     store::{Options, Store, Target},
 };
 use serve::{serve, Serve};
+use sites::{site_command, SiteCommand};
 use users::{agent_command, user_command, AgentCommand, UserCommand};
 
 /// mimalloc instead of glibc's malloc: the relay allocates and frees small buffers on every
@@ -46,7 +48,7 @@ enum Command {
     /// Manage agent accounts (as `user`, without roles; kept for older scripts).
     #[command(subcommand)]
     Agent(AgentCommand),
-    /// Manage sites (site keys and their allowed origins).
+    /// Manage sites (site keys, their allowed origins, their co-browse rules).
     #[command(subcommand)]
     Site(SiteCommand),
     /// Manage open-messaging integrations (webhook secret, outbound webhook, bot).
@@ -174,17 +176,6 @@ async fn queue_command(db: &Store, command: QueueCommand) -> anyhow::Result<()> 
 }
 
 #[derive(Debug, Subcommand)]
-enum SiteCommand {
-    /// Add a site key, or add origins to it.
-    Add {
-        key: String,
-        /// An allowed origin, such as https://shop.example (repeatable).
-        #[arg(long = "origin", required = true)]
-        origins: Vec<String>,
-    },
-}
-
-#[derive(Debug, Subcommand)]
 enum IntegrationCommand {
     /// Add an integration, or replace its secret and webhooks.
     Add {
@@ -254,15 +245,7 @@ async fn main() -> anyhow::Result<()> {
             println!("integration {name} saved; inbound: POST /api/messaging/open/{name}");
             Ok(())
         }
-        Command::Site(SiteCommand::Add { key, origins }) => {
-            let (site, saved) = (key.clone(), origins.clone());
-            open(&args.db)
-                .await?
-                .write(move |c| sites::site_add(c, &site, &saved))
-                .await?;
-            println!("site {key} allows {}", origins.join(", "));
-            Ok(())
-        }
+        Command::Site(command) => site_command(&open(&args.db).await?, command).await,
         Command::Queue(command) => queue_command(&open(&args.db).await?, command).await,
         Command::Connector(ConnectorCommand::Add { name }) => {
             let who = name.clone();

@@ -23,7 +23,8 @@ pub struct Serve {
     #[arg(long, env = "RELAY_WWW", default_value = "www")]
     www: PathBuf,
     /// Create the demo site `demo` and the people `agent`, `supervisor` and `admin` (each with
-    /// its name as password) if missing.
+    /// its name as password) if missing. (Rules of `{www}/sites/KEY.json` are imported at every
+    /// start for each site that has none stored, the demo's included.)
     #[arg(long)]
     seed_demo: bool,
     /// Digits of a security key (12 keeps the guessing bound; 6 is easier to read aloud).
@@ -183,6 +184,7 @@ pub async fn serve(db: PathBuf, s: Serve) -> anyhow::Result<()> {
     if s.seed_demo {
         seed_demo(&open(&db).await?, local).await?;
     }
+    crate::sites::import_missing(&open(&db).await?, &s.www).await?;
     for pair in &s.connector_tokens {
         let Some((name, token)) = pair.split_once('=').filter(|(_, t)| t.len() >= 16) else {
             bail!("--connector-token takes NAME=TOKEN with a token of 16 characters or more");

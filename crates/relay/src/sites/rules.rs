@@ -1,0 +1,442 @@
+//! A site's co-browse rules as the customer's page reads them (`GET
+//! /api/cobrowse/sites/{key}/config`), and the checks they pass before they are stored: the
+//! mask, block and read-only selectors (`selector`), the URL patterns that pause sharing,
+//! masked typing and submit buttons, and the capture tunables. Also what an allowed origin and
+//! a site key look like. Pure: no store, no I/O.
+//!
+//! The JSON shape is the one `www/sites/*.json` files always had (now an import format):
+//! `{"mask": [".account-number"], "block": [...], "readonly": [...], "pause": ["/pay/*"],
+//! "agentTypesMasked": false, "submitReadonly": false}`; a selector list may also be one
+//! string, as the page accepts. An unknown field is refused, so a misspelt `"maks"` does not
+//! silently leave a site unmasked.
+
+use serde::{Deserialize, Deserializer, Serialize};
+
+use super::selector;
+
+/// Entries one selector list, or the pause patterns, may hold.
+pub const MAX_ENTRIES: usize = 200;
+/// Longest pause pattern, in bytes.
+pub const MAX_PATTERN_BYTES: usize = 512;
+/// Origins one site may allow.
+pub const MAX_ORIGINS: usize = 50;
+
+/// What the customer's page applies on a site. Every field has the page's default.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct SiteRules {
+    /// Elements whose text and values are masked.
+    #[serde(default, deserialize_with = "one_or_many")]
+    pub mask: Vec<String>,
+    /// Elements sent as empty boxes.
+    #[serde(default, deserialize_with = "one_or_many")]
+    pub block: Vec<String>,
+    /// Elements the agent may never act on.
+    #[serde(default, deserialize_with = "one_or_many")]
+    pub readonly: Vec<String>,
+    /// URL patterns that pause sharing (`*`: any run; starting with `/`: the path and query).
+    #[serde(default, deserialize_with = "one_or_many")]
+    pub pause: Vec<String>,
+    /// The agent may type into masked fields (what it types stays masked).
+    #[serde(default)]
+    pub agent_types_masked: bool,
+    /// Submit buttons are read-only to the agent.
+    #[serde(default)]
+    pub submit_readonly: bool,
+    /// Everything is masked except inside `data-cobrowse-unmask`.
+    #[serde(default)]
+    pub private_by_default: bool,
+    /// The customer's pointer is sent at most once per this many milliseconds (0 to 10,000).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pointer_interval_ms: Option<u32>,
+    /// A snapshot slice yields to the page after this many milliseconds (1 to 1,000).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub slice_ms: Option<u32>,
+}
+
+/// Why rules, an origin or a key were refused; the text is what the admin reads.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RuleError {
+    #[error("the rules are not valid: {0}")]
+    Shape(String),
+    #[error("{list} selector {number} {why}: {selector:?}")]
+    Selector {
+        list: &'static str,
+        number: usize,
+        why: &'static str,
+        selector: String,
+    },
+    #[error("{list} holds {got} entries; at most {limit}")]
+    TooMany {
+        list: &'static str,
+        limit: usize,
+        got: usize,
+    },
+    #[error("pause pattern {number} {why}: {pattern:?}")]
+    Pattern {
+        number: usize,
+        why: &'static str,
+        pattern: String,
+    },
+    #[error("{field} is {got}; it must be between {min} and {max}")]
+    OutOfRange {
+        field: &'static str,
+        got: u32,
+        min: u32,
+        max: u32,
+    },
+    #[error("origin {number} {why} (an origin is scheme://host[:port], such as https://shop.example): {origin:?}")]
+    Origin {
+        number: usize,
+        why: &'static str,
+        origin: String,
+    },
+    #[error("a site key is 1 to 64 letters, digits, `-` or `_`")]
+    Key,
+}
+
+/// Accepts one string or a list of strings.
+fn one_or_many<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum OneOrMany {
+        One(String),
+        Many(Vec<String>),
+    }
+    Ok(match OneOrMany::deserialize(d)? {
+        OneOrMany::One(s) => vec![s],
+        OneOrMany::Many(v) => v,
+    })
+}
+
+impl SiteRules {
+    /// Reads rules from JSON (an import file's or a request's) and checks them.
+    pub fn from_json(json: &serde_json::Value) -> Result<SiteRules, RuleError> {
+        SiteRules::deserialize(json)
+            .map_err(|e| RuleError::Shape(e.to_string()))?
+            .checked()
+    }
+
+    /// The rules with each entry trimmed and empty ones dropped, if every entry is valid.
+    pub fn checked(mut self) -> Result<SiteRules, RuleError> {
+        for (list, entries) in [
+            ("mask", &mut self.mask),
+            ("block", &mut self.block),
+            ("readonly", &mut self.readonly),
+        ] {
+            tidy(list, entries)?;
+            for (i, entry) in entries.iter().enumerate() {
+                selector::check(entry).map_err(|why| RuleError::Selector {
+                    list,
+                    number: i + 1,
+                    why,
+                    selector: entry.clone(),
+                })?;
+            }
+        }
+        tidy("pause", &mut self.pause)?;
+        for (i, pattern) in self.pause.iter().enumerate() {
+            check_pattern(pattern).map_err(|why| RuleError::Pattern {
+                number: i + 1,
+                why,
+                pattern: pattern.clone(),
+            })?;
+        }
+        in_range("pointerIntervalMs", self.pointer_interval_ms, 0, 10_000)?;
+        in_range("sliceMs", self.slice_ms, 1, 1_000)?;
+        Ok(self)
+    }
+}
+
+fn tidy(list: &'static str, entries: &mut Vec<String>) -> Result<(), RuleError> {
+    entries.retain(|e| !e.trim().is_empty());
+    for entry in entries.iter_mut() {
+        *entry = entry.trim().to_owned();
+    }
+    if entries.len() > MAX_ENTRIES {
+        return Err(RuleError::TooMany {
+            list,
+            limit: MAX_ENTRIES,
+            got: entries.len(),
+        });
+    }
+    Ok(())
+}
+
+fn in_range(field: &'static str, value: Option<u32>, min: u32, max: u32) -> Result<(), RuleError> {
+    match value {
+        Some(got) if !(min..=max).contains(&got) => Err(RuleError::OutOfRange {
+            field,
+            got,
+            min,
+            max,
+        }),
+        _ => Ok(()),
+    }
+}
+
+/// A pause pattern: a path (`/account/*`) or a whole URL (`https://*/private?*`).
+fn check_pattern(pattern: &str) -> Result<(), &'static str> {
+    if pattern.len() > MAX_PATTERN_BYTES {
+        return Err("is longer than 512 bytes");
+    }
+    if pattern.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err("holds a space or a control character");
+    }
+    if pattern.starts_with('/') || pattern.starts_with('*') || pattern.contains("://") {
+        Ok(())
+    } else {
+        Err("starts with neither `/` (a path) nor a scheme or `*` (a whole URL)")
+    }
+}
+
+/// An import file (`www/sites/*.json`, `relay site import`): the rules, and optionally the
+/// origins to allow (`"origins": [...]`), checked.
+pub fn from_file(json: &serde_json::Value) -> Result<(SiteRules, Vec<String>), RuleError> {
+    let mut json = json.clone();
+    let origins = match json.as_object_mut().and_then(|o| o.remove("origins")) {
+        None => Vec::new(),
+        Some(list) => Vec::<String>::deserialize(&list)
+            .map_err(|e| RuleError::Shape(format!("origins: {e}")))?,
+    };
+    Ok((SiteRules::from_json(&json)?, checked_origins(&origins)?))
+}
+
+/// Whether `key` is a site key: 1 to 64 of `A-Z a-z 0-9 - _`.
+pub fn valid_key(key: &str) -> bool {
+    !key.is_empty()
+        && key.len() <= 64
+        && key
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
+/// Checks site key `key`.
+pub fn check_key(key: &str) -> Result<(), RuleError> {
+    valid_key(key).then_some(()).ok_or(RuleError::Key)
+}
+
+/// The origins, each as a browser sends it in `Origin` (lower case, no default port, no
+/// trailing `/`), duplicates dropped, if every one is an origin.
+pub fn checked_origins(origins: &[String]) -> Result<Vec<String>, RuleError> {
+    let mut out: Vec<String> = Vec::new();
+    for (i, origin) in origins.iter().enumerate() {
+        let normal = normal_origin(origin.trim()).map_err(|why| RuleError::Origin {
+            number: i + 1,
+            why,
+            origin: origin.clone(),
+        })?;
+        if !out.contains(&normal) {
+            out.push(normal);
+        }
+    }
+    if out.len() > MAX_ORIGINS {
+        return Err(RuleError::TooMany {
+            list: "origins",
+            limit: MAX_ORIGINS,
+            got: out.len(),
+        });
+    }
+    Ok(out)
+}
+
+fn normal_origin(origin: &str) -> Result<String, &'static str> {
+    let Some((scheme, rest)) = origin.split_once("://") else {
+        return Err("has no scheme");
+    };
+    let rest = rest.strip_suffix('/').unwrap_or(rest);
+    let scheme = scheme.to_ascii_lowercase();
+    let default_port = match scheme.as_str() {
+        "http" => "80",
+        "https" => "443",
+        _ => return Err("is neither http nor https"),
+    };
+    if rest.is_empty() {
+        return Err("names no host");
+    }
+    if rest.contains(['/', '?', '#', '@']) || rest.chars().any(|c| c.is_whitespace()) {
+        return Err("has a path, query, fragment, user or space, which an origin has not");
+    }
+    let (host, port) = match rest.strip_prefix('[') {
+        Some(v6) => {
+            let (address, after) = v6.split_once(']').ok_or("has an unclosed `[`")?;
+            if address.parse::<std::net::Ipv6Addr>().is_err() {
+                return Err("has an IPv6 address that does not parse");
+            }
+            let port = match after {
+                "" => None,
+                p => Some(p.strip_prefix(':').ok_or("has something after its host")?),
+            };
+            (format!("[{address}]"), port)
+        }
+        None => {
+            let (host, port) = match rest.rsplit_once(':') {
+                Some((h, p)) => (h, Some(p)),
+                None => (rest, None),
+            };
+            let labels_ok = host.split('.').all(|label| {
+                !label.is_empty()
+                    && !label.starts_with('-')
+                    && !label.ends_with('-')
+                    && label
+                        .bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || b == b'-')
+            });
+            if !labels_ok {
+                return Err("has a host that is not a domain name or an IPv4 address");
+            }
+            (host.to_ascii_lowercase(), port)
+        }
+    };
+    let port = match port {
+        None => String::new(),
+        Some(p) => {
+            let number: u16 = p.parse().map_err(|_| "has a port that is not 1 to 65535")?;
+            if number == 0 {
+                return Err("has a port that is not 1 to 65535");
+            }
+            if p == default_port {
+                String::new()
+            } else {
+                format!(":{number}")
+            }
+        }
+    };
+    Ok(format!("{scheme}://{host}{port}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn the_demo_file_reads_as_rules_and_writes_back_as_the_page_reads_them() {
+        let file = json!({
+            "mask": [".account-number"], "block": ["#chat-transcript"],
+            "readonly": [".promo-code"], "pause": ["/demo/security.html*"],
+            "agentTypesMasked": false, "submitReadonly": false
+        });
+        let rules = SiteRules::from_json(&file).unwrap();
+        assert_eq!(rules.mask, [".account-number"]);
+        let back = serde_json::to_value(&rules).unwrap();
+        assert_eq!(back["pause"], json!(["/demo/security.html*"]));
+        assert_eq!(back["agentTypesMasked"], json!(false));
+        assert!(back.get("sliceMs").is_none());
+    }
+
+    #[test]
+    fn a_selector_list_may_be_one_string_and_entries_are_trimmed() {
+        let rules = SiteRules::from_json(&json!({"mask": " .card ", "block": ["", "  #x "]}));
+        let rules = rules.unwrap();
+        assert_eq!(rules.mask, [".card"]);
+        assert_eq!(rules.block, ["#x"]);
+    }
+
+    #[test]
+    fn invalid_rules_are_refused_naming_what_is_wrong() {
+        let refused = |v: serde_json::Value| SiteRules::from_json(&v).unwrap_err().to_string();
+        assert_eq!(
+            refused(json!({"mask": [".ok", ".bad["]})),
+            "mask selector 2 has a `[` not followed by an attribute name: \".bad[\""
+        );
+        assert!(refused(json!({"maks": [".a"]})).contains("unknown field `maks`"));
+        assert!(refused(json!({"mask": 3})).starts_with("the rules are not valid"));
+        assert_eq!(
+            refused(json!({"pause": ["account"]})),
+            "pause pattern 1 starts with neither `/` (a path) nor a scheme or `*` (a whole \
+             URL): \"account\""
+        );
+        assert_eq!(
+            refused(json!({"sliceMs": 0})),
+            "sliceMs is 0; it must be between 1 and 1000"
+        );
+        let many: Vec<String> = (0..=MAX_ENTRIES).map(|i| format!(".c{i}")).collect();
+        assert_eq!(
+            refused(json!({ "readonly": many })),
+            "readonly holds 201 entries; at most 200"
+        );
+    }
+
+    #[test]
+    fn origins_are_kept_as_browsers_send_them() {
+        let given: Vec<String> = [
+            "https://Shop.Example/",
+            "http://127.0.0.1:8080",
+            "http://localhost:80",
+            "https://shop.example",
+            "http://[::1]:3000",
+        ]
+        .map(String::from)
+        .into();
+        assert_eq!(
+            checked_origins(&given).unwrap(),
+            [
+                "https://shop.example",
+                "http://127.0.0.1:8080",
+                "http://localhost",
+                "http://[::1]:3000"
+            ]
+        );
+    }
+
+    #[test]
+    fn what_is_not_an_origin_is_refused() {
+        for (origin, why) in [
+            ("shop.example", "has no scheme"),
+            ("ftp://shop.example", "is neither http nor https"),
+            ("https://", "names no host"),
+            (
+                "https://shop.example/path",
+                "has a path, query, fragment, user or space, which an origin has not",
+            ),
+            (
+                "https://a@shop.example",
+                "has a path, query, fragment, user or space, which an origin has not",
+            ),
+            (
+                "https://shop..example",
+                "has a host that is not a domain name or an IPv4 address",
+            ),
+            (
+                "https://sh_op.example",
+                "has a host that is not a domain name or an IPv4 address",
+            ),
+            (
+                "https://shop.example:0",
+                "has a port that is not 1 to 65535",
+            ),
+            (
+                "https://shop.example:99999",
+                "has a port that is not 1 to 65535",
+            ),
+            ("http://[zz]:1", "has an IPv6 address that does not parse"),
+        ] {
+            match checked_origins(&[origin.to_owned()]) {
+                Err(RuleError::Origin { why: got, .. }) => assert_eq!(got, why, "{origin}"),
+                other => panic!("{origin}: {other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn an_import_file_may_name_origins_beside_the_rules() {
+        let file = json!({"mask": [".a"], "origins": ["https://Shop.example/"]});
+        let (rules, origins) = from_file(&file).unwrap();
+        assert_eq!(
+            (rules.mask, origins),
+            (
+                vec![".a".to_owned()],
+                vec!["https://shop.example".to_owned()]
+            )
+        );
+        assert!(from_file(&json!({"origins": "x"})).is_err());
+        assert!(from_file(&json!({"origins": ["x"]})).is_err());
+    }
+
+    #[test]
+    fn site_keys_are_short_and_plain() {
+        assert!(valid_key("demo") && valid_key("shop_2-eu"));
+        assert!(!valid_key("") && !valid_key("a/b") && !valid_key(&"k".repeat(65)));
+    }
+}
