@@ -81,6 +81,7 @@ const RELAY_LAYERS: &[(&str, &[&str])] = &[
     ("cobrowse", CORE),
     ("messaging", CORE),
     ("routing", CORE),
+    ("admin", CORE),
     (
         "reporting",
         &[
@@ -108,6 +109,7 @@ const RELAY_LAYERS: &[(&str, &[&str])] = &[
             "messaging",
             "routing",
             "reporting",
+            "admin",
             "bridge",
         ],
     ),

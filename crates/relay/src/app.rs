@@ -100,6 +100,10 @@ impl App {
             }))
             .merge(reporting::api::routes(reporting::api::Reports {
                 store: store.clone(),
+                accounts: accounts.clone(),
+            }))
+            .merge(crate::admin::routes(crate::admin::Admin {
+                store: store.clone(),
                 accounts,
             }))
             .merge(messaging_routes);

@@ -21,6 +21,7 @@
 //! the command line and calls [`http::run`].
 
 pub mod accounts;
+pub mod admin;
 pub mod app;
 pub mod bridge;
 pub mod clients;

@@ -16,6 +16,7 @@ mod proxy;
 mod read_only;
 mod reports;
 mod revoke;
+mod roles_admin;
 mod roles_cobrowse;
 mod roles_inbox;
 mod roles_matrix;

@@ -95,6 +95,14 @@ const ROUTES: &[(&str, &str, Guard)] = &[
     ("PUT", "/api/routing/agents/{name}/state", Policy),
     ("POST", "/api/routing/agents/{name}/sign-out", Policy),
     ("GET", "/api/routing/wallboard/stream", Policy),
+    // Admin settings.
+    ("GET", "/api/admin/people", Policy),
+    ("POST", "/api/admin/people", Policy),
+    ("PUT", "/api/admin/people/{name}/roles", Policy),
+    ("POST", "/api/admin/people/{name}/{action}", Policy),
+    ("GET", "/api/admin/sites", Policy),
+    ("GET", "/api/admin/sites/{key}", Policy),
+    ("PUT", "/api/admin/sites/{key}", Policy),
     // Reporting.
     ("GET", "/api/reports/queues", Policy),
     ("GET", "/api/reports/queues.csv", Policy),

@@ -32,7 +32,8 @@ mod throttle;
 pub use holds::{revoked, Hold};
 pub use password::{hash_password, verify_password, HashError, Hasher, Lane};
 pub use queries::{
-    agent_credentials, agent_disable, agent_exists, agent_upsert, disabled_among, person_upsert,
-    roles_of, roles_set, token_agent, token_delete, token_insert, Agent, AgentCredentials,
+    agent_credentials, agent_disable, agent_enable, agent_exists, agent_upsert, disabled_among,
+    password_set, people_list, person_get, person_upsert, roles_of, roles_set, token_agent,
+    token_delete, token_insert, Agent, AgentCredentials, Person,
 };
-pub use service::{Accounts, AuthAgent, Login, SignedOut, COOKIE};
+pub use service::{not_found_as_404, Accounts, AuthAgent, Login, SignedOut, COOKIE};

@@ -68,8 +68,8 @@ pub fn agent_exists(db: &mut dyn Sql, name: &str) -> Result<bool, StoreError> {
         .is_some())
 }
 
-/// Disables an agent and signs it out everywhere.
-pub fn agent_disable(db: &mut dyn Sql, name: &str) -> Result<(), StoreError> {
+/// Disables an agent and signs it out everywhere; its id.
+pub fn agent_disable(db: &mut dyn Sql, name: &str) -> Result<String, StoreError> {
     let changed = db.execute(
         "UPDATE agents SET disabled = 1 WHERE name = $1",
         &[name.into()],
@@ -80,11 +80,108 @@ pub fn agent_disable(db: &mut dyn Sql, name: &str) -> Result<(), StoreError> {
             name: name.to_owned(),
         });
     }
+    tokens_delete_of(db, name)?;
+    id_of(db, name)
+}
+
+/// Enables a disabled person again (it signs in anew).
+pub fn agent_enable(db: &mut dyn Sql, name: &str) -> Result<(), StoreError> {
+    let changed = db.execute(
+        "UPDATE agents SET disabled = 0 WHERE name = $1",
+        &[name.into()],
+    )?;
+    if changed == 0 {
+        return Err(StoreError::NotFound {
+            what: "person",
+            name: name.to_owned(),
+        });
+    }
+    Ok(())
+}
+
+/// Sets a person's password hash and signs it out of every token it held (someone who had
+/// its old password, or a session on a shared machine, keeps nothing).
+pub fn password_set(db: &mut dyn Sql, name: &str, password_hash: &str) -> Result<(), StoreError> {
+    let changed = db.execute(
+        "UPDATE agents SET password_hash = $2 WHERE name = $1",
+        &[name.into(), password_hash.into()],
+    )?;
+    if changed == 0 {
+        return Err(StoreError::NotFound {
+            what: "person",
+            name: name.to_owned(),
+        });
+    }
+    tokens_delete_of(db, name)
+}
+
+fn tokens_delete_of(db: &mut dyn Sql, name: &str) -> Result<(), StoreError> {
     db.execute(
         "DELETE FROM agent_tokens WHERE agent_id IN (SELECT id FROM agents WHERE name = $1)",
         &[name.into()],
     )?;
     Ok(())
+}
+
+fn id_of(db: &mut dyn Sql, name: &str) -> Result<String, StoreError> {
+    db.query_row("SELECT id FROM agents WHERE name = $1", &[name.into()])?
+        .map(|r| r.text(0))
+        .transpose()?
+        .ok_or_else(|| StoreError::NotFound {
+            what: "person",
+            name: name.to_owned(),
+        })
+}
+
+/// A person as an admin sees it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Person {
+    pub id: String,
+    pub name: String,
+    pub roles: Roles,
+    pub disabled: bool,
+    pub created_at: i64,
+}
+
+/// Every person, by name.
+pub fn people_list(db: &mut dyn Sql) -> Result<Vec<Person>, StoreError> {
+    let rows = db.query(
+        "SELECT id, name, disabled, created_at FROM agents ORDER BY name",
+        &[],
+    )?;
+    let mut people = Vec::with_capacity(rows.len());
+    for r in rows {
+        people.push(Person {
+            id: r.text(0)?,
+            name: r.text(1)?,
+            roles: Roles::NONE,
+            disabled: r.int(2)? != 0,
+            created_at: r.int(3)?,
+        });
+    }
+    for person in &mut people {
+        person.roles = roles_of(db, &person.id)?;
+    }
+    Ok(people)
+}
+
+/// The person named `name`, if any.
+pub fn person_get(db: &mut dyn Sql, name: &str) -> Result<Option<Person>, StoreError> {
+    let Some(r) = db.query_row(
+        "SELECT id, name, disabled, created_at FROM agents WHERE name = $1",
+        &[name.into()],
+    )?
+    else {
+        return Ok(None);
+    };
+    let id = r.text(0)?;
+    Ok(Some(Person {
+        roles: roles_of(db, &id)?,
+        id,
+        name: r.text(1)?,
+        disabled: r.int(2)? != 0,
+        created_at: r.int(3)?,
+    }))
 }
 
 pub fn agent_credentials(
@@ -132,14 +229,7 @@ pub fn roles_of(db: &mut dyn Sql, agent_id: &str) -> Result<Roles, StoreError> {
 
 /// Sets the roles of the person named `name` to exactly `roles`.
 pub fn roles_set(db: &mut dyn Sql, name: &str, roles: Roles) -> Result<(), StoreError> {
-    let id = db
-        .query_row("SELECT id FROM agents WHERE name = $1", &[name.into()])?
-        .map(|r| r.text(0))
-        .transpose()?
-        .ok_or_else(|| StoreError::NotFound {
-            what: "person",
-            name: name.to_owned(),
-        })?;
+    let id = id_of(db, name)?;
     db.execute(
         "DELETE FROM agent_roles WHERE agent_id = $1",
         &[id.as_str().into()],

@@ -90,6 +90,27 @@ impl Accounts {
         self.holds.take(agent_id)
     }
 
+    /// Disables the person named `name` at once: its tokens are deleted, every socket and
+    /// stream it holds closes now ("signed out"), and routing signs it out (its work is
+    /// requeued). `relay user disable`, from another process, is noticed by the sweep instead.
+    pub async fn disable(&self, name: &str) -> Result<(), ApiError> {
+        let who = name.to_owned();
+        let id = self
+            .store
+            .write(move |db| super::queries::agent_disable(db, &who))
+            .await
+            .map_err(|e| not_found_as_404(e, name))?;
+        self.holds.revoke(&id);
+        self.on_sign_out.signed_out(&id).await;
+        Ok(())
+    }
+
+    /// Closes every socket and stream the person `agent_id` holds now (its tokens are gone:
+    /// a password reset).
+    pub fn revoke(&self, agent_id: &str) {
+        self.holds.revoke(agent_id);
+    }
+
     /// Starts the task that, every `every` until `shutdown`, finds disabled agents among
     /// those who hold a connection or are signed in to routing, revokes their holds and signs
     /// them out (their work is requeued).
@@ -145,6 +166,17 @@ impl Accounts {
             None => format!("{COOKIE}=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0{secure}"),
         };
         HeaderValue::from_str(&value).ok()
+    }
+}
+
+/// A person the request named that does not exist is a 404 naming it; anything else is the
+/// store's.
+pub fn not_found_as_404(e: crate::store::StoreError, name: &str) -> ApiError {
+    match e {
+        crate::store::StoreError::NotFound { .. } => {
+            ApiError::Unknown(format!("no person is named {name:?}"))
+        }
+        other => other.into(),
     }
 }
 

@@ -1,0 +1,106 @@
+//! Sites, as an admin manages them: the list, one site, and a change of its allowed origins
+//! and co-browse rules. Rules and origins are checked before anything is stored (a selector a
+//! browser would refuse, a pause pattern that matches nothing sensible, an origin a browser
+//! never sends: 400 naming the entry), so a refused change leaves the site as it was. A saved
+//! change reaches the site's pages at their next load (`GET /api/cobrowse/sites/{key}/config`
+//! is served with `no-cache`).
+
+use axum::{
+    extract::{Path, State},
+    routing::get,
+    Json, Router,
+};
+use serde::Deserialize;
+
+use super::state::{body as parse, Admin};
+use crate::{
+    accounts::AuthAgent,
+    error::ApiError,
+    policy::{Action, Area},
+    sites::{self, checked_origins, RuleError, Site, SiteRules},
+};
+
+const SITES: Action = Action::Configure(Area::Sites);
+
+pub(super) fn routes() -> Router<Admin> {
+    Router::new()
+        .route("/api/admin/sites", get(list))
+        .route("/api/admin/sites/{key}", get(one).put(change))
+}
+
+async fn list(auth: AuthAgent, State(a): State<Admin>) -> Result<Json<Vec<Site>>, ApiError> {
+    auth.may_platform(SITES)?;
+    Ok(Json(a.store.read(sites::site_list).await?))
+}
+
+async fn one(
+    auth: AuthAgent,
+    State(a): State<Admin>,
+    Path(key): Path<String>,
+) -> Result<Json<Site>, ApiError> {
+    auth.may_platform(SITES)?;
+    find(&a, key).await.map(Json)
+}
+
+/// A change: the origins (all of them), the rules (all of them), or both. A site that does
+/// not exist yet is created.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Change {
+    origins: Option<Vec<String>>,
+    rules: Option<serde_json::Value>,
+}
+
+async fn change(
+    auth: AuthAgent,
+    State(a): State<Admin>,
+    Path(key): Path<String>,
+    Json(body): Json<serde_json::Value>,
+) -> Result<Json<Site>, ApiError> {
+    auth.may_platform(SITES)?;
+    let body: Change = parse(body)?;
+    sites::rules::check_key(&key).map_err(bad)?;
+    let origins = body
+        .origins
+        .as_deref()
+        .map(checked_origins)
+        .transpose()
+        .map_err(bad)?;
+    let rules: Option<SiteRules> = body
+        .rules
+        .as_ref()
+        .map(SiteRules::from_json)
+        .transpose()
+        .map_err(bad)?;
+    if origins.is_none() && rules.is_none() {
+        return Err(ApiError::BadRequest(
+            "send \"origins\", \"rules\" or both".into(),
+        ));
+    }
+    let (site, by) = (key.clone(), auth.id().to_owned());
+    a.store
+        .write(move |db| {
+            if let Some(origins) = &origins {
+                sites::origins_set(db, &site, origins)?;
+            }
+            if let Some(rules) = &rules {
+                sites::rules_save(db, &site, rules, &by)?;
+            }
+            Ok(())
+        })
+        .await?;
+    tracing::info!(by = auth.id(), site = %key, "admin changed a site");
+    find(&a, key).await.map(Json)
+}
+
+fn bad(e: RuleError) -> ApiError {
+    ApiError::BadRequest(e.to_string())
+}
+
+async fn find(a: &Admin, key: String) -> Result<Site, ApiError> {
+    let k = key.clone();
+    a.store
+        .read(move |db| sites::site_get(db, &k))
+        .await?
+        .ok_or_else(|| ApiError::Unknown(format!("no site has the key {key:?}")))
+}
