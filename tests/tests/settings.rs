@@ -1,0 +1,231 @@
+//! The admin's settings page in real headless Chromium against the real relay: an admin adds a
+//! mask selector to the demo site, and a customer's page that was sharing the City field in
+//! clear masks it from its next page load on (no restart, nothing cached), while the agent
+//! mirrors the page over the real protocol. The people tab adds a person whom the relay then
+//! signs in with the roles the admin ticked.
+
+mod cobrowse;
+
+use anyhow::{ensure, Result};
+use cobrowse::*;
+use e2e::{wait_for, Browser, Relay};
+use fantoccini::Locator;
+use protocol::{InputValue, Message};
+use serde_json::{json, Value};
+
+/// The customer types `text` into the City field, as a person would (an input event).
+async fn type_city(browser: &Browser, text: &str) -> Result<()> {
+    run(
+        browser,
+        &format!(
+            "const c = document.getElementById('city'); c.focus(); c.value = {text:?};
+             c.dispatchEvent(new Event('input', {{ bubbles: true }})); done(true);"
+        ),
+    )
+    .await
+    .map(drop)
+}
+
+/// The next value the agent receives for the City field.
+async fn city_seen(agent: &mut Agent) -> Result<String> {
+    let city = agent.node("city")?;
+    let m = agent
+        .until(
+            "the City field's value",
+            |m| matches!(m, Message::InputValue(InputValue { node, .. }) if *node == city),
+        )
+        .await?;
+    Ok(format!("{m:?}"))
+}
+
+async fn sign_in(browser: &Browser, name: &str) -> Result<()> {
+    browser
+        .until(
+            "the sign-in form",
+            "!document.getElementById('view-login').hidden",
+        )
+        .await?;
+    for field in ["login-name", "login-password"] {
+        browser
+            .client
+            .find(Locator::Id(field))
+            .await?
+            .send_keys(name)
+            .await?;
+    }
+    browser
+        .client
+        .find(Locator::Css("#login-form button[type=submit]"))
+        .await?
+        .click()
+        .await?;
+    browser
+        .until(
+            "the settings",
+            "!document.getElementById('view-settings').hidden",
+        )
+        .await
+}
+
+#[tokio::test]
+async fn an_admin_masks_a_field_in_the_settings_page_and_the_customer_page_masks_it_from_its_next_load(
+) -> Result<()> {
+    let relay = Relay::start(&[]).await?;
+    let token = login(&relay.base).await?;
+    let (id, key) = start_key(&relay.base, &token).await?;
+    let customer = Browser::start().await?;
+    open(&customer, &relay.base, "/demo/checkout.html").await?;
+    let started = start_with_key(&customer, &key).await?;
+    ensure!(started["id"].as_str() == Some(id.as_str()), "{started}");
+    let mut agent = Agent::join(&relay.base, &token, &id).await?;
+    agent.snapshot_of("/demo/checkout.html").await?;
+    // Before: the City field is not masked, so the agent reads it (the test can fail).
+    type_city(&customer, "Springfield-before").await?;
+    let before = city_seen(&mut agent).await?;
+    ensure!(
+        before.contains("Springfield-before"),
+        "the unmasked field did not reach the agent: {before}"
+    );
+
+    // The admin adds `#city` to the demo site's mask list in the settings page.
+    let admin = Browser::start().await?;
+    admin
+        .client
+        .goto(&relay.url("/console/settings.html"))
+        .await?;
+    sign_in(&admin, "admin").await?;
+    let nav = admin
+        .client
+        .find(Locator::Css("nav.pages"))
+        .await?
+        .text()
+        .await?;
+    ensure!(
+        nav.contains("Settings") && !nav.contains("Agent desk"),
+        "{nav}"
+    );
+    admin
+        .client
+        .find(Locator::Id("tab-sites"))
+        .await?
+        .click()
+        .await?;
+    admin
+        .until(
+            "the demo site on the form",
+            "document.getElementById('site-title').textContent === 'Site demo'",
+        )
+        .await?;
+    // A selector a browser would refuse is refused with the relay's reason, nothing saved.
+    admin
+        .js("const m = document.getElementById('mask'); m.value += '\\ninput[type='; return 1")
+        .await?;
+    admin
+        .client
+        .find(Locator::Id("site-save"))
+        .await?
+        .click()
+        .await?;
+    admin
+        .until(
+            "the refusal",
+            "!document.getElementById('site-error').hidden && /mask/.test(document.getElementById('site-error').textContent)",
+        )
+        .await?;
+    admin
+        .js("const m = document.getElementById('mask'); m.value = m.value.replace('\\ninput[type=', ''); return 1")
+        .await?;
+    admin
+        .client
+        .find(Locator::Id("mask"))
+        .await?
+        .send_keys("\n#city")
+        .await?;
+    admin
+        .client
+        .find(Locator::Id("site-save"))
+        .await?
+        .click()
+        .await?;
+    admin
+        .until("the save", "window.settings.saved === 1")
+        .await?;
+    admin.screenshot("settings-sites").await?;
+    let stored: Value = reqwest::Client::new()
+        .get(relay.url("/api/cobrowse/sites/demo/config"))
+        .send()
+        .await?
+        .json()
+        .await?;
+    ensure!(
+        stored.to_string().contains("#city") && stored.to_string().contains(".account-number"),
+        "the page's config after the save: {stored}"
+    );
+
+    // The customer's next page load takes the new rules: the session goes on, masked.
+    customer
+        .client
+        .goto(&relay.url("/demo/checkout.html"))
+        .await?;
+    watch(&customer).await?;
+    agent.snapshot_of("/demo/checkout.html").await?;
+    type_city(&customer, "Springfield-after").await?;
+    let after = city_seen(&mut agent).await?;
+    ensure!(
+        !after.contains("Springfield-after"),
+        "the masked field reached the agent in clear: {after}"
+    );
+    let everything = format!("{:?}", agent.seen);
+    ensure!(
+        !everything.contains("Springfield-after"),
+        "the masked value is in a frame the agent received"
+    );
+
+    // The people tab: a new supervisor, who then signs in with that role.
+    admin
+        .client
+        .find(Locator::Id("tab-people"))
+        .await?
+        .click()
+        .await?;
+    for (field, text) in [("new-name", "dora"), ("new-password", "dora-password")] {
+        admin
+            .client
+            .find(Locator::Id(field))
+            .await?
+            .send_keys(text)
+            .await?;
+    }
+    admin
+        .js(
+            "document.querySelector('#new-roles [data-role=agent]').checked = false;
+             document.querySelector('#new-roles [data-role=supervisor]').checked = true; return 1",
+        )
+        .await?;
+    admin
+        .client
+        .find(Locator::Css("#person-form button[type=submit]"))
+        .await?
+        .click()
+        .await?;
+    admin
+        .until(
+            "dora listed",
+            "document.querySelector('tr[data-person=dora] [data-role=supervisor]:checked')",
+        )
+        .await?;
+    let dora: Value = wait_for("dora signs in", WAIT, || async {
+        let r = reqwest::Client::new()
+            .post(relay.url("/api/login"))
+            .json(&json!({"name": "dora", "password": "dora-password"}))
+            .send()
+            .await
+            .ok()?;
+        r.json::<Value>().await.ok()
+    })
+    .await?;
+    ensure!(dora["agent"]["roles"] == json!(["supervisor"]), "{dora}");
+    customer.close().await?;
+    admin.close().await?;
+    Ok(())
+}

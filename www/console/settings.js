@@ -1,0 +1,217 @@
+// Settings, for admins: people (add, roles, disable and enable, reset a password) and sites
+// (allowed origins, mask / block / read-only selectors, pause patterns, masked typing). Every
+// change goes to the relay's admin API (/api/admin/...), which checks it and stores it; the
+// relay's answer is what is shown, and a refusal's text is shown as it came.
+
+import { me as whoAmI } from './nav.js';
+
+const $ = (id) => document.getElementById(id);
+const ROLES = ['agent', 'supervisor', 'admin'];
+const LISTS = ['mask', 'block', 'readonly', 'pause'];
+const FLAGS = ['agentTypesMasked', 'submitReadonly', 'privateByDefault'];
+let self = null;      // who is signed in
+let site = null;      // the site on the form, as the relay last sent it
+// For tests and the curious: how many saves the relay accepted.
+window.settings = { saved: 0 };
+
+const api = async (path, body, method = body === undefined ? 'GET' : 'POST') => {
+  const r = await fetch(path, {
+    method,
+    credentials: 'same-origin',
+    headers: body === undefined ? {} : { 'Content-Type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const data = await r.json().catch(() => null);
+  if (!r.ok) throw new Error((data && data.error) || `the relay answered ${r.status}`);
+  return data;
+};
+
+function el(tag, attrs = {}, ...children) {
+  const e = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs)) {
+    if (k === 'class') e.className = v;
+    else if (k.startsWith('on')) e.addEventListener(k.slice(2), v);
+    else if (v === true) e.setAttribute(k, '');
+    else if (v !== false && v !== undefined) e.setAttribute(k, v);
+  }
+  for (const c of children) e.append(c);
+  return e;
+}
+
+function say(message) {
+  $('error').hidden = true;
+  $('notice').textContent = message;
+}
+
+function fail(e, where = 'error') {
+  $('notice').textContent = '';
+  $(where).textContent = e.message || String(e);
+  $(where).hidden = false;
+}
+
+// People.
+
+function roleBoxes(prefix, held, onchange) {
+  return ROLES.map((role) => el('label', {}, el('input', {
+    type: 'checkbox', value: role, 'data-role': role, checked: held.includes(role),
+    'aria-label': `${prefix} ${role}`, onchange,
+  }), role));
+}
+
+async function loadPeople() {
+  const people = await api('/api/admin/people');
+  const body = $('people-table').tBodies[0];
+  $('people-empty').hidden = people.length > 0;
+  body.replaceChildren(...people.map((p) => {
+    const mine = self && p.id === self.id;
+    const boxes = roleBoxes(p.name, p.roles, async (e) => {
+      const roles = [...e.target.closest('.roles').querySelectorAll('input:checked')].map((i) => i.value);
+      try {
+        await api(`/api/admin/people/${encodeURIComponent(p.name)}/roles`, { roles }, 'PUT');
+        say(`${p.name}: ${roles.join(', ') || 'no role'}.`);
+      } catch (err) { fail(err); }
+      loadPeople();
+    });
+    const actions = el('span', { class: 'actions' },
+      el('button', { type: 'button', class: p.disabled ? '' : 'danger', disabled: mine && !p.disabled,
+        title: mine ? 'You cannot disable yourself' : undefined,
+        onclick: () => act(p, p.disabled ? 'enable' : 'disable') }, p.disabled ? 'Enable' : 'Disable'),
+      el('button', { type: 'button', onclick: () => resetPassword(p) }, 'Reset password…'));
+    return el('tr', { 'data-person': p.name, class: p.disabled ? 'disabled-row' : '' },
+      el('td', {}, p.name, mine ? ' (you)' : ''),
+      el('td', {}, el('span', { class: 'roles' }, ...boxes)),
+      el('td', {}, p.disabled ? 'Disabled' : 'Active'),
+      el('td', {}, actions));
+  }));
+}
+
+async function act(person, action) {
+  try {
+    await api(`/api/admin/people/${encodeURIComponent(person.name)}/${action}`, {});
+    say(`${person.name} is ${action === 'disable' ? 'disabled and signed out everywhere' : 'enabled'}.`);
+  } catch (e) { fail(e); }
+  loadPeople();
+}
+
+async function resetPassword(person) {
+  const password = prompt(`A new password for ${person.name} (8 characters or more):`);
+  if (!password) return;
+  try {
+    await api(`/api/admin/people/${encodeURIComponent(person.name)}/password`, { password });
+    say(`${person.name}'s password is reset; its open sessions are closed.`);
+  } catch (e) { fail(e); }
+}
+
+$('person-form').addEventListener('submit', async (e) => {
+  e.preventDefault();
+  const roles = [...$('new-roles').querySelectorAll('input:checked')].map((i) => i.value);
+  try {
+    const p = await api('/api/admin/people', { name: $('new-name').value.trim(), password: $('new-password').value, roles });
+    say(`${p.name} added.`);
+    $('person-form').reset();
+    $('new-name').focus();
+  } catch (err) { fail(err); }
+  loadPeople();
+});
+
+// Sites.
+
+const lines = (text) => text.split('\n').map((l) => l.trim()).filter(Boolean);
+
+async function loadSites(pick) {
+  const sites = await api('/api/admin/sites');
+  const select = $('site-key');
+  select.replaceChildren(...sites.map((s) => el('option', { value: s.key }, s.key)));
+  $('sites-empty').hidden = sites.length > 0;
+  const key = pick || (site && site.key) || (sites[0] && sites[0].key);
+  if (key) {
+    select.value = key;
+    show(sites.find((s) => s.key === key) || { key, origins: [], rules: {} });
+  } else {
+    $('site-form').hidden = true;
+  }
+}
+
+function show(s) {
+  site = s;
+  $('site-form').hidden = false;
+  $('site-error').hidden = true;
+  $('site-title').textContent = `Site ${s.key}`;
+  $('origins').value = (s.origins || []).join('\n');
+  for (const list of LISTS) $(list).value = (s.rules[list] || []).join('\n');
+  for (const flag of FLAGS) $(flag).checked = !!s.rules[flag];
+  $('site-updated').textContent = s.updated_at
+    ? `Last changed ${new Date(s.updated_at).toLocaleString()}` : 'Rules never changed here.';
+}
+
+$('site-key').addEventListener('change', () => loadSites($('site-key').value));
+$('new-site-go').addEventListener('click', () => {
+  const key = $('new-site').value.trim();
+  if (!key) { $('new-site').focus(); return; }
+  show({ key, origins: [], rules: {} });
+  $('origins').focus();
+});
+
+$('site-form').addEventListener('submit', async (e) => {
+  e.preventDefault();
+  const rules = { ...site.rules };
+  for (const list of LISTS) rules[list] = lines($(list).value);
+  for (const flag of FLAGS) rules[flag] = $(flag).checked;
+  try {
+    const saved = await api(`/api/admin/sites/${encodeURIComponent(site.key)}`,
+      { origins: lines($('origins').value), rules }, 'PUT');
+    window.settings.saved += 1;
+    $('new-site').value = '';
+    say(`Site ${saved.key} saved: its pages use these rules from their next load.`);
+    await loadSites(saved.key);
+  } catch (err) { fail(err, 'site-error'); }
+});
+
+// Tabs: click, or the arrow keys on a tab.
+
+function tab(name) {
+  for (const t of ['people', 'sites']) {
+    $(`tab-${t}`).setAttribute('aria-selected', String(t === name));
+    $(t).hidden = t !== name;
+  }
+  $(`tab-${name}`).focus();
+  if (name === 'sites') loadSites().catch(fail);
+}
+$('tab-people').addEventListener('click', () => tab('people'));
+$('tab-sites').addEventListener('click', () => tab('sites'));
+for (const t of ['people', 'sites']) {
+  $(`tab-${t}`).addEventListener('keydown', (e) => {
+    if (e.key === 'ArrowRight' || e.key === 'ArrowLeft') tab(t === 'people' ? 'sites' : 'people');
+  });
+}
+
+async function start() {
+  self = await whoAmI;
+  if (!self) {
+    $('view-login').hidden = false;
+    $('login-name').focus();
+    return;
+  }
+  $('agent-name').textContent = self.name;
+  $('view-login').hidden = true;
+  if (!(self.roles || []).includes('admin')) return; // nav.js explains the page is not theirs
+  $('view-settings').hidden = false;
+  $('new-roles').replaceChildren(...roleBoxes('new person', ['agent']));
+  loadPeople().catch(fail);
+}
+
+$('login-form').addEventListener('submit', async (e) => {
+  e.preventDefault();
+  const r = await fetch('/api/login', {
+    method: 'POST', credentials: 'same-origin', headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify({ name: $('login-name').value, password: $('login-password').value }),
+  });
+  if (!r.ok) {
+    $('login-error').textContent = 'Wrong user name or password.';
+    $('login-error').hidden = false;
+    return;
+  }
+  location.reload();
+});
+
+start();
