@@ -19,6 +19,7 @@ mod revoke;
 mod roles_cobrowse;
 mod roles_inbox;
 mod roles_matrix;
+mod roles_observe;
 mod roles_routing;
 mod signin;
 mod streams;
