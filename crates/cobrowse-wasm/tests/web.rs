@@ -52,6 +52,14 @@ fn golden_fixtures_decode_in_the_browser() {
             include_bytes!("../../protocol/fixtures/mode_granted.bin"),
         ),
         (
+            "viewers_two",
+            include_bytes!("../../protocol/fixtures/viewers_two.bin"),
+        ),
+        (
+            "hello_observe",
+            include_bytes!("../../protocol/fixtures/hello_observe.bin"),
+        ),
+        (
             "end_inactivity",
             include_bytes!("../../protocol/fixtures/end_inactivity.bin"),
         ),

@@ -2,7 +2,11 @@
 //! `crates/protocol/fixtures/`. The protocol tests check that encoding still yields those bytes
 //! and the browser tests decode the same files, so both sides of the wire agree on one layout.
 
-use alloc::{string::ToString, vec, vec::Vec};
+use alloc::{
+    string::{String, ToString},
+    vec,
+    vec::Vec,
+};
 
 use crate::*;
 
@@ -168,6 +172,24 @@ pub fn golden() -> Vec<(&'static str, Frame)> {
                 Message::ModeChanged(ModeChanged {
                     mode: SessionMode::NavigationGranted,
                     grant: 2,
+                }),
+            ),
+        ),
+        (
+            "viewers_two",
+            Frame::new(0, Message::Viewers(Viewers { count: 2 })),
+        ),
+        (
+            "hello_observe",
+            Frame::new(
+                0,
+                Message::Hello(Hello {
+                    version: crate::PROTOCOL_VERSION,
+                    role: Role::Agent,
+                    site: String::new(),
+                    pairing: Pairing::Observe {
+                        session_id: "5e55".to_string(),
+                    },
                 }),
             ),
         ),

@@ -105,6 +105,8 @@ messages! {
     Presence(Presence) = 0x05, Relay;
     /// The session's mode changed.
     ModeChanged(ModeChanged) = 0x06, Relay;
+    /// How many people view the page now (the agent and any observers).
+    Viewers(Viewers) = 0x07, Relay;
 
     // The customer's page (0x10..): opaque to the relay.
     /// The whole page; starts a new name table and resets the receiver's sequence tracking.

@@ -2,7 +2,9 @@
 //! the agent's console. (v2 changed one layout: a snapshot's node list carries ids as deltas,
 //! see [`dom::delta_nodes`]. v3 numbers control grants: `Welcome` and `ModeChanged` carry the
 //! latest grant's number and a resuming page names the grant it still holds, see
-//! [`Pairing::Resume`].)
+//! [`Pairing::Resume`]. Later v3 builds added, without changing any existing encoding, the
+//! relay's [`Viewers`] frame under a new kind, which earlier pages ignore, and
+//! [`Pairing::Observe`] as the last variant, for a supervisor's silent observer.)
 //!
 //! One binary WebSocket message carries one [`Frame`]: a one-byte [`FrameKind`], a varint
 //! sequence number and a postcard-encoded body. The relay reads only the [`Envelope`] (kind and

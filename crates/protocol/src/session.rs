@@ -26,6 +26,10 @@ pub enum Pairing {
     Resume { token: String, grant: u32 },
     /// An agent (already authenticated by the HTTP upgrade) joins the session it started.
     AgentJoin { session_id: String },
+    /// A supervisor (authenticated and allowed by the HTTP upgrade of `/ws/observe`) watches a
+    /// session as a silent observer: it receives what the agent receives and controls
+    /// nothing. Added in v3 after the others, so their encodings are unchanged.
+    Observe { session_id: String },
 }
 
 impl Pairing {
@@ -94,6 +98,17 @@ pub struct Welcome {
 pub struct Presence {
     pub role: Role,
     pub connected: bool,
+}
+
+/// Sent by the relay to every side whenever the number of people viewing the page changes
+/// (the agent and any observers), and to each newly attached connection: the customer's
+/// banner says how many people see its screen. Added in v3 after the others under a new kind,
+/// which a page of an earlier v3 build ignores (it reads only the kinds it knows).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(proptest_derive::Arbitrary))]
+pub struct Viewers {
+    /// People viewing now: the agent if connected, plus each observer.
+    pub count: u32,
 }
 
 /// Sent by the relay to both sides whenever the session's mode changes.

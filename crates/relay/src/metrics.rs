@@ -36,6 +36,7 @@ pub struct Snapshot {
     pub routing_events_dropped: u64,
     pub frames_total: u64,
     pub drops_total: u64,
+    pub observer_refusals_total: u64,
 }
 
 fn escape(label: &str) -> String {
@@ -102,6 +103,13 @@ pub fn render(s: &Snapshot) -> String {
         "counter",
         "Peers dropped.",
         s.drops_total,
+    );
+    single(
+        o,
+        "relay_observer_refusals_total",
+        "counter",
+        "Frames from co-browse observers refused (observers never control).",
+        s.observer_refusals_total,
     );
     per_queue(
         o,
@@ -206,6 +214,11 @@ fn scrape(app: &App) -> impl IntoResponse {
         routing_events_dropped: app.journal.dropped.load(Ordering::Relaxed),
         frames_total: app.registry.counters.frames_total.load(Ordering::Relaxed),
         drops_total: app.registry.counters.drops_total.load(Ordering::Relaxed),
+        observer_refusals_total: app
+            .registry
+            .counters
+            .observer_refusals_total
+            .load(Ordering::Relaxed),
     };
     (
         [(

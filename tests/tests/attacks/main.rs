@@ -20,6 +20,7 @@ mod roles_admin;
 mod roles_cobrowse;
 mod roles_inbox;
 mod roles_matrix;
+mod roles_observe;
 mod roles_routing;
 mod roles_supervisor;
 mod signin;

@@ -50,6 +50,8 @@ const ROUTES: &[(&str, &str, Guard)] = &[
     ("GET", "/api/cobrowse/sites/{key}/config", Anonymous),
     ("GET", "/ws/customer", Anonymous),
     ("GET", "/ws/agent", Policy),
+    ("GET", "/api/cobrowse/sessions", Policy),
+    ("GET", "/ws/observe", Policy),
     // Messaging.
     ("POST", "/api/messaging/open/{integration}", Anonymous),
     ("POST", "/api/messaging/guest", Anonymous),

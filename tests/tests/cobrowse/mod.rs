@@ -70,8 +70,23 @@ pub struct Agent {
 
 impl Agent {
     pub async fn join(base: &str, token: &str, session: &str) -> Result<Agent> {
-        let mut req =
-            format!("{}/ws/agent", base.replacen("http", "ws", 1)).into_client_request()?;
+        let pairing = Pairing::AgentJoin {
+            session_id: session.to_owned(),
+        };
+        Agent::connect(base, token, "/ws/agent", pairing).await
+    }
+
+    /// A supervisor joins `session` as a silent observer (`/ws/observe`).
+    pub async fn observe(base: &str, token: &str, session: &str) -> Result<Agent> {
+        let pairing = Pairing::Observe {
+            session_id: session.to_owned(),
+        };
+        let path = format!("/ws/observe?session={session}");
+        Agent::connect(base, token, &path, pairing).await
+    }
+
+    async fn connect(base: &str, token: &str, path: &str, pairing: Pairing) -> Result<Agent> {
+        let mut req = format!("{}{path}", base.replacen("http", "ws", 1)).into_client_request()?;
         req.headers_mut().insert(
             "Authorization",
             HeaderValue::from_str(&format!("Bearer {token}"))?,
@@ -88,9 +103,7 @@ impl Agent {
                 version: PROTOCOL_VERSION,
                 role: Role::Agent,
                 site: String::new(),
-                pairing: Pairing::AgentJoin {
-                    session_id: session.to_owned(),
-                },
+                pairing,
             }))
             .await?;
         agent

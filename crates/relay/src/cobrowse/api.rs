@@ -33,7 +33,10 @@ use crate::{
 /// Every co-browse route, with its state applied.
 pub fn routes(state: Arc<Cobrowse>) -> Router {
     Router::new()
-        .route("/api/cobrowse/sessions", post(start_by_key))
+        .route(
+            "/api/cobrowse/sessions",
+            post(start_by_key).get(super::observe::live_sessions),
+        )
         .route("/api/cobrowse/sessions/{id}", get(session_state))
         .route("/api/cobrowse/sessions/{id}/end", post(end_session))
         .route("/api/cobrowse/sessions/{id}/audit", get(audit))
@@ -51,6 +54,7 @@ pub fn routes(state: Arc<Cobrowse>) -> Router {
         .route("/api/cobrowse/sites/{key}/config", get(site_config))
         .route("/ws/customer", get(customer_ws))
         .route("/ws/agent", get(agent_ws))
+        .merge(super::observe::routes())
         .with_state(state)
 }
 

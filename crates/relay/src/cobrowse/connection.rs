@@ -1,5 +1,5 @@
-//! One co-browse WebSocket connection, customer's or agent's: the `hello` handshake and
-//! pairing, then the loop that hands each frame's envelope to its session. One task per
+//! One co-browse WebSocket connection, customer's, agent's or a silent observer's: the `hello`
+//! handshake and pairing, then the loop that hands each frame's envelope to its session. One task per
 //! connection: while it waits for the next frame it writes what the session queued (see
 //! [`super::wire`]), so a slow socket never blocks reading.
 
@@ -30,6 +30,17 @@ pub enum Side {
     Customer { site: String, addr: IpAddr },
     /// A signed-in agent.
     Agent(Agent),
+    /// A supervisor the upgrade allowed to observe session `session` (and only that one).
+    Observer { agent: Agent, session: String },
+}
+
+/// Where an attached connection sits in its session.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Seat {
+    /// The customer or the agent.
+    Peer(Role),
+    /// A silent observer: nothing it sends is forwarded.
+    Observer,
 }
 
 fn decode_close(e: &DecodeError) -> Closing {
@@ -60,7 +71,7 @@ fn pair_close(e: &PairError) -> Closing {
 /// What the handshake settled.
 struct Attached {
     session: Arc<Session>,
-    role: Role,
+    seat: Seat,
 }
 
 /// Serves one upgraded connection until it closes. `permit` holds its place under the
@@ -73,7 +84,7 @@ pub async fn serve(socket: WebSocket, cb: Arc<Cobrowse>, side: Side, _permit: St
     let mut shutdown = cb.shutdown.clone();
     // An agent's connection closes when the agent is disabled.
     let hold = match &side {
-        Side::Agent(agent) => Some(cb.accounts.hold(&agent.id)),
+        Side::Agent(agent) | Side::Observer { agent, .. } => Some(cb.accounts.hold(&agent.id)),
         Side::Customer { .. } => None,
     };
     // Made once and kept: waiting on it costs nothing per frame.
@@ -115,7 +126,7 @@ pub async fn serve(socket: WebSocket, cb: Arc<Cobrowse>, side: Side, _permit: St
         // Closed, failed, or a control frame first: nothing to answer.
         _ => None,
     };
-    let Some(Attached { session, role }) = attached else {
+    let Some(Attached { session, seat }) = attached else {
         if let Some(closing) = wire.closing() {
             Box::pin(wire.finish(closing)).await;
         }
@@ -124,14 +135,28 @@ pub async fn serve(socket: WebSocket, cb: Arc<Cobrowse>, side: Side, _permit: St
     let closing = tokio::select! {
         biased;
         closing = &mut stop => Some(closing),
-        closing = read_loop(&cb, &session, role, peer_id, &mut wire) => closing,
+        closing = read_loop(&cb, &session, seat, peer_id, &mut wire) => closing,
     };
     if let Some(closing) = closing {
         // Boxed: it owns the socket and a timer, and would otherwise double the size of
         // every connection's future.
         Box::pin(wire.finish(closing)).await;
     }
-    record(&cb, session.detach(role, peer_id)).await;
+    let records = match seat {
+        Seat::Peer(role) => session.detach(role, peer_id),
+        Seat::Observer => session.detach_observer(peer_id, None),
+    };
+    record(&cb, records).await;
+}
+
+/// The close of an observer that sent `End`: it stops watching, nobody else is affected.
+fn stopped_observing() -> Closing {
+    Closing {
+        drain: true,
+        last: Vec::new(),
+        code: close_code::NORMAL,
+        reason: "stopped observing".into(),
+    }
 }
 
 /// The close of a disabled agent's connection.
@@ -218,6 +243,25 @@ async fn pair(
             .agent_join(session_id, &agent.id)
             .map(|s| (s, "agent join"))
             .map_err(|e| pair_close(&e)),
+        (Side::Observer { agent, session }, Role::Agent, Pairing::Observe { session_id })
+            if session_id == session =>
+        {
+            let Some(found) = registry.get(session_id) else {
+                handle.close(pair_close(&PairError::UnknownSession));
+                return None;
+            };
+            let joined = found.observe(handle, &agent.name, cb.config.max_observers);
+            return match joined {
+                Ok(records) => {
+                    record(cb, records).await;
+                    Some(Attached {
+                        session: found,
+                        seat: Seat::Observer,
+                    })
+                }
+                Err(_) => None,
+            };
+        }
         _ => Err(error_close(
             ErrorCode::NotAllowed,
             close_code::POLICY,
@@ -233,14 +277,14 @@ async fn pair(
     };
     let site = match side {
         Side::Customer { site, .. } => Some(site.as_str()),
-        Side::Agent(_) => None,
+        Side::Agent(_) | Side::Observer { .. } => None,
     };
     match session.attach(hello.role, handle, site, how, hello.pairing.held_grant()) {
         Ok(records) => {
             record(cb, records).await;
             Some(Attached {
                 session,
-                role: hello.role,
+                seat: Seat::Peer(hello.role),
             })
         }
         Err(_) => None,
@@ -268,10 +312,14 @@ async fn record_all(cb: &Cobrowse, records: Vec<super::audit::Record>) {
 async fn read_loop(
     cb: &Arc<Cobrowse>,
     session: &Arc<Session>,
-    role: Role,
+    seat: Seat,
     peer_id: u64,
     wire: &mut Wire,
 ) -> Option<Closing> {
+    let close = |closing: Closing| match seat {
+        Seat::Peer(role) => session.close_peer(role, peer_id, closing),
+        Seat::Observer => session.detach_observer(peer_id, Some(closing)),
+    };
     let limits = cb.config.limits;
     loop {
         let message = match wire.next().await {
@@ -283,7 +331,7 @@ async fn read_loop(
             Some(Ok(WsMessage::Binary(bytes))) => bytes,
             Some(Ok(WsMessage::Ping(_) | WsMessage::Pong(_))) => continue,
             Some(Ok(WsMessage::Text(_))) => {
-                record(cb, session.close_peer(role, peer_id, text_close())).await;
+                record(cb, close(text_close())).await;
                 // The close request is the next event.
                 continue;
             }
@@ -299,7 +347,7 @@ async fn read_loop(
                 } else {
                     error_close(ErrorCode::Malformed, close_code::PROTOCOL_ERROR, text)
                 };
-                record(cb, session.close_peer(role, peer_id, closing)).await;
+                record(cb, close(closing)).await;
                 // A failed read leaves nothing to read; close if the session still held us.
                 return wire.closing();
             }
@@ -307,7 +355,7 @@ async fn read_loop(
         let kind = match Envelope::peek(&bytes, &limits) {
             Ok((envelope, _)) => envelope.kind,
             Err(e) => {
-                record(cb, session.close_peer(role, peer_id, decode_close(&e))).await;
+                record(cb, close(decode_close(&e))).await;
                 continue;
             }
         };
@@ -315,21 +363,26 @@ async fn read_loop(
             // The relay reads the body only to refuse a malformed one; the reason is the
             // sender's side.
             if let Err(e) = Frame::decode(&bytes, &limits) {
-                record(cb, session.close_peer(role, peer_id, decode_close(&e))).await;
+                record(cb, close(decode_close(&e))).await;
                 continue;
             }
-            let reason = match role {
-                Role::Customer => EndReason::CustomerEnded,
-                Role::Agent => EndReason::AgentEnded,
+            let reason = match seat {
+                Seat::Peer(Role::Customer) => EndReason::CustomerEnded,
+                Seat::Peer(Role::Agent) => EndReason::AgentEnded,
+                // An observer's end is its own leaving; the session goes on.
+                Seat::Observer => return Some(stopped_observing()),
             };
             // Boxed: a cold path whose state would otherwise enlarge every connection.
             Box::pin(cb.registry.end(session, reason)).await;
             continue;
         }
-        let step = session.on_frame(role, peer_id, kind, bytes);
+        let step = match seat {
+            Seat::Peer(role) => session.on_frame(role, peer_id, kind, bytes),
+            Seat::Observer => session.on_observer_frame(peer_id, kind),
+        };
         record(cb, step.records).await;
         if let Some(closing) = step.close {
-            record(cb, session.close_peer(role, peer_id, closing)).await;
+            record(cb, close(closing)).await;
         }
     }
 }

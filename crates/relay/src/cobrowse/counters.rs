@@ -1,4 +1,4 @@
-//! What the co-browse frame path counts for operators: frames relayed and peers dropped. One
+//! What the co-browse frame path counts for operators: frames relayed, peers dropped and observers' refused frames. One
 //! set per relay, made by the composition root and shared by every session; `/metrics` reads
 //! it. Plain atomics, so counting costs the hot path one relaxed add.
 
@@ -11,4 +11,6 @@ pub struct FrameCounters {
     pub frames_total: AtomicU64,
     /// Peers dropped (slow consumers, protocol violations).
     pub drops_total: AtomicU64,
+    /// Frames observers sent that were refused (an observer never controls).
+    pub observer_refusals_total: AtomicU64,
 }

@@ -7,7 +7,9 @@
 //! - [`connection`]: one WebSocket: `hello`, pairing, then the read loop.
 //! - [`registry`]: live sessions, keys, offers, resume tokens; ends sessions on time.
 //! - [`limiter`]: the failed-guess budgets for security keys (pure).
-//! - [`session`]: one session's control state, peers and late-join buffer; decides each frame.
+//! - [`observe`]: a supervisor's list of live sessions and the silent observer's upgrade.
+//! - [`session`]: one session's control state, peers, observers and late-join buffer; decides
+//!   each frame.
 //! - [`page`]: the late-join buffer (pure).
 //! - [`peer`]: a peer's bounded queue, as the session sees it.
 //! - [`wire`]: a connection's socket, read and written by the connection's one task.
@@ -17,6 +19,7 @@ pub mod audit;
 pub mod connection;
 pub mod counters;
 pub mod limiter;
+pub mod observe;
 pub mod page;
 pub mod peer;
 pub mod registry;

@@ -23,8 +23,8 @@ pub mod close_code {
     pub const TRY_AGAIN_LATER: u16 = 1013;
 }
 
-/// What goes into a peer's queue.
-#[derive(Debug)]
+/// What goes into a peer's queue. A clone shares the frames' bytes (observers get the agent's).
+#[derive(Debug, Clone)]
 pub enum Outbound {
     Frame(Bytes),
     /// Several frames as one queue item: the late-join replay, which may be longer than the

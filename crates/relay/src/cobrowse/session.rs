@@ -1,5 +1,5 @@
-//! One co-browse session: its control state, its two peers, the late-join buffer, the
-//! inactivity clock and the audit sequence. Every frame from either side passes through
+//! One co-browse session: its control state, its two peers and any silent observers
+//! (`observers`), the late-join buffer, the inactivity clock and the audit sequence. Every frame from either side passes through
 //! [`Session::on_frame`], which decides from the envelope alone and forwards the original bytes.
 //!
 //! The state sits behind a short, synchronous mutex held only to decide and to queue; nothing
@@ -26,16 +26,10 @@ use super::{
 use crate::ids::now_ms;
 
 mod locked;
-use locked::{other, State};
-
-/// What the caller must do after the session handled something.
-#[derive(Debug, Default)]
-pub struct Step {
-    /// Records to queue for the database, in order.
-    pub records: Vec<Record>,
-    /// Close the connection that sent the frame.
-    pub close: Option<Closing>,
-}
+mod observers;
+pub use locked::Step;
+use locked::{other, refusal_record, State};
+pub use observers::ObserveError;
 
 /// Why a peer could not attach.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
@@ -77,24 +71,9 @@ pub struct SessionView {
     pub mode: String,
     pub customer_connected: bool,
     pub agent_connected: bool,
+    /// Supervisors watching as silent observers.
+    pub observers: usize,
     pub end_reason: Option<String>,
-}
-
-/// The audit entry for the page's refusal of an agent input (its second gate: a read-only
-/// element, a label or form that reaches one, a link off the site...). Only as many refusals
-/// are audited as agent inputs were forwarded, so a page cannot fill the log with refusals of
-/// nothing; every one is still forwarded (it is numbered in the page's stream).
-fn refusal_record(id: &str, st: &mut State, frame: &[u8]) -> Option<Record> {
-    let Ok(protocol::Frame {
-        message: Message::InputRefused(refused),
-        ..
-    }) = protocol::Frame::decode(frame, &protocol::Limits::default())
-    else {
-        return None;
-    };
-    st.unanswered_inputs = st.unanswered_inputs.checked_sub(1)?;
-    let detail = format!("node {}: {:?}", refused.node, refused.reason);
-    Some(st.audit(id, "refused", detail))
 }
 
 impl Session {
@@ -124,6 +103,8 @@ impl Session {
                 control: ControlState::default(),
                 customer: None,
                 agent: None,
+                observers: Vec::new(),
+                viewers_told: 0,
                 site_key: None,
                 paired: false,
                 page: PageBuffer::new(page_buffer_bytes),
@@ -160,6 +141,7 @@ impl Session {
             mode: format!("{:?}", st.control.mode()),
             customer_connected: st.customer.is_some(),
             agent_connected: st.agent.is_some(),
+            observers: st.observers.len(),
             end_reason: st.end_reason.map(|r| format!("{r:?}")),
         }
     }
@@ -245,7 +227,8 @@ impl Session {
             Role::Agent => {
                 if st.page.has_snapshot() {
                     let replay = st.page.replay();
-                    st.deliver(
+                    // To the agent alone: the observers have the page already.
+                    st.deliver_to(
                         &self.id,
                         Role::Agent,
                         Outbound::Frames(replay),
@@ -269,6 +252,15 @@ impl Session {
         }
         let record = st.audit(&self.id, "attached", format!("{role:?} by {how}"));
         records.push(record);
+        // Everyone hears a changed count; a new page (or a replacing console) hears it anyway.
+        let told = st.viewers_told;
+        st.tell_viewers();
+        if st.viewers_told == told {
+            let count = st.viewers_frame();
+            if let Some(peer) = st.peer(role) {
+                peer.send(count).ok();
+            }
+        }
         st.tell(
             other(role),
             Presence {
@@ -289,6 +281,7 @@ impl Session {
         if st.end_reason.is_some() {
             return Vec::new();
         }
+        st.tell_viewers();
         st.tell(
             other(role),
             Presence {
@@ -309,6 +302,7 @@ impl Session {
                 if st.end_reason.is_some() {
                     return Vec::new();
                 }
+                st.tell_viewers();
                 st.tell(
                     other(role),
                     Presence {
@@ -419,6 +413,14 @@ impl Session {
         st.control.end();
         st.page.clear();
         let end = relay_frame(Message::End(End { reason }));
+        for mut o in std::mem::take(&mut st.observers) {
+            o.handle.close(Closing {
+                drain: true,
+                last: vec![end.clone()],
+                code: close_code::NORMAL,
+                reason: format!("session ended: {reason:?}"),
+            });
+        }
         for role in [Role::Customer, Role::Agent] {
             if let Some(mut peer) = st.peer(role).take() {
                 peer.close(Closing {
@@ -439,6 +441,39 @@ impl Session {
                 at_ms: now_ms(),
             },
         ]
+    }
+
+    fn observers(&self) -> observers::Ctx<'_> {
+        observers::Ctx {
+            id: &self.id,
+            interaction: self.interaction,
+            snapshot_wait: self.snapshot_wait,
+        }
+    }
+
+    /// Observers watching now.
+    pub fn observer_count(&self) -> usize {
+        self.lock().observers.len()
+    }
+
+    /// Attaches a silent observer for `who` (at most `max`): see [`observers`].
+    pub fn observe(
+        &self,
+        handle: PeerHandle,
+        who: &str,
+        max: usize,
+    ) -> Result<Vec<Record>, ObserveError> {
+        self.observers().observe(&mut self.lock(), handle, who, max)
+    }
+
+    /// Decides one frame of observer `peer_id`: nothing it sends is forwarded.
+    pub fn on_observer_frame(&self, peer_id: u64, kind: FrameKind) -> Step {
+        self.observers().on_frame(&mut self.lock(), peer_id, kind)
+    }
+
+    /// Detaches observer `peer_id`, closing it with `closing` if given; the session goes on.
+    pub fn detach_observer(&self, peer_id: u64, closing: Option<Closing>) -> Vec<Record> {
+        self.observers().detach(&mut self.lock(), peer_id, closing)
     }
 
     pub fn has_ended(&self) -> bool {

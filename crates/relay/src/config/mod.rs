@@ -82,6 +82,9 @@ pub struct Config {
     /// How long an agent joining a session waits for a snapshot already on its way (the page
     /// just attached, or was asked for one) before asking the page for another.
     pub snapshot_wait: Duration,
+    /// Silent observers (supervisors) one co-browse session admits at once: each costs the
+    /// relay a copy of the agent's stream, so more are refused with 409.
+    pub max_observers: usize,
     /// Open WebSockets and event streams at most, of every kind; more are refused with 503.
     pub max_connections: usize,
     /// Open WebSockets and event streams one client address may hold (an agent's console
@@ -163,6 +166,7 @@ impl Default for Config {
             peer_queue_bytes: 16 << 20,
             page_buffer_bytes: 8 << 20,
             snapshot_wait: Duration::from_secs(10),
+            max_observers: 2,
             max_connections: 20_000,
             streams_per_client: 64,
             tcp_per_address: 256,

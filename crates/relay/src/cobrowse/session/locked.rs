@@ -1,12 +1,13 @@
-//! What a session keeps behind its lock (the control state machine, both peers, the late-join
-//! buffer, the inactivity clock, the audit sequence) and how something reaches a peer from
-//! under that lock: a frame queued (or the peer dropped as a slow consumer), a presence change,
-//! a mode announcement, an audit record returned for the caller to queue.
+//! What a session keeps behind its lock (the control state machine, both peers, the observers,
+//! the late-join buffer, the inactivity clock, the audit sequence) and how something reaches a
+//! peer from under that lock: a frame queued (or the peer dropped as a slow consumer), a
+//! presence change, a mode announcement, the viewer count, an audit record returned for the
+//! caller to queue. Observers receive what the agent receives; nothing here reads from them.
 
 use std::sync::Arc;
 
 use protocol::{
-    ControlState, EndReason, ErrorCode, Message, ModeChanged, Presence, Role, SessionMode,
+    ControlState, EndReason, ErrorCode, Message, ModeChanged, Presence, Role, SessionMode, Viewers,
 };
 use tokio::time::Instant;
 
@@ -14,7 +15,7 @@ use super::super::{
     audit::{AuditEntry, Record},
     counters::FrameCounters,
     page::PageBuffer,
-    peer::{close_code, error_close, relay_frame, Outbound, PeerHandle, QueueFull},
+    peer::{close_code, error_close, relay_frame, Closing, Outbound, PeerHandle, QueueFull},
 };
 use crate::ids::now_ms;
 
@@ -24,6 +25,11 @@ pub(super) struct State {
     pub(super) control: ControlState,
     pub(super) customer: Option<PeerHandle>,
     pub(super) agent: Option<PeerHandle>,
+    /// Supervisors watching without control (at most `Config::max_observers`): each gets what
+    /// the agent gets, and nothing they send reaches anyone.
+    pub(super) observers: Vec<Observer>,
+    /// The viewer count last announced, so a change is announced once.
+    pub(super) viewers_told: u32,
     /// Set when a customer attaches; resumes must come from the same site.
     pub(super) site_key: Option<String>,
     /// Whether a customer ever attached; before that the pairing deadline applies.
@@ -47,6 +53,25 @@ pub(super) struct State {
     pub(super) counters: Arc<FrameCounters>,
 }
 
+/// What the caller must do after the session handled something.
+#[derive(Debug, Default)]
+pub struct Step {
+    /// Records to queue for the database, in order.
+    pub records: Vec<Record>,
+    /// Close the connection that sent the frame.
+    pub close: Option<Closing>,
+}
+
+/// A silent observer's connection.
+#[derive(Debug)]
+pub(super) struct Observer {
+    pub(super) handle: PeerHandle,
+    /// Who watches (the supervisor's name), for the audit.
+    pub(super) who: String,
+    /// Frames it sent that were refused: only the first is audited, the count when it leaves.
+    pub(super) refused: u32,
+}
+
 impl State {
     pub(super) fn audit(&mut self, session_id: &str, event: &str, detail: String) -> Record {
         self.audit_seq += 1;
@@ -66,8 +91,24 @@ impl State {
         }
     }
 
-    /// Queues `out` for `role`; a peer whose queue is full is dropped as a slow consumer.
+    /// Queues `out` for `role` (and, for the agent, for every observer); a peer whose queue is
+    /// full is dropped as a slow consumer.
     pub(super) fn deliver(
+        &mut self,
+        id: &str,
+        role: Role,
+        out: Outbound,
+        records: &mut Vec<Record>,
+    ) {
+        if role == Role::Agent {
+            // What the agent is sent, each observer is sent too (a clone shares the bytes).
+            self.deliver_observers(id, out.clone(), records);
+        }
+        self.deliver_to(id, role, out, records);
+    }
+
+    /// Queues `out` for `role` alone (not its observers); a full queue drops the peer.
+    pub(super) fn deliver_to(
         &mut self,
         id: &str,
         role: Role,
@@ -99,6 +140,7 @@ impl State {
                 ));
                 *self.peer(role) = None;
                 records.push(self.audit(id, "slow_consumer", format!("{role:?} dropped")));
+                self.tell_viewers();
                 self.tell(
                     other(role),
                     Presence {
@@ -112,12 +154,73 @@ impl State {
         }
     }
 
-    /// Sends a relay frame, ignoring a full queue (the peer is being dropped anyway).
-    pub(super) fn tell(&mut self, role: Role, presence: Presence) {
-        if let Some(peer) = self.peer(role) {
-            peer.send(Outbound::Frame(relay_frame(Message::Presence(presence))))
-                .ok();
+    /// Queues `out` for every observer; one whose queue is full is dropped as a slow consumer,
+    /// as the agent would be.
+    pub(super) fn deliver_observers(&mut self, id: &str, out: Outbound, records: &mut Vec<Record>) {
+        if self.observers.is_empty() {
+            return;
         }
+        let mut dropped = Vec::new();
+        for (i, o) in self.observers.iter().enumerate() {
+            if o.handle.send(out.clone()) == Err(QueueFull::Full) {
+                dropped.push(i);
+            }
+        }
+        for i in dropped.into_iter().rev() {
+            let mut o = self.observers.remove(i);
+            self.counters
+                .drops_total
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            o.handle.close(error_close(
+                ErrorCode::SlowConsumer,
+                close_code::TRY_AGAIN_LATER,
+                "slow consumer: too many frames waiting".into(),
+            ));
+            let detail = format!("observer {} dropped", o.who);
+            records.push(self.audit(id, "slow_consumer", detail));
+        }
+        self.tell_viewers();
+    }
+
+    /// Sends a relay frame, ignoring a full queue (the peer is being dropped anyway). What the
+    /// agent is told of the customer, observers are told too.
+    pub(super) fn tell(&mut self, role: Role, presence: Presence) {
+        let frame = relay_frame(Message::Presence(presence));
+        if role == Role::Agent {
+            for o in &self.observers {
+                o.handle.send(Outbound::Frame(frame.clone())).ok();
+            }
+        }
+        if let Some(peer) = self.peer(role) {
+            peer.send(Outbound::Frame(frame)).ok();
+        }
+    }
+
+    /// People viewing the page: the agent if connected, and each observer.
+    pub(super) fn viewers(&self) -> u32 {
+        let observers = u32::try_from(self.observers.len()).unwrap_or(u32::MAX);
+        observers.saturating_add(u32::from(self.agent.is_some()))
+    }
+
+    /// Announces the viewer count to everyone if it changed since last told.
+    pub(super) fn tell_viewers(&mut self) {
+        let count = self.viewers();
+        if count == self.viewers_told {
+            return;
+        }
+        self.viewers_told = count;
+        let frame = relay_frame(Message::Viewers(Viewers { count }));
+        let peers = self.customer.iter().chain(self.agent.iter());
+        for peer in peers.chain(self.observers.iter().map(|o| &o.handle)) {
+            peer.send(Outbound::Frame(frame.clone())).ok();
+        }
+    }
+
+    /// Tells one newly attached connection the viewer count as it stands.
+    pub(super) fn viewers_frame(&self) -> Outbound {
+        Outbound::Frame(relay_frame(Message::Viewers(Viewers {
+            count: self.viewers(),
+        })))
     }
 
     pub(super) fn announce_mode(&mut self, id: &str, mode: SessionMode, records: &mut Vec<Record>) {
@@ -126,6 +229,23 @@ impl State {
         self.deliver(id, Role::Customer, Outbound::Frame(frame.clone()), records);
         self.deliver(id, Role::Agent, Outbound::Frame(frame), records);
     }
+}
+
+/// The audit entry for the page's refusal of an agent input (its second gate: a read-only
+/// element, a label or form that reaches one, a link off the site...). Only as many refusals
+/// are audited as agent inputs were forwarded, so a page cannot fill the log with refusals of
+/// nothing; every one is still forwarded (it is numbered in the page's stream).
+pub(super) fn refusal_record(id: &str, st: &mut State, frame: &[u8]) -> Option<Record> {
+    let Ok(protocol::Frame {
+        message: Message::InputRefused(refused),
+        ..
+    }) = protocol::Frame::decode(frame, &protocol::Limits::default())
+    else {
+        return None;
+    };
+    st.unanswered_inputs = st.unanswered_inputs.checked_sub(1)?;
+    let detail = format!("node {}: {:?}", refused.node, refused.reason);
+    Some(st.audit(id, "refused", detail))
 }
 
 pub(super) fn other(role: Role) -> Role {

@@ -1,0 +1,106 @@
+//! A supervisor's view of live co-browse: the list of running sessions to pick one from, and
+//! the `/ws/observe` upgrade that joins one as a silent observer (mirror only, never control;
+//! see `session::observers` for what an observer receives and what is refused). Both need the
+//! `cobrowse.observe` permission, asked before anything is looked up, so a plain agent learns
+//! nothing of others' sessions; the upgrade also refuses a full session (409) before opening.
+
+use std::sync::Arc;
+
+use axum::{
+    extract::{ws::WebSocketUpgrade, Query, State},
+    response::{IntoResponse, Response},
+    routing::get,
+    Json, Router,
+};
+use serde::{Deserialize, Serialize};
+
+use super::{
+    connection::{serve, Side},
+    registry::interaction_name,
+    session::SessionView,
+    state::Cobrowse,
+};
+use crate::{
+    accounts::AuthAgent,
+    clients::ClientIp,
+    error::ApiError,
+    policy::{Action, Scope},
+};
+
+/// The observer's routes (merged into `api::routes`, which applies the state).
+pub fn routes() -> Router<Arc<Cobrowse>> {
+    Router::new().route("/ws/observe", get(observe_ws))
+}
+
+/// One live session as a supervisor's list shows it.
+#[derive(Debug, Serialize)]
+pub struct LiveSession {
+    #[serde(flatten)]
+    pub view: SessionView,
+    /// The agent whose session it is.
+    pub agent_id: String,
+    pub interaction: &'static str,
+}
+
+/// `GET /api/cobrowse/sessions`: every live session of this relay (paired or waiting), for a
+/// supervisor to pick one to observe.
+pub(super) async fn live_sessions(
+    State(cb): State<Arc<Cobrowse>>,
+    auth: AuthAgent,
+) -> Result<Json<Vec<LiveSession>>, ApiError> {
+    auth.may(Action::Observe, Scope::Others, "co-browse sessions")?;
+    let mut live: Vec<LiveSession> = cb
+        .registry
+        .live_sessions()
+        .into_iter()
+        .filter(|s| !s.has_ended())
+        .map(|s| LiveSession {
+            view: s.view(),
+            agent_id: s.agent_id.clone(),
+            interaction: interaction_name(s.interaction),
+        })
+        .collect();
+    live.sort_by(|a, b| a.view.session_id.cmp(&b.view.session_id));
+    Ok(Json(live))
+}
+
+#[derive(Deserialize)]
+pub struct ObserveQuery {
+    /// The session to observe; missing, it names none (404 once the permission is held).
+    #[serde(default)]
+    session: String,
+}
+
+/// `GET /ws/observe?session=ID`: a supervisor's console joins session `ID` as a silent
+/// observer (first frame: `Hello` with `Pairing::Observe` naming the same session).
+async fn observe_ws(
+    State(cb): State<Arc<Cobrowse>>,
+    ClientIp(client): ClientIp,
+    auth: AuthAgent,
+    Query(q): Query<ObserveQuery>,
+    ws: WebSocketUpgrade,
+) -> Result<Response, ApiError> {
+    let resource = format!("co-browse {}", q.session);
+    // Observing needs the permission whoever's session it is: asked before the lookup.
+    auth.may(Action::Observe, Scope::Others, &resource)?;
+    let session = cb
+        .registry
+        .get(&q.session)
+        .filter(|s| !s.has_ended())
+        .ok_or(ApiError::NotFound)?;
+    let max = cb.config.max_observers;
+    if session.observer_count() >= max {
+        return Err(ApiError::Conflict(format!(
+            "this session already has {max} observers"
+        )));
+    }
+    let permit = cb.streams.open(client)?;
+    let side = Side::Observer {
+        agent: auth.agent,
+        session: session.id.clone(),
+    };
+    let shared = cb.clone();
+    Ok(crate::limits::bounded_websocket(ws, &cb.config)
+        .on_upgrade(move |socket| serve(socket, shared, side, permit))
+        .into_response())
+}
