@@ -8,6 +8,7 @@ export const PAGES = [
   { href: 'inbox.html', label: 'Inbox', roles: ['agent', 'supervisor'] },
   { href: 'agent-desk.html', label: 'Agent desk', roles: ['agent'] },
   { href: 'wallboard.html', label: 'Wallboard', roles: ['supervisor'] },
+  { href: 'observe.html', label: 'Observe', roles: ['supervisor'] },
   { href: 'reports.html', label: 'Reports', roles: ['supervisor'] },
   { href: 'settings.html', label: 'Settings', roles: ['admin'] },
 ];

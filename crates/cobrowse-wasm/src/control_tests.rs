@@ -337,6 +337,10 @@ fn the_hand_decoder_reads_every_kind_the_page_reads_as_the_protocol_encodes_it()
             Message::Navigate(Navigate::Reload),
             Incoming::Navigate(Navigate::Reload),
         ),
+        (
+            Message::Viewers(protocol::Viewers { count: 2 }),
+            Incoming::Viewers(2),
+        ),
     ];
     for (message, expected) in cases {
         let bytes = Frame::new(u32::MAX, message.clone()).encode().unwrap();

@@ -18,6 +18,8 @@ pub enum Incoming {
     /// The relay's error: its code (whether resuming could help) and text.
     Error(ErrorCode, String),
     Presence,
+    /// How many people view the page now (the agent and each silent observer).
+    Viewers(u32),
     /// The session's mode, and the number of its latest grant.
     Mode(SessionMode, u32),
     AgentPointer(Pointer),
@@ -168,6 +170,7 @@ pub fn decode_incoming(bytes: &[u8]) -> Option<Incoming> {
             Incoming::Presence
         }
         FrameKind::ModeChanged => Incoming::Mode(r.mode()?, r.var()?),
+        FrameKind::Viewers => Incoming::Viewers(r.var()?),
         FrameKind::AgentPointer => Incoming::AgentPointer(Pointer {
             x: r.int()?,
             y: r.int()?,

@@ -76,6 +76,7 @@ pub fn init_customer(opts: JsValue) {
         mode: Cell::new(SessionMode::ReadOnly),
         welcomed: Cell::new(false),
         paused: Cell::new(false),
+        viewers: Cell::new(1),
         overflow: Cell::new(false),
         settle: RefCell::new(None),
         error: RefCell::new(None),

@@ -205,6 +205,17 @@ impl WebMirror {
         }));
     }
 
+    /// Joins session `session_id` as a silent observer (a supervisor on `/ws/observe`): the
+    /// relay sends the page and refuses everything else this mirror would send.
+    pub fn observe(&mut self, session_id: String) {
+        self.emit(Message::Hello(Hello {
+            version: PROTOCOL_VERSION,
+            role: Role::Agent,
+            site: String::new(),
+            pairing: Pairing::Observe { session_id },
+        }));
+    }
+
     /// The agent's pointer, in the customer's viewport CSS pixels.
     pub fn pointer(&mut self, x: i32, y: i32) {
         self.emit(Message::AgentPointer(Pointer { x, y }));

@@ -27,7 +27,7 @@ extern "C" {
     #[wasm_bindgen(method, js_name = navPrompt)]
     pub fn nav_prompt(this: &Ui);
     #[wasm_bindgen(method)]
-    pub fn banner(this: &Ui, state: Option<String>);
+    pub fn banner(this: &Ui, state: Option<String>, viewers: u32);
     #[wasm_bindgen(method)]
     fn pointer(this: &Ui, x: i32, y: i32);
     #[wasm_bindgen(method)]

@@ -149,13 +149,19 @@ export class Ui {
   }
 
   // --- banner ----------------------------------------------------------------------------
-  banner(state) {
+  banner(state, viewers = 1) {
     if (this.bar) this.bar.remove();
     this.bar = null;
     if (!state) return;
-    const text = { viewing: 'An agent is viewing this page', control: 'The agent can control this page',
-      paused: 'Sharing is paused on this page' }[state];
-    const bar = el(this.doc, 'div', { class: 'bar ' + state, role: 'status', 'aria-live': 'polite' });
+    const many = viewers > 1;
+    const text = {
+      viewing: many ? `${viewers} people are viewing this page` : 'An agent is viewing this page',
+      control: many ? `The agent can control this page; ${viewers} people are viewing it`
+        : 'The agent can control this page',
+      paused: 'Sharing is paused on this page',
+    }[state];
+    const bar = el(this.doc, 'div', { class: 'bar ' + state, role: 'status', 'aria-live': 'polite',
+      'data-viewers': String(viewers) });
     bar.append(el(this.doc, 'span', { class: 'dot' }), el(this.doc, 'span', {}, text));
     if (state === 'control') {
       const r = el(this.doc, 'button', { type: 'button', 'data-act': 'revoke' }, 'Revoke');

@@ -262,6 +262,12 @@ pub(super) fn on_incoming(page: &Rc<Page>, incoming: Incoming) {
         }
         Incoming::Mode(mode, grant) => follow(page, mode, grant),
         Incoming::Presence => {}
+        Incoming::Viewers(count) => {
+            page.viewers.set(count);
+            if page.welcomed.get() {
+                page.show_banner();
+            }
+        }
         Incoming::ResyncRequest => {
             if let Some(capture) = page.capture() {
                 capture.snapshot();

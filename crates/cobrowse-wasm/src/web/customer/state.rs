@@ -65,6 +65,8 @@ pub(super) struct Page {
     pub(super) mode: Cell<SessionMode>,
     pub(super) welcomed: Cell<bool>,
     pub(super) paused: Cell<bool>,
+    /// People viewing the page, as the relay last said (the banner names more than one).
+    pub(super) viewers: Cell<u32>,
     /// The socket was full: capture frames are dropped until a fresh snapshot.
     pub(super) overflow: Cell<bool>,
     pub(super) settle: RefCell<Option<(Function, Function)>>,
@@ -231,7 +233,7 @@ impl Page {
     pub(super) fn show_banner(&self) {
         let state = overlay::banner_state(self.granted(), self.paused.get());
         if let Some(ui) = self.ui() {
-            ui.banner(Some(state.to_owned()));
+            ui.banner(Some(state.to_owned()), self.viewers.get());
         }
     }
 

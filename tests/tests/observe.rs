@@ -1,0 +1,146 @@
+//! A supervisor observes a running co-browse in real headless Chromium, against the real relay:
+//! the customer shares the checkout with an agent; the supervisor picks the session on the
+//! Observe page and sees the page mirrored; the customer's banner says two people are viewing;
+//! what the observer's mirror sends (a control request, a pointer) never reaches the customer,
+//! and the agent's stream goes on; when the supervisor stops, the banner is back to one viewer.
+
+mod cobrowse;
+
+use anyhow::{ensure, Result};
+use cobrowse::*;
+use e2e::{Browser, Relay};
+use fantoccini::Locator;
+
+const BANNER: &str = "document.getElementById('cobrowse-ui').shadowRoot.querySelector('.bar')";
+
+async fn sign_in(browser: &Browser, name: &str) -> Result<()> {
+    browser
+        .until(
+            "the sign-in form",
+            "!document.getElementById('view-login').hidden",
+        )
+        .await?;
+    for field in ["login-name", "login-password"] {
+        browser
+            .client
+            .find(Locator::Id(field))
+            .await?
+            .send_keys(name)
+            .await?;
+    }
+    browser
+        .client
+        .find(Locator::Css("#login-form button[type=submit]"))
+        .await?
+        .click()
+        .await
+        .map_err(Into::into)
+}
+
+#[tokio::test]
+async fn a_supervisor_observes_a_running_co_browse_without_control_and_the_banner_names_two_viewers(
+) -> Result<()> {
+    let relay = Relay::start(&[]).await?;
+    let token = login(&relay.base).await?;
+    let (id, key) = start_key(&relay.base, &token).await?;
+    let customer = Browser::start().await?;
+    open(&customer, &relay.base, "/demo/checkout.html").await?;
+    let started = start_with_key(&customer, &key).await?;
+    ensure!(started["id"].as_str() == Some(id.as_str()), "{started}");
+    let mut agent = Agent::join(&relay.base, &token, &id).await?;
+    agent.snapshot_of("/demo/checkout.html").await?;
+    customer
+        .until(
+            "one viewer on the banner",
+            &format!("/An agent is viewing/.test({BANNER}.textContent)"),
+        )
+        .await?;
+
+    let supervisor = Browser::start().await?;
+    supervisor
+        .client
+        .goto(&relay.url("/console/observe.html"))
+        .await?;
+    sign_in(&supervisor, "supervisor").await?;
+    let row = format!("tr[data-session='{id}'] button.observe");
+    supervisor
+        .until(
+            "the session listed",
+            &format!("document.querySelector(\"{row}\")"),
+        )
+        .await?;
+    supervisor
+        .client
+        .find(Locator::Css(&row))
+        .await?
+        .click()
+        .await?;
+    // The mirror shows the customer's checkout.
+    supervisor
+        .until(
+            "the mirrored checkout",
+            "document.getElementById('mirror').contentDocument.getElementById('place-order')",
+        )
+        .await?;
+    customer
+        .until(
+            "two viewers on the banner",
+            &format!(
+                "{BANNER}.dataset.viewers === '2' && /2 people are viewing/.test({BANNER}.textContent)"
+            ),
+        )
+        .await?;
+    supervisor.screenshot("observe-mirror").await?;
+    customer.screenshot("observe-customer-banner").await?;
+
+    // The observer's mirror asks for control and moves a pointer: the customer is never asked,
+    // sees no pointer, and the session stays read-only for the agent.
+    supervisor
+        .js("window.observerMirror.requestControl(); window.observerMirror.pointer(40, 40); return 1")
+        .await?;
+    tokio::time::sleep(std::time::Duration::from_millis(800)).await;
+    let asked = customer
+        .js("return !!document.getElementById('cobrowse-ui').shadowRoot.querySelector('[data-act=allow]')")
+        .await?;
+    ensure!(
+        asked == false,
+        "the customer was asked to grant control to the observer"
+    );
+    let state: serde_json::Value = reqwest::Client::new()
+        .get(relay.url(&format!("/api/cobrowse/sessions/{id}")))
+        .bearer_auth(&token)
+        .send()
+        .await?
+        .json()
+        .await?;
+    ensure!(
+        state["mode"] != "requested" && state["observers"] == 1,
+        "the session after the observer's tries: {state}"
+    );
+    // The agent's own stream goes on: a change on the page reaches it.
+    customer
+        .js("document.getElementById('city').value = 'x'; document.getElementById('city').dispatchEvent(new Event('input', {bubbles: true})); return 1")
+        .await?;
+    agent
+        .until("the page's change", |m| {
+            matches!(m, protocol::Message::InputValue(_))
+        })
+        .await?;
+
+    // The supervisor stops observing: one viewer again.
+    supervisor
+        .client
+        .find(Locator::Id("stop"))
+        .await?
+        .click()
+        .await?;
+    customer
+        .until(
+            "one viewer again",
+            &format!("{BANNER}.dataset.viewers === '1' && /An agent is viewing/.test({BANNER}.textContent)"),
+        )
+        .await?;
+    customer.close().await?;
+    supervisor.close().await?;
+    Ok(())
+}
