@@ -2,7 +2,8 @@
 //! mask selector to the demo site, and a customer's page that was sharing the City field in
 //! clear masks it from its next page load on (no restart, nothing cached), while the agent
 //! mirrors the page over the real protocol. The people tab adds a person whom the relay then
-//! signs in with the roles the admin ticked.
+//! signs in with the roles the admin ticked; the routing tab adds a queue with wrap-up codes
+//! (routing at once) and sets an agent's queues and capacity.
 
 mod cobrowse;
 
@@ -65,6 +66,17 @@ async fn sign_in(browser: &Browser, name: &str) -> Result<()> {
             "!document.getElementById('view-settings').hidden",
         )
         .await
+}
+
+async fn login_as(relay: &Relay, name: &str) -> Result<String> {
+    let answer: Value = reqwest::Client::new()
+        .post(relay.url("/api/login"))
+        .json(&json!({"name": name, "password": name}))
+        .send()
+        .await?
+        .json()
+        .await?;
+    Ok(answer["token"].as_str().unwrap_or_default().to_owned())
 }
 
 #[tokio::test]
@@ -225,6 +237,87 @@ async fn an_admin_masks_a_field_in_the_settings_page_and_the_customer_page_masks
     })
     .await?;
     ensure!(dora["agent"]["roles"] == json!(["supervisor"]), "{dora}");
+
+    // The routing tab: a queue with wrap-up codes, routing at once, and the agent's profile.
+    admin
+        .client
+        .find(Locator::Id("tab-routing"))
+        .await?
+        .click()
+        .await?;
+    admin
+        .until(
+            "the profile form",
+            "document.querySelector('#profile-person option[value=agent]')",
+        )
+        .await?;
+    for (field, text) in [("queue-name", "billing"), ("queue-codes", "paid, refund")] {
+        admin
+            .client
+            .find(Locator::Id(field))
+            .await?
+            .send_keys(text)
+            .await?;
+    }
+    admin
+        .client
+        .find(Locator::Css("#queue-form button[type=submit]"))
+        .await?
+        .click()
+        .await?;
+    admin
+        .until(
+            "billing listed",
+            "document.querySelector('tr[data-queue=billing]') && document.querySelector('#profile-queues [data-queue=billing]')",
+        )
+        .await?;
+    admin
+        .js("document.getElementById('profile-person').value = 'agent';
+             document.querySelector('#profile-queues [data-queue=billing]').checked = true;
+             document.getElementById('cap-chat').value = '2'; return 1")
+        .await?;
+    admin
+        .client
+        .find(Locator::Id("profile-save"))
+        .await?
+        .click()
+        .await?;
+    admin
+        .until(
+            "the profile saved",
+            "/routing profile saved/.test(document.getElementById('notice').textContent)",
+        )
+        .await?;
+    let admin_token = login_as(&relay, "admin").await?;
+    let http = reqwest::Client::new();
+    let queues: Value = http
+        .get(relay.url("/api/routing/queues"))
+        .bearer_auth(&admin_token)
+        .send()
+        .await?
+        .json()
+        .await?;
+    let billing = queues
+        .as_array()
+        .and_then(|q| q.iter().find(|q| q["queue"]["name"] == "billing"))
+        .cloned()
+        .unwrap_or_default();
+    ensure!(
+        billing["queue"]["wrap_up_codes"] == json!(["paid", "refund"]),
+        "the queue the page saved: {queues}"
+    );
+    let profile: Value = http
+        .get(relay.url("/api/routing/agents/agent/profile"))
+        .bearer_auth(&admin_token)
+        .send()
+        .await?
+        .json()
+        .await?;
+    ensure!(
+        profile["queues"] == json!(["billing"]) && profile["capacity"]["chat"] == 2,
+        "the profile the page saved: {profile}"
+    );
+    admin.screenshot("settings-routing").await?;
     customer.close().await?;
     admin.close().await?;
     Ok(())

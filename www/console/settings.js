@@ -1,5 +1,6 @@
-// Settings, for admins: people (add, roles, disable and enable, reset a password) and sites
-// (allowed origins, mask / block / read-only selectors, pause patterns, masked typing). Every
+// Settings, for admins: people (add, roles, disable and enable, reset a password), sites
+// (allowed origins, mask / block / read-only selectors, pause patterns, masked typing) and
+// routing (queues with their wrap-up codes, agents' profiles). Every
 // change goes to the relay's admin API (/api/admin/...), which checks it and stores it; the
 // relay's answer is what is shown, and a refusal's text is shown as it came.
 
@@ -167,23 +168,105 @@ $('site-form').addEventListener('submit', async (e) => {
   } catch (err) { fail(err, 'site-error'); }
 });
 
+// Routing: queues (saved and applied at once) and agents' profiles.
+
+let queues = [];
+
+async function loadRouting() {
+  queues = await api('/api/routing/queues');
+  $('queues-empty').hidden = queues.length > 0;
+  $('queues-table').tBodies[0].replaceChildren(...queues.map(({ queue: q }) => el('tr', { 'data-queue': q.name },
+    el('td', {}, q.name),
+    el('td', {}, String(q.priority || 0)),
+    el('td', {}, q.strategy || 'longest_idle'),
+    el('td', {}, `${Math.round((q.offer_timeout_ms || 15000) / 1000)} s`),
+    el('td', {}, (q.wrap_up_codes || []).join(', ') || '—'),
+    el('td', {}, el('button', { type: 'button', class: 'small', onclick: () => editQueue(q) }, 'Edit')))));
+  const people = await api('/api/admin/people');
+  const select = $('profile-person');
+  const chosen = select.value;
+  select.replaceChildren(...people.filter((p) => p.roles.includes('agent') && !p.disabled)
+    .map((p) => el('option', { value: p.name }, p.name)));
+  if (chosen) select.value = chosen;
+  await loadProfile();
+}
+
+function editQueue(q) {
+  $('queue-name').value = q.name;
+  $('queue-priority').value = q.priority || 0;
+  $('queue-strategy').value = q.strategy || 'longest_idle';
+  $('queue-timeout').value = Math.round((q.offer_timeout_ms || 15000) / 1000);
+  $('queue-codes').value = (q.wrap_up_codes || []).join(', ');
+  $('queue-name').focus();
+}
+
+$('queue-form').addEventListener('submit', async (e) => {
+  e.preventDefault();
+  const codes = $('queue-codes').value.split(',').map((c) => c.trim()).filter(Boolean);
+  const existing = queues.find(({ queue }) => queue.name === $('queue-name').value.trim());
+  const spec = {
+    ...(existing ? existing.queue : {}),
+    name: $('queue-name').value.trim(),
+    priority: Number($('queue-priority').value) || 0,
+    strategy: $('queue-strategy').value,
+    offer_timeout_ms: Math.max(1, Number($('queue-timeout').value) || 15) * 1000,
+    wrap_up_codes: codes.length ? codes : null,
+  };
+  try {
+    await api('/api/routing/queues', spec);
+    window.settings.saved += 1;
+    say(`Queue ${spec.name} saved: it routes now.`);
+    $('queue-form').reset();
+  } catch (err) { fail(err); }
+  loadRouting().catch(fail);
+});
+
+async function loadProfile() {
+  const name = $('profile-person').value;
+  if (!name) return;
+  const p = await api(`/api/routing/agents/${encodeURIComponent(name)}/profile`);
+  $('profile-queues').replaceChildren(...queues.map(({ queue: q }) => el('label', {},
+    el('input', { type: 'checkbox', value: q.name, 'data-queue': q.name, checked: (p.queues || []).includes(q.name) }), q.name)));
+  const cap = p.capacity || { call: 1, chat: 3, message: 5 };
+  for (const m of ['call', 'chat', 'message']) $(`cap-${m}`).value = cap[m];
+}
+
+$('profile-person').addEventListener('change', () => loadProfile().catch(fail));
+$('profile-form').addEventListener('submit', async (e) => {
+  e.preventDefault();
+  const name = $('profile-person').value;
+  const spec = {
+    queues: [...$('profile-queues').querySelectorAll('input:checked')].map((i) => i.value),
+    capacity: Object.fromEntries(['call', 'chat', 'message'].map((m) => [m, Number($(`cap-${m}`).value) || 0])),
+  };
+  try {
+    const current = await api(`/api/routing/agents/${encodeURIComponent(name)}/profile`);
+    await api(`/api/routing/agents/${encodeURIComponent(name)}/profile`, { ...current, ...spec }, 'PUT');
+    $('profile-error').hidden = true;
+    say(`${name}'s routing profile saved.`);
+  } catch (err) { fail(err, 'profile-error'); }
+});
+
 // Tabs: click, or the arrow keys on a tab.
 
+const TABS = ['people', 'sites', 'routing'];
+
 function tab(name) {
-  for (const t of ['people', 'sites']) {
+  for (const t of TABS) {
     $(`tab-${t}`).setAttribute('aria-selected', String(t === name));
     $(t).hidden = t !== name;
   }
   $(`tab-${name}`).focus();
   if (name === 'sites') loadSites().catch(fail);
+  if (name === 'routing') loadRouting().catch(fail);
 }
-$('tab-people').addEventListener('click', () => tab('people'));
-$('tab-sites').addEventListener('click', () => tab('sites'));
-for (const t of ['people', 'sites']) {
+TABS.forEach((t, i) => {
+  $(`tab-${t}`).addEventListener('click', () => tab(t));
   $(`tab-${t}`).addEventListener('keydown', (e) => {
-    if (e.key === 'ArrowRight' || e.key === 'ArrowLeft') tab(t === 'people' ? 'sites' : 'people');
+    const step = e.key === 'ArrowRight' ? 1 : e.key === 'ArrowLeft' ? -1 : 0;
+    if (step) tab(TABS[(i + step + TABS.length) % TABS.length]);
   });
-}
+});
 
 async function start() {
   self = await whoAmI;

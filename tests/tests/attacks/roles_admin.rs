@@ -72,6 +72,10 @@ async fn agents_and_supervisors_are_refused_every_admin_route_and_nothing_change
                     .json(&json!({"password": "taken-over-1"})),
                 "admin.people",
             ),
+            (
+                http.get(relay.url("/api/routing/agents/agent/profile")),
+                "admin.routing",
+            ),
             (http.get(relay.url("/api/admin/sites")), "admin.sites"),
             (http.get(relay.url("/api/admin/sites/demo")), "admin.sites"),
             (

@@ -87,6 +87,7 @@ const ROUTES: &[(&str, &str, Guard)] = &[
     ("POST", "/api/routing/interactions", Connector),
     ("GET", "/api/routing/queues", Policy),
     ("POST", "/api/routing/queues", Policy),
+    ("GET", "/api/routing/agents/{name}/profile", Policy),
     ("PUT", "/api/routing/agents/{name}/profile", Policy),
     ("GET", "/api/routing/realtime", Policy),
     ("POST", "/api/telephony/calls", Connector),

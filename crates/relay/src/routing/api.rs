@@ -10,7 +10,7 @@ use axum::{
     },
     http::request::Parts,
     response::{IntoResponse, Response},
-    routing::{get, post, put},
+    routing::{get, post},
     Json, Router,
 };
 use serde::Deserialize;
@@ -68,7 +68,10 @@ pub fn routes(state: RoutingState) -> Router {
         .route("/api/routing/interactions/{id}/{action}", post(act))
         .route("/api/routing/interactions", post(connector_arrive))
         .route("/api/routing/queues", get(queues).post(define_queue))
-        .route("/api/routing/agents/{name}/profile", put(save_profile))
+        .route(
+            "/api/routing/agents/{name}/profile",
+            get(load_profile).put(save_profile),
+        )
         .route("/api/routing/realtime", get(realtime))
         .route("/api/telephony/calls", post(call_offered))
         .route("/api/telephony/calls/{id}/answered", post(call_answered))
@@ -193,10 +196,11 @@ async fn act(
 
 async fn queues(State(s): State<RoutingState>, auth: AuthAgent) -> Result<Json<serde_json::Value>> {
     // An agent sees the queues' names (its transfer dialog lists them); their configuration
-    // is the wallboard's.
-    let names_only =
-        auth.has(crate::policy::Role::Agent) && !auth.has(crate::policy::Role::Supervisor);
-    if !names_only {
+    // is the wallboard's and the admin's.
+    let names_only = auth.has(Role::Agent) && !auth.has(Role::Supervisor) && !auth.has(Role::Admin);
+    if auth.has(Role::Admin) {
+        auth.may_platform(May::Configure(Area::Routing))?;
+    } else if !names_only {
         auth.may_platform(May::Wallboard)?;
     }
     let queues = s.routing.queues().await?;
@@ -241,6 +245,22 @@ async fn save_profile(
         .write(move |db| persist::profile_save(db, &name, &spec))
         .await?;
     Ok(Json(json!({ "saved": true })))
+}
+
+/// `GET /api/routing/agents/{name}/profile`: the profile an admin edits (every queue when none
+/// is stored).
+async fn load_profile(
+    State(s): State<RoutingState>,
+    auth: AuthAgent,
+    Path(name): Path<String>,
+) -> Result<Json<ProfileSpec>> {
+    auth.may_platform(May::Configure(Area::Routing))?;
+    let id = agent_id_by_name(&s, name).await?;
+    Ok(Json(
+        s.store
+            .read(move |db| persist::profile_load(db, &id))
+            .await?,
+    ))
 }
 
 async fn realtime(State(s): State<RoutingState>, auth: AuthAgent) -> Result<Response> {
