@@ -76,6 +76,27 @@ async fn agents_and_supervisors_are_refused_every_admin_route_and_nothing_change
                 http.get(relay.url("/api/routing/agents/agent/profile")),
                 "admin.routing",
             ),
+            (
+                http.get(relay.url("/api/routing/connectors")),
+                "admin.connectors",
+            ),
+            (
+                http.post(relay.url("/api/routing/connectors/rogue")),
+                "admin.connectors",
+            ),
+            (
+                http.delete(relay.url("/api/routing/connectors/pbx")),
+                "admin.connectors",
+            ),
+            (
+                http.get(relay.url("/api/messaging/integrations")),
+                "admin.connectors",
+            ),
+            (
+                http.put(relay.url("/api/messaging/integrations/crm"))
+                    .json(&json!({"webhook_url": "https://evil.example/hook"})),
+                "admin.connectors",
+            ),
             (http.get(relay.url("/api/admin/sites")), "admin.sites"),
             (http.get(relay.url("/api/admin/sites/demo")), "admin.sites"),
             (
@@ -316,5 +337,93 @@ async fn a_disabled_persons_desk_socket_closes_within_a_second() -> Result<()> {
     .await?;
     ensure!(status == 200, "enable: {status}");
     login_answer(&relay, &http, "agent").await?;
+    Ok(())
+}
+
+#[tokio::test]
+async fn an_admin_issues_and_removes_connector_tokens_and_integration_secrets_show_once(
+) -> Result<()> {
+    let relay = Relay::start(&[]).await?;
+    let http = client_from(0, 51, 5);
+    let admin = sign_in_as(&relay, &http, "admin").await?;
+    http.post(relay.url("/api/routing/queues"))
+        .bearer_auth(&admin)
+        .json(&json!({ "name": "support" }))
+        .send()
+        .await?
+        .error_for_status()?;
+    let (status, issued) = answer(
+        http.post(relay.url("/api/routing/connectors/pbx"))
+            .bearer_auth(&admin),
+    )
+    .await?;
+    ensure!(status == 201, "issue: {status} {issued}");
+    let token = issued["token"].as_str().context("token")?.to_owned();
+    let call = |id: &str| {
+        http.post(relay.url("/api/telephony/calls"))
+            .bearer_auth(&token)
+            .json(&json!({"id": id, "queue": "support"}))
+    };
+    let (status, body) = answer(call("call-1")).await?;
+    ensure!(status == 200, "the issued token: {status} {body}");
+    let (_, list) = answer(
+        http.get(relay.url("/api/routing/connectors"))
+            .bearer_auth(&admin),
+    )
+    .await?;
+    ensure!(
+        list.to_string().contains("pbx") && !list.to_string().contains(&token),
+        "the list shows a token: {list}"
+    );
+    let (status, _) = answer(
+        http.delete(relay.url("/api/routing/connectors/pbx"))
+            .bearer_auth(&admin),
+    )
+    .await?;
+    ensure!(status == 204, "remove: {status}");
+    let (status, _) = answer(call("call-2")).await?;
+    ensure!(status == 401, "a removed connector's token: {status}");
+    let (status, _) = answer(
+        http.delete(relay.url("/api/routing/connectors/pbx"))
+            .bearer_auth(&admin),
+    )
+    .await?;
+    ensure!(status == 404, "removing it twice: {status}");
+
+    // An integration: a secret on creation, none on a change, a new one on rotation.
+    let save = |body: Value| {
+        http.put(relay.url("/api/messaging/integrations/crm"))
+            .bearer_auth(&admin)
+            .json(&body)
+    };
+    let (status, body) = answer(save(json!({"webhook_url": "javascript:alert(1)"}))).await?;
+    ensure!(status == 400, "a bad webhook: {status} {body}");
+    let (status, made) = answer(save(json!({"webhook_url": "https://crm.example/hook"}))).await?;
+    let secret = made["secret"].as_str().unwrap_or_default().to_owned();
+    ensure!(
+        status == 200 && secret.len() == 64,
+        "create: {status} {made}"
+    );
+    let (_, changed) = answer(save(json!({"webhook_url": "https://crm.example/v2"}))).await?;
+    ensure!(
+        changed["secret"].is_null(),
+        "a change showed the secret: {changed}"
+    );
+    let (_, listed) = answer(
+        http.get(relay.url("/api/messaging/integrations"))
+            .bearer_auth(&admin),
+    )
+    .await?;
+    ensure!(
+        listed.to_string().contains("https://crm.example/v2")
+            && !listed.to_string().contains(&secret),
+        "the list: {listed}"
+    );
+    let (_, rotated) = answer(save(
+        json!({"webhook_url": "https://crm.example/v2", "rotate_secret": true}),
+    ))
+    .await?;
+    let new = rotated["secret"].as_str().unwrap_or_default();
+    ensure!(new.len() == 64 && new != secret, "rotation: {rotated}");
     Ok(())
 }

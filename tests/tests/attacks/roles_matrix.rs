@@ -80,6 +80,8 @@ const ROUTES: &[(&str, &str, Guard)] = &[
         Policy,
     ),
     ("GET", "/api/messaging/stream", Policy),
+    ("GET", "/api/messaging/integrations", Policy),
+    ("PUT", "/api/messaging/integrations/{name}", Policy),
     // Routing.
     ("GET", "/api/routing/desk", Policy),
     ("POST", "/api/routing/presence", Policy),
@@ -90,6 +92,9 @@ const ROUTES: &[(&str, &str, Guard)] = &[
     ("GET", "/api/routing/agents/{name}/profile", Policy),
     ("PUT", "/api/routing/agents/{name}/profile", Policy),
     ("GET", "/api/routing/realtime", Policy),
+    ("GET", "/api/routing/connectors", Policy),
+    ("POST", "/api/routing/connectors/{name}", Policy),
+    ("DELETE", "/api/routing/connectors/{name}", Policy),
     ("POST", "/api/telephony/calls", Connector),
     ("POST", "/api/telephony/calls/{id}/answered", Connector),
     ("POST", "/api/telephony/calls/{id}/ended", Connector),

@@ -138,12 +138,12 @@ async fn running() -> Result<Running> {
         .await?;
     let session = started["session_id"].as_str().context("no id")?.to_owned();
     let key = started["security_key"].as_str().context("no key")?;
-    let mut customer = Customer::pair(&relay, key).await?;
+    let customer = Customer::pair(&relay, key).await?;
     let mut agent = Agent::join(&relay.base, &alice, &session).await?;
     agent
         .until("the page", |m| matches!(m, Message::Snapshot(_)))
         .await?;
-    customer.until("one viewer", viewers(1)).await?;
+    // Without an observer the page hears no count: one viewer is what it assumes.
     Ok(Running {
         relay,
         alice,

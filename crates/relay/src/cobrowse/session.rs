@@ -105,6 +105,7 @@ impl Session {
                 agent: None,
                 observers: Vec::new(),
                 viewers_told: 0,
+                observed_told: false,
                 site_key: None,
                 paired: false,
                 page: PageBuffer::new(page_buffer_bytes),
@@ -252,10 +253,11 @@ impl Session {
         }
         let record = st.audit(&self.id, "attached", format!("{role:?} by {how}"));
         records.push(record);
-        // Everyone hears a changed count; a new page (or a replacing console) hears it anyway.
+        // Everyone hears a changed count; a new page (or a replacing console) of an observed
+        // session hears it anyway.
         let told = st.viewers_told;
         st.tell_viewers();
-        if st.viewers_told == told {
+        if st.viewers_told == told && !st.observers.is_empty() {
             let count = st.viewers_frame();
             if let Some(peer) = st.peer(role) {
                 peer.send(count).ok();

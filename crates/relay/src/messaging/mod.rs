@@ -9,6 +9,7 @@
 //! - [`queries`]: the domain queries, written once over the store's [`crate::store::Sql`].
 //! - [`service`]: the one place that changes conversations, and what it tells ([`push`]).
 //! - [`api`] (agents), [`guest`] (the widget), [`open`] (open-messaging webhooks): HTTP;
+//!   [`integrations_api`]: admins' list and change of open-messaging integrations;
 //!   [`admission`]: what an anonymous guest may ask (sign-ups, conversation starts, messages).
 //! - [`attachments`] with [`quota`] (the disk uploads take); [`sweep`] collects the uploads no
 //!   message carries and the conversations that never got a message.
@@ -20,6 +21,7 @@ pub mod attachments;
 pub mod bot;
 pub mod feed;
 pub mod guest;
+pub mod integrations_api;
 pub mod model;
 pub mod open;
 pub mod outbox;

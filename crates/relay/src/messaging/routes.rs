@@ -4,7 +4,7 @@
 
 use axum::{extract::DefaultBodyLimit, routing::post, Router};
 
-use super::{api, guest, open, state::MsgState};
+use super::{api, guest, integrations_api, open, state::MsgState};
 
 /// Every messaging route, with its state applied.
 pub fn routes(state: MsgState) -> Router {
@@ -12,6 +12,7 @@ pub fn routes(state: MsgState) -> Router {
     Router::new()
         .route("/api/messaging/open/{integration}", post(open::inbound))
         .merge(api::routes())
+        .merge(integrations_api::routes())
         .merge(guest::routes(state.clone()))
         .layer(DefaultBodyLimit::max(upload_limit))
         .with_state(state)

@@ -78,6 +78,7 @@ pub fn routes(state: RoutingState) -> Router {
         .route("/api/telephony/calls/{id}/ended", post(call_ended))
         .route("/ws/desk", get(desk_ws))
         .merge(super::supervise_api::routes())
+        .merge(super::connectors_api::routes())
         .with_state(state)
 }
 

@@ -11,6 +11,7 @@
 //!   maps the relay's names to engine ids and accounts for decisions; desks and the real-time
 //!   board are built from it; queue specs, profiles and connector tokens are persisted.
 //! - [`api`]: REST for desks and supervisors, the telephony connector API and `/ws/desk`.
+//! - [`connectors_api`]: telephony connectors for admins (list, issue a token, remove).
 //! - [`state`]: what the routes share.
 //! - [`supervise_api`]: supervisors' orders (assign, force-assign, an agent's state, sign-out)
 //!   and the wallboard's event stream.
@@ -21,6 +22,7 @@
 //! no other domain.
 
 pub mod api;
+pub mod connectors_api;
 pub mod engine;
 pub mod service;
 pub mod state;

@@ -30,6 +30,10 @@ pub(super) struct State {
     pub(super) observers: Vec<Observer>,
     /// The viewer count last announced, so a change is announced once.
     pub(super) viewers_told: u32,
+    /// Whether observers were counted in the last announcement. Counts are announced only
+    /// while a session is or was just observed: without observers, one viewer is what every
+    /// page and console assumes, and the agent's own comings and goings are `Presence`.
+    pub(super) observed_told: bool,
     /// Set when a customer attaches; resumes must come from the same site.
     pub(super) site_key: Option<String>,
     /// Whether a customer ever attached; before that the pairing deadline applies.
@@ -205,10 +209,13 @@ impl State {
     /// Announces the viewer count to everyone if it changed since last told.
     pub(super) fn tell_viewers(&mut self) {
         let count = self.viewers();
-        if count == self.viewers_told {
+        let observed = !self.observers.is_empty();
+        if count == self.viewers_told || !(observed || self.observed_told) {
+            self.viewers_told = count;
             return;
         }
         self.viewers_told = count;
+        self.observed_told = observed;
         let frame = relay_frame(Message::Viewers(Viewers { count }));
         let peers = self.customer.iter().chain(self.agent.iter());
         for peer in peers.chain(self.observers.iter().map(|o| &o.handle)) {

@@ -41,6 +41,24 @@ pub fn integration(db: &mut dyn Sql, name: &str) -> Result<Option<Integration>, 
         .transpose()
 }
 
+/// Every integration, by name (the secret is never serialized).
+pub fn integration_list(db: &mut dyn Sql) -> Result<Vec<Integration>, StoreError> {
+    db.query(
+        "SELECT name, secret, webhook_url, bot_url FROM msg_integrations ORDER BY name",
+        &[],
+    )?
+    .iter()
+    .map(|r| {
+        Ok(Integration {
+            name: r.text(0)?,
+            secret: r.text(1)?,
+            webhook_url: r.text(2)?,
+            bot_url: r.opt_text(3)?,
+        })
+    })
+    .collect()
+}
+
 /// Why a signed inbound delivery is not stored, judged before anything it carries is.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum Refusal {

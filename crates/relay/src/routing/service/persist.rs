@@ -268,6 +268,25 @@ pub fn connector_set(db: &mut dyn Sql, name: &str, token: &str) -> Result<(), St
     Ok(())
 }
 
+/// Every telephony connector: its name and when it was made, by name.
+pub fn connector_list(db: &mut dyn Sql) -> Result<Vec<(String, i64)>, StoreError> {
+    db.query(
+        "SELECT name, created_at FROM telephony_connectors ORDER BY name",
+        &[],
+    )?
+    .iter()
+    .map(|r| Ok((r.text(0)?, r.int(1)?)))
+    .collect()
+}
+
+/// Removes a connector (its token stops working); whether there was one.
+pub fn connector_remove(db: &mut dyn Sql, name: &str) -> Result<bool, StoreError> {
+    Ok(db.execute(
+        "DELETE FROM telephony_connectors WHERE name = $1",
+        &[name.into()],
+    )? > 0)
+}
+
 /// The connector a token belongs to, if any.
 pub fn connector_for(db: &mut dyn Sql, token: &str) -> Result<Option<String>, StoreError> {
     db.query_row(
