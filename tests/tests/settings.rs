@@ -3,7 +3,8 @@
 //! clear masks it from its next page load on (no restart, nothing cached), while the agent
 //! mirrors the page over the real protocol. The people tab adds a person whom the relay then
 //! signs in with the roles the admin ticked; the routing tab adds a queue with wrap-up codes
-//! (routing at once) and sets an agent's queues and capacity.
+//! (routing at once) and sets an agent's queues and capacity; the connectors tab issues a
+//! telephony connector whose token, shown once, offers a call.
 
 mod cobrowse;
 
@@ -318,6 +319,54 @@ async fn an_admin_masks_a_field_in_the_settings_page_and_the_customer_page_masks
         "the profile the page saved: {profile}"
     );
     admin.screenshot("settings-routing").await?;
+
+    // The connectors tab: a telephony connector whose token, shown once, offers a call.
+    admin
+        .client
+        .find(Locator::Id("tab-connectors"))
+        .await?
+        .click()
+        .await?;
+    admin
+        .client
+        .find(Locator::Id("connector-name"))
+        .await?
+        .send_keys("pbx")
+        .await?;
+    admin
+        .client
+        .find(Locator::Css("#connector-form button[type=submit]"))
+        .await?
+        .click()
+        .await?;
+    admin
+        .until(
+            "the token shown and the connector listed",
+            "!document.getElementById('secret-box').hidden && document.querySelector('tr[data-connector=pbx]')",
+        )
+        .await?;
+    let shown = admin
+        .js("return document.getElementById('secret').textContent")
+        .await?;
+    let token = shown.as_str().unwrap_or_default().to_owned();
+    let offered = http
+        .post(relay.url("/api/telephony/calls"))
+        .bearer_auth(&token)
+        .json(&json!({"id": "call-7", "queue": "billing"}))
+        .send()
+        .await?
+        .status();
+    ensure!(
+        token.len() == 64 && offered.is_success(),
+        "the page's token {token:?} offered a call: {offered}"
+    );
+    let listed = admin
+        .js("return document.getElementById('connectors-table').textContent")
+        .await?;
+    ensure!(
+        !listed.to_string().contains(&token),
+        "the list shows the token"
+    );
     customer.close().await?;
     admin.close().await?;
     Ok(())

@@ -1,6 +1,7 @@
 // Settings, for admins: people (add, roles, disable and enable, reset a password), sites
 // (allowed origins, mask / block / read-only selectors, pause patterns, masked typing) and
-// routing (queues with their wrap-up codes, agents' profiles). Every
+// routing (queues with their wrap-up codes, agents' profiles) and connectors (telephony
+// connectors' tokens, open-messaging integrations' secrets, each shown once). Every
 // change goes to the relay's admin API (/api/admin/...), which checks it and stores it; the
 // relay's answer is what is shown, and a refusal's text is shown as it came.
 
@@ -247,9 +248,82 @@ $('profile-form').addEventListener('submit', async (e) => {
   } catch (err) { fail(err, 'profile-error'); }
 });
 
+// Connectors: telephony connectors' tokens and open-messaging integrations' secrets, each
+// shown once, when the relay issues it.
+
+function showSecret(value) {
+  $('secret').textContent = value;
+  $('secret-box').hidden = false;
+}
+
+async function loadConnectors() {
+  const [connectors, integrations] = await Promise.all([api('/api/routing/connectors'), api('/api/messaging/integrations')]);
+  $('connectors-empty').hidden = connectors.length > 0;
+  $('connectors-table').tBodies[0].replaceChildren(...connectors.map((c) => el('tr', { 'data-connector': c.name },
+    el('td', {}, c.name),
+    el('td', {}, new Date(c.created_at).toLocaleDateString()),
+    el('td', {}, el('span', { class: 'actions' },
+      el('button', { type: 'button', onclick: () => issue(c.name, true) }, 'New token'),
+      el('button', { type: 'button', class: 'danger', onclick: () => removeConnector(c.name) }, 'Remove'))))));
+  $('integrations-empty').hidden = integrations.length > 0;
+  $('integrations-table').tBodies[0].replaceChildren(...integrations.map((i) => el('tr', { 'data-integration': i.name },
+    el('td', {}, i.name),
+    el('td', { class: 'mono' }, i.webhook_url),
+    el('td', { class: 'mono' }, i.bot_url || '—'),
+    el('td', { class: 'mono' }, `/api/messaging/open/${i.name}`),
+    el('td', {}, el('button', { type: 'button', class: 'small', onclick: () => editIntegration(i) }, 'Edit')))));
+}
+
+async function issue(name, again) {
+  if (again && !confirm(`Give ${name} a new token? The old one stops working at once.`)) return;
+  try {
+    const made = await api(`/api/routing/connectors/${encodeURIComponent(name)}`, {});
+    showSecret(made.token);
+    say(`Connector ${name}: its token is below.`);
+  } catch (e) { fail(e); }
+  loadConnectors().catch(fail);
+}
+
+async function removeConnector(name) {
+  if (!confirm(`Remove ${name}? Its token stops working at once.`)) return;
+  try {
+    await api(`/api/routing/connectors/${encodeURIComponent(name)}`, undefined, 'DELETE');
+    say(`Connector ${name} removed.`);
+  } catch (e) { fail(e); }
+  loadConnectors().catch(fail);
+}
+
+function editIntegration(i) {
+  $('integration-name').value = i.name;
+  $('integration-webhook').value = i.webhook_url;
+  $('integration-bot').value = i.bot_url || '';
+  $('integration-webhook').focus();
+}
+
+$('connector-form').addEventListener('submit', (e) => {
+  e.preventDefault();
+  issue($('connector-name').value.trim(), false).then(() => $('connector-form').reset());
+});
+
+$('integration-form').addEventListener('submit', async (e) => {
+  e.preventDefault();
+  const name = $('integration-name').value.trim();
+  try {
+    const saved = await api(`/api/messaging/integrations/${encodeURIComponent(name)}`, {
+      webhook_url: $('integration-webhook').value.trim(),
+      bot_url: $('integration-bot').value.trim() || null,
+      rotate_secret: $('integration-rotate').checked,
+    }, 'PUT');
+    if (saved.secret) showSecret(saved.secret);
+    say(`Integration ${name} saved${saved.secret ? ': its signing secret is below' : ''}.`);
+    $('integration-form').reset();
+  } catch (err) { fail(err); }
+  loadConnectors().catch(fail);
+});
+
 // Tabs: click, or the arrow keys on a tab.
 
-const TABS = ['people', 'sites', 'routing'];
+const TABS = ['people', 'sites', 'routing', 'connectors'];
 
 function tab(name) {
   for (const t of TABS) {
@@ -259,6 +333,8 @@ function tab(name) {
   $(`tab-${name}`).focus();
   if (name === 'sites') loadSites().catch(fail);
   if (name === 'routing') loadRouting().catch(fail);
+  if (name === 'connectors') loadConnectors().catch(fail);
+  $('secret-box').hidden = true;
 }
 TABS.forEach((t, i) => {
   $(`tab-${t}`).addEventListener('click', () => tab(t));
