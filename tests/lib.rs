@@ -284,6 +284,39 @@ impl Browser {
         })
     }
 
+    /// Clicks the element `selector` (CSS) finds.
+    pub async fn click(&self, selector: &str) -> Result<()> {
+        self.client
+            .find(fantoccini::Locator::Css(selector))
+            .await?
+            .click()
+            .await?;
+        Ok(())
+    }
+
+    /// Types `text` into the element whose id is `id`, as a person would.
+    pub async fn type_into(&self, id: &str, text: &str) -> Result<()> {
+        self.client
+            .find(fantoccini::Locator::Id(id))
+            .await?
+            .send_keys(text)
+            .await?;
+        Ok(())
+    }
+
+    /// Signs `name` in on a console page's own sign-in form (`#view-login`; the password is
+    /// the name, as the demo and the tests make people). The page reloads, signed in.
+    pub async fn sign_in(&self, name: &str) -> Result<()> {
+        self.until(
+            "the sign-in form",
+            "!document.getElementById('view-login').hidden",
+        )
+        .await?;
+        self.type_into("login-name", name).await?;
+        self.type_into("login-password", name).await?;
+        self.click("#login-form button[type=submit]").await
+    }
+
     /// Runs an async script (the last argument is the callback) and returns its result.
     pub async fn eval_async(&self, script: &str) -> Result<serde_json::Value> {
         Ok(self.client.execute_async(script, vec![]).await?)

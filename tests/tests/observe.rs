@@ -9,33 +9,8 @@ mod cobrowse;
 use anyhow::{ensure, Result};
 use cobrowse::*;
 use e2e::{Browser, Relay};
-use fantoccini::Locator;
 
 const BANNER: &str = "document.getElementById('cobrowse-ui').shadowRoot.querySelector('.bar')";
-
-async fn sign_in(browser: &Browser, name: &str) -> Result<()> {
-    browser
-        .until(
-            "the sign-in form",
-            "!document.getElementById('view-login').hidden",
-        )
-        .await?;
-    for field in ["login-name", "login-password"] {
-        browser
-            .client
-            .find(Locator::Id(field))
-            .await?
-            .send_keys(name)
-            .await?;
-    }
-    browser
-        .client
-        .find(Locator::Css("#login-form button[type=submit]"))
-        .await?
-        .click()
-        .await
-        .map_err(Into::into)
-}
 
 #[tokio::test]
 async fn a_supervisor_observes_a_running_co_browse_without_control_and_the_banner_names_two_viewers(
@@ -61,7 +36,7 @@ async fn a_supervisor_observes_a_running_co_browse_without_control_and_the_banne
         .client
         .goto(&relay.url("/console/observe.html"))
         .await?;
-    sign_in(&supervisor, "supervisor").await?;
+    supervisor.sign_in("supervisor").await?;
     let row = format!("tr[data-session='{id}'] button.observe");
     supervisor
         .until(
@@ -69,12 +44,7 @@ async fn a_supervisor_observes_a_running_co_browse_without_control_and_the_banne
             &format!("document.querySelector(\"{row}\")"),
         )
         .await?;
-    supervisor
-        .client
-        .find(Locator::Css(&row))
-        .await?
-        .click()
-        .await?;
+    supervisor.click(&row).await?;
     // The mirror shows the customer's checkout.
     supervisor
         .until(
@@ -128,12 +98,7 @@ async fn a_supervisor_observes_a_running_co_browse_without_control_and_the_banne
         .await?;
 
     // The supervisor stops observing: one viewer again.
-    supervisor
-        .client
-        .find(Locator::Id("stop"))
-        .await?
-        .click()
-        .await?;
+    supervisor.click("#stop").await?;
     customer
         .until(
             "one viewer again",

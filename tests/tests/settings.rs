@@ -40,27 +40,9 @@ async fn city_seen(agent: &mut Agent) -> Result<String> {
     Ok(format!("{m:?}"))
 }
 
+/// Signs `name` in on the settings page and waits for the settings.
 async fn sign_in(browser: &Browser, name: &str) -> Result<()> {
-    browser
-        .until(
-            "the sign-in form",
-            "!document.getElementById('view-login').hidden",
-        )
-        .await?;
-    for field in ["login-name", "login-password"] {
-        browser
-            .client
-            .find(Locator::Id(field))
-            .await?
-            .send_keys(name)
-            .await?;
-    }
-    browser
-        .client
-        .find(Locator::Css("#login-form button[type=submit]"))
-        .await?
-        .click()
-        .await?;
+    browser.sign_in(name).await?;
     browser
         .until(
             "the settings",
@@ -117,12 +99,7 @@ async fn an_admin_masks_a_field_in_the_settings_page_and_the_customer_page_masks
         nav.contains("Settings") && !nav.contains("Agent desk"),
         "{nav}"
     );
-    admin
-        .client
-        .find(Locator::Id("tab-sites"))
-        .await?
-        .click()
-        .await?;
+    admin.click("#tab-sites").await?;
     admin
         .until(
             "the demo site on the form",
@@ -133,12 +110,7 @@ async fn an_admin_masks_a_field_in_the_settings_page_and_the_customer_page_masks
     admin
         .js("const m = document.getElementById('mask'); m.value += '\\ninput[type='; return 1")
         .await?;
-    admin
-        .client
-        .find(Locator::Id("site-save"))
-        .await?
-        .click()
-        .await?;
+    admin.click("#site-save").await?;
     admin
         .until(
             "the refusal",
@@ -148,18 +120,8 @@ async fn an_admin_masks_a_field_in_the_settings_page_and_the_customer_page_masks
     admin
         .js("const m = document.getElementById('mask'); m.value = m.value.replace('\\ninput[type=', ''); return 1")
         .await?;
-    admin
-        .client
-        .find(Locator::Id("mask"))
-        .await?
-        .send_keys("\n#city")
-        .await?;
-    admin
-        .client
-        .find(Locator::Id("site-save"))
-        .await?
-        .click()
-        .await?;
+    admin.type_into("mask", "\n#city").await?;
+    admin.click("#site-save").await?;
     admin
         .until("the save", "window.settings.saved === 1")
         .await?;
@@ -195,19 +157,9 @@ async fn an_admin_masks_a_field_in_the_settings_page_and_the_customer_page_masks
     );
 
     // The people tab: a new supervisor, who then signs in with that role.
-    admin
-        .client
-        .find(Locator::Id("tab-people"))
-        .await?
-        .click()
-        .await?;
+    admin.click("#tab-people").await?;
     for (field, text) in [("new-name", "dora"), ("new-password", "dora-password")] {
-        admin
-            .client
-            .find(Locator::Id(field))
-            .await?
-            .send_keys(text)
-            .await?;
+        admin.type_into(field, text).await?;
     }
     admin
         .js(
@@ -215,12 +167,7 @@ async fn an_admin_masks_a_field_in_the_settings_page_and_the_customer_page_masks
              document.querySelector('#new-roles [data-role=supervisor]').checked = true; return 1",
         )
         .await?;
-    admin
-        .client
-        .find(Locator::Css("#person-form button[type=submit]"))
-        .await?
-        .click()
-        .await?;
+    admin.click("#person-form button[type=submit]").await?;
     admin
         .until(
             "dora listed",
@@ -240,12 +187,7 @@ async fn an_admin_masks_a_field_in_the_settings_page_and_the_customer_page_masks
     ensure!(dora["agent"]["roles"] == json!(["supervisor"]), "{dora}");
 
     // The routing tab: a queue with wrap-up codes, routing at once, and the agent's profile.
-    admin
-        .client
-        .find(Locator::Id("tab-routing"))
-        .await?
-        .click()
-        .await?;
+    admin.click("#tab-routing").await?;
     admin
         .until(
             "the profile form",
@@ -253,19 +195,9 @@ async fn an_admin_masks_a_field_in_the_settings_page_and_the_customer_page_masks
         )
         .await?;
     for (field, text) in [("queue-name", "billing"), ("queue-codes", "paid, refund")] {
-        admin
-            .client
-            .find(Locator::Id(field))
-            .await?
-            .send_keys(text)
-            .await?;
+        admin.type_into(field, text).await?;
     }
-    admin
-        .client
-        .find(Locator::Css("#queue-form button[type=submit]"))
-        .await?
-        .click()
-        .await?;
+    admin.click("#queue-form button[type=submit]").await?;
     admin
         .until(
             "billing listed",
@@ -277,12 +209,7 @@ async fn an_admin_masks_a_field_in_the_settings_page_and_the_customer_page_masks
              document.querySelector('#profile-queues [data-queue=billing]').checked = true;
              document.getElementById('cap-chat').value = '2'; return 1")
         .await?;
-    admin
-        .client
-        .find(Locator::Id("profile-save"))
-        .await?
-        .click()
-        .await?;
+    admin.click("#profile-save").await?;
     admin
         .until(
             "the profile saved",
@@ -321,24 +248,9 @@ async fn an_admin_masks_a_field_in_the_settings_page_and_the_customer_page_masks
     admin.screenshot("settings-routing").await?;
 
     // The connectors tab: a telephony connector whose token, shown once, offers a call.
-    admin
-        .client
-        .find(Locator::Id("tab-connectors"))
-        .await?
-        .click()
-        .await?;
-    admin
-        .client
-        .find(Locator::Id("connector-name"))
-        .await?
-        .send_keys("pbx")
-        .await?;
-    admin
-        .client
-        .find(Locator::Css("#connector-form button[type=submit]"))
-        .await?
-        .click()
-        .await?;
+    admin.click("#tab-connectors").await?;
+    admin.type_into("connector-name", "pbx").await?;
+    admin.click("#connector-form button[type=submit]").await?;
     admin
         .until(
             "the token shown and the connector listed",

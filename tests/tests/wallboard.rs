@@ -40,30 +40,6 @@ async fn until_shown(browser: &Browser, what: &str, selector: &str) -> Result<()
     .await
 }
 
-async fn click(browser: &Browser, selector: &str) -> Result<()> {
-    browser
-        .client
-        .find(Locator::Css(selector))
-        .await?
-        .click()
-        .await?;
-    Ok(())
-}
-
-/// Signs `name` in on the page's own sign-in form (its password is its name).
-async fn sign_in(browser: &Browser, name: &str) -> Result<()> {
-    until_shown(browser, "the sign-in form", "#view-login:not([hidden])").await?;
-    for field in ["login-name", "login-password"] {
-        browser
-            .client
-            .find(Locator::Id(field))
-            .await?
-            .send_keys(name)
-            .await?;
-    }
-    click(browser, "#login-form button[type=submit]").await
-}
-
 async fn shot(browser: &Browser, name: &str) -> Result<Vec<u8>> {
     let png = browser.client.screenshot().await?;
     std::fs::write(output_dir().join(format!("wallboard-{name}.png")), &png)?;
@@ -102,7 +78,7 @@ async fn a_supervisor_force_assigns_a_chat_to_an_agent_on_a_call_and_the_board_m
         .client
         .goto(&relay.url("/console/wallboard.html"))
         .await?;
-    sign_in(&board, "supervisor").await?;
+    board.sign_in("supervisor").await?;
     board
         .until("the board is live", "window.wallboard.renders > 0")
         .await?;
@@ -146,7 +122,7 @@ async fn a_supervisor_force_assigns_a_chat_to_an_agent_on_a_call_and_the_board_m
     desk.client
         .goto(&relay.url("/console/agent-desk.html"))
         .await?;
-    sign_in(&desk, "agent").await?;
+    desk.sign_in("agent").await?;
     until_shown(&desk, "the desk", "#view-desk:not([hidden])").await?;
     desk.js(
         "const s = document.getElementById('presence'); s.value = 'available';
@@ -167,7 +143,8 @@ async fn a_supervisor_force_assigns_a_chat_to_an_agent_on_a_call_and_the_board_m
         ".item.offered[data-id='call-1'] button.accept",
     )
     .await?;
-    click(&desk, ".item.offered[data-id='call-1'] button.accept").await?;
+    desk.click(".item.offered[data-id='call-1'] button.accept")
+        .await?;
     until_shown(
         &desk,
         "the call",
@@ -212,16 +189,14 @@ async fn a_supervisor_force_assigns_a_chat_to_an_agent_on_a_call_and_the_board_m
     );
 
     // Assign the chat to her: refused without force (she is on a call), made with it.
-    click(
-        &board,
-        "#waiting tr[data-interaction='chat-1'] button.assign",
-    )
-    .await?;
+    board
+        .click("#waiting tr[data-interaction='chat-1'] button.assign")
+        .await?;
     until_shown(&board, "the assign dialog", "#assign-dialog[open]").await?;
     board
         .js("document.getElementById('assign-agent').value = 'agent'; return 1")
         .await?;
-    click(&board, "#assign-go").await?;
+    board.click("#assign-go").await?;
     until_shown(&board, "the refusal", "#assign-error:not([hidden])").await?;
     let refusal = board
         .client
@@ -231,12 +206,7 @@ async fn a_supervisor_force_assigns_a_chat_to_an_agent_on_a_call_and_the_board_m
         .await?;
     ensure!(refusal.contains("Force"), "{refusal}");
     // Keyboard: the force box is a real checkbox in the dialog's tab order.
-    board
-        .client
-        .find(Locator::Id("assign-force"))
-        .await?
-        .send_keys(" ")
-        .await?;
+    board.type_into("assign-force", " ").await?;
     ensure!(
         board
             .js("return document.getElementById('assign-force').checked")
@@ -244,7 +214,7 @@ async fn a_supervisor_force_assigns_a_chat_to_an_agent_on_a_call_and_the_board_m
             == json!(true),
         "the space bar did not tick Force"
     );
-    click(&board, "#assign-go").await?;
+    board.click("#assign-go").await?;
     until_shown(&board, "the notice", "#board-notice:not([hidden])").await?;
     let notice = board
         .client
@@ -290,7 +260,7 @@ async fn a_supervisor_force_assigns_a_chat_to_an_agent_on_a_call_and_the_board_m
     }
 
     // Bob is stuck away: the supervisor signs him out from the board.
-    click(&board, "tr[data-agent=bob] button.sign-out").await?;
+    board.click("tr[data-agent=bob] button.sign-out").await?;
     board
         .until(
             "bob signed out",

@@ -13,14 +13,7 @@ use futures_util::StreamExt;
 use serde_json::{json, Value};
 use tokio_tungstenite::tungstenite::{client::IntoClientRequest, http::HeaderValue};
 
-use super::support::{client_from, login_answer, sign_in_as};
-
-/// The status and the body of an answer.
-async fn answer(r: reqwest::RequestBuilder) -> Result<(u16, Value)> {
-    let r = r.send().await?;
-    let status = r.status().as_u16();
-    Ok((status, r.json().await.unwrap_or(Value::Null)))
-}
+use super::support::{answer, client_from, login_answer, sign_in_as};
 
 async fn people(relay: &Relay, http: &reqwest::Client, admin: &str) -> Result<Value> {
     let (status, body) =

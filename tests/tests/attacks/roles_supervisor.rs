@@ -12,18 +12,11 @@ use futures_util::StreamExt;
 use serde_json::{json, Value};
 use tokio_tungstenite::tungstenite::{client::IntoClientRequest, http::HeaderValue, Message};
 
-use super::support::{client_from, login_answer, sign_in_as};
+use super::support::{answer, client_from, login_answer, sign_in_as};
 
 const CONNECTOR: &str = "pbx=supervisor-connector-token-0123456789";
 const CONNECTOR_TOKEN: &str = "supervisor-connector-token-0123456789";
 const WAIT: Duration = Duration::from_secs(10);
-
-/// The status and the body of an answer.
-async fn answer(r: reqwest::RequestBuilder) -> Result<(u16, Value)> {
-    let r = r.send().await?;
-    let status = r.status().as_u16();
-    Ok((status, r.json().await.unwrap_or(Value::Null)))
-}
 
 /// A relay with queue `sales`, the demo agent on a connected call `call-1` there, and
 /// `bob` (an agent) made but not signed in to routing.

@@ -106,3 +106,10 @@ pub async fn audit(relay: &Relay, token: &str, session: &str) -> Result<Vec<(Str
         })
         .collect())
 }
+
+/// The status and the JSON body (`null` when there is none) of an answer.
+pub async fn answer(r: reqwest::RequestBuilder) -> Result<(u16, Value)> {
+    let r = r.send().await?;
+    let status = r.status().as_u16();
+    Ok((status, r.json().await.unwrap_or(Value::Null)))
+}
