@@ -3,8 +3,9 @@
 //! clear masks it from its next page load on (no restart, nothing cached), while the agent
 //! mirrors the page over the real protocol. The people tab adds a person whom the relay then
 //! signs in with the roles the admin ticked; the routing tab adds a queue with wrap-up codes
-//! (routing at once) and sets an agent's queues and capacity; the connectors tab issues a
-//! telephony connector whose token, shown once, offers a call.
+//! and a skill (routing at once) and sets a signed-in agent's queues, skills and capacity
+//! (applying at once); the connectors tab issues a telephony connector whose token, shown once,
+//! offers a call, which reaches that agent.
 
 mod cobrowse;
 
@@ -186,7 +187,20 @@ async fn an_admin_masks_a_field_in_the_settings_page_and_the_customer_page_masks
     .await?;
     ensure!(dora["agent"]["roles"] == json!(["supervisor"]), "{dora}");
 
-    // The routing tab: a queue with wrap-up codes, routing at once, and the agent's profile.
+    // The routing tab: a queue with wrap-up codes and a skill it needs, routing at once, and
+    // the profile of an agent already signed in to routing, applying at once too.
+    let agent_token = login_as(&relay, "agent").await?;
+    let signed_in = reqwest::Client::new()
+        .post(relay.url("/api/routing/presence"))
+        .bearer_auth(&agent_token)
+        .json(&json!({"presence": "available"}))
+        .send()
+        .await?
+        .status();
+    ensure!(
+        signed_in.is_success(),
+        "the agent signs in to routing: {signed_in}"
+    );
     admin.click("#tab-routing").await?;
     admin
         .until(
@@ -194,7 +208,11 @@ async fn an_admin_masks_a_field_in_the_settings_page_and_the_customer_page_masks
             "document.querySelector('#profile-person option[value=agent]')",
         )
         .await?;
-    for (field, text) in [("queue-name", "billing"), ("queue-codes", "paid, refund")] {
+    for (field, text) in [
+        ("queue-name", "billing"),
+        ("queue-skills", "7:2"),
+        ("queue-codes", "paid, refund"),
+    ] {
         admin.type_into(field, text).await?;
     }
     admin.click("#queue-form button[type=submit]").await?;
@@ -208,6 +226,18 @@ async fn an_admin_masks_a_field_in_the_settings_page_and_the_customer_page_masks
         .js("document.getElementById('profile-person').value = 'agent';
              document.querySelector('#profile-queues [data-queue=billing]').checked = true;
              document.getElementById('cap-chat').value = '2'; return 1")
+        .await?;
+    // A skill typed wrong is refused in the page, and nothing is saved.
+    admin.type_into("profile-skills", "7:x").await?;
+    admin.click("#profile-save").await?;
+    admin
+        .until(
+            "the bad skill refused",
+            "/not skill:level/.test(document.getElementById('profile-error').textContent)",
+        )
+        .await?;
+    admin
+        .js("document.getElementById('profile-skills').value = '7:3'; return 1")
         .await?;
     admin.click("#profile-save").await?;
     admin
@@ -231,7 +261,8 @@ async fn an_admin_masks_a_field_in_the_settings_page_and_the_customer_page_masks
         .cloned()
         .unwrap_or_default();
     ensure!(
-        billing["queue"]["wrap_up_codes"] == json!(["paid", "refund"]),
+        billing["queue"]["wrap_up_codes"] == json!(["paid", "refund"])
+            && billing["queue"]["skills"] == json!([{"skill": 7, "level": 2}]),
         "the queue the page saved: {queues}"
     );
     let profile: Value = http
@@ -242,7 +273,9 @@ async fn an_admin_masks_a_field_in_the_settings_page_and_the_customer_page_masks
         .json()
         .await?;
     ensure!(
-        profile["queues"] == json!(["billing"]) && profile["capacity"]["chat"] == 2,
+        profile["queues"] == json!(["billing"])
+            && profile["capacity"]["chat"] == 2
+            && profile["skills"] == json!([{"skill": 7, "level": 3}]),
         "the profile the page saved: {profile}"
     );
     admin.screenshot("settings-routing").await?;
@@ -271,6 +304,18 @@ async fn an_admin_masks_a_field_in_the_settings_page_and_the_customer_page_masks
     ensure!(
         token.len() == 64 && offered.is_success(),
         "the page's token {token:?} offered a call: {offered}"
+    );
+    // The agent signed in before billing existed; its new profile put it there at once.
+    let desk: Value = http
+        .get(relay.url("/api/routing/desk"))
+        .bearer_auth(&agent_token)
+        .send()
+        .await?
+        .json()
+        .await?;
+    ensure!(
+        desk["work"][0]["interaction"] == "call-7" && desk["work"][0]["state"] == "offered",
+        "billing's call is offered to the agent the profile put in billing: {desk}"
     );
     let listed = admin
         .js("return document.getElementById('connectors-table').textContent")

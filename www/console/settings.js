@@ -173,6 +173,16 @@ $('site-form').addEventListener('submit', async (e) => {
 
 let queues = [];
 
+// Skills as an admin types them, "1:3, 4:2" (skill number:level); a malformed pair is an error.
+const skillsText = (list) => (list || []).map((s) => `${s.skill}:${s.level}`).join(', ');
+function parseSkills(text) {
+  return text.split(',').map((t) => t.trim()).filter(Boolean).map((t) => {
+    const m = /^(\d+)\s*:\s*(\d+)$/.exec(t);
+    if (!m) throw new Error(`"${t}" is not skill:level (for example 1:3)`);
+    return { skill: Number(m[1]), level: Number(m[2]) };
+  });
+}
+
 async function loadRouting() {
   queues = await api('/api/routing/queues');
   $('queues-empty').hidden = queues.length > 0;
@@ -181,6 +191,7 @@ async function loadRouting() {
     el('td', {}, String(q.priority || 0)),
     el('td', {}, q.strategy || 'longest_idle'),
     el('td', {}, `${Math.round((q.offer_timeout_ms || 15000) / 1000)} s`),
+    el('td', {}, skillsText(q.skills) || '—'),
     el('td', {}, (q.wrap_up_codes || []).join(', ') || '—'),
     el('td', {}, el('button', { type: 'button', class: 'small', onclick: () => editQueue(q) }, 'Edit')))));
   const people = await api('/api/admin/people');
@@ -198,6 +209,7 @@ function editQueue(q) {
   $('queue-strategy').value = q.strategy || 'longest_idle';
   $('queue-timeout').value = Math.round((q.offer_timeout_ms || 15000) / 1000);
   $('queue-codes').value = (q.wrap_up_codes || []).join(', ');
+  $('queue-skills').value = skillsText(q.skills);
   $('queue-name').focus();
 }
 
@@ -205,12 +217,15 @@ $('queue-form').addEventListener('submit', async (e) => {
   e.preventDefault();
   const codes = $('queue-codes').value.split(',').map((c) => c.trim()).filter(Boolean);
   const existing = queues.find(({ queue }) => queue.name === $('queue-name').value.trim());
+  let skills;
+  try { skills = parseSkills($('queue-skills').value); } catch (err) { fail(err); return; }
   const spec = {
     ...(existing ? existing.queue : {}),
     name: $('queue-name').value.trim(),
     priority: Number($('queue-priority').value) || 0,
     strategy: $('queue-strategy').value,
     offer_timeout_ms: Math.max(1, Number($('queue-timeout').value) || 15) * 1000,
+    skills,
     wrap_up_codes: codes.length ? codes : null,
   };
   try {
@@ -230,13 +245,17 @@ async function loadProfile() {
     el('input', { type: 'checkbox', value: q.name, 'data-queue': q.name, checked: (p.queues || []).includes(q.name) }), q.name)));
   const cap = p.capacity || { call: 1, chat: 3, message: 5 };
   for (const m of ['call', 'chat', 'message']) $(`cap-${m}`).value = cap[m];
+  $('profile-skills').value = skillsText(p.skills);
 }
 
 $('profile-person').addEventListener('change', () => loadProfile().catch(fail));
 $('profile-form').addEventListener('submit', async (e) => {
   e.preventDefault();
   const name = $('profile-person').value;
+  let skills;
+  try { skills = parseSkills($('profile-skills').value); } catch (err) { fail(err, 'profile-error'); return; }
   const spec = {
+    skills,
     queues: [...$('profile-queues').querySelectorAll('input:checked')].map((i) => i.value),
     capacity: Object.fromEntries(['call', 'chat', 'message'].map((m) => [m, Number($(`cap-${m}`).value) || 0])),
   };
@@ -244,7 +263,7 @@ $('profile-form').addEventListener('submit', async (e) => {
     const current = await api(`/api/routing/agents/${encodeURIComponent(name)}/profile`);
     await api(`/api/routing/agents/${encodeURIComponent(name)}/profile`, { ...current, ...spec }, 'PUT');
     $('profile-error').hidden = true;
-    say(`${name}'s routing profile saved.`);
+    say(`${name}'s routing profile saved: it applies now.`);
   } catch (err) { fail(err, 'profile-error'); }
 });
 

@@ -233,8 +233,8 @@ async fn define_queue(
     Ok(Json(json!({ "id": id.0 })))
 }
 
-/// `PUT /api/routing/agents/{name}/profile`: skills, capacity and queues, used from the
-/// agent's next sign-in.
+/// `PUT /api/routing/agents/{name}/profile`: skills, capacity and queues, checked against the
+/// queues and applied at once to a signed-in agent.
 async fn save_profile(
     State(s): State<RoutingState>,
     auth: AuthAgent,
@@ -242,6 +242,8 @@ async fn save_profile(
     Json(spec): Json<ProfileSpec>,
 ) -> Result<Json<serde_json::Value>> {
     auth.may_platform(May::Configure(Area::Routing))?;
+    let id = agent_id_by_name(&s, name.clone()).await?;
+    s.routing.update_profile(&id, spec.clone()).await?;
     s.store
         .write(move |db| persist::profile_save(db, &name, &spec))
         .await?;

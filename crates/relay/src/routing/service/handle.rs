@@ -130,6 +130,8 @@ pub(crate) enum Command {
         presence: Presence,
         reply: Reply<()>,
     },
+    /// A profile an admin saved: checked, and applied if the agent is signed in.
+    Profile(String, ProfileSpec, Reply<()>),
     Arrive(Arrival, Reply<()>),
     Hold(String, Held, Reply<()>),
     Act {
@@ -271,6 +273,18 @@ impl Handle {
             reply,
         })
         .await
+    }
+
+    /// Checks a routing profile against the queues and applies it at once to a signed-in
+    /// agent (without a sign-in of its own, it is used from the next one).
+    pub async fn update_profile(
+        &self,
+        agent_id: &str,
+        profile: ProfileSpec,
+    ) -> Result<(), ServiceError> {
+        let agent_id = agent_id.to_owned();
+        self.ask(|reply| Command::Profile(agent_id, profile, reply))
+            .await
     }
 
     /// Signs an agent out of routing: its work goes back to the queues.

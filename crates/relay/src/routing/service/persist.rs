@@ -64,6 +64,19 @@ pub enum SpecError {
     Name,
     #[error("unknown queue {0:?}")]
     UnknownQueue(String),
+    #[error("skill {skill} has level {level}: levels are 1 to 5")]
+    Level { skill: u32, level: u8 },
+}
+
+/// Refuses a skill level outside 1 to 5.
+fn check_levels<'a>(levels: impl IntoIterator<Item = &'a SkillLevel>) -> Result<(), SpecError> {
+    match levels.into_iter().find(|s| !(1..=5).contains(&s.level)) {
+        Some(s) => Err(SpecError::Level {
+            skill: s.skill,
+            level: s.level,
+        }),
+        None => Ok(()),
+    }
 }
 
 impl QueueSpec {
@@ -72,6 +85,11 @@ impl QueueSpec {
         if self.name.is_empty() || self.name.len() > 64 {
             return Err(SpecError::Name);
         }
+        check_levels(
+            self.skills
+                .iter()
+                .chain(self.rings.iter().flat_map(|r| &r.skills)),
+        )?;
         let strategy = match self.strategy.as_deref() {
             None | Some("longest_idle") => Strategy::LongestIdle,
             Some("least_occupied") => Strategy::LeastOccupied,
@@ -136,6 +154,7 @@ impl ProfileSpec {
         lookup: impl Fn(&str) -> Option<QueueId>,
         all: Vec<QueueId>,
     ) -> Result<AgentProfile, SpecError> {
+        check_levels(&self.skills)?;
         let queues = if self.queues.is_empty() {
             all
         } else {

@@ -192,6 +192,31 @@ impl Switchboard {
         Ok(())
     }
 
+    /// Checks a routing profile against the queues and, when the agent is signed in, applies
+    /// it at once (its queues, skills and capacity; its work stays with it).
+    pub fn update_profile(
+        &mut self,
+        now: Millis,
+        store_id: &str,
+        spec: &ProfileSpec,
+    ) -> Result<(), ServiceError> {
+        let all = self.queues.keys().copied().collect();
+        let profile = spec.to_profile(|n| self.queue_id(n), all)?;
+        let Some(&agent) = self.agent_ids.get(store_id) else {
+            return Ok(());
+        };
+        if self.engine.presence(agent).is_none() {
+            return Ok(());
+        }
+        let queues = profile.queues.clone();
+        self.handle(now, Event::SignIn { agent, profile })?;
+        if let Some(info) = self.agents.get_mut(&agent) {
+            info.queues = queues;
+        }
+        self.touched.push(agent);
+        Ok(())
+    }
+
     pub fn arrive(
         &mut self,
         now: Millis,

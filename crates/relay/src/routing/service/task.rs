@@ -183,6 +183,9 @@ impl Service {
                     .set_presence(now, &agent_id, &name, &profile, presence),
                 reply,
             ),
+            Command::Profile(agent_id, profile, reply) => {
+                (self.board.update_profile(now, &agent_id, &profile), reply)
+            }
             Command::Arrive(arrival, reply) => {
                 let window =
                     u64::try_from(self.config.threading_window.as_millis()).unwrap_or(u64::MAX);

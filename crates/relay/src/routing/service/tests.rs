@@ -212,3 +212,81 @@ async fn a_forced_assignment_shows_on_the_board_and_service_level_counts_each_an
         "an assignment restarted her time in state"
     );
 }
+
+#[tokio::test]
+async fn a_profile_saved_for_a_signed_in_agent_applies_at_once_and_keeps_its_work() {
+    use crate::routing::{Media, Presence, QueueId};
+    let (handle, _dir) = service().await;
+    for (id, name) in [(1, "web"), (2, "billing")] {
+        let spec: QueueSpec = serde_json::from_str(&format!(r#"{{"name":"{name}"}}"#)).unwrap();
+        handle.define_queue(QueueId(id), spec).await.unwrap();
+    }
+    let only = |queues: &[&str]| persist::ProfileSpec {
+        queues: queues.iter().map(|q| (*q).to_owned()).collect(),
+        ..Default::default()
+    };
+    handle
+        .set_presence("agent-a", "alice", only(&["web"]), Presence::Available)
+        .await
+        .unwrap();
+    let arrival = |id: &str, queue: &str| Arrival {
+        id: id.into(),
+        media: Media::Chat,
+        queue: queue.into(),
+        priority: None,
+        last_agent: None,
+    };
+    handle.arrive(arrival("chat-1", "web")).await.unwrap();
+    handle
+        .act("chat-1", Some("agent-a"), Action::Accept)
+        .await
+        .unwrap();
+    handle.arrive(arrival("chat-2", "billing")).await.unwrap();
+    let states = |desk: live::DeskView| -> Vec<(String, &'static str)> {
+        desk.work
+            .iter()
+            .map(|w| (w.interaction.clone(), w.state))
+            .collect()
+    };
+    assert_eq!(
+        states(handle.desk("agent-a").await.unwrap()),
+        [("chat-1".to_owned(), "connected")],
+        "billing's chat reached an agent outside billing"
+    );
+
+    // A level outside 1 to 5 or an unknown queue is refused and changes nothing.
+    let bad: persist::ProfileSpec =
+        serde_json::from_str(r#"{"queues":["web","billing"],"skills":[{"skill":1,"level":9}]}"#)
+            .unwrap();
+    assert!(matches!(
+        handle.update_profile("agent-a", bad).await,
+        Err(ServiceError::Spec(persist::SpecError::Level {
+            level: 9,
+            ..
+        }))
+    ));
+    assert!(matches!(
+        handle.update_profile("agent-a", only(&["nowhere"])).await,
+        Err(ServiceError::Spec(persist::SpecError::UnknownQueue(_)))
+    ));
+    assert_eq!(handle.desk("agent-a").await.unwrap().work.len(), 1);
+
+    // Adding billing offers its waiting chat now, beside the chat she holds.
+    handle
+        .update_profile("agent-a", only(&["web", "billing"]))
+        .await
+        .unwrap();
+    assert_eq!(
+        states(handle.desk("agent-a").await.unwrap()),
+        [
+            ("chat-1".to_owned(), "connected"),
+            ("chat-2".to_owned(), "offered")
+        ]
+    );
+    // Someone never signed in is only checked; the profile waits for the sign-in.
+    handle
+        .update_profile("agent-b", only(&["billing"]))
+        .await
+        .unwrap();
+    assert!(handle.desk("agent-b").await.unwrap().work.is_empty());
+}
