@@ -289,3 +289,117 @@ async fn a_first_time_visitor_attaches_a_picture_before_writing_anything() -> an
     shot(&customer, "attachment-first").await?;
     Ok(())
 }
+
+/// Signs `name` in over the API (the password is the name); its bearer token.
+async fn token_of(relay: &Relay, name: &str) -> anyhow::Result<String> {
+    let body: Value = reqwest::Client::new()
+        .post(relay.url("/api/login"))
+        .json(&json!({"name": name, "password": name}))
+        .send()
+        .await?
+        .json()
+        .await?;
+    Ok(body["token"].as_str().context("no token")?.to_owned())
+}
+
+#[tokio::test]
+async fn another_agent_cannot_open_an_agents_conversation_in_the_inbox_and_a_supervisor_reads_it(
+) -> anyhow::Result<()> {
+    let relay = Relay::start(&[]).await?;
+    relay
+        .cli(&["user", "add", "bob", "--role", "agent", "--password", "bob"])
+        .await?;
+    let alice = token_of(&relay, "agent").await?;
+    let (conversation, _guest) = relay.conversation_of(&alice).await?;
+    let link = relay.url(&format!("/console/inbox.html#conversation={conversation}"));
+
+    // Bob follows a link to the demo agent's conversation: the page refuses it, naming why,
+    // shows nothing of it, and does not list it; the API refuses him too.
+    let bob = Browser::start().await?;
+    bob.client.goto(&link).await?;
+    bob.sign_in("bob").await?;
+    until(
+        &bob,
+        "the refusal",
+        "/You may not open this conversation/.test(document.getElementById('no-conv').textContent)",
+    )
+    .await?;
+    let page = js(
+        &bob,
+        "return { conv: document.getElementById('conv').hidden,
+                  role: document.getElementById('no-conv').getAttribute('role'),
+                  text: document.getElementById('no-conv').textContent,
+                  body: document.body.innerText,
+                  listed: document.querySelectorAll('.conv').length }",
+    )
+    .await?;
+    anyhow::ensure!(
+        page["conv"] == json!(true)
+            && page["role"] == "alert"
+            && page["text"]
+                .as_str()
+                .is_some_and(|t| t.contains("work.read_any")),
+        "bob's page: {page}"
+    );
+    anyhow::ensure!(
+        !page["body"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("can you show me?")
+            && page["listed"] == json!(0),
+        "bob's page shows the customer's words or lists the conversation: {page}"
+    );
+    let api = bob
+        .eval_async(&format!(
+            "const done = arguments[arguments.length - 1];
+             Promise.all(['', '/messages'].map((tail) => fetch('/api/messaging/conversations/{conversation}' + tail,
+                 tail ? {{ method: 'POST', headers: {{ 'Content-Type': 'application/json' }}, body: JSON.stringify({{ text: 'hi' }}) }} : {{}})
+               .then((r) => r.status))).then(done)"
+        ))
+        .await?;
+    anyhow::ensure!(api == json!([403, 403]), "bob's read and send: {api}");
+    // His page links are an agent's: no wallboard, observing, reports or settings.
+    until(
+        &bob,
+        "an agent's page links",
+        "[...document.querySelectorAll('nav.pages a')].map((a) => a.textContent).join() === 'Co-browse,Inbox,Agent desk'",
+    )
+    .await?;
+    shot(&bob, "refused").await?;
+
+    // The supervisor following the same link reads it, without a composer.
+    let boss = Browser::start().await?;
+    boss.client.goto(&link).await?;
+    boss.sign_in("supervisor").await?;
+    until(
+        &boss,
+        "the conversation read",
+        "!document.getElementById('conv').hidden && /can you show me\\?/.test(document.getElementById('log').textContent)",
+    )
+    .await?;
+    let read_only = js(
+        &boss,
+        "return document.getElementById('compose').hidden && !document.getElementById('others').hidden",
+    )
+    .await?;
+    anyhow::ensure!(read_only == json!(true), "the supervisor may write in it");
+
+    // Nothing bob tried reached the conversation.
+    let view: Value = reqwest::Client::new()
+        .get(relay.url(&format!("/api/messaging/conversations/{conversation}")))
+        .bearer_auth(&alice)
+        .send()
+        .await?
+        .json()
+        .await?;
+    let texts: Vec<&str> = view["history"][0]["messages"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|m| m["text"].as_str())
+        .collect();
+    anyhow::ensure!(texts == ["can you show me?"], "{texts:?}");
+    bob.close().await?;
+    boss.close().await?;
+    Ok(())
+}

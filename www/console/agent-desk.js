@@ -173,6 +173,7 @@ $('login-form').addEventListener('submit', async (e) => {
     $('login-error').hidden = false;
     return;
   }
+  window.dispatchEvent(new Event('console-signed-in'));
   start();
 });
 

@@ -81,6 +81,7 @@ $('login-form').addEventListener('submit', async (e) => {
     show('login-error');
     return;
   }
+  window.dispatchEvent(new Event('console-signed-in'));
   signedIn((await r.json()).agent);
 });
 

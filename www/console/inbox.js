@@ -8,7 +8,10 @@ const api = async (path, body, method) => {
     headers: body === undefined ? {} : { 'Content-Type': 'application/json' },
     body: body === undefined ? undefined : JSON.stringify(body),
   });
-  if (!r.ok) throw Object.assign(new Error((await r.json().catch(() => ({}))).error || r.statusText), { status: r.status });
+  if (!r.ok) {
+    const body = await r.json().catch(() => ({}));
+    throw Object.assign(new Error(body.error || r.statusText), { status: r.status, permission: body.permission });
+  }
   return r.status === 204 ? null : r.json();
 };
 let me = null, current = null, view = null, typingTimer = 0, typingSent = false;
@@ -68,11 +71,25 @@ function eventLine(e) {
   el.textContent = `${e.kind.replace(/_/g, ' ')}${extra} · ${new Date(e.created_at).toLocaleTimeString()}`;
   return el;
 }
+// A conversation the relay will not show this person (someone else's, for an agent) is
+// refused in the page as it is by the API: nothing of it is shown, and the reason is.
+function refused(err) {
+  current = null; view = null;
+  $('conv').hidden = true;
+  const why = err.status === 403
+    ? `You may not open this conversation: it is not yours${err.permission ? ` (${err.permission} missing)` : ''}.`
+    : err.status === 404 ? 'No such conversation.' : `The conversation could not be opened: ${err.message}`;
+  $('no-conv').textContent = why;
+  $('no-conv').setAttribute('role', 'alert');
+  $('no-conv').classList.add('refused');
+  $('no-conv').hidden = false;
+}
 async function open(id) {
   if (id !== current) $('cobrowse-open').hidden = true;
   current = id;
-  view = await api('/api/messaging/conversations/' + id);
-  $('no-conv').hidden = true; $('conv').hidden = false;
+  try { view = await api('/api/messaging/conversations/' + id); } catch (err) { refused(err); return; }
+  if (location.hash !== `#conversation=${encodeURIComponent(id)}`) history.replaceState(null, '', `#conversation=${encodeURIComponent(id)}`);
+  $('no-conv').hidden = true; $('no-conv').classList.remove('refused'); $('conv').hidden = false;
   $('contact').textContent = (view.contact && view.contact.display_name) || 'Contact';
   $('state').textContent = `${channelIcon(view.conversation.channel)} ${view.conversation.state}`;
   $('take').hidden = view.conversation.state !== 'waiting' || !holds('agent');
@@ -127,12 +144,15 @@ async function main() {
   $('agent-name').textContent = me.name;
   $('view-inbox').hidden = false;
   await refresh();
+  // A link to one conversation (inbox.html#conversation=ID) opens it, if this person may.
+  const linked = /^#conversation=(.+)$/.exec(location.hash);
+  if (linked) await open(decodeURIComponent(linked[1]));
   stream();
   setInterval(() => refresh().catch(() => {}), 15000);
 }
 $('login-form').onsubmit = async (e) => {
   e.preventDefault();
-  try { await api('/api/login', { name: $('login-name').value, password: $('login-password').value }); $('view-login').hidden = true; main(); }
+  try { await api('/api/login', { name: $('login-name').value, password: $('login-password').value }); $('view-login').hidden = true; window.dispatchEvent(new Event('console-signed-in')); main(); }
   catch (err) { $('login-error').textContent = err.message; $('login-error').hidden = false; }
 };
 $('compose').onsubmit = async (e) => {

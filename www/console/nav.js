@@ -1,7 +1,8 @@
 // The console's page links, by role: each person sees only the pages its roles allow (the
 // relay refuses the rest anyway; this keeps the console from offering what would be refused).
 // Every console page includes it; it fills each `nav.pages` and, on a page the roles do not
-// allow, replaces the page's content with a plain explanation.
+// allow, replaces the page's content with a plain explanation. A page that signs in without
+// loading again dispatches `console-signed-in` on window.
 
 export const PAGES = [
   { href: 'index.html', label: 'Co-browse', roles: ['agent', 'supervisor'] },
@@ -30,7 +31,8 @@ function here() {
 
 function render(person) {
   const current = here();
-  const allowed = PAGES.filter((p) => !person || holds(person, ...p.roles));
+  // Nobody signed in: no links yet (the page shows its sign-in form).
+  const allowed = PAGES.filter((p) => holds(person, ...p.roles));
   for (const nav of document.querySelectorAll('nav.pages')) {
     const name = nav.querySelector('#agent-name');
     nav.replaceChildren(...(name ? [name] : []));
@@ -60,3 +62,12 @@ function render(person) {
 }
 
 me.then(render);
+
+// A page that signs its person in without loading again says so with this event; the links
+// (and the page's own refusal) then follow the roles just signed in.
+window.addEventListener('console-signed-in', () => {
+  fetch('/api/me', { credentials: 'same-origin' })
+    .then((r) => (r.ok ? r.json() : null))
+    .then(render)
+    .catch(() => {});
+});
