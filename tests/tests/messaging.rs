@@ -290,18 +290,6 @@ async fn a_first_time_visitor_attaches_a_picture_before_writing_anything() -> an
     Ok(())
 }
 
-/// Signs `name` in over the API (the password is the name); its bearer token.
-async fn token_of(relay: &Relay, name: &str) -> anyhow::Result<String> {
-    let body: Value = reqwest::Client::new()
-        .post(relay.url("/api/login"))
-        .json(&json!({"name": name, "password": name}))
-        .send()
-        .await?
-        .json()
-        .await?;
-    Ok(body["token"].as_str().context("no token")?.to_owned())
-}
-
 #[tokio::test]
 async fn another_agent_cannot_open_an_agents_conversation_in_the_inbox_and_a_supervisor_reads_it(
 ) -> anyhow::Result<()> {
@@ -309,7 +297,7 @@ async fn another_agent_cannot_open_an_agents_conversation_in_the_inbox_and_a_sup
     relay
         .cli(&["user", "add", "bob", "--role", "agent", "--password", "bob"])
         .await?;
-    let alice = token_of(&relay, "agent").await?;
+    let alice = relay.token_of("agent").await?;
     let (conversation, _guest) = relay.conversation_of(&alice).await?;
     let link = relay.url(&format!("/console/inbox.html#conversation={conversation}"));
 

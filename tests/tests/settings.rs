@@ -52,17 +52,6 @@ async fn sign_in(browser: &Browser, name: &str) -> Result<()> {
         .await
 }
 
-async fn login_as(relay: &Relay, name: &str) -> Result<String> {
-    let answer: Value = reqwest::Client::new()
-        .post(relay.url("/api/login"))
-        .json(&json!({"name": name, "password": name}))
-        .send()
-        .await?
-        .json()
-        .await?;
-    Ok(answer["token"].as_str().unwrap_or_default().to_owned())
-}
-
 #[tokio::test]
 async fn an_admin_masks_a_field_in_the_settings_page_and_the_customer_page_masks_it_from_its_next_load(
 ) -> Result<()> {
@@ -189,7 +178,7 @@ async fn an_admin_masks_a_field_in_the_settings_page_and_the_customer_page_masks
 
     // The routing tab: a queue with wrap-up codes and a skill it needs, routing at once, and
     // the profile of an agent already signed in to routing, applying at once too.
-    let agent_token = login_as(&relay, "agent").await?;
+    let agent_token = relay.token_of("agent").await?;
     let signed_in = reqwest::Client::new()
         .post(relay.url("/api/routing/presence"))
         .bearer_auth(&agent_token)
@@ -246,7 +235,7 @@ async fn an_admin_masks_a_field_in_the_settings_page_and_the_customer_page_masks
             "/routing profile saved/.test(document.getElementById('notice').textContent)",
         )
         .await?;
-    let admin_token = login_as(&relay, "admin").await?;
+    let admin_token = relay.token_of("admin").await?;
     let http = reqwest::Client::new();
     let queues: Value = http
         .get(relay.url("/api/routing/queues"))
