@@ -32,12 +32,12 @@ pub enum Sender {
 pub struct Empty;
 
 macro_rules! messages {
-    ($( $(#[$doc:meta])* $variant:ident($body:ty) = $code:literal, $sender:ident; )*) => {
+    ($( $(#[doc = $doc:literal])+ $variant:ident($body:ty) = $code:literal, $sender:ident; )*) => {
         /// The first byte of every frame: what the body is.
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
         #[repr(u8)]
         pub enum FrameKind {
-            $( $(#[$doc])* $variant = $code, )*
+            $( $(#[doc = $doc])+ $variant = $code, )*
         }
 
         impl FrameKind {
@@ -58,13 +58,30 @@ macro_rules! messages {
                     $( Self::$variant => Sender::$sender, )*
                 }
             }
+
+            /// What a frame of this kind means: the lines of its doc comment in the table below
+            /// (every kind must have one), as PROTOCOL.md's frame table shows them.
+            pub fn doc_lines(self) -> &'static [&'static str] {
+                match self {
+                    $( Self::$variant => &[$($doc),+], )*
+                }
+            }
+
+            /// The Rust name of the body type, as PROTOCOL.md's frame table shows it.
+            pub fn body_type(self) -> &'static str {
+                match self {
+                    $( Self::$variant => stringify!($body), )*
+                }
+            }
         }
 
-        /// A decoded frame body.
-        #[derive(Debug, Clone, PartialEq, Eq)]
+        /// A decoded frame body. Its serde form (`{"Kind": body}`) is the JSON the conformance
+        /// vectors show beside the bytes; the wire encoding is [`Frame::encode`], never serde's
+        /// encoding of this enum.
+        #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
         #[cfg_attr(test, derive(proptest_derive::Arbitrary))]
         pub enum Message {
-            $( $(#[$doc])* $variant($body), )*
+            $( $(#[doc = $doc])+ $variant($body), )*
         }
 
         impl Message {
@@ -113,15 +130,21 @@ messages! {
     Snapshot(Snapshot) = 0x10, Customer;
     /// The DOM changes of one animation frame.
     Mutations(MutationBatch) = 0x11, Customer;
+    /// The value of a form control changed (masked values arrive masked).
     InputValue(InputValue) = 0x12, Customer;
+    /// An element or the window (node 0) scrolled.
     Scroll(Scroll) = 0x13, Customer;
+    /// The browser window was resized.
     Viewport(Viewport) = 0x14, Customer;
     /// The customer's pointer.
     Pointer(Pointer) = 0x15, Customer;
+    /// Focus moved to a node (0: none).
     Focus(Focus) = 0x16, Customer;
+    /// The page navigated within the session (URL and title).
     Navigated(Navigated) = 0x17, Customer;
     /// The page refused an agent input, and says why.
     InputRefused(InputRefused) = 0x18, Customer;
+    /// The customer paused or resumed sharing; while paused the page sends nothing of itself.
     SharingPaused(SharingPaused) = 0x19, Customer;
 
     // The customer's consent (0x30..): the relay acts on the kind alone.
@@ -135,8 +158,11 @@ messages! {
     // The agent's show-and-tell (0x40..): always allowed while the session runs.
     /// The agent's pointer, drawn on the customer's page.
     AgentPointer(Pointer) = 0x40, Agent;
+    /// Pulse an element on the customer's page.
     Highlight(Highlight) = 0x41, Agent;
+    /// An annotation stroke, or more points of one begun with the same id.
     Stroke(Stroke) = 0x42, Agent;
+    /// Remove the agent's strokes and highlights.
     ClearAnnotations(Empty) = 0x43, Agent;
     /// The agent asks the customer for control.
     NavigationRequest(Empty) = 0x44, Agent;
@@ -144,10 +170,15 @@ messages! {
     ResyncRequest(Empty) = 0x45, Agent;
 
     // The agent's input (0x50..): forwarded only while navigation is granted.
+    /// Click a node of the customer's page.
     Click(Click) = 0x50, Agent;
+    /// Set a form control's text as typed.
     TextInput(TextInput) = 0x51, Agent;
+    /// A key press on a node.
     Key(Key) = 0x52, Agent;
+    /// Scroll an element or the window of the customer's page.
     AgentScroll(Scroll) = 0x53, Agent;
+    /// Go to a same-site URL, back, forward, or reload.
     Navigate(Navigate) = 0x54, Agent;
 }
 
@@ -275,8 +306,9 @@ pub fn peek_hello_version(body: &[u8]) -> Result<u16, DecodeError> {
         })
 }
 
-/// A whole frame: sequence number and decoded body.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// A whole frame: sequence number and decoded body. Its serde form is for the conformance
+/// vectors' JSON, as for [`Message`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Frame {
     pub seq: u32,
     pub message: Message,

@@ -17,6 +17,7 @@
 //! - [`dom`]: snapshots and mutation batches of the customer's page, and its other signals.
 //! - [`agent`]: what the agent sends: pointer, highlights, strokes, and input while granted.
 //! - [`fixtures`]: golden frames whose encodings are committed, for both sides to decode.
+//! - [`table`]: PROTOCOL.md's frame table, generated from [`frame`]'s list of kinds.
 //! - [`control`]: the pure control state machine (read-only, requested, granted, ended) that the
 //!   relay and the page both run.
 //!
@@ -37,6 +38,7 @@ pub mod dom;
 pub mod fixtures;
 pub mod frame;
 pub mod session;
+pub mod table;
 
 pub use agent::*;
 pub use control::{ControlState, DropReason, Verdict};
