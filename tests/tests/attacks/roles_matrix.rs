@@ -111,6 +111,11 @@ const ROUTES: &[(&str, &str, Guard)] = &[
     ("GET", "/api/admin/sites", Policy),
     ("GET", "/api/admin/sites/{key}", Policy),
     ("PUT", "/api/admin/sites/{key}", Policy),
+    (
+        "GET",
+        "/api/admin/cobrowse/sessions/{id}/audit/verify",
+        Policy,
+    ),
     // Reporting.
     ("GET", "/api/reports/queues", Policy),
     ("GET", "/api/reports/queues.csv", Policy),

@@ -55,6 +55,7 @@ pub fn routes(state: Arc<Cobrowse>) -> Router {
         .route("/ws/customer", get(customer_ws))
         .route("/ws/agent", get(agent_ws))
         .merge(super::observe::routes())
+        .merge(super::audit_verify::routes())
         .with_state(state)
 }
 

@@ -1,6 +1,7 @@
 //! What co-browse keeps in the database: one row per session (who started it, on which
 //! interaction, when it paired and ended, why) and the session's audit log, and the
-//! [`Recorder`] the frame path hands its records to.
+//! [`Recorder`] the frame path hands its records to. Entries are hash-chained (see
+//! [`super::audit_chain`]).
 //!
 //! **Invariant:** the frame path never waits on the disk: sessions produce [`Record`]s, and
 //! the recorder queues them for the store's writer, which commits them in batches. A full
@@ -22,6 +23,10 @@ pub struct AuditEntry {
     pub event: String,
     /// Facts about the event; never page content.
     pub detail: String,
+    /// This entry's link in the session's hash chain (hex SHA-256, see `audit_chain`);
+    /// `None` for entries written before the chain existed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hash: Option<String>,
 }
 
 /// A new co-browse session row.
@@ -48,6 +53,9 @@ pub enum Record {
         session_id: String,
         reason: String,
         at_ms: i64,
+        /// The audit chain's last hash and the number of entries: the anchored head.
+        audit_head: String,
+        audit_count: i64,
     },
 }
 
@@ -80,7 +88,7 @@ pub fn session_owner(db: &mut dyn Sql, session_id: &str) -> Result<Option<String
 
 pub fn audit_for(db: &mut dyn Sql, session_id: &str) -> Result<Vec<AuditEntry>, StoreError> {
     db.query(
-        "SELECT session_id, seq, at_ms, event, detail FROM audit_log
+        "SELECT session_id, seq, at_ms, event, detail, hash FROM audit_log
          WHERE session_id = $1 ORDER BY seq",
         &[session_id.into()],
     )?
@@ -92,6 +100,7 @@ pub fn audit_for(db: &mut dyn Sql, session_id: &str) -> Result<Vec<AuditEntry>, 
             at_ms: r.int(2)?,
             event: r.text(3)?,
             detail: r.text(4)?,
+            hash: r.opt_text(5)?,
         })
     })
     .collect()
@@ -101,14 +110,15 @@ pub fn audit_for(db: &mut dyn Sql, session_id: &str) -> Result<Vec<AuditEntry>, 
 fn write(db: &mut dyn Sql, record: &Record) -> Result<(), StoreError> {
     match record {
         Record::Audit(e) => db.execute(
-            "INSERT INTO audit_log (session_id, seq, at_ms, event, detail)
-             VALUES ($1, $2, $3, $4, $5) ON CONFLICT (session_id, seq) DO NOTHING",
+            "INSERT INTO audit_log (session_id, seq, at_ms, event, detail, hash)
+             VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (session_id, seq) DO NOTHING",
             &[
                 (&e.session_id).into(),
                 e.seq.into(),
                 e.at_ms.into(),
                 (&e.event).into(),
                 (&e.detail).into(),
+                e.hash.clone().into(),
             ],
         ),
         Record::Paired {
@@ -124,9 +134,18 @@ fn write(db: &mut dyn Sql, record: &Record) -> Result<(), StoreError> {
             session_id,
             reason,
             at_ms,
+            audit_head,
+            audit_count,
         } => db.execute(
-            "UPDATE cobrowse_sessions SET ended_at = $2, end_reason = $3 WHERE id = $1",
-            &[session_id.into(), (*at_ms).into(), reason.into()],
+            "UPDATE cobrowse_sessions SET ended_at = $2, end_reason = $3, audit_head = $4,
+                audit_count = $5 WHERE id = $1",
+            &[
+                session_id.into(),
+                (*at_ms).into(),
+                reason.into(),
+                audit_head.into(),
+                (*audit_count).into(),
+            ],
         ),
     }
     .map(drop)

@@ -12,10 +12,14 @@
 //!   each frame.
 //! - [`page`]: the late-join buffer (pure).
 //! - [`peer`]: a peer's bounded queue, as the session sees it.
+//! - [`audit`], [`audit_chain`]: the audit log, its hash chain and its verification;
+//!   `audit_verify`: an admin's `GET /api/admin/cobrowse/sessions/{id}/audit/verify`.
 //! - [`wire`]: a connection's socket, read and written by the connection's one task.
 
 pub mod api;
 pub mod audit;
+pub mod audit_chain;
+mod audit_verify;
 pub mod connection;
 pub mod counters;
 pub mod limiter;

@@ -90,6 +90,7 @@ impl Session {
         snapshot_wait: Duration,
         counters: Arc<FrameCounters>,
     ) -> Self {
+        let audit_head = super::audit_chain::genesis(&id, &agent_id, &interaction_id);
         Self {
             id,
             agent_id,
@@ -111,6 +112,7 @@ impl Session {
                 page: PageBuffer::new(page_buffer_bytes),
                 last_activity: Instant::now(),
                 audit_seq: 0,
+                audit_head,
                 end_reason: None,
                 snapshot_due: None,
                 unanswered_inputs: 0,
@@ -435,14 +437,7 @@ impl Session {
         }
         let audit = st.audit(&self.id, "ended", format!("{reason:?}"));
         self.wake.notify_one();
-        vec![
-            audit,
-            Record::Ended {
-                session_id: self.id.clone(),
-                reason: format!("{reason:?}"),
-                at_ms: now_ms(),
-            },
-        ]
+        vec![audit, st.ended(&self.id, format!("{reason:?}"))]
     }
 
     fn observers(&self) -> observers::Ctx<'_> {

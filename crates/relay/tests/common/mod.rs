@@ -93,6 +93,11 @@ impl Relay {
         }
     }
 
+    /// The relay's SQLite file, for tests that read or tamper with it directly.
+    pub fn db_path(&self) -> std::path::PathBuf {
+        self._dir.path().join("relay.db")
+    }
+
     pub async fn stop(mut self) {
         self.stop.take().unwrap().send(()).unwrap();
         tokio::time::timeout(WAIT, self.task.take().unwrap())

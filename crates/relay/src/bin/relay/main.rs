@@ -8,10 +8,12 @@ use std::{
 
 use anyhow::{bail, Context};
 use clap::{Parser, Subcommand};
+mod audit;
 mod serve;
 mod sites;
 mod users;
 
+use audit::{audit_command, AuditCommand};
 use relay::{
     routing,
     store::{Options, Store, Target},
@@ -60,6 +62,9 @@ enum Command {
     /// Manage telephony and messaging connector tokens.
     #[command(subcommand)]
     Connector(ConnectorCommand),
+    /// Check co-browse audit logs (their hash chains).
+    #[command(subcommand)]
+    Audit(AuditCommand),
 }
 
 #[derive(Debug, Subcommand)]
@@ -247,6 +252,7 @@ async fn main() -> anyhow::Result<()> {
         }
         Command::Site(command) => site_command(&open(&args.db).await?, command).await,
         Command::Queue(command) => queue_command(&open(&args.db).await?, command).await,
+        Command::Audit(command) => audit_command(&open(&args.db).await?, command).await,
         Command::Connector(ConnectorCommand::Add { name }) => {
             let who = name.clone();
             let token = open(&args.db)

@@ -13,6 +13,7 @@ use tokio::time::Instant;
 
 use super::super::{
     audit::{AuditEntry, Record},
+    audit_chain::{self, Hash},
     counters::FrameCounters,
     page::PageBuffer,
     peer::{close_code, error_close, relay_frame, Closing, Outbound, PeerHandle, QueueFull},
@@ -44,6 +45,9 @@ pub(super) struct State {
     pub(super) last_activity: Instant,
     /// Order of audit entries within the session.
     pub(super) audit_seq: i64,
+    /// The last audit entry's hash (the genesis hash before the first): the chain's head,
+    /// kept here so the frame path never reads the database.
+    pub(super) audit_head: Hash,
     /// Set once, when the session ends.
     pub(super) end_reason: Option<EndReason>,
     /// Since when a snapshot is on its way from the page (it attached, or was asked for one):
@@ -79,13 +83,29 @@ pub(super) struct Observer {
 impl State {
     pub(super) fn audit(&mut self, session_id: &str, event: &str, detail: String) -> Record {
         self.audit_seq += 1;
-        Record::Audit(AuditEntry {
+        let mut entry = AuditEntry {
             session_id: session_id.to_owned(),
             seq: self.audit_seq,
             at_ms: now_ms(),
             event: event.to_owned(),
             detail,
-        })
+            hash: None,
+        };
+        self.audit_head = audit_chain::entry_hash(&self.audit_head, &entry);
+        entry.hash = Some(audit_chain::hex(&self.audit_head));
+        Record::Audit(entry)
+    }
+
+    /// The session's end, with the audit chain's head and count for its row (after the last
+    /// audit entry).
+    pub(super) fn ended(&self, session_id: &str, reason: String) -> Record {
+        Record::Ended {
+            session_id: session_id.to_owned(),
+            reason,
+            at_ms: now_ms(),
+            audit_head: audit_chain::hex(&self.audit_head),
+            audit_count: self.audit_seq,
+        }
     }
 
     pub(super) fn peer(&mut self, role: Role) -> &mut Option<PeerHandle> {
