@@ -30,7 +30,13 @@ impl Ctx<'_> {
     pub async fn customer_socket(&self) -> Result<Peer, Fail> {
         let url = self.api.customer_url(&self.target.site);
         let origin = [("Origin", self.target.origin.clone())];
-        Peer::connect(&url, &origin, self.target.wait).await
+        Peer::connect(&url, &origin, self.target.wait)
+            .await
+            .map_err(|Fail(e)| {
+                Fail(format!(
+                    "customer socket: {e} (does the site allow the origin?)"
+                ))
+            })
     }
 
     /// An agent's socket, authenticated at the upgrade.
@@ -71,13 +77,28 @@ impl Ctx<'_> {
     /// A fresh session by key with both sides attached.
     pub async fn pair(&self) -> Result<Pair, Fail> {
         let started = self.api.start_by_key().await?;
-        let (customer, _) = self.customer(&started.security_key).await?;
-        let (agent, _) = self.agent(&started.session_id).await?;
-        Ok(Pair {
-            id: started.session_id,
-            customer,
-            agent,
-        })
+        let attached = async {
+            let (customer, _) = self.customer(&started.security_key).await?;
+            let (agent, _) = self.agent(&started.session_id).await?;
+            Ok((customer, agent))
+        };
+        match attached.await {
+            Ok((customer, agent)) => Ok(Pair {
+                id: started.session_id,
+                customer,
+                agent,
+            }),
+            Err(fail) => Err(self.abandon(&started.session_id, fail).await),
+        }
+    }
+
+    /// Ends a session a check could not use, so that its unused key does not count against
+    /// the agent's pending keys in this run or the next; returns the check's failure.
+    pub async fn abandon(&self, session_id: &str, Fail(why): Fail) -> Fail {
+        match self.api.end(session_id).await {
+            Ok(()) => Fail(why),
+            Err(Fail(end)) => Fail(format!("{why}; and ending the session: {end}")),
+        }
     }
 }
 

@@ -10,6 +10,7 @@ use protocol::{
 };
 
 use super::{
+    api::Started,
     ctx::{both_ended, mutation, presence, Ctx, Pair},
     peer::Peer,
     report::{Fail, Results},
@@ -17,7 +18,14 @@ use super::{
 
 /// Runs the session checks in order and appends their results.
 pub async fn run(ctx: &Ctx<'_>, results: &mut Results) {
-    let pair = match wrong_key_then_pairing(ctx, results).await {
+    let paired = match ctx.api.start_by_key().await {
+        Ok(started) => match wrong_key_then_pairing(ctx, &started, results).await {
+            Ok(pair) => Ok(pair),
+            Err(fail) => Err(ctx.abandon(&started.session_id, fail).await),
+        },
+        Err(fail) => Err(fail),
+    };
+    let pair = match paired {
         Ok(pair) => Some(pair),
         Err(fail) => {
             results.record("pairing_by_key", Err(fail));
@@ -67,8 +75,11 @@ fn wrong(key: &str) -> String {
 }
 
 /// `wrong_key_refused`, then pairing with the right key (which a wrong guess must not burn).
-async fn wrong_key_then_pairing(ctx: &Ctx<'_>, results: &mut Results) -> Result<Pair, Fail> {
-    let started = ctx.api.start_by_key().await?;
+async fn wrong_key_then_pairing(
+    ctx: &Ctx<'_>,
+    started: &Started,
+    results: &mut Results,
+) -> Result<Pair, Fail> {
     let refused = async {
         let mut guesser = ctx.customer_socket().await?;
         let pairing = protocol::Pairing::SecurityKey(wrong(&started.security_key));
@@ -119,7 +130,7 @@ async fn wrong_key_then_pairing(ctx: &Ctx<'_>, results: &mut Results) -> Result<
         Ok("customer and agent welcomed into one session, read-only; customer told the agent joined".into()),
     );
     Ok(Pair {
-        id: started.session_id,
+        id: started.session_id.clone(),
         customer,
         agent,
     })
