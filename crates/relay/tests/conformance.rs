@@ -45,6 +45,10 @@ async fn our_relay_passes_every_conformance_check() {
         "malformed_frame_refused[empty]",
         "malformed_frame_refused[unknown_kind_0xff]",
         "malformed_frame_refused[sequence_over_u32]",
+        "malformed_end_refused",
+        "wrong_sender_refused[customer]",
+        "wrong_sender_refused[agent]",
+        "second_hello_refused",
     ] {
         assert!(
             results.iter().any(|r| r.name == name),
@@ -81,5 +85,43 @@ async fn a_wrong_password_stops_the_run_before_any_check() {
         matches!(refused, conformance::SetupError::SignIn { status: 401 }),
         "{refused}"
     );
+    relay.stop().await;
+}
+
+/// `relay conformance` itself: the table on stdout, exit 0 when every check passes and
+/// non-zero when one fails (here every customer check, from an origin the site refuses).
+#[tokio::test]
+async fn the_command_prints_the_table_and_fails_when_a_check_fails() {
+    let relay = Relay::start(|_| {}).await;
+    let url = format!("http://{}", relay.addr);
+    let command = move |origin: &'static str| {
+        let url = url.clone();
+        tokio::task::spawn_blocking(move || {
+            std::process::Command::new(env!("CARGO_BIN_EXE_relay"))
+                .args([
+                    "conformance",
+                    "--url",
+                    &url,
+                    "--site",
+                    SITE,
+                    "--origin",
+                    origin,
+                ])
+                .args(["--agent-name", "alice", "--agent-password", "pw"])
+                .output()
+                .unwrap()
+        })
+    };
+    let passing = command(ORIGIN).await.unwrap();
+    let stdout = String::from_utf8_lossy(&passing.stdout);
+    assert!(passing.status.success(), "{stdout}");
+    assert!(stdout.contains("pairing_by_key"), "{stdout}");
+    assert!(stdout.contains(" 0 failed"), "{stdout}");
+
+    let failing = command("http://elsewhere.test").await.unwrap();
+    let stdout = String::from_utf8_lossy(&failing.stdout);
+    assert_eq!(failing.status.code(), Some(1), "{stdout}");
+    assert!(stdout.contains("FAIL"), "{stdout}");
+    assert!(stdout.contains("HTTP 403"), "{stdout}");
     relay.stop().await;
 }

@@ -1,9 +1,12 @@
 //! The checks that break or end sessions on purpose: the agent ending by frame and over HTTP,
-//! an oversize frame, and each malformed frame of the conformance vectors. A bystander session
-//! runs beside them all and must keep carrying frames: a relay refuses the one connection
-//! that misbehaved, never the others.
-
-use protocol::{End, EndReason, ErrorCode, Frame, Message, Pointer, Role};
+//! an oversize frame, each malformed frame of the conformance vectors, a malformed `End`, a
+//! kind from the wrong side and a second `Hello`. A bystander session runs beside them all and
+//! must keep carrying frames: a relay refuses the one connection that misbehaved, never the
+//! others.
+use protocol::{
+    End, EndReason, ErrorCode, Frame, FrameKind, Hello, Message, Pairing, Pointer, Role,
+    PROTOCOL_VERSION,
+};
 
 use super::{
     ctx::{both_ended, mutation, presence, Ctx, Pair},
@@ -29,14 +32,21 @@ pub async fn run(ctx: &Ctx<'_>, vectors: &Vectors, results: &mut Results) {
     let mut left_open = Vec::new();
     let mut round = 0;
 
-    let outcome = oversize(ctx, &mut left_open).await;
-    let outcome = bystander_after(outcome, &mut bystander, &mut round).await;
-    results.record("oversize_frame_refused", outcome);
-
-    for Vector { name, bytes } in &vectors.bad_envelopes {
-        let outcome = malformed(ctx, bytes, &mut left_open).await;
+    for case in customer_cases(ctx) {
+        let outcome = match case.bytes {
+            Ok(bytes) => customer_refused(ctx, bytes, case.code, case.close, &mut left_open).await,
+            Err(fail) => Err(fail),
+        };
         let outcome = bystander_after(outcome, &mut bystander, &mut round).await;
-        results.record(&format!("malformed_frame_refused[{name}]"), outcome);
+        results.record(&case.name, outcome);
+    }
+    for case in agent_cases(vectors) {
+        let outcome = match case.bytes {
+            Ok(bytes) => agent_refused(ctx, &bytes, case.code, case.close, &mut left_open).await,
+            Err(fail) => Err(fail),
+        };
+        let outcome = bystander_after(outcome, &mut bystander, &mut round).await;
+        results.record(&case.name, outcome);
     }
 
     if let Some(pair) = bystander {
@@ -54,6 +64,85 @@ pub async fn run(ctx: &Ctx<'_>, vectors: &Vectors, results: &mut Results) {
     if !stuck.is_empty() {
         results.record("cleanup", Err(Fail(stuck.join("; "))));
     }
+}
+
+/// One frame a relay must refuse, and how.
+struct Refusal {
+    name: String,
+    bytes: Result<Vec<u8>, Fail>,
+    code: ErrorCode,
+    close: u16,
+}
+
+impl Refusal {
+    fn new(name: &str, bytes: Result<Vec<u8>, Fail>, code: ErrorCode, close: u16) -> Refusal {
+        Refusal {
+            name: name.to_owned(),
+            bytes,
+            code,
+            close,
+        }
+    }
+}
+
+/// What the customer sends that must close it alone: one byte over the frame limit, and an
+/// agent's kind.
+fn customer_cases(ctx: &Ctx<'_>) -> Vec<Refusal> {
+    let oversize = encode(Message::Pointer(Pointer { x: 0, y: 0 })).map(|mut bytes| {
+        bytes.resize(ctx.target.max_frame_bytes.saturating_add(1), 0);
+        bytes
+    });
+    let agent_kind = encode(Message::AgentPointer(Pointer { x: 0, y: 0 }));
+    vec![
+        Refusal::new(
+            "oversize_frame_refused",
+            oversize,
+            ErrorCode::TooLarge,
+            1009,
+        ),
+        Refusal::new(
+            "wrong_sender_refused[customer]",
+            agent_kind,
+            ErrorCode::NotAllowed,
+            1008,
+        ),
+    ]
+}
+
+/// What the agent sends that must close it alone: each vector invalid in its envelope, an
+/// `End` whose body does not decode (the relay decodes `End` to refuse exactly that), a page's
+/// kind, and a second `Hello`.
+fn agent_cases(vectors: &Vectors) -> Vec<Refusal> {
+    let mut cases: Vec<Refusal> = vectors
+        .bad_envelopes
+        .iter()
+        .map(|Vector { name, bytes }| {
+            let name = format!("malformed_frame_refused[{name}]");
+            Refusal::new(&name, Ok(bytes.clone()), ErrorCode::Malformed, 1002)
+        })
+        .collect();
+    // An end reason index past the enum's variants.
+    let bad_end = Ok(vec![FrameKind::End.code(), 0x01, 0xee]);
+    let page_kind = encode(super::session_checks::snapshot());
+    let hello = encode(Message::Hello(Hello {
+        version: PROTOCOL_VERSION,
+        role: Role::Agent,
+        site: String::new(),
+        pairing: Pairing::AgentJoin {
+            session_id: "again".into(),
+        },
+    }));
+    cases.extend([
+        Refusal::new("malformed_end_refused", bad_end, ErrorCode::Malformed, 1002),
+        Refusal::new(
+            "wrong_sender_refused[agent]",
+            page_kind,
+            ErrorCode::NotAllowed,
+            1008,
+        ),
+        Refusal::new("second_hello_refused", hello, ErrorCode::NotAllowed, 1008),
+    ]);
+    cases
 }
 
 /// After a refusal elsewhere, the bystander session still carries a page frame to its agent.
@@ -93,42 +182,45 @@ async fn http_end(ctx: &Ctx<'_>, mut pair: Pair) -> Result<String, Fail> {
     both_ended(&mut pair, EndReason::AgentEnded).await
 }
 
-/// The customer sends one byte more than the frame limit.
-async fn oversize(ctx: &Ctx<'_>, left_open: &mut Vec<String>) -> Result<String, Fail> {
+/// A frame as a peer would number it (the relay reads the number but does not judge it).
+fn encode(message: Message) -> Result<Vec<u8>, Fail> {
+    let kind = message.kind();
+    Frame::new(1, message)
+        .encode()
+        .map_err(|e| Fail(format!("could not encode {kind:?}: {e}")))
+}
+
+/// The customer sends `bytes`; it alone is refused, and the agent is told it left.
+async fn customer_refused(
+    ctx: &Ctx<'_>,
+    bytes: Vec<u8>,
+    code: ErrorCode,
+    close: u16,
+    left_open: &mut Vec<String>,
+) -> Result<String, Fail> {
     let mut pair = ctx.pair().await?;
     left_open.push(pair.id.clone());
-    let limit = ctx.target.max_frame_bytes;
-    let mut bytes = Frame::new(1, Message::Pointer(Pointer { x: 0, y: 0 }))
-        .encode()
-        .map_err(|e| Fail(e.to_string()))?;
-    bytes.resize(limit.saturating_add(1), 0);
+    let size = bytes.len();
     pair.customer.send_raw(bytes).await?;
-    let refused = pair
-        .customer
-        .closed()
-        .await?
-        .expect_error(ErrorCode::TooLarge, 1009)?;
+    let refused = pair.customer.closed().await?.expect_error(code, close)?;
     presence(&mut pair.agent, Role::Customer, false).await?;
     Ok(format!(
-        "{} bytes: {refused}; the agent was told the customer left",
-        limit.saturating_add(1)
+        "{size} bytes: {refused}; the agent was told the customer left"
     ))
 }
 
 /// The agent sends `bytes`; it alone is refused, and the session takes a new agent.
-async fn malformed(
+async fn agent_refused(
     ctx: &Ctx<'_>,
     bytes: &[u8],
+    code: ErrorCode,
+    close: u16,
     left_open: &mut Vec<String>,
 ) -> Result<String, Fail> {
     let mut pair = ctx.pair().await?;
     left_open.push(pair.id.clone());
     pair.agent.send_raw(bytes.to_vec()).await?;
-    let refused = pair
-        .agent
-        .closed()
-        .await?
-        .expect_error(ErrorCode::Malformed, 1002)?;
+    let refused = pair.agent.closed().await?.expect_error(code, close)?;
     presence(&mut pair.customer, Role::Agent, false).await?;
     let (mut agent, _) = ctx
         .agent(&pair.id)

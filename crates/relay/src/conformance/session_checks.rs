@@ -136,7 +136,7 @@ async fn wrong_key_then_pairing(
     })
 }
 
-fn snapshot() -> Message {
+pub fn snapshot() -> Message {
     Message::Snapshot(Snapshot {
         url: "https://conformance.invalid/".into(),
         viewport: Viewport {

@@ -15,7 +15,7 @@ use relay::conformance::{self, AgentIdentity, Target};
 ///
 /// The relay must know the site (`--site`, allowing `--origin`) and the agent. The agent signs
 /// in with `--agent-name` and `--agent-password` (`POST /api/login`), or brings a token from
-/// that sign-in with `--agent-token`. The runner starts about ten sessions by key as that
+/// that sign-in with `--agent-token`. The runner starts about fifteen sessions by key as that
 /// agent, breaks some on purpose, and ends every one it started.
 #[derive(Debug, Args)]
 pub struct Conformance {
