@@ -1,8 +1,12 @@
 //! One side of a session as the runner plays it: a real WebSocket client that numbers the
 //! frames it sends, reads with a deadline, and reports every surprise as a [`Fail`] rather
-//! than panicking (the relay under test is untrusted input like any other).
+//! than panicking (the relay under test is untrusted input like any other). Every wait has one
+//! deadline however many frames arrive before what it waits for, and what a read may hold is
+//! bounded, so a relay that floods a peer cannot hang the run or exhaust its memory.
 
 use std::time::Duration;
+
+use tokio::time::Instant;
 
 use futures_util::{SinkExt, StreamExt};
 use protocol::{
@@ -10,11 +14,19 @@ use protocol::{
 };
 use tokio::net::TcpStream;
 use tokio_tungstenite::{
+    tungstenite::protocol::WebSocketConfig,
     tungstenite::{client::IntoClientRequest, http::HeaderValue, Message as Ws},
     MaybeTlsStream, WebSocketStream,
 };
 
 use super::report::Fail;
+
+/// The largest message a peer accepts: the decoder's default frame limit (`Limits::default`),
+/// so any frame a conforming relay may send fits.
+const MAX_MESSAGE_BYTES: usize = 16 << 20;
+
+/// How many frames [`Peer::closed`] keeps of those before the close (the refusal comes first).
+const KEPT_BEFORE_CLOSE: usize = 64;
 
 /// A connected WebSocket speaking the protocol.
 pub struct Peer {
@@ -76,7 +88,10 @@ impl Peer {
                 .map_err(|_| Fail(format!("{name} is not a valid header value")))?;
             request.headers_mut().insert(*name, value);
         }
-        let connecting = tokio_tungstenite::connect_async(request);
+        let config = WebSocketConfig::default()
+            .max_message_size(Some(MAX_MESSAGE_BYTES))
+            .max_frame_size(Some(MAX_MESSAGE_BYTES));
+        let connecting = tokio_tungstenite::connect_async_with_config(request, Some(config), true);
         match tokio::time::timeout(wait, connecting).await {
             Ok(Ok((ws, _))) => Ok(Peer { ws, seq: 0, wait }),
             Ok(Err(tokio_tungstenite::tungstenite::Error::Http(response))) => Err(Fail(format!(
@@ -123,10 +138,15 @@ impl Peer {
 
     /// The next binary message's bytes; a close or a text message is a failure.
     pub async fn recv_bytes(&mut self) -> Result<Vec<u8>, Fail> {
+        let deadline = Instant::now() + self.wait;
+        self.recv_bytes_by(deadline).await
+    }
+
+    async fn recv_bytes_by(&mut self, deadline: Instant) -> Result<Vec<u8>, Fail> {
         loop {
-            let next = tokio::time::timeout(self.wait, self.ws.next())
+            let next = tokio::time::timeout_at(deadline, self.ws.next())
                 .await
-                .map_err(|_| Fail(format!("nothing arrived within {:?}", self.wait)))?;
+                .map_err(|_| Fail(format!("not seen within {:?}", self.wait)))?;
             match next {
                 Some(Ok(Ws::Binary(b))) => return Ok(b.to_vec()),
                 Some(Ok(Ws::Ping(_) | Ws::Pong(_) | Ws::Frame(_))) => continue,
@@ -150,8 +170,9 @@ impl Peer {
 
     /// Skips frames until one of `kind`; returns it with its bytes.
     pub async fn recv_kind(&mut self, kind: FrameKind) -> Result<(Frame, Vec<u8>), Fail> {
+        let deadline = Instant::now() + self.wait;
         loop {
-            let bytes = self.recv_bytes().await?;
+            let bytes = self.recv_bytes_by(deadline).await?;
             let frame = Frame::decode(&bytes, &Limits::default())
                 .map_err(|e| Fail(format!("the relay sent a frame that does not decode: {e}")))?;
             if frame.message.kind() == kind {
@@ -160,29 +181,34 @@ impl Peer {
         }
     }
 
-    /// Reads until a message equal to `marker` arrives; returns the kinds seen before it.
+    /// Reads until a message equal to `marker` arrives; returns the kinds seen before it, each
+    /// once, in the order first seen.
     pub async fn until(&mut self, marker: &[u8]) -> Result<Vec<FrameKind>, Fail> {
+        let deadline = Instant::now() + self.wait;
         let mut seen = Vec::new();
         loop {
-            let bytes = self.recv_bytes().await?;
+            let bytes = self.recv_bytes_by(deadline).await?;
             if bytes == marker {
                 return Ok(seen);
             }
             if let Ok((envelope, _)) = Envelope::peek(&bytes, &Limits::default()) {
-                seen.push(envelope.kind);
+                if !seen.contains(&envelope.kind) {
+                    seen.push(envelope.kind);
+                }
             }
         }
     }
 
     /// Reads until the relay closes the connection (or the deadline passes).
     pub async fn closed(&mut self) -> Result<Closed, Fail> {
+        let deadline = Instant::now() + self.wait;
         let mut closed = Closed::default();
         loop {
-            let next = tokio::time::timeout(self.wait, self.ws.next())
+            let next = tokio::time::timeout_at(deadline, self.ws.next())
                 .await
                 .map_err(|_| Fail(format!("not closed within {:?}", self.wait)))?;
             match next {
-                Some(Ok(Ws::Binary(b))) => {
+                Some(Ok(Ws::Binary(b))) if closed.frames.len() < KEPT_BEFORE_CLOSE => {
                     if let Ok(frame) = Frame::decode(&b, &Limits::default()) {
                         closed.frames.push(frame);
                     }
@@ -195,5 +221,52 @@ impl Peer {
                 Some(Err(_)) | None => return Ok(closed),
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use protocol::Pointer;
+
+    /// A hostile "relay" that floods every connection with frames and never closes.
+    async fn flooding_server() -> String {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move {
+            while let Ok((tcp, _)) = listener.accept().await {
+                tokio::spawn(async move {
+                    let Ok(mut ws) = tokio_tungstenite::accept_async(tcp).await else {
+                        return;
+                    };
+                    let frame = Frame::new(0, Message::AgentPointer(Pointer { x: 1, y: 1 }));
+                    let bytes = frame.encode().unwrap();
+                    while ws.send(Ws::Binary(bytes.clone().into())).await.is_ok() {}
+                });
+            }
+        });
+        format!("ws://{addr}/")
+    }
+
+    #[tokio::test]
+    async fn a_relay_that_floods_a_peer_cannot_hold_a_wait_past_its_deadline() {
+        let url = flooding_server().await;
+        let wait = Duration::from_millis(300);
+        let mut peer = Peer::connect(&url, &[], wait).await.unwrap();
+        let started = Instant::now();
+        // Bounded from outside too, so a regression fails instead of hanging the suite.
+        let waits = async {
+            assert!(peer.until(b"never sent").await.is_err());
+            assert!(peer.recv_kind(FrameKind::Welcome).await.is_err());
+            assert!(peer.closed().await.is_err());
+        };
+        tokio::time::timeout(Duration::from_secs(10), waits)
+            .await
+            .expect("a wait outlived its deadline");
+        assert!(
+            started.elapsed() < Duration::from_secs(3),
+            "{:?}",
+            started.elapsed()
+        );
     }
 }
