@@ -81,8 +81,11 @@ impl Api {
         &self.token
     }
 
-    pub fn customer_url(&self, site: &str) -> String {
-        format!("{}/ws/customer?site={site}", self.ws)
+    /// `/ws/customer?site=KEY`, the key escaped as a query value.
+    pub fn customer_url(&self, site: &str) -> Result<String, Fail> {
+        reqwest::Url::parse_with_params(&format!("{}/ws/customer", self.ws), [("site", site)])
+            .map(String::from)
+            .map_err(|e| Fail(format!("bad customer socket URL: {e}")))
     }
 
     pub fn agent_url(&self) -> String {

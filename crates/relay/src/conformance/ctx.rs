@@ -28,7 +28,7 @@ pub struct Pair {
 impl Ctx<'_> {
     /// A customer's socket for the target's site, sending the page's `Origin`.
     pub async fn customer_socket(&self) -> Result<Peer, Fail> {
-        let url = self.api.customer_url(&self.target.site);
+        let url = self.api.customer_url(&self.target.site)?;
         let origin = [("Origin", self.target.origin.clone())];
         Peer::connect(&url, &origin, self.target.wait)
             .await

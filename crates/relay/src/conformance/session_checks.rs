@@ -23,7 +23,11 @@ pub async fn run(ctx: &Ctx<'_>, results: &mut Results) {
             Ok(pair) => Ok(pair),
             Err(fail) => Err(ctx.abandon(&started.session_id, fail).await),
         },
-        Err(fail) => Err(fail),
+        Err(fail) => {
+            let not_run = "not run: no session could be started by key";
+            results.record("wrong_key_refused", Err(not_run.into()));
+            Err(fail)
+        }
     };
     let pair = match paired {
         Ok(pair) => Some(pair),

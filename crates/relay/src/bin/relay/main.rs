@@ -1,5 +1,5 @@
-//! The relay binary: parses the command line, sets up logging, and either serves or manages
-//! agents and sites in the database.
+//! The relay binary: parses the command line, sets up logging, and either serves, manages
+//! agents and sites in the database, or checks a running relay (`conformance`).
 
 use std::{
     path::{Path, PathBuf},
