@@ -84,6 +84,9 @@ test: setup wasm test-native test-wasm test-e2e
 
 test-native:
 	$(CARGO) test --workspace --exclude e2e
+	@# The conformance runner must fail a relay whose control gate is flipped (a feature only
+	@# this line enables; no relay that runs is built with it).
+	$(CARGO) test -p relay --features conformance-broken-gate --test conformance_broken
 	$(CARGO) build --quiet --manifest-path fuzz/Cargo.toml
 
 test-wasm: setup

@@ -115,6 +115,8 @@ const RELAY_LAYERS: &[(&str, &[&str])] = &[
     ),
     // On top.
     ("headers", &["clients"]),
+    // A client of the wire and the REST API, not a part of the server.
+    ("conformance", &[]),
     (
         "metrics",
         &[

@@ -16,6 +16,8 @@
 //! - [`reporting`]: routing events persisted in batches, historical reports and CSV export.
 //! - [`metrics`]: Prometheus text at `/metrics`.
 //! - [`bridge`]: conversations needing an agent routed as messages, routing's answers back.
+//! - [`conformance`]: the runner of `relay conformance`, a client that checks any relay against
+//!   PROTOCOL.md over real WebSockets; it imports nothing of the relay.
 //!
 //! The binary (`src/bin/relay/`: `main.rs` for the commands, `serve.rs` for its flags) parses
 //! the command line and calls [`http::run`].
@@ -27,6 +29,7 @@ pub mod bridge;
 pub mod clients;
 pub mod cobrowse;
 pub mod config;
+pub mod conformance;
 pub mod error;
 pub mod headers;
 pub mod http;

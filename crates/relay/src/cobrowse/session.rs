@@ -25,6 +25,8 @@ use super::{
 };
 use crate::ids::now_ms;
 
+#[cfg(feature = "conformance-broken-gate")]
+mod broken_gate;
 mod locked;
 mod observers;
 pub use locked::Step;
@@ -338,7 +340,10 @@ impl Session {
             return step;
         }
         st.last_activity = Instant::now();
-        match st.control.on_frame(role, kind) {
+        let verdict = st.control.on_frame(role, kind);
+        #[cfg(feature = "conformance-broken-gate")]
+        let verdict = broken_gate::forward_refused_input(verdict);
+        match verdict {
             Verdict::Forward => self.forward(&mut st, role, kind, frame, &mut step.records),
             Verdict::Transition(mode) => {
                 self.forward(&mut st, role, kind, frame, &mut step.records);

@@ -1,5 +1,5 @@
-//! The relay binary: parses the command line, sets up logging, and either serves or manages
-//! agents and sites in the database.
+//! The relay binary: parses the command line, sets up logging, and either serves, manages
+//! agents and sites in the database, or checks a running relay (`conformance`).
 
 use std::{
     path::{Path, PathBuf},
@@ -9,11 +9,13 @@ use std::{
 use anyhow::{bail, Context};
 use clap::{Parser, Subcommand};
 mod audit;
+mod conformance;
 mod serve;
 mod sites;
 mod users;
 
 use audit::{audit_command, AuditCommand};
+use conformance::{conformance_command, Conformance};
 use relay::{
     routing,
     store::{Options, Store, Target},
@@ -65,6 +67,8 @@ enum Command {
     /// Check co-browse audit logs (their hash chains).
     #[command(subcommand)]
     Audit(AuditCommand),
+    // Its help is the struct's doc: the first line here, the rest under `conformance --help`.
+    Conformance(Conformance),
 }
 
 #[derive(Debug, Subcommand)]
@@ -253,6 +257,7 @@ async fn main() -> anyhow::Result<()> {
         Command::Site(command) => site_command(&open(&args.db).await?, command).await,
         Command::Queue(command) => queue_command(&open(&args.db).await?, command).await,
         Command::Audit(command) => audit_command(&open(&args.db).await?, command).await,
+        Command::Conformance(command) => conformance_command(command).await,
         Command::Connector(ConnectorCommand::Add { name }) => {
             let who = name.clone();
             let token = open(&args.db)
