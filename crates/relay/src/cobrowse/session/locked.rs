@@ -147,16 +147,21 @@ impl State {
         let Some(peer) = slot else {
             return;
         };
+        // What to count once it is queued: a frame's kind byte and length (no copy of the
+        // frame; only the late-join replay, once per join, makes a list).
+        let head = |f: &axum::body::Bytes| (f.first().copied().unwrap_or(0), f.len());
+        let (single, replay) = match &out {
+            Outbound::Frame(frame) => (Some(head(frame)), Vec::new()),
+            Outbound::Frames(frames) => (None, frames.iter().map(head).collect()),
+        };
         match peer.send(out) {
             Ok(()) => {
-                counters
-                    .frames_total
-                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                for (code, len) in single.into_iter().chain(replay) {
+                    counters.queued(code, len);
+                }
             }
             Err(QueueFull::Full) => {
-                counters
-                    .drops_total
-                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                counters.drops.inc();
                 peer.close(error_close(
                     ErrorCode::SlowConsumer,
                     close_code::TRY_AGAIN_LATER,
@@ -192,9 +197,7 @@ impl State {
         }
         for i in dropped.into_iter().rev() {
             let mut o = self.observers.remove(i);
-            self.counters
-                .drops_total
-                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            self.counters.drops.inc();
             o.handle.close(error_close(
                 ErrorCode::SlowConsumer,
                 close_code::TRY_AGAIN_LATER,
