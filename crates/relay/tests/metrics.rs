@@ -4,7 +4,7 @@
 //! kind, the relay latency histogram, dropped peers). Each relay counts on its own, even beside
 //! another in the same process. Nobody scrapes without the operator's token or address. And
 //! `relay serve --log-format json` writes one JSON object a line, the session's lines carrying
-//! its id.
+//! its id and a conversation's its id. A widget message moves the messaging ingest counter.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
@@ -184,6 +184,44 @@ async fn a_peer_closed_for_sending_the_other_sides_frames_is_a_drop() {
     relay.stop().await;
 }
 
+/// A widget guest's first message; returns its conversation id.
+async fn widget_message(relay: &Relay, text: &str) -> String {
+    let (status, guest) = relay.http("POST", "/api/messaging/guest", &[], None).await;
+    assert_eq!(status, 200, "{guest}");
+    let token = guest["token"].as_str().unwrap();
+    let (status, sent) = relay
+        .http(
+            "POST",
+            "/api/messaging/guest/messages",
+            &[("X-Guest-Token", token)],
+            Some(serde_json::json!({ "text": text, "name": "Dana" })),
+        )
+        .await;
+    assert_eq!(status, 200, "{sent}");
+    sent["conversation_id"].as_str().unwrap().to_owned()
+}
+
+#[tokio::test]
+async fn a_widget_message_is_counted_as_ingested_on_the_widget_channel() {
+    let relay = Relay::start(|c| c.metrics.token = Some(TOKEN.into())).await;
+    let ingested = |s: &Scrape, channel| {
+        value(
+            s,
+            "messaging_messages_ingested_total",
+            &[("channel", channel)],
+        )
+    };
+    let before = scrape(&relay).await;
+    widget_message(&relay, "Is the blue one in stock?").await;
+    let after = scrape(&relay).await;
+    assert_eq!(
+        ingested(&after, "widget") - ingested(&before, "widget"),
+        1.0
+    );
+    assert_eq!(ingested(&after, "open"), ingested(&before, "open"));
+    relay.stop().await;
+}
+
 #[tokio::test]
 async fn metrics_are_refused_without_the_operators_token() {
     let relay = Relay::start(|_| {}).await;
@@ -241,7 +279,7 @@ mod json_logs {
     }
 
     #[tokio::test]
-    async fn json_logs_are_one_object_a_line_and_the_sessions_lines_carry_its_id() {
+    async fn json_logs_are_one_object_a_line_naming_the_session_or_the_conversation() {
         let dir = Relay::seeded().await;
         let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_relay"))
             .arg("--db")
@@ -249,7 +287,8 @@ mod json_logs {
             .args(["serve", "--addr", "127.0.0.1:0", "--log-format", "json"])
             .arg("--www")
             .arg(dir.path())
-            .env("RUST_LOG", "info")
+            // The stored-message line is a debug one.
+            .env("RUST_LOG", "info,relay::messaging::service=debug")
             .stdout(std::process::Stdio::piped())
             .kill_on_drop(true)
             .spawn()
@@ -292,7 +331,20 @@ mod json_logs {
                 break;
             }
         }
+        let conversation = widget_message(&relay, "Where is my order?").await;
+        let stored = loop {
+            let line = next().await;
+            lines.push(line.clone());
+            if line["fields"]["message"] == "customer message stored" {
+                break line;
+            }
+        };
         child.kill().await.unwrap();
+        assert_eq!(
+            span_field(&stored, "conversation", "conversation"),
+            Some(conversation.as_str()),
+            "{stored}"
+        );
 
         let attached: Vec<&Json> = lines
             .iter()
@@ -323,7 +375,10 @@ mod json_logs {
                 "{line}"
             );
         }
-        let ended = lines.last().unwrap();
+        let ended = lines
+            .iter()
+            .find(|l| l["fields"]["message"] == "co-browse session ended")
+            .unwrap();
         assert_eq!(ended["fields"]["session"], id.as_str(), "{ended}");
     }
 }
