@@ -26,7 +26,8 @@ pub struct Snapshot {
 /// Agent statuses, each a series of `routing_agents` even when nobody has it.
 const STATUSES: [&str; 5] = ["available", "busy", "away", "wrap_up", "offline"];
 
-/// Encodes a [`Snapshot`] taken by `read` at each scrape.
+/// Encodes a [`Snapshot`] taken by `read` at each scrape. (Help texts end with their period
+/// here: `prometheus-client` adds one only to the metrics registered one by one.)
 pub struct Live {
     read: Box<dyn Fn() -> Snapshot + Send + Sync>,
 }
@@ -78,13 +79,13 @@ impl Collector for Live {
         gauge(
             e,
             "cobrowse_sessions_active",
-            "Live co-browse sessions (paired or waiting for their customer)",
+            "Live co-browse sessions (paired or waiting for their customer).",
             s.cobrowse_sessions,
         )?;
         gauge(
             e,
             "cobrowse_websocket_connections",
-            "Open WebSocket connections and event streams (what --max-connections bounds)",
+            "Open WebSocket connections and event streams (what --max-connections bounds).",
             s.websocket_connections,
         )?;
         let routing = &s.routing;
@@ -92,33 +93,33 @@ impl Collector for Live {
             e,
             routing,
             "routing_queue_depth",
-            "Interactions waiting per queue",
+            "Interactions waiting per queue.",
             |q| q.waiting,
         )?;
         per_queue(
             e,
             routing,
             "routing_queue_longest_wait_seconds",
-            "Wait of the longest-waiting interaction per queue",
+            "Wait of the longest-waiting interaction per queue.",
             |q| q.longest_wait_ms as f64 / 1000.0,
         )?;
         per_queue(
             e,
             routing,
             "routing_offered_today",
-            "Arrivals per queue since UTC midnight",
+            "Arrivals per queue since UTC midnight.",
             |q| q.offered_today,
         )?;
         per_queue(
             e,
             routing,
             "routing_answered_today",
-            "Answers per queue since UTC midnight",
+            "Answers per queue since UTC midnight.",
             |q| q.answered_today,
         )?;
         let mut agents = e.encode_descriptor(
             "routing_agents",
-            "Agents known to routing, by status",
+            "Agents known to routing, by status.",
             None,
             MetricType::Gauge,
         )?;
@@ -129,7 +130,7 @@ impl Collector for Live {
         let dropped = ConstCounter::new(s.routing_events_dropped);
         dropped.encode(e.encode_descriptor(
             "routing_events_dropped",
-            "Routing events not persisted because the writer was behind",
+            "Routing events not persisted because the writer was behind.",
             None,
             dropped.metric_type(),
         )?)
