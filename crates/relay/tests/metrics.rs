@@ -288,7 +288,10 @@ mod json_logs {
             .arg("--www")
             .arg(dir.path())
             // The stored-message line is a debug one.
-            .env("RUST_LOG", "info,relay::messaging::service=debug")
+            .env(
+                "RUST_LOG",
+                "info,relay::messaging::service=debug,relay::messaging::api=debug",
+            )
             .stdout(std::process::Stdio::piped())
             .kill_on_drop(true)
             .spawn()
@@ -339,12 +342,31 @@ mod json_logs {
                 break line;
             }
         };
+        // An agent's request about the conversation is handled inside its span too.
+        let (status, _) = relay
+            .api(
+                &token,
+                "GET",
+                &format!("/api/messaging/conversations/{conversation}"),
+                None,
+            )
+            .await;
+        assert_eq!(status, 200);
+        let answered = loop {
+            let line = next().await;
+            lines.push(line.clone());
+            if line["fields"]["message"] == "agent request answered" {
+                break line;
+            }
+        };
         child.kill().await.unwrap();
-        assert_eq!(
-            span_field(&stored, "conversation", "conversation"),
-            Some(conversation.as_str()),
-            "{stored}"
-        );
+        for line in [&stored, &answered] {
+            assert_eq!(
+                span_field(line, "conversation", "conversation"),
+                Some(conversation.as_str()),
+                "{line}"
+            );
+        }
 
         let attached: Vec<&Json> = lines
             .iter()
