@@ -89,7 +89,7 @@ impl FrameCounters {
         }
     }
 
-    /// Frames of `kind` counted so far (for tests and the bench).
+    /// Frames of `kind` counted so far.
     pub fn frames_of(&self, kind: FrameKind) -> u64 {
         let at = self
             .index
