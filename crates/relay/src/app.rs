@@ -41,6 +41,8 @@ pub struct App {
     pub journal: Arc<Writer>,
     /// One permit per open WebSocket or event stream.
     pub streams: Streams,
+    /// Messaging's count of customer messages stored, by channel (a metric).
+    pub messaging_ingested: messaging::counters::IngestCounters,
     /// Every domain's routes, merged.
     routes: Router,
     /// Turns `true` once at shutdown; every connection and stream closes on it.
@@ -77,6 +79,7 @@ impl App {
             shutdown: stopping.clone(),
             streams: streams.clone(),
         });
+        let messaging_ingested = messaging.ingested.clone();
         crate::bridge::start(routing.clone(), store.clone(), messaging.clone()).await;
         let cobrowse = Arc::new(Cobrowse::new(
             config.clone(),
@@ -114,6 +117,7 @@ impl App {
             routing,
             journal,
             streams,
+            messaging_ingested,
             routes,
             shutdown,
         })

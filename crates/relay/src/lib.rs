@@ -14,7 +14,7 @@
 //! - [`routing`]: the routing engine, a pure core (no sockets, no clock of its own), and the
 //!   service, desk and telephony connector API around it.
 //! - [`reporting`]: routing events persisted in batches, historical reports and CSV export.
-//! - [`metrics`]: Prometheus text at `/metrics`.
+//! - [`metrics`]: Prometheus text at `/metrics` (`prometheus-client`, one registry per relay).
 //! - [`bridge`]: conversations needing an agent routed as messages, routing's answers back.
 //! - [`conformance`]: the runner of `relay conformance`, a client that checks any relay against
 //!   PROTOCOL.md over real WebSockets; it imports nothing of the relay.

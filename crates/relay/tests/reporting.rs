@@ -67,7 +67,7 @@ async fn a_handled_and_an_abandoned_call_appear_in_every_report() {
     assert_eq!(board["agents"][0]["status"], "away");
     let (_, metrics) = get_text(&center.relay, "/metrics", Some(METRICS_TOKEN)).await;
     assert!(
-        metrics.contains("relay_routing_queue_waiting{queue=\"sales\"} 1"),
+        metrics.contains("routing_queue_depth{queue=\"sales\"} 1"),
         "{metrics}"
     );
     center

@@ -24,7 +24,7 @@ async fn metrics_are_not_served_to_anonymous_scrapers() -> Result<()> {
     let status = open.status().as_u16();
     let text = open.text().await?;
     ensure!(
-        status == 403 && !text.contains("relay_routing"),
+        status == 403 && !text.contains("routing_queue"),
         "a relay without a metrics token served /metrics to anyone: {status} {text:.200}"
     );
 

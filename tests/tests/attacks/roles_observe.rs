@@ -331,7 +331,7 @@ async fn an_observer_sees_the_page_and_nothing_it_sends_reaches_the_customer() -
         .text()
         .await?;
     ensure!(
-        text.contains(&format!("relay_observer_refusals_total {sent}")),
+        text.contains(&format!("cobrowse_observer_refusals_total {sent}")),
         "the refusals are not counted: {text}"
     );
     Ok(())

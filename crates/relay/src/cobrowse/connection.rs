@@ -10,6 +10,7 @@ use protocol::{
     peek_hello_version, DecodeError, EndReason, Envelope, ErrorCode, Frame, FrameKind, Hello,
     Message, Pairing, Role, PROTOCOL_VERSION,
 };
+use tracing::Instrument;
 
 use super::{
     peer::{close_code, error_close, peer, Closing, PeerHandle},
@@ -75,8 +76,19 @@ struct Attached {
 }
 
 /// Serves one upgraded connection until it closes. `permit` holds its place under the
-/// connection limit.
-pub async fn serve(socket: WebSocket, cb: Arc<Cobrowse>, side: Side, _permit: StreamPermit) {
+/// connection limit. Everything it logs is inside a `cobrowse` span that names the side and,
+/// once the hello is paired, the session (`--log-format json` prints both on every line).
+pub async fn serve(socket: WebSocket, cb: Arc<Cobrowse>, side: Side, permit: StreamPermit) {
+    let role = match &side {
+        Side::Customer { .. } => "customer",
+        Side::Agent(_) => "agent",
+        Side::Observer { .. } => "observer",
+    };
+    let span = tracing::info_span!("cobrowse", role, session = tracing::field::Empty);
+    connection(socket, cb, side, permit).instrument(span).await;
+}
+
+async fn connection(socket: WebSocket, cb: Arc<Cobrowse>, side: Side, _permit: StreamPermit) {
     let peer_id = cb.next_peer_id();
     let config = &cb.config;
     let (mut handle, queue) = peer(peer_id, config.peer_queue_frames, config.peer_queue_bytes);
@@ -128,19 +140,25 @@ pub async fn serve(socket: WebSocket, cb: Arc<Cobrowse>, side: Side, _permit: St
     };
     let Some(Attached { session, seat }) = attached else {
         if let Some(closing) = wire.closing() {
+            tracing::debug!(code = closing.code, reason = %closing.reason, "co-browse connection refused");
             Box::pin(wire.finish(closing)).await;
         }
         return;
     };
+    tracing::Span::current().record("session", session.id.as_str());
+    tracing::info!("co-browse connection attached");
     let closing = tokio::select! {
         biased;
         closing = &mut stop => Some(closing),
         closing = read_loop(&cb, &session, seat, peer_id, &mut wire) => closing,
     };
     if let Some(closing) = closing {
+        tracing::info!(code = closing.code, reason = %closing.reason, "co-browse connection closing");
         // Boxed: it owns the socket and a timer, and would otherwise double the size of
         // every connection's future.
         Box::pin(wire.finish(closing)).await;
+    } else {
+        tracing::info!("co-browse connection left");
     }
     let records = match seat {
         Seat::Peer(role) => session.detach(role, peer_id),
@@ -352,6 +370,8 @@ async fn read_loop(
                 return wire.closing();
             }
         };
+        // Read once per frame: the inactivity clock and the relay latency both start here.
+        let arrived = tokio::time::Instant::now();
         let kind = match Envelope::peek(&bytes, &limits) {
             Ok((envelope, _)) => envelope.kind,
             Err(e) => {
@@ -377,7 +397,7 @@ async fn read_loop(
             continue;
         }
         let step = match seat {
-            Seat::Peer(role) => session.on_frame(role, peer_id, kind, bytes),
+            Seat::Peer(role) => session.on_frame(role, peer_id, kind, bytes, arrived),
             Seat::Observer => session.on_observer_frame(peer_id, kind),
         };
         record(cb, step.records).await;

@@ -13,6 +13,8 @@ use std::{
 use protocol::{EndReason, Interaction};
 use tokio::time::Instant;
 
+use tracing::Instrument;
+
 use super::{audit::Recorder, counters::FrameCounters, limiter::GuessLimiter, session::Session};
 use crate::{
     config::Config,
@@ -175,7 +177,9 @@ impl Registry {
             .resume
             .insert(session.resume_token.clone(), session.id.clone());
         tables.sessions.insert(session.id.clone(), session.clone());
-        tokio::spawn(supervise(self.clone(), session.clone()));
+        // Its log lines carry the session id, as the connections' do.
+        let span = tracing::info_span!("cobrowse_session", session = %session.id);
+        tokio::spawn(supervise(self.clone(), session.clone()).instrument(span));
     }
 
     /// Call flow: starts a session and returns it with its security key and the key's expiry.
@@ -368,7 +372,11 @@ impl Registry {
 
     /// Ends one session and records why.
     pub async fn end(&self, session: &Session, reason: EndReason) {
-        for record in session.end(reason) {
+        let records = session.end(reason);
+        if !records.is_empty() {
+            tracing::info!(session = %session.id, ?reason, "co-browse session ended");
+        }
+        for record in records {
             if self.recorder.record(record).await.is_err() {
                 tracing::error!("recorder gone; end not persisted");
             }

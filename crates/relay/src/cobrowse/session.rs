@@ -138,17 +138,7 @@ impl Session {
     }
 
     pub fn view(&self) -> SessionView {
-        let st = self.lock();
-        SessionView {
-            session_id: self.id.clone(),
-            interaction_id: self.interaction_id.clone(),
-            paired: st.paired,
-            mode: format!("{:?}", st.control.mode()),
-            customer_connected: st.customer.is_some(),
-            agent_connected: st.agent.is_some(),
-            observers: st.observers.len(),
-            end_reason: st.end_reason.map(|r| format!("{r:?}")),
-        }
+        self.lock().view(&self.id, &self.interaction_id)
     }
 
     /// Attaches a connection as `role`, replacing an earlier connection of the same role. Queues
@@ -325,9 +315,17 @@ impl Session {
         }
     }
 
-    /// Decides the fate of one frame from `role`'s connection `peer_id`, given its envelope.
-    /// Forwards the original bytes; never looks inside them.
-    pub fn on_frame(&self, role: Role, peer_id: u64, kind: FrameKind, frame: Bytes) -> Step {
+    /// Decides the fate of one frame from `role`'s connection `peer_id`, given its envelope and
+    /// when it was read off the socket (`arrived`). Forwards the original bytes; never looks
+    /// inside them.
+    pub fn on_frame(
+        &self,
+        role: Role,
+        peer_id: u64,
+        kind: FrameKind,
+        frame: Bytes,
+        arrived: Instant,
+    ) -> Step {
         let mut st = self.lock();
         let mut step = Step::default();
         if st.peer(role).as_ref().is_none_or(|p| p.id != peer_id) {
@@ -339,14 +337,16 @@ impl Session {
             });
             return step;
         }
-        st.last_activity = Instant::now();
+        st.last_activity = arrived;
         let verdict = st.control.on_frame(role, kind);
         #[cfg(feature = "conformance-broken-gate")]
         let verdict = broken_gate::forward_refused_input(verdict);
         match verdict {
-            Verdict::Forward => self.forward(&mut st, role, kind, frame, &mut step.records),
+            Verdict::Forward => {
+                self.forward(&mut st, role, (kind, frame, arrived), &mut step.records)
+            }
             Verdict::Transition(mode) => {
-                self.forward(&mut st, role, kind, frame, &mut step.records);
+                self.forward(&mut st, role, (kind, frame, arrived), &mut step.records);
                 st.announce_mode(&self.id, mode, &mut step.records);
                 let record = st.audit(
                     &self.id,
@@ -365,9 +365,7 @@ impl Session {
                 step.records.push(record);
             }
             Verdict::Violation => {
-                st.counters
-                    .drops_total
-                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                st.counters.drops.inc();
                 let reason = format!("{kind:?} frames are not allowed from the {role:?}");
                 let record = st.audit(&self.id, "violation", reason.clone());
                 step.records.push(record);
@@ -381,12 +379,12 @@ impl Session {
         step
     }
 
+    /// Forwards `frame` of `kind`, read at `arrived`, from `from` to the other side.
     fn forward(
         &self,
         st: &mut State,
         from: Role,
-        kind: FrameKind,
-        frame: Bytes,
+        (kind, frame, arrived): (FrameKind, Bytes, Instant),
         records: &mut Vec<Record>,
     ) {
         match (from, kind) {
@@ -409,6 +407,7 @@ impl Session {
             records.push(st.audit(&self.id, "buffer_overflow", "resync requested".into()));
         }
         st.deliver(&self.id, other(from), Outbound::Frame(frame), records);
+        st.counters.relay_latency.observe(arrived.elapsed());
     }
 
     /// Ends the session: both sides get `End` with the reason, then their connections close.

@@ -21,6 +21,7 @@ use axum::{
 };
 use futures_util::Stream;
 use serde::Deserialize;
+use tracing::Instrument;
 
 use super::{
     attachments::{resolve, store_upload, Owner, UploadQuery},
@@ -52,6 +53,39 @@ pub fn routes() -> Router<MsgState> {
             post(agent_upload),
         )
         .route("/api/messaging/stream", get(stream))
+        .route_layer(axum::middleware::from_fn(in_conversation_span))
+}
+
+/// Conversation ids are short; a longer path segment is no conversation's and is not logged.
+const LOGGED_ID_CHARS: usize = 64;
+
+/// Runs an agent request about one conversation inside a `conversation` span that names it,
+/// so whatever its handling logs carries the conversation id (`--log-format json`).
+async fn in_conversation_span(
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let id = request
+        .uri()
+        .path()
+        .strip_prefix("/api/messaging/conversations/")
+        .and_then(|rest| rest.split('/').next())
+        .filter(|id| !id.is_empty() && id.len() <= LOGGED_ID_CHARS)
+        .map(str::to_owned);
+    let Some(id) = id else {
+        return next.run(request).await;
+    };
+    let span = tracing::info_span!("conversation", conversation = %id);
+    async move {
+        let response = next.run(request).await;
+        tracing::debug!(
+            status = response.status().as_u16(),
+            "agent request answered"
+        );
+        response
+    }
+    .instrument(span)
+    .await
 }
 
 #[derive(Deserialize)]

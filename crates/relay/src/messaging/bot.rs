@@ -9,6 +9,7 @@ use std::sync::Arc;
 use serde::Deserialize;
 
 use tokio::sync::mpsc;
+use tracing::Instrument;
 
 use super::{model::*, queries, wire, Messaging};
 use crate::ids::random_hex;
@@ -33,7 +34,8 @@ pub enum BotAnswer {
 /// its own, so one slow bot delays no other conversation. Runs for the life of the relay.
 pub async fn run(svc: Arc<Messaging>, mut turns: mpsc::Receiver<Ingested>) {
     while let Some(ingested) = turns.recv().await {
-        tokio::spawn(turn(svc.clone(), ingested));
+        let span = tracing::info_span!("bot_turn", conversation = %ingested.conversation.id);
+        tokio::spawn(turn(svc.clone(), ingested).instrument(span));
     }
 }
 

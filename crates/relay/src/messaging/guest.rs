@@ -45,8 +45,7 @@ use crate::{
     ids::{random_hex, secret_hash},
 };
 
-/// The channel of the web messaging widget.
-pub const WEB: &str = "web";
+pub use super::model::WEB;
 
 pub fn routes(state: MsgState) -> Router<MsgState> {
     Router::new()

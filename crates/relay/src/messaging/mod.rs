@@ -14,11 +14,13 @@
 //! - [`attachments`] with [`quota`] (the disk uploads take); [`sweep`] collects the uploads no
 //!   message carries and the conversations that never got a message.
 //! - [`outbox`]: delivers agent and bot messages to integrations; [`bot`]: bot webhooks.
+//! - [`counters`]: what `/metrics` reads of messaging (messages ingested by channel).
 
 pub mod admission;
 pub mod api;
 pub mod attachments;
 pub mod bot;
+pub mod counters;
 pub mod feed;
 pub mod guest;
 pub mod integrations_api;

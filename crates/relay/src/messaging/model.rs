@@ -4,6 +4,9 @@
 
 use serde::{Deserialize, Serialize};
 
+/// The channel of the web messaging widget.
+pub const WEB: &str = "web";
+
 /// Who wrote a message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

@@ -8,9 +8,11 @@
 use std::{path::PathBuf, sync::Arc, time::Duration};
 
 use tokio::sync::{broadcast, mpsc, Notify};
+use tracing::Instrument;
 
 pub use super::push::{NeedsAgent, Push, PushKind};
 use super::{
+    counters::IngestCounters,
     model::*,
     queries,
     quota::{Ledger, Quotas},
@@ -60,6 +62,8 @@ pub struct Messaging {
     /// Customer messages in conversations a bot holds, for the bot worker (`bot::run`) to
     /// ask the bot about. Bounded: when it is full the conversation goes to a person.
     bot_turns: mpsc::Sender<Ingested>,
+    /// Customer messages stored, by channel (for `/metrics`).
+    pub ingested: IngestCounters,
 }
 
 /// How long the inbound webhook trusts an integration it looked up (its secret, its bot)
@@ -101,6 +105,7 @@ impl Messaging {
             integrations: Recent::new(INTEGRATION_TTL, INTEGRATIONS_CACHED),
             origins: Recent::new(ORIGIN_TTL, ORIGINS_CACHED),
             bot_turns,
+            ingested: IngestCounters::default(),
         };
         (svc, turns)
     }
@@ -225,6 +230,14 @@ impl Messaging {
     /// conversation.
     async fn announce(&self, ingested: &Ingested) -> Result<(), MessagingError> {
         let c = &ingested.conversation;
+        self.ingested.ingested(&c.channel);
+        let span = tracing::info_span!("conversation", conversation = %c.id);
+        self.announce_in(ingested).instrument(span).await
+    }
+
+    async fn announce_in(&self, ingested: &Ingested) -> Result<(), MessagingError> {
+        let c = &ingested.conversation;
+        tracing::debug!(channel = %c.channel, started = ingested.started, "customer message stored");
         self.tell(
             c,
             PushKind::Message {

@@ -40,6 +40,11 @@ pub struct Relay {
 impl Relay {
     /// Starts a relay with the test site and agents `alice` and `bob` (password `pw`).
     pub async fn start(tweak: impl FnOnce(&mut Config)) -> Relay {
+        Relay::launch(Relay::seeded().await, tweak).await
+    }
+
+    /// A temp dir whose `relay.db` holds the test site and agents, for a relay to run on.
+    pub async fn seeded() -> tempfile::TempDir {
         let dir = tempfile::tempdir().unwrap();
         let db = dir.path().join("relay.db");
         let s = Store::open_async(Target::Sqlite(db), Options::command())
@@ -55,7 +60,18 @@ impl Relay {
         .await
         .unwrap();
         drop(s);
-        Relay::launch(dir, tweak).await
+        dir
+    }
+
+    /// A relay that runs elsewhere (the binary, in a child process) on `dir`'s database: the
+    /// same helpers talk to it; it is not stopped through this handle.
+    pub fn elsewhere(addr: SocketAddr, dir: tempfile::TempDir) -> Relay {
+        Relay {
+            addr,
+            _dir: dir,
+            stop: None,
+            task: None,
+        }
     }
 
     /// Stops the relay and starts a new one on the same database and files: a restart.

@@ -217,12 +217,12 @@ async fn open(db: &Path) -> anyhow::Result<Store> {
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
-        )
-        .init();
     let args = Args::parse();
+    let log_format = match &args.command {
+        Some(Command::Serve(s)) => s.log_format,
+        _ => serve::LogFormat::Text,
+    };
+    serve::init_logging(log_format);
     let command = args
         .command
         .unwrap_or_else(|| Command::Serve(Box::new(Serve::parse_from(["serve"]))));

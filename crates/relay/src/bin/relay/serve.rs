@@ -14,6 +14,29 @@ use relay::{
 
 use crate::{open, secs, users::add_person};
 
+/// How the relay writes its log lines (`--log-format`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum LogFormat {
+    #[default]
+    Text,
+    Json,
+}
+
+/// Installs the process's log subscriber: `RUST_LOG` filters (default `info`), `format` shapes.
+pub fn init_logging(format: LogFormat) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let logs = tracing_subscriber::fmt().with_env_filter(filter);
+    match format {
+        LogFormat::Text => logs.init(),
+        LogFormat::Json => logs
+            .json()
+            .with_current_span(true)
+            .with_span_list(true)
+            .init(),
+    }
+}
+
 #[derive(Debug, Clone, Parser)]
 pub struct Serve {
     /// Address to listen on.
@@ -101,6 +124,11 @@ pub struct Serve {
     /// Serve `/metrics` only on this address (such as 127.0.0.1:9090), not the public one.
     #[arg(long, env = "RELAY_METRICS_ADDR")]
     metrics_addr: Option<std::net::SocketAddr>,
+    /// How log lines are written: `text` for people, or `json`, one object a line with the
+    /// fields of the spans it is in (a co-browse connection's `session`, a messaging
+    /// `conversation`); with `json`, standard output carries nothing else.
+    #[arg(long, env = "RELAY_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
     #[command(flatten)]
     guests: GuestLimits,
 }
@@ -147,7 +175,7 @@ struct GuestLimits {
     empty_conversation_grace_secs: u64,
 }
 
-async fn seed_demo(db: &Store, local: SocketAddr) -> anyhow::Result<()> {
+async fn seed_demo(db: &Store, local: SocketAddr, format: LogFormat) -> anyhow::Result<()> {
     let origins = vec![
         "http://127.0.0.1:8080".to_owned(),
         "http://localhost:8080".to_owned(),
@@ -167,6 +195,11 @@ async fn seed_demo(db: &Store, local: SocketAddr) -> anyhow::Result<()> {
             add_person(db, name, name, Some(Roles::of(&[role]))).await?;
         }
     }
+    if format == LogFormat::Json {
+        let origins = origins.join(" ");
+        tracing::info!(site = "demo", %origins, people = "agent supervisor admin", "demo data seeded");
+        return Ok(());
+    }
     println!(
         "Demo data: site key `demo` (origins {}),",
         origins.join(", ")
@@ -182,7 +215,7 @@ pub async fn serve(db: PathBuf, s: Serve) -> anyhow::Result<()> {
         .with_context(|| format!("binding {}", s.addr))?;
     let local = listener.local_addr()?;
     if s.seed_demo {
-        seed_demo(&open(&db).await?, local).await?;
+        seed_demo(&open(&db).await?, local, s.log_format).await?;
     }
     crate::sites::import_missing(&open(&db).await?, &s.www).await?;
     for pair in &s.connector_tokens {
@@ -246,11 +279,14 @@ pub async fn serve(db: PathBuf, s: Serve) -> anyhow::Result<()> {
         );
     }
     tracing::info!(addr = %local, db = %db.display(), "relay listening");
-    println!("Relay listening on http://{local}");
-    println!("  Demo shop (customer): http://{local}/demo/");
-    println!("  Agent console:        http://{local}/console/");
-    println!("  Health:               http://{local}/healthz");
-    println!("  API description:      http://{local}/api/openapi.json");
+    // JSON logs go to standard output too, where a log shipper wants nothing but JSON.
+    if s.log_format == LogFormat::Text {
+        println!("Relay listening on http://{local}");
+        println!("  Demo shop (customer): http://{local}/demo/");
+        println!("  Agent console:        http://{local}/console/");
+        println!("  Health:               http://{local}/healthz");
+        println!("  API description:      http://{local}/api/openapi.json");
+    }
     relay::run(listener, config, async {
         // Ctrl-C is the only shutdown signal; if it cannot be installed we still serve.
         if tokio::signal::ctrl_c().await.is_err() {

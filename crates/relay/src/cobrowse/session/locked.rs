@@ -81,6 +81,20 @@ pub(super) struct Observer {
 }
 
 impl State {
+    /// What the REST API shows of the session this state belongs to.
+    pub(super) fn view(&self, session_id: &str, interaction_id: &str) -> super::SessionView {
+        super::SessionView {
+            session_id: session_id.to_owned(),
+            interaction_id: interaction_id.to_owned(),
+            paired: self.paired,
+            mode: format!("{:?}", self.control.mode()),
+            customer_connected: self.customer.is_some(),
+            agent_connected: self.agent.is_some(),
+            observers: self.observers.len(),
+            end_reason: self.end_reason.map(|r| format!("{r:?}")),
+        }
+    }
+
     pub(super) fn audit(&mut self, session_id: &str, event: &str, detail: String) -> Record {
         self.audit_seq += 1;
         let mut entry = AuditEntry {
@@ -147,16 +161,21 @@ impl State {
         let Some(peer) = slot else {
             return;
         };
+        // What to count once it is queued: a frame's kind byte and length (no copy of the
+        // frame; only the late-join replay, once per join, makes a list).
+        let head = |f: &axum::body::Bytes| (f.first().copied().unwrap_or(0), f.len());
+        let (single, replay) = match &out {
+            Outbound::Frame(frame) => (Some(head(frame)), Vec::new()),
+            Outbound::Frames(frames) => (None, frames.iter().map(head).collect()),
+        };
         match peer.send(out) {
             Ok(()) => {
-                counters
-                    .frames_total
-                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                for (code, len) in single.into_iter().chain(replay) {
+                    counters.queued(code, len);
+                }
             }
             Err(QueueFull::Full) => {
-                counters
-                    .drops_total
-                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                counters.drops.inc();
                 peer.close(error_close(
                     ErrorCode::SlowConsumer,
                     close_code::TRY_AGAIN_LATER,
@@ -192,9 +211,7 @@ impl State {
         }
         for i in dropped.into_iter().rev() {
             let mut o = self.observers.remove(i);
-            self.counters
-                .drops_total
-                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            self.counters.drops.inc();
             o.handle.close(error_close(
                 ErrorCode::SlowConsumer,
                 close_code::TRY_AGAIN_LATER,

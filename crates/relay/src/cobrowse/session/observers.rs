@@ -157,9 +157,7 @@ impl Ctx<'_> {
             self.send_page(st, peer_id, &mut step.records);
             return step;
         }
-        st.counters
-            .observer_refusals_total
-            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        st.counters.observer_refusals.inc();
         let first = st.observers.get_mut(i).and_then(|o| {
             o.refused = o.refused.saturating_add(1);
             o.handle.send(refusal(kind)).ok();
