@@ -21,7 +21,7 @@ TARGET_DIR := $(or $(CARGO_TARGET_DIR),target)
 WASM_OUT := $(TARGET_DIR)/wasm32-unknown-unknown/wasm-release/cobrowse_wasm.wasm
 PKG := www/pkg
 
-.PHONY: setup run test test-native test-wasm test-e2e test-npm npm wasm fuzz-build lint bench-capture bench-relay bench-routing bench-messaging bench-e2e bench-hostile
+.PHONY: setup run test test-native test-wasm test-e2e test-npm npm wasm bench fuzz-build lint bench-capture bench-relay bench-routing bench-messaging bench-e2e bench-hostile
 
 ## setup: install what is missing (quiet when everything is present)
 setup:
@@ -120,6 +120,11 @@ lint: setup
 ## fuzz-build: build the frame-decoding fuzz target (run it with `cargo fuzz`, see fuzz/README.md)
 fuzz-build:
 	$(CARGO) build --manifest-path fuzz/Cargo.toml
+
+## bench: every benchmark below in turn, then BENCHMARKS.md (figures beside their same-run
+## baselines, the machine, how busy it was) and bench/charts/*.svg; BENCH=capture,routing for some
+bench:
+	$(CARGO) run --quiet --release -p benchreport -- --keep $(TARGET_DIR)/bench $(if $(BENCH),--only $(BENCH))
 
 ## bench-capture: our capture against rrweb's recorder (npm dev-only peer) in one headless Chromium run
 bench-capture: wasm
