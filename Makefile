@@ -21,7 +21,7 @@ TARGET_DIR := $(or $(CARGO_TARGET_DIR),target)
 WASM_OUT := $(TARGET_DIR)/wasm32-unknown-unknown/wasm-release/cobrowse_wasm.wasm
 PKG := www/pkg
 
-.PHONY: setup run test test-native test-wasm test-e2e wasm fuzz-build lint bench-capture bench-relay bench-routing bench-messaging bench-e2e bench-hostile
+.PHONY: setup run test test-native test-wasm test-e2e test-npm npm wasm bench fuzz-build lint bench-capture bench-relay bench-routing bench-messaging bench-e2e bench-hostile
 
 ## setup: install what is missing (quiet when everything is present)
 setup:
@@ -75,12 +75,27 @@ wasm: setup
 		--enable-nontrapping-float-to-int --enable-reference-types --enable-multivalue \
 		$(PKG)/console/console_bg.wasm -o $(PKG)/console/console_bg.wasm
 
+## npm: the customer library as an npm package (ES module + TypeScript declarations) from
+## www/pkg, packed into $(TARGET_DIR)/npm/open-cobrowse-VERSION.tgz
+NPM_OUT := $(TARGET_DIR)/npm
+npm: wasm
+	@rm -rf $(NPM_OUT) && mkdir -p $(NPM_OUT)/open-cobrowse/pkg
+	@cp npm/package.json npm/index.js npm/index.d.ts npm/README.md $(NPM_OUT)/open-cobrowse/
+	@cp -r $(PKG)/cobrowse.js $(PKG)/cobrowse_bg.wasm $(PKG)/snippets $(NPM_OUT)/open-cobrowse/pkg/
+	@cd $(NPM_OUT) && npm pack --silent ./open-cobrowse > /dev/null
+	@echo "npm: $$(ls $(NPM_OUT)/*.tgz) ($$(wc -c < $$(ls $(NPM_OUT)/*.tgz)) B)"
+
+## test-npm: install the packed package into a scratch project, type-check and bundle a use
+test-npm: npm
+	$(CARGO) build --quiet -p relay --bin relay
+	npm/test.sh $(NPM_OUT)/open-cobrowse-*.tgz $(TARGET_DIR)/debug/relay
+
 ## run: build and start the relay, serving the demo site and the agent console
 run: wasm
 	$(CARGO) run --release -p relay -- serve --addr $(ADDR) --db $(DB) --www www --seed-demo
 
 ## test: every test (native, browser, end to end)
-test: setup wasm test-native test-wasm test-e2e
+test: setup wasm test-native test-wasm test-e2e test-npm
 
 test-native:
 	$(CARGO) test --workspace --exclude e2e
@@ -108,6 +123,11 @@ lint: setup
 ## fuzz-build: build the frame-decoding fuzz target (run it with `cargo fuzz`, see fuzz/README.md)
 fuzz-build:
 	$(CARGO) build --manifest-path fuzz/Cargo.toml
+
+## bench: every benchmark below in turn, then BENCHMARKS.md (figures beside their same-run
+## baselines, the machine, how busy it was) and bench/charts/*.svg; BENCH=capture,routing for some
+bench:
+	$(CARGO) run --quiet --release -p benchreport -- --keep $(TARGET_DIR)/bench $(if $(BENCH),--only $(BENCH))
 
 ## bench-capture: our capture against rrweb's recorder (npm dev-only peer) in one headless Chromium run
 bench-capture: wasm

@@ -12,6 +12,7 @@ export const PAGES = [
   { href: 'observe.html', label: 'Observe', roles: ['supervisor'] },
   { href: 'reports.html', label: 'Reports', roles: ['supervisor'] },
   { href: 'settings.html', label: 'Settings', roles: ['admin'] },
+  { href: 'api.html', label: 'API', roles: ['agent', 'supervisor', 'admin'] },
 ];
 
 /** Who is signed in (`{id, name, roles}`), or null; asked once per page load. */

@@ -84,6 +84,28 @@ async fn wrap_up(center: &Center, token: &str, conversation: &str) {
     assert_eq!(status, 204, "{body}");
 }
 
+/// Waits until the bridge has assigned `conversation` in messaging (routing's `Connected`
+/// reaches it asynchronously), as the inbox shows it: the inbox offers wrap-up only then.
+async fn assigned(center: &Center, token: &str, conversation: &str) {
+    let deadline = tokio::time::Instant::now() + WAIT;
+    loop {
+        let (status, inbox) = center
+            .relay
+            .api(token, "GET", "/api/messaging/conversations", None)
+            .await;
+        assert_eq!(status, 200, "{inbox}");
+        let state = row(&inbox, conversation).map(|r| r["conversation"]["state"].clone());
+        if state == Some(json!("assigned")) {
+            return;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "{conversation} never assigned: {inbox}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}
+
 /// The conversation view, as the agent with `token` reads it.
 async fn view(center: &Center, token: &str, conversation: &str) -> Value {
     let path = format!("/api/messaging/conversations/{conversation}");
@@ -144,6 +166,7 @@ async fn a_returning_contacts_new_conversation_goes_back_to_its_last_agent() {
     alice_desk.work(&first, Some("offered")).await;
     center.act(&alice, &first, "accept", None).await;
     alice_desk.work(&first, Some("connected")).await;
+    assigned(&center, &alice, &first).await;
     wrap_up(&center, &alice, &first).await;
     alice_desk.work(&first, None).await;
 
@@ -234,6 +257,7 @@ async fn after_a_restart_an_agents_conversations_come_back_on_her_and_hold_her_c
     desk.work(&first, Some("offered")).await;
     center.act(&alice, &first, "accept", None).await;
     desk.work(&first, Some("connected")).await;
+    assigned(&center, &alice, &first).await;
     drop(desk);
 
     // The relay restarts; a second customer writes before Alice is back.

@@ -310,6 +310,36 @@ mod tests {
     use super::*;
     use serde_json::json;
 
+    /// The npm package declares `SiteRules` for sites that keep their rules in code: its
+    /// fields are the ones this type reads, no more, no fewer.
+    #[test]
+    fn the_npm_declarations_name_every_rule() {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../npm/index.d.ts");
+        let dts = std::fs::read_to_string(path).unwrap();
+        let from = dts.find("export interface SiteRules {").unwrap();
+        let block = &dts[from..];
+        let block = &block[..block.find("\n}").unwrap()];
+        let mut declared: Vec<&str> = block
+            .lines()
+            .filter_map(|l| l.trim().split_once("?:").map(|(name, _)| name))
+            .collect();
+        let every = SiteRules {
+            pointer_interval_ms: Some(1),
+            slice_ms: Some(1),
+            ..SiteRules::default()
+        };
+        let json = serde_json::to_value(every).unwrap();
+        let mut fields: Vec<&str> = json
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(String::as_str)
+            .collect();
+        declared.sort_unstable();
+        fields.sort_unstable();
+        assert_eq!(declared, fields);
+    }
+
     #[test]
     fn the_demo_file_reads_as_rules_and_writes_back_as_the_page_reads_them() {
         let file = json!({
