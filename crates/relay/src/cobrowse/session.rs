@@ -29,6 +29,7 @@ use crate::ids::now_ms;
 mod broken_gate;
 mod locked;
 mod observers;
+pub use locked::SessionView;
 pub use locked::Step;
 use locked::{other, refusal_record, State};
 pub use observers::ObserveError;
@@ -62,20 +63,6 @@ pub struct Session {
     state: Mutex<State>,
     /// Wakes the supervisor task: the session ended, or its deadline moved earlier (pairing).
     pub(crate) wake: Notify,
-}
-
-/// A read-only view of a session for the REST API.
-#[derive(Debug, Clone, serde::Serialize)]
-pub struct SessionView {
-    pub session_id: String,
-    pub interaction_id: String,
-    pub paired: bool,
-    pub mode: String,
-    pub customer_connected: bool,
-    pub agent_connected: bool,
-    /// Supervisors watching as silent observers.
-    pub observers: usize,
-    pub end_reason: Option<String>,
 }
 
 impl Session {

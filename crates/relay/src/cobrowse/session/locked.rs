@@ -80,10 +80,24 @@ pub(super) struct Observer {
     pub(super) refused: u32,
 }
 
+/// A read-only view of a session for the REST API.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct SessionView {
+    pub session_id: String,
+    pub interaction_id: String,
+    pub paired: bool,
+    pub mode: String,
+    pub customer_connected: bool,
+    pub agent_connected: bool,
+    /// Supervisors watching as silent observers.
+    pub observers: usize,
+    pub end_reason: Option<String>,
+}
+
 impl State {
     /// What the REST API shows of the session this state belongs to.
-    pub(super) fn view(&self, session_id: &str, interaction_id: &str) -> super::SessionView {
-        super::SessionView {
+    pub(super) fn view(&self, session_id: &str, interaction_id: &str) -> SessionView {
+        SessionView {
             session_id: session_id.to_owned(),
             interaction_id: interaction_id.to_owned(),
             paired: self.paired,
