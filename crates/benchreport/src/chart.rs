@@ -29,8 +29,8 @@ pub fn svg(title: &str, rows: &[Row]) -> Result<Option<String>, String> {
         .map(|(l, _)| l.chars().count())
         .max()
         .unwrap_or(10);
-    let label_px = (longest as u32 * 7).clamp(120, 520);
-    let height = 90 + 26 * bars.len() as u32;
+    let label_px = (longest as u32 * 8).clamp(140, 560);
+    let height = (110 + 30 * bars.len() as u32).max(180);
     let top = bars.iter().map(|(_, v)| *v).fold(1.0_f64, f64::max) * 1.15;
     let mut out = String::new();
     {
@@ -48,6 +48,8 @@ pub fn svg(title: &str, rows: &[Row]) -> Result<Option<String>, String> {
             .configure_mesh()
             .disable_y_mesh()
             .x_desc("ratio to the same-run baseline (1 = baseline)")
+            .label_style(("sans-serif", 13))
+            .axis_desc_style(("sans-serif", 13))
             .y_labels(n)
             .y_label_formatter(&|seg| match seg {
                 SegmentValue::CenterOf(i) => {
@@ -80,7 +82,7 @@ pub fn svg(title: &str, rows: &[Row]) -> Result<Option<String>, String> {
                 Text::new(
                     format!("{v:.3}"),
                     (*v, SegmentValue::CenterOf(i)),
-                    ("sans-serif", 12),
+                    ("sans-serif", 13),
                 )
             }))
             .map_err(|e| e.to_string())?;

@@ -24,6 +24,7 @@ const BENCHES: &[Bench] = &[
     Bench {
         name: "capture",
         target: "bench-capture",
+        prepare: "make -s wasm && (test -d bench/node_modules || (cd bench && npm ci --no-audit --no-fund --silent))",
         measures: "The customer page's recorder on real workloads in headless Chromium: its own \
                    main-thread time and the bytes it sends.",
         baseline: "rrweb 2.2.2's recorder on the same pages in the same browser run",
@@ -31,6 +32,7 @@ const BENCHES: &[Bench] = &[
     Bench {
         name: "relay",
         target: "bench-relay",
+        prepare: "cargo bench --quiet -p relay --bench relay --no-run",
         measures: "Co-browse frames through the relay: latency at a fixed rate, the most frames \
                    per second, CPU per frame, memory per idle session.",
         baseline: "a bare tokio-tungstenite forwarder with the same socket buffers",
@@ -38,12 +40,14 @@ const BENCHES: &[Bench] = &[
     Bench {
         name: "routing",
         target: "bench-routing",
+        prepare: "cargo bench --quiet -p relay --bench routing --no-run",
         measures: "Routing decision time with 1,000 agents and 10,000 waiting interactions.",
         baseline: "a naive scan over the same agents and interactions",
     },
     Bench {
         name: "messaging",
         target: "bench-messaging",
+        prepare: "cargo bench --quiet -p relay --bench messaging --no-run",
         measures: "Customer-message ingest through the relay (widget and webhook), closed and \
                    open loop, with and without an fsync per commit.",
         baseline: "raw SQLite inserts with the same settings",
@@ -51,6 +55,7 @@ const BENCHES: &[Bench] = &[
     Bench {
         name: "e2e",
         target: "bench-e2e",
+        prepare: "make -s wasm && cargo build --quiet -p relay --bin relay && cargo bench --quiet -p e2e --bench e2e --no-run",
         measures: "A DOM change in the customer's page to its application in the console's \
                    mirror (two headless browsers, real relay).",
         baseline: "a bare WebSocket echo between the same two pages",
@@ -58,6 +63,7 @@ const BENCHES: &[Bench] = &[
     Bench {
         name: "hostile",
         target: "bench-hostile",
+        prepare: "cargo build --quiet --release -p relay --bin relay && cargo bench --quiet -p e2e --bench hostile --no-run",
         measures: "A legitimate co-browse and chat pair while 200 hostile clients flood \
                    sign-in, guest sign-up, pairing and uploads.",
         baseline: "the same pair with no flood, in the same run",
@@ -112,6 +118,19 @@ fn args() -> anyhow::Result<Args> {
 /// Runs one benchmark's make target, its stdout kept (and echoed), its stderr passed through.
 fn run(bench: &Bench, keep: &Path) -> anyhow::Result<Outcome> {
     eprintln!("== make {}", bench.target);
+    if !bench.prepare.is_empty() {
+        let built = Command::new("sh")
+            .args(["-c", bench.prepare])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .status()
+            .with_context(|| format!("building for {}", bench.name))?;
+        if !built.success() {
+            return Ok(Outcome::Failed {
+                why: format!("building for it (`{}`) ended with {built}", bench.prepare),
+            });
+        }
+    }
     let (before, started) = (Ticks::now(), Instant::now());
     let output = Command::new("make")
         .args(["-s", bench.target])

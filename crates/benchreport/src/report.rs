@@ -12,6 +12,8 @@ use crate::{
 pub struct Bench {
     pub name: &'static str,
     pub target: &'static str,
+    /// Builds what the target runs, before it is timed (so compiling is not counted).
+    pub prepare: &'static str,
     pub measures: &'static str,
     pub baseline: &'static str,
 }
@@ -76,7 +78,7 @@ fn section(bench: &Bench, outcome: &Outcome) -> String {
         } => (rows, secs, load, chart),
     };
     out.push_str(&format!(
-        "Ran {secs:.0} s; its processes kept {} cores busy, everything else {}.",
+        "Ran {secs:.0} s (after building); its processes kept {} cores busy, everything else {}.",
         load.bench_cores, load.other_cores
     ));
     if load.busy() {
@@ -137,6 +139,7 @@ mod tests {
     const BENCH: Bench = Bench {
         name: "routing",
         target: "bench-routing",
+        prepare: "",
         measures: "Decision time.",
         baseline: "a naive scan",
     };
