@@ -222,6 +222,11 @@ fn main() -> anyhow::Result<()> {
         .collect();
     fs::create_dir_all(&args.keep)?;
     fs::create_dir_all(&args.charts)?;
+    let header = Header {
+        when: command_text("date", &["-u", "+%Y-%m-%d %H:%M UTC"]),
+        commit: command_text("git", &["rev-parse", "--short", "HEAD"]),
+        machine: Machine::read(),
+    };
     let mut runs = Vec::new();
     for bench in chosen {
         let outcome = match &args.from {
@@ -235,13 +240,9 @@ fn main() -> anyhow::Result<()> {
             fs::write(args.charts.join(format!("{}.svg", bench.name)), svg)?;
         }
         runs.push((bench, outcome));
+        // Written after each benchmark, so a long run stopped part way keeps what it measured.
+        fs::write(&args.out, report::markdown(&header, &runs))?;
     }
-    let header = Header {
-        when: command_text("date", &["-u", "+%Y-%m-%d %H:%M UTC"]),
-        commit: command_text("git", &["rev-parse", "--short", "HEAD"]),
-        machine: Machine::read(),
-    };
-    fs::write(&args.out, report::markdown(&header, &runs))?;
     eprintln!(
         "benchreport: wrote {} and charts in {}",
         args.out.display(),
