@@ -4,7 +4,7 @@
 // - our overlay ([data-cobrowse-overlay]) is excluded;
 // - masked text and form values show as their mask (each non-space character becomes `*`):
 //   on the customer's side the masking rules are applied here (markup, the site's selectors,
-//   password / cc-* / hidden inputs); on the mirror's side they already were;
+//   password / cc-* / hidden inputs, card-named controls); on the mirror's side they already were;
 // - blocked elements ([data-cobrowse-block] or the site's block selectors) show as a box line,
 //   without children, `style` or the block marker (the mirror sizes and marks its boxes);
 // - what the mirror deliberately disarms is left out on both sides: script attributes and
@@ -37,6 +37,20 @@ function attrs(el, opts, boxed) {
     out.push(`${name}=${JSON.stringify(value)}`);
   }
   return out.sort();
+}
+
+// The card, IBAN and national-id names of `crates/cobrowse-wasm/src/card_field.rs`: runs of up
+// to three whole words, joined.
+const CARD_WORDS = new Set(["ccnumber", "ccnum", "ccno", "cardnumber", "cardnum", "cardno", "creditcard", "debitcard", "cvv", "cvv2", "cvc", "cvc2", "csc", "cvn", "ccv", "cccvv", "cccvc", "cccsc", "cardcvv", "cardcvc", "securitycode", "ccexp", "ccexpiry", "expiry", "expdate", "expmonth", "expyear", "expirationdate", "expirationmonth", "expirationyear", "ccname", "cardholder", "cardholdername", "nameoncard", "iban", "ssn", "socialsecurity", "nationalid", "nationalinsurance", "nino", "bsn", "sin"]);
+function cardNamed(el) {
+  if (!['input', 'select', 'textarea'].includes(el.localName) || el.closest('[data-cobrowse-unmask]')) return false;
+  const names = ['id', 'name', 'autocomplete', 'aria-label', 'placeholder'].map((n) => el.getAttribute(n) || '');
+  names.push([...(el.labels || [])].map((l) => l.textContent).join(' '));
+  return names.some((n) => {
+    const w = n.slice(0, 256).replace(/([a-z0-9])([A-Z])|([A-Z])([A-Z][a-z])/g, '$1$3 $2$4')
+      .toLowerCase().split(/[^a-z0-9]+/).filter(Boolean);
+    return w.some((_, i) => [1, 2, 3].some((k) => i + k <= w.length && CARD_WORDS.has(w.slice(i, i + k).join(''))));
+  });
 }
 
 function selectorMatch(el, list) {
@@ -87,9 +101,10 @@ export function canonical(doc, opts = {}) {
       || (tag === 'input' && (type === 'password' || type === 'hidden'))
       || /^cc-/i.test(el.getAttribute('autocomplete') || '');
     const ns = el.namespaceURI === 'http://www.w3.org/2000/svg' ? 'svg:' : el.namespaceURI === 'http://www.w3.org/1998/Math/MathML' ? 'math:' : '';
-    let line = `${pad}<${ns}${tag}${attrs(el, { ...o, base, maskedValue: selfMasked }, boxed).map((a) => ` ${a}`).join('')}>`;
+    const valueMasked = selfMasked || cardNamed(el);
+    let line = `${pad}<${ns}${tag}${attrs(el, { ...o, base, maskedValue: valueMasked }, boxed).map((a) => ` ${a}`).join('')}>`;
     if (boxed) { lines.push(`${line} box`); return; }
-    line += formState(el, o.side === 'customer' && selfMasked);
+    line += formState(el, o.side === 'customer' && valueMasked);
     if (tag === 'option') line += ` selected=${el.selected}`;
     if ((tag === 'style' || (tag === 'link' && /stylesheet/i.test(el.rel || ''))) && el.sheet && tag === 'style') {
       line += ` rules=${JSON.stringify(rules(el.sheet))}`;

@@ -414,6 +414,59 @@ fn the_snapshot_masks_sensitive_values_and_drops_script_text() {
 }
 
 #[test]
+fn card_named_fields_are_masked_by_default_and_opened_by_unmask() {
+    let (page, body) = FakePage::new();
+    let fields = [
+        ("name", "cardnumber", "CANARY-NUMBER"),
+        ("id", "cc-cvv", "CANARY-CVV"),
+        ("name", "card_expiry", "CANARY-EXPIRY"),
+        ("aria-label", "IBAN", "CANARY-IBAN"),
+        ("name", "ssn", "CANARY-SSN"),
+    ];
+    let mut inputs = Vec::new();
+    for (attr, name, secret) in fields {
+        let input = page.el(body, "input", &[(attr, name), ("value", secret)]);
+        page.set_value(input, FormValue::Text(secret.into()));
+        inputs.push((input, secret));
+    }
+    let shown = page.el(body, "input", &[("name", "discover"), ("value", "SHOWN-1")]);
+    page.set_value(shown, FormValue::Text("SHOWN-1".into()));
+    let open = page.el(body, "div", &[("data-cobrowse-unmask", "")]);
+    let opened = page.el(open, "input", &[("name", "sin"), ("value", "SHOWN-2")]);
+    page.set_value(opened, FormValue::Text("SHOWN-2".into()));
+    let (mut capture, frames) = snapshot(&page, Config::default());
+    // Typed after the snapshot, and a field renamed into a card field.
+    for (input, secret) in &inputs {
+        let typed = format!("{secret}-TYPED");
+        page.set_value(*input, FormValue::Text(typed));
+        capture.record_value(&page, input);
+    }
+    let renamed = page.el(body, "input", &[("name", "notes")]);
+    page.deliver(&mut capture);
+    capture.flush(&page, 0.0).unwrap();
+    page.set_attr(renamed, "name", "cc-number");
+    page.set_value(renamed, FormValue::Text("CANARY-RENAMED".into()));
+    capture.record_value(&page, &renamed);
+    page.deliver(&mut capture);
+    capture.flush(&page, 0.0).unwrap();
+    let bytes: Vec<u8> = frames
+        .into_iter()
+        .chain(capture.take_frames())
+        .flatten()
+        .collect();
+    let has = |s: &str| bytes.windows(s.len()).any(|w| w == s.as_bytes());
+    for (_, _, secret) in fields {
+        assert!(!has(secret), "{secret}");
+    }
+    assert!(!has("CANARY-RENAMED"), "a field renamed into a card field");
+    assert!(has("SHOWN-1"), "an ordinary field is not masked");
+    assert!(
+        has("SHOWN-2"),
+        "data-cobrowse-unmask opens a card-named field"
+    );
+}
+
+#[test]
 fn shadow_roots_follow_their_host_and_are_sent_with_it() {
     check(
         Config::default(),

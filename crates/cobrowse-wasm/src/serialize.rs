@@ -93,7 +93,7 @@ pub(crate) fn sent_as<P: Page>(
         Verdict::Keep(s) => (s, false),
     };
     let boxed = blocked || (ns == Namespace::Html && matches!(tag, "canvas" | "video"));
-    let mut value_masked = mask::value_masked(tag, attrs, state);
+    let mut value_masked = mask::value_masked(tag, attrs, state, || page.label_text(node));
     if ns == Namespace::Html && tag == "input" {
         if mask::password_input(tag, attrs) {
             page.mark_secret(node);
