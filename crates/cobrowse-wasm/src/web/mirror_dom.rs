@@ -6,7 +6,8 @@ use js_sys::{Array, Reflect};
 use protocol::{FormValue, Namespace, NodeId, SheetRef};
 use wasm_bindgen::{JsCast, JsValue};
 use web_sys::{
-    CssStyleSheet, Document, Element, HtmlIFrameElement, Node, ShadowRootInit, ShadowRootMode,
+    CssStyleSheet, Document, Element, HtmlIFrameElement, Node, ScrollBehavior, ScrollToOptions,
+    ShadowRootInit, ShadowRootMode,
 };
 
 use crate::intern::FxMap;
@@ -94,6 +95,17 @@ fn empty_standards_document(doc: &Document) {
     while let Some(child) = doc.first_child() {
         drop(doc.remove_child(&child));
     }
+}
+
+/// A scroll to `(x, y)` that jumps: `behavior: instant` overrides a page's
+/// `scroll-behavior: smooth`, which would make the mirror trail the customer by up to seconds
+/// on a long jump.
+fn instant(x: i32, y: i32) -> ScrollToOptions {
+    let options = ScrollToOptions::new();
+    options.set_left(f64::from(x));
+    options.set_top(f64::from(y));
+    options.set_behavior(ScrollBehavior::Instant);
+    options
 }
 
 fn box_style(existing: Option<String>, width: u32, height: u32) -> String {
@@ -189,12 +201,14 @@ impl LiveDom {
             }
             Patch::Scroll { id: 0, x, y } => {
                 self.window_scroll = (x, y);
-                self.scroll_window();
+                // Back to the origin too, which `scroll_window` leaves alone.
+                if let Some(w) = self.frame.content_window() {
+                    w.scroll_to_with_scroll_to_options(&instant(x, y));
+                }
             }
             Patch::Scroll { id, x, y } => {
                 if let Some(el) = self.nodes.get(&id).and_then(as_element) {
-                    el.set_scroll_left(x);
-                    el.set_scroll_top(y);
+                    el.scroll_to_with_scroll_to_options(&instant(x, y));
                 }
             }
             Patch::Resize { id, width, height } => {
@@ -212,10 +226,8 @@ impl LiveDom {
             return;
         }
         if let Some(w) = self.frame.content_window() {
-            w.scroll_to_with_x_and_y(
-                f64::from(self.window_scroll.0),
-                f64::from(self.window_scroll.1),
-            );
+            let (x, y) = self.window_scroll;
+            w.scroll_to_with_scroll_to_options(&instant(x, y));
         }
     }
 
