@@ -17,7 +17,7 @@ mod tests;
 
 use protocol::{
     EndReason, ErrorCode, Frame, FrameKind, InputRefused, Limits, Message, Mutation, MutationBatch,
-    Role, RuleChange, SeqCheck, SeqTracker, SessionMode, Snapshot,
+    Role, RuleChange, Sender, SeqCheck, SeqTracker, SessionMode, Snapshot,
 };
 
 pub use patch::{NewNode, Patch};
@@ -85,19 +85,12 @@ pub struct Mirror {
     awaiting_snapshot: bool,
 }
 
-/// The frames the customer's capture numbers from one counter.
+/// The frames the customer's page numbers from one counter: capture's, and the consent,
+/// refusal and pause frames it queues into the same stream (`Capture::push_encoded`). Leaving
+/// those out made every consent look like a gap, and the resync it asked for gave the page new
+/// ids under the agent's next action.
 fn is_capture_kind(kind: FrameKind) -> bool {
-    matches!(
-        kind,
-        FrameKind::Snapshot
-            | FrameKind::Mutations
-            | FrameKind::InputValue
-            | FrameKind::Scroll
-            | FrameKind::Viewport
-            | FrameKind::Pointer
-            | FrameKind::Focus
-            | FrameKind::Navigated
-    )
+    kind.sender() == Sender::Customer
 }
 
 impl Mirror {

@@ -312,3 +312,33 @@ fn a_blocked_element_becomes_a_marked_box_of_its_size() {
         }]
     );
 }
+
+#[test]
+fn consent_and_refusal_frames_share_the_pages_numbering_without_a_resync() {
+    let mut mirror = synced();
+    for (seq, message) in [
+        (1, Message::NavigationAccept(Empty)),
+        (
+            2,
+            Message::InputRefused(protocol::InputRefused {
+                node: 4,
+                reason: protocol::Refusal::ReadOnly,
+            }),
+        ),
+        (3, Message::Focus(protocol::Focus { node: 4 })),
+        (4, Message::Revoke(Empty)),
+        (
+            5,
+            Message::Scroll(protocol::Scroll {
+                node: 0,
+                x: 0,
+                y: 9,
+            }),
+        ),
+    ] {
+        let step = mirror.on_frame(Frame::new(seq, message));
+        assert!(!resyncs(&step), "seq {seq}: {step:?}");
+    }
+    let step = mirror.on_frame(Frame::new(7, Message::Revoke(Empty)));
+    assert!(resyncs(&step), "a real gap still asks for a resync");
+}
