@@ -1,6 +1,7 @@
 //! What the customer sees beyond the DOM, in the mirror: a long jump on a page with
-//! `scroll-behavior: smooth` lands at once. Two real headless Chromium browsers and the real
-//! relay.
+//! `scroll-behavior: smooth` lands at once, and the customer's hover (a hover-only menu),
+//! focus (and the console's outline of the field) and `:target` anchor are shown. Two real
+//! headless Chromium browsers and the real relay.
 
 mod mirror_support;
 
@@ -8,6 +9,8 @@ use std::time::Duration;
 
 use anyhow::Context;
 use e2e::{wait_for, Browser, Relay};
+use fantoccini::actions::{InputSource, MouseActions, PointerAction};
+use fantoccini::Locator;
 use mirror_support::*;
 use serde_json::Value;
 
@@ -34,6 +37,17 @@ async fn in_mirror(console: &Browser, expr: &str) -> anyhow::Result<Value> {
             vec![],
         )
         .await?)
+}
+
+async fn until_mirror(console: &Browser, what: &str, expr: &str) -> anyhow::Result<()> {
+    wait_for(what, Duration::from_secs(10), || async {
+        in_mirror(console, expr)
+            .await
+            .ok()
+            .filter(|v| *v == Value::Bool(true))
+    })
+    .await
+    .map(drop)
 }
 
 #[tokio::test]
@@ -83,6 +97,74 @@ async fn a_long_jump_on_a_smooth_scrolling_page_lands_at_once_in_the_mirror() ->
         "smooth-scrolling page: customer at {target}, mirror at {first} right after the frame"
     );
     assert_eq!(first, target, "the mirror animated instead of jumping");
+    console.close().await?;
+    customer.close().await?;
+    tokio::time::timeout(Duration::from_secs(5), relay.kill()).await??;
+    Ok(())
+}
+
+#[tokio::test]
+async fn the_mirror_shows_the_customers_hover_focus_and_target() -> anyhow::Result<()> {
+    let (relay, console, customer) = shared().await?;
+    let items = "getComputedStyle(doc.getElementById('items')).display";
+    assert_eq!(in_mirror(&console, items).await?, "none");
+
+    // The customer's pointer over the menu trigger opens the hover-only menu.
+    let trigger = customer.client.find(Locator::Id("menu")).await?;
+    let hover = MouseActions::new("mouse".into()).then(PointerAction::MoveToElement {
+        element: trigger,
+        duration: Some(Duration::from_millis(50)),
+        x: 0.0,
+        y: 0.0,
+    });
+    customer.client.perform_actions(hover).await?;
+    until_mirror(
+        &console,
+        "the mirrored menu to open",
+        &format!("{items} === 'block'"),
+    )
+    .await?;
+
+    // The field the customer is in is styled as focused, and the console outlines it.
+    run(
+        &customer,
+        "document.getElementById('email').focus(); done(true);",
+    )
+    .await?;
+    until_mirror(
+        &console,
+        "the mirrored field to be focused",
+        "doc.getElementById('email').hasAttribute('data-cb-focus')
+           && getComputedStyle(doc.getElementById('email')).outlineColor === 'rgb(255, 0, 0)'
+           && getComputedStyle(doc.getElementById('signup')).backgroundColor === 'rgb(230, 240, 255)'
+           && !document.getElementById('customer-focus').hidden",
+    )
+    .await?;
+
+    // A hash jump highlights its anchor.
+    run(&customer, "location.hash = '#faq'; done(true);").await?;
+    until_mirror(
+        &console,
+        "the :target anchor to be highlighted",
+        "getComputedStyle(doc.getElementById('faq')).backgroundColor === 'rgb(255, 255, 0)'",
+    )
+    .await?;
+    // The marks are the mirror's own: in the canonical form both sides still agree.
+    converge(&console, &customer, "hover, focus and target").await?;
+
+    // Moving away closes the menu again.
+    let away = MouseActions::new("mouse".into()).then(PointerAction::MoveTo {
+        duration: Some(Duration::from_millis(50)),
+        x: 600.0,
+        y: 400.0,
+    });
+    customer.client.perform_actions(away).await?;
+    until_mirror(
+        &console,
+        "the mirrored menu to close",
+        &format!("{items} === 'none'"),
+    )
+    .await?;
     console.close().await?;
     customer.close().await?;
     tokio::time::timeout(Duration::from_secs(5), relay.kill()).await??;

@@ -15,8 +15,16 @@ const URL_ATTRS = new Set(['src', 'href', 'xlink:href', 'poster', 'background', 
 
 const mask = (t) => t.replace(/\S/gu, '*');
 
-function rules(sheet) {
-  try { return [...sheet.cssRules].map((r) => r.cssText); } catch (e) { return ['<unreadable>']; }
+// The mirror styles the customer's :hover, :focus and :target through attributes it sets
+// (`data-cb-*`, see `crates/cobrowse-wasm/src/mirror/pseudo.rs`): on its side they are left out,
+// and its rewritten selectors read as the pseudo-classes they stand for.
+const PSEUDO = [['focus-visible'], ['focus-within'], ['focus'], ['hover'], ['target']];
+const unmark = (css) => PSEUDO.reduce((t, [p]) => t.split(`[data-cb-${p}]`).join(`:${p}`), css);
+
+function rules(sheet, side) {
+  try {
+    return [...sheet.cssRules].map((r) => (side === 'mirror' ? unmark(r.cssText) : r.cssText));
+  } catch (e) { return ['<unreadable>']; }
 }
 
 function attrs(el, opts, boxed) {
@@ -30,6 +38,7 @@ function attrs(el, opts, boxed) {
     if (lower.startsWith('on') || /^\s*(javascript|vbscript):/i.test(value)) continue;
     if (lower === 'http-equiv' || lower === 'srcdoc' || (tag === 'iframe' && lower === 'src')) continue;
     if (boxed && (lower === 'style' || lower === 'data-cobrowse-block')) continue;
+    if (opts.side === 'mirror' && lower.startsWith('data-cb-')) continue;
     if (URL_ATTRS.has(lower) && value && !value.startsWith('#')) {
       try { value = new URL(value, opts.base).href; } catch (e) { /* keep as is */ }
     }
@@ -80,7 +89,7 @@ export function canonical(doc, opts = {}) {
     switch (node.nodeType) {
       case Node.DOCUMENT_NODE:
       case Node.DOCUMENT_FRAGMENT_NODE: {
-        const adopted = (node.adoptedStyleSheets || []).map(rules);
+        const adopted = (node.adoptedStyleSheets || []).map((sh) => rules(sh, o.side));
         const kind = node.nodeType === Node.DOCUMENT_NODE ? (depth ? '#frame-document' : '#document') : '#shadow-root';
         lines.push(`${pad}${kind}${adopted.length ? ` adopted=${JSON.stringify(adopted)}` : ''}`);
         for (const c of node.childNodes) walk(c, depth + 1, masked, node.baseURI || base);
@@ -88,7 +97,12 @@ export function canonical(doc, opts = {}) {
       }
       case Node.DOCUMENT_TYPE_NODE: lines.push(`${pad}<!doctype ${node.name}>`); return;
       case Node.COMMENT_NODE: lines.push(`${pad}<!--${JSON.stringify(o.side === 'customer' && masked ? mask(node.data) : node.data)}-->`); return;
-      case Node.TEXT_NODE: lines.push(`${pad}${JSON.stringify(o.side === 'customer' && masked ? mask(node.data) : node.data)}`); return;
+      case Node.TEXT_NODE: {
+        const inStyle = node.parentNode && node.parentNode.localName === 'style';
+        const data = o.side === 'mirror' && inStyle ? unmark(node.data) : node.data;
+        lines.push(`${pad}${JSON.stringify(o.side === 'customer' && masked ? mask(data) : data)}`);
+        return;
+      }
       case Node.ELEMENT_NODE: break;
       default: return;
     }
@@ -107,7 +121,7 @@ export function canonical(doc, opts = {}) {
     line += formState(el, o.side === 'customer' && valueMasked);
     if (tag === 'option') line += ` selected=${el.selected}`;
     if ((tag === 'style' || (tag === 'link' && /stylesheet/i.test(el.rel || ''))) && el.sheet && tag === 'style') {
-      line += ` rules=${JSON.stringify(rules(el.sheet))}`;
+      line += ` rules=${JSON.stringify(rules(el.sheet, o.side))}`;
     }
     lines.push(line);
     if (tag === 'script') return;

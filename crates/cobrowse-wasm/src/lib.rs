@@ -21,6 +21,7 @@
 //!   sent, which the walk adds to and the flush compares the page with.
 //! - [`tree`]: the sent nodes (ids, parents, children, masking facts).
 //! - [`mask`]: keep, mask or block decisions and the same-length mask.
+//! - [`marks`]: focus, hover and `:target`, sent when they change.
 //! - [`card_field`]: the names that mark a card, IBAN or national-id field.
 //! - [`intern`]: per-snapshot name table and the crate's fast hasher.
 //! - [`order`]: the small heapsort the flush paths use instead of `sort_unstable`.
@@ -49,6 +50,7 @@ pub mod control;
 pub mod diff;
 pub mod intern;
 pub mod known;
+pub mod marks;
 pub mod mask;
 pub mod mirror;
 pub mod model;

@@ -11,7 +11,10 @@ use web_sys::{
 };
 
 use crate::intern::FxMap;
-use crate::mirror::{AttrChange, NewNode, Patch};
+use crate::mirror::pseudo::{
+    FOCUS_ATTR, FOCUS_VISIBLE_ATTR, FOCUS_WITHIN_ATTR, HOVER_ATTR, TARGET_ATTR,
+};
+use crate::mirror::{AttrChange, Mark, NewNode, Patch};
 
 /// The expando property that carries a mirrored node's id, for the console's tools.
 pub const ID_PROPERTY: &str = "__cobrowseId";
@@ -23,6 +26,8 @@ pub struct LiveDom {
     constructed: FxMap<u32, CssStyleSheet>,
     /// The window scroll last asked for, re-applied after layout-changing patches.
     pub window_scroll: (i32, i32),
+    /// The elements carrying a mark attribute, to take it off when the mark moves.
+    marked: Vec<(Mark, Element, &'static str)>,
 }
 
 fn ns_uri(ns: Namespace) -> &'static str {
@@ -124,6 +129,7 @@ impl LiveDom {
             nodes: FxMap::default(),
             constructed: FxMap::default(),
             window_scroll: (0, 0),
+            marked: Vec::new(),
         }
     }
 
@@ -217,6 +223,48 @@ impl LiveDom {
                 }
             }
             Patch::Viewport(_) => {}
+            Patch::Mark { mark, id } => self.mark(mark, id),
+        }
+    }
+
+    /// Moves the customer's focus, hover or `:target` to `id`: the element gets its
+    /// attributes, and for hover and focus-within so do its ancestors (through shadow hosts),
+    /// as the pseudo-classes match.
+    fn mark(&mut self, mark: Mark, id: NodeId) {
+        self.marked.retain(|(m, el, attr)| {
+            let keep = *m != mark;
+            if !keep {
+                drop(el.remove_attribute(attr));
+            }
+            keep
+        });
+        let Some(el) = self.nodes.get(&id).and_then(as_element).cloned() else {
+            return;
+        };
+        let (own, up): (&[&'static str], Option<&'static str>) = match mark {
+            Mark::Focus => (&[FOCUS_ATTR, FOCUS_VISIBLE_ATTR], Some(FOCUS_WITHIN_ATTR)),
+            Mark::Hover => (&[], Some(HOVER_ATTR)),
+            Mark::Target => (&[TARGET_ATTR], None),
+        };
+        for attr in own {
+            set_attr(&el, attr, "");
+            self.marked.push((mark, el.clone(), attr));
+        }
+        let Some(attr) = up else { return };
+        let mut node: Option<Node> = Some(el.into());
+        while let Some(n) = node {
+            node = if let Some(e) = as_element(&n) {
+                set_attr(e, attr, "");
+                self.marked.push((mark, e.clone(), attr));
+                n.parent_node()
+            } else if n.node_type() == Node::DOCUMENT_FRAGMENT_NODE {
+                Reflect::get(&n, &"host".into())
+                    .ok()
+                    .filter(JsValue::is_object)
+                    .map(JsCast::unchecked_into)
+            } else {
+                None
+            };
         }
     }
 
@@ -233,6 +281,7 @@ impl LiveDom {
 
     fn reset(&mut self) {
         self.nodes.clear();
+        self.marked.clear();
         self.constructed.clear();
         self.window_scroll = (0, 0);
         if let Some(doc) = self.document() {

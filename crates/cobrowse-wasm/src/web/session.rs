@@ -116,6 +116,7 @@ impl WebCapture {
             let viewport = inner.page.viewport();
             let root: Node = inner.page.document.clone().into();
             inner.core.begin_snapshot(root, url, viewport);
+            reports::current_marks(&mut inner.core, &inner.page);
         }
         run_slice(&self.inner);
     }
