@@ -406,7 +406,7 @@ impl<N: Clone> Capture<N> {
         let change = match (sent, change) {
             (true, RawRuleChange::Insert { index, rule }) => RuleChange::Insert {
                 path: vec![index],
-                rule,
+                rule: serialize::capped_rule(rule),
             },
             (true, RawRuleChange::Delete { index }) => RuleChange::Delete { path: vec![index] },
             _ => {

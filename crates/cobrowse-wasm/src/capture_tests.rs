@@ -684,6 +684,44 @@ fn huge_values_are_sent_empty_or_cut_so_frames_fit_a_relay() {
     );
 }
 
+#[test]
+fn a_huge_cssom_rule_is_sent_as_a_placeholder_that_keeps_the_indices() {
+    use crate::serialize::{CAPPED_RULE, MAX_VALUE_BYTES};
+    let font = format!(
+        "@font-face {{ font-family: x; src: url(data:font/woff2;base64,{}) }}",
+        "A".repeat(3 << 20)
+    );
+    let (page, body) = FakePage::new();
+    let style = page.el(body, "style", &[]);
+    let rules = vec!["p { color: red; }".to_string(), font.clone()];
+    page.cssom.borrow_mut().push((style, rules));
+    let (mut capture, frames) = snapshot(&page, Config::default());
+    let snapshot_bytes: usize = frames.iter().map(Vec::len).sum();
+    assert!(snapshot_bytes < 4096, "snapshot of {snapshot_bytes} bytes");
+    // The same rule inserted through the CSSOM while shared.
+    capture.record_sheet(
+        &page,
+        crate::SheetTarget::Owner(&style),
+        crate::RawRuleChange::Insert {
+            index: 0,
+            rule: font,
+        },
+    );
+    capture.flush(&page, 0.0).unwrap();
+    let batch = capture.take_frames();
+    let batch_bytes: usize = batch.iter().map(Vec::len).sum();
+    assert!(batch_bytes < 1024, "batch of {batch_bytes} bytes");
+    let mut dom = None;
+    rebuild(
+        &frames.into_iter().chain(batch).collect::<Vec<_>>(),
+        &mut dom,
+    );
+    let dom = dom.unwrap();
+    let sent = dom.owner_sheets.values().next().unwrap();
+    assert_eq!(sent, &[CAPPED_RULE, "p { color: red; }", CAPPED_RULE]);
+    assert!(CAPPED_RULE.len() < MAX_VALUE_BYTES);
+}
+
 /// A navigation's title is masked as the `<title>` element's text is.
 #[test]
 fn a_navigation_title_is_masked_as_the_title_element_is() {
