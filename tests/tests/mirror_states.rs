@@ -1,14 +1,15 @@
 //! What the customer sees beyond the DOM, in the mirror: a long jump on a page with
 //! `scroll-behavior: smooth` lands at once, and the customer's hover (a hover-only menu),
 //! focus (and the console's outline of the field) and `:target` anchor are shown. Two real
-//! headless Chromium browsers and the real relay.
+//! headless Chromium browsers and the real relay. The console with the customer's menu open
+//! and field focused goes to `tests/output/mirror-states-console.png`.
 
 mod mirror_support;
 
 use std::time::Duration;
 
 use anyhow::Context;
-use e2e::{wait_for, Browser, Relay};
+use e2e::{output_dir, wait_for, Browser, Relay};
 use fantoccini::actions::{InputSource, MouseActions, PointerAction};
 use fantoccini::Locator;
 use mirror_support::*;
@@ -140,6 +141,9 @@ async fn the_mirror_shows_the_customers_hover_focus_and_target() -> anyhow::Resu
            && !document.getElementById('customer-focus').hidden",
     )
     .await?;
+
+    let png = console.client.screenshot().await?;
+    std::fs::write(output_dir().join("mirror-states-console.png"), png)?;
 
     // A hash jump highlights its anchor.
     run(&customer, "location.hash = '#faq'; done(true);").await?;
