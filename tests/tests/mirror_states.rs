@@ -169,6 +169,19 @@ async fn the_mirror_shows_the_customers_hover_focus_and_target() -> anyhow::Resu
         &format!("{items} === 'none'"),
     )
     .await?;
+    // The pointer leaving the window (a mouseout to nowhere) unhovers everything.
+    run(
+        &customer,
+        "document.body.dispatchEvent(new MouseEvent('mouseout', { bubbles: true, relatedTarget: null }));
+         done(true);",
+    )
+    .await?;
+    until_mirror(
+        &console,
+        "nothing hovered once the pointer left the window",
+        "!doc.querySelector('[data-cb-hover]')",
+    )
+    .await?;
     console.close().await?;
     customer.close().await?;
     tokio::time::timeout(Duration::from_secs(5), relay.kill()).await??;

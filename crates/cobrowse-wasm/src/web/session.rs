@@ -289,6 +289,7 @@ fn wire(
     let win: &EventTarget = window.as_ref();
     inner.listen(win, "resize", reports::viewport);
     inner.listen(win, "mousemove", reports::pointer);
+    inner.listen(win, "mouseout", reports::pointer_out);
     inner.listen(win, "popstate", reports::navigation);
     inner.listen(win, "hashchange", reports::navigation);
     inner.listen_root(document.as_ref());

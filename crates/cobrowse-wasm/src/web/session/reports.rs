@@ -172,6 +172,16 @@ pub(super) fn pointer(core: &mut Capture<Node>, _: &WebPage, event: &Event) {
     }
 }
 
+/// `mouseout` to nowhere: the pointer left the window, so nothing is hovered.
+pub(super) fn pointer_out(core: &mut Capture<Node>, _: &WebPage, event: &Event) {
+    if event
+        .dyn_ref::<MouseEvent>()
+        .is_some_and(|m| m.related_target().is_none())
+    {
+        core.marks().record_hover(None);
+    }
+}
+
 /// `input` and `change`: a form control's value.
 pub(super) fn value(core: &mut Capture<Node>, page: &WebPage, event: &Event) {
     if let Some(node) = origin(event) {
