@@ -113,7 +113,12 @@ fn decoded(raw: &[u8]) -> Result<Vec<u8>> {
 
 /// A relay allowing the proxy's origin for the demo site; returns it with its base URL.
 async fn relay_behind(proxy_origin: &str, dir: &Path) -> Result<(Child, String)> {
-    let bin = workspace_root().join("target").join("debug").join("relay");
+    // Where `cargo build -p relay` put it (CARGO_TARGET_DIR when set, as for `e2e::Relay`).
+    let bin = std::env::var_os("CARGO_TARGET_DIR")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| workspace_root().join("target"))
+        .join("debug")
+        .join("relay");
     let db = dir.join("relay.db");
     let status = Command::new(&bin)
         .arg("--db")
@@ -278,6 +283,95 @@ async fn no_secret_of_the_demo_shop_ever_leaves_the_customers_browser() -> Resul
     );
     for canary in CANARIES {
         assert!(!contains(canary), "{canary} left the browser");
+    }
+    Ok(())
+}
+
+/// Card fields named only by `name`, `id`, label or `aria-label` (no `autocomplete="cc-*"`):
+/// what is typed into them never leaves the browser, while a plain field and a card-named field
+/// under `data-cobrowse-unmask` do.
+#[tokio::test]
+async fn card_fields_named_only_by_name_or_label_never_leave_the_browser() -> Result<()> {
+    const SECRETS: &[(&str, &str)] = &[
+        ("number", "4929CANARYNAME7781"),
+        ("cvv", "CANARY-CVV-BYNAME"),
+        ("f3", "CANARY-EXP-BYLABEL"),
+        ("f4", "CANARY-CSC-WRAPPED"),
+        ("iban", "CANARY-IBAN-ARIA"),
+    ];
+    let dir = tempfile::tempdir()?;
+    let listener = TcpListener::bind("127.0.0.1:0").await?;
+    let proxy = format!("http://{}", listener.local_addr()?);
+    let (_relay, base) = relay_behind(&proxy, dir.path()).await?;
+    let relay_addr: std::net::SocketAddr = base.trim_start_matches("http://").parse()?;
+    let recording: Recording = Arc::default();
+    let rec = recording.clone();
+    tokio::spawn(async move {
+        while let Ok((client, _)) = listener.accept().await {
+            let log = Arc::new(Mutex::new(Vec::new()));
+            if let Ok(mut all) = rec.lock() {
+                all.push(log.clone());
+            }
+            tokio::spawn(pipe(client, relay_addr, log));
+        }
+    });
+    let token = login(&base).await?;
+    let (id, key) = start_key(&base, &token).await?;
+    let browser = Browser::start().await?;
+    let page = "/test-pages/card-names.html";
+    open(&browser, &proxy, page).await?;
+    start_with_key(&browser, &key).await?;
+    let mut agent = Agent::join(&base, &token, &id).await?;
+    agent.snapshot_of(page).await?;
+    let typed: Vec<(&str, &str)> = SECRETS
+        .iter()
+        .copied()
+        .chain([("holder", VISIBLE), ("sin", "OPENED-BY-UNMASK")])
+        .collect();
+    let script: String = typed
+        .iter()
+        .map(|(i, x)| {
+            format!(
+                "{{ const e = document.getElementById('{i}'); e.focus(); e.value = '{x}';
+                   e.dispatchEvent(new Event('input', {{ bubbles: true }})); }}"
+            )
+        })
+        .collect();
+    set(&browser, &script).await?;
+    for (html_id, _) in &typed {
+        let node = agent.node(html_id)?;
+        agent
+            .until(
+                "typed values",
+                |m| matches!(m, Message::InputValue(v) if v.node == node),
+            )
+            .await?;
+    }
+    run(
+        &browser,
+        "Cobrowse.end(); setTimeout(() => done(true), 300)",
+    )
+    .await?;
+    agent.until("end", |m| matches!(m, Message::End(_))).await?;
+    browser.close().await?;
+
+    let mut sent = Vec::new();
+    for log in recording
+        .lock()
+        .map_err(|_| anyhow::anyhow!("poisoned"))?
+        .iter()
+    {
+        let raw = log.lock().map_err(|_| anyhow::anyhow!("poisoned"))?.clone();
+        sent.extend(decoded(&raw)?);
+    }
+    let contains = |needle: &str| sent.windows(needle.len()).any(|w| w == needle.as_bytes());
+    assert!(contains(VISIBLE), "the recording misses the plain field");
+    assert!(
+        contains("OPENED-BY-UNMASK"),
+        "data-cobrowse-unmask did not open the card-named field"
+    );
+    for (field, secret) in SECRETS.iter().chain(&[("ssn", "CANARY-SSN-MARKUP")]) {
+        assert!(!contains(secret), "{field}: {secret} left the browser");
     }
     Ok(())
 }

@@ -41,7 +41,8 @@ export class Stage {
     this.glass.addEventListener('pointerdown', (e) => this.down(e));
     this.glass.addEventListener('pointerup', (e) => this.up(e));
     this.glass.addEventListener('wheel', (e) => this.wheel(e), { passive: false });
-    const follow = () => { this.followScroll(); requestAnimationFrame(follow); };
+    this.focusRing = $('customer-focus');
+    const follow = () => { this.followScroll(); this.followFocus(); requestAnimationFrame(follow); };
     requestAnimationFrame(follow);
     this.setTool('pointer');
   }
@@ -100,6 +101,17 @@ export class Stage {
     if (x === this.scroll.x && y === this.scroll.y) return;
     this.scroll = { x, y };
     this.layer.setAttribute('transform', `translate(${-x} ${-y})`);
+  }
+
+  /** Outlines the field the customer is in (the mirror marks it `data-cb-focus`). */
+  followFocus() {
+    const doc = this.frame.contentDocument;
+    const el = doc && doc.querySelector('[data-cb-focus]');
+    const r = el && el.getBoundingClientRect();
+    const shown = Boolean(r && (r.width || r.height));
+    this.focusRing.hidden = !shown;
+    if (!shown) return;
+    Object.assign(this.focusRing.style, { left: `${r.left}px`, top: `${r.top}px`, width: `${r.width + 8}px`, height: `${r.height + 8}px` });
   }
 
   /** The innermost mirrored element at a viewport point: through shadow roots and frames. */

@@ -4,7 +4,7 @@
 // - our overlay ([data-cobrowse-overlay]) is excluded;
 // - masked text and form values show as their mask (each non-space character becomes `*`):
 //   on the customer's side the masking rules are applied here (markup, the site's selectors,
-//   password / cc-* / hidden inputs); on the mirror's side they already were;
+//   password / cc-* / hidden inputs, card-named controls); on the mirror's side they already were;
 // - blocked elements ([data-cobrowse-block] or the site's block selectors) show as a box line,
 //   without children, `style` or the block marker (the mirror sizes and marks its boxes);
 // - what the mirror deliberately disarms is left out on both sides: script attributes and
@@ -15,8 +15,16 @@ const URL_ATTRS = new Set(['src', 'href', 'xlink:href', 'poster', 'background', 
 
 const mask = (t) => t.replace(/\S/gu, '*');
 
-function rules(sheet) {
-  try { return [...sheet.cssRules].map((r) => r.cssText); } catch (e) { return ['<unreadable>']; }
+// The mirror styles the customer's :hover, :focus and :target through attributes it sets
+// (`data-cb-*`, see `crates/cobrowse-wasm/src/mirror/pseudo.rs`): on its side they are left out,
+// and its rewritten selectors read as the pseudo-classes they stand for.
+const PSEUDO = [['focus-visible'], ['focus-within'], ['focus'], ['hover'], ['target']];
+const unmark = (css) => PSEUDO.reduce((t, [p]) => t.split(`[data-cb-${p}]`).join(`:${p}`), css);
+
+function rules(sheet, side) {
+  try {
+    return [...sheet.cssRules].map((r) => (side === 'mirror' ? unmark(r.cssText) : r.cssText));
+  } catch (e) { return ['<unreadable>']; }
 }
 
 function attrs(el, opts, boxed) {
@@ -30,6 +38,7 @@ function attrs(el, opts, boxed) {
     if (lower.startsWith('on') || /^\s*(javascript|vbscript):/i.test(value)) continue;
     if (lower === 'http-equiv' || lower === 'srcdoc' || (tag === 'iframe' && lower === 'src')) continue;
     if (boxed && (lower === 'style' || lower === 'data-cobrowse-block')) continue;
+    if (opts.side === 'mirror' && lower.startsWith('data-cb-')) continue;
     if (URL_ATTRS.has(lower) && value && !value.startsWith('#')) {
       try { value = new URL(value, opts.base).href; } catch (e) { /* keep as is */ }
     }
@@ -37,6 +46,20 @@ function attrs(el, opts, boxed) {
     out.push(`${name}=${JSON.stringify(value)}`);
   }
   return out.sort();
+}
+
+// The card, IBAN and national-id names of `crates/cobrowse-wasm/src/card_field.rs`: runs of up
+// to three whole words, joined.
+const CARD_WORDS = new Set(["ccnumber", "ccnum", "ccno", "cardnumber", "cardnum", "cardno", "creditcard", "debitcard", "cvv", "cvv2", "cvc", "cvc2", "csc", "cvn", "ccv", "cccvv", "cccvc", "cccsc", "cardcvv", "cardcvc", "securitycode", "ccexp", "ccexpiry", "expiry", "expdate", "expmonth", "expyear", "expirationdate", "expirationmonth", "expirationyear", "ccname", "cardholder", "cardholdername", "nameoncard", "iban", "ssn", "socialsecurity", "nationalid", "nationalinsurance", "nino", "bsn", "sin"]);
+function cardNamed(el) {
+  if (!['input', 'select', 'textarea'].includes(el.localName) || el.closest('[data-cobrowse-unmask]')) return false;
+  const names = ['id', 'name', 'autocomplete', 'aria-label', 'placeholder'].map((n) => el.getAttribute(n) || '');
+  names.push([...(el.labels || [])].map((l) => l.textContent).join(' '));
+  return names.some((n) => {
+    const w = n.slice(0, 256).replace(/([a-z0-9])([A-Z])|([A-Z])([A-Z][a-z])/g, '$1$3 $2$4')
+      .toLowerCase().split(/[^a-z0-9]+/).filter(Boolean);
+    return w.some((_, i) => [1, 2, 3].some((k) => i + k <= w.length && CARD_WORDS.has(w.slice(i, i + k).join(''))));
+  });
 }
 
 function selectorMatch(el, list) {
@@ -66,7 +89,7 @@ export function canonical(doc, opts = {}) {
     switch (node.nodeType) {
       case Node.DOCUMENT_NODE:
       case Node.DOCUMENT_FRAGMENT_NODE: {
-        const adopted = (node.adoptedStyleSheets || []).map(rules);
+        const adopted = (node.adoptedStyleSheets || []).map((sh) => rules(sh, o.side));
         const kind = node.nodeType === Node.DOCUMENT_NODE ? (depth ? '#frame-document' : '#document') : '#shadow-root';
         lines.push(`${pad}${kind}${adopted.length ? ` adopted=${JSON.stringify(adopted)}` : ''}`);
         for (const c of node.childNodes) walk(c, depth + 1, masked, node.baseURI || base);
@@ -74,7 +97,12 @@ export function canonical(doc, opts = {}) {
       }
       case Node.DOCUMENT_TYPE_NODE: lines.push(`${pad}<!doctype ${node.name}>`); return;
       case Node.COMMENT_NODE: lines.push(`${pad}<!--${JSON.stringify(o.side === 'customer' && masked ? mask(node.data) : node.data)}-->`); return;
-      case Node.TEXT_NODE: lines.push(`${pad}${JSON.stringify(o.side === 'customer' && masked ? mask(node.data) : node.data)}`); return;
+      case Node.TEXT_NODE: {
+        const inStyle = node.parentNode && node.parentNode.localName === 'style';
+        const data = o.side === 'mirror' && inStyle ? unmark(node.data) : node.data;
+        lines.push(`${pad}${JSON.stringify(o.side === 'customer' && masked ? mask(data) : data)}`);
+        return;
+      }
       case Node.ELEMENT_NODE: break;
       default: return;
     }
@@ -87,12 +115,13 @@ export function canonical(doc, opts = {}) {
       || (tag === 'input' && (type === 'password' || type === 'hidden'))
       || /^cc-/i.test(el.getAttribute('autocomplete') || '');
     const ns = el.namespaceURI === 'http://www.w3.org/2000/svg' ? 'svg:' : el.namespaceURI === 'http://www.w3.org/1998/Math/MathML' ? 'math:' : '';
-    let line = `${pad}<${ns}${tag}${attrs(el, { ...o, base, maskedValue: selfMasked }, boxed).map((a) => ` ${a}`).join('')}>`;
+    const valueMasked = selfMasked || cardNamed(el);
+    let line = `${pad}<${ns}${tag}${attrs(el, { ...o, base, maskedValue: valueMasked }, boxed).map((a) => ` ${a}`).join('')}>`;
     if (boxed) { lines.push(`${line} box`); return; }
-    line += formState(el, o.side === 'customer' && selfMasked);
+    line += formState(el, o.side === 'customer' && valueMasked);
     if (tag === 'option') line += ` selected=${el.selected}`;
     if ((tag === 'style' || (tag === 'link' && /stylesheet/i.test(el.rel || ''))) && el.sheet && tag === 'style') {
-      line += ` rules=${JSON.stringify(rules(el.sheet))}`;
+      line += ` rules=${JSON.stringify(rules(el.sheet, o.side))}`;
     }
     lines.push(line);
     if (tag === 'script') return;

@@ -4,9 +4,9 @@
 //!
 //! The state is kept in parts by owner: what the receiver has (`Known`), the DOM changes
 //! recorded since the last flush (`Changes`), the numbered frames waiting for the shell
-//! (`Outbox`), and here the rest (values, scrolls, focus, pointer, navigation, the snapshot
-//! under way). The walk (`serialize::walk`), a snapshot's slices (`SnapshotJob`) and the
-//! flush's DOM part (`diff::flush`) take the parts they need.
+//! (`Outbox`), focus, hover and `:target` (`Marks`), and here the rest (values, scrolls,
+//! pointer, navigation, the snapshot under way). The walk (`serialize::walk`), a snapshot's
+//! slices (`SnapshotJob`) and the flush's DOM part (`diff::flush`) take the parts they need.
 //!
 //! # Invariants
 //! - Nothing is read from the page when it is recorded, only when it is flushed: the frame
@@ -16,8 +16,7 @@
 //!   meanwhile is lost.
 
 use protocol::{
-    Focus, Message, MutationBatch, Navigated, NodeId, Pointer, RuleChange, Scroll, SheetRef,
-    Viewport,
+    Message, MutationBatch, Navigated, NodeId, Pointer, RuleChange, Scroll, SheetRef, Viewport,
 };
 
 use crate::changes::Changes;
@@ -25,6 +24,7 @@ use crate::config::Config;
 use crate::diff;
 use crate::intern::IdSet;
 use crate::known::Known;
+use crate::marks::Marks;
 use crate::outbox::Outbox;
 use crate::page::Page;
 use crate::serialize::{self, Collected};
@@ -69,7 +69,7 @@ pub struct Capture<N> {
     viewport: Option<Viewport>,
     pointer: Option<Pointer>,
     last_pointer_ms: f64,
-    focus: Option<Option<N>>,
+    marks: Marks<N>,
     navigated: Option<Navigated>,
     /// Encoded frames for the shell to send, numbered in one sequence.
     outbox: Outbox,
@@ -88,7 +88,7 @@ impl<N: Clone> Capture<N> {
             viewport: None,
             pointer: None,
             last_pointer_ms: f64::NEG_INFINITY,
-            focus: None,
+            marks: Marks::new(),
             navigated: None,
             outbox: Outbox::new(),
         }
@@ -136,6 +136,7 @@ impl<N: Clone> Capture<N> {
     pub fn begin_snapshot(&mut self, document: N, url: String, viewport: Viewport) {
         self.known.clear();
         self.clear_recorded();
+        self.marks.resend();
         self.job = Some(SnapshotJob::new(
             document,
             url,
@@ -203,7 +204,7 @@ impl<N: Clone> Capture<N> {
             && !self.window_scrolled
             && self.viewport.is_none()
             && self.pointer.is_none()
-            && self.focus.is_none()
+            && !self.marks.is_dirty()
             && self.navigated.is_none())
     }
 
@@ -348,9 +349,9 @@ impl<N: Clone> Capture<N> {
         self.pointer = Some(Pointer { x, y });
     }
 
-    /// Focus moved to `node` (`None`: nothing focused).
-    pub fn record_focus(&mut self, node: Option<N>) {
-        self.focus = Some(node);
+    /// Where focus, hover and `:target` are recorded.
+    pub fn marks(&mut self) -> &mut Marks<N> {
+        &mut self.marks
     }
 
     /// The page navigated (a new document, or `pushState` routing). Its title is masked as the
@@ -405,7 +406,7 @@ impl<N: Clone> Capture<N> {
         let change = match (sent, change) {
             (true, RawRuleChange::Insert { index, rule }) => RuleChange::Insert {
                 path: vec![index],
-                rule,
+                rule: serialize::capped_rule(rule),
             },
             (true, RawRuleChange::Delete { index }) => RuleChange::Delete { path: vec![index] },
             _ => {
@@ -471,10 +472,9 @@ impl<N: Clone> Capture<N> {
                     .emit(Message::Scroll(Scroll { node: id, x, y }))?;
             }
         }
-        if let Some(focus) = self.focus.take() {
-            let node = focus.and_then(|n| self.id_of(page, &n)).unwrap_or(0);
-            self.outbox.emit(Message::Focus(Focus { node }))?;
-        }
+        let known = &self.known;
+        self.marks
+            .send(|n| known.id_of(page, n), &mut self.outbox)?;
         if self.pointer.is_some()
             && now_ms - self.last_pointer_ms >= self.config.pointer_interval_ms
         {

@@ -414,6 +414,59 @@ fn the_snapshot_masks_sensitive_values_and_drops_script_text() {
 }
 
 #[test]
+fn card_named_fields_are_masked_by_default_and_opened_by_unmask() {
+    let (page, body) = FakePage::new();
+    let fields = [
+        ("name", "cardnumber", "CANARY-NUMBER"),
+        ("id", "cc-cvv", "CANARY-CVV"),
+        ("name", "card_expiry", "CANARY-EXPIRY"),
+        ("aria-label", "IBAN", "CANARY-IBAN"),
+        ("name", "ssn", "CANARY-SSN"),
+    ];
+    let mut inputs = Vec::new();
+    for (attr, name, secret) in fields {
+        let input = page.el(body, "input", &[(attr, name), ("value", secret)]);
+        page.set_value(input, FormValue::Text(secret.into()));
+        inputs.push((input, secret));
+    }
+    let shown = page.el(body, "input", &[("name", "discover"), ("value", "SHOWN-1")]);
+    page.set_value(shown, FormValue::Text("SHOWN-1".into()));
+    let open = page.el(body, "div", &[("data-cobrowse-unmask", "")]);
+    let opened = page.el(open, "input", &[("name", "sin"), ("value", "SHOWN-2")]);
+    page.set_value(opened, FormValue::Text("SHOWN-2".into()));
+    let (mut capture, frames) = snapshot(&page, Config::default());
+    // Typed after the snapshot, and a field renamed into a card field.
+    for (input, secret) in &inputs {
+        let typed = format!("{secret}-TYPED");
+        page.set_value(*input, FormValue::Text(typed));
+        capture.record_value(&page, input);
+    }
+    let renamed = page.el(body, "input", &[("name", "notes")]);
+    page.deliver(&mut capture);
+    capture.flush(&page, 0.0).unwrap();
+    page.set_attr(renamed, "name", "cc-number");
+    page.set_value(renamed, FormValue::Text("CANARY-RENAMED".into()));
+    capture.record_value(&page, &renamed);
+    page.deliver(&mut capture);
+    capture.flush(&page, 0.0).unwrap();
+    let bytes: Vec<u8> = frames
+        .into_iter()
+        .chain(capture.take_frames())
+        .flatten()
+        .collect();
+    let has = |s: &str| bytes.windows(s.len()).any(|w| w == s.as_bytes());
+    for (_, _, secret) in fields {
+        assert!(!has(secret), "{secret}");
+    }
+    assert!(!has("CANARY-RENAMED"), "a field renamed into a card field");
+    assert!(has("SHOWN-1"), "an ordinary field is not masked");
+    assert!(
+        has("SHOWN-2"),
+        "data-cobrowse-unmask opens a card-named field"
+    );
+}
+
+#[test]
 fn shadow_roots_follow_their_host_and_are_sent_with_it() {
     check(
         Config::default(),
@@ -629,6 +682,44 @@ fn huge_values_are_sent_empty_or_cut_so_frames_fit_a_relay() {
         dom.unwrap().canonical(),
         fresh_canonical(&page, Config::default())
     );
+}
+
+#[test]
+fn a_huge_cssom_rule_is_sent_as_a_placeholder_that_keeps_the_indices() {
+    use crate::serialize::{CAPPED_RULE, MAX_VALUE_BYTES};
+    let font = format!(
+        "@font-face {{ font-family: x; src: url(data:font/woff2;base64,{}) }}",
+        "A".repeat(3 << 20)
+    );
+    let (page, body) = FakePage::new();
+    let style = page.el(body, "style", &[]);
+    let rules = vec!["p { color: red; }".to_string(), font.clone()];
+    page.cssom.borrow_mut().push((style, rules));
+    let (mut capture, frames) = snapshot(&page, Config::default());
+    let snapshot_bytes: usize = frames.iter().map(Vec::len).sum();
+    assert!(snapshot_bytes < 4096, "snapshot of {snapshot_bytes} bytes");
+    // The same rule inserted through the CSSOM while shared.
+    capture.record_sheet(
+        &page,
+        crate::SheetTarget::Owner(&style),
+        crate::RawRuleChange::Insert {
+            index: 0,
+            rule: font,
+        },
+    );
+    capture.flush(&page, 0.0).unwrap();
+    let batch = capture.take_frames();
+    let batch_bytes: usize = batch.iter().map(Vec::len).sum();
+    assert!(batch_bytes < 1024, "batch of {batch_bytes} bytes");
+    let mut dom = None;
+    rebuild(
+        &frames.into_iter().chain(batch).collect::<Vec<_>>(),
+        &mut dom,
+    );
+    let dom = dom.unwrap();
+    let sent = dom.owner_sheets.values().next().unwrap();
+    assert_eq!(sent, &[CAPPED_RULE, "p { color: red; }", CAPPED_RULE]);
+    assert!(CAPPED_RULE.len() < MAX_VALUE_BYTES);
 }
 
 /// A navigation's title is masked as the `<title>` element's text is.

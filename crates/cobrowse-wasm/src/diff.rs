@@ -323,17 +323,13 @@ impl<N: Clone> Flush<'_, N> {
                     let Some(slot) = self.known.tree.get(id).filter(|_| id < first_new) else {
                         continue;
                     };
-                    let base = page.base_url(&slot.node);
                     let Some(rules) = page.owner_rules(&slot.node) else {
                         continue;
                     };
                     self.known.owner_sheets.insert(id);
-                    rules
-                        .iter()
-                        .map(|r| crate::url::absolutize_css(&base, r).into_owned())
-                        .collect()
+                    serialize::sheet_rules(Some(&page.base_url(&slot.node)), rules)
                 }
-                SheetRef::Constructed(n) => page.constructed_rules(n),
+                SheetRef::Constructed(n) => serialize::sheet_rules(None, page.constructed_rules(n)),
             };
             ops.push(Mutation::Sheet {
                 sheet,

@@ -37,6 +37,8 @@ pub enum Record {
 pub struct FakePage {
     pub nodes: RefCell<Vec<FakeNode>>,
     pub records: RefCell<Vec<Record>>,
+    /// CSSOM rules of `<style>` elements that differ from their markup.
+    pub cssom: RefCell<Vec<(usize, Vec<String>)>>,
 }
 
 impl FakePage {
@@ -271,8 +273,9 @@ impl Page for FakePage {
     fn cache_id(&self, n: &usize, id: NodeId) {
         self.nodes.borrow()[*n].cached.set(Some(id));
     }
-    fn owner_rules(&self, _: &usize) -> Option<Vec<String>> {
-        None
+    fn owner_rules(&self, n: &usize) -> Option<Vec<String>> {
+        let cssom = self.cssom.borrow();
+        cssom.iter().find(|(o, _)| o == n).map(|(_, r)| r.clone())
     }
     fn adopted(&self, _: &usize) -> Vec<u32> {
         Vec::new()

@@ -21,6 +21,8 @@
 //!   sent, which the walk adds to and the flush compares the page with.
 //! - [`tree`]: the sent nodes (ids, parents, children, masking facts).
 //! - [`mask`]: keep, mask or block decisions and the same-length mask.
+//! - [`marks`]: focus, hover and `:target`, sent when they change.
+//! - [`card_field`]: the names that mark a card, IBAN or national-id field.
 //! - [`intern`]: per-snapshot name table and the crate's fast hasher.
 //! - [`order`]: the small heapsort the flush paths use instead of `sort_unstable`.
 //! - [`url`]: absolute URLs for attributes, `srcset` and CSS `url()`.
@@ -41,12 +43,14 @@
 //!   only point at where to compare.
 
 pub mod capture;
+pub mod card_field;
 pub mod changes;
 pub mod config;
 pub mod control;
 pub mod diff;
 pub mod intern;
 pub mod known;
+pub mod marks;
 pub mod mask;
 pub mod mirror;
 pub mod model;

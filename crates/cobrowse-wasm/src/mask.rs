@@ -6,8 +6,13 @@
 //! # Invariants
 //! - Password, `autocomplete="cc-*"` and hidden inputs have their values masked whatever the
 //!   configuration or `data-cobrowse-unmask` say.
-//! - `data-cobrowse-unmask` only opens what private-by-default mode closed; an explicit mask
-//!   (attribute or selector) above it still masks.
+//! - `data-cobrowse-unmask` only opens what private-by-default mode and the card-field names
+//!   closed; an explicit mask (attribute or selector) above it still masks.
+//! - A form control whose `id`, `name`, `autocomplete`, `aria-label`, `placeholder` or label
+//!   text names a card number, security code, expiry or holder, an IBAN or a national id (see
+//!   [`crate::card_field`]) has its value masked by default; unlike `autocomplete="cc-*"`,
+//!   `data-cobrowse-unmask` on it or an ancestor opens it (a site that names a field `sin` for
+//!   something else can say so).
 
 /// Marks the library's own UI (consent prompt, banner, agent pointer): never captured.
 pub const OVERLAY_ATTR: &str = "data-cobrowse-overlay";
@@ -90,17 +95,37 @@ pub fn decide(facts: &ElementFacts) -> Verdict {
     }
 }
 
-/// Whether a form control's value must be masked: its own state, or always for password,
-/// `autocomplete="cc-*"` and hidden inputs.
-pub fn value_masked(tag: &str, attrs: &[(String, String)], state: MaskState) -> bool {
+/// Whether a form control's value must be masked: its own state, always for password,
+/// `autocomplete="cc-*"` and hidden inputs, and unless opened for a control whose names mark a
+/// card or id field (`label` gives its label's text, read only when the rest did not decide).
+pub fn value_masked(
+    tag: &str,
+    attrs: &[(String, String)],
+    state: MaskState,
+    label: impl FnOnce() -> String,
+) -> bool {
     if state.masked {
         return true;
     }
+    let control = matches!(tag, "input" | "select" | "textarea");
+    let named = || {
+        ["id", "name", "autocomplete", "aria-label", "placeholder"]
+            .iter()
+            .filter_map(|n| attr(attrs, n))
+            .any(crate::card_field::names_sensitive)
+            || crate::card_field::names_sensitive(&label())
+    };
     let autocomplete_cc = attr(attrs, "autocomplete").is_some_and(|v| {
-        v.split_ascii_whitespace()
-            .any(|token| token.len() >= 3 && token[..3].eq_ignore_ascii_case("cc-"))
+        v.split_ascii_whitespace().any(|token| {
+            token
+                .get(..3)
+                .is_some_and(|t| t.eq_ignore_ascii_case("cc-"))
+        })
     });
-    autocomplete_cc || password_input(tag, attrs) || input_of_type(tag, attrs, "hidden")
+    autocomplete_cc
+        || password_input(tag, attrs)
+        || input_of_type(tag, attrs, "hidden")
+        || (control && !state.opened && named())
 }
 
 /// Whether an element is a password field now. One that ever was stays masked (see
@@ -150,7 +175,11 @@ pub fn attr_dropped(name: &str, value_is_masked: bool) -> bool {
 
 /// Attributes whose change can change a verdict even without site selectors.
 pub fn affects_verdict(name: &str) -> bool {
-    name.starts_with("data-cobrowse-") || matches!(name, "type" | "autocomplete")
+    name.starts_with("data-cobrowse-")
+        || matches!(
+            name,
+            "type" | "autocomplete" | "id" | "name" | "aria-label" | "placeholder"
+        )
 }
 
 /// The same-length mask: every character but whitespace becomes `*`, so layout survives.
@@ -255,8 +284,46 @@ mod tests {
             ("textarea", &[], false),
         ];
         for (tag, a, want) in cases {
-            assert_eq!(value_masked(tag, &attrs(a), open), *want, "{tag} {a:?}");
+            assert_eq!(
+                value_masked(tag, &attrs(a), open, String::new),
+                *want,
+                "{tag} {a:?}"
+            );
         }
+    }
+
+    #[test]
+    fn card_named_controls_are_masked_unless_opened() {
+        let plain = MaskState::root(false);
+        let opened = MaskState {
+            opened: true,
+            ..plain
+        };
+        type Case<'a> = (&'a str, &'a [(&'a str, &'a str)], &'a str, bool);
+        let cases: &[Case] = &[
+            ("input", &[("name", "cardnumber")], "", true),
+            ("input", &[("id", "cc-cvv")], "", true),
+            ("select", &[("name", "exp_month")], "", true),
+            ("input", &[("aria-label", "Card number")], "", true),
+            ("input", &[("placeholder", "IBAN")], "", true),
+            ("input", &[("id", "f1")], "Security code", true),
+            ("input", &[("name", "email")], "Email", false),
+            ("input", &[("name", "discover")], "", false),
+            ("div", &[("id", "cvc")], "", false),
+        ];
+        for (tag, a, label, want) in cases {
+            let a = attrs(a);
+            let got = value_masked(tag, &a, plain, || label.to_string());
+            assert_eq!(got, *want, "{tag} {a:?} {label:?}");
+            assert!(
+                !value_masked(tag, &a, opened, || label.to_string()),
+                "data-cobrowse-unmask opens {tag} {a:?}"
+            );
+        }
+        let forced = attrs(&[("autocomplete", "cc-number")]);
+        assert!(value_masked("input", &forced, opened, String::new));
+        let odd = attrs(&[("autocomplete", "aaé-x")]);
+        assert!(!value_masked("input", &odd, opened, String::new));
     }
 
     #[test]

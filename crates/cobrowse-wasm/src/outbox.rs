@@ -38,6 +38,7 @@ pub fn encode(seq: u32, message: &Message) -> Result<Vec<u8>, CaptureError> {
         Message::Viewport(b) => body(out, b),
         Message::Pointer(b) => body(out, b),
         Message::Focus(b) => body(out, b),
+        Message::Pseudo(b) => body(out, b),
         Message::Navigated(b) => body(out, b),
         _ => return Err(CaptureError::NotAPageFrame(kind)),
     }

@@ -109,6 +109,11 @@ pub trait Page {
     fn attribute_values(&self, asked: &[(&Self::Node, &str)], out: &mut Vec<Option<String>>) {
         out.extend(asked.iter().map(|(node, name)| self.attribute(node, name)));
     }
+    /// The text of a form control's labels (`<label for>` and an enclosing `<label>`), read
+    /// only to decide its masking, at most a few hundred characters.
+    fn label_text(&self, _node: &Self::Node) -> String {
+        String::new()
+    }
     /// Data of a text or comment node.
     fn text(&self, node: &Self::Node) -> String;
     /// The parent node (`None` for a detached node, a document or a shadow root).

@@ -93,7 +93,7 @@ pub(crate) fn sent_as<P: Page>(
         Verdict::Keep(s) => (s, false),
     };
     let boxed = blocked || (ns == Namespace::Html && matches!(tag, "canvas" | "video"));
-    let mut value_masked = mask::value_masked(tag, attrs, state);
+    let mut value_masked = mask::value_masked(tag, attrs, state, || page.label_text(node));
     if ns == Namespace::Html && tag == "input" {
         if mask::password_input(tag, attrs) {
             page.mark_secret(node);
@@ -114,6 +114,32 @@ pub(crate) fn sent_as<P: Page>(
 /// ([`protocol::MAX_FRAME_BYTES`]): such an attribute value is sent empty (a cut URL would be
 /// garbage), a text or a form value cut at a character boundary.
 pub const MAX_VALUE_BYTES: usize = 256 << 10;
+
+/// What a CSSOM rule past [`MAX_VALUE_BYTES`] (a multi-megabyte inline font from one
+/// `insertRule`) is sent as: a cut rule would not parse, and dropping it would shift the indices
+/// later inserts and deletes name. This one parses in any sheet and applies nowhere.
+pub const CAPPED_RULE: &str = "@media not all {}";
+
+/// A rule's text as sent: itself, or [`CAPPED_RULE`] when too long.
+pub(crate) fn capped_rule(rule: String) -> String {
+    if rule.len() > MAX_VALUE_BYTES {
+        CAPPED_RULE.into()
+    } else {
+        rule
+    }
+}
+
+/// The rules of a sheet as sent: each capped, URLs made absolute against `base` (none for a
+/// constructed sheet).
+pub(crate) fn sheet_rules(base: Option<&str>, rules: Vec<String>) -> Vec<String> {
+    rules
+        .into_iter()
+        .map(|r| match (capped_rule(r), base) {
+            (r, Some(base)) => url::absolutize_css(base, &r).into_owned(),
+            (r, None) => r,
+        })
+        .collect()
+}
 
 /// `s` cut to at most [`MAX_VALUE_BYTES`], at a character boundary.
 fn cut(mut s: String) -> String {
@@ -377,11 +403,7 @@ fn visit_one<P: Page>(
         let owner = sheet_owner;
         if let Some(rules) = owner.then(|| page.owner_rules(&node)).flatten() {
             known.owner_sheets.insert(id);
-            let base = page.base_url(&node);
-            let rules = rules
-                .iter()
-                .map(|r| url::absolutize_css(&base, r).into_owned())
-                .collect();
+            let rules = sheet_rules(Some(&page.base_url(&node)), rules);
             out.sheets.push(SheetRules {
                 sheet: SheetRef::Owner(id),
                 rules,
@@ -449,7 +471,7 @@ pub(crate) fn collect_adopted<P: Page>(
         if known.constructed.insert(n) {
             out.sheets.push(SheetRules {
                 sheet: SheetRef::Constructed(n),
-                rules: page.constructed_rules(n),
+                rules: sheet_rules(None, page.constructed_rules(n)),
             });
         }
     }

@@ -179,6 +179,16 @@ pub struct Focus {
     pub node: NodeId,
 }
 
+/// The deepest element under the customer's pointer (`:hover` applies to it and its
+/// ancestors) and the element `:target` matches after a hash jump; 0 for none. Sent when either
+/// changes, at most once per flush.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(proptest_derive::Arbitrary))]
+pub struct PseudoClasses {
+    pub hover: NodeId,
+    pub target: NodeId,
+}
+
 /// The page's URL changed (a load, or `pushState` routing).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(test, derive(proptest_derive::Arbitrary))]

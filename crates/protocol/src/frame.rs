@@ -146,6 +146,8 @@ messages! {
     InputRefused(InputRefused) = 0x18, Customer;
     /// The customer paused or resumed sharing; while paused the page sends nothing of itself.
     SharingPaused(SharingPaused) = 0x19, Customer;
+    /// The element under the customer's pointer and the `:target` element changed.
+    Pseudo(PseudoClasses) = 0x1a, Customer;
 
     // The customer's consent (0x30..): the relay acts on the kind alone.
     /// The customer accepted the agent's navigation request.
@@ -205,6 +207,7 @@ impl FrameKind {
                 | Self::Scroll
                 | Self::Viewport
                 | Self::Focus
+                | Self::Pseudo
                 | Self::Navigated
                 | Self::SharingPaused
         )

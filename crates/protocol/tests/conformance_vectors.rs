@@ -230,6 +230,14 @@ fn valid_cases() -> Vec<(String, Frame)> {
                 reason: EndReason::CustomerEnded,
             }),
         ),
+        // Added after the rest, so their sequence numbers stay as they were.
+        (
+            "pseudo_classes",
+            Message::Pseudo(PseudoClasses {
+                hover: 12,
+                target: 0,
+            }),
+        ),
     ];
     for (i, (name, message)) in extra.into_iter().enumerate() {
         // Sequence numbers past one varint byte too, so a reader's varint is exercised.

@@ -8,8 +8,11 @@
 //!
 //! - [`sanitize`]: the decisions that make the mirrored DOM inert.
 //! - [`patch`]: the patch vocabulary the shell executes.
+//! - [`pseudo`]: the customer's `:hover`, `:focus` and `:target` as attributes, and the
+//!   stylesheet rewrite that styles them.
 
 pub mod patch;
+pub mod pseudo;
 pub mod sanitize;
 
 #[cfg(test)]
@@ -17,10 +20,10 @@ mod tests;
 
 use protocol::{
     EndReason, ErrorCode, Frame, FrameKind, InputRefused, Limits, Message, Mutation, MutationBatch,
-    Role, RuleChange, SeqCheck, SeqTracker, SessionMode, Snapshot,
+    Role, RuleChange, Sender, SeqCheck, SeqTracker, SessionMode, Snapshot,
 };
 
-pub use patch::{NewNode, Patch};
+pub use patch::{Mark, NewNode, Patch};
 pub use sanitize::AttrChange;
 
 use crate::model::{Content, Dom, ModelError};
@@ -85,19 +88,12 @@ pub struct Mirror {
     awaiting_snapshot: bool,
 }
 
-/// The frames the customer's capture numbers from one counter.
+/// The frames the customer's page numbers from one counter: capture's, and the consent,
+/// refusal and pause frames it queues into the same stream (`Capture::push_encoded`). Leaving
+/// those out made every consent look like a gap, and the resync it asked for gave the page new
+/// ids under the agent's next action.
 fn is_capture_kind(kind: FrameKind) -> bool {
-    matches!(
-        kind,
-        FrameKind::Snapshot
-            | FrameKind::Mutations
-            | FrameKind::InputValue
-            | FrameKind::Scroll
-            | FrameKind::Viewport
-            | FrameKind::Pointer
-            | FrameKind::Focus
-            | FrameKind::Navigated
-    )
+    kind.sender() == Sender::Customer
 }
 
 impl Mirror {
@@ -214,6 +210,13 @@ impl Mirror {
             Message::Focus(f) => {
                 if let Some(d) = self.dom.as_mut() {
                     d.focus = f.node;
+                    step.patches.push(mark(d, Mark::Focus, f.node));
+                }
+            }
+            Message::Pseudo(p) => {
+                if let Some(d) = self.dom.as_ref() {
+                    step.patches.push(mark(d, Mark::Hover, p.hover));
+                    step.patches.push(mark(d, Mark::Target, p.target));
                 }
             }
             // Consent frames and anything else: the relay's ModeChanged says what matters.
@@ -238,25 +241,25 @@ impl Mirror {
             viewport: snapshot.viewport,
         });
         for node in &snapshot.nodes {
-            if let Some(n) = dom.nodes.get(&node.id) {
+            if dom.nodes.contains_key(&node.id) {
                 patches.push(Patch::Insert {
                     id: node.id,
                     parent: node.parent,
                     before: 0,
-                    node: NewNode::from_content(&n.content),
+                    node: new_node(&dom, node.id),
                 });
             }
         }
         for (&id, rules) in dom.owner_sheets.iter() {
             patches.push(Patch::Rules {
                 sheet: protocol::SheetRef::Owner(id),
-                rules: rules.clone(),
+                rules: rewritten(rules),
             });
         }
         for (&n, rules) in dom.constructed.iter() {
             patches.push(Patch::Rules {
                 sheet: protocol::SheetRef::Constructed(n),
-                rules: rules.clone(),
+                rules: rewritten(rules),
             });
         }
         for (&scope, sheets) in dom.adopted.iter() {
@@ -274,6 +277,9 @@ impl Mirror {
         for (&id, &(x, y)) in dom.scrolls.iter() {
             patches.push(Patch::Scroll { id, x, y });
         }
+        if dom.focus != 0 {
+            patches.push(mark(&dom, Mark::Focus, dom.focus));
+        }
         self.dom = Some(dom);
         self.awaiting_snapshot = false;
         step.signals.push(Signal::Synced);
@@ -285,12 +291,12 @@ impl Mirror {
             match op {
                 Mutation::Add { node, before } => {
                     dom.apply_op(op)?;
-                    if let Some(n) = dom.nodes.get(&node.id) {
+                    if dom.nodes.contains_key(&node.id) {
                         out.push(Patch::Insert {
                             id: node.id,
                             parent: node.parent,
                             before: *before,
-                            node: NewNode::from_content(&n.content),
+                            node: new_node(dom, node.id),
                         });
                     }
                 }
@@ -306,10 +312,12 @@ impl Mirror {
                 }
                 Mutation::Text { node, text } => {
                     dom.apply_op(op)?;
-                    out.push(Patch::Text {
-                        id: *node,
-                        text: text.clone(),
-                    });
+                    let text = if in_style(dom, *node) {
+                        pseudo::rewrite_selectors(text).into_owned()
+                    } else {
+                        text.clone()
+                    };
+                    out.push(Patch::Text { id: *node, text });
                 }
                 Mutation::Sheet { sheet, change } => {
                     dom.apply_op(op)?;
@@ -317,7 +325,7 @@ impl Mirror {
                         RuleChange::Insert { path, rule } => Patch::RuleInsert {
                             sheet: *sheet,
                             index: path.last().copied().unwrap_or(0),
-                            rule: rule.clone(),
+                            rule: pseudo::rewrite_selectors(rule).into_owned(),
                         },
                         RuleChange::Delete { path } => Patch::RuleDelete {
                             sheet: *sheet,
@@ -325,7 +333,7 @@ impl Mirror {
                         },
                         RuleChange::ReplaceAll { rules } => Patch::Rules {
                             sheet: *sheet,
-                            rules: rules.clone(),
+                            rules: rewritten(rules),
                         },
                     });
                 }
@@ -352,6 +360,37 @@ impl Mirror {
         }
         Ok(())
     }
+}
+
+/// A [`Patch::Mark`] for `id`, or for nowhere when the model does not know it (a hint, not
+/// worth a resync).
+fn mark(dom: &Dom, mark: Mark, id: protocol::NodeId) -> Patch {
+    let id = if dom.nodes.contains_key(&id) { id } else { 0 };
+    Patch::Mark { mark, id }
+}
+
+/// Whether `id` is a text node of a `<style>` (its text is CSS).
+fn in_style(dom: &Dom, id: protocol::NodeId) -> bool {
+    let parent = dom.nodes.get(&id).and_then(|n| dom.nodes.get(&n.parent));
+    matches!(parent.map(|p| &p.content), Some(Content::Element { tag, .. }) if tag == "style")
+}
+
+/// The node to create for model node `id`, a `<style>`'s text with its selectors rewritten.
+fn new_node(dom: &Dom, id: protocol::NodeId) -> NewNode {
+    match dom.nodes.get(&id).map(|n| &n.content) {
+        Some(Content::Text(t)) if in_style(dom, id) => {
+            NewNode::Text(pseudo::rewrite_selectors(t).into_owned())
+        }
+        Some(content) => NewNode::from_content(content),
+        None => NewNode::Document,
+    }
+}
+
+fn rewritten(rules: &[String]) -> Vec<String> {
+    rules
+        .iter()
+        .map(|r| pseudo::rewrite_selectors(r).into_owned())
+        .collect()
 }
 
 /// `id` and every node below it, in the model.

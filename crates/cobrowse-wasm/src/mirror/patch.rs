@@ -150,4 +150,17 @@ pub enum Patch {
         height: u32,
     },
     Viewport(Viewport),
+    /// The customer's focus, hover or `:target` is now on `id` (0: nowhere).
+    Mark {
+        mark: Mark,
+        id: NodeId,
+    },
+}
+
+/// Which interaction state a [`Patch::Mark`] moves (see [`super::pseudo`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mark {
+    Focus,
+    Hover,
+    Target,
 }

@@ -312,3 +312,135 @@ fn a_blocked_element_becomes_a_marked_box_of_its_size() {
         }]
     );
 }
+
+#[test]
+fn focus_hover_and_target_become_marks_on_known_elements_only() {
+    let mut mirror = synced();
+    let step = mirror.on_frame(Frame::new(1, Message::Focus(protocol::Focus { node: 4 })));
+    assert_eq!(
+        step.patches,
+        vec![Patch::Mark {
+            mark: Mark::Focus,
+            id: 4
+        }]
+    );
+    let step = mirror.on_frame(Frame::new(
+        2,
+        Message::Pseudo(protocol::PseudoClasses {
+            hover: 6,
+            target: 999,
+        }),
+    ));
+    assert_eq!(
+        step.patches,
+        vec![
+            Patch::Mark {
+                mark: Mark::Hover,
+                id: 6
+            },
+            Patch::Mark {
+                mark: Mark::Target,
+                id: 0
+            }
+        ],
+        "an unknown target is nowhere, not a resync"
+    );
+    assert!(!resyncs(&step));
+}
+
+#[test]
+fn mirrored_css_styles_the_customers_pseudo_classes_through_attributes() {
+    let mut mirror = Mirror::new();
+    let mut snap = snapshot();
+    snap.nodes.push(Node {
+        id: 7,
+        parent: 5,
+        data: NodeData::Text(".menu:hover .items { display: block }".into()),
+    });
+    snap.sheets[0].rules = vec!["a:focus { outline: 1px solid red; }".into()];
+    let step = mirror.on_frame(Frame::new(0, Message::Snapshot(snap)));
+    assert!(step.patches.contains(&Patch::Insert {
+        id: 7,
+        parent: 5,
+        before: 0,
+        node: NewNode::Text(".menu[data-cb-hover] .items { display: block }".into()),
+    }));
+    assert!(step.patches.contains(&Patch::Rules {
+        sheet: SheetRef::Owner(5),
+        rules: vec!["a[data-cb-focus] { outline: 1px solid red; }".into()],
+    }));
+    let step = mirror.on_frame(batch(
+        1,
+        vec![
+            Mutation::Text {
+                node: 7,
+                text: "h2:target { color: red }".into(),
+            },
+            Mutation::Text {
+                node: 6,
+                text: "a:hover is prose here".into(),
+            },
+            Mutation::Sheet {
+                sheet: SheetRef::Owner(5),
+                change: RuleChange::Insert {
+                    path: vec![1],
+                    rule: "li:not(:hover) { opacity: .5 }".into(),
+                },
+            },
+        ],
+    ));
+    assert_eq!(
+        step.patches,
+        vec![
+            Patch::Text {
+                id: 7,
+                text: "h2[data-cb-target] { color: red }".into()
+            },
+            Patch::Text {
+                id: 6,
+                text: "a:hover is prose here".into()
+            },
+            Patch::RuleInsert {
+                sheet: SheetRef::Owner(5),
+                index: 1,
+                rule: "li:not([data-cb-hover]) { opacity: .5 }".into()
+            },
+        ]
+    );
+    let dom = mirror.dom().unwrap();
+    assert_eq!(
+        dom.owner_sheets.get(&5).map(|r| r[1].as_str()),
+        Some("li:not(:hover) { opacity: .5 }"),
+        "the model keeps the customer's CSS"
+    );
+}
+
+#[test]
+fn consent_and_refusal_frames_share_the_pages_numbering_without_a_resync() {
+    let mut mirror = synced();
+    for (seq, message) in [
+        (1, Message::NavigationAccept(Empty)),
+        (
+            2,
+            Message::InputRefused(protocol::InputRefused {
+                node: 4,
+                reason: protocol::Refusal::ReadOnly,
+            }),
+        ),
+        (3, Message::Focus(protocol::Focus { node: 4 })),
+        (4, Message::Revoke(Empty)),
+        (
+            5,
+            Message::Scroll(protocol::Scroll {
+                node: 0,
+                x: 0,
+                y: 9,
+            }),
+        ),
+    ] {
+        let step = mirror.on_frame(Frame::new(seq, message));
+        assert!(!resyncs(&step), "seq {seq}: {step:?}");
+    }
+    let step = mirror.on_frame(Frame::new(7, Message::Revoke(Empty)));
+    assert!(resyncs(&step), "a real gap still asks for a resync");
+}

@@ -114,6 +114,13 @@ const secrets = new WeakSet();
 export function markSecret(node) { secrets.add(node); }
 export function wasSecret(node) { return secrets.has(node); }
 
+// The text of a form control's labels, bounded: only read to decide whether it is a card field.
+export function labelText(el) {
+  let t = '';
+  for (const l of el.labels || []) t += l.textContent + ' ';
+  return t.slice(0, 256);
+}
+
 // The ids (in `ids`) of the elements of a document or shadow root that match a selector list,
 // in one query; none if the list does not parse.
 export function selectedIds(scope, selectors, ids) {

@@ -6,11 +6,15 @@ use js_sys::{Array, Reflect};
 use protocol::{FormValue, Namespace, NodeId, SheetRef};
 use wasm_bindgen::{JsCast, JsValue};
 use web_sys::{
-    CssStyleSheet, Document, Element, HtmlIFrameElement, Node, ShadowRootInit, ShadowRootMode,
+    CssStyleSheet, Document, Element, HtmlIFrameElement, Node, ScrollBehavior, ScrollToOptions,
+    ShadowRootInit, ShadowRootMode,
 };
 
 use crate::intern::FxMap;
-use crate::mirror::{AttrChange, NewNode, Patch};
+use crate::mirror::pseudo::{
+    FOCUS_ATTR, FOCUS_VISIBLE_ATTR, FOCUS_WITHIN_ATTR, HOVER_ATTR, TARGET_ATTR,
+};
+use crate::mirror::{AttrChange, Mark, NewNode, Patch};
 
 /// The expando property that carries a mirrored node's id, for the console's tools.
 pub const ID_PROPERTY: &str = "__cobrowseId";
@@ -22,6 +26,8 @@ pub struct LiveDom {
     constructed: FxMap<u32, CssStyleSheet>,
     /// The window scroll last asked for, re-applied after layout-changing patches.
     pub window_scroll: (i32, i32),
+    /// The elements carrying a mark attribute, to take it off when the mark moves.
+    marked: Vec<(Mark, Element, &'static str)>,
 }
 
 fn ns_uri(ns: Namespace) -> &'static str {
@@ -96,6 +102,17 @@ fn empty_standards_document(doc: &Document) {
     }
 }
 
+/// A scroll to `(x, y)` that jumps: `behavior: instant` overrides a page's
+/// `scroll-behavior: smooth`, which would make the mirror trail the customer by up to seconds
+/// on a long jump.
+fn instant(x: i32, y: i32) -> ScrollToOptions {
+    let options = ScrollToOptions::new();
+    options.set_left(f64::from(x));
+    options.set_top(f64::from(y));
+    options.set_behavior(ScrollBehavior::Instant);
+    options
+}
+
 fn box_style(existing: Option<String>, width: u32, height: u32) -> String {
     format!(
         "{}; display: inline-block !important; vertical-align: top !important; width: {width}px !important; \
@@ -112,6 +129,7 @@ impl LiveDom {
             nodes: FxMap::default(),
             constructed: FxMap::default(),
             window_scroll: (0, 0),
+            marked: Vec::new(),
         }
     }
 
@@ -189,12 +207,14 @@ impl LiveDom {
             }
             Patch::Scroll { id: 0, x, y } => {
                 self.window_scroll = (x, y);
-                self.scroll_window();
+                // Back to the origin too, which `scroll_window` leaves alone.
+                if let Some(w) = self.frame.content_window() {
+                    w.scroll_to_with_scroll_to_options(&instant(x, y));
+                }
             }
             Patch::Scroll { id, x, y } => {
                 if let Some(el) = self.nodes.get(&id).and_then(as_element) {
-                    el.set_scroll_left(x);
-                    el.set_scroll_top(y);
+                    el.scroll_to_with_scroll_to_options(&instant(x, y));
                 }
             }
             Patch::Resize { id, width, height } => {
@@ -203,6 +223,48 @@ impl LiveDom {
                 }
             }
             Patch::Viewport(_) => {}
+            Patch::Mark { mark, id } => self.mark(mark, id),
+        }
+    }
+
+    /// Moves the customer's focus, hover or `:target` to `id`: the element gets its
+    /// attributes, and for hover and focus-within so do its ancestors (through shadow hosts),
+    /// as the pseudo-classes match.
+    fn mark(&mut self, mark: Mark, id: NodeId) {
+        self.marked.retain(|(m, el, attr)| {
+            let keep = *m != mark;
+            if !keep {
+                drop(el.remove_attribute(attr));
+            }
+            keep
+        });
+        let Some(el) = self.nodes.get(&id).and_then(as_element).cloned() else {
+            return;
+        };
+        let (own, up): (&[&'static str], Option<&'static str>) = match mark {
+            Mark::Focus => (&[FOCUS_ATTR, FOCUS_VISIBLE_ATTR], Some(FOCUS_WITHIN_ATTR)),
+            Mark::Hover => (&[], Some(HOVER_ATTR)),
+            Mark::Target => (&[TARGET_ATTR], None),
+        };
+        for attr in own {
+            set_attr(&el, attr, "");
+            self.marked.push((mark, el.clone(), attr));
+        }
+        let Some(attr) = up else { return };
+        let mut node: Option<Node> = Some(el.into());
+        while let Some(n) = node {
+            node = if let Some(e) = as_element(&n) {
+                set_attr(e, attr, "");
+                self.marked.push((mark, e.clone(), attr));
+                n.parent_node()
+            } else if n.node_type() == Node::DOCUMENT_FRAGMENT_NODE {
+                Reflect::get(&n, &"host".into())
+                    .ok()
+                    .filter(JsValue::is_object)
+                    .map(JsCast::unchecked_into)
+            } else {
+                None
+            };
         }
     }
 
@@ -212,15 +274,14 @@ impl LiveDom {
             return;
         }
         if let Some(w) = self.frame.content_window() {
-            w.scroll_to_with_x_and_y(
-                f64::from(self.window_scroll.0),
-                f64::from(self.window_scroll.1),
-            );
+            let (x, y) = self.window_scroll;
+            w.scroll_to_with_scroll_to_options(&instant(x, y));
         }
     }
 
     fn reset(&mut self) {
         self.nodes.clear();
+        self.marked.clear();
         self.constructed.clear();
         self.window_scroll = (0, 0);
         if let Some(doc) = self.document() {

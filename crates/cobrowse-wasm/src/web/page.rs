@@ -34,6 +34,8 @@ extern "C" {
     fn mark_secret(node: &Node);
     #[wasm_bindgen(js_name = wasSecret)]
     fn was_secret(node: &Node) -> bool;
+    #[wasm_bindgen(js_name = labelText)]
+    fn label_text_of(el: &Node) -> String;
     #[wasm_bindgen(js_name = selectedIds)]
     fn selected_ids_of(scope: &Node, selectors: &str, ids: &WeakMap) -> Vec<u32>;
 }
@@ -274,6 +276,10 @@ impl Page for WebPage {
 
     fn text(&self, node: &Node) -> String {
         node.node_value().unwrap_or_default()
+    }
+
+    fn label_text(&self, node: &Node) -> String {
+        label_text_of(node)
     }
 
     fn parent(&self, node: &Node) -> Option<Node> {

@@ -116,6 +116,7 @@ impl WebCapture {
             let viewport = inner.page.viewport();
             let root: Node = inner.page.document.clone().into();
             inner.core.begin_snapshot(root, url, viewport);
+            reports::current_marks(&mut inner.core, &inner.page);
         }
         run_slice(&self.inner);
     }
@@ -288,6 +289,7 @@ fn wire(
     let win: &EventTarget = window.as_ref();
     inner.listen(win, "resize", reports::viewport);
     inner.listen(win, "mousemove", reports::pointer);
+    inner.listen(win, "mouseout", reports::pointer_out);
     inner.listen(win, "popstate", reports::navigation);
     inner.listen(win, "hashchange", reports::navigation);
     inner.listen_root(document.as_ref());

@@ -141,6 +141,21 @@ pub(super) fn hook(
 /// `popstate` and `hashchange`.
 pub(super) fn navigation(core: &mut Capture<Node>, page: &WebPage, _: &Event) {
     navigated(core, page);
+    target(core, page);
+}
+
+/// The element `:target` matches now (after a hash jump, or when a snapshot starts).
+fn target(core: &mut Capture<Node>, page: &WebPage) {
+    let found = page.document.query_selector(":target").ok().flatten();
+    core.marks().record_target(found.map(Into::into));
+}
+
+/// When a snapshot starts: the focused element and the `:target` as they are.
+pub(super) fn current_marks(core: &mut Capture<Node>, page: &WebPage) {
+    let focused = page.document.active_element();
+    let focused = focused.filter(|el| el.local_name() != "body");
+    core.marks().record_focus(focused.map(Into::into));
+    target(core, page);
 }
 
 /// The window's `resize`.
@@ -153,6 +168,17 @@ pub(super) fn viewport(core: &mut Capture<Node>, page: &WebPage, _: &Event) {
 pub(super) fn pointer(core: &mut Capture<Node>, _: &WebPage, event: &Event) {
     if let Some(m) = event.dyn_ref::<MouseEvent>() {
         core.record_pointer(m.client_x(), m.client_y());
+        core.marks().record_hover(origin(event));
+    }
+}
+
+/// `mouseout` to nowhere: the pointer left the window, so nothing is hovered.
+pub(super) fn pointer_out(core: &mut Capture<Node>, _: &WebPage, event: &Event) {
+    if event
+        .dyn_ref::<MouseEvent>()
+        .is_some_and(|m| m.related_target().is_none())
+    {
+        core.marks().record_hover(None);
     }
 }
 
@@ -180,12 +206,12 @@ pub(super) fn scroll(core: &mut Capture<Node>, page: &WebPage, event: &Event) {
 
 /// `focusin`.
 pub(super) fn focus_in(core: &mut Capture<Node>, _: &WebPage, event: &Event) {
-    core.record_focus(origin(event));
+    core.marks().record_focus(origin(event));
 }
 
 /// `focusout`.
 pub(super) fn focus_out(core: &mut Capture<Node>, _: &WebPage, _: &Event) {
-    core.record_focus(None);
+    core.marks().record_focus(None);
 }
 
 /// An `<iframe>`'s `load`: it is sent again whole with its new document.
