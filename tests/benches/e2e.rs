@@ -116,10 +116,15 @@ async fn main() -> Result<()> {
     let relay = Relay::start(&[]).await?;
     let port = forwarder().await?;
     let (console, customer) = tokio::try_join!(Browser::start(), Browser::start())?;
-    sign_in(&console, &relay).await?;
-    session(&console, &customer, &relay, "/test-pages/bench.html").await?;
-
-    // Baseline: the same stamps over a bare WebSocket between the two pages.
+    // Baseline first: the same stamps over a bare WebSocket between two pages of the same
+    // browsers. Not from the console, whose CSP (connect-src 'self') refuses a socket to
+    // another port; from the bench page the relay serves, which carries no such policy.
+    for browser in [&console, &customer] {
+        browser
+            .client
+            .goto(&relay.url("/test-pages/bench.html"))
+            .await?;
+    }
     let ready = run(
         &console,
         &format!(
@@ -142,6 +147,8 @@ async fn main() -> Result<()> {
     let base = latencies(&console).await?;
 
     // Ours: the change goes through capture, the relay and the mirror.
+    sign_in(&console, &relay).await?;
+    session(&console, &customer, &relay, "/test-pages/bench.html").await?;
     run(
         &console,
         "window.benchLatencies = [];
