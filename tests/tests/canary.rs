@@ -150,6 +150,32 @@ async fn relay_behind(proxy_origin: &str, dir: &Path) -> Result<(Child, String)>
     Ok((child, base))
 }
 
+/// Ends the session from the page, waits for the agent to hear of it, closes the browser, and
+/// returns every frame body that crossed the proxy, decoded.
+async fn end_and_collect(
+    browser: Browser,
+    agent: &mut Agent,
+    recording: &Recording,
+) -> Result<Vec<u8>> {
+    run(
+        &browser,
+        "Cobrowse.end(); setTimeout(() => done(true), 300)",
+    )
+    .await?;
+    agent.until("end", |m| matches!(m, Message::End(_))).await?;
+    browser.close().await?;
+    let mut sent = Vec::new();
+    for log in recording
+        .lock()
+        .map_err(|_| anyhow::anyhow!("poisoned"))?
+        .iter()
+    {
+        let raw = log.lock().map_err(|_| anyhow::anyhow!("poisoned"))?.clone();
+        sent.extend(decoded(&raw)?);
+    }
+    Ok(sent)
+}
+
 async fn set(browser: &Browser, script: &str) -> Result<()> {
     run(browser, &format!("{script}; done(true)"))
         .await
@@ -255,23 +281,7 @@ async fn no_secret_of_the_demo_shop_ever_leaves_the_customers_browser() -> Resul
          e.dispatchEvent(new Event('input', { bubbles: true }))",
     )
     .await?;
-    run(
-        &browser,
-        "Cobrowse.end(); setTimeout(() => done(true), 300)",
-    )
-    .await?;
-    agent.until("end", |m| matches!(m, Message::End(_))).await?;
-    browser.close().await?;
-
-    let mut sent = Vec::new();
-    for log in recording
-        .lock()
-        .map_err(|_| anyhow::anyhow!("poisoned"))?
-        .iter()
-    {
-        let raw = log.lock().map_err(|_| anyhow::anyhow!("poisoned"))?.clone();
-        sent.extend(decoded(&raw)?);
-    }
+    let sent = end_and_collect(browser, &mut agent, &recording).await?;
     let contains = |needle: &str| sent.windows(needle.len()).any(|w| w == needle.as_bytes());
     assert!(
         contains(VISIBLE),
@@ -347,23 +357,7 @@ async fn card_fields_named_only_by_name_or_label_never_leave_the_browser() -> Re
             )
             .await?;
     }
-    run(
-        &browser,
-        "Cobrowse.end(); setTimeout(() => done(true), 300)",
-    )
-    .await?;
-    agent.until("end", |m| matches!(m, Message::End(_))).await?;
-    browser.close().await?;
-
-    let mut sent = Vec::new();
-    for log in recording
-        .lock()
-        .map_err(|_| anyhow::anyhow!("poisoned"))?
-        .iter()
-    {
-        let raw = log.lock().map_err(|_| anyhow::anyhow!("poisoned"))?.clone();
-        sent.extend(decoded(&raw)?);
-    }
+    let sent = end_and_collect(browser, &mut agent, &recording).await?;
     let contains = |needle: &str| sent.windows(needle.len()).any(|w| w == needle.as_bytes());
     assert!(contains(VISIBLE), "the recording misses the plain field");
     assert!(

@@ -139,6 +139,7 @@ fn run(bench: &Bench, keep: &Path) -> anyhow::Result<Outcome> {
         .output()
         .with_context(|| format!("starting make {}", bench.target))?;
     let wall = started.elapsed();
+    reap_orphans();
     let load = Load::between(before, Ticks::now(), wall);
     let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
     print!("{stdout}");
@@ -158,6 +159,14 @@ fn run(bench: &Bench, keep: &Path) -> anyhow::Result<Outcome> {
         });
     }
     outcome(bench, &stdout, wall.as_secs_f64(), load)
+}
+
+/// Reaps the benchmark's descendants that were orphaned and handed to this process (a child
+/// subreaper, see `main`): Chromium's renderers, which the browser process leaves behind. Their
+/// CPU time then counts in this process's children's time, as the benchmark's own.
+fn reap_orphans() {
+    use rustix::process::{wait, WaitOptions};
+    while let Ok(Some(_)) = wait(WaitOptions::NOHANG) {}
 }
 
 /// The outcome from kept outputs (`--from`).
@@ -211,6 +220,13 @@ fn command_text(program: &str, args: &[&str]) -> String {
 
 fn main() -> anyhow::Result<()> {
     let args = args()?;
+    // Orphaned descendants come to this process instead of init, so their CPU time is counted
+    // as the benchmark's and not as other work. Without it (an old kernel) they count as other.
+    if let Err(e) = rustix::process::set_child_subreaper(Some(rustix::process::getpid())) {
+        eprintln!(
+            "benchreport: not a child subreaper ({e}): orphaned processes count as other work"
+        );
+    }
     let chosen: Vec<Bench> = BENCHES
         .iter()
         .filter(|b| {
