@@ -350,7 +350,7 @@ async fn another_agent_cannot_open_an_agents_conversation_in_the_inbox_and_a_sup
     until(
         &bob,
         "an agent's page links",
-        "[...document.querySelectorAll('nav.pages a')].map((a) => a.textContent).join() === 'Co-browse,Inbox,Agent desk'",
+        "[...document.querySelectorAll('nav.pages a')].map((a) => a.textContent).join() === 'Co-browse,Inbox,Agent desk,API'",
     )
     .await?;
     shot(&bob, "refused").await?;
