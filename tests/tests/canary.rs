@@ -176,18 +176,22 @@ async fn end_and_collect(
     Ok(sent)
 }
 
-async fn set(browser: &Browser, script: &str) -> Result<()> {
-    run(browser, &format!("{script}; done(true)"))
-        .await
-        .map(drop)
+/// A relay whose pages are reached only through a proxy that records every byte it carries.
+struct Recorded {
+    /// The relay's database directory and process, kept alive for the test.
+    _dir: tempfile::TempDir,
+    _relay: Child,
+    /// The relay's own base URL (the agent's side), and the proxy's (the customer's).
+    base: String,
+    proxy: String,
+    recording: Recording,
 }
 
-#[tokio::test]
-async fn no_secret_of_the_demo_shop_ever_leaves_the_customers_browser() -> Result<()> {
+async fn recorded_relay() -> Result<Recorded> {
     let dir = tempfile::tempdir()?;
     let listener = TcpListener::bind("127.0.0.1:0").await?;
     let proxy = format!("http://{}", listener.local_addr()?);
-    let (_relay, base) = relay_behind(&proxy, dir.path()).await?;
+    let (relay, base) = relay_behind(&proxy, dir.path()).await?;
     let relay_addr: std::net::SocketAddr = base.trim_start_matches("http://").parse()?;
     let recording: Recording = Arc::default();
     let rec = recording.clone();
@@ -200,6 +204,30 @@ async fn no_secret_of_the_demo_shop_ever_leaves_the_customers_browser() -> Resul
             tokio::spawn(pipe(client, relay_addr, log));
         }
     });
+    Ok(Recorded {
+        _dir: dir,
+        _relay: relay,
+        base,
+        proxy,
+        recording,
+    })
+}
+
+async fn set(browser: &Browser, script: &str) -> Result<()> {
+    run(browser, &format!("{script}; done(true)"))
+        .await
+        .map(drop)
+}
+
+#[tokio::test]
+async fn no_secret_of_the_demo_shop_ever_leaves_the_customers_browser() -> Result<()> {
+    let Recorded {
+        _dir,
+        _relay,
+        base,
+        proxy,
+        recording,
+    } = recorded_relay().await?;
 
     let token = login(&base).await?;
     let (id, key) = start_key(&base, &token).await?;
@@ -309,22 +337,13 @@ async fn card_fields_named_only_by_name_or_label_never_leave_the_browser() -> Re
         ("f4", "CANARY-CSC-WRAPPED"),
         ("iban", "CANARY-IBAN-ARIA"),
     ];
-    let dir = tempfile::tempdir()?;
-    let listener = TcpListener::bind("127.0.0.1:0").await?;
-    let proxy = format!("http://{}", listener.local_addr()?);
-    let (_relay, base) = relay_behind(&proxy, dir.path()).await?;
-    let relay_addr: std::net::SocketAddr = base.trim_start_matches("http://").parse()?;
-    let recording: Recording = Arc::default();
-    let rec = recording.clone();
-    tokio::spawn(async move {
-        while let Ok((client, _)) = listener.accept().await {
-            let log = Arc::new(Mutex::new(Vec::new()));
-            if let Ok(mut all) = rec.lock() {
-                all.push(log.clone());
-            }
-            tokio::spawn(pipe(client, relay_addr, log));
-        }
-    });
+    let Recorded {
+        _dir,
+        _relay,
+        base,
+        proxy,
+        recording,
+    } = recorded_relay().await?;
     let token = login(&base).await?;
     let (id, key) = start_key(&base, &token).await?;
     let browser = Browser::start().await?;
