@@ -118,6 +118,8 @@ lint: setup
 	$(CARGO) fmt --all --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 	$(CARGO) clippy -p cobrowse-wasm --target wasm32-unknown-unknown -- -D warnings
+	@# The encryption crate must build for the page with no system RNG linked.
+	$(CARGO) clippy -p e2ee --target wasm32-unknown-unknown -- -D warnings
 	$(CARGO) clippy -p cobrowse-wasm --target wasm32-unknown-unknown --features mirror -- -D warnings
 
 ## fuzz-build: build the frame-decoding fuzz target (run it with `cargo fuzz`, see fuzz/README.md)

@@ -54,6 +54,7 @@ fn the_browser_library_has_no_import_circle() {
 fn the_protocol_crate_and_this_one_have_no_import_circle() {
     no_circles("protocol");
     no_circles("architecture");
+    no_circles("e2ee");
 }
 
 /// The relay's top-level modules and what each may import. The leaf core imports nothing of
@@ -202,8 +203,12 @@ fn only_the_web_module_of_the_browser_library_touches_the_browser() {
     );
 }
 
+/// The crates every side links, which must stay pure: the wire, and the encryption (whose
+/// randomness comes from its caller, so no system RNG is reached from inside either).
+const PURE_CRATES: &[&str] = &["protocol", "e2ee"];
+
 #[test]
-fn the_protocol_crate_does_no_io_and_binds_no_browser() {
+fn the_pure_crates_do_no_io_and_bind_no_browser() {
     let forbidden = [
         "std",
         "tokio",
@@ -212,20 +217,23 @@ fn the_protocol_crate_does_no_io_and_binds_no_browser() {
         "js_sys",
         "wasm_bindgen",
         "rusqlite",
+        "getrandom",
     ];
-    let found: Vec<String> = graph("protocol")
-        .externals()
-        .into_iter()
-        .filter_map(|(module, names)| {
-            let bad: Vec<&str> = forbidden
-                .iter()
-                .copied()
-                .filter(|f| names.contains(*f))
-                .collect();
-            (!bad.is_empty()).then(|| format!("  {module}: {bad:?}"))
-        })
-        .collect();
-    assert!(found.is_empty(), "protocol names:\n{}", found.join("\n"));
+    for krate in PURE_CRATES {
+        let found: Vec<String> = graph(krate)
+            .externals()
+            .into_iter()
+            .filter_map(|(module, names)| {
+                let bad: Vec<&str> = forbidden
+                    .iter()
+                    .copied()
+                    .filter(|f| names.contains(*f))
+                    .collect();
+                (!bad.is_empty()).then(|| format!("  {module}: {bad:?}"))
+            })
+            .collect();
+        assert!(found.is_empty(), "{krate} names:\n{}", found.join("\n"));
+    }
 }
 
 /// Every `.rs` file of the workspace's own code (sources, tests, benches, fuzz targets).
@@ -281,7 +289,7 @@ const MAX_LINES: usize = 500;
 #[test]
 fn no_production_file_is_longer_than_500_lines() {
     let mut long = Vec::new();
-    for krate in ["relay", "protocol", "cobrowse-wasm", "architecture"] {
+    for krate in ["relay", "protocol", "e2ee", "cobrowse-wasm", "architecture"] {
         let graph = graph(krate);
         for m in graph.modules() {
             if let Some(lines) = graph.lines(m).filter(|&n| n > MAX_LINES) {
