@@ -1,11 +1,21 @@
-// Capture benchmark page: builds a workload's page, starts one recorder (ours or rrweb), and
-// measures the time from a change until the recorder emits it, and the bytes emitted.
-// Driven by bench/capture.mjs through `window.runBench(lib, workload)`.
+// Capture benchmark page: builds a workload's page, starts one recorder (ours, rrweb's, or
+// none, the baseline every recorder's own cost is measured from), runs the workload's change
+// and waits until the recorder has gone quiet. Driven by bench/capture.mjs in two steps, so the
+// driver can read Chromium's main-thread counters between them:
+//   benchPrepare(lib, workload)  build the page; for a change workload also start the recorder
+//                                and let its first snapshot settle (not measured)
+//   benchGo()                    the measured step: for a snapshot workload, start recording;
+//                                else run the change in its own task; resolves once the recorder
+//                                has emitted nothing for QUIET_MS, with the long tasks seen
+//   benchBytes()                 what the recorder emitted during benchGo, counted afterwards
+//                                (rrweb's events are JSON-encoded here, not during the step)
 import init, { Capture } from '/pkg/cobrowse.js';
 
 const ready = init({ module_or_path: '/pkg/cobrowse_bg.wasm' });
 const root = document.getElementById('root');
 const raf = () => new Promise((r) => requestAnimationFrame(r));
+const tick = (ms) => new Promise((r) => setTimeout(r, ms));
+const QUIET_MS = 150;
 
 // About 10 nodes per card.
 function cards(n) {
@@ -23,9 +33,21 @@ function flatDivs(n) {
   root.appendChild(from);
 }
 
+// A data table of `rows` rows of five cells: 1 + 11 nodes per row (tr, 5 td, 5 text).
+function table(rows) {
+  const html = ['<table><tbody>'];
+  for (let i = 0; i < rows; i++) {
+    html.push(`<tr><td>${i}</td><td>Customer ${i}</td><td>order-${i * 7}</td><td>${i % 31} Dec</td><td>${(i * 1.7).toFixed(2)}</td></tr>`);
+  }
+  html.push('</tbody></table>');
+  root.innerHTML = html.join('');
+}
+
 const workloads = {
   // Full snapshot of a page of about 10,000 nodes: the change is starting to record.
   snapshot_10k_nodes: { setup: () => cards(1000), change: null },
+  // The same for a 50,000-node table (4,200 rows).
+  snapshot_50k_table: { setup: () => table(4200), change: null },
   append_1000x10: {
     setup: () => {},
     change: () => {
@@ -50,85 +72,144 @@ const workloads = {
       while (from.firstChild) to.appendChild(from.firstChild);
     },
   },
+  // A customer filling in a long form: 50 fields, 12 keystrokes each, one task per keystroke.
+  typing_50_inputs: {
+    setup: () => {
+      root.innerHTML = Array.from({ length: 50 }, (_, i) =>
+        `<label>Field ${i} <input name="f${i}" type="text"></label>`).join('');
+    },
+    change: async () => {
+      const inputs = [...root.querySelectorAll('input')];
+      for (const ch of 'hello world!') {
+        for (const input of inputs) {
+          input.value += ch;
+          input.dispatchEvent(new Event('input', { bubbles: true }));
+        }
+        await tick(0);
+      }
+    },
+  },
+  // A ticking clock in 1,000 cells: 20 ticks, each rewriting every cell's text in one task.
+  text_storm_1000: {
+    setup: () => {
+      root.innerHTML = Array.from({ length: 1000 }, (_, i) => `<span class="t">${i}:00</span>`).join('');
+    },
+    change: async () => {
+      const cells = [...root.querySelectorAll('.t')];
+      for (let t = 1; t <= 20; t++) {
+        for (let i = 0; i < cells.length; i++) cells[i].firstChild.data = `${i}:${String(t).padStart(2, '0')}`;
+        await tick(16);
+      }
+    },
+  },
+  // A CSS-in-JS library inserting 2,000 rules into its own sheet with insertRule.
+  cssinjs_2000_rules: {
+    setup: () => {
+      const style = document.createElement('style');
+      style.id = 'css-in-js';
+      document.head.appendChild(style);
+    },
+    change: () => {
+      const sheet = document.getElementById('css-in-js').sheet;
+      for (let i = 0; i < 2000; i++) {
+        sheet.insertRule(`.css-${i.toString(36)} { color: rgb(${i % 256}, 40, 90); padding: ${i % 13}px; }`, sheet.cssRules.length);
+      }
+    },
+  },
 };
 
-function ours(workload) {
-  return new Promise((resolve) => {
-    let t0 = 0;
-    let bytes = 0;
-    let phase = 'snapshot';
-    let capture;
-    const onFrame = async (frame) => {
-      if (phase === 'snapshot') {
-        if (frame[0] !== 0x10) return;
-        if (!workload.change) return resolve({ ms: performance.now() - t0, bytes: frame.length });
-        phase = 'settle';
-        await raf();
-        await raf();
-        // The change runs in its own task, as a click or a fetch callback would.
-        setTimeout(() => {
-          phase = 'change';
-          t0 = performance.now();
-          workload.change();
-        });
-        return;
-      }
-      if (phase !== 'change') return;
-      bytes += frame.length;
-      if (frame[0] === 0x11) {
-        const ms = performance.now() - t0;
-        capture.stop();
-        resolve({ ms, bytes });
-      }
-    };
-    t0 = performance.now();
-    capture = Capture.start({}, onFrame);
+// What the measured step recorded: each emission's time and its payload (sized afterwards).
+let emitted = [];
+let phase = 'idle';
+let stopRecorder = () => {};
+let longTasks = [];
+let current = null;
+
+new PerformanceObserver((list) => {
+  if (phase === 'go') for (const e of list.getEntries()) longTasks.push(e.duration);
+}).observe({ type: 'longtask' });
+
+function startOurs(onSnapshot) {
+  const capture = Capture.start({}, (frame) => {
+    if (phase === 'go') emitted.push({ at: performance.now(), size: frame.length });
+    if (frame[0] === 0x10 && onSnapshot) onSnapshot();
   });
+  stopRecorder = () => capture.stop();
 }
 
-function rrweb(workload) {
-  return new Promise((resolve) => {
-    let t0 = 0;
-    let phase = 'snapshot';
-    const enc = new TextEncoder();
-    let stop;
-    const emit = (event) => {
-      const size = () => enc.encode(JSON.stringify(event)).length;
-      if (phase === 'snapshot') {
-        if (event.type !== 2) return;
-        const ms = performance.now() - t0;
-        if (!workload.change) {
-          const bytes = size();
-          setTimeout(() => stop && stop());
-          return resolve({ ms, bytes });
-        }
-        phase = 'settle';
-        raf().then(raf).then(() => setTimeout(() => {
-          phase = 'change';
-          t0 = performance.now();
-          workload.change();
-        }));
-        return;
-      }
-      if (phase === 'change' && event.type === 3 && event.data.source === 0) {
-        const ms = performance.now() - t0;
-        phase = 'done';
-        const bytes = size();
-        stop && stop();
-        resolve({ ms, bytes });
-      }
-    };
-    t0 = performance.now();
-    stop = window.rrweb.record({ emit });
+function startRrweb(onSnapshot) {
+  const stop = window.rrweb.record({
+    emit: (event) => {
+      if (phase === 'go') emitted.push({ at: performance.now(), event });
+      if (event.type === 2 && onSnapshot) onSnapshot();
+    },
   });
+  stopRecorder = () => stop && stop();
 }
 
-window.runBench = async (lib, name) => {
+function start(lib, onSnapshot) {
+  if (lib === 'ours') startOurs(onSnapshot);
+  else if (lib === 'rrweb') startRrweb(onSnapshot);
+  else if (onSnapshot) onSnapshot();
+}
+
+// Resolves once nothing has been emitted for QUIET_MS (at most 20 s after `since`).
+async function quiet(since) {
+  for (;;) {
+    await tick(QUIET_MS / 3);
+    const last = emitted.length ? emitted[emitted.length - 1].at : since;
+    if (performance.now() - last >= QUIET_MS || performance.now() - since > 20_000) return last;
+  }
+}
+
+window.benchPrepare = async (lib, name) => {
   await ready;
-  const workload = workloads[name];
-  workload.setup();
+  current = { lib, workload: workloads[name] };
+  current.workload.setup();
   await raf();
-  return lib === 'ours' ? ours(workload) : rrweb(workload);
+  if (current.workload.change) {
+    await new Promise((r) => start(lib, r));
+    await raf();
+    await raf();
+    await tick(QUIET_MS);
+  }
+};
+
+window.benchGo = async () => {
+  const { lib, workload } = current;
+  emitted = [];
+  longTasks = [];
+  phase = 'go';
+  const t0 = performance.now();
+  if (workload.change) {
+    // The change runs in its own task, as a click or a fetch callback would.
+    await new Promise((r) => setTimeout(() => Promise.resolve(workload.change()).then(r)));
+  } else {
+    // Recording starts in a task of the page's own (a click on "share my screen" would), so
+    // the Long Tasks API sees it: tasks run for the driver are not reported.
+    // It is done once the snapshot is out (and then quiet).
+    await new Promise((r) => setTimeout(() => start(lib, r)));
+  }
+  const last = await quiet(t0);
+  // Let the long-task observer deliver the entries of the step's last tasks.
+  await tick(0);
+  phase = 'done';
+  stopRecorder();
+  const longest = Math.max(0, ...longTasks);
+  const blocking = longTasks.reduce((sum, d) => sum + Math.max(0, d - 50), 0);
+  return { last_emit_ms: last - t0, longest_task_ms: longest, blocking_ms: blocking, long_tasks: longTasks.length };
+};
+
+window.benchBytes = () => {
+  const enc = new TextEncoder();
+  return emitted.reduce((sum, e) => sum + (e.event ? enc.encode(JSON.stringify(e.event)).length : e.size), 0);
+};
+
+// One whole run in a single call (bench/profile.mjs profiles it).
+window.runBench = async (lib, name) => {
+  await window.benchPrepare(lib, name);
+  const result = await window.benchGo();
+  return { ...result, bytes: window.benchBytes() };
 };
 window.benchWorkloads = Object.keys(workloads);
 
@@ -152,9 +233,9 @@ window.benchFloor = async (name) => {
   });
   await raf();
   await raf();
-  return new Promise((resolve) => setTimeout(() => {
+  return new Promise((resolve) => setTimeout(async () => {
     const t0 = performance.now();
-    workload.change();
+    await workload.change();
     const ms = performance.now() - t0;
     observer.disconnect();
     resolve(ms);

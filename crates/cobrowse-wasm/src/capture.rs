@@ -1,6 +1,6 @@
 //! One capture session's state and its public surface for the shell: start a (sliced)
 //! snapshot, record what the page reports (observer records, events, CSSOM hooks), and flush
-//! once per animation frame into encoded frames with session sequence numbers.
+//! once per task (a microtask after whatever reported) into encoded frames with session sequence numbers.
 //!
 //! The state is kept in parts by owner: what the receiver has (`Known`), the DOM changes
 //! recorded since the last flush (`Changes`), the numbered frames waiting for the shell

@@ -242,7 +242,7 @@ pub enum Mutation {
     },
 }
 
-/// The changes of one animation frame.
+/// The changes of one flush: what one task of the page changed.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(test, derive(proptest_derive::Arbitrary))]
 pub struct MutationBatch {

@@ -128,7 +128,7 @@ messages! {
     // The customer's page (0x10..): opaque to the relay.
     /// The whole page; starts a new name table and resets the receiver's sequence tracking.
     Snapshot(Snapshot) = 0x10, Customer;
-    /// The DOM changes of one animation frame.
+    /// The DOM changes of one flush: what one task of the page changed.
     Mutations(MutationBatch) = 0x11, Customer;
     /// The value of a form control changed (masked values arrive masked).
     InputValue(InputValue) = 0x12, Customer;

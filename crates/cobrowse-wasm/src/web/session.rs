@@ -1,7 +1,10 @@
 //! A running capture in the page: the `Capture` class the loader uses. It owns the mutation
 //! and resize observers, the event listeners and the CSSOM/value/history hooks, batches what
-//! they report per animation frame, slices snapshots with `setTimeout`, and hands each encoded
-//! frame to the loader's `onFrame(Uint8Array)` callback in order.
+//! they report until the end of the current task (a microtask: right after the mutation
+//! observer's callback, or after the event or script that reported), slices snapshots with
+//! `setTimeout`, and hands each encoded frame to the loader's `onFrame(Uint8Array)` callback in
+//! order. Not the next animation frame: a hidden or throttled tab runs no animation frames and
+//! would stop streaming.
 //!
 //! Its modules import one way, this file on top:
 //! - `reports`: what each report means to the capture (which node an observer record, an
@@ -45,8 +48,9 @@ struct Inner {
     observer: Option<MutationObserver>,
     resize: Option<ResizeObserver>,
     listeners: Vec<Listener>,
-    raf: Option<Closure<dyn FnMut(f64)>>,
-    raf_pending: bool,
+    /// The flush queued as a microtask, and whether one is queued.
+    tick: Option<Closure<dyn FnMut()>>,
+    tick_pending: bool,
     slice: Option<Closure<dyn FnMut()>>,
     sink: Option<Closure<HookSink>>,
     hooked: Vec<web_sys::Window>,
@@ -93,8 +97,8 @@ impl WebCapture {
             observer: None,
             resize: None,
             listeners: Vec::new(),
-            raf: None,
-            raf_pending: false,
+            tick: None,
+            tick_pending: false,
             slice: None,
             sink: None,
             hooked: Vec::new(),
@@ -121,7 +125,7 @@ impl WebCapture {
         run_slice(&self.inner);
     }
 
-    /// Sends what changed now instead of at the next animation frame.
+    /// Sends what changed now instead of at the end of the current task.
     pub fn flush(&self) {
         on_frame_tick(&self.inner);
     }
@@ -249,12 +253,12 @@ fn wire(
     });
     let resize = ResizeObserver::new(on_resize.as_ref().unchecked_ref())?;
     on_resize.forget();
-    let raf = Closure::<dyn FnMut(f64)>::new({
+    let tick = Closure::<dyn FnMut()>::new({
         let weak = weak.clone();
-        move |_| {
+        move || {
             if let Some(rc) = weak.upgrade() {
                 if let Ok(mut inner) = rc.try_borrow_mut() {
-                    inner.raf_pending = false;
+                    inner.tick_pending = false;
                 }
                 on_frame_tick(&rc);
             }
@@ -280,7 +284,7 @@ fn wire(
         let mut inner = rc.borrow_mut();
         inner.observer = Some(observer);
         inner.resize = Some(resize);
-        inner.raf = Some(raf);
+        inner.tick = Some(tick);
         inner.slice = Some(slice);
         inner.sink = Some(sink);
         inner.hook_window(window);
@@ -296,7 +300,7 @@ fn wire(
     Ok(())
 }
 
-/// Runs `f` on the session if it is alive and not busy, then asks for a frame.
+/// Runs `f` on the session if it is alive and not busy, then queues a flush.
 fn with(weak: &Weak<RefCell<Inner>>, f: impl FnOnce(&mut Inner)) {
     let Some(rc) = weak.upgrade() else { return };
     let Ok(mut inner) = rc.try_borrow_mut() else {
@@ -309,7 +313,7 @@ fn with(weak: &Weak<RefCell<Inner>>, f: impl FnOnce(&mut Inner)) {
     inner.schedule();
 }
 
-/// One animation frame: drain the observer, flush, deliver.
+/// The end of a task: drain the observer, flush, deliver.
 fn on_frame_tick(rc: &Rc<RefCell<Inner>>) {
     {
         let Ok(mut inner) = rc.try_borrow_mut() else {
@@ -411,18 +415,16 @@ impl Inner {
     }
 
     fn schedule(&mut self) {
-        if self.raf_pending || self.stopped || self.core.snapshot_in_progress() {
+        if self.tick_pending || self.stopped || self.core.snapshot_in_progress() {
             return;
         }
-        if let Some(raf) = &self.raf {
-            if self
-                .page
+        if let Some(tick) = &self.tick {
+            // A microtask runs once the observer callback, event or script that reported has
+            // returned, before the browser renders: everything one task changed is one flush.
+            self.page
                 .window
-                .request_animation_frame(raf.as_ref().unchecked_ref())
-                .is_ok()
-            {
-                self.raf_pending = true;
-            }
+                .queue_microtask(tick.as_ref().unchecked_ref());
+            self.tick_pending = true;
         }
     }
 

@@ -189,3 +189,52 @@ async fn attribute_changes_of_many_elements_in_one_frame_arrive_merged_with_thei
     // class and data-state on every item, title on every third.
     assert_eq!(ops, 300 * 2 + 100);
 }
+
+/// Waits `ms` on a timer (not an animation frame).
+async fn sleep(ms: i32) {
+    let promise = js_sys::Promise::new(&mut |resolve, _| {
+        window()
+            .set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, ms)
+            .unwrap();
+    });
+    wasm_bindgen_futures::JsFuture::from(promise).await.unwrap();
+}
+
+/// A hidden or throttled tab runs no animation frames; changes must stream anyway, flushed at
+/// the end of the task that made them, with no help from the test.
+#[wasm_bindgen_test]
+async fn changes_stream_when_no_animation_frame_ever_runs() {
+    stage(r#"<ul id="list"><li>first</li></ul><input id="f">"#);
+    let s = start("{}");
+    s.snapshot_taken().await;
+    let win = window();
+    let raf = js_sys::Reflect::get(&win, &"requestAnimationFrame".into()).unwrap();
+    let never = js_sys::Function::new_no_args("return 1");
+    js_sys::Reflect::set(&win, &"requestAnimationFrame".into(), &never).unwrap();
+    let before = s.frames.borrow().len();
+
+    let li = document().create_element("li").unwrap();
+    li.set_text_content(Some("added while hidden"));
+    q("#list").append_child(&li).unwrap();
+    let input = q("#f").unchecked_into::<web_sys::HtmlInputElement>();
+    input.set_value("typed while hidden");
+    input
+        .dispatch_event(&web_sys::Event::new("input").unwrap())
+        .unwrap();
+    sleep(50).await;
+    let streamed = s.frames.borrow().len() - before;
+    js_sys::Reflect::set(&win, &"requestAnimationFrame".into(), &raf).unwrap();
+
+    assert!(streamed > 0, "nothing was sent without animation frames");
+    let m = s.messages();
+    assert!(
+        m.iter().any(|m| matches!(m, Message::Mutations(_))),
+        "no mutation batch"
+    );
+    let id = s.capture.node_id(&input);
+    assert!(m
+        .iter()
+        .any(|m| matches!(m, Message::InputValue(v) if v.node == id)));
+    // Everything reached the receiver without a flush forced by the test.
+    s.assert_mirrors(&Rules::default());
+}
