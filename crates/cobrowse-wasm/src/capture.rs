@@ -384,6 +384,26 @@ impl<N: Clone> Capture<N> {
     }
 
     /// A CSSOM hook saw a sheet change.
+    /// Whether a rule inserted into this sheet now would be sent as that one rule (the sheet's
+    /// rules were sent already): only then is its text worth reading; otherwise the sheet goes
+    /// whole at the next flush, read once however many rules a task inserts.
+    pub fn sends_rules_singly<P: Page<Node = N>>(
+        &self,
+        page: &P,
+        target: SheetTarget<'_, N>,
+    ) -> bool {
+        match target {
+            SheetTarget::Owner(node) => self.id_of(page, node).is_some_and(|id| {
+                self.known.owner_sheets.contains(id)
+                    && !self.changes.sheet_full.contains(&SheetRef::Owner(id))
+            }),
+            SheetTarget::Constructed(n) => {
+                self.known.constructed.contains(n)
+                    && !self.changes.sheet_full.contains(&SheetRef::Constructed(n))
+            }
+        }
+    }
+
     pub fn record_sheet<P: Page<Node = N>>(
         &mut self,
         page: &P,

@@ -99,26 +99,36 @@ pub(super) fn hook(
             }
             let sheet: &CssStyleSheet = target.unchecked_ref();
             page.touched.add(sheet);
-            let change = match kind {
-                1 => match sheet.css_rules().ok().and_then(|r| r.item(index)) {
-                    Some(rule) => {
-                        let base = page.document.base_uri().ok().flatten().unwrap_or_default();
-                        let text = crate::url::absolutize_css(&base, &rule.css_text()).into_owned();
-                        RawRuleChange::Insert { index, rule: text }
-                    }
-                    None => RawRuleChange::Full,
+            let owner = sheet.owner_node();
+            let number = match owner {
+                Some(_) => 0,
+                None => match page.known_sheet(sheet) {
+                    Some(n) => n,
+                    None => return,
                 },
+            };
+            let target = || match &owner {
+                Some(node) => SheetTarget::Owner(node),
+                None => SheetTarget::Constructed(number),
+            };
+            let change = match kind {
+                // A rule's text is read only when it is sent on its own: a sheet that goes
+                // whole (a CSS-in-JS library filling a new sheet) is read once, at the flush.
+                1 if core.sends_rules_singly(page, target()) => {
+                    match sheet.css_rules().ok().and_then(|r| r.item(index)) {
+                        Some(rule) => {
+                            let base = page.document.base_uri().ok().flatten().unwrap_or_default();
+                            let text =
+                                crate::url::absolutize_css(&base, &rule.css_text()).into_owned();
+                            RawRuleChange::Insert { index, rule: text }
+                        }
+                        None => RawRuleChange::Full,
+                    }
+                }
                 2 => RawRuleChange::Delete { index },
                 _ => RawRuleChange::Full,
             };
-            match sheet.owner_node() {
-                Some(owner) => core.record_sheet(page, SheetTarget::Owner(&owner), change),
-                None => {
-                    if let Some(n) = page.known_sheet(sheet) {
-                        core.record_sheet(page, SheetTarget::Constructed(n), change);
-                    }
-                }
-            }
+            core.record_sheet(page, target(), change);
         }
         4 => core.record_adoption(),
         5 => {
