@@ -1,5 +1,6 @@
 //! What the customer sees beyond the DOM, in the mirror: a long jump on a page with
-//! `scroll-behavior: smooth` lands at once, and the customer's hover (a hover-only menu),
+//! `scroll-behavior: smooth` lands at once, a canvas's stand-in keeps the canvas's place on its
+//! line, and the customer's hover (a hover-only menu),
 //! focus (and the console's outline of the field) and `:target` anchor are shown. Two real
 //! headless Chromium browsers and the real relay. The console with the customer's menu open
 //! and field focused goes to `tests/output/mirror-states-console.png`.
@@ -185,5 +186,39 @@ async fn the_mirror_shows_the_customers_hover_focus_and_target() -> anyhow::Resu
     console.close().await?;
     customer.close().await?;
     tokio::time::timeout(Duration::from_secs(5), relay.kill()).await??;
+    Ok(())
+}
+
+/// A canvas (and a video) sits on the text's baseline like an image; the mirror's striped
+/// stand-in must sit there too, or everything after it moves.
+#[tokio::test]
+async fn a_canvas_stand_in_keeps_the_canvas_s_place_on_the_line() -> anyhow::Result<()> {
+    let relay = Relay::start(&[]).await?;
+    let (console, customer) = tokio::try_join!(Browser::start(), Browser::start())?;
+    sign_in(&console, &relay).await?;
+    session(&console, &customer, &relay, "/test-pages/canvas.html").await?;
+    let geometry = "['chart', 'clip', 'after'].map((id) => { \
+        const r = doc.getElementById(id).getBoundingClientRect(); \
+        return [Math.round(r.top), Math.round(r.height)]; })";
+    until_mirror(
+        &console,
+        "the paragraph after the chart",
+        "!!doc.getElementById('after')",
+    )
+    .await?;
+    let theirs = customer
+        .client
+        .execute(
+            &format!("const doc = document; return ({geometry});"),
+            vec![],
+        )
+        .await?;
+    let ours = in_mirror(&console, geometry).await?;
+    let (theirs, ours) = (theirs.to_string(), ours.to_string());
+    anyhow::ensure!(
+        theirs == ours,
+        "[top, height] of the canvas, the video and the next paragraph: customer {theirs}, mirror {ours}"
+    );
+    drop(relay);
     Ok(())
 }

@@ -113,9 +113,20 @@ fn instant(x: i32, y: i32) -> ScrollToOptions {
     options
 }
 
-fn box_style(existing: Option<String>, width: u32, height: u32) -> String {
+/// The stand-in's style: the customer's box size, striped, as an inline block so the size applies
+/// whatever the tag (in the mirror's script-less document a canvas is not a replaced element but
+/// its fallback content, which takes no size). A canvas or video keeps its own vertical
+/// alignment: an empty inline block sits on the baseline by its bottom edge, as the canvas did on
+/// the customer's page; forcing `vertical-align: top` moved everything after it by 6–16 px.
+fn box_style(existing: Option<String>, el: &Element, width: u32, height: u32) -> String {
+    let replaced = matches!(el.local_name().as_str(), "canvas" | "video");
+    let display = if replaced {
+        " display: inline-block !important;"
+    } else {
+        " display: inline-block !important; vertical-align: top !important;"
+    };
     format!(
-        "{}; display: inline-block !important; vertical-align: top !important; width: {width}px !important; \
+        "{};{display} width: {width}px !important; \
          height: {height}px !important; background: repeating-linear-gradient(45deg, #e2e6ea, \
          #e2e6ea 6px, #eef1f4 6px, #eef1f4 12px) !important; box-sizing: border-box !important;",
         existing.unwrap_or_default()
@@ -219,7 +230,7 @@ impl LiveDom {
             }
             Patch::Resize { id, width, height } => {
                 if let Some(el) = self.nodes.get(&id).and_then(as_element) {
-                    set_attr(el, "style", &box_style(None, width, height));
+                    set_attr(el, "style", &box_style(None, el, width, height));
                 }
             }
             Patch::Viewport(_) => {}
@@ -368,7 +379,7 @@ impl LiveDom {
                     set_attr(
                         &el,
                         "style",
-                        &box_style(el.get_attribute("style"), width, height),
+                        &box_style(el.get_attribute("style"), &el, width, height),
                     );
                     el.into()
                 }),
