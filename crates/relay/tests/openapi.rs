@@ -1,11 +1,12 @@
 //! The API description is the handlers' own and says what the relay serves. Against a real
 //! relay: the document it serves is the published `crates/relay/openapi.json` (run with
-//! `UPDATE_OPENAPI=1` to rewrite it), it parses as OpenAPI 3.1 with every `$ref` resolving,
+//! `UPDATE_OPENAPI=1` to rewrite it), it parses as OpenAPI 3.1 with every `$ref` resolving and
+//! every operation tagged with a declared area, summarized and its `operationId` unique;
 //! every documented path and method is really served (not the static fallback's 404, not a
-//! 405) and every other method on a documented path is refused with 405 (or is a CORS
-//! layer's answer to a browser's preflight). A route declared
-//! outside the generated routers (a `.route("...")` in the sources) must be documented too, so
-//! a route added without documentation fails here.
+//! 405) and every other method on a documented path is refused with 405 (or is a CORS layer's
+//! answer to a browser's preflight). A route declared outside the generated routers (a
+//! `.route("...")` in the sources) must be documented too, so a route added without
+//! documentation fails here.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
@@ -97,10 +98,16 @@ async fn the_description_is_valid_openapi_3_1_and_every_operation_says_what_it_d
     );
 
     let mut problems = Vec::new();
+    let mut operation_ids = BTreeSet::new();
     let tags: BTreeSet<&str> = spec.tags.iter().map(|t| t.name.as_str()).collect();
     for (path, item) in paths {
         for (method, op) in item.methods() {
             let name = format!("{method} {path}");
+            if let Some(id) = &op.operation_id {
+                if !operation_ids.insert(id.clone()) {
+                    problems.push(format!("{name}: operationId {id} is not unique"));
+                }
+            }
             if op.summary.as_deref().unwrap_or("").is_empty() {
                 problems.push(format!("{name}: no summary"));
             }

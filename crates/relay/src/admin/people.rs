@@ -34,6 +34,7 @@ const PEOPLE: Action = Action::Configure(Area::People);
 #[utoipa::path(
     get,
     path = "/api/admin/people",
+    operation_id = "people_list",
     tag = "admin",
     summary = "Every person: id, name, roles, disabled, created_at",
     description = "Every person, by name (needs admin.people)",
@@ -66,6 +67,7 @@ struct NewPerson {
 #[utoipa::path(
     post,
     path = "/api/admin/people",
+    operation_id = "person_create",
     tag = "admin",
     summary = "Create a person with a password (8 to 256 characters) and roles",
     description = "Creates a person who can sign in at once with the password (needs \
@@ -119,6 +121,7 @@ struct RolesBody {
 #[utoipa::path(
     put,
     path = "/api/admin/people/{name}/roles",
+    operation_id = "person_set_roles",
     tag = "admin",
     summary = "Set a person's roles exactly",
     description = "Replaces the person's roles; applies to its next request (needs \
@@ -173,6 +176,7 @@ struct PasswordBody {
 #[utoipa::path(
     post,
     path = "/api/admin/people/{name}/{action}",
+    operation_id = "person_act",
     tag = "admin",
     summary = "disable (signed out everywhere at once), enable, or password (a reset, with \
         {password}; its sessions end)",

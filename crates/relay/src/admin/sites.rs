@@ -31,6 +31,7 @@ pub(super) fn routes() -> OpenApiRouter<Admin> {
 #[utoipa::path(
     get,
     path = "/api/admin/sites",
+    operation_id = "sites_list",
     tag = "admin",
     summary = "Every site: key, origins, co-browse rules, updated_at, updated_by",
     description = "Every site, by key (needs admin.sites)",
@@ -50,6 +51,7 @@ async fn list(auth: AuthAgent, State(a): State<Admin>) -> Result<Json<Vec<Site>>
 #[utoipa::path(
     get,
     path = "/api/admin/sites/{key}",
+    operation_id = "site_get",
     tag = "admin",
     summary = "One site",
     description = "The site's origins and co-browse rules, and who changed them last (needs \
@@ -88,6 +90,7 @@ struct Change {
 #[utoipa::path(
     put,
     path = "/api/admin/sites/{key}",
+    operation_id = "site_change",
     tag = "admin",
     summary = "Set a site's origins, its co-browse rules, or both (created if needed); checked \
         before stored; applies at each page's next load",

@@ -330,6 +330,7 @@ async fn end_session(
 #[utoipa::path(
     get,
     path = "/api/cobrowse/sessions/{id}/audit",
+    operation_id = "session_audit",
     tag = "cobrowse",
     summary = "The session's audit log",
     description = "Everything recorded so far, in order, each entry chained to the one before \

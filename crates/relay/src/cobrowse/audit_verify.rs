@@ -28,6 +28,7 @@ pub fn routes() -> OpenApiRouter<Arc<Cobrowse>> {
 #[utoipa::path(
     get,
     path = "/api/admin/cobrowse/sessions/{id}/audit/verify",
+    operation_id = "audit_verify",
     tag = "admin",
     summary = "Verify a co-browse session's hash-chained audit log",
     description = "{result: intact, entries, head, anchored} | {result: broken, seq, why: \

@@ -86,6 +86,7 @@ pub fn routes() -> OpenApiRouter<Arc<Served>> {
 #[utoipa::path(
     get,
     path = "/api/openapi.json",
+    operation_id = "openapi",
     tag = "relay",
     summary = "This document",
     description = "The OpenAPI 3.1 description of the relay's HTTP API, generated from its \

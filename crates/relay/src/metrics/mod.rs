@@ -85,6 +85,7 @@ pub fn scrape_only(app: Arc<App>) -> Router {
 #[utoipa::path(
     get,
     path = "/metrics",
+    operation_id = "metrics",
     tag = "relay",
     summary = "Prometheus metrics (text format 0.0.4)",
     description = "With --metrics-token, the bearer token it names (not a person's sign-in); \
