@@ -45,6 +45,13 @@ export function schemaText(schema, components, depth = 0, seen = new Set()) {
     }
   }
   if (schema.enum) return schema.enum.map((v) => JSON.stringify(v)).join(' | ');
+  // OpenAPI 3.1 spells an optional value as a list of types: `["string", "null"]`.
+  if (Array.isArray(schema.type)) {
+    const types = schema.type.filter((t) => t !== 'null');
+    const one = types.length === 1 ? schemaText({ ...schema, type: types[0] }, components, depth, seen)
+      : types.join(' | ');
+    return types.length < schema.type.length ? one + ' | null' : one;
+  }
   if (schema.type === 'array') return schemaText(schema.items, components, depth, seen) + '[]';
   if (schema.type === 'object' || schema.properties) {
     const props = Object.entries(schema.properties || {});
@@ -61,9 +68,12 @@ export function schemaText(schema, components, depth = 0, seen = new Set()) {
   return text;
 }
 
+/** Whether an operation needs a sign-in: some security requirement, and none that is empty
+ * (`security: []`, or a `{}` among the alternatives, serves anonymous callers). */
 function needsSignIn(op, doc) {
   const security = op.security !== undefined ? op.security : doc.security;
-  return Array.isArray(security) && security.length > 0;
+  return Array.isArray(security) && security.length > 0 &&
+    !security.some((requirement) => Object.keys(requirement).length === 0);
 }
 
 function operation(doc, path, method, op) {

@@ -4,13 +4,14 @@
 //! writer, its [`Riders`] end co-browse sessions, sign-out signs out of routing, co-browse's
 //! offer lookup asks messaging whose conversation it is), starts the
 //! background tasks (routing, messaging's outbox, the bridge), and gathers every domain's
-//! routes. `http` serves what it builds.
+//! routes and their API description. `http` serves what it builds.
 
 use std::{path::Path, sync::Arc, time::Duration};
 
 use axum::Router;
 use protocol::EndReason;
 use tokio::sync::watch;
+use utoipa_axum::router::OpenApiRouter;
 
 use crate::{
     accounts::{Accounts, SignedOut},
@@ -45,6 +46,8 @@ pub struct App {
     pub messaging_ingested: messaging::counters::IngestCounters,
     /// Every domain's routes, merged.
     routes: Router,
+    /// What those routes' handlers say of themselves: their part of the API description.
+    openapi: utoipa::openapi::OpenApi,
     /// Turns `true` once at shutdown; every connection and stream closes on it.
     shutdown: watch::Sender<bool>,
 }
@@ -90,17 +93,17 @@ impl App {
             stopping.clone(),
             Arc::new(MessagingGuests(messaging.clone())),
         ));
-        let routes = Router::new()
+        let (routes, openapi) = OpenApiRouter::new()
             .merge(accounts.clone().routes())
             .merge(cobrowse::api::routes(cobrowse))
-            .merge(routing::api::routes(RoutingState {
+            .merge(OpenApiRouter::from(routing::api::routes(RoutingState {
                 routing: routing.clone(),
                 store: store.clone(),
                 accounts: accounts.clone(),
                 shutdown: stopping,
                 streams: streams.clone(),
                 config: config.clone(),
-            }))
+            })))
             .merge(reporting::api::routes(reporting::api::Reports {
                 store: store.clone(),
                 accounts: accounts.clone(),
@@ -109,7 +112,8 @@ impl App {
                 store: store.clone(),
                 accounts,
             }))
-            .merge(messaging_routes);
+            .merge(OpenApiRouter::from(messaging_routes))
+            .split_for_parts();
         Ok(App {
             config,
             store,
@@ -119,6 +123,7 @@ impl App {
             streams,
             messaging_ingested,
             routes,
+            openapi,
             shutdown,
         })
     }
@@ -126,6 +131,11 @@ impl App {
     /// Every domain's routes (without the relay's own: health, metrics, static files).
     pub fn routes(&self) -> Router {
         self.routes.clone()
+    }
+
+    /// The API description of [`App::routes`] (`http` adds its own routes' and the root).
+    pub fn openapi(&self) -> &utoipa::openapi::OpenApi {
+        &self.openapi
     }
 
     /// Tells every connection and stream to close ("going away").

@@ -105,12 +105,12 @@ impl IntoResponse for ApiError {
             } => Some(*retry_after_secs),
             _ => None,
         };
-        let body = match &self {
-            ApiError::Denied(d) => serde_json::json!({
-                "error": self.to_string(),
-                "permission": d.permission.as_str(),
-            }),
-            _ => serde_json::json!({ "error": self.to_string() }),
+        let body = ErrorBody {
+            error: self.to_string(),
+            permission: match &self {
+                ApiError::Denied(d) => Some(d.permission.as_str().to_owned()),
+                _ => None,
+            },
         };
         let mut response = (self.status(), Json(body)).into_response();
         if let Some(secs) = retry_after {
@@ -120,6 +120,18 @@ impl IntoResponse for ApiError {
         }
         response
     }
+}
+
+/// The JSON body of every REST failure (the API description's `Error`).
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+#[schema(as = Error)]
+pub struct ErrorBody {
+    /// What went wrong, for a person to read.
+    pub error: String,
+    /// On a refusal by the policy (403): the permission the caller lacks (`work.own`,
+    /// `admin.people`, ...).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub permission: Option<String>,
 }
 
 /// The result of a handler.

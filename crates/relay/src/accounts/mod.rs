@@ -18,7 +18,8 @@
 //! - `origin`: which origins agent requests may come from.
 //! - `holds`: what each agent holds open; `disabled`: the sweep that revokes it.
 //! - `refusals`: the audit of what the policy (`crate::policy`) refused, bounded per person.
-//! - `service`: [`Accounts`], [`AuthAgent`] and the routes.
+//! - `service`: [`Accounts`], [`AuthAgent`] and the routes; `schemes`: how the API
+//!   description names the two ways a token is carried.
 
 mod disabled;
 mod holds;
@@ -26,6 +27,7 @@ mod origin;
 mod password;
 mod queries;
 pub mod refusals;
+mod schemes;
 mod service;
 mod throttle;
 

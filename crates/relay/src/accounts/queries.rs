@@ -11,10 +11,12 @@ use crate::{
 
 /// A signed-in person as the rest of the relay sees it ("agent" for historical reasons: every
 /// person is a row of `agents`, whatever its roles).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct Agent {
     pub id: String,
     pub name: String,
+    /// Any of `agent`, `supervisor`, `admin`.
+    #[schema(value_type = Vec<String>)]
     pub roles: Roles,
 }
 
@@ -134,12 +136,16 @@ fn id_of(db: &mut dyn Sql, name: &str) -> Result<String, StoreError> {
 }
 
 /// A person as an admin sees it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct Person {
     pub id: String,
     pub name: String,
+    /// Any of `agent`, `supervisor`, `admin`.
+    #[schema(value_type = Vec<String>)]
     pub roles: Roles,
+    /// A disabled person cannot sign in; its sockets and streams were closed.
     pub disabled: bool,
+    /// Milliseconds since the Unix epoch.
     pub created_at: i64,
 }
 

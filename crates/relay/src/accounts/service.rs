@@ -10,12 +10,12 @@ use axum::{
     extract::{FromRef, FromRequestParts, State},
     http::{header, request::Parts, HeaderMap, HeaderValue},
     response::{IntoResponse, Response},
-    routing::{get, post},
-    Json, Router,
+    Json,
 };
 use serde::{Deserialize, Serialize};
 
 use tokio::sync::watch;
+use utoipa_axum::{router::OpenApiRouter, routes};
 
 pub use super::disabled::SignedOut;
 use super::holds::{Hold, Holds};
@@ -27,7 +27,7 @@ use super::throttle::Throttle;
 use crate::{
     clients::{bearer, ClientIp, Https},
     config::Config,
-    error::ApiError,
+    error::{ApiError, ErrorBody},
     ids::{now_ms, random_hex, secret_hash},
     policy::{self, Action, Role, Scope},
     store::Store,
@@ -139,12 +139,14 @@ impl Accounts {
     }
 
     /// The routes of sign-in: login, logout, me.
-    pub fn routes(self) -> Router {
-        Router::new()
-            .route("/api/login", post(login))
-            .route("/api/logout", post(logout))
-            .route("/api/me", get(me))
-            .with_state(self)
+    pub fn routes(self) -> OpenApiRouter {
+        let mut routes = OpenApiRouter::new()
+            .routes(routes!(login))
+            .routes(routes!(logout))
+            .routes(routes!(me))
+            .with_state(self);
+        super::schemes::add_schemes(routes.get_openapi_mut(), COOKIE);
+        routes
     }
 
     fn throttle(&self) -> std::sync::MutexGuard<'_, Throttle> {
@@ -288,17 +290,30 @@ where
     }
 }
 
-#[derive(Deserialize)]
+/// A sign-in request.
+#[derive(Deserialize, utoipa::ToSchema)]
 pub struct Login {
+    /// The person's name.
     pub name: String,
     pub password: String,
 }
 
-#[derive(Serialize)]
+/// A sign-in's answer.
+#[derive(Serialize, utoipa::ToSchema)]
 struct LoginResponse {
+    /// The session token: send it as `Authorization: Bearer` (it is also set as the
+    /// `relay_session` cookie).
     token: String,
     agent: Agent,
+    /// When the token lapses, in milliseconds since the Unix epoch.
     expires_at: i64,
+}
+
+/// A sign-out's answer.
+#[derive(Serialize, utoipa::ToSchema)]
+struct SignOutAnswer {
+    /// Always `true`.
+    signed_out: bool,
 }
 
 /// Facts of a sign-in request besides its body.
@@ -323,6 +338,27 @@ where
     }
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/login",
+    tag = "sign-in",
+    summary = "Sign an agent in",
+    description = "Checks the name and password and issues a session token, in the answer and \
+        as the HTTP-only relay_session cookie. A request from a browser on another site than \
+        the console is refused. An account or address that failed too often waits first.",
+    request_body = Login,
+    security(()),
+    responses(
+        (status = 200, description = "Signed in; also sets the HTTP-only relay_session cookie",
+            body = LoginResponse),
+        (status = 401, description = "Wrong name or password, or a disabled agent",
+            body = ErrorBody),
+        (status = 403, description = "From another site than the console", body = ErrorBody),
+        (status = 429, description = "Too many failed sign-ins: wait Retry-After seconds",
+            body = ErrorBody),
+        (status = 503, description = "The password checks' line is full", body = ErrorBody),
+    )
+)]
 /// `POST /api/login`: checks the password and issues a token, as JSON and as a cookie. An
 /// account or address that failed too often waits first (429 with `Retry-After`), and the
 /// check itself runs on the bounded password pool (503 when its line is full).
@@ -389,6 +425,19 @@ async fn login(
     Ok(response)
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/logout",
+    tag = "sign-in",
+    summary = "Revoke the token used",
+    description = "Revokes the session token the request carries and clears the cookie; the \
+        person is signed out of routing too (its work returns to the queues)",
+    security(("cookie" = []), ("bearer" = [])),
+    responses(
+        (status = 200, description = "Signed out", body = SignOutAnswer),
+        (status = 401, description = "Not signed in", body = ErrorBody),
+    )
+)]
 /// `POST /api/logout`: revokes the token used and clears the cookie.
 async fn logout(
     State(accounts): State<Accounts>,
@@ -403,13 +452,25 @@ async fn logout(
     // Signing out of the relay signs out of routing too: the agent's work returns to the queues.
     accounts.on_sign_out.signed_out(&auth.agent.id).await;
     let https = parts.extensions.get::<Https>().is_some_and(|h| h.0);
-    let mut response = Json(serde_json::json!({ "signed_out": true })).into_response();
+    let mut response = Json(SignOutAnswer { signed_out: true }).into_response();
     if let Some(value) = accounts.cookie(None, https) {
         response.headers_mut().insert(header::SET_COOKIE, value);
     }
     Ok(response)
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/me",
+    tag = "sign-in",
+    summary = "The signed-in agent",
+    description = "Who the session token belongs to, with the person's roles",
+    security(("cookie" = []), ("bearer" = [])),
+    responses(
+        (status = 200, description = "The agent", body = Agent),
+        (status = 401, description = "Not signed in", body = ErrorBody),
+    )
+)]
 /// `GET /api/me`: who the token belongs to.
 async fn me(auth: AuthAgent) -> Json<Agent> {
     Json(auth.agent)

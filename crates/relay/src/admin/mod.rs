@@ -14,13 +14,13 @@ mod people;
 mod sites;
 mod state;
 
-use axum::Router;
+use utoipa_axum::router::OpenApiRouter;
 
 pub use state::Admin;
 
 /// Every admin route, with its state applied.
-pub fn routes(state: Admin) -> Router {
-    Router::new()
+pub fn routes(state: Admin) -> OpenApiRouter {
+    OpenApiRouter::new()
         .merge(people::routes())
         .merge(sites::routes())
         .with_state(state)

@@ -6,15 +6,15 @@
 use axum::{
     extract::{Path, State},
     http::StatusCode,
-    routing::{get, post, put},
-    Json, Router,
+    Json,
 };
 use serde::Deserialize;
+use utoipa_axum::{router::OpenApiRouter, routes};
 
 use super::state::{body as parse, Admin};
 use crate::{
     accounts::{self, not_found_as_404, AuthAgent, Person},
-    error::ApiError,
+    error::{ApiError, ErrorBody},
     policy::{Action, Area, Role, Roles},
 };
 
@@ -22,29 +22,67 @@ const MIN_PASSWORD: usize = 8;
 const MAX_PASSWORD: usize = 256;
 const MAX_NAME: usize = 64;
 
-pub(super) fn routes() -> Router<Admin> {
-    Router::new()
-        .route("/api/admin/people", get(list).post(create))
-        .route("/api/admin/people/{name}/roles", put(set_roles))
-        .route("/api/admin/people/{name}/{action}", post(act))
+pub(super) fn routes() -> OpenApiRouter<Admin> {
+    OpenApiRouter::new()
+        .routes(routes!(list, create))
+        .routes(routes!(set_roles))
+        .routes(routes!(act))
 }
 
 const PEOPLE: Action = Action::Configure(Area::People);
 
+#[utoipa::path(
+    get,
+    path = "/api/admin/people",
+    operation_id = "people_list",
+    tag = "admin",
+    summary = "Every person: id, name, roles, disabled, created_at",
+    description = "Every person, by name (needs admin.people)",
+    security(("cookie" = []), ("bearer" = [])),
+    responses(
+        (status = 200, description = "The people", body = Vec<Person>),
+        (status = 401, description = "Not signed in", body = ErrorBody),
+        (status = 403, description = "Needs the admin role (the answer names admin.people)",
+            body = ErrorBody),
+    )
+)]
 async fn list(auth: AuthAgent, State(a): State<Admin>) -> Result<Json<Vec<Person>>, ApiError> {
     auth.may_platform(PEOPLE)?;
     Ok(Json(a.store.read(accounts::people_list).await?))
 }
 
-#[derive(Deserialize)]
+/// A new person.
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct NewPerson {
+    /// 1 to 64 letters, digits, `.`, `_`, `-` or `@`.
     name: String,
+    /// 8 to 256 characters.
     password: String,
+    /// Any of `agent`, `supervisor`, `admin` (none: a person who may do nothing yet).
     #[serde(default)]
     roles: Vec<String>,
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/admin/people",
+    operation_id = "person_create",
+    tag = "admin",
+    summary = "Create a person with a password (8 to 256 characters) and roles",
+    description = "Creates a person who can sign in at once with the password (needs \
+        admin.people)",
+    request_body = NewPerson,
+    security(("cookie" = []), ("bearer" = [])),
+    responses(
+        (status = 201, description = "The person", body = Person),
+        (status = 400, description = "Bad name, password or role", body = ErrorBody),
+        (status = 401, description = "Not signed in", body = ErrorBody),
+        (status = 403, description = "Needs the admin role (the answer names admin.people)",
+            body = ErrorBody),
+        (status = 409, description = "A person of that name exists", body = ErrorBody),
+    )
+)]
 async fn create(
     auth: AuthAgent,
     State(a): State<Admin>,
@@ -72,12 +110,36 @@ async fn create(
     Ok((StatusCode::CREATED, Json(person)))
 }
 
-#[derive(Deserialize)]
+/// A person's roles, all of them.
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct RolesBody {
+    /// Any of `agent`, `supervisor`, `admin`.
     roles: Vec<String>,
 }
 
+#[utoipa::path(
+    put,
+    path = "/api/admin/people/{name}/roles",
+    operation_id = "person_set_roles",
+    tag = "admin",
+    summary = "Set a person's roles exactly",
+    description = "Replaces the person's roles; applies to its next request (needs \
+        admin.people). An admin cannot take its own admin role away.",
+    params(("name" = String, Path, description = "The person's name")),
+    request_body = RolesBody,
+    security(("cookie" = []), ("bearer" = [])),
+    responses(
+        (status = 200, description = "The person", body = Person),
+        (status = 400, description = "Unknown role", body = ErrorBody),
+        (status = 401, description = "Not signed in", body = ErrorBody),
+        (status = 403, description = "Needs the admin role (the answer names admin.people)",
+            body = ErrorBody),
+        (status = 404, description = "No such person", body = ErrorBody),
+        (status = 409, description = "An admin cannot take its own admin role away",
+            body = ErrorBody),
+    )
+)]
 async fn set_roles(
     auth: AuthAgent,
     State(a): State<Admin>,
@@ -102,13 +164,41 @@ async fn set_roles(
     find(&a, &name).await.map(Json)
 }
 
-#[derive(Deserialize)]
+/// A new password (the `password` action).
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct PasswordBody {
+    /// 8 to 256 characters.
     password: String,
 }
 
 /// `disable`, `enable` or `password` (a reset, with `{"password": ...}`).
+#[utoipa::path(
+    post,
+    path = "/api/admin/people/{name}/{action}",
+    operation_id = "person_act",
+    tag = "admin",
+    summary = "disable (signed out everywhere at once), enable, or password (a reset, with \
+        {password}; its sessions end)",
+    description = "disable: the person cannot sign in, and its sockets and streams close at \
+        once; enable: it can again; password: a reset, with {password} (its tokens are revoked). \
+        Needs admin.people; an admin cannot disable itself.",
+    params(
+        ("name" = String, Path, description = "The person's name"),
+        ("action" = String, Path, description = "disable, enable or password"),
+    ),
+    request_body(content = Option<PasswordBody>, description = "For password only"),
+    security(("cookie" = []), ("bearer" = [])),
+    responses(
+        (status = 200, description = "The person", body = Person),
+        (status = 400, description = "Bad password", body = ErrorBody),
+        (status = 401, description = "Not signed in", body = ErrorBody),
+        (status = 403, description = "Needs the admin role (the answer names admin.people)",
+            body = ErrorBody),
+        (status = 404, description = "No such person or action", body = ErrorBody),
+        (status = 409, description = "An admin cannot disable itself", body = ErrorBody),
+    )
+)]
 async fn act(
     auth: AuthAgent,
     State(a): State<Admin>,

@@ -1,67 +1,52 @@
-//! The co-browse REST endpoints and WebSocket upgrades: starting sessions by security key or by
-//! offer, the widget's offer lookup (for the conversation's own customer only), ending sessions
-//! and interactions, reading the audit log.
+//! The co-browse REST endpoints of agents: starting sessions by security key or by offer,
+//! reading a session's state, ending sessions and interactions, reading the audit log. The
+//! routes of co-browse are gathered here ([`routes`]): the customer's page's endpoints are
+//! `public`'s, the sockets `sockets`' and `observe`'s, the audit check `audit_verify`'s.
 
 use std::sync::Arc;
 
 use axum::{
-    extract::{ws::WebSocketUpgrade, Path, Query, State},
-    http::{header, HeaderMap, HeaderValue, StatusCode},
-    response::{IntoResponse, Response},
-    routing::{get, post},
-    Json, Router,
+    extract::{Path, State},
+    Json,
 };
 use protocol::{EndReason, Interaction};
 use serde::{Deserialize, Serialize};
+use utoipa_axum::{router::OpenApiRouter, routes};
 
 use super::{
     audit::{self, AuditEntry, NewSession},
-    connection::{serve, Side},
     registry::{display_key, StartError},
     session::SessionView,
     state::Cobrowse,
 };
 use crate::{
     accounts::AuthAgent,
-    clients::ClientIp,
-    error::ApiError,
+    error::{ApiError, ErrorBody},
     ids::{now_ms, random_hex},
     policy::{Action, Scope},
-    sites,
 };
 
 /// Every co-browse route, with its state applied.
-pub fn routes(state: Arc<Cobrowse>) -> Router {
-    Router::new()
-        .route(
-            "/api/cobrowse/sessions",
-            post(start_by_key).get(super::observe::live_sessions),
-        )
-        .route("/api/cobrowse/sessions/{id}", get(session_state))
-        .route("/api/cobrowse/sessions/{id}/end", post(end_session))
-        .route("/api/cobrowse/sessions/{id}/audit", get(audit))
-        .route(
-            "/api/cobrowse/offers",
-            post(start_by_offer)
-                .get(pending_offers)
-                .options(offers_preflight),
-        )
-        .route("/api/interactions/{id}/end", post(interaction_ended))
-        .route(
-            "/api/interactions/{id}/transfer",
-            post(interaction_transferred),
-        )
-        .route("/api/cobrowse/sites/{key}/config", get(site_config))
-        .route("/ws/customer", get(customer_ws))
-        .route("/ws/agent", get(agent_ws))
+pub fn routes(state: Arc<Cobrowse>) -> OpenApiRouter {
+    OpenApiRouter::new()
+        .routes(routes!(start_by_key))
+        .routes(routes!(session_state))
+        .routes(routes!(end_session))
+        .routes(routes!(audit))
+        .routes(routes!(start_by_offer))
+        .routes(routes!(interaction_ended))
+        .routes(routes!(interaction_transferred))
+        .merge(super::public::routes())
+        .merge(super::sockets::routes())
         .merge(super::observe::routes())
         .merge(super::audit_verify::routes())
         .with_state(state)
 }
 
 /// The kind of primary interaction, as JSON spells it.
-#[derive(Debug, Clone, Copy, Deserialize)]
+#[derive(Debug, Clone, Copy, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
+#[schema(as = Interaction)]
 pub enum InteractionKind {
     Voice,
     WebChat,
@@ -78,7 +63,8 @@ impl From<InteractionKind> for Interaction {
     }
 }
 
-#[derive(Deserialize)]
+/// A session to start by security key (the call flow).
+#[derive(Deserialize, utoipa::ToSchema)]
 pub struct StartByKey {
     interaction: InteractionKind,
     /// The primary interaction the session rides on: an id a telephony connector named, or
@@ -87,7 +73,8 @@ pub struct StartByKey {
     interaction_id: Option<String>,
 }
 
-#[derive(Serialize)]
+/// A session started by security key.
+#[derive(Serialize, utoipa::ToSchema)]
 struct KeyStarted {
     session_id: String,
     /// Digits only; what the customer's page sends.
@@ -98,7 +85,31 @@ struct KeyStarted {
     interaction_id: String,
     /// Milliseconds since the Unix epoch.
     expires_at: i64,
+    /// How long the key stays valid unused.
     expires_in_secs: u64,
+}
+
+/// A session started by offer (the chat and messaging flow).
+#[derive(Serialize, utoipa::ToSchema)]
+struct OfferStarted {
+    session_id: String,
+    /// What the customer's page pairs with (the widget's lookup shows it to the guest).
+    offer_token: String,
+    expires_in_secs: u64,
+}
+
+/// A session ended.
+#[derive(Serialize, utoipa::ToSchema)]
+struct SessionEnded {
+    /// Always `true`.
+    ended: bool,
+}
+
+/// An interaction's co-browse sessions ended.
+#[derive(Serialize, utoipa::ToSchema)]
+struct InteractionSessionsEnded {
+    /// How many of the caller's sessions on the interaction ended.
+    ended_sessions: usize,
 }
 
 async fn persist(
@@ -129,11 +140,30 @@ fn key_wait(cb: &Cobrowse) -> std::time::Duration {
 }
 
 /// `POST /api/cobrowse/sessions`: the call flow.
+#[utoipa::path(
+    post,
+    path = "/api/cobrowse/sessions",
+    tag = "cobrowse",
+    summary = "Start a co-browse session for a call: returns a security key to read to the \
+        customer",
+    description = "The customer's page pairs by sending the key (Pairing SecurityKey) before \
+        it lapses; the agent's console joins on /ws/agent. Needs work.own.",
+    request_body = StartByKey,
+    security(("cookie" = []), ("bearer" = [])),
+    responses(
+        (status = 200, description = "Started", body = KeyStarted),
+        (status = 400, description = "interaction_id not 1 to 128 bytes", body = ErrorBody),
+        (status = 401, description = "Not signed in", body = ErrorBody),
+        (status = 403, description = "Needs work.own", body = ErrorBody),
+        (status = 429, description = "Too many unused keys of this agent", body = ErrorBody),
+        (status = 503, description = "Too many unused keys", body = ErrorBody),
+    )
+)]
 async fn start_by_key(
     State(cb): State<Arc<Cobrowse>>,
     auth: AuthAgent,
     Json(body): Json<StartByKey>,
-) -> Result<Json<serde_json::Value>, ApiError> {
+) -> Result<Json<KeyStarted>, ApiError> {
     auth.may(Action::Act, Scope::Own, "co-browse by key")?;
     let interaction_id = match body.interaction_id {
         Some(id) if id.is_empty() || id.len() > 128 => {
@@ -161,13 +191,13 @@ async fn start_by_key(
         expires_at: now_ms() + i64::try_from(ttl.as_millis()).unwrap_or(0),
         expires_in_secs: ttl.as_secs(),
     };
-    Ok(Json(
-        serde_json::to_value(started).map_err(|_| ApiError::Internal)?,
-    ))
+    Ok(Json(started))
 }
 
-#[derive(Deserialize)]
+/// A session to offer into a conversation.
+#[derive(Deserialize, utoipa::ToSchema)]
 pub struct StartByOffer {
+    /// The chat or messaging conversation.
     conversation_id: String,
     interaction: InteractionKind,
     /// The site whose pages may accept it; if not named, the site the conversation's
@@ -177,11 +207,30 @@ pub struct StartByOffer {
 }
 
 /// `POST /api/cobrowse/offers`: the chat and messaging flow.
+#[utoipa::path(
+    post,
+    path = "/api/cobrowse/offers",
+    tag = "cobrowse",
+    summary = "Offer co-browse into a chat or messaging conversation",
+    description = "The widget's lookup shows the offer only to the conversation's guest; a \
+        chat the relay does not hold delivers offer_token itself. Only pages of `site` may \
+        accept it (if not named: the site the guest first looked it up from). Only the \
+        conversation's own agent may offer (work.own).",
+    request_body = StartByOffer,
+    security(("cookie" = []), ("bearer" = [])),
+    responses(
+        (status = 200, description = "Offered", body = OfferStarted),
+        (status = 400, description = "site not 1 to 64 bytes", body = ErrorBody),
+        (status = 401, description = "Not signed in", body = ErrorBody),
+        (status = 403, description = "Not the conversation's agent", body = ErrorBody),
+        (status = 404, description = "No such conversation", body = ErrorBody),
+    )
+)]
 async fn start_by_offer(
     State(cb): State<Arc<Cobrowse>>,
     auth: AuthAgent,
     Json(body): Json<StartByOffer>,
-) -> Result<Json<serde_json::Value>, ApiError> {
+) -> Result<Json<OfferStarted>, ApiError> {
     if body
         .site
         .as_ref()
@@ -206,113 +255,11 @@ async fn start_by_offer(
         body.site,
     );
     persist(&cb, &session, "offer").await?;
-    Ok(Json(serde_json::json!({
-        "session_id": session.id,
-        "offer_token": token,
-        "expires_in_secs": cb.config.offer_ttl.as_secs(),
-    })))
-}
-
-#[derive(Deserialize)]
-pub struct OfferQuery {
-    conversation: String,
-    site: String,
-}
-
-fn origin(headers: &HeaderMap) -> Option<String> {
-    let text = |name| {
-        headers
-            .get(name)
-            .and_then(|v: &HeaderValue| v.to_str().ok())
-    };
-    match text(header::ORIGIN) {
-        Some(origin) => Some(origin.to_owned()),
-        // Browsers send no Origin on same-origin GETs (a site served by the relay itself, such
-        // as the demo shop); `Sec-Fetch-Site`, which page scripts cannot set, vouches instead.
-        None if text(header::HeaderName::from_static("sec-fetch-site")) == Some("same-origin") => {
-            text(header::HOST).map(|host| format!("http://{host}"))
-        }
-        None => None,
-    }
-}
-
-async fn check_origin(
-    cb: &Cobrowse,
-    site: &str,
-    origin: Option<String>,
-) -> Result<String, ApiError> {
-    let origin =
-        origin.ok_or_else(|| ApiError::Forbidden("an Origin header is required".into()))?;
-    let (key, checked) = (site.to_owned(), origin.clone());
-    if cb
-        .store
-        .read(move |db| sites::site_allows(db, &key, &checked))
-        .await?
-    {
-        Ok(origin)
-    } else {
-        Err(ApiError::Forbidden(
-            "origin not allowed for this site".into(),
-        ))
-    }
-}
-
-/// The header that carries the widget's guest token (as messaging's guest API reads it).
-const GUEST_TOKEN: &str = "x-guest-token";
-
-/// `GET /api/cobrowse/offers?conversation=..&site=..`: the widget's lookup, from the customer's
-/// page (cross-origin, so it answers with CORS for the allowed origin). Only the
-/// conversation's own customer, proved by its guest token in `X-Guest-Token`, sees its
-/// offers: an `Origin` is no credential (anyone can send any), it only tells the site.
-async fn pending_offers(
-    State(cb): State<Arc<Cobrowse>>,
-    headers: HeaderMap,
-    Query(q): Query<OfferQuery>,
-) -> Result<Response, ApiError> {
-    let origin = check_origin(&cb, &q.site, origin(&headers)).await?;
-    let token = headers
-        .get(GUEST_TOKEN)
-        .and_then(|v| v.to_str().ok())
-        .ok_or(ApiError::Unauthorized)?;
-    // Not the customer's conversation, or none: the same answer, so nothing is learnt.
-    if !cb.guests.is_guest_of(&q.conversation, token).await? {
-        return Err(ApiError::NotFound);
-    }
-    let offers = cb.registry.pending_offers(&q.conversation, &q.site);
-    Ok(with_cors(
-        Json(serde_json::json!({ "offers": offers })).into_response(),
-        &origin,
-    ))
-}
-
-/// `OPTIONS /api/cobrowse/offers?site=..`: the preflight of the widget's lookup, which sends
-/// `X-Guest-Token`, answered for the site's own origins.
-async fn offers_preflight(
-    State(cb): State<Arc<Cobrowse>>,
-    headers: HeaderMap,
-    Query(q): Query<SiteQuery>,
-) -> Result<Response, ApiError> {
-    let origin = check_origin(&cb, &q.site, origin(&headers)).await?;
-    let mut response = with_cors(StatusCode::NO_CONTENT.into_response(), &origin);
-    let h = response.headers_mut();
-    h.insert(
-        header::ACCESS_CONTROL_ALLOW_HEADERS,
-        HeaderValue::from_static("x-guest-token"),
-    );
-    h.insert(
-        header::ACCESS_CONTROL_ALLOW_METHODS,
-        HeaderValue::from_static("GET"),
-    );
-    Ok(response)
-}
-
-fn with_cors(mut response: Response, origin: &str) -> Response {
-    if let Ok(value) = HeaderValue::from_str(origin) {
-        let h = response.headers_mut();
-        h.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, value);
-        h.insert(header::VARY, HeaderValue::from_static("Origin"));
-    }
-    response
+    Ok(Json(OfferStarted {
+        session_id: session.id.clone(),
+        offer_token: token,
+        expires_in_secs: cb.config.offer_ttl.as_secs(),
+    }))
 }
 
 /// A live session, if the policy lets `auth` do `action` to it (its agent's own; a
@@ -329,6 +276,22 @@ fn session_for(
 }
 
 /// `GET /api/cobrowse/sessions/{id}`: the state of a live session.
+#[utoipa::path(
+    get,
+    path = "/api/cobrowse/sessions/{id}",
+    tag = "cobrowse",
+    summary = "State of a live session of this agent",
+    description = "Whether it is paired, its control mode, who is connected, how many observe, \
+        and why it ended. The agent's own; a supervisor reads any.",
+    params(("id" = String, Path, description = "The session's id")),
+    security(("cookie" = []), ("bearer" = [])),
+    responses(
+        (status = 200, description = "The session", body = SessionView),
+        (status = 401, description = "Not signed in", body = ErrorBody),
+        (status = 403, description = "Another agent's session", body = ErrorBody),
+        (status = 404, description = "No such live session of this agent", body = ErrorBody),
+    )
+)]
 async fn session_state(
     State(cb): State<Arc<Cobrowse>>,
     auth: AuthAgent,
@@ -338,17 +301,49 @@ async fn session_state(
 }
 
 /// `POST /api/cobrowse/sessions/{id}/end`: the agent ends the session from the console.
+#[utoipa::path(
+    post,
+    path = "/api/cobrowse/sessions/{id}/end",
+    tag = "cobrowse",
+    summary = "End a session (reason AgentEnded)",
+    description = "Both sides are told the session ended (End with reason AgentEnded)",
+    params(("id" = String, Path, description = "The session's id")),
+    security(("cookie" = []), ("bearer" = [])),
+    responses(
+        (status = 200, description = "Ended", body = SessionEnded),
+        (status = 401, description = "Not signed in", body = ErrorBody),
+        (status = 403, description = "Another agent's session", body = ErrorBody),
+        (status = 404, description = "No such live session of this agent", body = ErrorBody),
+    )
+)]
 async fn end_session(
     State(cb): State<Arc<Cobrowse>>,
     auth: AuthAgent,
     Path(id): Path<String>,
-) -> Result<Json<serde_json::Value>, ApiError> {
+) -> Result<Json<SessionEnded>, ApiError> {
     let session = session_for(&cb, &auth, &id, Action::Act)?;
     cb.registry.end(&session, EndReason::AgentEnded).await;
-    Ok(Json(serde_json::json!({ "ended": true })))
+    Ok(Json(SessionEnded { ended: true }))
 }
 
 /// `GET /api/cobrowse/sessions/{id}/audit`: everything recorded so far, in order.
+#[utoipa::path(
+    get,
+    path = "/api/cobrowse/sessions/{id}/audit",
+    operation_id = "session_audit",
+    tag = "cobrowse",
+    summary = "The session's audit log",
+    description = "Everything recorded so far, in order, each entry chained to the one before \
+        by its hash. The agent's own sessions; a supervisor reads any.",
+    params(("id" = String, Path, description = "The session's id")),
+    security(("cookie" = []), ("bearer" = [])),
+    responses(
+        (status = 200, description = "Entries in order", body = Vec<AuditEntry>),
+        (status = 401, description = "Not signed in", body = ErrorBody),
+        (status = 403, description = "Another agent's session", body = ErrorBody),
+        (status = 404, description = "No such session of this agent", body = ErrorBody),
+    )
+)]
 async fn audit(
     State(cb): State<Arc<Cobrowse>>,
     auth: AuthAgent,
@@ -370,21 +365,50 @@ async fn audit(
 }
 
 /// `POST /api/interactions/{id}/end`: the agent's primary interaction ended.
+#[utoipa::path(
+    post,
+    path = "/api/interactions/{id}/end",
+    tag = "cobrowse",
+    summary = "The primary interaction ended: end its co-browse sessions (InteractionEnded)",
+    description = "Ends the caller's own co-browse sessions riding on the interaction",
+    params(("id" = String, Path, description = "The primary interaction's id")),
+    security(("cookie" = []), ("bearer" = [])),
+    responses(
+        (status = 200, description = "The sessions ended", body = InteractionSessionsEnded),
+        (status = 401, description = "Not signed in", body = ErrorBody),
+        (status = 403, description = "Needs work.own", body = ErrorBody),
+    )
+)]
 async fn interaction_ended(
     State(cb): State<Arc<Cobrowse>>,
     auth: AuthAgent,
     Path(id): Path<String>,
-) -> Result<Json<serde_json::Value>, ApiError> {
+) -> Result<Json<InteractionSessionsEnded>, ApiError> {
     end_own_interaction(&cb, &auth, &id, EndReason::InteractionEnded).await
 }
 
 /// `POST /api/interactions/{id}/transfer`: the agent's primary interaction moved to another
 /// agent.
+#[utoipa::path(
+    post,
+    path = "/api/interactions/{id}/transfer",
+    tag = "cobrowse",
+    summary = "The primary interaction was transferred: end its co-browse sessions \
+        (InteractionTransferred)",
+    description = "Ends the caller's own co-browse sessions riding on the interaction",
+    params(("id" = String, Path, description = "The primary interaction's id")),
+    security(("cookie" = []), ("bearer" = [])),
+    responses(
+        (status = 200, description = "The sessions ended", body = InteractionSessionsEnded),
+        (status = 401, description = "Not signed in", body = ErrorBody),
+        (status = 403, description = "Needs work.own", body = ErrorBody),
+    )
+)]
 async fn interaction_transferred(
     State(cb): State<Arc<Cobrowse>>,
     auth: AuthAgent,
     Path(id): Path<String>,
-) -> Result<Json<serde_json::Value>, ApiError> {
+) -> Result<Json<InteractionSessionsEnded>, ApiError> {
     end_own_interaction(&cb, &auth, &id, EndReason::InteractionTransferred).await
 }
 
@@ -395,84 +419,13 @@ async fn end_own_interaction(
     auth: &AuthAgent,
     id: &str,
     reason: EndReason,
-) -> Result<Json<serde_json::Value>, ApiError> {
+) -> Result<Json<InteractionSessionsEnded>, ApiError> {
     auth.may(Action::Act, Scope::Own, &format!("interaction {id}"))?;
     let ended = cb
         .registry
         .end_interaction_of(id, Some(auth.id()), reason)
         .await;
-    Ok(Json(serde_json::json!({ "ended_sessions": ended })))
-}
-
-fn configure(ws: WebSocketUpgrade, cb: &Cobrowse) -> WebSocketUpgrade {
-    crate::limits::bounded_websocket(ws, &cb.config)
-}
-
-#[derive(Deserialize)]
-pub struct SiteQuery {
-    site: String,
-}
-
-/// `GET /ws/customer?site=KEY`: accepted only from an origin allowed for the site.
-async fn customer_ws(
-    State(cb): State<Arc<Cobrowse>>,
-    ClientIp(client): ClientIp,
-    Query(q): Query<SiteQuery>,
-    headers: HeaderMap,
-    ws: WebSocketUpgrade,
-) -> Result<Response, ApiError> {
-    check_origin(&cb, &q.site, origin(&headers)).await?;
-    let permit = cb.streams.open(client)?;
-    let side = Side::Customer {
-        site: q.site,
-        addr: client,
-    };
-    let shared = cb.clone();
-    Ok(configure(ws, &cb)
-        .on_upgrade(move |socket| serve(socket, shared, side, permit))
-        .into_response())
-}
-
-/// `GET /ws/agent`: a signed-in agent's console.
-async fn agent_ws(
-    State(cb): State<Arc<Cobrowse>>,
-    ClientIp(client): ClientIp,
-    auth: AuthAgent,
-    ws: WebSocketUpgrade,
-) -> Result<Response, ApiError> {
-    // The console's socket joins the agent's own sessions only (`Registry::agent_join`).
-    auth.may(Action::Act, Scope::Own, "co-browse socket")?;
-    let permit = cb.streams.open(client)?;
-    let shared = cb.clone();
-    Ok(configure(ws, &cb)
-        .on_upgrade(move |socket| serve(socket, shared, Side::Agent(auth.agent), permit))
-        .into_response())
-}
-
-/// `GET /api/cobrowse/sites/{key}/config`: the co-browse rules the site's pages apply (mask,
-/// block and read-only selectors, pause URL patterns, whether agents may type into masked
-/// fields, whether submit buttons are read-only), as an admin last saved them
-/// (`sites::SiteRules`). Public, as every page of the site reads it, and served to any origin;
-/// the defaults when the site has none. `no-cache`, so a change applies from the next page
-/// load (and so the next snapshot) on, without a restart.
-async fn site_config(
-    State(cb): State<Arc<Cobrowse>>,
-    Path(key): Path<String>,
-) -> Result<Response, ApiError> {
-    if !sites::valid_key(&key) {
-        return Err(ApiError::NotFound);
-    }
-    let rules = cb
-        .store
-        .read(move |db| sites::rules_of(db, &key))
-        .await?
-        .unwrap_or_default();
-    Ok((
-        [
-            (header::ACCESS_CONTROL_ALLOW_ORIGIN, "*"),
-            (header::CACHE_CONTROL, "no-cache"),
-        ],
-        Json(rules),
-    )
-        .into_response())
+    Ok(Json(InteractionSessionsEnded {
+        ended_sessions: ended,
+    }))
 }

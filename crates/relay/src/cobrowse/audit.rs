@@ -13,7 +13,7 @@ use crate::ids::now_ms;
 use crate::store::{Columns, Sql, Store, StoreError};
 
 /// One line of a session's audit log.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct AuditEntry {
     pub session_id: String,
     /// Order within the session, assigned by the session.

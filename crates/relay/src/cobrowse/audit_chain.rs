@@ -56,7 +56,7 @@ pub fn hex(h: &Hash) -> String {
 }
 
 /// How a chain breaks at an entry.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Why {
     /// The entry's content (or its hash) is not what was recorded.
@@ -70,7 +70,7 @@ pub enum Why {
 }
 
 /// What verifying a session's audit log found.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(tag = "result", rename_all = "snake_case")]
 pub enum Verdict {
     /// Every entry chains; `head` is the last hash (the genesis hash for an empty log).

@@ -7,9 +7,9 @@ use std::sync::Arc;
 
 use axum::{
     extract::{Path, State},
-    routing::get,
-    Json, Router,
+    Json,
 };
+use utoipa_axum::{router::OpenApiRouter, routes};
 
 use super::{
     audit_chain::{self, Verdict},
@@ -17,17 +17,32 @@ use super::{
 };
 use crate::{
     accounts::AuthAgent,
-    error::ApiError,
+    error::{ApiError, ErrorBody},
     policy::{Action, Area},
 };
 
-pub fn routes() -> Router<Arc<Cobrowse>> {
-    Router::new().route(
-        "/api/admin/cobrowse/sessions/{id}/audit/verify",
-        get(verify),
-    )
+pub fn routes() -> OpenApiRouter<Arc<Cobrowse>> {
+    OpenApiRouter::new().routes(routes!(verify))
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/admin/cobrowse/sessions/{id}/audit/verify",
+    operation_id = "audit_verify",
+    tag = "admin",
+    summary = "Verify a co-browse session's hash-chained audit log",
+    description = "{result: intact, entries, head, anchored} | {result: broken, seq, why: \
+        altered|missing|reordered|inserted} (the first bad entry) | {result: not_chained, \
+        entries} (written before the chain existed). The same check as relay audit verify.",
+    params(("id" = String, Path, description = "The session's id")),
+    security(("cookie" = []), ("bearer" = [])),
+    responses(
+        (status = 200, description = "The verdict", body = Verdict),
+        (status = 401, description = "Not signed in", body = ErrorBody),
+        (status = 403, description = "Needs the admin role (admin.sites)", body = ErrorBody),
+        (status = 404, description = "No such session", body = ErrorBody),
+    )
+)]
 async fn verify(
     auth: AuthAgent,
     State(cb): State<Arc<Cobrowse>>,

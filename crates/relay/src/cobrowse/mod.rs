@@ -3,7 +3,10 @@
 //!
 //! Data flows through these in order:
 //!
-//! - [`api`]: the REST endpoints that start sessions (security key, offer) and end them.
+//! - [`api`]: the agents' REST endpoints that start sessions (security key, offer) and end
+//!   them, and every co-browse route gathered with its API description; `public`: the
+//!   endpoints the customer's page calls (site rules, the widget's offer lookup); `sockets`:
+//!   the customer's and agent's WebSocket upgrades.
 //! - [`connection`]: one WebSocket: `hello`, pairing, then the read loop.
 //! - [`registry`]: live sessions, keys, offers, resume tokens; ends sessions on time.
 //! - [`limiter`]: the failed-guess budgets for security keys (pure).
@@ -26,8 +29,10 @@ pub mod limiter;
 pub mod observe;
 pub mod page;
 pub mod peer;
+mod public;
 pub mod registry;
 pub mod session;
+mod sockets;
 pub mod state;
 pub mod wire;
 

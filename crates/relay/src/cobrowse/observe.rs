@@ -9,10 +9,10 @@ use std::sync::Arc;
 use axum::{
     extract::{ws::WebSocketUpgrade, Query, State},
     response::{IntoResponse, Response},
-    routing::get,
-    Json, Router,
+    Json,
 };
 use serde::{Deserialize, Serialize};
+use utoipa_axum::{router::OpenApiRouter, routes};
 
 use super::{
     connection::{serve, Side},
@@ -23,28 +23,46 @@ use super::{
 use crate::{
     accounts::AuthAgent,
     clients::ClientIp,
-    error::ApiError,
+    error::{ApiError, ErrorBody},
     policy::{Action, Scope},
 };
 
 /// The observer's routes (merged into `api::routes`, which applies the state).
-pub fn routes() -> Router<Arc<Cobrowse>> {
-    Router::new().route("/ws/observe", get(observe_ws))
+pub fn routes() -> OpenApiRouter<Arc<Cobrowse>> {
+    OpenApiRouter::new()
+        .routes(routes!(live_sessions))
+        .routes(routes!(observe_ws))
 }
 
 /// One live session as a supervisor's list shows it.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct LiveSession {
     #[serde(flatten)]
     pub view: SessionView,
     /// The agent whose session it is.
     pub agent_id: String,
+    /// `voice`, `web_chat` or `web_messaging`.
+    #[schema(value_type = String)]
     pub interaction: &'static str,
 }
 
 /// `GET /api/cobrowse/sessions`: every live session of this relay (paired or waiting), for a
 /// supervisor to pick one to observe.
-pub(super) async fn live_sessions(
+#[utoipa::path(
+    get,
+    path = "/api/cobrowse/sessions",
+    tag = "cobrowse",
+    summary = "Live co-browse sessions, for a supervisor to pick one to observe (needs \
+        cobrowse.observe)",
+    description = "Every live session of this relay, paired or waiting, by id",
+    security(("cookie" = []), ("bearer" = [])),
+    responses(
+        (status = 200, description = "The sessions", body = Vec<LiveSession>),
+        (status = 401, description = "Not signed in", body = ErrorBody),
+        (status = 403, description = "Needs cobrowse.observe", body = ErrorBody),
+    )
+)]
+async fn live_sessions(
     State(cb): State<Arc<Cobrowse>>,
     auth: AuthAgent,
 ) -> Result<Json<Vec<LiveSession>>, ApiError> {
@@ -64,7 +82,8 @@ pub(super) async fn live_sessions(
     Ok(Json(live))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ObserveQuery {
     /// The session to observe; missing, it names none (404 once the permission is held).
     #[serde(default)]
@@ -73,6 +92,27 @@ pub struct ObserveQuery {
 
 /// `GET /ws/observe?session=ID`: a supervisor's console joins session `ID` as a silent
 /// observer (first frame: `Hello` with `Pairing::Observe` naming the same session).
+#[utoipa::path(
+    get,
+    path = "/ws/observe",
+    tag = "cobrowse",
+    summary = "A supervisor's silent observer WebSocket (first frame: Hello with role Agent \
+        and Pairing Observe naming the same session): receives what the agent receives, \
+        controls nothing",
+    description = "A WebSocket upgrade; the permission is asked before the session is looked \
+        up, and a full session is refused before the socket opens",
+    params(ObserveQuery),
+    security(("cookie" = []), ("bearer" = [])),
+    responses(
+        (status = 101, description = "Upgraded"),
+        (status = 401, description = "Not signed in", body = ErrorBody),
+        (status = 403, description = "Needs cobrowse.observe", body = ErrorBody),
+        (status = 404, description = "No such live session", body = ErrorBody),
+        (status = 409, description = "The session already has its most observers",
+            body = ErrorBody),
+        (status = 503, description = "Connection limit reached", body = ErrorBody),
+    )
+)]
 async fn observe_ws(
     State(cb): State<Arc<Cobrowse>>,
     ClientIp(client): ClientIp,

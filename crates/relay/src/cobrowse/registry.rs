@@ -74,10 +74,13 @@ struct Offer {
 }
 
 /// What the widget sees of an offer.
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
 pub struct OfferView {
     pub session_id: String,
+    /// What the customer's page pairs with (`Pairing::OfferToken`).
     pub offer_token: String,
+    /// `voice`, `web_chat` or `web_messaging`.
+    #[schema(value_type = String)]
     pub interaction: &'static str,
     pub expires_in_secs: u64,
 }

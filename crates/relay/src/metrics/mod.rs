@@ -28,7 +28,13 @@ use axum::{
 use prometheus_client::{encoding::prometheus_text, registry::Registry};
 use subtle::ConstantTimeEq;
 
-use crate::{app::App, clients::bearer, error::ApiError};
+use utoipa_axum::{router::OpenApiRouter, routes};
+
+use crate::{
+    app::App,
+    clients::bearer,
+    error::{ApiError, ErrorBody},
+};
 use live::{Live, Snapshot};
 
 /// What a `/metrics` route serves: the relay and the registry built over it.
@@ -62,9 +68,9 @@ fn scrape_state(app: Arc<App>) -> Arc<Scrape> {
 
 /// `GET /metrics` on the public address: asks for the token, or is refused when metrics have
 /// an address of their own or no token.
-pub fn routes(app: Arc<App>) -> Router {
-    Router::new()
-        .route("/metrics", get(public))
+pub fn routes(app: Arc<App>) -> OpenApiRouter {
+    OpenApiRouter::new()
+        .routes(routes!(public))
         .with_state(scrape_state(app))
 }
 
@@ -75,6 +81,24 @@ pub fn scrape_only(app: Arc<App>) -> Router {
         .with_state(scrape_state(app))
 }
 
+/// The scrape on the relay's own address.
+#[utoipa::path(
+    get,
+    path = "/metrics",
+    operation_id = "metrics",
+    tag = "relay",
+    summary = "Prometheus metrics (text format 0.0.4)",
+    description = "With --metrics-token, the bearer token it names (not a person's sign-in); \
+        with --metrics-addr, served only on that address (and refused here); otherwise \
+        refused. The README lists the series.",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The scrape", content_type = "text/plain", body = String),
+        (status = 401, description = "Missing or wrong metrics token", body = ErrorBody),
+        (status = 403, description = "Metrics are not enabled on this relay", body = ErrorBody),
+        (status = 404, description = "Metrics are served on their own address", body = ErrorBody),
+    )
+)]
 async fn public(State(s): State<Arc<Scrape>>, headers: HeaderMap) -> Response {
     let access = &s.app.config.metrics;
     if access.addr.is_some() {

@@ -9,10 +9,10 @@ use axum::{
     extract::{FromRef, Query, State},
     http::header,
     response::{IntoResponse, Response},
-    routing::get,
-    Json, Router,
+    Json,
 };
 use serde::{Deserialize, Serialize};
+use utoipa_axum::{router::OpenApiRouter, routes};
 
 use super::{
     export::to_csv,
@@ -21,7 +21,7 @@ use super::{
 };
 use crate::{
     accounts::{Accounts, AuthAgent},
-    error::ApiError,
+    error::{ApiError, ErrorBody},
     policy::Action,
     routing::ServiceLevelTarget,
     store::{Sql, Store, StoreError},
@@ -43,20 +43,25 @@ impl FromRef<Reports> for Accounts {
 }
 
 /// Every report route, with its state applied.
-pub fn routes(state: Reports) -> Router {
-    Router::new()
-        .route("/api/reports/queues", get(queues_json))
-        .route("/api/reports/queues.csv", get(queues_csv))
-        .route("/api/reports/agents", get(agents_json))
-        .route("/api/reports/agents.csv", get(agents_csv))
+pub fn routes(state: Reports) -> OpenApiRouter {
+    OpenApiRouter::new()
+        .routes(routes!(queues_json))
+        .routes(routes!(queues_csv))
+        .routes(routes!(agents_json))
+        .routes(routes!(agents_csv))
         .with_state(state)
 }
 
 /// The interval and target of a report.
-#[derive(Debug, Clone, Copy, Deserialize)]
+#[derive(Debug, Clone, Copy, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct Interval {
+    /// From, in ms since the Unix epoch; default UTC midnight.
     pub from: Option<i64>,
+    /// To (not included), in ms since the Unix epoch; default now.
     pub to: Option<i64>,
+    /// The service-level target: answered within this many seconds.
+    #[param(default = 20)]
     pub sl_secs: Option<u64>,
 }
 
@@ -76,10 +81,13 @@ impl Interval {
     }
 }
 
-#[derive(Serialize)]
+/// A report over an interval: one row per queue or per agent.
+#[derive(Serialize, utoipa::ToSchema)]
 struct Report<T> {
+    /// The interval, in ms since the Unix epoch.
     from: i64,
     to: i64,
+    /// The service-level target it was computed for.
     sl_secs: u64,
     rows: Vec<T>,
 }
@@ -181,6 +189,20 @@ async fn agent_report(r: &Reports, q: Interval) -> Result<Report<AgentRow>, ApiE
     })
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/reports/queues",
+    tag = "reports",
+    summary = "Historical per-queue report: offered, answered, abandoned, asa_secs, aht_secs (talk+hold+wrap-up), service_level, abandon_rate, transfers, cobrowse_sessions, cobrowse_avg_secs",
+    description = "Everyone's figures over the interval, by queue",
+    params(Interval),
+    security(("cookie" = []), ("bearer" = [])),
+    responses(
+        (status = 200, description = "The report", body = Report<QueueRow>),
+        (status = 401, description = "Not signed in", body = ErrorBody),
+        (status = 403, description = "Needs reports (the supervisor role)", body = ErrorBody),
+    )
+)]
 async fn queues_json(
     State(r): State<Reports>,
     auth: AuthAgent,
@@ -190,6 +212,20 @@ async fn queues_json(
     Ok(Json(queue_report(&r, q).await?).into_response())
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/reports/agents",
+    tag = "reports",
+    summary = "Historical per-agent report: answered, aht_secs, talk/hold/wrap_up_secs, transfers, staffed_secs, occupancy, co-browse sessions",
+    description = "Everyone's figures over the interval, by agent",
+    params(Interval),
+    security(("cookie" = []), ("bearer" = [])),
+    responses(
+        (status = 200, description = "The report", body = Report<AgentRow>),
+        (status = 401, description = "Not signed in", body = ErrorBody),
+        (status = 403, description = "Needs reports (the supervisor role)", body = ErrorBody),
+    )
+)]
 async fn agents_json(
     State(r): State<Reports>,
     auth: AuthAgent,
@@ -199,6 +235,20 @@ async fn agents_json(
     Ok(Json(agent_report(&r, q).await?).into_response())
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/reports/queues.csv",
+    tag = "reports",
+    summary = "The per-queue report as CSV",
+    description = "The rows of GET /api/reports/queues, as an attachment (RFC 4180)",
+    params(Interval),
+    security(("cookie" = []), ("bearer" = [])),
+    responses(
+        (status = 200, description = "The report as CSV (one row per line, a header first)", content_type = "text/csv", body = String),
+        (status = 401, description = "Not signed in", body = ErrorBody),
+        (status = 403, description = "Needs reports (the supervisor role)", body = ErrorBody),
+    )
+)]
 async fn queues_csv(
     State(r): State<Reports>,
     auth: AuthAgent,
@@ -209,6 +259,20 @@ async fn queues_csv(
     csv_response("queues.csv", &report.rows)
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/reports/agents.csv",
+    tag = "reports",
+    summary = "The per-agent report as CSV",
+    description = "The rows of GET /api/reports/agents, as an attachment (RFC 4180)",
+    params(Interval),
+    security(("cookie" = []), ("bearer" = [])),
+    responses(
+        (status = 200, description = "The report as CSV (one row per line, a header first)", content_type = "text/csv", body = String),
+        (status = 401, description = "Not signed in", body = ErrorBody),
+        (status = 403, description = "Needs reports (the supervisor role)", body = ErrorBody),
+    )
+)]
 async fn agents_csv(
     State(r): State<Reports>,
     auth: AuthAgent,

@@ -35,7 +35,7 @@ pub struct Cobrowse {
 }
 
 /// One row of the queue report.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct QueueRow {
     pub queue_id: u32,
     pub queue: String,
@@ -52,7 +52,7 @@ pub struct QueueRow {
 }
 
 /// One row of the agent report.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct AgentRow {
     pub agent_id: String,
     pub agent: String,

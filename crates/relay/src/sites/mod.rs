@@ -21,7 +21,7 @@ pub use rules::{checked_origins, valid_key, RuleError, SiteRules};
 use crate::store::{from_json, to_json, Columns, Sql, StoreError};
 
 /// A site as an admin sees it.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct Site {
     pub key: String,
     /// The origins its pages may be served from.

@@ -22,19 +22,20 @@ pub const MAX_PATTERN_BYTES: usize = 512;
 pub const MAX_ORIGINS: usize = 50;
 
 /// What the customer's page applies on a site. Every field has the page's default.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct SiteRules {
-    /// Elements whose text and values are masked.
+    /// CSS selectors of elements whose text and values are masked before they leave the page.
     #[serde(default, deserialize_with = "one_or_many")]
     pub mask: Vec<String>,
-    /// Elements sent as empty boxes.
+    /// CSS selectors of elements shown to the agent as empty boxes and never observed.
     #[serde(default, deserialize_with = "one_or_many")]
     pub block: Vec<String>,
-    /// Elements the agent may never act on.
+    /// CSS selectors of elements a granted agent may not click or type into.
     #[serde(default, deserialize_with = "one_or_many")]
     pub readonly: Vec<String>,
-    /// URL patterns that pause sharing (`*`: any run; starting with `/`: the path and query).
+    /// URL patterns on which sharing pauses (`*`: any run; starting with `/`: the path and
+    /// query).
     #[serde(default, deserialize_with = "one_or_many")]
     pub pause: Vec<String>,
     /// The agent may type into masked fields (what it types stays masked).

@@ -81,16 +81,20 @@ pub(super) struct Observer {
 }
 
 /// A read-only view of a session for the REST API.
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
 pub struct SessionView {
     pub session_id: String,
+    /// The primary interaction the session rides on.
     pub interaction_id: String,
+    /// Whether the customer's page has paired.
     pub paired: bool,
+    /// The control mode: `ReadOnly`, `NavigationGranted` or `FullControl`.
     pub mode: String,
     pub customer_connected: bool,
     pub agent_connected: bool,
     /// Supervisors watching as silent observers.
     pub observers: usize,
+    /// Why it ended (`AgentEnded`, `CustomerEnded`, ...); none while it runs.
     pub end_reason: Option<String>,
 }
 
