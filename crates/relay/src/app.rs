@@ -93,14 +93,14 @@ impl App {
         let routes = Router::new()
             .merge(accounts.clone().routes())
             .merge(cobrowse::api::routes(cobrowse))
-            .merge(routing::api::routes(RoutingState {
+            .merge(Router::from(routing::api::routes(RoutingState {
                 routing: routing.clone(),
                 store: store.clone(),
                 accounts: accounts.clone(),
                 shutdown: stopping,
                 streams: streams.clone(),
                 config: config.clone(),
-            }))
+            })))
             .merge(reporting::api::routes(reporting::api::Reports {
                 store: store.clone(),
                 accounts: accounts.clone(),
@@ -109,7 +109,7 @@ impl App {
                 store: store.clone(),
                 accounts,
             }))
-            .merge(messaging_routes);
+            .merge(Router::from(messaging_routes));
         Ok(App {
             config,
             store,

@@ -5,6 +5,7 @@
 //! data serialised as JSON; the switchboard builds them (`switchboard::views`).
 
 use serde::Serialize;
+use utoipa::ToSchema;
 
 use crate::routing::engine::{AgentId, AgentStatus, Media, Millis, OfferReason, Presence, QueueId};
 
@@ -94,7 +95,7 @@ pub fn parse_presence(name: &str) -> Option<Presence> {
 }
 
 /// One interaction on an agent's desk.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
 pub struct WorkItem {
     pub interaction: String,
     pub media: &'static str,
@@ -113,7 +114,7 @@ pub struct WorkItem {
 
 /// An agent's desk, pushed on `/ws/desk` after every change and served at
 /// `GET /api/routing/desk`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
 pub struct DeskView {
     /// Always `desk`, so consoles can tell it from other pushes.
     #[serde(rename = "type")]
@@ -130,7 +131,7 @@ pub struct DeskView {
 }
 
 /// One queue on the real-time board.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, ToSchema)]
 pub struct QueueLive {
     pub id: u32,
     pub name: String,
@@ -159,7 +160,7 @@ pub struct QueueLive {
 pub const WAITING_SHOWN: usize = 25;
 
 /// One waiting interaction on the board.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
 pub struct WaitingLive {
     pub interaction: String,
     pub media: &'static str,
@@ -168,7 +169,7 @@ pub struct WaitingLive {
 }
 
 /// One piece of an agent's work on the board.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
 pub struct AgentWork {
     pub interaction: String,
     pub media: &'static str,
@@ -179,7 +180,7 @@ pub struct AgentWork {
 }
 
 /// One agent on the real-time board.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, ToSchema)]
 pub struct AgentLive {
     pub agent_id: String,
     pub name: String,
@@ -197,7 +198,7 @@ pub struct AgentLive {
 }
 
 /// The real-time board, published by the service at most every `publish_every`.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, ToSchema)]
 pub struct Realtime {
     pub at_ms: u64,
     /// What service level now counts: answered within this many ms, over this window.

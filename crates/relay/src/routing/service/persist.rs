@@ -3,6 +3,7 @@
 //! engine's model, and the queries the CLI, the REST API and start-up use.
 
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
 use crate::ids::{now_ms, random_hex, secret_hash};
 use crate::routing::engine::model::{
@@ -12,15 +13,16 @@ use crate::routing::engine::model::{
 use crate::store::{to_json, Columns, Sql, StoreError};
 
 /// A skill requirement or an agent's skill, as JSON: `{"skill": 1, "level": 3}`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct SkillLevel {
     pub skill: u32,
     /// Proficiency 1 to 5 (for a queue: the minimum accepted).
+    #[schema(minimum = 1, maximum = 5)]
     pub level: u8,
 }
 
 /// A bullseye ring, as JSON.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct RingSpec {
     pub after_wait_ms: u64,
     #[serde(default)]
@@ -28,7 +30,7 @@ pub struct RingSpec {
 }
 
 /// A queue as a supervisor defines it (CLI or REST) and as `routing_queues.config` stores it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct QueueSpec {
     pub name: String,
     #[serde(default)]
@@ -42,6 +44,7 @@ pub struct QueueSpec {
     pub strategy: Option<String>,
     /// How long an agent has to accept an offer (default 15 s).
     #[serde(default = "default_offer_timeout_ms")]
+    #[schema(default = 15000)]
     pub offer_timeout_ms: u64,
     /// Disposition codes; wrap-up is on when this is present.
     #[serde(default)]
@@ -128,7 +131,7 @@ fn requirements(levels: &[SkillLevel]) -> Vec<SkillRequirement> {
 }
 
 /// Capacity per media, as JSON.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct CapacitySpec {
     pub call: u16,
     pub chat: u16,
@@ -137,7 +140,7 @@ pub struct CapacitySpec {
 
 /// An agent's routing profile as stored in `routing_profiles`. Queues by name; an empty list
 /// means every queue.
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize, ToSchema)]
 pub struct ProfileSpec {
     #[serde(default)]
     pub queues: Vec<String>,
