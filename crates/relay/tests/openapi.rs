@@ -6,7 +6,8 @@
 
 use std::{collections::BTreeSet, fs, path::Path};
 
-/// The path literal of every `.route(` call in `src`, recursively.
+/// The path literal of every `.route(` call and `#[utoipa::path(` attribute in `src`,
+/// recursively.
 fn served(dir: &Path, out: &mut BTreeSet<String>) {
     for entry in fs::read_dir(dir).unwrap() {
         let path = entry.unwrap().path();
@@ -19,6 +20,17 @@ fn served(dir: &Path, out: &mut BTreeSet<String>) {
                 let Some(literal) = rest.strip_prefix('"') else {
                     panic!("{}: a route whose path is not a literal", path.display());
                 };
+                let end = literal.find('"').unwrap();
+                out.insert(literal[..end].to_owned());
+            }
+            // A handler documented with `#[utoipa::path(...)]` is served at its `path` by
+            // `utoipa_axum::routes!` (messaging and routing).
+            for (i, _) in text.match_indices("#[utoipa::path(") {
+                let rest = &text[i..];
+                let Some(start) = rest.find("path = \"") else {
+                    panic!("{}: a documented handler without a path", path.display());
+                };
+                let literal = &rest[start + "path = \"".len()..];
                 let end = literal.find('"').unwrap();
                 out.insert(literal[..end].to_owned());
             }
