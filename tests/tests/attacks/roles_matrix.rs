@@ -1,6 +1,6 @@
 //! The permission matrix's floor: every route the relay serves is listed here with what guards
 //! it, and a route added without an entry fails the test (the relay's sources are scanned for
-//! `.route("...")`). Against a real relay, a signed-in person who holds no role is refused every
+//! `.route("...")` and documented handlers' `#[utoipa::path(...)]`). Against a real relay, a signed-in person who holds no role is refused every
 //! route the policy guards (403 naming the missing permission, or 404 where the route first
 //! finds the resource it names and there is none), and an anonymous caller is refused every
 //! signed-in route (401).
@@ -123,7 +123,8 @@ const ROUTES: &[(&str, &str, Guard)] = &[
     ("GET", "/api/reports/agents.csv", Policy),
 ];
 
-/// Every path in a `.route("...")` of the relay's sources.
+/// Every path in a `.route("...")` or a `#[utoipa::path(..., path = "...")]` of the relay's
+/// sources.
 fn served_paths() -> Result<BTreeSet<String>> {
     let mut paths = BTreeSet::new();
     let mut dirs = vec![workspace_root().join("crates/relay/src")];
@@ -141,6 +142,16 @@ fn served_paths() -> Result<BTreeSet<String>> {
                     let tail = &rest[open + 1..];
                     let Some(close) = tail.find('"') else { break };
                     paths.insert(tail[..close].to_owned());
+                }
+                // A handler documented with `#[utoipa::path(...)]` is served at its `path`.
+                let mut rest = text.as_str();
+                while let Some(at) = rest.find("#[utoipa::path(") {
+                    rest = &rest[at..];
+                    let Some(open) = rest.find("path = \"") else { break };
+                    let tail = &rest[open + "path = \"".len()..];
+                    let Some(close) = tail.find('"') else { break };
+                    paths.insert(tail[..close].to_owned());
+                    rest = tail;
                 }
             }
         }
