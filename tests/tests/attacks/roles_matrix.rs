@@ -1,9 +1,9 @@
 //! The permission matrix's floor: every route the relay serves is listed here with what guards
 //! it, and a route added without an entry fails the test (the relay's sources are scanned for
-//! `.route("...")` and documented handlers' `#[utoipa::path(...)]`). Against a real relay, a signed-in person who holds no role is refused every
-//! route the policy guards (403 naming the missing permission, or 404 where the route first
-//! finds the resource it names and there is none), and an anonymous caller is refused every
-//! signed-in route (401).
+//! `.route("...")` and for the `path = "..."` of each `#[utoipa::path(...)]`). Against a real
+//! relay, a signed-in person who holds no role is refused every route the policy guards (403
+//! naming the missing permission, or 404 where the route first finds the resource it names and
+//! there is none), and an anonymous caller is refused every signed-in route (401).
 
 use std::collections::BTreeSet;
 
@@ -123,8 +123,8 @@ const ROUTES: &[(&str, &str, Guard)] = &[
     ("GET", "/api/reports/agents.csv", Policy),
 ];
 
-/// Every path in a `.route("...")` or a `#[utoipa::path(..., path = "...")]` of the relay's
-/// sources.
+/// Every path the relay's sources route: each `.route("...")`, and each `path = "..."` of a
+/// handler's `#[utoipa::path(...)]` (the routers built with `routes!` serve exactly those).
 fn served_paths() -> Result<BTreeSet<String>> {
     let mut paths = BTreeSet::new();
     let mut dirs = vec![workspace_root().join("crates/relay/src")];
@@ -135,23 +135,15 @@ fn served_paths() -> Result<BTreeSet<String>> {
                 dirs.push(path);
             } else if path.extension().is_some_and(|e| e == "rs") {
                 let text = std::fs::read_to_string(&path)?;
-                let mut rest = text.as_str();
-                while let Some(at) = rest.find(".route(") {
-                    rest = &rest[at + ".route(".len()..];
-                    let Some(open) = rest.find('"') else { break };
-                    let tail = &rest[open + 1..];
-                    let Some(close) = tail.find('"') else { break };
-                    paths.insert(tail[..close].to_owned());
-                }
-                // A handler documented with `#[utoipa::path(...)]` is served at its `path`.
-                let mut rest = text.as_str();
-                while let Some(at) = rest.find("#[utoipa::path(") {
-                    rest = &rest[at..];
-                    let Some(open) = rest.find("path = \"") else { break };
-                    let tail = &rest[open + "path = \"".len()..];
-                    let Some(close) = tail.find('"') else { break };
-                    paths.insert(tail[..close].to_owned());
-                    rest = tail;
+                for (call, key) in [(".route(", "\""), ("#[utoipa::path(", "path = \"")] {
+                    let mut rest = text.as_str();
+                    while let Some(at) = rest.find(call) {
+                        rest = &rest[at + call.len()..];
+                        let Some(open) = rest.find(key) else { break };
+                        let tail = &rest[open + key.len()..];
+                        let Some(close) = tail.find('"') else { break };
+                        paths.insert(tail[..close].to_owned());
+                    }
                 }
             }
         }
