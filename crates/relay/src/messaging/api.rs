@@ -413,7 +413,7 @@ async fn stream(
 /// held by the attachment store's quota
 #[utoipa::path(post, path = "/api/messaging/conversations/{id}/attachments", tag = "messaging",
     params(("id" = String, Path, description = "The conversation"), UploadQuery),
-    request_body(content = Vec<u8>, content_type = "application/octet-stream",
+    request_body(content_type = "application/octet-stream",
         description = "The file, with its type in Content-Type"),
     responses(
         (status = 200, body = Attachment, description = "{id, name, mime, bytes}"),

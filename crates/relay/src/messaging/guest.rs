@@ -372,7 +372,7 @@ async fn guest_stream(
 /// upload costs the relay no more than its head.
 #[utoipa::path(post, path = "/api/messaging/guest/attachments", tag = "messaging-guest",
     params(UploadQuery),
-    request_body(content = Vec<u8>, content_type = "application/octet-stream",
+    request_body(content_type = "application/octet-stream",
         description = "The file, with its type in Content-Type"),
     responses(
         (status = 200, body = Attachment, description = "{id, name, mime, bytes}"),
@@ -431,8 +431,8 @@ async fn guest_upload(
             links cannot set X-Guest-Token)"),
     ),
     responses(
-        (status = 200, content_type = "application/octet-stream", body = Vec<u8>,
-            description = "The file (nosniff)"),
+        (status = 200, content(("application/octet-stream")),
+            description = "The file, with its own Content-Type (nosniff)"),
         (status = 404, description = "Not found or not a participant"),
     ),
     security(("cookie" = []), ("bearer" = [])))]
