@@ -54,6 +54,41 @@ pub fn routes() -> OpenApiRouter<MsgState> {
         .route_layer(axum::middleware::from_fn(in_conversation_span))
 }
 
+/// The inbox scopes an agent may ask for.
+const SCOPES: [&str; 3] = ["mine", "waiting", "all"];
+
+/// The timeline events the console records.
+const KINDS: &[&str] = &[
+    "cobrowse_offered",
+    "cobrowse_started",
+    "cobrowse_ended",
+    "transferred",
+    "parked",
+];
+
+/// A string schema admitting only `names`, for the API description of a name the handler
+/// checks itself (so a wrong one is its 400, not the JSON extractor's).
+fn names_schema(names: &[&str]) -> utoipa::openapi::schema::Object {
+    utoipa::openapi::schema::ObjectBuilder::new()
+        .schema_type(utoipa::openapi::schema::Type::String)
+        .enum_values(Some(names.iter().copied()))
+        .build()
+}
+
+fn scope_schema() -> utoipa::openapi::schema::Object {
+    let mut schema = names_schema(&SCOPES);
+    schema.description = Some(
+        "mine (the default: the agent's own open conversations), waiting (those waiting for an \
+         agent) or all (every open conversation, a supervisor's)"
+            .into(),
+    );
+    schema
+}
+
+fn kind_schema() -> utoipa::openapi::schema::Object {
+    names_schema(KINDS)
+}
+
 /// Conversation ids are short; a longer path segment is no conversation's and is not logged.
 const LOGGED_ID_CHARS: usize = 64;
 
@@ -92,6 +127,7 @@ pub struct InboxQuery {
     /// `mine` (the default: the agent's own open conversations), `waiting` (those waiting for
     /// an agent) or `all` (every open conversation, a supervisor's).
     #[serde(default)]
+    #[param(schema_with = scope_schema)]
     scope: Option<String>,
 }
 
@@ -122,6 +158,7 @@ async fn inbox(
     }
     let agent = auth.agent.id;
     let rows = match scope {
+        // The names of `SCOPES`.
         "mine" => {
             s.svc
                 .store
@@ -331,6 +368,7 @@ async fn wrap_up(
 #[derive(Deserialize, ToSchema)]
 pub struct NewEvent {
     /// `cobrowse_offered`, `cobrowse_started`, `cobrowse_ended`, `transferred` or `parked`.
+    #[schema(schema_with = kind_schema)]
     pub kind: String,
     /// Facts as a JSON object; the relay adds `agent_id`.
     #[serde(default)]
@@ -355,13 +393,6 @@ async fn event(
 ) -> Result<Json<Event>, ApiError> {
     acted_on(&s, &auth, &id).await?;
     let agent = auth.agent;
-    const KINDS: &[&str] = &[
-        "cobrowse_offered",
-        "cobrowse_started",
-        "cobrowse_ended",
-        "transferred",
-        "parked",
-    ];
     if !KINDS.contains(&body.kind.as_str()) {
         return Err(ApiError::BadRequest(format!(
             "kind must be one of {KINDS:?}"

@@ -18,7 +18,7 @@ use tokio::sync::broadcast::error::RecvError;
 use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
-use super::service::live::{parse_presence, DeskView, Realtime};
+use super::service::live::{parse_presence, presence_schema, DeskView, Realtime};
 use super::service::persist::{self, ProfileSpec, QueueSpec, SpecError};
 use super::service::{Action, ServiceError, Target};
 use super::RoutingError;
@@ -103,7 +103,8 @@ async fn desk(State(s): State<RoutingState>, auth: AuthAgent) -> Result<Json<Des
 
 #[derive(Deserialize, ToSchema)]
 struct PresenceBody {
-    /// `available`, `busy`, `away` or `offline`.
+    /// `available`, `busy`, `away` or `offline` (signs out).
+    #[schema(schema_with = presence_schema)]
     presence: String,
 }
 

@@ -29,7 +29,7 @@ use serde_json::Value;
 use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
-use super::service::live::{parse_presence, DeskView, Realtime};
+use super::service::live::{parse_presence, presence_schema, DeskView, Realtime};
 use super::service::{Order, ServiceError};
 use super::state::RoutingState;
 use super::Presence;
@@ -146,6 +146,7 @@ async fn assign(
 #[derive(Deserialize, ToSchema)]
 struct StateBody {
     /// `available`, `busy`, `away` or `offline` (signs out).
+    #[schema(schema_with = presence_schema)]
     state: String,
 }
 

@@ -61,6 +61,7 @@ struct Offered {
     queue: String,
     /// `call`, `chat` or `message` (the route's own media when absent).
     #[serde(default)]
+    #[schema(schema_with = media_schema)]
     media: Option<String>,
     #[serde(default)]
     priority: Option<i32>,
@@ -69,6 +70,13 @@ struct Offered {
     last_agent_id: Option<String>,
     #[serde(default)]
     last_handled_at_ms: Option<i64>,
+}
+
+/// Every media a connector may name.
+const MEDIA_NAMES: [&str; 3] = ["call", "chat", "message"];
+
+fn media_schema() -> utoipa::openapi::schema::Object {
+    super::service::live::names_schema(&MEDIA_NAMES)
 }
 
 fn media(name: Option<&str>, default: Media) -> Result<Media> {
@@ -212,4 +220,17 @@ async fn call_ended(
         ended: Some(true),
         ..ConnectorAnswer::new(id)
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_media_the_description_names_is_a_media() {
+        for name in MEDIA_NAMES {
+            assert!(media(Some(name), Media::Call).is_ok(), "{name}");
+        }
+        assert!(media(Some("fax"), Media::Call).is_err());
+    }
 }

@@ -83,6 +83,25 @@ pub fn presence_name(presence: Option<Presence>) -> &'static str {
     }
 }
 
+/// Every presence as consoles name it: what [`parse_presence`] reads.
+pub const PRESENCE_NAMES: [&str; 4] = ["available", "busy", "away", "offline"];
+
+/// A string schema admitting only `names`, for the API description of a name the routes
+/// parse themselves (so a wrong one is their 400, not the JSON extractor's).
+pub fn names_schema(names: &[&str]) -> utoipa::openapi::schema::Object {
+    utoipa::openapi::schema::ObjectBuilder::new()
+        .schema_type(utoipa::openapi::schema::Type::String)
+        .enum_values(Some(names.iter().copied()))
+        .build()
+}
+
+/// The schema of a presence's name.
+pub fn presence_schema() -> utoipa::openapi::schema::Object {
+    let mut schema = names_schema(&PRESENCE_NAMES);
+    schema.description = Some("offline signs out of routing".into());
+    schema
+}
+
 /// Parses a presence as consoles name it.
 pub fn parse_presence(name: &str) -> Option<Presence> {
     match name {
@@ -214,5 +233,19 @@ pub fn offer_reason(reason: OfferReason) -> &'static str {
         OfferReason::Interrupt => "interrupt",
         OfferReason::LastAgent => "last_agent",
         OfferReason::Transfer => "transfer",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_presence_the_description_names_parses() {
+        for name in PRESENCE_NAMES {
+            let presence = parse_presence(name);
+            assert!(presence.is_some(), "{name}");
+            assert_eq!(presence_name(presence), name);
+        }
     }
 }

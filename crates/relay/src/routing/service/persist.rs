@@ -41,6 +41,7 @@ pub struct QueueSpec {
     pub rings: Vec<RingSpec>,
     /// `longest_idle` (default) or `least_occupied`.
     #[serde(default)]
+    #[schema(schema_with = strategy_schema)]
     pub strategy: Option<String>,
     /// How long an agent has to accept an offer (default 15 s).
     #[serde(default = "default_offer_timeout_ms")]
@@ -52,6 +53,13 @@ pub struct QueueSpec {
     /// Wrap-up ends by itself after this long.
     #[serde(default)]
     pub wrap_up_limit_ms: Option<u64>,
+}
+
+/// Every strategy a queue spec may name.
+pub const STRATEGY_NAMES: [&str; 2] = ["longest_idle", "least_occupied"];
+
+fn strategy_schema() -> utoipa::openapi::schema::Object {
+    super::live::names_schema(&STRATEGY_NAMES)
 }
 
 fn default_offer_timeout_ms() -> u64 {
@@ -330,6 +338,17 @@ mod tests {
         assert_eq!(config.strategy, Strategy::LongestIdle);
         assert_eq!(config.offer_timeout_ms, 15_000);
         assert_eq!(config.wrap_up, None);
+    }
+
+    #[test]
+    fn every_strategy_the_description_names_is_a_strategy() {
+        for name in STRATEGY_NAMES {
+            let spec = QueueSpec {
+                strategy: Some(name.into()),
+                ..serde_json::from_str(r#"{"name":"sales"}"#).unwrap()
+            };
+            assert!(spec.to_config(QueueId(1)).is_ok(), "{name}");
+        }
     }
 
     #[test]
