@@ -3,9 +3,9 @@
 //! services) describe every operation the hand-written `src/openapi.json` gave these areas
 //! (their part of it is kept in `tests/data/openapi_areas_hand_written.json`), and no other,
 //! each with a summary that says what the hand-written one said, every status code it
-//! listed, the same sign-in (anonymous, a session, or a connector token), its path parameters
-//! and its request body; and every operation they describe is really served by the router
-//! beside it.
+//! listed, the same sign-in (anonymous, a session, or a connector token), its path parameters,
+//! its request body and an operationId of its own; and every operation they describe is
+//! really served by the router beside it.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::{
@@ -235,6 +235,16 @@ async fn every_hand_written_operation_of_messaging_and_routing_is_generated_as_i
         }
     }
     assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+    // Clients generated from the document name a call by its operationId: one per operation.
+    let mut ids = BTreeMap::new();
+    for (key, op) in &now {
+        let id = op["operationId"]
+            .as_str()
+            .unwrap_or_else(|| panic!("{key:?}: no id"));
+        if let Some(other) = ids.insert(id.to_owned(), key.clone()) {
+            panic!("operationId {id} is both {other:?} and {key:?}");
+        }
+    }
 }
 
 /// Every `$ref` in the areas' document names a schema the document defines, and the names a

@@ -136,6 +136,7 @@ pub struct InboxQuery {
 /// The agent's inbox: own open conversations, or scope=waiting for those waiting for an agent; each
 /// with contact_name, unread (customer messages not yet read by the agent side) and last_text
 #[utoipa::path(get, path = "/api/messaging/conversations", tag = "messaging",
+    operation_id = "messaging_inbox",
     params(InboxQuery),
     responses(
         (status = 200, body = [Summary], description = "Summaries"),
@@ -201,6 +202,7 @@ pub struct ConversationView {
 /// The conversation, its contact, and the contact's full history across conversations and channels:
 /// [{conversation, messages, events}]
 #[utoipa::path(get, path = "/api/messaging/conversations/{id}", tag = "messaging",
+    operation_id = "conversation_get",
     params(("id" = String, Path, description = "The conversation")),
     responses(
         (status = 200, body = ConversationView, description = "Conversation view"),
@@ -246,6 +248,7 @@ pub struct Compose {
 /// Send as the agent: {text, quick_replies?, attachments? (ids from an upload)}; to an integration
 /// it goes through the outbox
 #[utoipa::path(post, path = "/api/messaging/conversations/{id}/messages", tag = "messaging",
+    operation_id = "conversation_send",
     params(("id" = String, Path, description = "The conversation")),
     request_body = Compose,
     responses(
@@ -283,6 +286,7 @@ async fn send(
 
 /// Mark customer messages up to {seq} read (a read receipt to the customer)
 #[utoipa::path(post, path = "/api/messaging/conversations/{id}/read", tag = "messaging",
+    operation_id = "conversation_read",
     params(("id" = String, Path, description = "The conversation")),
     request_body = ReadMark,
     responses((status = 204, description = "Marked")),
@@ -300,6 +304,7 @@ async fn read(
 
 /// {typing: bool}, pushed to the customer
 #[utoipa::path(post, path = "/api/messaging/conversations/{id}/typing", tag = "messaging",
+    operation_id = "conversation_typing",
     params(("id" = String, Path, description = "The conversation")),
     request_body = Typing,
     responses((status = 204, description = "Pushed")),
@@ -319,6 +324,7 @@ async fn typing(
 ///
 /// A waiting one as an agent (the console's Take), one's own, or (as a supervisor) anyone's.
 #[utoipa::path(post, path = "/api/messaging/conversations/{id}/assign", tag = "messaging",
+    operation_id = "conversation_assign",
     params(("id" = String, Path, description = "The conversation")),
     responses((status = 200, body = Conversation, description = "The conversation")),
     security(("cookie" = []), ("bearer" = [])))]
@@ -351,6 +357,7 @@ async fn acted_on(s: &MsgState, auth: &AuthAgent, id: &str) -> Result<Conversati
 
 /// Close it; the customer's next message starts a new conversation
 #[utoipa::path(post, path = "/api/messaging/conversations/{id}/wrap-up", tag = "messaging",
+    operation_id = "conversation_wrap_up",
     params(("id" = String, Path, description = "The conversation")),
     responses((status = 204, description = "Closed")),
     security(("cookie" = []), ("bearer" = [])))]
@@ -381,6 +388,7 @@ pub struct NewEvent {
 /// Timeline event {kind: cobrowse_offered|cobrowse_started|cobrowse_ended|transferred|parked,
 /// detail}
 #[utoipa::path(post, path = "/api/messaging/conversations/{id}/events", tag = "messaging",
+    operation_id = "conversation_event",
     params(("id" = String, Path, description = "The conversation")),
     request_body = NewEvent,
     responses((status = 200, body = Event, description = "The event")),
@@ -413,6 +421,7 @@ async fn event(
 /// message|typing|read|delivery|event, conversation_id, contact_id, ...}; event resync when the
 /// stream fell behind. Holds one of the client address's stream places while open
 #[utoipa::path(get, path = "/api/messaging/stream", tag = "messaging",
+    operation_id = "messaging_stream",
     responses(
         (status = 200, content_type = "text/event-stream", body = String,
             description = "text/event-stream"),
@@ -443,6 +452,7 @@ async fn stream(
 /// Upload an attachment as the agent (raw body, Content-Type, ?name=); type and size limited, and
 /// held by the attachment store's quota
 #[utoipa::path(post, path = "/api/messaging/conversations/{id}/attachments", tag = "messaging",
+    operation_id = "conversation_upload",
     params(("id" = String, Path, description = "The conversation"), UploadQuery),
     request_body(content_type = "application/octet-stream",
         description = "The file, with its type in Content-Type"),

@@ -132,6 +132,7 @@ pub struct GuestToken {
 /// for the stream and attachment links). Nothing is stored until its first message. Limited per
 /// client address and for everyone
 #[utoipa::path(post, path = "/api/messaging/guest", tag = "messaging-guest",
+    operation_id = "guest_token",
     responses(
         (status = 200, body = GuestToken, description = "{token}"),
         (status = 429, description = "Too many sign-ups from this address, or from everyone; \
@@ -185,6 +186,7 @@ pub struct GuestHistory {
 
 /// The guest's conversations with their messages
 #[utoipa::path(get, path = "/api/messaging/guest/history", tag = "messaging-guest",
+    operation_id = "guest_history",
     responses(
         (status = 200, body = GuestHistory, description = "{contact_id, history}"),
         (status = 401, description = "No or malformed guest token"),
@@ -239,6 +241,7 @@ struct GuestSent {
 /// limit per guest: 2/s with a burst of 4; a message that starts a conversation (the first, or one
 /// after a wrap-up or the threading window) is also limited per client address and for everyone
 #[utoipa::path(post, path = "/api/messaging/guest/messages", tag = "messaging-guest",
+    operation_id = "guest_send",
     request_body = GuestMessage,
     responses(
         (status = 200, body = GuestSent, description = "{message, conversation_id, contact_id}"),
@@ -290,6 +293,7 @@ async fn guest_send(
 
 /// {typing: bool}
 #[utoipa::path(post, path = "/api/messaging/guest/typing", tag = "messaging-guest",
+    operation_id = "guest_typing",
     request_body = Typing,
     responses(
         (status = 204, description = "Pushed"),
@@ -309,6 +313,7 @@ async fn guest_typing(
 
 /// Mark agent and bot messages up to {seq} read
 #[utoipa::path(post, path = "/api/messaging/guest/read", tag = "messaging-guest",
+    operation_id = "guest_read",
     request_body = ReadMark,
     responses(
         (status = 204, description = "Marked"),
@@ -331,6 +336,7 @@ async fn guest_read(
 /// Server-sent events for the guest's conversations (?token=), once the guest has written; holds
 /// one of the client address's stream places while open
 #[utoipa::path(get, path = "/api/messaging/guest/stream", tag = "messaging-guest",
+    operation_id = "guest_stream",
     params(("token" = Option<String>, Query,
         description = "The guest token, where the X-Guest-Token header cannot be set")),
     responses(
@@ -371,6 +377,7 @@ async fn guest_stream(
 /// Every check that does not need the file comes before its body is read, so a refused
 /// upload costs the relay no more than its head.
 #[utoipa::path(post, path = "/api/messaging/guest/attachments", tag = "messaging-guest",
+    operation_id = "guest_upload",
     params(UploadQuery),
     request_body(content_type = "application/octet-stream",
         description = "The file, with its type in Content-Type"),
@@ -424,6 +431,7 @@ async fn guest_upload(
 
 /// An attachment, for signed-in agents and the contact it belongs to; 404 for anyone else
 #[utoipa::path(get, path = "/api/messaging/attachments/{contact}/{file}", tag = "messaging",
+    operation_id = "attachment_download",
     params(
         ("contact" = String, Path, description = "The contact it belongs to"),
         ("file" = String, Path, description = "The attachment's file"),

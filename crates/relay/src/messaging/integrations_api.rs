@@ -34,6 +34,7 @@ pub fn routes() -> OpenApiRouter<MsgState> {
 
 /// Every open-messaging integration: name, webhook_url, bot_url (never a secret)
 #[utoipa::path(get, path = "/api/messaging/integrations", tag = "messaging",
+    operation_id = "integrations_list",
     responses(
         (status = 200, body = [Integration], description = "The integrations"),
         (status = 403, description = "Needs the admin role (the answer names admin.people, \
@@ -77,6 +78,7 @@ struct IntegrationSaved {
 /// Create or change an integration; a new one, or rotate_secret, gets a fresh signing secret shown
 /// once
 #[utoipa::path(put, path = "/api/messaging/integrations/{name}", tag = "messaging",
+    operation_id = "integration_save",
     params(("name" = String, Path, description = "1 to 64 of A-Z a-z 0-9 - _")),
     request_body = IntegrationChange,
     responses(

@@ -70,6 +70,7 @@ fn unauthorized(e: &SignatureError) -> Response {
 /// first was. Outbound deliveries to the integration's webhook carry both forms, keep their
 /// X-Delivery-Id across retries and follow no redirect (a 3xx is a failed delivery).
 #[utoipa::path(post, path = "/api/messaging/open/{integration}", tag = "messaging",
+    operation_id = "open_messaging_inbound",
     params(("integration" = String, Path, description = "The integration's name")),
     request_body = Normalized,
     responses(

@@ -84,6 +84,7 @@ fn own_work(auth: &AuthAgent, action: May, resource: &str) -> Result<()> {
 
 /// The signed-in agent's desk (also pushed on /ws/desk after every change)
 #[utoipa::path(get, path = "/api/routing/desk", tag = "routing",
+    operation_id = "desk",
     responses(
         (status = 200, body = DeskView, description = "The agent's desk: {type: desk, agent_id, \
             presence, status, status_since_ms, now_ms, work: [{interaction, media, queue, \
@@ -113,6 +114,7 @@ struct PresenceBody {
 /// Sign in to routing with the stored profile and set presence (available, busy, away; offline
 /// signs out and requeues work)
 #[utoipa::path(post, path = "/api/routing/presence", tag = "routing",
+    operation_id = "desk_presence",
     request_body = PresenceBody,
     responses(
         (status = 200, body = DeskView, description = "The agent's desk"),
@@ -167,6 +169,7 @@ async fn agent_id_by_name(s: &RoutingState, name: String) -> Result<String> {
 /// Act on an offered or owned interaction: accept, decline, park, unpark, end, wrap-up ({code}),
 /// transfer ({agent} by name or {queue} by name)
 #[utoipa::path(post, path = "/api/routing/interactions/{id}/{action}", tag = "routing",
+    operation_id = "interaction_act",
     params(
         ("id" = String, Path, description = "The interaction"),
         ("action" = String, Path,
@@ -233,6 +236,7 @@ enum QueueShown {
 
 /// The defined queues
 #[utoipa::path(get, path = "/api/routing/queues", tag = "routing",
+    operation_id = "queues_list",
     responses(
         (status = 200, body = [QueueListed], description = "[{id, queue: QueueSpec}]; an \
             agent without the supervisor or admin role sees each queue's name alone"),
@@ -272,6 +276,7 @@ struct QueueDefined {
 
 /// Create or replace a queue by name (stored and applied at once)
 #[utoipa::path(post, path = "/api/routing/queues", tag = "routing",
+    operation_id = "queue_define",
     request_body = QueueSpec,
     responses(
         (status = 200, body = QueueDefined, description = "{id}"),
@@ -304,6 +309,7 @@ async fn define_queue(
 ///
 /// Checked against the queues, and applied at once to a signed-in agent.
 #[utoipa::path(put, path = "/api/routing/agents/{name}/profile", tag = "routing",
+    operation_id = "profile_save",
     params(("name" = String, Path, description = "The agent's name")),
     request_body = ProfileSpec,
     responses(
@@ -329,6 +335,7 @@ async fn save_profile(
 
 /// An agent's routing profile as stored (every queue when none is)
 #[utoipa::path(get, path = "/api/routing/agents/{name}/profile", tag = "routing",
+    operation_id = "profile_get",
     params(("name" = String, Path, description = "The agent's name")),
     responses(
         (status = 200, body = ProfileSpec, description = "{queues, skills, capacity}"),
@@ -355,6 +362,7 @@ async fn load_profile(
 /// Real-time board: per queue waiting, longest_wait_ms, agents_available, agents_busy,
 /// offered_today, answered_today; per agent status, time_in_status_ms, active
 #[utoipa::path(get, path = "/api/routing/realtime", tag = "routing",
+    operation_id = "realtime",
     responses(
         (status = 200, body = Realtime, description = "{at_ms, queues: [...], agents: [...]}"),
         (status = 403, description = "Needs wallboard.view"),
@@ -375,6 +383,7 @@ async fn realtime(State(s): State<RoutingState>, auth: AuthAgent) -> Result<Resp
 /// supervisor, the real-time board (`Realtime`, with `type: realtime`) as it moves. Holds one
 /// of the client address's stream places while open.
 #[utoipa::path(get, path = "/ws/desk", tag = "routing",
+    operation_id = "desk_ws",
     responses(
         (status = 101, description = "Upgraded"),
         (status = 401, description = "Not signed in"),

@@ -38,6 +38,7 @@ struct ConnectorListed {
 
 /// Every telephony connector: name, created_at (never a token)
 #[utoipa::path(get, path = "/api/routing/connectors", tag = "routing",
+    operation_id = "connectors_list",
     responses(
         (status = 200, body = [ConnectorListed], description = "The connectors"),
         (status = 403, description = "Needs the admin role (the answer names admin.people, \
@@ -70,6 +71,7 @@ struct ConnectorIssued {
 /// Create a connector or give it a new token (the old one stops working); the token is in this
 /// answer only
 #[utoipa::path(post, path = "/api/routing/connectors/{name}", tag = "routing",
+    operation_id = "connector_issue",
     params(("name" = String, Path, description = "1 to 64 of A-Z a-z 0-9 - _")),
     responses(
         (status = 201, body = ConnectorIssued, description = "{name, token}"),
@@ -100,6 +102,7 @@ async fn issue(
 
 /// Remove a connector: its token stops working at once
 #[utoipa::path(delete, path = "/api/routing/connectors/{name}", tag = "routing",
+    operation_id = "connector_remove",
     params(("name" = String, Path, description = "The connector")),
     responses(
         (status = 204, description = "Removed"),

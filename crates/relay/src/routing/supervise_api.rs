@@ -105,6 +105,7 @@ struct Assigned {
 ///
 /// The agent's desk socket shows it with the next push.
 #[utoipa::path(post, path = "/api/routing/interactions/{id}/assign", tag = "routing",
+    operation_id = "interaction_assign",
     params(("id" = String, Path, description = "The interaction")),
     request_body = AssignBody,
     responses(
@@ -178,6 +179,7 @@ fn may_manage(auth: &AuthAgent, name: &str) -> Result<()> {
 
 /// Supervisor: set a signed-in agent's state (available, busy, away; offline signs out)
 #[utoipa::path(put, path = "/api/routing/agents/{name}/state", tag = "routing",
+    operation_id = "agent_set_state",
     params(("name" = String, Path, description = "The agent's name")),
     request_body = StateBody,
     responses(
@@ -205,6 +207,7 @@ async fn set_state(
 ///
 /// Nothing is lost; its wrap-up ends without a code.
 #[utoipa::path(post, path = "/api/routing/agents/{name}/sign-out", tag = "routing",
+    operation_id = "agent_sign_out",
     params(("name" = String, Path, description = "The agent's name")),
     responses(
         (status = 200, body = DeskView, description = "The agent's desk (offline)"),
@@ -231,6 +234,7 @@ async fn sign_out(
 /// Each event's data is one whole board (`Realtime`). Holds one of the client address's
 /// stream places while open.
 #[utoipa::path(get, path = "/api/routing/wallboard/stream", tag = "routing",
+    operation_id = "wallboard_stream",
     responses(
         (status = 200, content_type = "text/event-stream", body = Realtime,
             description = "text/event-stream"),

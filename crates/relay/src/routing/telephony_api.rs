@@ -136,6 +136,7 @@ async fn arrive(s: &RoutingState, body: Offered, default: Media) -> Result<Json<
 
 /// Telephony connector: a call was offered
 #[utoipa::path(post, path = "/api/telephony/calls", tag = "telephony",
+    operation_id = "call_offered",
     request_body = Offered,
     responses(
         (status = 200, body = ConnectorAnswer, description = "{id, queued: true}"),
@@ -157,6 +158,7 @@ async fn call_offered(
 /// Connector: a chat or message needs an agent (messaging in-process uses
 /// routing::service::Handle::arrive)
 #[utoipa::path(post, path = "/api/routing/interactions", tag = "routing",
+    operation_id = "interaction_arrive",
     request_body = Offered,
     responses(
         (status = 200, body = ConnectorAnswer, description = "{id, queued: true}"),
@@ -178,6 +180,7 @@ async fn connector_arrive(
 /// Telephony connector: the agent the call is offered to picked up (no-op if already accepted at
 /// the desk)
 #[utoipa::path(post, path = "/api/telephony/calls/{id}/answered", tag = "telephony",
+    operation_id = "call_answered",
     params(("id" = String, Path, description = "The call's id")),
     responses(
         (status = 200, body = ConnectorAnswer, description = "{id, answered: true}"),
@@ -203,6 +206,7 @@ async fn call_answered(
 /// Telephony connector: the call ended (an abandon if never answered; wrap-up if the queue asks for
 /// it)
 #[utoipa::path(post, path = "/api/telephony/calls/{id}/ended", tag = "telephony",
+    operation_id = "call_ended",
     params(("id" = String, Path, description = "The call's id")),
     responses(
         (status = 200, body = ConnectorAnswer, description = "{id, ended: true}"),
