@@ -1,6 +1,7 @@
 //! One capture session's state and its public surface for the shell: start a (sliced)
 //! snapshot, record what the page reports (observer records, events, CSSOM hooks), and flush
-//! once per task (a microtask after whatever reported) into encoded frames with session sequence numbers.
+//! once per task (a microtask after whatever reported) into encoded frames with session
+//! sequence numbers.
 //!
 //! The state is kept in parts by owner: what the receiver has (`Known`), the DOM changes
 //! recorded since the last flush (`Changes`), the numbered frames waiting for the shell
@@ -32,27 +33,7 @@ use crate::snapshot::SnapshotJob;
 use crate::tree::TextMode;
 
 pub use crate::outbox::CaptureError;
-
-/// A CSSOM change reported by the page's hooks.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum RawRuleChange {
-    /// A top-level rule was inserted at `index` (its text as the browser serializes it).
-    Insert {
-        index: u32,
-        rule: String,
-    },
-    Delete {
-        index: u32,
-    },
-    /// Anything else (nested rules, `replace`): send the whole list.
-    Full,
-}
-
-/// Which sheet a CSSOM hook saw change.
-pub enum SheetTarget<'a, N> {
-    Owner(&'a N),
-    Constructed(u32),
-}
+pub use crate::sheet_change::{RawRuleChange, SheetTarget};
 
 /// A capture session.
 pub struct Capture<N> {

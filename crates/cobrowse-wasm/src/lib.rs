@@ -59,6 +59,7 @@ pub mod outbox;
 pub mod page;
 pub mod reconcile;
 pub mod serialize;
+pub mod sheet_change;
 pub mod snapshot;
 pub mod tree;
 pub mod url;

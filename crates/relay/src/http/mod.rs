@@ -2,10 +2,8 @@
 //! the API description, metrics, the static site), runs the listener loop (`listener`: request
 //! head deadlines, connection caps, the drain), and shuts down gracefully. It owns no domain
 //! logic: the composition root ([`App`]) builds what it serves. The API description served is
-//! the one the routers gathered from their handlers, under `openapi`'s root (`legacy` fills
-//! in, for now, what is not generated yet).
+//! the one the routers gathered from their handlers, under `openapi`'s root.
 
-mod legacy;
 mod listener;
 pub mod openapi;
 

@@ -17,8 +17,6 @@ use axum::{
 use utoipa::{openapi::OpenApi as Document, OpenApi};
 use utoipa_axum::{router::OpenApiRouter, routes};
 
-use super::legacy;
-
 /// The document's root: what every operation shares.
 #[derive(OpenApi)]
 #[openapi(
@@ -62,16 +60,10 @@ impl Served {
     pub fn new(doc: &Document) -> Served {
         // The document is plain data (maps, strings, numbers): turning it into JSON fails
         // only on a bug, which `tests/openapi.rs` would catch as an empty document.
-        let json = serde_json::to_value(doc)
-            .map(|mut value| {
-                legacy::fill_missing(&mut value);
-                value
-            })
-            .and_then(|value| serde_json::to_string_pretty(&value))
-            .unwrap_or_else(|e| {
-                tracing::error!(error = %e, "the API description does not serialize");
-                String::new()
-            });
+        let json = serde_json::to_string_pretty(doc).unwrap_or_else(|e| {
+            tracing::error!(error = %e, "the API description does not serialize");
+            String::new()
+        });
         Served { json }
     }
 }

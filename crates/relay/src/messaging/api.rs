@@ -16,16 +16,17 @@ use axum::{
     extract::{Path, Query, State},
     http::{HeaderMap, StatusCode},
     response::sse::{Event as SseEvent, Sse},
-    routing::{get, post},
-    Json, Router,
+    Json,
 };
 use futures_util::Stream;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use tracing::Instrument;
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::{router::OpenApiRouter, routes};
 
 use super::{
     attachments::{resolve, store_upload, Owner, UploadQuery},
-    feed::{history, sse, ReadMark, Typing},
+    feed::{history, sse, HistoryEntry, ReadMark, Typing},
     model::*,
     queries,
     state::MsgState,
@@ -37,23 +38,55 @@ use crate::{
     policy::{Action, Role, Scope},
 };
 
-/// The agent routes (their state is applied by `routes`).
-pub fn routes() -> Router<MsgState> {
-    Router::new()
-        .route("/api/messaging/conversations", get(inbox))
-        .route("/api/messaging/conversations/{id}", get(conversation))
-        .route("/api/messaging/conversations/{id}/messages", post(send))
-        .route("/api/messaging/conversations/{id}/read", post(read))
-        .route("/api/messaging/conversations/{id}/typing", post(typing))
-        .route("/api/messaging/conversations/{id}/assign", post(assign))
-        .route("/api/messaging/conversations/{id}/wrap-up", post(wrap_up))
-        .route("/api/messaging/conversations/{id}/events", post(event))
-        .route(
-            "/api/messaging/conversations/{id}/attachments",
-            post(agent_upload),
-        )
-        .route("/api/messaging/stream", get(stream))
+/// The agent routes, documented (their state is applied by `routes`).
+pub fn routes() -> OpenApiRouter<MsgState> {
+    OpenApiRouter::default()
+        .routes(routes!(inbox))
+        .routes(routes!(conversation))
+        .routes(routes!(send))
+        .routes(routes!(read))
+        .routes(routes!(typing))
+        .routes(routes!(assign))
+        .routes(routes!(wrap_up))
+        .routes(routes!(event))
+        .routes(routes!(agent_upload))
+        .routes(routes!(stream))
         .route_layer(axum::middleware::from_fn(in_conversation_span))
+}
+
+/// The inbox scopes an agent may ask for.
+const SCOPES: [&str; 3] = ["mine", "waiting", "all"];
+
+/// The timeline events the console records.
+const KINDS: &[&str] = &[
+    "cobrowse_offered",
+    "cobrowse_started",
+    "cobrowse_ended",
+    "transferred",
+    "parked",
+];
+
+/// A string schema admitting only `names`, for the API description of a name the handler
+/// checks itself (so a wrong one is its 400, not the JSON extractor's).
+fn names_schema(names: &[&str]) -> utoipa::openapi::schema::Object {
+    utoipa::openapi::schema::ObjectBuilder::new()
+        .schema_type(utoipa::openapi::schema::Type::String)
+        .enum_values(Some(names.iter().copied()))
+        .build()
+}
+
+fn scope_schema() -> utoipa::openapi::schema::Object {
+    let mut schema = names_schema(&SCOPES);
+    schema.description = Some(
+        "mine (the default: the agent's own open conversations), waiting (those waiting for an \
+         agent) or all (every open conversation, a supervisor's)"
+            .into(),
+    );
+    schema
+}
+
+fn kind_schema() -> utoipa::openapi::schema::Object {
+    names_schema(KINDS)
 }
 
 /// Conversation ids are short; a longer path segment is no conversation's and is not logged.
@@ -88,12 +121,30 @@ async fn in_conversation_span(
     .await
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct InboxQuery {
+    /// `mine` (the default: the agent's own open conversations), `waiting` (those waiting for
+    /// an agent) or `all` (every open conversation, a supervisor's).
     #[serde(default)]
+    #[param(schema_with = scope_schema)]
     scope: Option<String>,
 }
 
+/// The agent's inbox
+///
+/// The agent's inbox: own open conversations, or scope=waiting for those waiting for an agent; each
+/// with contact_name, unread (customer messages not yet read by the agent side) and last_text
+#[utoipa::path(get, path = "/api/messaging/conversations", tag = "messaging",
+    operation_id = "messaging_inbox",
+    params(InboxQuery),
+    responses(
+        (status = 200, body = [Summary], description = "Summaries"),
+        (status = 400, description = "Unknown scope"),
+        (status = 401, description = "Not signed in"),
+        (status = 403, description = "scope=all without work.read_any, or no agent role"),
+    ),
+    security(("cookie" = []), ("bearer" = [])))]
 async fn inbox(
     State(s): State<MsgState>,
     auth: AuthAgent,
@@ -108,6 +159,7 @@ async fn inbox(
     }
     let agent = auth.agent.id;
     let rows = match scope {
+        // The names of `SCOPES`.
         "mine" => {
             s.svc
                 .store
@@ -135,11 +187,34 @@ async fn inbox(
     Ok(Json(rows))
 }
 
+/// A conversation as the agent opens it: the conversation, its contact and the contact's
+/// whole history.
+#[derive(Serialize, ToSchema)]
+pub struct ConversationView {
+    pub conversation: Conversation,
+    pub contact: Option<Contact>,
+    /// Every conversation of the contact, on every channel, with messages and timeline.
+    pub history: Vec<HistoryEntry>,
+}
+
+/// A conversation with its contact's whole history
+///
+/// The conversation, its contact, and the contact's full history across conversations and channels:
+/// [{conversation, messages, events}]
+#[utoipa::path(get, path = "/api/messaging/conversations/{id}", tag = "messaging",
+    operation_id = "conversation_get",
+    params(("id" = String, Path, description = "The conversation")),
+    responses(
+        (status = 200, body = ConversationView, description = "Conversation view"),
+        (status = 403, description = "Someone else's conversation"),
+        (status = 404, description = "No such conversation"),
+    ),
+    security(("cookie" = []), ("bearer" = [])))]
 async fn conversation(
     State(s): State<MsgState>,
     auth: AuthAgent,
     Path(id): Path<String>,
-) -> Result<Json<serde_json::Value>, ApiError> {
+) -> Result<Json<ConversationView>, ApiError> {
     let c = s.svc.conversation(&id).await?.ok_or(ApiError::NotFound)?;
     let resource = format!("conversation {id}");
     match c.agent_id.as_deref() {
@@ -148,15 +223,19 @@ async fn conversation(
         owner => auth.may_on(Action::Read, owner, &resource)?,
     }
     let (contact, history) = history(&s.svc, &c.contact_id).await?;
-    Ok(Json(serde_json::json!({
-        "conversation": c, "contact": contact, "history": history,
-    })))
+    Ok(Json(ConversationView {
+        conversation: c,
+        contact,
+        history,
+    }))
 }
 
-#[derive(Deserialize)]
+/// What an agent sends: text, attachments or both.
+#[derive(Deserialize, ToSchema)]
 pub struct Compose {
     #[serde(default)]
     pub text: String,
+    /// Choices offered to the customer.
     #[serde(default)]
     pub quick_replies: Vec<String>,
     /// Ids returned by an upload.
@@ -164,6 +243,21 @@ pub struct Compose {
     pub attachments: Vec<String>,
 }
 
+/// Send a message as the agent
+///
+/// Send as the agent: {text, quick_replies?, attachments? (ids from an upload)}; to an integration
+/// it goes through the outbox
+#[utoipa::path(post, path = "/api/messaging/conversations/{id}/messages", tag = "messaging",
+    operation_id = "conversation_send",
+    params(("id" = String, Path, description = "The conversation")),
+    request_body = Compose,
+    responses(
+        (status = 200, body = Message, description = "The stored message"),
+        (status = 400, description = "Empty message, or an unknown attachment"),
+        (status = 403, description = "Not the conversation's agent"),
+        (status = 404, description = "No such conversation"),
+    ),
+    security(("cookie" = []), ("bearer" = [])))]
 async fn send(
     State(s): State<MsgState>,
     auth: AuthAgent,
@@ -190,6 +284,13 @@ async fn send(
     Ok(Json(message))
 }
 
+/// Mark customer messages up to {seq} read (a read receipt to the customer)
+#[utoipa::path(post, path = "/api/messaging/conversations/{id}/read", tag = "messaging",
+    operation_id = "conversation_read",
+    params(("id" = String, Path, description = "The conversation")),
+    request_body = ReadMark,
+    responses((status = 204, description = "Marked")),
+    security(("cookie" = []), ("bearer" = [])))]
 async fn read(
     State(s): State<MsgState>,
     auth: AuthAgent,
@@ -201,6 +302,13 @@ async fn read(
     Ok(StatusCode::NO_CONTENT)
 }
 
+/// {typing: bool}, pushed to the customer
+#[utoipa::path(post, path = "/api/messaging/conversations/{id}/typing", tag = "messaging",
+    operation_id = "conversation_typing",
+    params(("id" = String, Path, description = "The conversation")),
+    request_body = Typing,
+    responses((status = 204, description = "Pushed")),
+    security(("cookie" = []), ("bearer" = [])))]
 async fn typing(
     State(s): State<MsgState>,
     auth: AuthAgent,
@@ -212,8 +320,14 @@ async fn typing(
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// Takes a conversation (the manual path; routing calls [`Messaging::assign`]): a waiting one
-/// as an agent (the console's Take), one's own, or (as a supervisor) anyone's.
+/// Take the conversation (manual; routing assigns through Messaging::assign)
+///
+/// A waiting one as an agent (the console's Take), one's own, or (as a supervisor) anyone's.
+#[utoipa::path(post, path = "/api/messaging/conversations/{id}/assign", tag = "messaging",
+    operation_id = "conversation_assign",
+    params(("id" = String, Path, description = "The conversation")),
+    responses((status = 200, body = Conversation, description = "The conversation")),
+    security(("cookie" = []), ("bearer" = [])))]
 async fn assign(
     State(s): State<MsgState>,
     auth: AuthAgent,
@@ -241,6 +355,12 @@ async fn acted_on(s: &MsgState, auth: &AuthAgent, id: &str) -> Result<Conversati
     Ok(c)
 }
 
+/// Close it; the customer's next message starts a new conversation
+#[utoipa::path(post, path = "/api/messaging/conversations/{id}/wrap-up", tag = "messaging",
+    operation_id = "conversation_wrap_up",
+    params(("id" = String, Path, description = "The conversation")),
+    responses((status = 204, description = "Closed")),
+    security(("cookie" = []), ("bearer" = [])))]
 async fn wrap_up(
     State(s): State<MsgState>,
     auth: AuthAgent,
@@ -251,15 +371,28 @@ async fn wrap_up(
     Ok(StatusCode::NO_CONTENT)
 }
 
-#[derive(Deserialize)]
+/// A timeline event the console records.
+#[derive(Deserialize, ToSchema)]
 pub struct NewEvent {
+    /// `cobrowse_offered`, `cobrowse_started`, `cobrowse_ended`, `transferred` or `parked`.
+    #[schema(schema_with = kind_schema)]
     pub kind: String,
+    /// Facts as a JSON object; the relay adds `agent_id`.
     #[serde(default)]
+    #[schema(value_type = Object)]
     pub detail: serde_json::Value,
 }
 
-/// Timeline events the console records: `cobrowse_started`, `cobrowse_ended`, `cobrowse_offered`,
-/// `transferred`, `parked`.
+/// Record a timeline event
+///
+/// Timeline event {kind: cobrowse_offered|cobrowse_started|cobrowse_ended|transferred|parked,
+/// detail}
+#[utoipa::path(post, path = "/api/messaging/conversations/{id}/events", tag = "messaging",
+    operation_id = "conversation_event",
+    params(("id" = String, Path, description = "The conversation")),
+    request_body = NewEvent,
+    responses((status = 200, body = Event, description = "The event")),
+    security(("cookie" = []), ("bearer" = [])))]
 async fn event(
     State(s): State<MsgState>,
     auth: AuthAgent,
@@ -268,13 +401,6 @@ async fn event(
 ) -> Result<Json<Event>, ApiError> {
     acted_on(&s, &auth, &id).await?;
     let agent = auth.agent;
-    const KINDS: &[&str] = &[
-        "cobrowse_offered",
-        "cobrowse_started",
-        "cobrowse_ended",
-        "transferred",
-        "parked",
-    ];
     if !KINDS.contains(&body.kind.as_str()) {
         return Err(ApiError::BadRequest(format!(
             "kind must be one of {KINDS:?}"
@@ -289,7 +415,20 @@ async fn event(
     Ok(Json(s.svc.event(&id, &body.kind, detail).await?))
 }
 
-/// The agent's event stream, holding one of the relay's stream places while open.
+/// The agent's event stream
+///
+/// Server-sent events for the agent's own and unassigned conversations: {type:
+/// message|typing|read|delivery|event, conversation_id, contact_id, ...}; event resync when the
+/// stream fell behind. Holds one of the client address's stream places while open
+#[utoipa::path(get, path = "/api/messaging/stream", tag = "messaging",
+    operation_id = "messaging_stream",
+    responses(
+        (status = 200, content_type = "text/event-stream", body = String,
+            description = "text/event-stream"),
+        (status = 429, description = "This address holds as many streams as it may"),
+        (status = 503, description = "The relay holds as many streams as it may"),
+    ),
+    security(("cookie" = []), ("bearer" = [])))]
 async fn stream(
     State(s): State<MsgState>,
     ClientIp(client): ClientIp,
@@ -308,6 +447,22 @@ async fn stream(
     }))
 }
 
+/// Upload an attachment as the agent
+///
+/// Upload an attachment as the agent (raw body, Content-Type, ?name=); type and size limited, and
+/// held by the attachment store's quota
+#[utoipa::path(post, path = "/api/messaging/conversations/{id}/attachments", tag = "messaging",
+    operation_id = "conversation_upload",
+    params(("id" = String, Path, description = "The conversation"), UploadQuery),
+    request_body(content_type = "application/octet-stream",
+        description = "The file, with its type in Content-Type"),
+    responses(
+        (status = 200, body = Attachment, description = "{id, name, mime, bytes}"),
+        (status = 400, description = "Type not allowed"),
+        (status = 413, description = "Too large"),
+        (status = 507, description = "The attachment store is full"),
+    ),
+    security(("cookie" = []), ("bearer" = [])))]
 async fn agent_upload(
     State(s): State<MsgState>,
     auth: AuthAgent,

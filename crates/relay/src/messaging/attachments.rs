@@ -20,8 +20,10 @@ use crate::{
 };
 
 /// The name a file is uploaded under (`?name=`).
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct UploadQuery {
+    /// The file's name as the message shows it (`file` when absent).
     #[serde(default)]
     pub name: Option<String>,
 }

@@ -6,7 +6,8 @@ use std::convert::Infallible;
 
 use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
 use futures_util::Stream;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
 use super::{model::*, queries, state::MsgState, Messaging, Push};
 use crate::{
@@ -15,11 +16,21 @@ use crate::{
     limits::StreamPermit,
 };
 
+/// One conversation of a contact's history, with its messages and, for agents, its timeline.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct HistoryEntry {
+    pub conversation: Conversation,
+    pub messages: Vec<Message>,
+    /// The agents' timeline of the conversation; absent in what the customer reads.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub events: Option<Vec<Event>>,
+}
+
 /// The conversation and the contact's whole history, for the conversation view.
 pub async fn history(
     svc: &Messaging,
     contact_id: &str,
-) -> Result<(Option<Contact>, Vec<serde_json::Value>), ApiError> {
+) -> Result<(Option<Contact>, Vec<HistoryEntry>), ApiError> {
     let contact_id = contact_id.to_owned();
     Ok(svc
         .store
@@ -29,9 +40,11 @@ pub async fn history(
             for c in queries::conversations_of_contact(db, &contact_id)? {
                 let messages = queries::messages(db, &c.id)?;
                 let events = queries::events(db, &c.id)?;
-                out.push(serde_json::json!({
-                    "conversation": c, "messages": messages, "events": events,
-                }));
+                out.push(HistoryEntry {
+                    conversation: c,
+                    messages,
+                    events: Some(events),
+                });
             }
             Ok((contact, out))
         })
@@ -39,13 +52,14 @@ pub async fn history(
 }
 
 /// "I have read up to `seq`", from either side.
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 pub struct ReadMark {
+    /// The last message read (its `seq`).
     pub seq: i64,
 }
 
 /// "I am typing" (or stopped), from either side.
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 pub struct Typing {
     pub typing: bool,
 }

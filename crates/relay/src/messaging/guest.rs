@@ -3,7 +3,7 @@
 //! A guest token is issued on first contact and kept by the widget in localStorage; only its
 //! SHA-256 is stored (as the `web` channel identity), so the database signs nobody in. The
 //! token travels in `X-Guest-Token` (or `?token=` where a header cannot be set: the event
-//! stream, image links). Browsers on an allowed site origin get CORS answers.
+//! stream, image links). Browsers on an allowed site origin get CORS answers (`widget_cors`).
 //!
 //! Nothing is stored for a token until its first message, which makes the contact, the
 //! conversation and the routing arrival; minting tokens and starting conversations are
@@ -22,22 +22,23 @@ use std::convert::Infallible;
 use axum::{
     body::Body,
     extract::{FromRequestParts, Path, Query, Request, State},
-    http::{header, request::Parts, HeaderMap, HeaderValue, Method, StatusCode},
-    middleware::{self, Next},
-    response::{sse::Event as SseEvent, IntoResponse, Response, Sse},
-    routing::{get, post},
-    Json, Router,
+    http::{header, request::Parts, HeaderMap, StatusCode},
+    middleware,
+    response::{sse::Event as SseEvent, Response, Sse},
+    Json,
 };
 use futures_util::Stream;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use utoipa_axum::{router::OpenApiRouter, routes};
 
 use super::{
     attachments::{resolve, store_upload, valid_part, Owner, UploadQuery},
-    feed::{history, sse, ReadMark, Typing},
+    feed::{history, sse, HistoryEntry, ReadMark, Typing},
     model::*,
     queries,
     state::{MsgState, SignedIn},
-    Messaging, MessagingError, PushKind,
+    widget_cors, Messaging, MessagingError, PushKind,
 };
 use crate::{
     clients::ClientIp,
@@ -47,65 +48,18 @@ use crate::{
 
 pub use super::model::WEB;
 
-pub fn routes(state: MsgState) -> Router<MsgState> {
-    Router::new()
-        .route("/api/messaging/guest", post(issue))
-        .route("/api/messaging/guest/history", get(guest_history))
-        .route("/api/messaging/guest/messages", post(guest_send))
-        .route("/api/messaging/guest/typing", post(guest_typing))
-        .route("/api/messaging/guest/read", post(guest_read))
-        .route("/api/messaging/guest/attachments", post(guest_upload))
-        .route("/api/messaging/guest/stream", get(guest_stream))
-        .route("/api/messaging/attachments/{contact}/{file}", get(download))
-        .layer(middleware::from_fn_with_state(state, cors))
-}
-
-/// Whether `origin` belongs to a registered site, as read from the store at most a second ago
-/// ([`super::service::Messaging::origins`]); a store failure answers no.
-async fn origin_allowed(s: &MsgState, origin: &str) -> bool {
-    let o = origin.to_owned();
-    s.svc
-        .origins
-        .get_or_read(origin, || {
-            s.sites
-                .read(move |db| crate::sites::origin_registered(db, &o))
-        })
-        .await
-        .unwrap_or(false)
-}
-
-/// Answers preflights and adds `Access-Control-Allow-Origin` for origins of a registered site.
-async fn cors(State(s): State<MsgState>, req: Request, next: Next) -> Response {
-    let origin = req
-        .headers()
-        .get(header::ORIGIN)
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned);
-    let allowed = match &origin {
-        Some(o) => origin_allowed(&s, o).await,
-        None => false,
-    };
-    let mut response = if req.method() == Method::OPTIONS {
-        StatusCode::NO_CONTENT.into_response()
-    } else {
-        next.run(req).await
-    };
-    if let (true, Some(origin)) = (allowed, origin) {
-        let h = response.headers_mut();
-        if let Ok(v) = HeaderValue::from_str(&origin) {
-            h.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, v);
-        }
-        h.insert(header::VARY, HeaderValue::from_static("Origin"));
-        h.insert(
-            header::ACCESS_CONTROL_ALLOW_HEADERS,
-            HeaderValue::from_static("content-type, x-guest-token"),
-        );
-        h.insert(
-            header::ACCESS_CONTROL_ALLOW_METHODS,
-            HeaderValue::from_static("GET, POST"),
-        );
-    }
-    response
+/// The widget's routes and attachment downloads, documented, behind the CORS layer.
+pub fn routes(state: MsgState) -> OpenApiRouter<MsgState> {
+    OpenApiRouter::default()
+        .routes(routes!(issue))
+        .routes(routes!(guest_history))
+        .routes(routes!(guest_send))
+        .routes(routes!(guest_typing))
+        .routes(routes!(guest_read))
+        .routes(routes!(guest_upload))
+        .routes(routes!(guest_stream))
+        .routes(routes!(download))
+        .layer(middleware::from_fn_with_state(state, widget_cors::cors))
 }
 
 /// A guest, identified by the hash of its token.
@@ -165,13 +119,34 @@ pub async fn is_guest_of(
         .is_some_and(|c| c.channel == WEB && c.external_id == guest.external_id))
 }
 
-/// A new token, within the sign-up limits; nothing is stored until its first message.
+/// A new guest token.
+#[derive(Serialize, ToSchema)]
+pub struct GuestToken {
+    /// 64 hex digits; only its SHA-256 is ever stored.
+    pub token: String,
+}
+
+/// A new guest token
+///
+/// A new guest token (the widget keeps it in localStorage and sends it as X-Guest-Token, or ?token=
+/// for the stream and attachment links). Nothing is stored until its first message. Limited per
+/// client address and for everyone
+#[utoipa::path(post, path = "/api/messaging/guest", tag = "messaging-guest",
+    operation_id = "guest_token",
+    responses(
+        (status = 200, body = GuestToken, description = "{token}"),
+        (status = 429, description = "Too many sign-ups from this address, or from everyone; \
+            Retry-After"),
+    ),
+    security(()))]
 async fn issue(
     State(s): State<MsgState>,
     ClientIp(client): ClientIp,
-) -> Result<Json<serde_json::Value>, ApiError> {
+) -> Result<Json<GuestToken>, ApiError> {
     s.admission.mint(client)?;
-    Ok(Json(serde_json::json!({ "token": random_hex(32) })))
+    Ok(Json(GuestToken {
+        token: random_hex(32),
+    }))
 }
 
 /// The guest's contact, if it has written before.
@@ -200,47 +175,87 @@ async fn latest(svc: &Messaging, guest: &Guest) -> Result<Option<Conversation>, 
         .await?)
 }
 
+/// What a guest reads of its own conversations.
+#[derive(Serialize, ToSchema)]
+pub struct GuestHistory {
+    /// `null` until the guest's first message.
+    pub contact_id: Option<String>,
+    /// The guest's conversations with their messages (never the agents' timeline).
+    pub history: Vec<HistoryEntry>,
+}
+
+/// The guest's conversations with their messages
+#[utoipa::path(get, path = "/api/messaging/guest/history", tag = "messaging-guest",
+    operation_id = "guest_history",
+    responses(
+        (status = 200, body = GuestHistory, description = "{contact_id, history}"),
+        (status = 401, description = "No or malformed guest token"),
+    ),
+    security(()))]
 async fn guest_history(
     State(s): State<MsgState>,
     guest: Guest,
-) -> Result<Json<serde_json::Value>, ApiError> {
+) -> Result<Json<GuestHistory>, ApiError> {
     let Some(contact) = contact_of(&s.svc, &guest).await? else {
-        return Ok(Json(
-            serde_json::json!({ "contact_id": null, "history": [] }),
-        ));
+        return Ok(Json(GuestHistory {
+            contact_id: None,
+            history: Vec::new(),
+        }));
     };
     let (_, history) = history(&s.svc, &contact).await?;
     // The customer sees its own conversations, not the agents' internal timeline.
-    let history: Vec<_> = history
+    let history = history
         .into_iter()
-        .map(|mut h| {
-            if let Some(map) = h.as_object_mut() {
-                map.remove("events");
-            }
-            h
-        })
+        .map(|h| HistoryEntry { events: None, ..h })
         .collect();
-    Ok(Json(
-        serde_json::json!({ "contact_id": contact, "history": history }),
-    ))
+    Ok(Json(GuestHistory {
+        contact_id: Some(contact),
+        history,
+    }))
 }
 
-#[derive(Deserialize)]
+/// What the customer sends: text, attachments or both.
+#[derive(Deserialize, ToSchema)]
 struct GuestMessage {
     #[serde(default)]
     text: String,
+    /// The customer's name, used when the contact is new (at most 80 bytes).
     #[serde(default)]
     name: Option<String>,
+    /// Ids returned by an upload.
     #[serde(default)]
     attachments: Vec<String>,
 }
 
+/// A customer message, stored.
+#[derive(Serialize, ToSchema)]
+struct GuestSent {
+    message: Message,
+    conversation_id: String,
+    contact_id: String,
+}
+
+/// Send a message as the customer
+///
+/// Send as the customer: {text, name?, attachments?}. Answered after the message is committed. Rate
+/// limit per guest: 2/s with a burst of 4; a message that starts a conversation (the first, or one
+/// after a wrap-up or the threading window) is also limited per client address and for everyone
+#[utoipa::path(post, path = "/api/messaging/guest/messages", tag = "messaging-guest",
+    operation_id = "guest_send",
+    request_body = GuestMessage,
+    responses(
+        (status = 200, body = GuestSent, description = "{message, conversation_id, contact_id}"),
+        (status = 400, description = "Empty message, or an unknown attachment"),
+        (status = 401, description = "No or malformed guest token"),
+        (status = 429, description = "Over a rate limit; not stored; Retry-After"),
+    ),
+    security(()))]
 async fn guest_send(
     State(s): State<MsgState>,
     ClientIp(client): ClientIp,
     guest: Guest,
     Json(body): Json<GuestMessage>,
-) -> Result<Json<serde_json::Value>, ApiError> {
+) -> Result<Json<GuestSent>, ApiError> {
     s.admission.message(&guest.external_id)?;
     let attachments = if body.attachments.is_empty() {
         vec![]
@@ -269,13 +284,22 @@ async fn guest_send(
         .svc
         .ingest_guest(inbound, move || admission.start(client))
         .await?;
-    Ok(Json(serde_json::json!({
-        "message": ingested.message,
-        "conversation_id": ingested.conversation.id,
-        "contact_id": ingested.conversation.contact_id,
-    })))
+    Ok(Json(GuestSent {
+        message: ingested.message,
+        conversation_id: ingested.conversation.id,
+        contact_id: ingested.conversation.contact_id,
+    }))
 }
 
+/// {typing: bool}
+#[utoipa::path(post, path = "/api/messaging/guest/typing", tag = "messaging-guest",
+    operation_id = "guest_typing",
+    request_body = Typing,
+    responses(
+        (status = 204, description = "Pushed"),
+        (status = 401, description = "No or malformed guest token"),
+    ),
+    security(()))]
 async fn guest_typing(
     State(s): State<MsgState>,
     guest: Guest,
@@ -287,6 +311,16 @@ async fn guest_typing(
     Ok(StatusCode::NO_CONTENT)
 }
 
+/// Mark agent and bot messages up to {seq} read
+#[utoipa::path(post, path = "/api/messaging/guest/read", tag = "messaging-guest",
+    operation_id = "guest_read",
+    request_body = ReadMark,
+    responses(
+        (status = 204, description = "Marked"),
+        (status = 401, description = "No or malformed guest token"),
+        (status = 404, description = "The guest has no conversation"),
+    ),
+    security(()))]
 async fn guest_read(
     State(s): State<MsgState>,
     guest: Guest,
@@ -297,8 +331,22 @@ async fn guest_read(
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// The guest's event stream: only for a token that has written (the widget opens it after
-/// the first message), holding one of the relay's stream places while open.
+/// The guest's event stream
+///
+/// Server-sent events for the guest's conversations (?token=), once the guest has written; holds
+/// one of the client address's stream places while open
+#[utoipa::path(get, path = "/api/messaging/guest/stream", tag = "messaging-guest",
+    operation_id = "guest_stream",
+    params(("token" = Option<String>, Query,
+        description = "The guest token, where the X-Guest-Token header cannot be set")),
+    responses(
+        (status = 200, content_type = "text/event-stream", body = String,
+            description = "text/event-stream"),
+        (status = 401, description = "No guest has written with this token"),
+        (status = 429, description = "This address holds as many streams as it may"),
+        (status = 503, description = "The relay holds as many streams as it may"),
+    ),
+    security(()))]
 async fn guest_stream(
     State(s): State<MsgState>,
     ClientIp(client): ClientIp,
@@ -321,8 +369,29 @@ async fn guest_stream(
     }))
 }
 
+/// Upload an attachment as the customer
+///
+/// Upload an attachment (raw body, Content-Type, ?name=) to the guest's conversation; an upload no
+/// message carries is deleted after a grace time
+///
 /// Every check that does not need the file comes before its body is read, so a refused
 /// upload costs the relay no more than its head.
+#[utoipa::path(post, path = "/api/messaging/guest/attachments", tag = "messaging-guest",
+    operation_id = "guest_upload",
+    params(UploadQuery),
+    request_body(content_type = "application/octet-stream",
+        description = "The file, with its type in Content-Type"),
+    responses(
+        (status = 200, body = Attachment, description = "{id, name, mime, bytes}"),
+        (status = 400, description = "Type not allowed"),
+        (status = 401, description = "No or malformed guest token"),
+        (status = 409, description = "The guest has no conversation yet: send a message first"),
+        (status = 413, description = "Too large, or past the quota per conversation or per \
+            guest (named)"),
+        (status = 429, description = "Over the guest's rate limit"),
+        (status = 507, description = "The attachment store is full"),
+    ),
+    security(()))]
 async fn guest_upload(
     State(s): State<MsgState>,
     ClientIp(client): ClientIp,
@@ -360,8 +429,21 @@ async fn guest_upload(
     ))
 }
 
-/// Serves an attachment to a signed-in agent or to the contact it belongs to; to anyone else
-/// it does not exist.
+/// An attachment, for signed-in agents and the contact it belongs to; 404 for anyone else
+#[utoipa::path(get, path = "/api/messaging/attachments/{contact}/{file}", tag = "messaging",
+    operation_id = "attachment_download",
+    params(
+        ("contact" = String, Path, description = "The contact it belongs to"),
+        ("file" = String, Path, description = "The attachment's file"),
+        ("token" = Option<String>, Query, description = "The contact's guest token (image \
+            links cannot set X-Guest-Token)"),
+    ),
+    responses(
+        (status = 200, content(("application/octet-stream")),
+            description = "The file, with its own Content-Type (nosniff)"),
+        (status = 404, description = "Not found or not a participant"),
+    ),
+    security(("cookie" = []), ("bearer" = [])))]
 async fn download(
     State(s): State<MsgState>,
     Path((contact, file)): Path<(String, String)>,

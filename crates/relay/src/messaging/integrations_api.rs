@@ -7,11 +7,12 @@
 
 use axum::{
     extract::{Path, State},
-    routing::{get, put},
-    Json, Router,
+    Json,
 };
-use serde::Deserialize;
-use serde_json::{json, Value};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use utoipa::ToSchema;
+use utoipa_axum::{router::OpenApiRouter, routes};
 
 use super::{model::Integration, queries, state::MsgState};
 use crate::{
@@ -24,22 +25,37 @@ use crate::{
 const CONNECTORS: Action = Action::Configure(Area::Connectors);
 const MAX_URL: usize = 2048;
 
-pub fn routes() -> Router<MsgState> {
-    Router::new()
-        .route("/api/messaging/integrations", get(list))
-        .route("/api/messaging/integrations/{name}", put(save))
+/// The integration routes, documented (their state is applied by `routes`).
+pub fn routes() -> OpenApiRouter<MsgState> {
+    OpenApiRouter::default()
+        .routes(routes!(list))
+        .routes(routes!(save))
 }
 
-async fn list(State(s): State<MsgState>, auth: AuthAgent) -> Result<Json<Value>, ApiError> {
+/// Every open-messaging integration: name, webhook_url, bot_url (never a secret)
+#[utoipa::path(get, path = "/api/messaging/integrations", tag = "messaging",
+    operation_id = "integrations_list",
+    responses(
+        (status = 200, body = [Integration], description = "The integrations"),
+        (status = 403, description = "Needs the admin role (the answer names admin.people, \
+            admin.sites or admin.connectors)"),
+    ),
+    security(("cookie" = []), ("bearer" = [])))]
+async fn list(
+    State(s): State<MsgState>,
+    auth: AuthAgent,
+) -> Result<Json<Vec<Integration>>, ApiError> {
     auth.may_platform(CONNECTORS)?;
-    let all = s.svc.store.read(queries::integration_list).await?;
-    Ok(Json(json!(all)))
+    Ok(Json(s.svc.store.read(queries::integration_list).await?))
 }
 
-#[derive(Deserialize)]
+/// A new or changed integration (unknown fields are refused).
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-struct Change {
+struct IntegrationChange {
+    /// Where the relay delivers agent and bot messages (`http` or `https`, at most 2 KiB).
     webhook_url: String,
+    /// The bot's webhook, if a bot answers first.
     #[serde(default)]
     bot_url: Option<String>,
     /// Issue a new signing secret (the old one stops verifying).
@@ -47,14 +63,40 @@ struct Change {
     rotate_secret: bool,
 }
 
+/// An integration as saved.
+#[derive(Serialize, ToSchema)]
+struct IntegrationSaved {
+    integration: Integration,
+    /// The inbound webhook the channel posts to.
+    inbound: String,
+    /// The signing secret: only for a new or rotated one (shown once), else `null`.
+    secret: Option<String>,
+}
+
+/// Create or change an open-messaging integration
+///
+/// Create or change an integration; a new one, or rotate_secret, gets a fresh signing secret shown
+/// once
+#[utoipa::path(put, path = "/api/messaging/integrations/{name}", tag = "messaging",
+    operation_id = "integration_save",
+    params(("name" = String, Path, description = "1 to 64 of A-Z a-z 0-9 - _")),
+    request_body = IntegrationChange,
+    responses(
+        (status = 200, body = IntegrationSaved, description = "{integration, inbound, secret (new or \
+            rotated only)}"),
+        (status = 400, description = "Bad name or address"),
+        (status = 403, description = "Needs the admin role (the answer names admin.people, \
+            admin.sites or admin.connectors)"),
+    ),
+    security(("cookie" = []), ("bearer" = [])))]
 async fn save(
     State(s): State<MsgState>,
     auth: AuthAgent,
     Path(name): Path<String>,
     Json(body): Json<Value>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<IntegrationSaved>, ApiError> {
     auth.may_platform(CONNECTORS)?;
-    let change: Change =
+    let change: IntegrationChange =
         serde_json::from_value(body).map_err(|e| ApiError::BadRequest(format!("bad body: {e}")))?;
     if !crate::sites::valid_key(&name) {
         return Err(ApiError::BadRequest(
@@ -93,12 +135,12 @@ async fn save(
         .write(move |db| queries::integration_put(db, &saved, now_ms()))
         .await?;
     tracing::info!(by = auth.id(), integration = %name, rotated = issued.is_some(), "admin saved an integration");
-    Ok(Json(json!({
-        "integration": integration,
-        "inbound": format!("/api/messaging/open/{name}"),
+    Ok(Json(IntegrationSaved {
+        integration,
+        inbound: format!("/api/messaging/open/{name}"),
         // Shown once: only a new or rotated secret.
-        "secret": issued,
-    })))
+        secret: issued,
+    }))
 }
 
 /// An `http` or `https` address of at most 2 KiB.

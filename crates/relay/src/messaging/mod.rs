@@ -8,7 +8,8 @@
 //!   HMAC, per-guest token bucket).
 //! - [`queries`]: the domain queries, written once over the store's [`crate::store::Sql`].
 //! - [`service`]: the one place that changes conversations, and what it tells ([`push`]).
-//! - [`api`] (agents), [`guest`] (the widget), [`open`] (open-messaging webhooks): HTTP;
+//! - [`api`] (agents), [`guest`] (the widget, behind [`widget_cors`]), [`open`]
+//!   (open-messaging webhooks): HTTP, each handler documented for the OpenAPI description;
 //!   [`integrations_api`]: admins' list and change of open-messaging integrations;
 //!   [`admission`]: what an anonymous guest may ask (sign-ups, conversation starts, messages).
 //! - [`attachments`] with [`quota`] (the disk uploads take); [`sweep`] collects the uploads no
@@ -38,6 +39,7 @@ pub mod signature;
 pub mod state;
 pub mod sweep;
 pub mod threading;
+pub mod widget_cors;
 pub mod wire;
 
 use std::{path::PathBuf, sync::Arc};
@@ -67,8 +69,9 @@ pub struct Deps {
 }
 
 /// Counts the attachments on disk, starts the outbox worker, the bot worker and the collector,
-/// and returns the service and its routes.
-pub fn start(deps: Deps) -> (Arc<Messaging>, axum::Router) {
+/// and returns the service and its routes with their OpenAPI description
+/// (`OpenApiRouter::split_for_parts` parts them).
+pub fn start(deps: Deps) -> (Arc<Messaging>, utoipa_axum::router::OpenApiRouter) {
     let admission = Arc::new(admission::Admission::new(&deps.config));
     let (svc, bot_turns) = Messaging::new(deps.store, deps.config, deps.attachments_dir);
     // Before serving, so the first upload is held by the quotas of what is already there.

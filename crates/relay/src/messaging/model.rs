@@ -3,12 +3,13 @@
 //! service.
 
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
 /// The channel of the web messaging widget.
 pub const WEB: &str = "web";
 
 /// Who wrote a message.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Author {
     Customer,
@@ -18,7 +19,7 @@ pub enum Author {
 }
 
 /// How far an outgoing message got.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Delivery {
     /// Stored by the relay (and, for a customer message, acknowledged to the sender).
@@ -32,7 +33,7 @@ pub enum Delivery {
 }
 
 /// Where a conversation stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ConversationState {
     /// A bot holds it until it answers or hands off.
@@ -71,7 +72,7 @@ text_enum!(ConversationState {
 });
 
 /// A file stored by the relay and referenced by a message.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct Attachment {
     /// The relay's id (web uploads) or the channel's URL (open messaging).
     pub id: String,
@@ -80,7 +81,7 @@ pub struct Attachment {
     pub bytes: i64,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct Message {
     pub id: String,
     pub conversation_id: String,
@@ -97,7 +98,7 @@ pub struct Message {
     pub created_at: i64,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct Conversation {
     pub id: String,
     pub contact_id: String,
@@ -115,7 +116,7 @@ pub struct Conversation {
 }
 
 /// A line of the interaction timeline.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct Event {
     pub conversation_id: String,
     pub seq: i64,
@@ -123,18 +124,19 @@ pub struct Event {
     /// `wrapped_up`, `bot_handoff`.
     pub kind: String,
     /// Facts as a JSON object (handoff reason and collected data, agent ids).
+    #[schema(value_type = Object)]
     pub detail: serde_json::Value,
     pub created_at: i64,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct Contact {
     pub id: String,
     pub display_name: String,
 }
 
 /// An open-messaging integration: where its outbound webhook goes and how it signs.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct Integration {
     pub name: String,
     #[serde(skip_serializing)]
@@ -191,7 +193,7 @@ pub struct Outgoing {
 }
 
 /// A row of an agent's inbox.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
 pub struct Summary {
     pub conversation: Conversation,
     pub contact_name: String,

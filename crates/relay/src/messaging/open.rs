@@ -43,15 +43,45 @@ fn presented(headers: &HeaderMap) -> Presented {
     }
 }
 
-fn unauthorized(e: &SignatureError) -> Response {
-    (
-        StatusCode::UNAUTHORIZED,
-        Json(serde_json::json!({ "error": e.to_string() })),
-    )
-        .into_response()
+/// Why a delivery's signature was refused.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct SignatureRefused {
+    /// Missing, forged, stale, replayed or downgraded, in words.
+    pub error: String,
 }
 
-/// `POST /api/messaging/open/{integration}`.
+fn unauthorized(e: &SignatureError) -> Response {
+    let body = SignatureRefused {
+        error: e.to_string(),
+    };
+    (StatusCode::UNAUTHORIZED, Json(body)).into_response()
+}
+
+/// Open messaging inbound: a normalized message or a receipt, signed by the integration
+///
+/// A normalized message (type Text: text, content[] attachments, metadata, channel.from {id,
+/// nickname}) or a receipt (type Receipt, status Delivered|Read|Failed, id of our message).
+/// Signed: X-Hub-Signature-256: sha256=<base64 HMAC-SHA256(secret, raw body)>, or
+/// X-Signature-256 over "<X-Timestamp>.<X-Delivery-Id>.<body>" (refused when more than 300 s
+/// old or when the delivery id was seen). A request with any timestamped header is judged by
+/// that form alone; once an integration has signed with timestamps, the hub form alone is
+/// refused (until its secret changes). A message is stored once per its id (id, else
+/// channel.messageId; required with the hub form alone): a redelivery is answered as the
+/// first was. Outbound deliveries to the integration's webhook carry both forms, keep their
+/// X-Delivery-Id across retries and follow no redirect (a 3xx is a failed delivery).
+#[utoipa::path(post, path = "/api/messaging/open/{integration}", tag = "messaging",
+    operation_id = "open_messaging_inbound",
+    params(("integration" = String, Path, description = "The integration's name")),
+    request_body = Normalized,
+    responses(
+        (status = 200, body = Object, description = "Stored (committed): {id, conversation_id}, \
+            or {receipt}"),
+        (status = 400, description = "Malformed body"),
+        (status = 401, body = SignatureRefused, description = "Missing, forged, stale, \
+            replayed or downgraded signature; nothing stored"),
+        (status = 404, description = "No such integration"),
+    ),
+    security(()))]
 pub async fn inbound(
     State(state): State<MsgState>,
     Path(name): Path<String>,

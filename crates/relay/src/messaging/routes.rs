@@ -2,15 +2,16 @@
 //! its CORS layer) and open messaging's webhook (`open`), under one body limit that admits an
 //! attachment.
 
-use axum::{extract::DefaultBodyLimit, routing::post, Router};
+use axum::extract::DefaultBodyLimit;
+use utoipa_axum::{router::OpenApiRouter, routes};
 
 use super::{api, guest, integrations_api, open, state::MsgState};
 
-/// Every messaging route, with its state applied.
-pub fn routes(state: MsgState) -> Router {
+/// Every messaging route, documented, with its state applied.
+pub fn routes(state: MsgState) -> OpenApiRouter {
     let upload_limit = state.svc.config.max_attachment_bytes + 4096;
-    Router::new()
-        .route("/api/messaging/open/{integration}", post(open::inbound))
+    OpenApiRouter::default()
+        .routes(routes!(open::inbound))
         .merge(api::routes())
         .merge(integrations_api::routes())
         .merge(guest::routes(state.clone()))

@@ -5,6 +5,7 @@
 //! it.
 
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
 use super::{model::*, signature};
 use crate::ids::{now_ms, random_hex};
@@ -12,7 +13,8 @@ use crate::ids::{now_ms, random_hex};
 /// Conversations from integration `x` have channel `open:x`.
 pub const CHANNEL_PREFIX: &str = "open:";
 
-#[derive(Debug, Deserialize, Serialize, Default)]
+#[derive(Debug, Deserialize, Serialize, Default, ToSchema)]
+#[schema(as = OpenMessagingParty)]
 #[serde(rename_all = "camelCase")]
 pub struct Party {
     pub id: String,
@@ -20,7 +22,8 @@ pub struct Party {
     pub nickname: Option<String>,
 }
 
-#[derive(Debug, Deserialize, Serialize, Default)]
+#[derive(Debug, Deserialize, Serialize, Default, ToSchema)]
+#[schema(as = OpenMessagingChannel)]
 #[serde(rename_all = "camelCase")]
 pub struct ChannelInfo {
     #[serde(default)]
@@ -33,7 +36,8 @@ pub struct ChannelInfo {
     pub time: Option<String>,
 }
 
-#[derive(Debug, Deserialize, Serialize)]
+#[derive(Debug, Deserialize, Serialize, ToSchema)]
+#[schema(as = OpenMessagingAttachment)]
 #[serde(rename_all = "camelCase")]
 pub struct MediaAttachment {
     #[serde(default)]
@@ -46,18 +50,21 @@ pub struct MediaAttachment {
     pub content_size_bytes: i64,
 }
 
-#[derive(Debug, Deserialize, Serialize)]
+#[derive(Debug, Deserialize, Serialize, ToSchema)]
+#[schema(as = OpenMessagingContent)]
 #[serde(rename_all = "camelCase")]
 pub struct Content {
     pub content_type: String,
     #[serde(default)]
     pub attachment: Option<MediaAttachment>,
     #[serde(default)]
+    #[schema(value_type = Option<Object>)]
     pub quick_reply: Option<serde_json::Value>,
 }
 
 /// The normalized message, inbound or outbound.
-#[derive(Debug, Deserialize, Serialize)]
+#[derive(Debug, Deserialize, Serialize, ToSchema)]
+#[schema(as = OpenMessagingMessage)]
 #[serde(rename_all = "camelCase")]
 pub struct Normalized {
     #[serde(default)]
@@ -72,6 +79,7 @@ pub struct Normalized {
     #[serde(default)]
     pub content: Vec<Content>,
     #[serde(default)]
+    #[schema(value_type = Option<Object>)]
     pub metadata: Option<serde_json::Value>,
     #[serde(default)]
     pub status: Option<String>,

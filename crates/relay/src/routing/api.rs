@@ -1,29 +1,30 @@
-//! Routing over HTTP: the agent desk (presence, offers, actions, `/ws/desk` pushes), the
-//! supervisor endpoints (queues, agent profiles, the real-time board) and the telephony
-//! connector API (calls offered, answered, ended; chats and messages from integrations),
-//! which authenticates with a connector token made by `relay connector add`.
+//! Routing over HTTP: the agent desk (presence, offers, actions, `/ws/desk` pushes) and the
+//! supervisor endpoints (queues, agent profiles, the real-time board); `routes` adds the
+//! telephony connector API (`telephony_api`), supervisors' orders (`supervise_api`) and the
+//! connectors' administration (`connectors_api`). Every handler is documented for the
+//! OpenAPI description.
 
 use axum::{
     extract::{
         ws::{close_code, CloseFrame, Message, WebSocket},
-        FromRequestParts, Path, State, WebSocketUpgrade,
+        Path, State, WebSocketUpgrade,
     },
-    http::request::Parts,
     response::{IntoResponse, Response},
-    routing::{get, post},
-    Json, Router,
+    Json,
 };
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::json;
 use tokio::sync::broadcast::error::RecvError;
+use utoipa::ToSchema;
+use utoipa_axum::{router::OpenApiRouter, routes};
 
-use super::service::live::{parse_presence, DeskView};
+use super::service::live::{parse_presence, presence_schema, DeskView, Realtime};
 use super::service::persist::{self, ProfileSpec, QueueSpec, SpecError};
-use super::service::{Action, Arrival, PreviousAgent, ServiceError, Target};
-use super::{Media, RoutingError};
+use super::service::{Action, ServiceError, Target};
+use super::RoutingError;
 use crate::{
     accounts::{self, AuthAgent},
-    clients::{bearer, ClientIp},
+    clients::ClientIp,
     error::ApiError,
     limits::{bounded_websocket, StreamPermit},
     policy::{Action as May, Area, Role, Scope},
@@ -59,51 +60,21 @@ type Result<T> = std::result::Result<T, ApiError>;
 
 pub use super::state::RoutingState;
 
-/// Every routing route (desks, supervisors, the telephony connector API, `/ws/desk`), with
-/// its state applied.
-pub fn routes(state: RoutingState) -> Router {
-    Router::new()
-        .route("/api/routing/desk", get(desk))
-        .route("/api/routing/presence", post(presence))
-        .route("/api/routing/interactions/{id}/{action}", post(act))
-        .route("/api/routing/interactions", post(connector_arrive))
-        .route("/api/routing/queues", get(queues).post(define_queue))
-        .route(
-            "/api/routing/agents/{name}/profile",
-            get(load_profile).put(save_profile),
-        )
-        .route("/api/routing/realtime", get(realtime))
-        .route("/api/telephony/calls", post(call_offered))
-        .route("/api/telephony/calls/{id}/answered", post(call_answered))
-        .route("/api/telephony/calls/{id}/ended", post(call_ended))
-        .route("/ws/desk", get(desk_ws))
+/// Every routing route (desks, supervisors, the telephony connector API, `/ws/desk`),
+/// documented, with its state applied.
+pub fn routes(state: RoutingState) -> OpenApiRouter {
+    OpenApiRouter::default()
+        .routes(routes!(desk))
+        .routes(routes!(presence))
+        .routes(routes!(act))
+        .routes(routes!(queues, define_queue))
+        .routes(routes!(load_profile, save_profile))
+        .routes(routes!(realtime))
+        .routes(routes!(desk_ws))
+        .merge(super::telephony_api::routes())
         .merge(super::supervise_api::routes())
         .merge(super::connectors_api::routes())
         .with_state(state)
-}
-
-/// A telephony or messaging connector, authenticated by `Authorization: Bearer <token>`.
-pub struct Connector {
-    pub name: String,
-}
-
-impl FromRequestParts<RoutingState> for Connector {
-    type Rejection = ApiError;
-
-    async fn from_request_parts(
-        parts: &mut Parts,
-        s: &RoutingState,
-    ) -> std::result::Result<Self, ApiError> {
-        let token = bearer(&parts.headers)
-            .map(str::to_owned)
-            .ok_or(ApiError::Unauthorized)?;
-        let name = s
-            .store
-            .read(move |db| persist::connector_for(db, &token))
-            .await?
-            .ok_or(ApiError::Unauthorized)?;
-        Ok(Connector { name })
-    }
 }
 
 /// A desk, presence and actions are one's own work: they need the agent role.
@@ -111,18 +82,49 @@ fn own_work(auth: &AuthAgent, action: May, resource: &str) -> Result<()> {
     auth.may(action, Scope::Own, resource)
 }
 
+/// The signed-in agent's desk (also pushed on /ws/desk after every change)
+#[utoipa::path(get, path = "/api/routing/desk", tag = "routing",
+    operation_id = "desk",
+    responses(
+        (status = 200, body = DeskView, description = "The agent's desk: {type: desk, agent_id, \
+            presence, status, status_since_ms, now_ms, work: [{interaction, media, queue, \
+            state: offered|connected|parked|wrap_up, offer_reason, expires_at_ms, parked_by, \
+            wrap_up_codes, wrap_up_deadline_ms}]}"),
+        (status = 400, description = "Bad request"),
+        (status = 401, description = "Not signed in"),
+        (status = 403, description = "Not the owner"),
+        (status = 404, description = "Not being routed"),
+        (status = 409, description = "Refused by the routing rules in this state"),
+    ),
+    security(("cookie" = []), ("bearer" = [])))]
 async fn desk(State(s): State<RoutingState>, auth: AuthAgent) -> Result<Json<DeskView>> {
     own_work(&auth, May::Desk, "desk")?;
     Ok(Json(s.routing.desk(&auth.agent.id).await?))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 struct PresenceBody {
+    /// `available`, `busy`, `away` or `offline` (signs out).
+    #[schema(schema_with = presence_schema)]
     presence: String,
 }
 
-/// `POST /api/routing/presence`: signs the agent into routing with its stored profile (or out,
-/// with `offline`) and sets its presence.
+/// Set the agent's presence
+///
+/// Sign in to routing with the stored profile and set presence (available, busy, away; offline
+/// signs out and requeues work)
+#[utoipa::path(post, path = "/api/routing/presence", tag = "routing",
+    operation_id = "desk_presence",
+    request_body = PresenceBody,
+    responses(
+        (status = 200, body = DeskView, description = "The agent's desk"),
+        (status = 400, description = "Bad request"),
+        (status = 401, description = "Not signed in"),
+        (status = 403, description = "Not the owner"),
+        (status = 404, description = "Not being routed"),
+        (status = 409, description = "Refused by the routing rules in this state"),
+    ),
+    security(("cookie" = []), ("bearer" = [])))]
 async fn presence(
     State(s): State<RoutingState>,
     auth: AuthAgent,
@@ -142,8 +144,9 @@ async fn presence(
     Ok(Json(s.routing.desk(&auth.agent.id).await?))
 }
 
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, ToSchema)]
 struct ActBody {
+    /// The wrap-up code (for `wrap-up`).
     code: Option<String>,
     /// Transfer to this agent (by name).
     agent: Option<String>,
@@ -161,7 +164,27 @@ async fn agent_id_by_name(s: &RoutingState, name: String) -> Result<String> {
         .ok_or_else(|| ApiError::BadRequest("no such agent".into()))
 }
 
-/// `POST /api/routing/interactions/{id}/{accept|decline|park|unpark|end|wrap-up|transfer}`.
+/// Act on an offered or owned interaction
+///
+/// Act on an offered or owned interaction: accept, decline, park, unpark, end, wrap-up ({code}),
+/// transfer ({agent} by name or {queue} by name)
+#[utoipa::path(post, path = "/api/routing/interactions/{id}/{action}", tag = "routing",
+    operation_id = "interaction_act",
+    params(
+        ("id" = String, Path, description = "The interaction"),
+        ("action" = String, Path,
+            description = "accept, decline, park, unpark, end, wrap-up or transfer"),
+    ),
+    request_body(content = Option<ActBody>, description = "For wrap-up and transfer"),
+    responses(
+        (status = 200, body = DeskView, description = "The agent's desk"),
+        (status = 400, description = "Bad request"),
+        (status = 401, description = "Not signed in"),
+        (status = 403, description = "Not the owner"),
+        (status = 404, description = "Not being routed, or no such action"),
+        (status = 409, description = "Refused by the routing rules in this state"),
+    ),
+    security(("cookie" = []), ("bearer" = [])))]
 async fn act(
     State(s): State<RoutingState>,
     auth: AuthAgent,
@@ -195,7 +218,33 @@ async fn act(
     Ok(Json(s.routing.desk(&auth.agent.id).await?))
 }
 
-async fn queues(State(s): State<RoutingState>, auth: AuthAgent) -> Result<Json<serde_json::Value>> {
+/// A queue as listed.
+#[derive(Serialize, ToSchema)]
+struct QueueListed {
+    id: u32,
+    queue: QueueShown,
+}
+
+/// A queue's whole specification, or (to an agent who is neither supervisor nor admin) its
+/// name alone.
+#[derive(Serialize, ToSchema)]
+#[serde(untagged)]
+enum QueueShown {
+    Spec(QueueSpec),
+    Name { name: String },
+}
+
+/// The defined queues
+#[utoipa::path(get, path = "/api/routing/queues", tag = "routing",
+    operation_id = "queues_list",
+    responses(
+        (status = 200, body = [QueueListed], description = "[{id, queue: QueueSpec}]; an \
+            agent without the supervisor or admin role sees each queue's name alone"),
+        (status = 401, description = "Not signed in"),
+        (status = 403, description = "Needs wallboard.view or admin.routing"),
+    ),
+    security(("cookie" = []), ("bearer" = [])))]
+async fn queues(State(s): State<RoutingState>, auth: AuthAgent) -> Result<Json<Vec<QueueListed>>> {
     // An agent sees the queues' names (its transfer dialog lists them); their configuration
     // is the wallboard's and the admin's.
     let names_only = auth.has(Role::Agent) && !auth.has(Role::Supervisor) && !auth.has(Role::Admin);
@@ -205,21 +254,41 @@ async fn queues(State(s): State<RoutingState>, auth: AuthAgent) -> Result<Json<s
         auth.may_platform(May::Wallboard)?;
     }
     let queues = s.routing.queues().await?;
-    Ok(Json(json!(queues
-        .into_iter()
-        .map(|(id, spec)| match names_only {
-            true => json!({ "id": id.0, "queue": { "name": spec.name } }),
-            false => json!({ "id": id.0, "queue": spec }),
-        })
-        .collect::<Vec<_>>())))
+    Ok(Json(
+        queues
+            .into_iter()
+            .map(|(id, spec)| QueueListed {
+                id: id.0,
+                queue: match names_only {
+                    true => QueueShown::Name { name: spec.name },
+                    false => QueueShown::Spec(spec),
+                },
+            })
+            .collect(),
+    ))
 }
 
-/// `POST /api/routing/queues`: creates or replaces a queue (by name), stored and applied.
+/// A queue's id, once stored.
+#[derive(Serialize, ToSchema)]
+struct QueueDefined {
+    id: u32,
+}
+
+/// Create or replace a queue by name (stored and applied at once)
+#[utoipa::path(post, path = "/api/routing/queues", tag = "routing",
+    operation_id = "queue_define",
+    request_body = QueueSpec,
+    responses(
+        (status = 200, body = QueueDefined, description = "{id}"),
+        (status = 400, description = "Invalid specification"),
+        (status = 403, description = "Needs admin.routing"),
+    ),
+    security(("cookie" = []), ("bearer" = [])))]
 async fn define_queue(
     State(s): State<RoutingState>,
     auth: AuthAgent,
     Json(spec): Json<QueueSpec>,
-) -> Result<Json<serde_json::Value>> {
+) -> Result<Json<QueueDefined>> {
     auth.may_platform(May::Configure(Area::Routing))?;
     // Refuse what the engine would refuse before it reaches the database.
     spec.to_config(super::QueueId(0))
@@ -230,11 +299,25 @@ async fn define_queue(
         .write(move |db| persist::queue_save(db, &saved))
         .await?;
     s.routing.define_queue(id, spec).await?;
-    Ok(Json(json!({ "id": id.0 })))
+    Ok(Json(QueueDefined { id: id.0 }))
 }
 
-/// `PUT /api/routing/agents/{name}/profile`: skills, capacity and queues, checked against the
-/// queues and applied at once to a signed-in agent.
+/// Save an agent's routing profile
+///
+/// An agent's routing profile: queues (none: all), skills 1-5, capacity per media; used from its
+/// next sign-in
+///
+/// Checked against the queues, and applied at once to a signed-in agent.
+#[utoipa::path(put, path = "/api/routing/agents/{name}/profile", tag = "routing",
+    operation_id = "profile_save",
+    params(("name" = String, Path, description = "The agent's name")),
+    request_body = ProfileSpec,
+    responses(
+        (status = 200, body = Object, description = "{saved: true}"),
+        (status = 400, description = "No such agent"),
+        (status = 403, description = "Needs admin.routing"),
+    ),
+    security(("cookie" = []), ("bearer" = [])))]
 async fn save_profile(
     State(s): State<RoutingState>,
     auth: AuthAgent,
@@ -250,8 +333,16 @@ async fn save_profile(
     Ok(Json(json!({ "saved": true })))
 }
 
-/// `GET /api/routing/agents/{name}/profile`: the profile an admin edits (every queue when none
-/// is stored).
+/// An agent's routing profile as stored (every queue when none is)
+#[utoipa::path(get, path = "/api/routing/agents/{name}/profile", tag = "routing",
+    operation_id = "profile_get",
+    params(("name" = String, Path, description = "The agent's name")),
+    responses(
+        (status = 200, body = ProfileSpec, description = "{queues, skills, capacity}"),
+        (status = 403, description = "Needs admin.routing"),
+        (status = 400, description = "No such agent"),
+    ),
+    security(("cookie" = []), ("bearer" = [])))]
 async fn load_profile(
     State(s): State<RoutingState>,
     auth: AuthAgent,
@@ -266,97 +357,40 @@ async fn load_profile(
     ))
 }
 
+/// The real-time board
+///
+/// Real-time board: per queue waiting, longest_wait_ms, agents_available, agents_busy,
+/// offered_today, answered_today; per agent status, time_in_status_ms, active
+#[utoipa::path(get, path = "/api/routing/realtime", tag = "routing",
+    operation_id = "realtime",
+    responses(
+        (status = 200, body = Realtime, description = "{at_ms, queues: [...], agents: [...]}"),
+        (status = 403, description = "Needs wallboard.view"),
+    ),
+    security(("cookie" = []), ("bearer" = [])))]
 async fn realtime(State(s): State<RoutingState>, auth: AuthAgent) -> Result<Response> {
     auth.may_platform(May::Wallboard)?;
     let board = s.routing.realtime().borrow().clone();
     Ok(Json(board.as_ref()).into_response())
 }
 
-#[derive(Deserialize)]
-struct Offered {
-    id: String,
-    queue: String,
-    #[serde(default)]
-    media: Option<String>,
-    #[serde(default)]
-    priority: Option<i32>,
-    /// Store id of the agent who last handled this customer's conversation.
-    #[serde(default)]
-    last_agent_id: Option<String>,
-    #[serde(default)]
-    last_handled_at_ms: Option<i64>,
-}
-
-fn media(name: Option<&str>, default: Media) -> Result<Media> {
-    match name {
-        None => Ok(default),
-        Some("call") => Ok(Media::Call),
-        Some("chat") => Ok(Media::Chat),
-        Some("message") => Ok(Media::Message),
-        Some(_) => Err(ApiError::BadRequest("unknown media".into())),
-    }
-}
-
-async fn arrive(
-    s: &RoutingState,
-    body: Offered,
-    default: Media,
-) -> Result<Json<serde_json::Value>> {
-    let arrival = Arrival {
-        media: media(body.media.as_deref(), default)?,
-        last_agent: body.last_agent_id.map(|agent_id| PreviousAgent {
-            agent_id,
-            handled_at_ms: body.last_handled_at_ms.unwrap_or_else(crate::ids::now_ms),
-        }),
-        id: body.id,
-        queue: body.queue,
-        priority: body.priority,
-    };
-    let id = arrival.id.clone();
-    s.routing.arrive(arrival).await?;
-    Ok(Json(json!({ "id": id, "queued": true })))
-}
-
-/// `POST /api/telephony/calls`: a call was offered to the contact center.
-async fn call_offered(
-    State(s): State<RoutingState>,
-    _connector: Connector,
-    Json(body): Json<Offered>,
-) -> Result<Json<serde_json::Value>> {
-    arrive(&s, body, Media::Call).await
-}
-
-/// `POST /api/routing/interactions`: a chat or message from an integration (`media` given).
-async fn connector_arrive(
-    State(s): State<RoutingState>,
-    _connector: Connector,
-    Json(body): Json<Offered>,
-) -> Result<Json<serde_json::Value>> {
-    arrive(&s, body, Media::Chat).await
-}
-
-/// `POST /api/telephony/calls/{id}/answered`: the agent it is offered to picked up.
-async fn call_answered(
-    State(s): State<RoutingState>,
-    _connector: Connector,
-    Path(id): Path<String>,
-) -> Result<Json<serde_json::Value>> {
-    s.routing.act(&id, None, Action::Accept).await?;
-    Ok(Json(json!({ "id": id, "answered": true })))
-}
-
-/// `POST /api/telephony/calls/{id}/ended`: the call ended (an abandon if never answered).
-async fn call_ended(
-    State(s): State<RoutingState>,
-    _connector: Connector,
-    Path(id): Path<String>,
-) -> Result<Json<serde_json::Value>> {
-    s.routing.act(&id, None, Action::End).await?;
-    Ok(Json(json!({ "id": id, "ended": true })))
-}
-
-/// `GET /ws/desk`: the agent's desk after every change, and, to a supervisor, the real-time
-/// board as it moves.
+/// Agent desk WebSocket
+///
+/// Agent desk WebSocket: JSON text messages {type: desk, ...} after every change to the agent's
+/// work, and {type: realtime, ...} as the board moves
+///
+/// A WebSocket upgrade, not a REST call: the desk (`DeskView`) after every change, and, to a
+/// supervisor, the real-time board (`Realtime`, with `type: realtime`) as it moves. Holds one
+/// of the client address's stream places while open.
+#[utoipa::path(get, path = "/ws/desk", tag = "routing",
+    operation_id = "desk_ws",
+    responses(
+        (status = 101, description = "Upgraded"),
+        (status = 401, description = "Not signed in"),
+        (status = 403, description = "No agent role"),
+        (status = 429, description = "This address holds as many streams as it may"),
+    ),
+    security(("cookie" = []), ("bearer" = [])))]
 async fn desk_ws(
     State(s): State<RoutingState>,
     ClientIp(client): ClientIp,

@@ -10,7 +10,10 @@
 //!   timer; a [`service::Handle`] sends it commands and hears assignments; the switchboard
 //!   maps the relay's names to engine ids and accounts for decisions; desks and the real-time
 //!   board are built from it; queue specs, profiles and connector tokens are persisted.
-//! - [`api`]: REST for desks and supervisors, the telephony connector API and `/ws/desk`.
+//! - [`api`]: REST for desks and supervisors, and `/ws/desk`; its `routes` gathers every
+//!   routing route, each handler documented for the OpenAPI description.
+//! - [`telephony_api`]: the telephony connector API (calls; chats and messages from
+//!   integrations), authenticated by a connector token.
 //! - [`connectors_api`]: telephony connectors for admins (list, issue a token, remove).
 //! - [`state`]: what the routes share.
 //! - [`supervise_api`]: supervisors' orders (assign, force-assign, an agent's state, sign-out)
@@ -27,6 +30,7 @@ pub mod engine;
 pub mod service;
 pub mod state;
 pub mod supervise_api;
+pub mod telephony_api;
 
 pub use engine::{
     default_capacity, metrics, AgentId, AgentProfile, AgentStatus, Capacity, Decision, Engine,

@@ -21,14 +21,15 @@ use axum::{
         sse::{Event as SseEvent, KeepAlive, Sse},
         IntoResponse, Response,
     },
-    routing::{get, post, put},
-    Json, Router,
+    Json,
 };
 use futures_util::Stream;
-use serde::{de::DeserializeOwned, Deserialize};
-use serde_json::{json, Value};
+use serde::{de::DeserializeOwned, Deserialize, Serialize};
+use serde_json::Value;
+use utoipa::ToSchema;
+use utoipa_axum::{router::OpenApiRouter, routes};
 
-use super::service::live::{parse_presence, DeskView, Realtime};
+use super::service::live::{parse_presence, presence_schema, DeskView, Realtime};
 use super::service::{Order, ServiceError};
 use super::state::RoutingState;
 use super::Presence;
@@ -41,13 +42,13 @@ use crate::{
 
 type Result<T> = std::result::Result<T, ApiError>;
 
-/// The supervisor routes, for `routing::api::routes` to merge.
-pub fn routes() -> Router<RoutingState> {
-    Router::new()
-        .route("/api/routing/interactions/{id}/assign", post(assign))
-        .route("/api/routing/agents/{name}/state", put(set_state))
-        .route("/api/routing/agents/{name}/sign-out", post(sign_out))
-        .route("/api/routing/wallboard/stream", get(wallboard_stream))
+/// The supervisor routes, documented, for `routing::api::routes` to merge.
+pub fn routes() -> OpenApiRouter<RoutingState> {
+    OpenApiRouter::default()
+        .routes(routes!(assign))
+        .routes(routes!(set_state))
+        .routes(routes!(sign_out))
+        .routes(routes!(wallboard_stream))
 }
 
 /// A body read only once the policy allowed the request.
@@ -77,7 +78,7 @@ fn refused(e: ServiceError, name: &str) -> ApiError {
     }
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 struct AssignBody {
     /// The agent's name.
     agent: String,
@@ -86,15 +87,42 @@ struct AssignBody {
     force: bool,
 }
 
-/// `POST /api/routing/interactions/{id}/assign` `{"agent": NAME, "force": bool}`: puts a
-/// waiting, offered, connected or parked interaction on the agent, connected at once; its
-/// desk socket shows it with the next push. Answers whether it went above the agent's room.
+/// What an assignment did.
+#[derive(Serialize, ToSchema)]
+struct Assigned {
+    interaction: String,
+    /// The agent's name.
+    agent: String,
+    /// It went above the agent's room.
+    forced: bool,
+}
+
+/// Supervisor: assign an interaction to a chosen agent
+///
+/// Supervisor: put a waiting, offered, connected or parked interaction on a chosen agent, connected
+/// at once (another agent's: a transfer); force goes above the agent's room and is journaled as
+/// forced
+///
+/// The agent's desk socket shows it with the next push.
+#[utoipa::path(post, path = "/api/routing/interactions/{id}/assign", tag = "routing",
+    operation_id = "interaction_assign",
+    params(("id" = String, Path, description = "The interaction")),
+    request_body = AssignBody,
+    responses(
+        (status = 200, body = Assigned, description = "{interaction, agent, forced}"),
+        (status = 400, description = "Bad body"),
+        (status = 403, description = "work.assign_any missing"),
+        (status = 404, description = "No such interaction or agent"),
+        (status = 409, description = "Agent not signed in, no room without force, already \
+            holds it, or in wrap-up"),
+    ),
+    security(("cookie" = []), ("bearer" = [])))]
 async fn assign(
     State(s): State<RoutingState>,
     auth: AuthAgent,
     Path(id): Path<String>,
     Json(raw): Json<Value>,
-) -> Result<Json<Value>> {
+) -> Result<Json<Assigned>> {
     let force = raw.get("force").and_then(Value::as_bool).unwrap_or(false);
     let action = if force { May::ForceAssign } else { May::Assign };
     // Work put on a chosen agent's desk is that agent's, even when it leaves one's own hands:
@@ -109,14 +137,17 @@ async fn assign(
     };
     let forced =
         (s.routing.supervise(&auth.agent.id, order).await).map_err(|e| refused(e, &agent))?;
-    Ok(Json(
-        json!({ "interaction": id, "agent": agent, "forced": forced }),
-    ))
+    Ok(Json(Assigned {
+        interaction: id,
+        agent,
+        forced,
+    }))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 struct StateBody {
     /// `available`, `busy`, `away` or `offline` (signs out).
+    #[schema(schema_with = presence_schema)]
     state: String,
 }
 
@@ -146,7 +177,19 @@ fn may_manage(auth: &AuthAgent, name: &str) -> Result<()> {
     auth.may(May::ManageAgent, scope, &format!("agent {name}"))
 }
 
-/// `PUT /api/routing/agents/{name}/state` `{"state": ...}`: a stuck agent's presence.
+/// Supervisor: set a signed-in agent's state (available, busy, away; offline signs out)
+#[utoipa::path(put, path = "/api/routing/agents/{name}/state", tag = "routing",
+    operation_id = "agent_set_state",
+    params(("name" = String, Path, description = "The agent's name")),
+    request_body = StateBody,
+    responses(
+        (status = 200, body = DeskView, description = "The agent's desk"),
+        (status = 400, description = "Unknown state"),
+        (status = 403, description = "agents.manage missing"),
+        (status = 404, description = "No such agent"),
+        (status = 409, description = "Not signed in to routing"),
+    ),
+    security(("cookie" = []), ("bearer" = [])))]
 async fn set_state(
     State(s): State<RoutingState>,
     auth: AuthAgent,
@@ -160,8 +203,19 @@ async fn set_state(
     manage(&s, &auth, &name, presence).await
 }
 
-/// `POST /api/routing/agents/{name}/sign-out`: signs the agent out of routing; its offers
-/// and work wait in their queues again (nothing is lost), its wrap-up ends without a code.
+/// Supervisor: sign an agent out of routing; its offers and work wait in their queues again
+///
+/// Nothing is lost; its wrap-up ends without a code.
+#[utoipa::path(post, path = "/api/routing/agents/{name}/sign-out", tag = "routing",
+    operation_id = "agent_sign_out",
+    params(("name" = String, Path, description = "The agent's name")),
+    responses(
+        (status = 200, body = DeskView, description = "The agent's desk (offline)"),
+        (status = 403, description = "agents.manage missing"),
+        (status = 404, description = "No such agent"),
+        (status = 409, description = "Not signed in to routing"),
+    ),
+    security(("cookie" = []), ("bearer" = [])))]
 async fn sign_out(
     State(s): State<RoutingState>,
     auth: AuthAgent,
@@ -171,8 +225,23 @@ async fn sign_out(
     manage(&s, &auth, &name, Presence::Offline).await
 }
 
-/// `GET /api/routing/wallboard/stream`: the wallboard as server-sent events named
-/// `wallboard`, one whole board each.
+/// Supervisor: the wallboard as server-sent events
+///
+/// Supervisor: the wallboard as server-sent events named wallboard (the whole board at once, then
+/// on every change, coalesced): queues with waiting, longest wait, service level over the last 15
+/// minutes, waiting interactions; agents with state, status_since_ms and current work
+///
+/// Each event's data is one whole board (`Realtime`). Holds one of the client address's
+/// stream places while open.
+#[utoipa::path(get, path = "/api/routing/wallboard/stream", tag = "routing",
+    operation_id = "wallboard_stream",
+    responses(
+        (status = 200, content_type = "text/event-stream", body = Realtime,
+            description = "text/event-stream"),
+        (status = 403, description = "wallboard.view missing"),
+        (status = 429, description = "This address holds as many streams as it may"),
+    ),
+    security(("cookie" = []), ("bearer" = [])))]
 async fn wallboard_stream(
     State(s): State<RoutingState>,
     ClientIp(client): ClientIp,

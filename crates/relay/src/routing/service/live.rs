@@ -5,6 +5,7 @@
 //! data serialised as JSON; the switchboard builds them (`switchboard::views`).
 
 use serde::Serialize;
+use utoipa::ToSchema;
 
 use crate::routing::engine::{AgentId, AgentStatus, Media, Millis, OfferReason, Presence, QueueId};
 
@@ -82,6 +83,25 @@ pub fn presence_name(presence: Option<Presence>) -> &'static str {
     }
 }
 
+/// Every presence as consoles name it: what [`parse_presence`] reads.
+pub const PRESENCE_NAMES: [&str; 4] = ["available", "busy", "away", "offline"];
+
+/// A string schema admitting only `names`, for the API description of a name the routes
+/// parse themselves (so a wrong one is their 400, not the JSON extractor's).
+pub fn names_schema(names: &[&str]) -> utoipa::openapi::schema::Object {
+    utoipa::openapi::schema::ObjectBuilder::new()
+        .schema_type(utoipa::openapi::schema::Type::String)
+        .enum_values(Some(names.iter().copied()))
+        .build()
+}
+
+/// The schema of a presence's name.
+pub fn presence_schema() -> utoipa::openapi::schema::Object {
+    let mut schema = names_schema(&PRESENCE_NAMES);
+    schema.description = Some("offline signs out of routing".into());
+    schema
+}
+
 /// Parses a presence as consoles name it.
 pub fn parse_presence(name: &str) -> Option<Presence> {
     match name {
@@ -94,7 +114,7 @@ pub fn parse_presence(name: &str) -> Option<Presence> {
 }
 
 /// One interaction on an agent's desk.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
 pub struct WorkItem {
     pub interaction: String,
     pub media: &'static str,
@@ -113,7 +133,7 @@ pub struct WorkItem {
 
 /// An agent's desk, pushed on `/ws/desk` after every change and served at
 /// `GET /api/routing/desk`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
 pub struct DeskView {
     /// Always `desk`, so consoles can tell it from other pushes.
     #[serde(rename = "type")]
@@ -130,7 +150,7 @@ pub struct DeskView {
 }
 
 /// One queue on the real-time board.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, ToSchema)]
 pub struct QueueLive {
     pub id: u32,
     pub name: String,
@@ -159,7 +179,7 @@ pub struct QueueLive {
 pub const WAITING_SHOWN: usize = 25;
 
 /// One waiting interaction on the board.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
 pub struct WaitingLive {
     pub interaction: String,
     pub media: &'static str,
@@ -168,7 +188,7 @@ pub struct WaitingLive {
 }
 
 /// One piece of an agent's work on the board.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
 pub struct AgentWork {
     pub interaction: String,
     pub media: &'static str,
@@ -179,7 +199,7 @@ pub struct AgentWork {
 }
 
 /// One agent on the real-time board.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, ToSchema)]
 pub struct AgentLive {
     pub agent_id: String,
     pub name: String,
@@ -197,7 +217,7 @@ pub struct AgentLive {
 }
 
 /// The real-time board, published by the service at most every `publish_every`.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, ToSchema)]
 pub struct Realtime {
     pub at_ms: u64,
     /// What service level now counts: answered within this many ms, over this window.
@@ -213,5 +233,19 @@ pub fn offer_reason(reason: OfferReason) -> &'static str {
         OfferReason::Interrupt => "interrupt",
         OfferReason::LastAgent => "last_agent",
         OfferReason::Transfer => "transfer",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_presence_the_description_names_parses() {
+        for name in PRESENCE_NAMES {
+            let presence = parse_presence(name);
+            assert!(presence.is_some(), "{name}");
+            assert_eq!(presence_name(presence), name);
+        }
     }
 }

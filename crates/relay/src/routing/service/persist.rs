@@ -3,6 +3,7 @@
 //! engine's model, and the queries the CLI, the REST API and start-up use.
 
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
 use crate::ids::{now_ms, random_hex, secret_hash};
 use crate::routing::engine::model::{
@@ -12,15 +13,16 @@ use crate::routing::engine::model::{
 use crate::store::{to_json, Columns, Sql, StoreError};
 
 /// A skill requirement or an agent's skill, as JSON: `{"skill": 1, "level": 3}`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct SkillLevel {
     pub skill: u32,
     /// Proficiency 1 to 5 (for a queue: the minimum accepted).
+    #[schema(minimum = 1, maximum = 5)]
     pub level: u8,
 }
 
 /// A bullseye ring, as JSON.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct RingSpec {
     pub after_wait_ms: u64,
     #[serde(default)]
@@ -28,7 +30,7 @@ pub struct RingSpec {
 }
 
 /// A queue as a supervisor defines it (CLI or REST) and as `routing_queues.config` stores it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct QueueSpec {
     pub name: String,
     #[serde(default)]
@@ -39,9 +41,11 @@ pub struct QueueSpec {
     pub rings: Vec<RingSpec>,
     /// `longest_idle` (default) or `least_occupied`.
     #[serde(default)]
+    #[schema(schema_with = strategy_schema)]
     pub strategy: Option<String>,
     /// How long an agent has to accept an offer (default 15 s).
     #[serde(default = "default_offer_timeout_ms")]
+    #[schema(default = 15000)]
     pub offer_timeout_ms: u64,
     /// Disposition codes; wrap-up is on when this is present.
     #[serde(default)]
@@ -49,6 +53,13 @@ pub struct QueueSpec {
     /// Wrap-up ends by itself after this long.
     #[serde(default)]
     pub wrap_up_limit_ms: Option<u64>,
+}
+
+/// Every strategy a queue spec may name.
+pub const STRATEGY_NAMES: [&str; 2] = ["longest_idle", "least_occupied"];
+
+fn strategy_schema() -> utoipa::openapi::schema::Object {
+    super::live::names_schema(&STRATEGY_NAMES)
 }
 
 fn default_offer_timeout_ms() -> u64 {
@@ -128,7 +139,7 @@ fn requirements(levels: &[SkillLevel]) -> Vec<SkillRequirement> {
 }
 
 /// Capacity per media, as JSON.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct CapacitySpec {
     pub call: u16,
     pub chat: u16,
@@ -137,7 +148,7 @@ pub struct CapacitySpec {
 
 /// An agent's routing profile as stored in `routing_profiles`. Queues by name; an empty list
 /// means every queue.
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize, ToSchema)]
 pub struct ProfileSpec {
     #[serde(default)]
     pub queues: Vec<String>,
@@ -327,6 +338,17 @@ mod tests {
         assert_eq!(config.strategy, Strategy::LongestIdle);
         assert_eq!(config.offer_timeout_ms, 15_000);
         assert_eq!(config.wrap_up, None);
+    }
+
+    #[test]
+    fn every_strategy_the_description_names_is_a_strategy() {
+        for name in STRATEGY_NAMES {
+            let spec = QueueSpec {
+                strategy: Some(name.into()),
+                ..serde_json::from_str(r#"{"name":"sales"}"#).unwrap()
+            };
+            assert!(spec.to_config(QueueId(1)).is_ok(), "{name}");
+        }
     }
 
     #[test]
