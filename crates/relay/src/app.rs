@@ -96,14 +96,14 @@ impl App {
         let (routes, openapi) = OpenApiRouter::new()
             .merge(accounts.clone().routes())
             .merge(cobrowse::api::routes(cobrowse))
-            .merge(OpenApiRouter::from(routing::api::routes(RoutingState {
+            .merge(routing::api::routes(RoutingState {
                 routing: routing.clone(),
                 store: store.clone(),
                 accounts: accounts.clone(),
                 shutdown: stopping,
                 streams: streams.clone(),
                 config: config.clone(),
-            })))
+            }))
             .merge(reporting::api::routes(reporting::api::Reports {
                 store: store.clone(),
                 accounts: accounts.clone(),
@@ -112,7 +112,7 @@ impl App {
                 store: store.clone(),
                 accounts,
             }))
-            .merge(OpenApiRouter::from(messaging_routes))
+            .merge(messaging_routes)
             .split_for_parts();
         Ok(App {
             config,
