@@ -13,7 +13,7 @@
 use alloc::{string::String, vec::Vec};
 use serde::{Deserialize, Serialize};
 
-use crate::{agent::*, dom::*, session::*};
+use crate::{agent::*, dom::*, grant::*, session::*};
 
 /// Who may send a frame of a kind. The relay refuses frames from the wrong side.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -124,6 +124,11 @@ messages! {
     ModeChanged(ModeChanged) = 0x06, Relay;
     /// How many people view the page now (the agent and any observers).
     Viewers(Viewers) = 0x07, Relay;
+    // 0x08 stays unassigned: a conformance vector pins it as an unknown kind.
+    /// Why the mode last changed and, while granted, how long is left and over which region.
+    GrantStatus(GrantStatus) = 0x0a, Relay;
+    /// The relay dropped an agent input (outside a scoped grant's region), and says why.
+    InputDropped(InputRefused) = 0x0b, Relay;
 
     // The customer's page (0x10..): opaque to the relay.
     /// The whole page; starts a new name table and resets the receiver's sequence tracking.
@@ -156,6 +161,12 @@ messages! {
     NavigationDecline(Empty) = 0x31, Customer;
     /// The customer took control back.
     Revoke(Empty) = 0x32, Customer;
+    /// The customer accepted the agent's request on terms: for a time, within a region, or both.
+    GrantAccept(GrantTerms) = 0x33, Customer;
+    /// Node ids of the granted region: added inside it, or all of them anew after a snapshot.
+    ScopeUpdate(ScopeNodes) = 0x34, Customer;
+    /// The granted region left the page: the grant ends.
+    ScopeRemoved(Empty) = 0x35, Customer;
 
     // The agent's show-and-tell (0x40..): always allowed while the session runs.
     /// The agent's pointer, drawn on the customer's page.
@@ -170,6 +181,8 @@ messages! {
     NavigationRequest(Empty) = 0x44, Agent;
     /// The mirror saw a gap or an inconsistency and needs a fresh snapshot.
     ResyncRequest(Empty) = 0x45, Agent;
+    /// The agent asks the customer for control of one region: a node and its subtree.
+    AreaRequest(AreaRequest) = 0x46, Agent;
 
     // The agent's input (0x50..): forwarded only while navigation is granted.
     /// Click a node of the customer's page.
@@ -442,6 +455,8 @@ fn check_limits(message: &Message, limits: &Limits) -> Result<(), DecodeError> {
             })
         }
         Message::Stroke(stroke) => over("points", limits.max_points, stroke.points.len()),
+        Message::GrantAccept(terms) => over("scope nodes", MAX_SCOPE_NODES, terms.scope.len()),
+        Message::ScopeUpdate(update) => over("scope nodes", MAX_SCOPE_NODES, update.nodes.len()),
         Message::InputValue(InputValue {
             value: FormValue::Text(s),
             ..

@@ -4,7 +4,9 @@
 //! latest grant's number and a resuming page names the grant it still holds, see
 //! [`Pairing::Resume`]. Later v3 builds added, without changing any existing encoding, the
 //! relay's [`Viewers`] frame under a new kind, which earlier pages ignore, and
-//! [`Pairing::Observe`] as the last variant, for a supervisor's silent observer.)
+//! [`Pairing::Observe`] as the last variant, for a supervisor's silent observer, and time-boxed
+//! and scoped grants: new kinds for an accept on terms, a region's node ids, an area request,
+//! the relay's grant status and its dropped-input notice, and two `Refusal` variants last.)
 //!
 //! One binary WebSocket message carries one [`Frame`]: a one-byte [`FrameKind`], a varint
 //! sequence number and a postcard-encoded body. The relay reads only the [`Envelope`] (kind and
@@ -20,6 +22,8 @@
 //! - [`table`]: PROTOCOL.md's frame table, generated from [`frame`]'s list of kinds.
 //! - [`control`]: the pure control state machine (read-only, requested, granted, ended) that the
 //!   relay and the page both run.
+//! - [`grant`]: the terms of a grant (a deadline, a region of node ids) and the frames that
+//!   carry them.
 //!
 //! # Architecture invariants
 //!
@@ -37,6 +41,7 @@ pub mod control;
 pub mod dom;
 pub mod fixtures;
 pub mod frame;
+pub mod grant;
 pub mod session;
 pub mod table;
 
@@ -46,6 +51,9 @@ pub use dom::*;
 pub use frame::{
     peek_hello_version, DecodeError, Empty, EncodeError, Envelope, Frame, FrameKind, Limits,
     Message, Sender, SeqCheck, SeqTracker, MAX_FRAME_BYTES,
+};
+pub use grant::{
+    AreaRequest, GrantStatus, GrantTerms, ModeReason, ScopeNodes, MAX_GRANT_SECS, MAX_SCOPE_NODES,
 };
 pub use session::*;
 
