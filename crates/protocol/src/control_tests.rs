@@ -12,8 +12,7 @@ fn after(steps: &[(Role, FrameKind)]) -> ControlState {
     state
 }
 
-const AGENT_INPUT: [FrameKind; 5] =
-    [K::Click, K::TextInput, K::Key, K::AgentScroll, K::Navigate];
+const AGENT_INPUT: [FrameKind; 5] = [K::Click, K::TextInput, K::Key, K::AgentScroll, K::Navigate];
 
 #[test]
 fn agent_input_is_dropped_in_read_only_mode() {
@@ -333,7 +332,10 @@ fn a_scoped_grant_forwards_input_inside_its_region_and_drops_the_rest() {
         node: 42,
         value: "x".into(),
     });
-    assert_eq!(input_at(&mut state, K::TextInput, &typed, 1), Verdict::Forward);
+    assert_eq!(
+        input_at(&mut state, K::TextInput, &typed, 1),
+        Verdict::Forward
+    );
     assert_eq!(
         input_at(&mut state, K::Click, &click_on(7), 1),
         Verdict::Drop(DropReason::OutsideScope)
@@ -474,7 +476,13 @@ fn only_the_customer_accepts_on_terms_and_only_after_a_request() {
         Verdict::Violation
     );
     assert_eq!(
-        state.on_frame_at(Role::Customer, K::AreaRequest, &enc(&AreaRequest { node: 1 }), 0, 3600),
+        state.on_frame_at(
+            Role::Customer,
+            K::AreaRequest,
+            &enc(&AreaRequest { node: 1 }),
+            0,
+            3600
+        ),
         Verdict::Violation
     );
     assert!(!state.is_granted());

@@ -271,7 +271,10 @@ fn valid_cases() -> Vec<(String, Frame)> {
             }),
         ),
         ("scope_removed", Message::ScopeRemoved(Empty)),
-        ("area_request", Message::AreaRequest(AreaRequest { node: 40 })),
+        (
+            "area_request",
+            Message::AreaRequest(AreaRequest { node: 40 }),
+        ),
         (
             "grant_status_expired",
             Message::GrantStatus(GrantStatus {

@@ -27,6 +27,7 @@ use crate::ids::now_ms;
 
 #[cfg(feature = "conformance-broken-gate")]
 mod broken_gate;
+mod grant;
 mod locked;
 mod observers;
 pub use locked::SessionView;
@@ -61,8 +62,11 @@ pub struct Session {
     pairing_deadline: Instant,
     /// Everything that changes, behind one short lock.
     state: Mutex<State>,
-    /// Wakes the supervisor task: the session ended, or its deadline moved earlier (pairing).
+    /// Wakes the supervisor task: the session ended, or its deadline moved earlier (pairing,
+    /// or a time-boxed grant).
     pub(crate) wake: Notify,
+    /// The start of the session's millisecond clock, which grant deadlines are kept on.
+    epoch: Instant,
 }
 
 impl Session {
@@ -108,6 +112,7 @@ impl Session {
                 counters,
             }),
             wake: Notify::new(),
+            epoch: Instant::now(),
         }
     }
 
@@ -165,6 +170,8 @@ impl Session {
                 // The agent hears it now; the page's welcome below carries the mode.
                 let frame = relay_frame(Message::ModeChanged(ModeChanged { mode, grant }));
                 st.deliver(&self.id, Role::Agent, Outbound::Frame(frame), &mut records);
+                let status = st.grant_status(protocol::ModeReason::Resumed, self.now_ms());
+                st.deliver(&self.id, Role::Agent, status, &mut records);
                 let detail = format!("{mode:?}: the customer resumed without grant {grant}");
                 records.push(st.audit(&self.id, "mode", detail));
             }
@@ -183,9 +190,16 @@ impl Session {
             role: other(role),
             connected: other_connected,
         }));
-        // Fresh queues always have room for these two.
+        // Fresh queues always have room for these three.
         handle.send(Outbound::Frame(welcome)).ok();
         handle.send(Outbound::Frame(presence)).ok();
+        if st.control.mode() != protocol::SessionMode::ReadOnly {
+            // How long is left of a grant, and over which region: a resume never extends it.
+            let now = self.now_ms();
+            handle
+                .send(st.grant_status(protocol::ModeReason::Current, now))
+                .ok();
+        }
         *st.peer(role) = Some(handle);
         st.last_activity = Instant::now();
         match role {
@@ -325,7 +339,12 @@ impl Session {
             return step;
         }
         st.last_activity = arrived;
-        let verdict = st.control.on_frame(role, kind);
+        let now = self.now_ms();
+        // A deadline that passed before the supervisor's timer fired counts from now on.
+        st.expire_at(&self.id, now, &mut step.records);
+        let body = grant::body_of(&frame);
+        let max_secs = protocol::MAX_GRANT_SECS;
+        let verdict = st.control.on_frame_at(role, kind, body, now, max_secs);
         #[cfg(feature = "conformance-broken-gate")]
         let verdict = broken_gate::forward_refused_input(verdict);
         match verdict {
@@ -333,16 +352,37 @@ impl Session {
                 self.forward(&mut st, role, (kind, frame, arrived), &mut step.records)
             }
             Verdict::Transition(mode) => {
-                self.forward(&mut st, role, (kind, frame, arrived), &mut step.records);
-                st.announce_mode(&self.id, mode, &mut step.records);
-                let record = st.audit(
-                    &self.id,
-                    "mode",
-                    format!("{mode:?} after {role:?} {kind:?}"),
-                );
+                // A region over the bound is not passed on: the agent could not decode it.
+                if st.control.reason() != protocol::ModeReason::ScopeTooLarge {
+                    self.forward(&mut st, role, (kind, frame, arrived), &mut step.records);
+                }
+                st.announce_mode_at(&self.id, now, &mut step.records);
+                let why = st.control.reason();
+                let detail = format!("{mode:?} after {role:?} {kind:?} ({why:?})");
+                let record = st.audit(&self.id, "mode", detail);
                 step.records.push(record);
+                if st.control.deadline_ms().is_some() {
+                    // The supervisor arms the grant's deadline.
+                    self.wake.notify_one();
+                }
             }
             Verdict::Drop(protocol::DropReason::Ended) => {}
+            Verdict::Drop(
+                reason @ (protocol::DropReason::OutsideScope
+                | protocol::DropReason::ScopedNavigation),
+            ) => {
+                st.refuse_outside_scope(&self.id, kind, &frame, reason, &mut step.records);
+            }
+            Verdict::Malformed => {
+                let reason = format!("a {kind:?} body that does not decode");
+                let record = st.audit(&self.id, "violation", reason.clone());
+                step.records.push(record);
+                step.close = Some(error_close(
+                    ErrorCode::Malformed,
+                    close_code::PROTOCOL_ERROR,
+                    reason,
+                ));
+            }
             Verdict::Drop(reason) => {
                 let record = st.audit(
                     &self.id,
@@ -429,39 +469,6 @@ impl Session {
         let audit = st.audit(&self.id, "ended", format!("{reason:?}"));
         self.wake.notify_one();
         vec![audit, st.ended(&self.id, format!("{reason:?}"))]
-    }
-
-    fn observers(&self) -> observers::Ctx<'_> {
-        observers::Ctx {
-            id: &self.id,
-            interaction: self.interaction,
-            snapshot_wait: self.snapshot_wait,
-        }
-    }
-
-    /// Observers watching now.
-    pub fn observer_count(&self) -> usize {
-        self.lock().observers.len()
-    }
-
-    /// Attaches a silent observer for `who` (at most `max`): see [`observers`].
-    pub fn observe(
-        &self,
-        handle: PeerHandle,
-        who: &str,
-        max: usize,
-    ) -> Result<Vec<Record>, ObserveError> {
-        self.observers().observe(&mut self.lock(), handle, who, max)
-    }
-
-    /// Decides one frame of observer `peer_id`: nothing it sends is forwarded.
-    pub fn on_observer_frame(&self, peer_id: u64, kind: FrameKind) -> Step {
-        self.observers().on_frame(&mut self.lock(), peer_id, kind)
-    }
-
-    /// Detaches observer `peer_id`, closing it with `closing` if given; the session goes on.
-    pub fn detach_observer(&self, peer_id: u64, closing: Option<Closing>) -> Vec<Record> {
-        self.observers().detach(&mut self.lock(), peer_id, closing)
     }
 
     pub fn has_ended(&self) -> bool {

@@ -6,9 +6,7 @@
 
 use std::sync::Arc;
 
-use protocol::{
-    ControlState, EndReason, ErrorCode, Message, ModeChanged, Presence, Role, SessionMode, Viewers,
-};
+use protocol::{ControlState, EndReason, ErrorCode, Message, Presence, Role, Viewers};
 use tokio::time::Instant;
 
 use super::super::{
@@ -279,13 +277,6 @@ impl State {
         Outbound::Frame(relay_frame(Message::Viewers(Viewers {
             count: self.viewers(),
         })))
-    }
-
-    pub(super) fn announce_mode(&mut self, id: &str, mode: SessionMode, records: &mut Vec<Record>) {
-        let grant = self.control.grant();
-        let frame = relay_frame(Message::ModeChanged(ModeChanged { mode, grant }));
-        self.deliver(id, Role::Customer, Outbound::Frame(frame.clone()), records);
-        self.deliver(id, Role::Agent, Outbound::Frame(frame), records);
     }
 }
 
