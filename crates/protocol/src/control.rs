@@ -80,7 +80,7 @@ impl Default for ControlState {
 /// Decodes a whole body, or nothing.
 fn body<T: DeserializeOwned>(bytes: &[u8]) -> Option<T> {
     match postcard::take_from_bytes::<T>(bytes) {
-        Ok((value, rest)) if rest.is_empty() => Some(value),
+        Ok((value, [])) => Some(value),
         _ => None,
     }
 }

@@ -232,6 +232,7 @@ async fn a_page_sending_an_oversized_region_is_refused_cleanly_and_the_session_f
         (refused.mode, refused.reason, refused.grant),
         (SessionMode::ReadOnly, ModeReason::ScopeTooLarge, 0)
     );
+    status_in(&mut customer, SessionMode::ReadOnly).await;
     agent.send(click(1)).await;
     let marker = agent.send(pointer(2)).await;
     next_is(&mut customer, marker, "input after a refused region").await;

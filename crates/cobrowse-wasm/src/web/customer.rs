@@ -25,6 +25,7 @@ use web_sys::{BinaryType, MessageEvent, WebSocket};
 use crate::control::{self, Outgoing, Rules};
 
 mod flow;
+mod grant;
 mod input;
 mod state;
 
@@ -58,6 +59,12 @@ pub fn init_customer(opts: JsValue) {
             site: get(&opts, "site").as_string().unwrap_or_default(),
             ws_url: get(&opts, "wsUrl").as_string().unwrap_or_default(),
             rules: rules_of(&config),
+            choices: control::choices(
+                &Array::from(&get(&config, "grantSecs"))
+                    .iter()
+                    .filter_map(|v| v.as_f64())
+                    .collect::<Vec<_>>(),
+            ),
             config,
             emit: get(&opts, "emit")
                 .dyn_into()
@@ -84,6 +91,12 @@ pub fn init_customer(opts: JsValue) {
         offer: RefCell::new(None),
         retries: Cell::new(0),
         ending: Cell::new(false),
+        terms: Cell::new(control::PageGrant::default()),
+        area: RefCell::new(None),
+        scope_sent: RefCell::new(Default::default()),
+        scope_root: Cell::new(0),
+        tick: Closure::new(grant::tick),
+        tick_id: Cell::new(0),
     });
     state::install(page);
 }
@@ -357,12 +370,11 @@ fn on_ui(name: &str, value: &str) {
             }
         }
         "allow" | "deny" if page.mode.get() == SessionMode::NavigationRequested => {
-            page.send(if name == "allow" {
-                Outgoing::Accept
+            if name == "allow" {
+                // The button's value is the duration in seconds ("0": until stopped).
+                grant::answer(&page, value.trim().parse().unwrap_or(0));
             } else {
-                Outgoing::Decline
-            });
-            if name == "deny" {
+                page.send(Outgoing::Decline);
                 flow::set_mode(&page, SessionMode::ReadOnly);
             }
             if let Some(ui) = page.ui() {
