@@ -47,6 +47,17 @@ fn rules_of(config: &JsValue) -> Rules {
     }
 }
 
+/// The numbers in `value` if it is an array (none otherwise).
+fn numbers(value: &JsValue) -> Vec<f64> {
+    if !Array::is_array(value) {
+        return Vec::new();
+    }
+    Array::from(value)
+        .iter()
+        .filter_map(|v| v.as_f64())
+        .collect()
+}
+
 /// Sets up the page's co-browse state once: `{ site, wsUrl, config, emit }`.
 #[wasm_bindgen(js_name = initCustomer)]
 pub fn init_customer(opts: JsValue) {
@@ -59,12 +70,7 @@ pub fn init_customer(opts: JsValue) {
             site: get(&opts, "site").as_string().unwrap_or_default(),
             ws_url: get(&opts, "wsUrl").as_string().unwrap_or_default(),
             rules: rules_of(&config),
-            choices: control::choices(
-                &Array::from(&get(&config, "grantSecs"))
-                    .iter()
-                    .filter_map(|v| v.as_f64())
-                    .collect::<Vec<_>>(),
-            ),
+            choices: control::choices(&numbers(&get(&config, "grantSecs"))),
             config,
             emit: get(&opts, "emit")
                 .dyn_into()

@@ -90,15 +90,14 @@ pub(super) fn on_status(page: &Page, mode: SessionMode, left: Option<u32>, scope
     if mode != SessionMode::NavigationGranted || page.mode.get() != mode {
         return;
     }
+    if scope.is_some() && page.area.borrow().is_none() {
+        // A new page load under a scoped grant: the region went with the old page (its ids
+        // numbered that page's nodes), so the grant ends, as for any region that leaves.
+        page.send(Outgoing::ScopeRemoved);
+        return set_mode(page, SessionMode::ReadOnly);
+    }
     let mut terms = page.terms.get();
     terms.bound_by(now_ms(), left);
-    if let (Some(root), None) = (scope, page.area.borrow().as_ref()) {
-        // A page that resumed under a scoped grant finds its region again.
-        let el = page.capture().and_then(|c| c.node(root));
-        if let Some(el) = el.and_then(|n| n.dyn_into::<Element>().ok()) {
-            *page.area.borrow_mut() = Some(el);
-        }
-    }
     terms.scoped = terms.scoped || scope.is_some();
     page.terms.set(terms);
     tick();
@@ -143,7 +142,6 @@ pub(super) fn tick() {
         return stopped(&page);
     }
     if page.terms.get().expired(now_ms()) {
-        page.emit("expired", &[]);
         return set_mode(&page, SessionMode::ReadOnly);
     }
     page.show_banner();

@@ -26,8 +26,15 @@ pub(super) fn apply_input(page: &Page, input: Incoming) {
             let reach = el.as_ref().map_or_else(Reach::default, |el| {
                 apply::reach(capture.as_deref(), el, false)
             });
+            // Under a scoped grant a click that leaves the page (a link, a submission) is a
+            // navigation, and refused as one.
+            let leaves = reach.follows.is_some() || reach.submits.is_some();
             let verdict = control::decide_click(granted, &facts, &reach, rules, &href())
-                .and_then(|()| allows(page, Some(Action::Click), el.as_deref()));
+                .and_then(|()| allows(page, Some(Action::Click), el.as_deref()))
+                .and_then(|()| match leaves {
+                    true => allows(page, None, None),
+                    false => Ok(()),
+                });
             match (verdict, el) {
                 (Ok(()), Some(el)) => apply::click(&el, &c),
                 (Err(r), _) => refuse(page, c.node, r),
@@ -53,7 +60,11 @@ pub(super) fn apply_input(page: &Page, input: Incoming) {
                 .filter(|el| apply::key_submits(el, &k.key))
                 .and_then(|el| apply::reach(capture.as_deref(), el, true).submits);
             let verdict = control::decide_key(granted, &facts, submits.as_ref(), rules, &href())
-                .and_then(|()| allows(page, Some(Action::Key), el.as_deref()));
+                .and_then(|()| allows(page, Some(Action::Key), el.as_deref()))
+                .and_then(|()| match submits {
+                    Some(_) => allows(page, None, None),
+                    None => Ok(()),
+                });
             match (verdict, el) {
                 (Ok(()), Some(el)) => apply::key(&el, &k),
                 (Err(r), _) => refuse(page, k.node, r),
