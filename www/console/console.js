@@ -170,10 +170,12 @@ function renderMode() {
 
 // The countdown of a time-boxed grant, from the relay's time left when it said so.
 function renderLeft() {
-  const left = state.grantEnds ? Math.max(0, Math.ceil((state.grantEnds - performance.now()) / 1000)) : null;
+  const granted = state.mode === 'granted';
+  const left = granted && state.grantEnds ? Math.max(0, Math.ceil((state.grantEnds - performance.now()) / 1000)) : null;
   const el = $('grant-left');
-  el.hidden = left === null;
-  const text = left === null ? '' : `${String(Math.floor(left / 60)).padStart(2, '0')}:${String(left % 60).padStart(2, '0')} left${state.scoped ? ' · area only' : ''}`;
+  el.hidden = left === null && !(granted && state.scoped);
+  const clock = left === null ? '' : `${String(Math.floor(left / 60)).padStart(2, '0')}:${String(left % 60).padStart(2, '0')} left`;
+  const text = [clock, granted && state.scoped ? 'area only' : ''].filter(Boolean).join(' · ');
   if (el.textContent !== text) el.textContent = text;
   el.dataset.left = left === null ? '' : String(left);
 }

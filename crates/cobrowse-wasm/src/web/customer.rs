@@ -99,7 +99,7 @@ pub fn init_customer(opts: JsValue) {
         ending: Cell::new(false),
         terms: Cell::new(control::PageGrant::default()),
         area: RefCell::new(None),
-        scope_sent: RefCell::new(Default::default()),
+        scope_sent: RefCell::new(Vec::new()),
         scope_root: Cell::new(0),
         tick: Closure::new(grant::tick),
         tick_id: Cell::new(0),
@@ -378,7 +378,7 @@ fn on_ui(name: &str, value: &str) {
         "allow" | "deny" if page.mode.get() == SessionMode::NavigationRequested => {
             if name == "allow" {
                 // The button's value is the duration in seconds ("0": until stopped).
-                grant::answer(&page, value.trim().parse().unwrap_or(0));
+                grant::answer(&page, state::digits_value(value.trim()).unwrap_or(0));
             } else {
                 page.send(Outgoing::Decline);
                 flow::set_mode(&page, SessionMode::ReadOnly);

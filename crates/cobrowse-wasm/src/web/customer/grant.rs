@@ -6,8 +6,6 @@
 //!
 //! Decisions are [`crate::control::PageGrant`]'s; this file reads the clock and the DOM.
 
-use std::collections::BTreeSet;
-
 use protocol::{GrantTerms, Refusal, ScopeNodes, SessionMode, MAX_SCOPE_NODES};
 use wasm_bindgen::JsCast;
 use web_sys::{Element, Node};
@@ -77,7 +75,9 @@ pub(super) fn answer(page: &Page, secs: u32) {
     };
     page.terms
         .set(PageGrant::answered(now_ms(), secs, area.is_some()));
-    *page.scope_sent.borrow_mut() = scope.iter().copied().collect();
+    let mut sent = scope.clone();
+    sent.sort_unstable();
+    *page.scope_sent.borrow_mut() = sent;
     page.scope_root.set(scope.first().copied().unwrap_or(0));
     page.send(Outgoing::AcceptOn(GrantTerms {
         duration_secs: secs,
@@ -207,17 +207,20 @@ pub(super) fn sync_scope(page: &Page) {
     } else {
         ids.iter()
             .copied()
-            .filter(|id| !sent.contains(id))
+            .filter(|id| sent.binary_search(id).is_err())
             .collect()
     };
     if nodes.is_empty() {
         return;
     }
     if replace {
-        *sent = BTreeSet::new();
+        sent.clear();
         page.scope_root.set(root);
     }
+    // Kept sorted, as the relay's set, without a tree's code in the package.
     sent.extend(nodes.iter().copied());
+    sent.sort_unstable();
+    sent.dedup();
     if sent.len() > MAX_SCOPE_NODES {
         drop(sent);
         page.send(Outgoing::Revoke);

@@ -86,7 +86,7 @@ pub(super) struct Page {
     /// The region the agent asked for, then the granted one (outlined on the page).
     pub(super) area: RefCell<Option<web_sys::Element>>,
     /// The region's node ids as the relay knows them, and its root's id.
-    pub(super) scope_sent: RefCell<std::collections::BTreeSet<u32>>,
+    pub(super) scope_sent: RefCell<Vec<u32>>,
     pub(super) scope_root: Cell<u32>,
     /// The countdown's timer under a grant (`grant::tick`).
     pub(super) tick: Closure<dyn FnMut()>,
@@ -128,6 +128,17 @@ fn digits(mut n: u32) -> String {
         }
     }
     out[at..].iter().map(|&b| char::from(b)).collect()
+}
+
+/// A decimal number, by hand as `digits` writes it: `str::parse` costs the package more.
+pub(super) fn digits_value(v: &str) -> Option<u32> {
+    if v.is_empty() {
+        return None;
+    }
+    v.bytes().try_fold(0u32, |n, b| {
+        let digit = u32::from(b.checked_sub(b'0').filter(|d| *d < 10)?);
+        n.checked_mul(10)?.checked_add(digit)
+    })
 }
 
 pub(super) fn href() -> String {
