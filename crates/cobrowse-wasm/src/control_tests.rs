@@ -536,16 +536,16 @@ fn the_pages_grant_ends_by_its_own_clock_at_the_second_the_countdown_reaches_zer
     let grant = PageGrant::answered(1_000.0, 5, false);
     assert_eq!(grant.seconds_left(1_000.0), Some(5));
     assert_eq!(countdown(grant.seconds_left(1_001.0).unwrap()), "00:05");
-    assert_eq!(grant.check(5_999.0, Some(Action::Click), true), Ok(()));
+    assert_eq!(grant.check(5_999.0, false, true), Ok(()));
     assert_eq!(grant.seconds_left(5_001.0), Some(1));
     assert_eq!(countdown(grant.seconds_left(6_000.0).unwrap()), "00:00");
     assert_eq!(
-        grant.check(6_000.0, Some(Action::Click), true),
+        grant.check(6_000.0, false, true),
         Err(Refusal::Expired),
         "refused at zero, whatever the relay has said"
     );
     let forever = PageGrant::answered(0.0, 0, false);
-    assert_eq!(forever.check(f64::MAX, None, false), Ok(()));
+    assert_eq!(forever.check(f64::MAX, true, false), Ok(()));
     assert_eq!(forever.seconds_left(0.0), None);
 }
 
@@ -571,14 +571,11 @@ fn the_relays_time_left_can_shorten_the_pages_grant_but_never_lengthen_it() {
 #[test]
 fn a_scoped_grant_refuses_targets_outside_its_region_and_every_navigation() {
     let grant = PageGrant::answered(0.0, 0, true);
-    assert_eq!(grant.check(1.0, Some(Action::Type), true), Ok(()));
-    assert_eq!(
-        grant.check(1.0, Some(Action::Click), false),
-        Err(Refusal::OutsideScope)
-    );
-    assert_eq!(grant.check(1.0, None, true), Err(Refusal::OutsideScope));
+    assert_eq!(grant.check(1.0, false, true), Ok(()));
+    assert_eq!(grant.check(1.0, false, false), Err(Refusal::OutsideScope));
+    assert_eq!(grant.check(1.0, true, true), Err(Refusal::OutsideScope));
     let whole = PageGrant::answered(0.0, 0, false);
-    assert_eq!(whole.check(1.0, None, false), Ok(()));
+    assert_eq!(whole.check(1.0, true, false), Ok(()));
 }
 
 #[test]

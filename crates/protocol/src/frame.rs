@@ -1,5 +1,5 @@
-//! Frames on the wire: kinds, the envelope the relay reads, encoding, bounded decoding and
-//! sequence tracking.
+//! Frames on the wire: kinds, the envelope the relay reads, encoding and bounded decoding
+//! (sequence tracking is `seq`'s).
 //!
 //! Layout of one frame (one binary WebSocket message):
 //!
@@ -13,6 +13,7 @@
 use alloc::{string::String, vec::Vec};
 use serde::{Deserialize, Serialize};
 
+pub use crate::seq::{SeqCheck, SeqTracker};
 use crate::{agent::*, dom::*, grant::*, session::*};
 
 /// Who may send a frame of a kind. The relay refuses frames from the wrong side.
@@ -154,7 +155,7 @@ messages! {
     /// The element under the customer's pointer and the `:target` element changed.
     Pseudo(PseudoClasses) = 0x1a, Customer;
 
-    // The customer's consent (0x30..): the relay acts on the kind alone.
+    // The customer's consent (0x30..): the relay acts on the kind, and reads a grant's terms.
     /// The customer accepted the agent's navigation request.
     NavigationAccept(Empty) = 0x30, Customer;
     /// The customer declined the agent's navigation request.
@@ -470,37 +471,5 @@ fn check_limits(message: &Message, limits: &Limits) -> Result<(), DecodeError> {
             check_str(&n.title, limits)
         }
         _ => Ok(()),
-    }
-}
-
-/// What a receiver learns from a sequence number.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SeqCheck {
-    /// The next expected frame.
-    InOrder,
-    /// Frames are missing: the mirror must ask for a resync.
-    Gap { expected: u32, got: u32 },
-}
-
-/// Tracks one direction's sequence numbers. Sequence numbers wrap at `u32::MAX`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct SeqTracker {
-    next: Option<u32>,
-}
-
-impl SeqTracker {
-    /// Checks `seq` against the expected one and moves on past it.
-    pub fn observe(&mut self, seq: u32) -> SeqCheck {
-        let check = match self.next {
-            Some(expected) if expected != seq => SeqCheck::Gap { expected, got: seq },
-            _ => SeqCheck::InOrder,
-        };
-        self.next = Some(seq.wrapping_add(1));
-        check
-    }
-
-    /// Starts over (after a snapshot): the next frame is accepted whatever its number.
-    pub fn reset(&mut self) {
-        self.next = None;
     }
 }

@@ -14,7 +14,8 @@
 //!
 //! # Layout
 //!
-//! - [`frame`]: frame kinds, the envelope, encoding and bounded decoding, sequence tracking.
+//! - [`frame`]: frame kinds, the envelope, encoding and bounded decoding.
+//! - [`seq`]: sequence tracking.
 //! - [`session`]: hello/welcome, roles, pairing, end reasons, error codes.
 //! - [`dom`]: snapshots and mutation batches of the customer's page, and its other signals.
 //! - [`agent`]: what the agent sends: pointer, highlights, strokes, and input while granted.
@@ -42,6 +43,7 @@ pub mod dom;
 pub mod fixtures;
 pub mod frame;
 pub mod grant;
+pub mod seq;
 pub mod session;
 pub mod table;
 

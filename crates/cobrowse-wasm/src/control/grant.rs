@@ -9,8 +9,6 @@
 
 use protocol::Refusal;
 
-use super::Action;
-
 /// The durations offered when the site names none: 5, 15 and 30 minutes.
 pub const DEFAULT_CHOICES_SECS: [u32; 3] = [300, 900, 1800];
 
@@ -52,15 +50,15 @@ impl PageGrant {
             .map(|d| ((d - now_ms).max(0.0) / 1000.0).ceil() as u32)
     }
 
-    /// May `action`, whose target is `inside` the region or not, act at `now_ms` under these
-    /// terms? Navigation (`None`) never may under a scoped grant.
-    pub fn check(&self, now_ms: f64, action: Option<Action>, inside: bool) -> Result<(), Refusal> {
+    /// May an input whose target is `inside` the region or not act at `now_ms` under these
+    /// terms? One that `navigates` (a URL, history, a link, a submission) never may under a
+    /// scoped grant.
+    pub fn check(&self, now_ms: f64, navigates: bool, inside: bool) -> Result<(), Refusal> {
         if self.expired(now_ms) {
             return Err(Refusal::Expired);
         }
-        match action {
-            _ if !self.scoped => Ok(()),
-            Some(_) if inside => Ok(()),
+        match (self.scoped, navigates, inside) {
+            (false, _, _) | (true, false, true) => Ok(()),
             _ => Err(Refusal::OutsideScope),
         }
     }

@@ -7,6 +7,8 @@
 //! One session per page. Its modules import one way, this file on top:
 //! - `state`: the page's state in a thread-local, the helpers every part shares, and how a
 //!   session ends on the page. It calls no other part.
+//! - `grant`: the terms of a grant on the page (the answer's duration and region, countdown,
+//!   outline, the region gate, the region's ids for the relay); it calls only `state`.
 //! - `input`: agent input through the page's own gate.
 //! - `flow`: the welcome, modes, pausing, agent frames, and capture's frames into the socket.
 //! - this file: the loader's entry points (`initCustomer`, `startSession`, ...), the socket's
@@ -101,7 +103,7 @@ pub fn init_customer(opts: JsValue) {
         area: RefCell::new(None),
         scope_sent: RefCell::new(Vec::new()),
         scope_root: Cell::new(0),
-        tick: Closure::new(grant::tick),
+        tick: Closure::new(flow::tick),
         tick_id: Cell::new(0),
     });
     state::install(page);
@@ -378,7 +380,10 @@ fn on_ui(name: &str, value: &str) {
         "allow" | "deny" if page.mode.get() == SessionMode::NavigationRequested => {
             if name == "allow" {
                 // The button's value is the duration in seconds ("0": until stopped).
-                grant::answer(&page, state::digits_value(value.trim()).unwrap_or(0));
+                let secs = state::digits_value(value.trim()).unwrap_or(0);
+                if let Some(mode) = grant::answer(&page, secs) {
+                    flow::set_mode(&page, mode);
+                }
             } else {
                 page.send(Outgoing::Decline);
                 flow::set_mode(&page, SessionMode::ReadOnly);

@@ -12,15 +12,15 @@ use std::{
 
 use axum::body::Bytes;
 use protocol::{
-    ControlState, End, EndReason, ErrorCode, FrameKind, Interaction, Message, ModeChanged,
-    Presence, Role, Verdict, Welcome, PROTOCOL_VERSION,
+    ControlState, EndReason, ErrorCode, FrameKind, Interaction, Message, ModeChanged, Presence,
+    Role, Verdict, Welcome, PROTOCOL_VERSION,
 };
 use tokio::{sync::Notify, time::Instant};
 
 use super::audit::Record;
 use super::counters::FrameCounters;
 use super::{
-    page::{Buffered, PageBuffer},
+    page::PageBuffer,
     peer::{close_code, error_close, relay_frame, Closing, Outbound, PeerHandle},
 };
 use crate::ids::now_ms;
@@ -32,7 +32,7 @@ mod locked;
 mod observers;
 pub use locked::SessionView;
 pub use locked::Step;
-use locked::{other, refusal_record, State};
+use locked::{other, State};
 pub use observers::ObserveError;
 
 /// Why a peer could not attach.
@@ -349,12 +349,12 @@ impl Session {
         let verdict = broken_gate::forward_refused_input(verdict);
         match verdict {
             Verdict::Forward => {
-                self.forward(&mut st, role, (kind, frame, arrived), &mut step.records)
+                st.forward(&self.id, role, (kind, frame, arrived), &mut step.records)
             }
             Verdict::Transition(mode) => {
                 // A region over the bound is not passed on: the agent could not decode it.
                 if st.control.reason() != protocol::ModeReason::ScopeTooLarge {
-                    self.forward(&mut st, role, (kind, frame, arrived), &mut step.records);
+                    st.forward(&self.id, role, (kind, frame, arrived), &mut step.records);
                 }
                 st.announce_mode_at(&self.id, now, &mut step.records);
                 let why = st.control.reason();
@@ -406,37 +406,6 @@ impl Session {
         step
     }
 
-    /// Forwards `frame` of `kind`, read at `arrived`, from `from` to the other side.
-    fn forward(
-        &self,
-        st: &mut State,
-        from: Role,
-        (kind, frame, arrived): (FrameKind, Bytes, Instant),
-        records: &mut Vec<Record>,
-    ) {
-        match (from, kind) {
-            (Role::Customer, FrameKind::Snapshot) => st.snapshot_due = None,
-            (Role::Agent, FrameKind::ResyncRequest) => st.snapshot_due = Some(Instant::now()),
-            (Role::Agent, k) if k.is_agent_input() => {
-                st.unanswered_inputs = st.unanswered_inputs.saturating_add(1);
-            }
-            (Role::Customer, FrameKind::InputRefused) => {
-                if let Some(record) = refusal_record(&self.id, st, &frame) {
-                    records.push(record);
-                }
-            }
-            _ => {}
-        }
-        if from == Role::Customer && st.page.push(kind, &frame) == Buffered::Overflowed {
-            st.snapshot_due = Some(Instant::now());
-            let resync = relay_frame(Message::ResyncRequest(protocol::Empty));
-            st.deliver(&self.id, Role::Customer, Outbound::Frame(resync), records);
-            records.push(st.audit(&self.id, "buffer_overflow", "resync requested".into()));
-        }
-        st.deliver(&self.id, other(from), Outbound::Frame(frame), records);
-        st.counters.relay_latency.observe(arrived.elapsed());
-    }
-
     /// Ends the session: both sides get `End` with the reason, then their connections close.
     /// Returns nothing if it had already ended.
     pub fn end(&self, reason: EndReason) -> Vec<Record> {
@@ -444,31 +413,60 @@ impl Session {
         if st.end_reason.is_some() {
             return Vec::new();
         }
-        st.end_reason = Some(reason);
-        st.control.end();
-        st.page.clear();
-        let end = relay_frame(Message::End(End { reason }));
-        for mut o in std::mem::take(&mut st.observers) {
-            o.handle.close(Closing {
-                drain: true,
-                last: vec![end.clone()],
-                code: close_code::NORMAL,
-                reason: format!("session ended: {reason:?}"),
-            });
-        }
-        for role in [Role::Customer, Role::Agent] {
-            if let Some(mut peer) = st.peer(role).take() {
-                peer.close(Closing {
-                    drain: true,
-                    last: vec![end.clone()],
-                    code: close_code::NORMAL,
-                    reason: format!("session ended: {reason:?}"),
-                });
-            }
-        }
-        let audit = st.audit(&self.id, "ended", format!("{reason:?}"));
+        let records = st.end(&self.id, reason);
         self.wake.notify_one();
-        vec![audit, st.ended(&self.id, format!("{reason:?}"))]
+        records
+    }
+
+    fn observers(&self) -> observers::Ctx<'_> {
+        observers::Ctx {
+            id: &self.id,
+            interaction: self.interaction,
+            snapshot_wait: self.snapshot_wait,
+        }
+    }
+
+    /// Observers watching now.
+    pub fn observer_count(&self) -> usize {
+        self.lock().observers.len()
+    }
+
+    /// Attaches a silent observer for `who` (at most `max`): see [`observers`].
+    pub fn observe(
+        &self,
+        handle: PeerHandle,
+        who: &str,
+        max: usize,
+    ) -> Result<Vec<Record>, ObserveError> {
+        self.observers().observe(&mut self.lock(), handle, who, max)
+    }
+
+    /// Decides one frame of observer `peer_id`: nothing it sends is forwarded.
+    pub fn on_observer_frame(&self, peer_id: u64, kind: FrameKind) -> Step {
+        self.observers().on_frame(&mut self.lock(), peer_id, kind)
+    }
+
+    /// Detaches observer `peer_id`, closing it with `closing` if given; the session goes on.
+    pub fn detach_observer(&self, peer_id: u64, closing: Option<Closing>) -> Vec<Record> {
+        self.observers().detach(&mut self.lock(), peer_id, closing)
+    }
+
+    /// Milliseconds on this session's clock, which grant deadlines are kept on.
+    fn now_ms(&self) -> u64 {
+        grant::ms_since(self.epoch)
+    }
+
+    /// When the grant in force ends by itself, if it does.
+    pub fn grant_deadline(&self) -> Option<Instant> {
+        let ms = self.lock().control.deadline_ms()?;
+        Some(self.epoch + Duration::from_millis(ms))
+    }
+
+    /// Ends the grant if its deadline passed: both sides are told, and the expiry audited.
+    pub fn expire_grant(&self) -> Vec<Record> {
+        let (mut records, now) = (Vec::new(), self.now_ms());
+        self.lock().expire_at(&self.id, now, &mut records);
+        records
     }
 
     pub fn has_ended(&self) -> bool {

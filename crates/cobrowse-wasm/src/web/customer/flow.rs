@@ -65,7 +65,11 @@ pub(super) fn on_frame(bytes: Uint8Array) {
     }
     if matches!(kind, Some(FrameKind::Mutations | FrameKind::Snapshot)) && page.terms.get().scoped {
         // Not from inside capture's delivery: capture's ids are readable once it returns.
-        later(grant::sync_scope);
+        later(|p| {
+            if let Some(mode) = grant::sync_scope(p) {
+                set_mode(p, mode);
+            }
+        });
     }
     if kind == Some(FrameKind::Navigated) && control::is_paused(&href(), &page.opts.rules) {
         // Not from inside capture's delivery: pause in a task of its own.
@@ -223,6 +227,14 @@ fn welcome(page: &Page, w: Welcome) {
     }
 }
 
+/// The grant's timer: the countdown, and the end of a time-boxed grant by the page's clock.
+pub(super) fn tick() {
+    let Some(page) = current() else { return };
+    if let Some(mode) = grant::tick(&page) {
+        set_mode(&page, mode);
+    }
+}
+
 /// Follows a mode the relay announced with the number of its latest grant: under a grant, the
 /// page keeps the number to name when it resumes.
 fn follow(page: &Page, mode: SessionMode, grant: u32) {
@@ -287,8 +299,16 @@ pub(super) fn on_incoming(page: &Rc<Page>, incoming: Incoming) {
             remaining_ms,
             scope,
             ..
-        } => grant::on_status(page, mode, remaining_ms, scope),
-        Incoming::AreaRequest(node) => grant::on_area_request(page, node),
+        } => {
+            if let Some(mode) = grant::on_status(page, mode, remaining_ms, scope) {
+                set_mode(page, mode);
+            }
+        }
+        Incoming::AreaRequest(node) => {
+            if let Some(mode) = grant::on_area_request(page, node) {
+                set_mode(page, mode);
+            }
+        }
         Incoming::Presence => {}
         Incoming::Viewers(count) => {
             page.viewers.set(count);

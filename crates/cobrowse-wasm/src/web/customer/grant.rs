@@ -4,15 +4,16 @@
 //! element only), and keeping the relay's copy of the region current: ids of nodes added
 //! inside it, all of them anew after a snapshot, and word when it leaves the page.
 //!
-//! Decisions are [`crate::control::PageGrant`]'s; this file reads the clock and the DOM.
+//! Decisions are [`crate::control::PageGrant`]'s; this file reads the clock and the DOM. Where
+//! the page must change its mode, a function returns it for `flow` to take (this module is
+//! below `flow`, and calls it not).
 
 use protocol::{GrantTerms, Refusal, ScopeNodes, SessionMode, MAX_SCOPE_NODES};
 use wasm_bindgen::JsCast;
 use web_sys::{Element, Node};
 
-use super::flow::set_mode;
-use super::state::{current, window, Page};
-use crate::control::{Action, Outgoing, PageGrant};
+use super::state::{window, Page};
+use crate::control::{Outgoing, PageGrant};
 
 /// The page's clock, in milliseconds.
 pub(super) fn now_ms() -> f64 {
@@ -42,9 +43,10 @@ fn region_ids(page: &Page, root: &Node) -> Option<Vec<u32>> {
 }
 
 /// The agent asks for control of the region under `node`: the prompt names it, outlined.
-pub(super) fn on_area_request(page: &Page, node: u32) {
+/// Returns the mode to take.
+pub(super) fn on_area_request(page: &Page, node: u32) -> Option<SessionMode> {
     if page.mode.get() != SessionMode::ReadOnly {
-        return;
+        return None;
     }
     let element = page
         .capture()
@@ -52,23 +54,24 @@ pub(super) fn on_area_request(page: &Page, node: u32) {
         .and_then(|n| n.dyn_into::<Element>().ok());
     let Some(element) = element.filter(|e| e.is_connected()) else {
         // Nothing the customer could be shown: declined at once.
-        return page.send(Outgoing::Decline);
+        page.send(Outgoing::Decline);
+        return None;
     };
     *page.area.borrow_mut() = Some(element);
-    set_mode(page, SessionMode::NavigationRequested);
     outline(page);
+    Some(SessionMode::NavigationRequested)
 }
 
 /// The customer allowed control for `secs` seconds (0: until stopped), over the region asked
-/// for if there is one. A region too large to name is declined instead.
-pub(super) fn answer(page: &Page, secs: u32) {
+/// for if there is one. A region too large to name is declined instead (the mode to take).
+pub(super) fn answer(page: &Page, secs: u32) -> Option<SessionMode> {
     let area = page.area.borrow().clone();
     let scope = match &area {
         Some(el) => match region_ids(page, el) {
             Some(ids) if !ids.is_empty() => ids,
             _ => {
                 page.send(Outgoing::Decline);
-                return set_mode(page, SessionMode::ReadOnly);
+                return Some(SessionMode::ReadOnly);
             }
         },
         None => Vec::new(),
@@ -83,24 +86,30 @@ pub(super) fn answer(page: &Page, secs: u32) {
         duration_secs: secs,
         scope,
     }));
+    None
 }
 
-/// The relay said why the mode is what it is, and how long is left.
-pub(super) fn on_status(page: &Page, mode: SessionMode, left: Option<u32>, scope: Option<u32>) {
+/// The relay said why the mode is what it is, and how long is left. Returns the mode to take.
+pub(super) fn on_status(
+    page: &Page,
+    mode: SessionMode,
+    left: Option<u32>,
+    scope: Option<u32>,
+) -> Option<SessionMode> {
     if mode != SessionMode::NavigationGranted || page.mode.get() != mode {
-        return;
+        return None;
     }
     if scope.is_some() && page.area.borrow().is_none() {
         // A new page load under a scoped grant: the region went with the old page (its ids
         // numbered that page's nodes), so the grant ends, as for any region that leaves.
         page.send(Outgoing::ScopeRemoved);
-        return set_mode(page, SessionMode::ReadOnly);
+        return Some(SessionMode::ReadOnly);
     }
     let mut terms = page.terms.get();
     terms.bound_by(now_ms(), left);
     terms.scoped = terms.scoped || scope.is_some();
     page.terms.set(terms);
-    tick();
+    tick(page)
 }
 
 /// The page now lives under a grant: the countdown and the outline start.
@@ -135,17 +144,19 @@ pub(super) fn stopped(page: &Page) {
 }
 
 /// Every quarter second under a grant: the banner's countdown, the outline, and the end of a
-/// time-boxed grant by the page's own clock (the relay ends it too, and says so).
-pub(super) fn tick() {
-    let Some(page) = current() else { return };
+/// time-boxed grant by the page's own clock (the relay ends it too, and says so): then the
+/// mode to take.
+pub(super) fn tick(page: &Page) -> Option<SessionMode> {
     if page.mode.get() != SessionMode::NavigationGranted {
-        return stopped(&page);
+        stopped(page);
+        return None;
     }
     if page.terms.get().expired(now_ms()) {
-        return set_mode(&page, SessionMode::ReadOnly);
+        return Some(SessionMode::ReadOnly);
     }
     page.show_banner();
-    outline(&page);
+    outline(page);
+    None
 }
 
 fn outline(page: &Page) {
@@ -168,38 +179,34 @@ fn outline(page: &Page) {
 }
 
 /// The page's gate over a grant's terms: `target` is the input's element (`None` for the
-/// window or a navigation).
-pub(super) fn allows(
-    page: &Page,
-    action: Option<Action>,
-    target: Option<&Node>,
-) -> Result<(), Refusal> {
+/// window or a navigation); an input that `navigates` leaves the page.
+pub(super) fn allows(page: &Page, navigates: bool, target: Option<&Node>) -> Result<(), Refusal> {
     let terms = page.terms.get();
     let inside = match (page.area.borrow().as_ref(), target) {
         (Some(area), Some(t)) => area.contains(Some(t)),
         _ => false,
     };
-    terms.check(now_ms(), action, inside)
+    terms.check(now_ms(), navigates, inside)
 }
 
 /// After capture sent a snapshot or a batch under a scoped grant: the relay learns the ids of
 /// nodes added inside the region (all of them anew after a snapshot, which numbers the page
 /// afresh), and that the region left the page, which ends the grant. A region grown past the
 /// bound ends it too (the customer's page takes control back).
-pub(super) fn sync_scope(page: &Page) {
+pub(super) fn sync_scope(page: &Page) -> Option<SessionMode> {
     if page.mode.get() != SessionMode::NavigationGranted || !page.terms.get().scoped {
-        return;
+        return None;
     }
     let area = page.area.borrow().clone();
     let Some(el) = area.filter(|e| e.is_connected()) else {
         page.send(Outgoing::ScopeRemoved);
-        return set_mode(page, SessionMode::ReadOnly);
+        return Some(SessionMode::ReadOnly);
     };
     let Some(ids) = region_ids(page, &el) else {
         page.send(Outgoing::Revoke);
-        return set_mode(page, SessionMode::ReadOnly);
+        return Some(SessionMode::ReadOnly);
     };
-    let Some(&root) = ids.first() else { return };
+    let &root = ids.first()?;
     let replace = root != page.scope_root.get();
     let mut sent = page.scope_sent.borrow_mut();
     let nodes: Vec<u32> = if replace {
@@ -211,7 +218,7 @@ pub(super) fn sync_scope(page: &Page) {
             .collect()
     };
     if nodes.is_empty() {
-        return;
+        return None;
     }
     if replace {
         sent.clear();
@@ -224,8 +231,9 @@ pub(super) fn sync_scope(page: &Page) {
     if sent.len() > MAX_SCOPE_NODES {
         drop(sent);
         page.send(Outgoing::Revoke);
-        return set_mode(page, SessionMode::ReadOnly);
+        return Some(SessionMode::ReadOnly);
     }
     drop(sent);
     page.send(Outgoing::Scope(ScopeNodes { replace, nodes }));
+    None
 }

@@ -30,9 +30,9 @@ pub(super) fn apply_input(page: &Page, input: Incoming) {
             // navigation, and refused as one.
             let leaves = reach.follows.is_some() || reach.submits.is_some();
             let verdict = control::decide_click(granted, &facts, &reach, rules, &href())
-                .and_then(|()| allows(page, Some(Action::Click), el.as_deref()))
+                .and_then(|()| allows(page, false, el.as_deref()))
                 .and_then(|()| match leaves {
-                    true => allows(page, None, None),
+                    true => allows(page, true, None),
                     false => Ok(()),
                 });
             match (verdict, el) {
@@ -44,7 +44,7 @@ pub(super) fn apply_input(page: &Page, input: Incoming) {
         Incoming::TextInput(t) => {
             let (el, facts) = target(t.node);
             let verdict = decide(granted, Action::Type, &facts, rules)
-                .and_then(|()| allows(page, Some(Action::Type), el.as_deref()));
+                .and_then(|()| allows(page, false, el.as_deref()));
             match (verdict, el) {
                 (Ok(()), Some(el)) => apply::type_text(&el, &t.value),
                 (Err(r), _) => refuse(page, t.node, r),
@@ -60,9 +60,9 @@ pub(super) fn apply_input(page: &Page, input: Incoming) {
                 .filter(|el| apply::key_submits(el, &k.key))
                 .and_then(|el| apply::reach(capture.as_deref(), el, true).submits);
             let verdict = control::decide_key(granted, &facts, submits.as_ref(), rules, &href())
-                .and_then(|()| allows(page, Some(Action::Key), el.as_deref()))
+                .and_then(|()| allows(page, false, el.as_deref()))
                 .and_then(|()| match submits {
-                    Some(_) => allows(page, None, None),
+                    Some(_) => allows(page, true, None),
                     None => Ok(()),
                 });
             match (verdict, el) {
@@ -84,7 +84,7 @@ pub(super) fn apply_input(page: &Page, input: Incoming) {
                 target(s.node)
             };
             let verdict = decide(granted, Action::Scroll, &facts, rules)
-                .and_then(|()| allows(page, Some(Action::Scroll), el.as_deref()));
+                .and_then(|()| allows(page, false, el.as_deref()));
             match verdict {
                 Ok(()) => apply::scroll(el.as_ref(), &s),
                 Err(r) => refuse(page, s.node, r),
@@ -99,7 +99,7 @@ fn navigate(page: &Page, granted: bool, n: &Navigate) {
     if !granted {
         return refuse(page, 0, Refusal::NotGranted);
     }
-    if let Err(r) = allows(page, None, None) {
+    if let Err(r) = allows(page, true, None) {
         return refuse(page, 0, r);
     }
     let Some(w) = window() else { return };

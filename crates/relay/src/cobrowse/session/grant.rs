@@ -10,13 +10,13 @@ use protocol::{
     DropReason, FrameKind, GrantStatus, InputRefused, Message, ModeChanged, ModeReason, Refusal,
     Role, SessionMode,
 };
-use tokio::time::{Duration, Instant};
+use tokio::time::Instant;
 
 use super::super::{
     audit::Record,
     peer::{relay_frame, Outbound},
 };
-use super::{locked::State, Session};
+use super::locked::State;
 
 /// Milliseconds since `epoch` on the runtime's clock (paused in tests, like every timer here).
 pub(super) fn ms_since(epoch: Instant) -> u64 {
@@ -98,28 +98,5 @@ impl State {
             reason: Refusal::OutsideScope,
         }));
         self.deliver(id, Role::Agent, Outbound::Frame(notice), records);
-    }
-}
-
-impl Session {
-    /// Milliseconds on this session's clock.
-    pub(super) fn now_ms(&self) -> u64 {
-        ms_since(self.epoch)
-    }
-
-    /// When the grant in force ends by itself, if it does.
-    pub fn grant_deadline(&self) -> Option<Instant> {
-        let st = self.lock();
-        st.control
-            .deadline_ms()
-            .map(|ms| self.epoch + Duration::from_millis(ms))
-    }
-
-    /// Ends the grant if its deadline passed: both sides are told, and the expiry audited.
-    pub fn expire_grant(&self) -> Vec<Record> {
-        let mut records = Vec::new();
-        let now = self.now_ms();
-        self.lock().expire_at(&self.id, now, &mut records);
-        records
     }
 }

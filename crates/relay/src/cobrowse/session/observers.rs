@@ -194,38 +194,3 @@ impl Ctx<'_> {
         vec![st.audit(self.id, "observer_left", detail)]
     }
 }
-
-impl super::Session {
-    fn observers(&self) -> Ctx<'_> {
-        Ctx {
-            id: &self.id,
-            interaction: self.interaction,
-            snapshot_wait: self.snapshot_wait,
-        }
-    }
-
-    /// Observers watching now.
-    pub fn observer_count(&self) -> usize {
-        self.lock().observers.len()
-    }
-
-    /// Attaches a silent observer for `who` (at most `max`): see [`observers`].
-    pub fn observe(
-        &self,
-        handle: PeerHandle,
-        who: &str,
-        max: usize,
-    ) -> Result<Vec<Record>, ObserveError> {
-        self.observers().observe(&mut self.lock(), handle, who, max)
-    }
-
-    /// Decides one frame of observer `peer_id`: nothing it sends is forwarded.
-    pub fn on_observer_frame(&self, peer_id: u64, kind: FrameKind) -> Step {
-        self.observers().on_frame(&mut self.lock(), peer_id, kind)
-    }
-
-    /// Detaches observer `peer_id`, closing it with `closing` if given; the session goes on.
-    pub fn detach_observer(&self, peer_id: u64, closing: Option<Closing>) -> Vec<Record> {
-        self.observers().detach(&mut self.lock(), peer_id, closing)
-    }
-}
