@@ -291,3 +291,80 @@ async fn a_scoped_grant_applies_input_inside_the_area_and_refuses_it_outside_and
     browser.close().await?;
     Ok(())
 }
+
+#[tokio::test]
+async fn a_scoped_grant_follows_its_area_as_it_grows_refuses_leaving_the_page_and_ends_when_it_goes(
+) -> anyhow::Result<()> {
+    let (_relay, browser, mut agent) = paired("/demo/checkout.html", None).await?;
+    let form = agent.node("checkout")?;
+    agent
+        .send(Message::AreaRequest(AreaRequest { node: form }))
+        .await?;
+    allow_for(&browser, 0).await?;
+    agent.until("granted", granted_status).await?;
+
+    // The link inside the area is in the relay's set, so it passes the first gate; the page
+    // refuses it, since following it would leave the page.
+    let link = agent.node("back-to-cart")?;
+    agent
+        .send(Message::Click(Click {
+            node: link,
+            x: 0,
+            y: 0,
+            button: Button::Primary,
+        }))
+        .await?;
+    agent
+        .until("the page's refusal", |m| {
+            matches!(m, Message::InputRefused(InputRefused { node, reason: Refusal::OutsideScope }) if *node == link)
+        })
+        .await?;
+    ensure!(
+        path(&browser).await? == "/demo/checkout.html",
+        "the link was followed"
+    );
+
+    // A field added inside the area is the agent's to fill once the page told the relay.
+    run(
+        &browser,
+        "const i = document.createElement('input'); i.id = 'gift-note';
+         document.getElementById('checkout').append(i); done(true);",
+    )
+    .await?;
+    agent
+        .until("the new field in the mirror", |m| {
+            matches!(m, Message::ScopeUpdate(_))
+        })
+        .await?;
+    let note = agent.node("gift-note")?;
+    agent.send(type_into(note, "Happy birthday")).await?;
+    e2e::wait_for("typed note", WAIT, || async {
+        value(&browser, "gift-note")
+            .await
+            .ok()
+            .filter(|v| v == "Happy birthday")
+    })
+    .await?;
+
+    // The area leaves the page: the grant ends, and the agent hears why.
+    run(
+        &browser,
+        "document.getElementById('checkout').remove(); done(true);",
+    )
+    .await?;
+    agent
+        .until("the grant's end", |m| {
+            matches!(
+                m,
+                Message::GrantStatus(GrantStatus {
+                    mode: SessionMode::ReadOnly,
+                    reason: ModeReason::ScopeRemoved,
+                    ..
+                })
+            )
+        })
+        .await?;
+    wait_event(&browser, "revoked").await?;
+    browser.close().await?;
+    Ok(())
+}
