@@ -138,7 +138,8 @@ pub(super) fn stopped(page: &Page) {
     page.area.borrow_mut().take();
     page.scope_sent.borrow_mut().clear();
     page.scope_root.set(0);
-    if let Some(ui) = page.ui() {
+    // The UI as it is: a session that finished has none, and gets none back.
+    if let Some(ui) = page.ui.borrow().as_ref() {
         ui.outline(None);
     }
 }
@@ -160,7 +161,8 @@ pub(super) fn tick(page: &Page) -> Option<SessionMode> {
 }
 
 fn outline(page: &Page) {
-    let Some(ui) = page.ui() else { return };
+    let ui = page.ui.borrow();
+    let Some(ui) = ui.as_ref() else { return };
     let area = page.area.borrow();
     let Some(el) = area.as_ref().filter(|e| e.is_connected()) else {
         return ui.outline(None);

@@ -314,6 +314,13 @@ impl Page {
         self.drop_socket();
         self.stop_capture();
         self.mode.set(SessionMode::ReadOnly);
+        // No grant outlives the session: its countdown stops, its terms and area go.
+        let tick = self.tick_id.replace(0);
+        if let (Some(w), true) = (window(), tick != 0) {
+            w.clear_interval_with_handle(tick);
+        }
+        self.terms.set(PageGrant::default());
+        self.area.borrow_mut().take();
         self.paused.set(false);
         self.stop_polling();
         self.retries.set(0);
