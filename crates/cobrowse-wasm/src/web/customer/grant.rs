@@ -42,6 +42,16 @@ fn region_ids(page: &Page, root: &Node) -> Option<Vec<u32>> {
     Some(ids)
 }
 
+/// Adds `ids` to the sorted, duplicate-free `set` (the relay's set, without a tree's or a
+/// sort's code in the package; regions hold a thousand ids at most).
+fn add_sorted(set: &mut Vec<u32>, ids: &[u32]) {
+    for &id in ids {
+        if let Err(at) = set.binary_search(&id) {
+            set.insert(at, id);
+        }
+    }
+}
+
 /// The agent asks for control of the region under `node`: the prompt names it, outlined.
 /// Returns the mode to take.
 pub(super) fn on_area_request(page: &Page, node: u32) -> Option<SessionMode> {
@@ -78,8 +88,8 @@ pub(super) fn answer(page: &Page, secs: u32) -> Option<SessionMode> {
     };
     page.terms
         .set(PageGrant::answered(now_ms(), secs, area.is_some()));
-    let mut sent = scope.clone();
-    sent.sort_unstable();
+    let mut sent = Vec::with_capacity(scope.len());
+    add_sorted(&mut sent, &scope);
     *page.scope_sent.borrow_mut() = sent;
     page.scope_root.set(scope.first().copied().unwrap_or(0));
     page.send(Outgoing::AcceptOn(GrantTerms {
@@ -226,10 +236,7 @@ pub(super) fn sync_scope(page: &Page) -> Option<SessionMode> {
         sent.clear();
         page.scope_root.set(root);
     }
-    // Kept sorted, as the relay's set, without a tree's code in the package.
-    sent.extend(nodes.iter().copied());
-    sent.sort_unstable();
-    sent.dedup();
+    add_sorted(&mut sent, &nodes);
     if sent.len() > MAX_SCOPE_NODES {
         drop(sent);
         page.send(Outgoing::Revoke);
