@@ -101,6 +101,9 @@ export interface SiteRules {
   pointerIntervalMs?: number;
   /** A snapshot slice yields to the page after this many milliseconds (1 to 1,000). */
   sliceMs?: number;
+  /** The durations, in seconds, the customer may grant control for (1 to 3,600 each, at most
+   * four, besides "until I stop it"); none: 5, 15 and 30 minutes. */
+  grantSecs?: number[];
 }
 
 /** The attributes a page puts on its own markup to steer masking and control. */

@@ -18,6 +18,12 @@ const REFUSAL_TEXT = {
   NotGranted: 'the customer has not granted control', ReadOnly: 'that element is read-only on this site',
   Masked: 'that field is private', UnknownNode: 'the element is gone', CrossSite: 'that address is on another site',
   FormReadOnly: 'only the customer can send that form', History: 'that page in the history may be on another site',
+  OutsideScope: 'that is outside the area the customer granted', Expired: 'the time the customer granted ran out',
+};
+const GRANT_END_TEXT = {
+  Expired: 'The time the customer granted ran out; control ended.', ScopeRemoved: 'The granted area left the page; control ended.',
+  ScopeTooLarge: 'That area is too large to grant; pick a smaller one.', Declined: 'The customer declined.',
+  Revoked: 'The customer took control back.',
 };
 const END_TEXT = {
   CustomerEnded: 'The customer ended the session.', AgentEnded: 'You ended the session.',
@@ -123,6 +129,7 @@ function connect(sessionId) {
   socket = ws;
   const frame = $('mirror');
   stage = stage || new Stage({ send: (fn) => mirror && fn(mirror), toast });
+  stage.onArea = () => { state.mode = 'requested'; renderMode(); };
   mirror = new Mirror(frame, (bytes) => { if (ws.readyState === 1) ws.send(bytes); }, onSignal);
   window.consoleMirror = mirror; // for tests and the measurement hook
   stage.attach(mirror);
@@ -152,10 +159,27 @@ function renderMode() {
   $('tool-control').disabled = !granted;
   $('request-control').hidden = granted;
   $('request-control').disabled = state.mode === 'requested' || !state.customer;
+  $('request-area').hidden = granted;
+  $('request-area').disabled = state.mode === 'requested' || !state.customer;
+  if (!granted) state.grantEnds = null;
+  renderLeft();
   show('nav-form', granted);
   show('paused', state.paused);
   if (stage) stage.setGranted(granted);
 }
+
+// The countdown of a time-boxed grant, from the relay's time left when it said so.
+function renderLeft() {
+  const granted = state.mode === 'granted';
+  const left = granted && state.grantEnds ? Math.max(0, Math.ceil((state.grantEnds - performance.now()) / 1000)) : null;
+  const el = $('grant-left');
+  el.hidden = left === null && !(granted && state.scoped);
+  const clock = left === null ? '' : `${String(Math.floor(left / 60)).padStart(2, '0')}:${String(left % 60).padStart(2, '0')} left`;
+  const text = [clock, granted && state.scoped ? 'area only' : ''].filter(Boolean).join(' · ');
+  if (el.textContent !== text) el.textContent = text;
+  el.dataset.left = left === null ? '' : String(left);
+}
+setInterval(renderLeft, 250);
 
 function onSignal(s) {
   state.signals.push(s.type);
@@ -178,6 +202,13 @@ function onSignal(s) {
     case 'navigated': state.url = s.url; $('customer-url').textContent = s.url; $('customer-url').title = s.url; break;
     case 'pointer': stage.customerPointer(s.x, s.y); break;
     case 'paused': state.paused = s.paused; renderMode(); break;
+    case 'grant':
+      state.scoped = s.mode === 'granted' && s.scope !== null;
+      state.grantEnds = s.mode === 'granted' && s.remainingMs !== null ? performance.now() + s.remainingMs : null;
+      state.grantReason = s.reason;
+      if (s.mode === 'read-only' && GRANT_END_TEXT[s.reason]) toast(GRANT_END_TEXT[s.reason]);
+      renderLeft();
+      break;
     case 'refused': toast(`Not done: ${REFUSAL_TEXT[s.reason] || s.reason}.`); break;
     case 'synced': state.synced = (state.synced || 0) + 1; break;
     case 'end': state.mode = 'ended'; ended(END_TEXT[s.reason] || 'The session ended.'); break;

@@ -174,6 +174,12 @@ export class Stage {
     if (this.tool === 'highlight' && id) {
       this.mirror.highlight(id);
       this.flash(el);
+    } else if (this.tool === 'area' && id) {
+      // The element under the pointer names the area; the customer sees it outlined.
+      this.mirror.requestArea(id);
+      this.flash(el);
+      this.setTool('pointer');
+      if (this.onArea) this.onArea(id);
     } else if (this.tool === 'control' && id) {
       this.mirror.click(id, p.x, p.y);
       if (/^(INPUT|TEXTAREA)$/.test(el.tagName) && !/^(checkbox|radio|submit|button|reset)$/i.test(el.type || '')) {

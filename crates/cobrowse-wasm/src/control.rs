@@ -10,7 +10,9 @@
 use protocol::Refusal;
 
 mod codec;
+mod grant;
 pub use codec::*;
+pub use grant::*;
 
 /// What a site allows the agent beyond the read-only and masking rules of capture.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

@@ -528,3 +528,107 @@ fn history_goes_only_to_entries_known_to_be_on_the_site() {
         Err(Refusal::NotGranted)
     );
 }
+
+// --- the page's terms of a grant -------------------------------------------------------------
+
+#[test]
+fn the_pages_grant_ends_by_its_own_clock_at_the_second_the_countdown_reaches_zero() {
+    let grant = PageGrant::answered(1_000.0, 5, false);
+    assert_eq!(grant.seconds_left(1_000.0), Some(5));
+    assert_eq!(countdown(grant.seconds_left(1_001.0).unwrap()), "00:05");
+    assert_eq!(grant.check(5_999.0, false, true), Ok(()));
+    assert_eq!(grant.seconds_left(5_001.0), Some(1));
+    assert_eq!(countdown(grant.seconds_left(6_000.0).unwrap()), "00:00");
+    assert_eq!(
+        grant.check(6_000.0, false, true),
+        Err(Refusal::Expired),
+        "refused at zero, whatever the relay has said"
+    );
+    let forever = PageGrant::answered(0.0, 0, false);
+    assert_eq!(forever.check(f64::MAX, true, false), Ok(()));
+    assert_eq!(forever.seconds_left(0.0), None);
+}
+
+#[test]
+fn the_relays_time_left_can_shorten_the_pages_grant_but_never_lengthen_it() {
+    let mut grant = PageGrant::answered(0.0, 60, false);
+    grant.bound_by(10_000.0, Some(60_000));
+    assert_eq!(
+        grant.deadline_ms,
+        Some(60_000.0),
+        "the page's own is sooner"
+    );
+    grant.bound_by(10_000.0, Some(20_000));
+    assert_eq!(grant.deadline_ms, Some(30_000.0));
+    // A resumed page knows only the relay's.
+    let mut resumed = PageGrant::default();
+    resumed.bound_by(5.0, Some(1_000));
+    assert_eq!(resumed.deadline_ms, Some(1_005.0));
+    resumed.bound_by(5.0, None);
+    assert_eq!(resumed.deadline_ms, Some(1_005.0));
+}
+
+#[test]
+fn a_scoped_grant_refuses_targets_outside_its_region_and_every_navigation() {
+    let grant = PageGrant::answered(0.0, 0, true);
+    assert_eq!(grant.check(1.0, false, true), Ok(()));
+    assert_eq!(grant.check(1.0, false, false), Err(Refusal::OutsideScope));
+    assert_eq!(grant.check(1.0, true, true), Err(Refusal::OutsideScope));
+    let whole = PageGrant::answered(0.0, 0, false);
+    assert_eq!(whole.check(1.0, true, false), Ok(()));
+}
+
+#[test]
+fn the_site_names_the_durations_offered_within_bounds() {
+    assert_eq!(choices(&[]), DEFAULT_CHOICES_SECS.to_vec());
+    assert_eq!(choices(&[3.0, 0.0, 1.5, 7200.0, 600.0]), vec![3, 600]);
+    assert_eq!(choices(&[1.0, 2.0, 3.0, 4.0, 5.0]), vec![1, 2, 3, 4]);
+    assert_eq!(countdown(3600), "60:00");
+    assert_eq!(countdown(59), "00:59");
+}
+
+#[test]
+fn grant_frames_round_trip_through_the_pages_codec() {
+    use protocol::{GrantStatus, GrantTerms, ModeReason, ScopeNodes};
+    let status = Message::GrantStatus(GrantStatus {
+        mode: SessionMode::NavigationGranted,
+        grant: 3,
+        reason: ModeReason::Accepted,
+        remaining_ms: Some(299_000),
+        scope: Some(41),
+    });
+    let bytes = Frame::new(7, status).encode().unwrap();
+    assert_eq!(
+        decode_incoming(&bytes),
+        Some(Incoming::Status {
+            mode: SessionMode::NavigationGranted,
+            reason: ModeReason::Accepted,
+            remaining_ms: Some(299_000),
+            scope: Some(41),
+        })
+    );
+    let area = Frame::new(1, Message::AreaRequest(protocol::AreaRequest { node: 40 }));
+    assert_eq!(
+        decode_incoming(&area.encode().unwrap()),
+        Some(Incoming::AreaRequest(40))
+    );
+    let terms = GrantTerms {
+        duration_secs: 300,
+        scope: vec![40, 41],
+    };
+    let nodes = ScopeNodes {
+        replace: true,
+        nodes: vec![9],
+    };
+    for (out, message) in [
+        (
+            Outgoing::AcceptOn(terms.clone()),
+            Message::GrantAccept(terms),
+        ),
+        (Outgoing::Scope(nodes.clone()), Message::ScopeUpdate(nodes)),
+        (Outgoing::ScopeRemoved, Message::ScopeRemoved(Empty)),
+    ] {
+        let decoded = Frame::decode(&encode_outgoing(4, &out), &Limits::default()).unwrap();
+        assert_eq!(decoded, Frame::new(4, message));
+    }
+}

@@ -1,11 +1,17 @@
-//! The control state machine: who may act on the customer's page.
+//! The control state machine: who may act on the customer's page, for how long and where.
 //!
 //! Pure and shared: the relay runs it to decide what to forward (first gate), and the customer's
-//! page runs it again before applying agent input (second gate). It takes frame kinds and
-//! returns verdicts; the caller owns sockets, timers and the audit log.
+//! page runs it again before applying agent input (second gate). It takes frame kinds (and,
+//! for the few control kinds whose terms the relay must know, their bodies: a grant's duration
+//! and region, an input's target node while a grant is scoped) and returns verdicts; the
+//! caller owns sockets, timers and the audit log, and passes the time in.
+
+use serde::de::DeserializeOwned;
 
 use crate::{
+    dom::NodeId,
     frame::{FrameKind, Sender},
+    grant::{AreaRequest, GrantTerms, ModeReason, ScopeNodes, Terms, TooLarge, MAX_GRANT_SECS},
     session::{Role, SessionMode},
 };
 
@@ -22,6 +28,12 @@ pub enum DropReason {
     NothingToRevoke,
     /// The session has ended.
     Ended,
+    /// Agent input after a time-boxed grant's deadline (before the expiry is announced).
+    Expired,
+    /// Agent input aimed at a node outside a scoped grant's region.
+    OutsideScope,
+    /// A navigation (URL change, history, reload) under a scoped grant.
+    ScopedNavigation,
 }
 
 /// What to do with one frame.
@@ -36,15 +48,22 @@ pub enum Verdict {
     /// This side may never send this kind (or it belongs to the handshake): a protocol
     /// violation, which closes the offending connection.
     Violation,
+    /// The body of a control kind whose terms matter did not decode: the sender is closed, as
+    /// for a malformed frame.
+    Malformed,
 }
 
 /// The mode of one session and the rules that move it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ControlState {
     mode: SessionMode,
     /// The number of the latest grant (0: none yet). Each grant gets a new one, so a page that
     /// resumes can say which grant it still holds, and an older one is never restored.
     grant: u32,
+    /// Why the mode is what it is: told to both sides with every change.
+    reason: ModeReason,
+    /// The grant's deadline and region (or the region asked for).
+    terms: Terms,
 }
 
 impl Default for ControlState {
@@ -52,7 +71,17 @@ impl Default for ControlState {
         Self {
             mode: SessionMode::ReadOnly,
             grant: 0,
+            reason: ModeReason::Current,
+            terms: Terms::default(),
         }
+    }
+}
+
+/// Decodes a whole body, or nothing.
+fn body<T: DeserializeOwned>(bytes: &[u8]) -> Option<T> {
+    match postcard::take_from_bytes::<T>(bytes) {
+        Ok((value, [])) => Some(value),
+        _ => None,
     }
 }
 
@@ -71,6 +100,46 @@ impl ControlState {
         self.grant
     }
 
+    /// Why the mode last changed.
+    pub fn reason(&self) -> ModeReason {
+        self.reason
+    }
+
+    /// When the grant in force ends by itself, on the caller's clock (`None`: never).
+    pub fn deadline_ms(&self) -> Option<u64> {
+        self.terms.deadline_ms
+    }
+
+    /// Milliseconds left of the grant at `now_ms` (`None`: no deadline).
+    pub fn remaining_ms(&self, now_ms: u64) -> Option<u32> {
+        self.terms.remaining_ms(now_ms)
+    }
+
+    /// The region's root: of the scoped grant in force, or asked for while requested.
+    pub fn scope_root(&self) -> Option<NodeId> {
+        match self.mode {
+            SessionMode::NavigationGranted => self.terms.scope.as_ref().map(|(root, _)| *root),
+            SessionMode::NavigationRequested => self.terms.area,
+            _ => None,
+        }
+    }
+
+    fn is_scoped(&self) -> bool {
+        self.mode == SessionMode::NavigationGranted && self.terms.scope.is_some()
+    }
+
+    /// Ends a time-boxed grant whose deadline is `now_ms` or past, exactly as a revoke would.
+    /// Returns the new mode if it changed.
+    pub fn expire(&mut self, now_ms: u64) -> Option<SessionMode> {
+        let due = self.terms.deadline_ms.is_some_and(|d| d <= now_ms);
+        if self.mode == SessionMode::NavigationGranted && due {
+            self.reason = ModeReason::Expired;
+            self.go(SessionMode::ReadOnly);
+            return Some(self.mode);
+        }
+        None
+    }
+
     /// The customer's page attached again (a page load, or a lost connection), holding grant
     /// `held` (0: none). The page is the customer's voice: a grant survives only if the page
     /// still holds that very grant, so a revoke made while it was offline (which never reached
@@ -78,9 +147,11 @@ impl ControlState {
     /// for an answer stays; nothing is ever granted here. Returns the new mode if it changed.
     pub fn resume(&mut self, held: u32) -> Option<SessionMode> {
         if self.mode == SessionMode::NavigationGranted && held != self.grant {
-            self.mode = SessionMode::ReadOnly;
+            self.reason = ModeReason::Resumed;
+            self.go(SessionMode::ReadOnly);
             return Some(self.mode);
         }
+        // A grant that survives keeps its deadline and region: a resume never extends it.
         None
     }
 
@@ -94,8 +165,24 @@ impl ControlState {
         self.mode = mode;
     }
 
-    /// Decides the fate of a frame of `kind` sent by `from` after the handshake.
+    /// Decides the fate of a frame of `kind` sent by `from` after the handshake, for kinds
+    /// whose body does not matter (see [`ControlState::on_frame_at`] for the rest).
     pub fn on_frame(&mut self, from: Role, kind: FrameKind) -> Verdict {
+        self.on_frame_at(from, kind, &[], 0, MAX_GRANT_SECS)
+    }
+
+    /// Decides the fate of a frame of `kind` with `body` (the bytes after the envelope) sent by
+    /// `from` at `now_ms` on the caller's clock; accepted durations are clamped to `max_secs`.
+    /// Only the terms of an accept, a region's updates and request, and, under a scoped grant,
+    /// an agent input's target node are read from the body.
+    pub fn on_frame_at(
+        &mut self,
+        from: Role,
+        kind: FrameKind,
+        bytes: &[u8],
+        now_ms: u64,
+        max_secs: u32,
+    ) -> Verdict {
         let allowed = matches!(
             (kind.sender(), from),
             (Sender::Any, _) | (Sender::Customer, Role::Customer) | (Sender::Agent, Role::Agent)
@@ -109,7 +196,88 @@ impl ControlState {
             return Verdict::Drop(DropReason::Ended);
         }
         use SessionMode::*;
-        match (kind, self.mode) {
+        match kind {
+            FrameKind::GrantAccept => {
+                let Some(terms) = body::<GrantTerms>(bytes) else {
+                    return Verdict::Malformed;
+                };
+                if self.mode != NavigationRequested {
+                    return Verdict::Drop(DropReason::NoPendingRequest);
+                }
+                match Terms::accepted(&terms, now_ms, max_secs) {
+                    Ok(terms) => {
+                        self.reason = ModeReason::Accepted;
+                        let verdict = self.go(NavigationGranted);
+                        self.terms = terms;
+                        verdict
+                    }
+                    Err(TooLarge) => {
+                        self.reason = ModeReason::ScopeTooLarge;
+                        self.go(ReadOnly)
+                    }
+                }
+            }
+            // The page's own stream: forwarded even when there is nothing to update, so the
+            // agent sees no gap in the page's numbering.
+            FrameKind::ScopeUpdate => {
+                let Some(update) = body::<ScopeNodes>(bytes) else {
+                    return Verdict::Malformed;
+                };
+                if !self.is_scoped() {
+                    return Verdict::Forward;
+                }
+                match self.terms.update(&update) {
+                    Ok(()) => Verdict::Forward,
+                    Err(TooLarge) => {
+                        self.reason = ModeReason::ScopeTooLarge;
+                        self.go(ReadOnly)
+                    }
+                }
+            }
+            FrameKind::ScopeRemoved => {
+                if !bytes.is_empty() {
+                    return Verdict::Malformed;
+                }
+                if !self.is_scoped() {
+                    return Verdict::Forward;
+                }
+                self.reason = ModeReason::ScopeRemoved;
+                self.go(ReadOnly)
+            }
+            FrameKind::AreaRequest => {
+                let Some(AreaRequest { node }) = body::<AreaRequest>(bytes) else {
+                    return Verdict::Malformed;
+                };
+                let verdict = self.decide(FrameKind::NavigationRequest);
+                if self.mode == NavigationRequested {
+                    self.terms.area = Some(node);
+                }
+                verdict
+            }
+            k if k.is_agent_input() && self.mode == NavigationGranted => {
+                if self.terms.deadline_ms.is_some_and(|d| d <= now_ms) {
+                    return Verdict::Drop(DropReason::Expired);
+                }
+                if self.terms.scope.is_none() {
+                    return Verdict::Forward;
+                }
+                if k == FrameKind::Navigate {
+                    return Verdict::Drop(DropReason::ScopedNavigation);
+                }
+                // Every input body but Navigate's starts with its target node.
+                match postcard::take_from_bytes::<NodeId>(bytes) {
+                    Ok((node, _)) if self.terms.covers(node) => Verdict::Forward,
+                    _ => Verdict::Drop(DropReason::OutsideScope),
+                }
+            }
+            k => self.decide(k),
+        }
+    }
+
+    /// The rules that read the kind alone.
+    fn decide(&mut self, kind: FrameKind) -> Verdict {
+        use SessionMode::*;
+        let verdict = match (kind, self.mode) {
             (FrameKind::NavigationRequest, ReadOnly) => self.go(NavigationRequested),
             (FrameKind::NavigationRequest, NavigationRequested) => Verdict::Forward,
             (FrameKind::NavigationRequest, _) => Verdict::Drop(DropReason::AlreadyGranted),
@@ -123,7 +291,16 @@ impl ControlState {
             (k, NavigationGranted) if k.is_agent_input() => Verdict::Forward,
             (k, _) if k.is_agent_input() => Verdict::Drop(DropReason::NotGranted),
             _ => Verdict::Forward,
+        };
+        if let Verdict::Transition(_) = verdict {
+            self.reason = match kind {
+                FrameKind::NavigationRequest => ModeReason::Requested,
+                FrameKind::NavigationAccept => ModeReason::Accepted,
+                FrameKind::NavigationDecline => ModeReason::Declined,
+                _ => ModeReason::Revoked,
+            };
         }
+        verdict
     }
 
     fn go(&mut self, mode: SessionMode) -> Verdict {
@@ -131,198 +308,14 @@ impl ControlState {
             // Never 0 again, which means "no grant" to a resuming page.
             self.grant = self.grant.checked_add(1).unwrap_or(1);
         }
+        // Each request, grant and return to read-only starts with no terms: a plain accept
+        // grants the whole page until revoked.
+        self.terms = Terms::default();
         self.mode = mode;
         Verdict::Transition(mode)
     }
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use FrameKind as K;
-
-    fn after(steps: &[(Role, FrameKind)]) -> ControlState {
-        let mut state = ControlState::default();
-        for &(role, kind) in steps {
-            state.on_frame(role, kind);
-        }
-        state
-    }
-
-    const AGENT_INPUT: [FrameKind; 5] =
-        [K::Click, K::TextInput, K::Key, K::AgentScroll, K::Navigate];
-
-    #[test]
-    fn agent_input_is_dropped_in_read_only_mode() {
-        let mut state = ControlState::default();
-        for kind in AGENT_INPUT {
-            assert_eq!(
-                state.on_frame(Role::Agent, kind),
-                Verdict::Drop(DropReason::NotGranted)
-            );
-        }
-    }
-
-    #[test]
-    fn agent_input_is_dropped_while_request_is_pending() {
-        let mut state = after(&[(Role::Agent, K::NavigationRequest)]);
-        assert_eq!(state.mode(), SessionMode::NavigationRequested);
-        assert_eq!(
-            state.on_frame(Role::Agent, K::Click),
-            Verdict::Drop(DropReason::NotGranted)
-        );
-    }
-
-    #[test]
-    fn accept_grants_and_revoke_takes_effect_on_the_next_frame() {
-        let mut state = after(&[(Role::Agent, K::NavigationRequest)]);
-        assert_eq!(
-            state.on_frame(Role::Customer, K::NavigationAccept),
-            Verdict::Transition(SessionMode::NavigationGranted)
-        );
-        for kind in AGENT_INPUT {
-            assert_eq!(state.on_frame(Role::Agent, kind), Verdict::Forward);
-        }
-        assert_eq!(
-            state.on_frame(Role::Customer, K::Revoke),
-            Verdict::Transition(SessionMode::ReadOnly)
-        );
-        assert_eq!(
-            state.on_frame(Role::Agent, K::TextInput),
-            Verdict::Drop(DropReason::NotGranted)
-        );
-    }
-
-    #[test]
-    fn only_the_customer_can_grant() {
-        let mut state = after(&[(Role::Agent, K::NavigationRequest)]);
-        assert_eq!(
-            state.on_frame(Role::Agent, K::NavigationAccept),
-            Verdict::Violation
-        );
-        assert_eq!(state.mode(), SessionMode::NavigationRequested);
-    }
-
-    #[test]
-    fn accept_without_a_request_grants_nothing() {
-        let mut state = ControlState::default();
-        assert_eq!(
-            state.on_frame(Role::Customer, K::NavigationAccept),
-            Verdict::Drop(DropReason::NoPendingRequest)
-        );
-        assert!(!state.is_granted());
-    }
-
-    #[test]
-    fn decline_returns_to_read_only() {
-        let state = after(&[
-            (Role::Agent, K::NavigationRequest),
-            (Role::Customer, K::NavigationDecline),
-        ]);
-        assert_eq!(state.mode(), SessionMode::ReadOnly);
-    }
-
-    #[test]
-    fn show_and_tell_is_always_forwarded() {
-        let mut state = ControlState::default();
-        for kind in [
-            K::AgentPointer,
-            K::Highlight,
-            K::Stroke,
-            K::ClearAnnotations,
-        ] {
-            assert_eq!(state.on_frame(Role::Agent, kind), Verdict::Forward);
-        }
-    }
-
-    #[test]
-    fn each_side_may_send_only_its_own_kinds() {
-        let mut state = ControlState::default();
-        assert_eq!(state.on_frame(Role::Agent, K::Snapshot), Verdict::Violation);
-        assert_eq!(
-            state.on_frame(Role::Customer, K::AgentPointer),
-            Verdict::Violation
-        );
-        assert_eq!(
-            state.on_frame(Role::Customer, K::Welcome),
-            Verdict::Violation
-        );
-        assert_eq!(
-            state.on_frame(Role::Agent, K::ModeChanged),
-            Verdict::Violation
-        );
-    }
-
-    fn granted() -> ControlState {
-        after(&[
-            (Role::Agent, K::NavigationRequest),
-            (Role::Customer, K::NavigationAccept),
-        ])
-    }
-
-    #[test]
-    fn each_grant_gets_a_new_number() {
-        let mut state = granted();
-        assert_eq!(state.grant(), 1);
-        state.on_frame(Role::Customer, K::Revoke);
-        assert_eq!(state.grant(), 1, "a revoke numbers nothing");
-        state.on_frame(Role::Agent, K::NavigationRequest);
-        state.on_frame(Role::Customer, K::NavigationAccept);
-        assert_eq!(state.grant(), 2);
-    }
-
-    #[test]
-    fn a_page_resuming_with_its_grant_keeps_control() {
-        let mut state = granted();
-        assert_eq!(state.resume(1), None);
-        assert!(state.is_granted());
-    }
-
-    #[test]
-    fn a_page_that_revoked_offline_resumes_read_only() {
-        let mut state = granted();
-        assert_eq!(state.resume(0), Some(SessionMode::ReadOnly));
-        assert_eq!(
-            state.on_frame(Role::Agent, K::Navigate),
-            Verdict::Drop(DropReason::NotGranted)
-        );
-    }
-
-    #[test]
-    fn an_older_grant_is_never_restored() {
-        let mut state = granted();
-        state.on_frame(Role::Customer, K::Revoke);
-        state.on_frame(Role::Agent, K::NavigationRequest);
-        state.on_frame(Role::Customer, K::NavigationAccept);
-        // A copy of the page (another tab) that still holds the first grant.
-        assert_eq!(state.resume(1), Some(SessionMode::ReadOnly));
-        assert!(!state.is_granted());
-    }
-
-    #[test]
-    fn resuming_never_grants() {
-        let mut state = after(&[(Role::Agent, K::NavigationRequest)]);
-        assert_eq!(state.resume(7), None);
-        assert_eq!(state.mode(), SessionMode::NavigationRequested);
-        let mut fresh = ControlState::default();
-        assert_eq!(fresh.resume(0), None);
-        assert_eq!(fresh.mode(), SessionMode::ReadOnly);
-    }
-
-    #[test]
-    fn nothing_passes_after_the_end() {
-        let mut state = after(&[
-            (Role::Agent, K::NavigationRequest),
-            (Role::Customer, K::NavigationAccept),
-        ]);
-        state.end();
-        assert_eq!(
-            state.on_frame(Role::Agent, K::Click),
-            Verdict::Drop(DropReason::Ended)
-        );
-        assert_eq!(
-            state.on_frame(Role::Customer, K::Mutations),
-            Verdict::Drop(DropReason::Ended)
-        );
-    }
-}
+#[path = "control_tests.rs"]
+mod tests;

@@ -264,6 +264,11 @@ pub enum Refusal {
     FormReadOnly,
     /// History back or forward to an entry not known to be on the site (v3).
     History,
+    /// The target is outside the region a scoped grant covers, or the input would leave it
+    /// (a navigation under a scoped grant). Appended in v3.
+    OutsideScope,
+    /// The time-boxed grant ran out by the page's clock. Appended in v3.
+    Expired,
 }
 
 /// The page tells the agent it did not act, and why.

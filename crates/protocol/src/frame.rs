@@ -1,5 +1,5 @@
-//! Frames on the wire: kinds, the envelope the relay reads, encoding, bounded decoding and
-//! sequence tracking.
+//! Frames on the wire: kinds, the envelope the relay reads, encoding and bounded decoding
+//! (sequence tracking is `seq`'s).
 //!
 //! Layout of one frame (one binary WebSocket message):
 //!
@@ -13,7 +13,8 @@
 use alloc::{string::String, vec::Vec};
 use serde::{Deserialize, Serialize};
 
-use crate::{agent::*, dom::*, session::*};
+pub use crate::seq::{SeqCheck, SeqTracker};
+use crate::{agent::*, dom::*, grant::*, session::*};
 
 /// Who may send a frame of a kind. The relay refuses frames from the wrong side.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -124,6 +125,11 @@ messages! {
     ModeChanged(ModeChanged) = 0x06, Relay;
     /// How many people view the page now (the agent and any observers).
     Viewers(Viewers) = 0x07, Relay;
+    // 0x08 stays unassigned: a conformance vector pins it as an unknown kind.
+    /// Why the mode last changed and, while granted, how long is left and over which region.
+    GrantStatus(GrantStatus) = 0x0a, Relay;
+    /// The relay dropped an agent input (outside a scoped grant's region), and says why.
+    InputDropped(InputRefused) = 0x0b, Relay;
 
     // The customer's page (0x10..): opaque to the relay.
     /// The whole page; starts a new name table and resets the receiver's sequence tracking.
@@ -149,13 +155,19 @@ messages! {
     /// The element under the customer's pointer and the `:target` element changed.
     Pseudo(PseudoClasses) = 0x1a, Customer;
 
-    // The customer's consent (0x30..): the relay acts on the kind alone.
+    // The customer's consent (0x30..): the relay acts on the kind, and reads a grant's terms.
     /// The customer accepted the agent's navigation request.
     NavigationAccept(Empty) = 0x30, Customer;
     /// The customer declined the agent's navigation request.
     NavigationDecline(Empty) = 0x31, Customer;
     /// The customer took control back.
     Revoke(Empty) = 0x32, Customer;
+    /// The customer accepted the agent's request on terms: for a time, within a region, or both.
+    GrantAccept(GrantTerms) = 0x33, Customer;
+    /// Node ids of the granted region: added inside it, or all of them anew after a snapshot.
+    ScopeUpdate(ScopeNodes) = 0x34, Customer;
+    /// The granted region left the page: the grant ends.
+    ScopeRemoved(Empty) = 0x35, Customer;
 
     // The agent's show-and-tell (0x40..): always allowed while the session runs.
     /// The agent's pointer, drawn on the customer's page.
@@ -170,6 +182,8 @@ messages! {
     NavigationRequest(Empty) = 0x44, Agent;
     /// The mirror saw a gap or an inconsistency and needs a fresh snapshot.
     ResyncRequest(Empty) = 0x45, Agent;
+    /// The agent asks the customer for control of one region: a node and its subtree.
+    AreaRequest(AreaRequest) = 0x46, Agent;
 
     // The agent's input (0x50..): forwarded only while navigation is granted.
     /// Click a node of the customer's page.
@@ -442,6 +456,8 @@ fn check_limits(message: &Message, limits: &Limits) -> Result<(), DecodeError> {
             })
         }
         Message::Stroke(stroke) => over("points", limits.max_points, stroke.points.len()),
+        Message::GrantAccept(terms) => over("scope nodes", MAX_SCOPE_NODES, terms.scope.len()),
+        Message::ScopeUpdate(update) => over("scope nodes", MAX_SCOPE_NODES, update.nodes.len()),
         Message::InputValue(InputValue {
             value: FormValue::Text(s),
             ..
@@ -455,37 +471,5 @@ fn check_limits(message: &Message, limits: &Limits) -> Result<(), DecodeError> {
             check_str(&n.title, limits)
         }
         _ => Ok(()),
-    }
-}
-
-/// What a receiver learns from a sequence number.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SeqCheck {
-    /// The next expected frame.
-    InOrder,
-    /// Frames are missing: the mirror must ask for a resync.
-    Gap { expected: u32, got: u32 },
-}
-
-/// Tracks one direction's sequence numbers. Sequence numbers wrap at `u32::MAX`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct SeqTracker {
-    next: Option<u32>,
-}
-
-impl SeqTracker {
-    /// Checks `seq` against the expected one and moves on past it.
-    pub fn observe(&mut self, seq: u32) -> SeqCheck {
-        let check = match self.next {
-            Some(expected) if expected != seq => SeqCheck::Gap { expected, got: seq },
-            _ => SeqCheck::InOrder,
-        };
-        self.next = Some(seq.wrapping_add(1));
-        check
-    }
-
-    /// Starts over (after a snapshot): the next frame is accepted whatever its number.
-    pub fn reset(&mut self) {
-        self.next = None;
     }
 }

@@ -4,7 +4,9 @@
 //! latest grant's number and a resuming page names the grant it still holds, see
 //! [`Pairing::Resume`]. Later v3 builds added, without changing any existing encoding, the
 //! relay's [`Viewers`] frame under a new kind, which earlier pages ignore, and
-//! [`Pairing::Observe`] as the last variant, for a supervisor's silent observer.)
+//! [`Pairing::Observe`] as the last variant, for a supervisor's silent observer, and time-boxed
+//! and scoped grants: new kinds for an accept on terms, a region's node ids, an area request,
+//! the relay's grant status and its dropped-input notice, and two `Refusal` variants last.)
 //!
 //! One binary WebSocket message carries one [`Frame`]: a one-byte [`FrameKind`], a varint
 //! sequence number and a postcard-encoded body. The relay reads only the [`Envelope`] (kind and
@@ -12,7 +14,8 @@
 //!
 //! # Layout
 //!
-//! - [`frame`]: frame kinds, the envelope, encoding and bounded decoding, sequence tracking.
+//! - [`frame`]: frame kinds, the envelope, encoding and bounded decoding.
+//! - [`seq`]: sequence tracking.
 //! - [`session`]: hello/welcome, roles, pairing, end reasons, error codes.
 //! - [`dom`]: snapshots and mutation batches of the customer's page, and its other signals.
 //! - [`agent`]: what the agent sends: pointer, highlights, strokes, and input while granted.
@@ -20,6 +23,8 @@
 //! - [`table`]: PROTOCOL.md's frame table, generated from [`frame`]'s list of kinds.
 //! - [`control`]: the pure control state machine (read-only, requested, granted, ended) that the
 //!   relay and the page both run.
+//! - [`grant`]: the terms of a grant (a deadline, a region of node ids) and the frames that
+//!   carry them.
 //!
 //! # Architecture invariants
 //!
@@ -37,6 +42,8 @@ pub mod control;
 pub mod dom;
 pub mod fixtures;
 pub mod frame;
+pub mod grant;
+pub mod seq;
 pub mod session;
 pub mod table;
 
@@ -46,6 +53,9 @@ pub use dom::*;
 pub use frame::{
     peek_hello_version, DecodeError, Empty, EncodeError, Envelope, Frame, FrameKind, Limits,
     Message, Sender, SeqCheck, SeqTracker, MAX_FRAME_BYTES,
+};
+pub use grant::{
+    AreaRequest, GrantStatus, GrantTerms, ModeReason, ScopeNodes, MAX_GRANT_SECS, MAX_SCOPE_NODES,
 };
 pub use session::*;
 

@@ -29,7 +29,11 @@ fn handling_text(kind: FrameKind) -> &'static str {
         FrameKind::End => "decoded by the relay",
         k if k.is_agent_input() => "forwarded only while granted",
         k if k.is_page_state() => "page state, replayed to late joiners",
+        FrameKind::GrantAccept | FrameKind::ScopeUpdate | FrameKind::AreaRequest => {
+            "decoded by the relay; moves the control state"
+        }
         FrameKind::NavigationRequest
+        | FrameKind::ScopeRemoved
         | FrameKind::NavigationAccept
         | FrameKind::NavigationDecline
         | FrameKind::Revoke => "moves the control state",

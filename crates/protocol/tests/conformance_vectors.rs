@@ -238,6 +238,53 @@ fn valid_cases() -> Vec<(String, Frame)> {
                 target: 0,
             }),
         ),
+        // Time-boxed and scoped grants.
+        (
+            "grant_status_timed_scoped",
+            Message::GrantStatus(GrantStatus {
+                mode: SessionMode::NavigationGranted,
+                grant: 2,
+                reason: ModeReason::Accepted,
+                remaining_ms: Some(299_500),
+                scope: Some(40),
+            }),
+        ),
+        (
+            "input_dropped_outside_scope",
+            Message::InputDropped(InputRefused {
+                node: 7,
+                reason: Refusal::OutsideScope,
+            }),
+        ),
+        (
+            "grant_accept_five_minutes_in_a_region",
+            Message::GrantAccept(GrantTerms {
+                duration_secs: 300,
+                scope: vec![40, 41, 300],
+            }),
+        ),
+        (
+            "scope_update_added",
+            Message::ScopeUpdate(ScopeNodes {
+                replace: false,
+                nodes: vec![90, 91],
+            }),
+        ),
+        ("scope_removed", Message::ScopeRemoved(Empty)),
+        (
+            "area_request",
+            Message::AreaRequest(AreaRequest { node: 40 }),
+        ),
+        (
+            "grant_status_expired",
+            Message::GrantStatus(GrantStatus {
+                mode: SessionMode::ReadOnly,
+                grant: 2,
+                reason: ModeReason::Expired,
+                remaining_ms: None,
+                scope: None,
+            }),
+        ),
     ];
     for (i, (name, message)) in extra.into_iter().enumerate() {
         // Sequence numbers past one varint byte too, so a reader's varint is exercised.
@@ -325,6 +372,22 @@ fn invalid_cases() -> Vec<(&'static str, Vec<u8>, Option<Value>)> {
             key,
             Some(json!({ "max_string_bytes": 4 })),
         ),
+        // GrantAccept{duration: 0, scope: one node id too many}.
+        (
+            "grant_accept_scope_over_max_scope_nodes",
+            {
+                let mut bytes = vec![0x33, 0x00, 0x00];
+                let count = MAX_SCOPE_NODES as u32 + 1;
+                bytes.extend_from_slice(&[(count & 0x7f) as u8 | 0x80, (count >> 7) as u8]);
+                bytes.extend((0..count).map(|i| (i % 100) as u8));
+                bytes
+            },
+            None,
+        ),
+        // GrantAccept{duration: 300 (a varint cut short)}.
+        ("grant_accept_truncated", vec![0x33, 0x00, 0xac], None),
+        // ScopeUpdate{replace: 2}: not a bool.
+        ("scope_update_bad_bool", vec![0x34, 0x00, 0x02, 0x00], None),
     ]
 }
 

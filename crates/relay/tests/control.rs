@@ -58,6 +58,8 @@ async fn hostile_agent_input_in_read_only_and_requested_modes_is_dropped_audited
     // Asking for control changes nothing until the customer accepts.
     agent.send(Message::NavigationRequest(Empty)).await;
     customer.recv_until(FrameKind::ModeChanged).await;
+    // Each mode change is followed by why, and (while granted) how long is left.
+    customer.recv_until(FrameKind::GrantStatus).await;
     for input in agent_inputs() {
         agent.send(input).await;
     }
@@ -107,7 +109,11 @@ async fn grant_lets_input_through_and_revoke_stops_it_on_the_next_frame() {
         mode(agent.recv_until(FrameKind::ModeChanged).await),
         SessionMode::NavigationGranted
     );
-    assert_eq!(mode(customer.recv().await), SessionMode::NavigationGranted);
+    assert_eq!(
+        mode(customer.recv_until(FrameKind::ModeChanged).await),
+        SessionMode::NavigationGranted
+    );
+    customer.recv_until(FrameKind::GrantStatus).await;
 
     for input in agent_inputs() {
         let sent = agent.send(input).await;
@@ -124,6 +130,7 @@ async fn grant_lets_input_through_and_revoke_stops_it_on_the_next_frame() {
         mode(agent.recv_until(FrameKind::ModeChanged).await),
         SessionMode::ReadOnly
     );
+    customer.recv_until(FrameKind::GrantStatus).await;
     agent.send(agent_inputs().remove(0)).await;
     let marker = agent.send(pointer(3)).await;
     assert_eq!(customer.recv_bytes().await, marker);

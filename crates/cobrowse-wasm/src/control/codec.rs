@@ -4,9 +4,9 @@
 //! page makes of a welcome, an error and an end.
 
 use protocol::{
-    Click, End, EndReason, ErrorCode, FrameKind, Hello, Highlight, InputRefused, Key, Navigate,
-    Pairing, Pointer, Role, Scroll, SessionMode, SharingPaused, Stroke, TextInput, Welcome,
-    PROTOCOL_VERSION,
+    Click, End, EndReason, ErrorCode, FrameKind, GrantTerms, Hello, Highlight, InputRefused, Key,
+    ModeReason, Navigate, Pairing, Pointer, Role, ScopeNodes, Scroll, SessionMode, SharingPaused,
+    Stroke, TextInput, Welcome, PROTOCOL_VERSION,
 };
 use serde::Serialize;
 
@@ -22,6 +22,16 @@ pub enum Incoming {
     Viewers(u32),
     /// The session's mode, and the number of its latest grant.
     Mode(SessionMode, u32),
+    /// Why the mode is what it is: while granted, the milliseconds left of a time-boxed grant
+    /// and the region's root (`GrantStatus`).
+    Status {
+        mode: SessionMode,
+        reason: ModeReason,
+        remaining_ms: Option<u32>,
+        scope: Option<u32>,
+    },
+    /// The agent asks for control of the region under this node.
+    AreaRequest(u32),
     AgentPointer(Pointer),
     Highlight(Highlight),
     Stroke(Stroke),
@@ -171,6 +181,37 @@ pub fn decode_incoming(bytes: &[u8]) -> Option<Incoming> {
         }
         FrameKind::ModeChanged => Incoming::Mode(r.mode()?, r.var()?),
         FrameKind::Viewers => Incoming::Viewers(r.var()?),
+        FrameKind::GrantStatus => {
+            use ModeReason::*;
+            let mode = r.mode()?;
+            r.var()?;
+            let reason = r.pick(&[
+                Current,
+                Requested,
+                Accepted,
+                Declined,
+                Revoked,
+                Expired,
+                ScopeRemoved,
+                ScopeTooLarge,
+                Resumed,
+            ])?;
+            let remaining_ms = match r.bool()? {
+                true => Some(r.var()?),
+                false => None,
+            };
+            let scope = match r.bool()? {
+                true => Some(r.var()?),
+                false => None,
+            };
+            Incoming::Status {
+                mode,
+                reason,
+                remaining_ms,
+                scope,
+            }
+        }
+        FrameKind::AreaRequest => Incoming::AreaRequest(r.var()?),
         FrameKind::AgentPointer => Incoming::AgentPointer(Pointer {
             x: r.int()?,
             y: r.int()?,
@@ -236,9 +277,19 @@ pub fn decode_incoming(bytes: &[u8]) -> Option<Incoming> {
 /// The frames the page sends besides capture's.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Outgoing {
-    Hello { site: String, pairing: Pairing },
+    Hello {
+        site: String,
+        pairing: Pairing,
+    },
     End,
     Accept,
+    /// Accept for `duration_secs` (0: until revoked), within `scope` (root first; empty: the
+    /// whole page).
+    AcceptOn(GrantTerms),
+    /// Node ids of the granted region (see [`ScopeNodes`]).
+    Scope(ScopeNodes),
+    /// The granted region left the page.
+    ScopeRemoved,
     Decline,
     Revoke,
     Refused(InputRefused),
@@ -271,6 +322,9 @@ pub fn encode_outgoing(seq: u32, frame: &Outgoing) -> Vec<u8> {
             },
         ),
         Outgoing::Accept => put(FrameKind::NavigationAccept, seq, &()),
+        Outgoing::AcceptOn(terms) => put(FrameKind::GrantAccept, seq, terms),
+        Outgoing::Scope(nodes) => put(FrameKind::ScopeUpdate, seq, nodes),
+        Outgoing::ScopeRemoved => put(FrameKind::ScopeRemoved, seq, &()),
         Outgoing::Decline => put(FrameKind::NavigationDecline, seq, &()),
         Outgoing::Revoke => put(FrameKind::Revoke, seq, &()),
         Outgoing::Refused(r) => put(FrameKind::InputRefused, seq, r),

@@ -56,6 +56,9 @@ pub enum Signal {
     },
     Paused(bool),
     Refused(InputRefused),
+    /// Why the mode is what it is, and while granted the milliseconds left of a time-boxed
+    /// grant and the region's root (`GrantStatus`).
+    Grant(protocol::GrantStatus),
     /// The mirror asked for a fresh snapshot; the caller sends [`Message::ResyncRequest`].
     Resync(ResyncCause),
     /// A snapshot was applied: the page shows in full.
@@ -163,7 +166,11 @@ impl Mirror {
                 title: n.title,
             }),
             Message::SharingPaused(p) => step.signals.push(Signal::Paused(p.paused)),
-            Message::InputRefused(r) => step.signals.push(Signal::Refused(r)),
+            // The page's refusal, or the relay's (outside a scoped grant's region).
+            Message::InputRefused(r) | Message::InputDropped(r) => {
+                step.signals.push(Signal::Refused(r))
+            }
+            Message::GrantStatus(g) => step.signals.push(Signal::Grant(g)),
             Message::Snapshot(s) => self.snapshot(&s, &mut step),
             Message::Mutations(_) | Message::InputValue(_) | Message::Scroll(_)
                 if self.dom.is_none() =>

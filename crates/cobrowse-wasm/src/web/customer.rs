@@ -7,6 +7,8 @@
 //! One session per page. Its modules import one way, this file on top:
 //! - `state`: the page's state in a thread-local, the helpers every part shares, and how a
 //!   session ends on the page. It calls no other part.
+//! - `grant`: the terms of a grant on the page (the answer's duration and region, countdown,
+//!   outline, the region gate, the region's ids for the relay); it calls only `state`.
 //! - `input`: agent input through the page's own gate.
 //! - `flow`: the welcome, modes, pausing, agent frames, and capture's frames into the socket.
 //! - this file: the loader's entry points (`initCustomer`, `startSession`, ...), the socket's
@@ -25,6 +27,7 @@ use web_sys::{BinaryType, MessageEvent, WebSocket};
 use crate::control::{self, Outgoing, Rules};
 
 mod flow;
+mod grant;
 mod input;
 mod state;
 
@@ -46,6 +49,17 @@ fn rules_of(config: &JsValue) -> Rules {
     }
 }
 
+/// The numbers in `value` if it is an array (none otherwise).
+fn numbers(value: &JsValue) -> Vec<f64> {
+    if !Array::is_array(value) {
+        return Vec::new();
+    }
+    Array::from(value)
+        .iter()
+        .filter_map(|v| v.as_f64())
+        .collect()
+}
+
 /// Sets up the page's co-browse state once: `{ site, wsUrl, config, emit }`.
 #[wasm_bindgen(js_name = initCustomer)]
 pub fn init_customer(opts: JsValue) {
@@ -58,6 +72,7 @@ pub fn init_customer(opts: JsValue) {
             site: get(&opts, "site").as_string().unwrap_or_default(),
             ws_url: get(&opts, "wsUrl").as_string().unwrap_or_default(),
             rules: rules_of(&config),
+            choices: control::choices(&numbers(&get(&config, "grantSecs"))),
             config,
             emit: get(&opts, "emit")
                 .dyn_into()
@@ -84,6 +99,12 @@ pub fn init_customer(opts: JsValue) {
         offer: RefCell::new(None),
         retries: Cell::new(0),
         ending: Cell::new(false),
+        terms: Cell::new(control::PageGrant::default()),
+        area: RefCell::new(None),
+        scope_sent: RefCell::new(Vec::new()),
+        scope_root: Cell::new(0),
+        tick: Closure::new(flow::tick),
+        tick_id: Cell::new(0),
     });
     state::install(page);
 }
@@ -357,12 +378,14 @@ fn on_ui(name: &str, value: &str) {
             }
         }
         "allow" | "deny" if page.mode.get() == SessionMode::NavigationRequested => {
-            page.send(if name == "allow" {
-                Outgoing::Accept
+            if name == "allow" {
+                // The button's value is the duration in seconds ("0": until stopped).
+                let secs = state::digits_value(value.trim()).unwrap_or(0);
+                if let Some(mode) = grant::answer(&page, secs) {
+                    flow::set_mode(&page, mode);
+                }
             } else {
-                Outgoing::Decline
-            });
-            if name == "deny" {
+                page.send(Outgoing::Decline);
                 flow::set_mode(&page, SessionMode::ReadOnly);
             }
             if let Some(ui) = page.ui() {

@@ -89,6 +89,16 @@ fn signal_object(signal: &Signal) -> JsValue {
             ("node", JsValue::from(r.node)),
             ("reason", s(&format!("{:?}", r.reason))),
         ]),
+        Signal::Grant(g) => object(&[
+            ("type", s("grant")),
+            ("mode", s(mode_name(g.mode))),
+            ("reason", s(&format!("{:?}", g.reason))),
+            (
+                "remainingMs",
+                g.remaining_ms.map_or(JsValue::NULL, JsValue::from),
+            ),
+            ("scope", g.scope.map_or(JsValue::NULL, JsValue::from)),
+        ]),
         Signal::Resync(cause) => {
             let why = match cause {
                 ResyncCause::Gap { .. } => "gap",
@@ -252,6 +262,12 @@ impl WebMirror {
     #[wasm_bindgen(js_name = requestControl)]
     pub fn request_control(&mut self) {
         self.emit(Message::NavigationRequest(Empty));
+    }
+
+    /// Asks the customer for control of the region under mirrored node `node` only.
+    #[wasm_bindgen(js_name = requestArea)]
+    pub fn request_area(&mut self, node: u32) {
+        self.emit(Message::AreaRequest(protocol::AreaRequest { node }));
     }
 
     #[wasm_bindgen(js_name = requestResync)]

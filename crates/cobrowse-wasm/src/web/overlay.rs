@@ -25,9 +25,12 @@ extern "C" {
     #[wasm_bindgen(method, js_name = offerPrompt)]
     pub fn offer_prompt(this: &Ui);
     #[wasm_bindgen(method, js_name = navPrompt)]
-    pub fn nav_prompt(this: &Ui);
+    pub fn nav_prompt(this: &Ui, area: bool, choices: &js_sys::Array);
     #[wasm_bindgen(method)]
-    pub fn banner(this: &Ui, state: Option<String>, viewers: u32);
+    pub fn banner(this: &Ui, state: Option<String>, viewers: u32, left: &str, scoped: bool);
+    /// Outlines the region of a scoped grant (`[x, y, w, h]` in document pixels), or removes it.
+    #[wasm_bindgen(method)]
+    pub fn outline(this: &Ui, rect: Option<Vec<f64>>);
     #[wasm_bindgen(method)]
     fn pointer(this: &Ui, x: i32, y: i32);
     #[wasm_bindgen(method)]

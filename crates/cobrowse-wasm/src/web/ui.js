@@ -3,7 +3,7 @@
 // (`web/customer.rs`); this file builds DOM inside one shadow root whose host carries
 // `data-cobrowse-overlay`, so capture never sends it and the site's styles neither leak in nor
 // out. `act(name, value)` reports what the customer did: code, cancel, accept, decline, stop,
-// revoke, allow, deny.
+// revoke, allow (its value: the grant's duration in seconds, "0" until stopped), deny.
 const CSS = `
 :host{all:initial}
 *{box-sizing:border-box;font:14px/1.4 system-ui,-apple-system,"Segoe UI",sans-serif}
@@ -33,6 +33,10 @@ button.primary{background:#2563eb;color:#fff}button.ghost{background:#e5e7eb}
 .dlg h2{font-size:18px;font-weight:700;margin:0 0 8px}.dlg p{margin:0 0 14px;color:#374151}
 .dlg input{width:100%;font-size:22px;letter-spacing:3px;padding:10px 12px;border:1px solid #d1d5db;
  border-radius:8px;margin:0 0 6px}
+.area{position:absolute;border:3px dashed #f97316;border-radius:6px;pointer-events:none;
+ box-shadow:0 0 0 9999px rgba(17,24,39,.12)}
+.left{font-variant-numeric:tabular-nums;font-weight:700}
+.row.wrap{flex-wrap:wrap}
 .err{color:#b91c1c;min-height:20px;margin:0 0 8px}.row{display:flex;gap:8px;justify-content:flex-end}
 `;
 const ARROW = '<svg viewBox="0 0 22 22" width="22" height="22"><path d="M2 2l7 18 2.5-7.5L19 10z" ' +
@@ -97,9 +101,12 @@ export class Ui {
 
   _buttons(dlg, spec) {
     const row = el(this.doc, 'div', { class: 'row' });
-    const out = spec.map(([label, name, cls]) => {
-      const b = el(this.doc, 'button', { type: 'button', class: cls, 'data-act': name }, label);
-      b.addEventListener('click', () => this.act(name, name === 'code' ? this.input.value : ''));
+    const out = spec.map(([label, name, cls, value]) => {
+      const attrs = { type: 'button', class: cls, 'data-act': name };
+      if (value !== undefined) attrs['data-value'] = String(value);
+      const b = el(this.doc, 'button', attrs, label);
+      b.addEventListener('click', () => this.act(name, name === 'code' ? this.input.value
+        : value !== undefined ? String(value) : ''));
       row.append(b);
       return b;
     });
@@ -140,29 +147,66 @@ export class Ui {
       'cancel');
   }
 
-  navPrompt() {
-    this._dialog('Allow the agent to control this page?',
-      'The agent will be able to click, type into fields and move between pages of this site. ' +
-      'Hidden fields stay hidden. You can take control back at any time with Revoke.', (dlg) =>
-        this._buttons(dlg, [['Decline', 'deny', 'ghost'], ['Allow', 'allow', 'primary']])[1],
-      'deny');
+  // `area`: the agent asks for the outlined area only; `choices`: durations in seconds.
+  navPrompt(area = false, choices = [300, 900, 1800]) {
+    const label = (s) => s % 60 ? `${s} s` : `${s / 60} min`;
+    const spec = [['Decline', 'deny', 'ghost']];
+    for (const s of choices) spec.push([label(s), 'allow', 'primary', s]);
+    spec.push(['Until I stop it', 'allow', 'primary', 0]);
+    this._dialog(area ? 'Allow the agent to control the outlined area?'
+      : 'Allow the agent to control this page?',
+      (area ? 'The agent will be able to click, type and scroll inside the outlined area only, ' +
+        'and not leave this page. '
+        : 'The agent will be able to click, type into fields and move between pages of this site. ') +
+      'Hidden fields stay hidden. Choose for how long; you can take control back at any time ' +
+      'with Revoke.', (dlg) => {
+        const buttons = this._buttons(dlg, spec);
+        buttons[0].parentNode.classList.add('wrap');
+        return buttons[1];
+      }, 'deny');
   }
 
   // --- banner ----------------------------------------------------------------------------
-  banner(state, viewers = 1) {
+  // Outlines the region of a scoped grant ([x, y, w, h] in document pixels), or removes it.
+  outline(rect) {
+    if (!rect) { if (this.area) this.area.remove(); this.area = null; return; }
+    if (!this.area) {
+      this.area = el(this.doc, 'div', { class: 'area', 'data-cobrowse-area': '' });
+      this.layer.append(this.area);
+    }
+    const [x, y, w, h] = rect;
+    Object.assign(this.area.style, { left: x - 4 + 'px', top: y - 4 + 'px', width: w + 8 + 'px',
+      height: h + 8 + 'px' });
+  }
+
+  // `left`: the countdown of a time-boxed grant ('' until revoked); `scoped`: one area only.
+  banner(state, viewers = 1, left = '', scoped = false) {
+    const key = `${state}|${viewers}|${scoped}|${!!left}`;
+    if (this.bar && this.barKey === key && left) {
+      // Only the countdown moved: the rest (and the focus on Revoke) stays.
+      const span = this.bar.querySelector('.left');
+      span.textContent = left;
+      span.setAttribute('data-left', left);
+      return;
+    }
+    this.barKey = key;
     if (this.bar) this.bar.remove();
     this.bar = null;
     if (!state) return;
     const many = viewers > 1;
     const text = {
       viewing: many ? `${viewers} people are viewing this page` : 'An agent is viewing this page',
-      control: many ? `The agent can control this page; ${viewers} people are viewing it`
-        : 'The agent can control this page',
+      control: (scoped ? 'The agent can control the outlined area' : 'The agent can control this page') +
+        (many ? `; ${viewers} people are viewing it` : ''),
       paused: 'Sharing is paused on this page',
     }[state];
     const bar = el(this.doc, 'div', { class: 'bar ' + state, role: 'status', 'aria-live': 'polite',
       'data-viewers': String(viewers) });
     bar.append(el(this.doc, 'span', { class: 'dot' }), el(this.doc, 'span', {}, text));
+    if (state === 'control' && left) {
+      bar.append(el(this.doc, 'span', { class: 'left', 'data-left': left, role: 'timer',
+        'aria-label': 'time left' }, left));
+    }
     if (state === 'control') {
       const r = el(this.doc, 'button', { type: 'button', 'data-act': 'revoke' }, 'Revoke');
       r.addEventListener('click', () => this.act('revoke', ''));

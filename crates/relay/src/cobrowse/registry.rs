@@ -435,10 +435,12 @@ impl Registry {
     }
 }
 
-/// Ends the session at its deadline (pairing lapse or inactivity), then forgets it.
+/// Ends the session at its deadline (pairing lapse or inactivity), then forgets it; ends a
+/// time-boxed grant at its deadline on the way.
 async fn supervise(registry: Arc<Registry>, session: Arc<Session>) {
     loop {
-        let Some(deadline) = session.deadline() else {
+        let grant = session.grant_deadline();
+        let Some(deadline) = session.deadline().into_iter().chain(grant).min() else {
             if session.has_ended() {
                 break;
             }
@@ -448,6 +450,13 @@ async fn supervise(registry: Arc<Registry>, session: Arc<Session>) {
         tokio::select! {
             _ = session.wake.notified() => {}
             _ = tokio::time::sleep_until(deadline) => {
+                if grant.is_some_and(|d| d <= Instant::now()) {
+                    for record in session.expire_grant() {
+                        if registry.recorder.record(record).await.is_err() {
+                            tracing::error!("recorder gone; expiry not persisted");
+                        }
+                    }
+                }
                 if session.deadline().is_some_and(|d| d <= Instant::now()) {
                     // Boxed: ending is rare, and its state would otherwise sit in every
                     // session's supervisor for the session's whole life.

@@ -12,26 +12,27 @@ use std::{
 
 use axum::body::Bytes;
 use protocol::{
-    ControlState, End, EndReason, ErrorCode, FrameKind, Interaction, Message, ModeChanged,
-    Presence, Role, Verdict, Welcome, PROTOCOL_VERSION,
+    ControlState, EndReason, ErrorCode, FrameKind, Interaction, Message, ModeChanged, Presence,
+    Role, Verdict, Welcome, PROTOCOL_VERSION,
 };
 use tokio::{sync::Notify, time::Instant};
 
 use super::audit::Record;
 use super::counters::FrameCounters;
 use super::{
-    page::{Buffered, PageBuffer},
+    page::PageBuffer,
     peer::{close_code, error_close, relay_frame, Closing, Outbound, PeerHandle},
 };
 use crate::ids::now_ms;
 
 #[cfg(feature = "conformance-broken-gate")]
 mod broken_gate;
+mod grant;
 mod locked;
 mod observers;
 pub use locked::SessionView;
 pub use locked::Step;
-use locked::{other, refusal_record, State};
+use locked::{other, State};
 pub use observers::ObserveError;
 
 /// Why a peer could not attach.
@@ -61,8 +62,11 @@ pub struct Session {
     pairing_deadline: Instant,
     /// Everything that changes, behind one short lock.
     state: Mutex<State>,
-    /// Wakes the supervisor task: the session ended, or its deadline moved earlier (pairing).
+    /// Wakes the supervisor task: the session ended, or its deadline moved earlier (pairing,
+    /// or a time-boxed grant).
     pub(crate) wake: Notify,
+    /// The start of the session's millisecond clock, which grant deadlines are kept on.
+    epoch: Instant,
 }
 
 impl Session {
@@ -108,6 +112,7 @@ impl Session {
                 counters,
             }),
             wake: Notify::new(),
+            epoch: Instant::now(),
         }
     }
 
@@ -165,6 +170,8 @@ impl Session {
                 // The agent hears it now; the page's welcome below carries the mode.
                 let frame = relay_frame(Message::ModeChanged(ModeChanged { mode, grant }));
                 st.deliver(&self.id, Role::Agent, Outbound::Frame(frame), &mut records);
+                let status = st.grant_status(protocol::ModeReason::Resumed, self.now_ms());
+                st.deliver(&self.id, Role::Agent, status, &mut records);
                 let detail = format!("{mode:?}: the customer resumed without grant {grant}");
                 records.push(st.audit(&self.id, "mode", detail));
             }
@@ -183,9 +190,16 @@ impl Session {
             role: other(role),
             connected: other_connected,
         }));
-        // Fresh queues always have room for these two.
+        // Fresh queues always have room for these three.
         handle.send(Outbound::Frame(welcome)).ok();
         handle.send(Outbound::Frame(presence)).ok();
+        if st.control.mode() != protocol::SessionMode::ReadOnly {
+            // How long is left of a grant, and over which region: a resume never extends it.
+            let now = self.now_ms();
+            handle
+                .send(st.grant_status(protocol::ModeReason::Current, now))
+                .ok();
+        }
         *st.peer(role) = Some(handle);
         st.last_activity = Instant::now();
         match role {
@@ -325,24 +339,50 @@ impl Session {
             return step;
         }
         st.last_activity = arrived;
-        let verdict = st.control.on_frame(role, kind);
+        let now = self.now_ms();
+        // A deadline that passed before the supervisor's timer fired counts from now on.
+        st.expire_at(&self.id, now, &mut step.records);
+        let body = grant::body_of(&frame);
+        let max_secs = protocol::MAX_GRANT_SECS;
+        let verdict = st.control.on_frame_at(role, kind, body, now, max_secs);
         #[cfg(feature = "conformance-broken-gate")]
         let verdict = broken_gate::forward_refused_input(verdict);
         match verdict {
             Verdict::Forward => {
-                self.forward(&mut st, role, (kind, frame, arrived), &mut step.records)
+                st.forward(&self.id, role, (kind, frame, arrived), &mut step.records)
             }
             Verdict::Transition(mode) => {
-                self.forward(&mut st, role, (kind, frame, arrived), &mut step.records);
-                st.announce_mode(&self.id, mode, &mut step.records);
-                let record = st.audit(
-                    &self.id,
-                    "mode",
-                    format!("{mode:?} after {role:?} {kind:?}"),
-                );
+                // A region over the bound is not passed on: the agent could not decode it.
+                if st.control.reason() != protocol::ModeReason::ScopeTooLarge {
+                    st.forward(&self.id, role, (kind, frame, arrived), &mut step.records);
+                }
+                st.announce_mode_at(&self.id, now, &mut step.records);
+                let why = st.control.reason();
+                let detail = format!("{mode:?} after {role:?} {kind:?} ({why:?})");
+                let record = st.audit(&self.id, "mode", detail);
                 step.records.push(record);
+                if st.control.deadline_ms().is_some() {
+                    // The supervisor arms the grant's deadline.
+                    self.wake.notify_one();
+                }
             }
             Verdict::Drop(protocol::DropReason::Ended) => {}
+            Verdict::Drop(
+                reason @ (protocol::DropReason::OutsideScope
+                | protocol::DropReason::ScopedNavigation),
+            ) => {
+                st.refuse_outside_scope(&self.id, kind, &frame, reason, &mut step.records);
+            }
+            Verdict::Malformed => {
+                let reason = format!("a {kind:?} body that does not decode");
+                let record = st.audit(&self.id, "violation", reason.clone());
+                step.records.push(record);
+                step.close = Some(error_close(
+                    ErrorCode::Malformed,
+                    close_code::PROTOCOL_ERROR,
+                    reason,
+                ));
+            }
             Verdict::Drop(reason) => {
                 let record = st.audit(
                     &self.id,
@@ -366,37 +406,6 @@ impl Session {
         step
     }
 
-    /// Forwards `frame` of `kind`, read at `arrived`, from `from` to the other side.
-    fn forward(
-        &self,
-        st: &mut State,
-        from: Role,
-        (kind, frame, arrived): (FrameKind, Bytes, Instant),
-        records: &mut Vec<Record>,
-    ) {
-        match (from, kind) {
-            (Role::Customer, FrameKind::Snapshot) => st.snapshot_due = None,
-            (Role::Agent, FrameKind::ResyncRequest) => st.snapshot_due = Some(Instant::now()),
-            (Role::Agent, k) if k.is_agent_input() => {
-                st.unanswered_inputs = st.unanswered_inputs.saturating_add(1);
-            }
-            (Role::Customer, FrameKind::InputRefused) => {
-                if let Some(record) = refusal_record(&self.id, st, &frame) {
-                    records.push(record);
-                }
-            }
-            _ => {}
-        }
-        if from == Role::Customer && st.page.push(kind, &frame) == Buffered::Overflowed {
-            st.snapshot_due = Some(Instant::now());
-            let resync = relay_frame(Message::ResyncRequest(protocol::Empty));
-            st.deliver(&self.id, Role::Customer, Outbound::Frame(resync), records);
-            records.push(st.audit(&self.id, "buffer_overflow", "resync requested".into()));
-        }
-        st.deliver(&self.id, other(from), Outbound::Frame(frame), records);
-        st.counters.relay_latency.observe(arrived.elapsed());
-    }
-
     /// Ends the session: both sides get `End` with the reason, then their connections close.
     /// Returns nothing if it had already ended.
     pub fn end(&self, reason: EndReason) -> Vec<Record> {
@@ -404,31 +413,9 @@ impl Session {
         if st.end_reason.is_some() {
             return Vec::new();
         }
-        st.end_reason = Some(reason);
-        st.control.end();
-        st.page.clear();
-        let end = relay_frame(Message::End(End { reason }));
-        for mut o in std::mem::take(&mut st.observers) {
-            o.handle.close(Closing {
-                drain: true,
-                last: vec![end.clone()],
-                code: close_code::NORMAL,
-                reason: format!("session ended: {reason:?}"),
-            });
-        }
-        for role in [Role::Customer, Role::Agent] {
-            if let Some(mut peer) = st.peer(role).take() {
-                peer.close(Closing {
-                    drain: true,
-                    last: vec![end.clone()],
-                    code: close_code::NORMAL,
-                    reason: format!("session ended: {reason:?}"),
-                });
-            }
-        }
-        let audit = st.audit(&self.id, "ended", format!("{reason:?}"));
+        let records = st.end(&self.id, reason);
         self.wake.notify_one();
-        vec![audit, st.ended(&self.id, format!("{reason:?}"))]
+        records
     }
 
     fn observers(&self) -> observers::Ctx<'_> {
@@ -462,6 +449,24 @@ impl Session {
     /// Detaches observer `peer_id`, closing it with `closing` if given; the session goes on.
     pub fn detach_observer(&self, peer_id: u64, closing: Option<Closing>) -> Vec<Record> {
         self.observers().detach(&mut self.lock(), peer_id, closing)
+    }
+
+    /// Milliseconds on this session's clock, which grant deadlines are kept on.
+    fn now_ms(&self) -> u64 {
+        grant::ms_since(self.epoch)
+    }
+
+    /// When the grant in force ends by itself, if it does.
+    pub fn grant_deadline(&self) -> Option<Instant> {
+        let ms = self.lock().control.deadline_ms()?;
+        Some(self.epoch + Duration::from_millis(ms))
+    }
+
+    /// Ends the grant if its deadline passed: both sides are told, and the expiry audited.
+    pub fn expire_grant(&self) -> Vec<Record> {
+        let (mut records, now) = (Vec::new(), self.now_ms());
+        self.lock().expire_at(&self.id, now, &mut records);
+        records
     }
 
     pub fn has_ended(&self) -> bool {

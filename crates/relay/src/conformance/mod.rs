@@ -15,11 +15,12 @@
 //!
 //! `target` and `report` are the leaves (what to check, what was found); `vectors`, `peer` and
 //! `api` are the runner's hands (the frames to send, one WebSocket side, the REST calls);
-//! `ctx` pairs a customer with an agent; `handshake_checks`, `session_checks` and
-//! `refusal_checks` are the checks; `run` orders them.
+//! `ctx` pairs a customer with an agent; `handshake_checks`, `session_checks` (with
+//! `grant_checks`) and `refusal_checks` are the checks; `run` orders them.
 
 mod api;
 mod ctx;
+mod grant_checks;
 mod handshake_checks;
 mod peer;
 mod refusal_checks;

@@ -44,6 +44,10 @@ pub async fn run(ctx: &Ctx<'_>, results: &mut Results) {
             results.record("requested_input_dropped", input_dropped(&mut pair).await);
             results.record("grant_delivers_input", grant(&mut pair).await);
             results.record("revoke_drops_input", revoke(&mut pair).await);
+            let scoped = super::grant_checks::scoped(&mut pair).await;
+            results.record("scoped_input_outside_dropped", scoped);
+            let timed = super::grant_checks::timed(&mut pair).await;
+            results.record("timed_grant_expires", timed);
             results.record("customer_end_tells_agent", customer_end(pair).await);
         }
         None => {
@@ -54,6 +58,8 @@ pub async fn run(ctx: &Ctx<'_>, results: &mut Results) {
                 "requested_input_dropped",
                 "grant_delivers_input",
                 "revoke_drops_input",
+                "scoped_input_outside_dropped",
+                "timed_grant_expires",
                 "customer_end_tells_agent",
             ] {
                 results.record(name, Err("not run: pairing by key failed".into()));

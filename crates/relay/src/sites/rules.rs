@@ -53,6 +53,10 @@ pub struct SiteRules {
     /// A snapshot slice yields to the page after this many milliseconds (1 to 1,000).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub slice_ms: Option<u32>,
+    /// The durations, in seconds, the customer may grant control for (1 to 3,600 each, at
+    /// most four, besides "until I stop it"); none: 5, 15 and 30 minutes.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub grant_secs: Vec<u32>,
 }
 
 /// Why rules, an origin or a key were refused; the text is what the admin reads.
@@ -145,6 +149,16 @@ impl SiteRules {
         }
         in_range("pointerIntervalMs", self.pointer_interval_ms, 0, 10_000)?;
         in_range("sliceMs", self.slice_ms, 1, 1_000)?;
+        if self.grant_secs.len() > 4 {
+            return Err(RuleError::TooMany {
+                list: "grantSecs",
+                limit: 4,
+                got: self.grant_secs.len(),
+            });
+        }
+        for &secs in &self.grant_secs {
+            in_range("grantSecs", Some(secs), 1, protocol::MAX_GRANT_SECS)?;
+        }
         Ok(self)
     }
 }
@@ -327,6 +341,7 @@ mod tests {
         let every = SiteRules {
             pointer_interval_ms: Some(1),
             slice_ms: Some(1),
+            grant_secs: vec![300],
             ..SiteRules::default()
         };
         let json = serde_json::to_value(every).unwrap();
@@ -354,6 +369,14 @@ mod tests {
         assert_eq!(back["pause"], json!(["/demo/security.html*"]));
         assert_eq!(back["agentTypesMasked"], json!(false));
         assert!(back.get("sliceMs").is_none());
+    }
+
+    #[test]
+    fn grant_durations_are_one_second_to_an_hour_and_at_most_four() {
+        assert!(SiteRules::from_json(&json!({"grantSecs": [3, 3600]})).is_ok());
+        for bad in [json!([0]), json!([3601]), json!([1, 2, 3, 4, 5])] {
+            assert!(SiteRules::from_json(&json!({ "grantSecs": bad })).is_err());
+        }
     }
 
     #[test]

@@ -9,6 +9,7 @@ use protocol::{FrameKind, SessionMode, Welcome};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 
+use super::grant;
 use super::input::apply_input;
 use super::state::{current, href, storage, window, Page};
 use crate::control::{self, end_reason_name, Incoming, Outgoing};
@@ -61,6 +62,14 @@ pub(super) fn on_frame(bytes: Uint8Array) {
             return;
         }
         let _ = ws.send_with_array_buffer_view(&bytes);
+    }
+    if matches!(kind, Some(FrameKind::Mutations | FrameKind::Snapshot)) && page.terms.get().scoped {
+        // Not from inside capture's delivery: capture's ids are readable once it returns.
+        later(|p| {
+            if let Some(mode) = grant::sync_scope(p) {
+                set_mode(p, mode);
+            }
+        });
     }
     if kind == Some(FrameKind::Navigated) && control::is_paused(&href(), &page.opts.rules) {
         // Not from inside capture's delivery: pause in a task of its own.
@@ -218,6 +227,14 @@ fn welcome(page: &Page, w: Welcome) {
     }
 }
 
+/// The grant's timer: the countdown, and the end of a time-boxed grant by the page's clock.
+pub(super) fn tick() {
+    let Some(page) = current() else { return };
+    if let Some(mode) = grant::tick(&page) {
+        set_mode(&page, mode);
+    }
+}
+
 /// Follows a mode the relay announced with the number of its latest grant: under a grant, the
 /// page keeps the number to name when it resumes.
 fn follow(page: &Page, mode: SessionMode, grant: u32) {
@@ -239,13 +256,29 @@ pub(super) fn set_mode(page: &Page, mode: SessionMode) {
     }
     if let Some(ui) = page.ui() {
         match mode {
-            SessionMode::NavigationRequested => ui.nav_prompt(),
+            SessionMode::NavigationRequested => {
+                let area = page.area.borrow().is_some();
+                let choices: js_sys::Array = page
+                    .opts
+                    .choices
+                    .iter()
+                    .map(|&s| JsValue::from(s))
+                    .collect();
+                ui.nav_prompt(area, &choices)
+            }
             _ => ui.close(),
         }
     }
     match (before, mode) {
-        (_, SessionMode::NavigationGranted) => page.emit("granted", &[]),
-        (SessionMode::NavigationGranted, _) => page.emit("revoked", &[]),
+        (_, SessionMode::NavigationGranted) => {
+            grant::started(page);
+            page.emit("granted", &[]);
+        }
+        (SessionMode::NavigationGranted, _) => {
+            grant::stopped(page);
+            page.emit("revoked", &[]);
+        }
+        (SessionMode::NavigationRequested, _) => grant::stopped(page),
         _ => {}
     }
     page.show_banner();
@@ -261,6 +294,21 @@ pub(super) fn on_incoming(page: &Rc<Page>, incoming: Incoming) {
             *page.error.borrow_mut() = Some(text);
         }
         Incoming::Mode(mode, grant) => follow(page, mode, grant),
+        Incoming::Status {
+            mode,
+            remaining_ms,
+            scope,
+            ..
+        } => {
+            if let Some(mode) = grant::on_status(page, mode, remaining_ms, scope) {
+                set_mode(page, mode);
+            }
+        }
+        Incoming::AreaRequest(node) => {
+            if let Some(mode) = grant::on_area_request(page, node) {
+                set_mode(page, mode);
+            }
+        }
         Incoming::Presence => {}
         Incoming::Viewers(count) => {
             page.viewers.set(count);
@@ -296,6 +344,7 @@ pub(super) fn on_incoming(page: &Rc<Page>, incoming: Incoming) {
         }
         Incoming::NavigationRequest => {
             if page.mode.get() == SessionMode::ReadOnly {
+                page.area.borrow_mut().take();
                 set_mode(page, SessionMode::NavigationRequested);
             }
         }

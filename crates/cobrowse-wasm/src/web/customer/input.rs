@@ -4,6 +4,7 @@
 
 use protocol::{InputRefused, Navigate, Refusal};
 
+use super::grant::allows;
 use super::state::{href, window, Page};
 use crate::control::{self, decide, Action, Facts, Incoming, Outgoing, Reach};
 use crate::web::apply;
@@ -25,10 +26,16 @@ pub(super) fn apply_input(page: &Page, input: Incoming) {
             let reach = el.as_ref().map_or_else(Reach::default, |el| {
                 apply::reach(capture.as_deref(), el, false)
             });
-            match (
-                control::decide_click(granted, &facts, &reach, rules, &href()),
-                el,
-            ) {
+            // Under a scoped grant a click that leaves the page (a link, a submission) is a
+            // navigation, and refused as one.
+            let leaves = reach.follows.is_some() || reach.submits.is_some();
+            let verdict = control::decide_click(granted, &facts, &reach, rules, &href())
+                .and_then(|()| allows(page, false, el.as_deref()))
+                .and_then(|()| match leaves {
+                    true => allows(page, true, None),
+                    false => Ok(()),
+                });
+            match (verdict, el) {
                 (Ok(()), Some(el)) => apply::click(&el, &c),
                 (Err(r), _) => refuse(page, c.node, r),
                 (Ok(()), None) => refuse(page, c.node, Refusal::UnknownNode),
@@ -36,7 +43,9 @@ pub(super) fn apply_input(page: &Page, input: Incoming) {
         }
         Incoming::TextInput(t) => {
             let (el, facts) = target(t.node);
-            match (decide(granted, Action::Type, &facts, rules), el) {
+            let verdict = decide(granted, Action::Type, &facts, rules)
+                .and_then(|()| allows(page, false, el.as_deref()));
+            match (verdict, el) {
                 (Ok(()), Some(el)) => apply::type_text(&el, &t.value),
                 (Err(r), _) => refuse(page, t.node, r),
                 (Ok(()), None) => refuse(page, t.node, Refusal::UnknownNode),
@@ -50,7 +59,12 @@ pub(super) fn apply_input(page: &Page, input: Incoming) {
                 .as_ref()
                 .filter(|el| apply::key_submits(el, &k.key))
                 .and_then(|el| apply::reach(capture.as_deref(), el, true).submits);
-            let verdict = control::decide_key(granted, &facts, submits.as_ref(), rules, &href());
+            let verdict = control::decide_key(granted, &facts, submits.as_ref(), rules, &href())
+                .and_then(|()| allows(page, false, el.as_deref()))
+                .and_then(|()| match submits {
+                    Some(_) => allows(page, true, None),
+                    None => Ok(()),
+                });
             match (verdict, el) {
                 (Ok(()), Some(el)) => apply::key(&el, &k),
                 (Err(r), _) => refuse(page, k.node, r),
@@ -69,7 +83,9 @@ pub(super) fn apply_input(page: &Page, input: Incoming) {
             } else {
                 target(s.node)
             };
-            match decide(granted, Action::Scroll, &facts, rules) {
+            let verdict = decide(granted, Action::Scroll, &facts, rules)
+                .and_then(|()| allows(page, false, el.as_deref()));
+            match verdict {
                 Ok(()) => apply::scroll(el.as_ref(), &s),
                 Err(r) => refuse(page, s.node, r),
             }
@@ -82,6 +98,9 @@ pub(super) fn apply_input(page: &Page, input: Incoming) {
 fn navigate(page: &Page, granted: bool, n: &Navigate) {
     if !granted {
         return refuse(page, 0, Refusal::NotGranted);
+    }
+    if let Err(r) = allows(page, true, None) {
+        return refuse(page, 0, r);
     }
     let Some(w) = window() else { return };
     let done = match n {

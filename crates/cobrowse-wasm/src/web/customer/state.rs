@@ -16,7 +16,7 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use web_sys::WebSocket;
 
-use crate::control::{self, Outgoing, Rules};
+use crate::control::{self, Outgoing, PageGrant, Rules};
 use crate::web::overlay::{self, Ui};
 use crate::web::session::WebCapture;
 
@@ -41,6 +41,8 @@ pub(super) struct Opts {
     /// The site configuration object (capture's selectors and the rules below).
     pub(super) config: JsValue,
     pub(super) rules: Rules,
+    /// The grant durations offered to the customer, in seconds (the site's `grantSecs`).
+    pub(super) choices: Vec<u32>,
     /// `emit(name, detail)`: the loader's event dispatch.
     pub(super) emit: Function,
 }
@@ -79,6 +81,16 @@ pub(super) struct Page {
     /// The customer pressed Stop while the socket was down: the session ended on the page, and
     /// the current connection only carries the page's End to the relay (see `end_from_page`).
     pub(super) ending: Cell<bool>,
+    /// The terms of the grant the page lives under: its own deadline, whether scoped.
+    pub(super) terms: Cell<PageGrant>,
+    /// The region the agent asked for, then the granted one (outlined on the page).
+    pub(super) area: RefCell<Option<web_sys::Element>>,
+    /// The region's node ids as the relay knows them, and its root's id.
+    pub(super) scope_sent: RefCell<Vec<u32>>,
+    pub(super) scope_root: Cell<u32>,
+    /// The countdown's timer under a grant (`grant::tick`).
+    pub(super) tick: Closure<dyn FnMut()>,
+    pub(super) tick_id: Cell<i32>,
 }
 
 /// What sessionStorage keeps of this tab's session between page loads: the resume token, and
@@ -116,6 +128,17 @@ fn digits(mut n: u32) -> String {
         }
     }
     out[at..].iter().map(|&b| char::from(b)).collect()
+}
+
+/// A decimal number, by hand as `digits` writes it: `str::parse` costs the package more.
+pub(super) fn digits_value(v: &str) -> Option<u32> {
+    if v.is_empty() {
+        return None;
+    }
+    v.bytes().try_fold(0u32, |n, b| {
+        let digit = u32::from(b.checked_sub(b'0').filter(|d| *d < 10)?);
+        n.checked_mul(10)?.checked_add(digit)
+    })
 }
 
 pub(super) fn href() -> String {
@@ -226,14 +249,28 @@ impl Page {
         }
     }
 
+    /// Whether agent input may act now: granted, not paused, and not past the grant's
+    /// deadline by the page's own clock (even if the relay's expiry has not arrived).
     pub(super) fn granted(&self) -> bool {
-        self.mode.get() == SessionMode::NavigationGranted && !self.paused.get()
+        self.mode.get() == SessionMode::NavigationGranted
+            && !self.paused.get()
+            && !self.terms.get().expired(js_sys::Date::now())
     }
 
     pub(super) fn show_banner(&self) {
         let state = overlay::banner_state(self.granted(), self.paused.get());
+        let left = match state {
+            "control" => self
+                .terms
+                .get()
+                .seconds_left(js_sys::Date::now())
+                .map(control::countdown)
+                .unwrap_or_default(),
+            _ => String::new(),
+        };
+        let scoped = self.terms.get().scoped;
         if let Some(ui) = self.ui() {
-            ui.banner(Some(state.to_owned()), self.viewers.get());
+            ui.banner(Some(state.to_owned()), self.viewers.get(), &left, scoped);
         }
     }
 
@@ -277,6 +314,13 @@ impl Page {
         self.drop_socket();
         self.stop_capture();
         self.mode.set(SessionMode::ReadOnly);
+        // No grant outlives the session: its countdown stops, its terms and area go.
+        let tick = self.tick_id.replace(0);
+        if let (Some(w), true) = (window(), tick != 0) {
+            w.clear_interval_with_handle(tick);
+        }
+        self.terms.set(PageGrant::default());
+        self.area.borrow_mut().take();
         self.paused.set(false);
         self.stop_polling();
         self.retries.set(0);

@@ -2,12 +2,14 @@
 //! the late-join buffer, the inactivity clock, the audit sequence) and how something reaches a
 //! peer from under that lock: a frame queued (or the peer dropped as a slow consumer), a
 //! presence change, a mode announcement, the viewer count, an audit record returned for the
-//! caller to queue. Observers receive what the agent receives; nothing here reads from them.
+//! caller to queue; forwarding a frame to the other side, and ending the session for everyone.
+//! Observers receive what the agent receives; nothing here reads from them.
 
 use std::sync::Arc;
 
+use axum::body::Bytes;
 use protocol::{
-    ControlState, EndReason, ErrorCode, Message, ModeChanged, Presence, Role, SessionMode, Viewers,
+    ControlState, End, EndReason, ErrorCode, FrameKind, Message, Presence, Role, Viewers,
 };
 use tokio::time::Instant;
 
@@ -15,7 +17,7 @@ use super::super::{
     audit::{AuditEntry, Record},
     audit_chain::{self, Hash},
     counters::FrameCounters,
-    page::PageBuffer,
+    page::{Buffered, PageBuffer},
     peer::{close_code, error_close, relay_frame, Closing, Outbound, PeerHandle, QueueFull},
 };
 use crate::ids::now_ms;
@@ -284,12 +286,60 @@ impl State {
             count: self.viewers(),
         })))
     }
+    /// Forwards `frame` of `kind`, read at `arrived`, from `from` to the other side.
+    pub(super) fn forward(
+        &mut self,
+        id: &str,
+        from: Role,
+        (kind, frame, arrived): (FrameKind, Bytes, Instant),
+        records: &mut Vec<Record>,
+    ) {
+        match (from, kind) {
+            (Role::Customer, FrameKind::Snapshot) => self.snapshot_due = None,
+            (Role::Agent, FrameKind::ResyncRequest) => self.snapshot_due = Some(Instant::now()),
+            (Role::Agent, k) if k.is_agent_input() => {
+                self.unanswered_inputs = self.unanswered_inputs.saturating_add(1);
+            }
+            (Role::Customer, FrameKind::InputRefused) => {
+                if let Some(record) = refusal_record(id, self, &frame) {
+                    records.push(record);
+                }
+            }
+            _ => {}
+        }
+        if from == Role::Customer && self.page.push(kind, &frame) == Buffered::Overflowed {
+            self.snapshot_due = Some(Instant::now());
+            let resync = relay_frame(Message::ResyncRequest(protocol::Empty));
+            self.deliver(id, Role::Customer, Outbound::Frame(resync), records);
+            records.push(self.audit(id, "buffer_overflow", "resync requested".into()));
+        }
+        self.deliver(id, other(from), Outbound::Frame(frame), records);
+        self.counters.relay_latency.observe(arrived.elapsed());
+    }
 
-    pub(super) fn announce_mode(&mut self, id: &str, mode: SessionMode, records: &mut Vec<Record>) {
-        let grant = self.control.grant();
-        let frame = relay_frame(Message::ModeChanged(ModeChanged { mode, grant }));
-        self.deliver(id, Role::Customer, Outbound::Frame(frame.clone()), records);
-        self.deliver(id, Role::Agent, Outbound::Frame(frame), records);
+    /// Ends the session: both sides and every observer get `End` with the reason, then their
+    /// connections close. Returns the audit entry and the session's end record.
+    pub(super) fn end(&mut self, id: &str, reason: EndReason) -> Vec<Record> {
+        self.end_reason = Some(reason);
+        self.control.end();
+        self.page.clear();
+        let end = relay_frame(Message::End(End { reason }));
+        let closing = || Closing {
+            drain: true,
+            last: vec![end.clone()],
+            code: close_code::NORMAL,
+            reason: format!("session ended: {reason:?}"),
+        };
+        for mut o in std::mem::take(&mut self.observers) {
+            o.handle.close(closing());
+        }
+        for role in [Role::Customer, Role::Agent] {
+            if let Some(mut peer) = self.peer(role).take() {
+                peer.close(closing());
+            }
+        }
+        let audit = self.audit(id, "ended", format!("{reason:?}"));
+        vec![audit, self.ended(id, format!("{reason:?}"))]
     }
 }
 

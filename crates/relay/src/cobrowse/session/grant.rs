@@ -1,0 +1,102 @@
+//! The terms of a session's control grant at the relay: the session's millisecond clock the
+//! state machine runs on, the grant's deadline as the supervisor's timer sees it, expiry (a
+//! revoke the relay makes itself, audited "expired"), the `GrantStatus` both sides get after
+//! every mode change, and input refused outside a scoped grant's region (audited "outside
+//! scope" and told to the agent with `InputDropped`).
+//!
+//! The relay knows no DOM: a region is the node ids the page named (see `protocol::grant`).
+
+use protocol::{
+    DropReason, FrameKind, GrantStatus, InputRefused, Message, ModeChanged, ModeReason, Refusal,
+    Role, SessionMode,
+};
+use tokio::time::Instant;
+
+use super::super::{
+    audit::Record,
+    peer::{relay_frame, Outbound},
+};
+use super::locked::State;
+
+/// Milliseconds since `epoch` on the runtime's clock (paused in tests, like every timer here).
+pub(super) fn ms_since(epoch: Instant) -> u64 {
+    u64::try_from(epoch.elapsed().as_millis()).unwrap_or(u64::MAX)
+}
+
+/// The body of an encoded frame: what follows the kind byte and the sequence varint.
+pub(super) fn body_of(frame: &[u8]) -> &[u8] {
+    let rest = frame.get(1..).unwrap_or_default();
+    let seq_len = rest
+        .iter()
+        .position(|b| b & 0x80 == 0)
+        .map_or(rest.len(), |i| i + 1);
+    rest.get(seq_len..).unwrap_or_default()
+}
+
+impl State {
+    /// The grant status as it stands at `now_ms`, with `reason`.
+    pub(super) fn grant_status(&self, reason: ModeReason, now_ms: u64) -> Outbound {
+        let granted = self.control.mode() == SessionMode::NavigationGranted;
+        Outbound::Frame(relay_frame(Message::GrantStatus(GrantStatus {
+            mode: self.control.mode(),
+            grant: self.control.grant(),
+            reason,
+            remaining_ms: self.control.remaining_ms(now_ms).filter(|_| granted),
+            scope: self.control.scope_root(),
+        })))
+    }
+
+    /// Tells both sides the mode and why (`ModeChanged`, then `GrantStatus`).
+    pub(super) fn announce_mode_at(&mut self, id: &str, now_ms: u64, records: &mut Vec<Record>) {
+        let mode = self.control.mode();
+        let grant = self.control.grant();
+        let changed = relay_frame(Message::ModeChanged(ModeChanged { mode, grant }));
+        let status = self.grant_status(self.control.reason(), now_ms);
+        for role in [Role::Customer, Role::Agent] {
+            self.deliver(id, role, Outbound::Frame(changed.clone()), records);
+            self.deliver(id, role, status.clone(), records);
+        }
+    }
+
+    /// Ends a grant whose deadline passed by `now_ms`: announced to both sides and audited.
+    pub(super) fn expire_at(&mut self, id: &str, now_ms: u64, records: &mut Vec<Record>) {
+        let grant = self.control.grant();
+        if self.control.expire(now_ms).is_some() {
+            self.announce_mode_at(id, now_ms, records);
+            let detail = format!("ReadOnly: grant {grant} expired");
+            records.push(self.audit(id, "expired", detail));
+        }
+    }
+
+    /// Audits agent input refused outside a scoped grant's region and tells the agent.
+    pub(super) fn refuse_outside_scope(
+        &mut self,
+        id: &str,
+        kind: FrameKind,
+        frame: &[u8],
+        reason: DropReason,
+        records: &mut Vec<Record>,
+    ) {
+        let node = match protocol::Frame::decode(frame, &protocol::Limits::default()) {
+            Ok(protocol::Frame { message, .. }) => match message {
+                Message::Click(protocol::Click { node, .. })
+                | Message::TextInput(protocol::TextInput { node, .. })
+                | Message::Key(protocol::Key { node, .. })
+                | Message::AgentScroll(protocol::Scroll { node, .. }) => node,
+                _ => 0,
+            },
+            Err(_) => 0,
+        };
+        let what = match reason {
+            DropReason::ScopedNavigation => "navigation under a scoped grant",
+            _ => "outside scope",
+        };
+        let detail = format!("Agent {kind:?} on node {node}: {what}");
+        records.push(self.audit(id, "dropped", detail));
+        let notice = relay_frame(Message::InputDropped(InputRefused {
+            node,
+            reason: Refusal::OutsideScope,
+        }));
+        self.deliver(id, Role::Agent, Outbound::Frame(notice), records);
+    }
+}
