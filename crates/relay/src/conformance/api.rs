@@ -11,10 +11,12 @@ use super::{
 /// The relay's addresses and a signed-in agent.
 pub struct Api {
     client: reqwest::Client,
-    /// `http://HOST:PORT[/prefix]`, no trailing slash.
+    /// `http(s)://HOST:PORT[/prefix]`, no trailing slash.
     http: String,
-    /// The same with `ws://`.
+    /// The same with `ws(s)://`.
     ws: String,
+    /// The sockets' TLS set-up (the system's roots and any `--ca-cert`).
+    tls: native_tls::TlsConnector,
     /// The agent's bearer token.
     token: String,
 }
@@ -25,30 +27,49 @@ pub struct Started {
     pub security_key: String,
 }
 
-/// `(http base, ws base)` for a `--url` in either scheme.
+/// `(http base, ws base)` for a `--url` in any of the four schemes: `https://` and `wss://`
+/// mean TLS for both.
 fn bases(url: &str) -> Result<(String, String), SetupError> {
     let url = url.trim_end_matches('/');
-    let rest = ["http://", "ws://"]
-        .iter()
-        .find_map(|scheme| url.strip_prefix(scheme))
-        .ok_or_else(|| SetupError::BadUrl(url.to_owned()))?;
+    let (tls, rest) = [
+        ("http://", false),
+        ("ws://", false),
+        ("https://", true),
+        ("wss://", true),
+    ]
+    .iter()
+    .find_map(|(scheme, tls)| url.strip_prefix(scheme).map(|rest| (*tls, rest)))
+    .ok_or_else(|| SetupError::BadUrl(url.to_owned()))?;
     if rest.is_empty() {
         return Err(SetupError::BadUrl(url.to_owned()));
     }
-    Ok((format!("http://{rest}"), format!("ws://{rest}")))
+    let s = if tls { "s" } else { "" };
+    Ok((format!("http{s}://{rest}"), format!("ws{s}://{rest}")))
+}
+
+/// The HTTP client and the sockets' TLS connector, both trusting the system's roots and the
+/// target's extra authority.
+fn clients(target: &Target) -> Result<(reqwest::Client, native_tls::TlsConnector), SetupError> {
+    let mut http = reqwest::Client::builder().timeout(target.wait);
+    let mut tls = native_tls::TlsConnector::builder();
+    if let Some(pem) = &target.ca_pem {
+        let bad = |e: &dyn std::fmt::Display| SetupError::BadCa(e.to_string());
+        http = http.add_root_certificate(reqwest::Certificate::from_pem(pem).map_err(|e| bad(&e))?);
+        tls.add_root_certificate(native_tls::Certificate::from_pem(pem).map_err(|e| bad(&e))?);
+    }
+    let http = http.build().map_err(|source| SetupError::Http {
+        what: "(client set-up)",
+        source,
+    })?;
+    let tls = tls.build().map_err(|e| SetupError::BadCa(e.to_string()))?;
+    Ok((http, tls))
 }
 
 impl Api {
     /// Resolves the URLs and signs the agent in.
     pub async fn connect(target: &Target) -> Result<Api, SetupError> {
         let (http, ws) = bases(&target.url)?;
-        let client = reqwest::Client::builder()
-            .timeout(target.wait)
-            .build()
-            .map_err(|source| SetupError::Http {
-                what: "(client set-up)",
-                source,
-            })?;
+        let (client, tls) = clients(target)?;
         let token = match &target.agent {
             AgentIdentity::Token(token) => token.clone(),
             AgentIdentity::Password { name, password } => {
@@ -73,12 +94,18 @@ impl Api {
             client,
             http,
             ws,
+            tls,
             token,
         })
     }
 
     pub fn token(&self) -> &str {
         &self.token
+    }
+
+    /// The sockets' TLS set-up (used only for `wss://`).
+    pub fn tls(&self) -> &native_tls::TlsConnector {
+        &self.tls
     }
 
     /// `/ws/customer?site=KEY`, the key escaped as a query value.
@@ -140,7 +167,10 @@ mod tests {
         let both = ("http://h:1/p".to_owned(), "ws://h:1/p".to_owned());
         assert_eq!(bases("http://h:1/p/").unwrap(), both);
         assert_eq!(bases("ws://h:1/p").unwrap(), both);
-        for bad in ["https://h", "wss://h", "h:1", "http://"] {
+        let tls = ("https://h:1".to_owned(), "wss://h:1".to_owned());
+        assert_eq!(bases("https://h:1").unwrap(), tls);
+        assert_eq!(bases("wss://h:1/").unwrap(), tls);
+        for bad in ["ftp://h", "h:1", "http://", "wss://", "HTTP:/h"] {
             assert!(bases(bad).is_err(), "{bad}");
         }
     }

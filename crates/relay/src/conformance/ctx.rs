@@ -30,7 +30,7 @@ impl Ctx<'_> {
     pub async fn customer_socket(&self) -> Result<Peer, Fail> {
         let url = self.api.customer_url(&self.target.site)?;
         let origin = [("Origin", self.target.origin.clone())];
-        Peer::connect(&url, &origin, self.target.wait)
+        Peer::connect(&url, &origin, self.target.wait, self.api.tls())
             .await
             .map_err(|Fail(e)| {
                 Fail(format!(
@@ -42,7 +42,13 @@ impl Ctx<'_> {
     /// An agent's socket, authenticated at the upgrade.
     pub async fn agent_socket(&self) -> Result<Peer, Fail> {
         let auth = [("Authorization", format!("Bearer {}", self.api.token()))];
-        Peer::connect(&self.api.agent_url(), &auth, self.target.wait).await
+        Peer::connect(
+            &self.api.agent_url(),
+            &auth,
+            self.target.wait,
+            self.api.tls(),
+        )
+        .await
     }
 
     /// Sends `bytes` as a customer's first frame; returns how the relay closed.

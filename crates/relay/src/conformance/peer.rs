@@ -74,11 +74,13 @@ impl Closed {
 }
 
 impl Peer {
-    /// Opens a WebSocket to `url`, with the given extra headers on the upgrade.
+    /// Opens a WebSocket to `url`, with the given extra headers on the upgrade (`tls` for a
+    /// `wss://` URL).
     pub async fn connect(
         url: &str,
         headers: &[(&'static str, String)],
         wait: Duration,
+        tls: &native_tls::TlsConnector,
     ) -> Result<Peer, Fail> {
         let mut request = url
             .into_client_request()
@@ -91,7 +93,12 @@ impl Peer {
         let config = WebSocketConfig::default()
             .max_message_size(Some(MAX_MESSAGE_BYTES))
             .max_frame_size(Some(MAX_MESSAGE_BYTES));
-        let connecting = tokio_tungstenite::connect_async_with_config(request, Some(config), true);
+        let connecting = tokio_tungstenite::connect_async_tls_with_config(
+            request,
+            Some(config),
+            true,
+            Some(tokio_tungstenite::Connector::NativeTls(tls.clone())),
+        );
         match tokio::time::timeout(wait, connecting).await {
             Ok(Ok((ws, _))) => Ok(Peer { ws, seq: 0, wait }),
             Ok(Err(tokio_tungstenite::tungstenite::Error::Http(response))) => Err(Fail(format!(
@@ -252,7 +259,8 @@ mod tests {
     async fn a_relay_that_floods_a_peer_cannot_hold_a_wait_past_its_deadline() {
         let url = flooding_server().await;
         let wait = Duration::from_millis(300);
-        let mut peer = Peer::connect(&url, &[], wait).await.unwrap();
+        let tls = native_tls::TlsConnector::new().unwrap();
+        let mut peer = Peer::connect(&url, &[], wait, &tls).await.unwrap();
         let started = Instant::now();
         // Bounded from outside too, so a regression fails instead of hanging the suite.
         let waits = async {

@@ -6,8 +6,11 @@ use std::time::Duration;
 /// The relay to check and how the runner may act on it.
 #[derive(Debug, Clone)]
 pub struct Target {
-    /// The relay's base URL, `http://HOST:PORT` or `ws://HOST:PORT` (a path prefix is kept).
+    /// The relay's base URL, `http://`, `https://`, `ws://` or `wss://HOST:PORT` (a path
+    /// prefix is kept).
     pub url: String,
+    /// Extra certificate authorities (PEM) to trust over TLS, beside the system's.
+    pub ca_pem: Option<Vec<u8>>,
     /// A site key the relay knows, for the customer's side (`/ws/customer?site=`).
     pub site: String,
     /// An `Origin` that site allows; the customer's socket sends it as a page would.
@@ -26,6 +29,7 @@ impl Target {
     pub fn new(url: &str, site: &str, origin: &str, agent: AgentIdentity) -> Target {
         Target {
             url: url.to_owned(),
+            ca_pem: None,
             site: site.to_owned(),
             origin: origin.to_owned(),
             agent,
@@ -57,8 +61,10 @@ impl std::fmt::Debug for AgentIdentity {
 /// Why the runner could not start checking at all (as opposed to a check that failed).
 #[derive(Debug, thiserror::Error)]
 pub enum SetupError {
-    #[error("--url must be http://HOST:PORT or ws://HOST:PORT (this build has no TLS): {0}")]
+    #[error("--url must be http://, https://, ws:// or wss://HOST:PORT: {0}")]
     BadUrl(String),
+    #[error("the certificate authority does not parse as PEM: {0}")]
+    BadCa(String),
     #[error("agent sign-in refused with HTTP {status}")]
     SignIn { status: u16 },
     #[error("the relay did not answer {what}: {source}")]

@@ -19,9 +19,14 @@ use relay::conformance::{self, AgentIdentity, Target};
 /// agent, breaks some on purpose, and ends every one it started.
 #[derive(Debug, Args)]
 pub struct Conformance {
-    /// The relay's base URL: http://HOST:PORT or ws://HOST:PORT (no TLS in this build).
+    /// The relay's base URL: http://, https://, ws:// or wss://HOST:PORT (https and wss: TLS,
+    /// trusting the system's certificate authorities and --ca-cert).
     #[arg(long)]
     url: String,
+    /// A PEM file of certificate authorities to trust beside the system's (a private CA, or a
+    /// test relay's self-signed certificate).
+    #[arg(long)]
+    ca_cert: Option<std::path::PathBuf>,
     /// A site key the relay knows.
     #[arg(long, env = "RELAY_CONFORMANCE_SITE")]
     site: String,
@@ -62,6 +67,12 @@ pub async fn conformance_command(args: Conformance) -> anyhow::Result<()> {
     };
     let mut target = Target::new(&args.url, &args.site, &args.origin, agent);
     target.max_frame_bytes = args.max_frame_bytes;
+    if let Some(path) = &args.ca_cert {
+        target.ca_pem = Some(
+            std::fs::read(path)
+                .map_err(|e| anyhow::anyhow!("reading --ca-cert {}: {e}", path.display()))?,
+        );
+    }
     target.wait = Duration::from_secs(args.wait_secs.max(1));
     let results = conformance::run(&target).await?;
     print!("{}", conformance::table(&results));
