@@ -6,7 +6,11 @@
 //! background tasks (routing, messaging's outbox, the bridge), and gathers every domain's
 //! routes and their API description. `http` serves what it builds.
 
-use std::{path::Path, sync::Arc, time::Duration};
+use std::{
+    path::Path,
+    sync::{atomic::AtomicU64, atomic::Ordering, Arc},
+    time::{Duration, Instant},
+};
 
 use axum::Router;
 use protocol::EndReason;
@@ -50,7 +54,15 @@ pub struct App {
     openapi: utoipa::openapi::OpenApi,
     /// Turns `true` once at shutdown; every connection and stream closes on it.
     shutdown: watch::Sender<bool>,
+    /// The last store check `/readyz` made and when: an anonymous flood of readiness probes
+    /// costs at most one store read per `READY_FOR`, one at a time.
+    readiness: tokio::sync::Mutex<Option<(Instant, Result<(), &'static str>)>>,
+    /// How many store checks readiness has made (a test reads it).
+    pub readiness_checks: AtomicU64,
 }
+
+/// How long one readiness check of the store stands.
+const READY_FOR: Duration = Duration::from_millis(500);
 
 impl App {
     /// Opens the store and starts every domain.
@@ -125,6 +137,8 @@ impl App {
             routes,
             openapi,
             shutdown,
+            readiness: tokio::sync::Mutex::new(None),
+            readiness_checks: AtomicU64::new(0),
         })
     }
 
@@ -136,6 +150,31 @@ impl App {
     /// The API description of [`App::routes`] (`http` adds its own routes' and the root).
     pub fn openapi(&self) -> &utoipa::openapi::OpenApi {
         &self.openapi
+    }
+
+    /// Whether this node should be sent new work: not shutting down, and its store answers a
+    /// read within two seconds. `Err` says why not.
+    pub async fn ready(&self) -> Result<(), &'static str> {
+        if *self.shutdown.borrow() {
+            return Err("draining");
+        }
+        let mut last = self.readiness.lock().await;
+        if let Some((at, verdict)) = *last {
+            if at.elapsed() < READY_FOR {
+                return verdict;
+            }
+        }
+        self.readiness_checks.fetch_add(1, Ordering::Relaxed);
+        let read = self
+            .store
+            .read(|sql| sql.query_row("SELECT 1", &[]).map(drop));
+        let verdict = match tokio::time::timeout(Duration::from_secs(2), read).await {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(_)) => Err("store unavailable"),
+            Err(_) => Err("store too slow"),
+        };
+        *last = Some((Instant::now(), verdict));
+        verdict
     }
 
     /// Tells every connection and stream to close ("going away").

@@ -404,3 +404,70 @@ mod json_logs {
         assert_eq!(ended["fields"]["session"], id.as_str(), "{ended}");
     }
 }
+
+/// One node of several: every series carries `node="…"` (the live gauges too), and `/readyz`
+/// names the node while it serves.
+#[tokio::test]
+async fn a_node_s_series_carry_its_id_and_readyz_answers_it() {
+    let relay = Relay::start(|c| {
+        c.metrics.token = Some(TOKEN.into());
+        c.node_id = Some("node-a".into());
+    })
+    .await;
+    let parsed = scrape(&relay).await;
+    // A live gauge (read at each scrape) and a counter's series, both labelled.
+    assert_eq!(
+        value(&parsed, "cobrowse_sessions_active", &[("node", "node-a")]),
+        0.0
+    );
+    assert!(parsed.samples.len() > 5, "{} samples", parsed.samples.len());
+    let unlabelled: Vec<&str> = parsed
+        .samples
+        .iter()
+        .filter(|s| s.labels.get("node") != Some("node-a"))
+        .map(|s| s.metric.as_str())
+        .collect();
+    assert!(
+        unlabelled.is_empty(),
+        "without node=\"node-a\": {unlabelled:?}"
+    );
+
+    let (status, body) = get_text(&relay, "/readyz", None).await;
+    assert_eq!(status, 200, "{body}");
+    let body: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(body["status"], "ready");
+    assert_eq!(body["node"], "node-a");
+    relay.stop().await;
+}
+
+/// A node that is shutting down tells the load balancer to send it nothing new, while
+/// `/healthz` (the process runs) would still answer; a flood of probes (the route is anonymous)
+/// costs the store at most one read per half second.
+#[tokio::test]
+async fn a_draining_node_is_not_ready() {
+    let dir = Relay::seeded().await;
+    let config = relay::config::Config {
+        db_path: dir.path().join("relay.db"),
+        www_dir: dir.path().to_path_buf(),
+        ..relay::config::Config::default()
+    };
+    let app = std::sync::Arc::new(relay::app::App::start(config).await.unwrap());
+    assert_eq!(app.ready().await, Ok(()));
+    // A flood of probes at once costs the store one read, not one each.
+    let probes: Vec<_> = (0..500)
+        .map(|_| {
+            let app = app.clone();
+            tokio::spawn(async move { app.ready().await })
+        })
+        .collect();
+    for p in probes {
+        assert_eq!(p.await.unwrap(), Ok(()));
+    }
+    let checks = app
+        .readiness_checks
+        .load(std::sync::atomic::Ordering::Relaxed);
+    assert!(checks <= 2, "{checks} store checks for 501 probes");
+    app.close_connections();
+    assert_eq!(app.ready().await, Err("draining"));
+    app.finish().await;
+}

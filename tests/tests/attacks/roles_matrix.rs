@@ -36,6 +36,7 @@ const ROUTES: &[(&str, &str, Guard)] = &[
     ("POST", "/api/logout", SignedIn),
     ("GET", "/api/me", SignedIn),
     ("GET", "/healthz", Anonymous),
+    ("GET", "/readyz", Anonymous),
     ("GET", "/api/openapi.json", Anonymous),
     ("GET", "/metrics", Metrics),
     // Co-browse.

@@ -56,6 +56,9 @@ pub struct Config {
     /// Networks of reverse proxies whose `X-Forwarded-For` is believed (`--trusted-proxy`);
     /// from anyone else the header is ignored and the peer's address is the client's.
     pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// This node's name among several (`--node-id`): every metric carries it as the `node`
+    /// label, and `/readyz` answers it. `None` on a single relay.
+    pub node_id: Option<String>,
     /// Fsync the embedded store's WAL after each commit, before acknowledging its writes (as
     /// `synchronous = FULL` would, but on its own thread: see `store::wal`). Off, an
     /// acknowledged write survives a crash of the relay but not a power loss, and ingest is
@@ -154,6 +157,7 @@ impl Default for Config {
             www_dir: PathBuf::from("www"),
             db_path: PathBuf::from("cobrowse.db"),
             trusted_proxies: Vec::new(),
+            node_id: None,
             fsync_commits: true,
             store_queue: 16_384,
             limits: Limits {

@@ -9,11 +9,17 @@ pub mod openapi;
 
 use std::{future::Future, sync::Arc};
 
-use axum::{middleware, Json, Router};
+use axum::{
+    extract::State,
+    http::StatusCode,
+    middleware,
+    response::{IntoResponse, Response},
+    Json, Router,
+};
 use serde::Serialize;
 use tokio::net::TcpListener;
 use tower_http::services::ServeDir;
-use utoipa_axum::routes;
+use utoipa_axum::{router::OpenApiRouter, routes};
 
 use crate::{app::App, config::Config, store::StoreError};
 
@@ -43,6 +49,45 @@ async fn health() -> Json<Health> {
     })
 }
 
+#[derive(Serialize, utoipa::ToSchema)]
+struct Readiness {
+    /// `ready`, or why not: `draining` (shutting down), `store unavailable`, `store too slow`.
+    status: &'static str,
+    /// This node's `--node-id`, if it has one.
+    node: Option<String>,
+}
+
+/// `GET /readyz`: whether a load balancer should send this node new work.
+#[utoipa::path(
+    get,
+    path = "/readyz",
+    tag = "relay",
+    summary = "Readiness: may a load balancer send this node new work?",
+    description = "200 while the node serves and its store answers a read within 2 s; 503 \
+                   once it is shutting down (draining) or its store does not answer. \
+                   `/healthz` answers whenever the process runs.",
+    security(()),
+    responses(
+        (status = 200, description = "Ready", body = Readiness),
+        (status = 503, description = "Not ready, with the reason", body = Readiness),
+    )
+)]
+async fn ready(State(app): State<Arc<App>>) -> Response {
+    let node = app.config.node_id.clone();
+    match app.ready().await {
+        Ok(()) => Json(Readiness {
+            status: "ready",
+            node,
+        })
+        .into_response(),
+        Err(why) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Json(Readiness { status: why, node }),
+        )
+            .into_response(),
+    }
+}
+
 /// Builds the router: every domain's routes and the relay's own, then the static site as the
 /// fallback. The API description served at `/api/openapi.json` is the one their routers
 /// gathered, under `openapi`'s root.
@@ -52,10 +97,16 @@ pub fn router(app: &Arc<App>) -> Router {
     let (own, mut doc) = openapi::routes().routes(routes!(health)).split_for_parts();
     let (metrics, metrics_doc) = crate::metrics::routes(app.clone()).split_for_parts();
     doc.merge(metrics_doc);
+    let (readiness, readiness_doc) = OpenApiRouter::new()
+        .routes(routes!(ready))
+        .with_state(app.clone())
+        .split_for_parts();
+    doc.merge(readiness_doc);
     doc.merge(app.openapi().clone());
     Router::new()
         .merge(own.with_state(Arc::new(openapi::Served::new(&doc))))
         .merge(metrics)
+        .merge(readiness)
         .merge(app.routes())
         .fallback_service(ServeDir::new(www).append_index_html_on_directories(true))
         .layer(middleware::from_fn(crate::headers::secure))

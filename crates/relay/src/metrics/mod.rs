@@ -46,7 +46,14 @@ struct Scrape {
 /// The relay's registry: every domain's counters (shared with the domain, so counting goes on
 /// without the registry) and the live figures read from `app` at each scrape.
 pub fn registry(app: &Arc<App>) -> Registry {
-    let mut registry = Registry::default();
+    let mut registry = match &app.config.node_id {
+        // Every series of this node carries `node="ID"`, so one Prometheus tells nodes apart.
+        Some(id) => Registry::with_labels(std::iter::once((
+            std::borrow::Cow::Borrowed("node"),
+            std::borrow::Cow::Owned(id.clone()),
+        ))),
+        None => Registry::default(),
+    };
     app.registry.counters.register(&mut registry);
     app.messaging_ingested.register(&mut registry);
     let app = app.clone();

@@ -105,6 +105,10 @@ pub struct Serve {
         value_delimiter = ','
     )]
     trusted_proxies: Vec<ipnet::IpNet>,
+    /// This node's name when several relays serve together: every metric is labelled
+    /// `node="ID"` and `/readyz` names it.
+    #[arg(long = "node-id", env = "RELAY_NODE_ID")]
+    node_id: Option<String>,
     /// An origin the console is served from (repeatable), such as https://console.example;
     /// agent requests from any other origin are refused. Default: the relay's own.
     #[arg(
@@ -243,6 +247,7 @@ pub async fn serve(db: PathBuf, s: Serve) -> anyhow::Result<()> {
         request_head_timeout: Duration::from_secs(s.request_head_timeout_secs.max(1)),
         fsync_commits: !s.no_fsync_commits,
         trusted_proxies: s.trusted_proxies,
+        node_id: s.node_id,
         console_origins: s.console_origins,
         secure_cookies: s.secure_cookies,
         metrics: relay::config::MetricsAccess {
