@@ -29,14 +29,7 @@ async fn paired(
     path: &str,
 ) -> anyhow::Result<(Relay, String, String, Browser, Agent)> {
     let relay = Relay::start(extra).await?;
-    let token = login(&relay.base).await?;
-    let (id, key) = start_key(&relay.base, &token).await?;
-    let browser = Browser::start().await?;
-    open(&browser, &relay.base, path).await?;
-    let started = start_with_key(&browser, &key).await?;
-    anyhow::ensure!(started["id"].as_str() == Some(id.as_str()), "{started}");
-    let mut agent = Agent::join(&relay.base, &token, &id).await?;
-    agent.snapshot_of(path).await?;
+    let (token, id, browser, agent) = pair_by_key(&relay.base, path).await?;
     Ok((relay, token, id, browser, agent))
 }
 
@@ -70,18 +63,8 @@ async fn a_bad_key_rejects_with_a_clear_error_and_a_good_key_pairs_read_only() -
     agent.snapshot_of("/demo/").await?;
     assert!(agent.node("products").is_ok());
     // The banner says an agent is viewing, and offers Stop.
-    let banner = run(
-        &browser,
-        "const r = document.getElementById('cobrowse-ui').shadowRoot;
-         done(r.querySelector('[role=status]').textContent)",
-    )
-    .await?;
-    assert!(
-        banner
-            .as_str()
-            .is_some_and(|t| t.contains("An agent is viewing")),
-        "{banner}"
-    );
+    let banner = banner(&browser).await?;
+    assert!(banner.contains("An agent is viewing"), "{banner}");
     browser.close().await?;
     Ok(())
 }

@@ -49,14 +49,7 @@ async fn paired(path: &str, grant_secs: Option<u32>) -> anyhow::Result<(Relay, B
     if let Some(secs) = grant_secs {
         offer_grants_of(&relay, secs).await?;
     }
-    let token = login(&relay.base).await?;
-    let (id, key) = start_key(&relay.base, &token).await?;
-    let browser = Browser::start().await?;
-    open(&browser, &relay.base, path).await?;
-    let started = start_with_key(&browser, &key).await?;
-    ensure!(started["id"].as_str() == Some(id.as_str()), "{started}");
-    let mut agent = Agent::join(&relay.base, &token, &id).await?;
-    agent.snapshot_of(path).await?;
+    let (_, _, browser, agent) = pair_by_key(&relay.base, path).await?;
     Ok((relay, browser, agent))
 }
 
@@ -177,18 +170,8 @@ async fn an_expired_grant_stops_agent_input_at_the_second_the_banner_reaches_zer
          go();",
     )
     .await?;
-    let banner = run(
-        &browser,
-        "const r = document.getElementById('cobrowse-ui').shadowRoot;
-         done(r.querySelector('[role=status]').textContent)",
-    )
-    .await?;
-    ensure!(
-        banner
-            .as_str()
-            .is_some_and(|t| t.contains("An agent is viewing")),
-        "{banner}"
-    );
+    let banner = banner(&browser).await?;
+    ensure!(banner.contains("An agent is viewing"), "{banner}");
     ensure!(
         value(&browser, "name").await? == "Ada",
         "input after the expiry applied"

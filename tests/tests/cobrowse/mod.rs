@@ -272,6 +272,31 @@ pub async fn wait_event(browser: &Browser, event: &str) -> Result<()> {
     .map(drop)
 }
 
+/// A fresh customer browser on `path`, paired by security key with the demo agent, who holds
+/// the page's snapshot: (agent's token, session id, browser, agent).
+pub async fn pair_by_key(base: &str, path: &str) -> Result<(String, String, Browser, Agent)> {
+    let token = login(base).await?;
+    let (id, key) = start_key(base, &token).await?;
+    let browser = Browser::start().await?;
+    open(&browser, base, path).await?;
+    let started = start_with_key(&browser, &key).await?;
+    anyhow::ensure!(started["id"].as_str() == Some(id.as_str()), "{started}");
+    let mut agent = Agent::join(base, &token, &id).await?;
+    agent.snapshot_of(path).await?;
+    Ok((token, id, browser, agent))
+}
+
+/// What the co-browse banner says now (its status line, inside the UI's shadow root).
+pub async fn banner(browser: &Browser) -> Result<String> {
+    let v = run(
+        browser,
+        "const r = document.getElementById('cobrowse-ui').shadowRoot;
+         done(r.querySelector('[role=status]').textContent)",
+    )
+    .await?;
+    Ok(v.as_str().unwrap_or_default().to_owned())
+}
+
 /// Clicks a button of the co-browse UI (inside its shadow root) by its `data-act`.
 pub async fn press(browser: &Browser, act: &str) -> Result<()> {
     let script = format!(
