@@ -14,7 +14,7 @@ use alloc::{string::String, vec::Vec};
 use serde::{Deserialize, Serialize};
 
 pub use crate::seq::{SeqCheck, SeqTracker};
-use crate::{agent::*, dom::*, grant::*, session::*};
+use crate::{agent::*, dom::*, grant::*, keys::*, session::*};
 
 /// Who may send a frame of a kind. The relay refuses frames from the wrong side.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -154,6 +154,10 @@ messages! {
     SharingPaused(SharingPaused) = 0x19, Customer;
     /// The element under the customer's pointer and the `:target` element changed.
     Pseudo(PseudoClasses) = 0x1a, Customer;
+    /// The page starts an end-to-end key exchange with the agent's console.
+    KeyStart(KeyShare) = 0x1b, Customer;
+    /// The page confirms the exchange and hands the console the content key, sealed.
+    KeyConfirm(KeyConfirm) = 0x1c, Customer;
 
     // The customer's consent (0x30..): the relay acts on the kind, and reads a grant's terms.
     /// The customer accepted the agent's navigation request.
@@ -184,6 +188,8 @@ messages! {
     ResyncRequest(Empty) = 0x45, Agent;
     /// The agent asks the customer for control of one region: a node and its subtree.
     AreaRequest(AreaRequest) = 0x46, Agent;
+    /// The console answers the page's key exchange, with its confirmation.
+    KeyReply(KeyReply) = 0x47, Agent;
 
     // The agent's input (0x50..): forwarded only while navigation is granted.
     /// Click a node of the customer's page.
@@ -270,6 +276,8 @@ pub enum DecodeError {
     BadSequence,
     #[error("malformed {kind:?} body: {detail}")]
     Malformed { kind: FrameKind, detail: String },
+    #[error("a sealed {kind:?} frame must be opened before it is decoded")]
+    Sealed { kind: FrameKind },
     #[error("{count} bytes after the end of a {kind:?} body")]
     TrailingBytes { kind: FrameKind, count: usize },
     #[error("{what}: {got} is over the limit of {limit}")]
@@ -288,11 +296,13 @@ pub struct EncodeError {
     pub detail: String,
 }
 
-/// All the relay needs of a frame: its kind and its sequence number.
+/// All the relay needs of a frame: its kind, its sequence number, and whether its body is
+/// sealed (end-to-end encrypted, see [`crate::keys`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Envelope {
     pub kind: FrameKind,
     pub seq: u32,
+    pub sealed: bool,
 }
 
 impl Envelope {
@@ -305,10 +315,13 @@ impl Envelope {
             });
         }
         let (&code, rest) = bytes.split_first().ok_or(DecodeError::Empty)?;
-        let kind = FrameKind::from_code(code).ok_or(DecodeError::UnknownKind { code })?;
+        let sealed = code & SEALED != 0;
+        let kind = FrameKind::from_code(code & !SEALED)
+            .filter(|kind| !sealed || kind.is_sealable())
+            .ok_or(DecodeError::UnknownKind { code })?;
         let (seq, body) =
             postcard::take_from_bytes::<u32>(rest).map_err(|_| DecodeError::BadSequence)?;
-        Ok((Envelope { kind, seq }, body))
+        Ok((Envelope { kind, seq, sealed }, body))
     }
 }
 
@@ -356,9 +369,15 @@ impl Frame {
         Ok(())
     }
 
-    /// Decodes untrusted bytes. Never panics; see [`Limits`] for what bounds allocation.
+    /// Decodes untrusted bytes. Never panics; see [`Limits`] for what bounds allocation. A
+    /// sealed frame does not decode: it must be opened first.
     pub fn decode(bytes: &[u8], limits: &Limits) -> Result<Frame, DecodeError> {
         let (envelope, body) = Envelope::peek(bytes, limits)?;
+        if envelope.sealed {
+            return Err(DecodeError::Sealed {
+                kind: envelope.kind,
+            });
+        }
         let (message, rest) =
             Message::decode_body(envelope.kind, body).map_err(|e| DecodeError::Malformed {
                 kind: envelope.kind,
@@ -456,6 +475,12 @@ fn check_limits(message: &Message, limits: &Limits) -> Result<(), DecodeError> {
             })
         }
         Message::Stroke(stroke) => over("points", limits.max_points, stroke.points.len()),
+        Message::KeyStart(KeyShare { message }) | Message::KeyReply(KeyReply { message, .. }) => {
+            over("key message bytes", MAX_KEY_MESSAGE, message.len())
+        }
+        Message::KeyConfirm(confirm) => {
+            over("key bytes", MAX_KEY_MESSAGE, confirm.content_key.len())
+        }
         Message::GrantAccept(terms) => over("scope nodes", MAX_SCOPE_NODES, terms.scope.len()),
         Message::ScopeUpdate(update) => over("scope nodes", MAX_SCOPE_NODES, update.nodes.len()),
         Message::InputValue(InputValue {

@@ -23,6 +23,8 @@
 //! - [`table`]: PROTOCOL.md's frame table, generated from [`frame`]'s list of kinds.
 //! - [`control`]: the pure control state machine (read-only, requested, granted, ended) that the
 //!   relay and the page both run.
+//! - [`keys`]: end-to-end encryption on the wire: the key exchange's frames and which frames
+//!   travel sealed.
 //! - [`grant`]: the terms of a grant (a deadline, a region of node ids) and the frames that
 //!   carry them.
 //!
@@ -43,6 +45,7 @@ pub mod dom;
 pub mod fixtures;
 pub mod frame;
 pub mod grant;
+pub mod keys;
 pub mod seq;
 pub mod session;
 pub mod table;
@@ -57,6 +60,7 @@ pub use frame::{
 pub use grant::{
     AreaRequest, GrantStatus, GrantTerms, ModeReason, ScopeNodes, MAX_GRANT_SECS, MAX_SCOPE_NODES,
 };
+pub use keys::{KeyConfirm, KeyReply, KeyShare, MAX_KEY_MESSAGE, SEALED};
 pub use session::*;
 
 #[cfg(test)]

@@ -133,6 +133,9 @@ pub enum EndReason {
     InteractionTransferred,
     Inactivity,
     Error,
+    /// The end-to-end key exchange failed: a wrong code, or a relay that altered it (added
+    /// last in v3, so the others' encodings are unchanged).
+    KeyExchangeFailed,
 }
 
 /// Ends a session: sent by either side to ask for the end, and by the relay to announce it.

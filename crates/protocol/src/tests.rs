@@ -22,7 +22,7 @@ proptest! {
     fn the_envelope_agrees_with_the_full_decode(seq in any::<u32>(), message in any::<Message>()) {
         let bytes = Frame::new(seq, message.clone()).encode().unwrap();
         let (envelope, _) = Envelope::peek(&bytes, &Limits::default()).unwrap();
-        prop_assert_eq!(envelope, Envelope { kind: message.kind(), seq });
+        prop_assert_eq!(envelope, Envelope { kind: message.kind(), seq, sealed: false });
     }
 
     #[test]

@@ -60,6 +60,9 @@ fn error_json(e: &DecodeError) -> Value {
         DecodeError::Malformed { kind, .. } => {
             json!({ "error": "Malformed", "kind": format!("{kind:?}") })
         }
+        DecodeError::Sealed { kind } => {
+            json!({ "error": "Sealed", "kind": format!("{kind:?}") })
+        }
         DecodeError::TrailingBytes { kind, count } => {
             json!({ "error": "TrailingBytes", "kind": format!("{kind:?}"), "count": count })
         }
@@ -276,6 +279,32 @@ fn valid_cases() -> Vec<(String, Frame)> {
             Message::AreaRequest(AreaRequest { node: 40 }),
         ),
         (
+            "key_start",
+            Message::KeyStart(KeyShare {
+                message: (0..33).collect(),
+            }),
+        ),
+        (
+            "key_reply",
+            Message::KeyReply(KeyReply {
+                message: (100..133).collect(),
+                confirmation: [7; 32],
+            }),
+        ),
+        (
+            "key_confirm",
+            Message::KeyConfirm(KeyConfirm {
+                confirmation: [9; 32],
+                content_key: (0..48).collect(),
+            }),
+        ),
+        (
+            "end_key_exchange_failed",
+            Message::End(End {
+                reason: EndReason::KeyExchangeFailed,
+            }),
+        ),
+        (
             "grant_status_expired",
             Message::GrantStatus(GrantStatus {
                 mode: SessionMode::ReadOnly,
@@ -388,6 +417,24 @@ fn invalid_cases() -> Vec<(&'static str, Vec<u8>, Option<Value>)> {
         ("grant_accept_truncated", vec![0x33, 0x00, 0xac], None),
         // ScopeUpdate{replace: 2}: not a bool.
         ("scope_update_bad_bool", vec![0x34, 0x00, 0x02, 0x00], None),
+        // A sealed Snapshot (0x10 | 0x80): forwarded by a relay, opened before it is decoded.
+        (
+            "sealed_snapshot_is_not_decoded",
+            vec![0x90, 0x00, 0x01, 0x02],
+            None,
+        ),
+        // A sealed Hello (0x01 | 0x80): session frames are never sealed.
+        ("sealed_hello_is_no_kind", vec![0x81, 0x00, 0x00], None),
+        // KeyStart with a 65-byte message.
+        (
+            "key_start_over_max_key_message",
+            {
+                let mut bytes = vec![0x1b, 0x00, 65];
+                bytes.extend([1u8; 65]);
+                bytes
+            },
+            None,
+        ),
     ]
 }
 
