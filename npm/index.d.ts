@@ -16,7 +16,9 @@ export type EndReason =
   | 'interaction-ended'
   | 'interaction-transferred'
   | 'inactivity'
-  | 'error';
+  | 'error'
+  /** The end-to-end key exchange failed: a mistyped code, or a relay that altered it. */
+  | 'key-exchange-failed';
 
 /** Every end reason, in the order above. */
 export declare const END_REASONS: readonly EndReason[];

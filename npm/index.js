@@ -69,6 +69,7 @@ export function connect(options) {
 /** The reasons an `end` event can carry, as `detail.reason`. */
 export const END_REASONS = Object.freeze([
   'customer', 'agent', 'interaction-ended', 'interaction-transferred', 'inactivity', 'error',
+  'key-exchange-failed',
 ]);
 
 export default connect;

@@ -278,7 +278,25 @@ fn the_hand_decoder_reads_every_kind_the_page_reads_as_the_protocol_encodes_it()
                 role: Role::Agent,
                 connected: true,
             }),
-            Incoming::Presence,
+            Incoming::Presence(Role::Agent, true),
+        ),
+        (
+            Message::KeyReply(protocol::KeyReply {
+                message: (0..33).collect(),
+                confirmation: [3; 32],
+            }),
+            Incoming::KeyReply(protocol::KeyReply {
+                message: (0..33).collect(),
+                confirmation: [3; 32],
+            }),
+        ),
+        (
+            Message::End(protocol::End {
+                reason: protocol::EndReason::KeyExchangeFailed,
+            }),
+            Incoming::End(protocol::End {
+                reason: protocol::EndReason::KeyExchangeFailed,
+            }),
         ),
         (
             Message::AgentPointer(Pointer { x: -1, y: 2 }),

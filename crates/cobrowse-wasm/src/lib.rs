@@ -30,6 +30,8 @@
 //! - [`control`]: the customer's second gate on agent input, same-site navigation, pause
 //!   patterns, and the few frames the page sends besides capture's.
 //! - [`model`]: the DOM model frames build (mirror and tests), with a canonical form.
+//! - [`secure`]: end-to-end encryption of a session's frames, the page's side and the
+//!   console's, over `e2ee`.
 //! - [`mirror`]: the agent-side mirror's core: frames to checked, sanitised DOM patches.
 //!
 //! Thin shell (wasm32 only):
@@ -58,6 +60,7 @@ pub mod order;
 pub mod outbox;
 pub mod page;
 pub mod reconcile;
+pub mod secure;
 pub mod serialize;
 pub mod sheet_change;
 pub mod snapshot;

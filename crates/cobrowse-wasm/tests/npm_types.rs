@@ -17,6 +17,7 @@ fn all_reasons() -> Vec<EndReason> {
         InteractionTransferred,
         Inactivity,
         Error,
+        KeyExchangeFailed,
     ];
     for reason in &all {
         match reason {
@@ -25,7 +26,8 @@ fn all_reasons() -> Vec<EndReason> {
             | InteractionEnded
             | InteractionTransferred
             | Inactivity
-            | Error => {}
+            | Error
+            | KeyExchangeFailed => {}
         }
     }
     all

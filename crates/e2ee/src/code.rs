@@ -67,6 +67,18 @@ impl Secret {
         Self(digits)
     }
 
+    /// The digits, for the page to keep in its tab's storage across a reload.
+    pub fn digits(&self) -> &str {
+        // Only ASCII digits are ever stored.
+        core::str::from_utf8(&self.0).unwrap_or_default()
+    }
+
+    /// A secret kept by [`Secret::digits`].
+    pub fn from_digits(digits: &str) -> Option<Self> {
+        let bytes: [u8; SECRET_DIGITS] = digits.as_bytes().try_into().ok()?;
+        bytes.iter().all(u8::is_ascii_digit).then_some(Self(bytes))
+    }
+
     /// The SPAKE2 password: the digits as ASCII.
     pub(crate) fn as_bytes(&self) -> &[u8] {
         &self.0

@@ -21,10 +21,12 @@ extern crate alloc;
 
 pub mod code;
 pub mod compare;
+pub mod content;
 pub mod exchange;
 mod schedule;
 pub mod seal;
 
-pub use code::{Code, CodeError, Secret};
+pub use code::{Code, CodeError, Secret, LOCATOR_DIGITS, SECRET_DIGITS};
+pub use content::ContentKey;
 pub use exchange::{Confirming, Exchange, ExchangeError, Keys, Side};
 pub use seal::{Direction, Opener, SealError, Sealer, TAG_BYTES};

@@ -5,8 +5,8 @@
 
 use protocol::{
     Click, End, EndReason, ErrorCode, FrameKind, GrantTerms, Hello, Highlight, InputRefused, Key,
-    ModeReason, Navigate, Pairing, Pointer, Role, ScopeNodes, Scroll, SessionMode, SharingPaused,
-    Stroke, TextInput, Welcome, PROTOCOL_VERSION,
+    KeyConfirm, KeyReply, KeyShare, ModeReason, Navigate, Pairing, Pointer, Role, ScopeNodes,
+    Scroll, SessionMode, SharingPaused, Stroke, TextInput, Welcome, PROTOCOL_VERSION,
 };
 use serde::Serialize;
 
@@ -17,7 +17,10 @@ pub enum Incoming {
     End(End),
     /// The relay's error: its code (whether resuming could help) and text.
     Error(ErrorCode, String),
-    Presence,
+    /// The other side connected (`true`) or left.
+    Presence(Role, bool),
+    /// The console's answer to the page's key exchange.
+    KeyReply(KeyReply),
     /// How many people view the page now (the agent and each silent observer).
     Viewers(u32),
     /// The session's mode, and the number of its latest grant.
@@ -80,6 +83,17 @@ impl Reader<'_> {
         let (bytes, rest) = self.0.split_at_checked(len)?;
         self.0 = rest;
         core::str::from_utf8(bytes).ok().map(str::to_owned)
+    }
+
+    /// A length-prefixed byte string of at most [`protocol::MAX_KEY_MESSAGE`] bytes.
+    fn bytes(&mut self) -> Option<Vec<u8>> {
+        let len = usize::try_from(self.var()?).ok()?;
+        if len > protocol::MAX_KEY_MESSAGE {
+            return None;
+        }
+        let (bytes, rest) = self.0.split_at_checked(len)?;
+        self.0 = rest;
+        Some(bytes.to_vec())
     }
 
     fn bool(&mut self) -> Option<bool> {
@@ -154,6 +168,7 @@ pub fn decode_incoming(bytes: &[u8]) -> Option<Incoming> {
                 E::InteractionTransferred,
                 E::Inactivity,
                 E::Error,
+                E::KeyExchangeFailed,
             ])?,
         }),
         FrameKind::Error => {
@@ -175,9 +190,19 @@ pub fn decode_incoming(bytes: &[u8]) -> Option<Incoming> {
             Incoming::Error(code, r.string()?)
         }
         FrameKind::Presence => {
-            r.var()?;
-            r.bool()?;
-            Incoming::Presence
+            let role = r.pick(&[Role::Customer, Role::Agent])?;
+            Incoming::Presence(role, r.bool()?)
+        }
+        FrameKind::KeyReply => {
+            let message = r.bytes()?;
+            let mut confirmation = [0u8; 32];
+            for b in &mut confirmation {
+                *b = r.byte()?;
+            }
+            Incoming::KeyReply(KeyReply {
+                message,
+                confirmation,
+            })
         }
         FrameKind::ModeChanged => Incoming::Mode(r.mode()?, r.var()?),
         FrameKind::Viewers => Incoming::Viewers(r.var()?),
@@ -282,6 +307,12 @@ pub enum Outgoing {
         pairing: Pairing,
     },
     End,
+    /// The end after a failed key exchange.
+    EndKeyFailed,
+    /// The page's half of a key exchange.
+    KeyStart(KeyShare),
+    /// The page's confirmation and the content key wrapped for the console.
+    KeyConfirm(KeyConfirm),
     Accept,
     /// Accept for `duration_secs` (0: until revoked), within `scope` (root first; empty: the
     /// whole page).
@@ -321,6 +352,15 @@ pub fn encode_outgoing(seq: u32, frame: &Outgoing) -> Vec<u8> {
                 reason: EndReason::CustomerEnded,
             },
         ),
+        Outgoing::EndKeyFailed => put(
+            FrameKind::End,
+            seq,
+            &End {
+                reason: EndReason::KeyExchangeFailed,
+            },
+        ),
+        Outgoing::KeyStart(share) => put(FrameKind::KeyStart, seq, share),
+        Outgoing::KeyConfirm(confirm) => put(FrameKind::KeyConfirm, seq, confirm),
         Outgoing::Accept => put(FrameKind::NavigationAccept, seq, &()),
         Outgoing::AcceptOn(terms) => put(FrameKind::GrantAccept, seq, terms),
         Outgoing::Scope(nodes) => put(FrameKind::ScopeUpdate, seq, nodes),
@@ -345,5 +385,6 @@ pub fn end_reason_name(reason: EndReason) -> &'static str {
         EndReason::InteractionTransferred => "interaction-transferred",
         EndReason::Inactivity => "inactivity",
         EndReason::Error => "error",
+        EndReason::KeyExchangeFailed => "key-exchange-failed",
     }
 }

@@ -1,0 +1,131 @@
+//! The console's side of an encrypted session: the secret it drew for the code, the exchange
+//! the page starts and the console answers, the content key the page hands it, and its own
+//! frames sealed for the page.
+//!
+//! The console reveals its confirmation when it answers, so each answer is one guess for
+//! whoever started the exchange. It therefore answers a new exchange only once the last one
+//! confirmed: an answered exchange left unconfirmed by another start fails the session
+//! (`Abandoned`), which keeps a relay posing as the page to one guess per pairing.
+
+use e2ee::{Confirming, ContentKey, Exchange, Opener, Sealer, Secret, Side};
+use protocol::{FrameKind, KeyConfirm, KeyReply, KeyShare};
+use rand_core::{CryptoRng, RngCore};
+
+use super::frame::{open_frame, seal_frame, Opened, SecureError};
+
+/// One console's keys for one session.
+pub struct ConsoleSecurity {
+    session: String,
+    secret: Secret,
+    answered: Option<Confirming>,
+    sealer: Option<Sealer>,
+    content: Option<(ContentKey, Opener)>,
+    safety: Option<u32>,
+    failed: bool,
+}
+
+impl ConsoleSecurity {
+    pub fn new(session: &str, secret: Secret) -> Self {
+        Self {
+            session: session.into(),
+            secret,
+            answered: None,
+            sealer: None,
+            content: None,
+            safety: None,
+            failed: false,
+        }
+    }
+
+    /// Answers the page's `KeyStart`: the body of the `KeyReply` to send.
+    pub fn on_start(
+        &mut self,
+        share: &KeyShare,
+        rng: &mut (impl RngCore + CryptoRng),
+    ) -> Result<KeyReply, SecureError> {
+        if self.answered.is_some() {
+            return Err(self.fail(SecureError::Abandoned));
+        }
+        let (exchange, message) =
+            Exchange::start(Side::Console, &self.secret, self.session.as_bytes(), rng);
+        let confirming = exchange
+            .finish(&share.message)
+            .map_err(|_| self.fail(SecureError::ExchangeFailed))?;
+        let confirmation = confirming.confirmation();
+        self.answered = Some(confirming);
+        Ok(KeyReply {
+            message,
+            confirmation,
+        })
+    }
+
+    /// Takes the page's `KeyConfirm`: when it checks, the session's frames open and seal from
+    /// now on, and the safety code is returned. A confirmation of no exchange is ignored
+    /// (`NoKeys`); one that does not check fails the session.
+    pub fn on_confirm(&mut self, confirm: &KeyConfirm) -> Result<u32, SecureError> {
+        let answered = self.answered.take().ok_or(SecureError::NoKeys)?;
+        let Ok(mut keys) = answered.verify(&confirm.confirmation) else {
+            return Err(self.fail(SecureError::ExchangeFailed));
+        };
+        let kind = FrameKind::KeyConfirm.code();
+        let Ok(key) = ContentKey::unwrap(&mut keys.opener, kind, 0, &confirm.content_key) else {
+            return Err(self.fail(SecureError::ExchangeFailed));
+        };
+        // The same key again (the page reconnected): keep the opener, and with it the newest
+        // sequence opened, so nothing sealed before can be replayed.
+        if self.content.as_ref().is_none_or(|(held, _)| *held != key) {
+            let opener = key.opener(self.session.as_bytes());
+            self.content = Some((key, opener));
+        }
+        self.sealer = Some(keys.sealer);
+        self.safety = Some(keys.safety);
+        Ok(keys.safety)
+    }
+
+    fn fail(&mut self, error: SecureError) -> SecureError {
+        self.failed = true;
+        error
+    }
+
+    /// Whether an exchange failed: the session must end.
+    pub fn failed(&self) -> bool {
+        self.failed
+    }
+
+    /// The six-digit safety code of the confirmed exchange, if any.
+    pub fn safety(&self) -> Option<u32> {
+        self.safety
+    }
+
+    /// Whether the page's content opens (an exchange confirmed).
+    pub fn ready(&self) -> bool {
+        self.content.is_some()
+    }
+
+    /// Opens a frame from the page. `NoKeys` for a sealed frame before the exchange confirmed
+    /// (the caller keeps it for then); a clear frame of a sealable kind is refused.
+    pub fn open(&mut self, bytes: &mut Vec<u8>) -> Result<Opened, SecureError> {
+        match self.content.as_mut() {
+            Some((_, opener)) => open_frame(opener, bytes),
+            None => match bytes
+                .first()
+                .and_then(|&c| FrameKind::from_code(c & !protocol::SEALED))
+            {
+                Some(kind) if kind.is_sealable() => Err(SecureError::NoKeys),
+                _ => Ok(Opened::Clear),
+            },
+        }
+    }
+
+    /// Seals an outgoing frame of a sealable kind for the page (`NoKeys` before the exchange
+    /// confirmed: the frame must not go); others are left clear (`false`).
+    pub fn seal(&mut self, bytes: &mut Vec<u8>) -> Result<bool, SecureError> {
+        match bytes.first().and_then(|&c| FrameKind::from_code(c)) {
+            Some(kind) if kind.is_sealable() => {
+                let sealer = self.sealer.as_mut().ok_or(SecureError::NoKeys)?;
+                seal_frame(sealer, bytes).map(|()| true)
+            }
+            _ => Ok(false),
+        }
+    }
+}

@@ -1,0 +1,153 @@
+//! The page's side of an encrypted session: the secret of the code the customer typed, the
+//! content key every content frame is sealed under, and one exchange per agent connection
+//! (started when the relay says the agent is there), which wraps the content key for that
+//! console and opens that console's frames.
+//!
+//! The page reveals its confirmation only after the console's has checked, so a relay posing
+//! as the console learns nothing it could test guesses against offline; its one online guess
+//! fails the exchange and the page ends the session (`failed`).
+
+use e2ee::{ContentKey, Exchange, Opener, Sealer, Secret, Side};
+use protocol::{FrameKind, KeyConfirm, KeyReply, KeyShare};
+use rand_core::{CryptoRng, RngCore};
+
+use super::frame::{open_frame, seal_frame, Opened, SecureError};
+
+/// One page's keys for one session.
+pub struct PageSecurity {
+    session: String,
+    secret: Secret,
+    content: Sealer,
+    key: ContentKey,
+    pending: Option<Exchange>,
+    /// The confirmed console's frames, and the one before it while the new one has sent none.
+    agent: Option<Opener>,
+    previous: Option<Opener>,
+    safety: Option<u32>,
+    failed: bool,
+}
+
+impl PageSecurity {
+    /// Keys for `session` from the code's `secret`, with a content key drawn here.
+    pub fn new(session: &str, secret: Secret, rng: &mut (impl RngCore + CryptoRng)) -> Self {
+        let key = ContentKey::draw(rng);
+        Self {
+            session: session.into(),
+            secret,
+            content: key.sealer(session.as_bytes()),
+            key,
+            pending: None,
+            agent: None,
+            previous: None,
+            safety: None,
+            failed: false,
+        }
+    }
+
+    /// The session these keys are for.
+    pub fn session(&self) -> &str {
+        &self.session
+    }
+
+    /// The secret, for the tab's storage across a reload.
+    pub fn secret(&self) -> &Secret {
+        &self.secret
+    }
+
+    /// Starts an exchange with the console now connected: the body of the `KeyStart` to send.
+    /// An exchange still under way is dropped (its console is gone).
+    pub fn start(&mut self, rng: &mut (impl RngCore + CryptoRng)) -> KeyShare {
+        let (exchange, message) =
+            Exchange::start(Side::Page, &self.secret, self.session.as_bytes(), rng);
+        self.pending = Some(exchange);
+        KeyShare { message }
+    }
+
+    /// Takes the console's answer: when its confirmation checks, the body of the `KeyConfirm`
+    /// to send (the page's confirmation and the content key wrapped for that console). A reply
+    /// to no exchange is ignored (`NoKeys`); a reply that does not check fails the session.
+    pub fn on_reply(&mut self, reply: &KeyReply) -> Result<KeyConfirm, SecureError> {
+        let exchange = self.pending.take().ok_or(SecureError::NoKeys)?;
+        let confirmed = exchange
+            .finish(&reply.message)
+            .map_err(|_| self.fail())
+            .and_then(|c| {
+                let mine = c.confirmation();
+                c.verify(&reply.confirmation)
+                    .map(|keys| (mine, keys))
+                    .map_err(|_| self.fail())
+            });
+        let (confirmation, mut keys) = confirmed?;
+        let content_key = self
+            .key
+            .wrap(&mut keys.sealer, FrameKind::KeyConfirm.code(), 0)?;
+        self.previous = self.agent.replace(keys.opener);
+        self.safety = Some(keys.safety);
+        Ok(KeyConfirm {
+            confirmation,
+            content_key,
+        })
+    }
+
+    fn fail(&mut self) -> SecureError {
+        self.failed = true;
+        SecureError::ExchangeFailed
+    }
+
+    /// Whether an exchange failed: the session must end.
+    pub fn failed(&self) -> bool {
+        self.failed
+    }
+
+    /// The six-digit safety code of the confirmed exchange, if any.
+    pub fn safety(&self) -> Option<u32> {
+        self.safety
+    }
+
+    /// Seals an outgoing frame of a sealable kind under the content key; others are left
+    /// clear (`false`).
+    pub fn seal(&mut self, bytes: &mut Vec<u8>) -> Result<bool, SecureError> {
+        match bytes.first().and_then(|&c| FrameKind::from_code(c)) {
+            Some(kind) if kind.is_sealable() => seal_frame(&mut self.content, bytes).map(|()| true),
+            _ => Ok(false),
+        }
+    }
+
+    /// Opens a frame from the agent's side. A clear frame of a sealable kind is refused, as is
+    /// any sealed frame before an exchange confirmed.
+    pub fn open(&mut self, bytes: &mut Vec<u8>) -> Result<Opened, SecureError> {
+        let Some(agent) = self.agent.as_mut() else {
+            return match open_frame_kind(bytes) {
+                Some(kind) if kind.is_sealable() => Err(SecureError::NoKeys),
+                _ => Ok(Opened::Clear),
+            };
+        };
+        let mut copy = None;
+        if self.previous.is_some() {
+            copy = Some(bytes.clone());
+        }
+        match open_frame(agent, bytes) {
+            Err(SecureError::Seal(e)) => {
+                // Frames the last console sealed before the new one's keys took over.
+                let (Some(previous), Some(mut old)) = (self.previous.as_mut(), copy) else {
+                    return Err(SecureError::Seal(e));
+                };
+                let opened = open_frame(previous, &mut old)?;
+                *bytes = old;
+                Ok(opened)
+            }
+            Ok(opened) => {
+                if opened == Opened::Opened {
+                    self.previous = None;
+                }
+                Ok(opened)
+            }
+            other => other,
+        }
+    }
+}
+
+/// The kind of an encoded frame, sealed or not.
+fn open_frame_kind(bytes: &[u8]) -> Option<FrameKind> {
+    FrameKind::from_code(bytes.first()? & !protocol::SEALED)
+}
