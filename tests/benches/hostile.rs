@@ -450,7 +450,7 @@ async fn pairing_flood(relay: Arc<Relay>, ip: IpAddr, stop: Arc<AtomicBool>, tal
     let mut n = 0u64;
     while !stop.load(Ordering::Relaxed) {
         n += 1;
-        let key = format!("{:012}", 300_000_000_000u64 + n * 7919);
+        let key = format!("{:07}", (3_000_000u64 + n * 7919) % 10_000_000);
         let outcome = async {
             let mut ws = socket_from(&relay, ip, "/ws/customer?site=demo", None).await?;
             send(&mut ws, 0, hello(Role::Customer, Pairing::SecurityKey(key))).await?;

@@ -1,7 +1,10 @@
 //! Canary test: secret values in every masked field, masked text and blocked element of the
 //! demo shop, and on the page where sharing pauses; a recording TCP proxy between the
 //! customer's browser and the relay keeps every byte the browser sends, WebSocket frames
-//! unmasked; none of the secrets is in them, while an unmasked control value is.
+//! unmasked, and the agent's console opens what reaches it. None of the secrets is in either;
+//! an unmasked control value reaches the console, and, the session being end-to-end encrypted,
+//! never crosses the relay in clear: not on the wire, not in what the relay keeps for a late
+//! viewer, not in its database.
 
 mod cobrowse;
 
@@ -150,13 +153,49 @@ async fn relay_behind(proxy_origin: &str, dir: &Path) -> Result<(Child, String)>
     Ok((child, base))
 }
 
+/// What left the customer's browser: every byte that crossed the proxy towards the relay (the
+/// WebSocket payloads unmasked), and every frame the agent's console could read.
+struct Left {
+    wire: Vec<u8>,
+    console: Vec<u8>,
+}
+
+fn has(bytes: &[u8], needle: &str) -> bool {
+    bytes.windows(needle.len()).any(|w| w == needle.as_bytes())
+}
+
+impl Left {
+    /// Whether `needle` left the browser at all.
+    fn anywhere(&self, needle: &str) -> bool {
+        has(&self.wire, needle) || has(&self.console, needle)
+    }
+
+    /// `needle` reached the console, sealed all the way: never in clear where the relay is.
+    fn end_to_end(&self, needle: &str, dir: &Path) -> Result<()> {
+        anyhow::ensure!(
+            has(&self.console, needle),
+            "{needle} never reached the console"
+        );
+        anyhow::ensure!(
+            !has(&self.wire, needle),
+            "{needle} crossed the relay in clear"
+        );
+        for entry in std::fs::read_dir(dir)? {
+            let path = entry?.path();
+            let bytes = std::fs::read(&path)?;
+            anyhow::ensure!(!has(&bytes, needle), "{needle} is in {}", path.display());
+        }
+        Ok(())
+    }
+}
+
 /// Ends the session from the page, waits for the agent to hear of it, closes the browser, and
-/// returns every frame body that crossed the proxy, decoded.
+/// returns what left the browser.
 async fn end_and_collect(
     browser: Browser,
     agent: &mut Agent,
     recording: &Recording,
-) -> Result<Vec<u8>> {
+) -> Result<Left> {
     run(
         &browser,
         "Cobrowse.end(); setTimeout(() => done(true), 300)",
@@ -173,7 +212,10 @@ async fn end_and_collect(
         let raw = log.lock().map_err(|_| anyhow::anyhow!("poisoned"))?.clone();
         sent.extend(decoded(&raw)?);
     }
-    Ok(sent)
+    Ok(Left {
+        wire: sent,
+        console: std::mem::take(&mut agent.opened),
+    })
 }
 
 /// A relay whose pages are reached only through a proxy that records every byte it carries.
@@ -309,18 +351,14 @@ async fn no_secret_of_the_demo_shop_ever_leaves_the_customers_browser() -> Resul
          e.dispatchEvent(new Event('input', { bubbles: true }))",
     )
     .await?;
-    let sent = end_and_collect(browser, &mut agent, &recording).await?;
-    let contains = |needle: &str| sent.windows(needle.len()).any(|w| w == needle.as_bytes());
+    let left = end_and_collect(browser, &mut agent, &recording).await?;
+    left.end_to_end(VISIBLE, _dir.path())?;
     assert!(
-        contains(VISIBLE),
-        "the recording misses the unmasked control value"
-    );
-    assert!(
-        contains("/demo/help.html"),
-        "the recording misses the help page"
+        has(&left.console, "/demo/help.html"),
+        "the console misses the help page"
     );
     for canary in CANARIES {
-        assert!(!contains(canary), "{canary} left the browser");
+        assert!(!left.anywhere(canary), "{canary} left the browser");
     }
     Ok(())
 }
@@ -376,15 +414,14 @@ async fn card_fields_named_only_by_name_or_label_never_leave_the_browser() -> Re
             )
             .await?;
     }
-    let sent = end_and_collect(browser, &mut agent, &recording).await?;
-    let contains = |needle: &str| sent.windows(needle.len()).any(|w| w == needle.as_bytes());
-    assert!(contains(VISIBLE), "the recording misses the plain field");
+    let left = end_and_collect(browser, &mut agent, &recording).await?;
+    left.end_to_end(VISIBLE, _dir.path())?;
     assert!(
-        contains("OPENED-BY-UNMASK"),
+        has(&left.console, "OPENED-BY-UNMASK"),
         "data-cobrowse-unmask did not open the card-named field"
     );
     for (field, secret) in SECRETS.iter().chain(&[("ssn", "CANARY-SSN-MARKUP")]) {
-        assert!(!contains(secret), "{field}: {secret} left the browser");
+        assert!(!left.anywhere(secret), "{field}: {secret} left the browser");
     }
     Ok(())
 }

@@ -29,6 +29,8 @@ const END_TEXT = {
   CustomerEnded: 'The customer ended the session.', AgentEnded: 'You ended the session.',
   InteractionEnded: 'The call or chat ended.', InteractionTransferred: 'The interaction was transferred.',
   Inactivity: 'The session ended after inactivity.', Error: 'The session ended after an error.',
+  KeyExchangeFailed: 'The encryption check failed: the customer typed another code, or someone ' +
+    'altered the connection. Nothing was shown. Start a new session and read the code again.',
 };
 
 /** The console's state, also read by tests through `window.consoleState`. */
@@ -111,10 +113,21 @@ $('start').addEventListener('click', async () => {
 });
 
 function startSession(started, rejoin = false) {
-  Object.assign(state, { sessionId: started.session_id, key: started.security_key, mode: 'read-only', customer: false, url: '', paused: false, rejoined: rejoin });
+  // The code flow is end-to-end encrypted: the console adds a secret it draws here to the
+  // relay's locator, and the whole code goes to the customer by voice, never to the relay.
+  if (!started.offer && !started.code) {
+    started.code = Mirror.drawCode(started.security_key);
+    if (!started.code) {
+      $('start-error').textContent = 'The relay issued a key this console cannot use.';
+      show('start-error');
+      return;
+    }
+  }
+  Object.assign(state, { sessionId: started.session_id, key: started.security_key, code: started.code || null, safety: null, mode: 'read-only', customer: false, url: '', paused: false, rejoined: rejoin });
   try { sessionStorage.setItem(SAVED, JSON.stringify(started)); } catch (e) { /* no storage: no rejoin */ }
   setView('session');
-  $('key').textContent = started.security_key_display || started.security_key;
+  $('key').textContent = started.code || started.security_key_display || started.security_key;
+  renderSecure();
   $('key-expiry').textContent = `Valid for ${Math.round(started.expires_in_secs / 60)} minutes, once.`;
   if (started.offer) $('key-expiry').textContent = 'Invitation sent: the customer accepts it in the chat.';
   show('waiting'); show('workspace', false); show('ended', false);
@@ -131,6 +144,7 @@ function connect(sessionId) {
   stage = stage || new Stage({ send: (fn) => mirror && fn(mirror), toast });
   stage.onArea = () => { state.mode = 'requested'; renderMode(); };
   mirror = new Mirror(frame, (bytes) => { if (ws.readyState === 1) ws.send(bytes); }, onSignal);
+  if (state.code) mirror.secure(sessionId, state.code);
   window.consoleMirror = mirror; // for tests and the measurement hook
   stage.attach(mirror);
   ws.onopen = () => mirror.hello(sessionId);
@@ -143,6 +157,19 @@ function connect(sessionId) {
   ws.onclose = () => {
     if (socket === ws && state.phase === 'session' && state.mode !== 'ended') ended('The connection to the relay closed.');
   };
+}
+
+// The session bar's encryption badge: keyed (with the safety code both sides show), keying,
+// or not encrypted (an invitation accepted in a chat).
+function renderSecure() {
+  const el = $('e2ee');
+  el.dataset.state = state.safety ? 'keyed' : state.code ? 'keying' : 'clear';
+  el.dataset.safety = state.safety || '';
+  el.textContent = state.safety ? `End-to-end encrypted · code ${state.safety}`
+    : state.code ? 'Securing…' : 'Not end-to-end encrypted';
+  el.title = state.safety ? 'The relay cannot read this page. The customer\'s banner shows the same code: ask them to read it back.'
+    : state.code ? 'Waiting for the customer\'s page to complete the key exchange.'
+      : 'Accepted in the chat: the relay forwards this page without end-to-end encryption.';
 }
 
 function setConnected(kind) {
@@ -211,6 +238,8 @@ function onSignal(s) {
       break;
     case 'refused': toast(`Not done: ${REFUSAL_TEXT[s.reason] || s.reason}.`); break;
     case 'synced': state.synced = (state.synced || 0) + 1; break;
+    case 'encrypted': state.safety = s.safetyCode; renderSecure(); break;
+    case 'sealed': toast('This page is end-to-end encrypted for the agent only.'); break;
     case 'end': state.mode = 'ended'; ended(END_TEXT[s.reason] || 'The session ended.'); break;
     case 'error': toast(s.message); break;
     default: break;
@@ -234,7 +263,7 @@ $('end').addEventListener('click', () => {
 });
 $('again').addEventListener('click', () => {
   // The ended session's key and id are gone with it: nothing may read them as the next one's.
-  Object.assign(state, { key: null, sessionId: null });
+  Object.assign(state, { key: null, code: null, safety: null, sessionId: null });
   setView('start');
 });
 $('request-control').addEventListener('click', () => {

@@ -151,10 +151,10 @@ impl<N: Clone> Capture<N> {
         Ok(true)
     }
 
-    /// Queues a frame the caller encodes with the next sequence number, so the few frames the
-    /// page sends besides capture's (consent, refusals, pauses) share its numbered stream.
-    pub fn push_encoded(&mut self, encode: impl FnOnce(u32) -> Vec<u8>) {
-        self.outbox.push_encoded(encode);
+    /// The numbered stream: the page's own frames join it (consent, refusals, pauses), and its
+    /// sequence carries on from one capture of a page load to the next (see `Outbox`).
+    pub fn outbox(&mut self) -> &mut Outbox {
+        &mut self.outbox
     }
 
     /// Encoded frames ready to send, in order.

@@ -46,9 +46,15 @@ pub fn encode(seq: u32, message: &Message) -> Result<Vec<u8>, CaptureError> {
 }
 
 /// Encoded frames for the shell to send, and the sequence number of the next.
-pub(crate) struct Outbox {
+pub struct Outbox {
     seq: u32,
     frames: Vec<Vec<u8>>,
+}
+
+impl Default for Outbox {
+    fn default() -> Self {
+        Self::new()
+    }
 }
 
 impl Outbox {
@@ -65,6 +71,17 @@ impl Outbox {
         self.seq = self.seq.wrapping_add(1);
         self.frames.push(buf);
         Ok(())
+    }
+
+    /// The sequence number of the next frame.
+    pub fn next_seq(&self) -> u32 {
+        self.seq
+    }
+
+    /// Numbers the frames from `seq` on: a page's next capture continues its last one's
+    /// sequence, so a frame sealed under the page's content key never reuses a nonce.
+    pub fn continue_from(&mut self, seq: u32) {
+        self.seq = seq;
     }
 
     /// Queues a frame the caller encodes with the next sequence number.

@@ -17,8 +17,11 @@ pub mod customer;
 pub mod mirror;
 #[cfg(feature = "mirror")]
 mod mirror_dom;
+#[cfg(feature = "mirror")]
+mod mirror_secure;
 mod overlay;
 mod page;
+pub(crate) mod rng;
 pub mod session;
 
 pub use session::WebCapture;

@@ -6,6 +6,7 @@
 use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
+use cobrowse_wasm::secure::{ConsoleSecurity, SecureError};
 use cobrowse_wasm::Dom;
 use e2e::Browser;
 use futures_util::{SinkExt, StreamExt};
@@ -32,8 +33,26 @@ pub async fn login(base: &str) -> Result<String> {
     Ok(body["token"].as_str().context("no token")?.to_owned())
 }
 
-/// Starts a call-flow session; returns (session id, security key).
+/// The codes the consoles of this test process drew, by session id: an [`Agent`] joining one
+/// of these sessions keys it as the real console does.
+static CODES: std::sync::LazyLock<std::sync::Mutex<std::collections::HashMap<String, String>>> =
+    std::sync::LazyLock::new(Default::default);
+
+/// Starts a call-flow session as the console does: the relay's locator and a secret drawn
+/// here make the 12-digit code the customer types; returns (session id, code).
 pub async fn start_key(base: &str, token: &str) -> Result<(String, String)> {
+    let (id, locator) = start_locator(base, token).await?;
+    let code = e2ee::Code::new(&locator, &mut rand_core::OsRng)?;
+    let digits: String = code.display().split(' ').collect();
+    if let Ok(mut codes) = CODES.lock() {
+        codes.insert(id.clone(), digits.clone());
+    }
+    Ok((id, digits))
+}
+
+/// Starts a call-flow session; returns (session id, the relay's locator) and keys nothing: for
+/// tests that pair a raw client instead of a page.
+pub async fn start_locator(base: &str, token: &str) -> Result<(String, String)> {
     let body: Value = reqwest::Client::new()
         .post(format!("{base}/api/cobrowse/sessions"))
         .bearer_auth(token)
@@ -66,9 +85,27 @@ pub struct Agent {
     pub dom: Option<Dom>,
     /// Every message received, in order.
     pub seen: Vec<Message>,
+    /// The keys of an encrypted session (one this process's `start_key` began).
+    security: Option<ConsoleSecurity>,
+    /// Sealed frames before the keys, then opened frames not yet returned.
+    held: Vec<Vec<u8>>,
+    ready: std::collections::VecDeque<Vec<u8>>,
+    /// The safety code once keyed.
+    pub safety: Option<u32>,
+    /// Frames from the page that did not open (replayed, altered, or clear where sealed).
+    pub refused: u32,
+    /// Every sealed frame as it arrived, before opening (what the relay forwarded).
+    pub wire: Vec<Vec<u8>>,
+    /// Every frame's bytes as the console reads them (opened when sealed), end to end.
+    pub opened: Vec<u8>,
 }
 
 impl Agent {
+    /// Joins through `via` (a base URL standing in for the relay, such as a tampering proxy).
+    pub async fn join_via(via: &str, token: &str, session: &str) -> Result<Agent> {
+        Agent::join(via, token, session).await
+    }
+
     pub async fn join(base: &str, token: &str, session: &str) -> Result<Agent> {
         let pairing = Pairing::AgentJoin {
             session_id: session.to_owned(),
@@ -92,11 +129,28 @@ impl Agent {
             HeaderValue::from_str(&format!("Bearer {token}"))?,
         );
         let (ws, _) = tokio_tungstenite::connect_async(req).await?;
+        let security = match &pairing {
+            Pairing::AgentJoin { session_id } => CODES
+                .lock()
+                .ok()
+                .and_then(|codes| codes.get(session_id).cloned())
+                .map(|code| e2ee::Code::parse(&code).map(|c| (session_id.clone(), c)))
+                .transpose()?
+                .map(|(id, code)| ConsoleSecurity::new(&id, code.secret().clone())),
+            _ => None,
+        };
         let mut agent = Agent {
             ws,
             seq: 0,
             dom: None,
             seen: Vec::new(),
+            security,
+            held: Vec::new(),
+            ready: Default::default(),
+            safety: None,
+            refused: 0,
+            wire: Vec::new(),
+            opened: Vec::new(),
         };
         agent
             .send(Message::Hello(protocol::Hello {
@@ -113,8 +167,13 @@ impl Agent {
     }
 
     pub async fn send(&mut self, message: Message) -> Result<()> {
-        let bytes = Frame::new(self.seq, message).encode()?;
+        let mut bytes = Frame::new(self.seq, message).encode()?;
         self.seq = self.seq.wrapping_add(1);
+        if let Some(security) = self.security.as_mut() {
+            security
+                .seal(&mut bytes)
+                .context("sealing an agent frame")?;
+        }
         self.ws.send(Ws::Binary(bytes.into())).await?;
         Ok(())
     }
@@ -122,15 +181,24 @@ impl Agent {
     /// The next message (page frames also update [`Agent::dom`]); `None` when closed.
     pub async fn next(&mut self) -> Result<Option<Message>> {
         loop {
-            let item = tokio::time::timeout(WAIT, self.ws.next())
-                .await
-                .context("no frame in time")?;
-            let bytes = match item {
-                Some(Ok(Ws::Binary(b))) => b,
-                Some(Ok(Ws::Close(_))) | None => return Ok(None),
-                Some(Ok(_)) => continue,
-                Some(Err(e)) => return Err(e.into()),
+            let bytes = match self.ready.pop_front() {
+                Some(b) => b,
+                None => {
+                    let item = tokio::time::timeout(WAIT, self.ws.next())
+                        .await
+                        .context("no frame in time")?;
+                    match item {
+                        Some(Ok(Ws::Binary(b))) => match self.unseal(b.to_vec()).await? {
+                            Some(b) => b,
+                            None => continue,
+                        },
+                        Some(Ok(Ws::Close(_))) | None => return Ok(None),
+                        Some(Ok(_)) => continue,
+                        Some(Err(e)) => return Err(e.into()),
+                    }
+                }
             };
+            self.opened.extend_from_slice(&bytes);
             let frame = Frame::decode(&bytes, &Limits::default())?;
             match &frame.message {
                 Message::Snapshot(s) => self.dom = Some(Dom::from_snapshot(s)?),
@@ -148,6 +216,77 @@ impl Agent {
             }
             self.seen.push(frame.message.clone());
             return Ok(Some(frame.message));
+        }
+    }
+
+    /// What an encrypted session's frame is once through the console's keys: the key exchange
+    /// answered, sealed frames opened (or held until the keys), refused ones counted. `None`:
+    /// nothing to read now.
+    async fn unseal(&mut self, mut bytes: Vec<u8>) -> Result<Option<Vec<u8>>> {
+        let sealed = bytes.first().is_some_and(|&c| c & protocol::SEALED != 0);
+        if sealed {
+            self.wire.push(bytes.clone());
+        }
+        let Some(security) = self.security.as_mut() else {
+            // Sealed for the console that holds the keys: an observer keeps only the bytes.
+            return Ok((!sealed).then_some(bytes));
+        };
+        let kind = bytes
+            .first()
+            .and_then(|&c| FrameKind::from_code(c & !protocol::SEALED));
+        match kind {
+            Some(FrameKind::KeyStart) => {
+                if let Message::KeyStart(share) = Frame::decode(&bytes, &Limits::default())?.message
+                {
+                    match security.on_start(&share, &mut rand_core::OsRng) {
+                        Ok(reply) => self.send(Message::KeyReply(reply)).await?,
+                        Err(e) => {
+                            self.send(Message::End(protocol::End {
+                                reason: protocol::EndReason::KeyExchangeFailed,
+                            }))
+                            .await?;
+                            bail!("key exchange: {e}");
+                        }
+                    }
+                }
+                Ok(Some(bytes))
+            }
+            Some(FrameKind::KeyConfirm) => {
+                if let Message::KeyConfirm(confirm) =
+                    Frame::decode(&bytes, &Limits::default())?.message
+                {
+                    match security.on_confirm(&confirm) {
+                        Ok(safety) => {
+                            self.safety = Some(safety);
+                            for mut held in std::mem::take(&mut self.held) {
+                                match security.open(&mut held) {
+                                    Ok(_) => self.ready.push_back(held),
+                                    Err(_) => self.refused += 1,
+                                }
+                            }
+                        }
+                        Err(e) => {
+                            self.send(Message::End(protocol::End {
+                                reason: protocol::EndReason::KeyExchangeFailed,
+                            }))
+                            .await?;
+                            bail!("key confirmation: {e}");
+                        }
+                    }
+                }
+                Ok(Some(bytes))
+            }
+            _ => match security.open(&mut bytes) {
+                Ok(_) => Ok(Some(bytes)),
+                Err(SecureError::NoKeys) => {
+                    self.held.push(bytes);
+                    Ok(None)
+                }
+                Err(_) => {
+                    self.refused += 1;
+                    Ok(None)
+                }
+            },
         }
     }
 

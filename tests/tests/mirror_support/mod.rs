@@ -63,11 +63,12 @@ pub async fn start(console: &Browser) -> Result<String> {
         .await?
         .click()
         .await?;
-    let s = until_console(console, "a security key", |s| s["key"].is_string()).await?;
-    s["key"]
+    // The code the agent reads: the relay's locator and the console's own secret.
+    let s = until_console(console, "a security code", |s| s["code"].is_string()).await?;
+    s["code"]
         .as_str()
-        .map(str::to_owned)
-        .context("key is a string")
+        .map(|code| code.replace(' ', ""))
+        .context("code is a string")
 }
 
 /// Opens `path` in the customer's browser (a fresh tab state) and shares it with `key`.

@@ -92,7 +92,7 @@ pub struct Mirror {
 }
 
 /// The frames the customer's page numbers from one counter: capture's, and the consent,
-/// refusal and pause frames it queues into the same stream (`Capture::push_encoded`). Leaving
+/// refusal and pause frames it queues into the same stream (`Capture::outbox`). Leaving
 /// those out made every consent look like a gap, and the resync it asked for gave the page new
 /// ids under the agent's next action.
 fn is_capture_kind(kind: FrameKind) -> bool {

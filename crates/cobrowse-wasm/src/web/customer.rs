@@ -10,6 +10,8 @@
 //! - `grant`: the terms of a grant on the page (the answer's duration and region, countdown,
 //!   outline, the region gate, the region's ids for the relay); it calls only `state`.
 //! - `input`: agent input through the page's own gate.
+//! - `secure`: end-to-end encryption on the page: the typed code split, the keys, frames
+//!   sealed and opened, the exchange whenever an agent connects; it calls only `state`.
 //! - `flow`: the welcome, modes, pausing, agent frames, and capture's frames into the socket.
 //! - this file: the loader's entry points (`initCustomer`, `startSession`, ...), the socket's
 //!   life (connect, close, resume), and the customer's answers in the UI, which call those
@@ -29,6 +31,7 @@ use crate::control::{self, Outgoing, Rules};
 mod flow;
 mod grant;
 mod input;
+mod secure;
 mod state;
 
 use state::{current, get, window, Handler, Opts, Page};
@@ -105,6 +108,9 @@ pub fn init_customer(opts: JsValue) {
         scope_root: Cell::new(0),
         tick: Closure::new(flow::tick),
         tick_id: Cell::new(0),
+        secret: RefCell::new(None),
+        security: RefCell::new(None),
+        next_seq: Cell::new(0),
     });
     state::install(page);
 }
@@ -129,8 +135,18 @@ pub fn start_session(kind: &str, value: &str) -> Promise {
         fail("a co-browse session is already running on this page");
         return promise;
     }
+    if value.trim().is_empty() {
+        fail("enter the code your agent gave you");
+        return promise;
+    }
     let pairing = match kind {
-        "key" => Pairing::SecurityKey(value.chars().filter(char::is_ascii_digit).collect()),
+        "key" => match secure::pairing_of_code(&page, value) {
+            Ok(pairing) => pairing,
+            Err(text) => {
+                fail(&text);
+                return promise;
+            }
+        },
         "offer" => Pairing::OfferToken(value.trim().to_owned()),
         "resume" => Pairing::Resume {
             token: value.to_owned(),
@@ -141,10 +157,6 @@ pub fn start_session(kind: &str, value: &str) -> Promise {
             return promise;
         }
     };
-    if value.trim().is_empty() {
-        fail("enter the code your agent gave you");
-        return promise;
-    }
     *page.settle.borrow_mut() = Some((resolve, reject));
     connect(&page, pairing);
     promise
@@ -184,7 +196,11 @@ fn connect(page: &Rc<Page>, pairing: Pairing) {
     let on_message: Handler = Closure::new(move |e: JsValue| {
         let Some(p) = live() else { return };
         let data = e.unchecked_into::<MessageEvent>().data();
-        let Some(incoming) = control::decode_incoming(&Uint8Array::new(&data).to_vec()) else {
+        let mut bytes = Uint8Array::new(&data).to_vec();
+        if !secure::open(&p, &mut bytes) {
+            return;
+        }
+        let Some(incoming) = control::decode_incoming(&bytes) else {
             return;
         };
         if !p.ending.get() {

@@ -4,6 +4,7 @@
 //! the console as plain objects, and encodes every frame the agent sends (with its own sequence
 //! numbers), handing the bytes to the console's `send(Uint8Array)`.
 
+use e2ee::Code;
 use js_sys::{Function, Object, Reflect, Uint8Array};
 use protocol::{
     Button, Click, Empty, End, EndReason, Frame, Hello, Highlight, Key, Message, Navigate, Pairing,
@@ -13,6 +14,7 @@ use wasm_bindgen::prelude::*;
 use web_sys::{HtmlIFrameElement, Node};
 
 use super::mirror_dom::{LiveDom, ID_PROPERTY};
+use super::mirror_secure::{Inbound, Keyed};
 use crate::mirror::{Mirror, Patch, ResyncCause, Signal};
 
 /// A live mirror in one sandboxed iframe (JavaScript: `Mirror`).
@@ -24,6 +26,10 @@ pub struct WebMirror {
     on_signal: Function,
     /// The agent's own frame counter.
     seq: u32,
+    /// The keys of an end-to-end encrypted session ([`WebMirror::secure`]).
+    keyed: Option<Keyed>,
+    /// A sealed frame reached a mirror without keys (an observer): said once.
+    told_sealed: bool,
 }
 
 fn object(entries: &[(&str, JsValue)]) -> JsValue {
@@ -123,11 +129,80 @@ impl WebMirror {
             send,
             on_signal,
             seq: 0,
+            keyed: None,
+            told_sealed: false,
         }
+    }
+
+    /// Draws the console's secret for the relay's `locator`: the whole code to show the agent
+    /// (`1234 5678 9012`), or `undefined` for a locator that is not one.
+    #[wasm_bindgen(js_name = drawCode)]
+    pub fn draw_code(locator: &str) -> Option<String> {
+        let mut rng = crate::web::rng::WebRng::new()?;
+        Code::new(locator, &mut rng).ok().map(|c| c.display())
+    }
+
+    /// Makes this mirror's session end-to-end encrypted with the code it showed: the page's
+    /// content opens only with the keys the exchange gives, and everything the agent sends
+    /// is sealed. Returns `false` for a code that is not one.
+    pub fn secure(&mut self, session_id: &str, code: &str) -> bool {
+        self.keyed = Keyed::new(session_id, code);
+        self.keyed.is_some()
+    }
+
+    /// The safety code once keyed (`123 456`), to compare with the customer's banner.
+    #[wasm_bindgen(getter, js_name = safetyCode)]
+    pub fn safety_code(&self) -> Option<String> {
+        let code = self.keyed.as_ref()?.safety()?;
+        Some(super::overlay::safety_text(code))
     }
 
     /// Takes one binary message from the relay.
     pub fn receive(&mut self, bytes: &[u8]) {
+        let Some(keyed) = self.keyed.as_mut() else {
+            if bytes.first().is_some_and(|&c| c & protocol::SEALED != 0) {
+                // Sealed for the console that holds the keys, not for this one.
+                if !std::mem::replace(&mut self.told_sealed, true) {
+                    self.signal(&object(&[("type", JsValue::from_str("sealed"))]));
+                }
+                return;
+            }
+            return self.apply(bytes);
+        };
+        match keyed.inbound(bytes) {
+            Inbound::Apply(frames) => frames.iter().for_each(|f| self.apply(f)),
+            Inbound::Reply(reply) => self.emit(Message::KeyReply(reply)),
+            Inbound::Keyed {
+                safety,
+                frames,
+                resync,
+            } => {
+                self.signal(&object(&[
+                    ("type", JsValue::from_str("encrypted")),
+                    (
+                        "safetyCode",
+                        JsValue::from_str(&super::overlay::safety_text(safety)),
+                    ),
+                ]));
+                frames.iter().for_each(|f| self.apply(f));
+                if resync {
+                    self.emit(Message::ResyncRequest(Empty));
+                }
+            }
+            Inbound::Failed => {
+                self.emit(Message::End(End {
+                    reason: EndReason::KeyExchangeFailed,
+                }));
+                self.signal(&object(&[
+                    ("type", JsValue::from_str("end")),
+                    ("reason", JsValue::from_str("KeyExchangeFailed")),
+                ]));
+            }
+            Inbound::Nothing => {}
+        }
+    }
+
+    fn apply(&mut self, bytes: &[u8]) {
         let step = self.core.receive(bytes);
         let mut scrolled = false;
         for patch in step.patches {
@@ -170,7 +245,13 @@ impl WebMirror {
         let frame = Frame::new(self.seq, message);
         self.seq = self.seq.wrapping_add(1);
         match frame.encode() {
-            Ok(bytes) => {
+            Ok(mut bytes) => {
+                if let Some(keyed) = self.keyed.as_mut() {
+                    if !keyed.seal(&mut bytes) {
+                        // Before the keys: nothing of the agent's show-and-tell or input goes.
+                        return;
+                    }
+                }
                 let array = Uint8Array::from(bytes.as_slice());
                 if let Err(e) = self.send.call1(&JsValue::NULL, &array) {
                     web_sys::console::error_2(&"cobrowse mirror: send threw".into(), &e);

@@ -27,7 +27,14 @@ extern "C" {
     #[wasm_bindgen(method, js_name = navPrompt)]
     pub fn nav_prompt(this: &Ui, area: bool, choices: &js_sys::Array);
     #[wasm_bindgen(method)]
-    pub fn banner(this: &Ui, state: Option<String>, viewers: u32, left: &str, scoped: bool);
+    pub fn banner(
+        this: &Ui,
+        state: Option<String>,
+        viewers: u32,
+        left: &str,
+        scoped: bool,
+        secure: &str,
+    );
     /// Outlines the region of a scoped grant (`[x, y, w, h]` in document pixels), or removes it.
     #[wasm_bindgen(method)]
     pub fn outline(this: &Ui, rect: Option<Vec<f64>>);
@@ -39,6 +46,19 @@ extern "C" {
     fn stroke(this: &Ui, id: u32, arrow: bool, points: &[i32], done: bool);
     #[wasm_bindgen(method)]
     pub fn clear(this: &Ui);
+}
+
+/// Six digits in two groups of three (`123 456`), without `format!`, which the package does
+/// not carry.
+pub fn safety_text(code: u32) -> String {
+    let mut out = String::with_capacity(7);
+    for (i, p) in [100_000, 10_000, 1_000, 100, 10, 1].into_iter().enumerate() {
+        if i == 3 {
+            out.push(' ');
+        }
+        out.push(char::from(b'0' + ((code / p) % 10) as u8));
+    }
+    out
 }
 
 /// The banner's state for a session mode and pause.

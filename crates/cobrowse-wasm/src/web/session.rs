@@ -41,10 +41,15 @@ struct Listener {
     closure: Closure<dyn FnMut(Event)>,
 }
 
+/// Seals a frame in place before it leaves (the customer's encrypted session); `false` drops
+/// it: nothing sealable leaves in clear when sealing failed.
+pub(crate) type SealHook = Rc<dyn Fn(&mut Vec<u8>) -> bool>;
+
 struct Inner {
     core: Capture<Node>,
     page: WebPage,
     on_frame: Function,
+    seal: Option<SealHook>,
     observer: Option<MutationObserver>,
     resize: Option<ResizeObserver>,
     listeners: Vec<Listener>,
@@ -87,29 +92,7 @@ impl WebCapture {
     /// Starts capturing this page: observes it, then takes a snapshot in slices. Every frame
     /// (snapshot first) is passed to `on_frame` as a `Uint8Array`, in sequence order.
     pub fn start(config: JsValue, on_frame: Function) -> Result<WebCapture, JsValue> {
-        let config = options::parse_config(&config)?;
-        let window = web_sys::window().ok_or_else(|| js_error("no window"))?;
-        let document = window.document().ok_or_else(|| js_error("no document"))?;
-        let inner = Rc::new(RefCell::new(Inner {
-            core: Capture::new(config),
-            page: WebPage::new(window.clone(), document.clone()),
-            on_frame,
-            observer: None,
-            resize: None,
-            listeners: Vec::new(),
-            tick: None,
-            tick_pending: false,
-            slice: None,
-            sink: None,
-            hooked: Vec::new(),
-            stopped: false,
-            me: Weak::new(),
-        }));
-        inner.borrow_mut().me = Rc::downgrade(&inner);
-        wire(&inner, &window, &document)?;
-        let capture = WebCapture { inner };
-        capture.snapshot();
-        Ok(capture)
+        Self::start_with(config, on_frame, 0, None)
     }
 
     /// Takes a fresh snapshot (on start, and when the mirror asks for a resync).
@@ -205,11 +188,56 @@ impl WebCapture {
 }
 
 impl WebCapture {
+    /// [`WebCapture::start`] for the customer's session: numbering from `from_seq` (the last
+    /// capture's next, so the stream goes on across captures of one page load), and each frame
+    /// through `seal` before it leaves.
+    pub(crate) fn start_with(
+        config: JsValue,
+        on_frame: Function,
+        from_seq: u32,
+        seal: Option<SealHook>,
+    ) -> Result<WebCapture, JsValue> {
+        let config = options::parse_config(&config)?;
+        let window = web_sys::window().ok_or_else(|| js_error("no window"))?;
+        let document = window.document().ok_or_else(|| js_error("no document"))?;
+        let inner = Rc::new(RefCell::new(Inner {
+            core: {
+                let mut core = Capture::new(config);
+                core.outbox().continue_from(from_seq);
+                core
+            },
+            page: WebPage::new(window.clone(), document.clone()),
+            on_frame,
+            seal,
+            observer: None,
+            resize: None,
+            listeners: Vec::new(),
+            tick: None,
+            tick_pending: false,
+            slice: None,
+            sink: None,
+            hooked: Vec::new(),
+            stopped: false,
+            me: Weak::new(),
+        }));
+        inner.borrow_mut().me = Rc::downgrade(&inner);
+        wire(&inner, &window, &document)?;
+        let capture = WebCapture { inner };
+        capture.snapshot();
+        Ok(capture)
+    }
+
+    /// The sequence number the next frame would carry.
+    pub(crate) fn next_seq(&self) -> Option<u32> {
+        let mut inner = self.inner.try_borrow_mut().ok()?;
+        Some(inner.core.outbox().next_seq())
+    }
+
     /// Sends a frame that `encode(seq)` builds with the next sequence number, after the frames
     /// capture has queued (for the customer's consent, refusal and pause frames).
     pub(crate) fn send_encoded(&self, encode: impl FnOnce(u32) -> Vec<u8>) {
         if let Ok(mut inner) = self.inner.try_borrow_mut() {
-            inner.core.push_encoded(encode);
+            inner.core.outbox().push_encoded(encode);
         }
         deliver(&self.inner);
     }
@@ -368,11 +396,18 @@ fn run_slice(rc: &Rc<RefCell<Inner>>) {
 
 /// Hands waiting frames to the loader, outside any borrow (the callback may call back in).
 fn deliver(rc: &Rc<RefCell<Inner>>) {
-    let (frames, on_frame) = match rc.try_borrow_mut() {
-        Ok(mut inner) => (inner.core.take_frames(), inner.on_frame.clone()),
+    let (frames, on_frame, seal) = match rc.try_borrow_mut() {
+        Ok(mut inner) => (
+            inner.core.take_frames(),
+            inner.on_frame.clone(),
+            inner.seal.clone(),
+        ),
         Err(_) => return,
     };
-    for bytes in frames {
+    for mut bytes in frames {
+        if seal.as_ref().is_some_and(|seal| !seal(&mut bytes)) {
+            continue;
+        }
         let array = Uint8Array::from(bytes.as_slice());
         if let Err(e) = on_frame.call1(&JsValue::NULL, &array) {
             web_sys::console::error_1(&e);

@@ -36,6 +36,7 @@ button.primary{background:#2563eb;color:#fff}button.ghost{background:#e5e7eb}
 .area{position:absolute;border:3px dashed #f97316;border-radius:6px;pointer-events:none;
  box-shadow:0 0 0 9999px rgba(17,24,39,.12)}
 .left{font-variant-numeric:tabular-nums;font-weight:700}
+.e2ee{font-variant-numeric:tabular-nums;opacity:.9;white-space:nowrap}.e2ee::before{content:"\\1F512  "}
 .row.wrap{flex-wrap:wrap}
 .err{color:#b91c1c;min-height:20px;margin:0 0 8px}.row{display:flex;gap:8px;justify-content:flex-end}
 `;
@@ -179,9 +180,10 @@ export class Ui {
       height: h + 8 + 'px' });
   }
 
-  // `left`: the countdown of a time-boxed grant ('' until revoked); `scoped`: one area only.
-  banner(state, viewers = 1, left = '', scoped = false) {
-    const key = `${state}|${viewers}|${scoped}|${!!left}`;
+  // `left`: the countdown of a time-boxed grant ('' until revoked); `scoped`: one area only;
+  // `secure`: the safety code of an end-to-end encrypted session ('…' while keying, '' clear).
+  banner(state, viewers = 1, left = '', scoped = false, secure = '') {
+    const key = `${state}|${viewers}|${scoped}|${!!left}|${secure}`;
     if (this.bar && this.barKey === key && left) {
       // Only the countdown moved: the rest (and the focus on Revoke) stays.
       const span = this.bar.querySelector('.left');
@@ -203,6 +205,13 @@ export class Ui {
     const bar = el(this.doc, 'div', { class: 'bar ' + state, role: 'status', 'aria-live': 'polite',
       'data-viewers': String(viewers) });
     bar.append(el(this.doc, 'span', { class: 'dot' }), el(this.doc, 'span', {}, text));
+    if (secure) {
+      const keyed = secure !== '…';
+      bar.append(el(this.doc, 'span', { class: 'e2ee', 'data-e2ee': keyed ? secure : '',
+        title: 'Only you and the agent can read what is shared; the relay cannot. Compare this ' +
+          'code with the one the agent reads to you.' },
+        keyed ? `End-to-end encrypted · code ${secure}` : 'Securing…'));
+    }
     if (state === 'control' && left) {
       bar.append(el(this.doc, 'span', { class: 'left', 'data-left': left, role: 'timer',
         'aria-label': 'time left' }, left));

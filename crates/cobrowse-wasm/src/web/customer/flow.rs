@@ -5,12 +5,13 @@
 use std::rc::Rc;
 
 use js_sys::Uint8Array;
-use protocol::{FrameKind, SessionMode, Welcome};
+use protocol::{FrameKind, Role, SessionMode, Welcome};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 
 use super::grant;
 use super::input::apply_input;
+use super::secure;
 use super::state::{current, href, storage, window, Page};
 use crate::control::{self, end_reason_name, Incoming, Outgoing};
 use crate::web::overlay;
@@ -105,7 +106,7 @@ fn schedule_later(page: &Page, ms: i32) {
 fn kind_of(bytes: &Uint8Array) -> Option<FrameKind> {
     (bytes.length() > 0)
         .then(|| bytes.get_index(0))
-        .and_then(FrameKind::from_code)
+        .and_then(|code| FrameKind::from_code(code & !protocol::SEALED))
 }
 
 /// Runs `act` on the current page in a task of its own.
@@ -177,12 +178,14 @@ fn resume(page: &Page) {
 }
 
 fn start_capture(page: &Page) {
-    let Ok(capture) = WebCapture::start(
+    let Ok(capture) = WebCapture::start_with(
         page.opts.config.clone(),
         page.on_frame
             .as_ref()
             .unchecked_ref::<js_sys::Function>()
             .clone(),
+        page.next_seq.get(),
+        secure::encrypted(page).then(secure::seal_hook),
     ) else {
         return;
     };
@@ -190,6 +193,7 @@ fn start_capture(page: &Page) {
 }
 
 fn welcome(page: &Page, w: Welcome) {
+    secure::on_welcome(page, &w.session_id);
     page.welcomed.set(true);
     page.retries.set(0);
     if let (Some(s), Some(token)) = (storage(), &w.resume_token) {
@@ -309,7 +313,9 @@ pub(super) fn on_incoming(page: &Rc<Page>, incoming: Incoming) {
                 set_mode(page, mode);
             }
         }
-        Incoming::Presence => {}
+        Incoming::Presence(Role::Agent, true) => secure::on_agent_present(page),
+        Incoming::Presence(..) => {}
+        Incoming::KeyReply(reply) => secure::on_reply(page, &reply),
         Incoming::Viewers(count) => {
             page.viewers.set(count);
             if page.welcomed.get() {

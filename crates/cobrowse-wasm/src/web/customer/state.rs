@@ -91,6 +91,11 @@ pub(super) struct Page {
     /// The countdown's timer under a grant (`grant::tick`).
     pub(super) tick: Closure<dyn FnMut()>,
     pub(super) tick_id: Cell<i32>,
+    /// The secret of the code the customer typed (never sent), and the session's keys.
+    pub(super) secret: RefCell<Option<e2ee::Secret>>,
+    pub(super) security: RefCell<Option<crate::secure::PageSecurity>>,
+    /// The sequence number the next capture starts at: the stream goes on across captures.
+    pub(super) next_seq: Cell<u32>,
 }
 
 /// What sessionStorage keeps of this tab's session between page loads: the resume token, and
@@ -269,13 +274,35 @@ impl Page {
             _ => String::new(),
         };
         let scoped = self.terms.get().scoped;
+        // Encrypted: the safety code once keyed, '…' while the exchange runs; '' in clear.
+        let secure = match self.security.borrow().as_ref() {
+            Some(s) => s
+                .safety()
+                .map(crate::web::overlay::safety_text)
+                .unwrap_or("…".into()),
+            None => String::new(),
+        };
         if let Some(ui) = self.ui() {
-            ui.banner(Some(state.to_owned()), self.viewers.get(), &left, scoped);
+            ui.banner(
+                Some(state.to_owned()),
+                self.viewers.get(),
+                &left,
+                scoped,
+                &secure,
+            );
         }
+    }
+
+    /// Where the tab keeps the secret of the code across a reload (the page's own origin).
+    pub(super) fn code_key(&self) -> String {
+        self.storage_key() + ":code"
     }
 
     pub(super) fn stop_capture(&self) {
         if let Some(capture) = self.capture.borrow_mut().take() {
+            if let Some(seq) = capture.next_seq() {
+                self.next_seq.set(seq);
+            }
             capture.stop();
         }
     }
@@ -328,7 +355,11 @@ impl Page {
             let _ = s.remove_item(&self.storage_key());
             let _ = s.remove_item(&(self.storage_key() + ":paused"));
             let _ = s.remove_item(&self.grant_key());
+            let _ = s.remove_item(&self.code_key());
         }
+        // The session's keys and the code's secret go with it.
+        self.security.borrow_mut().take();
+        self.secret.borrow_mut().take();
         if let Some(ui) = self.ui.borrow_mut().take() {
             ui.remove();
         }
