@@ -15,11 +15,31 @@ use relay::cobrowse::limiter::GuessBudget;
 async fn call_flow_pairs_customer_and_agent_by_security_key_in_read_only_mode() {
     let relay = Relay::start(|_| {}).await;
     let token = relay.login("alice").await;
-    let (id, key) = relay.start_key(&token, "voice", "call-1").await;
-    assert_eq!(key.len(), 12, "12 digits by default");
+    let body = serde_json::json!({"interaction": "voice", "interaction_id": "call-1"});
+    let (status, started) = relay
+        .api(&token, "POST", "/api/cobrowse/sessions", Some(body))
+        .await;
+    assert_eq!(status, 200, "{started}");
+    let (id, key) = (
+        started["session_id"].as_str().unwrap(),
+        started["security_key"].as_str().unwrap(),
+    );
+    // The relay issues the code's 7-digit locator; the console adds 5 secret digits of its own,
+    // and the JSON says so, so a console never has to assume the split.
+    assert_eq!(key.len(), 7, "a 7-digit locator by default: {started}");
+    assert!(key.bytes().all(|b| b.is_ascii_digit()), "{key}");
+    assert_eq!(
+        (&started["locator_digits"], &started["secret_digits"]),
+        (&serde_json::json!(7), &serde_json::json!(5))
+    );
+    assert_eq!(
+        started["security_key_display"],
+        format!("{} {}", &key[..4], &key[4..])
+    );
 
-    // The customer types the key with the spaces the agent read out.
-    let grouped = format!("{} {} {}", &key[..4], &key[4..8], &key[8..]);
+    // The page sends the locator as the customer typed it, with the spaces the agent read out
+    // (the secret's digits it keeps for the key exchange).
+    let grouped = format!("{} {}", &key[..4], &key[4..]);
     let mut customer = relay.customer(Pairing::SecurityKey(grouped)).await;
     let Message::Welcome(welcome) = customer.recv().await.message else {
         panic!("expected welcome")
@@ -29,7 +49,7 @@ async fn call_flow_pairs_customer_and_agent_by_security_key_in_read_only_mode() 
     assert_eq!(welcome.interaction, Interaction::Voice);
     assert!(welcome.resume_token.is_some());
 
-    let mut agent = relay.agent(&token, &id).await;
+    let mut agent = relay.agent(&token, id).await;
     let snapshot = customer.send(snapshot("https://shop.test/cart")).await;
     assert_eq!(
         agent.recv_until(FrameKind::Snapshot).await.message.kind(),
@@ -43,7 +63,7 @@ async fn call_flow_pairs_customer_and_agent_by_security_key_in_read_only_mode() 
     );
     assert_ne!(snapshot, mutation);
 
-    let audit = relay.audit(&token, &id).await;
+    let audit = relay.audit(&token, id).await;
     assert!(audit
         .iter()
         .any(|(e, d)| e == "attached" && d.contains("security key")));
@@ -276,8 +296,13 @@ async fn guessing_is_refused_past_the_per_address_budget_even_with_the_right_key
     .await;
     let token = relay.login("alice").await;
     let (_, key) = relay.start_key(&token, "voice", "call-5").await;
-    for guess in ["000000000000", "111111111111", "222222222222"] {
-        let mut guesser = relay.customer(Pairing::SecurityKey(guess.into())).await;
+    // Three locators of the key's length that are not the key: each digit moved by 1, 2, 3.
+    for shift in 1..=3 {
+        let guess: String = key
+            .chars()
+            .map(|c| char::from_digit((c.to_digit(10).unwrap() + shift) % 10, 10).unwrap())
+            .collect();
+        let mut guesser = relay.customer(Pairing::SecurityKey(guess)).await;
         assert_eq!(guesser.closed().await.error(), Some(ErrorCode::UnknownKey));
     }
     let mut guesser = relay.customer(Pairing::SecurityKey(key)).await;

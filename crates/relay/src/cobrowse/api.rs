@@ -73,14 +73,22 @@ pub struct StartByKey {
     interaction_id: Option<String>,
 }
 
-/// A session started by security key.
+/// A session started by security key. The key is the code's *locator*: the console draws
+/// `secret_digits` more digits of its own (never sent to the relay) and shows the customer the
+/// locator followed by them, one code of `locator_digits + secret_digits` digits.
 #[derive(Serialize, utoipa::ToSchema)]
 struct KeyStarted {
     session_id: String,
-    /// Digits only; what the customer's page sends.
+    /// The locator, digits only: what the customer's page sends (`Pairing::SecurityKey`), the
+    /// first `locator_digits` digits of the code the customer types.
     security_key: String,
-    /// Grouped by four, for reading aloud.
+    /// The locator grouped by four.
     security_key_display: String,
+    /// Digits of the locator (7 by default, `--key-digits`).
+    locator_digits: u32,
+    /// Digits the console adds after the locator, drawn by the console and kept from the relay
+    /// (5: `e2ee::code::SECRET_DIGITS`).
+    secret_digits: u32,
     /// The primary interaction's id (the one named, or the one the relay issued).
     interaction_id: String,
     /// Milliseconds since the Unix epoch.
@@ -144,10 +152,12 @@ fn key_wait(cb: &Cobrowse) -> std::time::Duration {
     post,
     path = "/api/cobrowse/sessions",
     tag = "cobrowse",
-    summary = "Start a co-browse session for a call: returns a security key to read to the \
-        customer",
-    description = "The customer's page pairs by sending the key (Pairing SecurityKey) before \
-        it lapses; the agent's console joins on /ws/agent. Needs work.own.",
+    summary = "Start a co-browse session for a call: returns the security key's locator, to \
+        which the console adds its own secret digits before reading the code to the customer",
+    description = "The customer types the whole code (locator_digits + secret_digits digits); \
+        the page sends only the locator (Pairing SecurityKey) before it lapses and keeps the \
+        secret for the end-to-end key exchange with the console, which joins on /ws/agent. \
+        Needs work.own.",
     request_body = StartByKey,
     security(("cookie" = []), ("bearer" = [])),
     responses(
@@ -187,6 +197,8 @@ async fn start_by_key(
         session_id: session.id.clone(),
         security_key_display: display_key(&key),
         security_key: key,
+        locator_digits: cb.config.key_digits,
+        secret_digits: u32::try_from(e2ee::code::SECRET_DIGITS).unwrap_or(u32::MAX),
         interaction_id,
         expires_at: now_ms() + i64::try_from(ttl.as_millis()).unwrap_or(0),
         expires_in_secs: ttl.as_secs(),

@@ -105,7 +105,10 @@ pub struct Config {
     pub request_head_timeout: Duration,
     /// Time a new connection has to send its `hello`.
     pub hello_timeout: Duration,
-    /// Digits of a security key. See ARCHITECTURE.md for why 12 by default.
+    /// Digits of the security key's *locator*, the part the relay issues and the customer's
+    /// page sends: 7 by default (`e2ee::code::LOCATOR_DIGITS`). The agent's console adds
+    /// `e2ee::code::SECRET_DIGITS` (5) digits of its own that never reach the relay, so the
+    /// customer types 12; see `key_guess_bound` and ARCHITECTURE.md for the bound they keep.
     pub key_digits: u32,
     /// How long a security key can be used.
     pub key_ttl: Duration,
@@ -177,7 +180,7 @@ impl Default for Config {
             connection_reserve: 1_024,
             request_head_timeout: Duration::from_secs(10),
             hello_timeout: Duration::from_secs(10),
-            key_digits: 12,
+            key_digits: e2ee::code::LOCATOR_DIGITS as u32,
             key_ttl: Duration::from_secs(300),
             offer_ttl: Duration::from_secs(600),
             max_pending_keys: 1_000,
@@ -242,9 +245,14 @@ impl Config {
     }
 
     /// The upper bound on the chance that guessing hits any live security key during one key
-    /// lifetime: `judged_guesses_bound × max_pending_keys / 10^digits`.
+    /// lifetime. A guesser must hit a live locator *and* the secret the console drew for it
+    /// (the page and the console each fail key confirmation otherwise, and the session ends),
+    /// so the space is the whole code's: `judged_guesses_bound × max_pending_keys /
+    /// 10^(key_digits + e2ee::code::SECRET_DIGITS)`.
     pub fn key_guess_bound(&self) -> f64 {
-        let space = 10f64.powi(i32::try_from(self.key_digits).unwrap_or(i32::MAX));
+        let secret = u32::try_from(e2ee::code::SECRET_DIGITS).unwrap_or(u32::MAX);
+        let digits = self.key_digits.saturating_add(secret);
+        let space = 10f64.powi(i32::try_from(digits).unwrap_or(i32::MAX));
         self.judged_guesses_bound() * self.max_pending_keys as f64 / space
     }
 }
@@ -272,11 +280,21 @@ mod tests {
     }
 
     #[test]
-    fn six_digit_keys_cannot_meet_the_bound_at_usable_rates() {
+    fn the_bound_counts_the_console_s_secret_beside_the_locator_as_e2ee_does() {
+        let config = Config::default();
+        assert_eq!(config.key_digits, 7);
+        // 848 judged guesses against 1,000 live codes of 12 digits: e2ee's own figure.
+        let expected = e2ee::code::outsider_bound(848, 1_000);
+        assert!((config.key_guess_bound() - expected).abs() < 1e-15);
+        assert!((config.key_guess_bound() - 8.48e-7).abs() < 1e-12);
+    }
+
+    #[test]
+    fn a_six_digit_locator_cannot_meet_the_bound_even_with_the_secret() {
         let config = Config {
             key_digits: 6,
             ..Config::default()
         };
-        assert!(config.key_guess_bound() > 0.1);
+        assert!(config.key_guess_bound() > 1e-6);
     }
 }

@@ -50,8 +50,10 @@ pub struct Serve {
     /// start for each site that has none stored, the demo's included.)
     #[arg(long)]
     seed_demo: bool,
-    /// Digits of a security key (12 keeps the guessing bound; 6 is easier to read aloud).
-    #[arg(long, env = "RELAY_KEY_DIGITS", default_value_t = 12)]
+    /// Digits of the security key's locator, the part the relay issues (7: the console adds 5
+    /// secret digits that never reach the relay, so the customer types 12, which keeps the
+    /// guessing bound; fewer weaken it).
+    #[arg(long, env = "RELAY_KEY_DIGITS", default_value_t = 7)]
     key_digits: u32,
     /// Seconds a security key stays valid.
     #[arg(long, env = "RELAY_KEY_TTL_SECS", default_value_t = 300)]
