@@ -282,10 +282,12 @@ fn the_hand_decoder_reads_every_kind_the_page_reads_as_the_protocol_encodes_it()
         ),
         (
             Message::KeyReply(protocol::KeyReply {
+                exchange: 70_000,
                 message: (0..33).collect(),
                 confirmation: [3; 32],
             }),
             Incoming::KeyReply(protocol::KeyReply {
+                exchange: 70_000,
                 message: (0..33).collect(),
                 confirmation: [3; 32],
             }),

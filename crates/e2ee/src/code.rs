@@ -3,8 +3,12 @@
 //!
 //! The relay sees only the locator (the customer's page sends it to find the session), so the
 //! secret is a password the relay does not know, and SPAKE2 over it ([`crate::exchange`]) gives
-//! a relay that runs the exchange itself one guess per pairing: it succeeds with probability
-//! `10^-SECRET_DIGITS` = 1/100,000, below Magic Wormhole's 1/65,536. Someone outside guessing
+//! a relay that runs the exchange itself one guess per exchange, `10^-SECRET_DIGITS` =
+//! 1/1,000,000 each. A page reloads and a console reconnects, so one pairing may see several
+//! exchanges; the console allows [`MAX_UNFINISHED`] it answered that were never confirmed, the
+//! page fails at its first bad answer, so a malicious relay's chance per pairing is at most
+//! `(MAX_UNFINISHED + 1) × 10^-SECRET_DIGITS` = 1.5 × 10⁻⁵, below Magic Wormhole's
+//! 1/65,536 ≈ 1.53 × 10⁻⁵ ([`RELAY_GUESS_PER_PAIRING`]). Someone outside guessing
 //! codes against the relay must hit a live locator *and* its secret, since the page and the
 //! console each fail key confirmation otherwise; with the relay's guess limits (at most 848
 //! judged guesses over a key's lifetime, 1,000 live keys; see ARCHITECTURE.md) that is at most
@@ -16,14 +20,19 @@ use subtle::ConstantTimeEq;
 use thiserror::Error;
 
 /// Digits of the part the relay issues and sees.
-pub const LOCATOR_DIGITS: usize = 7;
+pub const LOCATOR_DIGITS: usize = 6;
 /// Digits of the part the console draws and only the two people see.
-pub const SECRET_DIGITS: usize = 5;
+pub const SECRET_DIGITS: usize = 6;
 /// Digits the customer types.
 pub const CODE_DIGITS: usize = LOCATOR_DIGITS + SECRET_DIGITS;
 
-/// A malicious relay's chance to learn the keys of one pairing (it gets one guess).
-pub const RELAY_GUESS_PER_PAIRING: f64 = 1.0 / 100_000.0;
+/// Exchanges a console answers that are never confirmed (a page that reloads or navigates
+/// before its confirmation, or a relay guessing), at most, before it ends the session.
+pub const MAX_UNFINISHED: u32 = 14;
+
+/// A malicious relay's chance to learn the keys of one pairing: one guess for each unfinished
+/// exchange the console allows, and one the page's first bad answer ends.
+pub const RELAY_GUESS_PER_PAIRING: f64 = (MAX_UNFINISHED as f64 + 1.0) / 1_000_000.0;
 
 /// An outsider's chance that any judged guess hits a whole live code: `judged` guesses against
 /// `live` codes, each of `10^CODE_DIGITS`.
@@ -49,7 +58,7 @@ pub struct Secret([u8; SECRET_DIGITS]);
 impl Secret {
     /// Draws a secret uniformly from the `10^SECRET_DIGITS` possible ones.
     pub fn draw(rng: &mut (impl RngCore + CryptoRng)) -> Self {
-        const SPACE: u32 = 100_000;
+        const SPACE: u32 = 1_000_000;
         // The largest multiple of SPACE below 2^32: draws above it are redrawn, so every
         // secret is equally likely.
         const LIMIT: u32 = u32::MAX - (u32::MAX % SPACE);
@@ -183,13 +192,13 @@ mod tests {
     #[test]
     fn the_console_s_code_reads_back_as_the_customer_types_it() {
         let mut rng = ChaCha20Rng::seed_from_u64(7);
-        let code = Code::new("1234567", &mut rng).unwrap();
+        let code = Code::new("123456", &mut rng).unwrap();
         let shown = code.display();
         assert_eq!(shown.len(), 14, "{shown}");
-        assert!(shown.starts_with("1234 567"), "{shown}");
+        assert!(shown.starts_with("1234 56"), "{shown}");
         let typed = Code::parse(&shown.replace(' ', "-")).unwrap();
         assert_eq!(typed, code);
-        assert_eq!(typed.locator(), "1234567");
+        assert_eq!(typed.locator(), "123456");
     }
 
     #[test]
@@ -212,11 +221,11 @@ mod tests {
         );
         let mut rng = ChaCha20Rng::seed_from_u64(1);
         assert!(matches!(
-            Code::new("123456", &mut rng),
+            Code::new("12345", &mut rng),
             Err(CodeError::BadLocator { .. })
         ));
         assert!(matches!(
-            Code::new("12345a7", &mut rng),
+            Code::new("12345a", &mut rng),
             Err(CodeError::BadLocator { .. })
         ));
     }

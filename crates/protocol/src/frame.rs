@@ -475,7 +475,8 @@ fn check_limits(message: &Message, limits: &Limits) -> Result<(), DecodeError> {
             })
         }
         Message::Stroke(stroke) => over("points", limits.max_points, stroke.points.len()),
-        Message::KeyStart(KeyShare { message }) | Message::KeyReply(KeyReply { message, .. }) => {
+        Message::KeyStart(KeyShare { message, .. })
+        | Message::KeyReply(KeyReply { message, .. }) => {
             over("key message bytes", MAX_KEY_MESSAGE, message.len())
         }
         Message::KeyConfirm(confirm) => {

@@ -29,6 +29,10 @@ pub const MAX_KEY_MESSAGE: usize = 64;
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(test, derive(proptest_derive::Arbitrary))]
 pub struct KeyShare {
+    /// A number the page draws for this exchange; the answer and the confirmation name it, so
+    /// an answer to an earlier exchange (a page that reloaded meanwhile) is told apart from a
+    /// wrong one.
+    pub exchange: u32,
     #[cfg_attr(
         test,
         proptest(strategy = "proptest::collection::vec(proptest::prelude::any::<u8>(), 0..=64)")
@@ -40,6 +44,8 @@ pub struct KeyShare {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(test, derive(proptest_derive::Arbitrary))]
 pub struct KeyReply {
+    /// The exchange answered ([`KeyShare::exchange`]).
+    pub exchange: u32,
     #[cfg_attr(
         test,
         proptest(strategy = "proptest::collection::vec(proptest::prelude::any::<u8>(), 0..=64)")
@@ -53,6 +59,8 @@ pub struct KeyReply {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(test, derive(proptest_derive::Arbitrary))]
 pub struct KeyConfirm {
+    /// The exchange confirmed ([`KeyShare::exchange`]).
+    pub exchange: u32,
     pub confirmation: [u8; 32],
     /// The content key (32 bytes) and its tag.
     #[cfg_attr(

@@ -281,12 +281,14 @@ fn valid_cases() -> Vec<(String, Frame)> {
         (
             "key_start",
             Message::KeyStart(KeyShare {
+                exchange: 0x1234_5678,
                 message: (0..33).collect(),
             }),
         ),
         (
             "key_reply",
             Message::KeyReply(KeyReply {
+                exchange: 0x1234_5678,
                 message: (100..133).collect(),
                 confirmation: [7; 32],
             }),
@@ -294,6 +296,7 @@ fn valid_cases() -> Vec<(String, Frame)> {
         (
             "key_confirm",
             Message::KeyConfirm(KeyConfirm {
+                exchange: 0x1234_5678,
                 confirmation: [9; 32],
                 content_key: (0..48).collect(),
             }),
@@ -425,11 +428,11 @@ fn invalid_cases() -> Vec<(&'static str, Vec<u8>, Option<Value>)> {
         ),
         // A sealed Hello (0x01 | 0x80): session frames are never sealed.
         ("sealed_hello_is_no_kind", vec![0x81, 0x00, 0x00], None),
-        // KeyStart with a 65-byte message.
+        // KeyStart{exchange: 7, a 65-byte message}.
         (
             "key_start_over_max_key_message",
             {
-                let mut bytes = vec![0x1b, 0x00, 65];
+                let mut bytes = vec![0x1b, 0x00, 0x07, 65];
                 bytes.extend([1u8; 65]);
                 bytes
             },

@@ -278,7 +278,9 @@ impl Agent {
             }
             _ => match security.open(&mut bytes) {
                 Ok(_) => Ok(Some(bytes)),
-                Err(SecureError::NoKeys) => {
+                // Not yet keyed, or sealed under the content key of a page that reloaded
+                // since (numbered anew): its next confirmation brings the key.
+                Err(SecureError::NoKeys | SecureError::Seal(_)) => {
                     self.held.push(bytes);
                     Ok(None)
                 }
@@ -301,7 +303,12 @@ impl Agent {
             match next.with_context(|| format!("waiting for {what}"))? {
                 Some(m) if pred(&m) => return Ok(m),
                 Some(_) => {}
-                None => bail!("closed while waiting for {what}"),
+                None => {
+                    let last: Vec<_> = self.seen.iter().rev().take(6).map(Message::kind).collect();
+                    bail!(
+                        "closed while waiting for {what}; the last frames, newest first: {last:?}"
+                    )
+                }
             }
         }
     }

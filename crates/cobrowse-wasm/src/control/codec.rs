@@ -194,12 +194,14 @@ pub fn decode_incoming(bytes: &[u8]) -> Option<Incoming> {
             Incoming::Presence(role, r.bool()?)
         }
         FrameKind::KeyReply => {
+            let exchange = r.var()?;
             let message = r.bytes()?;
             let mut confirmation = [0u8; 32];
             for b in &mut confirmation {
                 *b = r.byte()?;
             }
             Incoming::KeyReply(KeyReply {
+                exchange,
                 message,
                 confirmation,
             })

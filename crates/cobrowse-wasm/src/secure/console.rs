@@ -3,9 +3,10 @@
 //! frames sealed for the page.
 //!
 //! The console reveals its confirmation when it answers, so each answer is one guess for
-//! whoever started the exchange. It therefore answers a new exchange only once the last one
-//! confirmed: an answered exchange left unconfirmed by another start fails the session
-//! (`Abandoned`), which keeps a relay posing as the page to one guess per pairing.
+//! whoever started the exchange. A page that reloads or navigates before confirming leaves an
+//! answer unfinished; the console allows `e2ee::code::MAX_UNFINISHED` of them in a session and
+//! fails at the next (`Abandoned`), which keeps a relay posing as the page within the stated
+//! bound per pairing (`e2ee::code::RELAY_GUESS_PER_PAIRING`).
 
 use e2ee::{Confirming, ContentKey, Exchange, Opener, Sealer, Secret, Side};
 use protocol::{FrameKind, KeyConfirm, KeyReply, KeyShare};
@@ -17,7 +18,9 @@ use super::frame::{open_frame, seal_frame, Opened, SecureError};
 pub struct ConsoleSecurity {
     session: String,
     secret: Secret,
-    answered: Option<Confirming>,
+    answered: Option<(u32, Confirming)>,
+    /// Answers left unconfirmed by a later start, so far.
+    unfinished: u32,
     sealer: Option<Sealer>,
     content: Option<(ContentKey, Opener)>,
     safety: Option<u32>,
@@ -30,6 +33,7 @@ impl ConsoleSecurity {
             session: session.into(),
             secret,
             answered: None,
+            unfinished: 0,
             sealer: None,
             content: None,
             safety: None,
@@ -43,8 +47,11 @@ impl ConsoleSecurity {
         share: &KeyShare,
         rng: &mut (impl RngCore + CryptoRng),
     ) -> Result<KeyReply, SecureError> {
-        if self.answered.is_some() {
-            return Err(self.fail(SecureError::Abandoned));
+        if self.answered.take().is_some() {
+            self.unfinished += 1;
+            if self.unfinished > e2ee::code::MAX_UNFINISHED {
+                return Err(self.fail(SecureError::Abandoned));
+            }
         }
         let (exchange, message) =
             Exchange::start(Side::Console, &self.secret, self.session.as_bytes(), rng);
@@ -52,18 +59,23 @@ impl ConsoleSecurity {
             .finish(&share.message)
             .map_err(|_| self.fail(SecureError::ExchangeFailed))?;
         let confirmation = confirming.confirmation();
-        self.answered = Some(confirming);
+        self.answered = Some((share.exchange, confirming));
         Ok(KeyReply {
+            exchange: share.exchange,
             message,
             confirmation,
         })
     }
 
     /// Takes the page's `KeyConfirm`: when it checks, the session's frames open and seal from
-    /// now on, and the safety code is returned. A confirmation of no exchange is ignored
-    /// (`NoKeys`); one that does not check fails the session.
+    /// now on, and the safety code is returned. A confirmation of another exchange than the
+    /// one answered last is ignored (`NoKeys`); one of it that does not check fails the session.
     pub fn on_confirm(&mut self, confirm: &KeyConfirm) -> Result<u32, SecureError> {
-        let answered = self.answered.take().ok_or(SecureError::NoKeys)?;
+        match &self.answered {
+            Some((number, _)) if *number == confirm.exchange => {}
+            _ => return Err(SecureError::NoKeys),
+        }
+        let (_, answered) = self.answered.take().ok_or(SecureError::NoKeys)?;
         let Ok(mut keys) = answered.verify(&confirm.confirmation) else {
             return Err(self.fail(SecureError::ExchangeFailed));
         };
@@ -103,7 +115,9 @@ impl ConsoleSecurity {
     }
 
     /// Opens a frame from the page. `NoKeys` for a sealed frame before the exchange confirmed
-    /// (the caller keeps it for then); a clear frame of a sealable kind is refused.
+    /// (the caller keeps it for then); a clear frame of a sealable kind is refused. A frame that
+    /// does not open (`Seal(Tampered)`) may be sealed under the content key of a page that
+    /// reloaded, which its next confirmation brings: the caller keeps it for then too, bounded.
     pub fn open(&mut self, bytes: &mut Vec<u8>) -> Result<Opened, SecureError> {
         match self.content.as_mut() {
             Some((_, opener)) => open_frame(opener, bytes),

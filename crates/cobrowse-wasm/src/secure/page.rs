@@ -19,7 +19,7 @@ pub struct PageSecurity {
     secret: Secret,
     content: Sealer,
     key: ContentKey,
-    pending: Option<Exchange>,
+    pending: Option<(u32, Exchange)>,
     /// The confirmed console's frames, and the one before it while the new one has sent none.
     agent: Option<Opener>,
     previous: Option<Opener>,
@@ -59,15 +59,24 @@ impl PageSecurity {
     pub fn start(&mut self, rng: &mut (impl RngCore + CryptoRng)) -> KeyShare {
         let (exchange, message) =
             Exchange::start(Side::Page, &self.secret, self.session.as_bytes(), rng);
-        self.pending = Some(exchange);
-        KeyShare { message }
+        let number = rng.next_u32();
+        self.pending = Some((number, exchange));
+        KeyShare {
+            exchange: number,
+            message,
+        }
     }
 
     /// Takes the console's answer: when its confirmation checks, the body of the `KeyConfirm`
     /// to send (the page's confirmation and the content key wrapped for that console). A reply
-    /// to no exchange is ignored (`NoKeys`); a reply that does not check fails the session.
+    /// to another exchange than the one under way (one this page load never started, or an
+    /// earlier one) is ignored (`NoKeys`); a reply to it that does not check fails the session.
     pub fn on_reply(&mut self, reply: &KeyReply) -> Result<KeyConfirm, SecureError> {
-        let exchange = self.pending.take().ok_or(SecureError::NoKeys)?;
+        match &self.pending {
+            Some((number, _)) if *number == reply.exchange => {}
+            _ => return Err(SecureError::NoKeys),
+        }
+        let (number, exchange) = self.pending.take().ok_or(SecureError::NoKeys)?;
         let confirmed = exchange
             .finish(&reply.message)
             .map_err(|_| self.fail())
@@ -84,6 +93,7 @@ impl PageSecurity {
         self.previous = self.agent.replace(keys.opener);
         self.safety = Some(keys.safety);
         Ok(KeyConfirm {
+            exchange: number,
             confirmation,
             content_key,
         })

@@ -17,7 +17,7 @@ fn rng(seed: u64) -> ChaCha20Rng {
 
 /// The console's code for a locator, and the page's secret as the customer typed it.
 fn code(seed: u64) -> (Secret, Secret) {
-    let code = Code::new("1234567", &mut rng(seed)).unwrap();
+    let code = Code::new("123456", &mut rng(seed)).unwrap();
     let typed = Code::parse(&code.display()).unwrap();
     (code.secret().clone(), typed.secret().clone())
 }
@@ -199,19 +199,33 @@ fn a_relay_that_alters_either_message_makes_both_sides_fail() {
 }
 
 #[test]
-fn the_console_answers_one_unconfirmed_exchange_only() {
+fn the_console_answers_a_bounded_number_of_exchanges_never_confirmed() {
     let (console_secret, page_secret) = code(80);
     let mut page = PageSecurity::new(SESSION, page_secret, &mut rng(81));
     let mut console = ConsoleSecurity::new(SESSION, console_secret);
     let start = page.start(&mut rng(82));
-    console.on_start(&start, &mut rng(83)).unwrap();
-    // A second start before the first confirmed: one more guess for a relay posing as the
-    // page, so the console fails instead.
+    // A page that navigates before it confirms leaves its answer unfinished: allowed a few
+    // times, each one more guess for a relay posing as the page, so not without end.
+    for i in 0..=e2ee::code::MAX_UNFINISHED {
+        console
+            .on_start(&start, &mut rng(83 + u64::from(i)))
+            .unwrap();
+    }
     assert_eq!(
-        console.on_start(&start, &mut rng(84)),
+        console.on_start(&start, &mut rng(200)),
         Err(SecureError::Abandoned)
     );
     assert!(console.failed());
+    // One that confirms still works after unfinished ones (a fresh console).
+    let (console_secret, page_secret) = code(90);
+    let mut page = PageSecurity::new(SESSION, page_secret, &mut rng(91));
+    let mut console = ConsoleSecurity::new(SESSION, console_secret);
+    let first = page.start(&mut rng(92));
+    console.on_start(&first, &mut rng(93)).unwrap();
+    let second = page.start(&mut rng(94));
+    let reply = console.on_start(&second, &mut rng(95)).unwrap();
+    console.on_confirm(&page.on_reply(&reply).unwrap()).unwrap();
+    assert!(console.ready());
 }
 
 #[test]
@@ -264,4 +278,26 @@ fn a_fresh_exchange_with_the_same_page_keeps_replays_out() {
         decode(&pointer),
         Message::AgentPointer(Pointer { x: 2, y: 3 })
     );
+}
+
+#[test]
+fn an_answer_to_an_earlier_exchange_is_ignored_and_the_current_one_still_confirms() {
+    let (console_secret, page_secret) = code(110);
+    let mut page = PageSecurity::new(SESSION, page_secret, &mut rng(111));
+    let mut console = ConsoleSecurity::new(SESSION, console_secret);
+    let earlier = page.start(&mut rng(112));
+    // The page reloaded (or the agent reconnected) before the answer came: a new exchange.
+    let current = page.start(&mut rng(113));
+    let stale = console.on_start(&earlier, &mut rng(114)).unwrap();
+    assert_eq!(page.on_reply(&stale), Err(SecureError::NoKeys));
+    assert!(!page.failed());
+    let reply = console.on_start(&current, &mut rng(115)).unwrap();
+    let confirm = page.on_reply(&reply).unwrap();
+    console.on_confirm(&confirm).unwrap();
+    // A forged answer naming the current exchange is a guess, and ends it.
+    let again = page.start(&mut rng(116));
+    let mut forged = console.on_start(&again, &mut rng(117)).unwrap();
+    forged.confirmation[3] ^= 1;
+    assert_eq!(page.on_reply(&forged), Err(SecureError::ExchangeFailed));
+    assert!(page.failed());
 }

@@ -61,7 +61,9 @@ impl Keyed {
                 let mut frame = bytes.to_vec();
                 match self.security.open(&mut frame) {
                     Ok(_) => Inbound::Apply(vec![frame]),
-                    Err(SecureError::NoKeys) => {
+                    // Not yet keyed, or sealed under the content key of a page that
+                    // reloaded since (numbered anew): its next confirmation brings the key.
+                    Err(SecureError::NoKeys | SecureError::Seal(_)) => {
                         self.hold(frame);
                         Inbound::Nothing
                     }

@@ -53,7 +53,7 @@ pub struct Serve {
     /// Digits of the security key's locator, the part the relay issues (7: the console adds 5
     /// secret digits that never reach the relay, so the customer types 12, which keeps the
     /// guessing bound; fewer weaken it).
-    #[arg(long, env = "RELAY_KEY_DIGITS", default_value_t = 7)]
+    #[arg(long, env = "RELAY_KEY_DIGITS", default_value_t = e2ee::code::LOCATOR_DIGITS as u32)]
     key_digits: u32,
     /// Seconds a security key stays valid.
     #[arg(long, env = "RELAY_KEY_TTL_SECS", default_value_t = 300)]
