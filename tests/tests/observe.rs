@@ -1,6 +1,7 @@
 //! A supervisor observes a running co-browse in real headless Chromium, against the real relay:
 //! the customer shares the checkout with an agent; the supervisor picks the session on the
-//! Observe page and sees the page mirrored; the customer's banner says two people are viewing;
+//! Observe page, where the page stays sealed (the session is end-to-end encrypted for the
+//! agent's console, and the observer is told so); the customer's banner says two people are viewing;
 //! what the observer's mirror sends (a control request, a pointer) never reaches the customer,
 //! and the agent's stream goes on; when the supervisor stops, the banner is back to one viewer.
 
@@ -13,7 +14,7 @@ use e2e::{Browser, Relay};
 const BANNER: &str = "document.getElementById('cobrowse-ui').shadowRoot.querySelector('.bar')";
 
 #[tokio::test]
-async fn a_supervisor_observes_a_running_co_browse_without_control_and_the_banner_names_two_viewers(
+async fn a_supervisor_observing_an_encrypted_co_browse_sees_no_page_gets_no_control_and_is_named_on_the_banner(
 ) -> Result<()> {
     let relay = Relay::start(&[]).await?;
     let token = login(&relay.base).await?;
@@ -45,13 +46,22 @@ async fn a_supervisor_observes_a_running_co_browse_without_control_and_the_banne
         )
         .await?;
     supervisor.click(&row).await?;
-    // The mirror shows the customer's checkout.
+    // The session is end-to-end encrypted for the agent's console: the observer is counted
+    // and told so, and sees nothing of the page (keying an observer needs the customer's
+    // consent, not built yet).
     supervisor
         .until(
-            "the mirrored checkout",
-            "document.getElementById('mirror').contentDocument.getElementById('place-order')",
+            "the observer told the page is sealed",
+            "document.getElementById('watch-state').dataset.sealed === 'true'",
         )
         .await?;
+    ensure!(
+        supervisor
+            .js("return !document.getElementById('mirror').contentDocument.getElementById('place-order')")
+            .await?
+            == true,
+        "the observer's mirror shows the encrypted page"
+    );
     customer
         .until(
             "two viewers on the banner",

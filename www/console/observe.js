@@ -64,6 +64,12 @@ function onSignal(s) {
     case 'viewport': viewport = { width: s.width, height: s.height }; fit(); break;
     case 'presence': if (s.role === 'customer') $('watch-state').textContent = s.connected ? 'Live' : 'Customer disconnected'; break;
     case 'end': $('watch-state').textContent = 'The session ended.'; break;
+    // The page is end-to-end encrypted for the agent's console only: an observer's keys need
+    // the customer's consent, which this console cannot ask for yet.
+    case 'sealed':
+      $('watch-state').textContent = 'End-to-end encrypted: only the agent can see this page.';
+      $('watch-state').dataset.sealed = 'true';
+      break;
     default: break;
   }
 }

@@ -185,6 +185,8 @@ async fn frames_of_the_other_side_close_the_sender_with_a_reason() {
 enum Trigger {
     CustomerEnd,
     AgentEnd,
+    /// A side's key exchange failed: it says so in its End.
+    KeyFailed(Role),
     ApiEnd,
     InteractionEnd,
     InteractionTransfer,
@@ -200,6 +202,15 @@ async fn check_end(trigger: Trigger, expected: EndReason) {
     match trigger {
         Trigger::CustomerEnd => drop(customer.send(end).await),
         Trigger::AgentEnd => drop(agent.send(end).await),
+        Trigger::KeyFailed(role) => {
+            let failed = Message::End(End {
+                reason: EndReason::KeyExchangeFailed,
+            });
+            match role {
+                Role::Customer => drop(customer.send(failed).await),
+                Role::Agent => drop(agent.send(failed).await),
+            }
+        }
         Trigger::ApiEnd => {
             let path = format!("/api/cobrowse/sessions/{id}/end");
             assert_eq!(relay.api(&token, "POST", &path, None).await.0, 200);
@@ -235,6 +246,22 @@ async fn customer_end_tells_both_sides() {
 #[tokio::test]
 async fn agent_end_frame_tells_both_sides() {
     check_end(Trigger::AgentEnd, EndReason::AgentEnded).await;
+}
+
+/// A failed end-to-end key exchange, reported by either side, ends the session as that, not
+/// as the side's plain end: both sides and the audit say the keys did not agree.
+#[tokio::test]
+async fn a_failed_key_exchange_ends_the_session_as_such_whichever_side_reports_it() {
+    check_end(
+        Trigger::KeyFailed(Role::Customer),
+        EndReason::KeyExchangeFailed,
+    )
+    .await;
+    check_end(
+        Trigger::KeyFailed(Role::Agent),
+        EndReason::KeyExchangeFailed,
+    )
+    .await;
 }
 
 #[tokio::test]

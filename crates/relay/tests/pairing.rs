@@ -24,13 +24,13 @@ async fn call_flow_pairs_customer_and_agent_by_security_key_in_read_only_mode() 
         started["session_id"].as_str().unwrap(),
         started["security_key"].as_str().unwrap(),
     );
-    // The relay issues the code's 7-digit locator; the console adds 5 secret digits of its own,
+    // The relay issues the code's 6-digit locator; the console adds 6 secret digits of its own,
     // and the JSON says so, so a console never has to assume the split.
-    assert_eq!(key.len(), 7, "a 7-digit locator by default: {started}");
+    assert_eq!(key.len(), 6, "a 6-digit locator by default: {started}");
     assert!(key.bytes().all(|b| b.is_ascii_digit()), "{key}");
     assert_eq!(
         (&started["locator_digits"], &started["secret_digits"]),
-        (&serde_json::json!(7), &serde_json::json!(5))
+        (&serde_json::json!(6), &serde_json::json!(6))
     );
     assert_eq!(
         started["security_key_display"],

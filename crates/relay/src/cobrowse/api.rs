@@ -84,10 +84,10 @@ struct KeyStarted {
     security_key: String,
     /// The locator grouped by four.
     security_key_display: String,
-    /// Digits of the locator (7 by default, `--key-digits`).
+    /// Digits of the locator (6 by default, `--key-digits`).
     locator_digits: u32,
     /// Digits the console adds after the locator, drawn by the console and kept from the relay
-    /// (5: `e2ee::code::SECRET_DIGITS`).
+    /// (6: `e2ee::code::SECRET_DIGITS`).
     secret_digits: u32,
     /// The primary interaction's id (the one named, or the one the relay issued).
     interaction_id: String,

@@ -7,7 +7,7 @@ use std::{net::IpAddr, sync::Arc};
 
 use axum::extract::ws::{Message as WsMessage, WebSocket};
 use protocol::{
-    peek_hello_version, DecodeError, EndReason, Envelope, ErrorCode, Frame, FrameKind, Hello,
+    peek_hello_version, DecodeError, End, EndReason, Envelope, ErrorCode, Frame, FrameKind, Hello,
     Message, Pairing, Role, PROTOCOL_VERSION,
 };
 use tracing::Instrument;
@@ -380,13 +380,23 @@ async fn read_loop(
             }
         };
         if kind == FrameKind::End {
-            // The relay reads the body only to refuse a malformed one; the reason is the
-            // sender's side.
-            if let Err(e) = Frame::decode(&bytes, &limits) {
-                record(cb, close(decode_close(&e))).await;
-                continue;
-            }
+            // The relay reads the body to refuse a malformed one, and to tell a failed key
+            // exchange (either side may report it) from a plain end; otherwise the reason is
+            // the sender's side.
+            let failed_exchange = match Frame::decode(&bytes, &limits) {
+                Err(e) => {
+                    record(cb, close(decode_close(&e))).await;
+                    continue;
+                }
+                Ok(Frame { message, .. }) => matches!(
+                    message,
+                    Message::End(End {
+                        reason: EndReason::KeyExchangeFailed
+                    })
+                ),
+            };
             let reason = match seat {
+                Seat::Peer(_) if failed_exchange => EndReason::KeyExchangeFailed,
                 Seat::Peer(Role::Customer) => EndReason::CustomerEnded,
                 Seat::Peer(Role::Agent) => EndReason::AgentEnded,
                 // An observer's end is its own leaving; the session goes on.

@@ -106,8 +106,8 @@ pub struct Config {
     /// Time a new connection has to send its `hello`.
     pub hello_timeout: Duration,
     /// Digits of the security key's *locator*, the part the relay issues and the customer's
-    /// page sends: 7 by default (`e2ee::code::LOCATOR_DIGITS`). The agent's console adds
-    /// `e2ee::code::SECRET_DIGITS` (5) digits of its own that never reach the relay, so the
+    /// page sends: 6 by default (`e2ee::code::LOCATOR_DIGITS`). The agent's console adds
+    /// `e2ee::code::SECRET_DIGITS` (6) digits of its own that never reach the relay, so the
     /// customer types 12; see `key_guess_bound` and ARCHITECTURE.md for the bound they keep.
     pub key_digits: u32,
     /// How long a security key can be used.
@@ -282,7 +282,7 @@ mod tests {
     #[test]
     fn the_bound_counts_the_console_s_secret_beside_the_locator_as_e2ee_does() {
         let config = Config::default();
-        assert_eq!(config.key_digits, 7);
+        assert_eq!(config.key_digits, 6);
         // 848 judged guesses against 1,000 live codes of 12 digits: e2ee's own figure.
         let expected = e2ee::code::outsider_bound(848, 1_000);
         assert!((config.key_guess_bound() - expected).abs() < 1e-15);
@@ -290,9 +290,9 @@ mod tests {
     }
 
     #[test]
-    fn a_six_digit_locator_cannot_meet_the_bound_even_with_the_secret() {
+    fn a_five_digit_locator_cannot_meet_the_bound_even_with_the_secret() {
         let config = Config {
-            key_digits: 6,
+            key_digits: 5,
             ..Config::default()
         };
         assert!(config.key_guess_bound() > 1e-6);

@@ -50,7 +50,7 @@ pub struct Serve {
     /// start for each site that has none stored, the demo's included.)
     #[arg(long)]
     seed_demo: bool,
-    /// Digits of the security key's locator, the part the relay issues (7: the console adds 5
+    /// Digits of the security key's locator, the part the relay issues (6: the console adds 6
     /// secret digits that never reach the relay, so the customer types 12, which keeps the
     /// guessing bound; fewer weaken it).
     #[arg(long, env = "RELAY_KEY_DIGITS", default_value_t = e2ee::code::LOCATOR_DIGITS as u32)]
