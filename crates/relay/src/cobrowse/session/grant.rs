@@ -33,6 +33,19 @@ pub(super) fn body_of(frame: &[u8]) -> &[u8] {
     rest.get(seq_len..).unwrap_or_default()
 }
 
+/// The varint at the start of `body` (postcard's `u32`: LEB128 of at most 5 bytes, the last
+/// holding at most 4 bits), if it is one; what `ControlState` reads as an input's target node.
+pub(super) fn leading_varint(body: &[u8]) -> Option<u32> {
+    let mut value = 0u32;
+    for (i, &byte) in body.iter().take(5).enumerate() {
+        value |= u32::from(byte & 0x7f) << (7 * i);
+        if byte & 0x80 == 0 {
+            return (i < 4 || byte <= 0x0f).then_some(value);
+        }
+    }
+    None
+}
+
 impl State {
     /// The grant status as it stands at `now_ms`, with `reason`.
     pub(super) fn grant_status(&self, reason: ModeReason, now_ms: u64) -> Outbound {
@@ -77,15 +90,13 @@ impl State {
         reason: DropReason,
         records: &mut Vec<Record>,
     ) {
-        let node = match protocol::Frame::decode(frame, &protocol::Limits::default()) {
-            Ok(protocol::Frame { message, .. }) => match message {
-                Message::Click(protocol::Click { node, .. })
-                | Message::TextInput(protocol::TextInput { node, .. })
-                | Message::Key(protocol::Key { node, .. })
-                | Message::AgentScroll(protocol::Scroll { node, .. }) => node,
-                _ => 0,
-            },
-            Err(_) => 0,
+        // The node the gate judged: the varint every input body but Navigate's starts with,
+        // which a sealed input keeps in clear before its sealed body. The body is never decoded,
+        // so this reads a sealed frame as it reads a clear one.
+        let node = if kind.has_clear_target() {
+            leading_varint(body_of(frame)).unwrap_or(0)
+        } else {
+            0
         };
         let what = match reason {
             DropReason::ScopedNavigation => "navigation under a scoped grant",
@@ -98,5 +109,33 @@ impl State {
             reason: Refusal::OutsideScope,
         }));
         self.deliver(id, Role::Agent, Outbound::Frame(notice), records);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use protocol::{Button, Click, Frame};
+
+    #[test]
+    fn the_target_node_is_read_from_the_body_as_the_codec_wrote_it() {
+        for node in [0, 1, 127, 128, 16_384, u32::MAX - 1, u32::MAX] {
+            let click = Message::Click(Click {
+                node,
+                x: -3,
+                y: 4,
+                button: Button::Primary,
+            });
+            let frame = Frame::new(300, click).encode().unwrap();
+            assert_eq!(leading_varint(body_of(&frame)), Some(node), "node {node}");
+        }
+    }
+
+    #[test]
+    fn what_is_not_a_varint_names_no_node() {
+        for body in [&[][..], &[0x80], &[0x80; 5], &[0xff, 0xff, 0xff, 0xff, 0x10]] {
+            assert_eq!(leading_varint(body), None, "{body:?}");
+        }
+        assert_eq!(leading_varint(&[0x05, 0xff]), Some(5), "what follows is the body's");
     }
 }
