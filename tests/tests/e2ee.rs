@@ -25,6 +25,10 @@ use tokio_tungstenite::tungstenite::{
 /// A stand-in for a hostile relay on the agent's side: forwards every WebSocket message
 /// between the agent and the relay, flipping one byte of the first frame of `kind` that goes
 /// to the agent. Returns its base URL.
+#[allow(
+    clippy::result_large_err,
+    reason = "tungstenite's handshake callback must return its own ErrorResponse"
+)]
 async fn tampering_proxy(relay: &str, kind: FrameKind) -> Result<String> {
     let listener = TcpListener::bind("127.0.0.1:0").await?;
     let base = format!("http://{}", listener.local_addr()?);

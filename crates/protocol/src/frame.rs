@@ -204,35 +204,9 @@ messages! {
     Navigate(Navigate) = 0x54, Agent;
 }
 
-impl FrameKind {
-    /// The wire code.
-    pub fn code(self) -> u8 {
-        self as u8
-    }
-
-    /// Agent input that acts on the customer's page: forwarded only in
-    /// [`SessionMode::NavigationGranted`].
-    pub fn is_agent_input(self) -> bool {
-        (0x50..0x60).contains(&self.code())
-    }
-
-    /// Frames that describe the page's current state. A relay keeps the latest snapshot and
-    /// these since it, so a late-joining agent sees the page at once.
-    pub fn is_page_state(self) -> bool {
-        matches!(
-            self,
-            Self::Snapshot
-                | Self::Mutations
-                | Self::InputValue
-                | Self::Scroll
-                | Self::Viewport
-                | Self::Focus
-                | Self::Pseudo
-                | Self::Navigated
-                | Self::SharingPaused
-        )
-    }
-}
+/// The bit a sealed frame sets on its kind byte (end-to-end encryption: see [`crate::keys`]
+/// for the layout and [`crate::kind`] for which kinds may be sealed).
+pub const SEALED: u8 = 0x80;
 
 /// The largest frame a relay accepts by default, and so the largest a page sends: a larger one
 /// would close its connection (`ErrorCode::TooLarge`).

@@ -7,7 +7,7 @@
 //! its own, with the content key sealed for that console ([`KeyConfirm`]). A side whose check
 //! fails ends the session with [`crate::EndReason::KeyExchangeFailed`].
 //!
-//! A sealed frame sets [`SEALED`] on its kind byte; its body is the postcard body sealed with an
+//! A sealed frame sets [`crate::SEALED`] on its kind byte; its body is the postcard body sealed with an
 //! AEAD (ChaCha20-Poly1305, 16-byte tag), after a clear prefix only for the agent input that
 //! names a target node: that node as a varint, so the relay's gate for scoped grants still reads
 //! it (the page checks it against the sealed copy). Control frames (requests, consent, grant
@@ -16,11 +16,6 @@
 
 use alloc::vec::Vec;
 use serde::{Deserialize, Serialize};
-
-use crate::frame::FrameKind;
-
-/// The bit a sealed frame sets on its kind byte.
-pub const SEALED: u8 = 0x80;
 
 /// The longest key-exchange message accepted (a SPAKE2 message on Ed25519 is 33 bytes).
 pub const MAX_KEY_MESSAGE: usize = 64;
@@ -68,32 +63,4 @@ pub struct KeyConfirm {
         proptest(strategy = "proptest::collection::vec(proptest::prelude::any::<u8>(), 0..=64)")
     )]
     pub content_key: Vec<u8>,
-}
-
-impl FrameKind {
-    /// Kinds whose body travels sealed when the session is end-to-end encrypted: the page's
-    /// content and the agent's show-and-tell and input. The rest stay clear.
-    pub fn is_sealable(self) -> bool {
-        matches!(
-            self,
-            Self::Snapshot
-                | Self::Mutations
-                | Self::InputValue
-                | Self::Scroll
-                | Self::Viewport
-                | Self::Pointer
-                | Self::Focus
-                | Self::Navigated
-                | Self::Pseudo
-                | Self::AgentPointer
-                | Self::Highlight
-                | Self::Stroke
-        ) || (self.is_agent_input())
-    }
-
-    /// Whether a sealed frame of this kind carries its target node in clear before the sealed
-    /// body: agent input but navigation.
-    pub fn has_clear_target(self) -> bool {
-        self.is_agent_input() && self != Self::Navigate
-    }
 }

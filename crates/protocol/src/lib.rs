@@ -23,8 +23,9 @@
 //! - [`table`]: PROTOCOL.md's frame table, generated from [`frame`]'s list of kinds.
 //! - [`control`]: the pure control state machine (read-only, requested, granted, ended) that the
 //!   relay and the page both run.
-//! - [`keys`]: end-to-end encryption on the wire: the key exchange's frames and which frames
-//!   travel sealed.
+//! - [`keys`]: end-to-end encryption on the wire: the sealed layout and the key exchange's
+//!   frames.
+//! - [`kind`]: what each kind is for: agent input, page state, sealable.
 //! - [`grant`]: the terms of a grant (a deadline, a region of node ids) and the frames that
 //!   carry them.
 //!
@@ -46,6 +47,7 @@ pub mod fixtures;
 pub mod frame;
 pub mod grant;
 pub mod keys;
+pub mod kind;
 pub mod seq;
 pub mod session;
 pub mod table;
@@ -55,12 +57,12 @@ pub use control::{ControlState, DropReason, Verdict};
 pub use dom::*;
 pub use frame::{
     peek_hello_version, DecodeError, Empty, EncodeError, Envelope, Frame, FrameKind, Limits,
-    Message, Sender, SeqCheck, SeqTracker, MAX_FRAME_BYTES,
+    Message, Sender, SeqCheck, SeqTracker, MAX_FRAME_BYTES, SEALED,
 };
 pub use grant::{
     AreaRequest, GrantStatus, GrantTerms, ModeReason, ScopeNodes, MAX_GRANT_SECS, MAX_SCOPE_NODES,
 };
-pub use keys::{KeyConfirm, KeyReply, KeyShare, MAX_KEY_MESSAGE, SEALED};
+pub use keys::{KeyConfirm, KeyReply, KeyShare, MAX_KEY_MESSAGE};
 pub use session::*;
 
 #[cfg(test)]

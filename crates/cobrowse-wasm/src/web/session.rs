@@ -41,8 +41,7 @@ struct Listener {
     closure: Closure<dyn FnMut(Event)>,
 }
 
-/// Seals a frame in place before it leaves (the customer's encrypted session); `false` drops
-/// it: nothing sealable leaves in clear when sealing failed.
+/// Seals a frame in place before it leaves (an encrypted session); `false` drops it.
 pub(crate) type SealHook = Rc<dyn Fn(&mut Vec<u8>) -> bool>;
 
 struct Inner {
@@ -188,9 +187,8 @@ impl WebCapture {
 }
 
 impl WebCapture {
-    /// [`WebCapture::start`] for the customer's session: numbering from `from_seq` (the last
-    /// capture's next, so the stream goes on across captures of one page load), and each frame
-    /// through `seal` before it leaves.
+    /// [`WebCapture::start`] for the customer's session: numbered from `from_seq` (the stream
+    /// goes on across captures of one page load), each frame through `seal` before it leaves.
     pub(crate) fn start_with(
         config: JsValue,
         on_frame: Function,

@@ -133,9 +133,18 @@ mod tests {
 
     #[test]
     fn what_is_not_a_varint_names_no_node() {
-        for body in [&[][..], &[0x80], &[0x80; 5], &[0xff, 0xff, 0xff, 0xff, 0x10]] {
+        for body in [
+            &[][..],
+            &[0x80],
+            &[0x80; 5],
+            &[0xff, 0xff, 0xff, 0xff, 0x10],
+        ] {
             assert_eq!(leading_varint(body), None, "{body:?}");
         }
-        assert_eq!(leading_varint(&[0x05, 0xff]), Some(5), "what follows is the body's");
+        assert_eq!(
+            leading_varint(&[0x05, 0xff]),
+            Some(5),
+            "what follows is the body's"
+        );
     }
 }
