@@ -10,7 +10,7 @@ use rand_chacha::{rand_core::SeedableRng, ChaCha20Rng};
 
 fn keys() -> (Keys, Keys) {
     let mut rng = ChaCha20Rng::seed_from_u64(1);
-    let code = Code::new("1234567", &mut rng).unwrap();
+    let code = Code::new("123456", &mut rng).unwrap();
     let (p, a) = Exchange::start(Side::Page, code.secret(), b"bench", &mut rng);
     let (c, b) = Exchange::start(Side::Console, code.secret(), b"bench", &mut rng);
     let (p, c) = (p.finish(&b).unwrap(), c.finish(&a).unwrap());
