@@ -33,7 +33,8 @@ async fn a_relay_that_forwards_agent_input_without_a_grant_fails_the_gate_checks
         [
             "read_only_input_dropped",
             "requested_input_dropped",
-            "revoke_drops_input"
+            "revoke_drops_input",
+            "sealed_read_only_input_dropped"
         ],
         "{table}"
     );

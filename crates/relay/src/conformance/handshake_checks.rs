@@ -1,6 +1,7 @@
 //! The handshake checks, which need no session: a `Hello` of another version, `Hello`s that
-//! do not decode, a stream frame before any `Hello`, and a text message, each on a customer's
-//! fresh socket, each refused with the error and close code PROTOCOL.md documents.
+//! do not decode, a sealed `Hello` (a kind that is never sealed), a stream frame before any
+//! `Hello`, and a text message, each on a customer's fresh socket, each refused with the error
+//! and close code PROTOCOL.md documents.
 
 use protocol::ErrorCode;
 use tokio_tungstenite::tungstenite::Message as Ws;
@@ -27,6 +28,12 @@ pub async fn run(ctx: &Ctx<'_>, vectors: &Vectors, results: &mut Results) {
                 .and_then(|c| c.expect_error(ErrorCode::Malformed, 1002)),
         );
     }
+    results.record(
+        "sealed_hello_refused",
+        ctx.first_frame(&vectors.sealed_hello.bytes)
+            .await
+            .and_then(|c| c.expect_error(ErrorCode::Malformed, 1002)),
+    );
     results.record("first_frame_not_hello_refused", first_not_hello(ctx).await);
     results.record("text_message_refused", text_message(ctx).await);
 }

@@ -1,8 +1,8 @@
 //! The conformance runner behind `relay conformance --url`: drives a live relay, ours or anyone
 //! else's, over real WebSockets as a customer's page and an agent's console would, and checks
 //! what it does against PROTOCOL.md (handshake and version, pairing by key, the page's frames
-//! reaching the agent, the control gate in every mode, end rules, oversize and malformed
-//! frames). One [`CheckResult`] per check; [`table`] renders them for people.
+//! reaching the agent, sealed (end-to-end encrypted) frames carried and gated as clear ones,
+//! the control gate in every mode, end rules, oversize and malformed frames). One [`CheckResult`] per check; [`table`] renders them for people.
 //!
 //! It imports nothing of the relay: it is a client of the wire (the `protocol` crate) and of
 //! the documented REST calls (sign-in, starting a session by key, ending one), so it can judge
@@ -16,7 +16,7 @@
 //! `target` and `report` are the leaves (what to check, what was found); `vectors`, `peer` and
 //! `api` are the runner's hands (the frames to send, one WebSocket side, the REST calls);
 //! `ctx` pairs a customer with an agent; `handshake_checks`, `session_checks` (with
-//! `grant_checks`) and `refusal_checks` are the checks; `run` orders them.
+//! `grant_checks` and `sealed_checks`) and `refusal_checks` are the checks; `run` orders them.
 
 mod api;
 mod ctx;
@@ -26,6 +26,7 @@ mod peer;
 mod refusal_checks;
 mod report;
 mod run;
+mod sealed_checks;
 mod session_checks;
 mod target;
 mod vectors;

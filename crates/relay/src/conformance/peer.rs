@@ -132,6 +132,32 @@ impl Peer {
         Ok(bytes)
     }
 
+    /// Sends `message` as an end-to-end encrypted side would, with the next sequence number:
+    /// the sealed bit set, the target node of agent input (but navigation) kept in clear, and
+    /// the rest replaced by opaque bytes the length of the sealed body and its 16-byte tag. A relay
+    /// never reads past the target, so it must carry these as it carries the real thing.
+    /// Returns the bytes.
+    pub async fn send_sealed(&mut self, message: Message) -> Result<Vec<u8>, Fail> {
+        let kind = message.kind();
+        let clear = Frame::new(self.seq, message)
+            .encode()
+            .map_err(|e| Fail(format!("could not encode {kind:?}: {e}")))?;
+        let (_, body) = Envelope::peek(&clear, &Limits::default())
+            .map_err(|e| Fail(format!("could not read back {kind:?}: {e}")))?;
+        let head = clear.len() - body.len();
+        let target = if kind.has_clear_target() {
+            body.iter().position(|b| b & 0x80 == 0).map_or(0, |i| i + 1)
+        } else {
+            0
+        };
+        let mut sealed = clear[..head + target].to_vec();
+        sealed[0] |= protocol::SEALED;
+        sealed.extend((0..body.len() - target + 16).map(|i| (i * 37 + 11) as u8));
+        self.seq = self.seq.wrapping_add(1);
+        self.send_raw(sealed.clone()).await?;
+        Ok(sealed)
+    }
+
     pub async fn send_raw(&mut self, bytes: Vec<u8>) -> Result<(), Fail> {
         self.send_ws(Ws::Binary(bytes.into())).await
     }

@@ -1,8 +1,9 @@
 //! The checks of one session's life, in the order a real one lives it: pairing by key (and a
 //! wrong key refused), the page's frames reaching the agent, agent input refused in read-only
 //! and requested modes, delivered once granted, refused again after a revoke, and the customer
-//! ending it. The checks share the session, so one that fails leaves the rest to say how far
-//! the relay got; those that cannot run without it say so and fail.
+//! ending it; sealed frames (`sealed_checks`) beside their clear twins. The checks share the
+//! session, so one that fails leaves the rest to say how far the relay got; those that cannot
+//! run without it say so and fail.
 
 use protocol::{
     Button, Click, Empty, End, EndReason, FrameKind, Key, Message, ModeChanged, Navigate, Node,
@@ -14,6 +15,7 @@ use super::{
     ctx::{both_ended, mutation, presence, Ctx, Pair},
     peer::Peer,
     report::{Fail, Results},
+    sealed_checks,
 };
 
 /// Runs the session checks in order and appends their results.
@@ -39,10 +41,16 @@ pub async fn run(ctx: &Ctx<'_>, results: &mut Results) {
     match pair {
         Some(mut pair) => {
             results.record("page_frames_reach_agent", page_frames(&mut pair).await);
+            let sealed = sealed_checks::page_frames(&mut pair).await;
+            results.record("sealed_page_frames_reach_agent", sealed);
             results.record("read_only_input_dropped", input_dropped(&mut pair).await);
+            let sealed = sealed_checks::input_dropped(&mut pair).await;
+            results.record("sealed_read_only_input_dropped", sealed);
             results.record("navigation_request_announced", request(&mut pair).await);
             results.record("requested_input_dropped", input_dropped(&mut pair).await);
             results.record("grant_delivers_input", grant(&mut pair).await);
+            let sealed = sealed_checks::input_delivered(&mut pair).await;
+            results.record("sealed_granted_input_delivered", sealed);
             results.record("revoke_drops_input", revoke(&mut pair).await);
             let scoped = super::grant_checks::scoped(&mut pair).await;
             results.record("scoped_input_outside_dropped", scoped);
@@ -53,10 +61,13 @@ pub async fn run(ctx: &Ctx<'_>, results: &mut Results) {
         None => {
             for name in [
                 "page_frames_reach_agent",
+                "sealed_page_frames_reach_agent",
                 "read_only_input_dropped",
+                "sealed_read_only_input_dropped",
                 "navigation_request_announced",
                 "requested_input_dropped",
                 "grant_delivers_input",
+                "sealed_granted_input_delivered",
                 "revoke_drops_input",
                 "scoped_input_outside_dropped",
                 "timed_grant_expires",

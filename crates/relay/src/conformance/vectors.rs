@@ -33,6 +33,8 @@ pub struct Vectors {
     pub bad_hellos: Vec<Vector>,
     /// A well-formed `Hello` of another version: refused `UnsupportedVersion` (close 1008).
     pub other_version: Vector,
+    /// A `Hello` with the sealed bit (never sealable): sent first, refused `Malformed`.
+    pub sealed_hello: Vector,
 }
 
 fn unhex(name: &str, hex: &str) -> Result<Vec<u8>, SetupError> {
@@ -92,11 +94,15 @@ impl Vectors {
                 _ => {}
             }
         }
-        let other_version = list("valid")?
-            .iter()
-            .find(|case| case["name"] == "hello_unsupported_version")
-            .map(vector)
-            .ok_or_else(|| SetupError::Vectors("no hello_unsupported_version".into()))??;
+        let named = |key: &str, name: &str| {
+            list(key)?
+                .iter()
+                .find(|case| case["name"] == name)
+                .map(vector)
+                .ok_or_else(|| SetupError::Vectors(format!("no {name}")))?
+        };
+        let other_version = named("valid", "hello_unsupported_version")?;
+        let sealed_hello = named("invalid", "sealed_hello_is_no_kind")?;
         if bad_envelopes.is_empty() || bad_hellos.is_empty() {
             return Err(SetupError::Vectors(
                 "no invalid envelope or hello vectors".into(),
@@ -106,6 +112,7 @@ impl Vectors {
             bad_envelopes,
             bad_hellos,
             other_version,
+            sealed_hello,
         })
     }
 }
@@ -123,6 +130,7 @@ mod tests {
         assert!(!names.contains(&"pointer_trailing_byte"), "{names:?}");
         assert!(v.bad_hellos.iter().any(|v| v.name == "hello_truncated"));
         assert_eq!(v.other_version.bytes.first(), Some(&0x01));
+        assert_eq!(v.sealed_hello.bytes.first(), Some(&0x81));
     }
 
     #[test]
