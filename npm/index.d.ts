@@ -99,6 +99,9 @@ export interface SiteRules {
   submitReadonly?: boolean;
   /** Everything is masked except inside `data-cobrowse-unmask`. */
   privateByDefault?: boolean;
+  /** Sessions must be end-to-end encrypted: co-browse only by security code; the relay
+   * refuses an offer accepted in a chat and drops any content or input that is not sealed. */
+  requireEncryption?: boolean;
   /** The customer's pointer is sent at most once per this many milliseconds (0 to 10,000). */
   pointerIntervalMs?: number;
   /** A snapshot slice yields to the page after this many milliseconds (1 to 1,000). */

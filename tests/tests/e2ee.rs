@@ -1,8 +1,8 @@
 //! End-to-end encryption, end to end: the console's code typed into the customer's page keys
 //! both sides (the same safety code on the console's badge and the page's banner, the page in
-//! the mirror), the relay keeps for a late viewer only sealed bytes, and a relay that alters
-//! the key exchange (a WebSocket proxy standing in for it on the agent's side) makes both sides
-//! fail closed.
+//! the mirror) on a site that requires encryption (so no frame went clear), the relay keeps
+//! for a late viewer only sealed bytes, and a relay that alters the key exchange (a WebSocket
+//! proxy standing in for it on the agent's side) makes both sides fail closed.
 
 mod cobrowse;
 mod mirror_support;
@@ -162,6 +162,9 @@ async fn console_and_page_show_one_safety_code_and_a_late_viewer_gets_only_seale
 ) -> Result<()> {
     const VISIBLE: &str = "VISIBLE-E2EE-NAME";
     let relay = Relay::start(&[]).await?;
+    // The demo site requires encryption, so a frame either side failed to seal would be dropped
+    // and audited: the mirror working and the audit clean show the whole session was sealed.
+    require_encryption(&relay).await?;
     let (console, customer) = tokio::try_join!(Browser::start(), Browser::start())?;
     console.client.goto(&relay.url("/console/")).await?;
     mirror_support::sign_in(&console, &relay).await?;
@@ -242,6 +245,17 @@ async fn console_and_page_show_one_safety_code_and_a_late_viewer_gets_only_seale
         "the relay kept the value in clear"
     );
     assert!(observer.dom.is_none(), "an observer read the page");
+    let audit: Value = reqwest::Client::new()
+        .get(relay.url(&format!("/api/cobrowse/sessions/{id}/audit")))
+        .bearer_auth(&supervisor)
+        .send()
+        .await?
+        .json()
+        .await?;
+    assert!(
+        audit.to_string().contains("attached") && !audit.to_string().contains("not sealed"),
+        "a clear frame was refused, or no audit: {audit}"
+    );
     console.close().await?;
     customer.close().await?;
     Ok(())
@@ -256,4 +270,24 @@ async fn supervisor_token(relay: &Relay) -> Result<String> {
         .json()
         .await?;
     Ok(body["token"].as_str().context("no token")?.to_owned())
+}
+
+/// Turns the demo site's `requireEncryption` on (as an admin, keeping its other rules).
+async fn require_encryption(relay: &Relay) -> Result<()> {
+    let http = reqwest::Client::new();
+    let mut rules: Value = http
+        .get(relay.url("/api/cobrowse/sites/demo/config"))
+        .send()
+        .await?
+        .json()
+        .await?;
+    rules["requireEncryption"] = Value::Bool(true);
+    let saved = http
+        .put(relay.url("/api/admin/sites/demo"))
+        .bearer_auth(relay.token_of("admin").await?)
+        .json(&serde_json::json!({ "rules": rules }))
+        .send()
+        .await?;
+    anyhow::ensure!(saved.status().is_success(), "{}", saved.text().await?);
+    Ok(())
 }

@@ -317,3 +317,117 @@ async fn an_admin_masks_a_field_in_the_settings_page_and_the_customer_page_masks
     admin.close().await?;
     Ok(())
 }
+
+/// An authenticated JSON call of the demo agent's.
+async fn agent_api(
+    relay: &Relay,
+    token: &str,
+    method: &str,
+    path: &str,
+    body: Value,
+) -> Result<Value> {
+    let method = reqwest::Method::from_bytes(method.as_bytes())?;
+    let mut request = reqwest::Client::new()
+        .request(method.clone(), relay.url(path))
+        .bearer_auth(token);
+    if method != reqwest::Method::GET {
+        request = request.json(&body);
+    }
+    let response = request.send().await?;
+    let status = response.status();
+    let value: Value = response.json().await?;
+    ensure!(status.is_success(), "{path}: {status} {value}");
+    Ok(value)
+}
+
+#[tokio::test]
+async fn an_admin_requires_encryption_and_an_invitation_in_a_chat_is_withdrawn_with_the_reason(
+) -> Result<()> {
+    let relay = Relay::start(&[]).await?;
+    let admin = Browser::start().await?;
+    admin
+        .client
+        .goto(&relay.url("/console/settings.html"))
+        .await?;
+    sign_in(&admin, "admin").await?;
+    admin.click("#tab-sites").await?;
+    admin
+        .until(
+            "the demo site on the form",
+            "document.getElementById('site-title').textContent === 'Site demo'",
+        )
+        .await?;
+    admin.click("#requireEncryption").await?;
+    admin.click("#site-save").await?;
+    admin
+        .until("the save", "window.settings.saved === 1")
+        .await?;
+    let stored: Value = reqwest::Client::new()
+        .get(relay.url("/api/cobrowse/sites/demo/config"))
+        .send()
+        .await?
+        .json()
+        .await?;
+    ensure!(stored["requireEncryption"] == json!(true), "{stored}");
+    ensure!(
+        stored.to_string().contains(".account-number"),
+        "the other rules stay: {stored}"
+    );
+
+    // A visitor writes in the widget; the agent takes the conversation and invites to co-browse.
+    let visitor = Browser::start().await?;
+    visitor
+        .client
+        .goto(&relay.url("/messaging/demo.html"))
+        .await?;
+    visitor.widget_sends("Can you look at my screen?").await?;
+    let token = login(&relay.base).await?;
+    let waiting = agent_api(
+        &relay,
+        &token,
+        "GET",
+        "/api/messaging/conversations?scope=waiting",
+        Value::Null,
+    )
+    .await?;
+    let conversation = waiting[0]["conversation"]["id"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    let base = format!("/api/messaging/conversations/{conversation}");
+    agent_api(&relay, &token, "POST", &format!("{base}/assign"), json!({})).await?;
+    let offer = agent_api(
+        &relay,
+        &token,
+        "POST",
+        "/api/cobrowse/offers",
+        json!({"conversation_id": conversation, "interaction": "web_messaging"}),
+    )
+    .await?;
+    let session = offer["session_id"].as_str().unwrap_or_default();
+    let mut agent = Agent::join(&relay.base, &token, session).await?;
+    agent_api(
+        &relay,
+        &token,
+        "POST",
+        &format!("{base}/messages"),
+        json!({"text": "Press Accept to share your screen."}),
+    )
+    .await?;
+
+    // The widget looks the offer up: no Accept button, and the reason, in the visitor's chat.
+    let reason = "[...document.getElementById('cobrowse-messaging').shadowRoot.querySelectorAll('.msg.system')]\
+        .some((m) => /security code/.test(m.textContent))";
+    visitor.until("the reason in the widget", reason).await?;
+    let accept = visitor
+        .js("return !!document.getElementById('cobrowse-messaging').shadowRoot.querySelector('.offer')")
+        .await?;
+    ensure!(accept == json!(false), "an Accept was shown: {accept}");
+    visitor.screenshot("settings-require-encryption").await?;
+    // The agent's console is told why before its offered session ends.
+    let told = agent
+        .until("the refusal", |m| matches!(m, Message::Error(_)))
+        .await?;
+    ensure!(format!("{told:?}").contains("security code"), "{told:?}");
+    Ok(())
+}

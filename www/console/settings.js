@@ -10,7 +10,7 @@ import { me as whoAmI } from './nav.js';
 const $ = (id) => document.getElementById(id);
 const ROLES = ['agent', 'supervisor', 'admin'];
 const LISTS = ['mask', 'block', 'readonly', 'pause'];
-const FLAGS = ['agentTypesMasked', 'submitReadonly', 'privateByDefault'];
+const FLAGS = ['agentTypesMasked', 'submitReadonly', 'privateByDefault', 'requireEncryption'];
 let self = null;      // who is signed in
 let site = null;      // the site on the form, as the relay last sent it
 // For tests and the curious: how many saves the relay accepted.

@@ -134,6 +134,8 @@ export function mount({ base = './', site = '' } = {}) {
   async function checkOffers() {
     if (!lastConversation || !site) return;
     const r = await api('api/cobrowse/offers?conversation=' + encodeURIComponent(lastConversation) + '&site=' + encodeURIComponent(site)).catch(() => ({ offers: [] }));
+    // A site that requires end-to-end encryption withdraws offers: co-browse there is by code.
+    if (r.refused) status('Screen sharing from the chat is not available on this site: ' + r.refused + '.');
     for (const o of r.offers || []) {
       if (log.querySelector('[data-offer="' + o.offer_token + '"]')) continue;
       const box = document.createElement('div'); box.className = 'offer'; box.dataset.offer = o.offer_token;

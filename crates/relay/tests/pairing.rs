@@ -70,24 +70,6 @@ async fn call_flow_pairs_customer_and_agent_by_security_key_in_read_only_mode() 
     relay.stop().await;
 }
 
-/// A widget guest with a conversation: its token and the conversation's id.
-async fn guest_conversation(relay: &Relay) -> (String, String) {
-    let (_, issued) = relay
-        .http("POST", "/api/messaging/guest", &[("Origin", ORIGIN)], None)
-        .await;
-    let guest = issued["token"].as_str().unwrap().to_owned();
-    let (status, sent) = relay
-        .http(
-            "POST",
-            "/api/messaging/guest/messages",
-            &[("Origin", ORIGIN), ("X-Guest-Token", &guest)],
-            Some(serde_json::json!({"text": "can you show me?"})),
-        )
-        .await;
-    assert_eq!(status, 200, "{sent}");
-    (guest, sent["conversation_id"].as_str().unwrap().to_owned())
-}
-
 #[tokio::test]
 async fn chat_flow_pairs_by_offer_the_widget_fetched_for_its_conversation() {
     let relay = Relay::start(|_| {}).await;

@@ -16,7 +16,7 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 use super::{
     audit::{self, AuditEntry, NewSession},
     registry::{display_key, StartError},
-    session::SessionView,
+    session::{sealed::OFFER_REFUSED, SessionView},
     state::Cobrowse,
 };
 use crate::{
@@ -227,7 +227,9 @@ pub struct StartByOffer {
     description = "The widget's lookup shows the offer only to the conversation's guest; a \
         chat the relay does not hold delivers offer_token itself. Only pages of `site` may \
         accept it (if not named: the site the guest first looked it up from). Only the \
-        conversation's own agent may offer (work.own).",
+        conversation's own agent may offer (work.own). A site whose rules require \
+        end-to-end encryption refuses offers: named here (409), or when its page looks the \
+        offer up or accepts it (the offer is withdrawn and its agent told).",
     request_body = StartByOffer,
     security(("cookie" = []), ("bearer" = [])),
     responses(
@@ -236,6 +238,8 @@ pub struct StartByOffer {
         (status = 401, description = "Not signed in", body = ErrorBody),
         (status = 403, description = "Not the conversation's agent", body = ErrorBody),
         (status = 404, description = "No such conversation", body = ErrorBody),
+        (status = 409, description = "The site requires end-to-end encryption, which an \
+            offer does not have: start by security key", body = ErrorBody),
     )
 )]
 async fn start_by_offer(
@@ -260,6 +264,11 @@ async fn start_by_offer(
         .await?
         .ok_or_else(|| ApiError::Unknown(format!("no conversation {}", body.conversation_id)))?;
     auth.may_on(Action::Act, owner.as_deref(), &resource)?;
+    if let Some(site) = &body.site {
+        if cb.requires_encryption(site).await? {
+            return Err(ApiError::Conflict(OFFER_REFUSED.into()));
+        }
+    }
     let (session, token) = cb.registry.start_with_offer(
         &auth.agent.id,
         body.interaction.into(),

@@ -13,6 +13,7 @@ use protocol::{
 use tracing::Instrument;
 
 use super::{
+    encryption_rule::ACCEPT_REFUSED,
     peer::{close_code, error_close, peer, Closing, PeerHandle},
     registry::PairError,
     session::Session,
@@ -237,6 +238,36 @@ async fn pair(
     mut handle: PeerHandle,
 ) -> Option<Attached> {
     let registry = &cb.registry;
+    // The site's `requireEncryption`: read before an offer is used (the Accept flow is
+    // refused) and after a code's session is found (its clear content is dropped).
+    let sealed_only = match side {
+        Side::Customer { site, .. } if hello.site == *site => {
+            match cb.requires_encryption(site).await {
+                Ok(required) => required,
+                Err(e) => {
+                    tracing::error!(error = %e, "site rules unreadable; pairing refused");
+                    handle.close(error_close(
+                        ErrorCode::Internal,
+                        close_code::TRY_AGAIN_LATER,
+                        "the relay could not read this site's rules; try again".into(),
+                    ));
+                    return None;
+                }
+            }
+        }
+        _ => false,
+    };
+    if let (true, Side::Customer { site, .. }, Pairing::OfferToken(token)) =
+        (sealed_only, side, &hello.pairing)
+    {
+        cb.withdraw_offer(token, site).await;
+        handle.close(error_close(
+            ErrorCode::NotAllowed,
+            close_code::POLICY,
+            ACCEPT_REFUSED.into(),
+        ));
+        return None;
+    }
     let claimed = match (side, hello.role, &hello.pairing) {
         (Side::Customer { site, .. }, Role::Customer, _) if hello.site != *site => {
             Err(error_close(
@@ -297,6 +328,9 @@ async fn pair(
         Side::Customer { site, .. } => Some(site.as_str()),
         Side::Agent(_) | Side::Observer { .. } => None,
     };
+    if sealed_only {
+        session.require_sealed();
+    }
     match session.attach(hello.role, handle, site, how, hello.pairing.held_grant()) {
         Ok(records) => {
             record(cb, records).await;
@@ -372,13 +406,19 @@ async fn read_loop(
         };
         // Read once per frame: the inactivity clock and the relay latency both start here.
         let arrived = tokio::time::Instant::now();
-        let kind = match Envelope::peek(&bytes, &limits) {
-            Ok((envelope, _)) => envelope.kind,
+        let (kind, sealed) = match Envelope::peek(&bytes, &limits) {
+            Ok((envelope, _)) => (envelope.kind, envelope.sealed),
             Err(e) => {
                 record(cb, close(decode_close(&e))).await;
                 continue;
             }
         };
+        if let Seat::Peer(role) = seat {
+            if session.refuses_clear(kind, sealed) {
+                record(cb, session.refuse_clear(role, kind)).await;
+                continue;
+            }
+        }
         if kind == FrameKind::End {
             // The relay reads the body to refuse a malformed one, and to tell a failed key
             // exchange (either side may report it) from a plain end; otherwise the reason is

@@ -17,6 +17,7 @@
 //! - [`peer`]: a peer's bounded queue, as the session sees it.
 //! - [`audit`], [`audit_chain`]: the audit log, its hash chain and its verification;
 //!   `audit_verify`: an admin's `GET /api/admin/cobrowse/sessions/{id}/audit/verify`.
+//! - `encryption_rule`: the site rule `requireEncryption` at pairing and at the offer lookup.
 //! - [`wire`]: a connection's socket, read and written by the connection's one task.
 
 pub mod api;
@@ -25,6 +26,7 @@ pub mod audit_chain;
 mod audit_verify;
 pub mod connection;
 pub mod counters;
+mod encryption_rule;
 pub mod limiter;
 pub mod observe;
 pub mod page;

@@ -15,7 +15,7 @@ use axum::{
 use serde::{Deserialize, Serialize};
 use utoipa_axum::{router::OpenApiRouter, routes};
 
-use super::{registry::OfferView, state::Cobrowse};
+use super::{encryption_rule::ACCEPT_REFUSED, registry::OfferView, state::Cobrowse};
 use crate::{
     error::{ApiError, ErrorBody},
     sites::{self, SiteRules},
@@ -90,6 +90,10 @@ pub struct OfferQuery {
 #[derive(Serialize, utoipa::ToSchema)]
 struct PendingOffers {
     offers: Vec<OfferView>,
+    /// Set when offers were withdrawn because the site requires end-to-end encryption: what
+    /// to tell the guest.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    refused: Option<&'static str>,
 }
 
 /// The header that carries the widget's guest token (as messaging's guest API reads it).
@@ -134,9 +138,18 @@ async fn pending_offers(
     if !cb.guests.is_guest_of(&q.conversation, token).await? {
         return Err(ApiError::NotFound);
     }
-    let offers = cb.registry.pending_offers(&q.conversation, &q.site);
+    let mut offers = cb.registry.pending_offers(&q.conversation, &q.site);
+    let mut refused = None;
+    if !offers.is_empty() && cb.requires_encryption(&q.site).await? {
+        // No Accept flow on a site that requires encryption: the offers are withdrawn (their
+        // agents told why) and the guest is told to ask for a code.
+        for offer in offers.drain(..) {
+            cb.withdraw_offer(&offer.offer_token, &q.site).await;
+        }
+        refused = Some(ACCEPT_REFUSED);
+    }
     Ok(with_cors(
-        Json(PendingOffers { offers }).into_response(),
+        Json(PendingOffers { offers, refused }).into_response(),
         &origin,
     ))
 }

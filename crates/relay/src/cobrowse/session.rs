@@ -6,7 +6,7 @@
 //! in it awaits, and audit records leave as return values for the caller to queue.
 
 use std::{
-    sync::{Arc, Mutex},
+    sync::{atomic::AtomicBool, Arc, Mutex},
     time::Duration,
 };
 
@@ -30,6 +30,7 @@ mod broken_gate;
 mod grant;
 mod locked;
 mod observers;
+pub(super) mod sealed;
 pub use locked::SessionView;
 pub use locked::Step;
 use locked::{other, State};
@@ -67,6 +68,8 @@ pub struct Session {
     pub(crate) wake: Notify,
     /// The start of the session's millisecond clock, which grant deadlines are kept on.
     epoch: Instant,
+    /// Clear frames of sealable kinds are dropped (`sealed`): the site requires encryption.
+    sealed_only: AtomicBool,
 }
 
 impl Session {
@@ -109,10 +112,12 @@ impl Session {
                 end_reason: None,
                 snapshot_due: None,
                 unanswered_inputs: 0,
+                clear_refused: 0,
                 counters,
             }),
             wake: Notify::new(),
             epoch: Instant::now(),
+            sealed_only: AtomicBool::new(false),
         }
     }
 

@@ -8,15 +8,20 @@
 //! # Layout
 //!
 //! - `selector`: whether a CSS selector is one a browser accepts (pure).
-//! - `rules`: [`SiteRules`] and the checks of rules, origins and keys (pure).
+//! - `rules`: [`SiteRules`] and the checks of rules and keys (pure).
+//! - `origin`: what an allowed origin looks like (pure).
+//! - `import`: an import file's rules and origins (pure).
 //! - this module: the queries.
 
+pub mod import;
+pub mod origin;
 pub mod rules;
 pub mod selector;
 
 use serde::Serialize;
 
-pub use rules::{checked_origins, valid_key, RuleError, SiteRules};
+pub use origin::checked_origins;
+pub use rules::{valid_key, RuleError, SiteRules};
 
 use crate::store::{from_json, to_json, Columns, Sql, StoreError};
 

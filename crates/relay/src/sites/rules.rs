@@ -1,12 +1,13 @@
 //! A site's co-browse rules as the customer's page reads them (`GET
 //! /api/cobrowse/sites/{key}/config`), and the checks they pass before they are stored: the
 //! mask, block and read-only selectors (`selector`), the URL patterns that pause sharing,
-//! masked typing and submit buttons, and the capture tunables. Also what an allowed origin and
-//! a site key look like. Pure: no store, no I/O.
+//! masked typing and submit buttons, whether sessions must be end-to-end encrypted, and the
+//! capture tunables. Also what a site key looks like (an allowed origin: `origin`). Pure: no
+//! store, no I/O.
 //!
 //! The JSON shape is the one `www/sites/*.json` files always had (now an import format):
 //! `{"mask": [".account-number"], "block": [...], "readonly": [...], "pause": ["/pay/*"],
-//! "agentTypesMasked": false, "submitReadonly": false}`; a selector list may also be one
+//! "agentTypesMasked": false, "submitReadonly": false, "requireEncryption": false}`; a selector list may also be one
 //! string, as the page accepts. An unknown field is refused, so a misspelt `"maks"` does not
 //! silently leave a site unmasked.
 
@@ -18,8 +19,6 @@ use super::selector;
 pub const MAX_ENTRIES: usize = 200;
 /// Longest pause pattern, in bytes.
 pub const MAX_PATTERN_BYTES: usize = 512;
-/// Origins one site may allow.
-pub const MAX_ORIGINS: usize = 50;
 
 /// What the customer's page applies on a site. Every field has the page's default.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
@@ -47,6 +46,10 @@ pub struct SiteRules {
     /// Everything is masked except inside `data-cobrowse-unmask`.
     #[serde(default)]
     pub private_by_default: bool,
+    /// Sessions must be end-to-end encrypted: the relay refuses the Accept flow (an offer in
+    /// a chat, not encrypted) and drops any clear frame of page content or agent input.
+    #[serde(default)]
+    pub require_encryption: bool,
     /// The customer's pointer is sent at most once per this many milliseconds (0 to 10,000).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pointer_interval_ms: Option<u32>,
@@ -205,18 +208,6 @@ fn check_pattern(pattern: &str) -> Result<(), &'static str> {
     }
 }
 
-/// An import file (`www/sites/*.json`, `relay site import`): the rules, and optionally the
-/// origins to allow (`"origins": [...]`), checked.
-pub fn from_file(json: &serde_json::Value) -> Result<(SiteRules, Vec<String>), RuleError> {
-    let mut json = json.clone();
-    let origins = match json.as_object_mut().and_then(|o| o.remove("origins")) {
-        None => Vec::new(),
-        Some(list) => Vec::<String>::deserialize(&list)
-            .map_err(|e| RuleError::Shape(format!("origins: {e}")))?,
-    };
-    Ok((SiteRules::from_json(&json)?, checked_origins(&origins)?))
-}
-
 /// Whether `key` is a site key: 1 to 64 of `A-Z a-z 0-9 - _`.
 pub fn valid_key(key: &str) -> bool {
     !key.is_empty()
@@ -229,95 +220,6 @@ pub fn valid_key(key: &str) -> bool {
 /// Checks site key `key`.
 pub fn check_key(key: &str) -> Result<(), RuleError> {
     valid_key(key).then_some(()).ok_or(RuleError::Key)
-}
-
-/// The origins, each as a browser sends it in `Origin` (lower case, no default port, no
-/// trailing `/`), duplicates dropped, if every one is an origin.
-pub fn checked_origins(origins: &[String]) -> Result<Vec<String>, RuleError> {
-    let mut out: Vec<String> = Vec::new();
-    for (i, origin) in origins.iter().enumerate() {
-        let normal = normal_origin(origin.trim()).map_err(|why| RuleError::Origin {
-            number: i + 1,
-            why,
-            origin: origin.clone(),
-        })?;
-        if !out.contains(&normal) {
-            out.push(normal);
-        }
-    }
-    if out.len() > MAX_ORIGINS {
-        return Err(RuleError::TooMany {
-            list: "origins",
-            limit: MAX_ORIGINS,
-            got: out.len(),
-        });
-    }
-    Ok(out)
-}
-
-fn normal_origin(origin: &str) -> Result<String, &'static str> {
-    let Some((scheme, rest)) = origin.split_once("://") else {
-        return Err("has no scheme");
-    };
-    let rest = rest.strip_suffix('/').unwrap_or(rest);
-    let scheme = scheme.to_ascii_lowercase();
-    let default_port = match scheme.as_str() {
-        "http" => "80",
-        "https" => "443",
-        _ => return Err("is neither http nor https"),
-    };
-    if rest.is_empty() {
-        return Err("names no host");
-    }
-    if rest.contains(['/', '?', '#', '@']) || rest.chars().any(|c| c.is_whitespace()) {
-        return Err("has a path, query, fragment, user or space, which an origin has not");
-    }
-    let (host, port) = match rest.strip_prefix('[') {
-        Some(v6) => {
-            let (address, after) = v6.split_once(']').ok_or("has an unclosed `[`")?;
-            if address.parse::<std::net::Ipv6Addr>().is_err() {
-                return Err("has an IPv6 address that does not parse");
-            }
-            let port = match after {
-                "" => None,
-                p => Some(p.strip_prefix(':').ok_or("has something after its host")?),
-            };
-            (format!("[{address}]"), port)
-        }
-        None => {
-            let (host, port) = match rest.rsplit_once(':') {
-                Some((h, p)) => (h, Some(p)),
-                None => (rest, None),
-            };
-            let labels_ok = host.split('.').all(|label| {
-                !label.is_empty()
-                    && !label.starts_with('-')
-                    && !label.ends_with('-')
-                    && label
-                        .bytes()
-                        .all(|b| b.is_ascii_alphanumeric() || b == b'-')
-            });
-            if !labels_ok {
-                return Err("has a host that is not a domain name or an IPv4 address");
-            }
-            (host.to_ascii_lowercase(), port)
-        }
-    };
-    let port = match port {
-        None => String::new(),
-        Some(p) => {
-            let number: u16 = p.parse().map_err(|_| "has a port that is not 1 to 65535")?;
-            if number == 0 {
-                return Err("has a port that is not 1 to 65535");
-            }
-            if p == default_port {
-                String::new()
-            } else {
-                format!(":{number}")
-            }
-        }
-    };
-    Ok(format!("{scheme}://{host}{port}"))
 }
 
 #[cfg(test)]
@@ -372,6 +274,17 @@ mod tests {
     }
 
     #[test]
+    fn encryption_is_required_only_when_a_site_says_so() {
+        assert!(!SiteRules::default().require_encryption);
+        let rules = SiteRules::from_json(&json!({"requireEncryption": true})).unwrap();
+        assert!(rules.require_encryption);
+        assert_eq!(
+            serde_json::to_value(&rules).unwrap()["requireEncryption"],
+            json!(true)
+        );
+    }
+
+    #[test]
     fn grant_durations_are_one_second_to_an_hour_and_at_most_four() {
         assert!(SiteRules::from_json(&json!({"grantSecs": [3, 3600]})).is_ok());
         for bad in [json!([0]), json!([3601]), json!([1, 2, 3, 4, 5])] {
@@ -410,82 +323,6 @@ mod tests {
             refused(json!({ "readonly": many })),
             "readonly holds 201 entries; at most 200"
         );
-    }
-
-    #[test]
-    fn origins_are_kept_as_browsers_send_them() {
-        let given: Vec<String> = [
-            "https://Shop.Example/",
-            "http://127.0.0.1:8080",
-            "http://localhost:80",
-            "https://shop.example",
-            "http://[::1]:3000",
-        ]
-        .map(String::from)
-        .into();
-        assert_eq!(
-            checked_origins(&given).unwrap(),
-            [
-                "https://shop.example",
-                "http://127.0.0.1:8080",
-                "http://localhost",
-                "http://[::1]:3000"
-            ]
-        );
-    }
-
-    #[test]
-    fn what_is_not_an_origin_is_refused() {
-        for (origin, why) in [
-            ("shop.example", "has no scheme"),
-            ("ftp://shop.example", "is neither http nor https"),
-            ("https://", "names no host"),
-            (
-                "https://shop.example/path",
-                "has a path, query, fragment, user or space, which an origin has not",
-            ),
-            (
-                "https://a@shop.example",
-                "has a path, query, fragment, user or space, which an origin has not",
-            ),
-            (
-                "https://shop..example",
-                "has a host that is not a domain name or an IPv4 address",
-            ),
-            (
-                "https://sh_op.example",
-                "has a host that is not a domain name or an IPv4 address",
-            ),
-            (
-                "https://shop.example:0",
-                "has a port that is not 1 to 65535",
-            ),
-            (
-                "https://shop.example:99999",
-                "has a port that is not 1 to 65535",
-            ),
-            ("http://[zz]:1", "has an IPv6 address that does not parse"),
-        ] {
-            match checked_origins(&[origin.to_owned()]) {
-                Err(RuleError::Origin { why: got, .. }) => assert_eq!(got, why, "{origin}"),
-                other => panic!("{origin}: {other:?}"),
-            }
-        }
-    }
-
-    #[test]
-    fn an_import_file_may_name_origins_beside_the_rules() {
-        let file = json!({"mask": [".a"], "origins": ["https://Shop.example/"]});
-        let (rules, origins) = from_file(&file).unwrap();
-        assert_eq!(
-            (rules.mask, origins),
-            (
-                vec![".a".to_owned()],
-                vec!["https://shop.example".to_owned()]
-            )
-        );
-        assert!(from_file(&json!({"origins": "x"})).is_err());
-        assert!(from_file(&json!({"origins": ["x"]})).is_err());
     }
 
     #[test]

@@ -43,6 +43,24 @@ impl Relay {
         Relay::launch(Relay::seeded().await, tweak).await
     }
 
+    /// Starts a relay as [`Relay::start`] does, with `rules` (the JSON an admin saves) stored
+    /// for the test site.
+    pub async fn with_rules(rules: Value) -> Relay {
+        let dir = Relay::seeded().await;
+        let s = Store::open_async(
+            Target::Sqlite(dir.path().join("relay.db")),
+            Options::command(),
+        )
+        .await
+        .unwrap();
+        let rules = sites::SiteRules::from_json(&rules).unwrap();
+        s.write(move |c| sites::rules_save(c, SITE, &rules, "test"))
+            .await
+            .unwrap();
+        drop(s);
+        Relay::launch(dir, |_| {}).await
+    }
+
     /// A temp dir whose `relay.db` holds the test site and agents, for a relay to run on.
     pub async fn seeded() -> tempfile::TempDir {
         let dir = tempfile::tempdir().unwrap();
@@ -392,6 +410,24 @@ impl Closed {
             _ => None,
         })
     }
+}
+
+/// A widget guest with a conversation: its token and the conversation's id.
+pub async fn guest_conversation(relay: &Relay) -> (String, String) {
+    let (_, issued) = relay
+        .http("POST", "/api/messaging/guest", &[("Origin", ORIGIN)], None)
+        .await;
+    let guest = issued["token"].as_str().unwrap().to_owned();
+    let (status, sent) = relay
+        .http(
+            "POST",
+            "/api/messaging/guest/messages",
+            &[("Origin", ORIGIN), ("X-Guest-Token", &guest)],
+            Some(serde_json::json!({"text": "can you show me?"})),
+        )
+        .await;
+    assert_eq!(status, 200, "{sent}");
+    (guest, sent["conversation_id"].as_str().unwrap().to_owned())
 }
 
 pub fn encode(seq: u32, message: Message) -> Vec<u8> {

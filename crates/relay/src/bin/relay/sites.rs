@@ -69,7 +69,7 @@ async fn import(db: &Store, file: &Path, key: &str) -> anyhow::Result<()> {
     let json: serde_json::Value =
         serde_json::from_str(&text).with_context(|| format!("{} is not JSON", file.display()))?;
     let (rules, origins) =
-        sites::rules::from_file(&json).with_context(|| format!("importing {}", file.display()))?;
+        sites::import::from_file(&json).with_context(|| format!("importing {}", file.display()))?;
     let key = key.to_owned();
     db.write(move |c| {
         sites::site_add(c, &key, &origins)?;

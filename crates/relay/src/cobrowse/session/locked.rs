@@ -59,6 +59,8 @@ pub(super) struct State {
     /// Agent inputs forwarded to the page and not yet answered by a refusal: bounds how many
     /// of the page's refusals are audited (see `refusal_record`).
     pub(super) unanswered_inputs: u32,
+    /// Which sides (1: customer, 2: agent) were told that clear content is refused.
+    pub(super) clear_refused: u8,
     /// The relay's frame and drop counters (for `/metrics`), shared by every session.
     pub(super) counters: Arc<FrameCounters>,
 }
