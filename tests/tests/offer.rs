@@ -1,7 +1,9 @@
 //! The chat pairing flow end to end: a visitor writes in the messaging widget, the agent takes
 //! the conversation in the inbox and invites to co-browse, opens the console from the
 //! invitation (attached to the offer's session), the visitor accepts in the widget, and the
-//! console's mirror shows the visitor's page. Screenshots go to `tests/output/offer-*.png`.
+//! console's mirror shows the visitor's page, end-to-end encrypted by comparison (no code: one
+//! safety code on both sides, to be compared by phone). Screenshots go to
+//! `tests/output/offer-*.png`.
 
 mod mirror_support;
 
@@ -134,6 +136,47 @@ async fn an_inbox_invitation_accepted_in_the_widget_shows_the_page_in_the_consol
         json!({ "shadow": false, "text": "" }),
         "the widget is a neutral box"
     );
+    // Keyed without a code: both sides show one safety code and say to compare it by phone.
+    let s = until_console(&console, "the safety code", |s| s["safety"].is_string()).await?;
+    let safety = s["safety"].as_str().unwrap_or_default().to_owned();
+    let badge = js(
+        &console,
+        "const b = document.getElementById('e2ee'); return [b.dataset.state, b.dataset.compare, b.textContent]",
+    )
+    .await?;
+    assert_eq!(
+        (&badge[0], &badge[1]),
+        (&json!("keyed"), &json!("phone")),
+        "{badge}"
+    );
+    assert!(
+        badge[2].as_str().unwrap_or_default().contains("by phone"),
+        "{badge}"
+    );
+    let banner_js =
+        "const e = document.getElementById('cobrowse-ui').shadowRoot.querySelector('[data-e2ee]');
+         return e && e.dataset.e2ee ? [e.dataset.e2ee, e.dataset.compare, e.textContent] : null";
+    until(
+        &customer,
+        "the banner's safety code",
+        &format!("(() => {{ {banner_js} }})()"),
+    )
+    .await?;
+    let banner = js(&customer, banner_js).await?;
+    assert_eq!(
+        banner[0],
+        json!(safety),
+        "the two sides' codes differ: {banner}"
+    );
+    assert_eq!(banner[1], json!("phone"), "{banner}");
+    assert!(
+        banner[2]
+            .as_str()
+            .unwrap_or_default()
+            .contains("not in this chat"),
+        "{banner}"
+    );
     shot(&console, "2-mirror").await?;
+    shot(&customer, "3-banner").await?;
     Ok(())
 }

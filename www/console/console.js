@@ -123,7 +123,8 @@ function startSession(started, rejoin = false) {
       return;
     }
   }
-  Object.assign(state, { sessionId: started.session_id, key: started.security_key, code: started.code || null, safety: null, mode: 'read-only', customer: false, url: '', paused: false, rejoined: rejoin });
+  // An invitation accepted in a chat has no code: it is keyed by comparison (see renderSecure).
+  Object.assign(state, { sessionId: started.session_id, key: started.security_key, code: started.code || null, compare: !!started.offer, safety: null, mode: 'read-only', customer: false, url: '', paused: false, rejoined: rejoin });
   try { sessionStorage.setItem(SAVED, JSON.stringify(started)); } catch (e) { /* no storage: no rejoin */ }
   setView('session');
   $('key').textContent = started.code || started.security_key_display || started.security_key;
@@ -145,6 +146,7 @@ function connect(sessionId) {
   stage.onArea = () => { state.mode = 'requested'; renderMode(); };
   mirror = new Mirror(frame, (bytes) => { if (ws.readyState === 1) ws.send(bytes); }, onSignal);
   if (state.code) mirror.secure(sessionId, state.code);
+  else if (state.compare) mirror.secureByComparison(sessionId);
   window.consoleMirror = mirror; // for tests and the measurement hook
   stage.attach(mirror);
   ws.onopen = () => mirror.hello(sessionId);
@@ -160,16 +162,23 @@ function connect(sessionId) {
 }
 
 // The session bar's encryption badge: keyed (with the safety code both sides show), keying,
-// or not encrypted (an invitation accepted in a chat).
+// or not encrypted. An invitation accepted in a chat is keyed without a code, so only the two
+// people comparing the safety code by voice can tell a relay in the middle: the badge says so.
 function renderSecure() {
   const el = $('e2ee');
-  el.dataset.state = state.safety ? 'keyed' : state.code ? 'keying' : 'clear';
+  const keying = state.code || state.compare;
+  el.dataset.state = state.safety ? 'keyed' : keying ? 'keying' : 'clear';
   el.dataset.safety = state.safety || '';
-  el.textContent = state.safety ? `End-to-end encrypted · code ${state.safety}`
-    : state.code ? 'Securing…' : 'Not end-to-end encrypted';
-  el.title = state.safety ? 'The relay cannot read this page. The customer\'s banner shows the same code: ask them to read it back.'
-    : state.code ? 'Waiting for the customer\'s page to complete the key exchange.'
-      : 'Accepted in the chat: the relay forwards this page without end-to-end encryption.';
+  el.dataset.compare = state.compare ? 'phone' : '';
+  el.textContent = state.safety ? `End-to-end encrypted · code ${state.safety}` +
+      (state.compare ? ' · compare it with the customer by phone, not in the chat' : '')
+    : keying ? 'Securing…' : 'Not end-to-end encrypted';
+  el.title = state.safety && state.compare
+    ? 'Accepted in the chat, so no code was read: ask the customer, on a phone or video call, to read the code on their banner. ' +
+      'Do not compare it in the chat: whoever runs the chat could fake the answer there. Different codes: someone is in the middle; end the session.'
+    : state.safety ? 'The relay cannot read this page. The customer\'s banner shows the same code: ask them to read it back.'
+      : keying ? 'Waiting for the customer\'s page to complete the key exchange.'
+        : 'The relay forwards this page without end-to-end encryption.';
 }
 
 function setConnected(kind) {
@@ -263,7 +272,7 @@ $('end').addEventListener('click', () => {
 });
 $('again').addEventListener('click', () => {
   // The ended session's key and id are gone with it: nothing may read them as the next one's.
-  Object.assign(state, { key: null, code: null, safety: null, sessionId: null });
+  Object.assign(state, { key: null, code: null, compare: false, safety: null, sessionId: null });
   setView('start');
 });
 $('request-control').addEventListener('click', () => {

@@ -16,8 +16,10 @@ pub mod frame;
 pub mod page;
 
 #[cfg(test)]
+mod compare_tests;
+#[cfg(test)]
 mod tests;
 
 pub use console::ConsoleSecurity;
 pub use frame::{open_frame, seal_frame, Opened, SecureError};
-pub use page::PageSecurity;
+pub use page::{PageAnswer, PageSecurity};

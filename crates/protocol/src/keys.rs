@@ -7,6 +7,11 @@
 //! its own, with the content key sealed for that console ([`KeyConfirm`]). A side whose check
 //! fails ends the session with [`crate::EndReason::KeyExchangeFailed`].
 //!
+//! The compare flow (a session accepted in a chat, `e2ee::compare`) uses the same frames: the
+//! page's first `KeyStart` carries a 32-byte commitment, the console's first `KeyReply` its
+//! message with an all-zero confirmation, the page's second `KeyStart` of the same exchange
+//! its revealed message, the console's second `KeyReply` (empty message) its confirmation.
+//!
 //! A sealed frame sets [`crate::SEALED`] on its kind byte; its body is the postcard body sealed with an
 //! AEAD (ChaCha20-Poly1305, 16-byte tag), after a clear prefix only for the agent input that
 //! names a target node: that node as a varint, so the relay's gate for scoped grants still reads

@@ -7,7 +7,13 @@
 //! answer unfinished; the console allows `e2ee::code::MAX_UNFINISHED` of them in a session and
 //! fails at the next (`Abandoned`), which keeps a relay posing as the page within the stated
 //! bound per pairing (`e2ee::code::RELAY_GUESS_PER_PAIRING`).
+//!
+//! A session accepted in a chat has no code (`ConsoleSecurity::compare`): the page's first
+//! `KeyStart` is a commitment, which the console answers with its message (no confirmation
+//! yet), and the second, of the same exchange, the page's message, which must match it; then
+//! the code flow's confirmations. Its safety code is what the agent and the customer compare.
 
+use e2ee::compare::ConsoleAnswered;
 use e2ee::{Confirming, ContentKey, Exchange, Opener, Sealer, Secret, Side};
 use protocol::{FrameKind, KeyConfirm, KeyReply, KeyShare};
 use rand_core::{CryptoRng, RngCore};
@@ -17,7 +23,10 @@ use super::frame::{open_frame, seal_frame, Opened, SecureError};
 /// One console's keys for one session.
 pub struct ConsoleSecurity {
     session: String,
-    secret: Secret,
+    /// The code's secret; `None` in the compare flow.
+    secret: Option<Secret>,
+    /// Compare flow: the commitment answered, waiting for the page's message.
+    committed: Option<(u32, ConsoleAnswered)>,
     answered: Option<(u32, Confirming)>,
     /// Answers left unconfirmed by a later start, so far.
     unfinished: u32,
@@ -29,9 +38,19 @@ pub struct ConsoleSecurity {
 
 impl ConsoleSecurity {
     pub fn new(session: &str, secret: Secret) -> Self {
+        Self::keyed_by(session, Some(secret))
+    }
+
+    /// Keys for a session accepted in a chat: no code, the safety code compared by people.
+    pub fn compare(session: &str) -> Self {
+        Self::keyed_by(session, None)
+    }
+
+    fn keyed_by(session: &str, secret: Option<Secret>) -> Self {
         Self {
             session: session.into(),
             secret,
+            committed: None,
             answered: None,
             unfinished: 0,
             sealer: None,
@@ -47,14 +66,29 @@ impl ConsoleSecurity {
         share: &KeyShare,
         rng: &mut (impl RngCore + CryptoRng),
     ) -> Result<KeyReply, SecureError> {
-        if self.answered.take().is_some() {
+        if let Some((number, _)) = &self.committed {
+            if *number == share.exchange {
+                return self.on_reveal(share);
+            }
+        }
+        if self.answered.take().is_some() || self.committed.take().is_some() {
             self.unfinished += 1;
             if self.unfinished > e2ee::code::MAX_UNFINISHED {
                 return Err(self.fail(SecureError::Abandoned));
             }
         }
-        let (exchange, message) =
-            Exchange::start(Side::Console, &self.secret, self.session.as_bytes(), rng);
+        let session = self.session.as_bytes();
+        let Some(secret) = &self.secret else {
+            let (answered, message) = ConsoleAnswered::start(session, &share.message, rng)
+                .map_err(|_| self.fail(SecureError::ExchangeFailed))?;
+            self.committed = Some((share.exchange, answered));
+            return Ok(KeyReply {
+                exchange: share.exchange,
+                message,
+                confirmation: [0; 32],
+            });
+        };
+        let (exchange, message) = Exchange::start(Side::Console, secret, session, rng);
         let confirming = exchange
             .finish(&share.message)
             .map_err(|_| self.fail(SecureError::ExchangeFailed))?;
@@ -65,6 +99,27 @@ impl ConsoleSecurity {
             message,
             confirmation,
         })
+    }
+
+    /// Compare flow: the page revealed its message; it must be the one it committed to. The
+    /// answer carries the console's confirmation (its message went with the first answer).
+    fn on_reveal(&mut self, share: &KeyShare) -> Result<KeyReply, SecureError> {
+        let (number, committed) = self.committed.take().ok_or(SecureError::NoKeys)?;
+        let confirming = committed
+            .finish(&share.message)
+            .map_err(|_| self.fail(SecureError::ExchangeFailed))?;
+        let confirmation = confirming.confirmation();
+        self.answered = Some((number, confirming));
+        Ok(KeyReply {
+            exchange: number,
+            message: Vec::new(),
+            confirmation,
+        })
+    }
+
+    /// Whether the session is keyed by the people's comparison (accepted in a chat).
+    pub fn compares(&self) -> bool {
+        self.secret.is_none()
     }
 
     /// Takes the page's `KeyConfirm`: when it checks, the session's frames open and seal from

@@ -6,20 +6,46 @@
 //! The page reveals its confirmation only after the console's has checked, so a relay posing
 //! as the console learns nothing it could test guesses against offline; its one online guess
 //! fails the exchange and the page ends the session (`failed`).
+//!
+//! A session accepted in a chat has no code: its exchange is `e2ee::compare`'s (the page
+//! commits to its message in `KeyStart`, the console answers, the page reveals in a second
+//! `KeyStart` of the same exchange, then the code flow's confirmations), and only the two
+//! people comparing the safety code tell a relay in the middle apart.
 
-use e2ee::{ContentKey, Exchange, Opener, Sealer, Secret, Side};
+use e2ee::compare::PageCommitted;
+use e2ee::{Confirming, ContentKey, Exchange, Opener, Sealer, Secret, Side};
 use protocol::{FrameKind, KeyConfirm, KeyReply, KeyShare};
 use rand_core::{CryptoRng, RngCore};
 
 use super::frame::{open_frame, seal_frame, Opened, SecureError};
 
+/// An exchange under way, by its number.
+enum Pending {
+    /// Code flow: the page's message sent.
+    Code(Exchange),
+    /// Compare flow: committed, waiting for the console's message.
+    Committed(PageCommitted),
+    /// Compare flow: revealed, waiting for the console's confirmation.
+    Revealed(Confirming),
+}
+
+/// What the page sends in answer to a `KeyReply`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PageAnswer {
+    /// Compare flow: the page's message, revealed (a second `KeyStart` of the exchange).
+    Reveal(KeyShare),
+    /// The console's confirmation checked: the page's, with the content key.
+    Confirm(KeyConfirm),
+}
+
 /// One page's keys for one session.
 pub struct PageSecurity {
     session: String,
-    secret: Secret,
+    /// The code's secret; `None` for a session accepted in a chat (compare flow).
+    secret: Option<Secret>,
     content: Sealer,
     key: ContentKey,
-    pending: Option<(u32, Exchange)>,
+    pending: Option<(u32, Pending)>,
     /// The confirmed console's frames, and the one before it while the new one has sent none.
     agent: Option<Opener>,
     previous: Option<Opener>,
@@ -30,6 +56,19 @@ pub struct PageSecurity {
 impl PageSecurity {
     /// Keys for `session` from the code's `secret`, with a content key drawn here.
     pub fn new(session: &str, secret: Secret, rng: &mut (impl RngCore + CryptoRng)) -> Self {
+        Self::keyed_by(session, Some(secret), rng)
+    }
+
+    /// Keys for `session` accepted in a chat: no code, the safety code compared by people.
+    pub fn compare(session: &str, rng: &mut (impl RngCore + CryptoRng)) -> Self {
+        Self::keyed_by(session, None, rng)
+    }
+
+    fn keyed_by(
+        session: &str,
+        secret: Option<Secret>,
+        rng: &mut (impl RngCore + CryptoRng),
+    ) -> Self {
         let key = ContentKey::draw(rng);
         Self {
             session: session.into(),
@@ -49,22 +88,56 @@ impl PageSecurity {
         &self.session
     }
 
-    /// The secret, for the tab's storage across a reload.
-    pub fn secret(&self) -> &Secret {
-        &self.secret
+    /// The secret, for the tab's storage across a reload (none in the compare flow).
+    pub fn secret(&self) -> Option<&Secret> {
+        self.secret.as_ref()
+    }
+
+    /// Whether the session is keyed by the people's comparison (accepted in a chat).
+    pub fn compares(&self) -> bool {
+        self.secret.is_none()
     }
 
     /// Starts an exchange with the console now connected: the body of the `KeyStart` to send.
     /// An exchange still under way is dropped (its console is gone).
+    /// In the compare flow the message is the page's commitment.
     pub fn start(&mut self, rng: &mut (impl RngCore + CryptoRng)) -> KeyShare {
-        let (exchange, message) =
-            Exchange::start(Side::Page, &self.secret, self.session.as_bytes(), rng);
+        let session = self.session.as_bytes();
+        let (pending, message) = match &self.secret {
+            Some(secret) => {
+                let (exchange, message) = Exchange::start(Side::Page, secret, session, rng);
+                (Pending::Code(exchange), message)
+            }
+            None => {
+                let (committed, commitment) = PageCommitted::start(session, rng);
+                (Pending::Committed(committed), commitment.to_vec())
+            }
+        };
         let number = rng.next_u32();
-        self.pending = Some((number, exchange));
+        self.pending = Some((number, pending));
         KeyShare {
             exchange: number,
             message,
         }
+    }
+
+    /// Takes the console's answer in either flow: in the compare flow the first is the
+    /// console's message (answered with the page's, revealed), the second its confirmation.
+    /// Otherwise as [`PageSecurity::on_reply`].
+    pub fn answer(&mut self, reply: &KeyReply) -> Result<PageAnswer, SecureError> {
+        match &self.pending {
+            Some((number, Pending::Committed(_))) if *number == reply.exchange => {}
+            _ => return self.on_reply(reply).map(PageAnswer::Confirm),
+        }
+        let Some((number, Pending::Committed(committed))) = self.pending.take() else {
+            return Err(SecureError::NoKeys);
+        };
+        let (confirming, message) = committed.reveal(&reply.message).map_err(|_| self.fail())?;
+        self.pending = Some((number, Pending::Revealed(confirming)));
+        Ok(PageAnswer::Reveal(KeyShare {
+            exchange: number,
+            message,
+        }))
     }
 
     /// Takes the console's answer: when its confirmation checks, the body of the `KeyConfirm`
@@ -73,19 +146,22 @@ impl PageSecurity {
     /// earlier one) is ignored (`NoKeys`); a reply to it that does not check fails the session.
     pub fn on_reply(&mut self, reply: &KeyReply) -> Result<KeyConfirm, SecureError> {
         match &self.pending {
-            Some((number, _)) if *number == reply.exchange => {}
+            Some((number, Pending::Code(_) | Pending::Revealed(_)))
+                if *number == reply.exchange => {}
             _ => return Err(SecureError::NoKeys),
         }
-        let (number, exchange) = self.pending.take().ok_or(SecureError::NoKeys)?;
-        let confirmed = exchange
-            .finish(&reply.message)
-            .map_err(|_| self.fail())
-            .and_then(|c| {
-                let mine = c.confirmation();
-                c.verify(&reply.confirmation)
-                    .map(|keys| (mine, keys))
-                    .map_err(|_| self.fail())
-            });
+        let (number, pending) = self.pending.take().ok_or(SecureError::NoKeys)?;
+        let confirming = match pending {
+            Pending::Code(exchange) => exchange.finish(&reply.message),
+            Pending::Revealed(confirming) => Ok(confirming),
+            Pending::Committed(_) => return Err(SecureError::NoKeys),
+        };
+        let confirmed = confirming.map_err(|_| self.fail()).and_then(|c| {
+            let mine = c.confirmation();
+            c.verify(&reply.confirmation)
+                .map(|keys| (mine, keys))
+                .map_err(|_| self.fail())
+        });
         let (confirmation, mut keys) = confirmed?;
         let content_key = self
             .key

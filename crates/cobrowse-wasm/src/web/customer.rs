@@ -109,6 +109,7 @@ pub fn init_customer(opts: JsValue) {
         tick: Closure::new(flow::tick),
         tick_id: Cell::new(0),
         secret: RefCell::new(None),
+        compare: Cell::new(false),
         security: RefCell::new(None),
         next_seq: Cell::new(0),
     });
@@ -147,7 +148,7 @@ pub fn start_session(kind: &str, value: &str) -> Promise {
                 return promise;
             }
         },
-        "offer" => Pairing::OfferToken(value.trim().to_owned()),
+        "offer" => secure::pairing_of_offer(&page, value),
         "resume" => Pairing::Resume {
             token: value.to_owned(),
             grant: page.held_grant(),

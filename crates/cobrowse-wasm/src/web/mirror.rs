@@ -150,6 +150,14 @@ impl WebMirror {
         self.keyed.is_some()
     }
 
+    /// Makes this mirror's session, accepted in a chat, end-to-end encrypted without a code:
+    /// the page commits to its key message before it sees the console's, and the safety code
+    /// both sides then show is what the agent and the customer compare on a call.
+    #[wasm_bindgen(js_name = secureByComparison)]
+    pub fn secure_by_comparison(&mut self, session_id: &str) {
+        self.keyed = Some(Keyed::compare(session_id));
+    }
+
     /// The safety code once keyed (`123 456`), to compare with the customer's banner.
     #[wasm_bindgen(getter, js_name = safetyCode)]
     pub fn safety_code(&self) -> Option<String> {

@@ -42,12 +42,25 @@ impl Keyed {
     /// Keys for `session_id` from the whole code the console showed (its secret part).
     pub(super) fn new(session_id: &str, code: &str) -> Option<Keyed> {
         let code = Code::parse(code).ok()?;
-        Some(Keyed {
-            security: ConsoleSecurity::new(session_id, code.secret().clone()),
+        Some(Keyed::with(ConsoleSecurity::new(
+            session_id,
+            code.secret().clone(),
+        )))
+    }
+
+    /// Keys for `session_id` accepted in a chat: no code; the safety code is compared by the
+    /// agent and the customer on a call.
+    pub(super) fn compare(session_id: &str) -> Keyed {
+        Keyed::with(ConsoleSecurity::compare(session_id))
+    }
+
+    fn with(security: ConsoleSecurity) -> Keyed {
+        Keyed {
+            security,
             held: Vec::new(),
             held_bytes: 0,
             dropped: false,
-        })
+        }
     }
 
     pub(super) fn inbound(&mut self, bytes: &[u8]) -> Inbound {

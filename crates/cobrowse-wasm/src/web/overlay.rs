@@ -34,6 +34,7 @@ extern "C" {
         left: &str,
         scoped: bool,
         secure: &str,
+        compare: bool,
     );
     /// Outlines the region of a scoped grant (`[x, y, w, h]` in document pixels), or removes it.
     #[wasm_bindgen(method)]

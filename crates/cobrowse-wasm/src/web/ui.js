@@ -181,9 +181,10 @@ export class Ui {
   }
 
   // `left`: the countdown of a time-boxed grant ('' until revoked); `scoped`: one area only;
-  // `secure`: the safety code of an end-to-end encrypted session ('…' while keying, '' clear).
-  banner(state, viewers = 1, left = '', scoped = false, secure = '') {
-    const key = `${state}|${viewers}|${scoped}|${!!left}|${secure}`;
+  // `secure`: the safety code of an end-to-end encrypted session ('…' while keying, '' clear);
+  // `compare`: keyed without a code (accepted in a chat), so only comparing it by voice counts.
+  banner(state, viewers = 1, left = '', scoped = false, secure = '', compare = false) {
+    const key = `${state}|${viewers}|${scoped}|${!!left}|${secure}|${compare}`;
     if (this.bar && this.barKey === key && left) {
       // Only the countdown moved: the rest (and the focus on Revoke) stays.
       const span = this.bar.querySelector('.left');
@@ -207,10 +208,17 @@ export class Ui {
     bar.append(el(this.doc, 'span', { class: 'dot' }), el(this.doc, 'span', {}, text));
     if (secure) {
       const keyed = secure !== '…';
+      const title = compare
+        ? 'Encrypted between you and the agent. Ask the agent to read their code on a phone or ' +
+          'video call, not in this chat (whoever runs the chat could fake it there): if the ' +
+          'codes differ, someone is in the middle, so stop sharing.'
+        : 'Only you and the agent can read what is shared; the relay cannot. Compare this ' +
+          'code with the one the agent reads to you.';
+      const text = !keyed ? 'Securing…' : compare
+        ? `End-to-end encrypted · code ${secure} · compare by phone, not in this chat`
+        : `End-to-end encrypted · code ${secure}`;
       bar.append(el(this.doc, 'span', { class: 'e2ee', 'data-e2ee': keyed ? secure : '',
-        title: 'Only you and the agent can read what is shared; the relay cannot. Compare this ' +
-          'code with the one the agent reads to you.' },
-        keyed ? `End-to-end encrypted · code ${secure}` : 'Securing…'));
+        'data-compare': compare ? 'phone' : '', title }, text));
     }
     if (state === 'control' && left) {
       bar.append(el(this.doc, 'span', { class: 'left', 'data-left': left, role: 'timer',

@@ -1,6 +1,6 @@
 //! The site rule `requireEncryption` at the relay's two doors: a customer's page of such a site
 //! that pairs by code gets a session that drops clear content (`Session::require_sealed`),
-//! and one that accepts an offer (the Accept flow, not encrypted) is refused, the offer used
+//! and one that accepts an offer (the Accept flow, keyed without a code) is refused, the offer used
 //! up and its agent told why. The widget's lookup withdraws such offers the same way.
 
 use protocol::EndReason;

@@ -10,7 +10,7 @@ use protocol::{KeyReply, Pairing};
 
 use super::state::{current, storage, Page};
 use crate::control::Outgoing;
-use crate::secure::{PageSecurity, SecureError};
+use crate::secure::{PageAnswer, PageSecurity, SecureError};
 use crate::web::rng::WebRng;
 use crate::web::session::SealHook;
 
@@ -24,21 +24,44 @@ pub(super) fn pairing_of_code(page: &Page, typed: &str) -> Result<Pairing, Strin
         let _ = s.set_item(&page.code_key(), code.secret().digits());
     }
     *page.secret.borrow_mut() = Some(code.secret().clone());
+    page.compare.set(false);
     page.security.borrow_mut().take();
     Ok(Pairing::SecurityKey(code.locator().to_owned()))
 }
 
-/// The secret of this tab's session: typed on this page load, or kept from an earlier one.
-fn secret(page: &Page) -> Option<Secret> {
-    if let Some(secret) = page.secret.borrow().clone() {
-        return Some(secret);
+/// What the tab keeps instead of a secret for a session accepted in a chat.
+const COMPARE: &str = "compare";
+
+/// The pairing for an offer accepted in a chat: keyed by the compare flow, which the tab
+/// remembers across a reload as it remembers a code's secret.
+pub(super) fn pairing_of_offer(page: &Page, token: &str) -> Pairing {
+    if let Some(s) = storage() {
+        let _ = s.set_item(&page.code_key(), COMPARE);
     }
-    let kept = storage()?.get_item(&page.code_key()).ok().flatten()?;
-    Secret::from_digits(&kept)
+    page.secret.borrow_mut().take();
+    page.compare.set(true);
+    page.security.borrow_mut().take();
+    Pairing::OfferToken(token.trim().to_owned())
 }
 
-/// At the welcome: keys for the session, when it was paired by code (an offer's session is
-/// not encrypted). A reconnect to the same session keeps the keys it has.
+/// How this tab's session is keyed: by the secret of a code typed on this page load or kept
+/// from an earlier one (`Some(Some)`), by comparison (`Some(None)`), or not at all.
+fn keying(page: &Page) -> Option<Option<Secret>> {
+    if let Some(secret) = page.secret.borrow().clone() {
+        return Some(Some(secret));
+    }
+    if page.compare.get() {
+        return Some(None);
+    }
+    let kept = storage()?.get_item(&page.code_key()).ok().flatten()?;
+    if kept == COMPARE {
+        return Some(None);
+    }
+    Secret::from_digits(&kept).map(Some)
+}
+
+/// At the welcome: keys for the session, by its code or (accepted in a chat) by comparison.
+/// A reconnect to the same session keeps the keys it has.
 pub(super) fn on_welcome(page: &Page, session_id: &str) {
     let same = page
         .security
@@ -48,10 +71,14 @@ pub(super) fn on_welcome(page: &Page, session_id: &str) {
     if same {
         return;
     }
-    let (Some(secret), Some(mut rng)) = (secret(page), WebRng::new()) else {
+    let (Some(keying), Some(mut rng)) = (keying(page), WebRng::new()) else {
         return;
     };
-    *page.security.borrow_mut() = Some(PageSecurity::new(session_id, secret, &mut rng));
+    let security = match keying {
+        Some(secret) => PageSecurity::new(session_id, secret, &mut rng),
+        None => PageSecurity::compare(session_id, &mut rng),
+    };
+    *page.security.borrow_mut() = Some(security);
 }
 
 /// Whether this page's session is end-to-end encrypted.
@@ -98,20 +125,30 @@ pub(super) fn on_agent_present(page: &Page) {
     page.send(Outgoing::KeyStart(share));
 }
 
-/// The console answered: confirm and hand it the content key, or end the session when the
-/// answer does not check (a mistyped code, or a relay in the middle).
+/// The console answered: confirm and hand it the content key (in the compare flow, first
+/// reveal the page's message), or end the session when the answer does not check (a
+/// mistyped code, or a relay in the middle).
 pub(super) fn on_reply(page: &Page, reply: &KeyReply) {
     let answer = match page.security.borrow_mut().as_mut() {
-        Some(security) => security.on_reply(reply),
+        Some(security) => security.answer(reply),
         None => return,
     };
     match answer {
-        Ok(confirm) => {
+        Ok(PageAnswer::Reveal(share)) => page.send(Outgoing::KeyStart(share)),
+        Ok(PageAnswer::Confirm(confirm)) => {
             page.send(Outgoing::KeyConfirm(confirm));
             let code = safety_code(page).unwrap_or_default();
+            let compare = page
+                .security
+                .borrow()
+                .as_ref()
+                .is_some_and(|s| s.compares());
             page.emit(
                 "encrypted",
-                &[("safetyCode", wasm_bindgen::JsValue::from_str(&code))],
+                &[
+                    ("safetyCode", wasm_bindgen::JsValue::from_str(&code)),
+                    ("compare", wasm_bindgen::JsValue::from_bool(compare)),
+                ],
             );
             page.show_banner();
         }

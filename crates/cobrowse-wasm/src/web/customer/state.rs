@@ -93,6 +93,8 @@ pub(super) struct Page {
     pub(super) tick_id: Cell<i32>,
     /// The secret of the code the customer typed (never sent), and the session's keys.
     pub(super) secret: RefCell<Option<e2ee::Secret>>,
+    /// Paired by an offer accepted in a chat: keyed by the compare flow (no code).
+    pub(super) compare: Cell<bool>,
     pub(super) security: RefCell<Option<crate::secure::PageSecurity>>,
     /// The sequence number the next capture starts at: the stream goes on across captures.
     pub(super) next_seq: Cell<u32>,
@@ -275,12 +277,14 @@ impl Page {
         };
         let scoped = self.terms.get().scoped;
         // Encrypted: the safety code once keyed, '…' while the exchange runs; '' in clear.
-        let secure = match self.security.borrow().as_ref() {
-            Some(s) => s
-                .safety()
-                .map(crate::web::overlay::safety_text)
-                .unwrap_or("…".into()),
-            None => String::new(),
+        let (secure, compare) = match self.security.borrow().as_ref() {
+            Some(s) => (
+                s.safety()
+                    .map(crate::web::overlay::safety_text)
+                    .unwrap_or("…".into()),
+                s.compares(),
+            ),
+            None => (String::new(), false),
         };
         if let Some(ui) = self.ui() {
             ui.banner(
@@ -289,6 +293,7 @@ impl Page {
                 &left,
                 scoped,
                 &secure,
+                compare,
             );
         }
     }
@@ -360,6 +365,7 @@ impl Page {
         // The session's keys and the code's secret go with it.
         self.security.borrow_mut().take();
         self.secret.borrow_mut().take();
+        self.compare.set(false);
         if let Some(ui) = self.ui.borrow_mut().take() {
             ui.remove();
         }

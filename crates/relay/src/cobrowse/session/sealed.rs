@@ -3,7 +3,8 @@
 //! input) from either side is dropped instead of forwarded. Only the first from each side is
 //! audited and answered (a non-fatal `Error`), so a flood of them costs one record; the rest
 //! are counted as drops. Also the refusal of an offered (Accept flow) session on such a site,
-//! which cannot be encrypted: the agent is told why before the session ends.
+//! whose keys only a comparison by phone authenticates: the agent is told why before the
+//! session ends.
 
 use std::sync::atomic::Ordering;
 
@@ -20,8 +21,9 @@ pub const CLEAR_REFUSED: &str = "this site requires end-to-end encryption: conte
     that is not sealed is not passed on (start co-browse by security code)";
 
 /// What the agent reads when the Accept flow is refused on a site that requires encryption.
-pub const OFFER_REFUSED: &str = "this site requires end-to-end encryption, which co-browse \
-    accepted in a chat does not have yet: start co-browse by security code instead";
+pub const OFFER_REFUSED: &str = "this site requires end-to-end encryption keyed by a code: \
+    co-browse accepted in a chat is keyed without one (only comparing the safety code by phone \
+    would catch a relay in the middle), so start co-browse by security code instead";
 
 impl Session {
     /// From now on, clear frames of a sealable kind are dropped (the customer's page belongs
