@@ -52,6 +52,34 @@ async fn sign_in(browser: &Browser, name: &str) -> Result<()> {
         .await
 }
 
+/// The demo site's rules as its pages read them.
+async fn demo_config(relay: &Relay) -> Result<Value> {
+    Ok(reqwest::Client::new()
+        .get(relay.url("/api/cobrowse/sites/demo/config"))
+        .send()
+        .await?
+        .json()
+        .await?)
+}
+
+/// The settings page's sites tab, signed in as the admin, on the demo site's form.
+async fn demo_site_form(relay: &Relay) -> Result<Browser> {
+    let admin = Browser::start().await?;
+    admin
+        .client
+        .goto(&relay.url("/console/settings.html"))
+        .await?;
+    sign_in(&admin, "admin").await?;
+    admin.click("#tab-sites").await?;
+    admin
+        .until(
+            "the demo site on the form",
+            "document.getElementById('site-title').textContent === 'Site demo'",
+        )
+        .await?;
+    Ok(admin)
+}
+
 #[tokio::test]
 async fn an_admin_masks_a_field_in_the_settings_page_and_the_customer_page_masks_it_from_its_next_load(
 ) -> Result<()> {
@@ -73,12 +101,7 @@ async fn an_admin_masks_a_field_in_the_settings_page_and_the_customer_page_masks
     );
 
     // The admin adds `#city` to the demo site's mask list in the settings page.
-    let admin = Browser::start().await?;
-    admin
-        .client
-        .goto(&relay.url("/console/settings.html"))
-        .await?;
-    sign_in(&admin, "admin").await?;
+    let admin = demo_site_form(&relay).await?;
     let nav = admin
         .client
         .find(Locator::Css("nav.pages"))
@@ -89,13 +112,6 @@ async fn an_admin_masks_a_field_in_the_settings_page_and_the_customer_page_masks
         nav.contains("Settings") && !nav.contains("Agent desk"),
         "{nav}"
     );
-    admin.click("#tab-sites").await?;
-    admin
-        .until(
-            "the demo site on the form",
-            "document.getElementById('site-title').textContent === 'Site demo'",
-        )
-        .await?;
     // A selector a browser would refuse is refused with the relay's reason, nothing saved.
     admin
         .js("const m = document.getElementById('mask'); m.value += '\\ninput[type='; return 1")
@@ -116,12 +132,7 @@ async fn an_admin_masks_a_field_in_the_settings_page_and_the_customer_page_masks
         .until("the save", "window.settings.saved === 1")
         .await?;
     admin.screenshot("settings-sites").await?;
-    let stored: Value = reqwest::Client::new()
-        .get(relay.url("/api/cobrowse/sites/demo/config"))
-        .send()
-        .await?
-        .json()
-        .await?;
+    let stored = demo_config(&relay).await?;
     ensure!(
         stored.to_string().contains("#city") && stored.to_string().contains(".account-number"),
         "the page's config after the save: {stored}"
@@ -344,30 +355,13 @@ async fn agent_api(
 async fn an_admin_requires_encryption_and_an_invitation_in_a_chat_is_withdrawn_with_the_reason(
 ) -> Result<()> {
     let relay = Relay::start(&[]).await?;
-    let admin = Browser::start().await?;
-    admin
-        .client
-        .goto(&relay.url("/console/settings.html"))
-        .await?;
-    sign_in(&admin, "admin").await?;
-    admin.click("#tab-sites").await?;
-    admin
-        .until(
-            "the demo site on the form",
-            "document.getElementById('site-title').textContent === 'Site demo'",
-        )
-        .await?;
+    let admin = demo_site_form(&relay).await?;
     admin.click("#requireEncryption").await?;
     admin.click("#site-save").await?;
     admin
         .until("the save", "window.settings.saved === 1")
         .await?;
-    let stored: Value = reqwest::Client::new()
-        .get(relay.url("/api/cobrowse/sites/demo/config"))
-        .send()
-        .await?
-        .json()
-        .await?;
+    let stored = demo_config(&relay).await?;
     ensure!(stored["requireEncryption"] == json!(true), "{stored}");
     ensure!(
         stored.to_string().contains(".account-number"),
