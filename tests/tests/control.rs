@@ -571,7 +571,7 @@ async fn share_my_screen_on_the_help_page_pairs_by_offer_and_the_chat_stays_bloc
     )
     .await?;
     wait_event(&browser, "start").await?;
-    let mut agent = Agent::join(&relay.base, &token, &id).await?;
+    let mut agent = Agent::join_offer(&relay.base, &token, &id).await?;
     agent.snapshot_of("/demo/help.html").await?;
     let dom = agent
         .dom

@@ -113,6 +113,14 @@ impl Agent {
         Agent::connect(base, token, "/ws/agent", pairing).await
     }
 
+    /// The agent joins a session it offered in a chat: keyed by comparison, as the console
+    /// keys such a session (no code).
+    pub async fn join_offer(base: &str, token: &str, session: &str) -> Result<Agent> {
+        let mut agent = Agent::join(base, token, session).await?;
+        agent.security = Some(ConsoleSecurity::compare(session));
+        Ok(agent)
+    }
+
     /// A supervisor joins `session` as a silent observer (`/ws/observe`).
     pub async fn observe(base: &str, token: &str, session: &str) -> Result<Agent> {
         let pairing = Pairing::Observe {
