@@ -238,35 +238,39 @@ async fn pair(
     mut handle: PeerHandle,
 ) -> Option<Attached> {
     let registry = &cb.registry;
-    // The site's `requireEncryption`: read before an offer is used (the Accept flow is
-    // refused) and after a code's session is found (its clear content is dropped).
-    let sealed_only = match side {
-        Side::Customer { site, .. } if hello.site == *site => {
-            match cb.requires_encryption(site).await {
-                Ok(required) => required,
-                Err(e) => {
-                    tracing::error!(error = %e, "site rules unreadable; pairing refused");
-                    handle.close(error_close(
-                        ErrorCode::Internal,
-                        close_code::TRY_AGAIN_LATER,
-                        "the relay could not read this site's rules; try again".into(),
-                    ));
-                    return None;
-                }
-            }
+    // The site's `requireEncryption`, read only where it decides something: before an offer
+    // is used (the Accept flow is refused), and once a code or resume found its session (see
+    // below), so failed guesses never reach the store.
+    let customer_site = match side {
+        Side::Customer { site, .. } if hello.site == *site && hello.role == Role::Customer => {
+            Some(site.as_str())
         }
-        _ => false,
+        _ => None,
     };
-    if let (true, Side::Customer { site, .. }, Pairing::OfferToken(token)) =
-        (sealed_only, side, &hello.pairing)
-    {
-        cb.withdraw_offer(token, site).await;
-        handle.close(error_close(
-            ErrorCode::NotAllowed,
-            close_code::POLICY,
-            ACCEPT_REFUSED.into(),
-        ));
-        return None;
+    if let (Some(site), Pairing::OfferToken(token)) = (customer_site, &hello.pairing) {
+        let refusal = match cb.requires_encryption(site).await {
+            Ok(false) => None,
+            Ok(true) => {
+                cb.withdraw_offer(token, site).await;
+                Some(error_close(
+                    ErrorCode::NotAllowed,
+                    close_code::POLICY,
+                    ACCEPT_REFUSED.into(),
+                ))
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "site rules unreadable; offer not accepted");
+                Some(error_close(
+                    ErrorCode::Internal,
+                    close_code::TRY_AGAIN_LATER,
+                    "the relay could not read this site's rules; try again".into(),
+                ))
+            }
+        };
+        if let Some(closing) = refusal {
+            handle.close(closing);
+            return None;
+        }
     }
     let claimed = match (side, hello.role, &hello.pairing) {
         (Side::Customer { site, .. }, Role::Customer, _) if hello.site != *site => {
@@ -328,8 +332,14 @@ async fn pair(
         Side::Customer { site, .. } => Some(site.as_str()),
         Side::Agent(_) | Side::Observer { .. } => None,
     };
-    if sealed_only {
-        session.require_sealed();
+    if let (Some(site), Pairing::SecurityKey(_) | Pairing::Resume { .. }) =
+        (customer_site, &hello.pairing)
+    {
+        // A store that cannot answer counts as requiring: the session then drops clear
+        // content, and the key the customer just used is not burnt for nothing.
+        if cb.requires_encryption(site).await.unwrap_or(true) {
+            session.require_sealed();
+        }
     }
     match session.attach(hello.role, handle, site, how, hello.pairing.held_grant()) {
         Ok(records) => {

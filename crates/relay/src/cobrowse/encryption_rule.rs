@@ -22,10 +22,10 @@ impl Cobrowse {
     }
 
     /// Uses up offer `token` for a page of `site` without pairing, tells its agent why and
-    /// ends its session. Returns whether there was such an offer.
-    pub async fn withdraw_offer(&self, token: &str, site: &str) -> bool {
+    /// ends its session (nothing if there is no such offer).
+    pub async fn withdraw_offer(&self, token: &str, site: &str) {
         let Ok(session) = self.registry.claim_offer(token, site) else {
-            return false;
+            return;
         };
         tracing::info!(session = %session.id, "offer refused: {OFFER_REFUSED}");
         for record in session.refuse_unencrypted() {
@@ -34,6 +34,5 @@ impl Cobrowse {
             }
         }
         self.registry.end(&session, EndReason::Error).await;
-        true
     }
 }

@@ -209,14 +209,16 @@ pub fn relay_frame(message: Message) -> Bytes {
     Bytes::from(Frame::new(0, message).encode().unwrap_or_default())
 }
 
+/// An `Error` frame of the relay's.
+pub fn error_frame(code: ErrorCode, message: String) -> Bytes {
+    relay_frame(Message::Error(ErrorReport { code, message }))
+}
+
 /// An `Error` frame and the close that follows it.
 pub fn error_close(code: ErrorCode, ws_code: u16, reason: String) -> Closing {
     Closing {
         drain: false,
-        last: vec![relay_frame(Message::Error(ErrorReport {
-            code,
-            message: reason.clone(),
-        }))],
+        last: vec![error_frame(code, reason.clone())],
         code: ws_code,
         reason,
     }

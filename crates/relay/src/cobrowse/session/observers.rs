@@ -17,7 +17,7 @@ use tokio::time::Instant;
 use super::locked::{Observer, State, Step};
 use crate::cobrowse::{
     audit::Record,
-    peer::{close_code, error_close, relay_frame, Closing, Outbound, PeerHandle},
+    peer::{close_code, error_close, error_frame, relay_frame, Closing, Outbound, PeerHandle},
 };
 
 /// Why an observer could not join.
@@ -31,10 +31,10 @@ pub enum ObserveError {
 
 /// The answer to a refused observer frame; names the kind, never its content.
 fn refusal(kind: FrameKind) -> Outbound {
-    Outbound::Frame(relay_frame(Message::Error(protocol::ErrorReport {
-        code: ErrorCode::NotAllowed,
-        message: format!("an observer cannot send {kind:?}: observers never control the session"),
-    })))
+    Outbound::Frame(error_frame(
+        ErrorCode::NotAllowed,
+        format!("an observer cannot send {kind:?}: observers never control the session"),
+    ))
 }
 
 /// What the observer functions need of the session besides its locked state.

@@ -8,11 +8,11 @@
 
 use std::sync::atomic::Ordering;
 
-use protocol::{ErrorCode, ErrorReport, FrameKind, Message, Role};
+use protocol::{ErrorCode, FrameKind, Role};
 
 use super::super::{
     audit::Record,
-    peer::{relay_frame, Outbound},
+    peer::{error_frame, Outbound},
 };
 use super::Session;
 
@@ -54,10 +54,7 @@ impl Session {
         st.clear_refused |= bit;
         let detail = format!("{role:?} {kind:?} not sealed: the site requires encryption");
         records.push(st.audit(&self.id, "dropped", detail));
-        let notice = relay_frame(Message::Error(ErrorReport {
-            code: ErrorCode::NotAllowed,
-            message: CLEAR_REFUSED.into(),
-        }));
+        let notice = error_frame(ErrorCode::NotAllowed, CLEAR_REFUSED.into());
         st.deliver_to(&self.id, role, Outbound::Frame(notice), &mut records);
         records
     }
@@ -67,10 +64,7 @@ impl Session {
     pub fn refuse_unencrypted(&self) -> Vec<Record> {
         let mut st = self.lock();
         let mut records = vec![st.audit(&self.id, "refused", OFFER_REFUSED.into())];
-        let notice = relay_frame(Message::Error(ErrorReport {
-            code: ErrorCode::NotAllowed,
-            message: OFFER_REFUSED.into(),
-        }));
+        let notice = error_frame(ErrorCode::NotAllowed, OFFER_REFUSED.into());
         st.deliver(&self.id, Role::Agent, Outbound::Frame(notice), &mut records);
         records
     }
