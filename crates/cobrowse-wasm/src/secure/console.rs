@@ -71,7 +71,9 @@ impl ConsoleSecurity {
                 return self.on_reveal(share);
             }
         }
-        if self.answered.take().is_some() || self.committed.take().is_some() {
+        // Whatever was under way is dropped (at most one of the two is).
+        let (answered, committed) = (self.answered.take(), self.committed.take());
+        if answered.is_some() || committed.is_some() {
             self.unfinished += 1;
             if self.unfinished > e2ee::code::MAX_UNFINISHED {
                 return Err(self.fail(SecureError::Abandoned));

@@ -88,11 +88,6 @@ impl PageSecurity {
         &self.session
     }
 
-    /// The secret, for the tab's storage across a reload (none in the compare flow).
-    pub fn secret(&self) -> Option<&Secret> {
-        self.secret.as_ref()
-    }
-
     /// Whether the session is keyed by the people's comparison (accepted in a chat).
     pub fn compares(&self) -> bool {
         self.secret.is_none()
@@ -144,7 +139,8 @@ impl PageSecurity {
     /// to send (the page's confirmation and the content key wrapped for that console). A reply
     /// to another exchange than the one under way (one this page load never started, or an
     /// earlier one) is ignored (`NoKeys`); a reply to it that does not check fails the session.
-    pub fn on_reply(&mut self, reply: &KeyReply) -> Result<KeyConfirm, SecureError> {
+    /// Callers take replies through [`PageSecurity::answer`], which knows the flow.
+    pub(super) fn on_reply(&mut self, reply: &KeyReply) -> Result<KeyConfirm, SecureError> {
         match &self.pending {
             Some((number, Pending::Code(_) | Pending::Revealed(_)))
                 if *number == reply.exchange => {}

@@ -108,8 +108,7 @@ pub fn init_customer(opts: JsValue) {
         scope_root: Cell::new(0),
         tick: Closure::new(flow::tick),
         tick_id: Cell::new(0),
-        secret: RefCell::new(None),
-        compare: Cell::new(false),
+        keying: RefCell::new(None),
         security: RefCell::new(None),
         next_seq: Cell::new(0),
     });

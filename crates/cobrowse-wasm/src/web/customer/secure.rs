@@ -8,7 +8,7 @@ use std::rc::Rc;
 use e2ee::{Code, Secret};
 use protocol::{KeyReply, Pairing};
 
-use super::state::{current, storage, Page};
+use super::state::{current, storage, Keying, Page};
 use crate::control::Outgoing;
 use crate::secure::{PageAnswer, PageSecurity, SecureError};
 use crate::web::rng::WebRng;
@@ -23,8 +23,7 @@ pub(super) fn pairing_of_code(page: &Page, typed: &str) -> Result<Pairing, Strin
     if let Some(s) = storage() {
         let _ = s.set_item(&page.code_key(), code.secret().digits());
     }
-    *page.secret.borrow_mut() = Some(code.secret().clone());
-    page.compare.set(false);
+    *page.keying.borrow_mut() = Some(Keying::Code(code.secret().clone()));
     page.security.borrow_mut().take();
     Ok(Pairing::SecurityKey(code.locator().to_owned()))
 }
@@ -38,26 +37,22 @@ pub(super) fn pairing_of_offer(page: &Page, token: &str) -> Pairing {
     if let Some(s) = storage() {
         let _ = s.set_item(&page.code_key(), COMPARE);
     }
-    page.secret.borrow_mut().take();
-    page.compare.set(true);
+    *page.keying.borrow_mut() = Some(Keying::Compare);
     page.security.borrow_mut().take();
     Pairing::OfferToken(token.trim().to_owned())
 }
 
-/// How this tab's session is keyed: by the secret of a code typed on this page load or kept
-/// from an earlier one (`Some(Some)`), by comparison (`Some(None)`), or not at all.
-fn keying(page: &Page) -> Option<Option<Secret>> {
-    if let Some(secret) = page.secret.borrow().clone() {
-        return Some(Some(secret));
-    }
-    if page.compare.get() {
-        return Some(None);
+/// How this tab's session is keyed: as set on this page load, or as kept from an earlier one
+/// (none: not at all).
+fn keying(page: &Page) -> Option<Keying> {
+    if let Some(keying) = page.keying.borrow().clone() {
+        return Some(keying);
     }
     let kept = storage()?.get_item(&page.code_key()).ok().flatten()?;
     if kept == COMPARE {
-        return Some(None);
+        return Some(Keying::Compare);
     }
-    Secret::from_digits(&kept).map(Some)
+    Secret::from_digits(&kept).map(Keying::Code)
 }
 
 /// At the welcome: keys for the session, by its code or (accepted in a chat) by comparison.
@@ -75,8 +70,8 @@ pub(super) fn on_welcome(page: &Page, session_id: &str) {
         return;
     };
     let security = match keying {
-        Some(secret) => PageSecurity::new(session_id, secret, &mut rng),
-        None => PageSecurity::compare(session_id, &mut rng),
+        Keying::Code(secret) => PageSecurity::new(session_id, secret, &mut rng),
+        Keying::Compare => PageSecurity::compare(session_id, &mut rng),
     };
     *page.security.borrow_mut() = Some(security);
 }

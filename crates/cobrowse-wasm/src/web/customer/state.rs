@@ -49,6 +49,15 @@ pub(super) struct Opts {
 
 pub(super) type Handler = Closure<dyn FnMut(JsValue)>;
 
+/// How a session is keyed end to end.
+#[derive(Clone)]
+pub(super) enum Keying {
+    /// By the code the customer typed: its secret part.
+    Code(e2ee::Secret),
+    /// Accepted in a chat: by the two people comparing the safety code.
+    Compare,
+}
+
 /// The page's co-browse state.
 pub(super) struct Page {
     pub(super) opts: Opts,
@@ -91,10 +100,9 @@ pub(super) struct Page {
     /// The countdown's timer under a grant (`grant::tick`).
     pub(super) tick: Closure<dyn FnMut()>,
     pub(super) tick_id: Cell<i32>,
-    /// The secret of the code the customer typed (never sent), and the session's keys.
-    pub(super) secret: RefCell<Option<e2ee::Secret>>,
-    /// Paired by an offer accepted in a chat: keyed by the compare flow (no code).
-    pub(super) compare: Cell<bool>,
+    /// How this page load's session is keyed (the secret of the code the customer typed,
+    /// never sent; or by comparison), and the session's keys.
+    pub(super) keying: RefCell<Option<Keying>>,
     pub(super) security: RefCell<Option<crate::secure::PageSecurity>>,
     /// The sequence number the next capture starts at: the stream goes on across captures.
     pub(super) next_seq: Cell<u32>,
@@ -364,8 +372,7 @@ impl Page {
         }
         // The session's keys and the code's secret go with it.
         self.security.borrow_mut().take();
-        self.secret.borrow_mut().take();
-        self.compare.set(false);
+        self.keying.borrow_mut().take();
         if let Some(ui) = self.ui.borrow_mut().take() {
             ui.remove();
         }
