@@ -118,6 +118,42 @@ impl Engine {
         Ok(())
     }
 
+    /// See [`super::Event::Engage`].
+    pub(crate) fn engage(
+        &mut self,
+        id: InteractionId,
+        media: Media,
+        queue: QueueId,
+        agent: AgentId,
+        out: &mut Vec<Decision>,
+    ) -> Result<(), RoutingError> {
+        let a = self.signed_in(agent)?;
+        let rules = &self.config.media;
+        let exclusive_busy = Media::ALL.iter().any(|&m| {
+            rules.is_exclusive(m) && (*a.load.open.get(m) > 0 || *a.load.wrap_up.get(m) > 0)
+        });
+        if exclusive_busy {
+            return Err(RoutingError::AgentUnavailable {
+                agent,
+                media,
+                status: a.status(rules),
+            });
+        }
+        self.admit(id, media, queue, None)?;
+        let now = self.now;
+        if let Some(inter) = self.interactions.get_mut(&id) {
+            inter.wraps_up = false;
+        }
+        let state = Some(InteractionState::Connected { agent });
+        self.transition_with(id, state, out, |i| i.record.note_connect(agent, now));
+        out.push(Decision::Connected {
+            interaction: id,
+            agent,
+        });
+        self.interrupt_for(agent, id, media, out);
+        Ok(())
+    }
+
     pub(crate) fn sign_out(
         &mut self,
         agent: AgentId,

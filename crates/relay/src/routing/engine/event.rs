@@ -80,6 +80,22 @@ pub enum Event {
         /// Whether it was parked.
         parked: bool,
     },
+    /// Work the agent starts herself (a voice or video call placed from a conversation she
+    /// holds) is connected to her at once, without an offer, and occupies her as routed work
+    /// of its media would: its capacity, and for an exclusive media the interrupts and "no new
+    /// offers" of a routed call. Refused if she is not signed in or already has exclusive work
+    /// (a second call); capacity is not checked otherwise (she chose to take it on). When it
+    /// ends it finishes at once, without wrap-up: the conversation it came from carries that.
+    Engage {
+        /// The interaction (new to the engine).
+        interaction: InteractionId,
+        /// Its media.
+        media: Media,
+        /// The queue it is reported under.
+        queue: QueueId,
+        /// Who placed it.
+        agent: AgentId,
+    },
     /// The agent accepts an offer.
     Accept {
         /// What was offered.

@@ -45,6 +45,8 @@ mod supervise;
 mod view;
 
 #[cfg(test)]
+mod engage_tests;
+#[cfg(test)]
 mod handling_tests;
 #[cfg(test)]
 mod proptests;

@@ -36,6 +36,12 @@ impl Engine {
                 agent,
                 parked,
             } => self.resume(interaction, media, queue, agent, parked, out),
+            Event::Engage {
+                interaction,
+                media,
+                queue,
+                agent,
+            } => self.engage(interaction, media, queue, agent, out),
             Event::Accept { interaction, agent } => self.accept(interaction, agent, out),
             Event::Decline { interaction, agent } => {
                 self.offered_to(interaction, agent)?;
@@ -145,6 +151,7 @@ impl Engine {
             seq,
             declined_by: Vec::new(),
             ring_timer: None,
+            wraps_up: true,
             record: InteractionRecord::arriving(id, media, queue, now),
         };
         self.interactions.insert(id, inter);
@@ -358,10 +365,9 @@ impl Engine {
 
     fn end(&mut self, id: InteractionId, out: &mut Vec<Decision>) -> Result<(), RoutingError> {
         let inter = self.live(id)?;
-        let wrap_limit = self
-            .queues
-            .get(&inter.queue)
+        let wrap_limit = (self.queues.get(&inter.queue))
             .and_then(|q| q.config.wrap_up.as_ref())
+            .filter(|_| inter.wraps_up)
             .map(|w| w.limit_ms);
         match inter.state {
             InteractionState::Waiting => self.finish(id, None, out),

@@ -102,6 +102,9 @@ pub(crate) struct Interaction {
     pub declined_by: Vec<AgentId>,
     /// When its next bullseye ring opens, while waiting.
     pub ring_timer: Option<Millis>,
+    /// Whether ending it enters its queue's wrap-up; work the agent engaged herself (a call
+    /// placed from a conversation) finishes at once, since its conversation has the wrap-up.
+    pub wraps_up: bool,
     pub record: InteractionRecord,
 }
 

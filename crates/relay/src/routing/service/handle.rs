@@ -134,6 +134,8 @@ pub(crate) enum Command {
     Profile(String, ProfileSpec, Reply<()>),
     Arrive(Arrival, Reply<()>),
     Hold(String, Held, Reply<()>),
+    /// Work the agent starts herself, connected to her at once.
+    Engage(String, Held, Reply<()>),
     Act {
         id: String,
         /// The agent acting, checked against the owner; `None` for connectors.
@@ -222,6 +224,15 @@ impl Handle {
     pub async fn hold(&self, agent_id: &str, held: Held) -> Result<(), ServiceError> {
         let agent_id = agent_id.to_owned();
         self.ask(|r| Command::Hold(agent_id, held, r)).await
+    }
+
+    /// Connects work `agent_id` starts herself (a call placed from a conversation: `work`'s
+    /// id, media and queue) to her at once, occupying her as routed work of its media would;
+    /// [`Action::End`] ends it and frees the capacity at once. Refused when she is not signed
+    /// in to routing or already has exclusive work (another call).
+    pub async fn engage(&self, agent_id: &str, work: Held) -> Result<(), ServiceError> {
+        let agent_id = agent_id.to_owned();
+        self.ask(|r| Command::Engage(agent_id, work, r)).await
     }
 
     /// Acts on a live interaction; `by` (an agent's store id) must own it, or be offered it

@@ -16,6 +16,7 @@ use crate::routing::engine::{
 };
 
 mod accounting;
+mod engaged;
 mod held;
 mod supervise;
 mod views;

@@ -192,6 +192,9 @@ impl Service {
                 (self.board.arrive(now, arrival, window), reply)
             }
             Command::Hold(agent_id, held, reply) => (self.board.hold(&agent_id, held), reply),
+            Command::Engage(agent_id, work, reply) => {
+                (self.board.engage(now, &agent_id, work), reply)
+            }
             Command::Act {
                 id,
                 by,
