@@ -95,6 +95,10 @@ impl App {
             streams: streams.clone(),
         });
         let messaging_ingested = messaging.ingested.clone();
+        messaging.calls.seat_with(Arc::new(RoutingSeat {
+            routing: routing.clone(),
+            queue: config.messaging.routing_queue.clone(),
+        }));
         crate::bridge::start(routing.clone(), store.clone(), messaging.clone()).await;
         let cobrowse = Arc::new(Cobrowse::new(
             config.clone(),
@@ -237,6 +241,65 @@ impl SignedOut for RoutingSignOut {
             .filter(|a| a.status != "offline")
             .map(|a| a.agent_id.clone())
             .collect()
+    }
+}
+
+/// A call placed from a conversation occupies its agent in routing as a routed call would
+/// (`Handle::engage`, media `call`, under messaging's queue), and frees her when it ends.
+struct RoutingSeat {
+    routing: Handle,
+    queue: String,
+}
+
+/// The routing id of a call placed from a conversation.
+fn call_interaction(call_id: &str) -> String {
+    format!("call:{call_id}")
+}
+
+impl messaging::call::CallSeat for RoutingSeat {
+    fn seat(
+        &self,
+        agent: &str,
+        call_id: &str,
+    ) -> futures_util::future::BoxFuture<'static, Result<(), String>> {
+        let (routing, agent) = (self.routing.clone(), agent.to_owned());
+        let work = routing::service::Held {
+            id: call_interaction(call_id),
+            media: routing::Media::Call,
+            queue: self.queue.clone(),
+            parked: false,
+        };
+        Box::pin(async move {
+            match routing.engage(&agent, work).await {
+                Ok(()) => Ok(()),
+                // Not on the desk: routing offers her nothing anyway, so nothing to hold.
+                Err(routing::service::ServiceError::NotSignedIn) => Ok(()),
+                Err(routing::service::ServiceError::Routing(
+                    routing::RoutingError::AgentUnavailable { .. },
+                )) => Err("you are already on a call".to_owned()),
+                Err(e) => {
+                    tracing::error!(error = %e, "routing could not seat a call");
+                    Ok(())
+                }
+            }
+        })
+    }
+
+    fn release(&self, agent: &str, call_id: &str) -> futures_util::future::BoxFuture<'static, ()> {
+        let (routing, agent, id) = (
+            self.routing.clone(),
+            agent.to_owned(),
+            call_interaction(call_id),
+        );
+        Box::pin(async move {
+            // Not routed (she was not on the desk) is the usual reason this fails.
+            if let Err(e) = routing
+                .act(&id, Some(&agent), routing::service::Action::End)
+                .await
+            {
+                tracing::debug!(error = %e, "call not released in routing");
+            }
+        })
     }
 }
 

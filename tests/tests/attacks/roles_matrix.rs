@@ -62,6 +62,15 @@ const ROUTES: &[(&str, &str, Guard)] = &[
     ("POST", "/api/messaging/guest/read", Anonymous),
     ("POST", "/api/messaging/guest/attachments", Anonymous),
     ("GET", "/api/messaging/guest/stream", Anonymous),
+    ("GET", "/api/messaging/guest/call", Anonymous),
+    ("POST", "/api/messaging/guest/call/{call}/answer", Anonymous),
+    (
+        "POST",
+        "/api/messaging/guest/call/{call}/decline",
+        Anonymous,
+    ),
+    ("POST", "/api/messaging/guest/call/{call}/signal", Anonymous),
+    ("POST", "/api/messaging/guest/call/{call}/end", Anonymous),
     (
         "GET",
         "/api/messaging/attachments/{contact}/{file}",
@@ -72,6 +81,17 @@ const ROUTES: &[(&str, &str, Guard)] = &[
     ("POST", "/api/messaging/conversations/{id}/messages", Policy),
     ("POST", "/api/messaging/conversations/{id}/read", Policy),
     ("POST", "/api/messaging/conversations/{id}/typing", Policy),
+    ("POST", "/api/messaging/conversations/{id}/call", Policy),
+    (
+        "POST",
+        "/api/messaging/conversations/{id}/call/{call}/signal",
+        Policy,
+    ),
+    (
+        "POST",
+        "/api/messaging/conversations/{id}/call/{call}/end",
+        Policy,
+    ),
     ("POST", "/api/messaging/conversations/{id}/assign", Policy),
     ("POST", "/api/messaging/conversations/{id}/wrap-up", Policy),
     ("POST", "/api/messaging/conversations/{id}/events", Policy),
@@ -200,7 +220,8 @@ async fn a_person_without_a_role_and_an_anonymous_caller_are_refused_every_guard
         let concrete = path
             .replace("{id}", "x")
             .replace("{name}", "agent")
-            .replace("{action}", "accept");
+            .replace("{action}", "accept")
+            .replace("{call}", "x");
         let method: reqwest::Method = method.parse()?;
         let body = json!({"interaction": "voice", "conversation_id": "x", "text": "hi",
             "state": "available", "presence": "available", "name": "q", "typing": true, "seq": 1, "kind": "parked"});

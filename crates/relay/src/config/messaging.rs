@@ -4,7 +4,7 @@
 
 use std::{path::PathBuf, time::Duration};
 
-use super::budget::RateBudget;
+use super::{budget::RateBudget, calls::CallConfig};
 
 /// How long after a contact's last message a new one still continues the same conversation.
 pub const DEFAULT_WINDOW: Duration = Duration::from_secs(72 * 3600);
@@ -59,6 +59,8 @@ pub struct MessagingConfig {
     /// How long a conversation without a message (or a contact without a conversation) is
     /// kept before it is deleted.
     pub empty_conversation_grace: Duration,
+    /// Voice and video calls placed from a conversation.
+    pub calls: CallConfig,
 }
 
 impl Default for MessagingConfig {
@@ -118,6 +120,7 @@ impl Default for MessagingConfig {
             attachment_store_bytes: 10 << 30,
             orphan_upload_grace: Duration::from_secs(3600),
             empty_conversation_grace: Duration::from_secs(600),
+            calls: CallConfig::default(),
         }
     }
 }

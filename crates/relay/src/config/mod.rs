@@ -3,6 +3,7 @@
 //! domain reads the part it needs.
 
 pub mod budget;
+pub mod calls;
 pub mod messaging;
 
 use std::{path::PathBuf, time::Duration};
@@ -10,6 +11,7 @@ use std::{path::PathBuf, time::Duration};
 use protocol::{Interaction, Limits};
 
 pub use budget::RateBudget;
+pub use calls::CallConfig;
 pub use messaging::MessagingConfig;
 
 /// A token-bucket budget of failed guesses.

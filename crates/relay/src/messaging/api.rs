@@ -30,6 +30,7 @@ use super::{
     model::*,
     queries,
     state::MsgState,
+    PushKind,
 };
 use crate::{
     accounts::AuthAgent,
@@ -94,7 +95,7 @@ const LOGGED_ID_CHARS: usize = 64;
 
 /// Runs an agent request about one conversation inside a `conversation` span that names it,
 /// so whatever its handling logs carries the conversation id (`--log-format json`).
-async fn in_conversation_span(
+pub(super) async fn in_conversation_span(
     request: axum::extract::Request,
     next: axum::middleware::Next,
 ) -> axum::response::Response {
@@ -345,7 +346,11 @@ async fn assign(
 }
 
 /// The conversation `id`, if the signed-in person may act on it (its assigned agent).
-async fn acted_on(s: &MsgState, auth: &AuthAgent, id: &str) -> Result<Conversation, ApiError> {
+pub(super) async fn acted_on(
+    s: &MsgState,
+    auth: &AuthAgent,
+    id: &str,
+) -> Result<Conversation, ApiError> {
     let c = s.svc.conversation(id).await?.ok_or(ApiError::NotFound)?;
     auth.may_on(
         Action::Act,
@@ -442,8 +447,12 @@ async fn stream(
     let agent = auth.agent;
     let permit = s.streams.open(client)?;
     let hold = s.accounts.hold(&agent.id);
-    Ok(sse(&s, permit, Some(hold), move |p| {
-        everything || p.agent_id.as_deref().is_none_or(|a| a == agent.id)
+    Ok(sse(&s, permit, Some(hold), move |p| match &p.kind {
+        // A call's news reaches its agent alone: not other agents, not a supervisor.
+        PushKind::Call { to, .. } => {
+            *to == super::call::Side::Agent && p.agent_id.as_deref() == Some(agent.id.as_str())
+        }
+        _ => everything || p.agent_id.as_deref().is_none_or(|a| a == agent.id),
     }))
 }
 

@@ -167,6 +167,14 @@ async fn contact_of(svc: &Messaging, guest: &Guest) -> Result<Option<String>, Ap
         .and_then(|v| v.text().ok()))
 }
 
+/// The guest's latest conversation, if it has written.
+pub(super) async fn latest_of(
+    svc: &Messaging,
+    guest: &Guest,
+) -> Result<Option<Conversation>, ApiError> {
+    latest(svc, guest).await
+}
+
 async fn latest(svc: &Messaging, guest: &Guest) -> Result<Option<Conversation>, ApiError> {
     let id = guest.external_id.clone();
     Ok(svc
@@ -359,6 +367,13 @@ async fn guest_stream(
     Ok(sse(&s, permit, None, move |p| {
         p.contact_id == contact
             && !matches!(p.kind, PushKind::Event { .. })
+            && !matches!(
+                p.kind,
+                PushKind::Call {
+                    to: super::call::Side::Agent,
+                    ..
+                }
+            )
             && !matches!(
                 p.kind,
                 PushKind::Typing {

@@ -15,12 +15,15 @@
 //! - [`attachments`] with [`quota`] (the disk uploads take); [`sweep`] collects the uploads no
 //!   message carries and the conversations that never got a message.
 //! - [`outbox`]: delivers agent and bot messages to integrations; [`bot`]: bot webhooks.
+//! - [`call`]: voice and video calls placed from a conversation (WebRTC signalling, the
+//!   timeline, routing's seat).
 //! - [`counters`]: what `/metrics` reads of messaging (messages ingested by channel).
 
 pub mod admission;
 pub mod api;
 pub mod attachments;
 pub mod bot;
+pub mod call;
 pub mod counters;
 pub mod feed;
 pub mod guest;
@@ -80,6 +83,7 @@ pub fn start(deps: Deps) -> (Arc<Messaging>, utoipa_axum::router::OpenApiRouter)
     tokio::spawn(outbox::run(svc.clone(), deps.shutdown.clone()));
     tokio::spawn(bot::run(svc.clone(), bot_turns));
     tokio::spawn(sweep::run(svc.clone(), deps.shutdown.clone()));
+    tokio::spawn(call::service::run(svc.clone(), deps.shutdown.clone()));
     let state = state::MsgState {
         svc: svc.clone(),
         accounts: deps.accounts,

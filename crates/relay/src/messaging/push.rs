@@ -37,6 +37,12 @@ pub enum PushKind {
     Event {
         event: Event,
     },
+    /// News of a call, for one side only (`to`): only the conversation's agent and its
+    /// guest hear of it, never another agent or a supervisor's stream.
+    Call {
+        to: super::call::Side,
+        news: super::call::CallNews,
+    },
 }
 
 /// A conversation that waits for an agent: routing's input.

@@ -1,11 +1,12 @@
 //! Every messaging endpoint in one router: the agent API (`api`), the widget's (`guest`, behind
 //! its CORS layer) and open messaging's webhook (`open`), under one body limit that admits an
-//! attachment.
+//! attachment; and the calls' (`call::api`: the agent's and, behind the same CORS layer, the
+//! guest's), under their own tighter one.
 
-use axum::extract::DefaultBodyLimit;
+use axum::{extract::DefaultBodyLimit, middleware};
 use utoipa_axum::{router::OpenApiRouter, routes};
 
-use super::{api, guest, integrations_api, open, state::MsgState};
+use super::{api, call, guest, integrations_api, open, state::MsgState, widget_cors};
 
 /// Every messaging route, documented, with its state applied.
 pub fn routes(state: MsgState) -> OpenApiRouter {
@@ -16,5 +17,15 @@ pub fn routes(state: MsgState) -> OpenApiRouter {
         .merge(integrations_api::routes())
         .merge(guest::routes(state.clone()))
         .layer(DefaultBodyLimit::max(upload_limit))
+        // Calls carry small bodies: their own, tighter limit (the innermost layer wins).
+        .merge(
+            call::api::agent_routes().route_layer(middleware::from_fn(api::in_conversation_span)),
+        )
+        .merge(
+            call::api::guest_routes().layer(middleware::from_fn_with_state(
+                state.clone(),
+                widget_cors::cors,
+            )),
+        )
         .with_state(state)
 }

@@ -64,6 +64,8 @@ pub struct Messaging {
     bot_turns: mpsc::Sender<Ingested>,
     /// Customer messages stored, by channel (for `/metrics`).
     pub ingested: IngestCounters,
+    /// Voice and video calls placed from conversations, ringing or live.
+    pub calls: super::call::Calls,
 }
 
 /// How long the inbound webhook trusts an integration it looked up (its secret, its bot)
@@ -106,6 +108,7 @@ impl Messaging {
             origins: Recent::new(ORIGIN_TTL, ORIGINS_CACHED),
             bot_turns,
             ingested: IngestCounters::default(),
+            calls: super::call::Calls::default(),
         };
         (svc, turns)
     }
@@ -117,6 +120,12 @@ impl Messaging {
     /// Every conversation that starts waiting for an agent, from now on.
     pub fn needs_agent(&self) -> broadcast::Receiver<NeedsAgent> {
         self.needs_agent.subscribe()
+    }
+
+    /// Sends a push as it stands (calls address one side of a conversation).
+    pub(super) fn push_raw(&self, push: Push) {
+        // Nobody listening is fine.
+        self.push.send(push).ok();
     }
 
     fn tell(&self, c: &Conversation, kind: PushKind) {
@@ -339,6 +348,8 @@ impl Messaging {
             .await?;
         let c = c.ok_or(MessagingError::NoConversation)?;
         self.tell(&c, PushKind::Event { event });
+        // A call rides on its agent's hold of the conversation.
+        self.end_call_if_moved(&c).await;
         Ok(c)
     }
 

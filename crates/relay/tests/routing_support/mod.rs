@@ -29,10 +29,16 @@ pub const METRICS_TOKEN: &str = "scrape-token";
 impl Center {
     /// Starts a relay and creates a telephony connector.
     pub async fn start() -> Center {
+        Center::start_with(|_| {}).await
+    }
+
+    /// Starts a relay with `tweak` applied to its configuration, as [`Center::start`] does.
+    pub async fn start_with(tweak: impl FnOnce(&mut relay::Config)) -> Center {
         let mut db = PathBuf::new();
         let relay = Relay::start(|c| {
             db.clone_from(&c.db_path);
             c.metrics.token = Some(METRICS_TOKEN.into());
+            tweak(c);
         })
         .await;
         let s = Store::open_async(Target::Sqlite(db.clone()), Options::command())
@@ -190,4 +196,74 @@ pub async fn get_text(relay: &Relay, path: &str, token: Option<&str>) -> (u16, S
     let auth = token.map(|t| format!("Bearer {t}"));
     let headers: Vec<(&str, &str)> = auth.iter().map(|a| ("Authorization", a.as_str())).collect();
     relay.request("GET", path, &headers, None).await
+}
+
+/// A messaging push stream (server-sent events) read event by event.
+pub struct Pushes {
+    response: reqwest::Response,
+    text: String,
+    ready: std::collections::VecDeque<Value>,
+}
+
+impl Pushes {
+    /// Opens the stream at `path` with `headers` (a bearer token, a guest's origin).
+    pub async fn open(relay: &Relay, path: &str, headers: &[(&str, &str)]) -> Pushes {
+        let mut request = reqwest::Client::new().get(format!("http://{}{path}", relay.addr));
+        for (k, v) in headers {
+            request = request.header(*k, *v);
+        }
+        let response = request.send().await.unwrap();
+        assert_eq!(response.status().as_u16(), 200, "{path}");
+        Pushes {
+            response,
+            text: String::new(),
+            ready: Default::default(),
+        }
+    }
+
+    /// The next event within `deadline`, or `None` when the time is up.
+    async fn next(&mut self, deadline: tokio::time::Instant) -> Option<Value> {
+        loop {
+            if let Some(v) = self.ready.pop_front() {
+                return Some(v);
+            }
+            let chunk = tokio::time::timeout_at(deadline, self.response.chunk())
+                .await
+                .ok()?;
+            let chunk = chunk.unwrap().expect("the stream ended");
+            self.text.push_str(&String::from_utf8_lossy(&chunk));
+            while let Some(end) = self.text.find("\n\n") {
+                let block: String = self.text.drain(..end + 2).collect();
+                for line in block.lines() {
+                    if let Some(data) = line.strip_prefix("data:") {
+                        if let Ok(v) = serde_json::from_str(data.trim()) {
+                            self.ready.push_back(v);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Waits (up to [`WAIT`]) for an event matching `check`, skipping the others.
+    pub async fn until(&mut self, what: &str, check: impl Fn(&Value) -> bool) -> Value {
+        let deadline = tokio::time::Instant::now() + WAIT;
+        loop {
+            match self.next(deadline).await {
+                Some(v) if check(&v) => return v,
+                Some(_) => {}
+                None => panic!("timed out waiting for {what}"),
+            }
+        }
+    }
+
+    /// Every event that arrives within `ms`.
+    pub async fn during(&mut self, ms: u64) -> Vec<Value> {
+        let deadline = tokio::time::Instant::now() + std::time::Duration::from_millis(ms);
+        let mut seen = Vec::new();
+        while let Some(v) = self.next(deadline).await {
+            seen.push(v);
+        }
+        seen
+    }
 }

@@ -137,6 +137,29 @@ pub struct Serve {
     pub log_format: LogFormat,
     #[command(flatten)]
     guests: GuestLimits,
+    #[command(flatten)]
+    calls: CallFlags,
+}
+
+/// Voice and video calls from a conversation: the ICE servers browsers are told to use.
+#[derive(Debug, Clone, clap::Args)]
+struct CallFlags {
+    /// A STUN server for calls (repeatable), such as stun:stun.example.org:3478.
+    #[arg(long = "stun", env = "RELAY_STUN", value_delimiter = ',')]
+    stun: Vec<String>,
+    /// A TURN server for calls (repeatable), such as turn:turn.example.org:3478; used with
+    /// --turn-secret, coturn's static-auth-secret (use-auth-secret).
+    #[arg(long = "turn", env = "RELAY_TURN", value_delimiter = ',')]
+    turn: Vec<String>,
+    /// The secret shared with coturn; each call's TURN credential is made from it.
+    #[arg(long, env = "RELAY_TURN_SECRET")]
+    turn_secret: Option<String>,
+    /// Seconds a TURN credential is valid.
+    #[arg(long, default_value_t = 3600)]
+    turn_ttl_secs: u64,
+    /// Seconds an offered call rings before it ends unanswered.
+    #[arg(long, default_value_t = 30)]
+    call_ring_secs: u64,
 }
 
 /// What anonymous messaging guests may cost. A rate is PER_MINUTE[/BURST] (burst: the rate);
@@ -274,6 +297,14 @@ pub async fn serve(db: PathBuf, s: Serve) -> anyhow::Result<()> {
             empty_conversation_grace: Duration::from_secs(
                 s.guests.empty_conversation_grace_secs.max(1),
             ),
+            calls: relay::config::CallConfig {
+                stun: s.calls.stun,
+                turn: s.calls.turn,
+                turn_secret: s.calls.turn_secret,
+                turn_ttl: Duration::from_secs(s.calls.turn_ttl_secs.max(60)),
+                ring: Duration::from_secs(s.calls.call_ring_secs.clamp(5, 300)),
+                ..Default::default()
+            },
             ..Default::default()
         },
         ..relay::Config::default()
