@@ -250,8 +250,22 @@ pub struct Browser {
 /// The messaging widget's shadow root, as a script expression.
 pub const WIDGET: &str = "document.getElementById('cobrowse-messaging').shadowRoot";
 
+/// Chromium's fake camera, microphone and screen, granted without a prompt, and media that
+/// play without a gesture: for the call tests.
+pub const FAKE_MEDIA: &[&str] = &[
+    "--use-fake-device-for-media-stream",
+    "--use-fake-ui-for-media-stream",
+    "--auto-select-desktop-capture-source=Entire screen",
+    "--autoplay-policy=no-user-gesture-required",
+];
+
 impl Browser {
     pub async fn start() -> Result<Browser> {
+        Browser::start_with(&[]).await
+    }
+
+    /// A browser started with `extra` arguments beside the usual ones (see [`FAKE_MEDIA`]).
+    pub async fn start_with(extra: &[&str]) -> Result<Browser> {
         let chromedriver =
             std::env::var("CHROMEDRIVER").unwrap_or_else(|_| "/usr/bin/chromedriver".into());
         let port = free_port()?;
@@ -276,6 +290,10 @@ impl Browser {
                 ]
             }
         });
+        let mut caps = caps;
+        if let Some(args) = caps["goog:chromeOptions"]["args"].as_array_mut() {
+            args.extend(extra.iter().map(|a| serde_json::Value::from(*a)));
+        }
         let caps = match caps {
             serde_json::Value::Object(map) => map,
             _ => bail!("capabilities are an object"),

@@ -1,6 +1,9 @@
 // Messaging inbox: the agent's and waiting conversations (unread, channel, waiting time), the
 // contact's full history with the timeline, composer (quick replies, attachments), typing and
-// read state, and "Invite to co-browse" (an offer the customer accepts in the widget).
+// read state, "Invite to co-browse" (an offer the customer accepts in the widget), and voice
+// and video calls (inbox-call.js).
+import * as calls from './inbox-call.js';
+
 const $ = (id) => document.getElementById(id);
 const api = async (path, body, method) => {
   const r = await fetch(path, {
@@ -67,7 +70,11 @@ function bubble(m) {
 function eventLine(e) {
   const el = document.createElement('div'); el.className = 'event';
   const d = e.detail || {};
-  const extra = e.kind === 'bot_handoff' ? `: ${d.reason || ''} ${d.data && Object.keys(d.data).length ? JSON.stringify(d.data) : ''}` : '';
+  let extra = e.kind === 'bot_handoff' ? `: ${d.reason || ''} ${d.data && Object.keys(d.data).length ? JSON.stringify(d.data) : ''}` : '';
+  // A call: its media, who ended it and why, and how long it lasted.
+  if (e.kind.startsWith('call_')) {
+    extra = ` (${d.media || ''})${d.by ? ` by the ${d.by}` : ''}${e.kind === 'call_ended' && d.reason ? `, ${d.reason.replace(/_/g, ' ')}` : ''}${typeof d.duration_ms === 'number' ? `, lasted ${calls.clock(d.duration_ms)}` : ''}`;
+  }
   el.textContent = `${e.kind.replace(/_/g, ' ')}${extra} · ${new Date(e.created_at).toLocaleTimeString()}`;
   return el;
 }
@@ -96,6 +103,7 @@ async function open(id) {
   // Someone else's conversation (a supervisor reading it): read only, the relay refuses the rest.
   const others = !!view.conversation.agent_id && view.conversation.agent_id !== me.id;
   for (const el of [$('compose'), $('wrap'), $('invite')]) el.hidden = others;
+  calls.showFor(view, me);
   $('others').hidden = !others;
   if (others) $('others').textContent = `Handled by ${view.conversation.agent_id}: you are reading it.`;
   const log = $('log'); log.replaceChildren();
@@ -130,6 +138,7 @@ function stream() {
   const es = new EventSource('/api/messaging/stream');
   es.onmessage = (ev) => {
     const p = JSON.parse(ev.data);
+    if (p.type === 'call') { calls.news(p); return; }
     if (p.conversation_id === current || (view && p.contact_id === view.conversation.contact_id)) {
       if (p.type === 'typing' && p.author === 'customer') $('typing').textContent = p.typing ? 'Customer is typing…' : '';
       else if (p.type !== 'typing') open(current);
@@ -183,4 +192,5 @@ $('invite').onclick = async () => {
   $('cobrowse-open').href = `index.html#session=${encodeURIComponent(offer.session_id)}`;
   $('cobrowse-open').hidden = false;
 };
+calls.setUp((path, body) => api(path, body), () => current);
 main();

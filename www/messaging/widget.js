@@ -1,8 +1,10 @@
 /*! Web messaging widget (ES module), loaded lazily by cobrowse.js when its script tag has
  * `data-messaging`. mount({ base, site }) adds a launcher and a conversation panel inside a
  * shadow root: history on return (guest token in localStorage), typing both ways, delivery and
- * read receipts, attachments, quick replies, and the co-browse invitation (Accept calls
- * Cobrowse.acceptOffer). Talks to /api/messaging/guest/* and /api/cobrowse/offers. */
+ * read receipts, attachments, quick replies, the co-browse invitation (Accept calls
+ * Cobrowse.acceptOffer), and voice and video calls from the agent (widget-call.js, loaded
+ * once the guest has a conversation). Talks to /api/messaging/guest/* and
+ * /api/cobrowse/offers. */
 
 const CSS = `
 :host { all: initial; font: 14px/1.4 system-ui, sans-serif; color: #1f2937; }
@@ -155,12 +157,22 @@ export function mount({ base = './', site = '' } = {}) {
       accept.focus();
     }
   }
+  let calls = null;
+  // The call module loads once the guest has a conversation (a call needs one).
+  function loadCalls() {
+    calls = calls || import('./widget-call.js').then((m) => {
+      root.querySelector('style').textContent += m.CALL_CSS;
+      return m.mountCalls({ root, log, api, base, token: () => token, status, open: () => setOpen(true) });
+    });
+    return calls;
+  }
   function status(t) { const s = document.createElement('div'); s.className = 'msg system'; s.textContent = t; log.appendChild(s); }
   function connect() {
     if (stream) stream.close();
     stream = new EventSource(base + 'api/messaging/guest/stream?token=' + encodeURIComponent(token));
     stream.onmessage = (ev) => {
       const p = JSON.parse(ev.data);
+      if (p.type === 'call') { loadCalls().then((c) => c.news(p)); return; }
       if (p.type === 'message') { render(p.message); markRead(); if (p.message.author === 'agent') checkOffers(); }
       else if (p.type === 'typing') typingEl.textContent = p.typing ? (p.author === 'bot' ? 'Assistant' : 'Agent') + ' is typing…' : '';
       else if (p.type === 'read' && p.reader === 'agent') {
@@ -180,7 +192,7 @@ export function mount({ base = './', site = '' } = {}) {
     started = true;
     await ensureToken();
     const h = await loadHistory();
-    if (h.contact_id) connect();
+    if (h.contact_id) { connect(); loadCalls().then((c) => c.check()); }
     markRead();
     checkOffers();
   }
