@@ -95,7 +95,8 @@ async function show() {
       const tr = document.createElement('tr');
       tr.append(td(r.queue || `#${r.queue_id}`, false), td(r.offered), td(r.answered), td(r.abandoned),
         td(num(r.asa_secs)), td(num(r.aht_secs)), td(pct(r.service_level)), td(pct(r.abandon_rate)),
-        td(r.transfers), td(r.cobrowse_sessions), td(num(r.cobrowse_avg_secs)));
+        td(r.transfers), td(r.cobrowse_sessions), td(num(r.cobrowse_avg_secs)),
+        td(r.calls_from_chat), td(num(r.calls_from_chat_avg_secs)));
       return tr;
     }));
     const as = agents.rows;

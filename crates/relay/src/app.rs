@@ -253,7 +253,7 @@ struct RoutingSeat {
 
 /// The routing id of a call placed from a conversation.
 fn call_interaction(call_id: &str) -> String {
-    format!("call:{call_id}")
+    format!("{}{call_id}", routing::service::PLACED_CALL_PREFIX)
 }
 
 impl messaging::call::CallSeat for RoutingSeat {

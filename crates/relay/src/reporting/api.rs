@@ -193,7 +193,7 @@ async fn agent_report(r: &Reports, q: Interval) -> Result<Report<AgentRow>, ApiE
     get,
     path = "/api/reports/queues",
     tag = "reports",
-    summary = "Historical per-queue report: offered, answered, abandoned, asa_secs, aht_secs (talk+hold+wrap-up), service_level, abandon_rate, transfers, cobrowse_sessions, cobrowse_avg_secs",
+    summary = "Historical per-queue report: offered, answered, abandoned, asa_secs, aht_secs (talk+hold+wrap-up), service_level, abandon_rate, transfers, cobrowse_sessions, cobrowse_avg_secs, calls_from_chat, calls_from_chat_avg_secs (calls agents placed from conversations, outside the routed figures)",
     description = "Everyone's figures over the interval, by queue",
     params(Interval),
     security(("cookie" = []), ("bearer" = [])),

@@ -49,6 +49,11 @@ pub struct QueueRow {
     pub transfers: u64,
     pub cobrowse_sessions: u64,
     pub cobrowse_avg_secs: Option<f64>,
+    /// Voice and video calls agents placed from the queue's conversations (not routed, so
+    /// outside offered, answered and the averages above).
+    pub calls_from_chat: u64,
+    /// Their mean handling time (talk), in seconds.
+    pub calls_from_chat_avg_secs: Option<f64>,
 }
 
 /// One row of the agent report.

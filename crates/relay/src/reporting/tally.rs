@@ -7,7 +7,9 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use super::history::{AgentRow, Cobrowse, QueueRow, Stored};
-use crate::routing::{InteractionRecord, QueueId, ServiceLevelTarget, Tally};
+use crate::routing::{
+    service::PLACED_CALL_PREFIX, InteractionRecord, QueueId, ServiceLevelTarget, Tally,
+};
 
 fn secs(ms: f64) -> f64 {
     ms / 1000.0
@@ -31,6 +33,8 @@ struct QueueTally {
     /// The co-browse sessions (indices) that rode on one of the queue's interactions, each
     /// counted once however many of its records share the interaction id.
     cobrowse: BTreeSet<usize>,
+    /// Calls placed from the queue's conversations: how many, and their talk time.
+    placed_calls: (u64, u64),
 }
 
 /// The queue report, folded record by record: one row per queue that had arrivals (by the
@@ -63,6 +67,11 @@ impl QueueReport {
 
     pub fn add(&mut self, s: &Stored) {
         let queue = self.queues.entry(s.record.queue).or_default();
+        if s.interaction_id.starts_with(PLACED_CALL_PREFIX) {
+            queue.placed_calls.0 += 1;
+            queue.placed_calls.1 = queue.placed_calls.1.saturating_add(s.record.talk_ms);
+            return;
+        }
         queue.tally.add(&s.record, self.target);
         queue.transfers += u64::from(s.record.transfers);
         if let Some(sessions) = self.by_interaction.get(&s.interaction_id) {
@@ -91,6 +100,9 @@ impl QueueReport {
                     transfers: q.transfers,
                     cobrowse_sessions: sessions,
                     cobrowse_avg_secs: avg,
+                    calls_from_chat: q.placed_calls.0,
+                    calls_from_chat_avg_secs: (q.placed_calls.0 > 0)
+                        .then(|| secs(q.placed_calls.1 as f64 / q.placed_calls.0 as f64)),
                 }
             })
             .collect()

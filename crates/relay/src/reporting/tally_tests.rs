@@ -76,6 +76,10 @@ fn queue_rows_compute_asa_aht_service_level_abandon_rate_and_cobrowse() {
         stored("c2", 1, 1_000, Some((17_000, "b")), (30_000, 0, 0), 0),
         stored("c3", 1, 2_000, None, (0, 0, 0), 0),
         stored("c4", 2, 3_000, Some((5_000, "a")), (10_000, 0, 0), 2),
+        // Calls agents placed from queue 1's conversations: counted apart, 40 s on average,
+        // and left out of offered, answered, ASA and AHT.
+        stored("call:x", 1, 4_000, Some((4_000, "a")), (30_000, 0, 0), 0),
+        stored("call:y", 1, 5_000, Some((5_000, "b")), (50_000, 0, 0), 0),
     ];
     let cobrowse = [
         Cobrowse {
@@ -102,8 +106,13 @@ fn queue_rows_compute_asa_aht_service_level_abandon_rate_and_cobrowse() {
         (sales.cobrowse_sessions, sales.cobrowse_avg_secs),
         (2, Some(60.0))
     );
+    assert_eq!(
+        (sales.calls_from_chat, sales.calls_from_chat_avg_secs),
+        (2, Some(40.0))
+    );
     let support = &rows[1];
     assert_eq!((support.transfers, support.service_level), (2, Some(1.0)));
+    assert_eq!(support.calls_from_chat, 0);
     assert_eq!(support.cobrowse_sessions, 0);
 }
 

@@ -10,6 +10,10 @@ use super::live::{DeskView, Realtime};
 use super::persist::{ProfileSpec, QueueSpec, SpecError};
 use crate::routing::engine::{Media, Presence, QueueId, RoutingError};
 
+/// How the id of a call placed from a conversation ([`Handle::engage`]) begins, so reports
+/// tell such calls from routed ones.
+pub const PLACED_CALL_PREFIX: &str = "call:";
+
 /// A call, chat or messaging conversation that needs an agent.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Arrival {

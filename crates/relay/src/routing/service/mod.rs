@@ -33,6 +33,6 @@ mod tests;
 
 pub use handle::{
     Action, Arrival, Assignment, AssignmentEvent, Handle, Held, Order, PreviousAgent, Push, Riders,
-    ServiceError, Target,
+    ServiceError, Target, PLACED_CALL_PREFIX,
 };
 pub use task::{spawn, start, ServiceConfig};
