@@ -72,3 +72,26 @@ fn engaging_needs_a_signed_in_agent() {
     assert!(engage(&mut w, 11, ann).is_err());
     assert_eq!(w.state(InteractionId(11)), None);
 }
+
+#[test]
+fn a_supervisor_still_reaches_an_agent_on_a_call_from_a_conversation_with_force() {
+    let mut w = World::new();
+    let ann = w.agent(1, &[SALES]);
+    engage(&mut w, 11, ann).unwrap();
+    // Nobody else is signed in: the new chat waits rather than reach Ann on her call.
+    let chat = w.arrive(12, Media::Message, SALES);
+    assert_eq!(w.offered_to(chat), None);
+    let assign = |force| Event::Assign {
+        interaction: chat,
+        agent: ann,
+        by: SupervisorId(99),
+        force,
+    };
+    // Without force the call is in the way, and nothing changes.
+    assert!(w.step(assign(false)).is_err());
+    assert_eq!(w.offered_to(chat), None);
+    // With force it is hers at once, and the call goes on.
+    w.ok(assign(true));
+    assert_eq!(w.state(chat), connected(ann));
+    assert_eq!(w.state(InteractionId(11)), connected(ann));
+}
