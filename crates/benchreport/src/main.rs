@@ -6,6 +6,7 @@
 
 mod chart;
 mod machine;
+mod merge;
 mod report;
 mod results;
 
@@ -59,6 +60,14 @@ const BENCHES: &[Bench] = &[
         measures: "A DOM change in the customer's page to its application in the console's \
                    mirror (two headless browsers, real relay).",
         baseline: "a bare WebSocket echo between the same two pages",
+    },
+    Bench {
+        name: "call",
+        target: "bench-call",
+        prepare: "cargo build --quiet -p relay --bin relay && cargo bench --quiet -p e2e --bench call --no-run",
+        measures: "A video call placed from the inbox: the customer's Accept to the first decoded \
+                   frame of the other side's camera, on each side (20 calls).",
+        baseline: "two RTCPeerConnections in one page, signalled by direct calls",
     },
     Bench {
         name: "hostile",
@@ -243,6 +252,14 @@ fn main() -> anyhow::Result<()> {
         commit: command_text("git", &["rev-parse", "--short", "HEAD"]),
         machine: Machine::read(),
     };
+    // A partial run (`--only`) keeps the sections it did not re-run from the report on disk.
+    let previous = match &args.only {
+        Some(_) => fs::read_to_string(&args.out).unwrap_or_default(),
+        None => String::new(),
+    };
+    let names: Vec<&str> = chosen.iter().map(|b| b.name).collect();
+    let order: Vec<&str> = BENCHES.iter().map(|b| b.name).collect();
+    let rerun_when = format!("at commit `{}` on {}", header.commit, header.when);
     let mut runs = Vec::new();
     for bench in chosen {
         let outcome = match &args.from {
@@ -257,7 +274,13 @@ fn main() -> anyhow::Result<()> {
         }
         runs.push((bench, outcome));
         // Written after each benchmark, so a long run stopped part way keeps what it measured.
-        fs::write(&args.out, report::markdown(&header, &runs))?;
+        let fresh = report::markdown(&header, &runs);
+        let text = if previous.is_empty() {
+            fresh
+        } else {
+            merge::merge(&previous, &fresh, &names, &order, &rerun_when)
+        };
+        fs::write(&args.out, text)?;
     }
     eprintln!(
         "benchreport: wrote {} and charts in {}",
