@@ -259,6 +259,45 @@ pub const FAKE_MEDIA: &[&str] = &[
     "--autoplay-policy=no-user-gesture-required",
 ];
 
+/// Two browsers with fake media for a call: the customer on the messaging demo page has
+/// written, and the console (signed in as `agent`, in the inbox) has taken the conversation
+/// and shows the call buttons. Returns (console, customer).
+pub async fn call_pair(relay: &Relay) -> Result<(Browser, Browser)> {
+    let (console, customer) = tokio::try_join!(
+        Browser::start_with(FAKE_MEDIA),
+        Browser::start_with(FAKE_MEDIA)
+    )?;
+    console.client.set_window_size(1400, 900).await?;
+    customer
+        .client
+        .goto(&relay.url("/messaging/demo.html"))
+        .await?;
+    customer.widget_sends("Could you call me?").await?;
+    console
+        .client
+        .goto(&relay.url("/console/inbox.html"))
+        .await?;
+    console.sign_in("agent").await?;
+    console
+        .until(
+            "the waiting conversation",
+            "document.querySelector('#waiting .conv')",
+        )
+        .await?;
+    console.click("#waiting .conv").await?;
+    console
+        .until("the Take button", "!document.getElementById('take').hidden")
+        .await?;
+    console.click("#take").await?;
+    console
+        .until(
+            "the call buttons",
+            "!document.getElementById('call-video').hidden",
+        )
+        .await?;
+    Ok((console, customer))
+}
+
 impl Browser {
     pub async fn start() -> Result<Browser> {
         Browser::start_with(&[]).await

@@ -8,7 +8,7 @@
 
 use std::time::Duration;
 
-use e2e::{Browser, Relay, FAKE_MEDIA, WIDGET};
+use e2e::{call_pair, Browser, Relay, WIDGET};
 use serde_json::Value;
 
 async fn num(browser: &Browser, expr: &str) -> anyhow::Result<f64> {
@@ -45,39 +45,7 @@ fn bar() -> String {
 async fn an_agent_calls_from_the_inbox_and_the_customer_answers_in_the_widget() -> anyhow::Result<()>
 {
     let relay = Relay::start(&[]).await?;
-    let (console, customer) = tokio::try_join!(
-        Browser::start_with(FAKE_MEDIA),
-        Browser::start_with(FAKE_MEDIA)
-    )?;
-    console.client.set_window_size(1400, 900).await?;
-    customer
-        .client
-        .goto(&relay.url("/messaging/demo.html"))
-        .await?;
-    customer.widget_sends("Could you call me?").await?;
-
-    console
-        .client
-        .goto(&relay.url("/console/inbox.html"))
-        .await?;
-    console.sign_in("agent").await?;
-    console
-        .until(
-            "the waiting conversation",
-            "document.querySelector('#waiting .conv')",
-        )
-        .await?;
-    console.click("#waiting .conv").await?;
-    console
-        .until("the Take button", "!document.getElementById('take').hidden")
-        .await?;
-    console.click("#take").await?;
-    console
-        .until(
-            "the call buttons",
-            "!document.getElementById('call-video').hidden",
-        )
-        .await?;
+    let (console, customer) = call_pair(&relay).await?;
 
     // Video call: the widget rings, the customer accepts with video.
     console.click("#call-video").await?;
@@ -285,6 +253,14 @@ async fn an_agent_calls_from_the_inbox_and_the_customer_answers_in_the_widget() 
         ))
         .await?;
     assert_eq!(video_offered, false, "a voice call offers no video answer");
+    // Redialled within the ended panel's four seconds, the agent can still hang up.
+    let can_end: Value = console
+        .js("return !document.getElementById('call-end').disabled")
+        .await?;
+    assert_eq!(
+        can_end, true,
+        "End works on a call placed soon after another"
+    );
     customer
         .js(&format!(
             "{WIDGET}.querySelector('.ring button.decline').click(); return 1"

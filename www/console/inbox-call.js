@@ -65,9 +65,12 @@ async function ring(media) {
   call = { id: started.call.id, conversation, offered: media, ice: started.ice_servers, peer: null, muted: false, camera: media === 'video', pending: [] };
   $('call-panel').hidden = false;
   $('call-panel').dataset.state = 'ringing';
+  delete $('call-panel').dataset.firstFrameAt;
   $('call-panel').dataset.offered = media;
   $('call-camera').hidden = media !== 'video';
   for (const id of ['call-mute', 'call-camera', 'call-share']) $(id).disabled = true;
+  // A redial within the ended panel's four seconds must still be able to hang up.
+  $('call-end').disabled = false;
   status(`Ringing the customer (${media})…`);
   $('call-timer').textContent = '';
   for (const id of ['call-voice', 'call-video']) $(id).disabled = true;
@@ -106,6 +109,8 @@ async function accepted(answer) {
 function show(track, kind) {
   if (kind === 'audio') { $('call-audio').srcObject = new MediaStream([track]); return; }
   const el = kind === 'screen' ? $('call-screen') : $('call-remote');
+  // For make bench-call: when the first frame of the customer's camera showed.
+  if (kind === 'camera') el.onloadeddata = () => { const d = $('call-panel').dataset; d.firstFrameAt = d.firstFrameAt || Date.now(); };
   el.srcObject = new MediaStream([track]);
   el.hidden = false;
   if (kind === 'screen') { $('call-panel').dataset.screen = 'on'; track.onended = track.onmute = () => { el.hidden = true; $('call-panel').dataset.screen = 'off'; }; track.onunmute = () => { el.hidden = false; $('call-panel').dataset.screen = 'on'; }; }

@@ -65,6 +65,8 @@ export function mountCalls(ui) {
     clearInterval(c.countdown);
     ui.root.querySelectorAll('.ring').forEach((b) => b.remove());
     bar.hidden = false; bar.dataset.state = 'connecting';
+    // For make bench-call: when the customer accepted, and when the first remote frame showed.
+    bar.dataset.acceptedAt = Date.now(); delete bar.dataset.firstFrameAt;
     say('Connecting…');
     const local = await localMedia(answer === 'video');
     if (local.problem) ui.status(local.problem);
@@ -78,7 +80,9 @@ export function mountCalls(ui) {
       on: {
         remote: (track, kind) => {
           if (kind === 'audio') { q('.audio').srcObject = new MediaStream([track]); return; }
-          q('.remote').srcObject = new MediaStream([track]); q('.remote').hidden = false;
+          const v = q('.remote');
+          v.onloadeddata = () => { bar.dataset.firstFrameAt = bar.dataset.firstFrameAt || Date.now(); };
+          v.srcObject = new MediaStream([track]); v.hidden = false;
         },
         state: (s) => { bar.dataset.connection = s; if (s === 'connected' && !c.since) { c.since = Date.now(); bar.dataset.state = 'live'; say('In call'); } },
         media: (m) => far(m),
