@@ -21,7 +21,7 @@ TARGET_DIR := $(or $(CARGO_TARGET_DIR),target)
 WASM_OUT := $(TARGET_DIR)/wasm32-unknown-unknown/wasm-release/cobrowse_wasm.wasm
 PKG := www/pkg
 
-.PHONY: setup run test test-native test-wasm test-e2e test-npm npm wasm bench fuzz-build lint bench-capture bench-relay bench-routing bench-messaging bench-e2e bench-hostile
+.PHONY: setup run test test-native test-wasm test-e2e test-npm npm wasm bench fuzz-build lint bench-capture bench-relay bench-routing bench-messaging bench-e2e bench-hostile bench-call
 
 ## setup: install what is missing (quiet when everything is present)
 setup:
@@ -152,6 +152,11 @@ bench-messaging:
 bench-e2e: wasm
 	$(CARGO) build --quiet -p relay --bin relay
 	$(CARGO) bench -p e2e --bench e2e
+
+## bench-call: a call from the inbox, the customer's Accept to the first decoded video frame on each side (20 calls, two headless browsers with fake devices) against two peer connections in one page
+bench-call: wasm
+	$(CARGO) build --quiet -p relay --bin relay
+	$(CARGO) bench -p e2e --bench call
 
 ## bench-hostile: a legitimate co-browse and chat pair with and without 200 hostile clients flooding sign-in, guest sign-up, pairing and uploads (release relay)
 bench-hostile:
