@@ -140,17 +140,10 @@ impl Engine {
             });
         }
         self.admit(id, media, queue, None)?;
-        let now = self.now;
         if let Some(inter) = self.interactions.get_mut(&id) {
             inter.wraps_up = false;
         }
-        let state = Some(InteractionState::Connected { agent });
-        self.transition_with(id, state, out, |i| i.record.note_connect(agent, now));
-        out.push(Decision::Connected {
-            interaction: id,
-            agent,
-        });
-        self.interrupt_for(agent, id, media, out);
+        self.connect(id, agent, media, out);
         Ok(())
     }
 

@@ -183,10 +183,23 @@ impl Engine {
         out: &mut Vec<Decision>,
     ) -> Result<(), RoutingError> {
         self.offered_to(id, agent)?;
-        let now = self.now;
         let Some(media) = self.interactions.get(&id).map(|i| i.media) else {
             return Err(RoutingError::UnknownInteraction { interaction: id });
         };
+        self.connect(id, agent, media, out);
+        Ok(())
+    }
+
+    /// `id` (of `media`) is now `agent`'s: connected, recorded, announced, and what it
+    /// interrupts parked.
+    pub(crate) fn connect(
+        &mut self,
+        id: InteractionId,
+        agent: AgentId,
+        media: Media,
+        out: &mut Vec<Decision>,
+    ) {
+        let now = self.now;
         let state = Some(InteractionState::Connected { agent });
         self.transition_with(id, state, out, |i| i.record.note_connect(agent, now));
         out.push(Decision::Connected {
@@ -194,7 +207,6 @@ impl Engine {
             agent,
         });
         self.interrupt_for(agent, id, media, out);
-        Ok(())
     }
 
     /// When `id` (of `media`) has just connected to `agent` and `media` is exclusive, parks
