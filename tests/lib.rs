@@ -298,6 +298,30 @@ pub async fn call_pair(relay: &Relay) -> Result<(Browser, Browser)> {
     Ok((console, customer))
 }
 
+/// The console places a video call and the customer answers *Accept with video* in the
+/// widget's ring prompt (the pair from [`call_pair`]); the console has shown it ringing.
+pub async fn video_call_accepted(console: &Browser, customer: &Browser) -> Result<()> {
+    console.click("#call-video").await?;
+    console
+        .until(
+            "ringing",
+            "document.getElementById('call-panel').dataset.state === 'ringing'",
+        )
+        .await?;
+    customer
+        .until(
+            "the incoming call",
+            &format!("{WIDGET}.querySelector('.ring button.video')"),
+        )
+        .await?;
+    customer
+        .js(&format!(
+            "{WIDGET}.querySelector('.ring button.video').click(); return 1"
+        ))
+        .await?;
+    Ok(())
+}
+
 impl Browser {
     pub async fn start() -> Result<Browser> {
         Browser::start_with(&[]).await

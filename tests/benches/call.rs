@@ -11,7 +11,7 @@
 use std::time::Duration;
 
 use anyhow::{Context, Result};
-use e2e::{call_pair, Browser, Relay, WIDGET};
+use e2e::{call_pair, video_call_accepted, Browser, Relay, WIDGET};
 
 const CALLS: usize = 20;
 const PANEL: &str = "document.getElementById('call-panel')";
@@ -116,18 +116,7 @@ async fn main() -> Result<()> {
                 "!document.getElementById('call-video').disabled",
             )
             .await?;
-        console.click("#call-video").await?;
-        customer
-            .until(
-                "the ring",
-                &format!("{WIDGET}.querySelector('.ring button.video')"),
-            )
-            .await?;
-        customer
-            .js(&format!(
-                "{WIDGET}.querySelector('.ring button.video').click(); return 1"
-            ))
-            .await?;
+        video_call_accepted(&console, &customer).await?;
         customer
             .until(
                 "the agent's first frame",

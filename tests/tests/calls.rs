@@ -8,7 +8,7 @@
 
 use std::time::Duration;
 
-use e2e::{call_pair, Browser, Relay, WIDGET};
+use e2e::{call_pair, video_call_accepted, Browser, Relay, WIDGET};
 use serde_json::Value;
 
 async fn num(browser: &Browser, expr: &str) -> anyhow::Result<f64> {
@@ -48,21 +48,7 @@ async fn an_agent_calls_from_the_inbox_and_the_customer_answers_in_the_widget() 
     let (console, customer) = call_pair(&relay).await?;
 
     // Video call: the widget rings, the customer accepts with video.
-    console.click("#call-video").await?;
-    console
-        .until("ringing", &format!("{PANEL}.dataset.state === 'ringing'"))
-        .await?;
-    customer
-        .until(
-            "the incoming call",
-            &format!("{WIDGET}.querySelector('.ring button.video')"),
-        )
-        .await?;
-    customer
-        .js(&format!(
-            "{WIDGET}.querySelector('.ring button.video').click(); return 1"
-        ))
-        .await?;
+    video_call_accepted(&console, &customer).await?;
     let b = bar();
     console
         .until(

@@ -65,6 +65,19 @@ async fn ring(relay: &Relay, token: &str, conversation: &str, media: &str) -> (u
         .await
 }
 
+/// The guest answers call `call` with `media`: the status and body.
+async fn answer(relay: &Relay, guest: &str, call: &str, media: &str) -> (u16, Value) {
+    let path = format!("/api/messaging/guest/call/{call}/answer");
+    as_guest(
+        relay,
+        guest,
+        "POST",
+        &path,
+        Some(json!({ "answer": media })),
+    )
+    .await
+}
+
 fn call_news<'a>(event: &'a str) -> impl Fn(&Value) -> bool + 'a {
     move |v| v["type"] == "call" && v["news"]["event"] == event
 }
@@ -314,19 +327,7 @@ async fn decline_no_answer_and_the_end_of_the_conversation_each_end_the_call() {
 
     let (_, started) = ring(relay, &alice, &conversation, "video").await;
     let call = started["call"]["id"].as_str().unwrap().to_owned();
-    let answer = format!("/api/messaging/guest/call/{call}/answer");
-    assert_eq!(
-        as_guest(
-            relay,
-            &guest,
-            "POST",
-            &answer,
-            Some(json!({"answer": "video"}))
-        )
-        .await
-        .0,
-        200
-    );
+    assert_eq!(answer(relay, &guest, &call, "video").await.0, 200);
     let wrap = format!("/api/messaging/conversations/{conversation}/wrap-up");
     assert_eq!(relay.api(&alice, "POST", &wrap, None).await.0, 204);
     let ended = guest_pushes
@@ -396,19 +397,7 @@ async fn while_an_agent_is_on_a_call_new_work_goes_to_another_agent() {
     bob_desk.work(&next, Some("offered")).await;
 
     // The call ends: Alice's capacity is back at once, with no wrap-up of the call.
-    let answer = format!("/api/messaging/guest/call/{call}/answer");
-    assert_eq!(
-        as_guest(
-            relay,
-            &guest,
-            "POST",
-            &answer,
-            Some(json!({"answer": "audio"}))
-        )
-        .await
-        .0,
-        200
-    );
+    assert_eq!(answer(relay, &guest, &call, "audio").await.0, 200);
     let end = format!("/api/messaging/conversations/{conversation}/call/{call}/end");
     assert_eq!(relay.api(&alice, "POST", &end, None).await.0, 204);
     alice_desk.work(&format!("call:{call}"), None).await;
