@@ -140,7 +140,7 @@ bench-capture: wasm
 bench-relay:
 	$(CARGO) bench -p relay --bench relay
 
-## bench-routing: routing decision time at 1,000 agents and 10,000 waiting against a naive scan
+## bench-routing: routing decision time at 1,000 agents and 10,000 waiting against a naive scan, and at 10,000 agents and 100,000 waiting against the small case
 bench-routing:
 	$(CARGO) bench -p relay --bench routing
 
