@@ -309,17 +309,11 @@ pub async fn video_call_accepted(console: &Browser, customer: &Browser) -> Resul
         )
         .await?;
     customer
-        .until(
+        .press(
             "the incoming call",
             &format!("{WIDGET}.querySelector('.ring button.video')"),
         )
-        .await?;
-    customer
-        .js(&format!(
-            "{WIDGET}.querySelector('.ring button.video').click(); return 1"
-        ))
-        .await?;
-    Ok(())
+        .await
 }
 
 impl Browser {
@@ -437,12 +431,19 @@ impl Browser {
         .map(drop)
     }
 
+    /// Clicks the element `expr` finds once it exists, by script, so inside a shadow root too.
+    pub async fn press(&self, what: &str, expr: &str) -> Result<()> {
+        self.until(what, expr).await?;
+        self.js(&format!("{expr}.click(); return 1"))
+            .await
+            .map(drop)
+    }
+
     /// On a page with the messaging widget: opens it, sends `text` from its composer, and
     /// returns once the relay acknowledged the message (the bubble says `sent`).
     pub async fn widget_sends(&self, text: &str) -> Result<()> {
-        let launch = format!("{WIDGET}.querySelector('.launch')");
-        self.until("the widget", &launch).await?;
-        self.js(&format!("{launch}.click(); return 1")).await?;
+        self.press("the widget", &format!("{WIDGET}.querySelector('.launch')"))
+            .await?;
         let text = serde_json::to_string(text)?;
         self.js(&format!(
             "const r = {WIDGET}; r.querySelector('textarea').value = {text};

@@ -24,14 +24,6 @@ async fn shot(browser: &Browser, name: &str) -> anyhow::Result<()> {
     browser.screenshot(&format!("offer-{name}")).await
 }
 
-/// Clicks the element `selector` finds in `browser` once it exists.
-async fn click(browser: &Browser, what: &str, selector: &str) -> anyhow::Result<()> {
-    until(browser, what, selector).await?;
-    js(browser, &format!("{selector}.click(); return 1"))
-        .await
-        .map(drop)
-}
-
 #[tokio::test]
 async fn an_inbox_invitation_accepted_in_the_widget_shows_the_page_in_the_console(
 ) -> anyhow::Result<()> {
@@ -52,31 +44,30 @@ async fn an_inbox_invitation_accepted_in_the_widget_shows_the_page_in_the_consol
         .client
         .goto(&relay.url("/console/inbox.html"))
         .await?;
-    click(
-        &console,
-        "the waiting conversation",
-        "document.querySelector('#waiting .conv')",
-    )
-    .await?;
+    console
+        .press(
+            "the waiting conversation",
+            "document.querySelector('#waiting .conv')",
+        )
+        .await?;
     until(
         &console,
         "the Take button",
         "!document.getElementById('take').hidden",
     )
     .await?;
-    click(&console, "Take", "document.getElementById('take')").await?;
+    console
+        .press("Take", "document.getElementById('take')")
+        .await?;
     until(
         &console,
         "the taken conversation",
         "document.querySelector('#mine .conv')",
     )
     .await?;
-    click(
-        &console,
-        "Invite to co-browse",
-        "document.getElementById('invite')",
-    )
-    .await?;
+    console
+        .press("Invite to co-browse", "document.getElementById('invite')")
+        .await?;
     until(
         &console,
         "the link to the co-browse pane",
@@ -100,12 +91,12 @@ async fn an_inbox_invitation_accepted_in_the_widget_shows_the_page_in_the_consol
     })
     .await?;
 
-    click(
-        &customer,
-        "the invitation's Accept button",
-        &format!("{WIDGET}.querySelector('.offer button.accept')"),
-    )
-    .await?;
+    customer
+        .press(
+            "the invitation's Accept button",
+            &format!("{WIDGET}.querySelector('.offer button.accept')"),
+        )
+        .await?;
     let s = until_console(&console, "the mirror to show the visitor's page", |s| {
         s["synced"].as_u64().unwrap_or(0) >= 1 && s["customer"] == true
     })
