@@ -366,6 +366,7 @@ async fn ingest(store: &Store, external_id: String, i: usize) {
         display_name: "Pat".into(),
         text: format!("hello {i}, is this in stock?"),
         attachments: vec![],
+        postback: None,
         has_bot: false,
     };
     store

@@ -1,6 +1,7 @@
 //! Open messaging against a real relay and a real local HTTP server standing in for the
 //! third-party channel: signatures (forged, missing, stale, replayed), outbound deliveries
-//! retried until the channel answers, receipts, and a bot that answers first and hands off.
+//! retried until the channel answers, receipts, a bot that answers first and hands off, and
+//! cards: out as structured content, a customer's postback in (checked) and on to the bot.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
@@ -399,5 +400,107 @@ async fn a_bot_answers_a_new_conversation_first_then_hands_off_with_its_reason_o
         .map(|m| m["author"].as_str().unwrap().to_owned())
         .collect();
     assert_eq!(authors, ["customer", "bot", "customer"]);
+    relay.stop().await;
+}
+
+/// A customer's press of a card's button on the channel, as the integration delivers it.
+fn button_response(from: &str, id: &str, label: &str, payload: &str) -> Value {
+    json!({
+        "id": id,
+        "channel": {"platform": "Open", "type": "Private",
+                    "from": {"id": from, "idType": "Opaque", "nickname": "Pat"}},
+        "type": "Structured", "direction": "Inbound",
+        "content": [{"contentType": "ButtonResponse",
+                     "buttonResponse": {"type": "Button", "text": label, "payload": payload}}],
+    })
+}
+
+#[tokio::test]
+async fn a_bots_card_goes_out_structured_and_its_flow_branches_on_the_customers_postback() {
+    let sizes = json!({"type": "card", "card": {
+    "title": "Blue runner", "text": "Our best seller", "image": "https://shop.example/b.png",
+    "buttons": [
+        {"label": "Details", "action": {"type": "link", "url": "https://shop.example/blue"}},
+        {"label": "Buy", "action": {"type": "postback", "payload": "BUY_BLUE"}},
+    ]}});
+    let pair = |t: &str| {
+        json!({"title": t, "buttons": [
+        {"label": "Pick", "action": {"type": "postback", "payload": format!("PAY_{t}")}}]})
+    };
+    let answers = vec![
+        json!({"action": "reply", "rich": sizes}),
+        json!({"action": "reply", "text": "How will you pay?",
+               "rich": {"type": "carousel", "cards": [pair("card"), pair("cash")]}}),
+    ];
+    let (base, mut rx) = channel(0, answers).await;
+    let relay = relay_with(&base, true).await;
+    let (status, _) = post_hub(&relay, &inbound("u7", "shoes?"), SECRET).await;
+    assert_eq!(status, 200);
+    next(&mut rx).await;
+    let out: Value = serde_json::from_str(&next(&mut rx).await.body).unwrap();
+    assert_eq!(out["type"], "Structured");
+    assert_eq!(out["content"][0]["contentType"], "Card");
+    let card = &out["content"][0]["card"];
+    assert_eq!(card["title"], "Blue runner");
+    assert_eq!(card["description"], "Our best seller");
+    assert_eq!(card["image"], "https://shop.example/b.png");
+    assert_eq!(
+        card["actions"],
+        json!([
+            {"type": "Link", "text": "Details", "url": "https://shop.example/blue"},
+            {"type": "Postback", "text": "Buy", "payload": "BUY_BLUE"},
+        ])
+    );
+
+    // A payload the card never offered is refused, and the bot hears nothing of it.
+    let forged = button_response("u7", "in-forged", "Buy", "REFUND_ALL");
+    let (status, err) = post_hub(&relay, &forged, SECRET).await;
+    assert_eq!(status, 400, "{err}");
+    let pressed = button_response("u7", "in-buy", "Buy", "BUY_BLUE");
+    let (status, ack) = post_hub(&relay, &pressed, SECRET).await;
+    assert_eq!(status, 200, "{ack}");
+    let to_bot: Value = serde_json::from_str(&next(&mut rx).await.body).unwrap();
+    assert_eq!(
+        to_bot["message"]["postback"],
+        json!({"payload": "BUY_BLUE", "label": "Buy"})
+    );
+    assert_eq!(to_bot["message"]["text"], "Buy");
+    let out: Value = serde_json::from_str(&next(&mut rx).await.body).unwrap();
+    assert_eq!(out["text"], "How will you pay?");
+    assert_eq!(out["content"][0]["contentType"], "Carousel");
+    let cards = out["content"][0]["carousel"]["cards"].as_array().unwrap();
+    assert_eq!(cards.len(), 2);
+    assert_eq!(cards[1]["actions"][0]["payload"], "PAY_cash");
+    relay.stop().await;
+}
+
+#[tokio::test]
+async fn a_bot_answering_a_card_out_of_its_bounds_hands_off_and_nothing_goes_out() {
+    let bad = json!({"action": "reply", "rich": {"type": "card", "card": {"title": "Hi",
+        "buttons": [{"label": "Run", "action": {"type": "link", "url": "javascript:alert(1)"}}]}}});
+    let (base, mut rx) = channel(0, vec![bad]).await;
+    let relay = relay_with(&base, true).await;
+    let (status, ack) = post_hub(&relay, &inbound("u8", "hi"), SECRET).await;
+    assert_eq!(status, 200);
+    let conv = ack["conversation_id"].as_str().unwrap().to_owned();
+    next(&mut rx).await;
+    let token = relay.login("alice").await;
+    let deadline = tokio::time::Instant::now() + WAIT;
+    while waiting(&relay, &token).await.is_empty() {
+        assert!(tokio::time::Instant::now() < deadline, "never handed off");
+        tokio::task::yield_now().await;
+    }
+    let (_, view) = relay
+        .api(
+            &token,
+            "GET",
+            &format!("/api/messaging/conversations/{conv}"),
+            None,
+        )
+        .await;
+    assert_eq!(view["history"][0]["messages"].as_array().unwrap().len(), 1);
+    let events = view["history"][0]["events"].as_array().unwrap();
+    assert!(events.iter().any(|e| e["kind"] == "bot_handoff"));
+    assert!(rx.try_recv().is_err(), "no delivery to the channel");
     relay.stop().await;
 }

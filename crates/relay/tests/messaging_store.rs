@@ -68,6 +68,7 @@ fn web(guest: &str, text: &str) -> Inbound {
         display_name: "Guest".into(),
         text: text.into(),
         attachments: vec![],
+        postback: None,
         has_bot: false,
     }
 }
@@ -119,6 +120,7 @@ async fn agent_replies_queue_their_webhook_in_the_same_transaction_and_receipts_
             text: "how can I help?".into(),
             attachments: vec![],
             quick_replies: vec!["Billing".into(), "Delivery".into()],
+            rich: None,
         };
         let (sent, _) = store
             .write(move |db| {
@@ -305,6 +307,7 @@ async fn customer_messages_around_agent_replies_failed_writes_and_wrap_ups_keep_
             text: "two".into(),
             attachments: vec![],
             quick_replies: vec![],
+            rich: None,
         };
         store
             .write(move |db| queries::send(db, &out, 2_000, &|_, _| None))
@@ -521,4 +524,64 @@ async fn postgres_connections_are_encrypted_when_the_url_requires_it() {
         tls_of(format!("{base}{sep}sslmode=disable")).await.unwrap(),
         "off"
     );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_card_and_its_postback_answer_round_trip_and_only_an_offered_payload_is_found() {
+    use relay::messaging::rich::{Button, ButtonAction, Card};
+    both(|store| async move {
+        let first = ingest_at(&store, web("g-rich", "which size?"), 1_000).await;
+        let card = |title: &str, payload: &str| Card {
+            image: Some("https://shop.example/a.png".into()),
+            title: title.into(),
+            text: None,
+            buttons: vec![Button {
+                label: format!("Pick {title}"),
+                action: ButtonAction::Postback {
+                    payload: payload.into(),
+                },
+            }],
+        };
+        let rich = Rich::Carousel {
+            cards: vec![card("M", "SIZE_M"), card("L", "SIZE_L")],
+        };
+        let out = Outgoing {
+            conversation_id: first.conversation.id.clone(),
+            author: Author::Agent,
+            author_id: Some("a1".into()),
+            text: String::new(),
+            attachments: vec![],
+            quick_replies: vec![],
+            rich: Some(rich.clone()),
+        };
+        store
+            .write(move |db| queries::send(db, &out, 2_000, &|_, _| None))
+            .await
+            .unwrap();
+        let found = |payload: &'static str| {
+            store.read(move |db| queries::offered_postback(db, "web", "g-rich", payload))
+        };
+        let answer = found("SIZE_L").await.unwrap().unwrap();
+        assert_eq!(answer.label, "Pick L");
+        assert_eq!(found("REFUND").await.unwrap(), None);
+        let mut pressed = web("g-rich", "Pick L");
+        pressed.postback = Some(answer.clone());
+        ingest_at(&store, pressed, 3_000).await;
+        let conv = first.conversation.id.clone();
+        let messages = store
+            .read(move |db| queries::messages(db, &conv))
+            .await
+            .unwrap();
+        assert_eq!(messages[0].rich, None);
+        assert_eq!(messages[0].postback, None);
+        assert_eq!(messages[1].rich, Some(rich));
+        assert_eq!(messages[2].postback, Some(answer));
+        // Another identity's conversation offered nothing.
+        let other = store
+            .read(|db| queries::offered_postback(db, "web", "g-other", "SIZE_L"))
+            .await
+            .unwrap();
+        assert_eq!(other, None);
+    })
+    .await;
 }

@@ -76,6 +76,7 @@ fn web(guest: &str, text: &str) -> Inbound {
         display_name: "Guest".into(),
         text: text.into(),
         attachments: vec![],
+        postback: None,
         has_bot: false,
     }
 }

@@ -231,11 +231,14 @@ async fn conversation(
     }))
 }
 
-/// What an agent sends: text, attachments or both.
+/// What an agent sends: text, attachments, a card or carousel, or several of them.
 #[derive(Deserialize, ToSchema)]
 pub struct Compose {
     #[serde(default)]
     pub text: String,
+    /// A card, or a carousel of 2 to 10 cards (bounds in the schema's descriptions).
+    #[serde(default)]
+    pub rich: Option<Rich>,
     /// Choices offered to the customer.
     #[serde(default)]
     pub quick_replies: Vec<String>,
@@ -246,15 +249,16 @@ pub struct Compose {
 
 /// Send a message as the agent
 ///
-/// Send as the agent: {text, quick_replies?, attachments? (ids from an upload)}; to an integration
-/// it goes through the outbox
+/// Send as the agent: {text, quick_replies?, attachments? (ids from an upload), rich? (a card or
+/// a carousel)}; to an integration it goes through the outbox
 #[utoipa::path(post, path = "/api/messaging/conversations/{id}/messages", tag = "messaging",
     operation_id = "conversation_send",
     params(("id" = String, Path, description = "The conversation")),
     request_body = Compose,
     responses(
         (status = 200, body = Message, description = "The stored message"),
-        (status = 400, description = "Empty message, or an unknown attachment"),
+        (status = 400, description = "Empty message, an unknown attachment, or a card out \
+            of its bounds (named)"),
         (status = 403, description = "Not the conversation's agent"),
         (status = 404, description = "No such conversation"),
     ),
@@ -268,7 +272,7 @@ async fn send(
     let c = acted_on(&s, &auth, &id).await?;
     let agent = auth.agent;
     let attachments = resolve(&s.svc, &c.contact_id, &body.attachments)?;
-    if body.text.trim().is_empty() && attachments.is_empty() {
+    if body.text.trim().is_empty() && attachments.is_empty() && body.rich.is_none() {
         return Err(ApiError::BadRequest("empty message".into()));
     }
     let message = s
@@ -280,6 +284,7 @@ async fn send(
             text: body.text,
             attachments,
             quick_replies: body.quick_replies,
+            rich: body.rich,
         })
         .await?;
     Ok(Json(message))

@@ -1,8 +1,10 @@
 //! Bots: an integration may name a bot webhook that sees a new conversation first. It is sent
 //! each customer message while the conversation is in the bot's hands, signed like any
-//! delivery, and answers either `{"action":"reply","text":..,"quick_replies":[..]}` or
-//! `{"action":"handoff","reason":..,"data":{..}}`. A bot that fails or answers nonsense hands
-//! off, so no customer is left with nobody.
+//! delivery, and answers either `{"action":"reply","text":..,"quick_replies":[..],"rich":..}`
+//! (`rich` a card or carousel, see `rich`) or `{"action":"handoff","reason":..,"data":{..}}`.
+//! The message it is sent carries `postback` {payload, label} when the customer pressed one
+//! of its cards' buttons, so a flow can branch on the payload. A bot that fails or answers
+//! nonsense (a card out of its bounds included) hands off, so no customer is left with nobody.
 
 use std::sync::Arc;
 
@@ -18,9 +20,13 @@ use crate::ids::random_hex;
 #[serde(tag = "action", rename_all = "snake_case")]
 pub enum BotAnswer {
     Reply {
+        #[serde(default)]
         text: String,
         #[serde(default)]
         quick_replies: Vec<String>,
+        /// A card or a carousel (`rich::Rich`'s shape); one out of its bounds hands off.
+        #[serde(default)]
+        rich: Option<Rich>,
     },
     Handoff {
         #[serde(default)]
@@ -42,13 +48,23 @@ pub async fn run(svc: Arc<Messaging>, mut turns: mpsc::Receiver<Ingested>) {
 /// Asks the bot about `ingested` and carries out its answer.
 async fn turn(svc: Arc<Messaging>, ingested: Ingested) {
     let conversation = ingested.conversation.id.clone();
-    let answer = ask(&svc, &ingested).await;
+    let answer = ask(&svc, &ingested)
+        .await
+        .and_then(|(bot, answer)| match &answer {
+            BotAnswer::Reply { rich: Some(r), .. } => match r.validate() {
+                Ok(()) => Ok((bot, answer)),
+                Err(e) => Err(format!("an invalid card: {e}")),
+            },
+            BotAnswer::Reply { text, .. } if text.trim().is_empty() => Err("an empty reply".into()),
+            _ => Ok((bot, answer)),
+        });
     let result = match answer {
         Ok((
             bot,
             BotAnswer::Reply {
                 text,
                 quick_replies,
+                rich,
             },
         )) => svc
             .send(Outgoing {
@@ -58,6 +74,7 @@ async fn turn(svc: Arc<Messaging>, ingested: Ingested) {
                 text,
                 attachments: vec![],
                 quick_replies,
+                rich,
             })
             .await
             .map(drop),

@@ -36,7 +36,7 @@ use super::{
     attachments::{resolve, store_upload, valid_part, Owner, UploadQuery},
     feed::{history, sse, HistoryEntry, ReadMark, Typing},
     model::*,
-    queries,
+    postback, queries,
     state::{MsgState, SignedIn},
     widget_cors, Messaging, MessagingError, PushKind,
 };
@@ -172,10 +172,6 @@ pub(super) async fn latest_of(
     svc: &Messaging,
     guest: &Guest,
 ) -> Result<Option<Conversation>, ApiError> {
-    latest(svc, guest).await
-}
-
-async fn latest(svc: &Messaging, guest: &Guest) -> Result<Option<Conversation>, ApiError> {
     let id = guest.external_id.clone();
     Ok(svc
         .store
@@ -222,11 +218,15 @@ async fn guest_history(
     }))
 }
 
-/// What the customer sends: text, attachments or both.
+/// What the customer sends: text, attachments or both; or the answer to a card's button.
 #[derive(Deserialize, ToSchema)]
 struct GuestMessage {
     #[serde(default)]
     text: String,
+    /// A postback button pressed: its payload must be one a card of the guest's conversation
+    /// offered, and the message's text becomes that button's label.
+    #[serde(default)]
+    postback: Option<Postback>,
     /// The customer's name, used when the contact is new (at most 80 bytes).
     #[serde(default)]
     name: Option<String>,
@@ -245,7 +245,8 @@ struct GuestSent {
 
 /// Send a message as the customer
 ///
-/// Send as the customer: {text, name?, attachments?}. Answered after the message is committed. Rate
+/// Send as the customer: {text, name?, attachments?, postback?}. Answered after the message is
+/// committed; a postback no card of the conversation offered is refused (400). Rate
 /// limit per guest: 2/s with a burst of 4; a message that starts a conversation (the first, or one
 /// after a wrap-up or the threading window) is also limited per client address and for everyone
 #[utoipa::path(post, path = "/api/messaging/guest/messages", tag = "messaging-guest",
@@ -273,7 +274,12 @@ async fn guest_send(
             .ok_or_else(|| ApiError::BadRequest("unknown attachment".into()))?;
         resolve(&s.svc, &contact, &body.attachments)?
     };
-    if body.text.trim().is_empty() && attachments.is_empty() {
+    let postback = match body.postback {
+        Some(claimed) => Some(postback::answered(&s.svc, WEB, &guest.external_id, claimed).await?),
+        None => None,
+    };
+    let text = postback.as_ref().map_or(body.text, |p| p.label.clone());
+    if text.trim().is_empty() && attachments.is_empty() {
         return Err(ApiError::BadRequest("empty message".into()));
     }
     let admission = s.admission.clone();
@@ -284,8 +290,9 @@ async fn guest_send(
             .name
             .filter(|n| !n.trim().is_empty() && n.len() <= 80)
             .unwrap_or_else(|| "Web visitor".into()),
-        text: body.text,
+        text,
         attachments,
+        postback,
         has_bot: false,
     };
     let ingested = s
@@ -313,7 +320,7 @@ async fn guest_typing(
     guest: Guest,
     Json(body): Json<Typing>,
 ) -> Result<StatusCode, ApiError> {
-    if let Some(c) = latest(&s.svc, &guest).await? {
+    if let Some(c) = latest_of(&s.svc, &guest).await? {
         s.svc.typing(&c, Author::Customer, body.typing);
     }
     Ok(StatusCode::NO_CONTENT)
@@ -334,7 +341,7 @@ async fn guest_read(
     guest: Guest,
     Json(body): Json<ReadMark>,
 ) -> Result<StatusCode, ApiError> {
-    let c = latest(&s.svc, &guest).await?.ok_or(ApiError::NotFound)?;
+    let c = latest_of(&s.svc, &guest).await?.ok_or(ApiError::NotFound)?;
     s.svc.mark_read(&c, Author::Customer, body.seq).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -417,7 +424,7 @@ async fn guest_upload(
 ) -> Result<Json<Attachment>, ApiError> {
     s.admission.message(&guest.external_id)?;
     // Files belong to a conversation: a token that never wrote has none to attach them to.
-    let c = latest(&s.svc, &guest)
+    let c = latest_of(&s.svc, &guest)
         .await?
         .ok_or_else(|| ApiError::Conflict("send a message before attaching files".into()))?;
     let max = s.svc.config.max_attachment_bytes;

@@ -15,6 +15,8 @@
 //! - [`attachments`] with [`quota`] (the disk uploads take); [`sweep`] collects the uploads no
 //!   message carries and the conversations that never got a message.
 //! - [`outbox`]: delivers agent and bot messages to integrations; [`bot`]: bot webhooks.
+//! - [`rich`]: cards and carousels and their bounds (pure); [`postback`]: a customer's answer
+//!   to a card's button, taken only if the conversation offered that button.
 //! - [`call`]: voice and video calls placed from a conversation (WebRTC signalling, the
 //!   timeline, routing's seat).
 //! - [`counters`]: what `/metrics` reads of messaging (messages ingested by channel).
@@ -31,11 +33,13 @@ pub mod integrations_api;
 pub mod model;
 pub mod open;
 pub mod outbox;
+pub mod postback;
 pub mod push;
 pub mod queries;
 pub mod quota;
 pub mod ratelimit;
 pub mod recent;
+pub mod rich;
 mod routes;
 pub mod service;
 pub mod signature;

@@ -5,6 +5,8 @@
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+pub use super::rich::{Postback, Rich};
+
 /// The channel of the web messaging widget.
 pub const WEB: &str = "web";
 
@@ -94,6 +96,12 @@ pub struct Message {
     pub attachments: Vec<Attachment>,
     /// Choices offered to the customer; answering sends one as text.
     pub quick_replies: Vec<String>,
+    /// A card or a carousel of cards (agent and bot messages); absent on a plain message.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rich: Option<Rich>,
+    /// The button of a card the customer pressed (customer messages; `text` is its label).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub postback: Option<Postback>,
     pub delivery: Delivery,
     pub created_at: i64,
 }
@@ -154,6 +162,9 @@ pub struct Inbound {
     pub display_name: String,
     pub text: String,
     pub attachments: Vec<Attachment>,
+    /// The answer to a card's postback button, checked against the buttons the conversation
+    /// offered before it is stored (`rich::offered`).
+    pub postback: Option<Postback>,
     /// When the integration names a bot, new conversations start in [`ConversationState::Bot`].
     pub has_bot: bool,
 }
@@ -190,6 +201,8 @@ pub struct Outgoing {
     pub text: String,
     pub attachments: Vec<Attachment>,
     pub quick_replies: Vec<String>,
+    /// A card or carousel, already validated ([`Rich::validate`]).
+    pub rich: Option<Rich>,
 }
 
 /// A row of an agent's inbox.

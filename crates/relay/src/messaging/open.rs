@@ -1,8 +1,8 @@
 //! Open messaging, inbound: the webhook `POST /api/messaging/open/{integration}` taking a body
 //! shaped like Genesys Open Messaging's normalized message (text, attachments, metadata,
-//! `channel.from` {id, nickname}) or a receipt (the shapes are in `wire`). Every inbound
-//! request is checked by `signature` against the raw bytes before anything is parsed or
-//! stored.
+//! `channel.from` {id, nickname}, a `ButtonResponse` when the customer pressed a card's
+//! button) or a receipt (the shapes are in `wire`). Every inbound request is checked by
+//! `signature` against the raw bytes before anything is parsed or stored.
 //!
 //! Deliveries are idempotent: a message is stored once per its channel id (`id`, else
 //! `channel.messageId`), and a redelivery is answered with the first answer; so a message
@@ -20,11 +20,12 @@ use axum::{
 
 use super::{
     model::*,
+    postback::answered,
     queries::{self, Refusal},
     signature::{self, Presented, SignatureError},
     state::MsgState,
-    wire::{Normalized, CHANNEL_PREFIX},
-    MessagingError,
+    wire::{ButtonResponse, Normalized, CHANNEL_PREFIX},
+    Messaging, MessagingError,
 };
 use crate::{error::ApiError, ids::now_ms};
 
@@ -59,8 +60,9 @@ fn unauthorized(e: &SignatureError) -> Response {
 
 /// Open messaging inbound: a normalized message or a receipt, signed by the integration
 ///
-/// A normalized message (type Text: text, content[] attachments, metadata, channel.from {id,
-/// nickname}) or a receipt (type Receipt, status Delivered|Read|Failed, id of our message).
+/// A normalized message (type Text or Structured: text, content[] attachments or a
+/// ButtonResponse {type: Button|QuickReply, text, payload} (a Button's payload must be one a card
+/// of the conversation offered), metadata, channel.from {id, nickname}) or a receipt (type Receipt, status Delivered|Read|Failed, id of our message).
 /// Signed: X-Hub-Signature-256: sha256=<base64 HMAC-SHA256(secret, raw body)>, or
 /// X-Signature-256 over "<X-Timestamp>.<X-Delivery-Id>.<body>" (refused when more than 300 s
 /// old or when the delivery id was seen). A request with any timestamped header is judged by
@@ -155,34 +157,58 @@ pub async fn inbound(
             "channel.from.id must be 1 to 256 bytes".into(),
         ));
     }
-    let attachments = msg
-        .content
-        .into_iter()
-        .filter_map(|c| c.attachment)
-        .map(|a| Attachment {
-            id: a.url,
-            name: a.filename,
-            mime: a.mime,
-            bytes: a.content_size_bytes,
-        })
-        .collect();
-    let ingested = svc
-        .ingest_once(
-            Inbound {
-                channel: format!("{CHANNEL_PREFIX}{name}"),
-                external_id: from.id.clone(),
-                display_name: from.nickname.unwrap_or(from.id),
-                text: msg.text.unwrap_or_default(),
-                attachments,
-                has_bot: integration.bot_url.is_some(),
-            },
-            Some(signed),
-        )
-        .await;
+    let channel = format!("{CHANNEL_PREFIX}{name}");
+    let mut inbound = Inbound {
+        channel,
+        external_id: from.id.clone(),
+        display_name: from.nickname.unwrap_or(from.id),
+        text: msg.text.unwrap_or_default(),
+        attachments: vec![],
+        postback: None,
+        has_bot: integration.bot_url.is_some(),
+    };
+    for content in msg.content {
+        if let Some(a) = content.attachment {
+            inbound.attachments.push(Attachment {
+                id: a.url,
+                name: a.filename,
+                mime: a.mime,
+                bytes: a.content_size_bytes,
+            });
+        }
+        if let Some(pressed) = content.button_response {
+            button_response(&svc, &mut inbound, pressed).await?;
+        }
+    }
+    let ingested = svc.ingest_once(inbound, Some(signed)).await;
     match ingested {
         Ok(ingested) => Ok(stored(&ingested.message.id, &ingested.conversation.id)),
         Err(e) => refusal(e),
     }
+}
+
+/// A button the customer pressed on the channel: a quick reply is the text it carries (unless
+/// the message has its own); a card's postback must answer a button the conversation offered
+/// (400 otherwise), and the message's text is that button's label.
+async fn button_response(
+    svc: &Messaging,
+    inbound: &mut Inbound,
+    pressed: ButtonResponse,
+) -> Result<(), ApiError> {
+    if pressed.kind.eq_ignore_ascii_case("QuickReply") {
+        if inbound.text.trim().is_empty() {
+            inbound.text = pressed.text;
+        }
+        return Ok(());
+    }
+    let claimed = Postback {
+        payload: pressed.payload,
+        label: pressed.text,
+    };
+    let postback = answered(svc, &inbound.channel, &inbound.external_id, claimed).await?;
+    inbound.text = postback.label.clone();
+    inbound.postback = Some(postback);
+    Ok(())
 }
 
 /// The answer to a stored message, the same for a redelivery of it.

@@ -39,6 +39,9 @@ pub enum MessagingError {
     /// A signed delivery not stored: replayed, downgraded, or a message stored before.
     #[error(transparent)]
     Refused(#[from] queries::Refusal),
+    /// A card, carousel or postback out of its bounds, or a postback nobody offered.
+    #[error(transparent)]
+    Rich(#[from] super::rich::RichError),
 }
 
 pub struct Messaging {
@@ -271,6 +274,9 @@ impl Messaging {
     pub async fn send(&self, out: Outgoing) -> Result<Message, MessagingError> {
         if out.text.len() > self.config.max_text_bytes {
             return Err(MessagingError::Invalid("message text is too long".into()));
+        }
+        if let Some(rich) = &out.rich {
+            rich.validate()?;
         }
         let now = now_ms();
         let exists = self.conversation(&out.conversation_id).await?.is_some();

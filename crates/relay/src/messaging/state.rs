@@ -62,7 +62,9 @@ impl From<MessagingError> for ApiError {
             MessagingError::RateLimited => {
                 ApiError::rate_limited(e.to_string(), std::time::Duration::from_secs(1))
             }
-            MessagingError::Refused(_) => ApiError::BadRequest(e.to_string()),
+            MessagingError::Refused(_) | MessagingError::Rich(_) => {
+                ApiError::BadRequest(e.to_string())
+            }
             MessagingError::Store(e) => e.into(),
         }
     }

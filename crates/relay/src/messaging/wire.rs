@@ -1,5 +1,5 @@
 //! Open messaging on the wire: the normalized message shape (Genesys Open Messaging's, inbound
-//! and outbound), the outbox entry a relay-side message in an integration's conversation
+//! and outbound, with cards and carousels as structured `content`), the outbox entry a relay-side message in an integration's conversation
 //! becomes, and the signed POST that delivers it (shared by the outbox worker and the bot
 //! client). No service state: the service, the inbound webhook, the outbox and bots all use
 //! it.
@@ -7,7 +7,11 @@
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::{model::*, signature};
+use super::{
+    model::*,
+    rich::{ButtonAction, Card},
+    signature,
+};
 use crate::ids::{now_ms, random_hex};
 
 /// Conversations from integration `x` have channel `open:x`.
@@ -50,6 +54,8 @@ pub struct MediaAttachment {
     pub content_size_bytes: i64,
 }
 
+/// One item of a message's `content`: `Attachment`, `QuickReply`, `Card`, `Carousel` (out),
+/// or `ButtonResponse` (in: the customer pressed a card's postback button or a quick reply).
 #[derive(Debug, Deserialize, Serialize, ToSchema)]
 #[schema(as = OpenMessagingContent)]
 #[serde(rename_all = "camelCase")]
@@ -60,6 +66,117 @@ pub struct Content {
     #[serde(default)]
     #[schema(value_type = Option<Object>)]
     pub quick_reply: Option<serde_json::Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub card: Option<WireCard>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub carousel: Option<WireCarousel>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub button_response: Option<ButtonResponse>,
+}
+
+impl Content {
+    fn of_type(content_type: &str) -> Content {
+        Content {
+            content_type: content_type.into(),
+            attachment: None,
+            quick_reply: None,
+            card: None,
+            carousel: None,
+            button_response: None,
+        }
+    }
+}
+
+/// A card as open messaging carries it (`contentType: "Card"`).
+#[derive(Debug, Deserialize, Serialize, ToSchema)]
+#[schema(as = OpenMessagingCard)]
+#[serde(rename_all = "camelCase")]
+pub struct WireCard {
+    pub title: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// The image's https URL.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub image: Option<String>,
+    #[serde(default)]
+    pub actions: Vec<WireAction>,
+}
+
+/// A card's button: `type` `Link` (with `url`) or `Postback` (with `payload`); `text` is
+/// its label.
+#[derive(Debug, Deserialize, Serialize, ToSchema)]
+#[schema(as = OpenMessagingCardAction)]
+#[serde(rename_all = "camelCase")]
+pub struct WireAction {
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub text: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub payload: Option<String>,
+}
+
+/// Cards side by side (`contentType: "Carousel"`).
+#[derive(Debug, Deserialize, Serialize, ToSchema)]
+#[schema(as = OpenMessagingCarousel)]
+pub struct WireCarousel {
+    pub cards: Vec<WireCard>,
+}
+
+/// The customer's press of a button, inbound (`contentType: "ButtonResponse"`): `type`
+/// `Button` (a card's postback: `payload` must be one the conversation offered) or
+/// `QuickReply` (taken as the text it carries); `text` is the button's label.
+#[derive(Debug, Deserialize, Serialize, ToSchema)]
+#[schema(as = OpenMessagingButtonResponse)]
+#[serde(rename_all = "camelCase")]
+pub struct ButtonResponse {
+    #[serde(rename = "type", default)]
+    pub kind: String,
+    #[serde(default)]
+    pub text: String,
+    #[serde(default)]
+    pub payload: String,
+}
+
+fn wire_card(card: &Card) -> WireCard {
+    WireCard {
+        title: card.title.clone(),
+        description: card.text.clone(),
+        image: card.image.clone(),
+        actions: card
+            .buttons
+            .iter()
+            .map(|b| {
+                let (kind, url, payload) = match &b.action {
+                    ButtonAction::Link { url } => ("Link", Some(url.clone()), None),
+                    ButtonAction::Postback { payload } => ("Postback", None, Some(payload.clone())),
+                };
+                WireAction {
+                    kind: kind.into(),
+                    text: b.label.clone(),
+                    url,
+                    payload,
+                }
+            })
+            .collect(),
+    }
+}
+
+/// The `content` item a card or carousel goes out as.
+fn rich_content(rich: &Rich) -> Content {
+    match rich {
+        Rich::Card { card } => Content {
+            card: Some(wire_card(card)),
+            ..Content::of_type("Card")
+        },
+        Rich::Carousel { cards } => Content {
+            carousel: Some(WireCarousel {
+                cards: cards.iter().map(wire_card).collect(),
+            }),
+            ..Content::of_type("Carousel")
+        },
+    }
 }
 
 /// The normalized message, inbound or outbound.
@@ -71,7 +188,8 @@ pub struct Normalized {
     pub id: Option<String>,
     #[serde(default)]
     pub channel: ChannelInfo,
-    /// `Text`, or `Receipt` (with `status` and the receipted message's `id`).
+    /// `Text`, `Structured` (with cards, or a button response, in `content`), or `Receipt`
+    /// (with `status` and the receipted message's `id`).
     #[serde(rename = "type")]
     pub kind: String,
     #[serde(default)]
@@ -97,20 +215,19 @@ pub fn outbox_item(m: &Message, c: &Conversation) -> Option<OutboxItem> {
         .attachments
         .iter()
         .map(|a| Content {
-            content_type: "Attachment".into(),
             attachment: Some(MediaAttachment {
                 url: a.id.clone(),
                 mime: a.mime.clone(),
                 filename: a.name.clone(),
                 content_size_bytes: a.bytes,
             }),
-            quick_reply: None,
+            ..Content::of_type("Attachment")
         })
         .collect();
+    content.extend(m.rich.as_ref().map(rich_content));
     content.extend(m.quick_replies.iter().map(|q| Content {
-        content_type: "QuickReply".into(),
-        attachment: None,
         quick_reply: Some(serde_json::json!({ "text": q, "payload": q, "action": "Message" })),
+        ..Content::of_type("QuickReply")
     }));
     let body = Normalized {
         id: Some(m.id.clone()),
@@ -123,7 +240,13 @@ pub fn outbox_item(m: &Message, c: &Conversation) -> Option<OutboxItem> {
             }),
             time: Some(m.created_at.to_string()),
         },
-        kind: "Text".into(),
+        // Genesys calls a message with cards structured; its text (if any) goes along.
+        kind: if m.rich.is_some() {
+            "Structured"
+        } else {
+            "Text"
+        }
+        .into(),
         text: Some(m.text.clone()),
         content,
         metadata: Some(serde_json::json!({ "author": m.author, "conversationId": c.id })),

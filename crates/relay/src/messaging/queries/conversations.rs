@@ -146,7 +146,11 @@ pub fn ingest_if(
         None,
         &inbound.text,
         &inbound.attachments,
-        &[],
+        Structured {
+            quick_replies: &[],
+            rich: None,
+            postback: inbound.postback.as_ref(),
+        },
         now,
     )?;
     db.execute(
@@ -174,6 +178,18 @@ fn message_id(now_ms: i64) -> String {
     format!("{time:012x}{}", random_hex(6))
 }
 
+/// What a message carries beyond its text and attachments.
+struct Structured<'a> {
+    quick_replies: &'a [String],
+    rich: Option<&'a Rich>,
+    postback: Option<&'a Postback>,
+}
+
+/// A nullable JSON column's value.
+fn opt_json<T: serde::Serialize>(v: Option<&T>) -> Result<Option<String>, StoreError> {
+    v.map(to_json).transpose()
+}
+
 #[allow(clippy::too_many_arguments)]
 fn insert_message(
     db: &mut dyn Sql,
@@ -183,7 +199,7 @@ fn insert_message(
     author_id: Option<String>,
     text: &str,
     attachments: &[Attachment],
-    quick_replies: &[String],
+    structured: Structured<'_>,
     now: i64,
 ) -> Result<Message, StoreError> {
     let m = Message {
@@ -194,14 +210,16 @@ fn insert_message(
         author_id,
         text: text.to_owned(),
         attachments: attachments.to_vec(),
-        quick_replies: quick_replies.to_vec(),
+        quick_replies: structured.quick_replies.to_vec(),
+        rich: structured.rich.cloned(),
+        postback: structured.postback.cloned(),
         delivery: Delivery::Sent,
         created_at: now,
     };
     db.execute(
         "INSERT INTO msg_messages (id, conversation_id, seq, author, author_id, text,
-            attachments, quick_replies, delivery, created_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+            attachments, quick_replies, delivery, created_at, rich, postback)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
         &[
             (&m.id).into(),
             (&m.conversation_id).into(),
@@ -213,6 +231,8 @@ fn insert_message(
             to_json(&m.quick_replies)?.into(),
             m.delivery.as_str().into(),
             now.into(),
+            opt_json(m.rich.as_ref())?.into(),
+            opt_json(m.postback.as_ref())?.into(),
         ],
     )?;
     Ok(m)
@@ -238,7 +258,11 @@ pub fn send(
         out.author_id.clone(),
         &out.text,
         &out.attachments,
-        &out.quick_replies,
+        Structured {
+            quick_replies: &out.quick_replies,
+            rich: out.rich.as_ref(),
+            postback: None,
+        },
         now,
     )?;
     db.execute(

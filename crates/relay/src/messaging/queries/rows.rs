@@ -8,7 +8,7 @@ pub(super) const CONVERSATION: &str =
     "id, contact_id, channel, external_id, state, agent_id, created_at, \
      last_customer_at, last_message_at, agent_read_seq, customer_read_seq";
 pub(super) const MESSAGE: &str = "id, conversation_id, seq, author, author_id, text, attachments, \
-     quick_replies, delivery, created_at";
+     quick_replies, delivery, created_at, rich, postback";
 
 pub(super) fn parse<T>(
     text: &str,
@@ -16,6 +16,11 @@ pub(super) fn parse<T>(
     f: impl Fn(&str) -> Option<T>,
 ) -> Result<T, StoreError> {
     f(text).ok_or_else(|| StoreError::Type(format!("unknown {what} {text:?}")))
+}
+
+/// A nullable JSON column: `None` stays `None`.
+fn opt_json<T: serde::de::DeserializeOwned>(text: Option<String>) -> Result<Option<T>, StoreError> {
+    text.map(|t| json(&t)).transpose()
 }
 
 pub(super) fn conversation(row: &Row) -> Result<Conversation, StoreError> {
@@ -46,5 +51,7 @@ pub(super) fn message(row: &Row) -> Result<Message, StoreError> {
         quick_replies: json(&row.text(7)?)?,
         delivery: parse(&row.text(8)?, "delivery", Delivery::parse)?,
         created_at: row.int(9)?,
+        rich: opt_json(row.opt_text(10)?)?,
+        postback: opt_json(row.opt_text(11)?)?,
     })
 }
