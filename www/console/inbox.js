@@ -1,8 +1,9 @@
 // Messaging inbox: the agent's and waiting conversations (unread, channel, waiting time), the
 // contact's full history with the timeline, composer (quick replies, attachments), typing and
-// read state, "Invite to co-browse" (an offer the customer accepts in the widget), and voice
-// and video calls (inbox-call.js).
+// read state, "Invite to co-browse" (an offer the customer accepts in the widget), voice
+// and video calls (inbox-call.js), and cards and carousels (inbox-rich.js).
 import * as calls from './inbox-call.js';
+import * as rich from './inbox-rich.js';
 
 const $ = (id) => document.getElementById(id);
 const api = async (path, body, method) => {
@@ -61,6 +62,8 @@ function bubble(m) {
     if (a.mime.startsWith('image/')) { const i = document.createElement('img'); i.src = url; i.alt = a.name; el.appendChild(i); }
     else { const l = document.createElement('a'); l.href = url; l.textContent = '📄 ' + a.name; l.target = '_blank'; el.appendChild(l); }
   }
+  if (m.rich) { el.classList.add('rich'); el.appendChild(rich.richView(m.rich)); }
+  if (m.postback) el.appendChild(rich.postbackNote(m.postback));
   if ((m.quick_replies || []).length) { const q = document.createElement('div'); q.className = 'meta'; q.textContent = 'Quick replies: ' + m.quick_replies.join(' · '); el.appendChild(q); }
   const meta = document.createElement('div'); meta.className = 'meta';
   meta.textContent = `${m.author} · ${new Date(m.created_at).toLocaleString()}` + (m.author !== 'customer' ? ` · ${m.delivery}` : '');
@@ -193,4 +196,5 @@ $('invite').onclick = async () => {
   $('cobrowse-open').hidden = false;
 };
 calls.setUp((path, body) => api(path, body), () => current);
+rich.setUpComposer((body) => api(`/api/messaging/conversations/${current}/messages`, body), () => current);
 main();

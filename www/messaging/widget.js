@@ -3,8 +3,9 @@
  * shadow root: history on return (guest token in localStorage), typing both ways, delivery and
  * read receipts, attachments, quick replies, the co-browse invitation (Accept calls
  * Cobrowse.acceptOffer), and voice and video calls from the agent (widget-call.js, loaded
- * once the guest has a conversation). Talks to /api/messaging/guest/* and
- * /api/cobrowse/offers. */
+ * once the guest has a conversation), and cards and carousels whose postback buttons answer
+ * as the customer (widget-rich.js). Talks to /api/messaging/guest/* and /api/cobrowse/offers. */
+import { RICH_CSS, richElement } from './widget-rich.js';
 
 const CSS = `
 :host { all: initial; font: 14px/1.4 system-ui, sans-serif; color: #1f2937; }
@@ -46,7 +47,7 @@ export function mount({ base = './', site = '' } = {}) {
   // conversation or an unsent draft (the agent has the conversation in the inbox).
   host.setAttribute('data-cobrowse-block', '');
   const root = host.attachShadow({ mode: 'open' });
-  root.innerHTML = `<style>${CSS}</style>
+  root.innerHTML = `<style>${CSS}${RICH_CSS}</style>
     <button class="launch" type="button" aria-expanded="false" aria-controls="panel">Chat with us<span class="badge" hidden></span></button>
     <section class="panel" id="panel" role="dialog" aria-label="Messages" hidden>
       <header><h2>Messages</h2><button class="close" type="button" aria-label="Close messages">×</button></header>
@@ -92,12 +93,13 @@ export function mount({ base = './', site = '' } = {}) {
     let el = seen.get(m.id);
     if (!el) {
       el = document.createElement('div');
-      el.className = 'msg ' + m.author;
+      el.className = 'msg ' + m.author + (m.rich ? ' rich' : '');
       el.dataset.seq = m.seq;
       el.dataset.conversation = m.conversation_id;
       const body = document.createElement('div');
       body.textContent = m.text;
       el.appendChild(body);
+      if (m.rich) el.appendChild(richElement(m.rich, { onPostback: (payload, label) => send(label, [], { payload, label }) }));
       for (const a of m.attachments || []) {
         if (a.mime.startsWith('image/') && !/^https?:/.test(a.id)) {
           const img = document.createElement('img'); img.alt = a.name; img.src = attachmentUrl(a.id); el.appendChild(img);
@@ -196,11 +198,12 @@ export function mount({ base = './', site = '' } = {}) {
     markRead();
     checkOffers();
   }
-  async function send(body, attachments = []) {
+  // A postback ({payload, label}) answers a card's button; the relay stores the label as text.
+  async function send(body, attachments = [], postback = undefined) {
     if (!body.trim() && !attachments.length) return;
     const hadContact = lastConversation !== null;
     try {
-      const r = await api('api/messaging/guest/messages', { method: 'POST', json: { text: body, attachments } });
+      const r = await api('api/messaging/guest/messages', { method: 'POST', json: { text: body, attachments, postback } });
       render(r.message);
       if (!hadContact || !stream) connect();
     } catch (e) {
