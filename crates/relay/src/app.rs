@@ -301,6 +301,47 @@ impl messaging::call::CallSeat for RoutingSeat {
             }
         })
     }
+
+    /// The queue the conversation is routed in as the agent's desk shows it (messaging's
+    /// queue when it is not on her desk), and what that queue allows.
+    fn allowed(
+        &self,
+        agent: &str,
+        conversation: &str,
+    ) -> futures_util::future::BoxFuture<'static, Vec<messaging::call::Offered>> {
+        use messaging::call::Offered;
+        use routing::service::persist::CallsFromChat;
+        let (routing, agent, conversation) = (
+            self.routing.clone(),
+            agent.to_owned(),
+            conversation.to_owned(),
+        );
+        let fallback = self.queue.clone();
+        Box::pin(async move {
+            let on_desk = routing.desk(&agent).await.ok().and_then(|desk| {
+                (desk.work.into_iter())
+                    .find(|w| w.interaction == conversation)
+                    .map(|w| w.queue)
+            });
+            let queue = on_desk.unwrap_or(fallback);
+            let calls = match routing.queues().await {
+                Ok(queues) => queues
+                    .into_iter()
+                    .find(|(_, spec)| spec.name == queue)
+                    .map(|(_, spec)| spec.calls_from_chat)
+                    .unwrap_or_default(),
+                Err(e) => {
+                    tracing::warn!(error = %e, "queues unreadable: every kind of call offered");
+                    CallsFromChat::default()
+                }
+            };
+            match calls {
+                CallsFromChat::VoiceAndVideo => vec![Offered::Voice, Offered::Video],
+                CallsFromChat::Voice => vec![Offered::Voice],
+                CallsFromChat::None => Vec::new(),
+            }
+        })
+    }
 }
 
 /// Co-browse sessions ride on the interaction they were started in: they end when routing

@@ -405,3 +405,55 @@ async fn while_an_agent_is_on_a_call_new_work_goes_to_another_agent() {
     alice_desk.work(&third, Some("offered")).await;
     center.relay.stop().await;
 }
+
+#[tokio::test]
+async fn a_queue_set_to_voice_or_none_offers_only_those_calls() {
+    let center = Center::start_with(calls).await;
+    let relay = &center.relay;
+    let alice = relay.login("alice").await;
+    let (_guest, conversation) = guest_conversation(relay).await;
+    take(relay, &alice, &conversation).await;
+    let options = format!("/api/messaging/conversations/{conversation}/call");
+    let (status, body) = relay.api(&alice, "GET", &options, None).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["media"], json!(["voice", "video"]));
+    assert_eq!(body["call"], Value::Null);
+
+    // Voice only: the video button goes, and a video ring is refused with the reason.
+    let spec = json!({ "name": "messaging", "calls_from_chat": "voice" });
+    center.queue(&alice, spec).await;
+    let (_, body) = relay.api(&alice, "GET", &options, None).await;
+    assert_eq!(body["media"], json!(["voice"]));
+    let (status, body) = ring(relay, &alice, &conversation, "video").await;
+    assert_eq!(status, 403, "{body}");
+    assert!(body.to_string().contains("voice calls only"), "{body}");
+    // Nothing rang: the conversation has no call and a voice call still may.
+    let (_, body) = relay.api(&alice, "GET", &options, None).await;
+    assert_eq!(body["call"], Value::Null);
+    let (status, started) = ring(relay, &alice, &conversation, "voice").await;
+    assert_eq!(status, 200, "{started}");
+    let call = started["call"]["id"].as_str().unwrap().to_owned();
+    let (_, body) = relay.api(&alice, "GET", &options, None).await;
+    assert_eq!(body["call"]["id"], call.as_str());
+    let end = format!("/api/messaging/conversations/{conversation}/call/{call}/end");
+    assert_eq!(relay.api(&alice, "POST", &end, None).await.0, 204);
+
+    // None: no call at all; and someone else's agent learns nothing of the conversation.
+    let spec = json!({ "name": "messaging", "calls_from_chat": "none" });
+    center.queue(&alice, spec).await;
+    let (_, body) = relay.api(&alice, "GET", &options, None).await;
+    assert_eq!(body["media"], json!([]));
+    tokio::time::sleep(Duration::from_millis(400)).await; // past the redial pause
+    let (status, body) = ring(relay, &alice, &conversation, "voice").await;
+    assert_eq!(status, 403, "{body}");
+    assert!(body.to_string().contains("no calls"), "{body}");
+    let bob = relay.login("bob").await;
+    assert_eq!(relay.api(&bob, "GET", &options, None).await.0, 403);
+    // A misspelt setting is refused rather than read as the default.
+    let spec = json!({ "name": "messaging", "calls_from_chat": "video" });
+    let (status, _) = relay
+        .api(&alice, "POST", "/api/routing/queues", Some(spec))
+        .await;
+    assert!((400..500).contains(&status), "{status}");
+    center.relay.stop().await;
+}

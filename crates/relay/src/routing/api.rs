@@ -231,7 +231,11 @@ struct QueueListed {
 #[serde(untagged)]
 enum QueueShown {
     Spec(QueueSpec),
-    Name { name: String },
+    /// What an agent's desk needs: the name, and which calls its chats offer.
+    Name {
+        name: String,
+        calls_from_chat: persist::CallsFromChat,
+    },
 }
 
 /// The defined queues
@@ -239,7 +243,8 @@ enum QueueShown {
     operation_id = "queues_list",
     responses(
         (status = 200, body = [QueueListed], description = "[{id, queue: QueueSpec}]; an \
-            agent without the supervisor or admin role sees each queue's name alone"),
+            agent without the supervisor or admin role sees each queue's name and \
+            calls_from_chat alone"),
         (status = 401, description = "Not signed in"),
         (status = 403, description = "Needs wallboard.view or admin.routing"),
     ),
@@ -260,7 +265,10 @@ async fn queues(State(s): State<RoutingState>, auth: AuthAgent) -> Result<Json<V
             .map(|(id, spec)| QueueListed {
                 id: id.0,
                 queue: match names_only {
-                    true => QueueShown::Name { name: spec.name },
+                    true => QueueShown::Name {
+                        name: spec.name,
+                        calls_from_chat: spec.calls_from_chat,
+                    },
                     false => QueueShown::Spec(spec),
                 },
             })

@@ -94,6 +94,10 @@ enum QueueCommand {
         /// Wrap-up ends by itself after this many seconds.
         #[arg(long)]
         wrap_up_limit_secs: Option<u64>,
+        /// Which calls an agent may place from the queue's conversations: `voice_and_video`,
+        /// `voice` or `none`.
+        #[arg(long, default_value = "voice_and_video", value_parser = calls_from_chat)]
+        calls_from_chat: routing::service::persist::CallsFromChat,
     },
     /// Set an agent's routing profile (used from its next sign-in to routing).
     Profile {
@@ -132,6 +136,11 @@ fn parse_skill(s: &str) -> Result<routing::service::persist::SkillLevel, String>
     Ok(routing::service::persist::SkillLevel { skill, level })
 }
 
+fn calls_from_chat(text: &str) -> Result<routing::service::persist::CallsFromChat, String> {
+    serde_json::from_value(serde_json::Value::String(text.to_owned()))
+        .map_err(|_| "voice_and_video, voice or none".to_owned())
+}
+
 async fn queue_command(db: &Store, command: QueueCommand) -> anyhow::Result<()> {
     use routing::service::persist::{self, CapacitySpec, ProfileSpec, QueueSpec};
     match command {
@@ -143,6 +152,7 @@ async fn queue_command(db: &Store, command: QueueCommand) -> anyhow::Result<()> 
             offer_timeout_secs,
             wrap_up_codes,
             wrap_up_limit_secs,
+            calls_from_chat,
         } => {
             let spec = QueueSpec {
                 name: name.clone(),
@@ -153,6 +163,7 @@ async fn queue_command(db: &Store, command: QueueCommand) -> anyhow::Result<()> 
                 offer_timeout_ms: offer_timeout_secs.saturating_mul(1000),
                 wrap_up_codes: (!wrap_up_codes.is_empty()).then_some(wrap_up_codes),
                 wrap_up_limit_ms: wrap_up_limit_secs.map(|s| s.saturating_mul(1000)),
+                calls_from_chat,
             };
             spec.to_config(routing::QueueId(0))?;
             let id = db.write(move |c| persist::queue_save(c, &spec)).await?;

@@ -1,5 +1,7 @@
 //! The call routes. The agent's, beside the conversation they ring from (its assigned agent
 //! only, as every act on a conversation):
+//! - `GET  /api/messaging/conversations/{id}/call`: which calls its queue offers, and the
+//!   call that rings or is live;
 //! - `POST /api/messaging/conversations/{id}/call`: ring the contact (`{media: voice|video}`);
 //! - `POST /api/messaging/conversations/{id}/call/{call}/signal|end`.
 //!
@@ -34,7 +36,7 @@ const BODY_LIMIT: usize = 64 << 10;
 /// The agent's call routes (their state is applied by messaging's `routes`).
 pub fn agent_routes() -> OpenApiRouter<MsgState> {
     OpenApiRouter::default()
-        .routes(routes!(ring))
+        .routes(routes!(ring, options))
         .routes(routes!(agent_signal))
         .routes(routes!(agent_end))
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
@@ -61,6 +63,7 @@ impl From<CallRefusal> for ApiError {
             CallRefusal::Call(e) => ApiError::Conflict(e.to_string()),
             CallRefusal::Signal(e) => ApiError::BadRequest(e.to_string()),
             CallRefusal::Routing(why) => ApiError::Conflict(why),
+            CallRefusal::NotOffered(_) => ApiError::Forbidden(e.to_string()),
             CallRefusal::Messaging(e) => e.into(),
         }
     }
@@ -139,6 +142,38 @@ async fn ring(
     }
     let call = s.svc.call_offer(&c, auth.id(), body.media).await?;
     Ok(Json(start(&s, call)))
+}
+
+/// The calls a conversation offers, and its current one.
+#[derive(Serialize, ToSchema)]
+pub struct CallOptions {
+    /// What the agent may ring with, as the conversation's queue allows (`calls_from_chat`).
+    pub media: Vec<Offered>,
+    /// The call that rings or is live in the conversation, if any.
+    pub call: Option<Call>,
+}
+
+/// Which calls the conversation's queue offers
+///
+/// Voice and video unless the queue the conversation was routed in says `voice` or `none`;
+/// the inbox and the desk show only those buttons.
+#[utoipa::path(get, path = "/api/messaging/conversations/{id}/call", tag = "messaging",
+    operation_id = "conversation_call_options",
+    params(("id" = String, Path, description = "The conversation")),
+    responses(
+        (status = 200, body = CallOptions, description = "{media, call}"),
+        (status = 403, description = "Not the conversation's agent"),
+    ),
+    security(("cookie" = []), ("bearer" = [])))]
+async fn options(
+    State(s): State<MsgState>,
+    auth: AuthAgent,
+    Path(id): Path<String>,
+) -> Result<Json<CallOptions>, ApiError> {
+    let c = acted_on(&s, &auth, &id).await?;
+    let media = s.svc.calls.allowed(auth.id(), &c.id).await;
+    let call = s.svc.calls.of_conversation(&c.id);
+    Ok(Json(CallOptions { media, call }))
 }
 
 /// Send a signalling message to the customer

@@ -40,6 +40,9 @@ pub trait CallSeat: Send + Sync {
     fn seat(&self, agent: &str, call_id: &str) -> BoxFuture<'static, Result<(), String>>;
     /// The call ended: the agent's capacity is free at once.
     fn release(&self, agent: &str, call_id: &str) -> BoxFuture<'static, ()>;
+    /// Which calls `agent` may place from `conversation`, as the queue it was routed in
+    /// allows (every kind when routing does not say).
+    fn allowed(&self, agent: &str, conversation: &str) -> BoxFuture<'static, Vec<Offered>>;
 }
 
 /// The calls of every conversation on this node.
@@ -65,6 +68,14 @@ impl Calls {
     /// The call of a conversation, if one rings or is live.
     pub fn of_conversation(&self, conversation: &str) -> Option<Call> {
         self.with(|b| b.of_conversation(conversation).cloned())
+    }
+
+    /// Which calls `agent` may place from `conversation` (every kind without a seat).
+    pub async fn allowed(&self, agent: &str, conversation: &str) -> Vec<Offered> {
+        match self.seat.get() {
+            Some(seat) => seat.allowed(agent, conversation).await,
+            None => vec![Offered::Voice, Offered::Video],
+        }
     }
 
     /// How many calls ring or are live on this node.

@@ -20,8 +20,19 @@ pub enum CallRefusal {
     Signal(#[from] super::SignalError),
     #[error("{0}")]
     Routing(String),
+    /// The conversation's queue does not offer this kind of call.
+    #[error("{}", not_offered(.0))]
+    NotOffered(Vec<Offered>),
     #[error(transparent)]
     Messaging(#[from] crate::messaging::MessagingError),
+}
+
+fn not_offered(allowed: &[Offered]) -> &'static str {
+    if allowed.contains(&Offered::Voice) {
+        "this conversation's queue offers voice calls only"
+    } else {
+        "this conversation's queue offers no calls"
+    }
 }
 
 fn millis(d: Duration) -> i64 {
@@ -47,14 +58,19 @@ impl Messaging {
         });
     }
 
-    /// The conversation's agent rings its contact. Refused while a call rings or is live in
-    /// the conversation or for the agent, or when routing counts the agent busy.
+    /// The conversation's agent rings its contact. Refused when the conversation's queue does
+    /// not offer that kind of call, while a call rings or is live in the conversation or for
+    /// the agent, or when routing counts the agent busy.
     pub async fn call_offer(
         &self,
         c: &Conversation,
         agent: &str,
         offered: Offered,
     ) -> Result<Call, CallRefusal> {
+        let allowed = self.calls.allowed(agent, &c.id).await;
+        if !allowed.contains(&offered) {
+            return Err(CallRefusal::NotOffered(allowed));
+        }
         let id = random_hex(16);
         let now = now_ms();
         let rules = self.call_rules();

@@ -53,6 +53,26 @@ pub struct QueueSpec {
     /// Wrap-up ends by itself after this long.
     #[serde(default)]
     pub wrap_up_limit_ms: Option<u64>,
+    /// Which calls an agent may place from this queue's conversations: `voice_and_video`
+    /// (the default), `voice` only, or `none`.
+    #[serde(default, skip_serializing_if = "CallsFromChat::is_default")]
+    pub calls_from_chat: CallsFromChat,
+}
+
+/// Which calls an agent may place from a queue's conversations.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum CallsFromChat {
+    #[default]
+    VoiceAndVideo,
+    Voice,
+    None,
+}
+
+impl CallsFromChat {
+    fn is_default(&self) -> bool {
+        *self == CallsFromChat::default()
+    }
 }
 
 /// Every strategy a queue spec may name.
