@@ -250,22 +250,37 @@ pub struct Browser {
 /// The messaging widget's shadow root, as a script expression.
 pub const WIDGET: &str = "document.getElementById('cobrowse-messaging').shadowRoot";
 
-/// Chromium's fake camera, microphone and screen, granted without a prompt, and media that
-/// play without a gesture: for the call tests.
+/// Chromium's fake camera and microphone (granted without a prompt: see the profile's
+/// preferences in [`Browser::start_with`]), and media that play without a gesture: for the
+/// call tests.
 pub const FAKE_MEDIA: &[&str] = &[
     "--use-fake-device-for-media-stream",
-    "--use-fake-ui-for-media-stream",
-    "--auto-select-desktop-capture-source=Entire screen",
     "--autoplay-policy=no-user-gesture-required",
 ];
+
+/// What the customer's Chromium shares when asked for a screen, beside [`FAKE_MEDIA`]:
+/// Chromium's fake entire screen (through its fake, auto-accepting prompt), or the messaging
+/// demo page's own tab (picked by its title, so a real tab capture, with its capture handle).
+pub const SHARES_SCREEN: &[&str] = &[
+    "--use-fake-ui-for-media-stream",
+    "--auto-select-desktop-capture-source=Entire screen",
+];
+pub const SHARES_THIS_TAB: &[&str] =
+    &["--auto-select-tab-capture-source-by-title=Messaging demo page"];
 
 /// Two browsers with fake media for a call: the customer on the messaging demo page has
 /// written, and the console (signed in as `agent`, in the inbox) has taken the conversation
 /// and shows the call buttons. Returns (console, customer).
 pub async fn call_pair(relay: &Relay) -> Result<(Browser, Browser)> {
+    call_pair_sharing(relay, SHARES_SCREEN).await
+}
+
+/// [`call_pair`], the customer's browser sharing what `shares` says.
+pub async fn call_pair_sharing(relay: &Relay, shares: &[&str]) -> Result<(Browser, Browser)> {
+    let customer_flags: Vec<&str> = FAKE_MEDIA.iter().chain(shares).copied().collect();
     let (console, customer) = tokio::try_join!(
         Browser::start_with(FAKE_MEDIA),
-        Browser::start_with(FAKE_MEDIA)
+        Browser::start_with(&customer_flags)
     )?;
     console.client.set_window_size(1400, 900).await?;
     customer
@@ -344,7 +359,13 @@ impl Browser {
                     "--disable-background-networking", "--disable-component-update",
                     "--disable-sync", "--no-first-run", "--window-size=1280,800",
                     format!("--user-data-dir={}", profile.path().display()),
-                ]
+                ],
+                // The microphone and camera are granted without a prompt, also where the fake
+                // prompt (`--use-fake-ui-for-media-stream`) is off so a real tab can be shared.
+                "prefs": {
+                    "profile.default_content_setting_values.media_stream_mic": 1,
+                    "profile.default_content_setting_values.media_stream_camera": 1,
+                },
             }
         });
         let mut caps = caps;

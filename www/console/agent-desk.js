@@ -15,6 +15,8 @@ let clockOffset = 0;      // relay clock minus ours, so countdowns follow the re
 let transferFor = null;   // the interaction the transfer dialog is for
 let wrapFor = null;       // the interaction the wrap-up dialog is for
 let socket = null;
+let callsByQueue = {};    // queue name -> calls_from_chat, for the call links of routed chats
+let queuesAt = 0;
 
 function el(tag, attrs = {}, ...children) {
   const e = document.createElement(tag);
@@ -61,8 +63,30 @@ function offerCard(w) {
     el('button', { class: 'decline', onclick: () => act(w.interaction, 'decline') }, 'Decline'));
 }
 
+/** What each queue offers as calls from its chats, read at most every 30 s. */
+async function loadCallSettings() {
+  if (Date.now() - queuesAt < 30000) return;
+  queuesAt = Date.now();
+  const r = await api('/api/routing/queues', undefined, 'GET').catch(() => null);
+  if (!r || !r.ok) return;
+  callsByQueue = Object.fromEntries((await r.json()).map((q) => [q.queue.name, q.queue.calls_from_chat || 'voice_and_video']));
+  if (desk) render(desk);
+}
+
+/** A routed chat opens in the inbox, and rings from there with the kinds its queue offers. */
+function chatLinks(w) {
+  const to = (query) => el('a', { class: 'button', target: 'inbox', href: `inbox.html${query}#conversation=${encodeURIComponent(w.interaction)}` });
+  const links = [Object.assign(to(''), { textContent: 'Open' })];
+  // The call links wait for the queue's setting, so a voice-only queue never shows video.
+  const offers = callsByQueue[w.queue];
+  if (offers && offers !== 'none') links.push(Object.assign(to('?call=voice'), { textContent: 'Voice call' }));
+  if (offers === 'voice_and_video') links.push(Object.assign(to('?call=video'), { textContent: 'Video call' }));
+  return links;
+}
+
 function workCard(w) {
   const buttons = [];
+  if (w.state === 'connected' && w.media === 'message') buttons.push(...chatLinks(w));
   if (w.state === 'connected') {
     buttons.push(el('button', { onclick: () => act(w.interaction, 'park') }, 'Park'));
     buttons.push(el('button', { onclick: () => openTransfer(w.interaction) }, 'Transfer'));
@@ -81,6 +105,7 @@ function workCard(w) {
 
 function render(view) {
   desk = view;
+  if (view.work.some((w) => w.media === 'message')) loadCallSettings();
   clockOffset = view.now_ms - Date.now();
   $('presence').value = view.presence;
   const status = $('status');

@@ -1,7 +1,9 @@
 // The inbox's call panel: "Voice call" and "Video call" ring the conversation's customer;
 // while the call lasts the remote video is large and the local preview small, with mute,
 // camera on/off, "Ask to share screen", end, a timer and the connection's quality from
-// getStats. Signalling goes through the relay (../messaging/call.js holds the WebRTC side).
+// getStats; over the customer's shared screen the agent's pointer is a laser, drawn here
+// and sent to the customer peer to peer. Signalling goes through the relay
+// (../messaging/call.js holds the WebRTC side).
 import { CallPeer, localMedia, clock } from '../messaging/call.js';
 
 export { clock };
@@ -39,19 +41,114 @@ export function setUp(request, open) {
     $('call-share').textContent = call.asking ? 'Stop asking for the screen' : 'Ask to share screen';
     if (call.asking) status('Asked the customer to share a screen…');
   };
+  laser();
   // A closed or reloaded console ends its call, with the reason.
   addEventListener('pagehide', () => {
     if (call) navigator.sendBeacon(`${base(call)}/end?reason=left`);
   });
 }
 
+/** Where the pointer is over the video's picture, as fractions of its frame (the picture
+ * may be letterboxed in the element), or null when outside it. */
+function framePoint(video, e) {
+  const r = video.getBoundingClientRect();
+  const vw = video.videoWidth, vh = video.videoHeight;
+  if (!vw || !vh || !r.width || !r.height) return null;
+  const scale = Math.min(r.width / vw, r.height / vh);
+  const w = vw * scale, h = vh * scale;
+  const x = (e.clientX - (r.left + (r.width - w) / 2)) / w, y = (e.clientY - (r.top + (r.height - h) / 2)) / h;
+  return x >= 0 && x <= 1 && y >= 0 && y <= 1 ? { x, y } : null;
+}
+
+/** The laser pointer over the shared screen: a red dot with a short fading trail drawn over
+ * the video, and the same point sent to the customer at most every 33 ms (the last one
+ * always). */
+function laser() {
+  const screen = $('call-screen');
+  const canvas = Object.assign(document.createElement('canvas'), { id: 'call-laser' });
+  canvas.setAttribute('aria-hidden', 'true');
+  Object.assign(canvas.style, { position: 'absolute', pointerEvents: 'none', display: 'none' });
+  screen.after(canvas);
+  screen.style.cursor = 'crosshair';
+  screen.title = 'Point at the customer\'s screen: they see your laser when they share this tab';
+  let trail = [], sentAt = 0, later = 0, drawing = 0;
+  const send = (p) => {
+    clearTimeout(later);
+    const wait = 33 - (performance.now() - sentAt);
+    if (wait > 0 && !p.off) { later = setTimeout(() => send(p), wait); return; }
+    sentAt = performance.now();
+    if (call && call.peer && call.peer.sendPointer(p)) {
+      const d = $('call-panel').dataset;
+      d.laserSent = String(Number(d.laserSent || 0) + 1);
+    }
+  };
+  const draw = () => {
+    drawing = 0;
+    const now = performance.now();
+    trail = trail.filter((t) => now - t.at < 500);
+    const show = trail.length > 0 && !screen.hidden;
+    canvas.style.display = show ? 'block' : 'none';
+    $('call-panel').dataset.laser = show ? 'on' : 'off';
+    if (!show) return;
+    $('call-panel').dataset.laserDraws = String(Number($('call-panel').dataset.laserDraws || 0) + 1);
+    Object.assign(canvas.style, { left: screen.offsetLeft + 'px', top: screen.offsetTop + 'px', width: screen.clientWidth + 'px', height: screen.clientHeight + 'px' });
+    canvas.width = screen.clientWidth; canvas.height = screen.clientHeight;
+    const g = canvas.getContext('2d');
+    trail.forEach((t, i) => {
+      const last = i === trail.length - 1;
+      g.globalAlpha = last ? 1 : Math.max(0, 1 - (now - t.at) / 500) * 0.6;
+      g.fillStyle = '#ef4444';
+      g.beginPath(); g.arc(t.px, t.py, last ? 7 : 4, 0, Math.PI * 2); g.fill();
+    });
+    drawing = requestAnimationFrame(draw);
+  };
+  screen.addEventListener('pointermove', (e) => {
+    if (!call || !call.peer) return;
+    const p = framePoint(screen, e);
+    if (!p) return;
+    const r = screen.getBoundingClientRect();
+    trail.push({ px: e.clientX - r.left, py: e.clientY - r.top, at: performance.now() });
+    if (trail.length > 40) trail.shift();
+    if (!drawing) drawing = requestAnimationFrame(draw);
+    send(p);
+  });
+  screen.addEventListener('pointerleave', () => { trail = []; send({ off: true }); });
+}
+
 const base = (c) => `/api/messaging/conversations/${c.conversation}/call/${c.id}`;
 
-/** Shows the call buttons where this agent may ring: her own assigned conversation. */
-export function showFor(view, me) {
+/** Shows the call buttons where this agent may ring: her own assigned conversation, and
+ * only the kinds its queue offers (voice and video, voice only, or none). A desk link
+ * (inbox.html?call=voice#conversation=ID) rings once the conversation is open. */
+export async function showFor(view, me) {
   const mine = !!view && view.conversation.agent_id === me.id && view.conversation.state === 'assigned';
   const busy = !!call;
-  for (const id of ['call-voice', 'call-video']) { $(id).hidden = !mine; $(id).disabled = busy; }
+  let media = [];
+  if (mine) {
+    try { media = (await api(`/api/messaging/conversations/${view.conversation.id}/call`)).media; } catch (e) { media = []; }
+  }
+  if (!view || current() !== view.conversation.id) return;
+  $('call-voice').hidden = !media.includes('voice');
+  $('call-video').hidden = !media.includes('video');
+  for (const id of ['call-voice', 'call-video']) $(id).disabled = busy;
+  const asked = new URLSearchParams(location.search).get('call');
+  if (asked) {
+    const url = new URL(location.href);
+    url.searchParams.delete('call');
+    history.replaceState(null, '', url);
+    if (media.includes(asked) && !busy) ring(asked);
+    else if (mine && !busy) refusedHere(asked === 'video' && media.includes('voice') ? 'This queue offers voice calls only.' : 'This queue offers no calls.');
+  }
+}
+
+/** Says in the panel, for a few seconds, why the desk's call did not ring. */
+function refusedHere(text) {
+  const panel = $('call-panel');
+  panel.hidden = false;
+  panel.dataset.state = 'refused';
+  for (const id of ['call-mute', 'call-camera', 'call-share', 'call-end']) $(id).disabled = true;
+  status(text);
+  setTimeout(() => { if (!call) { panel.hidden = true; $('call-end').disabled = false; } }, 4000);
 }
 
 function status(text) { $('call-status').textContent = text; }

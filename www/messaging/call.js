@@ -2,8 +2,9 @@
  * one RTCPeerConnection per call, signalled through the relay (the caller gives `send`), with
  * "perfect negotiation" so either side may renegotiate (the customer adds a screen), mute,
  * camera off (the sender stops sending, so the far side gets no frames), screen sharing, an
- * ICE restart when the connection fails, and the figures of getStats for the call panel.
- * The media go peer to peer; the relay sees only the signalling. */
+ * ICE restart when the connection fails, the figures of getStats for the call panel, and
+ * the agent's laser pointer over a shared screen (an unordered data channel, peer to peer).
+ * The media and the pointer go peer to peer; the relay sees only the signalling. */
 
 /** Asks the browser for a microphone and, if `video`, a camera, falling back to what it has:
  * resolves to { stream, audio, video, problem } where `problem` says what was refused or
@@ -35,7 +36,8 @@ function explain(e) {
 export class CallPeer {
   /** `polite`: the side that yields when both offer at once (the customer). `send(signal)`
    * posts one signalling message; `on` has remote(track, kind), state(connectionState),
-   * media(signal), failed() (the connection is gone for good). */
+   * media(signal), failed() (the connection is gone for good), and pointer({x, y} in 0..1
+   * of the shared screen, or {off: true}) on the customer's side. */
   constructor({ iceServers, polite, send, on }) {
     this.polite = polite;
     this.send = send;
@@ -51,7 +53,11 @@ export class CallPeer {
     this.failTimer = 0;
     this.last = { at: 0, bytes: 0 };
     this.closed = false;
+    this.pointer = null;
     const pc = this.pc;
+    // The agent opens the pointer's channel in her first offer; the customer receives it.
+    if (!polite) this.attachPointer(pc.createDataChannel('pointer', { ordered: false, maxRetransmits: 0 }));
+    pc.ondatachannel = ({ channel }) => { if (polite && channel.label === 'pointer') this.attachPointer(channel); };
     pc.onicecandidate = ({ candidate: c }) => {
       this.post({ kind: 'candidate', candidate: c ? c.candidate : '', sdp_mid: c ? c.sdpMid : null, sdp_m_line_index: c ? c.sdpMLineIndex : null });
     };
@@ -68,13 +74,41 @@ export class CallPeer {
       const s = pc.connectionState;
       this.on.state(s);
       clearTimeout(this.failTimer);
+      clearTimeout(this.restartTimer);
       if (s === 'connected') { this.restarted = false; return; }
       if (s === 'failed' || s === 'disconnected') {
-        // The network changed: one ICE restart (the offering side starts it), then give up.
-        if (s === 'failed' && !this.restarted) { this.restarted = true; pc.restartIce(); }
+        // The network changed or went: one ICE restart (at once when it failed, after 2 s
+        // still disconnected), then, 10 s later without a connection, the call is lost.
+        const restart = () => {
+          if (this.restarted || this.closed || pc.connectionState === 'connected') return;
+          this.restarted = true;
+          this.restarts = (this.restarts || 0) + 1;
+          pc.restartIce();
+        };
+        if (s === 'failed') restart(); else this.restartTimer = setTimeout(restart, 2000);
         this.failTimer = setTimeout(() => { if (pc.connectionState !== 'connected' && !this.closed) this.on.failed(); }, 10000);
       }
     };
+  }
+
+  attachPointer(channel) {
+    this.pointer = channel;
+    channel.onmessage = (e) => {
+      // The far side's words are untrusted: small JSON, two numbers within the frame, or off.
+      if (typeof e.data !== 'string' || e.data.length > 100 || !this.on.pointer) return;
+      let p;
+      try { p = JSON.parse(e.data); } catch (err) { return; }
+      if (p && p.off === true) { this.on.pointer({ off: true }); return; }
+      const ok = (n) => typeof n === 'number' && n >= 0 && n <= 1;
+      if (p && ok(p.x) && ok(p.y)) this.on.pointer({ x: p.x, y: p.y });
+    };
+  }
+
+  /** The agent's laser at (x, y), fractions of the shared screen's frame, or off. */
+  sendPointer(p) {
+    if (!this.pointer || this.pointer.readyState !== 'open') return false;
+    this.pointer.send(JSON.stringify(p.off ? { off: true } : { x: Math.round(p.x * 1e4) / 1e4, y: Math.round(p.y * 1e4) / 1e4 }));
+    return true;
   }
 
   post(signal) { if (!this.closed) this.send(signal).catch((e) => console.warn('call: signal refused', e)); }
@@ -156,6 +190,8 @@ export class CallPeer {
     track.stop();
     try { this.pc.removeTrack(sender); } catch (e) { /* closed */ }
     this.post(this.state());
+    // Also when the browser's own "Stop sharing" ended it: the page's controls follow.
+    if (this.on.screenStopped) this.on.screenStopped();
   }
 
   /** The call's figures now: round trip (ms), packets lost, receive bitrate (kbit/s), the
@@ -185,6 +221,7 @@ export class CallPeer {
   close() {
     this.closed = true;
     clearTimeout(this.failTimer);
+    clearTimeout(this.restartTimer);
     this.stopScreen();
     for (const t of Object.values(this.tracks)) if (t && t.stop) t.stop();
     try { this.pc.close(); } catch (e) { /* already */ }

@@ -1,8 +1,10 @@
 /*! The messaging widget's calls (ES module, loaded by widget.js): the incoming-call prompt
  * (Accept with audio, Accept with video, Decline; it rings until the relay's timeout), the call
  * bar (the agent's video large, the own preview small, mute, camera on/off, screen sharing
- * when the agent asks, end, a timer), and clear words when the browser refuses the microphone
- * or camera (the call goes on with what is available). */
+ * when the agent asks, end, a timer), clear words when the browser refuses the microphone
+ * or camera (the call goes on with what is available), and the agent's laser pointer: an
+ * overlay on this page when the customer shares this very tab (known by its capture handle),
+ * a line in the call bar when they share something else. */
 import { CallPeer, localMedia, clock } from './call.js';
 
 export const CALL_CSS = `
@@ -17,6 +19,8 @@ export const CALL_CSS = `
 .callbar video.local { position: absolute; right: 6px; bottom: 6px; width: 28%; border: 2px solid #fff; border-radius: 4px; background: #000; }
 .callbar button { border-color: #e5e7eb; color: #111827; }
 .callbar .ask { background: #fef3c7; color: #78350f; border-radius: 6px; padding: 6px; margin-top: 6px; }
+.laser { position: fixed; left: 0; top: 0; width: 18px; height: 18px; margin: -9px 0 0 -9px; border-radius: 50%; background: rgba(239, 68, 68, .9); box-shadow: 0 0 12px 4px rgba(239, 68, 68, .55); pointer-events: none; z-index: 2147483647; }
+.laser[hidden] { display: none; }
 `;
 
 const REASONS = { hung_up: 'ended', declined: 'declined', no_answer: 'missed', left: 'ended: a page was closed', connection_lost: 'ended: the connection was lost', conversation_ended: 'ended with the conversation' };
@@ -26,9 +30,15 @@ export function mountCalls(ui) {
   const bar = document.createElement('div');
   bar.className = 'callbar'; bar.hidden = true; bar.setAttribute('role', 'region'); bar.setAttribute('aria-label', 'Call');
   bar.innerHTML = `<div class="media"><video class="remote" autoplay playsinline hidden></video><video class="local" autoplay playsinline muted hidden></video><audio class="audio" autoplay></audio></div>
-    <div><span class="state" role="status" aria-live="polite"></span> <span class="timer"></span> <span class="far" aria-live="polite"></span></div>
+    <div><span class="state" role="status" aria-live="polite"></span> <span class="timer"></span> <span class="far" aria-live="polite"></span> <span class="pointing" hidden>· The agent is pointing at what you share</span></div>
     <div><button type="button" class="mute" aria-pressed="false">Mute</button><button type="button" class="camera">Camera off</button><button type="button" class="share" hidden>Stop sharing</button><button type="button" class="end">End call</button></div>`;
   ui.root.querySelector('header').after(bar);
+  // The agent's laser over this page (inside the widget's shadow root, so co-browse never
+  // captures it and it never takes a click).
+  const dot = Object.assign(document.createElement('div'), { className: 'laser', hidden: true });
+  dot.setAttribute('aria-hidden', 'true');
+  ui.root.appendChild(dot);
+  let dotTimer = 0;
   const q = (s) => bar.querySelector(s);
   let call = null, ticker = 0;
   const path = (c, what) => `api/messaging/guest/call/${c.id}/${what}`;
@@ -87,6 +97,8 @@ export function mountCalls(ui) {
         state: (s) => { bar.dataset.connection = s; if (s === 'connected' && !c.since) { c.since = Date.now(); bar.dataset.state = 'live'; say('In call'); } },
         media: (m) => far(m),
         failed: () => hangUp('connection_lost'),
+        pointer: (p) => pointed(p),
+        screenStopped: () => screenStopped(),
       },
     });
     c.peer.beforeAnswer = () => c.peer.addLocal(local.stream);
@@ -104,6 +116,18 @@ export function mountCalls(ui) {
     bar.dataset.farAudio = m.audio ? 'on' : 'off';
   }
 
+  /** The agent points at what is shared: over this page when it is this tab. */
+  function pointed(p) {
+    clearTimeout(dotTimer);
+    const here = !p.off && !!call && !!call.screenSelf;
+    dot.hidden = !here;
+    q('.pointing').hidden = !!p.off || here;
+    if (here) dot.style.transform = `translate(${Math.round(p.x * innerWidth)}px, ${Math.round(p.y * innerHeight)}px)`;
+    bar.dataset.laser = p.off ? 'off' : here ? `${p.x},${p.y}` : 'elsewhere';
+    if (!p.off) { bar.dataset.laserWhere = here ? 'here' : 'elsewhere'; bar.dataset.laserSeen = String(Number(bar.dataset.laserSeen || 0) + 1); }
+    if (!p.off) dotTimer = setTimeout(() => { dot.hidden = true; q('.pointing').hidden = true; bar.dataset.laser = 'off'; }, 2000);
+  }
+
   function askScreen() {
     if (!call || !call.peer || bar.querySelector('.ask')) return;
     const ask = document.createElement('div'); ask.className = 'ask'; ask.setAttribute('role', 'alertdialog');
@@ -113,8 +137,16 @@ export function mountCalls(ui) {
     yes.onclick = async () => {
       ask.remove();
       try {
-        const stream = await navigator.mediaDevices.getDisplayMedia({ video: true, audio: false });
+        // A handle only this page knows: if the capture carries it, this very tab is shared,
+        // and the agent's laser can be drawn over it.
+        const handle = 'cobrowse-' + Math.random().toString(36).slice(2);
+        try { navigator.mediaDevices.setCaptureHandleConfig({ handle, permittedOrigins: [location.origin] }); } catch (e) { /* not in this browser */ }
+        const stream = await navigator.mediaDevices.getDisplayMedia({ video: true, audio: false, selfBrowserSurface: 'include' });
         if (!call || !call.peer) { stream.getTracks().forEach((t) => t.stop()); return; }
+        const track = stream.getVideoTracks()[0];
+        const captured = track && track.getCaptureHandle ? track.getCaptureHandle() : null;
+        call.screenSelf = !!captured && captured.handle === handle;
+        bar.dataset.screenSurface = call.screenSelf ? 'this-tab' : ((track && track.getSettings().displaySurface) || 'unknown');
         call.peer.shareScreen(stream);
         bar.dataset.screen = 'on';
         q('.share').hidden = false;
@@ -126,7 +158,12 @@ export function mountCalls(ui) {
     yes.focus();
   }
 
-  q('.share').onclick = () => { if (call && call.peer) call.peer.stopScreen(); q('.share').hidden = true; bar.dataset.screen = 'off'; };
+  q('.share').onclick = () => { if (call && call.peer) call.peer.stopScreen(); screenStopped(); };
+  function screenStopped() {
+    q('.share').hidden = true; bar.dataset.screen = 'off';
+    if (call) call.screenSelf = false;
+    dot.hidden = true; q('.pointing').hidden = true;
+  }
   q('.mute').onclick = () => {
     if (!call || !call.peer) return;
     call.muted = !call.muted; call.peer.setMuted(call.muted);
@@ -164,6 +201,7 @@ export function mountCalls(ui) {
     ui.root.querySelectorAll('.ring').forEach((b) => b.remove());
     for (const s of ['.remote', '.local', '.audio']) q(s).srcObject = null;
     bar.querySelectorAll('.ask').forEach((a) => a.remove());
+    screenStopped();
     bar.hidden = true; bar.dataset.state = 'ended'; bar.dataset.reason = reason;
     ui.status(`Call ${REASONS[reason] || reason}${duration ? ` (${clock(duration)})` : ''}.`);
     call = null;
