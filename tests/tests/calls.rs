@@ -7,8 +7,10 @@
 //! duration; a second call declined says so. The agent's laser over a shared screen reaches
 //! the customer (drawn over the page when the shared surface is this very tab); an ICE restart
 //! keeps the call; a lost connection ends it with that reason on both sides and the timeline;
-//! a queue set to voice only shows no video button, here nor on the desk. Screenshots go to
-//! `tests/output/call-*.png`.
+//! a queue set to voice only shows no video button, here nor on the desk; co-browse runs
+//! beside a live call. Screenshots go to `tests/output/call-*.png`.
+
+mod mirror_support;
 
 use std::time::Duration;
 
@@ -516,5 +518,84 @@ async fn a_voice_only_queue_shows_no_video_call_on_the_desk_nor_in_the_inbox() -
             &format!("{PANEL}.dataset.reason === 'declined'"),
         )
         .await?;
+    Ok(())
+}
+
+#[tokio::test]
+async fn co_browse_runs_beside_a_live_call() -> anyhow::Result<()> {
+    let relay = Relay::start(&[]).await?;
+    let (console, customer) = call_pair(&relay).await?;
+    video_call_accepted(&console, &customer).await?;
+    let b = bar();
+    console
+        .until(
+            "the call live",
+            &format!("{PANEL}.dataset.state === 'live'"),
+        )
+        .await?;
+
+    // During the call the agent invites to co-browse and opens the pane in a second tab, so
+    // the inbox (and its call) stays open.
+    console
+        .press("Invite to co-browse", "document.getElementById('invite')")
+        .await?;
+    console
+        .until(
+            "the link to the co-browse pane",
+            "!document.getElementById('cobrowse-open').hidden",
+        )
+        .await?;
+    let link: Value = console
+        .js("return document.getElementById('cobrowse-open').href")
+        .await?;
+    let inbox = console.client.window().await?;
+    let pane = console.client.new_window(true).await?;
+    console.client.switch_to_window(pane.handle).await?;
+    console
+        .client
+        .goto(link.as_str().unwrap_or_default())
+        .await?;
+    mirror_support::until_console(&console, "the pane attached to the offer", |s| {
+        s["sessionId"].is_string()
+    })
+    .await?;
+    customer
+        .press(
+            "the invitation's Accept button",
+            &format!("{WIDGET}.querySelector('.offer button.accept')"),
+        )
+        .await?;
+    mirror_support::until_console(&console, "the mirror of the customer's page", |s| {
+        s["synced"].as_u64().unwrap_or(0) >= 1 && s["customer"] == true
+    })
+    .await?;
+    console.screenshot("call-cobrowse-mirror").await?;
+
+    // Both go on: the call is still live, with the customer's audio and frames still coming,
+    // and the customer still hears the agent.
+    console.client.switch_to_window(inbox).await?;
+    let live: Value = console.js(&format!("return {PANEL}.dataset.state")).await?;
+    assert_eq!(live, "live", "co-browse ended the call");
+    grows(
+        &console,
+        "the customer's audio during co-browse",
+        &format!("{PANEL}.dataset.audioBytes"),
+        2000.0,
+    )
+    .await?;
+    grows(
+        &customer,
+        "the agent's frames during co-browse",
+        &format!("{b}.dataset.frames"),
+        10.0,
+    )
+    .await?;
+    let sharing: Value = customer
+        .js("const ui = document.getElementById('cobrowse-ui'); return !!ui")
+        .await?;
+    assert_eq!(
+        sharing, true,
+        "the customer's page shares while the call lasts"
+    );
     Ok(())
 }
