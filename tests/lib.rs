@@ -229,6 +229,21 @@ impl Relay {
             .and_then(|v| v.parse().ok())
     }
 
+    /// Sends SIGTERM, as an orchestrator stopping the node does, and waits (up to 15 s) for
+    /// the process to exit: how it exited.
+    pub async fn terminate(&mut self) -> Result<std::process::ExitStatus> {
+        let pid = self.child.id().context("the relay already exited")?;
+        let sent = Command::new("kill")
+            .args(["-TERM", &pid.to_string()])
+            .status()
+            .await?;
+        anyhow::ensure!(sent.success(), "kill -TERM {pid} failed");
+        tokio::time::timeout(Duration::from_secs(15), self.child.wait())
+            .await
+            .context("the relay did not exit within 15 s of SIGTERM")?
+            .map_err(Into::into)
+    }
+
     /// Kills the process hard, as a crash would.
     pub async fn kill(mut self) -> Result<()> {
         self.child.kill().await?;

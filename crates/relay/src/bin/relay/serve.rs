@@ -325,12 +325,35 @@ pub async fn serve(db: PathBuf, s: Serve) -> anyhow::Result<()> {
         println!("  Health:               http://{local}/healthz");
         println!("  API description:      http://{local}/api/openapi.json");
     }
-    relay::run(listener, config, async {
-        // Ctrl-C is the only shutdown signal; if it cannot be installed we still serve.
-        if tokio::signal::ctrl_c().await.is_err() {
+    relay::run(listener, config, stop_signal())
+        .await
+        .context("serving")
+}
+
+/// Ctrl-C or SIGTERM (what systemd, Kubernetes and `kill` send): the relay stops accepting,
+/// tells its clients to go elsewhere and finishes its writes. A signal that cannot be
+/// installed is logged and not waited for; the other still stops the relay.
+async fn stop_signal() {
+    use tokio::signal::unix::{signal, SignalKind};
+    let ctrl_c = async {
+        if let Err(e) = tokio::signal::ctrl_c().await {
+            tracing::warn!(error = %e, "Ctrl-C not handled");
             std::future::pending::<()>().await;
         }
-    })
-    .await
-    .context("serving")
+    };
+    let term = async {
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                term.recv().await;
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "SIGTERM not handled");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    tokio::select! {
+        () = ctrl_c => tracing::info!("Ctrl-C: draining"),
+        () = term => tracing::info!("SIGTERM: draining"),
+    }
 }
