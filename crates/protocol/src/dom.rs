@@ -214,6 +214,25 @@ pub struct Snapshot {
     pub focus: NodeId,
 }
 
+/// The rest of a large page's snapshot, after a [`Message::SnapshotBegin`](crate::Message):
+/// more nodes (parent-first, each appended to its parent in order, its parent sent before it
+/// in this or an earlier part), the rules, adopted sheets, form values and scroll offsets found
+/// with them. The part marked `last` completes the snapshot; the page's changes since follow
+/// as usual. A page sends parts so that no frame is near the size limit and the top of the
+/// page (what the viewport shows first) arrives, and is shown, first.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(proptest_derive::Arbitrary))]
+pub struct SnapshotPart {
+    /// Encoded as a snapshot's are ([`delta_nodes`]).
+    #[serde(with = "delta_nodes")]
+    pub nodes: Vec<Node>,
+    pub sheets: Vec<SheetRules>,
+    pub adopted: Vec<AdoptedSheets>,
+    pub form: Vec<InputValue>,
+    pub scrolls: Vec<Scroll>,
+    pub last: bool,
+}
+
 /// One change in a [`MutationBatch`]; ops apply in order.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(test, derive(proptest_derive::Arbitrary))]

@@ -158,6 +158,11 @@ messages! {
     KeyStart(KeyShare) = 0x1b, Customer;
     /// The page confirms the exchange and hands the console the content key, sealed.
     KeyConfirm(KeyConfirm) = 0x1c, Customer;
+    /// The top of a large page, as a snapshot is (a new name table, sequence reset); the rest
+    /// follows in `SnapshotPart` frames.
+    SnapshotBegin(Snapshot) = 0x1d, Customer;
+    /// More of a large page's snapshot; the one marked `last` completes it.
+    SnapshotPart(SnapshotPart) = 0x1e, Customer;
 
     // The customer's consent (0x30..): the relay acts on the kind, and reads a grant's terms.
     /// The customer accepted the agent's navigation request.
@@ -421,13 +426,22 @@ fn check_rules(rules: &[String], limits: &Limits) -> Result<(), DecodeError> {
 /// Content bounds beyond the frame size: counts and string lengths.
 fn check_limits(message: &Message, limits: &Limits) -> Result<(), DecodeError> {
     match message {
-        Message::Snapshot(s) => {
+        Message::Snapshot(s) | Message::SnapshotBegin(s) => {
             check_str(&s.url, limits)?;
             over("nodes", limits.max_nodes, s.nodes.len())?;
             s.nodes
                 .iter()
                 .try_for_each(|n| check_node(&n.data, limits))?;
             s.sheets
+                .iter()
+                .try_for_each(|sheet| check_rules(&sheet.rules, limits))
+        }
+        Message::SnapshotPart(p) => {
+            over("nodes", limits.max_nodes, p.nodes.len())?;
+            p.nodes
+                .iter()
+                .try_for_each(|n| check_node(&n.data, limits))?;
+            p.sheets
                 .iter()
                 .try_for_each(|sheet| check_rules(&sheet.rules, limits))
         }

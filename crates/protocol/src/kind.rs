@@ -16,12 +16,20 @@ impl FrameKind {
         (0x50..0x60).contains(&self.code())
     }
 
+    /// A snapshot, whole or the first of its parts: it starts a new name table, resets the
+    /// receiver's sequence tracking and makes every page-state frame before it moot.
+    pub fn starts_snapshot(self) -> bool {
+        matches!(self, Self::Snapshot | Self::SnapshotBegin)
+    }
+
     /// Frames that describe the page's current state. A relay keeps the latest snapshot and
     /// these since it, so a late-joining agent sees the page at once.
     pub fn is_page_state(self) -> bool {
         matches!(
             self,
             Self::Snapshot
+                | Self::SnapshotBegin
+                | Self::SnapshotPart
                 | Self::Mutations
                 | Self::InputValue
                 | Self::Scroll
@@ -39,6 +47,8 @@ impl FrameKind {
         matches!(
             self,
             Self::Snapshot
+                | Self::SnapshotBegin
+                | Self::SnapshotPart
                 | Self::Mutations
                 | Self::InputValue
                 | Self::Scroll

@@ -6,7 +6,8 @@
 //! relay's [`Viewers`] frame under a new kind, which earlier pages ignore, and
 //! [`Pairing::Observe`] as the last variant, for a supervisor's silent observer, and time-boxed
 //! and scoped grants: new kinds for an accept on terms, a region's node ids, an area request,
-//! the relay's grant status and its dropped-input notice, and two `Refusal` variants last.)
+//! the relay's grant status and its dropped-input notice, and two `Refusal` variants last; and
+//! a large page's snapshot in parts, `SnapshotBegin` and [`SnapshotPart`].)
 //!
 //! One binary WebSocket message carries one [`Frame`]: a one-byte [`FrameKind`], a varint
 //! sequence number and a postcard-encoded body. The relay reads only the [`Envelope`] (kind and

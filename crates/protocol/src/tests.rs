@@ -11,32 +11,73 @@ fn roundtrip(frame: &Frame) -> Frame {
     Frame::decode(&bytes, &Limits::default()).expect("own encoding decodes")
 }
 
+/// Runs `check` over `strategy` on a thread with a large stack: drawing one of every message
+/// kind nests deeply, and a debug build needs more than a test thread's 2 MiB for it.
+fn check_deep<S: Strategy>(
+    strategy: impl FnOnce() -> S + Send + 'static,
+    check: impl Fn(S::Value) -> Result<(), TestCaseError> + Send + 'static,
+) where
+    S::Value: core::fmt::Debug,
+{
+    let run = move || {
+        let mut runner = proptest::test_runner::TestRunner::default();
+        if let Err(e) = runner.run(&strategy(), check) {
+            panic!("{e}");
+        }
+    };
+    let thread = std::thread::Builder::new().stack_size(32 << 20).spawn(run);
+    if thread.expect("a test thread").join().is_err() {
+        panic!("the property failed (see above)");
+    }
+}
+
+#[test]
+fn every_frame_survives_a_round_trip() {
+    check_deep(
+        || (any::<u32>(), any::<Message>()),
+        |(seq, message)| {
+            let frame = Frame::new(seq, message);
+            prop_assert_eq!(roundtrip(&frame), frame);
+            Ok(())
+        },
+    );
+}
+
+#[test]
+fn the_envelope_agrees_with_the_full_decode() {
+    check_deep(
+        || (any::<u32>(), any::<Message>()),
+        |(seq, message)| {
+            let bytes = Frame::new(seq, message.clone()).encode().unwrap();
+            let (envelope, _) = Envelope::peek(&bytes, &Limits::default()).unwrap();
+            prop_assert_eq!(
+                envelope,
+                Envelope {
+                    kind: message.kind(),
+                    seq,
+                    sealed: false
+                }
+            );
+            Ok(())
+        },
+    );
+}
+
 proptest! {
-    #[test]
-    fn every_frame_survives_a_round_trip(seq in any::<u32>(), message in any::<Message>()) {
-        let frame = Frame::new(seq, message);
-        prop_assert_eq!(roundtrip(&frame), frame);
-    }
-
-    #[test]
-    fn the_envelope_agrees_with_the_full_decode(seq in any::<u32>(), message in any::<Message>()) {
-        let bytes = Frame::new(seq, message.clone()).encode().unwrap();
-        let (envelope, _) = Envelope::peek(&bytes, &Limits::default()).unwrap();
-        prop_assert_eq!(envelope, Envelope { kind: message.kind(), seq, sealed: false });
-    }
-
     #[test]
     fn arbitrary_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..512)) {
         let _ = Frame::decode(&bytes, &Limits::default());
         let _ = Envelope::peek(&bytes, &Limits::default());
     }
+}
 
-    #[test]
-    fn corrupted_frames_never_panic(
-        message in any::<Message>(),
-        flips in proptest::collection::vec((any::<prop::sample::Index>(), any::<u8>()), 1..8),
-        cut in any::<prop::sample::Index>(),
-    ) {
+#[test]
+fn corrupted_frames_never_panic() {
+    let strategy = || {
+        let flips = proptest::collection::vec((any::<prop::sample::Index>(), any::<u8>()), 1..8);
+        (any::<Message>(), flips, any::<prop::sample::Index>())
+    };
+    check_deep(strategy, |(message, flips, cut)| {
         let mut bytes = Frame::new(7, message).encode().unwrap();
         for (at, value) in flips {
             let i = at.index(bytes.len());
@@ -44,7 +85,8 @@ proptest! {
         }
         let _ = Frame::decode(&bytes, &Limits::default());
         let _ = Frame::decode(&bytes[..cut.index(bytes.len() + 1)], &Limits::default());
-    }
+        Ok(())
+    });
 }
 
 #[test]

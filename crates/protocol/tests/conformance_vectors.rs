@@ -317,6 +317,67 @@ fn valid_cases() -> Vec<(String, Frame)> {
                 scope: None,
             }),
         ),
+        (
+            "snapshot_begin",
+            Message::SnapshotBegin(Snapshot {
+                url: s("https://shop.example/orders"),
+                viewport: Viewport {
+                    width: 1280,
+                    height: 720,
+                },
+                nodes: vec![
+                    Node {
+                        id: 1,
+                        parent: 0,
+                        data: NodeData::Document,
+                    },
+                    Node {
+                        id: 2,
+                        parent: 1,
+                        data: NodeData::Element {
+                            ns: Namespace::Html,
+                            tag: Name::New(s("html")),
+                            attrs: Vec::new(),
+                        },
+                    },
+                ],
+                sheets: Vec::new(),
+                adopted: Vec::new(),
+                form: Vec::new(),
+                scrolls: Vec::new(),
+                focus: 0,
+            }),
+        ),
+        (
+            "snapshot_part_last",
+            Message::SnapshotPart(SnapshotPart {
+                nodes: vec![
+                    Node {
+                        id: 3,
+                        parent: 2,
+                        data: NodeData::Element {
+                            ns: Namespace::Html,
+                            tag: Name::New(s("body")),
+                            attrs: Vec::new(),
+                        },
+                    },
+                    Node {
+                        id: 4,
+                        parent: 3,
+                        data: NodeData::Text(s("Order #100000")),
+                    },
+                ],
+                sheets: Vec::new(),
+                adopted: Vec::new(),
+                form: Vec::new(),
+                scrolls: vec![Scroll {
+                    node: 0,
+                    x: 0,
+                    y: 480,
+                }],
+                last: true,
+            }),
+        ),
     ];
     for (i, (name, message)) in extra.into_iter().enumerate() {
         // Sequence numbers past one varint byte too, so a reader's varint is exercised.
