@@ -137,17 +137,21 @@ impl<N: Clone> Capture<N> {
     }
 
     /// Works on the snapshot for one slice (the configured budget). Returns true once the
-    /// snapshot frame is encoded and waiting in [`Capture::take_frames`].
+    /// snapshot frame (or its last part) is encoded and waiting in [`Capture::take_frames`];
+    /// a large page's earlier parts wait there as they are read.
     pub fn continue_snapshot<P: Page<Node = N>>(&mut self, page: &P) -> Result<bool, CaptureError> {
         let Some(mut job) = self.job.take() else {
             return Ok(true);
         };
         if !job.slice(page, &self.config, &mut self.known, &self.changes) {
+            let part = job.part(page);
             self.job = Some(job);
+            if let Some(part) = part {
+                self.outbox.emit(part)?;
+            }
             return Ok(false);
         }
-        let snapshot = job.finish(page);
-        self.outbox.emit(Message::Snapshot(snapshot))?;
+        self.outbox.emit(job.finish(page))?;
         Ok(true)
     }
 

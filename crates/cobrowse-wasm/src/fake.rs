@@ -288,12 +288,15 @@ impl Page for FakePage {
     }
 }
 
-/// Decodes frames and applies them to a model (the snapshot first).
+/// Decodes frames and applies them to a model (the snapshot first, whole or in parts).
 pub fn rebuild(frames: &[Vec<u8>], into: &mut Option<Dom>) {
     for bytes in frames {
         let frame = Frame::decode(bytes, &Limits::default()).unwrap();
         match frame.message {
-            Message::Snapshot(s) => *into = Some(Dom::from_snapshot(&s).unwrap()),
+            Message::Snapshot(s) | Message::SnapshotBegin(s) => {
+                *into = Some(Dom::from_snapshot(&s).unwrap())
+            }
+            Message::SnapshotPart(p) => into.as_mut().unwrap().extend(&p).unwrap(),
             Message::Mutations(b) => into.as_mut().unwrap().apply(&b).unwrap(),
             Message::InputValue(v) => into.as_mut().unwrap().apply_input(&v).unwrap(),
             _ => {}
@@ -326,7 +329,9 @@ pub fn snapshot(page: &FakePage, config: Config) -> (Capture<usize>, Vec<Vec<u8>
 /// The canonical form of `page` as a fresh snapshot sees it.
 pub fn fresh_canonical(page: &FakePage, config: Config) -> String {
     let saved: Vec<Option<NodeId>> = page.nodes.borrow().iter().map(|n| n.cached.get()).collect();
-    let (_, frames) = snapshot(page, config);
+    let mut capture = begun(config);
+    while !capture.continue_snapshot(page).unwrap() {}
+    let frames = capture.take_frames();
     for (n, id) in page.nodes.borrow().iter().zip(saved) {
         n.cached.set(id);
     }
@@ -338,3 +343,7 @@ pub fn fresh_canonical(page: &FakePage, config: Config) -> String {
 #[cfg(test)]
 #[path = "capture_tests.rs"]
 mod capture_tests;
+
+#[cfg(test)]
+#[path = "snapshot_tests.rs"]
+mod snapshot_tests;

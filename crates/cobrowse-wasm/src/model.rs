@@ -12,7 +12,7 @@ use std::fmt::Write as _;
 
 use protocol::{
     AdoptedSheets, FormValue, InputValue, Mutation, MutationBatch, Name, Namespace, Node, NodeData,
-    NodeId, RuleChange, SheetRef, Snapshot,
+    NodeId, RuleChange, SheetRef, Snapshot, SnapshotPart,
 };
 
 use crate::intern::FxMap;
@@ -117,6 +117,22 @@ impl Dom {
         }
         dom.focus = snapshot.focus;
         Ok(dom)
+    }
+
+    /// Adds a part of a snapshot sent in parts, as [`Dom::from_snapshot`] adds the first.
+    pub fn extend(&mut self, part: &SnapshotPart) -> Result<(), ModelError> {
+        for node in &part.nodes {
+            self.insert(node, 0)?;
+        }
+        for sheet in &part.sheets {
+            self.set_rules(sheet.sheet, sheet.rules.clone());
+        }
+        part.adopted.iter().try_for_each(|a| self.adopt(a))?;
+        part.form.iter().try_for_each(|v| self.apply_input(v))?;
+        for s in &part.scrolls {
+            self.scrolls.insert(s.node, (s.x, s.y));
+        }
+        Ok(())
     }
 
     fn resolve(&mut self, name: &Name) -> Result<String, ModelError> {

@@ -31,7 +31,8 @@ pub fn encode(seq: u32, message: &Message) -> Result<Vec<u8>, CaptureError> {
     let fail = |_| CaptureError::Encode(kind);
     let out = body(vec![kind.code()], &seq).map_err(fail)?;
     match message {
-        Message::Snapshot(b) => body(out, b),
+        Message::Snapshot(b) | Message::SnapshotBegin(b) => body(out, b),
+        Message::SnapshotPart(b) => body(out, b),
         Message::Mutations(b) => body(out, b),
         Message::InputValue(b) => body(out, b),
         Message::Scroll(b) => body(out, b),

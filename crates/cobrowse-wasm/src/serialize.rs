@@ -50,6 +50,45 @@ pub(crate) struct Collected {
     /// Whether scroll offsets are read (a snapshot); added nodes have none, and reading them
     /// would force a layout.
     pub with_scroll: bool,
+    /// About how many bytes `nodes` take on the wire (names, values and text; a few bytes of
+    /// layout each).
+    pub bytes: usize,
+    /// A snapshot's walk pauses once `nodes` reach this many, or `bytes` this many, so each
+    /// part of a large page's snapshot stays well under the frame limit.
+    pub limit: Option<(usize, usize)>,
+}
+
+impl Collected {
+    fn full(&self) -> bool {
+        self.limit
+            .is_some_and(|(nodes, bytes)| self.nodes.len() >= nodes || self.bytes >= bytes)
+    }
+}
+
+/// About how many bytes a node's data takes on the wire.
+fn wire_size(data: &NodeData) -> usize {
+    fn name(n: &protocol::Name) -> usize {
+        match n {
+            protocol::Name::New(s) => s.len() + 1,
+            protocol::Name::Ref(_) => 2,
+        }
+    }
+    4 + match data {
+        NodeData::Element { tag, attrs, .. } => {
+            name(tag)
+                + attrs
+                    .iter()
+                    .map(|a| name(&a.name) + a.value.len() + 1)
+                    .sum::<usize>()
+        }
+        NodeData::Text(s) | NodeData::Comment(s) => s.len(),
+        NodeData::Doctype {
+            name,
+            public_id,
+            system_id,
+        } => name.len() + public_id.len() + system_id.len(),
+        _ => 0,
+    }
 }
 
 /// The form controls whose value is tracked.
@@ -217,6 +256,9 @@ pub(crate) fn walk<P: Page>(
     let mut children = Vec::new();
     while let Some(visit) = stack.pop() {
         visit_one(page, config, known, visit, stack, out, &mut children);
+        if out.full() {
+            break;
+        }
         visited += 1;
         if let Some(deadline) = deadline_ms {
             if visited % 64 == 0 && page.now_ms() >= deadline {
@@ -387,6 +429,7 @@ fn visit_one<P: Page>(
         Role::ShadowRoot | Role::FrameDocument => Attach::Inner,
     };
     known.tree.insert(id, slot, attach);
+    out.bytes += wire_size(&data);
     out.nodes.push(Node { id, parent, data });
     if let (Some(tag), Some(sent)) = (control, sent) {
         if let Some(value) = page.form_value(&node, tag) {

@@ -1,6 +1,10 @@
 //! A snapshot taken in slices, so the page never freezes: the walk's waiting visits and what it
 //! collected so far, one slice at a time within the configured budget, then the snapshot
-//! frame's body.
+//! frame's body. A page that takes more than one slice goes out in parts as it is read: the
+//! top of the page after the first slice (`SnapshotBegin`, so the agent sees what the
+//! viewport shows at once), then a `SnapshotPart` whenever enough is collected, the last one
+//! marked. A part never holds more than [`PART_NODES`] nodes or about [`PART_BYTES`] bytes, so
+//! a page of any size can be shared under the frame limit.
 //!
 //! **Invariant:** a waiting visit never outlives a change to what it inherits. Before each
 //! slice, the visits under an element whose masking verdict changed or under a visited node
@@ -9,7 +13,7 @@
 //! row moved into a masked box) between two slices would be read under the old verdict and
 //! sent plain.
 
-use protocol::{NodeId, Scroll, Snapshot, Viewport};
+use protocol::{Message, NodeId, Scroll, Snapshot, SnapshotPart, Viewport};
 
 use crate::changes::Changes;
 use crate::config::Config;
@@ -20,12 +24,22 @@ use crate::page::Page;
 use crate::serialize::{self, Collected, Role, Visit};
 use crate::tree::TextMode;
 
+/// The most nodes one part of a snapshot carries.
+pub const PART_NODES: usize = 4096;
+/// About the most bytes of names, values and text one part carries (an eighth of the frame
+/// limit).
+pub const PART_BYTES: usize = 512 << 10;
+/// After the first part, a slice's nodes wait for the next unless there are this many.
+const PART_MIN_NODES: usize = 1024;
+
 /// A snapshot under way.
 pub(crate) struct SnapshotJob<N> {
     stack: Vec<Visit<N>>,
     out: Collected,
     url: String,
     viewport: Viewport,
+    /// Whether its first part went out (so the rest go as parts).
+    begun: bool,
 }
 
 impl<N: Clone> SnapshotJob<N> {
@@ -47,10 +61,12 @@ impl<N: Clone> SnapshotJob<N> {
             stack: vec![visit],
             out: Collected {
                 with_scroll: true,
+                limit: Some((PART_NODES, PART_BYTES)),
                 ..Collected::default()
             },
             url,
             viewport,
+            begun: false,
         }
     }
 
@@ -75,24 +91,75 @@ impl<N: Clone> SnapshotJob<N> {
         )
     }
 
-    /// The snapshot, once [`SnapshotJob::slice`] has visited every node.
-    pub fn finish<P: Page<Node = N>>(self, page: &P) -> Snapshot {
-        let (x, y) = page.window_scroll();
-        let mut scrolls = self.out.scrolls;
-        if (x, y) != (0, 0) {
-            scrolls.insert(0, Scroll { node: 0, x, y });
+    /// After a slice that left nodes to visit: the part to send now, if one is due (the
+    /// first always, so the top of the page shows while the rest is read).
+    pub fn part<P: Page<Node = N>>(&mut self, page: &P) -> Option<Message> {
+        if !self.begun {
+            self.begun = true;
+            return Some(Message::SnapshotBegin(self.head(page)));
         }
+        let due = self.out.nodes.len() >= PART_MIN_NODES || self.out.bytes >= PART_BYTES / 2;
+        due.then(|| Message::SnapshotPart(self.rest(page, false)))
+    }
+
+    /// The snapshot once [`SnapshotJob::slice`] has visited every node: whole, or the last
+    /// part of one sent in parts.
+    pub fn finish<P: Page<Node = N>>(mut self, page: &P) -> Message {
+        match self.begun {
+            true => Message::SnapshotPart(self.rest(page, true)),
+            false => Message::Snapshot(self.head(page)),
+        }
+    }
+
+    /// What was collected so far as a snapshot (of the whole page, or its first part).
+    fn head<P: Page<Node = N>>(&mut self, page: &P) -> Snapshot {
+        let out = std::mem::take(&mut self.out);
+        self.out = Collected {
+            with_scroll: true,
+            limit: out.limit,
+            ..Collected::default()
+        };
         Snapshot {
-            url: self.url,
+            url: self.url.clone(),
             viewport: self.viewport,
-            nodes: self.out.nodes,
-            sheets: self.out.sheets,
-            adopted: self.out.adopted,
-            form: self.out.form,
-            scrolls,
+            nodes: out.nodes,
+            sheets: out.sheets,
+            adopted: out.adopted,
+            form: out.form,
+            scrolls: with_window_scroll(page, out.scrolls),
             focus: 0,
         }
     }
+
+    /// What was collected since the last part.
+    fn rest<P: Page<Node = N>>(&mut self, page: &P, last: bool) -> SnapshotPart {
+        let Snapshot {
+            nodes,
+            sheets,
+            adopted,
+            form,
+            scrolls,
+            ..
+        } = self.head(page);
+        SnapshotPart {
+            nodes,
+            sheets,
+            adopted,
+            form,
+            // With the window's offset as it is now.
+            scrolls,
+            last,
+        }
+    }
+}
+
+/// `scrolls` with the window's offset first, unless it is at the top left.
+fn with_window_scroll<P: Page>(page: &P, mut scrolls: Vec<Scroll>) -> Vec<Scroll> {
+    let (x, y) = page.window_scroll();
+    if (x, y) != (0, 0) {
+        scrolls.insert(0, Scroll { node: 0, x, y });
+    }
+    scrolls
 }
 
 /// Between two slices of a snapshot: drops the waiting visits that would be read under a

@@ -10,17 +10,19 @@
 //! - [`patch`]: the patch vocabulary the shell executes.
 //! - [`pseudo`]: the customer's `:hover`, `:focus` and `:target` as attributes, and the
 //!   stylesheet rewrite that styles them.
+//! - `snapshot`: a snapshot applied, whole or in the parts a large page sends.
 
 pub mod patch;
 pub mod pseudo;
 pub mod sanitize;
+mod snapshot;
 
 #[cfg(test)]
 mod tests;
 
 use protocol::{
     EndReason, ErrorCode, Frame, FrameKind, InputRefused, Limits, Message, Mutation, MutationBatch,
-    Role, RuleChange, Sender, SeqCheck, SeqTracker, SessionMode, Snapshot,
+    Role, RuleChange, Sender, SeqCheck, SeqTracker, SessionMode,
 };
 
 pub use patch::{Mark, NewNode, Patch};
@@ -61,7 +63,7 @@ pub enum Signal {
     Grant(protocol::GrantStatus),
     /// The mirror asked for a fresh snapshot; the caller sends [`Message::ResyncRequest`].
     Resync(ResyncCause),
-    /// A snapshot was applied: the page shows in full.
+    /// A snapshot was applied: the page shows in full (for one sent in parts, at its last).
     Synced,
 }
 
@@ -89,6 +91,8 @@ pub struct Mirror {
     limits: Limits,
     /// A resync was asked for: DOM frames are ignored until a snapshot arrives.
     awaiting_snapshot: bool,
+    /// A snapshot sent in parts is under way: its parts extend the model.
+    partial: bool,
 }
 
 /// The frames the customer's page numbers from one counter: capture's, and the consent,
@@ -137,7 +141,7 @@ impl Mirror {
     pub fn on_frame(&mut self, frame: Frame) -> Step {
         let mut step = Step::default();
         let kind = frame.message.kind();
-        if kind == FrameKind::Snapshot {
+        if kind.starts_snapshot() {
             self.seq.reset();
         }
         if is_capture_kind(kind) {
@@ -171,8 +175,12 @@ impl Mirror {
                 step.signals.push(Signal::Refused(r))
             }
             Message::GrantStatus(g) => step.signals.push(Signal::Grant(g)),
-            Message::Snapshot(s) => self.snapshot(&s, &mut step),
-            Message::Mutations(_) | Message::InputValue(_) | Message::Scroll(_)
+            Message::Snapshot(s) => self.snapshot(&s, true, &mut step),
+            Message::SnapshotBegin(s) => self.snapshot(&s, false, &mut step),
+            Message::Mutations(_)
+            | Message::InputValue(_)
+            | Message::Scroll(_)
+            | Message::SnapshotPart(_)
                 if self.dom.is_none() =>
             {
                 // Page state without a base to apply it to: ask for one.
@@ -180,6 +188,7 @@ impl Mirror {
             }
             // Out of sync: wait for the snapshot already asked for.
             _ if self.awaiting_snapshot => {}
+            Message::SnapshotPart(part) => self.snapshot_part(&part, &mut step),
             Message::Mutations(batch) => {
                 if let Err(e) = self.mutations(&batch, &mut step.patches) {
                     self.resync(&mut step, ResyncCause::Inconsistent(e));
@@ -230,66 +239,6 @@ impl Mirror {
             _ => {}
         }
         step
-    }
-
-    fn snapshot(&mut self, snapshot: &Snapshot, step: &mut Step) {
-        let dom = match Dom::from_snapshot(snapshot) {
-            Ok(dom) => dom,
-            Err(e) => {
-                self.dom = None;
-                self.awaiting_snapshot = false;
-                self.resync(step, ResyncCause::Inconsistent(e));
-                return;
-            }
-        };
-        let patches = &mut step.patches;
-        patches.push(Patch::Reset {
-            url: snapshot.url.clone(),
-            viewport: snapshot.viewport,
-        });
-        for node in &snapshot.nodes {
-            if dom.nodes.contains_key(&node.id) {
-                patches.push(Patch::Insert {
-                    id: node.id,
-                    parent: node.parent,
-                    before: 0,
-                    node: new_node(&dom, node.id),
-                });
-            }
-        }
-        for (&id, rules) in dom.owner_sheets.iter() {
-            patches.push(Patch::Rules {
-                sheet: protocol::SheetRef::Owner(id),
-                rules: rewritten(rules),
-            });
-        }
-        for (&n, rules) in dom.constructed.iter() {
-            patches.push(Patch::Rules {
-                sheet: protocol::SheetRef::Constructed(n),
-                rules: rewritten(rules),
-            });
-        }
-        for (&scope, sheets) in dom.adopted.iter() {
-            patches.push(Patch::Adopt {
-                scope,
-                sheets: sheets.clone(),
-            });
-        }
-        for (&id, value) in dom.form.iter() {
-            patches.push(Patch::Form {
-                id,
-                value: value.clone(),
-            });
-        }
-        for (&id, &(x, y)) in dom.scrolls.iter() {
-            patches.push(Patch::Scroll { id, x, y });
-        }
-        if dom.focus != 0 {
-            patches.push(mark(&dom, Mark::Focus, dom.focus));
-        }
-        self.dom = Some(dom);
-        self.awaiting_snapshot = false;
-        step.signals.push(Signal::Synced);
     }
 
     fn mutations(&mut self, batch: &MutationBatch, out: &mut Vec<Patch>) -> Result<(), ModelError> {

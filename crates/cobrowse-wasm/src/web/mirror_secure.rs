@@ -90,7 +90,11 @@ impl Keyed {
     }
 
     fn hold(&mut self, frame: Vec<u8>) {
-        if frame.first() == Some(&(FrameKind::Snapshot.code() | SEALED)) {
+        let begins = [FrameKind::Snapshot, FrameKind::SnapshotBegin];
+        if begins
+            .iter()
+            .any(|k| frame.first() == Some(&(k.code() | SEALED)))
+        {
             // A snapshot makes everything before it moot.
             self.held.clear();
             self.held_bytes = 0;

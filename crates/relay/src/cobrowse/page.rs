@@ -47,7 +47,7 @@ impl PageBuffer {
         if !kind.is_page_state() {
             return Buffered::Kept;
         }
-        if kind == FrameKind::Snapshot {
+        if kind.starts_snapshot() {
             // Keep the arena's capacity: the new snapshot is likely about the old one's size.
             self.arena.clear();
             self.ends.clear();
@@ -60,8 +60,14 @@ impl PageBuffer {
         } else if !self.has_snapshot {
             return Buffered::Kept;
         } else if self.arena.len() + frame.len() > self.max_bytes {
+            // A snapshot sent in parts that is too big to keep whole is dropped as a one-frame
+            // one would be: a fresh snapshot would be as big, so none is asked for.
+            let snapshot_part = kind == FrameKind::SnapshotPart;
             self.clear();
-            return Buffered::Overflowed;
+            return match snapshot_part {
+                true => Buffered::Kept,
+                false => Buffered::Overflowed,
+            };
         }
         self.arena.extend_from_slice(frame);
         self.ends.push(self.arena.len());
@@ -102,6 +108,49 @@ impl PageBuffer {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_snapshot_in_parts_is_kept_whole_and_one_too_big_is_dropped_without_a_resync() {
+        let mut buffer = PageBuffer::new(1000);
+        assert_eq!(
+            buffer.push(FrameKind::SnapshotBegin, &frame(300)),
+            Buffered::Kept
+        );
+        assert_eq!(
+            buffer.push(FrameKind::SnapshotPart, &frame(300)),
+            Buffered::Kept
+        );
+        assert_eq!(
+            buffer.push(FrameKind::SnapshotPart, &frame(300)),
+            Buffered::Kept
+        );
+        assert_eq!(buffer.replay().len(), 3);
+        // The next part passes the bound: the whole snapshot goes, and asking for a fresh
+        // one would only loop.
+        assert_eq!(
+            buffer.push(FrameKind::SnapshotPart, &frame(300)),
+            Buffered::Kept
+        );
+        assert!(!buffer.has_snapshot());
+        assert_eq!(
+            buffer.push(FrameKind::SnapshotPart, &frame(10)),
+            Buffered::Kept
+        );
+        assert_eq!(
+            buffer.push(FrameKind::Mutations, &frame(10)),
+            Buffered::Kept
+        );
+        assert!(buffer.replay().is_empty());
+        // A new snapshot starts over; a change that overflows it still asks for a fresh one.
+        assert_eq!(
+            buffer.push(FrameKind::SnapshotBegin, &frame(900)),
+            Buffered::Kept
+        );
+        assert_eq!(
+            buffer.push(FrameKind::Mutations, &frame(200)),
+            Buffered::Overflowed
+        );
+    }
 
     fn frame(len: usize) -> Bytes {
         Bytes::from(vec![0u8; len])

@@ -25,7 +25,8 @@ const MAX_BUFFERED: u32 = 4 << 20;
 /// dropped until a fresh snapshot, so nothing waits without bound. A frame the relay would
 /// refuse as too large is not sent: a batch is dropped for a fresh snapshot, and a snapshot
 /// that large ends the session (`too-large`), since every later one would be refused too.
-/// The page's End is always sent, so the agent hears of the end whatever was dropped.
+/// The page's End is always sent, so the agent hears of the end whatever was dropped, and so
+/// is every part of a snapshot begun (their total is the page's size, sent once).
 pub(super) fn on_frame(bytes: Uint8Array) {
     let Some(page) = current() else { return };
     let kind = kind_of(&bytes);
@@ -38,8 +39,11 @@ pub(super) fn on_frame(bytes: Uint8Array) {
         else {
             return;
         };
+        // A large page's snapshot goes in parts, each needed: one is never dropped because
+        // the socket is busy (its beginning may be, and then the rest go with it).
+        let part = kind == Some(FrameKind::SnapshotPart);
         if bytes.length() as usize > protocol::MAX_FRAME_BYTES {
-            if kind == Some(FrameKind::Snapshot) {
+            if part || kind.is_some_and(FrameKind::starts_snapshot) {
                 // Not from inside capture's delivery: end in a task of its own.
                 // The socket is open here, so the End goes out on it at once.
                 later(|p| {
@@ -52,19 +56,21 @@ pub(super) fn on_frame(bytes: Uint8Array) {
             return;
         }
         if page.overflow.get() && droppable {
-            if kind != Some(FrameKind::Snapshot) {
+            if !kind.is_some_and(FrameKind::starts_snapshot) {
                 return;
             }
             page.overflow.set(false);
         }
-        if ws.buffered_amount() > MAX_BUFFERED && droppable {
+        if ws.buffered_amount() > MAX_BUFFERED && droppable && !part {
             page.overflow.set(true);
             schedule_later(&page, 200);
             return;
         }
         let _ = ws.send_with_array_buffer_view(&bytes);
     }
-    if matches!(kind, Some(FrameKind::Mutations | FrameKind::Snapshot)) && page.terms.get().scoped {
+    let adds_nodes = matches!(kind, Some(FrameKind::Mutations | FrameKind::SnapshotPart))
+        || kind.is_some_and(FrameKind::starts_snapshot);
+    if adds_nodes && page.terms.get().scoped {
         // Not from inside capture's delivery: capture's ids are readable once it returns.
         later(|p| {
             if let Some(mode) = grant::sync_scope(p) {

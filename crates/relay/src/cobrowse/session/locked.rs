@@ -297,7 +297,7 @@ impl State {
         records: &mut Vec<Record>,
     ) {
         match (from, kind) {
-            (Role::Customer, FrameKind::Snapshot) => self.snapshot_due = None,
+            (Role::Customer, k) if k.starts_snapshot() => self.snapshot_due = None,
             (Role::Agent, FrameKind::ResyncRequest) => self.snapshot_due = Some(Instant::now()),
             (Role::Agent, k) if k.is_agent_input() => {
                 self.unanswered_inputs = self.unanswered_inputs.saturating_add(1);
