@@ -259,3 +259,83 @@ async fn a_clear_batch_is_refused_and_a_resync_brings_a_fresh_snapshot() -> anyh
     tokio::time::timeout(Duration::from_secs(5), relay.kill()).await??;
     Ok(())
 }
+
+/// A page twice the size that used to fill most of a frame (20,000 table rows, about 100,000
+/// elements) is shared in parts: the top shows first, the whole arrives, and the mirror equals
+/// the page. Prints when the first row and the whole page showed in the mirror, from the
+/// moment the customer's page started sharing (one clock: both browsers run here).
+#[tokio::test]
+async fn a_page_of_100000_elements_is_shared_in_parts_top_first() -> anyhow::Result<()> {
+    let relay = Relay::start(&[]).await?;
+    let (console, customer) = tokio::try_join!(Browser::start(), Browser::start())?;
+    console.client.set_window_size(1700, 1200).await?;
+    sign_in(&console, &relay).await?;
+    let key = start(&console).await?;
+    // The console notes, by wall clock, when the mirror first shows the top row and the last.
+    let watch = run(
+        &console,
+        "const t = () => performance.timeOrigin + performance.now(); const at = {};
+         const look = () => {
+           const d = document.getElementById('mirror').contentDocument;
+           if (!at.first && d && d.getElementById('r0')) at.first = t();
+           if (!at.last && d && d.getElementById('r19999')) at.last = t();
+           if (at.first && at.last) done(at); else setTimeout(look, 5);
+         };
+         look();",
+    );
+    let started = async {
+        customer
+            .client
+            .goto(&relay.url("/test-pages/huge.html"))
+            .await?;
+        run(
+            &customer,
+            "const go = () => window.Cobrowse && window.Cobrowse.startWithKey ? done(true) : setTimeout(go, 10); go();",
+        )
+        .await?;
+        let at = run(
+            &customer,
+            &format!(
+                "const t0 = performance.timeOrigin + performance.now();
+                 Cobrowse.startWithKey({key:?}).then(() => done(t0), (e) => done(String(e)));"
+            ),
+        )
+        .await?;
+        Ok::<_, anyhow::Error>(at)
+    };
+    let (at, t0) = tokio::try_join!(watch, started)?;
+    let t0 = t0
+        .as_f64()
+        .ok_or_else(|| anyhow::anyhow!("sharing did not start: {t0}"))?;
+    let first = at["first"].as_f64().unwrap_or(f64::NAN) - t0;
+    let last = at["last"].as_f64().unwrap_or(f64::NAN) - t0;
+    println!("huge page (20,000 rows): first row in the mirror {first:.0} ms, last row {last:.0} ms after sharing began");
+    until_console(&console, "the whole page", |s| {
+        s["synced"].as_u64().unwrap_or(0) >= 1
+    })
+    .await?;
+    assert!(
+        first < last,
+        "the top showed before the end ({first} vs {last})"
+    );
+    // The mirror is the page: compared by a digest of both canonical forms (each some MB).
+    let digest = |side: &'static str| {
+        let doc = if side == "customer" {
+            "document"
+        } else {
+            "document.getElementById('mirror').contentDocument"
+        };
+        format!(
+            "import('/test-pages/canonical.js').then(async (m) => {{
+               const c = m.canonical({doc}, {{ side: {side:?}, ...(await m.siteLists()) }});
+               let h = 2166136261; for (let i = 0; i < c.length; i++) {{ h ^= c.charCodeAt(i); h = Math.imul(h, 16777619) >>> 0; }}
+               done([c.length, h, c.split('\\n').length]);
+             }}).catch((e) => done('error: ' + e));"
+        )
+    };
+    let theirs = run(&customer, &digest("customer")).await?;
+    let ours = run(&console, &digest("mirror")).await?;
+    assert_eq!(theirs, ours, "the mirror differs from the page");
+    assert!(theirs[2].as_u64().unwrap_or(0) > 100_000, "{theirs}");
+    Ok(())
+}
