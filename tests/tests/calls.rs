@@ -427,8 +427,8 @@ async fn the_laser_is_drawn_over_a_shared_tab_an_ice_restart_keeps_the_call_and_
 }
 
 #[tokio::test]
-async fn a_voice_only_queue_shows_no_video_call_on_the_desk_nor_in_the_inbox() -> anyhow::Result<()>
-{
+async fn a_voice_only_queue_shows_no_video_call_and_an_audio_answer_carries_sound_both_ways(
+) -> anyhow::Result<()> {
     let relay = Relay::start(&[]).await?;
     // An admin sets the messaging queue to voice calls only.
     let admin = relay.token_of("admin").await?;
@@ -506,17 +506,37 @@ async fn a_voice_only_queue_shows_no_video_call_on_the_desk_nor_in_the_inbox() -
         .js("return document.getElementById('call-video').hidden")
         .await?;
     assert_eq!(video, true, "no video call from a voice-only queue");
+    // The customer accepts with audio: each side receives the other's sound.
     customer
         .press(
             "the ring",
-            &format!("{WIDGET}.querySelector('.ring button.decline')"),
+            &format!("{WIDGET}.querySelector('.ring button.audio')"),
         )
         .await?;
+    let b = bar();
     console
         .until(
-            "declined",
-            &format!("{PANEL}.dataset.reason === 'declined'"),
+            "the call live",
+            &format!("{PANEL}.dataset.state === 'live'"),
         )
+        .await?;
+    grows(
+        &console,
+        "the customer's audio",
+        &format!("{PANEL}.dataset.audioBytes"),
+        2000.0,
+    )
+    .await?;
+    grows(
+        &customer,
+        "the agent's audio",
+        &format!("{b}.dataset.audioBytes"),
+        2000.0,
+    )
+    .await?;
+    console.click("#call-end").await?;
+    customer
+        .until("the call ended", &format!("{b}.dataset.state === 'ended'"))
         .await?;
     Ok(())
 }
