@@ -47,6 +47,25 @@ async fn flat(browser: &Browser, what: &str, expr: &str, by: f64, ms: u64) -> an
 
 const PANEL: &str = "document.getElementById('call-panel')";
 
+/// Each side's inbound audio grows: the agent hears the customer, and the customer the agent.
+async fn sound_both_ways(console: &Browser, customer: &Browser) -> anyhow::Result<()> {
+    let b = bar();
+    grows(
+        console,
+        "the customer's audio",
+        &format!("{PANEL}.dataset.audioBytes"),
+        2000.0,
+    )
+    .await?;
+    grows(
+        customer,
+        "the agent's audio",
+        &format!("{b}.dataset.audioBytes"),
+        2000.0,
+    )
+    .await
+}
+
 /// The agent's pointer moves over the shared screen to (x, y), fractions of the picture.
 async fn point(console: &Browser, x: f64, y: f64) -> anyhow::Result<()> {
     for step in 0..6 {
@@ -99,20 +118,7 @@ async fn an_agent_calls_from_the_inbox_and_the_customer_answers_in_the_widget() 
         20.0,
     )
     .await?;
-    grows(
-        &console,
-        "the customer's audio",
-        &format!("{PANEL}.dataset.audioBytes"),
-        2000.0,
-    )
-    .await?;
-    grows(
-        &customer,
-        "the agent's audio",
-        &format!("{b}.dataset.audioBytes"),
-        2000.0,
-    )
-    .await?;
+    sound_both_ways(&console, &customer).await?;
     console
         .until(
             "the timer",
@@ -520,20 +526,7 @@ async fn a_voice_only_queue_shows_no_video_call_and_an_audio_answer_carries_soun
             &format!("{PANEL}.dataset.state === 'live'"),
         )
         .await?;
-    grows(
-        &console,
-        "the customer's audio",
-        &format!("{PANEL}.dataset.audioBytes"),
-        2000.0,
-    )
-    .await?;
-    grows(
-        &customer,
-        "the agent's audio",
-        &format!("{b}.dataset.audioBytes"),
-        2000.0,
-    )
-    .await?;
+    sound_both_ways(&console, &customer).await?;
     console.click("#call-end").await?;
     customer
         .until("the call ended", &format!("{b}.dataset.state === 'ended'"))

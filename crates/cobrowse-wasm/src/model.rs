@@ -101,19 +101,10 @@ impl Dom {
             url: snapshot.url.clone(),
             ..Dom::default()
         };
-        for node in &snapshot.nodes {
-            dom.insert(node, 0)?;
-        }
+        let s = snapshot;
+        dom.add(&s.nodes, &s.sheets, &s.adopted, &s.form, &s.scrolls)?;
         if dom.root == 0 {
             return Err(ModelError::NoRoot);
-        }
-        for sheet in &snapshot.sheets {
-            dom.set_rules(sheet.sheet, sheet.rules.clone());
-        }
-        snapshot.adopted.iter().try_for_each(|a| dom.adopt(a))?;
-        snapshot.form.iter().try_for_each(|v| dom.apply_input(v))?;
-        for s in &snapshot.scrolls {
-            dom.scrolls.insert(s.node, (s.x, s.y));
         }
         dom.focus = snapshot.focus;
         Ok(dom)
@@ -121,15 +112,28 @@ impl Dom {
 
     /// Adds a part of a snapshot sent in parts, as [`Dom::from_snapshot`] adds the first.
     pub fn extend(&mut self, part: &SnapshotPart) -> Result<(), ModelError> {
-        for node in &part.nodes {
+        let p = part;
+        self.add(&p.nodes, &p.sheets, &p.adopted, &p.form, &p.scrolls)
+    }
+
+    /// A snapshot's content (or a part's): nodes appended in order, then what goes with them.
+    fn add(
+        &mut self,
+        nodes: &[Node],
+        sheets: &[protocol::SheetRules],
+        adopted: &[AdoptedSheets],
+        form: &[InputValue],
+        scrolls: &[protocol::Scroll],
+    ) -> Result<(), ModelError> {
+        for node in nodes {
             self.insert(node, 0)?;
         }
-        for sheet in &part.sheets {
+        for sheet in sheets {
             self.set_rules(sheet.sheet, sheet.rules.clone());
         }
-        part.adopted.iter().try_for_each(|a| self.adopt(a))?;
-        part.form.iter().try_for_each(|v| self.apply_input(v))?;
-        for s in &part.scrolls {
+        adopted.iter().try_for_each(|a| self.adopt(a))?;
+        form.iter().try_for_each(|v| self.apply_input(v))?;
+        for s in scrolls {
             self.scrolls.insert(s.node, (s.x, s.y));
         }
         Ok(())

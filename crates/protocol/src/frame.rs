@@ -423,28 +423,27 @@ fn check_rules(rules: &[String], limits: &Limits) -> Result<(), DecodeError> {
     rules.iter().try_for_each(|r| check_str(r, limits))
 }
 
+/// A snapshot's (or a part's) nodes and rules.
+fn check_snapshot(
+    nodes: &[Node],
+    sheets: &[SheetRules],
+    limits: &Limits,
+) -> Result<(), DecodeError> {
+    over("nodes", limits.max_nodes, nodes.len())?;
+    nodes.iter().try_for_each(|n| check_node(&n.data, limits))?;
+    sheets
+        .iter()
+        .try_for_each(|sheet| check_rules(&sheet.rules, limits))
+}
+
 /// Content bounds beyond the frame size: counts and string lengths.
 fn check_limits(message: &Message, limits: &Limits) -> Result<(), DecodeError> {
     match message {
         Message::Snapshot(s) | Message::SnapshotBegin(s) => {
             check_str(&s.url, limits)?;
-            over("nodes", limits.max_nodes, s.nodes.len())?;
-            s.nodes
-                .iter()
-                .try_for_each(|n| check_node(&n.data, limits))?;
-            s.sheets
-                .iter()
-                .try_for_each(|sheet| check_rules(&sheet.rules, limits))
+            check_snapshot(&s.nodes, &s.sheets, limits)
         }
-        Message::SnapshotPart(p) => {
-            over("nodes", limits.max_nodes, p.nodes.len())?;
-            p.nodes
-                .iter()
-                .try_for_each(|n| check_node(&n.data, limits))?;
-            p.sheets
-                .iter()
-                .try_for_each(|sheet| check_rules(&sheet.rules, limits))
-        }
+        Message::SnapshotPart(p) => check_snapshot(&p.nodes, &p.sheets, limits),
         Message::Mutations(batch) => {
             over("ops", limits.max_ops, batch.ops.len())?;
             batch.ops.iter().try_for_each(|op| match op {

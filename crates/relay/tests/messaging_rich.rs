@@ -7,50 +7,8 @@
 
 mod common;
 
-use common::{guest_conversation, Relay, ORIGIN, WAIT};
+use common::{guest_conversation, sse::Stream, Relay, ORIGIN};
 use serde_json::{json, Value};
-use tokio::{
-    io::{AsyncReadExt, AsyncWriteExt},
-    net::TcpStream,
-};
-
-/// A push stream (server-sent events), open once its headers arrived.
-struct Stream {
-    tcp: TcpStream,
-    seen: String,
-}
-
-impl Stream {
-    async fn guest(relay: &Relay, token: &str) -> Stream {
-        let mut tcp = TcpStream::connect(relay.addr).await.unwrap();
-        let req = format!(
-            "GET /api/messaging/guest/stream?token={token} HTTP/1.1\r\nHost: {}\r\n\r\n",
-            relay.addr
-        );
-        tcp.write_all(req.as_bytes()).await.unwrap();
-        let mut stream = Stream {
-            tcp,
-            seen: String::new(),
-        };
-        stream.until("\r\n\r\n").await;
-        assert!(stream.seen.starts_with("HTTP/1.1 200"), "{}", stream.seen);
-        stream
-    }
-
-    /// Reads (up to [`WAIT`]) until the text so far contains `needle`.
-    async fn until(&mut self, needle: &str) {
-        let deadline = tokio::time::Instant::now() + WAIT;
-        let mut buf = [0u8; 4096];
-        while !self.seen.contains(needle) {
-            let n = tokio::time::timeout_at(deadline, self.tcp.read(&mut buf))
-                .await
-                .unwrap_or_else(|_| panic!("timed out waiting for {needle}: {}", self.seen))
-                .unwrap();
-            assert!(n > 0, "stream closed waiting for {needle}");
-            self.seen.push_str(&String::from_utf8_lossy(&buf[..n]));
-        }
-    }
-}
 
 fn card(title: &str, buttons: Value) -> Value {
     json!({"title": title, "text": format!("About {title}"),

@@ -7,51 +7,9 @@
 mod common;
 mod routing_support;
 
-use common::{Relay, WAIT};
+use common::{sse::Stream, Relay, WAIT};
 use routing_support::*;
 use serde_json::{json, Value};
-use tokio::{
-    io::{AsyncReadExt, AsyncWriteExt},
-    net::TcpStream,
-};
-
-/// An agent's messaging push stream (server-sent events), open once the headers arrived.
-struct Stream {
-    tcp: TcpStream,
-    seen: String,
-}
-
-impl Stream {
-    async fn open(relay: &Relay, token: &str) -> Stream {
-        let mut tcp = TcpStream::connect(relay.addr).await.unwrap();
-        let req = format!(
-            "GET /api/messaging/stream HTTP/1.1\r\nHost: {}\r\nAuthorization: Bearer {token}\r\n\r\n",
-            relay.addr
-        );
-        tcp.write_all(req.as_bytes()).await.unwrap();
-        let mut stream = Stream {
-            tcp,
-            seen: String::new(),
-        };
-        stream.until("\r\n\r\n").await;
-        assert!(stream.seen.starts_with("HTTP/1.1 200"), "{}", stream.seen);
-        stream
-    }
-
-    /// Reads (up to [`WAIT`]) until the text so far contains `needle`.
-    async fn until(&mut self, needle: &str) {
-        let deadline = tokio::time::Instant::now() + WAIT;
-        let mut buf = [0u8; 4096];
-        while !self.seen.contains(needle) {
-            let n = tokio::time::timeout_at(deadline, self.tcp.read(&mut buf))
-                .await
-                .unwrap_or_else(|_| panic!("timed out waiting for {needle}: {}", self.seen))
-                .unwrap();
-            assert!(n > 0, "stream closed waiting for {needle}");
-            self.seen.push_str(&String::from_utf8_lossy(&buf[..n]));
-        }
-    }
-}
 
 async fn guest(relay: &Relay) -> String {
     let (status, body) = relay.http("POST", "/api/messaging/guest", &[], None).await;
@@ -128,7 +86,7 @@ async fn a_guest_message_is_offered_on_the_desk_and_accepting_assigns_the_conver
     let alice_id = center.me(&alice).await;
     let mut desk = center.desk(&alice).await;
     center.presence(&alice, "available").await;
-    let mut pushes = Stream::open(&center.relay, &alice).await;
+    let mut pushes = Stream::agent(&center.relay, &alice).await;
 
     let conversation = guest_says(&center.relay, "Where is my parcel?").await;
     let offered = desk.work(&conversation, Some("offered")).await;
@@ -191,7 +149,7 @@ async fn a_conversation_taken_back_by_routing_waits_again_and_leaves_its_agents_
     let bob_id = center.me(&bob).await;
     let mut alice_desk = center.desk(&alice).await;
     center.presence(&alice, "available").await;
-    let mut pushes = Stream::open(&center.relay, &alice).await;
+    let mut pushes = Stream::agent(&center.relay, &alice).await;
     let conversation = guest_says(&center.relay, "Can someone call me back?").await;
     alice_desk.work(&conversation, Some("offered")).await;
     center.act(&alice, &conversation, "accept", None).await;

@@ -2,6 +2,8 @@
 //! HTTP client (reqwest), and WebSocket peers that speak the wire protocol.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
+pub mod sse;
+
 use std::{net::SocketAddr, time::Duration};
 
 use futures_util::{SinkExt, StreamExt};
