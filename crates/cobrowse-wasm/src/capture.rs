@@ -146,10 +146,7 @@ impl<N: Clone> Capture<N> {
         if !job.slice(page, &self.config, &mut self.known, &self.changes) {
             let part = job.part(page);
             self.job = Some(job);
-            if let Some(part) = part {
-                self.outbox.emit(part)?;
-            }
-            return Ok(false);
+            return part.map_or(Ok(()), |p| self.outbox.emit(p)).map(|()| false);
         }
         self.outbox.emit(job.finish(page))?;
         Ok(true)

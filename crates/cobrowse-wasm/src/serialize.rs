@@ -65,32 +65,6 @@ impl Collected {
     }
 }
 
-/// About how many bytes a node's data takes on the wire.
-fn wire_size(data: &NodeData) -> usize {
-    fn name(n: &protocol::Name) -> usize {
-        match n {
-            protocol::Name::New(s) => s.len() + 1,
-            protocol::Name::Ref(_) => 2,
-        }
-    }
-    4 + match data {
-        NodeData::Element { tag, attrs, .. } => {
-            name(tag)
-                + attrs
-                    .iter()
-                    .map(|a| name(&a.name) + a.value.len() + 1)
-                    .sum::<usize>()
-        }
-        NodeData::Text(s) | NodeData::Comment(s) => s.len(),
-        NodeData::Doctype {
-            name,
-            public_id,
-            system_id,
-        } => name.len() + public_id.len() + system_id.len(),
-        _ => 0,
-    }
-}
-
 /// The form controls whose value is tracked.
 fn control(ns: Namespace, tag: &str) -> Option<&'static str> {
     match (ns, tag) {
@@ -429,7 +403,7 @@ fn visit_one<P: Page>(
         Role::ShadowRoot | Role::FrameDocument => Attach::Inner,
     };
     known.tree.insert(id, slot, attach);
-    out.bytes += wire_size(&data);
+    out.bytes += data.approx_wire_bytes();
     out.nodes.push(Node { id, parent, data });
     if let (Some(tag), Some(sent)) = (control, sent) {
         if let Some(value) = page.form_value(&node, tag) {

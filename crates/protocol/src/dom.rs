@@ -189,6 +189,35 @@ pub struct PseudoClasses {
     pub target: NodeId,
 }
 
+impl NodeData {
+    /// About how many bytes this takes on the wire (names, values and text, and a few bytes of
+    /// layout): what a page counts to keep each part of a snapshot bounded.
+    pub fn approx_wire_bytes(&self) -> usize {
+        fn name(n: &Name) -> usize {
+            match n {
+                Name::New(s) => s.len() + 1,
+                Name::Ref(_) => 2,
+            }
+        }
+        4 + match self {
+            NodeData::Element { tag, attrs, .. } => {
+                let attrs: usize = attrs
+                    .iter()
+                    .map(|a| name(&a.name) + a.value.len() + 1)
+                    .sum();
+                name(tag) + attrs
+            }
+            NodeData::Text(s) | NodeData::Comment(s) => s.len(),
+            NodeData::Doctype {
+                name,
+                public_id,
+                system_id,
+            } => name.len() + public_id.len() + system_id.len(),
+            _ => 0,
+        }
+    }
+}
+
 /// The page's URL changed (a load, or `pushState` routing).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(test, derive(proptest_derive::Arbitrary))]
