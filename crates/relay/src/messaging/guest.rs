@@ -1,4 +1,4 @@
-//! The guest (web messaging widget) API, and attachment downloads for either side.
+//! The guest (web messaging widget) API.
 //!
 //! A guest token is issued on first contact and kept by the widget in localStorage; only its
 //! SHA-256 is stored (as the `web` channel identity), so the database signs nobody in. The
@@ -13,18 +13,17 @@
 //!
 //! - `POST /api/messaging/guest`: a new token;
 //! - `GET  /api/messaging/guest/history`: every conversation of the guest, with messages;
-//! - `POST /api/messaging/guest/messages|typing|read|attachments`;
+//! - `POST /api/messaging/guest/messages|typing|read`;
 //! - `GET  /api/messaging/guest/stream`: server-sent events for the guest's conversations;
-//! - `GET  /api/messaging/attachments/{contact}/{file}`: only for the contact and agents.
+//! - the upload and attachment downloads are `guest_files`', behind the same CORS layer.
 
 use std::convert::Infallible;
 
 use axum::{
-    body::Body,
-    extract::{FromRequestParts, Path, Query, Request, State},
-    http::{header, request::Parts, HeaderMap, StatusCode},
+    extract::{FromRequestParts, State},
+    http::{request::Parts, StatusCode},
     middleware,
-    response::{sse::Event as SseEvent, Response, Sse},
+    response::{sse::Event as SseEvent, Sse},
     Json,
 };
 use futures_util::Stream;
@@ -33,11 +32,11 @@ use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 use super::{
-    attachments::{resolve, store_upload, valid_part, Owner, UploadQuery},
+    attachments::resolve,
     feed::{history, sse, HistoryEntry, ReadMark, Typing},
     model::*,
     postback, queries,
-    state::{MsgState, SignedIn},
+    state::MsgState,
     widget_cors, Messaging, MessagingError, PushKind,
 };
 use crate::{
@@ -48,7 +47,8 @@ use crate::{
 
 pub use super::model::WEB;
 
-/// The widget's routes and attachment downloads, documented, behind the CORS layer.
+/// The widget's routes, documented, behind the CORS layer (its file routes are
+/// `guest_files`').
 pub fn routes(state: MsgState) -> OpenApiRouter<MsgState> {
     OpenApiRouter::default()
         .routes(routes!(issue))
@@ -56,9 +56,7 @@ pub fn routes(state: MsgState) -> OpenApiRouter<MsgState> {
         .routes(routes!(guest_send))
         .routes(routes!(guest_typing))
         .routes(routes!(guest_read))
-        .routes(routes!(guest_upload))
         .routes(routes!(guest_stream))
-        .routes(routes!(download))
         .layer(middleware::from_fn_with_state(state, widget_cors::cors))
 }
 
@@ -150,7 +148,7 @@ async fn issue(
 }
 
 /// The guest's contact, if it has written before.
-async fn contact_of(svc: &Messaging, guest: &Guest) -> Result<Option<String>, ApiError> {
+pub(super) async fn contact_of(svc: &Messaging, guest: &Guest) -> Result<Option<String>, ApiError> {
     let id = guest.external_id.clone();
     let rows = svc
         .store
@@ -389,118 +387,4 @@ async fn guest_stream(
                 }
             )
     }))
-}
-
-/// Upload an attachment as the customer
-///
-/// Upload an attachment (raw body, Content-Type, ?name=) to the guest's conversation; an upload no
-/// message carries is deleted after a grace time
-///
-/// Every check that does not need the file comes before its body is read, so a refused
-/// upload costs the relay no more than its head.
-#[utoipa::path(post, path = "/api/messaging/guest/attachments", tag = "messaging-guest",
-    operation_id = "guest_upload",
-    params(UploadQuery),
-    request_body(content_type = "application/octet-stream",
-        description = "The file, with its type in Content-Type"),
-    responses(
-        (status = 200, body = Attachment, description = "{id, name, mime, bytes}"),
-        (status = 400, description = "Type not allowed"),
-        (status = 401, description = "No or malformed guest token"),
-        (status = 409, description = "The guest has no conversation yet: send a message first"),
-        (status = 413, description = "Too large, or past the quota per conversation or per \
-            guest (named)"),
-        (status = 429, description = "Over the guest's rate limit"),
-        (status = 507, description = "The attachment store is full"),
-    ),
-    security(()))]
-async fn guest_upload(
-    State(s): State<MsgState>,
-    ClientIp(client): ClientIp,
-    guest: Guest,
-    headers: HeaderMap,
-    Query(q): Query<UploadQuery>,
-    body: Body,
-) -> Result<Json<Attachment>, ApiError> {
-    s.admission.message(&guest.external_id)?;
-    // Files belong to a conversation: a token that never wrote has none to attach them to.
-    let c = latest_of(&s.svc, &guest)
-        .await?
-        .ok_or_else(|| ApiError::Conflict("send a message before attaching files".into()))?;
-    let max = s.svc.config.max_attachment_bytes;
-    let too_large = || ApiError::TooLarge(format!("attachments must be 1 to {max} bytes"));
-    // Without a length (chunked), the upload is charged as the largest allowed.
-    let declared = headers
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok()?.parse::<u64>().ok())
-        .unwrap_or(max as u64);
-    if declared > max as u64 {
-        return Err(too_large());
-    }
-    s.admission.upload(client, declared)?;
-    let body = axum::body::to_bytes(body, max)
-        .await
-        .map_err(|_| too_large())?;
-    let owner = Owner {
-        contact: &c.contact_id,
-        conversation: &c.id,
-        by_guest: true,
-    };
-    Ok(Json(
-        store_upload(&s.svc, owner, &headers, q.name, body).await?,
-    ))
-}
-
-/// An attachment, for signed-in agents and the contact it belongs to; 404 for anyone else
-#[utoipa::path(get, path = "/api/messaging/attachments/{contact}/{file}", tag = "messaging",
-    operation_id = "attachment_download",
-    params(
-        ("contact" = String, Path, description = "The contact it belongs to"),
-        ("file" = String, Path, description = "The attachment's file"),
-        ("token" = Option<String>, Query, description = "The contact's guest token (image \
-            links cannot set X-Guest-Token)"),
-    ),
-    responses(
-        (status = 200, content(("application/octet-stream")),
-            description = "The file, with its own Content-Type (nosniff)"),
-        (status = 404, description = "Not found or not a participant"),
-    ),
-    security(("cookie" = []), ("bearer" = [])))]
-async fn download(
-    State(s): State<MsgState>,
-    Path((contact, file)): Path<(String, String)>,
-    request: Request,
-) -> Result<Response, ApiError> {
-    let (mut parts, _) = request.into_parts();
-    let agent = SignedIn::from_request_parts(&mut parts, &s).await.is_ok();
-    let allowed = agent
-        || match Guest::from_request_parts(&mut parts, &s).await {
-            Ok(g) => contact_of(&s.svc, &g).await?.as_deref() == Some(contact.as_str()),
-            Err(_) => false,
-        };
-    if !allowed || !valid_part(&contact) || !valid_part(&file) {
-        return Err(ApiError::NotFound);
-    }
-    let attachment = resolve(&s.svc, &contact, &[format!("{contact}/{file}")])
-        .map_err(|_| ApiError::NotFound)?
-        .pop()
-        .ok_or(ApiError::NotFound)?;
-    let bytes = tokio::fs::read(s.svc.attachments_dir.join(&contact).join(&file))
-        .await
-        .map_err(|_| ApiError::NotFound)?;
-    let disposition = if attachment.mime.starts_with("image/") {
-        "inline"
-    } else {
-        "attachment"
-    };
-    Response::builder()
-        .header(header::CONTENT_TYPE, attachment.mime)
-        .header(header::X_CONTENT_TYPE_OPTIONS, "nosniff")
-        .header(header::CACHE_CONTROL, "private, max-age=3600")
-        .header(
-            header::CONTENT_DISPOSITION,
-            format!("{disposition}; filename=\"{}\"", attachment.name),
-        )
-        .body(Body::from(bytes))
-        .map_err(|_| ApiError::Internal)
 }

@@ -29,6 +29,7 @@ pub mod call;
 pub mod counters;
 pub mod feed;
 pub mod guest;
+pub mod guest_files;
 pub mod integrations_api;
 pub mod model;
 pub mod open;
