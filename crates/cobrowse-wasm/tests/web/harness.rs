@@ -107,12 +107,15 @@ impl Session {
             .collect()
     }
 
-    /// The page as the frames describe it.
+    /// The page as the frames describe it (a snapshot whole or in parts, then the rest).
     pub fn rebuild(&self) -> Dom {
         let mut dom: Option<Dom> = None;
         for message in self.messages() {
             match message {
-                Message::Snapshot(s) => dom = Some(Dom::from_snapshot(&s).unwrap()),
+                Message::Snapshot(s) | Message::SnapshotBegin(s) => {
+                    dom = Some(Dom::from_snapshot(&s).unwrap())
+                }
+                Message::SnapshotPart(p) => dom.as_mut().unwrap().extend(&p).unwrap(),
                 Message::Mutations(b) => dom.as_mut().unwrap().apply(&b).unwrap(),
                 Message::InputValue(v) => dom.as_mut().unwrap().apply_input(&v).unwrap(),
                 Message::Scroll(s) => {
