@@ -110,7 +110,8 @@ async fn a_plain_agent_reads_no_board_nor_report_and_configures_nothing() -> Res
         .collect();
     assert!(names.contains(&"sales"), "{queues}");
     assert!(!names.contains(&"mine"), "the agent made a queue: {queues}");
-    // The agent sees the queues' names (for its transfer dialog), not their configuration.
+    // The agent sees the queues' names (for its transfer dialog) and which calls their chats
+    // offer (for its desk's call buttons), not the rest of their configuration.
     let seen: Value = http
         .get(relay.url("/api/routing/queues"))
         .bearer_auth(&agent)
@@ -129,7 +130,7 @@ async fn a_plain_agent_reads_no_board_nor_report_and_configures_nothing() -> Res
             .collect();
         assert_eq!(
             keys,
-            ["name"],
+            ["calls_from_chat", "name"],
             "an agent saw a queue's configuration: {seen}"
         );
     }
