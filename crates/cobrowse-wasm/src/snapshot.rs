@@ -1,7 +1,7 @@
 //! A snapshot taken in slices, so the page never freezes: the walk's waiting visits and what it
 //! collected so far, one slice at a time within the configured budget, then the snapshot
-//! frame's body. A page that takes more than one slice goes out in parts as it is read: the
-//! top of the page after the first slice (`SnapshotBegin`, so the agent sees what the
+//! frame's body. A page larger than one part goes out in parts as it is read: the top of
+//! the page once a part's worth is collected (`SnapshotBegin`, so the agent sees what the
 //! viewport shows at once), then a `SnapshotPart` whenever enough is collected, the last one
 //! marked. A part never holds more than [`PART_NODES`] nodes or about [`PART_BYTES`] bytes, so
 //! a page of any size can be shared under the frame limit.
@@ -29,7 +29,8 @@ pub const PART_NODES: usize = 4096;
 /// About the most bytes of names, values and text one part carries (an eighth of the frame
 /// limit).
 pub const PART_BYTES: usize = 512 << 10;
-/// After the first part, a slice's nodes wait for the next unless there are this many.
+/// A slice's nodes wait for the next slice unless there are this many, so a small page goes
+/// whole.
 const PART_MIN_NODES: usize = 1024;
 
 /// A snapshot under way.
@@ -91,15 +92,19 @@ impl<N: Clone> SnapshotJob<N> {
         )
     }
 
-    /// After a slice that left nodes to visit: the part to send now, if one is due (the
-    /// first always, so the top of the page shows while the rest is read).
+    /// After a slice that left nodes to visit: the part to send now, if one is due (enough
+    /// collected: the first one is the top of the page, shown while the rest is read). A page
+    /// smaller than one part goes whole, however many slices a busy machine takes over it.
     pub fn part<P: Page<Node = N>>(&mut self, page: &P) -> Option<Message> {
+        let due = self.out.nodes.len() >= PART_MIN_NODES || self.out.bytes >= PART_BYTES / 2;
+        if !due {
+            return None;
+        }
         if !self.begun {
             self.begun = true;
             return Some(Message::SnapshotBegin(self.head(page)));
         }
-        let due = self.out.nodes.len() >= PART_MIN_NODES || self.out.bytes >= PART_BYTES / 2;
-        due.then(|| Message::SnapshotPart(self.rest(page, false)))
+        Some(Message::SnapshotPart(self.rest(page, false)))
     }
 
     /// The snapshot once [`SnapshotJob::slice`] has visited every node: whole, or the last
