@@ -404,14 +404,36 @@ async fn a_huge_inline_image_is_sent_without_its_data_and_the_session_goes_on() 
 }
 
 #[tokio::test]
-async fn a_page_too_large_for_any_frame_ends_the_session_instead_of_retrying() -> anyhow::Result<()>
-{
+async fn a_page_larger_than_a_frame_goes_in_parts_and_one_element_too_large_for_any_ends_it(
+) -> anyhow::Result<()> {
     let (_relay, _token, _id, browser, mut agent) = paired(&[], "/demo/").await?;
-    // Twenty values each under the per-value cap, 5 MB together: no snapshot can fit a frame.
+    // Twenty values each under the per-value cap, 5 MB together: more than any one frame
+    // holds. The batch is dropped for a fresh snapshot, and that goes in parts.
     run(
         &browser,
         "for (let i = 0; i < 20; i++) { const d = document.createElement('div'); \
-         d.title = 'x'.repeat(250 << 10); document.body.appendChild(d); } done(true);",
+         d.id = 'big' + i; d.title = 'x'.repeat(250 << 10); document.body.appendChild(d); } \
+         done(true);",
+    )
+    .await?;
+    agent
+        .until(
+            "the last part",
+            |m| matches!(m, Message::SnapshotPart(p) if p.last),
+        )
+        .await?;
+    for i in 0..20 {
+        agent.node(&format!("big{i}"))?;
+    }
+    assert!(agent.saw(FrameKind::SnapshotBegin));
+    assert!(!events(&browser).await?.iter().any(|e| e.starts_with("end")));
+    // One element of twenty such values is 5 MB no frame can hold, part or not: every
+    // snapshot from now on would be refused, so the page ends the session, and says why.
+    run(
+        &browser,
+        "const d = document.createElement('div'); \
+         for (let i = 0; i < 20; i++) d.setAttribute('data-v' + i, 'y'.repeat(250 << 10)); \
+         document.body.appendChild(d); done(true);",
     )
     .await?;
     wait_event(&browser, "end:too-large").await?;

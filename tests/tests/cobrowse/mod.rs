@@ -209,7 +209,14 @@ impl Agent {
             self.opened.extend_from_slice(&bytes);
             let frame = Frame::decode(&bytes, &Limits::default())?;
             match &frame.message {
-                Message::Snapshot(s) => self.dom = Some(Dom::from_snapshot(s)?),
+                Message::Snapshot(s) | Message::SnapshotBegin(s) => {
+                    self.dom = Some(Dom::from_snapshot(s)?)
+                }
+                Message::SnapshotPart(p) => {
+                    if let Some(dom) = &mut self.dom {
+                        dom.extend(p)?;
+                    }
+                }
                 Message::Mutations(m) => {
                     if let Some(dom) = &mut self.dom {
                         dom.apply(m)?;
