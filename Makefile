@@ -21,7 +21,7 @@ TARGET_DIR := $(or $(CARGO_TARGET_DIR),target)
 WASM_OUT := $(TARGET_DIR)/wasm32-unknown-unknown/wasm-release/cobrowse_wasm.wasm
 PKG := www/pkg
 
-.PHONY: setup run test test-native test-wasm test-e2e test-npm npm wasm bench fuzz-build lint bench-capture bench-relay bench-routing bench-messaging bench-e2e bench-hostile bench-call
+.PHONY: setup run test test-native test-wasm test-e2e test-postgres test-npm npm wasm bench fuzz-build lint bench-capture bench-relay bench-routing bench-messaging bench-e2e bench-hostile bench-call
 
 ## setup: install what is missing (quiet when everything is present)
 setup:
@@ -94,8 +94,8 @@ test-npm: npm
 run: wasm
 	$(CARGO) run --release -p relay -- serve --addr $(ADDR) --db $(DB) --www www --seed-demo
 
-## test: every test (native, browser, end to end)
-test: setup wasm test-native test-wasm test-e2e test-npm
+## test: every test (native, browser, end to end, and again on PostgreSQL)
+test: setup wasm test-native test-wasm test-e2e test-postgres test-npm
 
 test-native:
 	$(CARGO) test --workspace --exclude e2e
@@ -110,6 +110,18 @@ test-wasm: setup
 test-e2e: wasm
 	$(CARGO) build --quiet -p relay --bin relay
 	$(CARGO) test -p e2e
+
+## test-postgres: the relay's suites and the demo's end-to-end tests (sign in, co-browse, a
+## message, a routed chat and call, a report) once more with every table on PostgreSQL
+## (`--postgres`). Left out: the suites that read the SQLite file itself, and the store
+## suites, which run on both engines already.
+PG_RELAY_TESTS := pairing control grants encryption_rule robustness routing routing_cobrowse \
+	reporting calls messaging_guest messaging_open messaging_rich messaging_routing
+PG_E2E_TESTS := console messaging routing wallboard
+test-postgres: setup wasm
+	$(CARGO) build --quiet -p relay --bin relay
+	RELAY_TEST_ENGINE=postgres $(CARGO) test -p relay $(addprefix --test ,$(PG_RELAY_TESTS))
+	RELAY_TEST_ENGINE=postgres $(CARGO) test -p e2e $(addprefix --test ,$(PG_E2E_TESTS))
 
 ## lint: formatting and clippy, as CI checks them: the workspace natively, and the browser
 ## library for wasm32 too (its `web` module, every binding, only builds there), with and

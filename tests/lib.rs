@@ -3,6 +3,10 @@
 //! Debian's chromedriver.
 //!
 //! Everything started here is killed on drop, so a failing test leaves no process behind.
+//!
+//! With `RELAY_TEST_ENGINE=postgres` each relay keeps every table on PostgreSQL (`--postgres`,
+//! at `RELAY_TEST_POSTGRES`, default the local server's `test` database), in a schema of its
+//! own; `make test` runs the demo's end-to-end tests once more that way.
 
 use std::{
     net::TcpListener as StdListener,
@@ -68,6 +72,40 @@ pub struct Relay {
     pub base: String,
     child: Child,
     _dir: tempfile::TempDir,
+    /// `--db`, and on PostgreSQL `--postgres` and `--postgres-schema`: where its tables are.
+    database: Vec<std::ffi::OsString>,
+}
+
+/// Whether this run's relays keep their tables on PostgreSQL (`RELAY_TEST_ENGINE=postgres`).
+pub fn on_postgres() -> bool {
+    std::env::var("RELAY_TEST_ENGINE").is_ok_and(|e| e == "postgres")
+}
+
+/// The relay's database arguments for a relay whose files are in `dir`: the SQLite file,
+/// and on PostgreSQL a schema of its own named after this process and `dir`.
+fn database_args(dir: &Path) -> Vec<std::ffi::OsString> {
+    let mut args = vec!["--db".into(), dir.join("relay.db").into_os_string()];
+    if on_postgres() {
+        let url = std::env::var("RELAY_TEST_POSTGRES")
+            .unwrap_or_else(|_| "postgres://root@127.0.0.1:5432/test".to_owned());
+        let name: String = dir
+            .file_name()
+            .unwrap_or_default()
+            .to_string_lossy()
+            .chars()
+            .filter(char::is_ascii_alphanumeric)
+            .collect();
+        static CLEANED: std::sync::Once = std::sync::Once::new();
+        CLEANED.call_once(|| {
+            let url = url.clone();
+            // Not on a tokio worker: the blocking client would panic there.
+            let _ = std::thread::spawn(move || drop_stale_schemas(&url)).join();
+        });
+        let schema = format!("relay_e2e_{}_{}", std::process::id(), name.to_lowercase());
+        args.extend(["--postgres".into(), url.into()]);
+        args.extend(["--postgres-schema".into(), schema.into()]);
+    }
+    args
 }
 
 impl Relay {
@@ -76,11 +114,11 @@ impl Relay {
     pub async fn start(extra_args: &[&str]) -> Result<Relay> {
         let dir = tempfile::tempdir()?;
         let bin = relay_binary();
+        let database = database_args(dir.path());
         let mut child = Command::new(&bin)
             .arg("serve")
             .args(["--addr", "127.0.0.1:0", "--seed-demo"])
-            .arg("--db")
-            .arg(dir.path().join("relay.db"))
+            .args(&database)
             .arg("--www")
             .arg(workspace_root().join("www"))
             .args(extra_args)
@@ -108,6 +146,7 @@ impl Relay {
             base,
             child,
             _dir: dir,
+            database,
         })
     }
 
@@ -118,8 +157,7 @@ impl Relay {
     /// Runs a `relay` command (`agent add ...`) on this relay's database, as an operator would.
     pub async fn cli(&self, args: &[&str]) -> Result<()> {
         let status = Command::new(relay_binary())
-            .arg("--db")
-            .arg(self._dir.path().join("relay.db"))
+            .args(&self.database)
             .args(args)
             .stdout(Stdio::null())
             .status()
@@ -248,6 +286,27 @@ impl Relay {
     pub async fn kill(mut self) -> Result<()> {
         self.child.kill().await?;
         Ok(())
+    }
+}
+
+/// Drops the schemas earlier test processes left (their process is gone), so the shared
+/// database holds at most the running processes' tables.
+fn drop_stale_schemas(url: &str) {
+    let Ok(mut client) = postgres::Client::connect(url, postgres::NoTls) else {
+        return;
+    };
+    let Ok(rows) = client.query(
+        "SELECT nspname FROM pg_namespace WHERE nspname LIKE 'relay\\_e2e\\_%'",
+        &[],
+    ) else {
+        return;
+    };
+    for row in rows {
+        let name: String = row.get(0);
+        let pid = name.split('_').nth(2).unwrap_or_default();
+        if pid.is_empty() || !Path::new("/proc").join(pid).exists() {
+            let _ = client.batch_execute(&format!("DROP SCHEMA IF EXISTS \"{name}\" CASCADE"));
+        }
     }
 }
 

@@ -72,7 +72,7 @@ impl App {
             queue: config.store_queue,
             ..Options::server(config.fsync_commits)
         };
-        let store = Store::open_async(Target::Sqlite(config.db_path.clone()), options).await?;
+        let store = Store::open_async(store_target(&config), options).await?;
         let (shutdown, stopping) = watch::channel(false);
         let registry = Registry::new(config.clone(), Recorder::new(store.clone()));
         let journal = Arc::new(Writer::new(store.clone()));
@@ -195,6 +195,17 @@ impl App {
         if self.store.flush().await.is_err() {
             tracing::error!("the store's writer stopped before shutdown");
         }
+    }
+}
+
+/// Where every table is: PostgreSQL with `--postgres`, else the SQLite file.
+fn store_target(config: &Config) -> Target {
+    match &config.postgres {
+        Some(url) => Target::Postgres {
+            url: url.clone(),
+            schema: config.postgres_schema.clone(),
+        },
+        None => Target::Sqlite(config.db_path.clone()),
     }
 }
 

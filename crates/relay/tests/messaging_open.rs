@@ -6,7 +6,7 @@
 
 mod common;
 
-use std::{path::PathBuf, sync::Arc, time::Duration};
+use std::{sync::Arc, time::Duration};
 
 use axum::{extract::State, http::HeaderMap, routing::post, Json, Router};
 use common::{Relay, WAIT};
@@ -82,7 +82,7 @@ async fn channel(
 
 /// Saves integration `chan` in the relay database `db`, as `relay integration add` does (in
 /// a process of its own: here a thread with its own runtime, so it can run from anywhere).
-fn save_integration(db: PathBuf, secret: &str, webhook_url: String, bot_url: Option<String>) {
+fn save_integration(db: Target, secret: &str, webhook_url: String, bot_url: Option<String>) {
     let integration = Integration {
         name: "chan".into(),
         secret: secret.to_owned(),
@@ -94,9 +94,7 @@ fn save_integration(db: PathBuf, secret: &str, webhook_url: String, bot_url: Opt
             .build()
             .unwrap();
         runtime.block_on(async move {
-            let store = Store::open_async(Target::Sqlite(db), Options::command())
-                .await
-                .unwrap();
+            let store = Store::open_async(db, Options::command()).await.unwrap();
             integration_add(&store, integration).await.unwrap();
         });
     })
@@ -106,7 +104,7 @@ fn save_integration(db: PathBuf, secret: &str, webhook_url: String, bot_url: Opt
 
 /// A relay with integration `chan` pointing at `base` (and its bot, if `bot`), and its
 /// database file.
-async fn relay_with_db(base: &str, bot: bool) -> (Relay, PathBuf) {
+async fn relay_with_db(base: &str, bot: bool) -> (Relay, Target) {
     let (webhook, bot_url) = (
         format!("{base}/webhook"),
         bot.then(|| format!("{base}/bot")),
@@ -114,8 +112,8 @@ async fn relay_with_db(base: &str, bot: bool) -> (Relay, PathBuf) {
     let (tx, rx) = std::sync::mpsc::channel();
     let relay = Relay::start(move |config| {
         config.messaging.outbox_base_delay = Duration::from_millis(20);
-        tx.send(config.db_path.clone()).unwrap();
-        save_integration(config.db_path.clone(), SECRET, webhook, bot_url);
+        tx.send(common::config_target(config)).unwrap();
+        save_integration(common::config_target(config), SECRET, webhook, bot_url);
     })
     .await;
     (relay, rx.recv().unwrap())

@@ -109,7 +109,8 @@ async fn messages_within_the_window_thread_into_one_conversation_and_after_it_in
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn agent_replies_queue_their_webhook_in_the_same_transaction_and_receipts_move_forward() {
+async fn agent_replies_queue_their_webhook_in_the_same_transaction_one_node_claims_it_and_receipts_move_forward(
+) {
     both(|store| async move {
         let first = ingest_at(&store, web("g2", "hi"), 1_000).await;
         let conv = first.conversation.id.clone();
@@ -144,6 +145,31 @@ async fn agent_replies_queue_their_webhook_in_the_same_transaction_and_receipts_
             .unwrap();
         assert_eq!(due.len(), 1);
         assert_eq!(due[0].delivery_id, format!("d-{}", sent.id));
+        // Two nodes read it due; the first to claim it sends it, the other finds it gone, and
+        // nobody sees it due again until the claim lapses.
+        let (a, b) = (due[0].clone(), due[0].clone());
+        let first = store
+            .write(move |db| queries::outbox_claim(db, &a, 32_000))
+            .await
+            .unwrap();
+        let second = store
+            .write(move |db| queries::outbox_claim(db, &b, 33_000))
+            .await
+            .unwrap();
+        assert!(first && !second, "claimed once: {first} then {second}");
+        let now_due = store
+            .read(|db| queries::outbox_due(db, 31_999, 10))
+            .await
+            .unwrap();
+        assert!(
+            now_due.is_empty(),
+            "a claimed delivery is no one else's to send"
+        );
+        let lapsed = store
+            .read(|db| queries::outbox_due(db, 32_000, 10))
+            .await
+            .unwrap();
+        assert_eq!(lapsed.len(), 1, "a lapsed claim is due again");
         let id = sent.id.clone();
         store
             .write(move |db| queries::set_delivery(db, &id, Delivery::Read))

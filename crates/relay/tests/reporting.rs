@@ -132,16 +132,14 @@ async fn a_handled_and_an_abandoned_call_appear_in_every_report() {
 
 /// Interactions and status changes written into the relay's database before it starts, as
 /// routing's journal writes them: more of each than one page of a report holds.
-fn seed_history(db: std::path::PathBuf, interactions: i64, changes: i64) {
+fn seed_history(db: relay::store::Target, interactions: i64, changes: i64) {
     std::thread::spawn(move || {
         let runtime = tokio::runtime::Builder::new_current_thread()
             .build()
             .unwrap();
         runtime.block_on(async move {
-            use relay::store::{Options, Store, Target};
-            let store = Store::open_async(Target::Sqlite(db), Options::command())
-                .await
-                .unwrap();
+            use relay::store::{Options, Store};
+            let store = Store::open_async(db, Options::command()).await.unwrap();
             store
                 .write(move |db| {
                     // Alice reads the reports: she supervises too.
@@ -200,9 +198,10 @@ fn seed_history(db: std::path::PathBuf, interactions: i64, changes: i64) {
 async fn a_report_over_more_rows_than_a_page_counts_each_row_once() {
     const INTERACTIONS: i64 = 2_345;
     const CHANGES: i64 = 1_501;
-    let relay =
-        common::Relay::start(|config| seed_history(config.db_path.clone(), INTERACTIONS, CHANGES))
-            .await;
+    let relay = common::Relay::start(|config| {
+        seed_history(common::config_target(config), INTERACTIONS, CHANGES)
+    })
+    .await;
     let token = relay.login("alice").await;
     let window = "from=0&to=10000000";
     let (status, queues) = relay

@@ -53,8 +53,13 @@ pub struct MetricsAccess {
 pub struct Config {
     /// Directory served as static files at `/` (the loader, the demo site and the agent console).
     pub www_dir: PathBuf,
-    /// The embedded SQLite database.
+    /// The embedded SQLite database (unless `postgres` is set), and the directory beside
+    /// which attachments are kept by default.
     pub db_path: PathBuf,
+    /// Every table on PostgreSQL (`--postgres URL`) instead of the SQLite file: the state
+    /// several nodes share. `postgres_schema` keeps the tables in one schema of that database.
+    pub postgres: Option<String>,
+    pub postgres_schema: Option<String>,
     /// Networks of reverse proxies whose `X-Forwarded-For` is believed (`--trusted-proxy`);
     /// from anyone else the header is ignored and the peer's address is the client's.
     pub trusted_proxies: Vec<ipnet::IpNet>,
@@ -161,6 +166,8 @@ impl Default for Config {
         Self {
             www_dir: PathBuf::from("www"),
             db_path: PathBuf::from("cobrowse.db"),
+            postgres: None,
+            postgres_schema: None,
             trusted_proxies: Vec::new(),
             node_id: None,
             fsync_commits: true,

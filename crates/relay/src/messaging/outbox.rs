@@ -3,6 +3,9 @@
 //! database until the integration answers 2xx, so a restart resumes it. The same worker
 //! forgets inbound delivery ids once a replay of them would fail the timestamp check anyway,
 //! so that table holds minutes of traffic, not all of it.
+//!
+//! Several relay nodes on one database each run this worker; a pass claims the deliveries it
+//! read before sending them ([`queries::outbox_claim`]), so each goes out from one node.
 
 use std::{sync::Arc, time::Duration};
 
@@ -15,6 +18,9 @@ use crate::{ids::now_ms, store::StoreError};
 const PASS: i64 = 64;
 /// How long one webhook call may take.
 const CALL_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long a node holds the delivery it is sending: its call, with room to spare. A node that
+/// dies mid-call leaves its claim to lapse; another node sends it then.
+const CLAIM_MS: i64 = 30_000;
 /// Longest sleep between passes when nothing is due (a safety net; new work wakes it).
 const IDLE: Duration = Duration::from_secs(30);
 /// How often remembered inbound delivery ids are pruned.
@@ -63,6 +69,16 @@ async fn pass(svc: &Arc<Messaging>) -> Result<Option<i64>, StoreError> {
         .read(|db| queries::outbox_due(db, now_ms(), PASS))
         .await?;
     for item in due {
+        let until = now_ms() + CLAIM_MS;
+        let claim = item.clone();
+        let mine = svc
+            .store
+            .write(move |db| queries::outbox_claim(db, &claim, until))
+            .await?;
+        if !mine {
+            // Another node's worker sends it.
+            continue;
+        }
         let name = item.integration.clone();
         let integration = svc
             .store

@@ -23,17 +23,32 @@ pub const MIGRATIONS: &[(i64, &str)] = &[
 ];
 
 /// Applies the [`MIGRATIONS`] not yet recorded. Several processes may open one fresh database
-/// at once: each migration's check and apply share one write transaction, so each is applied
-/// exactly once.
+/// at once (relay nodes starting together): each migration's check and apply share one
+/// transaction that first takes the engine's migration lock ([`Sql::lock_migrations`]), so
+/// each is applied exactly once.
 pub fn migrate(db: &mut dyn Sql) -> Result<(), StoreError> {
-    db.batch(
-        "CREATE TABLE IF NOT EXISTS schema_migrations (
-            version BIGINT PRIMARY KEY,
-            applied_at BIGINT NOT NULL
-        )",
-    )?;
+    db.batch("BEGIN")?;
+    let made = db.lock_migrations().and_then(|()| {
+        db.batch(
+            "CREATE TABLE IF NOT EXISTS schema_migrations (
+                version BIGINT PRIMARY KEY,
+                applied_at BIGINT NOT NULL
+            )",
+        )
+    });
+    match made {
+        Ok(()) => db.batch("COMMIT")?,
+        Err(e) => {
+            db.batch("ROLLBACK")?;
+            return Err(e);
+        }
+    }
     for &(version, sql) in MIGRATIONS {
         db.batch("BEGIN")?;
+        if let Err(e) = db.lock_migrations() {
+            db.batch("ROLLBACK")?;
+            return Err(e);
+        }
         let done = db.query(
             "SELECT applied_at FROM schema_migrations WHERE version = $1",
             &[Val::Int(Some(version))],

@@ -152,6 +152,12 @@ pub trait Sql: Send {
     fn memos(&mut self) -> Option<&mut Memos> {
         None
     }
+    /// Inside a transaction: waits until no other process is migrating this database, until
+    /// the transaction ends. SQLite's write lock already does that (nothing to add); several
+    /// relay nodes starting at once on one PostgreSQL take an advisory lock.
+    fn lock_migrations(&mut self) -> Result<(), StoreError> {
+        Ok(())
+    }
 
     /// The first row of a query, if any.
     fn query_row(&mut self, sql: &str, params: &[Val]) -> Result<Option<Row>, StoreError> {

@@ -1,10 +1,15 @@
 //! Test harness: a real relay on `127.0.0.1:0` with a real SQLite file in a temp dir, an
 //! HTTP client (reqwest), and WebSocket peers that speak the wire protocol.
+//!
+//! With `RELAY_TEST_ENGINE=postgres` the relay keeps every table on PostgreSQL instead (at
+//! `RELAY_TEST_POSTGRES`, default 127.0.0.1:5432 database `test`), each test's relay in a
+//! schema of its own: `make test` runs the suites that do not read the SQLite file directly
+//! once more that way.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
 pub mod sse;
 
-use std::{net::SocketAddr, time::Duration};
+use std::{net::SocketAddr, path::Path, time::Duration};
 
 use futures_util::{SinkExt, StreamExt};
 use protocol::*;
@@ -32,6 +37,95 @@ pub const OTHER_ORIGIN: &str = "http://other.test";
 /// How long any single wait may take before the test fails.
 pub const WAIT: Duration = Duration::from_secs(10);
 
+/// Whether this run's relays keep their tables on PostgreSQL (`RELAY_TEST_ENGINE=postgres`).
+pub fn on_postgres() -> bool {
+    std::env::var("RELAY_TEST_ENGINE").is_ok_and(|e| e == "postgres")
+}
+
+/// The PostgreSQL URL tests use: `RELAY_TEST_POSTGRES`, else the local server's `test`
+/// database as `postgres` or `root` (whichever the machine has).
+pub fn pg_url() -> String {
+    std::env::var("RELAY_TEST_POSTGRES").unwrap_or_else(|_| {
+        let user = if postgres::Client::connect(
+            "host=127.0.0.1 port=5432 user=postgres dbname=test",
+            postgres::NoTls,
+        )
+        .is_ok()
+        {
+            "postgres"
+        } else {
+            "root"
+        };
+        format!("postgres://{user}@127.0.0.1:5432/test")
+    })
+}
+
+/// The store of the relay whose files are in `dir`: its SQLite file, or on PostgreSQL a
+/// schema named after the directory (so a restart finds the same tables).
+pub fn target_in(dir: &Path) -> Target {
+    if !on_postgres() {
+        return Target::Sqlite(dir.join("relay.db"));
+    }
+    static URL: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    let url = URL.get_or_init(|| {
+        // Not on a tokio worker: the blocking client would panic there.
+        std::thread::spawn(|| {
+            let url = pg_url();
+            drop_stale_schemas(&url);
+            url
+        })
+        .join()
+        .unwrap()
+    });
+    let name: String = dir
+        .file_name()
+        .unwrap()
+        .to_string_lossy()
+        .chars()
+        .filter(char::is_ascii_alphanumeric)
+        .collect();
+    Target::Postgres {
+        url: url.clone(),
+        schema: Some(format!(
+            "relay_test_{}_{}",
+            std::process::id(),
+            name.to_lowercase()
+        )),
+    }
+}
+
+/// The store a relay started with `config` runs on, for a tweak that seeds it.
+pub fn config_target(config: &Config) -> Target {
+    match &config.postgres {
+        Some(url) => Target::Postgres {
+            url: url.clone(),
+            schema: config.postgres_schema.clone(),
+        },
+        None => Target::Sqlite(config.db_path.clone()),
+    }
+}
+
+/// Drops the schemas earlier test processes left (their process is gone), so the shared
+/// database holds at most the running processes' tables.
+fn drop_stale_schemas(url: &str) {
+    let Ok(mut client) = postgres::Client::connect(url, postgres::NoTls) else {
+        return;
+    };
+    let Ok(rows) = client.query(
+        "SELECT nspname FROM pg_namespace WHERE nspname LIKE 'relay\\_test\\_%'",
+        &[],
+    ) else {
+        return;
+    };
+    for row in rows {
+        let name: String = row.get(0);
+        let pid = name.split('_').nth(2).unwrap_or("");
+        if pid.is_empty() || !Path::new("/proc").join(pid).exists() {
+            let _ = client.batch_execute(&format!("DROP SCHEMA IF EXISTS \"{name}\" CASCADE"));
+        }
+    }
+}
+
 pub struct Relay {
     pub addr: SocketAddr,
     _dir: tempfile::TempDir,
@@ -49,12 +143,9 @@ impl Relay {
     /// for the test site.
     pub async fn with_rules(rules: Value) -> Relay {
         let dir = Relay::seeded().await;
-        let s = Store::open_async(
-            Target::Sqlite(dir.path().join("relay.db")),
-            Options::command(),
-        )
-        .await
-        .unwrap();
+        let s = Store::open_async(target_in(dir.path()), Options::command())
+            .await
+            .unwrap();
         let rules = sites::SiteRules::from_json(&rules).unwrap();
         s.write(move |c| sites::rules_save(c, SITE, &rules, "test"))
             .await
@@ -66,8 +157,7 @@ impl Relay {
     /// A temp dir whose `relay.db` holds the test site and agents, for a relay to run on.
     pub async fn seeded() -> tempfile::TempDir {
         let dir = tempfile::tempdir().unwrap();
-        let db = dir.path().join("relay.db");
-        let s = Store::open_async(Target::Sqlite(db), Options::command())
+        let s = Store::open_async(target_in(dir.path()), Options::command())
             .await
             .unwrap();
         let hash = accounts::hash_password("pw").unwrap();
@@ -110,6 +200,10 @@ impl Relay {
             www_dir: dir.path().to_path_buf(),
             ..Config::default()
         };
+        if let Target::Postgres { url, schema } = target_in(dir.path()) {
+            config.postgres = Some(url);
+            config.postgres_schema = schema;
+        }
         tweak(&mut config);
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();

@@ -2,8 +2,6 @@
 //! queues defined over REST, and desk WebSockets that wait for a desk matching a predicate.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
-use std::path::PathBuf;
-
 use futures_util::StreamExt;
 use relay::{
     accounts,
@@ -14,13 +12,13 @@ use relay::{
 use serde_json::{json, Value};
 use tokio_tungstenite::{tungstenite::Message as Ws, MaybeTlsStream, WebSocketStream};
 
-use crate::common::{Relay, WAIT};
+use crate::common::{self, Relay, WAIT};
 
 /// A relay and its connector token; `alice` holds every role, `bob` only the agent's.
 pub struct Center {
     pub relay: Relay,
     pub connector: String,
-    pub db: PathBuf,
+    pub db: Target,
 }
 
 /// The bearer token a [`Center`]'s relay asks of a `/metrics` scrape.
@@ -34,14 +32,15 @@ impl Center {
 
     /// Starts a relay with `tweak` applied to its configuration, as [`Center::start`] does.
     pub async fn start_with(tweak: impl FnOnce(&mut relay::Config)) -> Center {
-        let mut db = PathBuf::new();
+        let mut db = None;
         let relay = Relay::start(|c| {
-            db.clone_from(&c.db_path);
+            db = Some(common::config_target(c));
             c.metrics.token = Some(METRICS_TOKEN.into());
             tweak(c);
         })
         .await;
-        let s = Store::open_async(Target::Sqlite(db.clone()), Options::command())
+        let db = db.unwrap();
+        let s = Store::open_async(db.clone(), Options::command())
             .await
             .unwrap();
         let connector = s.write(|c| persist::connector_add(c, "pbx")).await.unwrap();

@@ -1,10 +1,7 @@
 //! The relay binary: parses the command line, sets up logging, and either serves, manages
 //! agents and sites in the database, or checks a running relay (`conformance`).
 
-use std::{
-    path::{Path, PathBuf},
-    time::Duration,
-};
+use std::{path::PathBuf, time::Duration};
 
 use anyhow::{bail, Context};
 use clap::{Parser, Subcommand};
@@ -38,6 +35,19 @@ struct Args {
     /// Path of the embedded SQLite database.
     #[arg(long, env = "RELAY_DB", default_value = "cobrowse.db", global = true)]
     db: PathBuf,
+    /// Keep every table on PostgreSQL (a `postgres://` URL) instead of the SQLite file: what
+    /// several relay nodes share. `--db`'s directory still holds attachments.
+    #[arg(long, env = "RELAY_POSTGRES", global = true)]
+    postgres: Option<String>,
+    /// With `--postgres`, the schema the relay's tables live in (created if missing), so one
+    /// database can hold several relays' tables apart; default: the user's search path.
+    #[arg(
+        long,
+        env = "RELAY_POSTGRES_SCHEMA",
+        global = true,
+        requires = "postgres"
+    )]
+    postgres_schema: Option<String>,
     #[command(subcommand)]
     command: Option<Command>,
 }
@@ -219,11 +229,59 @@ fn secs(s: u64) -> Option<Duration> {
     (s > 0).then(|| Duration::from_secs(s))
 }
 
+/// Where the relay's tables are: the SQLite file, or PostgreSQL with `--postgres`.
+#[derive(Debug, Clone)]
+pub struct Database {
+    /// The SQLite file (and, on either engine, the directory beside which attachments go).
+    pub path: PathBuf,
+    pub postgres: Option<String>,
+    pub schema: Option<String>,
+}
+
+impl Database {
+    fn of(args: &Args) -> anyhow::Result<Database> {
+        if let Some(url) = &args.postgres {
+            if !matches!(Target::from_url(url), Target::Postgres { .. }) {
+                bail!("--postgres takes a postgres:// or postgresql:// URL");
+            }
+        }
+        Ok(Database {
+            path: args.db.clone(),
+            postgres: args.postgres.clone(),
+            schema: args.postgres_schema.clone(),
+        })
+    }
+
+    fn target(&self) -> Target {
+        match &self.postgres {
+            Some(url) => Target::Postgres {
+                url: url.clone(),
+                schema: self.schema.clone(),
+            },
+            None => Target::Sqlite(self.path.clone()),
+        }
+    }
+
+    /// What a log line or an error calls it (a URL without its password).
+    pub fn describe(&self) -> String {
+        match &self.postgres {
+            Some(url) => match reqwest::Url::parse(url) {
+                Ok(mut u) => {
+                    let _ = u.set_password(None);
+                    u.to_string()
+                }
+                Err(_) => "PostgreSQL".to_owned(),
+            },
+            None => self.path.display().to_string(),
+        }
+    }
+}
+
 /// The relay's store, for one command.
-async fn open(db: &Path) -> anyhow::Result<Store> {
-    Store::open_async(Target::Sqlite(db.to_path_buf()), Options::command())
+async fn open(db: &Database) -> anyhow::Result<Store> {
+    Store::open_async(db.target(), Options::command())
         .await
-        .with_context(|| format!("opening {}", db.display()))
+        .with_context(|| format!("opening {}", db.describe()))
 }
 
 #[tokio::main]
@@ -234,13 +292,14 @@ async fn main() -> anyhow::Result<()> {
         _ => serve::LogFormat::Text,
     };
     serve::init_logging(log_format);
+    let db = Database::of(&args)?;
     let command = args
         .command
         .unwrap_or_else(|| Command::Serve(Box::new(Serve::parse_from(["serve"]))));
     match command {
-        Command::Serve(s) => serve(args.db, *s).await,
-        Command::User(command) => user_command(&open(&args.db).await?, command).await,
-        Command::Agent(command) => agent_command(&open(&args.db).await?, command).await,
+        Command::Serve(s) => serve(db, *s).await,
+        Command::User(command) => user_command(&open(&db).await?, command).await,
+        Command::Agent(command) => agent_command(&open(&db).await?, command).await,
         Command::Integration(IntegrationCommand::Add {
             name,
             secret,
@@ -253,7 +312,7 @@ async fn main() -> anyhow::Result<()> {
             }
             let store = match database_url {
                 Some(url) => Store::open_async(Target::from_url(&url), Options::command()).await?,
-                None => open(&args.db).await?,
+                None => open(&db).await?,
             };
             let integration = relay::messaging::model::Integration {
                 name: name.clone(),
@@ -265,13 +324,13 @@ async fn main() -> anyhow::Result<()> {
             println!("integration {name} saved; inbound: POST /api/messaging/open/{name}");
             Ok(())
         }
-        Command::Site(command) => site_command(&open(&args.db).await?, command).await,
-        Command::Queue(command) => queue_command(&open(&args.db).await?, command).await,
-        Command::Audit(command) => audit_command(&open(&args.db).await?, command).await,
+        Command::Site(command) => site_command(&open(&db).await?, command).await,
+        Command::Queue(command) => queue_command(&open(&db).await?, command).await,
+        Command::Audit(command) => audit_command(&open(&db).await?, command).await,
         Command::Conformance(command) => conformance_command(command).await,
         Command::Connector(ConnectorCommand::Add { name }) => {
             let who = name.clone();
-            let token = open(&args.db)
+            let token = open(&db)
                 .await?
                 .write(move |c| routing::service::persist::connector_add(c, &who))
                 .await?;

@@ -12,7 +12,7 @@ use relay::{
     store::Store,
 };
 
-use crate::{open, secs, users::add_person};
+use crate::{open, secs, users::add_person, Database};
 
 /// How the relay writes its log lines (`--log-format`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
@@ -238,7 +238,7 @@ async fn seed_demo(db: &Store, local: SocketAddr, format: LogFormat) -> anyhow::
     Ok(())
 }
 
-pub async fn serve(db: PathBuf, s: Serve) -> anyhow::Result<()> {
+pub async fn serve(db: Database, s: Serve) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(s.addr)
         .await
         .with_context(|| format!("binding {}", s.addr))?;
@@ -259,7 +259,9 @@ pub async fn serve(db: PathBuf, s: Serve) -> anyhow::Result<()> {
     }
     let config = relay::Config {
         www_dir: s.www,
-        db_path: db.clone(),
+        db_path: db.path.clone(),
+        postgres: db.postgres.clone(),
+        postgres_schema: db.schema.clone(),
         key_digits: s.key_digits,
         key_ttl: Duration::from_secs(s.key_ttl_secs),
         inactivity_voice: secs(s.inactivity_voice_secs),
@@ -316,7 +318,7 @@ pub async fn serve(db: PathBuf, s: Serve) -> anyhow::Result<()> {
             "security keys are short enough to be guessed (bound ≥ 1e-6)"
         );
     }
-    tracing::info!(addr = %local, db = %db.display(), "relay listening");
+    tracing::info!(addr = %local, db = %db.describe(), "relay listening");
     // JSON logs go to standard output too, where a log shipper wants nothing but JSON.
     if s.log_format == LogFormat::Text {
         println!("Relay listening on http://{local}");

@@ -207,6 +207,21 @@ pub fn outbox_next(db: &mut dyn Sql) -> Result<Option<i64>, StoreError> {
     }
 }
 
+/// Claims `item` for this node until `until`, unless another node did since it was read:
+/// the row's `next_at` moves on only if it still holds what was read. Each node's outbox
+/// worker claims what it is about to send, so a delivery goes out from one node only (and
+/// again from any node once the claim lapses, if that one died mid-call). `true`: claimed.
+pub fn outbox_claim(db: &mut dyn Sql, item: &OutboxItem, until: i64) -> Result<bool, StoreError> {
+    Ok(db.execute(
+        "UPDATE msg_outbox SET next_at = $3 WHERE delivery_id = $1 AND next_at = $2",
+        &[
+            item.delivery_id.as_str().into(),
+            item.next_at.into(),
+            until.into(),
+        ],
+    )? == 1)
+}
+
 pub fn outbox_done(db: &mut dyn Sql, delivery_id: &str) -> Result<(), StoreError> {
     db.execute(
         "DELETE FROM msg_outbox WHERE delivery_id = $1",
