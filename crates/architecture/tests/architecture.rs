@@ -66,6 +66,7 @@ const RELAY_LAYERS: &[(&str, &[&str])] = &[
     // The leaf core.
     ("ids", &[]),
     ("config", &[]),
+    ("cluster", &[]),
     ("policy", &[]),
     ("store", &["ids"]),
     ("error", &["store", "policy"]),
@@ -106,6 +107,7 @@ const RELAY_LAYERS: &[(&str, &[&str])] = &[
             "clients",
             "limits",
             "policy",
+            "cluster",
             "cobrowse",
             "messaging",
             "routing",
@@ -142,6 +144,7 @@ const RELAY_LAYERS: &[(&str, &[&str])] = &[
 
 const CORE: &[&str] = &[
     "ids", "config", "store", "error", "sites", "accounts", "clients", "limits", "policy",
+    "cluster",
 ];
 
 fn top(module: &str) -> &str {

@@ -19,6 +19,7 @@ use utoipa_axum::router::OpenApiRouter;
 
 use crate::{
     accounts::{Accounts, SignedOut},
+    cluster::{Cluster, ClusterError},
     cobrowse::{
         self,
         audit::Recorder,
@@ -33,6 +34,15 @@ use crate::{
     store::{Options, Store, StoreError, Target},
 };
 
+/// Why a relay could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Cluster(#[from] ClusterError),
+}
+
 /// A running relay: every domain, started, and their routes.
 pub struct App {
     pub config: Arc<Config>,
@@ -44,6 +54,8 @@ pub struct App {
     pub routing: Handle,
     /// The routing journal's writer (its drop counter is a metric).
     pub journal: Arc<Writer>,
+    /// This node among the others (`--nats`), or alone.
+    pub cluster: Arc<Cluster>,
     /// One permit per open WebSocket or event stream.
     pub streams: Streams,
     /// Messaging's count of customer messages stored, by channel (a metric).
@@ -65,8 +77,8 @@ pub struct App {
 const READY_FOR: Duration = Duration::from_millis(500);
 
 impl App {
-    /// Opens the store and starts every domain.
-    pub async fn start(config: Config) -> Result<App, StoreError> {
+    /// Opens the store, joins the other nodes (with `--nats`) and starts every domain.
+    pub async fn start(config: Config) -> Result<App, StartError> {
         let config = Arc::new(config);
         let options = Options {
             queue: config.store_queue,
@@ -94,6 +106,8 @@ impl App {
             shutdown: stopping.clone(),
             streams: streams.clone(),
         });
+        let cluster = join_cluster(&config).await?;
+        messaging::fanout::join(&messaging, &cluster, stopping.clone()).await?;
         let messaging_ingested = messaging.ingested.clone();
         messaging.calls.seat_with(Arc::new(RoutingSeat {
             routing: routing.clone(),
@@ -136,6 +150,7 @@ impl App {
             registry,
             routing,
             journal,
+            cluster,
             streams,
             messaging_ingested,
             routes,
@@ -195,6 +210,22 @@ impl App {
         if self.store.flush().await.is_err() {
             tracing::error!("the store's writer stopped before shutdown");
         }
+    }
+}
+
+/// This node among the others on NATS (`--nats`), or alone; named `--node-id`, or at random.
+async fn join_cluster(config: &Config) -> Result<Arc<Cluster>, ClusterError> {
+    let node = config
+        .node_id
+        .clone()
+        .unwrap_or_else(|| format!("node-{}", crate::ids::random_hex(4)));
+    match &config.nats_url {
+        Some(url) => {
+            let cluster = Cluster::connect(url, &node).await?;
+            tracing::info!(node, nats = %url, "joined the cluster");
+            Ok(cluster)
+        }
+        None => Ok(Cluster::single(&node)),
     }
 }
 

@@ -9,6 +9,7 @@
 //! - [`cobrowse`]: pairing, sessions, enforced control, lifecycle, the frame path.
 //! - [`store`]: the embedded SQLite database, migrations and the batched audit writer.
 //! - [`config`]: every bound, timeout and budget.
+//! - [`cluster`]: what one node tells the others over NATS (`--nats`); nothing on a node alone.
 //! - [`app`]: the shared state handlers see.
 //! - [`messaging`]: conversations, open-messaging webhooks, bots, the widget and inbox APIs.
 //! - [`routing`]: the routing engine, a pure core (no sockets, no clock of its own), and the
@@ -27,6 +28,7 @@ pub mod admin;
 pub mod app;
 pub mod bridge;
 pub mod clients;
+pub mod cluster;
 pub mod cobrowse;
 pub mod config;
 pub mod conformance;

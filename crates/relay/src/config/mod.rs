@@ -60,6 +60,9 @@ pub struct Config {
     /// several nodes share. `postgres_schema` keeps the tables in one schema of that database.
     pub postgres: Option<String>,
     pub postgres_schema: Option<String>,
+    /// The NATS server the nodes share (`--nats URL`): what one node tells the others
+    /// (messaging's pushes). `None`: a node alone.
+    pub nats_url: Option<String>,
     /// Networks of reverse proxies whose `X-Forwarded-For` is believed (`--trusted-proxy`);
     /// from anyone else the header is ignored and the peer's address is the client's.
     pub trusted_proxies: Vec<ipnet::IpNet>,
@@ -168,6 +171,7 @@ impl Default for Config {
             db_path: PathBuf::from("cobrowse.db"),
             postgres: None,
             postgres_schema: None,
+            nats_url: None,
             trusted_proxies: Vec::new(),
             node_id: None,
             fsync_commits: true,

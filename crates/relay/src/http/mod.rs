@@ -139,6 +139,8 @@ fn raise_descriptor_limit(connections: usize) {
 pub enum RunError {
     #[error(transparent)]
     Store(#[from] StoreError),
+    #[error(transparent)]
+    Start(#[from] crate::app::StartError),
     #[error("serving: {0}")]
     Io(#[from] std::io::Error),
 }

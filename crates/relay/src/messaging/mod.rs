@@ -20,6 +20,7 @@
 //! - [`call`]: voice and video calls placed from a conversation (WebRTC signalling, the
 //!   timeline, routing's seat).
 //! - [`counters`]: what `/metrics` reads of messaging (messages ingested by channel).
+//! - [`fanout`]: the pushes of one node heard on the others (`--nats`).
 
 pub mod admission;
 pub mod api;
@@ -27,6 +28,7 @@ pub mod attachments;
 pub mod bot;
 pub mod call;
 pub mod counters;
+pub mod fanout;
 pub mod feed;
 pub mod guest;
 pub mod guest_files;

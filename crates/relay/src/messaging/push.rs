@@ -1,12 +1,13 @@
 //! What the service tells its listeners: the push streams (agent console, widget) hear every
 //! change to a conversation, and routing hears of each conversation that waits for an agent.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::model::*;
 
-/// What push streams (agent console, widget) are told.
-#[derive(Debug, Clone, Serialize)]
+/// What push streams (agent console, widget) are told; another node's arrive over the
+/// cluster (`super::fanout`), all but calls'.
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Push {
     pub contact_id: String,
     pub conversation_id: String,
@@ -16,7 +17,7 @@ pub struct Push {
     pub kind: PushKind,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum PushKind {
     Message {
@@ -38,7 +39,9 @@ pub enum PushKind {
         event: Event,
     },
     /// News of a call, for one side only (`to`): only the conversation's agent and its
-    /// guest hear of it, never another agent or a supervisor's stream.
+    /// guest hear of it, never another agent or a supervisor's stream. A call lives on the
+    /// node that placed it, so this never crosses to another node.
+    #[serde(skip_deserializing)]
     Call {
         to: super::call::Side,
         news: super::call::CallNews,

@@ -69,6 +69,8 @@ pub struct Messaging {
     pub ingested: IngestCounters,
     /// Voice and video calls placed from conversations, ringing or live.
     pub calls: super::call::Calls,
+    /// The other nodes' share of the pushes, once this node joined them (`super::fanout`).
+    pub(super) fanout: std::sync::OnceLock<crate::cluster::Publisher<Push>>,
 }
 
 /// How long the inbound webhook trusts an integration it looked up (its secret, its bot)
@@ -112,6 +114,7 @@ impl Messaging {
             bot_turns,
             ingested: IngestCounters::default(),
             calls: super::call::Calls::default(),
+            fanout: std::sync::OnceLock::new(),
         };
         (svc, turns)
     }
@@ -125,22 +128,31 @@ impl Messaging {
         self.needs_agent.subscribe()
     }
 
-    /// Sends a push as it stands (calls address one side of a conversation).
+    /// Sends a push as it stands (calls address one side of a conversation), here and to
+    /// the other nodes.
     pub(super) fn push_raw(&self, push: Push) {
+        // A call lives on the node that holds it: its news stays here.
+        if let Some(others) = self.fanout.get() {
+            if !matches!(push.kind, PushKind::Call { .. }) {
+                others.send(&push);
+            }
+        }
+        self.push_here(push);
+    }
+
+    /// Sends a push to this node's streams only (one another node published).
+    pub(super) fn push_here(&self, push: Push) {
         // Nobody listening is fine.
         self.push.send(push).ok();
     }
 
     fn tell(&self, c: &Conversation, kind: PushKind) {
-        // Nobody listening is fine.
-        self.push
-            .send(Push {
-                contact_id: c.contact_id.clone(),
-                conversation_id: c.id.clone(),
-                agent_id: c.agent_id.clone(),
-                kind,
-            })
-            .ok();
+        self.push_raw(Push {
+            contact_id: c.contact_id.clone(),
+            conversation_id: c.id.clone(),
+            agent_id: c.agent_id.clone(),
+            kind,
+        });
     }
 
     fn waiting(&self, c: &Conversation, reason: &str) {

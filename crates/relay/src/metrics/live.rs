@@ -21,6 +21,9 @@ pub struct Snapshot {
     pub websocket_connections: usize,
     pub routing: Arc<Realtime>,
     pub routing_events_dropped: u64,
+    /// News for the other nodes dropped (queue full), and news from them refused.
+    pub cluster_dropped: u64,
+    pub cluster_refused: u64,
 }
 
 /// Agent statuses, each a series of `routing_agents` even when nobody has it.
@@ -133,6 +136,20 @@ impl Collector for Live {
             "Routing events not persisted because the writer was behind.",
             None,
             dropped.metric_type(),
+        )?)?;
+        let dropped = ConstCounter::new(s.cluster_dropped);
+        dropped.encode(e.encode_descriptor(
+            "cluster_news_dropped",
+            "News for the other nodes dropped because the NATS client was behind.",
+            None,
+            dropped.metric_type(),
+        )?)?;
+        let refused = ConstCounter::new(s.cluster_refused);
+        refused.encode(e.encode_descriptor(
+            "cluster_news_refused",
+            "News from other nodes refused (too large, or not parsed).",
+            None,
+            refused.metric_type(),
         )?)
     }
 }

@@ -62,6 +62,8 @@ pub fn registry(app: &Arc<App>) -> Registry {
         websocket_connections: app.streams.open_now(),
         routing: app.routing.realtime().borrow().clone(),
         routing_events_dropped: app.journal.dropped.load(Ordering::Relaxed),
+        cluster_dropped: app.cluster.dropped.load(Ordering::Relaxed),
+        cluster_refused: app.cluster.refused.load(Ordering::Relaxed),
     })));
     registry
 }

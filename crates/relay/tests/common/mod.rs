@@ -66,6 +66,11 @@ pub fn target_in(dir: &Path) -> Target {
     if !on_postgres() {
         return Target::Sqlite(dir.join("relay.db"));
     }
+    postgres_in(dir)
+}
+
+/// The PostgreSQL schema of the relay whose files are in `dir`, whatever the run's engine.
+pub fn postgres_in(dir: &Path) -> Target {
     static URL: std::sync::OnceLock<String> = std::sync::OnceLock::new();
     let url = URL.get_or_init(|| {
         // Not on a tokio worker: the blocking client would panic there.
@@ -157,9 +162,61 @@ impl Relay {
     /// A temp dir whose `relay.db` holds the test site and agents, for a relay to run on.
     pub async fn seeded() -> tempfile::TempDir {
         let dir = tempfile::tempdir().unwrap();
-        let s = Store::open_async(target_in(dir.path()), Options::command())
-            .await
-            .unwrap();
+        Relay::seed(target_in(dir.path())).await;
+        dir
+    }
+
+    /// `n` relays as the nodes of one cluster: one PostgreSQL schema (seeded as
+    /// [`Relay::seeded`] does), one NATS server (`RELAY_TEST_NATS`, default 127.0.0.1:4222),
+    /// nodes `n0`, `n1`, ..., each with `tweak` applied; `ada` (password `pw`) holds every role.
+    pub async fn cluster(n: usize, tweak: impl Fn(&mut Config)) -> Vec<Relay> {
+        let first = tempfile::tempdir().unwrap();
+        let Target::Postgres { url, schema } = postgres_in(first.path()) else {
+            unreachable!()
+        };
+        let target = Target::Postgres {
+            url: url.clone(),
+            schema: schema.clone(),
+        };
+        Relay::seed(target.clone()).await;
+        // And `ada`, who holds every role.
+        let s = Store::open_async(target, Options::command()).await.unwrap();
+        let hash = accounts::hash_password("pw").unwrap();
+        s.write(move |c| {
+            accounts::agent_upsert(c, "ada", &hash)?;
+            let all = relay::policy::Roles::of(&[
+                relay::policy::Role::Agent,
+                relay::policy::Role::Supervisor,
+                relay::policy::Role::Admin,
+            ]);
+            accounts::roles_set(c, "ada", all)
+        })
+        .await
+        .unwrap();
+        drop(s);
+        let nats =
+            std::env::var("RELAY_TEST_NATS").unwrap_or_else(|_| "nats://127.0.0.1:4222".to_owned());
+        let mut nodes = Vec::new();
+        let mut dirs = vec![first];
+        dirs.extend((1..n).map(|_| tempfile::tempdir().unwrap()));
+        for (i, dir) in dirs.into_iter().enumerate() {
+            let (url, schema, nats) = (url.clone(), schema.clone(), nats.clone());
+            let node = Relay::launch(dir, |c| {
+                c.postgres = Some(url);
+                c.postgres_schema = schema;
+                c.nats_url = Some(nats);
+                c.node_id = Some(format!("n{i}"));
+                tweak(c);
+            })
+            .await;
+            nodes.push(node);
+        }
+        nodes
+    }
+
+    /// Puts the test site and agents in `target`.
+    async fn seed(target: Target) {
+        let s = Store::open_async(target, Options::command()).await.unwrap();
         let hash = accounts::hash_password("pw").unwrap();
         s.write(move |c| {
             accounts::agent_upsert(c, "alice", &hash)?;
@@ -170,7 +227,6 @@ impl Relay {
         .await
         .unwrap();
         drop(s);
-        dir
     }
 
     /// A relay that runs elsewhere (the binary, in a child process) on `dir`'s database: the

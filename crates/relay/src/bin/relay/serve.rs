@@ -111,6 +111,11 @@ pub struct Serve {
     /// `node="ID"` and `/readyz` names it.
     #[arg(long = "node-id", env = "RELAY_NODE_ID")]
     node_id: Option<String>,
+    /// The NATS server several relay nodes share (`nats://HOST:4222`): a message written
+    /// through one node reaches the consoles and widgets on the others. Use with `--postgres`
+    /// (the state they share) and `--node-id`.
+    #[arg(long, env = "RELAY_NATS")]
+    nats: Option<String>,
     /// An origin the console is served from (repeatable), such as https://console.example;
     /// agent requests from any other origin are refused. Default: the relay's own.
     #[arg(
@@ -275,6 +280,7 @@ pub async fn serve(db: Database, s: Serve) -> anyhow::Result<()> {
         fsync_commits: !s.no_fsync_commits,
         trusted_proxies: s.trusted_proxies,
         node_id: s.node_id,
+        nats_url: s.nats,
         console_origins: s.console_origins,
         secure_cookies: s.secure_cookies,
         metrics: relay::config::MetricsAccess {

@@ -1,0 +1,194 @@
+//! Several relay nodes on one PostgreSQL and one NATS server (127.0.0.1:5432 and :4222, as
+//! `make setup` leaves them): a guest and an agent on different nodes talk live, and what
+//! the nodes share in the store goes out once.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::{collections::HashMap, sync::Arc, time::Duration};
+
+use axum::{extract::State, http::HeaderMap, routing::post, Router};
+use common::{guest_conversation, sse::Stream, Relay, ORIGIN, WAIT};
+use serde_json::json;
+use tokio::sync::Mutex;
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_guest_on_one_node_and_its_agent_on_another_see_each_other_live() {
+    let nodes = Relay::cluster(2, |_| {}).await;
+    let (a, b) = (&nodes[0], &nodes[1]);
+    // Alice signs in through node b, the guest writes through node a.
+    let alice = b.login("alice").await;
+    let mut inbox = Stream::agent(b, &alice).await;
+    let (guest, conv) = guest_conversation(a).await;
+    let mut widget = Stream::guest(a, &guest).await;
+    // The waiting conversation, written on a, is on b's list (the store is shared) and b's
+    // stream heard of it (the push crossed).
+    inbox.until(&conv).await;
+    let (status, _) = b
+        .api(
+            &alice,
+            "POST",
+            &format!("/api/messaging/conversations/{conv}/assign"),
+            None,
+        )
+        .await;
+    assert_eq!(status, 200);
+    let (status, body) = b
+        .api(
+            &alice,
+            "POST",
+            &format!("/api/messaging/conversations/{conv}/messages"),
+            Some(json!({"text": "answered from node b"})),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    widget.until("answered from node b").await;
+    let (status, body) = a
+        .http(
+            "POST",
+            "/api/messaging/guest/messages",
+            &[("Origin", ORIGIN), ("X-Guest-Token", &guest)],
+            Some(json!({"text": "thanks, from node a"})),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    inbox.until("thanks, from node a").await;
+    // Typing crosses too, and the guest's history on b is the same conversation.
+    let (status, _) = a
+        .http(
+            "POST",
+            "/api/messaging/guest/typing",
+            &[("Origin", ORIGIN), ("X-Guest-Token", &guest)],
+            Some(json!({"typing": true})),
+        )
+        .await;
+    assert_eq!(status, 204);
+    inbox.until("\"typing\":true").await;
+    let (status, history) = b
+        .http(
+            "GET",
+            "/api/messaging/guest/history",
+            &[("Origin", ORIGIN), ("X-Guest-Token", &guest)],
+            None,
+        )
+        .await;
+    assert_eq!(status, 200, "{history}");
+    assert_eq!(
+        history["history"][0]["messages"].as_array().unwrap().len(),
+        3
+    );
+    for node in nodes {
+        node.stop().await;
+    }
+}
+
+/// Deliveries the fake integration saw, by delivery id.
+#[derive(Default)]
+struct Seen {
+    by_id: Mutex<HashMap<String, u32>>,
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn two_nodes_retrying_the_same_webhooks_deliver_each_once() {
+    // The integration refuses every delivery's first try, so both nodes' outbox workers wake
+    // for the same retries at the same moment (each sleeps until the store's next due row).
+    async fn webhook(State(s): State<Arc<Seen>>, headers: HeaderMap) -> axum::http::StatusCode {
+        let id = headers
+            .get("x-delivery-id")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("?")
+            .to_owned();
+        let mut seen = s.by_id.lock().await;
+        let n = seen.entry(id).or_default();
+        *n += 1;
+        if *n == 1 {
+            axum::http::StatusCode::SERVICE_UNAVAILABLE
+        } else {
+            axum::http::StatusCode::OK
+        }
+    }
+    let seen = Arc::new(Seen::default());
+    let app = Router::new()
+        .route("/webhook", post(webhook))
+        .with_state(seen.clone());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let hook = format!("http://{}/webhook", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    let nodes = Relay::cluster(2, |c| {
+        c.messaging.outbox_base_delay = Duration::from_millis(300);
+    })
+    .await;
+    let (a, b) = (&nodes[0], &nodes[1]);
+    let alice = a.login("ada").await;
+    let (status, saved) = a
+        .api(
+            &alice,
+            "PUT",
+            "/api/messaging/integrations/chan",
+            Some(json!({ "webhook_url": hook })),
+        )
+        .await;
+    assert_eq!(status, 200, "{saved}");
+    let secret = saved["secret"].as_str().unwrap().to_owned();
+    let inbound = json!({
+        "id": "in-1",
+        "channel": {"platform": "Open", "type": "Private", "messageId": "m1",
+                    "from": {"id": "u1", "idType": "Opaque", "nickname": "Pat"}},
+        "type": "Text", "text": "hello", "direction": "Inbound",
+    });
+    let sig = relay::messaging::signature::sign(&secret, inbound.to_string().as_bytes());
+    let (status, body) = a
+        .http(
+            "POST",
+            "/api/messaging/open/chan",
+            &[("X-Hub-Signature-256", &sig)],
+            Some(inbound),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let conv = body["conversation_id"].as_str().unwrap().to_owned();
+    let path = format!("/api/messaging/conversations/{conv}");
+    assert_eq!(
+        b.api(&alice, "POST", &format!("{path}/assign"), None)
+            .await
+            .0,
+        200
+    );
+    const REPLIES: usize = 20;
+    for i in 0..REPLIES {
+        let node = if i % 2 == 0 { a } else { b };
+        let text = json!({ "text": format!("reply {i}") });
+        let (status, body) = node
+            .api(&alice, "POST", &format!("{path}/messages"), Some(text))
+            .await;
+        assert_eq!(status, 200, "{body}");
+    }
+    let deadline = tokio::time::Instant::now() + 3 * WAIT;
+    loop {
+        let done = {
+            let seen = seen.by_id.lock().await;
+            seen.len() == REPLIES && seen.values().all(|&n| n >= 2)
+        };
+        if done {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "deliveries so far: {:?}",
+            seen.by_id.lock().await
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    // Time for a second node's duplicate to arrive, were there one.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let seen = seen.by_id.lock().await;
+    let twice: Vec<_> = seen.iter().filter(|(_, &n)| n != 2).collect();
+    assert!(
+        twice.is_empty(),
+        "delivered other than refused-then-accepted: {twice:?}"
+    );
+    drop(seen);
+    for node in nodes {
+        node.stop().await;
+    }
+}
