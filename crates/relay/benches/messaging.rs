@@ -28,7 +28,10 @@
 //! batches as large as the client concurrency: the store's ceiling without HTTP, threading or
 //! contact resolution. Both durability settings are measured: an fsync per commit (the
 //! default), and `fsync_commits = false` (acknowledged messages survive a relay crash, not a
-//! power loss). `RELAY_BENCH_MESSAGES` sets the messages per path (default 20,000).
+//! power loss). A third round runs the same paths with every table on PostgreSQL (when one
+//! answers at `RELAY_BENCH_POSTGRES`, default the local `test` database), against raw
+//! prepared PostgreSQL inserts, 64 per commit. `RELAY_BENCH_MESSAGES` sets the messages per
+//! path (default 20,000).
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a benchmark harness: failing loudly is the point
 
@@ -442,6 +445,114 @@ impl Pin {
     }
 }
 
+/// Where a round's relay keeps its tables.
+#[derive(Debug, Clone, PartialEq)]
+enum Engine {
+    /// The embedded SQLite file, with or without an fsync per commit.
+    Sqlite { fsync: bool },
+    /// PostgreSQL (`RELAY_BENCH_POSTGRES`, default the local server's `test` database), each
+    /// round in a schema of its own; commits as the server is configured to (by default
+    /// `synchronous_commit = on`: flushed to its WAL before acknowledged).
+    Postgres { url: String, schema: String },
+}
+
+impl Engine {
+    fn target(&self, sqlite: &Path) -> Target {
+        match self {
+            Engine::Sqlite { .. } => Target::Sqlite(sqlite.to_path_buf()),
+            Engine::Postgres { url, schema } => Target::Postgres {
+                url: url.clone(),
+                schema: Some(schema.clone()),
+            },
+        }
+    }
+
+    fn fsync(&self) -> bool {
+        !matches!(self, Engine::Sqlite { fsync: false })
+    }
+
+    fn durability(&self) -> &'static str {
+        match self {
+            Engine::Sqlite { fsync: true } => "fsync_per_commit",
+            Engine::Sqlite { fsync: false } => "survives_process_crash",
+            Engine::Postgres { .. } => "postgres_commit",
+        }
+    }
+
+    /// The same engine in another schema (the store path's own tables).
+    fn beside(&self, suffix: &str) -> Engine {
+        match self {
+            Engine::Postgres { url, schema } => Engine::Postgres {
+                url: url.clone(),
+                schema: format!("{schema}_{suffix}"),
+            },
+            other => other.clone(),
+        }
+    }
+}
+
+/// PostgreSQL for the round on it, if one answers.
+fn postgres_engine() -> Option<Engine> {
+    let url = std::env::var("RELAY_BENCH_POSTGRES")
+        .unwrap_or_else(|_| "postgres://root@127.0.0.1:5432/test".to_owned());
+    postgres::Client::connect(&url, postgres::NoTls).ok()?;
+    Some(Engine::Postgres {
+        url,
+        schema: format!("bench_messaging_{}", std::process::id()),
+    })
+}
+
+/// Drops the round's schemas.
+fn drop_schemas(engine: &Engine) {
+    if let Engine::Postgres { url, schema } = engine {
+        if let Ok(mut c) = postgres::Client::connect(url, postgres::NoTls) {
+            for s in [
+                schema.clone(),
+                format!("{schema}_store"),
+                format!("{schema}_raw"),
+            ] {
+                let _ = c.batch_execute(&format!("DROP SCHEMA IF EXISTS \"{s}\" CASCADE"));
+            }
+        }
+    }
+}
+
+/// Raw PostgreSQL inserts of the same rows, `batch` per transaction: the baseline of the
+/// round on PostgreSQL.
+fn postgres_baseline(url: &str, schema: &str, n: usize, batch: usize) -> f64 {
+    let mut c = postgres::Client::connect(url, postgres::NoTls).unwrap();
+    c.batch_execute(&format!(
+        "CREATE SCHEMA IF NOT EXISTS \"{schema}_raw\"; SET search_path TO \"{schema}_raw\";
+         CREATE TABLE m (id TEXT PRIMARY KEY, conversation_id TEXT, seq BIGINT, author TEXT,
+         text TEXT, attachments TEXT, quick_replies TEXT, delivery TEXT, created_at BIGINT)"
+    ))
+    .unwrap();
+    let stmt = c
+        .prepare("INSERT INTO m VALUES ($1, $2, $3, 'customer', $4, '[]', '[]', 'sent', $5)")
+        .unwrap();
+    let start = Instant::now();
+    let mut i = 0;
+    while i < n {
+        let mut tx = c.transaction().unwrap();
+        for _ in 0..batch.min(n - i) {
+            tx.execute(
+                &stmt,
+                &[
+                    &relay::ids::random_hex(12),
+                    &"conv",
+                    &(i as i64),
+                    &"hello, is this in stock?",
+                    &relay::ids::now_ms(),
+                ],
+            )
+            .unwrap();
+            i += 1;
+        }
+        tx.commit().unwrap();
+    }
+    n as f64 / start.elapsed().as_secs_f64()
+}
+
 /// The relay under test, in a child process.
 struct Server {
     child: Child,
@@ -449,16 +560,15 @@ struct Server {
 }
 
 impl Server {
-    fn start(db: &Path, www: &Path, fsync: bool, pin: Pin) -> Server {
+    fn start(db: &Path, www: &Path, engine: &Engine, pin: Pin) -> Server {
         let mut cmd = child::command(pin == Pin::Split);
-        let mut child = cmd
-            .arg("serve-child")
-            .arg(db)
-            .arg(www)
-            .arg(if fsync { "fsync" } else { "no-fsync" })
-            .stdout(Stdio::piped())
-            .spawn()
-            .unwrap();
+        cmd.arg("serve-child").arg(db).arg(www);
+        match engine {
+            Engine::Sqlite { fsync: true } => cmd.arg("fsync"),
+            Engine::Sqlite { fsync: false } => cmd.arg("no-fsync"),
+            Engine::Postgres { url, schema } => cmd.args(["postgres", url, schema]),
+        };
+        let mut child = cmd.stdout(Stdio::piped()).spawn().unwrap();
         let addr = child::listening(&mut child);
         Server { child, addr }
     }
@@ -474,8 +584,9 @@ impl Drop for Server {
     }
 }
 
-/// The child: a relay on `db` until it is killed.
-fn serve_child(db: &str, www: &str, fsync: &str) {
+/// The child: a relay on `db` (or, after `postgres`, on that URL and schema) until it is
+/// killed.
+fn serve_child(db: &str, www: &str, fsync: &str, postgres: Option<(&str, &str)>) {
     let rt = tokio::runtime::Runtime::new().unwrap();
     rt.block_on(async {
         let mut config = Config {
@@ -494,8 +605,19 @@ fn serve_child(db: &str, www: &str, fsync: &str) {
         config.messaging.guest_tokens_global = unlimited;
         config.messaging.conversation_starts_per_address = unlimited;
         config.messaging.conversation_starts_global = unlimited;
-        config.fsync_commits = fsync == "fsync";
-        Store::open_async(Target::Sqlite(config.db_path.clone()), Options::command())
+        config.fsync_commits = fsync != "no-fsync";
+        let target = match postgres {
+            Some((url, schema)) => {
+                config.postgres = Some(url.to_owned());
+                config.postgres_schema = Some(schema.to_owned());
+                Target::Postgres {
+                    url: url.to_owned(),
+                    schema: Some(schema.to_owned()),
+                }
+            }
+            None => Target::Sqlite(config.db_path.clone()),
+        };
+        Store::open_async(target, Options::command())
             .await
             .unwrap()
             .write(|c| relay::sites::site_add(c, "bench", &[SITE_ORIGIN.to_owned()]))
@@ -559,7 +681,9 @@ fn drive_http(server: &Server, n: usize) -> Vec<(&'static str, Measure, Measure)
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     if let Some(i) = args.iter().position(|a| a == "serve-child") {
-        serve_child(&args[i + 1], &args[i + 2], &args[i + 3]);
+        let postgres = args.get(i + 4).zip(args.get(i + 5));
+        let postgres = postgres.map(|(u, s)| (u.as_str(), s.as_str()));
+        serve_child(&args[i + 1], &args[i + 2], &args[i + 3], postgres);
         return;
     }
     if args.iter().any(|a| a == "--list") {
@@ -571,7 +695,14 @@ fn main() {
         .unwrap_or(20_000);
     let pin = Pin::from_env();
     for fsync in [true, false] {
-        run(n, fsync, pin);
+        run(n, &Engine::Sqlite { fsync }, pin);
+    }
+    match postgres_engine() {
+        Some(engine) => {
+            run(n, &engine, pin);
+            drop_schemas(&engine);
+        }
+        None => eprintln!("messaging: no PostgreSQL answered; its round is left out"),
     }
 }
 
@@ -579,14 +710,15 @@ fn round3(v: f64) -> f64 {
     (v * 1000.0).round() / 1000.0
 }
 
-/// One relay on a fresh database with `fsync_commits = fsync`; one line per path.
-fn run(n: usize, fsync: bool, pin: Pin) {
+/// One relay on a fresh database of `engine`; one line per path.
+fn run(n: usize, engine: &Engine, pin: Pin) {
     let per_client = n.div_ceil(CONCURRENCY);
+    let fsync = engine.fsync();
     let synchronous = if fsync { "FULL" } else { "NORMAL" };
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("relay.db");
     tokio::runtime::Runtime::new().unwrap().block_on(async {
-        let store = Store::open_async(Target::Sqlite(db.clone()), Options::command())
+        let store = Store::open_async(engine.target(&db), Options::command())
             .await
             .unwrap();
         let integration = Integration {
@@ -597,8 +729,19 @@ fn run(n: usize, fsync: bool, pin: Pin) {
         };
         integration_add(&store, integration).await.unwrap();
     });
-    let baseline_rate = baseline(dir.path(), n, CONCURRENCY, synchronous);
-    let server = Server::start(&db, dir.path(), fsync, pin);
+    let (baseline_rate, baseline_name) = match engine {
+        Engine::Postgres { url, schema } => (
+            postgres_baseline(url, schema, n, CONCURRENCY),
+            format!("raw PostgreSQL INSERT, prepared, {CONCURRENCY} rows per commit"),
+        ),
+        Engine::Sqlite { .. } => (
+            baseline(dir.path(), n, CONCURRENCY, synchronous),
+            format!(
+                "raw SQLite INSERT, WAL + synchronous={synchronous}, {CONCURRENCY} rows per commit"
+            ),
+        ),
+    };
+    let server = Server::start(&db, dir.path(), engine, pin);
     let http = std::thread::scope(|s| {
         s.spawn(|| {
             if pin != Pin::None {
@@ -614,8 +757,12 @@ fn run(n: usize, fsync: bool, pin: Pin) {
     drop(server);
     let rt = tokio::runtime::Runtime::new().unwrap();
     let store = rt.block_on(async {
-        let store_target = Target::Sqlite(dir.path().join("store.db"));
-        let store = Store::open(&store_target, Options::server(fsync)).unwrap();
+        let store_target = engine.beside("store").target(&dir.path().join("store.db"));
+        let store = tokio::task::spawn_blocking(move || {
+            Store::open(&store_target, Options::server(fsync)).unwrap()
+        })
+        .await
+        .unwrap();
         let closed = measured(None, drive_store(&store, per_client)).await;
         let open_store = store.clone();
         let open = measured(
@@ -652,7 +799,7 @@ fn run(n: usize, fsync: bool, pin: Pin) {
             json!({
                 "bench": "messaging",
                 "path": path,
-                "durability": if fsync { "fsync_per_commit" } else { "survives_process_crash" },
+                "durability": engine.durability(),
                 "messages": closed.lat.len(),
                 "concurrency": CONCURRENCY,
                 "messages_per_s": rate.round(),
@@ -660,7 +807,7 @@ fn run(n: usize, fsync: bool, pin: Pin) {
                 "p99_ms": round3(percentile(&closed.lat, 0.99)),
                 "client_cpu_us_per_message": client.map(|v| v.round()),
                 "server_cpu_us_per_message": server.round(),
-                "baseline": format!("raw SQLite INSERT, WAL + synchronous={synchronous}, {CONCURRENCY} rows per commit"),
+                "baseline": baseline_name,
                 "baseline_messages_per_s": baseline_rate.round(),
                 "ratio_to_baseline": round3(rate / baseline_rate),
                 "open_loop_offered_per_s": OFFERED_PER_S,
