@@ -112,6 +112,11 @@ impl Relay {
     /// Starts the relay binary (built by `make test` before this crate's tests) with the demo
     /// site and agent seeded, and waits until it prints its address.
     pub async fn start(extra_args: &[&str]) -> Result<Relay> {
+        Relay::start_serving(&workspace_root().join("www"), extra_args).await
+    }
+
+    /// [`Relay::start`], serving `www` instead of the workspace's `www/`.
+    pub async fn start_serving(www: &Path, extra_args: &[&str]) -> Result<Relay> {
         let dir = tempfile::tempdir()?;
         let bin = relay_binary();
         let database = database_args(dir.path());
@@ -120,7 +125,7 @@ impl Relay {
             .args(["--addr", "127.0.0.1:0", "--seed-demo"])
             .args(&database)
             .arg("--www")
-            .arg(workspace_root().join("www"))
+            .arg(www)
             .args(extra_args)
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())

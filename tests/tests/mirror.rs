@@ -9,14 +9,9 @@ mod mirror_support;
 
 use std::time::Duration;
 
-use e2e::{output_dir, Browser, Relay};
+use e2e::{Browser, Relay};
 use fantoccini::Locator;
 use mirror_support::*;
-
-/// Channel difference under which two pixels count as equal (antialiasing, subpixel text).
-const PIXEL_TOLERANCE: u8 = 48;
-/// The most of the viewport that may differ between the customer's page and the mirror.
-const MAX_DIFFERING_SHARE: f64 = 0.01;
 
 /// The checkout's scripted changes: a shopper filling the form, card and password masked.
 const CHECKOUT_CHANGES: &str = r#"
@@ -83,43 +78,6 @@ async fn run_changes(customer: &Browser, page: &Page) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Screenshots of the customer's viewport and of the mirror at 1:1; returns the differing
-/// share.
-async fn compare_pixels(console: &Browser, customer: &Browser, page: &Page) -> anyhow::Result<f64> {
-    // Our overlay (banner, pointer) is not part of the page: hide it for the picture. Capture
-    // never sees the overlay, so this changes nothing on the mirror's side.
-    run(
-        customer,
-        "document.querySelectorAll('[data-cobrowse-overlay]').forEach((e) => e.style.visibility = 'hidden');
-         requestAnimationFrame(() => requestAnimationFrame(() => done(true)));",
-    )
-    .await?;
-    run(
-        console,
-        "const one = document.getElementById('one-to-one'); if (!one.checked) one.click();
-         document.getElementById('customer-pointer').hidden = true;
-         const w = document.getElementById('mirror').contentWindow;
-         Promise.all([...w.document.images].map((i) => i.decode().catch(() => {})))
-           .then(() => w.document.fonts.ready)
-           .then(() => requestAnimationFrame(() => requestAnimationFrame(() => done(true))));",
-    )
-    .await?;
-    let theirs = customer.client.screenshot().await?;
-    let ours = console
-        .client
-        .find(Locator::Id("mirror"))
-        .await?
-        .screenshot()
-        .await?;
-    let dir = output_dir();
-    std::fs::write(
-        dir.join(format!("mirror-{}-customer.png", page.name)),
-        &theirs,
-    )?;
-    std::fs::write(dir.join(format!("mirror-{}-mirror.png", page.name)), &ours)?;
-    differing_share(&theirs, &ours, PIXEL_TOLERANCE)
-}
-
 #[tokio::test]
 async fn the_mirror_matches_the_customers_page_in_dom_and_pixels() -> anyhow::Result<()> {
     let relay = Relay::start(&[]).await?;
@@ -138,7 +96,7 @@ async fn the_mirror_matches_the_customers_page_in_dom_and_pixels() -> anyhow::Re
         converge(&console, &customer, page.name).await?;
         run_changes(&customer, page).await?;
         let canonical = converge(&console, &customer, page.name).await?;
-        let share = compare_pixels(&console, &customer, page).await?;
+        let share = compare_pixels(&console, &customer, page.name).await?;
         println!(
             "{{\"page\":\"{}\",\"canonical_lines\":{},\"differing_pixel_share\":{share:.5}}}",
             page.name,

@@ -7,7 +7,7 @@
 use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
-use e2e::{wait_for, Browser, Relay};
+use e2e::{output_dir, wait_for, Browser, Relay};
 use fantoccini::Locator;
 use serde_json::Value;
 
@@ -202,4 +202,43 @@ pub fn differing_share(a: &[u8], b: &[u8], tolerance: u8) -> Result<f64> {
         }
     }
     Ok(differing as f64 / (w * h) as f64)
+}
+
+/// Channel difference under which two pixels count as equal (antialiasing, subpixel text).
+pub const PIXEL_TOLERANCE: u8 = 48;
+/// The most of the viewport that may differ between the customer's page and the mirror.
+pub const MAX_DIFFERING_SHARE: f64 = 0.01;
+
+/// Screenshots of the customer's viewport and of the mirror at 1:1; returns the differing
+/// share (`tests/output/mirror-NAME-{customer,mirror}.png`).
+pub async fn compare_pixels(console: &Browser, customer: &Browser, name: &str) -> Result<f64> {
+    // Our overlay (banner, pointer) is not part of the page: hide it for the picture. Capture
+    // never sees the overlay, so this changes nothing on the mirror's side.
+    run(
+        customer,
+        "document.querySelectorAll('[data-cobrowse-overlay]').forEach((e) => e.style.visibility = 'hidden');
+         requestAnimationFrame(() => requestAnimationFrame(() => done(true)));",
+    )
+    .await?;
+    run(
+        console,
+        "const one = document.getElementById('one-to-one'); if (!one.checked) one.click();
+         document.getElementById('customer-pointer').hidden = true;
+         const w = document.getElementById('mirror').contentWindow;
+         Promise.all([...w.document.images].map((i) => i.decode().catch(() => {})))
+           .then(() => w.document.fonts.ready)
+           .then(() => requestAnimationFrame(() => requestAnimationFrame(() => done(true))));",
+    )
+    .await?;
+    let theirs = customer.client.screenshot().await?;
+    let ours = console
+        .client
+        .find(Locator::Id("mirror"))
+        .await?
+        .screenshot()
+        .await?;
+    let dir = output_dir();
+    std::fs::write(dir.join(format!("mirror-{name}-customer.png")), &theirs)?;
+    std::fs::write(dir.join(format!("mirror-{name}-mirror.png")), &ours)?;
+    differing_share(&theirs, &ours, PIXEL_TOLERANCE)
 }
