@@ -2,7 +2,8 @@
 // adopted stylesheet assignments, values set by script, pushState/replaceState routing, and
 // open shadow roots attached to elements already in the page (a component defined late).
 // Installed once per window; `sink(kind, target, index)` is the current session's callback.
-// Kinds: 1 insertRule, 2 deleteRule, 3 whole sheet changed, 4 adoptedStyleSheets set,
+// Kinds: 1 insertRule, 2 deleteRule, 3 whole sheet changed (or disabled, or enabled again),
+// 4 adoptedStyleSheets set,
 // 5 form value set by script, 6 history navigation, 7 open shadow root attached.
 export function installHooks(win, sink) {
   win.__cobrowseSink = sink;
@@ -38,6 +39,8 @@ export function installHooks(win, sink) {
   for (const C of [win.Document, win.ShadowRoot]) {
     setter(C && C.prototype, 'adoptedStyleSheets', (scope) => call(4, scope, 0));
   }
+  // A theme switcher's `sheet.disabled = true`: no observer hears of it.
+  setter(win.StyleSheet && win.StyleSheet.prototype, 'disabled', (sheet) => call(3, sheet, 0));
   const value = (el) => call(5, el, 0);
   setter(win.HTMLInputElement.prototype, 'value', value);
   setter(win.HTMLInputElement.prototype, 'checked', value);
@@ -51,8 +54,9 @@ export function installHooks(win, sink) {
   wrap(win.History.prototype, 'replaceState', () => call(6, null, 0));
 }
 
-// Reads a rule list's texts in one call.
+// Reads a rule list's texts in one call: none for a disabled sheet, which applies none.
 export function ruleTexts(sheet) {
+  if (sheet.disabled) return [];
   try { return Array.from(sheet.cssRules, (r) => r.cssText); } catch (e) { return null; }
 }
 

@@ -397,13 +397,14 @@ impl Page for WebPage {
         if el.local_name() == "style" {
             let style: &HtmlStyleElement = el.unchecked_ref();
             let sheet = style.sheet()?;
-            let touched = self.touched.has(&sheet);
+            // A disabled sheet goes as no rules (`ruleTexts`), whatever its markup says.
+            let touched = self.touched.has(&sheet) || sheet.disabled();
             let empty_markup = node.text_content().is_none_or(|t| t.trim().is_empty());
             let rules = Self::texts(&sheet)?;
             return (touched || (empty_markup && !rules.is_empty())).then_some(rules);
         }
         let sheet = el.unchecked_ref::<HtmlLinkElement>().sheet()?;
-        if !self.touched.has(&sheet) {
+        if !self.touched.has(&sheet) && !sheet.disabled() {
             return None;
         }
         Self::texts(&sheet)

@@ -35,7 +35,11 @@ fn indent(out: &mut String, depth: usize) {
     }
 }
 
+/// The rules a sheet applies: none when it is disabled.
 fn rule_texts(sheet: &CssStyleSheet) -> Vec<String> {
+    if sheet.disabled() {
+        return Vec::new();
+    }
     let rules = sheet.css_rules().unwrap();
     (0..rules.length())
         .map(|i| rules.item(i).unwrap().css_text())
@@ -239,7 +243,9 @@ fn element(el: &Element, depth: usize, masked: bool, rules: &Rules, out: &mut St
         let style: &HtmlStyleElement = el.unchecked_ref();
         let sheet: CssStyleSheet = style.sheet().unwrap().unchecked_into();
         let texts = rule_texts(&sheet);
-        if el.text_content().unwrap_or_default().trim().is_empty() && !texts.is_empty() {
+        // A sheet whose rules are not its markup's: filled by script, or disabled (none).
+        let empty_markup = el.text_content().unwrap_or_default().trim().is_empty();
+        if (empty_markup && !texts.is_empty()) || sheet.disabled() {
             let _ = write!(out, " rules={texts:?}");
         }
     }

@@ -171,6 +171,42 @@ async fn cssom_styled_page_mirrors_its_inserted_and_deleted_rules() {
 }
 
 #[wasm_bindgen_test]
+async fn a_disabled_stylesheet_applies_no_rule_in_the_mirror_until_it_is_enabled_again() {
+    // A theme switcher: one sheet disabled before sharing starts, another after.
+    stage(
+        r#"<style id="dark">.a { color: white; }</style><style id="light">.a { color: black; }</style><p class="a">themed</p>"#,
+    );
+    let sheet = |id: &str| -> CssStyleSheet {
+        q(id)
+            .unchecked_into::<HtmlStyleElement>()
+            .sheet()
+            .unwrap()
+            .unchecked_into()
+    };
+    sheet("#dark").set_disabled(true);
+    let s = start("{}");
+    s.snapshot_taken().await;
+    s.assert_mirrors(&Rules::default());
+    assert!(
+        s.rebuild().canonical().contains("rules=[]"),
+        "the sheet disabled before the snapshot goes as no rules"
+    );
+    sheet("#light").set_disabled(true);
+    sheet("#dark").set_disabled(false);
+    s.settle().await;
+    let text = s.rebuild().canonical();
+    assert!(
+        text.contains(r#"rules=[".a { color: white; }"]"#),
+        "the sheet enabled again applies its rules: {text}"
+    );
+    assert_eq!(
+        text.matches("rules=[]").count(),
+        1,
+        "the sheet disabled later applies none: {text}"
+    );
+}
+
+#[wasm_bindgen_test]
 async fn a_component_defined_after_the_snapshot_mirrors_its_shadow_root() {
     // Component libraries often load after the page: the element is captured as plain markup,
     // then its class is defined and its constructor attaches a shadow root.

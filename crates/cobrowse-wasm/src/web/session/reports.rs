@@ -112,6 +112,9 @@ pub(super) fn hook(
                 None => SheetTarget::Constructed(number),
             };
             let change = match kind {
+                // A disabled sheet applies no rule: what changes in it goes as the whole
+                // (empty) sheet, and all of it again once it is enabled.
+                _ if sheet.disabled() => RawRuleChange::Full,
                 // A rule's text is read only when it is sent on its own: a sheet that goes
                 // whole (a CSS-in-JS library filling a new sheet) is read once, at the flush.
                 1 if core.sends_rules_singly(page, target()) => {
