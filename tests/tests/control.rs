@@ -607,3 +607,53 @@ async fn share_my_screen_on_the_help_page_pairs_by_offer_and_the_chat_stays_bloc
     browser.close().await?;
     Ok(())
 }
+
+#[tokio::test]
+async fn a_hidden_tab_keeps_streaming_its_changes() -> anyhow::Result<()> {
+    let (_relay, _token, _id, browser, mut agent) = paired(&[], "/demo/").await?;
+    // The page changes on a timer (a live price, a chat badge) while the customer looks at
+    // another tab; each change notes whether the tab was hidden when it was made.
+    run(
+        &browser,
+        "window.tickStates = []; let n = 0;
+         const t = setInterval(() => {
+           const p = document.createElement('p'); p.id = 'tick' + n; p.textContent = 'tick ' + n;
+           document.body.appendChild(p); window.tickStates.push(document.visibilityState);
+           if (++n === 5) clearInterval(t);
+         }, 300);
+         done(true);",
+    )
+    .await?;
+    let page = browser.client.window().await?;
+    let other = browser.client.new_window(true).await?;
+    browser.client.switch_to_window(other.handle).await?;
+    // Every change reaches the agent while the page is still in the background: capture
+    // flushes at the end of each observer callback, not on an animation frame (which a
+    // hidden tab never runs).
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    while agent.node("tick4").is_err() {
+        anyhow::ensure!(
+            tokio::time::Instant::now() < deadline,
+            "the hidden tab's changes did not arrive"
+        );
+        tokio::time::timeout(Duration::from_secs(20), agent.next())
+            .await
+            .context("no frame from the hidden tab")??;
+    }
+    browser.client.close_window().await?;
+    browser.client.switch_to_window(page).await?;
+    let states = run(&browser, "done(window.tickStates);").await?;
+    let hidden = states
+        .as_array()
+        .context("tick states")?
+        .iter()
+        .filter(|s| *s == "hidden")
+        .count();
+    println!("hidden tab: {hidden} of 5 changes made while hidden, all 5 mirrored while hidden");
+    assert!(
+        hidden >= 3,
+        "the page was not hidden while it changed: {states}"
+    );
+    browser.close().await?;
+    Ok(())
+}
