@@ -86,26 +86,35 @@ pub fn on_postgres() -> bool {
 fn database_args(dir: &Path) -> Vec<std::ffi::OsString> {
     let mut args = vec!["--db".into(), dir.join("relay.db").into_os_string()];
     if on_postgres() {
-        let url = std::env::var("RELAY_TEST_POSTGRES")
-            .unwrap_or_else(|_| "postgres://root@127.0.0.1:5432/test".to_owned());
-        let name: String = dir
-            .file_name()
-            .unwrap_or_default()
-            .to_string_lossy()
-            .chars()
-            .filter(char::is_ascii_alphanumeric)
-            .collect();
-        static CLEANED: std::sync::Once = std::sync::Once::new();
-        CLEANED.call_once(|| {
-            let url = url.clone();
-            // Not on a tokio worker: the blocking client would panic there.
-            let _ = std::thread::spawn(move || drop_stale_schemas(&url)).join();
-        });
-        let schema = format!("relay_e2e_{}_{}", std::process::id(), name.to_lowercase());
-        args.extend(["--postgres".into(), url.into()]);
-        args.extend(["--postgres-schema".into(), schema.into()]);
+        args.extend(postgres_args(dir));
     }
     args
+}
+
+/// `--postgres URL --postgres-schema S`, S named after this process and `dir`.
+fn postgres_args(dir: &Path) -> Vec<std::ffi::OsString> {
+    let url = std::env::var("RELAY_TEST_POSTGRES")
+        .unwrap_or_else(|_| "postgres://root@127.0.0.1:5432/test".to_owned());
+    let name: String = dir
+        .file_name()
+        .unwrap_or_default()
+        .to_string_lossy()
+        .chars()
+        .filter(char::is_ascii_alphanumeric)
+        .collect();
+    static CLEANED: std::sync::Once = std::sync::Once::new();
+    CLEANED.call_once(|| {
+        let url = url.clone();
+        // Not on a tokio worker: the blocking client would panic there.
+        let _ = std::thread::spawn(move || drop_stale_schemas(&url)).join();
+    });
+    let schema = format!("relay_e2e_{}_{}", std::process::id(), name.to_lowercase());
+    vec![
+        "--postgres".into(),
+        url.into(),
+        "--postgres-schema".into(),
+        schema.into(),
+    ]
 }
 
 impl Relay {
@@ -118,8 +127,41 @@ impl Relay {
     /// [`Relay::start`], serving `www` instead of the workspace's `www/`.
     pub async fn start_serving(www: &Path, extra_args: &[&str]) -> Result<Relay> {
         let dir = tempfile::tempdir()?;
-        let bin = relay_binary();
         let database = database_args(dir.path());
+        Relay::spawn(www, dir, database, extra_args).await
+    }
+
+    /// `n` relay processes as the nodes of one cluster: one PostgreSQL schema (at
+    /// `RELAY_TEST_POSTGRES`, default the local `test` database) and the local NATS server
+    /// (`RELAY_TEST_NATS`, default 127.0.0.1:4222), nodes `n0`, `n1`, ..., each with the demo
+    /// seeded (one after another) and its own directory for attachments.
+    pub async fn cluster(n: usize, extra_args: &[&str]) -> Result<Vec<Relay>> {
+        let nats =
+            std::env::var("RELAY_TEST_NATS").unwrap_or_else(|_| "nats://127.0.0.1:4222".to_owned());
+        let mut shared = None;
+        let mut nodes = Vec::with_capacity(n);
+        for i in 0..n {
+            let dir = tempfile::tempdir()?;
+            let postgres = shared
+                .get_or_insert_with(|| postgres_args(dir.path()))
+                .clone();
+            let mut database = vec!["--db".into(), dir.path().join("relay.db").into_os_string()];
+            database.extend(postgres);
+            let node = format!("n{i}");
+            let mut args: Vec<&str> = vec!["--nats", &nats, "--node-id", &node];
+            args.extend_from_slice(extra_args);
+            nodes.push(Relay::spawn(&workspace_root().join("www"), dir, database, &args).await?);
+        }
+        Ok(nodes)
+    }
+
+    async fn spawn(
+        www: &Path,
+        dir: tempfile::TempDir,
+        database: Vec<std::ffi::OsString>,
+        extra_args: &[&str],
+    ) -> Result<Relay> {
+        let bin = relay_binary();
         let mut child = Command::new(&bin)
             .arg("serve")
             .args(["--addr", "127.0.0.1:0", "--seed-demo"])
