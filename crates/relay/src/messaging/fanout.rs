@@ -30,3 +30,77 @@ pub async fn join(
     let _ = svc.fanout.set(publisher);
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::{model::*, rich::*, PushKind};
+    use super::Push;
+
+    fn push(kind: PushKind) -> Push {
+        Push {
+            contact_id: "c1".into(),
+            conversation_id: "v1".into(),
+            agent_id: Some("alice".into()),
+            kind,
+        }
+    }
+
+    /// What another node publishes is read back as it was sent, for every kind that crosses.
+    #[test]
+    fn every_push_that_crosses_to_another_node_reads_back_as_sent() {
+        let card = Card {
+            image: None,
+            title: "Blue shirt".into(),
+            text: Some("in stock".into()),
+            buttons: vec![Button {
+                label: "Buy".into(),
+                action: ButtonAction::Postback {
+                    payload: "buy:1".into(),
+                },
+            }],
+        };
+        let message = Message {
+            id: "m1".into(),
+            conversation_id: "v1".into(),
+            seq: 3,
+            author: Author::Agent,
+            author_id: Some("alice".into()),
+            text: "here".into(),
+            attachments: vec![],
+            quick_replies: vec!["Yes".into()],
+            rich: Some(Rich::Card { card }),
+            postback: None,
+            delivery: Delivery::Sent,
+            created_at: 7,
+        };
+        let kinds = [
+            PushKind::Message { message },
+            PushKind::Typing {
+                author: Author::Customer,
+                typing: true,
+            },
+            PushKind::Read {
+                reader: Author::Agent,
+                seq: 3,
+            },
+            PushKind::Delivery {
+                message_id: "m1".into(),
+                delivery: Delivery::Read,
+            },
+            PushKind::Event {
+                event: Event {
+                    conversation_id: "v1".into(),
+                    seq: 2,
+                    kind: "assigned".into(),
+                    detail: serde_json::json!({"agent": "alice", "n": 2}),
+                    created_at: 5,
+                },
+            },
+        ];
+        for kind in kinds {
+            let sent = serde_json::to_value(push(kind)).unwrap();
+            let read: Push = serde_json::from_value(sent.clone()).unwrap();
+            assert_eq!(serde_json::to_value(read).unwrap(), sent);
+        }
+    }
+}
