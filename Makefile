@@ -21,7 +21,7 @@ TARGET_DIR := $(or $(CARGO_TARGET_DIR),target)
 WASM_OUT := $(TARGET_DIR)/wasm32-unknown-unknown/wasm-release/cobrowse_wasm.wasm
 PKG := www/pkg
 
-.PHONY: setup run test test-native test-wasm test-e2e test-postgres test-npm npm wasm bench fuzz-build lint bench-capture bench-relay bench-routing bench-messaging bench-e2e bench-hostile bench-call
+.PHONY: setup run test test-native test-wasm test-e2e test-postgres test-npm npm wasm bench fuzz-build lint bench-capture bench-relay bench-routing bench-messaging bench-e2e bench-hostile bench-call cluster
 
 ## setup: install what is missing (quiet when everything is present)
 setup:
@@ -93,6 +93,14 @@ test-npm: npm
 ## run: build and start the relay, serving the demo site and the agent console
 run: wasm
 	$(CARGO) run --release -p relay -- serve --addr $(ADDR) --db $(DB) --www www --seed-demo
+
+## cluster: three relay nodes on PostgreSQL and NATS behind HAProxy on CLUSTER_ADDR
+## (default 127.0.0.1:8080), a try-out of several nodes on one machine (ops/cluster.sh)
+cluster: setup wasm
+	@command -v haproxy >/dev/null || { apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq haproxy >/dev/null; }
+	$(CARGO) build --release -p relay
+	RELAY=$(TARGET_DIR)/release/relay ops/cluster.sh
 
 ## test: every test (native, browser, end to end, and again on PostgreSQL)
 test: setup wasm test-native test-wasm test-e2e test-postgres test-npm
