@@ -12,15 +12,21 @@ pub fn listening<T: std::str::FromStr>(child: &mut Child) -> T
 where
     T::Err: std::fmt::Debug,
 {
+    // A wrapper (a profiler) may print lines of its own first.
+    let mut reader = BufReader::new(child.stdout.take().expect("the child's stdout is piped"));
     let mut line = String::new();
-    BufReader::new(child.stdout.take().expect("the child's stdout is piped"))
-        .read_line(&mut line)
-        .expect("the child prints where it listens");
-    line.trim()
-        .strip_prefix("LISTENING ")
-        .expect("a LISTENING line")
-        .parse()
-        .expect("a port or address")
+    loop {
+        line.clear();
+        let n = reader
+            .read_line(&mut line)
+            .expect("the child prints where it listens");
+        assert!(n > 0, "the child exited before printing a LISTENING line");
+        if let Some(at) = line.trim().strip_prefix("LISTENING ") {
+            // The rest of stdout is drained, so a chatty wrapper never blocks the child.
+            std::thread::spawn(move || std::io::copy(&mut reader, &mut std::io::sink()));
+            return at.parse().expect("a port or address");
+        }
+    }
 }
 
 /// The command that starts this bench binary as a server child: pinned to core 0 when `pin`,
