@@ -629,3 +629,110 @@ impl Drop for Browser {
         }
     }
 }
+
+/// Widget guests writing through one relay as fast as it answers, until stopped: what a
+/// crash test kills the relay under. Each guest keeps the ids of its messages acknowledged
+/// (a 200 whose body arrived in full).
+pub struct Writers {
+    acked: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    guests: Vec<(String, tokio::task::JoinHandle<Vec<String>>)>,
+}
+
+impl Writers {
+    /// `n` guests of `relay`, each writing in a loop.
+    pub async fn start(relay: &Relay, n: usize) -> Result<Writers> {
+        use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+        let http = reqwest::Client::new();
+        let acked = std::sync::Arc::new(AtomicUsize::new(0));
+        let stop = std::sync::Arc::new(AtomicBool::new(false));
+        let mut guests = Vec::with_capacity(n);
+        for _ in 0..n {
+            let issued: serde_json::Value = http
+                .post(relay.url("/api/messaging/guest"))
+                .send()
+                .await?
+                .json()
+                .await?;
+            let token = issued["token"].as_str().context("token")?.to_owned();
+            let (http, url) = (http.clone(), relay.url("/api/messaging/guest/messages"));
+            let (count, stop, guest) = (acked.clone(), stop.clone(), token.clone());
+            let task = tokio::spawn(async move {
+                let mut acked = Vec::new();
+                for i in 0.. {
+                    if stop.load(Ordering::Relaxed) {
+                        break;
+                    }
+                    let sent = http
+                        .post(&url)
+                        .header("x-guest-token", &guest)
+                        .json(&serde_json::json!({ "text": format!("m{i}") }))
+                        .send()
+                        .await;
+                    let Ok(response) = sent else { break };
+                    if response.status() == 429 {
+                        sleep(Duration::from_millis(100)).await;
+                        continue;
+                    }
+                    let Ok(body) = response.json::<serde_json::Value>().await else {
+                        break;
+                    };
+                    if let Some(id) = body["message"]["id"].as_str() {
+                        acked.push(id.to_owned());
+                        count.fetch_add(1, Ordering::Relaxed);
+                    }
+                }
+                acked
+            });
+            guests.push((token, task));
+        }
+        Ok(Writers {
+            acked,
+            stop,
+            guests,
+        })
+    }
+
+    /// Waits (up to 20 s) until `n` messages were acknowledged in all.
+    pub async fn until_acked(&self, n: usize) -> Result<()> {
+        wait_for(
+            &format!("{n} acknowledged messages"),
+            Duration::from_secs(20),
+            || async { (self.acked.load(std::sync::atomic::Ordering::Relaxed) >= n).then_some(()) },
+        )
+        .await
+    }
+
+    /// Stops the guests, then checks through `relay` that each one's history holds every
+    /// message it was acknowledged; returns how many that was in all.
+    pub async fn all_stored_in(self, relay: &Relay) -> Result<usize> {
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        let http = reqwest::Client::new();
+        let mut total = 0;
+        for (token, task) in self.guests {
+            let acked = task.await?;
+            let history: serde_json::Value = http
+                .get(relay.url("/api/messaging/guest/history"))
+                .header("x-guest-token", &token)
+                .send()
+                .await?
+                .json()
+                .await?;
+            let stored: Vec<&str> = history["history"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .flat_map(|c| c["messages"].as_array().into_iter().flatten())
+                .filter_map(|m| m["id"].as_str())
+                .collect();
+            for id in &acked {
+                anyhow::ensure!(
+                    stored.contains(&id.as_str()),
+                    "acknowledged message {id} was lost"
+                );
+            }
+            total += acked.len();
+        }
+        Ok(total)
+    }
+}

@@ -3,19 +3,8 @@
 //! Chromium, and a node killed hard (`kill -9`) mid-stream loses no message it acknowledged:
 //! every one is in the history read through the node that is left.
 
-use std::{
-    sync::{
-        atomic::{AtomicBool, AtomicUsize, Ordering},
-        Arc,
-    },
-    time::Duration,
-};
-
 use anyhow::Context;
-use e2e::{wait_for, Browser, Relay, WIDGET};
-use serde_json::{json, Value};
-
-const WAIT: Duration = Duration::from_secs(20);
+use e2e::{Browser, Relay, Writers, WIDGET};
 
 #[tokio::test]
 async fn a_widget_on_one_node_and_an_inbox_on_another_talk_live() -> anyhow::Result<()> {
@@ -103,86 +92,10 @@ async fn a_node_killed_mid_stream_loses_no_acknowledged_message() -> anyhow::Res
     .await?;
     let survivor = nodes.pop().context("two nodes")?;
     let doomed = nodes.pop().context("two nodes")?;
-    let http = reqwest::Client::new();
-    let mut tokens = Vec::new();
-    for _ in 0..20 {
-        let r: Value = http
-            .post(doomed.url("/api/messaging/guest"))
-            .send()
-            .await?
-            .json()
-            .await?;
-        tokens.push(r["token"].as_str().context("token")?.to_owned());
-    }
-    let acked_count = Arc::new(AtomicUsize::new(0));
-    let stop = Arc::new(AtomicBool::new(false));
-    let mut senders = Vec::new();
-    for token in tokens.clone() {
-        let (http, url) = (http.clone(), doomed.url("/api/messaging/guest/messages"));
-        let (count, stop) = (acked_count.clone(), stop.clone());
-        senders.push(tokio::spawn(async move {
-            let mut acked = Vec::new();
-            for i in 0.. {
-                if stop.load(Ordering::Relaxed) {
-                    break;
-                }
-                let sent = http
-                    .post(&url)
-                    .header("x-guest-token", &token)
-                    .json(&json!({ "text": format!("m{i}") }))
-                    .send()
-                    .await;
-                let Ok(response) = sent else { break };
-                if response.status() == 429 {
-                    tokio::time::sleep(Duration::from_millis(100)).await;
-                    continue;
-                }
-                // An acknowledgement is a 200 whose body arrived in full.
-                let Ok(body) = response.json::<Value>().await else {
-                    break;
-                };
-                if let Some(id) = body["message"]["id"].as_str() {
-                    acked.push(id.to_owned());
-                    count.fetch_add(1, Ordering::Relaxed);
-                }
-            }
-            acked
-        }));
-    }
-    wait_for("60 acknowledged messages", WAIT, || async {
-        (acked_count.load(Ordering::Relaxed) >= 60).then_some(())
-    })
-    .await?;
+    let writers = Writers::start(&doomed, 20).await?;
+    writers.until_acked(60).await?;
     doomed.kill().await?;
-    stop.store(true, Ordering::Relaxed);
-    let mut acked = Vec::new();
-    for s in senders {
-        acked.push(s.await?);
-    }
-    let mut total = 0;
-    for (token, acked) in tokens.iter().zip(&acked) {
-        let history: Value = http
-            .get(survivor.url("/api/messaging/guest/history"))
-            .header("x-guest-token", token)
-            .send()
-            .await?
-            .json()
-            .await?;
-        let stored: Vec<&str> = history["history"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .flat_map(|c| c["messages"].as_array().into_iter().flatten())
-            .filter_map(|m| m["id"].as_str())
-            .collect();
-        for id in acked {
-            assert!(
-                stored.contains(&id.as_str()),
-                "acknowledged message {id} was lost with its node"
-            );
-        }
-        total += acked.len();
-    }
+    let total = writers.all_stored_in(&survivor).await?;
     println!("cluster: {total} messages acknowledged by the killed node, all read back through the other");
     assert!(total >= 60, "{total} acknowledged");
     Ok(())

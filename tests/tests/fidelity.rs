@@ -215,20 +215,7 @@ async fn real_pages_are_mirrored_in_dom_and_pixels_at_the_top_scrolled_hovered_a
         one_page(&console, &customer, &relay, page, &mut failures)
             .await
             .with_context(|| page.name)?;
-        console
-            .client
-            .find(Locator::Id("end"))
-            .await?
-            .click()
-            .await?;
-        until_console(&console, "the end", |s| s["mode"] == "ended").await?;
-        console
-            .client
-            .find(Locator::Id("again"))
-            .await?
-            .click()
-            .await?;
-        until_console(&console, "ready again", |s| s["phase"] == "start").await?;
+        end_and_start_again(&console).await?;
     }
     assert!(failures.is_empty(), "{failures:?}");
     console.close().await?;

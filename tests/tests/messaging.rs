@@ -4,19 +4,9 @@
 //! can attach a file before writing anything. Screenshots go to
 //! `tests/output/messaging-*.png`.
 
-use std::{
-    sync::{
-        atomic::{AtomicBool, AtomicUsize, Ordering},
-        Arc,
-    },
-    time::Duration,
-};
-
 use anyhow::Context;
-use e2e::{wait_for, Browser, Relay, WIDGET};
+use e2e::{Browser, Relay, Writers, WIDGET};
 use serde_json::{json, Value};
-
-const WAIT: Duration = Duration::from_secs(20);
 
 async fn js(browser: &Browser, script: &str) -> anyhow::Result<Value> {
     browser.js(script).await
@@ -160,88 +150,11 @@ async fn every_acknowledged_message_survives_a_hard_kill_of_the_relay() -> anyho
         "100/50",
     ])
     .await?;
-    let http = reqwest::Client::new();
-    let mut tokens = Vec::new();
-    for _ in 0..40 {
-        let r: Value = http
-            .post(relay.url("/api/messaging/guest"))
-            .send()
-            .await?
-            .json()
-            .await?;
-        tokens.push(r["token"].as_str().context("token")?.to_owned());
-    }
-    let acked_count = Arc::new(AtomicUsize::new(0));
-    let stop = Arc::new(AtomicBool::new(false));
-    let mut senders = Vec::new();
-    for token in tokens.clone() {
-        let (http, url) = (http.clone(), relay.url("/api/messaging/guest/messages"));
-        let (count, stop) = (acked_count.clone(), stop.clone());
-        senders.push(tokio::spawn(async move {
-            let mut acked = Vec::new();
-            for i in 0.. {
-                if stop.load(Ordering::Relaxed) {
-                    break;
-                }
-                let sent = http
-                    .post(&url)
-                    .header("x-guest-token", &token)
-                    .json(&json!({ "text": format!("m{i}") }))
-                    .send()
-                    .await;
-                let Ok(response) = sent else { break };
-                if response.status() == 429 {
-                    tokio::time::sleep(Duration::from_millis(100)).await;
-                    continue;
-                }
-                // An acknowledgement is a 200 whose body arrived in full.
-                let Ok(body) = response.json::<Value>().await else {
-                    break;
-                };
-                if let Some(id) = body["message"]["id"].as_str() {
-                    acked.push(id.to_owned());
-                    count.fetch_add(1, Ordering::Relaxed);
-                }
-            }
-            acked
-        }));
-    }
-    wait_for("120 acknowledged messages", WAIT, || async {
-        (acked_count.load(Ordering::Relaxed) >= 120).then_some(())
-    })
-    .await?;
+    let writers = Writers::start(&relay, 40).await?;
+    writers.until_acked(120).await?;
     relay.kill().await?;
-    stop.store(true, Ordering::Relaxed);
-    let mut acked = Vec::new();
-    for s in senders {
-        acked.push(s.await?);
-    }
-
     let relay = Relay::start(&["--database-url", &db_arg]).await?;
-    let mut total = 0;
-    for (token, acked) in tokens.iter().zip(&acked) {
-        let history: Value = http
-            .get(relay.url("/api/messaging/guest/history"))
-            .header("x-guest-token", token)
-            .send()
-            .await?
-            .json()
-            .await?;
-        let stored: Vec<&str> = history["history"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .flat_map(|c| c["messages"].as_array().into_iter().flatten())
-            .filter_map(|m| m["id"].as_str())
-            .collect();
-        for id in acked {
-            assert!(
-                stored.contains(&id.as_str()),
-                "acknowledged message {id} was lost"
-            );
-        }
-        total += acked.len();
-    }
+    let total = writers.all_stored_in(&relay).await?;
     assert!(total >= 120, "{total} acknowledged");
     Ok(())
 }

@@ -10,7 +10,6 @@ mod mirror_support;
 use std::time::Duration;
 
 use e2e::{Browser, Relay};
-use fantoccini::Locator;
 use mirror_support::*;
 
 /// The checkout's scripted changes: a shopper filling the form, card and password masked.
@@ -109,20 +108,7 @@ async fn the_mirror_matches_the_customers_page_in_dom_and_pixels() -> anyhow::Re
                 share * 100.0
             ));
         }
-        console
-            .client
-            .find(Locator::Id("end"))
-            .await?
-            .click()
-            .await?;
-        until_console(&console, "the end", |s| s["mode"] == "ended").await?;
-        console
-            .client
-            .find(Locator::Id("again"))
-            .await?
-            .click()
-            .await?;
-        until_console(&console, "ready again", |s| s["phase"] == "start").await?;
+        end_and_start_again(&console).await?;
     }
     assert!(failures.is_empty(), "{failures:?}");
     console.close().await?;

@@ -242,3 +242,23 @@ pub async fn compare_pixels(console: &Browser, customer: &Browser, name: &str) -
     std::fs::write(dir.join(format!("mirror-{name}-mirror.png")), &ours)?;
     differing_share(&theirs, &ours, PIXEL_TOLERANCE)
 }
+
+/// Ends the console's session and makes it ready to start the next (one page after another).
+pub async fn end_and_start_again(console: &Browser) -> Result<()> {
+    console
+        .client
+        .find(Locator::Id("end"))
+        .await?
+        .click()
+        .await?;
+    until_console(console, "the end", |s| s["mode"] == "ended").await?;
+    console
+        .client
+        .find(Locator::Id("again"))
+        .await?
+        .click()
+        .await?;
+    until_console(console, "ready again", |s| s["phase"] == "start")
+        .await
+        .map(drop)
+}
