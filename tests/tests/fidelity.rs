@@ -127,18 +127,7 @@ async fn compare(
     let canonical = converge(console, customer, page.name).await?;
     let name = format!("fidelity-{}-{state}", page.name);
     let share = compare_pixels(console, customer, &name).await?;
-    println!(
-        "{{\"page\":\"{}\",\"state\":\"{state}\",\"canonical_lines\":{},\"differing_pixel_share\":{share:.5}}}",
-        page.name,
-        canonical.lines().count()
-    );
-    if share > MAX_DIFFERING_SHARE {
-        failures.push(format!(
-            "{} {state}: {:.2}% of pixels differ",
-            page.name,
-            share * 100.0
-        ));
-    }
+    judge(page.name, Some(state), &canonical, share, failures);
     Ok(())
 }
 

@@ -96,18 +96,7 @@ async fn the_mirror_matches_the_customers_page_in_dom_and_pixels() -> anyhow::Re
         run_changes(&customer, page).await?;
         let canonical = converge(&console, &customer, page.name).await?;
         let share = compare_pixels(&console, &customer, page.name).await?;
-        println!(
-            "{{\"page\":\"{}\",\"canonical_lines\":{},\"differing_pixel_share\":{share:.5}}}",
-            page.name,
-            canonical.lines().count()
-        );
-        if share > MAX_DIFFERING_SHARE {
-            failures.push(format!(
-                "{}: {:.2}% of pixels differ",
-                page.name,
-                share * 100.0
-            ));
-        }
+        judge(page.name, None, &canonical, share, &mut failures);
         end_and_start_again(&console).await?;
     }
     assert!(failures.is_empty(), "{failures:?}");

@@ -3,6 +3,9 @@
 //! never collide. The same migration files build both schemas.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod common;
+
+use common::pg_url;
 use relay::{
     ids::random_hex,
     messaging::{model::*, queries, threading::DEFAULT_WINDOW},
@@ -43,22 +46,6 @@ async fn postgres_store(schema: String) -> Store {
     .await
     .unwrap()
     .expect("PostgreSQL at 127.0.0.1:5432 (run `make setup`)")
-}
-
-fn pg_url() -> String {
-    std::env::var("RELAY_TEST_POSTGRES").unwrap_or_else(|_| {
-        let user = if postgres::Client::connect(
-            "host=127.0.0.1 port=5432 user=postgres dbname=test",
-            postgres::NoTls,
-        )
-        .is_ok()
-        {
-            "postgres"
-        } else {
-            "root"
-        };
-        format!("postgres://{user}@127.0.0.1:5432/test")
-    })
 }
 
 fn web(guest: &str, text: &str) -> Inbound {

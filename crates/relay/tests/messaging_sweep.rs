@@ -5,6 +5,9 @@
 //! kept; and the quotas count what is on disk again after a restart.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod common;
+
+use common::pg_url;
 use std::{path::Path, sync::Arc, time::Duration};
 
 use axum::{body::Bytes, http::HeaderMap};
@@ -21,22 +24,6 @@ use relay::{
 };
 
 const MINUTE_MS: i64 = 60_000;
-
-fn pg_url() -> String {
-    std::env::var("RELAY_TEST_POSTGRES").unwrap_or_else(|_| {
-        let user = if postgres::Client::connect(
-            "host=127.0.0.1 port=5432 user=postgres dbname=test",
-            postgres::NoTls,
-        )
-        .is_ok()
-        {
-            "postgres"
-        } else {
-            "root"
-        };
-        format!("postgres://{user}@127.0.0.1:5432/test")
-    })
-}
 
 /// Runs `check` against SQLite, then PostgreSQL (a schema of its own, dropped after).
 async fn both<F, Fut>(check: F)

@@ -262,3 +262,25 @@ pub async fn end_and_start_again(console: &Browser) -> Result<()> {
         .await
         .map(drop)
 }
+
+/// Prints a page's (and state's) line of the table, and notes a failure when more of its
+/// pixels differ than [`MAX_DIFFERING_SHARE`].
+pub fn judge(
+    page: &str,
+    state: Option<&str>,
+    canonical: &str,
+    share: f64,
+    failures: &mut Vec<String>,
+) {
+    let state_field = state
+        .map(|s| format!(",\"state\":\"{s}\""))
+        .unwrap_or_default();
+    println!(
+        "{{\"page\":\"{page}\"{state_field},\"canonical_lines\":{},\"differing_pixel_share\":{share:.5}}}",
+        canonical.lines().count()
+    );
+    if share > MAX_DIFFERING_SHARE {
+        let what = state.map_or(page.to_owned(), |s| format!("{page} {s}"));
+        failures.push(format!("{what}: {:.2}% of pixels differ", share * 100.0));
+    }
+}
