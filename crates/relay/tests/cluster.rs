@@ -82,6 +82,49 @@ async fn a_guest_on_one_node_and_its_agent_on_another_see_each_other_live() {
     }
 }
 
+/// A call lives on the node that placed it; its news reach the guest's stream on another node.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_call_placed_on_one_node_rings_the_guest_listening_on_another() {
+    let nodes = Relay::cluster(2, |_| {}).await;
+    let (a, b) = (&nodes[0], &nodes[1]);
+    let alice = b.login("alice").await;
+    let (guest, conv) = guest_conversation(a).await;
+    let mut widget = Stream::guest(a, &guest).await;
+    let path = format!("/api/messaging/conversations/{conv}");
+    assert_eq!(
+        b.api(&alice, "POST", &format!("{path}/assign"), None)
+            .await
+            .0,
+        200
+    );
+    let (status, started) = b
+        .api(
+            &alice,
+            "POST",
+            &format!("{path}/call"),
+            Some(json!({"media": "voice"})),
+        )
+        .await;
+    assert_eq!(status, 200, "{started}");
+    let call = started["call"]["id"].as_str().unwrap().to_owned();
+    widget.until("\"event\":\"ringing\"").await;
+    widget.until(&call).await;
+    // The agent's offer crosses too, and the end with its reason.
+    let offer = json!({"kind": "description", "sdp_type": "offer",
+                       "sdp": "v=0\r\no=- 7 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\n"});
+    let signal = format!("{path}/call/{call}/signal");
+    assert_eq!(b.api(&alice, "POST", &signal, Some(offer)).await.0, 204);
+    widget.until("o=- 7 2 IN IP4").await;
+    let (status, body) = b
+        .api(&alice, "POST", &format!("{path}/call/{call}/end"), None)
+        .await;
+    assert!(status == 200 || status == 204, "{status} {body}");
+    widget.until("\"event\":\"ended\"").await;
+    for node in nodes {
+        node.stop().await;
+    }
+}
+
 /// Deliveries the fake integration saw, by delivery id.
 #[derive(Default)]
 struct Seen {

@@ -1,7 +1,8 @@
 //! Messaging's pushes across nodes: what one node's service tells its streams (a message,
 //! typing, a read mark, a delivery, a timeline event), the other nodes' streams hear too,
 //! over the cluster (`crate::cluster`), so a widget on one node and its agent on another see
-//! each other live. Calls' pushes stay on the node that holds the call.
+//! each other live. A call's news cross too (the call itself lives on the node that placed
+//! it, where its requests must go).
 
 use std::sync::Arc;
 
@@ -33,7 +34,15 @@ pub async fn join(
 
 #[cfg(test)]
 mod tests {
-    use super::super::{model::*, rich::*, PushKind};
+    use super::super::{
+        call::{
+            book::{Book, Offered, Rules, Side},
+            CallNews, EndReason, Signal,
+        },
+        model::*,
+        rich::*,
+        PushKind,
+    };
     use super::Push;
 
     fn push(kind: PushKind) -> Push {
@@ -45,7 +54,7 @@ mod tests {
         }
     }
 
-    /// What another node publishes is read back as it was sent, for every kind that crosses.
+    /// What another node publishes is read back as it was sent, for every kind.
     #[test]
     fn every_push_that_crosses_to_another_node_reads_back_as_sent() {
         let card = Card {
@@ -97,6 +106,39 @@ mod tests {
                 },
             },
         ];
+        let mut book = Book::default();
+        let rules = Rules {
+            ring_ms: 30_000,
+            redial_ms: 0,
+            max_signals_per_side: 100,
+        };
+        let call = book
+            .offer(rules, "k1".into(), "v1", "c1", "alice", Offered::Video, 9)
+            .unwrap()
+            .clone();
+        let calls = [
+            CallNews::Ringing { call },
+            CallNews::Signal {
+                call_id: "k1".into(),
+                signal: Signal::Media {
+                    audio: true,
+                    video: false,
+                    screen: false,
+                },
+            },
+            CallNews::Ended {
+                call_id: "k1".into(),
+                reason: EndReason::Declined,
+                by: Some(Side::Customer),
+                duration_ms: None,
+            },
+        ];
+        let kinds = kinds
+            .into_iter()
+            .chain(calls.into_iter().map(|news| PushKind::Call {
+                to: Side::Customer,
+                news,
+            }));
         for kind in kinds {
             let sent = serde_json::to_value(push(kind)).unwrap();
             let read: Push = serde_json::from_value(sent.clone()).unwrap();

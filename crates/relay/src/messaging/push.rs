@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use super::model::*;
 
 /// What push streams (agent console, widget) are told; another node's arrive over the
-/// cluster (`super::fanout`), all but calls'.
+/// cluster (`super::fanout`).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Push {
     pub contact_id: String,
@@ -39,9 +39,8 @@ pub enum PushKind {
         event: Event,
     },
     /// News of a call, for one side only (`to`): only the conversation's agent and its
-    /// guest hear of it, never another agent or a supervisor's stream. A call lives on the
-    /// node that placed it, so this never crosses to another node.
-    #[serde(skip_deserializing)]
+    /// guest hear of it, never another agent or a supervisor's stream. The call lives on the
+    /// node that placed it; its news reach the side's stream on any node.
     Call {
         to: super::call::Side,
         news: super::call::CallNews,

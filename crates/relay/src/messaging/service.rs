@@ -131,11 +131,8 @@ impl Messaging {
     /// Sends a push as it stands (calls address one side of a conversation), here and to
     /// the other nodes.
     pub(super) fn push_raw(&self, push: Push) {
-        // A call lives on the node that holds it: its news stays here.
         if let Some(others) = self.fanout.get() {
-            if !matches!(push.kind, PushKind::Call { .. }) {
-                others.send(&push);
-            }
+            others.send(&push);
         }
         self.push_here(push);
     }

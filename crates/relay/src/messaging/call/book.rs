@@ -64,15 +64,15 @@ pub enum EndReason {
 }
 
 /// Where a call stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(tag = "phase", rename_all = "snake_case")]
 pub enum Phase {
     Ringing { until: i64 },
     Live { answer: Answer, since: i64 },
 }
 
-/// One call.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+/// One call (as its news tells it: another node reads it back without its signal counts).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct Call {
     pub id: String,
     pub conversation_id: String,

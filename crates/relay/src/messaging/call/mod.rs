@@ -25,7 +25,7 @@ pub mod signal;
 use std::sync::{Arc, Mutex, OnceLock};
 
 use futures_util::future::BoxFuture;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use tokio::sync::Notify;
 use utoipa::ToSchema;
 
@@ -91,8 +91,8 @@ impl Calls {
     }
 }
 
-/// What a side's push stream is told about a call.
-#[derive(Debug, Clone, Serialize, ToSchema)]
+/// What a side's push stream is told about a call (on whichever node that stream is).
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(tag = "event", rename_all = "snake_case")]
 pub enum CallNews {
     /// The agent rings the customer (to the customer).
