@@ -12,8 +12,12 @@ use std::{
     net::TcpListener as StdListener,
     path::{Path, PathBuf},
     process::Stdio,
+    sync::atomic::{AtomicUsize, Ordering},
     time::Duration,
 };
+
+/// Clusters this test process started, so each one's node ids are its own.
+static CLUSTERS: AtomicUsize = AtomicUsize::new(0);
 
 use anyhow::{bail, Context, Result};
 use fantoccini::{Client, ClientBuilder};
@@ -147,11 +151,18 @@ impl Relay {
                 .clone();
             let mut database = vec!["--db".into(), dir.path().join("relay.db").into_os_string()];
             database.extend(postgres);
-            let node = format!("n{i}");
+            // Unique to this cluster (one NATS server serves every test's): a node takes piped
+            // co-browse connections on a subject named by its id.
+            let node = format!(
+                "n{i}-{}-{}",
+                std::process::id(),
+                CLUSTERS.load(Ordering::Relaxed)
+            );
             let mut args: Vec<&str> = vec!["--nats", &nats, "--node-id", &node];
             args.extend_from_slice(extra_args);
             nodes.push(Relay::spawn(&workspace_root().join("www"), dir, database, &args).await?);
         }
+        CLUSTERS.fetch_add(1, Ordering::Relaxed);
         Ok(nodes)
     }
 

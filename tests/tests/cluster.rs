@@ -1,10 +1,15 @@
 //! Several relay processes as one cluster (one PostgreSQL, the local NATS server): the widget
 //! on a page served by one node and the inbox console on another talk live in two headless
 //! Chromium, and a node killed hard (`kill -9`) mid-stream loses no message it acknowledged:
-//! every one is in the history read through the node that is left.
+//! every one is in the history read through the node that is left. A page shared through one
+//! node is mirrored and controlled from a console on the other.
+
+mod mirror_support;
 
 use anyhow::Context;
 use e2e::{Browser, Relay, Writers, WIDGET};
+use fantoccini::Locator;
+use mirror_support::{press, run, share, sign_in, start, until_console};
 
 #[tokio::test]
 async fn a_widget_on_one_node_and_an_inbox_on_another_talk_live() -> anyhow::Result<()> {
@@ -98,5 +103,66 @@ async fn a_node_killed_mid_stream_loses_no_acknowledged_message() -> anyhow::Res
     let total = writers.all_stored_in(&survivor).await?;
     println!("cluster: {total} messages acknowledged by the killed node, all read back through the other");
     assert!(total >= 60, "{total} acknowledged");
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_page_shared_through_one_node_is_mirrored_and_controlled_from_a_console_on_another(
+) -> anyhow::Result<()> {
+    let nodes = Relay::cluster(2, &[]).await?;
+    let (a, b) = (&nodes[0], &nodes[1]);
+    let (console, customer) = tokio::try_join!(Browser::start(), Browser::start())?;
+    console.client.set_window_size(1600, 1000).await?;
+    // The agent signs in and starts the session on node b; the page shares through node a.
+    sign_in(&console, b).await?;
+    let key = start(&console).await?;
+    share(&customer, a, "/demo/checkout.html", &key).await?;
+    until_console(&console, "the mirror, through the other node", |s| {
+        s["synced"].as_u64().unwrap_or(0) >= 1 && s["customer"] == true
+    })
+    .await?;
+    // A change on the page reaches the mirror.
+    customer
+        .js("document.querySelector('h1').textContent = 'Changed through n0'; return 1")
+        .await?;
+    console
+        .until(
+            "the change in the mirror",
+            "document.getElementById('mirror').contentDocument.querySelector('h1')?.textContent === 'Changed through n0'",
+        )
+        .await?;
+    // Control, asked on node b and allowed on the page on node a; then a click in the mirror
+    // lands on the page.
+    console
+        .client
+        .find(Locator::Id("request-control"))
+        .await?
+        .click()
+        .await?;
+    press(&customer, "allow").await?;
+    until_console(&console, "control granted", |s| s["mode"] == "granted").await?;
+    customer
+        .js("window.__clicked = 0; document.querySelector('h1').addEventListener('click', () => window.__clicked++); return 1")
+        .await?;
+    let clicked = run(
+        &console,
+        r#"const doc = document.getElementById('mirror').contentDocument;
+           const h1 = doc.querySelector('h1');
+           const glass = document.getElementById('glass');
+           const r = h1.getBoundingClientRect(), s = document.getElementById('stage').getBoundingClientRect();
+           const scale = s.width / doc.defaultView.innerWidth;
+           document.querySelector('[data-tool="control"]').click();
+           const at = { clientX: s.left + (r.left + 5) * scale, clientY: s.top + (r.top + 5) * scale, bubbles: true, pointerId: 1 };
+           glass.dispatchEvent(new PointerEvent('pointerdown', at));
+           glass.dispatchEvent(new PointerEvent('pointerup', at));
+           done('ok');"#,
+    )
+    .await?;
+    assert_eq!(clicked, "ok");
+    customer
+        .until("the agent's click on the page", "window.__clicked >= 1")
+        .await?;
+    console.screenshot("cluster-cobrowse-console").await?;
+    drop(nodes);
     Ok(())
 }

@@ -16,24 +16,6 @@ async fn shot(browser: &Browser, name: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Clicks a button in the customer's co-browse prompt (inside the loader's shadow root).
-async fn press(customer: &Browser, act: &str) -> anyhow::Result<()> {
-    run(
-        customer,
-        &format!(
-            r#"const go = () => {{
-                 const host = document.getElementById('cobrowse-ui');
-                 const b = host && host.shadowRoot && host.shadowRoot.querySelector('[data-act="{act}"]');
-                 if (!b) return setTimeout(go, 10);
-                 b.click(); done(true);
-               }};
-               go();"#
-        ),
-    )
-    .await
-    .map(drop)
-}
-
 #[tokio::test]
 async fn an_agent_signs_in_shares_a_page_gets_control_types_and_ends() -> anyhow::Result<()> {
     let relay = Relay::start(&[]).await?;

@@ -114,15 +114,19 @@ impl App {
             queue: config.messaging.routing_queue.clone(),
         }));
         crate::bridge::start(routing.clone(), store.clone(), messaging.clone()).await;
-        let cobrowse = Arc::new(Cobrowse::new(
-            config.clone(),
-            store.clone(),
-            registry.clone(),
-            accounts.clone(),
-            streams.clone(),
-            stopping.clone(),
-            Arc::new(MessagingGuests(messaging.clone())),
-        ));
+        let cobrowse = Arc::new(
+            Cobrowse::new(
+                config.clone(),
+                store.clone(),
+                registry.clone(),
+                accounts.clone(),
+                streams.clone(),
+                stopping.clone(),
+                Arc::new(MessagingGuests(messaging.clone())),
+            )
+            .in_cluster(cluster.clone()),
+        );
+        cobrowse::remote::listen::listen(&cobrowse, stopping.clone()).await?;
         let (routes, openapi) = OpenApiRouter::new()
             .merge(accounts.clone().routes())
             .merge(cobrowse::api::routes(cobrowse))

@@ -94,6 +94,12 @@ impl Cluster {
         &self.node
     }
 
+    /// The NATS client, for what talks to one node rather than to all (co-browse's pipes,
+    /// `cobrowse::remote`); `None` on a node alone.
+    pub fn client(&self) -> Option<&async_nats::Client> {
+        self.client.as_ref()
+    }
+
     /// Whether other nodes may be listening.
     pub fn is_clustered(&self) -> bool {
         self.client.is_some()

@@ -71,6 +71,24 @@ pub async fn start(console: &Browser) -> Result<String> {
         .context("code is a string")
 }
 
+/// Clicks a button in the customer's co-browse prompt (inside the loader's shadow root).
+pub async fn press(customer: &Browser, act: &str) -> Result<()> {
+    run(
+        customer,
+        &format!(
+            r#"const go = () => {{
+                 const host = document.getElementById('cobrowse-ui');
+                 const b = host && host.shadowRoot && host.shadowRoot.querySelector('[data-act="{act}"]');
+                 if (!b) return setTimeout(go, 10);
+                 b.click(); done(true);
+               }};
+               go();"#
+        ),
+    )
+    .await
+    .map(drop)
+}
+
 /// Opens `path` in the customer's browser (a fresh tab state) and shares it with `key`.
 pub async fn share(customer: &Browser, relay: &Relay, path: &str, key: &str) -> Result<()> {
     customer.client.goto(&relay.url(path)).await?;

@@ -3,7 +3,7 @@
 //! connection: while it waits for the next frame it writes what the session queued (see
 //! [`super::wire`]), so a slow socket never blocks reading.
 
-use std::{net::IpAddr, sync::Arc};
+use std::sync::Arc;
 
 use axum::extract::ws::{Message as WsMessage, WebSocket};
 use protocol::{
@@ -12,29 +12,21 @@ use protocol::{
 };
 use tracing::Instrument;
 
+pub use super::state::Side;
 use super::{
     encryption_rule::ACCEPT_REFUSED,
     peer::{close_code, error_close, peer, Closing, PeerHandle},
     registry::PairError,
+    remote::{
+        ask::{home_of, Home},
+        forward::forward,
+        pipe::PipeSocket,
+    },
     session::Session,
     state::Cobrowse,
-    wire::{going_away, Event, Wire},
+    wire::{going_away, Event, Socket, Wire},
 };
-use crate::{
-    accounts::{revoked, Agent},
-    limits::StreamPermit,
-};
-
-/// Who is at the other end, as established by the HTTP upgrade.
-#[derive(Debug, Clone)]
-pub enum Side {
-    /// A customer's page whose Origin is allowed for `site`.
-    Customer { site: String, addr: IpAddr },
-    /// A signed-in agent.
-    Agent(Agent),
-    /// A supervisor the upgrade allowed to observe session `session` (and only that one).
-    Observer { agent: Agent, session: String },
-}
+use crate::{accounts::revoked, limits::StreamPermit};
 
 /// Where an attached connection sits in its session.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -80,16 +72,35 @@ struct Attached {
 /// connection limit. Everything it logs is inside a `cobrowse` span that names the side and,
 /// once the hello is paired, the session (`--log-format json` prints both on every line).
 pub async fn serve(socket: WebSocket, cb: Arc<Cobrowse>, side: Side, permit: StreamPermit) {
-    let role = match &side {
-        Side::Customer { .. } => "customer",
-        Side::Agent(_) => "agent",
-        Side::Observer { .. } => "observer",
-    };
-    let span = tracing::info_span!("cobrowse", role, session = tracing::field::Empty);
-    connection(socket, cb, side, permit).instrument(span).await;
+    let span = tracing::info_span!(
+        "cobrowse",
+        role = side.name(),
+        session = tracing::field::Empty
+    );
+    connection(socket, cb, side, Some(permit))
+        .instrument(span)
+        .await;
 }
 
-async fn connection(socket: WebSocket, cb: Arc<Cobrowse>, side: Side, _permit: StreamPermit) {
+/// Serves a connection another node pipes here, the session's home (`super::remote`): its
+/// socket is on that node, which holds its place under that node's connection limit.
+pub async fn serve_piped(socket: PipeSocket, cb: Arc<Cobrowse>, side: Side) {
+    let span = tracing::info_span!(
+        "cobrowse",
+        role = side.name(),
+        piped = true,
+        session = tracing::field::Empty
+    );
+    connection(socket, cb, side, None).instrument(span).await;
+}
+
+async fn connection<S: Socket + 'static>(
+    socket: S,
+    cb: Arc<Cobrowse>,
+    side: Side,
+    // `None`: a piped connection, which is never piped on again.
+    permit: Option<StreamPermit>,
+) {
     let peer_id = cb.next_peer_id();
     let config = &cb.config;
     let (mut handle, queue) = peer(peer_id, config.peer_queue_frames, config.peer_queue_bytes);
@@ -118,7 +129,18 @@ async fn connection(socket: WebSocket, cb: Arc<Cobrowse>, side: Side, _permit: S
         Ok(Event::Read(Some(Ok(WsMessage::Binary(bytes))))) => match read_hello(&bytes, &cb) {
             // Boxed: pairing's state is large and lives only until the session is joined, so it
             // must not sit in every idle connection's future.
-            Ok(hello) => Box::pin(pair(&cb, &side, hello, handle)).await,
+            Ok(hello) => match Box::pin(home_of(&cb, &side, &hello, permit.is_none())).await {
+                Home::Here => Box::pin(pair(&cb, &side, hello, handle)).await,
+                Home::Node(node) => {
+                    let socket = wire.into_socket();
+                    let pipe = forward(socket, &cb, &node, &side, bytes, stop.as_mut());
+                    return Box::pin(pipe).await;
+                }
+                Home::Ambiguous => {
+                    handle.close(pair_close(&PairError::KeyExpired));
+                    None
+                }
+            },
             Err(closing) => {
                 handle.close(closing);
                 None
@@ -371,12 +393,12 @@ async fn record_all(cb: &Cobrowse, records: Vec<super::audit::Record>) {
 
 /// Reads frames until the peer leaves, breaks the protocol, or its connection is closed by the
 /// session (end, replacement, slow consumer). Returns the close to perform, if any.
-async fn read_loop(
+async fn read_loop<S: Socket>(
     cb: &Arc<Cobrowse>,
     session: &Arc<Session>,
     seat: Seat,
     peer_id: u64,
-    wire: &mut Wire,
+    wire: &mut Wire<S>,
 ) -> Option<Closing> {
     let close = |closing: Closing| match seat {
         Seat::Peer(role) => session.close_peer(role, peer_id, closing),

@@ -19,6 +19,8 @@
 //!   `audit_verify`: an admin's `GET /api/admin/cobrowse/sessions/{id}/audit/verify`.
 //! - `encryption_rule`: the site rule `requireEncryption` at pairing and at the offer lookup.
 //! - [`wire`]: a connection's socket, read and written by the connection's one task.
+//! - [`remote`]: across nodes: which node holds a session, and a connection piped to it over
+//!   NATS when the client reached another node.
 
 pub mod api;
 pub mod audit;
@@ -33,6 +35,7 @@ pub mod page;
 pub mod peer;
 mod public;
 pub mod registry;
+pub mod remote;
 pub mod session;
 mod sockets;
 pub mod state;

@@ -360,6 +360,22 @@ impl Registry {
         }
     }
 
+    /// Whether this node holds what `pairing` names (a key, an offer, a resume token or a
+    /// session), used or not: the cluster asks every node, and the one that answers is the
+    /// session's home (`super::remote`).
+    pub fn knows(&self, pairing: &protocol::Pairing) -> bool {
+        use protocol::Pairing;
+        let tables = self.tables();
+        match pairing {
+            Pairing::SecurityKey(typed) => tables.keys.contains_key(&normalize_key(typed)),
+            Pairing::OfferToken(token) => tables.offers.contains_key(token),
+            Pairing::Resume { token, .. } => tables.resume.contains_key(token),
+            Pairing::AgentJoin { session_id } | Pairing::Observe { session_id } => {
+                tables.sessions.contains_key(session_id)
+            }
+        }
+    }
+
     /// An agent joins a session it started.
     pub fn agent_join(&self, session_id: &str, agent_id: &str) -> Result<Arc<Session>, PairError> {
         let session = self.get(session_id).ok_or(PairError::UnknownSession)?;

@@ -2,11 +2,16 @@
 //! session registry, sign-in, the connection limit, the shutdown signal, and who a
 //! conversation's customer is ([`Guests`]). Built by the composition root (`app`), which owns
 //! the limit and the signal because the relay's other sockets and its shutdown use them too,
-//! and which answers [`Guests`] from messaging, a domain co-browse does not import.
+//! and which answers [`Guests`] from messaging, a domain co-browse does not import. Also who
+//! is at a connection's other end ([`Side`]), as the upgrade (or the node that piped it)
+//! established it.
 
-use std::sync::{
-    atomic::{AtomicU64, Ordering},
-    Arc,
+use std::{
+    net::IpAddr,
+    sync::{
+        atomic::{AtomicU64, Ordering},
+        Arc,
+    },
 };
 
 use axum::extract::FromRef;
@@ -15,7 +20,8 @@ use tokio::sync::watch;
 
 use super::Registry;
 use crate::{
-    accounts::Accounts,
+    accounts::{Accounts, Agent},
+    cluster::Cluster,
     config::Config,
     limits::Streams,
     store::{Store, StoreError},
@@ -58,6 +64,8 @@ pub struct Cobrowse {
     pub shutdown: watch::Receiver<bool>,
     /// Who may look up a conversation's offers.
     pub guests: Arc<dyn Guests>,
+    /// The other nodes, where a session another node holds is found (`super::remote`).
+    pub cluster: Arc<Cluster>,
     /// Source of connection ids, which tell a reconnect from the connection it replaces.
     next_peer: AtomicU64,
 }
@@ -72,6 +80,7 @@ impl Cobrowse {
         shutdown: watch::Receiver<bool>,
         guests: Arc<dyn Guests>,
     ) -> Cobrowse {
+        let cluster = Cluster::single(config.node_id.as_deref().unwrap_or("relay"));
         Cobrowse {
             config,
             store,
@@ -80,8 +89,15 @@ impl Cobrowse {
             streams,
             shutdown,
             guests,
+            cluster,
             next_peer: AtomicU64::new(1),
         }
+    }
+
+    /// The same, on a node among others.
+    pub fn in_cluster(mut self, cluster: Arc<Cluster>) -> Cobrowse {
+        self.cluster = cluster;
+        self
     }
 
     pub fn next_peer_id(&self) -> u64 {
@@ -92,5 +108,26 @@ impl Cobrowse {
 impl FromRef<Arc<Cobrowse>> for Accounts {
     fn from_ref(state: &Arc<Cobrowse>) -> Accounts {
         state.accounts.clone()
+    }
+}
+
+/// Who is at the other end, as established by the HTTP upgrade.
+#[derive(Debug, Clone)]
+pub enum Side {
+    /// A customer's page whose Origin is allowed for `site`.
+    Customer { site: String, addr: IpAddr },
+    /// A signed-in agent.
+    Agent(Agent),
+    /// A supervisor the upgrade allowed to observe session `session` (and only that one).
+    Observer { agent: Agent, session: String },
+}
+
+impl Side {
+    pub(super) fn name(&self) -> &'static str {
+        match self {
+            Side::Customer { .. } => "customer",
+            Side::Agent(_) => "agent",
+            Side::Observer { .. } => "observer",
+        }
     }
 }

@@ -37,9 +37,24 @@ pub enum Event {
     WriteFailed,
 }
 
+/// What a connection reads and writes: a client's WebSocket, or a connection another node
+/// pipes here over the cluster (`super::remote`).
+pub trait Socket:
+    Stream<Item = Result<WsMessage, axum::Error>> + Sink<WsMessage, Error = axum::Error> + Unpin + Send
+{
+}
+
+impl<S> Socket for S where
+    S: Stream<Item = Result<WsMessage, axum::Error>>
+        + Sink<WsMessage, Error = axum::Error>
+        + Unpin
+        + Send
+{
+}
+
 /// A socket and the queue that feeds it.
-pub struct Wire {
-    socket: WebSocket,
+pub struct Wire<S = WebSocket> {
+    socket: S,
     queue: PeerQueue,
     /// Items taken from the queue and not yet fed to the socket.
     batch: VecDeque<Outbound>,
@@ -49,8 +64,8 @@ pub struct Wire {
     fed: (usize, usize),
 }
 
-impl Wire {
-    pub fn new(socket: WebSocket, queue: PeerQueue) -> Wire {
+impl<S: Socket> Wire<S> {
+    pub fn new(socket: S, queue: PeerQueue) -> Wire<S> {
         Wire {
             socket,
             queue,
@@ -64,6 +79,12 @@ impl Wire {
     /// failed write.
     pub async fn next(&mut self) -> Event {
         poll_fn(|cx| self.poll_event(cx)).await
+    }
+
+    /// The socket itself, for a connection that goes on elsewhere (`super::remote`), with
+    /// nothing queued for it yet.
+    pub fn into_socket(self) -> S {
+        self.socket
     }
 
     /// The close the session has asked for, if any.
@@ -153,7 +174,7 @@ impl Wire {
     }
 }
 
-fn close_message(code: u16, reason: &str) -> WsMessage {
+pub fn close_message(code: u16, reason: &str) -> WsMessage {
     let mut end = reason.len().min(123);
     while !reason.is_char_boundary(end) {
         end -= 1;

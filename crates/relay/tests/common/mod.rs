@@ -203,9 +203,11 @@ impl Relay {
             let (url, schema, nats) = (url.clone(), schema.clone(), nats.clone());
             let node = Relay::launch(dir, |c| {
                 c.postgres = Some(url);
-                c.postgres_schema = schema;
+                c.postgres_schema = schema.clone();
                 c.nats_url = Some(nats);
-                c.node_id = Some(format!("n{i}"));
+                // Unique to this cluster: the test binaries' clusters share one NATS server,
+                // and a node takes piped co-browse connections on a subject named by its id.
+                c.node_id = Some(format!("n{i}-{}", schema.as_deref().unwrap_or("x")));
                 tweak(c);
             })
             .await;

@@ -1,0 +1,232 @@
+//! Which node holds a session: the find every node answers for what it holds, and the
+//! messages of a pipe's opening (who is at the client's end, and its hello).
+
+use std::{net::IpAddr, time::Duration};
+
+use axum::body::Bytes;
+use futures_util::StreamExt;
+use protocol::{Hello, Pairing};
+use serde::{Deserialize, Serialize};
+
+use super::super::state::{Cobrowse, Side};
+use crate::{
+    accounts::Agent,
+    policy::{Role, Roles},
+};
+
+/// Which node holds what a hello names.
+pub const FIND: &str = "relay.cobrowse.find";
+/// How long a node waits for the others to say they hold it. A security key is waited for the
+/// whole window, so a key two nodes made is seen twice; the rest take the first answer.
+const FIND_WINDOW: Duration = Duration::from_millis(150);
+/// How long the home gets to take a piped connection.
+pub(super) const OPEN_TIMEOUT: Duration = Duration::from_secs(2);
+/// The largest hello carried by an open request.
+const MAX_OPEN_BYTES: usize = 64 * 1024;
+
+/// The subject on which `node` takes piped connections.
+pub fn open_subject(node: &str) -> String {
+    format!("relay.cobrowse.open.{node}")
+}
+
+/// Where a connection's session lives.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Home {
+    /// This node (or none: pairing here then fails as it would on a node alone).
+    Here,
+    /// Another node.
+    Node(String),
+    /// Several nodes hold the same security key: none is used.
+    Ambiguous,
+}
+
+/// What a find asks.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(tag = "kind", content = "value", rename_all = "snake_case")]
+pub(super) enum Lookup {
+    Key(String),
+    Offer(String),
+    Resume(String),
+    Session(String),
+}
+
+impl Lookup {
+    fn of(pairing: &Pairing) -> Option<Lookup> {
+        Some(match pairing {
+            Pairing::SecurityKey(key) => Lookup::Key(super::super::registry::normalize_key(key)),
+            Pairing::OfferToken(token) => Lookup::Offer(token.clone()),
+            Pairing::Resume { token, .. } => Lookup::Resume(token.clone()),
+            Pairing::AgentJoin { session_id } => Lookup::Session(session_id.clone()),
+            // An observer's upgrade already checked the session on this node.
+            Pairing::Observe { .. } => return None,
+        })
+    }
+
+    pub(super) fn pairing(self) -> Pairing {
+        match self {
+            Lookup::Key(key) => Pairing::SecurityKey(key),
+            Lookup::Offer(token) => Pairing::OfferToken(token),
+            Lookup::Resume(token) => Pairing::Resume { token, grant: 0 },
+            Lookup::Session(session_id) => Pairing::AgentJoin { session_id },
+        }
+    }
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+pub(super) struct Found {
+    pub(super) node: String,
+}
+
+/// Who is at the client's end, as the client's node established it.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub(super) enum SideWire {
+    Customer {
+        site: String,
+        addr: IpAddr,
+    },
+    Agent {
+        id: String,
+        name: String,
+        roles: Vec<String>,
+    },
+}
+
+impl SideWire {
+    pub(super) fn of(side: &Side) -> Option<SideWire> {
+        match side {
+            Side::Customer { site, addr } => Some(SideWire::Customer {
+                site: site.clone(),
+                addr: *addr,
+            }),
+            Side::Agent(agent) => Some(SideWire::Agent {
+                id: agent.id.clone(),
+                name: agent.name.clone(),
+                roles: agent.roles.iter().map(|r| r.as_str().to_owned()).collect(),
+            }),
+            Side::Observer { .. } => None,
+        }
+    }
+
+    pub(super) fn side(self) -> Side {
+        match self {
+            SideWire::Customer { site, addr } => Side::Customer { site, addr },
+            SideWire::Agent { id, name, roles } => {
+                let roles: Vec<Role> = roles.iter().filter_map(|r| Role::parse(r)).collect();
+                Side::Agent(Agent {
+                    id,
+                    name,
+                    roles: Roles::of(&roles),
+                })
+            }
+        }
+    }
+}
+
+/// An open request: the pipe's id and its client, then the hello's bytes.
+#[derive(Debug, Serialize, Deserialize)]
+pub(super) struct Open {
+    pub(super) conn: String,
+    pub(super) side: SideWire,
+}
+
+pub(super) fn open_payload(open: &Open, hello: &[u8]) -> Option<Bytes> {
+    let head = serde_json::to_vec(open).ok()?;
+    let len = u32::try_from(head.len()).ok()?;
+    let mut out = Vec::with_capacity(4 + head.len() + hello.len());
+    out.extend_from_slice(&len.to_be_bytes());
+    out.extend_from_slice(&head);
+    out.extend_from_slice(hello);
+    Some(out.into())
+}
+
+pub(super) fn read_open(payload: &Bytes) -> Option<(Open, Bytes)> {
+    if payload.len() > MAX_OPEN_BYTES {
+        return None;
+    }
+    let len = u32::from_be_bytes(payload.get(..4)?.try_into().ok()?) as usize;
+    let head = payload.get(4..4 + len)?;
+    let open = serde_json::from_slice(head).ok()?;
+    Some((open, payload.slice(4 + len..)))
+}
+
+/// Where the session `hello` names lives. `piped`: the connection came from another node, so
+/// it is served here whatever the answer.
+pub async fn home_of(cb: &Cobrowse, side: &Side, hello: &Hello, piped: bool) -> Home {
+    let Some(client) = cb.cluster.client() else {
+        return Home::Here;
+    };
+    let key = matches!(hello.pairing, Pairing::SecurityKey(_));
+    if piped || SideWire::of(side).is_none() || (!key && cb.registry.knows(&hello.pairing)) {
+        return Home::Here;
+    }
+    let Some(lookup) = Lookup::of(&hello.pairing) else {
+        return Home::Here;
+    };
+    let Ok(ask) = serde_json::to_vec(&lookup) else {
+        return Home::Here;
+    };
+    let inbox = client.new_inbox();
+    let Ok(mut answers) = client.subscribe(inbox.clone()).await else {
+        return Home::Here;
+    };
+    if client
+        .publish_with_reply(FIND, inbox, ask.into())
+        .await
+        .is_err()
+    {
+        return Home::Here;
+    }
+    let deadline = tokio::time::Instant::now() + FIND_WINDOW;
+    let mut nodes: Vec<String> = Vec::new();
+    while let Ok(Some(answer)) = tokio::time::timeout_at(deadline, answers.next()).await {
+        let Ok(found) = serde_json::from_slice::<Found>(&answer.payload) else {
+            continue;
+        };
+        if !nodes.contains(&found.node) {
+            nodes.push(found.node);
+        }
+        if !key {
+            break;
+        }
+    }
+    let _ = answers.unsubscribe().await;
+    match nodes.as_slice() {
+        [] => Home::Here,
+        [node] if node == cb.cluster.node() => Home::Here,
+        [node] => Home::Node(node.clone()),
+        _ => {
+            tracing::warn!(nodes = ?nodes, "a security key held by several nodes was refused");
+            Home::Ambiguous
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_open_request_reads_back_and_a_truncated_or_oversized_one_is_refused() {
+        let open = Open {
+            conn: "c1".into(),
+            side: SideWire::Agent {
+                id: "alice".into(),
+                name: "Alice".into(),
+                roles: vec!["agent".into(), "admin".into()],
+            },
+        };
+        let payload = open_payload(&open, b"hello bytes").unwrap();
+        let (read, hello) = read_open(&payload).unwrap();
+        assert_eq!(read.conn, "c1");
+        assert_eq!(&hello[..], b"hello bytes");
+        let Side::Agent(agent) = read.side.side() else {
+            panic!("not an agent")
+        };
+        assert!(agent.roles.has(Role::Admin) && !agent.roles.has(Role::Supervisor));
+        assert!(read_open(&payload.slice(..6)).is_none());
+        assert!(read_open(&Bytes::from_static(&[0, 0, 0, 9, b'{'])).is_none());
+        let huge = open_payload(&open, &vec![0; MAX_OPEN_BYTES]).unwrap();
+        assert!(read_open(&huge).is_none());
+    }
+}

@@ -1,0 +1,20 @@
+//! Co-browse across nodes. A session lives on one node, its home: the node where the agent
+//! started it, which holds its keys, offers, resume token, control state and late-join
+//! buffer. A customer's page or an agent's console may connect to any node: when the node
+//! does not hold what the hello names, it asks the others ([`ask::home_of`]), and when another
+//! node holds it, the connection is piped there over NATS ([`forward`], [`pipe`]) and served
+//! by the same connection code as a local socket, so pairing, the guessing budget, the control
+//! gate and every bound apply at the home unchanged.
+//!
+//! Subjects: [`ask::FIND`] (which node holds this key, offer, resume token or session?), `open`
+//! per node ([`ask::open_subject`]: [`listen`] serves this piped connection), and each pipe's
+//! `up` and `down`.
+//!
+//! **Invariants:** a security key two nodes both hold is refused, never paired with either
+//! agent's session; a piped connection is never piped on again; a node that hears nothing from
+//! the other end of a pipe for [`pipe::SILENCE`] closes its end.
+
+pub mod ask;
+pub mod forward;
+pub mod listen;
+pub mod pipe;

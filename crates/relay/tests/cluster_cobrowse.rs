@@ -1,0 +1,190 @@
+//! Co-browse across relay nodes on one NATS server (127.0.0.1:4222, as `make setup` leaves
+//! it): the agent starts a session on one node, and the customer's page and the agent's
+//! console connect to another; their connections are piped to the session's node, where
+//! pairing, the control gate and the bounds apply as on one node.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use common::*;
+use protocol::*;
+
+/// A session started on `home`, with the customer and the agent connected to `other`: (id,
+/// resume token, customer past welcome and presence, agent past welcome and presence).
+async fn paired_across(home: &Relay, other: &Relay, token: &str) -> (String, String, Peer, Peer) {
+    let (id, key) = home.start_key(token, "voice", "call-x").await;
+    let mut customer = other.customer(Pairing::SecurityKey(key)).await;
+    let Message::Welcome(welcome) = customer.recv().await.message else {
+        panic!("no welcome")
+    };
+    assert_eq!(welcome.session_id, id);
+    customer.recv_until(FrameKind::Presence).await;
+    let mut agent = other.agent(token, &id).await;
+    agent.recv_until(FrameKind::Presence).await;
+    customer.recv_until(FrameKind::Presence).await;
+    (id, welcome.resume_token.unwrap(), customer, agent)
+}
+
+fn click() -> Message {
+    Message::Click(Click {
+        node: 5,
+        x: 10,
+        y: 20,
+        button: Button::Primary,
+    })
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_customer_and_an_agent_on_another_node_pair_stream_and_obey_the_gate_of_the_sessions_node(
+) {
+    let nodes = Relay::cluster(2, |_| {}).await;
+    let (a, b) = (&nodes[0], &nodes[1]);
+    let alice = b.login("alice").await;
+    let (id, resume, mut customer, mut agent) = paired_across(b, a, &alice).await;
+
+    // The page's frames reach the agent byte for byte, one larger than a NATS message too.
+    let sent = customer.send(snapshot("https://shop.example/")).await;
+    assert_eq!(agent.recv_bytes().await, sent);
+    let big = customer.send(text_mutation(&"x".repeat(1_500_000))).await;
+    assert_eq!(agent.recv_bytes().await, big);
+
+    // Read-only: a click is dropped at the session's node, a pointer passes.
+    agent.send(click()).await;
+    let marker = agent.send(pointer(1)).await;
+    assert_eq!(customer.recv_bytes().await, marker, "the click got through");
+    // Granted, the click passes; revoked, it is dropped again.
+    agent.send(Message::NavigationRequest(Empty)).await;
+    customer.recv_until(FrameKind::ModeChanged).await;
+    customer.recv_until(FrameKind::GrantStatus).await;
+    customer.send(Message::NavigationAccept(Empty)).await;
+    agent.recv_until(FrameKind::ModeChanged).await;
+    customer.recv_until(FrameKind::ModeChanged).await;
+    customer.recv_until(FrameKind::GrantStatus).await;
+    let clicked = agent.send(click()).await;
+    assert_eq!(customer.recv_bytes().await, clicked);
+    customer.send(Message::Revoke(Empty)).await;
+    customer.recv_until(FrameKind::GrantStatus).await;
+    agent.recv_until(FrameKind::ModeChanged).await;
+    agent.send(click()).await;
+    let marker = agent.send(pointer(2)).await;
+    assert_eq!(customer.recv_bytes().await, marker, "the click got through");
+    let audit = b
+        .audit_until(&alice, &id, |a| {
+            a.iter().filter(|(e, _)| e == "dropped").count() == 2
+        })
+        .await;
+    assert!(audit.iter().any(|(e, _)| e == "mode"), "{audit:?}");
+
+    // The page reloads and resumes through the other node: the agent hears it come back.
+    drop(customer);
+    agent.recv_until(FrameKind::Presence).await;
+    let mut again = a
+        .customer(Pairing::Resume {
+            token: resume,
+            grant: 0,
+        })
+        .await;
+    assert!(matches!(again.recv().await.message, Message::Welcome(_)));
+    agent.recv_until(FrameKind::Presence).await;
+    again.send(snapshot("https://shop.example/cart")).await;
+    let Message::Snapshot(fresh) = agent.recv_until(FrameKind::Snapshot).await.message else {
+        unreachable!()
+    };
+    assert_eq!(fresh.url, "https://shop.example/cart");
+
+    // Another agent cannot join it through either node.
+    let bob = a.login("bob").await;
+    let mut intruder = a.agent_socket(&bob).await;
+    intruder
+        .hello(
+            Role::Agent,
+            "",
+            Pairing::AgentJoin {
+                session_id: id.clone(),
+            },
+        )
+        .await;
+    assert_eq!(intruder.closed().await.error(), Some(ErrorCode::NotAllowed));
+
+    // The agent ends it: both sides hear why, across the pipe.
+    agent
+        .send(Message::End(End {
+            reason: EndReason::AgentEnded,
+        }))
+        .await;
+    assert_eq!(again.closed().await.end(), Some(EndReason::AgentEnded));
+    assert_eq!(agent.closed().await.end(), Some(EndReason::AgentEnded));
+    for node in nodes {
+        node.stop().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_unknown_key_through_any_node_is_refused_and_charged_and_a_stopping_home_closes_the_piped_sockets(
+) {
+    let nodes = Relay::cluster(2, |c| {
+        c.guesses_per_address = relay::config::GuessBudget {
+            burst: 3,
+            per_minute: 0.01,
+        }
+    })
+    .await;
+    let (a, b) = (&nodes[0], &nodes[1]);
+    // Guesses through node a, which holds no key, are refused and counted there.
+    for _ in 0..3 {
+        let mut guess = a.customer(Pairing::SecurityKey("000000".into())).await;
+        assert_eq!(guess.closed().await.error(), Some(ErrorCode::UnknownKey));
+    }
+    let mut guess = a.customer(Pairing::SecurityKey("000001".into())).await;
+    assert_eq!(guess.closed().await.error(), Some(ErrorCode::RateLimited));
+
+    let alice = b.login("alice").await;
+    let (_, _, mut customer, mut agent) = paired_across(b, a, &alice).await;
+    let [a, b]: [Relay; 2] = nodes.try_into().ok().unwrap();
+    b.stop().await;
+    // Both sockets on node a are told to go elsewhere, not left hanging.
+    for peer in [&mut customer, &mut agent] {
+        let closed = peer.closed().await;
+        assert!(
+            matches!(closed.code, Some(1001 | 1013)),
+            "closed with {:?} {}",
+            closed.code,
+            closed.reason
+        );
+    }
+    a.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_agent_that_stops_reading_on_another_node_is_dropped_as_a_slow_consumer() {
+    let nodes = Relay::cluster(2, |c| {
+        c.peer_queue_frames = 64;
+        c.peer_queue_bytes = 256 * 1024;
+    })
+    .await;
+    let (a, b) = (&nodes[0], &nodes[1]);
+    let alice = b.login("alice").await;
+    let (_, _, mut customer, mut agent) = paired_across(b, a, &alice).await;
+    customer.send(snapshot("https://shop.example/")).await;
+    // Far more than the socket's buffers and the pipe's queue hold while the agent reads
+    // nothing.
+    let chunk = "y".repeat(64 * 1024);
+    for _ in 0..400 {
+        customer.send(text_mutation(&chunk)).await;
+    }
+    // The session's node hears the agent is gone and tells the customer.
+    loop {
+        let frame = customer.recv_until(FrameKind::Presence).await;
+        if let Message::Presence(Presence {
+            connected: false, ..
+        }) = frame.message
+        {
+            break;
+        }
+    }
+    let closed = agent.closed().await;
+    assert_eq!(closed.error(), Some(ErrorCode::SlowConsumer), "{closed:?}");
+    for node in nodes {
+        node.stop().await;
+    }
+}
