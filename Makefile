@@ -21,7 +21,7 @@ TARGET_DIR := $(or $(CARGO_TARGET_DIR),target)
 WASM_OUT := $(TARGET_DIR)/wasm32-unknown-unknown/wasm-release/cobrowse_wasm.wasm
 PKG := www/pkg
 
-.PHONY: setup run test test-native test-wasm test-e2e test-postgres test-npm npm wasm bench fuzz-build lint bench-capture bench-relay bench-routing bench-messaging bench-e2e bench-hostile bench-call cluster
+.PHONY: setup run test test-native test-wasm test-e2e test-postgres test-npm npm wasm bench fuzz-build lint bench-capture bench-relay bench-routing bench-messaging bench-cluster bench-e2e bench-hostile bench-call cluster
 
 ## setup: install what is missing (quiet when everything is present)
 setup:
@@ -167,6 +167,10 @@ bench-routing:
 ## bench-messaging: widget and webhook ingest through the relay against raw SQLite inserts
 bench-messaging:
 	$(CARGO) bench -p relay --bench messaging
+
+## bench-cluster: co-browse frames whose sockets are on another node than their session (piped over NATS) against the same pair on the session's node, two nodes on the local PostgreSQL and NATS
+bench-cluster: setup
+	$(CARGO) bench -p relay --bench cluster
 
 ## bench-e2e: DOM change in the customer's page to its application in the mirror (two headless browsers, real relay) against a bare WebSocket echo
 bench-e2e: wasm

@@ -57,6 +57,16 @@ const BENCHES: &[Bench] = &[
         baseline: "raw SQLite inserts with the same settings",
     },
     Bench {
+        name: "cluster",
+        target: "bench-cluster",
+        prepare: "cargo bench --quiet -p relay --bench cluster --no-run",
+        measures: "Co-browse frames from customer to agent when both sockets are on another \
+                   node than their session (piped over NATS to it), at 1,000 frames/s: p50 \
+                   and p99 (target p99 2x).",
+        baseline: "the same pair with both sockets on the session's node, same two nodes, \
+                   same run",
+    },
+    Bench {
         name: "e2e",
         target: "bench-e2e",
         prepare: "make -s wasm && cargo build --quiet -p relay --bin relay && cargo bench --quiet -p e2e --bench e2e --no-run",

@@ -1,0 +1,323 @@
+//! `make bench-cluster`: co-browse frames between a customer and an agent whose sockets are on
+//! another node than their session (piped over NATS to the session's node), against the same
+//! pair with both sockets on the session's node, in the same run, on the same two relay nodes
+//! (one PostgreSQL schema, the local NATS server, both nodes in this process).
+//!
+//! Each pair streams small mutation frames from the customer to the agent at a fixed rate; a
+//! frame's latency is from just before its send to its arrival at the agent. It prints one JSON
+//! line with p50 and p99 of both and their ratio (target p99 ≤ 2×), the machine's load before
+//! the run, and refuses the ratio when the one-node baseline could not carry the rate itself
+//! (under 95 % delivered, or its p99 at 50 ms or more).
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a benchmark: failing loudly is the point
+
+use std::{
+    collections::HashMap,
+    net::SocketAddr,
+    time::{Duration, Instant},
+};
+
+use futures_util::{SinkExt, StreamExt};
+use protocol::*;
+use relay::{
+    accounts,
+    config::Config,
+    sites,
+    store::{Options, Store, Target},
+};
+use serde_json::{json, Value};
+use tokio_tungstenite::tungstenite::{client::IntoClientRequest, http::HeaderValue, Message as Ws};
+
+const SITE: &str = "bench";
+const ORIGIN: &str = "http://bench.example";
+
+fn pg_url() -> String {
+    std::env::var("RELAY_TEST_POSTGRES")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_owned())
+}
+
+fn nats_url() -> String {
+    std::env::var("RELAY_TEST_NATS").unwrap_or_else(|_| "nats://127.0.0.1:4222".to_owned())
+}
+
+/// Two relay nodes in this process on one fresh schema: their addresses.
+async fn two_nodes(schema: &str) -> Vec<SocketAddr> {
+    let target = Target::Postgres {
+        url: pg_url(),
+        schema: Some(schema.to_owned()),
+    };
+    let store = Store::open_async(target, Options::command()).await.unwrap();
+    let hash = accounts::hash_password("pw").unwrap();
+    store
+        .write(move |c| {
+            accounts::agent_upsert(c, "alice", &hash)?;
+            sites::site_add(c, SITE, &[ORIGIN.to_owned()])
+        })
+        .await
+        .unwrap();
+    drop(store);
+    let mut addrs = Vec::new();
+    for i in 0..2 {
+        let dir = tempfile::tempdir().unwrap().keep();
+        let mut config = Config {
+            db_path: dir.join("relay.db"),
+            ..Config::default()
+        };
+        config.postgres = Some(pg_url());
+        config.postgres_schema = Some(schema.to_owned());
+        config.nats_url = Some(nats_url());
+        config.node_id = Some(format!("bench{i}-{}", std::process::id()));
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        addrs.push(listener.local_addr().unwrap());
+        tokio::spawn(relay::run(listener, config, std::future::pending()));
+    }
+    // Both up and subscribed.
+    for addr in &addrs {
+        let url = format!("http://{addr}/readyz");
+        for _ in 0..200 {
+            if reqwest::get(&url).await.is_ok_and(|r| r.status() == 200) {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+    }
+    addrs
+}
+
+async fn post(addr: SocketAddr, path: &str, token: Option<&str>, body: Value) -> Value {
+    let mut req = reqwest::Client::new()
+        .post(format!("http://{addr}{path}"))
+        .json(&body);
+    if let Some(t) = token {
+        req = req.bearer_auth(t);
+    }
+    let resp = req.send().await.unwrap();
+    assert!(resp.status().is_success(), "{path}: {}", resp.status());
+    resp.json().await.unwrap()
+}
+
+type Socket =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+async fn socket(addr: SocketAddr, path: &str, header: (&'static str, &str)) -> Socket {
+    let mut req = format!("ws://{addr}{path}").into_client_request().unwrap();
+    req.headers_mut()
+        .insert(header.0, HeaderValue::from_str(header.1).unwrap());
+    tokio_tungstenite::connect_async(req).await.unwrap().0
+}
+
+async fn send(ws: &mut Socket, seq: u32, message: Message) {
+    let bytes = Frame::new(seq, message).encode().unwrap();
+    ws.send(Ws::Binary(bytes.into())).await.unwrap();
+}
+
+async fn until(ws: &mut Socket, kind: FrameKind) -> Frame {
+    loop {
+        let Some(Ok(Ws::Binary(b))) = ws.next().await else {
+            continue;
+        };
+        let frame = Frame::decode(&b, &Limits::default()).unwrap();
+        if frame.message.kind() == kind {
+            return frame;
+        }
+    }
+}
+
+/// A session started on `home`, the customer and the agent connected to `at`.
+async fn pair(home: SocketAddr, at: SocketAddr, token: &str, n: usize) -> (Socket, Socket) {
+    let started = post(
+        home,
+        "/api/cobrowse/sessions",
+        Some(token),
+        json!({"interaction": "voice", "interaction_id": format!("bench-{n}")}),
+    )
+    .await;
+    let key = started["security_key"].as_str().unwrap().to_owned();
+    let id = started["session_id"].as_str().unwrap().to_owned();
+    let mut customer = socket(at, &format!("/ws/customer?site={SITE}"), ("Origin", ORIGIN)).await;
+    let hello = |role, pairing| {
+        Message::Hello(Hello {
+            version: PROTOCOL_VERSION,
+            role,
+            site: SITE.to_owned(),
+            pairing,
+        })
+    };
+    send(
+        &mut customer,
+        0,
+        hello(Role::Customer, Pairing::SecurityKey(key)),
+    )
+    .await;
+    until(&mut customer, FrameKind::Welcome).await;
+    let bearer = format!("Bearer {token}");
+    let mut agent = socket(at, "/ws/agent", ("Authorization", &bearer)).await;
+    let join = Pairing::AgentJoin { session_id: id };
+    send(&mut agent, 0, hello(Role::Agent, join)).await;
+    until(&mut agent, FrameKind::Welcome).await;
+    send(&mut customer, 1, snapshot()).await;
+    until(&mut agent, FrameKind::Snapshot).await;
+    (customer, agent)
+}
+
+fn snapshot() -> Message {
+    Message::Snapshot(Snapshot {
+        url: "https://shop.example/".into(),
+        viewport: Viewport {
+            width: 800,
+            height: 600,
+        },
+        nodes: vec![Node {
+            id: 1,
+            parent: 0,
+            data: NodeData::Document,
+        }],
+        sheets: vec![],
+        adopted: vec![],
+        form: vec![],
+        scrolls: vec![],
+        focus: 0,
+    })
+}
+
+fn text(seq: u32) -> Message {
+    Message::Mutations(MutationBatch {
+        ops: vec![Mutation::Text {
+            node: 1,
+            text: format!("tick {seq} ................................................"),
+        }],
+    })
+}
+
+struct Figures {
+    delivered: f64,
+    p50_ms: f64,
+    p99_ms: f64,
+}
+
+/// Streams `count` frames at `rate` per second from the customer to the agent.
+async fn stream(mut customer: Socket, mut agent: Socket, rate: f64, count: u32) -> Figures {
+    let reader = tokio::spawn(async move {
+        let mut seen = HashMap::new();
+        let deadline = tokio::time::sleep(Duration::from_secs_f64(count as f64 / rate + 5.0));
+        tokio::pin!(deadline);
+        while seen.len() < count as usize {
+            let next = tokio::select! {
+                m = agent.next() => m,
+                () = &mut deadline => break,
+            };
+            let Some(Ok(Ws::Binary(b))) = next else {
+                continue;
+            };
+            let at = Instant::now();
+            if let Ok(Frame {
+                message: Message::Mutations(batch),
+                ..
+            }) = Frame::decode(&b, &Limits::default())
+            {
+                if let Some(Mutation::Text { text, .. }) = batch.ops.first() {
+                    if let Some(n) = text.split(' ').nth(1).and_then(|n| n.parse::<u32>().ok()) {
+                        seen.insert(n, at);
+                    }
+                }
+            }
+        }
+        seen
+    });
+    let start = Instant::now();
+    let mut sent = Vec::with_capacity(count as usize);
+    for i in 0..count {
+        let due = start + Duration::from_secs_f64(i as f64 / rate);
+        tokio::time::sleep_until(due.into()).await;
+        sent.push(Instant::now());
+        send(&mut customer, i + 2, text(i)).await;
+    }
+    let seen = reader.await.unwrap();
+    let mut lat: Vec<f64> = (0..count)
+        .filter_map(|i| {
+            let at = seen.get(&i)?;
+            Some(at.duration_since(sent[i as usize]).as_secs_f64() * 1000.0)
+        })
+        .collect();
+    lat.sort_by(f64::total_cmp);
+    let pct = |p: f64| lat.get(((lat.len() as f64 * p) as usize).min(lat.len().saturating_sub(1)));
+    Figures {
+        delivered: lat.len() as f64 / count as f64,
+        p50_ms: pct(0.5).copied().unwrap_or(f64::NAN),
+        p99_ms: pct(0.99).copied().unwrap_or(f64::NAN),
+    }
+}
+
+fn load_average() -> f64 {
+    std::fs::read_to_string("/proc/loadavg")
+        .ok()
+        .and_then(|s| s.split_whitespace().next()?.parse().ok())
+        .unwrap_or(f64::NAN)
+}
+
+fn main() {
+    let quick = std::env::var("RELAY_BENCH_QUICK").is_ok_and(|v| v == "1");
+    let (rate, count) = if quick {
+        (500.0, 1_000)
+    } else {
+        (1_000.0, 5_000)
+    };
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let load = load_average();
+        // Named as the test suites' schemas are, so theirs clean it up once this process is gone.
+        let schema = format!("relay_test_{}_benchcluster", std::process::id());
+        let nodes = two_nodes(&schema).await;
+        let (home, other) = (nodes[1], nodes[0]);
+        let login = post(
+            home,
+            "/api/login",
+            None,
+            json!({"name": "alice", "password": "pw"}),
+        )
+        .await;
+        let token = login["token"].as_str().unwrap().to_owned();
+        // Alternate the two so a drift in the machine's load hits both alike.
+        let mut one = Vec::new();
+        let mut two = Vec::new();
+        for round in 0..2 {
+            let (c, a) = pair(home, home, &token, round * 2).await;
+            one.push(stream(c, a, rate, count / 2).await);
+            let (c, a) = pair(home, other, &token, round * 2 + 1).await;
+            two.push(stream(c, a, rate, count / 2).await);
+        }
+        let merge = |f: &[Figures]| Figures {
+            delivered: f.iter().map(|x| x.delivered).sum::<f64>() / f.len() as f64,
+            p50_ms: f.iter().map(|x| x.p50_ms).sum::<f64>() / f.len() as f64,
+            p99_ms: f.iter().map(|x| x.p99_ms).fold(0.0, f64::max),
+        };
+        let (one, two) = (merge(&one), merge(&two));
+        let round2 = |x: f64| (x * 100.0).round() / 100.0;
+        let saturated = one.delivered < 0.95 || one.p99_ms >= 50.0;
+        if saturated {
+            eprintln!(
+                "cluster bench: the one-node pair could not carry {rate} frames/s \
+                 (delivered {:.0} %, p99 {:.1} ms): no ratio",
+                one.delivered * 100.0,
+                one.p99_ms
+            );
+        }
+        if load > 1.5 {
+            eprintln!("cluster bench: the machine's load average was {load:.2} before the run");
+        }
+        let refuse = |x: f64| if saturated { Value::Null } else { json!(round2(x)) };
+        println!(
+            "{}",
+            json!({
+                "scenario": "frames_across_nodes",
+                "frames_per_s": rate,
+                "frames": count,
+                "one_node": {"delivered": round2(one.delivered), "p50_ms": round2(one.p50_ms), "p99_ms": round2(one.p99_ms)},
+                "two_nodes": {"delivered": round2(two.delivered), "p50_ms": round2(two.p50_ms), "p99_ms": round2(two.p99_ms)},
+                "ratio_p50": refuse(two.p50_ms / one.p50_ms),
+                "ratio_p99": refuse(two.p99_ms / one.p99_ms),
+                "baseline_saturated": saturated,
+                "load_average_before": round2(load),
+            })
+        );
+    });
+}
