@@ -9,7 +9,7 @@ mod mirror_support;
 use anyhow::Context;
 use e2e::{Browser, Relay, Writers, WIDGET};
 use fantoccini::Locator;
-use mirror_support::{press, run, share, sign_in, start, until_console};
+use mirror_support::{control_click, press, run, share, sign_in, start, until_console};
 
 #[tokio::test]
 async fn a_widget_on_one_node_and_an_inbox_on_another_talk_live() -> anyhow::Result<()> {
@@ -144,20 +144,7 @@ async fn a_page_shared_through_one_node_is_mirrored_and_controlled_from_a_consol
     customer
         .js("window.__clicked = 0; document.querySelector('h1').addEventListener('click', () => window.__clicked++); return 1")
         .await?;
-    let clicked = run(
-        &console,
-        r#"const doc = document.getElementById('mirror').contentDocument;
-           const h1 = doc.querySelector('h1');
-           const glass = document.getElementById('glass');
-           const r = h1.getBoundingClientRect(), s = document.getElementById('stage').getBoundingClientRect();
-           const scale = s.width / doc.defaultView.innerWidth;
-           document.querySelector('[data-tool="control"]').click();
-           const at = { clientX: s.left + (r.left + 5) * scale, clientY: s.top + (r.top + 5) * scale, bubbles: true, pointerId: 1 };
-           glass.dispatchEvent(new PointerEvent('pointerdown', at));
-           glass.dispatchEvent(new PointerEvent('pointerup', at));
-           done('ok');"#,
-    )
-    .await?;
+    let clicked = run(&console, &control_click("h1", "done('ok');")).await?;
     assert_eq!(clicked, "ok");
     customer
         .until("the agent's click on the page", "window.__clicked >= 1")

@@ -103,20 +103,14 @@ async fn an_agent_signs_in_shares_a_page_gets_control_types_and_ends() -> anyhow
     // Type into the customer's name field through the mirror, targeted by node id.
     let typed = run(
         &console,
-        r#"const doc = document.getElementById('mirror').contentDocument;
-           const field = doc.getElementById('name');
-           const glass = document.getElementById('glass');
-           const r = field.getBoundingClientRect(), s = document.getElementById('stage').getBoundingClientRect();
-           const scale = s.width / doc.defaultView.innerWidth;
-           document.querySelector('[data-tool="control"]').click();
-           const at = { clientX: s.left + (r.left + 5) * scale, clientY: s.top + (r.top + 5) * scale, bubbles: true, pointerId: 1 };
-           glass.dispatchEvent(new PointerEvent('pointerdown', at));
-           glass.dispatchEvent(new PointerEvent('pointerup', at));
-           const box = document.querySelector('.typing');
-           if (!box) return done('no typing box');
-           box.value = 'Ada Lovelace';
-           box.dispatchEvent(new Event('input'));
-           done('ok');"#,
+        &control_click(
+            "#name",
+            "const box = document.querySelector('.typing');
+             if (!box) return done('no typing box');
+             box.value = 'Ada Lovelace';
+             box.dispatchEvent(new Event('input'));
+             done('ok');",
+        ),
     )
     .await?;
     assert_eq!(typed, "ok");

@@ -89,6 +89,24 @@ pub async fn press(customer: &Browser, act: &str) -> Result<()> {
     .map(drop)
 }
 
+/// A script (for [`run`]) that picks the console's control tool and clicks, through the glass
+/// over the mirror, 5 px inside the mirrored element `selector`; `then` runs after the click
+/// and calls `done`.
+pub fn control_click(selector: &str, then: &str) -> String {
+    format!(
+        r#"const doc = document.getElementById('mirror').contentDocument;
+           const target = doc.querySelector({selector:?});
+           const glass = document.getElementById('glass');
+           const r = target.getBoundingClientRect(), s = document.getElementById('stage').getBoundingClientRect();
+           const scale = s.width / doc.defaultView.innerWidth;
+           document.querySelector('[data-tool="control"]').click();
+           const at = {{ clientX: s.left + (r.left + 5) * scale, clientY: s.top + (r.top + 5) * scale, bubbles: true, pointerId: 1 }};
+           glass.dispatchEvent(new PointerEvent('pointerdown', at));
+           glass.dispatchEvent(new PointerEvent('pointerup', at));
+           {then}"#
+    )
+}
+
 /// Opens `path` in the customer's browser (a fresh tab state) and shares it with `key`.
 pub async fn share(customer: &Browser, relay: &Relay, path: &str, key: &str) -> Result<()> {
     customer.client.goto(&relay.url(path)).await?;
