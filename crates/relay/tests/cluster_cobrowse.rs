@@ -7,7 +7,12 @@
 mod common;
 
 use common::*;
+use futures_util::StreamExt;
 use protocol::*;
+
+fn nats_url() -> String {
+    std::env::var("RELAY_TEST_NATS").unwrap_or_else(|_| "nats://127.0.0.1:4222".to_owned())
+}
 
 /// A session started on `home`, with the customer and the agent connected to `other`: (id,
 /// resume token, customer past welcome and presence, agent past welcome and presence).
@@ -120,7 +125,7 @@ async fn a_customer_and_an_agent_on_another_node_pair_stream_and_obey_the_gate_o
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn an_unknown_key_through_any_node_is_refused_and_charged_and_a_stopping_home_closes_the_piped_sockets(
+async fn an_unknown_key_through_any_node_is_refused_and_charged_and_past_the_budget_never_asks_the_others(
 ) {
     let nodes = Relay::cluster(2, |c| {
         c.guesses_per_address = relay::config::GuessBudget {
@@ -130,16 +135,40 @@ async fn an_unknown_key_through_any_node_is_refused_and_charged_and_a_stopping_h
     })
     .await;
     let (a, b) = (&nodes[0], &nodes[1]);
+    let alice = b.login("alice").await;
+    let (_, key) = b.start_key(&alice, "voice", "call-g").await;
     // Guesses through node a, which holds no key, are refused and counted there.
     for _ in 0..3 {
         let mut guess = a.customer(Pairing::SecurityKey("000000".into())).await;
         assert_eq!(guess.closed().await.error(), Some(ErrorCode::UnknownKey));
     }
-    let mut guess = a.customer(Pairing::SecurityKey("000001".into())).await;
+    // Past the budget, a guess is refused before any other node is asked, even the right key
+    // that node b holds (as on one node: the budget is the address's, not the key's).
+    let nats = async_nats::connect(nats_url()).await.unwrap();
+    let mut finds = nats.subscribe("relay.cobrowse.find").await.unwrap();
+    nats.flush().await.unwrap();
+    let mut guess = a.customer(Pairing::SecurityKey(key.clone())).await;
     assert_eq!(guess.closed().await.error(), Some(ErrorCode::RateLimited));
+    // (Other tests of this binary share the NATS server: only this guess's key counts.)
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_millis(300);
+    while let Ok(Some(find)) = tokio::time::timeout_at(deadline, finds.next()).await {
+        let asked = String::from_utf8_lossy(&find.payload).into_owned();
+        assert!(
+            !asked.contains("000001"),
+            "a rate-limited guess reached the cluster: {asked}"
+        );
+    }
 
-    let alice = b.login("alice").await;
-    let (_, _, mut customer, mut agent) = paired_across(b, a, &alice).await;
+    for node in nodes {
+        node.stop().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_stopping_home_closes_the_sockets_piped_to_it() {
+    let nodes = Relay::cluster(2, |_| {}).await;
+    let alice = nodes[1].login("alice").await;
+    let (_, _, mut customer, mut agent) = paired_across(&nodes[1], &nodes[0], &alice).await;
     let [a, b]: [Relay; 2] = nodes.try_into().ok().unwrap();
     b.stop().await;
     // Both sockets on node a are told to go elsewhere, not left hanging.

@@ -360,6 +360,13 @@ impl Registry {
         }
     }
 
+    /// Whether a customer at `from` may still guess a key here (nothing is charged): one that
+    /// may not is refused before any other node is asked (`super::remote`).
+    pub fn may_guess(&self, from: IpAddr) -> bool {
+        let mut limiter = self.limiter.lock().unwrap_or_else(|p| p.into_inner());
+        limiter.check(from, Instant::now().into_std()).is_ok()
+    }
+
     /// Whether this node holds what `pairing` names (a key, an offer, a resume token or a
     /// session), used or not: the cluster asks every node, and the one that answers is the
     /// session's home (`super::remote`).

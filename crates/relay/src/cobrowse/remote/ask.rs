@@ -160,6 +160,13 @@ pub async fn home_of(cb: &Cobrowse, side: &Side, hello: &Hello, piped: bool) -> 
     if piped || SideWire::of(side).is_none() || (!key && cb.registry.knows(&hello.pairing)) {
         return Home::Here;
     }
+    // An address out of guesses is refused here, without a word to the other nodes: a flood
+    // of hellos costs the cluster nothing past the budget.
+    if let (true, Side::Customer { addr, .. }) = (key, side) {
+        if !cb.registry.may_guess(*addr) {
+            return Home::Here;
+        }
+    }
     let Some(lookup) = Lookup::of(&hello.pairing) else {
         return Home::Here;
     };
