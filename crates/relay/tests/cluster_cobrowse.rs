@@ -217,3 +217,39 @@ async fn an_agent_that_stops_reading_on_another_node_is_dropped_as_a_slow_consum
         node.stop().await;
     }
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn when_the_customers_node_goes_the_page_resumes_through_another_with_its_control_kept() {
+    let nodes = Relay::cluster(2, |_| {}).await;
+    let alice = nodes[1].login("alice").await;
+    let (id, resume, mut customer, agent) = paired_across(&nodes[1], &nodes[0], &alice).await;
+    // The agent's console moves to the session's node; the page stays on the other.
+    drop(agent);
+    let mut agent = nodes[1].agent(&alice, &id).await;
+    agent.send(Message::NavigationRequest(Empty)).await;
+    customer.recv_until(FrameKind::ModeChanged).await;
+    customer.send(Message::NavigationAccept(Empty)).await;
+    let Message::ModeChanged(granted) = customer.recv_until(FrameKind::ModeChanged).await.message
+    else {
+        unreachable!()
+    };
+    assert_eq!(granted.mode, SessionMode::NavigationGranted);
+    // The page's node stops: the page is told to go elsewhere, and resumes through the other.
+    let [a, b]: [Relay; 2] = nodes.try_into().ok().unwrap();
+    a.stop().await;
+    assert!(matches!(customer.closed().await.code, Some(1001 | 1013)));
+    let mut again = b
+        .customer(Pairing::Resume {
+            token: resume,
+            grant: granted.grant,
+        })
+        .await;
+    let Message::Welcome(welcome) = again.recv().await.message else {
+        panic!("no welcome")
+    };
+    assert_eq!(welcome.mode, SessionMode::NavigationGranted, "control kept");
+    // The resumed page's fresh snapshot reaches the agent.
+    again.send(snapshot("https://shop.example/again")).await;
+    agent.recv_until(FrameKind::Snapshot).await;
+    b.stop().await;
+}
