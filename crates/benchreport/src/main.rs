@@ -60,9 +60,10 @@ const BENCHES: &[Bench] = &[
         name: "cluster",
         target: "bench-cluster",
         prepare: "cargo bench --quiet -p relay --bench cluster --no-run",
-        measures: "Co-browse frames from customer to agent when both sockets are on another \
-                   node than their session (piped over NATS to it), at 1,000 frames/s: p50 \
-                   and p99 (target p99 2x); widget messages per second through two nodes.",
+        measures: "Co-browse frames from a customer on another node than its session (piped \
+                   over NATS to it) to the agent, at 1,000 frames/s: p50 and p99 (target p99 \
+                   2x), and with the agent on the other node too; widget messages per second \
+                   through two nodes.",
         baseline: "the same pair with both sockets on the session's node, same two nodes, \
                    same run; for messages, the same guests all through one node",
     },

@@ -1,7 +1,8 @@
-//! `make bench-cluster`: co-browse frames between a customer and an agent whose sockets are on
-//! another node than their session (piped over NATS to the session's node), against the same
-//! pair with both sockets on the session's node, in the same run, on the same two relay nodes
-//! (one PostgreSQL schema, the local NATS server, both nodes in this process).
+//! `make bench-cluster`: co-browse frames between a customer on another node than its session
+//! (piped over NATS to the session's node, where the agent is; and, a second case, the agent
+//! on the other node too), against the same pair with both sockets on the session's node, in
+//! the same run, on the same two relay nodes (one PostgreSQL schema, the local NATS server,
+//! both nodes in this process).
 //!
 //! Each pair streams small mutation frames from the customer to the agent at a fixed rate; a
 //! frame's latency is from just before its send to its arrival at the agent. It prints one JSON
@@ -135,8 +136,13 @@ async fn until(ws: &mut Socket, kind: FrameKind) -> Frame {
     }
 }
 
-/// A session started on `home`, the customer and the agent connected to `at`.
-async fn pair(home: SocketAddr, at: SocketAddr, token: &str, n: usize) -> (Socket, Socket) {
+/// A session started on `home`, the customer connected to `at`, the agent to `agent_at`.
+async fn pair(
+    home: SocketAddr,
+    (at, agent_at): (SocketAddr, SocketAddr),
+    token: &str,
+    n: usize,
+) -> (Socket, Socket) {
     let started = post(
         home,
         "/api/cobrowse/sessions",
@@ -163,7 +169,7 @@ async fn pair(home: SocketAddr, at: SocketAddr, token: &str, n: usize) -> (Socke
     .await;
     until(&mut customer, FrameKind::Welcome).await;
     let bearer = format!("Bearer {token}");
-    let mut agent = socket(at, "/ws/agent", ("Authorization", &bearer)).await;
+    let mut agent = socket(agent_at, "/ws/agent", ("Authorization", &bearer)).await;
     let join = Pairing::AgentJoin { session_id: id };
     send(&mut agent, 0, hello(Role::Agent, join)).await;
     until(&mut agent, FrameKind::Welcome).await;
@@ -336,12 +342,16 @@ fn main() {
         .await;
         let token = login["token"].as_str().unwrap().to_owned();
         // Alternate the two so a drift in the machine's load hits both alike.
-        let mut one = Vec::new();
-        let mut two = Vec::new();
+        // One node: both sockets on the session's node. Split: the customer on the other
+        // node, the agent on the session's (one hop over NATS each way). Both: both sockets on
+        // the other node (two hops each way).
+        let (mut one, mut split, mut two) = (Vec::new(), Vec::new(), Vec::new());
         for round in 0..2 {
-            let (c, a) = pair(home, home, &token, round * 2).await;
+            let (c, a) = pair(home, (home, home), &token, round * 3).await;
             one.push(stream(c, a, rate, count / 2).await);
-            let (c, a) = pair(home, other, &token, round * 2 + 1).await;
+            let (c, a) = pair(home, (other, home), &token, round * 3 + 1).await;
+            split.push(stream(c, a, rate, count / 2).await);
+            let (c, a) = pair(home, (other, other), &token, round * 3 + 2).await;
             two.push(stream(c, a, rate, count / 2).await);
         }
         let merge = |f: &[Figures]| Figures {
@@ -349,7 +359,7 @@ fn main() {
             p50_ms: f.iter().map(|x| x.p50_ms).sum::<f64>() / f.len() as f64,
             p99_ms: f.iter().map(|x| x.p99_ms).fold(0.0, f64::max),
         };
-        let (one, two) = (merge(&one), merge(&two));
+        let (one, split, two) = (merge(&one), merge(&split), merge(&two));
         let round2 = |x: f64| (x * 100.0).round() / 100.0;
         let saturated = one.delivered < 0.95 || one.p99_ms >= 50.0;
         if saturated {
@@ -374,9 +384,12 @@ fn main() {
                 "frames_per_s": rate,
                 "frames": count,
                 "one_node": {"delivered": round2(one.delivered), "p50_ms": round2(one.p50_ms), "p99_ms": round2(one.p99_ms)},
-                "two_nodes": {"delivered": round2(two.delivered), "p50_ms": round2(two.p50_ms), "p99_ms": round2(two.p99_ms)},
-                "ratio_p50": refuse(two.p50_ms / one.p50_ms),
-                "ratio_p99": refuse(two.p99_ms / one.p99_ms),
+                "customer_on_other_node": {"delivered": round2(split.delivered), "p50_ms": round2(split.p50_ms), "p99_ms": round2(split.p99_ms)},
+                "both_on_other_node": {"delivered": round2(two.delivered), "p50_ms": round2(two.p50_ms), "p99_ms": round2(two.p99_ms)},
+                "ratio_p50": refuse(split.p50_ms / one.p50_ms),
+                "ratio_p99": refuse(split.p99_ms / one.p99_ms),
+                "ratio_p50_both": refuse(two.p50_ms / one.p50_ms),
+                "ratio_p99_both": refuse(two.p99_ms / one.p99_ms),
                 "baseline_saturated": saturated,
                 "load_average_before": round2(load),
             })
