@@ -184,11 +184,12 @@ pub async fn forward<S: Socket + 'static>(
             }
         }
     });
-    let (ended, written) = tokio::select! {
-        closing = stop => (Ended::Stop(closing), None),
-        e = from_home => (e, None),
-        e = to_home => (e, None),
-        sink = &mut writer => (Ended::Client, Some(sink)),
+    let ended = tokio::select! {
+        closing = stop => Ended::Stop(closing),
+        e = from_home => e,
+        e = to_home => e,
+        // The writer ended first: the client's socket failed, or took a close.
+        _ = &mut writer => Ended::Client,
     };
     // Tell the home the connection is over, unless it said so itself.
     let closing = match ended {
@@ -211,13 +212,12 @@ pub async fn forward<S: Socket + 'static>(
                 Piece::Close(close_code::TRY_AGAIN_LATER, reason),
             )
             .await;
-            let mut closing = error_close(
+            // An error close drops what is queued, as the home's slow-consumer close does.
+            Some(error_close(
                 ErrorCode::SlowConsumer,
                 close_code::TRY_AGAIN_LATER,
                 "slow consumer: too many frames waiting".into(),
-            );
-            closing.drain = false;
-            Some(closing)
+            ))
         }
         Ended::Stop(closing) => {
             let reason = "closed by the client's node";
@@ -225,9 +225,6 @@ pub async fn forward<S: Socket + 'static>(
             Some(closing)
         }
     };
-    if written.is_some() {
-        return;
-    }
     let finish = async {
         // The home's frames already queued go first when the close drains (its own close,
         // an end); the writer stops once the queue is empty (the sender went with `from_home`).
