@@ -8,8 +8,7 @@ mod mirror_support;
 
 use anyhow::Context;
 use e2e::{Browser, Relay, Writers, WIDGET};
-use fantoccini::Locator;
-use mirror_support::{control_click, press, run, share, sign_in, start, until_console};
+use mirror_support::{control_click, grant_control, run, share, sign_in, start, until_console};
 
 #[tokio::test]
 async fn a_widget_on_one_node_and_an_inbox_on_another_talk_live() -> anyhow::Result<()> {
@@ -133,14 +132,7 @@ async fn a_page_shared_through_one_node_is_mirrored_and_controlled_from_a_consol
         .await?;
     // Control, asked on node b and allowed on the page on node a; then a click in the mirror
     // lands on the page.
-    console
-        .client
-        .find(Locator::Id("request-control"))
-        .await?
-        .click()
-        .await?;
-    press(&customer, "allow").await?;
-    until_console(&console, "control granted", |s| s["mode"] == "granted").await?;
+    grant_control(&console, &customer).await?;
     customer
         .js("window.__clicked = 0; document.querySelector('h1').addEventListener('click', () => window.__clicked++); return 1")
         .await?;

@@ -84,14 +84,7 @@ async fn an_agent_signs_in_shares_a_page_gets_control_types_and_ends() -> anyhow
     shot(&console, "4b-annotations").await?;
 
     // Request control; the customer allows; the console says so and enables the control tool.
-    console
-        .client
-        .find(Locator::Id("request-control"))
-        .await?
-        .click()
-        .await?;
-    press(&customer, "allow").await?;
-    until_console(&console, "control granted", |s| s["mode"] == "granted").await?;
+    grant_control(&console, &customer).await?;
     let mode = console
         .client
         .find(Locator::Id("mode"))

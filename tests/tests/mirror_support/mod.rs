@@ -89,6 +89,20 @@ pub async fn press(customer: &Browser, act: &str) -> Result<()> {
     .map(drop)
 }
 
+/// The console asks for control, the customer allows it in the page's prompt, and the
+/// console says it is granted.
+pub async fn grant_control(console: &Browser, customer: &Browser) -> Result<()> {
+    console
+        .client
+        .find(Locator::Id("request-control"))
+        .await?
+        .click()
+        .await?;
+    press(customer, "allow").await?;
+    until_console(console, "control granted", |s| s["mode"] == "granted").await?;
+    Ok(())
+}
+
 /// A script (for [`run`]) that picks the console's control tool and clicks, through the glass
 /// over the mirror, 5 px inside the mirrored element `selector`; `then` runs after the click
 /// and calls `done`.
