@@ -89,7 +89,14 @@ impl App {
         let registry = Registry::new(config.clone(), Recorder::new(store.clone()));
         let journal = Arc::new(Writer::new(store.clone()));
         let riders = Arc::new(CobrowseRiders(registry.clone()));
-        let routing = routing::service::start(&store, journal.clone(), riders).await?;
+        let cluster = join_cluster(&config).await?;
+        let (routing, routing_node) = routing::node::start(routing::node::Deps {
+            store: store.clone(),
+            cluster: cluster.clone(),
+            journal: journal.clone(),
+            riders,
+            config: routing::service::ServiceConfig::default(),
+        });
         let accounts = Accounts::new(
             store.clone(),
             &config,
@@ -106,13 +113,16 @@ impl App {
             shutdown: stopping.clone(),
             streams: streams.clone(),
         });
-        let cluster = join_cluster(&config).await?;
         messaging::fanout::join(&messaging, &cluster, stopping.clone()).await?;
         let messaging_ingested = messaging.ingested.clone();
         messaging.calls.seat_with(Arc::new(RoutingSeat {
             routing: routing.clone(),
             queue: config.messaging.routing_queue.clone(),
         }));
+        // Alone, routing restores its work here, before the relay serves; in a cluster, the
+        // node that holds the lease does.
+        let recovered = Arc::new(crate::bridge::recovery::Recovered(messaging.clone()));
+        routing_node.run(recovered, stopping.clone()).await;
         crate::bridge::start(routing.clone(), store.clone(), messaging.clone()).await;
         let cobrowse = Arc::new(
             Cobrowse::new(
@@ -225,7 +235,9 @@ async fn join_cluster(config: &Config) -> Result<Arc<Cluster>, ClusterError> {
         .unwrap_or_else(|| format!("node-{}", crate::ids::random_hex(4)));
     match &config.nats_url {
         Some(url) => {
-            let cluster = Cluster::connect(url, &node).await?;
+            // Nodes of one cluster share one store: its schema names the cluster.
+            let scope = config.postgres_schema.as_deref().unwrap_or("default");
+            let cluster = Cluster::connect(url, &node, scope).await?;
             tracing::info!(node, nats = %url, "joined the cluster");
             Ok(cluster)
         }

@@ -5,7 +5,10 @@
 //! ends the routed interaction, so its capacity is given back.
 //!
 //! The decisions are pure functions ([`last_agent`], [`follow`]); [`run`] is the thin shell
-//! of one task over the three broadcasts.
+//! of one task over the three broadcasts. What messaging holds and what waits is restored on
+//! the node that takes over routing ([`recovery`]).
+
+pub mod recovery;
 
 use std::{collections::HashSet, sync::Arc};
 
@@ -19,8 +22,7 @@ use crate::{
     routing::{
         service::{
             persist::{self, QueueSpec},
-            Action, Arrival, Assignment, AssignmentEvent, Handle, Held, PreviousAgent,
-            ServiceError,
+            Action, Arrival, Assignment, AssignmentEvent, Handle, PreviousAgent, ServiceError,
         },
         Media,
     },
@@ -98,8 +100,6 @@ pub async fn start(routing: Handle, store: Store, messaging: Arc<Messaging>) {
     if let Err(e) = bridge.ensure_queue().await {
         tracing::error!(error = %e, "bridge: creating the messaging queue");
     }
-    // Before the relay serves, so no agent signs in before its held work is known.
-    bridge.hold_assigned().await;
     tokio::spawn(run(bridge, needs, assignments, pushes));
 }
 
@@ -123,7 +123,6 @@ async fn run(
     mut assignments: broadcast::Receiver<Assignment>,
     mut pushes: broadcast::Receiver<Push>,
 ) {
-    bridge.route_waiting().await;
     loop {
         tokio::select! {
             n = next(&mut needs, "needs_agent") => match n {
@@ -158,55 +157,6 @@ struct Bridge {
 impl Bridge {
     fn queue(&self) -> &str {
         &self.messaging.config.routing_queue
-    }
-
-    /// Conversations agents held in a previous run come back on them when they sign in
-    /// (routing keeps no live work across restarts; messaging does), so they count against
-    /// the agents' capacity again.
-    async fn hold_assigned(&mut self) {
-        if let Err(e) = self.ensure_queue().await {
-            tracing::error!(error = %e, "bridge: no messaging queue; held work not restored");
-            return;
-        }
-        let held = self.messaging.store.read(queries::held).await;
-        let rows = match held {
-            Ok(rows) => rows,
-            Err(e) => {
-                tracing::error!(error = %e, "bridge: reading held conversations");
-                return;
-            }
-        };
-        for c in rows {
-            let Some(agent) = c.agent_id else { continue };
-            let held = Held {
-                id: c.id,
-                media: Media::Message,
-                queue: self.queue().to_owned(),
-                parked: c.state == ConversationState::Parked,
-            };
-            if let Err(e) = self.routing.hold(&agent, held).await {
-                tracing::warn!(error = %e, "bridge: held conversation not restored");
-            }
-        }
-    }
-
-    /// Conversations left waiting by a previous run (routing keeps no live work across
-    /// restarts) are routed again.
-    async fn route_waiting(&mut self) {
-        let waiting = self
-            .messaging
-            .store
-            .read(|db| queries::inbox(db, queries::InboxScope::Waiting))
-            .await;
-        match waiting {
-            Ok(rows) => {
-                for s in rows {
-                    self.arrive(&s.conversation.id, &s.conversation.contact_id)
-                        .await;
-                }
-            }
-            Err(e) => tracing::error!(error = %e, "bridge: reading waiting conversations"),
-        }
     }
 
     /// Creates the default queue, stored and applied, unless routing already has it.
@@ -318,7 +268,11 @@ impl Bridge {
         let crate::messaging::service::PushKind::Event { event } = &p.kind else {
             return;
         };
-        if event.kind != "wrapped_up" || self.closed_by_routing.remove(&p.conversation_id) {
+        // The node where the agent wrapped up tells routing; the others only hear of it.
+        if p.from_afar
+            || event.kind != "wrapped_up"
+            || self.closed_by_routing.remove(&p.conversation_id)
+        {
             return;
         }
         match self

@@ -13,7 +13,7 @@
 //! message that does not parse is dropped and counted, never applied in part.
 
 use std::sync::{
-    atomic::{AtomicU64, Ordering},
+    atomic::{AtomicBool, AtomicU64, Ordering},
     Arc,
 };
 
@@ -40,11 +40,16 @@ pub enum ClusterError {
 /// This node, and its connection to the others when there are any.
 pub struct Cluster {
     node: String,
+    /// What tells this cluster's subjects from another's on the same NATS server (the
+    /// nodes' shared store: its PostgreSQL schema), for what must not cross clusters.
+    scope: String,
     client: Option<async_nats::Client>,
     /// News dropped because a publisher's queue was full, and news received that did not
     /// parse (for `/metrics`).
     pub dropped: AtomicU64,
     pub refused: AtomicU64,
+    /// This node decides routing now (`routing::node`), for `/metrics`.
+    pub leads_routing: AtomicBool,
 }
 
 /// What goes on the wire: the news and the node it came from.
@@ -66,14 +71,17 @@ impl Cluster {
     pub fn single(node: &str) -> Arc<Cluster> {
         Arc::new(Cluster {
             node: node.to_owned(),
+            scope: String::from("default"),
             client: None,
             dropped: AtomicU64::new(0),
             refused: AtomicU64::new(0),
+            leads_routing: AtomicBool::new(false),
         })
     }
 
-    /// Joins the nodes on the NATS server at `url`, as `node`.
-    pub async fn connect(url: &str, node: &str) -> Result<Arc<Cluster>, ClusterError> {
+    /// Joins the nodes on the NATS server at `url`, as `node`, in the cluster named `scope`
+    /// (letters, digits, `_` and `-` are kept; anything else becomes `_`).
+    pub async fn connect(url: &str, node: &str, scope: &str) -> Result<Arc<Cluster>, ClusterError> {
         let client = async_nats::ConnectOptions::new()
             .name(format!("relay {node}"))
             .connect(url)
@@ -82,11 +90,27 @@ impl Cluster {
                 url: url.to_owned(),
                 why: e.to_string(),
             })?;
+        let scope = scope
+            .chars()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || c == '-' {
+                    c
+                } else {
+                    '_'
+                }
+            })
+            .collect::<String>();
         Ok(Arc::new(Cluster {
             node: node.to_owned(),
+            scope: if scope.is_empty() {
+                "default".into()
+            } else {
+                scope
+            },
             client: Some(client),
             dropped: AtomicU64::new(0),
             refused: AtomicU64::new(0),
+            leads_routing: AtomicBool::new(false),
         }))
     }
 
@@ -100,6 +124,12 @@ impl Cluster {
         self.client.as_ref()
     }
 
+    /// `base` as this cluster's own subject (`base.scope`), for what another cluster on the
+    /// same NATS server must never hear.
+    pub fn subject(&self, base: &str) -> String {
+        format!("{base}.{}", self.scope)
+    }
+
     /// Whether other nodes may be listening.
     pub fn is_clustered(&self) -> bool {
         self.client.is_some()
@@ -108,14 +138,15 @@ impl Cluster {
     /// A publisher of `T` on `subject`; `None` on a node alone.
     pub fn publisher<T: Serialize + Send + 'static>(
         self: &Arc<Self>,
-        subject: &'static str,
+        subject: impl Into<String>,
     ) -> Option<Publisher<T>> {
         let client = self.client.clone()?;
+        let subject: String = subject.into();
         let (tx, mut rx) = mpsc::channel::<Bytes>(PUBLISH_QUEUE);
         tokio::spawn(async move {
             while let Some(bytes) = rx.recv().await {
-                if let Err(e) = client.publish(subject, bytes).await {
-                    tracing::warn!(error = %e, subject, "publishing to the cluster");
+                if let Err(e) = client.publish(subject.clone(), bytes).await {
+                    tracing::warn!(error = %e, %subject, "publishing to the cluster");
                 }
             }
         });
@@ -130,20 +161,22 @@ impl Cluster {
     /// returns at once on a node alone.
     pub async fn listen<T: DeserializeOwned + Send + 'static>(
         self: &Arc<Self>,
-        subject: &'static str,
+        subject: impl Into<String>,
         mut shutdown: watch::Receiver<bool>,
         apply: impl Fn(T) + Send + 'static,
     ) -> Result<(), ClusterError> {
         let Some(client) = &self.client else {
             return Ok(());
         };
-        let mut sub = client
-            .subscribe(subject)
-            .await
-            .map_err(|e| ClusterError::Subscribe {
-                subject: subject.to_owned(),
-                why: e.to_string(),
-            })?;
+        let subject: String = subject.into();
+        let mut sub =
+            client
+                .subscribe(subject.clone())
+                .await
+                .map_err(|e| ClusterError::Subscribe {
+                    subject: subject.clone(),
+                    why: e.to_string(),
+                })?;
         let cluster = self.clone();
         tokio::spawn(async move {
             loop {
@@ -161,7 +194,7 @@ impl Cluster {
                     Ok(envelope) => apply(envelope.news),
                     Err(e) => {
                         cluster.refused.fetch_add(1, Ordering::Relaxed);
-                        tracing::warn!(error = %e, subject, "news from the cluster refused");
+                        tracing::warn!(error = %e, %subject, "news from the cluster refused");
                     }
                 }
             }

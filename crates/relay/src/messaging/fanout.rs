@@ -23,7 +23,8 @@ pub async fn join(
     };
     let here = svc.clone();
     cluster
-        .listen(PUSH_SUBJECT, shutdown, move |push: Push| {
+        .listen(PUSH_SUBJECT, shutdown, move |mut push: Push| {
+            push.from_afar = true;
             here.push_here(push)
         })
         .await?;
@@ -51,6 +52,7 @@ mod tests {
             conversation_id: "v1".into(),
             agent_id: Some("alice".into()),
             kind,
+            from_afar: false,
         }
     }
 

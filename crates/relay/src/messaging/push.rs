@@ -15,6 +15,10 @@ pub struct Push {
     pub agent_id: Option<String>,
     #[serde(flatten)]
     pub kind: PushKind,
+    /// Heard from another node (`super::fanout`), not made here: what acts once per change
+    /// (the routing bridge) acts on the node where it was made only.
+    #[serde(skip)]
+    pub from_afar: bool,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -149,6 +149,7 @@ impl Messaging {
             conversation_id: c.id.clone(),
             agent_id: c.agent_id.clone(),
             kind,
+            from_afar: false,
         });
     }
 

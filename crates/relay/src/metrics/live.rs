@@ -24,6 +24,8 @@ pub struct Snapshot {
     /// News for the other nodes dropped (queue full), and news from them refused.
     pub cluster_dropped: u64,
     pub cluster_refused: u64,
+    /// This node decides routing now (in a cluster, the holder of the routing lease).
+    pub routing_owner: bool,
 }
 
 /// Agent statuses, each a series of `routing_agents` even when nobody has it.
@@ -150,6 +152,13 @@ impl Collector for Live {
             "News from other nodes refused (too large, or not parsed).",
             None,
             refused.metric_type(),
+        )?)?;
+        let owner = ConstGauge::new(i64::from(s.routing_owner));
+        owner.encode(e.encode_descriptor(
+            "routing_owner",
+            "1 while this node decides routing (holds the routing lease), else 0.",
+            None,
+            owner.metric_type(),
         )?)
     }
 }

@@ -64,6 +64,7 @@ pub fn registry(app: &Arc<App>) -> Registry {
         routing_events_dropped: app.journal.dropped.load(Ordering::Relaxed),
         cluster_dropped: app.cluster.dropped.load(Ordering::Relaxed),
         cluster_refused: app.cluster.refused.load(Ordering::Relaxed),
+        routing_owner: app.cluster.leads_routing.load(Ordering::Relaxed),
     })));
     registry
 }

@@ -15,6 +15,9 @@
 //! - [`telephony_api`]: the telephony connector API (calls; chats and messages from
 //!   integrations), authenticated by a connector token.
 //! - [`connectors_api`]: telephony connectors for admins (list, issue a token, remove).
+//! - [`node`]: routing on several nodes: the lease that makes one node the owner of the
+//!   decisions, the takeover from the persisted state, and the other nodes' commands carried
+//!   to the owner over NATS.
 //! - [`state`]: what the routes share.
 //! - [`supervise_api`]: supervisors' orders (assign, force-assign, an agent's state, sign-out)
 //!   and the wallboard's event stream.
@@ -27,6 +30,7 @@
 pub mod api;
 pub mod connectors_api;
 pub mod engine;
+pub mod node;
 pub mod service;
 pub mod state;
 pub mod supervise_api;

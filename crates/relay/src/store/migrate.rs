@@ -20,6 +20,7 @@ pub const MIGRATIONS: &[(i64, &str)] = &[
     (8, include_str!("../../migrations/0008_site_rules.sql")),
     (9, include_str!("../../migrations/0009_audit_chain.sql")),
     (10, include_str!("../../migrations/0010_rich_messages.sql")),
+    (11, include_str!("../../migrations/0011_routing_lease.sql")),
 ];
 
 /// Applies the [`MIGRATIONS`] not yet recorded. Several processes may open one fresh database

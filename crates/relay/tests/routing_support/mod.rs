@@ -154,6 +154,13 @@ pub struct Desk {
 }
 
 impl Desk {
+    /// Opens `token`'s desk WebSocket on `relay` (any node of a cluster).
+    pub async fn on(relay: &Relay, token: &str) -> Desk {
+        Desk {
+            ws: relay.signed_in_socket("/ws/desk", token).await,
+        }
+    }
+
     /// Waits (up to [`WAIT`]) for a pushed message of `kind` matching `check`.
     pub async fn until(&mut self, kind: &str, what: &str, check: impl Fn(&Value) -> bool) -> Value {
         let deadline = tokio::time::Instant::now() + WAIT;

@@ -55,6 +55,7 @@ impl Messaging {
             conversation_id: call.conversation_id.clone(),
             agent_id: Some(call.agent_id.clone()),
             kind: PushKind::Call { to, news },
+            from_afar: false,
         });
     }
 

@@ -2,7 +2,7 @@
 //! was rejected ([`RoutingError`]).
 
 use super::model::{AgentId, AgentProfile, InteractionId, Media, Millis, Presence, QueueConfig};
-use super::model::{AgentStatus, QueueId, SupervisorId};
+use super::model::{AgentStatus, QueueId, SupervisorId, Word};
 use super::record::InteractionRecord;
 
 /// The agent who last handled a conversation, as the messaging layer knows it.
@@ -301,7 +301,7 @@ pub enum Decision {
 }
 
 /// Why the engine rejected an event. A rejected event changes nothing.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, serde::Serialize, serde::Deserialize)]
 pub enum RoutingError {
     /// The agent is not signed in.
     #[error("agent {agent} is not signed in")]
@@ -349,9 +349,9 @@ pub enum RoutingError {
         /// Which.
         interaction: InteractionId,
         /// What was attempted.
-        action: &'static str,
+        action: Word,
         /// The state it is in.
-        state: &'static str,
+        state: Word,
     },
     /// The agent cannot take this work now (presence, capacity or an exclusive interaction).
     #[error("agent {agent} cannot take a {media:?} now")]

@@ -299,8 +299,8 @@ fn events_about_unknown_things_are_rejected_with_facts() {
         w.step(Event::Park { interaction: chat }),
         Err(RoutingError::InvalidState {
             interaction: chat,
-            action: "park",
-            state: "waiting"
+            action: Word("park"),
+            state: Word("waiting")
         })
     );
 }

@@ -64,7 +64,7 @@ pub use metrics::{metrics, Metrics, ServiceLevelTarget, Tally};
 pub use model::{
     default_capacity, AgentId, AgentProfile, AgentStatus, Capacity, EngineConfig, InteractionId,
     Interrupt, Media, MediaRules, Millis, PerMedia, Presence, QueueConfig, QueueId, Skill, SkillId,
-    SkillRequirement, SkillRing, Strategy, SupervisorId, WrapUpRule,
+    SkillRequirement, SkillRing, Strategy, SupervisorId, Word, WrapUpRule,
 };
 pub use record::{InteractionRecord, Outcome};
 pub use state::InteractionState;

@@ -3,6 +3,8 @@
 
 use std::fmt;
 
+use serde::{Deserialize, Serialize};
+
 /// A point in time, in milliseconds since an epoch the caller chooses.
 ///
 /// The engine has no clock of its own: the shell passes `now` into every call, so tests and
@@ -25,7 +27,7 @@ impl Millis {
 macro_rules! id_type {
     ($(#[$doc:meta])* $name:ident($inner:ty)) => {
         $(#[$doc])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
         pub struct $name(pub $inner);
 
         impl fmt::Display for $name {
@@ -59,7 +61,7 @@ id_type!(
 );
 
 /// The kind of interaction; capacity and interrupt rules are per media.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub enum Media {
     /// A voice or video call: needs the agent's full attention.
     Call,
@@ -131,7 +133,7 @@ pub fn default_capacity() -> Capacity {
 }
 
 /// What the agent chose in the console's presence selector.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub enum Presence {
     /// Ready for offers.
     Available,
@@ -144,7 +146,7 @@ pub enum Presence {
 }
 
 /// The state reporting shows for an agent: the chosen presence, refined by the work it holds.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub enum AgentStatus {
     /// Not signed in.
     Offline,
@@ -340,4 +342,82 @@ impl Default for EngineConfig {
             away_on_missed_offer: true,
         }
     }
+}
+
+/// Every word the engine and its views name things by (actions, states, statuses, presence,
+/// media, offer reasons), so a view or an error read back from another node
+/// ([`known_word`]) gets the same `&'static str` the engine uses.
+pub const VOCABULARY: &[&str] = &[
+    "accept",
+    "act on",
+    "agent",
+    "assign",
+    "available",
+    "away",
+    "busy",
+    "call",
+    "chat",
+    "connected",
+    "decline",
+    "desk",
+    "end",
+    "finished",
+    "interrupt",
+    "last_agent",
+    "message",
+    "offered",
+    "offline",
+    "park",
+    "parked",
+    "queue",
+    "queued",
+    "resume",
+    "supervisor",
+    "transfer",
+    "unpark",
+    "waiting",
+    "wrap_up",
+];
+
+/// Reads one word of [`VOCABULARY`] as the engine's own `&'static str`; a word outside it
+/// reads as `"unknown"` (nothing read from the wire is leaked to make it static).
+pub fn known_word<'de, D: serde::Deserializer<'de>>(d: D) -> Result<&'static str, D::Error> {
+    let word = String::deserialize(d)?;
+    Ok(VOCABULARY
+        .iter()
+        .find(|w| **w == word)
+        .copied()
+        .unwrap_or("unknown"))
+}
+
+/// A word of [`VOCABULARY`] inside an error, read back from another node by [`known_word`]
+/// (written by hand, since serde's derive would borrow a `&'static str` from the input).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(transparent)]
+pub struct Word(pub &'static str);
+
+impl fmt::Display for Word {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.0)
+    }
+}
+
+impl<'de> Deserialize<'de> for Word {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Word, D::Error> {
+        known_word(d).map(Word)
+    }
+}
+
+/// [`known_word`] for an optional word.
+pub fn known_word_opt<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> Result<Option<&'static str>, D::Error> {
+    let word = Option::<String>::deserialize(d)?;
+    Ok(word.map(|word| {
+        VOCABULARY
+            .iter()
+            .find(|w| **w == word)
+            .copied()
+            .unwrap_or("unknown")
+    }))
 }

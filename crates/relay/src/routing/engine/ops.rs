@@ -444,7 +444,7 @@ impl Engine {
 pub(crate) fn invalid(inter: &Interaction, action: &'static str) -> RoutingError {
     RoutingError::InvalidState {
         interaction: inter.id,
-        action,
-        state: inter.state.name(),
+        action: super::model::Word(action),
+        state: super::model::Word(inter.state.name()),
     }
 }

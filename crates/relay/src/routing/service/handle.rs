@@ -4,6 +4,7 @@
 
 use std::sync::Arc;
 
+use serde::{Deserialize, Serialize};
 use tokio::sync::{broadcast, mpsc, oneshot, watch};
 
 use super::live::{DeskView, Realtime};
@@ -15,7 +16,7 @@ use crate::routing::engine::{Media, Presence, QueueId, RoutingError};
 pub const PLACED_CALL_PREFIX: &str = "call:";
 
 /// A call, chat or messaging conversation that needs an agent.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Arrival {
     /// The caller's id for it (call id, conversation id); unique among live interactions.
     pub id: String,
@@ -29,7 +30,7 @@ pub struct Arrival {
 }
 
 /// Who last handled a conversation, and when.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PreviousAgent {
     /// The agent's store id.
     pub agent_id: String,
@@ -39,7 +40,7 @@ pub struct PreviousAgent {
 }
 
 /// Where a transfer sends an interaction.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Target {
     /// An agent, by store id.
     Agent(String),
@@ -48,7 +49,7 @@ pub enum Target {
 }
 
 /// Something done to a live interaction.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Action {
     Accept,
     Decline,
@@ -60,7 +61,7 @@ pub enum Action {
 }
 
 /// What a supervisor orders, naming agents by store id.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Order {
     /// Put a live interaction on `agent`, connected at once; `force` may go above its room.
     Assign {
@@ -73,7 +74,7 @@ pub enum Order {
 }
 
 /// One piece of held work, as the relay names it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Held {
     /// The external interaction id (a conversation id).
     pub id: String,
@@ -84,7 +85,7 @@ pub struct Held {
 }
 
 /// Why the service refused a command.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, thiserror::Error, Serialize, Deserialize)]
 pub enum ServiceError {
     #[error(transparent)]
     Routing(#[from] RoutingError),
@@ -204,6 +205,11 @@ impl Handle {
             assignments,
             realtime,
         }
+    }
+
+    /// Where this handle's commands go (the routing node hands them on).
+    pub(crate) fn commands(&self) -> mpsc::Sender<Command> {
+        self.tx.clone()
     }
 
     async fn ask<T>(&self, make: impl FnOnce(Reply<T>) -> Command) -> Result<T, ServiceError> {

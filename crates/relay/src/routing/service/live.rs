@@ -4,10 +4,15 @@
 //! waiting interactions; per agent: status and since when, presence, its work), as plain
 //! data serialised as JSON; the switchboard builds them (`switchboard::views`).
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use crate::routing::engine::model::{known_word, known_word_opt};
 use crate::routing::engine::{AgentId, AgentStatus, Media, Millis, OfferReason, Presence, QueueId};
+
+/// A word of the engine's vocabulary in a view (a media, a state, a status). An alias, so that
+/// serde's derive reads it back through [`known_word`] rather than borrowing it from the input.
+pub type Name = &'static str;
 
 /// What the service remembers about an agent beside the engine.
 #[derive(Debug, Clone)]
@@ -114,15 +119,21 @@ pub fn parse_presence(name: &str) -> Option<Presence> {
 }
 
 /// One interaction on an agent's desk.
-#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct WorkItem {
     pub interaction: String,
-    pub media: &'static str,
+    #[serde(deserialize_with = "known_word")]
+    #[schema(value_type = String)]
+    pub media: Name,
     pub queue: String,
     /// `offered`, `connected`, `parked` or `wrap_up`.
-    pub state: &'static str,
+    #[serde(deserialize_with = "known_word")]
+    #[schema(value_type = String)]
+    pub state: Name,
     /// For offers: `queue`, `interrupt`, `last_agent` or `transfer`.
-    pub offer_reason: Option<&'static str>,
+    #[serde(deserialize_with = "known_word_opt")]
+    #[schema(value_type = Option<String>)]
+    pub offer_reason: Option<Name>,
     pub expires_at_ms: Option<u64>,
     /// For parked work: `agent`, or the external id of the call that interrupted it.
     pub parked_by: Option<String>,
@@ -133,16 +144,22 @@ pub struct WorkItem {
 
 /// An agent's desk, pushed on `/ws/desk` after every change and served at
 /// `GET /api/routing/desk`.
-#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct DeskView {
     /// Always `desk`, so consoles can tell it from other pushes.
     #[serde(rename = "type")]
-    pub kind: &'static str,
+    #[serde(deserialize_with = "known_word")]
+    #[schema(value_type = String)]
+    pub kind: Name,
     pub agent_id: String,
     /// `available`, `busy`, `away` or `offline`.
-    pub presence: &'static str,
+    #[serde(deserialize_with = "known_word")]
+    #[schema(value_type = String)]
+    pub presence: Name,
     /// The reporting status: `presence` refined by the work held (`wrap_up`).
-    pub status: &'static str,
+    #[serde(deserialize_with = "known_word")]
+    #[schema(value_type = String)]
+    pub status: Name,
     pub status_since_ms: u64,
     /// The relay's clock, so consoles count offers down without trusting their own.
     pub now_ms: u64,
@@ -150,7 +167,7 @@ pub struct DeskView {
 }
 
 /// One queue on the real-time board.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, ToSchema)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct QueueLive {
     pub id: u32,
     pub name: String,
@@ -179,36 +196,46 @@ pub struct QueueLive {
 pub const WAITING_SHOWN: usize = 25;
 
 /// One waiting interaction on the board.
-#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct WaitingLive {
     pub interaction: String,
-    pub media: &'static str,
+    #[serde(deserialize_with = "known_word")]
+    #[schema(value_type = String)]
+    pub media: Name,
     /// When it entered its queue (ms since the Unix epoch).
     pub since_ms: u64,
 }
 
 /// One piece of an agent's work on the board.
-#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct AgentWork {
     pub interaction: String,
-    pub media: &'static str,
+    #[serde(deserialize_with = "known_word")]
+    #[schema(value_type = String)]
+    pub media: Name,
     /// `offered`, `connected`, `parked` or `wrap_up`.
-    pub state: &'static str,
+    #[serde(deserialize_with = "known_word")]
+    #[schema(value_type = String)]
+    pub state: Name,
     /// A supervisor assigned it above an agent's room.
     pub forced: bool,
 }
 
 /// One agent on the real-time board.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, ToSchema)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct AgentLive {
     pub agent_id: String,
     pub name: String,
-    pub status: &'static str,
+    #[serde(deserialize_with = "known_word")]
+    #[schema(value_type = String)]
+    pub status: Name,
     pub time_in_status_ms: u64,
     /// Offered, connected, parked and wrap-up interactions.
     pub active: usize,
     /// `available`, `busy` or `away` (what a supervisor may set).
-    pub presence: &'static str,
+    #[serde(deserialize_with = "known_word")]
+    #[schema(value_type = String)]
+    pub presence: Name,
     /// Since when `status` holds (ms since the Unix epoch): consoles count time in state on
     /// from it without a new board.
     pub status_since_ms: u64,
@@ -217,7 +244,7 @@ pub struct AgentLive {
 }
 
 /// The real-time board, published by the service at most every `publish_every`.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, ToSchema)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct Realtime {
     pub at_ms: u64,
     /// What service level now counts: answered within this many ms, over this window.

@@ -87,7 +87,7 @@ fn default_offer_timeout_ms() -> u64 {
 }
 
 /// Why a spec cannot become engine configuration.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, Serialize, Deserialize)]
 pub enum SpecError {
     #[error("unknown strategy {0:?} (longest_idle or least_occupied)")]
     Strategy(String),

@@ -304,8 +304,8 @@ impl Switchboard {
         let event = event_for(id, agent, action, target).ok_or_else(|| {
             ServiceError::Routing(RoutingError::InvalidState {
                 interaction: id,
-                action: "act on",
-                state: state.name(),
+                action: crate::routing::engine::Word("act on"),
+                state: crate::routing::engine::Word(state.name()),
             })
         })?;
         self.handle(now, event)

@@ -1,0 +1,504 @@
+//! The routing node's task: it holds (or claims) the lease, owns the engine while it holds
+//! it, and otherwise forwards its [`Handle`]'s commands to the owner (see the module above).
+
+use std::sync::{atomic::Ordering, Arc};
+
+use bytes::Bytes;
+use futures_util::StreamExt;
+use tokio::{
+    sync::{broadcast, mpsc, watch, Semaphore},
+    task::JoinHandle,
+    time::{interval, sleep, Instant, MissedTickBehavior},
+};
+
+use super::lease::{self, Claim};
+use super::wire::{self, Answer, Ask};
+use super::{
+    Deps, News, QueueSpec, Recovery, COMMAND_SUBJECT, LEASE, NEWS_SUBJECT, PATIENCE, RENEW_EVERY,
+};
+use crate::cluster::{Cluster, Publisher, MAX_NEWS_BYTES};
+use crate::ids::now_ms;
+use crate::routing::service::handle::Command;
+use crate::routing::service::live::{parse_presence, Realtime};
+use crate::routing::service::{persist, Assignment, Handle, Push, Riders, ServiceError};
+use crate::routing::Presence;
+
+/// Commands forwarded to the owner at once, at most; past it, callers wait.
+const FORWARDS: usize = 1024;
+/// How long an owner has to answer one command.
+const ANSWER_WITHIN: std::time::Duration = std::time::Duration::from_secs(5);
+/// How long a command waits between two askings while no owner answers.
+const ASK_AGAIN: std::time::Duration = std::time::Duration::from_millis(100);
+/// A lease renewed at `t` is relied on until `t + LEASE - MARGIN` only.
+const MARGIN: std::time::Duration = std::time::Duration::from_millis(1000);
+
+/// Where every node's [`Handle`] hears routing, whichever node decides.
+pub(super) struct Outlets {
+    pub pushes: broadcast::Sender<Push>,
+    pub assignments: broadcast::Sender<Assignment>,
+    pub live: watch::Sender<Arc<Realtime>>,
+}
+
+/// The engine this node runs while it owns routing, and the tasks that carry its output.
+struct Owned {
+    engine: Handle,
+    tasks: Vec<JoinHandle<()>>,
+}
+
+impl Drop for Owned {
+    fn drop(&mut self) {
+        for task in &self.tasks {
+            task.abort();
+        }
+    }
+}
+
+pub(super) struct Node {
+    deps: Deps,
+    outlets: Arc<Outlets>,
+    news: Option<Arc<Publisher<News>>>,
+    owned: Option<Owned>,
+    /// Until when the lease last renewed may be relied on.
+    valid_until: Instant,
+    forwards: Arc<Semaphore>,
+}
+
+impl Node {
+    pub(super) fn new(deps: Deps, outlets: Outlets) -> Node {
+        let news = deps
+            .cluster
+            .publisher(deps.cluster.subject(NEWS_SUBJECT))
+            .map(Arc::new);
+        Node {
+            deps,
+            outlets: Arc::new(outlets),
+            news,
+            owned: None,
+            valid_until: Instant::now(),
+            forwards: Arc::new(Semaphore::new(FORWARDS)),
+        }
+    }
+
+    fn clustered(&self) -> bool {
+        self.deps.cluster.is_clustered()
+    }
+
+    pub(super) async fn run(
+        mut self,
+        recovery: Arc<dyn Recovery>,
+        commands: mpsc::Receiver<Command>,
+        shutdown: watch::Receiver<bool>,
+    ) {
+        if self.clustered() {
+            self.hear_the_owner(shutdown.clone()).await;
+            self.claim(&recovery).await;
+        } else {
+            self.take_over(&recovery, 0).await;
+        }
+        tokio::spawn(self.serve(recovery, commands, shutdown));
+    }
+
+    async fn serve(
+        mut self,
+        recovery: Arc<dyn Recovery>,
+        mut commands: mpsc::Receiver<Command>,
+        mut shutdown: watch::Receiver<bool>,
+    ) {
+        let mut ticks = interval(RENEW_EVERY);
+        ticks.set_missed_tick_behavior(MissedTickBehavior::Delay);
+        let clustered = self.clustered();
+        let stop = async move {
+            let _ = shutdown.wait_for(|stop| *stop).await;
+        };
+        tokio::pin!(stop);
+        loop {
+            tokio::select! {
+                command = commands.recv() => match command {
+                    Some(command) => self.dispatch(command).await,
+                    None => break,
+                },
+                _ = ticks.tick(), if clustered => self.claim(&recovery).await,
+                () = &mut stop => break,
+            }
+        }
+        if self.owned.take().is_some() && clustered {
+            let me = self.deps.cluster.node().to_owned();
+            match self
+                .deps
+                .store
+                .write(move |db| lease::release(db, &me))
+                .await
+            {
+                Ok(()) => tracing::info!("gave the routing lease up"),
+                Err(e) => tracing::warn!(error = %e, "giving the routing lease up"),
+            }
+        }
+        self.deps
+            .cluster
+            .leads_routing
+            .store(false, Ordering::Relaxed);
+    }
+
+    /// Carries a command out here (owner) or asks the owner (in a cluster).
+    async fn dispatch(&mut self, command: Command) {
+        if let Some(owned) = &self.owned {
+            // An engine that stopped drops the command: its caller reads Stopped.
+            let _ = owned.engine.commands().send(command).await;
+            return;
+        }
+        let Some(client) = self.deps.cluster.client().cloned() else {
+            return;
+        };
+        let subject = self.deps.cluster.subject(COMMAND_SUBJECT);
+        let Ok(permit) = self.forwards.clone().acquire_owned().await else {
+            return;
+        };
+        tokio::spawn(async move {
+            forward(client, subject, command).await;
+            drop(permit);
+        });
+    }
+
+    /// Claims or renews the lease, taking over or stepping down as it says.
+    async fn claim(&mut self, recovery: &Arc<dyn Recovery>) {
+        let asked = Instant::now();
+        let me = self.deps.cluster.node().to_owned();
+        let lease_ms = i64::try_from(LEASE.as_millis()).unwrap_or(3000);
+        let claim = (self.deps.store)
+            .write(move |db| lease::claim(db, &me, now_ms(), lease_ms))
+            .await;
+        match claim {
+            Ok(Claim::Held { epoch }) => {
+                self.valid_until = asked + LEASE - MARGIN;
+                if self.owned.is_none() {
+                    self.take_over(recovery, epoch).await;
+                }
+            }
+            Ok(Claim::Taken) => self.step_down("another node holds the routing lease"),
+            Err(e) => {
+                tracing::warn!(error = %e, "claiming the routing lease");
+                if Instant::now() >= self.valid_until {
+                    self.step_down("the routing lease could not be renewed in time");
+                }
+            }
+        }
+    }
+
+    fn step_down(&mut self, why: &str) {
+        if self.owned.take().is_some() {
+            tracing::warn!(why, "no longer deciding routing");
+            self.deps
+                .cluster
+                .leads_routing
+                .store(false, Ordering::Relaxed);
+        }
+    }
+
+    /// Starts an engine from the persisted state and serves the other nodes from it.
+    async fn take_over(&mut self, recovery: &Arc<dyn Recovery>, epoch: i64) {
+        let started = Instant::now();
+        let queues = match self.stored_queues(recovery.queues()).await {
+            Ok(queues) => queues,
+            Err(e) => {
+                // Still the lease's holder: the next claim tries again.
+                tracing::error!(error = %e, "taking over routing: the stored queues");
+                return;
+            }
+        };
+        let riders: Arc<dyn Riders> = Arc::new(Told {
+            here: self.deps.riders.clone(),
+            news: self.news.clone(),
+        });
+        let engine = crate::routing::service::spawn(
+            self.deps.config.clone(),
+            queues,
+            self.deps.journal.clone(),
+            riders,
+        );
+        // Carried from the first step, so the desks the recovery changes are pushed.
+        let mut tasks = vec![self.carry(&engine)];
+        let held = recovery.held().await;
+        let restored = held.len();
+        for (agent, work) in held {
+            if let Err(e) = engine.hold(&agent, work).await {
+                tracing::warn!(error = %e, "taking over routing: held work not restored");
+            }
+        }
+        let agents = self.sign_in_from_board(&engine).await;
+        let waiting = recovery.waiting().await;
+        let routed = waiting.len();
+        for arrival in waiting {
+            match engine.arrive(arrival).await {
+                Ok(()) | Err(ServiceError::DuplicateInteraction(_)) => {}
+                Err(e) => tracing::warn!(error = %e, "taking over routing: waiting work"),
+            }
+        }
+        if let Some(client) = self.deps.cluster.client().cloned() {
+            match client
+                .subscribe(self.deps.cluster.subject(COMMAND_SUBJECT))
+                .await
+            {
+                Ok(requests) => tasks.push(tokio::spawn(answer(
+                    client,
+                    requests,
+                    engine.commands(),
+                    self.deps.cluster.clone(),
+                ))),
+                Err(e) => tracing::error!(error = %e, "routing owner cannot hear the others"),
+            }
+        }
+        self.owned = Some(Owned { engine, tasks });
+        self.deps
+            .cluster
+            .leads_routing
+            .store(true, Ordering::Relaxed);
+        tracing::info!(
+            epoch,
+            restored,
+            agents,
+            routed,
+            took_ms = started.elapsed().as_millis() as u64,
+            "deciding routing"
+        );
+    }
+
+    /// The stored queues, after saving those `needed` that are missing.
+    async fn stored_queues(
+        &self,
+        needed: Vec<QueueSpec>,
+    ) -> Result<Vec<(crate::routing::QueueId, QueueSpec)>, crate::store::StoreError> {
+        let store = &self.deps.store;
+        let mut queues = store.read(|db| persist::queues_load(db)).await?;
+        for spec in needed {
+            if queues.iter().all(|(_, q)| q.name != spec.name) {
+                let saved = spec.clone();
+                let id = store
+                    .write(move |db| persist::queue_save(db, &saved))
+                    .await?;
+                queues.push((id, spec));
+            }
+        }
+        Ok(queues)
+    }
+
+    /// Signs in again, with their presence and stored profile, the agents the last board
+    /// showed signed in; returns how many.
+    async fn sign_in_from_board(&self, engine: &Handle) -> usize {
+        let board = self.outlets.live.borrow().clone();
+        let mut signed_in = 0;
+        for agent in &board.agents {
+            let presence = parse_presence(agent.presence).unwrap_or(Presence::Offline);
+            if agent.status == "offline" || presence == Presence::Offline {
+                continue;
+            }
+            let id = agent.agent_id.clone();
+            let profile = match self
+                .deps
+                .store
+                .read(move |db| persist::profile_load(db, &id))
+                .await
+            {
+                Ok(profile) => profile,
+                Err(e) => {
+                    tracing::warn!(error = %e, "taking over routing: an agent's profile");
+                    continue;
+                }
+            };
+            match engine
+                .set_presence(&agent.agent_id, &agent.name, profile, presence)
+                .await
+            {
+                Ok(()) => signed_in += 1,
+                Err(e) => tracing::warn!(error = %e, "taking over routing: an agent"),
+            }
+        }
+        signed_in
+    }
+
+    /// Carries the engine's output to every node's outlets: desk pushes and the board here
+    /// and to the other nodes, assignments here.
+    fn carry(&self, engine: &Handle) -> JoinHandle<()> {
+        let (mut pushes, mut assignments, mut board) =
+            (engine.subscribe(), engine.assignments(), engine.realtime());
+        let (outlets, news) = (self.outlets.clone(), self.news.clone());
+        tokio::spawn(async move {
+            loop {
+                tokio::select! {
+                    push = pushes.recv() => match push {
+                        Ok(push) => {
+                            if let Some(news) = &news {
+                                news.send(&News::Desk {
+                                    agent: push.agent.clone(),
+                                    body: push.body.to_string(),
+                                });
+                            }
+                            outlets.pushes.send(push).ok();
+                        }
+                        Err(broadcast::error::RecvError::Lagged(n)) => {
+                            tracing::warn!(missed = n, "routing desk pushes fell behind");
+                        }
+                        Err(broadcast::error::RecvError::Closed) => return,
+                    },
+                    assignment = assignments.recv() => match assignment {
+                        Ok(a) => drop(outlets.assignments.send(a)),
+                        Err(broadcast::error::RecvError::Lagged(n)) => {
+                            tracing::error!(missed = n, "routing assignments fell behind");
+                        }
+                        Err(broadcast::error::RecvError::Closed) => return,
+                    },
+                    changed = board.changed() => {
+                        if changed.is_err() {
+                            return;
+                        }
+                        let now = board.borrow_and_update().clone();
+                        if let Some(news) = &news {
+                            news.send(&News::Board { board: (*now).clone() });
+                        }
+                        outlets.live.send_replace(now);
+                    }
+                }
+            }
+        })
+    }
+
+    /// Hears the owner's news: desks, the board, the end of interactions.
+    async fn hear_the_owner(&self, shutdown: watch::Receiver<bool>) {
+        let outlets = self.outlets.clone();
+        let riders = self.deps.riders.clone();
+        let heard = self
+            .deps
+            .cluster
+            .listen(
+                self.deps.cluster.subject(NEWS_SUBJECT),
+                shutdown,
+                move |news: News| match news {
+                    News::Desk { agent, body } => {
+                        outlets
+                            .pushes
+                            .send(Push {
+                                agent,
+                                body: body.into(),
+                            })
+                            .ok();
+                    }
+                    News::Board { board } => {
+                        outlets.live.send_replace(Arc::new(board));
+                    }
+                    News::Rider {
+                        interaction,
+                        transferred: true,
+                    } => riders.interaction_transferred(interaction),
+                    News::Rider { interaction, .. } => riders.interaction_ended(interaction),
+                },
+            )
+            .await;
+        if let Err(e) = heard {
+            tracing::error!(error = %e, "routing cannot hear its owner");
+        }
+    }
+}
+
+/// Riders told here and on every other node.
+struct Told {
+    here: Arc<dyn Riders>,
+    news: Option<Arc<Publisher<News>>>,
+}
+
+impl Riders for Told {
+    fn interaction_ended(&self, interaction: String) {
+        if let Some(news) = &self.news {
+            news.send(&News::Rider {
+                interaction: interaction.clone(),
+                transferred: false,
+            });
+        }
+        self.here.interaction_ended(interaction);
+    }
+
+    fn interaction_transferred(&self, interaction: String) {
+        if let Some(news) = &self.news {
+            news.send(&News::Rider {
+                interaction: interaction.clone(),
+                transferred: true,
+            });
+        }
+        self.here.interaction_transferred(interaction);
+    }
+}
+
+/// Asks the owner to carry `command` out and answers its caller. Asked again only while
+/// nobody listens (no owner yet), so the command is carried out at most once.
+async fn forward(client: async_nats::Client, subject: String, command: Command) {
+    let (ask, replier) = wire::split(command);
+    let Ok(bytes) = serde_json::to_vec(&ask) else {
+        replier.answer(Err(ServiceError::Stopped));
+        return;
+    };
+    let bytes = Bytes::from(bytes);
+    let give_up = Instant::now() + PATIENCE;
+    loop {
+        let request = async_nats::Request::new()
+            .payload(bytes.clone())
+            .timeout(Some(ANSWER_WITHIN));
+        match client.send_request(subject.clone(), request).await {
+            Ok(message) => {
+                let answer = if message.payload.len() > MAX_NEWS_BYTES {
+                    Err(ServiceError::Stopped)
+                } else {
+                    serde_json::from_slice::<Result<Answer, ServiceError>>(&message.payload)
+                        .unwrap_or(Err(ServiceError::Stopped))
+                };
+                replier.answer(answer);
+                return;
+            }
+            Err(e)
+                if e.kind() == async_nats::RequestErrorKind::NoResponders
+                    && Instant::now() < give_up =>
+            {
+                sleep(ASK_AGAIN).await;
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "asking the routing owner");
+                replier.answer(Err(ServiceError::Stopped));
+                return;
+            }
+        }
+    }
+}
+
+/// The owner's side: every request is parsed whole or refused, carried out by the engine in
+/// the order it came, and answered.
+async fn answer(
+    client: async_nats::Client,
+    mut requests: async_nats::Subscriber,
+    engine: mpsc::Sender<Command>,
+    cluster: Arc<Cluster>,
+) {
+    while let Some(message) = requests.next().await {
+        let Some(reply) = message.reply.clone() else {
+            continue;
+        };
+        let ask = (message.payload.len() <= MAX_NEWS_BYTES)
+            .then(|| serde_json::from_slice::<Ask>(&message.payload).ok())
+            .flatten();
+        let Some(ask) = ask else {
+            cluster.refused.fetch_add(1, Ordering::Relaxed);
+            let refusal: Result<Answer, ServiceError> = Err(ServiceError::Stopped);
+            if let Ok(bytes) = serde_json::to_vec(&refusal) {
+                client.publish(reply, bytes.into()).await.ok();
+            }
+            continue;
+        };
+        let (command, pending) = wire::join(ask);
+        if engine.send(command).await.is_err() {
+            return;
+        }
+        let client = client.clone();
+        tokio::spawn(async move {
+            let answer = pending.answer().await;
+            if let Ok(bytes) = serde_json::to_vec(&answer) {
+                client.publish(reply, bytes.into()).await.ok();
+            }
+        });
+    }
+}

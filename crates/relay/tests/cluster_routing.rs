@@ -1,0 +1,120 @@
+//! Routing on several nodes (real PostgreSQL and NATS, as `make setup` leaves them): one node
+//! decides, the others carry their agents' and conversations' commands to it and hear its
+//! desks; when the deciding node stops, another takes over from the persisted state, with
+//! the work agents held still theirs and the next offer on its way at once.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+mod routing_support;
+
+use std::time::Instant;
+
+use common::{guest_conversation, Relay};
+use routing_support::{get_text, Desk};
+use serde_json::json;
+
+/// Whether `relay` says it decides routing (`routing_owner` on `/metrics`).
+async fn decides(relay: &Relay) -> bool {
+    let (status, text) = get_text(relay, "/metrics", Some("scrape")).await;
+    assert_eq!(status, 200, "{text}");
+    text.lines()
+        .any(|l| l.starts_with("routing_owner{") && l.trim().ends_with(" 1"))
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_conversation_on_one_node_is_offered_to_an_agent_on_another_and_survives_its_owner() {
+    let mut nodes = Relay::cluster(2, |c| c.metrics.token = Some("scrape".into())).await;
+    // One node holds the lease (a); the other (b) asks it.
+    let (a, b) = {
+        let (n1, n0) = (nodes.pop().unwrap(), nodes.pop().unwrap());
+        if decides(&n0).await {
+            (n0, n1)
+        } else {
+            (n1, n0)
+        }
+    };
+    assert!(decides(&a).await, "one node decides routing");
+    assert!(!decides(&b).await, "and only one");
+    // Alice signs in to routing through b, and her desk is on b.
+    let alice = b.login("alice").await;
+    let (status, body) = b
+        .api(
+            &alice,
+            "POST",
+            "/api/routing/presence",
+            Some(json!({"presence": "available"})),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["presence"], "available", "the owner's desk, through b");
+    let mut desk = Desk::on(&b, &alice).await;
+    // A guest writes through b; a, deciding, offers it to Alice; b's desk hears of it.
+    let (_guest, first) = guest_conversation(&b).await;
+    desk.work(&first, Some("offered")).await;
+    let (status, body) = b
+        .api(
+            &alice,
+            "POST",
+            &format!("/api/routing/interactions/{first}/accept"),
+            Some(json!({})),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    desk.work(&first, Some("connected")).await;
+    // An action on someone else's work is refused through b as on a (the refusal's kind
+    // crosses with it).
+    let bob = b.login("bob").await;
+    let (status, body) = a
+        .api(
+            &bob,
+            "POST",
+            "/api/routing/presence",
+            Some(json!({"presence": "busy"})),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let (status, _) = b
+        .api(
+            &bob,
+            "POST",
+            &format!("/api/routing/interactions/{first}/end"),
+            Some(json!({})),
+        )
+        .await;
+    assert_eq!(status, 403, "Bob may not end Alice's conversation");
+    // The accept reached messaging through the owner's bridge: the conversation is Alice's.
+    let deadline = Instant::now() + common::WAIT;
+    loop {
+        let (status, body) = b
+            .api(
+                &alice,
+                "GET",
+                &format!("/api/messaging/conversations/{first}"),
+                None,
+            )
+            .await;
+        assert_eq!(status, 200, "{body}");
+        if body["conversation"]["agent_id"].is_string() {
+            break;
+        }
+        assert!(Instant::now() < deadline, "never assigned: {body}");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    // The deciding node stops. b takes over: Alice is still signed in, her conversation is
+    // still hers, and the next conversation is offered to her.
+    let stopped = Instant::now();
+    a.stop().await;
+    let (_guest, second) = guest_conversation(&b).await;
+    let offer = desk.work(&second, Some("offered")).await;
+    println!(
+        "routing failover: next offer {} ms after the owner stopped",
+        stopped.elapsed().as_millis()
+    );
+    assert_eq!(
+        routing_support::item(&offer, &first).map(|w| w["state"].clone()),
+        Some(json!("connected")),
+        "the held conversation came back on Alice: {offer}"
+    );
+    assert!(decides(&b).await, "n1 decides routing now");
+    b.stop().await;
+}
