@@ -2,9 +2,12 @@
 //! on a page served by one node and the inbox console on another talk live in two headless
 //! Chromium, and a node killed hard (`kill -9`) mid-stream loses no message it acknowledged:
 //! every one is in the history read through the node that is left. A page shared through one
-//! node is mirrored and controlled from a console on the other.
+//! node is mirrored and controlled from a console on the other. The node deciding routing,
+//! killed hard, is replaced by another from the store, and the next offer reaches the agent.
 
 mod mirror_support;
+
+use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use e2e::{Browser, Relay, Writers, WIDGET};
@@ -143,5 +146,104 @@ async fn a_page_shared_through_one_node_is_mirrored_and_controlled_from_a_consol
         .await?;
     console.screenshot("cluster-cobrowse-console").await?;
     drop(nodes);
+    Ok(())
+}
+
+/// The agent's desk through `relay`, as the console reads it.
+async fn desk(
+    relay: &Relay,
+    http: &reqwest::Client,
+    token: &str,
+) -> anyhow::Result<serde_json::Value> {
+    Ok(http
+        .get(relay.url("/api/routing/desk"))
+        .bearer_auth(token)
+        .send()
+        .await?
+        .error_for_status()?
+        .json()
+        .await?)
+}
+
+/// The state of `id` on a desk, if it is there.
+fn state_of(desk: &serde_json::Value, id: &str) -> Option<String> {
+    desk["work"]
+        .as_array()?
+        .iter()
+        .find(|w| w["interaction"] == id)?["state"]
+        .as_str()
+        .map(str::to_owned)
+}
+
+#[tokio::test]
+async fn the_routing_owner_killed_hard_is_replaced_and_the_next_offer_arrives() -> anyhow::Result<()>
+{
+    // Nodes start one after the other, and the first up takes the routing lease.
+    let mut nodes = Relay::cluster(2, &[]).await?;
+    let survivor = nodes.pop().context("two nodes")?;
+    let owner = nodes.pop().context("two nodes")?;
+    let http = reqwest::Client::new();
+    let agent = survivor.token_of("agent").await?;
+    let signed_in: serde_json::Value = http
+        .post(survivor.url("/api/routing/presence"))
+        .bearer_auth(&agent)
+        .json(&serde_json::json!({"presence": "available"}))
+        .send()
+        .await?
+        .error_for_status()?
+        .json()
+        .await?;
+    anyhow::ensure!(signed_in["presence"] == "available", "{signed_in}");
+    // A conversation routed by the owner to the agent on the other node, accepted there.
+    let (first, _guest) = survivor.guest_conversation(&http).await?;
+    e2e::wait_for("the first offer", Duration::from_secs(10), || async {
+        let d = desk(&survivor, &http, &agent).await.ok()?;
+        (state_of(&d, &first).as_deref() == Some("offered")).then_some(())
+    })
+    .await?;
+    http.post(survivor.url(&format!("/api/routing/interactions/{first}/accept")))
+        .bearer_auth(&agent)
+        .json(&serde_json::json!({}))
+        .send()
+        .await?
+        .error_for_status()?;
+    // Messaging records the assignment once the owner's bridge hears of it; what the store
+    // holds is what a new owner restores.
+    e2e::wait_for(
+        "the assignment in messaging",
+        Duration::from_secs(10),
+        || async {
+            let view: serde_json::Value = http
+                .get(survivor.url(&format!("/api/messaging/conversations/{first}")))
+                .bearer_auth(&agent)
+                .send()
+                .await
+                .ok()?
+                .json()
+                .await
+                .ok()?;
+            view["conversation"]["agent_id"].is_string().then_some(())
+        },
+    )
+    .await?;
+    // kill -9 of the owner: its lease lapses, the survivor takes over from the store.
+    let killed = Instant::now();
+    owner.kill().await?;
+    let (second, _guest) = survivor.guest_conversation(&http).await?;
+    let offered = e2e::wait_for("the next offer", Duration::from_secs(20), || async {
+        let d = desk(&survivor, &http, &agent).await.ok()?;
+        (state_of(&d, &second).as_deref() == Some("offered")).then_some(d)
+    })
+    .await?;
+    let took = killed.elapsed();
+    println!(
+        "routing failover after kill -9: next offer {} ms after the owner died (lease {} ms)",
+        took.as_millis(),
+        3000
+    );
+    anyhow::ensure!(
+        state_of(&offered, &first).as_deref() == Some("connected"),
+        "the accepted conversation is still the agent's: {offered}"
+    );
     Ok(())
 }

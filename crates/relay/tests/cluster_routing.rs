@@ -118,3 +118,62 @@ async fn a_conversation_on_one_node_is_offered_to_an_agent_on_another_and_surviv
     assert!(decides(&b).await, "n1 decides routing now");
     b.stop().await;
 }
+
+/// The cluster's scope, read from a node's id (`n{i}-{schema}`) on `/metrics`.
+async fn scope_of(relay: &Relay) -> String {
+    let (_, text) = get_text(relay, "/metrics", Some("scrape")).await;
+    let start = text.find("node=\"n").expect("a node label") + "node=\"n".len();
+    let id = &text[start..];
+    let id = &id[..id.find('"').unwrap()];
+    id.split_once('-').unwrap().1.to_owned()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn garbage_on_the_command_subject_is_refused_and_routing_goes_on() {
+    let nodes = Relay::cluster(2, |c| c.metrics.token = Some("scrape".into())).await;
+    let scope = scope_of(&nodes[0]).await;
+    let nats = std::env::var("RELAY_TEST_NATS").unwrap_or_else(|_| "nats://127.0.0.1:4222".into());
+    let client = async_nats::connect(nats).await.unwrap();
+    let subject = format!("relay.routing.command.{scope}");
+    for garbage in [
+        &b"not json"[..],
+        br#"{"ask":"arrive","arrival":{"id":7}}"#,
+        br#"{"ask":"launch_missiles"}"#,
+    ] {
+        let answer = tokio::time::timeout(
+            common::WAIT,
+            client.request(subject.clone(), garbage.to_vec().into()),
+        )
+        .await
+        .expect("answered in time")
+        .expect("answered");
+        let text = String::from_utf8_lossy(&answer.payload).into_owned();
+        assert!(text.contains("Err"), "refused: {text}");
+    }
+    // Routing still serves, through either node.
+    for node in &nodes {
+        let alice = node.login("alice").await;
+        let (status, body) = node
+            .api(
+                &alice,
+                "POST",
+                "/api/routing/presence",
+                Some(json!({"presence": "away"})),
+            )
+            .await;
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(body["presence"], "away");
+    }
+    let (_, text) = get_text(&nodes[0], "/metrics", Some("scrape")).await;
+    let (_, other) = get_text(&nodes[1], "/metrics", Some("scrape")).await;
+    let refused = |t: &str| {
+        t.lines()
+            .filter(|l| l.starts_with("cluster_news_refused"))
+            .filter_map(|l| l.rsplit(' ').next()?.parse::<u64>().ok())
+            .sum::<u64>()
+    };
+    assert_eq!(refused(&text) + refused(&other), 3, "each refusal counted");
+    for node in nodes {
+        node.stop().await;
+    }
+}

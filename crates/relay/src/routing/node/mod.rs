@@ -26,6 +26,7 @@
 //! most once (never retried after it may have reached an owner); what arrives over NATS is
 //! parsed whole or refused, never applied in part.
 
+mod ask;
 pub mod lease;
 mod run;
 pub mod wire;

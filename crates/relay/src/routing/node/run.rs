@@ -3,20 +3,16 @@
 
 use std::sync::{atomic::Ordering, Arc};
 
-use bytes::Bytes;
-use futures_util::StreamExt;
 use tokio::{
     sync::{broadcast, mpsc, watch, Semaphore},
     task::JoinHandle,
-    time::{interval, sleep, Instant, MissedTickBehavior},
+    time::{interval, Instant, MissedTickBehavior},
 };
 
+use super::ask::{answer, forward};
 use super::lease::{self, Claim};
-use super::wire::{self, Answer, Ask};
-use super::{
-    Deps, News, QueueSpec, Recovery, COMMAND_SUBJECT, LEASE, NEWS_SUBJECT, PATIENCE, RENEW_EVERY,
-};
-use crate::cluster::{Cluster, Publisher, MAX_NEWS_BYTES};
+use super::{Deps, News, QueueSpec, Recovery, COMMAND_SUBJECT, LEASE, NEWS_SUBJECT, RENEW_EVERY};
+use crate::cluster::Publisher;
 use crate::ids::now_ms;
 use crate::routing::service::handle::Command;
 use crate::routing::service::live::{parse_presence, Realtime};
@@ -25,10 +21,6 @@ use crate::routing::Presence;
 
 /// Commands forwarded to the owner at once, at most; past it, callers wait.
 const FORWARDS: usize = 1024;
-/// How long an owner has to answer one command.
-const ANSWER_WITHIN: std::time::Duration = std::time::Duration::from_secs(5);
-/// How long a command waits between two askings while no owner answers.
-const ASK_AGAIN: std::time::Duration = std::time::Duration::from_millis(100);
 /// A lease renewed at `t` is relied on until `t + LEASE - MARGIN` only.
 const MARGIN: std::time::Duration = std::time::Duration::from_millis(1000);
 
@@ -423,82 +415,5 @@ impl Riders for Told {
             });
         }
         self.here.interaction_transferred(interaction);
-    }
-}
-
-/// Asks the owner to carry `command` out and answers its caller. Asked again only while
-/// nobody listens (no owner yet), so the command is carried out at most once.
-async fn forward(client: async_nats::Client, subject: String, command: Command) {
-    let (ask, replier) = wire::split(command);
-    let Ok(bytes) = serde_json::to_vec(&ask) else {
-        replier.answer(Err(ServiceError::Stopped));
-        return;
-    };
-    let bytes = Bytes::from(bytes);
-    let give_up = Instant::now() + PATIENCE;
-    loop {
-        let request = async_nats::Request::new()
-            .payload(bytes.clone())
-            .timeout(Some(ANSWER_WITHIN));
-        match client.send_request(subject.clone(), request).await {
-            Ok(message) => {
-                let answer = if message.payload.len() > MAX_NEWS_BYTES {
-                    Err(ServiceError::Stopped)
-                } else {
-                    serde_json::from_slice::<Result<Answer, ServiceError>>(&message.payload)
-                        .unwrap_or(Err(ServiceError::Stopped))
-                };
-                replier.answer(answer);
-                return;
-            }
-            Err(e)
-                if e.kind() == async_nats::RequestErrorKind::NoResponders
-                    && Instant::now() < give_up =>
-            {
-                sleep(ASK_AGAIN).await;
-            }
-            Err(e) => {
-                tracing::warn!(error = %e, "asking the routing owner");
-                replier.answer(Err(ServiceError::Stopped));
-                return;
-            }
-        }
-    }
-}
-
-/// The owner's side: every request is parsed whole or refused, carried out by the engine in
-/// the order it came, and answered.
-async fn answer(
-    client: async_nats::Client,
-    mut requests: async_nats::Subscriber,
-    engine: mpsc::Sender<Command>,
-    cluster: Arc<Cluster>,
-) {
-    while let Some(message) = requests.next().await {
-        let Some(reply) = message.reply.clone() else {
-            continue;
-        };
-        let ask = (message.payload.len() <= MAX_NEWS_BYTES)
-            .then(|| serde_json::from_slice::<Ask>(&message.payload).ok())
-            .flatten();
-        let Some(ask) = ask else {
-            cluster.refused.fetch_add(1, Ordering::Relaxed);
-            let refusal: Result<Answer, ServiceError> = Err(ServiceError::Stopped);
-            if let Ok(bytes) = serde_json::to_vec(&refusal) {
-                client.publish(reply, bytes.into()).await.ok();
-            }
-            continue;
-        };
-        let (command, pending) = wire::join(ask);
-        if engine.send(command).await.is_err() {
-            return;
-        }
-        let client = client.clone();
-        tokio::spawn(async move {
-            let answer = pending.answer().await;
-            if let Ok(bytes) = serde_json::to_vec(&answer) {
-                client.publish(reply, bytes.into()).await.ok();
-            }
-        });
     }
 }
