@@ -10,8 +10,8 @@ use tokio::{
     time::{sleep, Instant},
 };
 
+use super::model::PATIENCE;
 use super::wire::{self, Answer, Ask};
-use super::PATIENCE;
 use crate::cluster::{Cluster, MAX_NEWS_BYTES};
 use crate::routing::service::handle::Command;
 use crate::routing::service::ServiceError;

@@ -28,96 +28,9 @@
 
 mod ask;
 pub mod lease;
+mod model;
 mod run;
 pub mod wire;
 
-use std::{sync::Arc, time::Duration};
-
-use futures_util::future::BoxFuture;
-use tokio::sync::{broadcast, mpsc, watch};
-
-use super::service::{journal::Journal, live::Realtime, Arrival, Handle, Held, Riders};
-use super::service::{persist::QueueSpec, ServiceConfig};
-use crate::cluster::Cluster;
-use crate::store::Store;
-
-/// How long a lease lasts unless renewed.
-pub const LEASE: Duration = Duration::from_secs(3);
-/// How often the owner renews it, and how often the others try to claim it.
-pub const RENEW_EVERY: Duration = Duration::from_millis(500);
-/// How long a command waits for an owner when none answers (a takeover under way).
-pub const PATIENCE: Duration = Duration::from_secs(8);
-/// Where commands go to the owner (scoped to the cluster: `Cluster::subject`).
-pub const COMMAND_SUBJECT: &str = "relay.routing.command";
-/// Where the owner tells the others what changed.
-pub const NEWS_SUBJECT: &str = "relay.routing.news";
-
-/// What the rest of the relay knows of routed work, for a node taking over routing. The
-/// composition root implements it (messaging's conversations); routing never imports them.
-pub trait Recovery: Send + Sync {
-    /// Queues that must exist before work is restored (messaging's queue).
-    fn queues(&self) -> Vec<QueueSpec>;
-    /// Work agents hold, by agent store id: it comes back on each agent when it signs in.
-    fn held(&self) -> BoxFuture<'static, Vec<(String, Held)>>;
-    /// Work that waits for an agent, routed again.
-    fn waiting(&self) -> BoxFuture<'static, Vec<Arrival>>;
-}
-
-/// What the routing node needs.
-pub struct Deps {
-    pub store: Store,
-    pub cluster: Arc<Cluster>,
-    pub journal: Arc<dyn Journal>,
-    pub riders: Arc<dyn Riders>,
-    pub config: ServiceConfig,
-}
-
-/// News from the owner to the other nodes.
-#[derive(Debug, serde::Serialize, serde::Deserialize)]
-#[serde(tag = "news", rename_all = "snake_case")]
-enum News {
-    /// An agent's desk changed.
-    Desk { agent: String, body: String },
-    /// The real-time board.
-    Board { board: Realtime },
-    /// An interaction ended or left its agent.
-    Rider {
-        interaction: String,
-        transferred: bool,
-    },
-}
-
-/// The routing node, before it runs: [`Starter::run`] starts deciding (alone) or claiming the
-/// lease (in a cluster). Until then, commands wait.
-pub struct Starter {
-    node: run::Node,
-    commands: mpsc::Receiver<super::service::handle::Command>,
-}
-
-/// Creates this node's routing [`Handle`]; nothing is decided before [`Starter::run`].
-pub fn start(deps: Deps) -> (Handle, Starter) {
-    let (tx, commands) = mpsc::channel(deps.config.command_queue.max(1));
-    let (pushes, _) = broadcast::channel(1024);
-    let (assignments, _) = broadcast::channel(1024);
-    let (live, realtime) = watch::channel(Arc::new(Realtime::default()));
-    let handle = Handle::new(tx, pushes.clone(), assignments.clone(), realtime);
-    let node = run::Node::new(
-        deps,
-        run::Outlets {
-            pushes,
-            assignments,
-            live,
-        },
-    );
-    (handle, Starter { node, commands })
-}
-
-impl Starter {
-    /// Starts routing with `recovery`, until `shutdown`. A node alone takes over before this
-    /// returns, so its held and waiting work is restored before it serves; in a cluster, the
-    /// first claim of the lease is made before this returns.
-    pub async fn run(self, recovery: Arc<dyn Recovery>, shutdown: watch::Receiver<bool>) {
-        let Starter { node, commands } = self;
-        node.run(recovery, commands, shutdown).await;
-    }
-}
+pub use model::{Deps, Recovery, COMMAND_SUBJECT, LEASE, NEWS_SUBJECT, PATIENCE, RENEW_EVERY};
+pub use run::{start, Starter};

@@ -11,7 +11,9 @@ use tokio::{
 
 use super::ask::{answer, forward};
 use super::lease::{self, Claim};
-use super::{Deps, News, QueueSpec, Recovery, COMMAND_SUBJECT, LEASE, NEWS_SUBJECT, RENEW_EVERY};
+use super::model::{
+    Deps, News, QueueSpec, Recovery, COMMAND_SUBJECT, LEASE, NEWS_SUBJECT, RENEW_EVERY,
+};
 use crate::cluster::Publisher;
 use crate::ids::now_ms;
 use crate::routing::service::handle::Command;
@@ -415,5 +417,40 @@ impl Riders for Told {
             });
         }
         self.here.interaction_transferred(interaction);
+    }
+}
+
+/// The routing node, before it runs: [`Starter::run`] starts deciding (alone) or claiming the
+/// lease (in a cluster). Until then, commands wait.
+pub struct Starter {
+    node: Node,
+    commands: mpsc::Receiver<Command>,
+}
+
+/// Creates this node's routing [`Handle`]; nothing is decided before [`Starter::run`].
+pub fn start(deps: Deps) -> (Handle, Starter) {
+    let (tx, commands) = mpsc::channel(deps.config.command_queue.max(1));
+    let (pushes, _) = broadcast::channel(1024);
+    let (assignments, _) = broadcast::channel(1024);
+    let (live, realtime) = watch::channel(Arc::new(Realtime::default()));
+    let handle = Handle::new(tx, pushes.clone(), assignments.clone(), realtime);
+    let node = Node::new(
+        deps,
+        Outlets {
+            pushes,
+            assignments,
+            live,
+        },
+    );
+    (handle, Starter { node, commands })
+}
+
+impl Starter {
+    /// Starts routing with `recovery`, until `shutdown`. A node alone takes over before this
+    /// returns, so its held and waiting work is restored before it serves; in a cluster, the
+    /// first claim of the lease is made before this returns.
+    pub async fn run(self, recovery: Arc<dyn Recovery>, shutdown: watch::Receiver<bool>) {
+        let Starter { node, commands } = self;
+        node.run(recovery, commands, shutdown).await;
     }
 }
