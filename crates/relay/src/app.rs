@@ -71,6 +71,9 @@ pub struct App {
     readiness: tokio::sync::Mutex<Option<(Instant, Result<(), &'static str>)>>,
     /// How many store checks readiness has made (a test reads it).
     pub readiness_checks: AtomicU64,
+    /// The routing node's task: at shutdown, an owner answers what it took and gives the
+    /// routing lease up before the store is flushed.
+    routing_node: tokio::sync::Mutex<Option<tokio::task::JoinHandle<()>>>,
 }
 
 /// How long one readiness check of the store stands.
@@ -122,7 +125,7 @@ impl App {
         // Alone, routing restores its work here, before the relay serves; in a cluster, the
         // node that holds the lease does.
         let recovered = Arc::new(crate::bridge::recovery::Recovered(messaging.clone()));
-        routing_node.run(recovered, stopping.clone()).await;
+        let routing_node = routing_node.run(recovered, stopping.clone()).await;
         crate::bridge::start(routing.clone(), store.clone(), messaging.clone()).await;
         let cobrowse = Arc::new(
             Cobrowse::new(
@@ -172,6 +175,7 @@ impl App {
             shutdown,
             readiness: tokio::sync::Mutex::new(None),
             readiness_checks: AtomicU64::new(0),
+            routing_node: tokio::sync::Mutex::new(Some(routing_node)),
         })
     }
 
@@ -220,6 +224,14 @@ impl App {
     pub async fn finish(&self) {
         if !self.streams.drained(Duration::from_secs(3)).await {
             tracing::warn!("some connections were still closing at shutdown");
+        }
+        if let Some(routing) = self.routing_node.lock().await.take() {
+            if tokio::time::timeout(Duration::from_secs(3), routing)
+                .await
+                .is_err()
+            {
+                tracing::warn!("routing had not given its lease up at shutdown");
+            }
         }
         if self.store.flush().await.is_err() {
             tracing::error!("the store's writer stopped before shutdown");

@@ -6,7 +6,7 @@ use std::sync::{atomic::Ordering, Arc};
 use bytes::Bytes;
 use futures_util::StreamExt;
 use tokio::{
-    sync::mpsc,
+    sync::{mpsc, oneshot},
     time::{sleep, Instant},
 };
 
@@ -62,14 +62,32 @@ pub(super) async fn forward(client: async_nats::Client, subject: String, command
 }
 
 /// The owner's side: every request is parsed whole or refused, carried out by the engine in
-/// the order it came, and answered.
+/// the order it came, and answered. On `stop` (the node stops), it unsubscribes and drains:
+/// what NATS delivered before is still carried out and answered, and what comes after finds
+/// no owner here and waits for the next.
 pub(super) async fn answer(
     client: async_nats::Client,
     mut requests: async_nats::Subscriber,
     engine: mpsc::Sender<Command>,
     cluster: Arc<Cluster>,
+    mut stop: oneshot::Receiver<()>,
 ) {
-    while let Some(message) = requests.next().await {
+    let mut draining = false;
+    loop {
+        let message = tokio::select! {
+            message = requests.next() => message,
+            _ = &mut stop, if !draining => {
+                draining = true;
+                if let Err(e) = requests.drain().await {
+                    tracing::warn!(error = %e, "draining routing's requests");
+                    return;
+                }
+                continue;
+            }
+        };
+        let Some(message) = message else {
+            return;
+        };
         let Some(reply) = message.reply.clone() else {
             continue;
         };

@@ -14,8 +14,9 @@ const NAME: &str = "routing";
 /// What a claim found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Claim {
-    /// `node` holds the lease until `now + lease_ms`; `epoch` counts the owners so far.
-    Held { epoch: i64 },
+    /// `node` holds the lease until `now + lease_ms`; `epoch` counts the owners so far;
+    /// `took_over` is when another node's lease ended, when it was another's until now.
+    Held { epoch: i64, took_over: Option<i64> },
     /// Another node holds it.
     Taken,
 }
@@ -28,6 +29,7 @@ pub fn claim(
     now_ms: i64,
     lease_ms: i64,
 ) -> Result<Claim, StoreError> {
+    let before = holder(db)?;
     let changed = db.execute(
         "INSERT INTO routing_lease (name, owner, until_ms, epoch) VALUES ($1, $2, $3, 1)
          ON CONFLICT (name) DO UPDATE SET owner = excluded.owner, until_ms = excluded.until_ms,
@@ -52,15 +54,18 @@ pub fn claim(
         .map(|r| r.int(0))
         .transpose()?
         .unwrap_or(1);
-    Ok(Claim::Held { epoch })
+    let took_over = before
+        .filter(|(owner, _)| owner != node)
+        .map(|(_, until)| until);
+    Ok(Claim::Held { epoch, took_over })
 }
 
-/// Gives the lease up at once if `node` holds it (a node that stops), so the next node need
-/// not wait for it to lapse.
-pub fn release(db: &mut dyn Sql, node: &str) -> Result<(), StoreError> {
+/// Gives the lease up at once if `node` holds it (a node that stops): it lapses at `now_ms`,
+/// so the next node need not wait.
+pub fn release(db: &mut dyn Sql, node: &str, now_ms: i64) -> Result<(), StoreError> {
     db.execute(
-        "UPDATE routing_lease SET until_ms = 0 WHERE name = $1 AND owner = $2",
-        &[NAME.into(), node.into()],
+        "UPDATE routing_lease SET until_ms = $3 WHERE name = $1 AND owner = $2",
+        &[NAME.into(), node.into(), now_ms.saturating_sub(1).into()],
     )?;
     Ok(())
 }
@@ -92,29 +97,41 @@ mod tests {
         let (_dir, mut db) = db();
         assert_eq!(
             claim(&mut db, "n1", 1_000, 3_000).ok(),
-            Some(Claim::Held { epoch: 1 })
+            Some(Claim::Held {
+                epoch: 1,
+                took_over: None
+            })
         );
         assert_eq!(claim(&mut db, "n2", 2_000, 3_000).ok(), Some(Claim::Taken));
         // Renewing keeps the epoch; n2 still cannot take it before it lapses.
         assert_eq!(
             claim(&mut db, "n1", 3_500, 3_000).ok(),
-            Some(Claim::Held { epoch: 1 })
+            Some(Claim::Held {
+                epoch: 1,
+                took_over: None
+            })
         );
         assert_eq!(claim(&mut db, "n2", 6_000, 3_000).ok(), Some(Claim::Taken));
         // n1 stops renewing: after 6_500 the lease is n2's, and n1's renewal is refused.
         assert_eq!(
             claim(&mut db, "n2", 6_501, 3_000).ok(),
-            Some(Claim::Held { epoch: 2 })
+            Some(Claim::Held {
+                epoch: 2,
+                took_over: Some(6_500)
+            })
         );
         assert_eq!(claim(&mut db, "n1", 6_600, 3_000).ok(), Some(Claim::Taken));
         assert_eq!(holder(&mut db).ok(), Some(Some(("n2".into(), 9_501))));
         // A release hands it on at once; a release by a node not holding it does nothing.
-        release(&mut db, "n1").expect("release");
+        release(&mut db, "n1", 6_900).expect("release");
         assert_eq!(claim(&mut db, "n1", 7_000, 3_000).ok(), Some(Claim::Taken));
-        release(&mut db, "n2").expect("release");
+        release(&mut db, "n2", 6_900).expect("release");
         assert_eq!(
             claim(&mut db, "n1", 7_000, 3_000).ok(),
-            Some(Claim::Held { epoch: 3 })
+            Some(Claim::Held {
+                epoch: 3,
+                took_over: Some(6_899)
+            })
         );
     }
 }

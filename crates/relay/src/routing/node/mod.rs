@@ -8,9 +8,10 @@
 //! - **Taking over** (`run`): the new owner starts a fresh engine (the pure one of
 //!   [`crate::routing::engine`], in the service task of [`crate::routing::service`]) from the
 //!   persisted state: the stored queues; the work held and waiting as the rest of the relay
-//!   knows it ([`Recovery`]: messaging's assigned and waiting conversations); and the agents
-//!   signed in, with their presence, from the last real-time board the owner published. Then
-//!   it answers the other nodes.
+//!   knows it ([`Recovery`]: messaging's assigned and waiting conversations); and, when the
+//!   last owner's lease ended within the minute, the agents whose last logged status
+//!   (`agent_presence_log`) says they were signed in, with that presence. Then it answers the
+//!   other nodes. A stopping owner first drains the requests NATS delivered to it.
 //! - **Commands** ([`wire`]): a node that does not own routing sends each command of its
 //!   [`Handle`] to the owner as a NATS request; while no node owns routing (a takeover), a
 //!   command waits up to [`PATIENCE`] for one, retried only when nobody answered, so no

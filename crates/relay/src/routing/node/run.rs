@@ -4,7 +4,7 @@
 use std::sync::{atomic::Ordering, Arc};
 
 use tokio::{
-    sync::{broadcast, mpsc, watch, Semaphore},
+    sync::{broadcast, mpsc, oneshot, watch, Semaphore},
     task::JoinHandle,
     time::{interval, Instant, MissedTickBehavior},
 };
@@ -23,6 +23,8 @@ use crate::routing::Presence;
 
 /// Commands forwarded to the owner at once, at most; past it, callers wait.
 const FORWARDS: usize = 1024;
+/// A takeover this soon after the last owner's lease ended signs its agents in again.
+const RECENT_MS: i64 = 60_000;
 /// A lease renewed at `t` is relied on until `t + LEASE - MARGIN` only.
 const MARGIN: std::time::Duration = std::time::Duration::from_millis(1000);
 
@@ -37,12 +39,32 @@ pub(super) struct Outlets {
 struct Owned {
     engine: Handle,
     tasks: Vec<JoinHandle<()>>,
+    /// Tells the task answering the other nodes to drain, and that task.
+    answering: Option<(oneshot::Sender<()>, JoinHandle<()>)>,
+}
+
+/// How long a stopping owner waits for the requests it took to be answered.
+const DRAIN_WITHIN: std::time::Duration = std::time::Duration::from_secs(2);
+
+impl Owned {
+    /// Stops answering the other nodes once what was already delivered is answered.
+    async fn drain(&mut self) {
+        if let Some((stop, answering)) = self.answering.take() {
+            let _ = stop.send(());
+            if tokio::time::timeout(DRAIN_WITHIN, answering).await.is_err() {
+                tracing::warn!("routing's requests not drained in time");
+            }
+        }
+    }
 }
 
 impl Drop for Owned {
     fn drop(&mut self) {
         for task in &self.tasks {
             task.abort();
+        }
+        if let Some((_, answering)) = &self.answering {
+            answering.abort();
         }
     }
 }
@@ -82,14 +104,14 @@ impl Node {
         recovery: Arc<dyn Recovery>,
         commands: mpsc::Receiver<Command>,
         shutdown: watch::Receiver<bool>,
-    ) {
+    ) -> JoinHandle<()> {
         if self.clustered() {
             self.hear_the_owner(shutdown.clone()).await;
             self.claim(&recovery).await;
         } else {
-            self.take_over(&recovery, 0).await;
+            self.take_over(&recovery, 0, false).await;
         }
-        tokio::spawn(self.serve(recovery, commands, shutdown));
+        tokio::spawn(self.serve(recovery, commands, shutdown))
     }
 
     async fn serve(
@@ -115,12 +137,15 @@ impl Node {
                 () = &mut stop => break,
             }
         }
-        if self.owned.take().is_some() && clustered {
+        if let Some(mut owned) = self.owned.take() {
+            owned.drain().await;
+        }
+        if clustered {
             let me = self.deps.cluster.node().to_owned();
             match self
                 .deps
                 .store
-                .write(move |db| lease::release(db, &me))
+                .write(move |db| lease::release(db, &me, now_ms()))
                 .await
             {
                 Ok(()) => tracing::info!("gave the routing lease up"),
@@ -162,10 +187,13 @@ impl Node {
             .write(move |db| lease::claim(db, &me, now_ms(), lease_ms))
             .await;
         match claim {
-            Ok(Claim::Held { epoch }) => {
+            Ok(Claim::Held { epoch, took_over }) => {
                 self.valid_until = asked + LEASE - MARGIN;
                 if self.owned.is_none() {
-                    self.take_over(recovery, epoch).await;
+                    // Agents were signed in on the node whose lease just ended; after a
+                    // cold start of the whole cluster, they sign in again themselves.
+                    let recent = took_over.is_some_and(|until| now_ms() - until <= RECENT_MS);
+                    self.take_over(recovery, epoch, recent).await;
                 }
             }
             Ok(Claim::Taken) => self.step_down("another node holds the routing lease"),
@@ -189,7 +217,7 @@ impl Node {
     }
 
     /// Starts an engine from the persisted state and serves the other nodes from it.
-    async fn take_over(&mut self, recovery: &Arc<dyn Recovery>, epoch: i64) {
+    async fn take_over(&mut self, recovery: &Arc<dyn Recovery>, epoch: i64, agents_back: bool) {
         let started = Instant::now();
         let queues = match self.stored_queues(recovery.queues()).await {
             Ok(queues) => queues,
@@ -210,7 +238,7 @@ impl Node {
             riders,
         );
         // Carried from the first step, so the desks the recovery changes are pushed.
-        let mut tasks = vec![self.carry(&engine)];
+        let tasks = vec![self.carry(&engine)];
         let held = recovery.held().await;
         let restored = held.len();
         for (agent, work) in held {
@@ -218,7 +246,11 @@ impl Node {
                 tracing::warn!(error = %e, "taking over routing: held work not restored");
             }
         }
-        let agents = self.sign_in_from_board(&engine).await;
+        let agents = if agents_back {
+            self.sign_in_again(&engine).await
+        } else {
+            0
+        };
         let waiting = recovery.waiting().await;
         let routed = waiting.len();
         for arrival in waiting {
@@ -227,21 +259,31 @@ impl Node {
                 Err(e) => tracing::warn!(error = %e, "taking over routing: waiting work"),
             }
         }
+        let mut answering = None;
         if let Some(client) = self.deps.cluster.client().cloned() {
             match client
                 .subscribe(self.deps.cluster.subject(COMMAND_SUBJECT))
                 .await
             {
-                Ok(requests) => tasks.push(tokio::spawn(answer(
-                    client,
-                    requests,
-                    engine.commands(),
-                    self.deps.cluster.clone(),
-                ))),
+                Ok(requests) => {
+                    let (stop, stopped) = oneshot::channel();
+                    let task = tokio::spawn(answer(
+                        client,
+                        requests,
+                        engine.commands(),
+                        self.deps.cluster.clone(),
+                        stopped,
+                    ));
+                    answering = Some((stop, task));
+                }
                 Err(e) => tracing::error!(error = %e, "routing owner cannot hear the others"),
             }
         }
-        self.owned = Some(Owned { engine, tasks });
+        self.owned = Some(Owned {
+            engine,
+            tasks,
+            answering,
+        });
         self.deps
             .cluster
             .leads_routing
@@ -275,23 +317,23 @@ impl Node {
         Ok(queues)
     }
 
-    /// Signs in again, with their presence and stored profile, the agents the last board
-    /// showed signed in; returns how many.
-    async fn sign_in_from_board(&self, engine: &Handle) -> usize {
-        let board = self.outlets.live.borrow().clone();
-        let mut signed_in = 0;
-        for agent in &board.agents {
-            let presence = parse_presence(agent.presence).unwrap_or(Presence::Offline);
-            if agent.status == "offline" || presence == Presence::Offline {
-                continue;
+    /// Signs in again, with their presence and stored profile, the agents whose last logged
+    /// status says they were signed in when the last owner's lease ended; returns how many.
+    async fn sign_in_again(&self, engine: &Handle) -> usize {
+        let store = &self.deps.store;
+        let agents = match store.read(persist::last_signed_in).await {
+            Ok(agents) => agents,
+            Err(e) => {
+                tracing::warn!(error = %e, "taking over routing: who was signed in");
+                return 0;
             }
-            let id = agent.agent_id.clone();
-            let profile = match self
-                .deps
-                .store
-                .read(move |db| persist::profile_load(db, &id))
-                .await
-            {
+        };
+        let mut signed_in = 0;
+        for (agent_id, name, status) in agents {
+            // Wrap-up is presence available with work to finish.
+            let presence = parse_presence(&status).unwrap_or(Presence::Available);
+            let id = agent_id.clone();
+            let profile = match store.read(move |db| persist::profile_load(db, &id)).await {
                 Ok(profile) => profile,
                 Err(e) => {
                     tracing::warn!(error = %e, "taking over routing: an agent's profile");
@@ -299,7 +341,7 @@ impl Node {
                 }
             };
             match engine
-                .set_presence(&agent.agent_id, &agent.name, profile, presence)
+                .set_presence(&agent_id, &name, profile, presence)
                 .await
             {
                 Ok(()) => signed_in += 1,
@@ -448,9 +490,14 @@ pub fn start(deps: Deps) -> (Handle, Starter) {
 impl Starter {
     /// Starts routing with `recovery`, until `shutdown`. A node alone takes over before this
     /// returns, so its held and waiting work is restored before it serves; in a cluster, the
-    /// first claim of the lease is made before this returns.
-    pub async fn run(self, recovery: Arc<dyn Recovery>, shutdown: watch::Receiver<bool>) {
+    /// first claim of the lease is made before this returns. The task it returns ends once a
+    /// stopping owner has answered what it took and given the lease up.
+    pub async fn run(
+        self,
+        recovery: Arc<dyn Recovery>,
+        shutdown: watch::Receiver<bool>,
+    ) -> JoinHandle<()> {
         let Starter { node, commands } = self;
-        node.run(recovery, commands, shutdown).await;
+        node.run(recovery, commands, shutdown).await
     }
 }

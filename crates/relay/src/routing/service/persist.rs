@@ -347,6 +347,24 @@ pub fn connector_for(db: &mut dyn Sql, token: &str) -> Result<Option<String>, St
     .transpose()
 }
 
+/// Every agent whose last logged status (`agent_presence_log`) is not `offline`: store id,
+/// name and that status, for a node taking routing over from one that died.
+pub fn last_signed_in(db: &mut dyn Sql) -> Result<Vec<(String, String, String)>, StoreError> {
+    let rows = db.query(
+        "SELECT a.id, a.name, (SELECT p.status FROM agent_presence_log p
+             WHERE p.agent_id = a.id ORDER BY p.at_ms DESC, p.seq DESC LIMIT 1)
+         FROM agents a",
+        &[],
+    )?;
+    let mut out = Vec::new();
+    for r in rows {
+        if let Some(status) = r.opt_text(2)?.filter(|s| s != "offline") {
+            out.push((r.text(0)?, r.text(1)?, status));
+        }
+    }
+    Ok(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
