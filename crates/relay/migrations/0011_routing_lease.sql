@@ -7,3 +7,16 @@ CREATE TABLE IF NOT EXISTS routing_lease (
     until_ms BIGINT NOT NULL,
     epoch BIGINT NOT NULL
 );
+
+-- Routed work that only routing knows of (calls and chats from connectors, calls placed
+-- from a conversation; messaging keeps its own conversations): what a node taking routing
+-- over restores. `agent_id` is set while an agent holds it (connected, parked, wrap-up).
+CREATE TABLE IF NOT EXISTS routing_live (
+    interaction_id TEXT PRIMARY KEY,
+    media TEXT NOT NULL,
+    queue TEXT NOT NULL,
+    priority INTEGER,
+    agent_id TEXT,
+    parked INTEGER NOT NULL,
+    updated_at BIGINT NOT NULL
+);

@@ -177,3 +177,93 @@ async fn garbage_on_the_command_subject_is_refused_and_routing_goes_on() {
         node.stop().await;
     }
 }
+
+/// A call offered by the telephony connector through `node`.
+async fn offer_call(node: &Relay, connector: &str, id: &str) -> (u16, serde_json::Value) {
+    let body = json!({"id": id, "queue": "messaging"});
+    node.api(connector, "POST", "/api/telephony/calls", Some(body))
+        .await
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn calls_from_a_connector_outlive_the_node_that_was_routing_them() {
+    let target = std::sync::Mutex::new(None);
+    let mut nodes = Relay::cluster(2, |c| {
+        c.metrics.token = Some("scrape".into());
+        *target.lock().unwrap() = Some(common::config_target(c));
+    })
+    .await;
+    let target = target.lock().unwrap().clone().unwrap();
+    let store = relay::store::Store::open_async(target, relay::store::Options::command())
+        .await
+        .unwrap();
+    let connector = store
+        .write(|db| relay::routing::service::persist::connector_add(db, "pbx"))
+        .await
+        .unwrap();
+    drop(store);
+    let (a, b) = {
+        let (n1, n0) = (nodes.pop().unwrap(), nodes.pop().unwrap());
+        if decides(&n0).await {
+            (n0, n1)
+        } else {
+            (n1, n0)
+        }
+    };
+    // Bob takes call-1 through b; call-2 waits, with nobody available.
+    let bob = b.login("bob").await;
+    let (status, body) = b
+        .api(
+            &bob,
+            "POST",
+            "/api/routing/presence",
+            Some(json!({"presence": "available"})),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let mut bobs = Desk::on(&b, &bob).await;
+    let (status, body) = offer_call(&b, &connector, "call-1").await;
+    assert_eq!(status, 200, "{body}");
+    bobs.work("call-1", Some("offered")).await;
+    let (status, body) = b
+        .api(
+            &bob,
+            "POST",
+            "/api/routing/interactions/call-1/accept",
+            Some(json!({})),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    bobs.work("call-1", Some("connected")).await;
+    let (status, body) = offer_call(&a, &connector, "call-2").await;
+    assert_eq!(status, 200, "{body}");
+    // What the owner journaled reaches the store before it stops (its writer is flushed).
+    a.stop().await;
+    // b decides now: Bob still has call-1, and call-2 goes to Alice once she is available.
+    let desk = bobs.work("call-1", Some("connected")).await;
+    assert!(routing_support::item(&desk, "call-2").is_none(), "{desk}");
+    let alice = b.login("alice").await;
+    let mut alices = Desk::on(&b, &alice).await;
+    let (status, body) = b
+        .api(
+            &alice,
+            "POST",
+            "/api/routing/presence",
+            Some(json!({"presence": "available"})),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    alices.work("call-2", Some("offered")).await;
+    // The connector ends call-1 through b: Bob's capacity is back.
+    let (status, body) = b
+        .api(
+            &connector,
+            "POST",
+            "/api/telephony/calls/call-1/ended",
+            Some(json!({})),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    bobs.work("call-1", None).await;
+    b.stop().await;
+}

@@ -124,6 +124,35 @@ fn write_entry(db: &mut dyn Sql, entry: &Entry) -> Result<(), StoreError> {
                 detail.into(),
             ],
         ),
+        Entry::Live {
+            interaction,
+            media,
+            queue,
+            priority,
+            agent,
+            parked,
+            at_ms,
+        } => db.execute(
+            "INSERT INTO routing_live (interaction_id, media, queue, priority, agent_id, parked,
+                updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7)
+             ON CONFLICT (interaction_id) DO UPDATE SET media = excluded.media,
+                queue = excluded.queue, priority = excluded.priority,
+                agent_id = excluded.agent_id, parked = excluded.parked,
+                updated_at = excluded.updated_at",
+            &[
+                interaction.into(),
+                (*media).into(),
+                queue.into(),
+                priority.map(i64::from).into(),
+                agent.clone().into(),
+                i64::from(*parked).into(),
+                (*at_ms).into(),
+            ],
+        ),
+        Entry::Gone { interaction } => db.execute(
+            "DELETE FROM routing_live WHERE interaction_id = $1",
+            &[interaction.into()],
+        ),
         Entry::Presence {
             agent,
             at_ms,

@@ -30,6 +30,7 @@
 mod ask;
 pub mod lease;
 mod model;
+mod restore;
 mod run;
 pub mod wire;
 

@@ -11,15 +11,13 @@ use tokio::{
 
 use super::ask::{answer, forward};
 use super::lease::{self, Claim};
-use super::model::{
-    Deps, News, QueueSpec, Recovery, COMMAND_SUBJECT, LEASE, NEWS_SUBJECT, RENEW_EVERY,
-};
+use super::model::{Deps, News, Recovery, COMMAND_SUBJECT, LEASE, NEWS_SUBJECT, RENEW_EVERY};
+use super::restore;
 use crate::cluster::Publisher;
 use crate::ids::now_ms;
 use crate::routing::service::handle::Command;
-use crate::routing::service::live::{parse_presence, Realtime};
-use crate::routing::service::{persist, Assignment, Handle, Push, Riders, ServiceError};
-use crate::routing::Presence;
+use crate::routing::service::live::Realtime;
+use crate::routing::service::{Assignment, Handle, Push, Riders, ServiceError};
 
 /// Commands forwarded to the owner at once, at most; past it, callers wait.
 const FORWARDS: usize = 1024;
@@ -219,7 +217,7 @@ impl Node {
     /// Starts an engine from the persisted state and serves the other nodes from it.
     async fn take_over(&mut self, recovery: &Arc<dyn Recovery>, epoch: i64, agents_back: bool) {
         let started = Instant::now();
-        let queues = match self.stored_queues(recovery.queues()).await {
+        let queues = match restore::stored_queues(&self.deps.store, recovery.queues()).await {
             Ok(queues) => queues,
             Err(e) => {
                 // Still the lease's holder: the next claim tries again.
@@ -239,7 +237,8 @@ impl Node {
         );
         // Carried from the first step, so the desks the recovery changes are pushed.
         let tasks = vec![self.carry(&engine)];
-        let held = recovery.held().await;
+        let (mut held, mut waiting) = restore::live_work(&self.deps.store, agents_back).await;
+        held.extend(recovery.held().await);
         let restored = held.len();
         for (agent, work) in held {
             if let Err(e) = engine.hold(&agent, work).await {
@@ -247,11 +246,11 @@ impl Node {
             }
         }
         let agents = if agents_back {
-            self.sign_in_again(&engine).await
+            restore::sign_in_again(&self.deps.store, &engine).await
         } else {
             0
         };
-        let waiting = recovery.waiting().await;
+        waiting.extend(recovery.waiting().await);
         let routed = waiting.len();
         for arrival in waiting {
             match engine.arrive(arrival).await {
@@ -296,59 +295,6 @@ impl Node {
             took_ms = started.elapsed().as_millis() as u64,
             "deciding routing"
         );
-    }
-
-    /// The stored queues, after saving those `needed` that are missing.
-    async fn stored_queues(
-        &self,
-        needed: Vec<QueueSpec>,
-    ) -> Result<Vec<(crate::routing::QueueId, QueueSpec)>, crate::store::StoreError> {
-        let store = &self.deps.store;
-        let mut queues = store.read(|db| persist::queues_load(db)).await?;
-        for spec in needed {
-            if queues.iter().all(|(_, q)| q.name != spec.name) {
-                let saved = spec.clone();
-                let id = store
-                    .write(move |db| persist::queue_save(db, &saved))
-                    .await?;
-                queues.push((id, spec));
-            }
-        }
-        Ok(queues)
-    }
-
-    /// Signs in again, with their presence and stored profile, the agents whose last logged
-    /// status says they were signed in when the last owner's lease ended; returns how many.
-    async fn sign_in_again(&self, engine: &Handle) -> usize {
-        let store = &self.deps.store;
-        let agents = match store.read(persist::last_signed_in).await {
-            Ok(agents) => agents,
-            Err(e) => {
-                tracing::warn!(error = %e, "taking over routing: who was signed in");
-                return 0;
-            }
-        };
-        let mut signed_in = 0;
-        for (agent_id, name, status) in agents {
-            // Wrap-up is presence available with work to finish.
-            let presence = parse_presence(&status).unwrap_or(Presence::Available);
-            let id = agent_id.clone();
-            let profile = match store.read(move |db| persist::profile_load(db, &id)).await {
-                Ok(profile) => profile,
-                Err(e) => {
-                    tracing::warn!(error = %e, "taking over routing: an agent's profile");
-                    continue;
-                }
-            };
-            match engine
-                .set_presence(&agent_id, &name, profile, presence)
-                .await
-            {
-                Ok(()) => signed_in += 1,
-                Err(e) => tracing::warn!(error = %e, "taking over routing: an agent"),
-            }
-        }
-        signed_in
     }
 
     /// Carries the engine's output to every node's outlets: desk pushes and the board here

@@ -28,6 +28,21 @@ pub enum Entry {
         queue: Option<u32>,
         detail: String,
     },
+    /// Routed work only routing knows of (not a messaging conversation) as it stands now,
+    /// for a node taking routing over (`routing_live`).
+    Live {
+        interaction: String,
+        media: &'static str,
+        queue: String,
+        priority: Option<i32>,
+        /// The agent holding it (connected, parked or in wrap-up); `None` while it waits or
+        /// is only offered.
+        agent: Option<String>,
+        parked: bool,
+        at_ms: i64,
+    },
+    /// That work is finished.
+    Gone { interaction: String },
     /// An agent's reporting status changed.
     Presence {
         agent: String,

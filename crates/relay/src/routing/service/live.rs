@@ -52,6 +52,8 @@ pub struct InteractionInfo {
     pub holder: Option<AgentId>,
     /// When it arrived (for service level now).
     pub arrived_at: Millis,
+    /// The priority it arrived with (`None`: its queue's).
+    pub priority: Option<i32>,
 }
 
 impl InteractionInfo {
@@ -63,6 +65,7 @@ impl InteractionInfo {
             answered: false,
             holder: None,
             arrived_at: Millis(0),
+            priority: None,
         }
     }
 }

@@ -7,8 +7,8 @@ use utoipa::ToSchema;
 
 use crate::ids::{now_ms, random_hex, secret_hash};
 use crate::routing::engine::model::{
-    default_capacity, AgentProfile, Capacity, PerMedia, QueueConfig, QueueId, Skill, SkillId,
-    SkillRequirement, SkillRing, Strategy, WrapUpRule,
+    default_capacity, AgentProfile, Capacity, Media, PerMedia, QueueConfig, QueueId, Skill,
+    SkillId, SkillRequirement, SkillRing, Strategy, WrapUpRule,
 };
 use crate::store::{to_json, Columns, Sql, StoreError};
 
@@ -363,6 +363,51 @@ pub fn last_signed_in(db: &mut dyn Sql) -> Result<Vec<(String, String, String)>,
         }
     }
     Ok(out)
+}
+
+/// One piece of work only routing knows of, as the last owner journaled it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LiveRow {
+    pub id: String,
+    pub media: Media,
+    pub queue: String,
+    pub priority: Option<i32>,
+    /// The agent holding it; `None` while it waits.
+    pub agent: Option<String>,
+    pub parked: bool,
+}
+
+/// Work only routing knows of (`routing_live`), oldest change first, for a node taking
+/// routing over.
+pub fn live_load(db: &mut dyn Sql) -> Result<Vec<LiveRow>, StoreError> {
+    let rows = db.query(
+        "SELECT interaction_id, media, queue, priority, agent_id, parked FROM routing_live
+         ORDER BY updated_at",
+        &[],
+    )?;
+    let mut out = Vec::with_capacity(rows.len());
+    for r in rows {
+        let media = match r.text(1)?.as_str() {
+            "call" => Media::Call,
+            "chat" => Media::Chat,
+            "message" => Media::Message,
+            _ => continue,
+        };
+        out.push(LiveRow {
+            id: r.text(0)?,
+            media,
+            queue: r.text(2)?,
+            priority: r.opt_int(3)?.and_then(|p| i32::try_from(p).ok()),
+            agent: r.opt_text(4)?,
+            parked: r.int(5)? != 0,
+        });
+    }
+    Ok(out)
+}
+
+/// Forgets the journaled live work (a cold start: whoever held it is gone).
+pub fn live_clear(db: &mut dyn Sql) -> Result<(), StoreError> {
+    db.execute("DELETE FROM routing_live", &[]).map(drop)
 }
 
 #[cfg(test)]

@@ -239,6 +239,7 @@ impl Switchboard {
             .and_then(|p| last_agent(self.agent_id(&p.agent_id), p.handled_at_ms, now, window_ms));
         let mut info = InteractionInfo::new(arrival.id.clone(), arrival.media, queue);
         info.arrived_at = now;
+        info.priority = arrival.priority;
         self.interactions.insert(id, info);
         let event = Event::Arrive {
             interaction: id,

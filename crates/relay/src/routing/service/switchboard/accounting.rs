@@ -5,7 +5,8 @@
 use super::super::{journal::Entry, live::status_name, service_level::THRESHOLD_MS};
 use super::{at, Switchboard, DAY_MS};
 use crate::routing::engine::{
-    AgentId, Decision, InteractionId, InteractionRecord, Millis, QueuedReason,
+    AgentId, Decision, InteractionId, InteractionRecord, InteractionState, Media, Millis,
+    QueuedReason,
 };
 
 impl Switchboard {
@@ -53,6 +54,9 @@ impl Switchboard {
                 queue: queue.map(|q| q.0),
                 detail,
             });
+            if let Some(id) = id {
+                self.record_live(now, id, matches!(decision, Decision::Finished(_)));
+            }
             if let Decision::Finished(record) = decision {
                 if let Some(external) = self.external(record.interaction) {
                     self.by_external.remove(&external);
@@ -108,6 +112,39 @@ impl Switchboard {
             agents.extend(info.holder);
             info.holder = holder;
         }
+    }
+
+    /// Journals how work only routing knows of (not messaging's) stands after a decision, so
+    /// a node taking routing over can restore it.
+    fn record_live(&self, now: Millis, id: InteractionId, finished: bool) {
+        let Some(info) = self.interactions.get(&id) else {
+            return;
+        };
+        if info.media == Media::Message {
+            return;
+        }
+        if finished {
+            self.journal.record(Entry::Gone {
+                interaction: info.external.clone(),
+            });
+            return;
+        }
+        let (agent, parked) = match self.engine.interaction_state(id) {
+            Some(
+                InteractionState::Connected { agent } | InteractionState::WrapUp { agent, .. },
+            ) => (Some(agent), false),
+            Some(InteractionState::Parked { agent, .. }) => (Some(agent), true),
+            _ => (None, false),
+        };
+        self.journal.record(Entry::Live {
+            interaction: info.external.clone(),
+            media: info.media.name(),
+            queue: self.queue_name(info.queue),
+            priority: info.priority,
+            agent: agent.and_then(|a| self.store_id(a)),
+            parked,
+            at_ms: at(now),
+        });
     }
 
     fn finished(&mut self, record: &InteractionRecord) {
