@@ -253,3 +253,63 @@ async fn when_the_customers_node_goes_the_page_resumes_through_another_with_its_
     agent.recv_until(FrameKind::Snapshot).await;
     b.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_sessions_state_and_end_and_its_interactions_end_answer_through_any_node() {
+    let nodes = Relay::cluster(2, |_| {}).await;
+    let (a, b) = (&nodes[0], &nodes[1]);
+    let alice = b.login("alice").await;
+    let (id, _resume, mut customer, mut agent) = paired_across(b, a, &alice).await;
+    let path = format!("/api/cobrowse/sessions/{id}");
+    // Alice reads her session through a, which does not hold it.
+    let (status, view) = a.api(&alice, "GET", &path, None).await;
+    assert_eq!(status, 200, "{view}");
+    assert_eq!(view["session_id"], id.as_str());
+    assert_eq!(view["paired"], true);
+    assert_eq!(view["customer_connected"], true);
+    // Bob may neither read nor end it through a: refused there, and nothing ends.
+    let bob = a.login("bob").await;
+    let (status, _) = a.api(&bob, "GET", &path, None).await;
+    assert_eq!(status, 403);
+    let (status, _) = a.api(&bob, "POST", &format!("{path}/end"), None).await;
+    assert_eq!(status, 403);
+    let (status, view) = b.api(&alice, "GET", &path, None).await;
+    assert_eq!(status, 200);
+    assert_eq!(view["end_reason"], serde_json::Value::Null, "still running");
+    // A session no node holds is unknown through either.
+    let (status, _) = a
+        .api(
+            &alice,
+            "GET",
+            "/api/cobrowse/sessions/no-such-session",
+            None,
+        )
+        .await;
+    assert_eq!(status, 404);
+    // Alice ends it through a: both sides hear the end, on b's say.
+    let (status, body) = a.api(&alice, "POST", &format!("{path}/end"), None).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["ended"], true);
+    for peer in [&mut customer, &mut agent] {
+        let Message::End(end) = peer.recv_until(FrameKind::End).await.message else {
+            panic!("no end")
+        };
+        assert_eq!(end.reason, EndReason::AgentEnded);
+    }
+    // The call the next session rides on ends, told through a: b ends the session.
+    let (_id, _resume, mut customer, mut agent) = paired_across(b, a, &alice).await;
+    let (status, body) = a
+        .api(&alice, "POST", "/api/interactions/call-x/end", None)
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["ended_sessions"], 1, "{body}");
+    for peer in [&mut customer, &mut agent] {
+        let Message::End(end) = peer.recv_until(FrameKind::End).await.message else {
+            panic!("no end")
+        };
+        assert_eq!(end.reason, EndReason::InteractionEnded);
+    }
+    for node in nodes {
+        node.stop().await;
+    }
+}

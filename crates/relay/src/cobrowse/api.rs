@@ -16,6 +16,7 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 use super::{
     audit::{self, AuditEntry, NewSession},
     registry::{display_key, StartError},
+    remote,
     session::{sealed::OFFER_REFUSED, SessionView},
     state::Cobrowse,
 };
@@ -318,6 +319,18 @@ async fn session_state(
     auth: AuthAgent,
     Path(id): Path<String>,
 ) -> Result<Json<SessionView>, ApiError> {
+    if cb.registry.get(&id).is_none() {
+        // Another node's session: its home answers, the permission is checked here.
+        let remote = remote::rest::state(&cb, &id)
+            .await
+            .ok_or(ApiError::NotFound)?;
+        auth.may_on(
+            Action::Read,
+            Some(&remote.owner),
+            &format!("co-browse {id}"),
+        )?;
+        return Ok(Json(remote.view));
+    }
     Ok(Json(session_for(&cb, &auth, &id, Action::Read)?.view()))
 }
 
@@ -342,6 +355,16 @@ async fn end_session(
     auth: AuthAgent,
     Path(id): Path<String>,
 ) -> Result<Json<SessionEnded>, ApiError> {
+    if cb.registry.get(&id).is_none() {
+        let remote = remote::rest::state(&cb, &id)
+            .await
+            .ok_or(ApiError::NotFound)?;
+        auth.may_on(Action::Act, Some(&remote.owner), &format!("co-browse {id}"))?;
+        if !remote::rest::end(&cb, &remote.node, &id).await {
+            return Err(ApiError::NotFound);
+        }
+        return Ok(Json(SessionEnded { ended: true }));
+    }
     let session = session_for(&cb, &auth, &id, Action::Act)?;
     cb.registry.end(&session, EndReason::AgentEnded).await;
     Ok(Json(SessionEnded { ended: true }))
@@ -442,10 +465,13 @@ async fn end_own_interaction(
     reason: EndReason,
 ) -> Result<Json<InteractionSessionsEnded>, ApiError> {
     auth.may(Action::Act, Scope::Own, &format!("interaction {id}"))?;
-    let ended = cb
+    let here = cb
         .registry
         .end_interaction_of(id, Some(auth.id()), reason)
         .await;
+    // The agent's sessions on this interaction may live on other nodes too.
+    let ended =
+        here + remote::rest::end_interaction_elsewhere(cb, id, Some(auth.id()), reason).await;
     Ok(Json(InteractionSessionsEnded {
         ended_sessions: ended,
     }))

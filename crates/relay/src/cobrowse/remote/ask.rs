@@ -170,19 +170,34 @@ pub async fn home_of(cb: &Cobrowse, side: &Side, hello: &Hello, piped: bool) -> 
     let Some(lookup) = Lookup::of(&hello.pairing) else {
         return Home::Here;
     };
-    let Ok(ask) = serde_json::to_vec(&lookup) else {
-        return Home::Here;
+    let nodes = find(client, &lookup, key).await;
+    match nodes.as_slice() {
+        [] => Home::Here,
+        [node] if node == cb.cluster.node() => Home::Here,
+        [node] => Home::Node(node.clone()),
+        _ => {
+            tracing::warn!(nodes = ?nodes, "a security key held by several nodes was refused");
+            Home::Ambiguous
+        }
+    }
+}
+
+/// The nodes that answer a find of `lookup` within [`FIND_WINDOW`]: every one when `all`
+/// (a security key, which two nodes might hold), else the first.
+pub(super) async fn find(client: &async_nats::Client, lookup: &Lookup, all: bool) -> Vec<String> {
+    let Ok(ask) = serde_json::to_vec(lookup) else {
+        return Vec::new();
     };
     let inbox = client.new_inbox();
     let Ok(mut answers) = client.subscribe(inbox.clone()).await else {
-        return Home::Here;
+        return Vec::new();
     };
     if client
         .publish_with_reply(FIND, inbox, ask.into())
         .await
         .is_err()
     {
-        return Home::Here;
+        return Vec::new();
     }
     let deadline = tokio::time::Instant::now() + FIND_WINDOW;
     let mut nodes: Vec<String> = Vec::new();
@@ -193,20 +208,12 @@ pub async fn home_of(cb: &Cobrowse, side: &Side, hello: &Hello, piped: bool) -> 
         if !nodes.contains(&found.node) {
             nodes.push(found.node);
         }
-        if !key {
+        if !all {
             break;
         }
     }
     let _ = answers.unsubscribe().await;
-    match nodes.as_slice() {
-        [] => Home::Here,
-        [node] if node == cb.cluster.node() => Home::Here,
-        [node] => Home::Node(node.clone()),
-        _ => {
-            tracing::warn!(nodes = ?nodes, "a security key held by several nodes was refused");
-            Home::Ambiguous
-        }
-    }
+    nodes
 }
 
 #[cfg(test)]

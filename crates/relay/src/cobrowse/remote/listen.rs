@@ -1,5 +1,6 @@
-//! A node's answers to the others: which sessions it holds (a find), and the connections
-//! they pipe here, served by the same connection code as a WebSocket.
+//! A node's answers to the others: which sessions it holds (a find), the connections they
+//! pipe here, served by the same connection code as a WebSocket, and their REST requests for
+//! the sessions it holds (`rest`).
 
 use std::sync::Arc;
 
@@ -10,6 +11,7 @@ use tokio::sync::watch;
 use super::{
     ask::{open_subject, read_open, Found, Lookup, FIND},
     pipe,
+    rest::{self, rest_subject},
 };
 use crate::{
     cluster::ClusterError,
@@ -39,6 +41,8 @@ pub async fn listen(
     };
     let mut finds = subscribe(FIND.to_owned()).await?;
     let mut opens = subscribe(open_subject(cb.cluster.node())).await?;
+    let mut rests = subscribe(rest_subject(cb.cluster.node())).await?;
+    let mut overs = subscribe(rest::interaction_subject(cb)).await?;
     let cb = cb.clone();
     tokio::spawn(async move {
         loop {
@@ -52,6 +56,14 @@ pub async fn listen(
                 open = opens.next() => {
                     let Some(open) = open else { return };
                     take_open(&cb, &client, open).await;
+                }
+                asked = rests.next() => {
+                    let Some(asked) = asked else { return };
+                    rest::answer(&cb, &client, asked).await;
+                }
+                over = overs.next() => {
+                    let Some(over) = over else { return };
+                    rest::interaction_over(&cb, &client, over).await;
                 }
             }
         }

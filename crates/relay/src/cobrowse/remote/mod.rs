@@ -7,8 +7,9 @@
 //! gate and every bound apply at the home unchanged.
 //!
 //! Subjects: [`ask::FIND`] (which node holds this key, offer, resume token or session?), `open`
-//! per node ([`ask::open_subject`]: [`listen`] serves this piped connection), and each pipe's
-//! `up` and `down`.
+//! per node ([`ask::open_subject`]: [`listen`] serves this piped connection), `rest` per node
+//! ([`rest::rest_subject`]: a session's state and end through any node's REST routes), and
+//! each pipe's `up` and `down`.
 //!
 //! **Invariants:** a security key two nodes both hold is refused, never paired with either
 //! agent's session; a piped connection is never piped on again; a node that hears nothing from
@@ -18,3 +19,4 @@ pub mod ask;
 pub mod forward;
 pub mod listen;
 pub mod pipe;
+pub mod rest;

@@ -85,7 +85,7 @@ pub(super) struct Observer {
 }
 
 /// A read-only view of a session for the REST API.
-#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
 pub struct SessionView {
     pub session_id: String,
     /// The primary interaction the session rides on.
