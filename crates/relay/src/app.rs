@@ -106,6 +106,7 @@ impl App {
             Arc::new(RoutingSignOut(routing.clone())),
         );
         accounts.sweep_disabled(Duration::from_secs(1), stopping.clone());
+        crate::accounts::fanout::join(&accounts, &cluster, stopping.clone()).await?;
         let streams = Streams::new(config.max_connections, config.streams_per_client);
         let (messaging, messaging_routes) = messaging::start(messaging::Deps {
             config: config.messaging.clone(),

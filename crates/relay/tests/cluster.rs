@@ -235,3 +235,38 @@ async fn two_nodes_retrying_the_same_webhooks_deliver_each_once() {
         node.stop().await;
     }
 }
+
+/// A password reset through one node takes the person's open sockets away on the others too.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_password_reset_through_one_node_closes_the_persons_sockets_on_another() {
+    use futures_util::StreamExt;
+    let nodes = Relay::cluster(2, |_| {}).await;
+    let (a, b) = (&nodes[0], &nodes[1]);
+    let alice = b.login("alice").await;
+    let mut desk = b.signed_in_socket("/ws/desk", &alice).await;
+    let ada = a.login("ada").await;
+    let (status, body) = a
+        .api(
+            &ada,
+            "POST",
+            "/api/admin/people/alice/password",
+            Some(json!({"password": "a new one, long enough"})),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    // The desk on b closes (a close frame, or the stream ends), well within the sweep's
+    // reach, which would never notice a password reset.
+    let closed = tokio::time::timeout(WAIT, async {
+        while let Some(message) = desk.next().await {
+            match message {
+                Ok(tokio_tungstenite::tungstenite::Message::Close(_)) | Err(_) => return,
+                Ok(_) => {}
+            }
+        }
+    })
+    .await;
+    assert!(closed.is_ok(), "alice's desk on b stayed open");
+    for node in nodes {
+        node.stop().await;
+    }
+}

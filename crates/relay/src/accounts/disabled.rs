@@ -60,7 +60,8 @@ pub(super) async fn sweep(
         let disabled: HashSet<String> = disabled.into_iter().collect();
         handled.retain(|id| disabled.contains(id));
         for agent in &disabled {
-            let held = holds.revoke(agent);
+            // Every node's sweep finds it: each revokes its own.
+            let held = holds.revoke_here(agent);
             let first = handled.insert(agent.clone());
             if held || first {
                 tracing::info!(agent = %agent, "a disabled agent was signed out");

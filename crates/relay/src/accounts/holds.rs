@@ -18,6 +18,14 @@ use tokio::sync::watch;
 #[derive(Clone, Default)]
 pub struct Holds {
     by_agent: Arc<Mutex<HashMap<String, watch::Sender<bool>>>>,
+    /// The other nodes, told of every revocation made here (`super::fanout`).
+    pub(super) elsewhere: Arc<std::sync::OnceLock<crate::cluster::Publisher<Revoked>>>,
+}
+
+/// A revocation, as the other nodes hear it.
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
+pub struct Revoked {
+    pub agent: String,
 }
 
 /// One connection's hold for its agent; [`Hold::revoked`] completes when the agent is
@@ -69,8 +77,19 @@ impl Holds {
         map.keys().cloned().collect()
     }
 
-    /// Revokes every hold of `agent`; `true` if it held anything.
+    /// Revokes every hold of `agent` on every node; `true` if it held anything here.
     pub fn revoke(&self, agent: &str) -> bool {
+        if let Some(elsewhere) = self.elsewhere.get() {
+            elsewhere.send(&Revoked {
+                agent: agent.to_owned(),
+            });
+        }
+        self.revoke_here(agent)
+    }
+
+    /// Revokes every hold of `agent` on this node only (another node told of it, or every
+    /// node's own sweep found it disabled); `true` if it held anything.
+    pub fn revoke_here(&self, agent: &str) -> bool {
         match self.map().remove(agent) {
             Some(sender) => {
                 sender.send_replace(true);

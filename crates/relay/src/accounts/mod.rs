@@ -16,12 +16,14 @@
 //! - `password`: hashes, checks, and the bounded pool checks run on.
 //! - `throttle`: failed sign-ins per account and per address, and their growing delays.
 //! - `origin`: which origins agent requests may come from.
-//! - `holds`: what each agent holds open; `disabled`: the sweep that revokes it.
+//! - `holds`: what each agent holds open; `disabled`: the sweep that revokes it; [`fanout`]:
+//!   revocations told to the other nodes.
 //! - `refusals`: the audit of what the policy (`crate::policy`) refused, bounded per person.
 //! - `service`: [`Accounts`], [`AuthAgent`] and the routes; `schemes`: how the API
 //!   description names the two ways a token is carried.
 
 mod disabled;
+pub mod fanout;
 mod holds;
 mod origin;
 mod password;

@@ -53,7 +53,7 @@ pub struct Accounts {
     /// Mark the session cookie `Secure` on every answer.
     secure_cookies: bool,
     /// What each agent holds open, taken away when it is disabled.
-    holds: Holds,
+    pub(super) holds: Holds,
     /// The audit of the policy's refusals.
     pub refusals: Refusals,
 }
