@@ -255,7 +255,7 @@ async fn when_the_customers_node_goes_the_page_resumes_through_another_with_its_
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn a_sessions_state_and_end_and_its_interactions_end_answer_through_any_node() {
+async fn a_sessions_state_end_observers_and_its_interactions_end_work_through_any_node() {
     let nodes = Relay::cluster(2, |_| {}).await;
     let (a, b) = (&nodes[0], &nodes[1]);
     let alice = b.login("alice").await;
@@ -295,6 +295,50 @@ async fn a_sessions_state_and_end_and_its_interactions_end_answer_through_any_no
             panic!("no end")
         };
         assert_eq!(end.reason, EndReason::AgentEnded);
+    }
+    // A supervisor observes the next session through a, which pipes her to b: she sees what
+    // the agent sees.
+    let (id, _resume, mut customer, mut agent) = paired_across(b, a, &alice).await;
+    let ada = a.login("ada").await;
+    let mut observer = a.observer(&ada, &id).await;
+    let (status, view) = a
+        .api(&alice, "GET", &format!("/api/cobrowse/sessions/{id}"), None)
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(view["observers"], 1, "{view}");
+    let sent = customer
+        .send(snapshot("https://shop.example/observed"))
+        .await;
+    // Each also hears of the observer (presence) before the snapshot.
+    for peer in [&mut agent, &mut observer] {
+        let mut seen = Vec::new();
+        while seen.len() < 5 {
+            let bytes = peer.recv_bytes().await;
+            if bytes == sent {
+                break;
+            }
+            seen.push(bytes);
+        }
+        assert!(seen.len() < 5, "the snapshot never came: {seen:?}");
+    }
+    // Bob, without the permission, is refused before any socket opens.
+    let bob = a.login("bob").await;
+    let status = a
+        .upgrade_status(&format!("/ws/observe?session={id}"), &bob)
+        .await;
+    assert_eq!(status, 403);
+    drop(observer);
+    let (status, _) = a
+        .api(
+            &alice,
+            "POST",
+            &format!("/api/cobrowse/sessions/{id}/end"),
+            None,
+        )
+        .await;
+    assert_eq!(status, 200);
+    for peer in [&mut customer, &mut agent] {
+        peer.recv_until(FrameKind::End).await;
     }
     // The call the next session rides on ends, told through a: b ends the session.
     let (_id, _resume, mut customer, mut agent) = paired_across(b, a, &alice).await;

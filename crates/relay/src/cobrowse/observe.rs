@@ -123,13 +123,17 @@ async fn observe_ws(
     let resource = format!("co-browse {}", q.session);
     // Observing needs the permission whoever's session it is: asked before the lookup.
     auth.may(Action::Observe, Scope::Others, &resource)?;
-    let session = cb
-        .registry
-        .get(&q.session)
-        .filter(|s| !s.has_ended())
-        .ok_or(ApiError::NotFound)?;
+    let observers = match cb.registry.get(&q.session) {
+        Some(session) if !session.has_ended() => session.observer_count(),
+        Some(_) => return Err(ApiError::NotFound),
+        // Another node's session: the socket is piped to it once the hello comes.
+        None => match super::remote::rest::state(&cb, &q.session).await {
+            Some(remote) if remote.view.end_reason.is_none() => remote.view.observers,
+            _ => return Err(ApiError::NotFound),
+        },
+    };
     let max = cb.config.max_observers;
-    if session.observer_count() >= max {
+    if observers >= max {
         return Err(ApiError::Conflict(format!(
             "this session already has {max} observers"
         )));
@@ -137,7 +141,7 @@ async fn observe_ws(
     let permit = cb.streams.open(client)?;
     let side = Side::Observer {
         agent: auth.agent,
-        session: session.id.clone(),
+        session: q.session.clone(),
     };
     let shared = cb.clone();
     Ok(crate::limits::bounded_websocket(ws, &cb.config)

@@ -440,6 +440,43 @@ impl Relay {
         Peer { ws, seq: 0 }
     }
 
+    /// The HTTP status a refused WebSocket upgrade of `path` as `token` got (101 if it opened).
+    pub async fn upgrade_status(&self, path: &str, token: &str) -> u16 {
+        let mut req = format!("ws://{}{path}", self.addr)
+            .into_client_request()
+            .unwrap();
+        req.headers_mut().insert(
+            "Authorization",
+            HeaderValue::from_str(&format!("Bearer {token}")).unwrap(),
+        );
+        match tokio_tungstenite::connect_async(req).await {
+            Ok(_) => 101,
+            Err(tokio_tungstenite::tungstenite::Error::Http(response)) => {
+                response.status().as_u16()
+            }
+            Err(e) => panic!("upgrading {path}: {e}"),
+        }
+    }
+
+    /// A supervisor observing `session` (`/ws/observe`), past its welcome.
+    pub async fn observer(&self, token: &str, session: &str) -> Peer {
+        let path = format!("/ws/observe?session={session}");
+        let mut peer = Peer {
+            ws: self.signed_in_socket(&path, token).await,
+            seq: 0,
+        };
+        let pairing = Pairing::Observe {
+            session_id: session.to_owned(),
+        };
+        peer.hello(Role::Agent, "", pairing).await;
+        let welcome = peer.recv().await;
+        assert!(
+            matches!(welcome.message, Message::Welcome(_)),
+            "{welcome:?}"
+        );
+        peer
+    }
+
     /// An agent joined to `session`, past its welcome.
     pub async fn agent(&self, token: &str, session: &str) -> Peer {
         let mut peer = self.agent_socket(token).await;

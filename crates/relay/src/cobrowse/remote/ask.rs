@@ -56,9 +56,9 @@ impl Lookup {
             Pairing::SecurityKey(key) => Lookup::Key(super::super::registry::normalize_key(key)),
             Pairing::OfferToken(token) => Lookup::Offer(token.clone()),
             Pairing::Resume { token, .. } => Lookup::Resume(token.clone()),
-            Pairing::AgentJoin { session_id } => Lookup::Session(session_id.clone()),
-            // An observer's upgrade already checked the session on this node.
-            Pairing::Observe { .. } => return None,
+            Pairing::AgentJoin { session_id } | Pairing::Observe { session_id } => {
+                Lookup::Session(session_id.clone())
+            }
         })
     }
 
@@ -90,6 +90,26 @@ pub(super) enum SideWire {
         name: String,
         roles: Vec<String>,
     },
+    /// A supervisor observing `session` (its permission was asked on the client's node).
+    Observer {
+        id: String,
+        name: String,
+        roles: Vec<String>,
+        session: String,
+    },
+}
+
+fn role_names(roles: &Roles) -> Vec<String> {
+    roles.iter().map(|r| r.as_str().to_owned()).collect()
+}
+
+fn agent_of(id: String, name: String, roles: &[String]) -> Agent {
+    let roles: Vec<Role> = roles.iter().filter_map(|r| Role::parse(r)).collect();
+    Agent {
+        id,
+        name,
+        roles: Roles::of(&roles),
+    }
 }
 
 impl SideWire {
@@ -102,23 +122,30 @@ impl SideWire {
             Side::Agent(agent) => Some(SideWire::Agent {
                 id: agent.id.clone(),
                 name: agent.name.clone(),
-                roles: agent.roles.iter().map(|r| r.as_str().to_owned()).collect(),
+                roles: role_names(&agent.roles),
             }),
-            Side::Observer { .. } => None,
+            Side::Observer { agent, session } => Some(SideWire::Observer {
+                id: agent.id.clone(),
+                name: agent.name.clone(),
+                roles: role_names(&agent.roles),
+                session: session.clone(),
+            }),
         }
     }
 
     pub(super) fn side(self) -> Side {
         match self {
             SideWire::Customer { site, addr } => Side::Customer { site, addr },
-            SideWire::Agent { id, name, roles } => {
-                let roles: Vec<Role> = roles.iter().filter_map(|r| Role::parse(r)).collect();
-                Side::Agent(Agent {
-                    id,
-                    name,
-                    roles: Roles::of(&roles),
-                })
-            }
+            SideWire::Agent { id, name, roles } => Side::Agent(agent_of(id, name, &roles)),
+            SideWire::Observer {
+                id,
+                name,
+                roles,
+                session,
+            } => Side::Observer {
+                agent: agent_of(id, name, &roles),
+                session,
+            },
         }
     }
 }
