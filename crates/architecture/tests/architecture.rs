@@ -71,10 +71,12 @@ const RELAY_LAYERS: &[(&str, &[&str])] = &[
     ("store", &["ids"]),
     ("error", &["store", "policy"]),
     ("sites", &["store", "ids"]),
+    // Accounts tells the other nodes of the revocations it makes (`accounts::fanout`);
+    // `cluster` imports nothing, so this points down.
     (
         "accounts",
         &[
-            "store", "ids", "error", "clients", "limits", "config", "policy",
+            "store", "ids", "error", "clients", "limits", "config", "policy", "cluster",
         ],
     ),
     ("clients", &["error"]),
