@@ -13,6 +13,22 @@ use common::{guest_conversation, Relay};
 use routing_support::{get_text, Desk};
 use serde_json::json;
 
+/// Sets `token`'s presence through `node`; the desk it answers.
+async fn presence(node: &Relay, token: &str, presence: &str) -> serde_json::Value {
+    let body = json!({ "presence": presence });
+    let (status, desk) = node
+        .api(token, "POST", "/api/routing/presence", Some(body))
+        .await;
+    assert_eq!(status, 200, "{desk}");
+    desk
+}
+
+/// A POST with an empty body through `node` as `token`, which must succeed.
+async fn post_ok(node: &Relay, token: &str, path: &str) {
+    let (status, body) = node.api(token, "POST", path, Some(json!({}))).await;
+    assert_eq!(status, 200, "{body}");
+}
+
 /// Whether `relay` says it decides routing (`routing_owner` on `/metrics`).
 async fn decides(relay: &Relay) -> bool {
     let (status, text) = get_text(relay, "/metrics", Some("scrape")).await;
@@ -37,42 +53,23 @@ async fn a_conversation_on_one_node_is_offered_to_an_agent_on_another_and_surviv
     assert!(!decides(&b).await, "and only one");
     // Alice signs in to routing through b, and her desk is on b.
     let alice = b.login("alice").await;
-    let (status, body) = b
-        .api(
-            &alice,
-            "POST",
-            "/api/routing/presence",
-            Some(json!({"presence": "available"})),
-        )
-        .await;
-    assert_eq!(status, 200, "{body}");
+    let body = presence(&b, &alice, "available").await;
     assert_eq!(body["presence"], "available", "the owner's desk, through b");
     let mut desk = Desk::on(&b, &alice).await;
     // A guest writes through b; a, deciding, offers it to Alice; b's desk hears of it.
     let (_guest, first) = guest_conversation(&b).await;
     desk.work(&first, Some("offered")).await;
-    let (status, body) = b
-        .api(
-            &alice,
-            "POST",
-            &format!("/api/routing/interactions/{first}/accept"),
-            Some(json!({})),
-        )
-        .await;
-    assert_eq!(status, 200, "{body}");
+    post_ok(
+        &b,
+        &alice,
+        &format!("/api/routing/interactions/{first}/accept"),
+    )
+    .await;
     desk.work(&first, Some("connected")).await;
     // An action on someone else's work is refused through b as on a (the refusal's kind
     // crosses with it).
     let bob = b.login("bob").await;
-    let (status, body) = a
-        .api(
-            &bob,
-            "POST",
-            "/api/routing/presence",
-            Some(json!({"presence": "busy"})),
-        )
-        .await;
-    assert_eq!(status, 200, "{body}");
+    presence(&a, &bob, "busy").await;
     let (status, _) = b
         .api(
             &bob,
@@ -212,28 +209,12 @@ async fn calls_from_a_connector_outlive_the_node_that_was_routing_them() {
     };
     // Bob takes call-1 through b; call-2 waits, with nobody available.
     let bob = b.login("bob").await;
-    let (status, body) = b
-        .api(
-            &bob,
-            "POST",
-            "/api/routing/presence",
-            Some(json!({"presence": "available"})),
-        )
-        .await;
-    assert_eq!(status, 200, "{body}");
+    presence(&b, &bob, "available").await;
     let mut bobs = Desk::on(&b, &bob).await;
     let (status, body) = offer_call(&b, &connector, "call-1").await;
     assert_eq!(status, 200, "{body}");
     bobs.work("call-1", Some("offered")).await;
-    let (status, body) = b
-        .api(
-            &bob,
-            "POST",
-            "/api/routing/interactions/call-1/accept",
-            Some(json!({})),
-        )
-        .await;
-    assert_eq!(status, 200, "{body}");
+    post_ok(&b, &bob, "/api/routing/interactions/call-1/accept").await;
     bobs.work("call-1", Some("connected")).await;
     let (status, body) = offer_call(&a, &connector, "call-2").await;
     assert_eq!(status, 200, "{body}");
@@ -244,26 +225,10 @@ async fn calls_from_a_connector_outlive_the_node_that_was_routing_them() {
     assert!(routing_support::item(&desk, "call-2").is_none(), "{desk}");
     let alice = b.login("alice").await;
     let mut alices = Desk::on(&b, &alice).await;
-    let (status, body) = b
-        .api(
-            &alice,
-            "POST",
-            "/api/routing/presence",
-            Some(json!({"presence": "available"})),
-        )
-        .await;
-    assert_eq!(status, 200, "{body}");
+    presence(&b, &alice, "available").await;
     alices.work("call-2", Some("offered")).await;
     // The connector ends call-1 through b: Bob's capacity is back.
-    let (status, body) = b
-        .api(
-            &connector,
-            "POST",
-            "/api/telephony/calls/call-1/ended",
-            Some(json!({})),
-        )
-        .await;
-    assert_eq!(status, 200, "{body}");
+    post_ok(&b, &connector, "/api/telephony/calls/call-1/ended").await;
     bobs.work("call-1", None).await;
     b.stop().await;
 }

@@ -419,12 +419,12 @@ impl Relay {
         peer
     }
 
-    /// A WebSocket to `path` signed in as `token`'s agent.
-    pub async fn signed_in_socket(
+    /// The upgrade request of a WebSocket to `path` signed in as `token`'s agent.
+    fn signed_in_request(
         &self,
         path: &str,
         token: &str,
-    ) -> WebSocketStream<MaybeTlsStream<TcpStream>> {
+    ) -> tokio_tungstenite::tungstenite::handshake::client::Request {
         let mut req = format!("ws://{}{path}", self.addr)
             .into_client_request()
             .unwrap();
@@ -432,6 +432,16 @@ impl Relay {
             "Authorization",
             HeaderValue::from_str(&format!("Bearer {token}")).unwrap(),
         );
+        req
+    }
+
+    /// A WebSocket to `path` signed in as `token`'s agent.
+    pub async fn signed_in_socket(
+        &self,
+        path: &str,
+        token: &str,
+    ) -> WebSocketStream<MaybeTlsStream<TcpStream>> {
+        let req = self.signed_in_request(path, token);
         tokio_tungstenite::connect_async(req).await.unwrap().0
     }
 
@@ -442,13 +452,7 @@ impl Relay {
 
     /// The HTTP status a refused WebSocket upgrade of `path` as `token` got (101 if it opened).
     pub async fn upgrade_status(&self, path: &str, token: &str) -> u16 {
-        let mut req = format!("ws://{}{path}", self.addr)
-            .into_client_request()
-            .unwrap();
-        req.headers_mut().insert(
-            "Authorization",
-            HeaderValue::from_str(&format!("Bearer {token}")).unwrap(),
-        );
+        let req = self.signed_in_request(path, token);
         match tokio_tungstenite::connect_async(req).await {
             Ok(_) => 101,
             Err(tokio_tungstenite::tungstenite::Error::Http(response)) => {
