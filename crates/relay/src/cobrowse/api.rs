@@ -297,6 +297,21 @@ fn session_for(
     Ok(session)
 }
 
+/// Session `id` another node holds, if `auth` may take `action` on it: its home answers, the
+/// permission is checked here, against the owner the home names.
+async fn remote_session_for(
+    cb: &Cobrowse,
+    auth: &AuthAgent,
+    id: &str,
+    action: Action,
+) -> Result<remote::rest::Remote, ApiError> {
+    let remote = remote::rest::state(cb, id)
+        .await
+        .ok_or(ApiError::NotFound)?;
+    auth.may_on(action, Some(&remote.owner), &format!("co-browse {id}"))?;
+    Ok(remote)
+}
+
 /// `GET /api/cobrowse/sessions/{id}`: the state of a live session.
 #[utoipa::path(
     get,
@@ -320,16 +335,11 @@ async fn session_state(
     Path(id): Path<String>,
 ) -> Result<Json<SessionView>, ApiError> {
     if cb.registry.get(&id).is_none() {
-        // Another node's session: its home answers, the permission is checked here.
-        let remote = remote::rest::state(&cb, &id)
-            .await
-            .ok_or(ApiError::NotFound)?;
-        auth.may_on(
-            Action::Read,
-            Some(&remote.owner),
-            &format!("co-browse {id}"),
-        )?;
-        return Ok(Json(remote.view));
+        return Ok(Json(
+            remote_session_for(&cb, &auth, &id, Action::Read)
+                .await?
+                .view,
+        ));
     }
     Ok(Json(session_for(&cb, &auth, &id, Action::Read)?.view()))
 }
@@ -356,10 +366,7 @@ async fn end_session(
     Path(id): Path<String>,
 ) -> Result<Json<SessionEnded>, ApiError> {
     if cb.registry.get(&id).is_none() {
-        let remote = remote::rest::state(&cb, &id)
-            .await
-            .ok_or(ApiError::NotFound)?;
-        auth.may_on(Action::Act, Some(&remote.owner), &format!("co-browse {id}"))?;
+        let remote = remote_session_for(&cb, &auth, &id, Action::Act).await?;
         if !remote::rest::end(&cb, &remote.node, &id).await {
             return Err(ApiError::NotFound);
         }

@@ -209,37 +209,57 @@ pub async fn home_of(cb: &Cobrowse, side: &Side, hello: &Hello, piped: bool) -> 
     }
 }
 
+/// Publishes `body` on `subject` and gathers the answers `keep` reads that come within
+/// `window`: all of them, or only the first when `first` (the one way a node asks the others
+/// a question).
+pub(super) async fn gather<T>(
+    client: &async_nats::Client,
+    subject: String,
+    body: Bytes,
+    window: Duration,
+    first: bool,
+    keep: impl Fn(&[u8]) -> Option<T>,
+) -> Vec<T> {
+    let inbox = client.new_inbox();
+    let Ok(mut answers) = client.subscribe(inbox.clone()).await else {
+        return Vec::new();
+    };
+    if client
+        .publish_with_reply(subject, inbox, body)
+        .await
+        .is_err()
+    {
+        return Vec::new();
+    }
+    let deadline = tokio::time::Instant::now() + window;
+    let mut got = Vec::new();
+    while let Ok(Some(answer)) = tokio::time::timeout_at(deadline, answers.next()).await {
+        let Some(kept) = keep(&answer.payload) else {
+            continue;
+        };
+        got.push(kept);
+        if first {
+            break;
+        }
+    }
+    let _ = answers.unsubscribe().await;
+    got
+}
+
 /// The nodes that answer a find of `lookup` within [`FIND_WINDOW`]: every one when `all`
 /// (a security key, which two nodes might hold), else the first.
 pub(super) async fn find(client: &async_nats::Client, lookup: &Lookup, all: bool) -> Vec<String> {
     let Ok(ask) = serde_json::to_vec(lookup) else {
         return Vec::new();
     };
-    let inbox = client.new_inbox();
-    let Ok(mut answers) = client.subscribe(inbox.clone()).await else {
-        return Vec::new();
-    };
-    if client
-        .publish_with_reply(FIND, inbox, ask.into())
-        .await
-        .is_err()
-    {
-        return Vec::new();
-    }
-    let deadline = tokio::time::Instant::now() + FIND_WINDOW;
+    let read = |a: &[u8]| serde_json::from_slice::<Found>(a).ok();
+    let answers = gather(client, FIND.to_owned(), ask.into(), FIND_WINDOW, !all, read).await;
     let mut nodes: Vec<String> = Vec::new();
-    while let Ok(Some(answer)) = tokio::time::timeout_at(deadline, answers.next()).await {
-        let Ok(found) = serde_json::from_slice::<Found>(&answer.payload) else {
-            continue;
-        };
+    for found in answers {
         if !nodes.contains(&found.node) {
             nodes.push(found.node);
         }
-        if !all {
-            break;
-        }
     }
-    let _ = answers.unsubscribe().await;
     nodes
 }
 

@@ -5,7 +5,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::ask::{find, Lookup};
+use super::ask::{find, gather, Lookup};
 use crate::cluster::MAX_NEWS_BYTES;
 use crate::cobrowse::{session::SessionView, state::Cobrowse};
 use protocol::EndReason;
@@ -57,29 +57,10 @@ pub async fn end_interaction_elsewhere(
     let Ok(body) = serde_json::to_vec(&over) else {
         return 0;
     };
-    let inbox = client.new_inbox();
-    let Ok(mut answers) = client.subscribe(inbox.clone()).await else {
-        return 0;
-    };
-    if client
-        .publish_with_reply(interaction_subject(cb), inbox, body.into())
-        .await
-        .is_err()
-    {
-        return 0;
-    }
-    let deadline = tokio::time::Instant::now() + GATHER;
-    let mut ended = 0;
-    while let Ok(Some(answer)) =
-        tokio::time::timeout_at(deadline, futures_util::StreamExt::next(&mut answers)).await
-    {
-        ended += std::str::from_utf8(&answer.payload)
-            .ok()
-            .and_then(|n| n.parse::<usize>().ok())
-            .unwrap_or(0);
-    }
-    let _ = answers.unsubscribe().await;
-    ended
+    let count = |a: &[u8]| std::str::from_utf8(a).ok()?.parse::<usize>().ok();
+    let subject = interaction_subject(cb);
+    let ended = gather(client, subject, body.into(), GATHER, false, count).await;
+    ended.into_iter().sum()
 }
 
 /// Another node's [`InteractionOver`]: ends this node's sessions riding on it, and says how
