@@ -96,10 +96,7 @@ pub(super) async fn answer(
             .flatten();
         let Some(ask) = ask else {
             cluster.refused.fetch_add(1, Ordering::Relaxed);
-            let refusal: Result<Answer, ServiceError> = Err(ServiceError::Stopped);
-            if let Ok(bytes) = serde_json::to_vec(&refusal) {
-                client.publish(reply, bytes.into()).await.ok();
-            }
+            respond(&client, reply, &Err(ServiceError::Stopped)).await;
             continue;
         };
         let (command, pending) = wire::join(ask);
@@ -108,10 +105,18 @@ pub(super) async fn answer(
         }
         let client = client.clone();
         tokio::spawn(async move {
-            let answer = pending.answer().await;
-            if let Ok(bytes) = serde_json::to_vec(&answer) {
-                client.publish(reply, bytes.into()).await.ok();
-            }
+            respond(&client, reply, &pending.answer().await).await;
         });
+    }
+}
+
+/// Sends the asking node its answer; an asker that went away is no matter.
+async fn respond(
+    client: &async_nats::Client,
+    reply: async_nats::Subject,
+    answer: &Result<Answer, ServiceError>,
+) {
+    if let Ok(bytes) = serde_json::to_vec(answer) {
+        client.publish(reply, bytes.into()).await.ok();
     }
 }

@@ -72,6 +72,8 @@ pub(super) struct Node {
     outlets: Arc<Outlets>,
     news: Option<Arc<Publisher<News>>>,
     owned: Option<Owned>,
+    /// Where this cluster's commands go to the owner.
+    command_subject: String,
     /// Until when the lease last renewed may be relied on.
     valid_until: Instant,
     forwards: Arc<Semaphore>,
@@ -83,11 +85,13 @@ impl Node {
             .cluster
             .publisher(deps.cluster.subject(NEWS_SUBJECT))
             .map(Arc::new);
+        let command_subject = deps.cluster.subject(COMMAND_SUBJECT);
         Node {
             deps,
             outlets: Arc::new(outlets),
             news,
             owned: None,
+            command_subject,
             valid_until: Instant::now(),
             forwards: Arc::new(Semaphore::new(FORWARDS)),
         }
@@ -166,7 +170,7 @@ impl Node {
         let Some(client) = self.deps.cluster.client().cloned() else {
             return;
         };
-        let subject = self.deps.cluster.subject(COMMAND_SUBJECT);
+        let subject = self.command_subject.clone();
         let Ok(permit) = self.forwards.clone().acquire_owned().await else {
             return;
         };
@@ -260,10 +264,7 @@ impl Node {
         }
         let mut answering = None;
         if let Some(client) = self.deps.cluster.client().cloned() {
-            match client
-                .subscribe(self.deps.cluster.subject(COMMAND_SUBJECT))
-                .await
-            {
+            match client.subscribe(self.command_subject.clone()).await {
                 Ok(requests) => {
                     let (stop, stopped) = oneshot::channel();
                     let task = tokio::spawn(answer(
@@ -386,24 +387,25 @@ struct Told {
     news: Option<Arc<Publisher<News>>>,
 }
 
-impl Riders for Told {
-    fn interaction_ended(&self, interaction: String) {
+impl Told {
+    fn tell_others(&self, interaction: &str, transferred: bool) {
         if let Some(news) = &self.news {
             news.send(&News::Rider {
-                interaction: interaction.clone(),
-                transferred: false,
+                interaction: interaction.to_owned(),
+                transferred,
             });
         }
+    }
+}
+
+impl Riders for Told {
+    fn interaction_ended(&self, interaction: String) {
+        self.tell_others(&interaction, false);
         self.here.interaction_ended(interaction);
     }
 
     fn interaction_transferred(&self, interaction: String) {
-        if let Some(news) = &self.news {
-            news.send(&News::Rider {
-                interaction: interaction.clone(),
-                transferred: true,
-            });
-        }
+        self.tell_others(&interaction, true);
         self.here.interaction_transferred(interaction);
     }
 }
