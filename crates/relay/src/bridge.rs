@@ -43,6 +43,28 @@ pub fn last_agent(history: &[Conversation], current: &str) -> Option<PreviousAge
         })
 }
 
+/// Conversation `conversation` of `contact` as routing takes it: media `message` in the
+/// messaging queue, back to the contact's last agent when its history names one.
+pub async fn arrival_of(messaging: &Messaging, conversation: &str, contact: &str) -> Arrival {
+    let (contact_id, current) = (contact.to_owned(), conversation.to_owned());
+    let last = messaging
+        .store
+        .read(move |db| queries::conversations_of_contact(db, &contact_id))
+        .await
+        .map(|history| last_agent(&history, &current))
+        .unwrap_or_else(|e| {
+            tracing::warn!(error = %e, "bridge: contact history; routing without last agent");
+            None
+        });
+    Arrival {
+        id: conversation.to_owned(),
+        media: Media::Message,
+        queue: messaging.config.routing_queue.clone(),
+        priority: None,
+        last_agent: last,
+    }
+}
+
 /// What a routing assignment means for the conversation it carries.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Follow {
@@ -195,24 +217,7 @@ impl Bridge {
             tracing::error!(error = %e, "bridge: no messaging queue; conversation not routed");
             return;
         }
-        let (contact_id, current) = (contact.to_owned(), conversation.to_owned());
-        let last = self
-            .messaging
-            .store
-            .read(move |db| queries::conversations_of_contact(db, &contact_id))
-            .await
-            .map(|history| last_agent(&history, &current))
-            .unwrap_or_else(|e| {
-                tracing::warn!(error = %e, "bridge: contact history; routing without last agent");
-                None
-            });
-        let arrival = Arrival {
-            id: conversation.to_owned(),
-            media: Media::Message,
-            queue: self.queue().to_owned(),
-            priority: None,
-            last_agent: last,
-        };
+        let arrival = arrival_of(&self.messaging, conversation, contact).await;
         match self.routing.arrive(arrival).await {
             Ok(()) => {}
             Err(ServiceError::DuplicateInteraction(_)) => {

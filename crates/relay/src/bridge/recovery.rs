@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use futures_util::future::BoxFuture;
 
-use super::last_agent;
+use super::arrival_of;
 use crate::messaging::{model::ConversationState, queries, Messaging};
 use crate::routing::{
     node::Recovery,
@@ -61,7 +61,7 @@ impl Recovery for Recovered {
     }
 
     fn waiting(&self) -> BoxFuture<'static, Vec<Arrival>> {
-        let (messaging, queue) = (self.0.clone(), self.queue());
+        let messaging = self.0.clone();
         Box::pin(async move {
             let waiting = messaging
                 .store
@@ -76,21 +76,8 @@ impl Recovery for Recovered {
             };
             let mut arrivals = Vec::with_capacity(rows.len());
             for s in rows {
-                let (contact, current) = (s.conversation.contact_id, s.conversation.id);
-                let id = current.clone();
-                let last = messaging
-                    .store
-                    .read(move |db| queries::conversations_of_contact(db, &contact))
-                    .await
-                    .map(|history| last_agent(&history, &current))
-                    .unwrap_or(None);
-                arrivals.push(Arrival {
-                    id,
-                    media: Media::Message,
-                    queue: queue.clone(),
-                    priority: None,
-                    last_agent: last,
-                });
+                let (id, contact) = (&s.conversation.id, &s.conversation.contact_id);
+                arrivals.push(arrival_of(&messaging, id, contact).await);
             }
             arrivals
         })
