@@ -300,6 +300,29 @@ async fn a_sessions_state_end_observers_and_its_interactions_end_work_through_an
     // the agent sees.
     let (id, _resume, mut customer, mut agent) = paired_across(b, a, &alice).await;
     let ada = a.login("ada").await;
+    // Her list of live sessions holds it through either node, named by its home; Bob, who
+    // may not observe, is refused the list.
+    let mut homes = Vec::new();
+    for node in [a, b] {
+        let (status, list) = node.api(&ada, "GET", "/api/cobrowse/sessions", None).await;
+        assert_eq!(status, 200, "{list}");
+        let list = list.as_array().expect("a list").clone();
+        assert_eq!(list.len(), 1, "{list:?}");
+        assert_eq!(list[0]["session_id"], id.as_str());
+        assert_eq!(list[0]["paired"], true);
+        homes.push((list[0]["node"].clone(), list[0]["agent_id"].clone()));
+    }
+    assert_eq!(
+        homes[0], homes[1],
+        "one home and one owner, whoever is asked"
+    );
+    assert!(
+        homes[0].0.as_str().is_some_and(|n| !n.is_empty()),
+        "{homes:?}"
+    );
+    let bob = a.login("bob").await;
+    let (status, _) = a.api(&bob, "GET", "/api/cobrowse/sessions", None).await;
+    assert_eq!(status, 403);
     let mut observer = a.observer(&ada, &id).await;
     let (status, view) = a
         .api(&alice, "GET", &format!("/api/cobrowse/sessions/{id}"), None)
@@ -322,7 +345,6 @@ async fn a_sessions_state_end_observers_and_its_interactions_end_work_through_an
         assert!(seen.len() < 5, "the snapshot never came: {seen:?}");
     }
     // Bob, without the permission, is refused before any socket opens.
-    let bob = a.login("bob").await;
     let status = a
         .upgrade_status(&format!("/ws/observe?session={id}"), &bob)
         .await;

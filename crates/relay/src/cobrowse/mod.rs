@@ -10,7 +10,8 @@
 //! - [`connection`]: one WebSocket: `hello`, pairing, then the read loop.
 //! - [`registry`]: live sessions, keys, offers, resume tokens; ends sessions on time.
 //! - [`limiter`]: the failed-guess budgets for security keys (pure).
-//! - [`observe`]: a supervisor's list of live sessions and the silent observer's upgrade.
+//! - [`observe`]: a supervisor's list of live sessions and the silent observer's upgrade;
+//!   [`live`]: what the list says, this node's part of it.
 //! - [`session`]: one session's control state, peers, observers and late-join buffer; decides
 //!   each frame.
 //! - [`page`]: the late-join buffer (pure).
@@ -30,6 +31,7 @@ pub mod connection;
 pub mod counters;
 mod encryption_rule;
 pub mod limiter;
+pub mod live;
 pub mod observe;
 pub mod page;
 pub mod peer;

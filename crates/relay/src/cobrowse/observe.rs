@@ -11,13 +11,12 @@ use axum::{
     response::{IntoResponse, Response},
     Json,
 };
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 use super::{
     connection::{serve, Side},
-    registry::interaction_name,
-    session::SessionView,
+    live::{self, LiveSession},
     state::Cobrowse,
 };
 use crate::{
@@ -34,27 +33,16 @@ pub fn routes() -> OpenApiRouter<Arc<Cobrowse>> {
         .routes(routes!(observe_ws))
 }
 
-/// One live session as a supervisor's list shows it.
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct LiveSession {
-    #[serde(flatten)]
-    pub view: SessionView,
-    /// The agent whose session it is.
-    pub agent_id: String,
-    /// `voice`, `web_chat` or `web_messaging`.
-    #[schema(value_type = String)]
-    pub interaction: &'static str,
-}
-
-/// `GET /api/cobrowse/sessions`: every live session of this relay (paired or waiting), for a
-/// supervisor to pick one to observe.
+/// `GET /api/cobrowse/sessions`: every live session of the cluster (paired or waiting), for
+/// a supervisor to pick one to observe: this node's, and what the other nodes answer.
 #[utoipa::path(
     get,
     path = "/api/cobrowse/sessions",
     tag = "cobrowse",
     summary = "Live co-browse sessions, for a supervisor to pick one to observe (needs \
         cobrowse.observe)",
-    description = "Every live session of this relay, paired or waiting, by id",
+    description = "Every live session of the cluster, paired or waiting, by id, through \
+        any node (each names the node that holds it)",
     security(("cookie" = []), ("bearer" = [])),
     responses(
         (status = 200, description = "The sessions", body = Vec<LiveSession>),
@@ -67,17 +55,8 @@ async fn live_sessions(
     auth: AuthAgent,
 ) -> Result<Json<Vec<LiveSession>>, ApiError> {
     auth.may(Action::Observe, Scope::Others, "co-browse sessions")?;
-    let mut live: Vec<LiveSession> = cb
-        .registry
-        .live_sessions()
-        .into_iter()
-        .filter(|s| !s.has_ended())
-        .map(|s| LiveSession {
-            view: s.view(),
-            agent_id: s.agent_id.clone(),
-            interaction: interaction_name(s.interaction),
-        })
-        .collect();
+    let mut live = live::here(&cb);
+    live.extend(super::remote::rest::live_elsewhere(&cb).await);
     live.sort_by(|a, b| a.view.session_id.cmp(&b.view.session_id));
     Ok(Json(live))
 }

@@ -11,11 +11,12 @@ use serde::{Deserialize, Serialize};
 use super::super::state::{Cobrowse, Side};
 use crate::{
     accounts::Agent,
+    cluster::Cluster,
     policy::{Role, Roles},
 };
 
-/// Which node holds what a hello names.
-pub const FIND: &str = "relay.cobrowse.find";
+/// Which node holds what a hello names (scoped to the cluster, as every subject here is).
+const FIND_BASE: &str = "relay.cobrowse.find";
 /// How long a node waits for the others to say they hold it. A security key is waited for the
 /// whole window, so a key two nodes made is seen twice; the rest take the first answer.
 const FIND_WINDOW: Duration = Duration::from_millis(150);
@@ -24,9 +25,14 @@ pub(super) const OPEN_TIMEOUT: Duration = Duration::from_secs(2);
 /// The largest hello carried by an open request.
 const MAX_OPEN_BYTES: usize = 64 * 1024;
 
-/// The subject on which `node` takes piped connections.
-pub fn open_subject(node: &str) -> String {
-    format!("relay.cobrowse.open.{node}")
+/// This cluster's subject for finds.
+pub fn find_subject(cluster: &Cluster) -> String {
+    cluster.subject(FIND_BASE)
+}
+
+/// The subject on which `node` of this cluster takes piped connections.
+pub fn open_subject(cluster: &Cluster, node: &str) -> String {
+    cluster.subject(&format!("relay.cobrowse.open.{node}"))
 }
 
 /// Where a connection's session lives.
@@ -197,7 +203,7 @@ pub async fn home_of(cb: &Cobrowse, side: &Side, hello: &Hello, piped: bool) -> 
     let Some(lookup) = Lookup::of(&hello.pairing) else {
         return Home::Here;
     };
-    let nodes = find(client, &lookup, key).await;
+    let nodes = find(&cb.cluster, client, &lookup, key).await;
     match nodes.as_slice() {
         [] => Home::Here,
         [node] if node == cb.cluster.node() => Home::Here,
@@ -248,12 +254,25 @@ pub(super) async fn gather<T>(
 
 /// The nodes that answer a find of `lookup` within [`FIND_WINDOW`]: every one when `all`
 /// (a security key, which two nodes might hold), else the first.
-pub(super) async fn find(client: &async_nats::Client, lookup: &Lookup, all: bool) -> Vec<String> {
+pub(super) async fn find(
+    cluster: &Cluster,
+    client: &async_nats::Client,
+    lookup: &Lookup,
+    all: bool,
+) -> Vec<String> {
     let Ok(ask) = serde_json::to_vec(lookup) else {
         return Vec::new();
     };
     let read = |a: &[u8]| serde_json::from_slice::<Found>(a).ok();
-    let answers = gather(client, FIND.to_owned(), ask.into(), FIND_WINDOW, !all, read).await;
+    let answers = gather(
+        client,
+        find_subject(cluster),
+        ask.into(),
+        FIND_WINDOW,
+        !all,
+        read,
+    )
+    .await;
     let mut nodes: Vec<String> = Vec::new();
     for found in answers {
         if !nodes.contains(&found.node) {

@@ -82,7 +82,10 @@ pub async fn forward<S: Socket + 'static>(
     let request = async_nats::Request::new()
         .payload(payload)
         .timeout(Some(OPEN_TIMEOUT));
-    match client.send_request(open_subject(node), request).await {
+    match client
+        .send_request(open_subject(&cb.cluster, node), request)
+        .await
+    {
         Ok(answer) if &answer.payload[..] == b"ok" => {}
         _ => return close_now(socket, lost()).await,
     }

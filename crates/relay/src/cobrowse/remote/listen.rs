@@ -1,6 +1,6 @@
 //! A node's answers to the others: which sessions it holds (a find), the connections they
-//! pipe here, served by the same connection code as a WebSocket, and their REST requests for
-//! the sessions it holds (`rest`).
+//! pipe here, served by the same connection code as a WebSocket, their REST requests for
+//! the sessions it holds, and their asks for its live sessions (`rest`).
 
 use std::sync::Arc;
 
@@ -9,7 +9,7 @@ use futures_util::StreamExt;
 use tokio::sync::watch;
 
 use super::{
-    ask::{open_subject, read_open, Found, Lookup, FIND},
+    ask::{find_subject, open_subject, read_open, Found, Lookup},
     pipe,
     rest::{self, rest_subject},
 };
@@ -39,10 +39,11 @@ pub async fn listen(
                 })
         }
     };
-    let mut finds = subscribe(FIND.to_owned()).await?;
-    let mut opens = subscribe(open_subject(cb.cluster.node())).await?;
-    let mut rests = subscribe(rest_subject(cb.cluster.node())).await?;
+    let mut finds = subscribe(find_subject(&cb.cluster)).await?;
+    let mut opens = subscribe(open_subject(&cb.cluster, cb.cluster.node())).await?;
+    let mut rests = subscribe(rest_subject(&cb.cluster, cb.cluster.node())).await?;
     let mut overs = subscribe(rest::interaction_subject(cb)).await?;
+    let mut lives = subscribe(rest::live_subject(cb)).await?;
     let cb = cb.clone();
     tokio::spawn(async move {
         loop {
@@ -64,6 +65,10 @@ pub async fn listen(
                 over = overs.next() => {
                     let Some(over) = over else { return };
                     rest::interaction_over(&cb, &client, over).await;
+                }
+                live = lives.next() => {
+                    let Some(live) = live else { return };
+                    rest::answer_live(&cb, &client, live).await;
                 }
             }
         }

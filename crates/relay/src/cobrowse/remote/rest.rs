@@ -6,22 +6,72 @@
 use serde::{Deserialize, Serialize};
 
 use super::ask::{find, gather, Lookup};
-use crate::cluster::MAX_NEWS_BYTES;
-use crate::cobrowse::{session::SessionView, state::Cobrowse};
+use crate::cluster::{Cluster, MAX_NEWS_BYTES};
+use crate::cobrowse::{
+    live::{self, LiveSession},
+    session::SessionView,
+    state::Cobrowse,
+};
 use protocol::EndReason;
 
 /// How long a home has to answer.
 const ANSWER_WITHIN: std::time::Duration = std::time::Duration::from_secs(2);
 
-/// Where a node takes REST requests for the sessions it holds.
-pub fn rest_subject(node: &str) -> String {
-    format!("relay.cobrowse.rest.{node}")
+/// Where `node` of this cluster takes REST requests for the sessions it holds.
+pub fn rest_subject(cluster: &Cluster, node: &str) -> String {
+    cluster.subject(&format!("relay.cobrowse.rest.{node}"))
 }
 
 /// Where every node of the cluster hears that an interaction ended or moved.
 const INTERACTION_BASE: &str = "relay.cobrowse.interaction";
 /// How long the asking node gathers the other nodes' counts.
 const GATHER: std::time::Duration = std::time::Duration::from_millis(150);
+
+/// Where every node of the cluster is asked for its live sessions.
+const LIVE_BASE: &str = "relay.cobrowse.live";
+
+/// This cluster's subject for the live-session list.
+pub fn live_subject(cb: &Cobrowse) -> String {
+    cb.cluster.subject(LIVE_BASE)
+}
+
+/// The other nodes' live sessions, as each answers within the gather window (a node that
+/// does not answer in time is left out of this list, not waited for).
+pub async fn live_elsewhere(cb: &Cobrowse) -> Vec<LiveSession> {
+    let Some(client) = cb.cluster.client() else {
+        return Vec::new();
+    };
+    let from = cb.cluster.node().to_owned();
+    let read = |a: &[u8]| serde_json::from_slice::<Vec<LiveSession>>(a).ok();
+    let subject = live_subject(cb);
+    let answers = gather(
+        client,
+        subject,
+        from.into_bytes().into(),
+        GATHER,
+        false,
+        read,
+    )
+    .await;
+    answers.into_iter().flatten().collect()
+}
+
+/// Another node's ask for the live sessions: this node's, bounded to one news message.
+pub(super) async fn answer_live(
+    cb: &Cobrowse,
+    client: &async_nats::Client,
+    message: async_nats::Message,
+) {
+    let Some(reply) = message.reply else { return };
+    if &message.payload[..] == cb.cluster.node().as_bytes() {
+        return;
+    }
+    let (body, whole) = live::bounded_json(&live::here(cb), MAX_NEWS_BYTES);
+    if !whole {
+        tracing::warn!("this node's live sessions do not fit one answer: the list is cut");
+    }
+    let _ = client.publish(reply, body.into()).await;
+}
 
 /// An agent's interaction ended or moved: every node ends the agent's sessions riding on it.
 #[derive(Debug, Serialize, Deserialize)]
@@ -122,7 +172,7 @@ async fn ask(cb: &Cobrowse, node: &str, ask: &RestAsk) -> Option<RestAnswer> {
         .payload(body.into())
         .timeout(Some(ANSWER_WITHIN));
     let answer = client
-        .send_request(rest_subject(node), request)
+        .send_request(rest_subject(&cb.cluster, node), request)
         .await
         .ok()?;
     if answer.payload.len() > MAX_NEWS_BYTES {
@@ -134,7 +184,7 @@ async fn ask(cb: &Cobrowse, node: &str, ask: &RestAsk) -> Option<RestAnswer> {
 /// Session `id` on another node, if one holds it.
 pub async fn state(cb: &Cobrowse, id: &str) -> Option<Remote> {
     let client = cb.cluster.client()?;
-    let node = find(client, &Lookup::Session(id.to_owned()), false)
+    let node = find(&cb.cluster, client, &Lookup::Session(id.to_owned()), false)
         .await
         .into_iter()
         .find(|n| n != cb.cluster.node())?;
