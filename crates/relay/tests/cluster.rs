@@ -83,13 +83,32 @@ async fn a_guest_on_one_node_and_its_agent_on_another_see_each_other_live() {
 }
 
 /// A call lives on the node that placed it; its news reach the guest's stream on another node.
+/// A guest's request to `relay` (its token in the header, from the site's origin).
+async fn as_guest(
+    relay: &Relay,
+    guest: &str,
+    method: &str,
+    path: &str,
+    body: Option<serde_json::Value>,
+) -> (u16, serde_json::Value) {
+    let headers = [("Origin", ORIGIN), ("X-Guest-Token", guest)];
+    relay.http(method, path, &headers, body).await
+}
+
+/// The call lives on b, where Alice placed it; everything else reaches a: the widget's
+/// stream and requests, Alice's console stream and her hang-up, another guest's forgery.
 #[tokio::test(flavor = "multi_thread")]
-async fn a_call_placed_on_one_node_rings_the_guest_listening_on_another() {
-    let nodes = Relay::cluster(2, |_| {}).await;
+async fn a_call_placed_on_one_node_is_answered_signalled_and_ended_through_another() {
+    let nodes = Relay::cluster(2, |c| {
+        c.messaging.calls.redial_after = Duration::from_millis(300);
+    })
+    .await;
     let (a, b) = (&nodes[0], &nodes[1]);
     let alice = b.login("alice").await;
     let (guest, conv) = guest_conversation(a).await;
+    let (intruder, _other) = guest_conversation(a).await;
     let mut widget = Stream::guest(a, &guest).await;
+    let mut console = Stream::agent(a, &alice).await;
     let path = format!("/api/messaging/conversations/{conv}");
     assert_eq!(
         b.api(&alice, "POST", &format!("{path}/assign"), None)
@@ -97,29 +116,79 @@ async fn a_call_placed_on_one_node_rings_the_guest_listening_on_another() {
             .0,
         200
     );
-    let (status, started) = b
-        .api(
-            &alice,
-            "POST",
-            &format!("{path}/call"),
-            Some(json!({"media": "voice"})),
-        )
-        .await;
+    let ring = Some(json!({"media": "voice"}));
+    let (status, started) = b.api(&alice, "POST", &format!("{path}/call"), ring).await;
     assert_eq!(status, 200, "{started}");
     let call = started["call"]["id"].as_str().unwrap().to_owned();
     widget.until("\"event\":\"ringing\"").await;
     widget.until(&call).await;
-    // The agent's offer crosses too, and the end with its reason.
+    // A second ring through a finds the call on b: one call per conversation, cluster-wide.
+    let ring = Some(json!({"media": "voice"}));
+    let (status, _) = a.api(&alice, "POST", &format!("{path}/call"), ring).await;
+    assert_eq!(status, 409);
+    // Both sides read the call through a.
+    let (status, current) = as_guest(a, &guest, "GET", "/api/messaging/guest/call", None).await;
+    assert_eq!((status, current["call"]["id"].clone()), (200, json!(call)));
+    let (status, options) = a.api(&alice, "GET", &format!("{path}/call"), None).await;
+    assert_eq!((status, options["call"]["id"].clone()), (200, json!(call)));
+    // The agent's offer crosses to the widget.
     let offer = json!({"kind": "description", "sdp_type": "offer",
                        "sdp": "v=0\r\no=- 7 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\n"});
     let signal = format!("{path}/call/{call}/signal");
     assert_eq!(b.api(&alice, "POST", &signal, Some(offer)).await.0, 204);
     widget.until("o=- 7 2 IN IP4").await;
-    let (status, body) = b
+    // The guest answers through a: b decides, and Alice's console on a hears it.
+    let answer = format!("/api/messaging/guest/call/{call}/answer");
+    let body = Some(json!({"answer": "audio"}));
+    let (status, live) = as_guest(a, &guest, "POST", &answer, body).await;
+    assert_eq!(status, 200, "{live}");
+    assert_eq!(live["call"]["phase"], "live");
+    console.until("\"event\":\"accepted\"").await;
+    // Answering twice is refused with the home's own reason and status.
+    let body = Some(json!({"answer": "audio"}));
+    let (status, again) = as_guest(a, &guest, "POST", &answer, body).await;
+    assert_eq!(status, 409, "{again}");
+    assert!(again.to_string().contains("not ringing"), "{again}");
+    // The guest's answer SDP crosses back through a to Alice.
+    let reply = json!({"kind": "description", "sdp_type": "answer",
+                       "sdp": "v=0\r\no=- 9 3 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\n"});
+    let guest_signal = format!("/api/messaging/guest/call/{call}/signal");
+    let (status, body) = as_guest(a, &guest, "POST", &guest_signal, Some(reply.clone())).await;
+    assert_eq!(status, 204, "{body}");
+    console.until("o=- 9 3 IN IP4").await;
+    // Another guest naming this call is refused through a: no call in its conversation.
+    let forged = json!({"kind": "description", "sdp_type": "answer",
+                        "sdp": "v=0\r\no=- 66 6 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\n"});
+    let (status, _) = as_guest(a, &intruder, "POST", &guest_signal, Some(forged)).await;
+    assert_eq!(status, 409);
+    let end = format!("/api/messaging/guest/call/{call}/end");
+    assert_eq!(as_guest(a, &intruder, "POST", &end, None).await.0, 409);
+    // Alice hangs up through a; the end is written on b's say, with who ended it.
+    let (status, body) = a
         .api(&alice, "POST", &format!("{path}/call/{call}/end"), None)
         .await;
     assert!(status == 200 || status == 204, "{status} {body}");
     widget.until("\"event\":\"ended\"").await;
+    let (status, current) = as_guest(a, &guest, "GET", "/api/messaging/guest/call", None).await;
+    assert_eq!((status, current["call"].clone()), (200, json!(null)));
+    // The next call ends when the conversation is wrapped up through a.
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    let ring = Some(json!({"media": "voice"}));
+    let (status, started) = b.api(&alice, "POST", &format!("{path}/call"), ring).await;
+    assert_eq!(status, 200, "{started}");
+    let second = started["call"]["id"].as_str().unwrap().to_owned();
+    widget.until(&second).await;
+    let (status, body) = a
+        .api(&alice, "POST", &format!("{path}/wrap-up"), None)
+        .await;
+    assert_eq!(status, 204, "{body}");
+    widget.until("conversation_ended").await;
+    let (status, view) = b.api(&alice, "GET", &path, None).await;
+    assert_eq!(status, 200);
+    let text = view.to_string();
+    for kind in ["call_offered", "call_accepted", "call_ended"] {
+        assert!(text.contains(kind), "{kind} missing from {text}");
+    }
     for node in nodes {
         node.stop().await;
     }

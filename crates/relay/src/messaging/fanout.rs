@@ -1,8 +1,8 @@
 //! Messaging's pushes across nodes: what one node's service tells its streams (a message,
 //! typing, a read mark, a delivery, a timeline event), the other nodes' streams hear too,
 //! over the cluster (`crate::cluster`), so a widget on one node and its agent on another see
-//! each other live. A call's news cross too (the call itself lives on the node that placed
-//! it, where its requests must go).
+//! each other live. A call's news cross too; the call itself lives on the node that placed
+//! it, where `call::remote` carries its requests.
 
 use std::sync::Arc;
 
@@ -18,19 +18,24 @@ pub async fn join(
     cluster: &Arc<Cluster>,
     shutdown: watch::Receiver<bool>,
 ) -> Result<(), ClusterError> {
-    let Some(publisher) = cluster.publisher(PUSH_SUBJECT) else {
+    let Some(publisher) = cluster.publisher(cluster.subject(PUSH_SUBJECT)) else {
         return Ok(());
     };
     let here = svc.clone();
+    let shutdown_calls = shutdown.clone();
     cluster
-        .listen(PUSH_SUBJECT, shutdown, move |mut push: Push| {
-            push.from_afar = true;
-            here.push_here(push)
-        })
+        .listen(
+            cluster.subject(PUSH_SUBJECT),
+            shutdown,
+            move |mut push: Push| {
+                push.from_afar = true;
+                here.push_here(push)
+            },
+        )
         .await?;
     // Set once: a second join is a no-op.
     let _ = svc.fanout.set(publisher);
-    Ok(())
+    super::call::remote::join(svc, cluster, shutdown_calls).await
 }
 
 #[cfg(test)]

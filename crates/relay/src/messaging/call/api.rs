@@ -65,6 +65,7 @@ impl From<CallRefusal> for ApiError {
             CallRefusal::Routing(why) => ApiError::Conflict(why),
             CallRefusal::NotOffered(_) => ApiError::Forbidden(e.to_string()),
             CallRefusal::Messaging(e) => e.into(),
+            CallRefusal::Elsewhere(why) => ApiError::Unavailable(why),
         }
     }
 }
@@ -172,7 +173,7 @@ async fn options(
 ) -> Result<Json<CallOptions>, ApiError> {
     let c = acted_on(&s, &auth, &id).await?;
     let media = s.svc.calls.allowed(auth.id(), &c.id).await;
-    let call = s.svc.calls.of_conversation(&c.id);
+    let call = s.svc.call_of(&c.id).await;
     Ok(Json(CallOptions { media, call }))
 }
 
@@ -197,7 +198,7 @@ async fn agent_signal(
 ) -> Result<StatusCode, ApiError> {
     let c = acted_on(&s, &auth, &id).await?;
     let signal: Signal = parse(&body)?;
-    s.svc.call_signal(&c, &call, Side::Agent, signal)?;
+    s.svc.call_signal(&c, &call, Side::Agent, signal).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -243,7 +244,7 @@ pub struct GuestCall {
     security(()))]
 async fn guest_call(State(s): State<MsgState>, guest: Guest) -> Result<Json<GuestCall>, ApiError> {
     let call = match latest_of(&s.svc, &guest).await? {
-        Some(c) => s.svc.calls.of_conversation(&c.id),
+        Some(c) => s.svc.call_of(&c.id).await,
         None => None,
     };
     Ok(Json(GuestCall { call }))
@@ -326,7 +327,7 @@ async fn guest_signal(
     Json(signal): Json<Signal>,
 ) -> Result<StatusCode, ApiError> {
     let c = guest_conversation(&s, &guest).await?;
-    s.svc.call_signal(&c, &call, Side::Customer, signal)?;
+    s.svc.call_signal(&c, &call, Side::Customer, signal).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -100,7 +100,7 @@ pub struct Ended {
 }
 
 /// Why a call operation was refused.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, Serialize, Deserialize)]
 pub enum CallError {
     #[error("a call is already ringing or live in this conversation")]
     ConversationBusy,

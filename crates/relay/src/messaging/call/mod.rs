@@ -11,16 +11,22 @@
 //! ([`CallSeat`], given by the composition root), so no new work is offered to her.
 //!
 //! - [`service`]: what the handlers call (on [`super::Messaging`]), and the ring timer;
+//! - [`remote`]: a call's requests carried to the node that holds it (`wire`: what crosses);
+//! - [`refusal`]: why a request was refused;
 //! - [`api`]: the agent's and the guest's routes.
 //!
-//! Calls live in the node's memory: a relay restart ends them (both sides' pages see their
-//! streams close and tear the call down).
+//! Calls live in the memory of the node that placed them; a request for a call that reaches
+//! another node is carried to it ([`remote`]). A restart of that node ends them (both sides'
+//! pages see their streams close and tear the call down).
 
 pub mod api;
 pub mod book;
 pub mod ice;
+pub mod refusal;
+pub mod remote;
 pub mod service;
 pub mod signal;
+mod wire;
 
 use std::sync::{Arc, Mutex, OnceLock};
 
@@ -29,8 +35,33 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::Notify;
 use utoipa::ToSchema;
 
+use crate::cluster::Cluster;
+
 pub use book::{Answer, Call, CallError, EndReason, Offered, Side};
 pub use signal::{Signal, SignalError};
+
+const FIND_BASE: &str = "relay.messaging.call.find";
+const ASK_BASE: &str = "relay.messaging.call.ask";
+
+/// This node's way to the others, once it joined them.
+pub struct Link {
+    pub(crate) client: async_nats::Client,
+    pub(crate) cluster: Arc<Cluster>,
+}
+
+impl Link {
+    pub(crate) fn new(client: async_nats::Client, cluster: Arc<Cluster>) -> Self {
+        Link { client, cluster }
+    }
+
+    pub(crate) fn find_subject(&self) -> String {
+        self.cluster.subject(FIND_BASE)
+    }
+
+    pub(crate) fn ask_subject(&self, node: &str) -> String {
+        self.cluster.subject(&format!("{ASK_BASE}.{node}"))
+    }
+}
 
 /// How routing is told that an agent is on a call placed from a conversation. The
 /// composition root implements it over routing's handle; messaging never imports routing.
@@ -52,6 +83,8 @@ pub struct Calls {
     seat: OnceLock<Arc<dyn CallSeat>>,
     /// Woken when a call starts ringing, so the ring timer looks at the new deadline.
     wake: Notify,
+    /// The way to the other nodes' calls, once this node joined them ([`remote`]).
+    link: OnceLock<Link>,
 }
 
 impl Calls {

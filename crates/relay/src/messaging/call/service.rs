@@ -7,33 +7,11 @@ use std::{sync::Arc, time::Duration};
 use tokio::sync::watch;
 
 use super::book::{Ended, Rules};
+pub use super::refusal::CallRefusal;
+use super::wire::CallAsk;
 use super::{Answer, Call, CallNews, Offered, Side, Signal};
 use crate::ids::{now_ms, random_hex};
 use crate::messaging::{model::Conversation, Messaging, Push, PushKind};
-
-/// Why a call request was refused.
-#[derive(Debug, thiserror::Error)]
-pub enum CallRefusal {
-    #[error(transparent)]
-    Call(#[from] super::CallError),
-    #[error(transparent)]
-    Signal(#[from] super::SignalError),
-    #[error("{0}")]
-    Routing(String),
-    /// The conversation's queue does not offer this kind of call.
-    #[error("{}", not_offered(.0))]
-    NotOffered(Vec<Offered>),
-    #[error(transparent)]
-    Messaging(#[from] crate::messaging::MessagingError),
-}
-
-fn not_offered(allowed: &[Offered]) -> &'static str {
-    if allowed.contains(&Offered::Voice) {
-        "this conversation's queue offers voice calls only"
-    } else {
-        "this conversation's queue offers no calls"
-    }
-}
 
 fn millis(d: Duration) -> i64 {
     i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
@@ -72,6 +50,9 @@ impl Messaging {
         if !allowed.contains(&offered) {
             return Err(CallRefusal::NotOffered(allowed));
         }
+        if self.call_elsewhere(&c.id).await.is_some() {
+            return Err(super::CallError::ConversationBusy.into());
+        }
         let id = random_hex(16);
         let now = now_ms();
         let rules = self.call_rules();
@@ -98,6 +79,17 @@ impl Messaging {
         Ok(call)
     }
 
+    /// The conversation's call, wherever it rings or is live.
+    pub async fn call_of(&self, conversation: &str) -> Option<Call> {
+        match self.calls.of_conversation(conversation) {
+            Some(call) => Some(call),
+            None => self
+                .call_elsewhere(conversation)
+                .await
+                .map(|(_, call)| call),
+        }
+    }
+
     /// The customer answers the ringing call `id`.
     pub async fn call_answer(
         &self,
@@ -105,16 +97,33 @@ impl Messaging {
         id: &str,
         answer: Answer,
     ) -> Result<Call, CallRefusal> {
+        if let Some((home, _)) = self.call_elsewhere(&c.id).await {
+            let ask = CallAsk::Answer {
+                conversation: c.id.clone(),
+                call: id.to_owned(),
+                answer,
+            };
+            return self.ask_home(&home, &ask).await?.call();
+        }
+        self.answer_here(&c.id, id, answer).await
+    }
+
+    pub(super) async fn answer_here(
+        &self,
+        conversation: &str,
+        id: &str,
+        answer: Answer,
+    ) -> Result<Call, CallRefusal> {
         let now = now_ms();
         let call = self
             .calls
-            .with(|b| b.answer(&c.id, id, answer, now).cloned())?;
+            .with(|b| b.answer(conversation, id, answer, now).cloned())?;
         let answer = match call.phase {
             super::book::Phase::Live { answer, .. } => answer,
             super::book::Phase::Ringing { .. } => answer,
         };
         let detail = serde_json::json!({ "call_id": id, "media": answer });
-        self.event(&c.id, "call_accepted", detail).await?;
+        self.event(conversation, "call_accepted", detail).await?;
         let news = CallNews::Accepted {
             call_id: id.to_owned(),
             answer,
@@ -125,8 +134,23 @@ impl Messaging {
 
     /// The customer declines the ringing call `id`.
     pub async fn call_decline(&self, c: &Conversation, id: &str) -> Result<(), CallRefusal> {
+        if let Some((home, _)) = self.call_elsewhere(&c.id).await {
+            let ask = CallAsk::Decline {
+                conversation: c.id.clone(),
+                call: id.to_owned(),
+            };
+            return self.ask_home(&home, &ask).await?.done();
+        }
+        self.decline_here(&c.id, id).await
+    }
+
+    pub(super) async fn decline_here(
+        &self,
+        conversation: &str,
+        id: &str,
+    ) -> Result<(), CallRefusal> {
         let now = now_ms();
-        let ended = self.calls.with(|b| b.decline(&c.id, id, now))?;
+        let ended = self.calls.with(|b| b.decline(conversation, id, now))?;
         self.ended(ended).await;
         Ok(())
     }
@@ -139,16 +163,56 @@ impl Messaging {
         by: Side,
         reason: super::EndReason,
     ) -> Result<(), CallRefusal> {
+        if let Some((home, _)) = self.call_elsewhere(&c.id).await {
+            let ask = CallAsk::HangUp {
+                conversation: c.id.clone(),
+                call: id.to_owned(),
+                by,
+                reason,
+            };
+            return self.ask_home(&home, &ask).await?.done();
+        }
+        self.hang_up_here(&c.id, id, by, reason).await
+    }
+
+    pub(super) async fn hang_up_here(
+        &self,
+        conversation: &str,
+        id: &str,
+        by: Side,
+        reason: super::EndReason,
+    ) -> Result<(), CallRefusal> {
         let now = now_ms();
-        let ended = self.calls.with(|b| b.hang_up(&c.id, id, by, reason, now))?;
+        let ended = (self.calls).with(|b| b.hang_up(conversation, id, by, reason, now))?;
         self.ended(ended).await;
         Ok(())
     }
 
     /// Carries one signalling message of call `id` from `from` to the other side.
-    pub fn call_signal(
+    pub async fn call_signal(
         &self,
         c: &Conversation,
+        id: &str,
+        from: Side,
+        signal: Signal,
+    ) -> Result<(), CallRefusal> {
+        // Checked here too, so a message too large is refused before it crosses nodes.
+        signal.check(&self.config.calls, from == Side::Agent)?;
+        if let Some((home, _)) = self.call_elsewhere(&c.id).await {
+            let ask = CallAsk::Signal {
+                conversation: c.id.clone(),
+                call: id.to_owned(),
+                from,
+                signal,
+            };
+            return self.ask_home(&home, &ask).await?.done();
+        }
+        self.signal_here(&c.id, id, from, signal)
+    }
+
+    pub(super) fn signal_here(
+        &self,
+        conversation: &str,
         id: &str,
         from: Side,
         signal: Signal,
@@ -157,7 +221,7 @@ impl Messaging {
         let rules = self.call_rules();
         let call = self
             .calls
-            .with(|b| b.signal(rules, &c.id, id, from).cloned())?;
+            .with(|b| b.signal(rules, conversation, id, from).cloned())?;
         let news = CallNews::Signal {
             call_id: id.to_owned(),
             signal,
@@ -169,15 +233,37 @@ impl Messaging {
     /// Ends the conversation's call if it has one and `c` (as it now stands) is no longer
     /// its agent's: wrapped up, requeued, handed to someone else.
     pub async fn end_call_if_moved(&self, c: &Conversation) {
-        let Some(call) = self.calls.of_conversation(&c.id) else {
-            return;
-        };
-        let still_hers = c.agent_id.as_deref() == Some(call.agent_id.as_str())
-            && c.state == crate::messaging::model::ConversationState::Assigned;
-        if still_hers {
+        let assigned = c.state == crate::messaging::model::ConversationState::Assigned;
+        if let Some((home, _)) = self.call_elsewhere(&c.id).await {
+            let ask = CallAsk::Moved {
+                conversation: c.id.clone(),
+                agent: c.agent_id.clone(),
+                assigned,
+            };
+            if let Err(e) = self.ask_home(&home, &ask).await {
+                tracing::warn!(error = %e, conversation = %c.id, "a moved call not ended");
+            }
             return;
         }
-        let ended = self.calls.with(|b| b.end_conversation(&c.id, now_ms()));
+        self.end_call_here_if_moved(&c.id, c.agent_id.as_deref(), assigned)
+            .await;
+    }
+
+    pub(super) async fn end_call_here_if_moved(
+        &self,
+        conversation: &str,
+        agent: Option<&str>,
+        assigned: bool,
+    ) {
+        let Some(call) = self.calls.of_conversation(conversation) else {
+            return;
+        };
+        if assigned && agent == Some(call.agent_id.as_str()) {
+            return;
+        }
+        let ended = self
+            .calls
+            .with(|b| b.end_conversation(conversation, now_ms()));
         if let Some(ended) = ended {
             self.ended(ended).await;
         }

@@ -43,7 +43,7 @@ pub enum Signal {
 }
 
 /// Why a signalling message was refused.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, Serialize, Deserialize)]
 pub enum SignalError {
     #[error("the session description is larger than {0} bytes")]
     SdpTooLarge(usize),
