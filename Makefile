@@ -6,7 +6,7 @@ CARGO ?= cargo
 # The wasm-bindgen CLI must match the `wasm-bindgen` crate pinned in Cargo.toml.
 WASM_BINDGEN_VERSION := 0.2.106
 WASM_PACK_VERSION := 0.13.1
-APT_PACKAGES := chromium chromium-driver binaryen esbuild libssl-dev pkg-config
+APT_PACKAGES := chromium chromium-driver binaryen esbuild libssl-dev pkg-config haproxy
 ADDR ?= 127.0.0.1:8080
 DB ?= cobrowse.db
 export CHROMEDRIVER ?= /usr/bin/chromedriver
@@ -97,8 +97,6 @@ run: wasm
 ## cluster: three relay nodes on PostgreSQL and NATS behind HAProxy on CLUSTER_ADDR
 ## (default 127.0.0.1:8080), a try-out of several nodes on one machine (ops/cluster.sh)
 cluster: setup wasm
-	@command -v haproxy >/dev/null || { apt-get update -qq && \
-		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq haproxy >/dev/null; }
 	$(CARGO) build --release -p relay
 	RELAY=$(TARGET_DIR)/release/relay ops/cluster.sh
 

@@ -8,6 +8,7 @@ POSTGRES=${CLUSTER_POSTGRES:-postgres://root@127.0.0.1:5432/test}
 SCHEMA=${CLUSTER_SCHEMA:-relay_cluster}
 NATS=${CLUSTER_NATS:-nats://127.0.0.1:4222}
 export CLUSTER_ADDR=${CLUSTER_ADDR:-127.0.0.1:8080}
+export CLUSTER_N1=127.0.0.1:8181 CLUSTER_N2=127.0.0.1:8182 CLUSTER_N3=127.0.0.1:8183
 DIR=${CLUSTER_DIR:-target/cluster}
 mkdir -p "$DIR/attachments"
 pids=()
@@ -30,5 +31,5 @@ pids+=($!)
 echo "Three relay nodes behind HAProxy on http://$CLUSTER_ADDR/ (logs in $DIR/):"
 echo "  http://$CLUSTER_ADDR/messaging/demo.html  the widget, on any node"
 echo "  http://$CLUSTER_ADDR/console/inbox.html   the inbox (agent / agent), on any node"
-echo "  co-browse, calls and routing go to node n1 (see ops/haproxy.cfg)"
+echo "  every route goes to any node, round robin (see ops/haproxy.cfg)"
 wait -n

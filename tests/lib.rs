@@ -16,6 +16,8 @@ use std::{
     time::Duration,
 };
 
+mod balancer;
+
 /// Clusters this test process started, so each one's node ids are its own.
 static CLUSTERS: AtomicUsize = AtomicUsize::new(0);
 

@@ -247,3 +247,92 @@ async fn the_routing_owner_killed_hard_is_replaced_and_the_next_offer_arrives() 
     );
     Ok(())
 }
+
+/// Everything through the real load balancer (`ops/haproxy.cfg`, round robin, no affinity)
+/// in front of three nodes: the console, the shared page and a supervisor's list. Then the
+/// two nodes that do not hold the session are killed hard; whichever sides they carried
+/// reconnect through the balancer, and the mirror and control go on.
+#[tokio::test]
+async fn through_the_load_balancer_any_node_serves_any_side_and_two_nodes_killed_lose_nothing(
+) -> anyhow::Result<()> {
+    let nodes = Relay::cluster(3, &[]).await?;
+    let lb = Relay::balancer(&nodes).await?;
+    nodes[0]
+        .cli(&["site", "add", "demo", "--origin", &lb.base])
+        .await?;
+    let http = reqwest::Client::new();
+    let mut answering = std::collections::BTreeSet::new();
+    for _ in 0..6 {
+        let ready: serde_json::Value = http.get(lb.url("/readyz")).send().await?.json().await?;
+        answering.insert(ready["node"].to_string());
+    }
+    anyhow::ensure!(answering.len() == 3, "no affinity: {answering:?}");
+
+    let (console, customer) = tokio::try_join!(Browser::start(), Browser::start())?;
+    console.client.set_window_size(1600, 1000).await?;
+    sign_in(&console, &lb).await?;
+    let key = start(&console).await?;
+    share(&customer, &lb, "/demo/checkout.html", &key).await?;
+    until_console(&console, "the mirror, through the balancer", |s| {
+        s["synced"].as_u64().unwrap_or(0) >= 1 && s["customer"] == true
+    })
+    .await?;
+    grant_control(&console, &customer).await?;
+
+    // The supervisor's list holds the session whichever node answers, naming one home.
+    let supervisor = lb.token_of("supervisor").await?;
+    let mut homes = std::collections::BTreeSet::new();
+    for _ in 0..3 {
+        let list: serde_json::Value = http
+            .get(lb.url("/api/cobrowse/sessions"))
+            .bearer_auth(&supervisor)
+            .send()
+            .await?
+            .error_for_status()?
+            .json()
+            .await?;
+        let sessions = list.as_array().context("a list")?;
+        anyhow::ensure!(sessions.len() == 1, "{list}");
+        homes.insert(sessions[0]["node"].as_str().context("a node")?.to_owned());
+    }
+    anyhow::ensure!(homes.len() == 1, "one home: {homes:?}");
+    let home = homes.pop_first().context("a home")?;
+    let home_index: usize = home
+        .strip_prefix('n')
+        .and_then(|rest| rest.split('-').next()?.parse().ok())
+        .context("a node id n<i>-...")?;
+
+    // The two other nodes die. Each side whose socket reached one of them (through the
+    // balancer's round robin, most runs one side or both) reconnects through the balancer to
+    // the one left: the page resumes, the console joins the session again.
+    let mut doomed = nodes;
+    let home_node = doomed.remove(home_index);
+    for node in doomed {
+        node.kill().await?;
+    }
+    // The page goes on changing, and the mirror follows; control is still granted.
+    customer
+        .js("document.querySelector('h1').textContent = 'After two nodes died'; return 1")
+        .await?;
+    console
+        .until(
+            "the change in the mirror after the kill",
+            "document.getElementById('mirror').contentDocument.querySelector('h1')?.textContent === 'After two nodes died'",
+        )
+        .await?;
+    until_console(&console, "control kept", |s| {
+        s["mode"] == "granted" && s["customer"] == true
+    })
+    .await?;
+    customer
+        .js("window.__clicked = 0; document.querySelector('h1').addEventListener('click', () => window.__clicked++); return 1")
+        .await?;
+    let clicked = run(&console, &control_click("h1", "done('ok');")).await?;
+    anyhow::ensure!(clicked == "ok", "{clicked}");
+    customer
+        .until("the agent's click after the kill", "window.__clicked >= 1")
+        .await?;
+    console.screenshot("cluster-balancer-console").await?;
+    drop((home_node, lb));
+    Ok(())
+}

@@ -156,10 +156,24 @@ function connect(sessionId) {
     // Measurement hook (make bench-e2e): runs right after a frame is applied.
     if (window.afterMirrorApply) window.afterMirrorApply();
   };
-  ws.onclose = () => {
-    if (socket === ws && state.phase === 'session' && state.mode !== 'ended') ended('The connection to the relay closed.');
+  ws.onclose = (e) => {
+    if (socket !== ws || state.phase !== 'session' || state.mode === 'ended') return;
+    // The relay node this socket reached went away: stopped (1013, try again later), or died
+    // (the load balancer drops the connection: 1006). Another node carries the console to
+    // the session again, as a reload would; the session's control state is the relay's.
+    if ([1001, 1006, 1013].includes(e.code) && reconnects < RECONNECTS) {
+      reconnects += 1;
+      setConnected('reconnecting');
+      setTimeout(() => { if (socket === ws && state.mode !== 'ended') connect(sessionId); }, 300 * reconnects);
+      return;
+    }
+    ended('The connection to the relay closed.');
   };
 }
+
+// How many times in a row the console reconnects a dropped socket before it gives up.
+const RECONNECTS = 8;
+let reconnects = 0;
 
 // The session bar's encryption badge: keyed (with the safety code both sides show), keying,
 // or not encrypted. An invitation accepted in a chat is keyed without a code, so only the two
@@ -182,7 +196,7 @@ function renderSecure() {
 }
 
 function setConnected(kind) {
-  const text = { waiting: 'Waiting for the customer', live: 'Customer connected', away: 'Customer disconnected' }[kind];
+  const text = { waiting: 'Waiting for the customer', live: 'Customer connected', away: 'Customer disconnected', reconnecting: 'Reconnecting to the relay…' }[kind];
   $('state-text').textContent = text;
   $('dot').className = `dot ${kind === 'live' ? 'live' : kind === 'away' ? 'off' : ''}`;
 }
@@ -220,7 +234,7 @@ setInterval(renderLeft, 250);
 function onSignal(s) {
   state.signals.push(s.type);
   switch (s.type) {
-    case 'welcome': state.mode = s.mode; renderMode(); break;
+    case 'welcome': state.mode = s.mode; reconnects = 0; renderMode(); break;
     case 'presence':
       if (s.role !== 'customer') break;
       state.customer = s.connected;
