@@ -38,16 +38,21 @@ impl Relay {
             _dir: tempfile::tempdir()?,
             database: Vec::new(),
         };
+        // Ready once each node has answered through it: its health checks all passed.
         let http = reqwest::Client::new();
         let url = balancer.url("/readyz");
+        let seen = std::sync::Mutex::new(std::collections::BTreeSet::new());
         super::wait_for(
-            "HAProxy in front of the nodes",
-            Duration::from_secs(10),
+            "every node through HAProxy",
+            Duration::from_secs(15),
             || {
-                let (http, url) = (http.clone(), url.clone());
+                let (http, url, seen) = (http.clone(), url.clone(), &seen);
                 async move {
                     let answer = http.get(&url).send().await.ok()?;
-                    answer.status().is_success().then_some(())
+                    let ready: serde_json::Value = answer.json().await.ok()?;
+                    let mut seen = seen.lock().unwrap_or_else(|p| p.into_inner());
+                    seen.insert(ready["node"].as_str()?.to_owned());
+                    (seen.len() == 3).then_some(())
                 }
             },
         )

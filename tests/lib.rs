@@ -146,6 +146,8 @@ impl Relay {
             std::env::var("RELAY_TEST_NATS").unwrap_or_else(|_| "nats://127.0.0.1:4222".to_owned());
         let mut shared = None;
         let mut nodes = Vec::with_capacity(n);
+        // Taken before the first node starts: clusters started at once get their own ids.
+        let cluster = CLUSTERS.fetch_add(1, Ordering::Relaxed);
         for i in 0..n {
             let dir = tempfile::tempdir()?;
             let postgres = shared
@@ -155,16 +157,11 @@ impl Relay {
             database.extend(postgres);
             // Unique to this cluster (one NATS server serves every test's): a node takes piped
             // co-browse connections on a subject named by its id.
-            let node = format!(
-                "n{i}-{}-{}",
-                std::process::id(),
-                CLUSTERS.load(Ordering::Relaxed)
-            );
+            let node = format!("n{i}-{}-{cluster}", std::process::id());
             let mut args: Vec<&str> = vec!["--nats", &nats, "--node-id", &node];
             args.extend_from_slice(extra_args);
             nodes.push(Relay::spawn(&workspace_root().join("www"), dir, database, &args).await?);
         }
-        CLUSTERS.fetch_add(1, Ordering::Relaxed);
         Ok(nodes)
     }
 

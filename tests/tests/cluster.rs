@@ -248,25 +248,26 @@ async fn the_routing_owner_killed_hard_is_replaced_and_the_next_offer_arrives() 
     Ok(())
 }
 
-/// Everything through the real load balancer (`ops/haproxy.cfg`, round robin, no affinity)
-/// in front of three nodes: the console, the shared page and a supervisor's list. Then the
-/// two nodes that do not hold the session are killed hard; whichever sides they carried
-/// reconnect through the balancer, and the mirror and control go on.
-#[tokio::test]
-async fn through_the_load_balancer_any_node_serves_any_side_and_two_nodes_killed_lose_nothing(
-) -> anyhow::Result<()> {
+/// Three nodes behind the real load balancer (`ops/haproxy.cfg`, round robin, no affinity),
+/// and a page shared through it with a console signed in through it, control granted; the
+/// supervisor's list, asked through it of each node in turn, names the one home. Returns the
+/// nodes (the home's index too), the balancer and the two browsers.
+struct Shared {
+    nodes: Vec<Relay>,
+    home: usize,
+    lb: Relay,
+    console: Browser,
+    customer: Browser,
+}
+
+async fn shared_through_the_balancer() -> anyhow::Result<Shared> {
     let nodes = Relay::cluster(3, &[]).await?;
     let lb = Relay::balancer(&nodes).await?;
     nodes[0]
         .cli(&["site", "add", "demo", "--origin", &lb.base])
         .await?;
+    // No affinity: the balancer was ready once each node had answered `/readyz` through it.
     let http = reqwest::Client::new();
-    let mut answering = std::collections::BTreeSet::new();
-    for _ in 0..6 {
-        let ready: serde_json::Value = http.get(lb.url("/readyz")).send().await?.json().await?;
-        answering.insert(ready["node"].to_string());
-    }
-    anyhow::ensure!(answering.len() == 3, "no affinity: {answering:?}");
 
     let (console, customer) = tokio::try_join!(Browser::start(), Browser::start())?;
     console.client.set_window_size(1600, 1000).await?;
@@ -279,7 +280,6 @@ async fn through_the_load_balancer_any_node_serves_any_side_and_two_nodes_killed
     .await?;
     grant_control(&console, &customer).await?;
 
-    // The supervisor's list holds the session whichever node answers, naming one home.
     let supervisor = lb.token_of("supervisor").await?;
     let mut homes = std::collections::BTreeSet::new();
     for _ in 0..3 {
@@ -297,42 +297,91 @@ async fn through_the_load_balancer_any_node_serves_any_side_and_two_nodes_killed
     }
     anyhow::ensure!(homes.len() == 1, "one home: {homes:?}");
     let home = homes.pop_first().context("a home")?;
-    let home_index: usize = home
+    let home: usize = home
         .strip_prefix('n')
         .and_then(|rest| rest.split('-').next()?.parse().ok())
         .context("a node id n<i>-...")?;
+    Ok(Shared {
+        nodes,
+        home,
+        lb,
+        console,
+        customer,
+    })
+}
 
-    // The two other nodes die. Each side whose socket reached one of them (through the
-    // balancer's round robin, most runs one side or both) reconnects through the balancer to
-    // the one left: the page resumes, the console joins the session again.
-    let mut doomed = nodes;
-    let home_node = doomed.remove(home_index);
-    for node in doomed {
-        node.kill().await?;
-    }
-    // The page goes on changing, and the mirror follows; control is still granted.
+/// After nodes died: the page changes and the mirror follows, control is still granted, and
+/// the agent's click lands on the page.
+async fn mirror_and_control_go_on(console: &Browser, customer: &Browser) -> anyhow::Result<()> {
     customer
-        .js("document.querySelector('h1').textContent = 'After two nodes died'; return 1")
+        .js("document.querySelector('h1').textContent = 'After the kill'; return 1")
         .await?;
     console
         .until(
             "the change in the mirror after the kill",
-            "document.getElementById('mirror').contentDocument.querySelector('h1')?.textContent === 'After two nodes died'",
+            "document.getElementById('mirror').contentDocument.querySelector('h1')?.textContent === 'After the kill'",
         )
         .await?;
-    until_console(&console, "control kept", |s| {
+    until_console(console, "control kept", |s| {
         s["mode"] == "granted" && s["customer"] == true
     })
     .await?;
     customer
         .js("window.__clicked = 0; document.querySelector('h1').addEventListener('click', () => window.__clicked++); return 1")
         .await?;
-    let clicked = run(&console, &control_click("h1", "done('ok');")).await?;
+    let clicked = run(console, &control_click("h1", "done('ok');")).await?;
     anyhow::ensure!(clicked == "ok", "{clicked}");
     customer
         .until("the agent's click after the kill", "window.__clicked >= 1")
         .await?;
+    Ok(())
+}
+
+/// The two nodes that do not hold the session are killed hard: each side whose socket had
+/// reached one of them (by the balancer's round robin, most runs one side or both)
+/// reconnects through the balancer, and the mirror and control go on.
+#[tokio::test]
+async fn through_the_load_balancer_two_nodes_killed_under_a_session_lose_nothing(
+) -> anyhow::Result<()> {
+    let Shared {
+        mut nodes,
+        home,
+        lb,
+        console,
+        customer,
+    } = shared_through_the_balancer().await?;
+    let home_node = nodes.remove(home);
+    for node in nodes {
+        node.kill().await?;
+    }
+    mirror_and_control_go_on(&console, &customer).await?;
     console.screenshot("cluster-balancer-console").await?;
     drop((home_node, lb));
+    Ok(())
+}
+
+/// The node holding the session is killed hard: both sides reconnect through the balancer,
+/// another node takes the session over from the store, and the page resumes with a fresh
+/// snapshot and the customer's grant.
+#[tokio::test]
+async fn through_the_load_balancer_the_sessions_node_killed_hard_hands_the_session_on(
+) -> anyhow::Result<()> {
+    let Shared {
+        mut nodes,
+        home,
+        lb,
+        console,
+        customer,
+    } = shared_through_the_balancer().await?;
+    let synced = mirror_support::console_state(&console).await?["synced"]
+        .as_u64()
+        .unwrap_or(0);
+    nodes.remove(home).kill().await?;
+    until_console(&console, "a fresh snapshot after the take-over", |s| {
+        s["synced"].as_u64().unwrap_or(0) > synced
+    })
+    .await?;
+    mirror_and_control_go_on(&console, &customer).await?;
+    drop((nodes, lb));
     Ok(())
 }

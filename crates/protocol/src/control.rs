@@ -86,6 +86,25 @@ fn body<T: DeserializeOwned>(bytes: &[u8]) -> Option<T> {
 }
 
 impl ControlState {
+    /// A state as it stood elsewhere (`crate::carried`).
+    pub(crate) fn restored(
+        mode: SessionMode,
+        grant: u32,
+        reason: ModeReason,
+        terms: Terms,
+    ) -> Self {
+        Self {
+            mode,
+            grant,
+            reason,
+            terms,
+        }
+    }
+
+    pub(crate) fn terms(&self) -> &Terms {
+        &self.terms
+    }
+
     pub fn mode(&self) -> SessionMode {
         self.mode
     }

@@ -42,6 +42,7 @@
 extern crate alloc;
 
 pub mod agent;
+pub mod carried;
 pub mod control;
 pub mod dom;
 pub mod fixtures;
@@ -54,6 +55,7 @@ pub mod session;
 pub mod table;
 
 pub use agent::*;
+pub use carried::CarriedControl;
 pub use control::{ControlState, DropReason, Verdict};
 pub use dom::*;
 pub use frame::{

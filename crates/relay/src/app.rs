@@ -89,10 +89,11 @@ impl App {
         };
         let store = Store::open_async(store_target(&config), options).await?;
         let (shutdown, stopping) = watch::channel(false);
-        let registry = Registry::new(config.clone(), Recorder::new(store.clone()));
+        let cluster = join_cluster(&config).await?;
+        let recorder = Recorder::new(store.clone(), cluster.node());
+        let registry = Registry::new(config.clone(), recorder);
         let journal = Arc::new(Writer::new(store.clone()));
         let riders = Arc::new(CobrowseRiders(registry.clone()));
-        let cluster = join_cluster(&config).await?;
         let (routing, routing_node) = routing::node::start(routing::node::Deps {
             store: store.clone(),
             cluster: cluster.clone(),

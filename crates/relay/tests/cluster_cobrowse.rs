@@ -254,6 +254,103 @@ async fn when_the_customers_node_goes_the_page_resumes_through_another_with_its_
     b.stop().await;
 }
 
+/// The session's own node goes: both sides come back through the other, which takes the
+/// session over from the store, with the customer's grant and the audit chain kept.
+#[tokio::test(flavor = "multi_thread")]
+async fn when_the_sessions_own_node_goes_the_other_takes_it_over_with_its_control_kept() {
+    let nodes = Relay::cluster(2, |_| {}).await;
+    let alice = nodes[0].login("alice").await;
+    let (id, resume, mut customer, mut agent) = paired_across(&nodes[0], &nodes[0], &alice).await;
+    agent.send(Message::NavigationRequest(Empty)).await;
+    customer.recv_until(FrameKind::ModeChanged).await;
+    customer.send(Message::NavigationAccept(Empty)).await;
+    let Message::ModeChanged(granted) = customer.recv_until(FrameKind::ModeChanged).await.message
+    else {
+        unreachable!()
+    };
+    assert_eq!(granted.mode, SessionMode::NavigationGranted);
+    // The home goes.
+    let [a, b]: [Relay; 2] = nodes.try_into().ok().unwrap();
+    a.stop().await;
+    assert!(matches!(customer.closed().await.code, Some(1001 | 1013)));
+    // Bob, first to come to b naming Alice's session, makes b take it over, and is refused
+    // there as on its home; a made-up resume token takes nothing over.
+    let bob = b.login("bob").await;
+    let mut intruder = b.agent_socket(&bob).await;
+    let join = Pairing::AgentJoin {
+        session_id: id.clone(),
+    };
+    intruder.hello(Role::Agent, "", join).await;
+    assert_eq!(intruder.closed().await.error(), Some(ErrorCode::NotAllowed));
+    let mut forged = b
+        .customer(Pairing::Resume {
+            token: "0".repeat(64),
+            grant: granted.grant,
+        })
+        .await;
+    assert!(forged.closed().await.error().is_some());
+    let mut again = b
+        .customer(Pairing::Resume {
+            token: resume.clone(),
+            grant: granted.grant,
+        })
+        .await;
+    let Message::Welcome(welcome) = again.recv().await.message else {
+        panic!("no welcome")
+    };
+    assert_eq!(welcome.session_id, id);
+    assert_eq!(welcome.mode, SessionMode::NavigationGranted, "control kept");
+    // The console joins the same session through b; the page's fresh snapshot reaches it,
+    // and a click passes the gate, now b's.
+    let mut agent = b.agent(&alice, &id).await;
+    let sent = again
+        .send(snapshot("https://shop.example/taken-over"))
+        .await;
+    let mut seen = Vec::new();
+    while seen.len() < 6 {
+        let bytes = agent.recv_bytes().await;
+        if bytes == sent {
+            break;
+        }
+        seen.push(bytes);
+    }
+    assert!(seen.len() < 6, "the snapshot never came");
+    agent.send(click()).await;
+    let Message::Click(clicked) = again.recv_until(FrameKind::Click).await.message else {
+        unreachable!()
+    };
+    assert_eq!(clicked.node, 5);
+    // The audit goes on where the stored chain ended, and still verifies.
+    let ada = b.login("ada").await;
+    let path = format!("/api/cobrowse/sessions/{id}/audit");
+    let (status, audit) = b.api(&alice, "GET", &path, None).await;
+    assert_eq!(status, 200, "{audit}");
+    assert!(audit.to_string().contains("adopted"), "{audit}");
+    let verify = format!("/api/admin/cobrowse/sessions/{id}/audit/verify");
+    let (status, verdict) = b.api(&ada, "GET", &verify, None).await;
+    assert_eq!(status, 200, "{verdict}");
+    assert!(verdict.to_string().contains("intact"), "{verdict}");
+    // The revoke is honoured and carried: a page resuming without the grant gets none.
+    again.send(Message::Revoke(Empty)).await;
+    again.recv_until(FrameKind::ModeChanged).await;
+    drop(again);
+    let mut third = b
+        .customer(Pairing::Resume {
+            token: resume,
+            grant: granted.grant,
+        })
+        .await;
+    let Message::Welcome(welcome) = third.recv().await.message else {
+        panic!("no welcome")
+    };
+    assert_eq!(
+        welcome.mode,
+        SessionMode::ReadOnly,
+        "a revoked grant stays revoked"
+    );
+    b.stop().await;
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn a_sessions_state_end_observers_and_its_interactions_end_work_through_any_node() {
     let nodes = Relay::cluster(2, |_| {}).await;

@@ -57,6 +57,15 @@ pub enum Record {
         audit_head: String,
         audit_count: i64,
     },
+    /// What a node taking the session over restores (`cobrowse_live`, migration 0012): its
+    /// control state as carried (JSON), written as the customer attaches (with the resume
+    /// token, which makes the row) and at every change of mode.
+    Live {
+        session_id: String,
+        resume_token: Option<String>,
+        control: String,
+        at_ms: i64,
+    },
 }
 
 pub fn session_insert(db: &mut dyn Sql, s: &NewSession) -> Result<(), StoreError> {
@@ -106,9 +115,43 @@ pub fn audit_for(db: &mut dyn Sql, session_id: &str) -> Result<Vec<AuditEntry>, 
     .collect()
 }
 
-/// Writes one record (in the writer's current batch).
-fn write(db: &mut dyn Sql, record: &Record) -> Result<(), StoreError> {
+/// Writes one record (in the writer's current batch), as node `home`. A node writes only the
+/// live rows it is home of: one that lost a session to another node never overwrites it.
+fn write(db: &mut dyn Sql, record: &Record, home: &str) -> Result<(), StoreError> {
     match record {
+        Record::Live {
+            session_id,
+            resume_token: Some(token),
+            control,
+            at_ms,
+        } => db.execute(
+            "INSERT INTO cobrowse_live (session_id, resume_token, home, control, updated_at)
+             VALUES ($1, $2, $3, $4, $5) ON CONFLICT (session_id) DO UPDATE
+             SET control = excluded.control, updated_at = excluded.updated_at
+             WHERE cobrowse_live.home = excluded.home",
+            &[
+                session_id.into(),
+                token.into(),
+                home.into(),
+                control.into(),
+                (*at_ms).into(),
+            ],
+        ),
+        Record::Live {
+            session_id,
+            resume_token: None,
+            control,
+            at_ms,
+        } => db.execute(
+            "UPDATE cobrowse_live SET control = $3, updated_at = $4
+             WHERE session_id = $1 AND home = $2",
+            &[
+                session_id.into(),
+                home.into(),
+                control.into(),
+                (*at_ms).into(),
+            ],
+        ),
         Record::Audit(e) => db.execute(
             "INSERT INTO audit_log (session_id, seq, at_ms, event, detail, hash)
              VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (session_id, seq) DO NOTHING",
@@ -136,17 +179,23 @@ fn write(db: &mut dyn Sql, record: &Record) -> Result<(), StoreError> {
             at_ms,
             audit_head,
             audit_count,
-        } => db.execute(
-            "UPDATE cobrowse_sessions SET ended_at = $2, end_reason = $3, audit_head = $4,
+        } => {
+            db.execute(
+                "DELETE FROM cobrowse_live WHERE session_id = $1 AND home = $2",
+                &[session_id.into(), home.into()],
+            )?;
+            db.execute(
+                "UPDATE cobrowse_sessions SET ended_at = $2, end_reason = $3, audit_head = $4,
                 audit_count = $5 WHERE id = $1",
-            &[
-                session_id.into(),
-                (*at_ms).into(),
-                reason.into(),
-                audit_head.into(),
-                (*audit_count).into(),
-            ],
-        ),
+                &[
+                    session_id.into(),
+                    (*at_ms).into(),
+                    reason.into(),
+                    audit_head.into(),
+                    (*audit_count).into(),
+                ],
+            )
+        }
     }
     .map(drop)
 }
@@ -155,18 +204,34 @@ fn write(db: &mut dyn Sql, record: &Record) -> Result<(), StoreError> {
 #[derive(Clone)]
 pub struct Recorder {
     store: Store,
+    /// This node, the home of the sessions it records.
+    home: std::sync::Arc<str>,
 }
 
 impl Recorder {
-    pub fn new(store: Store) -> Recorder {
-        Recorder { store }
+    pub fn new(store: Store, home: &str) -> Recorder {
+        Recorder {
+            store,
+            home: home.into(),
+        }
     }
 
     /// Queues a record, waiting for room: audit entries are never lost to a full queue.
     pub async fn record(&self, record: Record) -> Result<(), StoreError> {
+        let home = self.home.clone();
         self.store
-            .queue_write("co-browse audit", move |db| write(db, &record))
+            .queue_write("co-browse audit", move |db| write(db, &record, &home))
             .await
+    }
+
+    /// This node's id.
+    pub fn home(&self) -> &str {
+        &self.home
+    }
+
+    /// The store it writes to.
+    pub fn store(&self) -> &Store {
+        &self.store
     }
 
     /// Waits until everything queued so far is committed.

@@ -8,7 +8,8 @@
 //!   endpoints the customer's page calls (site rules, the widget's offer lookup); `sockets`:
 //!   the customer's and agent's WebSocket upgrades.
 //! - [`connection`]: one WebSocket: `hello`, pairing, then the read loop.
-//! - [`registry`]: live sessions, keys, offers, resume tokens; ends sessions on time.
+//! - [`registry`]: live sessions, keys, offers, resume tokens; ends sessions on time;
+//!   [`pairing`]: its refusals and the keys as people type and read them.
 //! - [`limiter`]: the failed-guess budgets for security keys (pure).
 //! - [`observe`]: a supervisor's list of live sessions and the silent observer's upgrade;
 //!   [`live`]: what the list says, this node's part of it.
@@ -34,6 +35,7 @@ pub mod limiter;
 pub mod live;
 pub mod observe;
 pub mod page;
+pub mod pairing;
 pub mod peer;
 mod public;
 pub mod registry;

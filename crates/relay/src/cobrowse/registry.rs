@@ -15,39 +15,12 @@ use tokio::time::Instant;
 
 use tracing::Instrument;
 
+pub use super::pairing::{display_key, interaction_name, normalize_key, PairError, StartError};
 use super::{audit::Recorder, counters::FrameCounters, limiter::GuessLimiter, session::Session};
 use crate::{
     config::Config,
     ids::{random_digits, random_hex},
 };
-
-/// Why a pairing attempt failed. The messages go to the customer's page.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum PairError {
-    #[error("unknown key")]
-    UnknownKey,
-    #[error("this key has expired; ask the agent for a new one")]
-    KeyExpired,
-    #[error("{0}")]
-    RateLimited(super::limiter::Refused),
-    #[error("unknown or expired offer")]
-    UnknownOffer,
-    #[error("unknown session")]
-    UnknownSession,
-    #[error("this session belongs to another site")]
-    WrongSite,
-    #[error("this session is another agent's")]
-    NotYourSession,
-}
-
-/// Why a session could not be started.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum StartError {
-    #[error("too many unused security keys; try again when some expire")]
-    TooManyPendingKeys,
-    #[error("you have too many unused security keys; end or use some first")]
-    TooManyOfYourKeys,
-}
 
 /// A pending security key.
 #[derive(Debug)]
@@ -85,14 +58,6 @@ pub struct OfferView {
     pub expires_in_secs: u64,
 }
 
-pub fn interaction_name(interaction: Interaction) -> &'static str {
-    match interaction {
-        Interaction::Voice => "voice",
-        Interaction::WebChat => "web_chat",
-        Interaction::WebMessaging => "web_messaging",
-    }
-}
-
 #[derive(Debug, Default)]
 struct Tables {
     sessions: HashMap<String, Arc<Session>>,
@@ -113,24 +78,6 @@ pub struct Registry {
     pub(crate) recorder: Recorder,
     /// Frames relayed and peers dropped, across every session (read by `/metrics`).
     pub counters: Arc<FrameCounters>,
-}
-
-/// Removes spaces and dashes a person may type between digit groups.
-pub fn normalize_key(typed: &str) -> String {
-    typed
-        .chars()
-        .filter(|c| !c.is_whitespace() && *c != '-')
-        .collect()
-}
-
-/// Groups digits by four for reading aloud: `1234 5678 9012`.
-pub fn display_key(key: &str) -> String {
-    let digits: Vec<char> = key.chars().collect();
-    digits
-        .chunks(4)
-        .map(|c| c.iter().collect::<String>())
-        .collect::<Vec<_>>()
-        .join(" ")
 }
 
 impl Registry {
@@ -161,12 +108,25 @@ impl Registry {
         interaction_id: &str,
         pairing_ttl: std::time::Duration,
     ) -> Arc<Session> {
+        let ids = (random_hex(16), random_hex(32));
+        self.session_of(ids, agent_id, interaction, interaction_id, pairing_ttl)
+    }
+
+    /// A session with the given id and resume token.
+    fn session_of(
+        self: &Arc<Self>,
+        (id, resume_token): (String, String),
+        agent_id: &str,
+        interaction: Interaction,
+        interaction_id: &str,
+        pairing_ttl: std::time::Duration,
+    ) -> Arc<Session> {
         Arc::new(Session::new(
-            random_hex(16),
+            id,
             agent_id.to_owned(),
             interaction,
             interaction_id.to_owned(),
-            random_hex(32),
+            resume_token,
             self.config.inactivity(interaction),
             Instant::now() + pairing_ttl,
             self.config.page_buffer_bytes,
@@ -438,9 +398,27 @@ impl Registry {
         sessions.len()
     }
 
-    /// Ends every session (shutdown).
+    /// Every session this node holds.
     pub fn live_sessions(&self) -> Vec<Arc<Session>> {
         self.tables().sessions.values().cloned().collect()
+    }
+
+    /// Installs, as this node's, a session another node held (`remote::adopt`): its id and
+    /// resume token kept, `None` if this node holds it already.
+    pub(super) fn adopt(
+        self: &Arc<Self>,
+        ids: (String, String),
+        agent_id: &str,
+        (interaction, interaction_id): (Interaction, &str),
+    ) -> Option<Arc<Session>> {
+        let ttl = self.config.key_ttl;
+        let mut tables = self.tables();
+        if tables.sessions.contains_key(&ids.0) {
+            return None;
+        }
+        let session = self.session_of(ids, agent_id, interaction, interaction_id, ttl);
+        self.install(&mut tables, &session);
+        Some(session)
     }
 
     fn forget(&self, session: &Session) {

@@ -25,12 +25,15 @@ use super::{
 };
 use crate::ids::now_ms;
 
+mod adopted;
 #[cfg(feature = "conformance-broken-gate")]
 mod broken_gate;
+mod carried;
 mod grant;
 mod locked;
 mod observers;
 pub(super) mod sealed;
+pub use carried::Carried;
 pub use locked::SessionView;
 pub use locked::Step;
 use locked::{other, State};
@@ -224,6 +227,7 @@ impl Session {
                     // From now on the inactivity timeout applies, not the pairing deadline.
                     self.wake.notify_one();
                 }
+                records.push(st.carry(&self.id, Some(&self.resume_token), self.now_ms()));
             }
             Role::Agent => {
                 if st.page.has_snapshot() {

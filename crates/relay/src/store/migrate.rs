@@ -21,6 +21,7 @@ pub const MIGRATIONS: &[(i64, &str)] = &[
     (9, include_str!("../../migrations/0009_audit_chain.sql")),
     (10, include_str!("../../migrations/0010_rich_messages.sql")),
     (11, include_str!("../../migrations/0011_routing_lease.sql")),
+    (12, include_str!("../../migrations/0012_cobrowse_live.sql")),
 ];
 
 /// Applies the [`MIGRATIONS`] not yet recorded. Several processes may open one fresh database

@@ -1,86 +1,30 @@
-//! Which node holds a session: the find every node answers for what it holds, and the
-//! messages of a pipe's opening (who is at the client's end, and its hello).
+//! Where a connection's session lives ([`home_of`]: asked of every node, or taken over when
+//! its home went away), and the messages of a pipe's opening (who is at the client's end,
+//! and its hello).
 
 use std::{net::IpAddr, time::Duration};
 
 use axum::body::Bytes;
-use futures_util::StreamExt;
 use protocol::{Hello, Pairing};
 use serde::{Deserialize, Serialize};
 
 use super::super::state::{Cobrowse, Side};
+pub use super::find::Home;
+use super::find::{find, Lookup};
 use crate::{
     accounts::Agent,
     cluster::Cluster,
     policy::{Role, Roles},
 };
 
-/// Which node holds what a hello names (scoped to the cluster, as every subject here is).
-const FIND_BASE: &str = "relay.cobrowse.find";
-/// How long a node waits for the others to say they hold it. A security key is waited for the
-/// whole window, so a key two nodes made is seen twice; the rest take the first answer.
-const FIND_WINDOW: Duration = Duration::from_millis(150);
 /// How long the home gets to take a piped connection.
 pub(super) const OPEN_TIMEOUT: Duration = Duration::from_secs(2);
 /// The largest hello carried by an open request.
 const MAX_OPEN_BYTES: usize = 64 * 1024;
 
-/// This cluster's subject for finds.
-pub fn find_subject(cluster: &Cluster) -> String {
-    cluster.subject(FIND_BASE)
-}
-
 /// The subject on which `node` of this cluster takes piped connections.
 pub fn open_subject(cluster: &Cluster, node: &str) -> String {
     cluster.subject(&format!("relay.cobrowse.open.{node}"))
-}
-
-/// Where a connection's session lives.
-#[derive(Debug, PartialEq, Eq)]
-pub enum Home {
-    /// This node (or none: pairing here then fails as it would on a node alone).
-    Here,
-    /// Another node.
-    Node(String),
-    /// Several nodes hold the same security key: none is used.
-    Ambiguous,
-}
-
-/// What a find asks.
-#[derive(Debug, Serialize, Deserialize)]
-#[serde(tag = "kind", content = "value", rename_all = "snake_case")]
-pub(super) enum Lookup {
-    Key(String),
-    Offer(String),
-    Resume(String),
-    Session(String),
-}
-
-impl Lookup {
-    fn of(pairing: &Pairing) -> Option<Lookup> {
-        Some(match pairing {
-            Pairing::SecurityKey(key) => Lookup::Key(super::super::registry::normalize_key(key)),
-            Pairing::OfferToken(token) => Lookup::Offer(token.clone()),
-            Pairing::Resume { token, .. } => Lookup::Resume(token.clone()),
-            Pairing::AgentJoin { session_id } | Pairing::Observe { session_id } => {
-                Lookup::Session(session_id.clone())
-            }
-        })
-    }
-
-    pub(super) fn pairing(self) -> Pairing {
-        match self {
-            Lookup::Key(key) => Pairing::SecurityKey(key),
-            Lookup::Offer(token) => Pairing::OfferToken(token),
-            Lookup::Resume(token) => Pairing::Resume { token, grant: 0 },
-            Lookup::Session(session_id) => Pairing::AgentJoin { session_id },
-        }
-    }
-}
-
-#[derive(Debug, Serialize, Deserialize)]
-pub(super) struct Found {
-    pub(super) node: String,
 }
 
 /// Who is at the client's end, as the client's node established it.
@@ -205,7 +149,8 @@ pub async fn home_of(cb: &Cobrowse, side: &Side, hello: &Hello, piped: bool) -> 
     };
     let nodes = find(&cb.cluster, client, &lookup, key).await;
     match nodes.as_slice() {
-        [] => Home::Here,
+        // Nobody holds it: its home may have gone, leaving it to be taken over.
+        [] => super::adopt::adopt(cb, &lookup).await.unwrap_or(Home::Here),
         [node] if node == cb.cluster.node() => Home::Here,
         [node] => Home::Node(node.clone()),
         _ => {
@@ -213,73 +158,6 @@ pub async fn home_of(cb: &Cobrowse, side: &Side, hello: &Hello, piped: bool) -> 
             Home::Ambiguous
         }
     }
-}
-
-/// Publishes `body` on `subject` and gathers the answers `keep` reads that come within
-/// `window`: all of them, or only the first when `first` (the one way a node asks the others
-/// a question).
-pub(super) async fn gather<T>(
-    client: &async_nats::Client,
-    subject: String,
-    body: Bytes,
-    window: Duration,
-    first: bool,
-    keep: impl Fn(&[u8]) -> Option<T>,
-) -> Vec<T> {
-    let inbox = client.new_inbox();
-    let Ok(mut answers) = client.subscribe(inbox.clone()).await else {
-        return Vec::new();
-    };
-    if client
-        .publish_with_reply(subject, inbox, body)
-        .await
-        .is_err()
-    {
-        return Vec::new();
-    }
-    let deadline = tokio::time::Instant::now() + window;
-    let mut got = Vec::new();
-    while let Ok(Some(answer)) = tokio::time::timeout_at(deadline, answers.next()).await {
-        let Some(kept) = keep(&answer.payload) else {
-            continue;
-        };
-        got.push(kept);
-        if first {
-            break;
-        }
-    }
-    let _ = answers.unsubscribe().await;
-    got
-}
-
-/// The nodes that answer a find of `lookup` within [`FIND_WINDOW`]: every one when `all`
-/// (a security key, which two nodes might hold), else the first.
-pub(super) async fn find(
-    cluster: &Cluster,
-    client: &async_nats::Client,
-    lookup: &Lookup,
-    all: bool,
-) -> Vec<String> {
-    let Ok(ask) = serde_json::to_vec(lookup) else {
-        return Vec::new();
-    };
-    let read = |a: &[u8]| serde_json::from_slice::<Found>(a).ok();
-    let answers = gather(
-        client,
-        find_subject(cluster),
-        ask.into(),
-        FIND_WINDOW,
-        !all,
-        read,
-    )
-    .await;
-    let mut nodes: Vec<String> = Vec::new();
-    for found in answers {
-        if !nodes.contains(&found.node) {
-            nodes.push(found.node);
-        }
-    }
-    nodes
 }
 
 #[cfg(test)]

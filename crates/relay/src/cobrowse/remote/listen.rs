@@ -9,7 +9,8 @@ use futures_util::StreamExt;
 use tokio::sync::watch;
 
 use super::{
-    ask::{find_subject, open_subject, read_open, Found, Lookup},
+    ask::{open_subject, read_open},
+    find::{find_subject, Found, Lookup},
     pipe,
     rest::{self, rest_subject},
 };

@@ -6,16 +6,23 @@
 //! by the same connection code as a local socket, so pairing, the guessing budget, the control
 //! gate and every bound apply at the home unchanged.
 //!
-//! Subjects: [`ask::FIND`] (which node holds this key, offer, resume token or session?), `open`
-//! per node ([`ask::open_subject`]: [`listen`] serves this piped connection), `rest` per node
-//! ([`rest::rest_subject`]: a session's state and end through any node's REST routes), and
-//! each pipe's `up` and `down`.
+//! When no node answers for a resume token or a session and the home named in its live row
+//! no longer listens, the node reached takes the session over ([`adopt`]).
+//!
+//! Subjects, each scoped to the cluster: `find` ([`find::find_subject`]: which node holds this
+//! key, offer, resume token or session?), `open` per node ([`ask::open_subject`]: [`listen`]
+//! serves this piped connection), `rest` per node ([`rest::rest_subject`]: a session's state
+//! and end through any node's REST routes), `live` (every node's live sessions),
+//! `interaction` (an interaction ended) and each pipe's `up` and `down`.
 //!
 //! **Invariants:** a security key two nodes both hold is refused, never paired with either
 //! agent's session; a piped connection is never piped on again; a node that hears nothing from
-//! the other end of a pipe for [`pipe::SILENCE`] closes its end.
+//! the other end of a pipe for [`pipe::SILENCE`] closes its end; a session is taken over
+//! only from a home that NATS says is gone, and by one node (a conditional claim of its row).
 
+pub mod adopt;
 pub mod ask;
+pub mod find;
 pub mod forward;
 pub mod listen;
 pub mod pipe;

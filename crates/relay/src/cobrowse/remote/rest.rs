@@ -5,7 +5,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::ask::{find, gather, Lookup};
+use super::find::{find, gather, Lookup};
 use crate::cluster::{Cluster, MAX_NEWS_BYTES};
 use crate::cobrowse::{
     live::{self, LiveSession},

@@ -59,8 +59,22 @@ impl State {
         })))
     }
 
-    /// Tells both sides the mode and why (`ModeChanged`, then `GrantStatus`).
+    /// The session's control state for its live row (`Record::Live`) at `now_ms`; with the
+    /// resume token as the customer attaches, which makes the row.
+    pub(super) fn carry(&self, id: &str, resume_token: Option<&str>, now_ms: u64) -> Record {
+        let control = serde_json::to_string(&self.control.carried(now_ms)).unwrap_or_default();
+        Record::Live {
+            session_id: id.to_owned(),
+            resume_token: resume_token.map(str::to_owned),
+            control,
+            at_ms: crate::ids::now_ms(),
+        }
+    }
+
+    /// Tells both sides the mode and why (`ModeChanged`, then `GrantStatus`), and keeps the
+    /// live row's control state.
     pub(super) fn announce_mode_at(&mut self, id: &str, now_ms: u64, records: &mut Vec<Record>) {
+        records.push(self.carry(id, None, now_ms));
         let mode = self.control.mode();
         let grant = self.control.grant();
         let changed = relay_frame(Message::ModeChanged(ModeChanged { mode, grant }));
