@@ -376,11 +376,16 @@ async fn through_the_load_balancer_the_sessions_node_killed_hard_hands_the_sessi
     let synced = mirror_support::console_state(&console).await?["synced"]
         .as_u64()
         .unwrap_or(0);
+    let killed = Instant::now();
     nodes.remove(home).kill().await?;
     until_console(&console, "a fresh snapshot after the take-over", |s| {
         s["synced"].as_u64().unwrap_or(0) > synced
     })
     .await?;
+    println!(
+        "take-over: the mirror had the page again {} ms after kill -9 of the session's node",
+        killed.elapsed().as_millis()
+    );
     mirror_and_control_go_on(&console, &customer).await?;
     drop((nodes, lb));
     Ok(())

@@ -25,9 +25,9 @@ use tokio_util::sync::PollSender;
 /// The largest piece of a frame in one NATS message.
 pub const PIECE: usize = 512 * 1024;
 /// Each end says it is alive this often, whether or not it has frames to send.
-pub const BEAT: Duration = Duration::from_secs(5);
+pub const BEAT: Duration = Duration::from_secs(1);
 /// An end that heard nothing for this long takes the other for gone.
-pub const SILENCE: Duration = Duration::from_secs(15);
+pub const SILENCE: Duration = Duration::from_secs(4);
 /// Frames waiting between the home's connection and NATS, each way.
 const QUEUE: usize = 64;
 
