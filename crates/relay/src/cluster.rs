@@ -130,6 +130,20 @@ impl Cluster {
         format!("{base}.{}", self.scope)
     }
 
+    /// Subscribes this node to `subject` (a node alone has nothing to subscribe to).
+    pub async fn subscribe(&self, subject: String) -> Result<async_nats::Subscriber, ClusterError> {
+        let Some(client) = &self.client else {
+            return Err(ClusterError::Subscribe {
+                subject,
+                why: "this node is not in a cluster".into(),
+            });
+        };
+        (client.subscribe(subject.clone()).await).map_err(|e| ClusterError::Subscribe {
+            subject,
+            why: e.to_string(),
+        })
+    }
+
     /// Whether other nodes may be listening.
     pub fn is_clustered(&self) -> bool {
         self.client.is_some()
@@ -165,18 +179,11 @@ impl Cluster {
         mut shutdown: watch::Receiver<bool>,
         apply: impl Fn(T) + Send + 'static,
     ) -> Result<(), ClusterError> {
-        let Some(client) = &self.client else {
+        if self.client.is_none() {
             return Ok(());
-        };
+        }
         let subject: String = subject.into();
-        let mut sub =
-            client
-                .subscribe(subject.clone())
-                .await
-                .map_err(|e| ClusterError::Subscribe {
-                    subject: subject.clone(),
-                    why: e.to_string(),
-                })?;
+        let mut sub = self.subscribe(subject.clone()).await?;
         let cluster = self.clone();
         tokio::spawn(async move {
             loop {

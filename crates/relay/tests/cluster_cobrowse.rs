@@ -30,6 +30,19 @@ async fn paired_across(home: &Relay, other: &Relay, token: &str) -> (String, Str
     (id, welcome.resume_token.unwrap(), customer, agent)
 }
 
+/// The agent asks for control and the customer grants it: the mode the page was told.
+async fn grant(agent: &mut Peer, customer: &mut Peer) -> ModeChanged {
+    agent.send(Message::NavigationRequest(Empty)).await;
+    customer.recv_until(FrameKind::ModeChanged).await;
+    customer.send(Message::NavigationAccept(Empty)).await;
+    let Message::ModeChanged(granted) = customer.recv_until(FrameKind::ModeChanged).await.message
+    else {
+        unreachable!()
+    };
+    assert_eq!(granted.mode, SessionMode::NavigationGranted);
+    granted
+}
+
 fn click() -> Message {
     Message::Click(Click {
         node: 5,
@@ -226,14 +239,7 @@ async fn when_the_customers_node_goes_the_page_resumes_through_another_with_its_
     // The agent's console moves to the session's node; the page stays on the other.
     drop(agent);
     let mut agent = nodes[1].agent(&alice, &id).await;
-    agent.send(Message::NavigationRequest(Empty)).await;
-    customer.recv_until(FrameKind::ModeChanged).await;
-    customer.send(Message::NavigationAccept(Empty)).await;
-    let Message::ModeChanged(granted) = customer.recv_until(FrameKind::ModeChanged).await.message
-    else {
-        unreachable!()
-    };
-    assert_eq!(granted.mode, SessionMode::NavigationGranted);
+    let granted = grant(&mut agent, &mut customer).await;
     // The page's node stops: the page is told to go elsewhere, and resumes through the other.
     let [a, b]: [Relay; 2] = nodes.try_into().ok().unwrap();
     a.stop().await;
@@ -261,14 +267,7 @@ async fn when_the_sessions_own_node_goes_the_other_takes_it_over_with_its_contro
     let nodes = Relay::cluster(2, |_| {}).await;
     let alice = nodes[0].login("alice").await;
     let (id, resume, mut customer, mut agent) = paired_across(&nodes[0], &nodes[0], &alice).await;
-    agent.send(Message::NavigationRequest(Empty)).await;
-    customer.recv_until(FrameKind::ModeChanged).await;
-    customer.send(Message::NavigationAccept(Empty)).await;
-    let Message::ModeChanged(granted) = customer.recv_until(FrameKind::ModeChanged).await.message
-    else {
-        unreachable!()
-    };
-    assert_eq!(granted.mode, SessionMode::NavigationGranted);
+    let granted = grant(&mut agent, &mut customer).await;
     // The home goes.
     let [a, b]: [Relay; 2] = nodes.try_into().ok().unwrap();
     a.stop().await;

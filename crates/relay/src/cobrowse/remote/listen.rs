@@ -28,18 +28,7 @@ pub async fn listen(
     let Some(client) = cb.cluster.client().cloned() else {
         return Ok(());
     };
-    let subscribe = |subject: String| {
-        let client = client.clone();
-        async move {
-            client
-                .subscribe(subject.clone())
-                .await
-                .map_err(|e| ClusterError::Subscribe {
-                    subject,
-                    why: e.to_string(),
-                })
-        }
-    };
+    let subscribe = |subject: String| cb.cluster.subscribe(subject);
     let mut finds = subscribe(find_subject(&cb.cluster)).await?;
     let mut opens = subscribe(open_subject(&cb.cluster, cb.cluster.node())).await?;
     let mut rests = subscribe(rest_subject(&cb.cluster, cb.cluster.node())).await?;

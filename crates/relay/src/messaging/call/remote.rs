@@ -125,15 +125,7 @@ pub async fn join(
         return Ok(());
     };
     let link = Link::new(client.clone(), cluster.clone());
-    let subscribe = |subject: String| {
-        let client = client.clone();
-        async move {
-            (client.subscribe(subject.clone()).await).map_err(|e| ClusterError::Subscribe {
-                subject,
-                why: e.to_string(),
-            })
-        }
-    };
+    let subscribe = |subject: String| cluster.subscribe(subject);
     let mut finds = subscribe(link.find_subject()).await?;
     let mut asks = subscribe(link.ask_subject(cluster.node())).await?;
     let _ = svc.calls.link.set(link);
