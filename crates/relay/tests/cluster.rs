@@ -339,3 +339,60 @@ async fn a_password_reset_through_one_node_closes_the_persons_sockets_on_another
         node.stop().await;
     }
 }
+
+/// A node's `/metrics` text (scraped with the token the cluster below is given).
+async fn metrics(relay: &Relay) -> String {
+    let auth = [("Authorization", "Bearer scrape")];
+    let (status, text) = relay.request("GET", "/metrics", &auth, None).await;
+    assert_eq!(status, 200);
+    text
+}
+
+/// Someone on NATS who is not a node sends a call's home garbage: it is refused with an
+/// answer, counted, and the node's calls go on.
+#[tokio::test(flavor = "multi_thread")]
+async fn garbage_on_a_nodes_call_subject_is_refused_and_counted() {
+    let nodes = Relay::cluster(2, |c| c.metrics.token = Some("scrape".into())).await;
+    let text = metrics(&nodes[0]).await;
+    let start = text.find("node=\"").expect("a node label") + "node=\"".len();
+    let node = text[start..].split('"').next().unwrap().to_owned();
+    let scope = node.split_once('-').unwrap().1.to_owned();
+    let nats = std::env::var("RELAY_TEST_NATS").unwrap_or_else(|_| "nats://127.0.0.1:4222".into());
+    let client = async_nats::connect(nats).await.unwrap();
+    let subject = format!("relay.messaging.call.ask.{node}.{scope}");
+    for garbage in [
+        &b"not json"[..],
+        br#"{"op":"signal","conversation":"c","call":"x"}"#,
+        br#"{"op":"transfer_funds"}"#,
+    ] {
+        let answer = tokio::time::timeout(WAIT, client.request(subject.clone(), garbage.into()))
+            .await
+            .expect("answered in time")
+            .expect("answered");
+        let text = String::from_utf8_lossy(&answer.payload).into_owned();
+        assert!(text.contains("refused"), "refused: {text}");
+    }
+    let refused: u64 = metrics(&nodes[0])
+        .await
+        .lines()
+        .filter(|l| l.starts_with("cluster_news_refused"))
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<u64>().ok())
+        .sum();
+    assert_eq!(refused, 3, "each refusal counted");
+    // A call still rings through the node that was sent garbage.
+    let alice = nodes[0].login("alice").await;
+    let (_guest, conv) = guest_conversation(&nodes[0]).await;
+    let path = format!("/api/messaging/conversations/{conv}");
+    let (status, _) = nodes[0]
+        .api(&alice, "POST", &format!("{path}/assign"), None)
+        .await;
+    assert_eq!(status, 200);
+    let ring = Some(json!({"media": "voice"}));
+    let (status, started) = nodes[0]
+        .api(&alice, "POST", &format!("{path}/call"), ring)
+        .await;
+    assert_eq!(status, 200, "{started}");
+    for node in nodes {
+        node.stop().await;
+    }
+}

@@ -475,3 +475,49 @@ async fn a_sessions_state_end_observers_and_its_interactions_end_work_through_an
         node.stop().await;
     }
 }
+
+/// The session's node goes and neither side comes back: past the inactivity timeout the
+/// other node ends it in the store, on its audit chain, and nothing can resume it.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_session_nobody_comes_back_to_after_its_node_went_is_ended_by_another() {
+    // Only b times sessions out: a, stopped in this process, leaves tasks behind that would
+    // otherwise end the session themselves (a process that died leaves none).
+    let nodes = Relay::cluster(2, |c| {
+        let b = c.node_id.as_deref().is_some_and(|n| n.starts_with("n1-"));
+        c.inactivity_voice = b.then_some(std::time::Duration::from_secs(3));
+    })
+    .await;
+    let alice = nodes[0].login("alice").await;
+    let (id, resume, customer, agent) = paired_across(&nodes[0], &nodes[0], &alice).await;
+    let [a, b]: [Relay; 2] = nodes.try_into().ok().unwrap();
+    a.stop().await;
+    drop((customer, agent));
+    let path = format!("/api/cobrowse/sessions/{id}/audit");
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(15);
+    loop {
+        let (status, audit) = b.api(&alice, "GET", &path, None).await;
+        assert_eq!(status, 200, "{audit}");
+        if audit.to_string().contains("went away") {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "never ended: {audit}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    let ada = b.login("ada").await;
+    let verify = format!("/api/admin/cobrowse/sessions/{id}/audit/verify");
+    let (status, verdict) = b.api(&ada, "GET", &verify, None).await;
+    assert_eq!(status, 200, "{verdict}");
+    assert_eq!(verdict["result"], "intact", "{verdict}");
+    assert_eq!(verdict["anchored"], true, "{verdict}");
+    let mut late = b
+        .customer(Pairing::Resume {
+            token: resume,
+            grant: 0,
+        })
+        .await;
+    assert!(late.closed().await.error().is_some(), "nothing to resume");
+    b.stop().await;
+}

@@ -101,7 +101,7 @@ fn interaction_of(name: &str) -> Option<Interaction> {
 }
 
 /// Whether node `home` still listens: it answers, or NATS cannot say it is gone.
-async fn listens(cb: &Cobrowse, home: &str) -> bool {
+pub(super) async fn listens(cb: &Cobrowse, home: &str) -> bool {
     let Some(client) = cb.cluster.client() else {
         return true;
     };

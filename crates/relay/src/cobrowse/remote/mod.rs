@@ -7,7 +7,8 @@
 //! gate and every bound apply at the home unchanged.
 //!
 //! When no node answers for a resume token or a session and the home named in its live row
-//! no longer listens, the node reached takes the session over ([`adopt`]).
+//! no longer listens, the node reached takes the session over ([`adopt`]); when nobody comes
+//! back within the session's inactivity timeout, a node ends it in the store ([`sweep`]).
 //!
 //! Subjects, each scoped to the cluster: `find` ([`find::find_subject`]: which node holds this
 //! key, offer, resume token or session?), `open` per node ([`ask::open_subject`]: [`listen`]
@@ -27,3 +28,4 @@ pub mod forward;
 pub mod listen;
 pub mod pipe;
 pub mod rest;
+pub mod sweep;
