@@ -78,6 +78,8 @@ pub struct Registry {
     pub(crate) recorder: Recorder,
     /// Frames relayed and peers dropped, across every session (read by `/metrics`).
     pub counters: Arc<FrameCounters>,
+    /// Tells the other nodes of each failed guess charged here (`remote::guesses`).
+    pub(crate) guessed: std::sync::OnceLock<crate::cluster::Publisher<std::net::IpAddr>>,
 }
 
 impl Registry {
@@ -94,6 +96,7 @@ impl Registry {
             limiter: Mutex::new(limiter),
             recorder,
             counters: Arc::default(),
+            guessed: std::sync::OnceLock::new(),
         })
     }
 
@@ -276,8 +279,18 @@ impl Registry {
         });
         if session.is_err() {
             limiter.charge_failure(from, now.into_std());
+            if let Some(others) = self.guessed.get() {
+                others.send(&from);
+            }
         }
         session
+    }
+
+    /// Another node charged a failed guess to `from`: so does this one, so that a guesser
+    /// spreading over the nodes has one budget, not one per node.
+    pub fn charge_from_afar(&self, from: IpAddr) {
+        let mut limiter = self.limiter.lock().unwrap_or_else(|p| p.into_inner());
+        limiter.charge_failure(from, Instant::now().into_std());
     }
 
     /// A customer on a page of `site` accepts an offer. Single use; an offer bound to another

@@ -34,6 +34,7 @@ pub async fn listen(
     let mut rests = subscribe(rest_subject(&cb.cluster, cb.cluster.node())).await?;
     let mut overs = subscribe(rest::interaction_subject(cb)).await?;
     let mut lives = subscribe(rest::live_subject(cb)).await?;
+    super::guesses::join(cb, shutdown.clone()).await?;
     tokio::spawn(super::sweep::run(cb.clone(), shutdown.clone()));
     let cb = cb.clone();
     tokio::spawn(async move {

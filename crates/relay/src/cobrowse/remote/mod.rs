@@ -14,7 +14,8 @@
 //! key, offer, resume token or session?), `open` per node ([`ask::open_subject`]: [`listen`]
 //! serves this piped connection), `rest` per node ([`rest::rest_subject`]: a session's state
 //! and end through any node's REST routes), `live` (every node's live sessions),
-//! `interaction` (an interaction ended) and each pipe's `up` and `down`.
+//! `interaction` (an interaction ended), `guessed` (a failed key guess charged: every node
+//! charges it, [`guesses`]) and each pipe's `up` and `down`.
 //!
 //! **Invariants:** a security key two nodes both hold is refused, never paired with either
 //! agent's session; a piped connection is never piped on again; a node that hears nothing from
@@ -25,6 +26,7 @@ pub mod adopt;
 pub mod ask;
 pub mod find;
 pub mod forward;
+pub mod guesses;
 pub mod listen;
 pub mod pipe;
 pub mod rest;
