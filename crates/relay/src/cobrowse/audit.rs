@@ -115,6 +115,35 @@ pub fn audit_for(db: &mut dyn Sql, session_id: &str) -> Result<Vec<AuditEntry>, 
     .collect()
 }
 
+/// Appends one audit entry (an entry already there, by its number, is kept).
+pub fn insert_entry(db: &mut dyn Sql, e: &AuditEntry) -> Result<u64, StoreError> {
+    db.execute(
+        "INSERT INTO audit_log (session_id, seq, at_ms, event, detail, hash)
+         VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (session_id, seq) DO NOTHING",
+        &[
+            (&e.session_id).into(),
+            e.seq.into(),
+            e.at_ms.into(),
+            (&e.event).into(),
+            (&e.detail).into(),
+            e.hash.clone().into(),
+        ],
+    )
+}
+
+/// The number and hash of a session's last stored audit entry, if it has one.
+pub fn last_entry(
+    db: &mut dyn Sql,
+    session_id: &str,
+) -> Result<Option<(i64, Option<String>)>, StoreError> {
+    db.query_row(
+        "SELECT seq, hash FROM audit_log WHERE session_id = $1 ORDER BY seq DESC LIMIT 1",
+        &[session_id.into()],
+    )?
+    .map(|r| Ok((r.int(0)?, r.opt_text(1)?)))
+    .transpose()
+}
+
 /// Writes one record (in the writer's current batch), as node `home`. A node writes only the
 /// live rows it is home of: one that lost a session to another node never overwrites it.
 fn write(db: &mut dyn Sql, record: &Record, home: &str) -> Result<(), StoreError> {
@@ -152,18 +181,7 @@ fn write(db: &mut dyn Sql, record: &Record, home: &str) -> Result<(), StoreError
                 (*at_ms).into(),
             ],
         ),
-        Record::Audit(e) => db.execute(
-            "INSERT INTO audit_log (session_id, seq, at_ms, event, detail, hash)
-             VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (session_id, seq) DO NOTHING",
-            &[
-                (&e.session_id).into(),
-                e.seq.into(),
-                e.at_ms.into(),
-                (&e.event).into(),
-                (&e.detail).into(),
-                e.hash.clone().into(),
-            ],
-        ),
+        Record::Audit(e) => insert_entry(db, e),
         Record::Paired {
             session_id,
             site_key,

@@ -40,6 +40,17 @@ pub fn interaction_name(interaction: Interaction) -> &'static str {
     }
 }
 
+/// The interaction an [`interaction_name`] names, if it names one (as stored).
+pub fn interaction_of(name: &str) -> Option<Interaction> {
+    [
+        Interaction::Voice,
+        Interaction::WebChat,
+        Interaction::WebMessaging,
+    ]
+    .into_iter()
+    .find(|i| interaction_name(*i) == name)
+}
+
 /// Removes spaces and dashes a person may type between digit groups.
 pub fn normalize_key(typed: &str) -> String {
     typed

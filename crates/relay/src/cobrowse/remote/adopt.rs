@@ -15,14 +15,14 @@
 
 use std::time::Duration;
 
-use protocol::{CarriedControl, Interaction};
+use protocol::CarriedControl;
 
 use super::{
     find::{find, Home, Lookup},
     rest::{rest_subject, RestAsk},
 };
 use crate::{
-    cobrowse::{audit_chain, session::Carried, state::Cobrowse},
+    cobrowse::{audit, audit_chain, pairing::interaction_of, session::Carried, state::Cobrowse},
     ids::now_ms,
     store::{Columns, Sql, StoreError},
 };
@@ -61,13 +61,7 @@ fn live_row(db: &mut dyn Sql, lookup: &Lookup) -> Result<Option<Row>, StoreError
         return Ok(None);
     };
     let session_id = r.text(0)?;
-    let audit = db
-        .query_row(
-            "SELECT seq, hash FROM audit_log WHERE session_id = $1 ORDER BY seq DESC LIMIT 1",
-            &[(&session_id).into()],
-        )?
-        .map(|a| Ok::<_, StoreError>((a.int(0)?, a.opt_text(1)?)))
-        .transpose()?;
+    let audit = audit::last_entry(db, &session_id)?;
     Ok(Some(Row {
         session_id,
         resume_token: r.text(1)?,
@@ -89,15 +83,6 @@ fn claim(db: &mut dyn Sql, session_id: &str, from: &str, to: &str) -> Result<boo
         &[session_id.into(), from.into(), to.into(), now_ms().into()],
     )?;
     Ok(changed == 1)
-}
-
-fn interaction_of(name: &str) -> Option<Interaction> {
-    Some(match name {
-        "voice" => Interaction::Voice,
-        "web_chat" => Interaction::WebChat,
-        "web_messaging" => Interaction::WebMessaging,
-        _ => return None,
-    })
 }
 
 /// Whether node `home` still listens: it answers, or NATS cannot say it is gone.

@@ -14,7 +14,12 @@ use tokio::sync::watch;
 
 use super::adopt::listens;
 use crate::{
-    cobrowse::{audit::AuditEntry, audit_chain, pairing::interaction_name, state::Cobrowse},
+    cobrowse::{
+        audit::{self, AuditEntry},
+        audit_chain,
+        pairing::interaction_of,
+        state::Cobrowse,
+    },
     ids::now_ms,
     store::{Columns, Sql, StoreError},
 };
@@ -71,14 +76,7 @@ fn end(db: &mut dyn Sql, o: &Orphan) -> Result<bool, StoreError> {
     if gone != 1 {
         return Ok(false);
     }
-    let last = db.query_row(
-        "SELECT seq, hash FROM audit_log WHERE session_id = $1 ORDER BY seq DESC LIMIT 1",
-        &[(&o.session_id).into()],
-    )?;
-    let (count, head) = match last {
-        Some(r) => (r.int(0)?, r.opt_text(1)?),
-        None => (0, None),
-    };
+    let (count, head) = audit::last_entry(db, &o.session_id)?.unwrap_or((0, None));
     let genesis = || audit_chain::genesis(&o.session_id, &o.agent_id, &o.interaction_id);
     let prev = head
         .and_then(|h| audit_chain::from_hex(&h))
@@ -98,18 +96,7 @@ fn end(db: &mut dyn Sql, o: &Orphan) -> Result<bool, StoreError> {
     let head = audit_chain::entry_hash(&prev, &entry);
     entry.hash = Some(audit_chain::hex(&head));
     let (head, count) = (audit_chain::hex(&head), entry.seq);
-    db.execute(
-        "INSERT INTO audit_log (session_id, seq, at_ms, event, detail, hash)
-         VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (session_id, seq) DO NOTHING",
-        &[
-            (&entry.session_id).into(),
-            entry.seq.into(),
-            entry.at_ms.into(),
-            (&entry.event).into(),
-            (&entry.detail).into(),
-            entry.hash.clone().into(),
-        ],
-    )?;
+    audit::insert_entry(db, &entry)?;
     db.execute(
         "UPDATE cobrowse_sessions SET ended_at = $2, end_reason = 'Inactivity', audit_head = $3,
             audit_count = $4 WHERE id = $1 AND ended_at IS NULL",
@@ -121,16 +108,6 @@ fn end(db: &mut dyn Sql, o: &Orphan) -> Result<bool, StoreError> {
         ],
     )?;
     Ok(true)
-}
-
-fn interaction_of(name: &str) -> Option<Interaction> {
-    [
-        Interaction::Voice,
-        Interaction::WebChat,
-        Interaction::WebMessaging,
-    ]
-    .into_iter()
-    .find(|i| interaction_name(*i) == name)
 }
 
 /// Ends, once, the orphans due by now; how many.
