@@ -7,14 +7,15 @@ use std::sync::Arc;
 
 use axum::extract::ws::{Message as WsMessage, WebSocket};
 use protocol::{
-    peek_hello_version, DecodeError, End, EndReason, Envelope, ErrorCode, Frame, FrameKind, Hello,
-    Message, Pairing, Role, PROTOCOL_VERSION,
+    peek_hello_version, Envelope, ErrorCode, Frame, FrameKind, Hello, Message, Pairing, Role,
+    PROTOCOL_VERSION,
 };
 use tracing::Instrument;
 
 pub use super::state::Side;
 use super::{
     encryption_rule::ACCEPT_REFUSED,
+    inbound::{decode_close, read_loop, record, text_close, Seat},
     peer::{close_code, error_close, peer, Closing, PeerHandle},
     registry::PairError,
     remote::{
@@ -26,29 +27,7 @@ use super::{
     state::Cobrowse,
     wire::{going_away, Event, Socket, Wire},
 };
-use crate::{accounts::revoked, limits::StreamPermit};
-
-/// Where an attached connection sits in its session.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Seat {
-    /// The customer or the agent.
-    Peer(Role),
-    /// A silent observer: nothing it sends is forwarded.
-    Observer,
-}
-
-fn decode_close(e: &DecodeError) -> Closing {
-    match e {
-        DecodeError::FrameTooLarge { .. } | DecodeError::OverLimit { .. } => {
-            error_close(ErrorCode::TooLarge, close_code::TOO_BIG, e.to_string())
-        }
-        _ => error_close(
-            ErrorCode::Malformed,
-            close_code::PROTOCOL_ERROR,
-            e.to_string(),
-        ),
-    }
-}
+use crate::limits::StreamPermit;
 
 fn pair_close(e: &PairError) -> Closing {
     let code = match e {
@@ -62,45 +41,100 @@ fn pair_close(e: &PairError) -> Closing {
     error_close(code, close_code::POLICY, e.to_string())
 }
 
-/// What the handshake settled.
-struct Attached {
+/// What a connection holds once its hello has joined it to a session: all that lives while
+/// it streams. The handshake's state (the hello, pairing, the arguments it started from) is
+/// dropped by then, so an idle connection's task is this and the read loop's small state.
+struct Attached<S> {
+    cb: Arc<Cobrowse>,
     session: Arc<Session>,
     seat: Seat,
+    peer_id: u64,
+    wire: Wire<S>,
+    /// Shutdown, or the agent's sign-in revoked.
+    stop: Stop,
+    /// Its place under the connection limit (`None`: piped here, counted on its socket's node).
+    _permit: Option<StreamPermit>,
+}
+
+/// A connection's stop signal, made once and kept: waiting on it costs nothing per frame.
+type Stop = std::pin::Pin<Box<dyn std::future::Future<Output = Closing> + Send>>;
+
+/// What a connection starts from, boxed: arguments an async function takes stay in its
+/// future for its whole life, so passing them unboxed would keep a dead copy of the socket in
+/// every idle connection.
+struct Start<S> {
+    socket: S,
+    cb: Arc<Cobrowse>,
+    side: Side,
+    // `None`: a piped connection, which is never piped on again.
+    permit: Option<StreamPermit>,
 }
 
 /// Serves one upgraded connection until it closes. `permit` holds its place under the
 /// connection limit. Everything it logs is inside a `cobrowse` span that names the side and,
 /// once the hello is paired, the session (`--log-format json` prints both on every line).
-pub async fn serve(socket: WebSocket, cb: Arc<Cobrowse>, side: Side, permit: StreamPermit) {
+pub fn serve(
+    socket: WebSocket,
+    cb: Arc<Cobrowse>,
+    side: Side,
+    permit: StreamPermit,
+) -> impl std::future::Future<Output = ()> + Send {
     let span = tracing::info_span!(
         "cobrowse",
         role = side.name(),
         session = tracing::field::Empty
     );
-    connection(socket, cb, side, Some(permit))
-        .instrument(span)
-        .await;
+    connection(Box::new(Start {
+        socket,
+        cb,
+        side,
+        permit: Some(permit),
+    }))
+    .instrument(span)
 }
 
 /// Serves a connection another node pipes here, the session's home (`super::remote`): its
 /// socket is on that node, which holds its place under that node's connection limit.
-pub async fn serve_piped(socket: PipeSocket, cb: Arc<Cobrowse>, side: Side) {
+pub fn serve_piped(
+    socket: PipeSocket,
+    cb: Arc<Cobrowse>,
+    side: Side,
+) -> impl std::future::Future<Output = ()> + Send {
     let span = tracing::info_span!(
         "cobrowse",
         role = side.name(),
         piped = true,
         session = tracing::field::Empty
     );
-    connection(socket, cb, side, None).instrument(span).await;
+    connection(Box::new(Start {
+        socket,
+        cb,
+        side,
+        permit: None,
+    }))
+    .instrument(span)
 }
 
-async fn connection<S: Socket + 'static>(
-    socket: S,
-    cb: Arc<Cobrowse>,
-    side: Side,
-    // `None`: a piped connection, which is never piped on again.
-    permit: Option<StreamPermit>,
-) {
+async fn connection<S: Socket + 'static>(start: Box<Start<S>>) {
+    // Boxed: the handshake's state is large and lives only until the session is joined.
+    let Some(mut attached) = Box::pin(handshake(start)).await else {
+        return;
+    };
+    let closing = attached.stream().await;
+    // Boxed: leaving owns the socket and a timer, and would otherwise enlarge every
+    // connection's future.
+    Box::pin(attached.leave(closing)).await;
+}
+
+/// Reads the hello and joins its session, or closes the connection with the reason (or pipes
+/// it to the session's node). `None` when the connection is done.
+async fn handshake<S: Socket + 'static>(start: Box<Start<S>>) -> Option<Attached<S>> {
+    let Start {
+        socket,
+        cb,
+        side,
+        permit,
+    } = *start;
     let peer_id = cb.next_peer_id();
     let config = &cb.config;
     let (mut handle, queue) = peer(peer_id, config.peer_queue_frames, config.peer_queue_bytes);
@@ -111,30 +145,44 @@ async fn connection<S: Socket + 'static>(
         Side::Agent(agent) | Side::Observer { agent, .. } => Some(cb.accounts.hold(&agent.id)),
         Side::Customer { .. } => None,
     };
-    // Made once and kept: waiting on it costs nothing per frame.
-    let stop = async move {
-        tokio::select! {
-            _ = shutdown.wait_for(|stop| *stop) => going_away(),
-            () = revoked(hold) => signed_out(),
-        }
+    // A customer's connection waits on shutdown only: its stop is the smaller future.
+    let mut stop: Stop = match hold {
+        None => Box::pin(async move {
+            let _ = shutdown.wait_for(|stop| *stop).await;
+            going_away()
+        }),
+        Some(mut hold) => Box::pin(async move {
+            tokio::select! {
+                _ = shutdown.wait_for(|stop| *stop) => going_away(),
+                () = hold.revoked() => signed_out(),
+            }
+        }),
     };
-    tokio::pin!(stop);
 
     let hello = tokio::select! {
         biased;
-        closing = &mut stop => return Box::pin(wire.finish(closing)).await,
+        closing = &mut stop => {
+            Box::pin(wire.finish(closing)).await;
+            return None;
+        }
         hello = tokio::time::timeout(config.hello_timeout, wire.next()) => hello,
     };
     let attached = match hello {
         Ok(Event::Read(Some(Ok(WsMessage::Binary(bytes))))) => match read_hello(&bytes, &cb) {
-            // Boxed: pairing's state is large and lives only until the session is joined, so it
-            // must not sit in every idle connection's future.
             Ok(hello) => match Box::pin(home_of(&cb, &side, &hello, permit.is_none())).await {
                 Home::Here => Box::pin(pair(&cb, &side, hello, handle)).await,
                 Home::Node(node) => {
                     let socket = wire.into_socket();
-                    let pipe = forward(socket, &cb, &node, &side, bytes, stop.as_mut());
-                    return Box::pin(pipe).await;
+                    let pipe = forward(
+                        socket,
+                        &cb,
+                        &node,
+                        &side,
+                        bytes,
+                        std::pin::Pin::new(&mut stop),
+                    );
+                    Box::pin(pipe).await;
+                    return None;
                 }
                 Home::Ambiguous => {
                     handle.close(pair_close(&PairError::KeyExpired));
@@ -161,43 +209,56 @@ async fn connection<S: Socket + 'static>(
         // Closed, failed, or a control frame first: nothing to answer.
         _ => None,
     };
-    let Some(Attached { session, seat }) = attached else {
+    let Some(Paired { session, seat }) = attached else {
         if let Some(closing) = wire.closing() {
             tracing::debug!(code = closing.code, reason = %closing.reason, "co-browse connection refused");
             Box::pin(wire.finish(closing)).await;
         }
-        return;
+        return None;
     };
     tracing::Span::current().record("session", session.id.as_str());
     tracing::info!("co-browse connection attached");
-    let closing = tokio::select! {
-        biased;
-        closing = &mut stop => Some(closing),
-        closing = read_loop(&cb, &session, seat, peer_id, &mut wire) => closing,
-    };
-    if let Some(closing) = closing {
-        tracing::info!(code = closing.code, reason = %closing.reason, "co-browse connection closing");
-        // Boxed: it owns the socket and a timer, and would otherwise double the size of
-        // every connection's future.
-        Box::pin(wire.finish(closing)).await;
-    } else {
-        tracing::info!("co-browse connection left");
-    }
-    let records = match seat {
-        Seat::Peer(role) => session.detach(role, peer_id),
-        Seat::Observer => session.detach_observer(peer_id, None),
-    };
-    record(&cb, records).await;
+    Some(Attached {
+        cb,
+        session,
+        seat,
+        peer_id,
+        wire,
+        stop,
+        _permit: permit,
+    })
 }
 
-/// The close of an observer that sent `End`: it stops watching, nobody else is affected.
-fn stopped_observing() -> Closing {
-    Closing {
-        drain: true,
-        last: Vec::new(),
-        code: close_code::NORMAL,
-        reason: "stopped observing".into(),
+impl<S: Socket> Attached<S> {
+    /// Streams until the connection closes; returns the close to perform, if any.
+    async fn stream(&mut self) -> Option<Closing> {
+        tokio::select! {
+            biased;
+            closing = &mut self.stop => Some(closing),
+            closing = read_loop(&self.cb, &self.session, self.seat, self.peer_id, &mut self.wire) => closing,
+        }
     }
+
+    /// Closes the connection (`closing`) or notes that it went, then leaves the session.
+    async fn leave(self, closing: Option<Closing>) {
+        if let Some(closing) = closing {
+            tracing::info!(code = closing.code, reason = %closing.reason, "co-browse connection closing");
+            self.wire.finish(closing).await;
+        } else {
+            tracing::info!("co-browse connection left");
+        }
+        let records = match self.seat {
+            Seat::Peer(role) => self.session.detach(role, self.peer_id),
+            Seat::Observer => self.session.detach_observer(self.peer_id, None),
+        };
+        record(&self.cb, records).await;
+    }
+}
+
+/// What pairing settled.
+struct Paired {
+    session: Arc<Session>,
+    seat: Seat,
 }
 
 /// The close of a disabled agent's connection.
@@ -206,14 +267,6 @@ fn signed_out() -> Closing {
         ErrorCode::NotAllowed,
         close_code::POLICY,
         "signed out".into(),
-    )
-}
-
-fn text_close() -> Closing {
-    error_close(
-        ErrorCode::Malformed,
-        close_code::UNSUPPORTED_DATA,
-        "text frames are not part of the protocol".into(),
     )
 }
 
@@ -258,7 +311,7 @@ async fn pair(
     side: &Side,
     hello: Hello,
     mut handle: PeerHandle,
-) -> Option<Attached> {
+) -> Option<Paired> {
     let registry = &cb.registry;
     // The site's `requireEncryption`, read only where it decides something: before an offer
     // is used (the Accept flow is refused), and once a code or resume found its session (see
@@ -329,7 +382,7 @@ async fn pair(
             return match joined {
                 Ok(records) => {
                     record(cb, records).await;
-                    Some(Attached {
+                    Some(Paired {
                         session: found,
                         seat: Seat::Observer,
                     })
@@ -366,125 +419,11 @@ async fn pair(
     match session.attach(hello.role, handle, site, how, hello.pairing.held_grant()) {
         Ok(records) => {
             record(cb, records).await;
-            Some(Attached {
+            Some(Paired {
                 session,
                 seat: Seat::Peer(hello.role),
             })
         }
         Err(_) => None,
-    }
-}
-
-/// Queues audit records. Most frames have none; the sending state is boxed so that it does not
-/// sit in every connection's future.
-async fn record(cb: &Cobrowse, records: Vec<super::audit::Record>) {
-    if !records.is_empty() {
-        Box::pin(record_all(cb, records)).await;
-    }
-}
-
-async fn record_all(cb: &Cobrowse, records: Vec<super::audit::Record>) {
-    for r in records {
-        if cb.registry.recorder.record(r).await.is_err() {
-            tracing::error!("recorder gone; audit entry lost");
-        }
-    }
-}
-
-/// Reads frames until the peer leaves, breaks the protocol, or its connection is closed by the
-/// session (end, replacement, slow consumer). Returns the close to perform, if any.
-async fn read_loop<S: Socket>(
-    cb: &Arc<Cobrowse>,
-    session: &Arc<Session>,
-    seat: Seat,
-    peer_id: u64,
-    wire: &mut Wire<S>,
-) -> Option<Closing> {
-    let close = |closing: Closing| match seat {
-        Seat::Peer(role) => session.close_peer(role, peer_id, closing),
-        Seat::Observer => session.detach_observer(peer_id, Some(closing)),
-    };
-    let limits = cb.config.limits;
-    loop {
-        let message = match wire.next().await {
-            Event::Read(message) => message,
-            Event::Close(closing) => return Some(closing),
-            Event::WriteFailed => return None,
-        };
-        let bytes = match message {
-            Some(Ok(WsMessage::Binary(bytes))) => bytes,
-            Some(Ok(WsMessage::Ping(_) | WsMessage::Pong(_))) => continue,
-            Some(Ok(WsMessage::Text(_))) => {
-                record(cb, close(text_close())).await;
-                // The close request is the next event.
-                continue;
-            }
-            Some(Ok(WsMessage::Close(_))) | None => return None,
-            Some(Err(e)) => {
-                let text = e.to_string();
-                let closing = if text.contains("too long") || text.contains("too big") {
-                    error_close(
-                        ErrorCode::TooLarge,
-                        close_code::TOO_BIG,
-                        format!("frame over {} bytes", limits.max_frame_bytes),
-                    )
-                } else {
-                    error_close(ErrorCode::Malformed, close_code::PROTOCOL_ERROR, text)
-                };
-                record(cb, close(closing)).await;
-                // A failed read leaves nothing to read; close if the session still held us.
-                return wire.closing();
-            }
-        };
-        // Read once per frame: the inactivity clock and the relay latency both start here.
-        let arrived = tokio::time::Instant::now();
-        let (kind, sealed) = match Envelope::peek(&bytes, &limits) {
-            Ok((envelope, _)) => (envelope.kind, envelope.sealed),
-            Err(e) => {
-                record(cb, close(decode_close(&e))).await;
-                continue;
-            }
-        };
-        if let Seat::Peer(role) = seat {
-            if session.refuses_clear(kind, sealed) {
-                record(cb, session.refuse_clear(role, kind)).await;
-                continue;
-            }
-        }
-        if kind == FrameKind::End {
-            // The relay reads the body to refuse a malformed one, and to tell a failed key
-            // exchange (either side may report it) from a plain end; otherwise the reason is
-            // the sender's side.
-            let failed_exchange = match Frame::decode(&bytes, &limits) {
-                Err(e) => {
-                    record(cb, close(decode_close(&e))).await;
-                    continue;
-                }
-                Ok(Frame { message, .. }) => matches!(
-                    message,
-                    Message::End(End {
-                        reason: EndReason::KeyExchangeFailed
-                    })
-                ),
-            };
-            let reason = match seat {
-                Seat::Peer(_) if failed_exchange => EndReason::KeyExchangeFailed,
-                Seat::Peer(Role::Customer) => EndReason::CustomerEnded,
-                Seat::Peer(Role::Agent) => EndReason::AgentEnded,
-                // An observer's end is its own leaving; the session goes on.
-                Seat::Observer => return Some(stopped_observing()),
-            };
-            // Boxed: a cold path whose state would otherwise enlarge every connection.
-            Box::pin(cb.registry.end(session, reason)).await;
-            continue;
-        }
-        let step = match seat {
-            Seat::Peer(role) => session.on_frame(role, peer_id, kind, bytes, arrived),
-            Seat::Observer => session.on_observer_frame(peer_id, kind),
-        };
-        record(cb, step.records).await;
-        if let Some(closing) = step.close {
-            record(cb, close(closing)).await;
-        }
     }
 }

@@ -31,6 +31,7 @@ mod audit_verify;
 pub mod connection;
 pub mod counters;
 mod encryption_rule;
+mod inbound;
 pub mod limiter;
 pub mod live;
 pub mod observe;

@@ -451,6 +451,14 @@ impl Registry {
 
 /// Ends the session at its deadline (pairing lapse or inactivity), then forgets it; ends a
 /// time-boxed grant at its deadline on the way.
+async fn expire_grant(registry: &Registry, session: &Session) {
+    for record in session.expire_grant() {
+        if registry.recorder.record(record).await.is_err() {
+            tracing::error!("recorder gone; expiry not persisted");
+        }
+    }
+}
+
 async fn supervise(registry: Arc<Registry>, session: Arc<Session>) {
     loop {
         let grant = session.grant_deadline();
@@ -465,11 +473,8 @@ async fn supervise(registry: Arc<Registry>, session: Arc<Session>) {
             _ = session.wake.notified() => {}
             _ = tokio::time::sleep_until(deadline) => {
                 if grant.is_some_and(|d| d <= Instant::now()) {
-                    for record in session.expire_grant() {
-                        if registry.recorder.record(record).await.is_err() {
-                            tracing::error!("recorder gone; expiry not persisted");
-                        }
-                    }
+                    // Boxed, as the end below.
+                    Box::pin(expire_grant(&registry, &session)).await;
                 }
                 if session.deadline().is_some_and(|d| d <= Instant::now()) {
                     // Boxed: ending is rare, and its state would otherwise sit in every
