@@ -232,3 +232,55 @@ async fn calls_from_a_connector_outlive_the_node_that_was_routing_them() {
     bobs.work("call-1", None).await;
     b.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn desk_news_from_an_older_routing_owner_than_the_current_one_never_reaches_a_desk() {
+    let mut nodes = Relay::cluster(2, |c| c.metrics.token = Some("scrape".into())).await;
+    let (a, b) = {
+        let (n1, n0) = (nodes.pop().unwrap(), nodes.pop().unwrap());
+        if decides(&n0).await {
+            (n0, n1)
+        } else {
+            (n1, n0)
+        }
+    };
+    let scope = scope_of(&b).await;
+    // Alice's desk is on b, which hears it from a, the owner (lease epoch 1 or more).
+    let alice = b.login("alice").await;
+    let (_, me) = b.api(&alice, "GET", "/api/me", None).await;
+    let alice_id = me["id"].as_str().unwrap().to_owned();
+    presence(&b, &alice, "available").await;
+    let mut desk = Desk::on(&b, &alice).await;
+    desk.until("desk", "her desk", |d| d["presence"] == "available")
+        .await;
+    // An owner that lost the lease (epoch 0: before any owner) still speaks: a desk with an
+    // offer that is not hers.
+    let nats = std::env::var("RELAY_TEST_NATS").unwrap_or_else(|_| "nats://127.0.0.1:4222".into());
+    let client = async_nats::connect(nats).await.unwrap();
+    let forged = json!({"type": "desk", "presence": "forged",
+        "work": [{"interaction": "forged-offer", "state": "offered"}]});
+    let stale = json!({"node": "n9-stale", "news": {"epoch": 0, "news": {
+        "news": "desk", "agent": alice_id, "body": forged.to_string()}}});
+    client
+        .publish(
+            format!("relay.routing.news.{scope}"),
+            stale.to_string().into_bytes().into(),
+        )
+        .await
+        .unwrap();
+    client.flush().await.unwrap();
+    // The current owner's news still comes through; the stale desk never does.
+    for next in ["busy", "available"] {
+        presence(&a, &alice, next).await;
+        desk.until("desk", next, |d| {
+            assert_ne!(
+                d["presence"], "forged",
+                "a stale owner's desk was shown: {d}"
+            );
+            d["presence"] == next
+        })
+        .await;
+    }
+    a.stop().await;
+    b.stop().await;
+}

@@ -20,14 +20,22 @@
 //!   [`NEWS_SUBJECT`]), so a console on any node sees its desk and the wallboard; what rides
 //!   on an interaction (a co-browse session) hears of its end on every node. Assignments stay
 //!   on the owner's node, where the bridge to messaging follows them once.
+//! - **Fencing** ([`fence`]): an owner that lost its lease without knowing it (a process
+//!   paused past it) carries nothing of its engine's output once its last renewal can no
+//!   longer be relied on by its own clock, and renews (or steps down) before it hands its
+//!   engine another command; every node drops news stamped with an older lease epoch than
+//!   the newest it heard.
 //!
 //! A node alone owns routing from the start, without a lease.
 //!
-//! **Invariants:** a node decides only while it holds the lease; a command is carried out at
-//! most once (never retried after it may have reached an owner); what arrives over NATS is
-//! parsed whole or refused, never applied in part.
+//! **Invariants:** a node decides only while it holds the lease, and nothing its engine
+//! decides leaves it past the lease's validity; news of an older owner than one heard is never
+//! applied; a command is carried out at most once (never retried after it may have reached an
+//! owner); what arrives over NATS is parsed whole or refused, never applied in part.
 
 mod ask;
+mod carry;
+mod fence;
 pub mod lease;
 mod model;
 mod restore;

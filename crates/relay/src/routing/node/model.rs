@@ -7,7 +7,11 @@ use std::{sync::Arc, time::Duration};
 use futures_util::future::BoxFuture;
 
 use crate::cluster::Cluster;
-use crate::routing::service::{journal::Journal, live::Realtime, Arrival, Held, Riders};
+use tokio::sync::{broadcast, watch};
+
+use crate::routing::service::{
+    journal::Journal, live::Realtime, Arrival, Assignment, Held, Push, Riders,
+};
 pub use crate::routing::service::{persist::QueueSpec, ServiceConfig};
 use crate::store::Store;
 
@@ -40,6 +44,21 @@ pub struct Deps {
     pub journal: Arc<dyn Journal>,
     pub riders: Arc<dyn Riders>,
     pub config: ServiceConfig,
+}
+
+/// Where every node's [`Handle`] hears routing, whichever node decides.
+pub(super) struct Outlets {
+    pub pushes: broadcast::Sender<Push>,
+    pub assignments: broadcast::Sender<Assignment>,
+    pub live: watch::Sender<Arc<Realtime>>,
+}
+
+/// News as the owner sends it: stamped with its lease's epoch, so a node that heard a newer
+/// owner drops an older one's (`fence`).
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
+pub(super) struct Stamped {
+    pub epoch: i64,
+    pub news: News,
 }
 
 /// News from the owner to the other nodes.

@@ -10,14 +10,18 @@ use tokio::{
 };
 
 use super::ask::{answer, forward};
+use super::carry::{carry, Told};
+use super::fence::{Fence, Validity};
 use super::lease::{self, Claim};
-use super::model::{Deps, News, Recovery, COMMAND_SUBJECT, LEASE, NEWS_SUBJECT, RENEW_EVERY};
+use super::model::{
+    Deps, News, Outlets, Recovery, Stamped, COMMAND_SUBJECT, LEASE, NEWS_SUBJECT, RENEW_EVERY,
+};
 use super::restore;
 use crate::cluster::Publisher;
 use crate::ids::now_ms;
 use crate::routing::service::handle::Command;
 use crate::routing::service::live::Realtime;
-use crate::routing::service::{Assignment, Handle, Push, Riders, ServiceError};
+use crate::routing::service::{Handle, Push, Riders, ServiceError};
 
 /// Commands forwarded to the owner at once, at most; past it, callers wait.
 const FORWARDS: usize = 1024;
@@ -25,13 +29,6 @@ const FORWARDS: usize = 1024;
 const RECENT_MS: i64 = 60_000;
 /// A lease renewed at `t` is relied on until `t + LEASE - MARGIN` only.
 const MARGIN: std::time::Duration = std::time::Duration::from_millis(1000);
-
-/// Where every node's [`Handle`] hears routing, whichever node decides.
-pub(super) struct Outlets {
-    pub pushes: broadcast::Sender<Push>,
-    pub assignments: broadcast::Sender<Assignment>,
-    pub live: watch::Sender<Arc<Realtime>>,
-}
 
 /// The engine this node runs while it owns routing, and the tasks that carry its output.
 struct Owned {
@@ -70,12 +67,17 @@ impl Drop for Owned {
 pub(super) struct Node {
     deps: Deps,
     outlets: Arc<Outlets>,
-    news: Option<Arc<Publisher<News>>>,
+    news: Option<Arc<Publisher<Stamped>>>,
     owned: Option<Owned>,
+    /// The lease's epoch the engine in `owned` was started under.
+    epoch: i64,
     /// Where this cluster's commands go to the owner.
     command_subject: String,
-    /// Until when the lease last renewed may be relied on.
-    valid_until: Instant,
+    /// Until when the lease last renewed may be relied on (read by what carries the
+    /// engine's output, too).
+    validity: Arc<Validity>,
+    /// The newest owner heard of: older owners' news is dropped.
+    fence: Arc<Fence>,
     forwards: Arc<Semaphore>,
 }
 
@@ -91,8 +93,10 @@ impl Node {
             outlets: Arc::new(outlets),
             news,
             owned: None,
+            epoch: 0,
             command_subject,
-            valid_until: Instant::now(),
+            validity: Arc::new(Validity::ended()),
+            fence: Arc::new(Fence::default()),
             forwards: Arc::new(Semaphore::new(FORWARDS)),
         }
     }
@@ -111,6 +115,7 @@ impl Node {
             self.hear_the_owner(shutdown.clone()).await;
             self.claim(&recovery).await;
         } else {
+            self.validity = Arc::new(Validity::forever());
             self.take_over(&recovery, 0, false).await;
         }
         tokio::spawn(self.serve(recovery, commands, shutdown))
@@ -132,7 +137,15 @@ impl Node {
         loop {
             tokio::select! {
                 command = commands.recv() => match command {
-                    Some(command) => self.dispatch(command).await,
+                    Some(command) => {
+                        if self.owned.is_some() && !self.validity.holds() {
+                            // Not renewed in time (this process stalled, or the store did):
+                            // the lease may be another's by now. Renew it, or step down and
+                            // carry the command to whoever owns it.
+                            self.claim(&recovery).await;
+                        }
+                        self.dispatch(command).await;
+                    }
                     None => break,
                 },
                 _ = ticks.tick(), if clustered => self.claim(&recovery).await,
@@ -190,7 +203,12 @@ impl Node {
             .await;
         match claim {
             Ok(Claim::Held { epoch, took_over }) => {
-                self.valid_until = asked + LEASE - MARGIN;
+                self.fence.admit(epoch);
+                if self.owned.is_some() && self.epoch != epoch {
+                    // Another node held it in between: this engine's state is stale.
+                    self.step_down("the routing lease was another node's in between");
+                }
+                self.validity.set(asked + LEASE - MARGIN);
                 if self.owned.is_none() {
                     // Agents were signed in on the node whose lease just ended; after a
                     // cold start of the whole cluster, they sign in again themselves.
@@ -201,7 +219,7 @@ impl Node {
             Ok(Claim::Taken) => self.step_down("another node holds the routing lease"),
             Err(e) => {
                 tracing::warn!(error = %e, "claiming the routing lease");
-                if Instant::now() >= self.valid_until {
+                if !self.validity.holds() {
                     self.step_down("the routing lease could not be renewed in time");
                 }
             }
@@ -209,6 +227,7 @@ impl Node {
     }
 
     fn step_down(&mut self, why: &str) {
+        self.validity.end();
         if self.owned.take().is_some() {
             tracing::warn!(why, "no longer deciding routing");
             self.deps
@@ -232,6 +251,7 @@ impl Node {
         let riders: Arc<dyn Riders> = Arc::new(Told {
             here: self.deps.riders.clone(),
             news: self.news.clone(),
+            epoch,
         });
         let engine = crate::routing::service::spawn(
             self.deps.config.clone(),
@@ -240,7 +260,13 @@ impl Node {
             riders,
         );
         // Carried from the first step, so the desks the recovery changes are pushed.
-        let tasks = vec![self.carry(&engine)];
+        let tasks = vec![carry(
+            &engine,
+            epoch,
+            self.outlets.clone(),
+            self.news.clone(),
+            self.validity.clone(),
+        )];
         let (mut held, mut waiting) = restore::live_work(&self.deps.store, agents_back).await;
         held.extend(recovery.held().await);
         let restored = held.len();
@@ -284,6 +310,7 @@ impl Node {
             tasks,
             answering,
         });
+        self.epoch = epoch;
         self.deps
             .cluster
             .leads_routing
@@ -298,63 +325,25 @@ impl Node {
         );
     }
 
-    /// Carries the engine's output to every node's outlets: desk pushes and the board here
-    /// and to the other nodes, assignments here.
-    fn carry(&self, engine: &Handle) -> JoinHandle<()> {
-        let (mut pushes, mut assignments, mut board) =
-            (engine.subscribe(), engine.assignments(), engine.realtime());
-        let (outlets, news) = (self.outlets.clone(), self.news.clone());
-        tokio::spawn(async move {
-            loop {
-                tokio::select! {
-                    push = pushes.recv() => match push {
-                        Ok(push) => {
-                            if let Some(news) = &news {
-                                news.send(&News::Desk {
-                                    agent: push.agent.clone(),
-                                    body: push.body.to_string(),
-                                });
-                            }
-                            outlets.pushes.send(push).ok();
-                        }
-                        Err(broadcast::error::RecvError::Lagged(n)) => {
-                            tracing::warn!(missed = n, "routing desk pushes fell behind");
-                        }
-                        Err(broadcast::error::RecvError::Closed) => return,
-                    },
-                    assignment = assignments.recv() => match assignment {
-                        Ok(a) => drop(outlets.assignments.send(a)),
-                        Err(broadcast::error::RecvError::Lagged(n)) => {
-                            tracing::error!(missed = n, "routing assignments fell behind");
-                        }
-                        Err(broadcast::error::RecvError::Closed) => return,
-                    },
-                    changed = board.changed() => {
-                        if changed.is_err() {
-                            return;
-                        }
-                        let now = board.borrow_and_update().clone();
-                        if let Some(news) = &news {
-                            news.send(&News::Board { board: (*now).clone() });
-                        }
-                        outlets.live.send_replace(now);
-                    }
-                }
-            }
-        })
-    }
-
     /// Hears the owner's news: desks, the board, the end of interactions.
     async fn hear_the_owner(&self, shutdown: watch::Receiver<bool>) {
         let outlets = self.outlets.clone();
         let riders = self.deps.riders.clone();
+        let fence = self.fence.clone();
         let heard = self
             .deps
             .cluster
             .listen(
                 self.deps.cluster.subject(NEWS_SUBJECT),
                 shutdown,
-                move |news: News| match news {
+                move |stamped: Stamped| match stamped.news {
+                    _ if !fence.admit(stamped.epoch) => {
+                        tracing::warn!(
+                            epoch = stamped.epoch,
+                            current = fence.highest(),
+                            "news from a routing owner older than the current one dropped"
+                        );
+                    }
                     News::Desk { agent, body } => {
                         outlets
                             .pushes
@@ -378,35 +367,6 @@ impl Node {
         if let Err(e) = heard {
             tracing::error!(error = %e, "routing cannot hear its owner");
         }
-    }
-}
-
-/// Riders told here and on every other node.
-struct Told {
-    here: Arc<dyn Riders>,
-    news: Option<Arc<Publisher<News>>>,
-}
-
-impl Told {
-    fn tell_others(&self, interaction: &str, transferred: bool) {
-        if let Some(news) = &self.news {
-            news.send(&News::Rider {
-                interaction: interaction.to_owned(),
-                transferred,
-            });
-        }
-    }
-}
-
-impl Riders for Told {
-    fn interaction_ended(&self, interaction: String) {
-        self.tell_others(&interaction, false);
-        self.here.interaction_ended(interaction);
-    }
-
-    fn interaction_transferred(&self, interaction: String) {
-        self.tell_others(&interaction, true);
-        self.here.interaction_transferred(interaction);
     }
 }
 
