@@ -37,18 +37,21 @@ async fn decides(relay: &Relay) -> bool {
         .any(|l| l.starts_with("routing_owner{") && l.trim().ends_with(" 1"))
 }
 
+/// Two nodes: the one that decides routing, then the other.
+async fn owner_and_other() -> (Relay, Relay) {
+    let mut nodes = Relay::cluster(2, |c| c.metrics.token = Some("scrape".into())).await;
+    let (n1, n0) = (nodes.pop().unwrap(), nodes.pop().unwrap());
+    if decides(&n0).await {
+        (n0, n1)
+    } else {
+        (n1, n0)
+    }
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn a_conversation_on_one_node_is_offered_to_an_agent_on_another_and_survives_its_owner() {
-    let mut nodes = Relay::cluster(2, |c| c.metrics.token = Some("scrape".into())).await;
     // One node holds the lease (a); the other (b) asks it.
-    let (a, b) = {
-        let (n1, n0) = (nodes.pop().unwrap(), nodes.pop().unwrap());
-        if decides(&n0).await {
-            (n0, n1)
-        } else {
-            (n1, n0)
-        }
-    };
+    let (a, b) = owner_and_other().await;
     assert!(decides(&a).await, "one node decides routing");
     assert!(!decides(&b).await, "and only one");
     // Alice signs in to routing through b, and her desk is on b.
@@ -235,15 +238,7 @@ async fn calls_from_a_connector_outlive_the_node_that_was_routing_them() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn desk_news_from_an_older_routing_owner_than_the_current_one_never_reaches_a_desk() {
-    let mut nodes = Relay::cluster(2, |c| c.metrics.token = Some("scrape".into())).await;
-    let (a, b) = {
-        let (n1, n0) = (nodes.pop().unwrap(), nodes.pop().unwrap());
-        if decides(&n0).await {
-            (n0, n1)
-        } else {
-            (n1, n0)
-        }
-    };
+    let (a, b) = owner_and_other().await;
     let scope = scope_of(&b).await;
     // Alice's desk is on b, which hears it from a, the owner (lease epoch 1 or more).
     let alice = b.login("alice").await;
