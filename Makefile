@@ -47,10 +47,9 @@ setup:
 		for i in $$(seq 30); do pg_isready -q -h 127.0.0.1 -p 5432 && break; sleep 1; done; \
 		su postgres -c "psql -qc \"CREATE ROLE root SUPERUSER LOGIN\"" >/dev/null 2>&1; \
 		su postgres -c "createdb test" >/dev/null 2>&1; true; }
-	@(exec 3<>/dev/tcp/127.0.0.1/4222) 2>/dev/null || { \
-		command -v nats-server >/dev/null || { apt-get update -qq && \
-			DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nats-server >/dev/null; }; \
-		(nats-server -a 127.0.0.1 -p 4222 >/dev/null 2>&1 &); }
+	@command -v nats-server >/dev/null || { apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nats-server >/dev/null; }
+	@(exec 3<>/dev/tcp/127.0.0.1/4222) 2>/dev/null || (nats-server -c ops/nats.conf >/dev/null 2>&1 &)
 
 ## wasm: build the browser library into www/pkg (size-optimised)
 wasm: setup

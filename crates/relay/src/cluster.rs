@@ -66,6 +66,9 @@ struct Incoming<T> {
     news: T,
 }
 
+/// How often a node pings its NATS server (two unanswered: the connection is lost).
+const PING_EVERY: std::time::Duration = std::time::Duration::from_secs(2);
+
 impl Cluster {
     /// A node on its own.
     pub fn single(node: &str) -> Arc<Cluster> {
@@ -84,6 +87,9 @@ impl Cluster {
     pub async fn connect(url: &str, node: &str, scope: &str) -> Result<Arc<Cluster>, ClusterError> {
         let client = async_nats::ConnectOptions::new()
             .name(format!("relay {node}"))
+            // So a node notices within seconds that its NATS server's machine is gone (no TCP
+            // reset comes), and reconnects; `ops/nats.conf` does the same the other way.
+            .ping_interval(PING_EVERY)
             .connect(url)
             .await
             .map_err(|e| ClusterError::Connect {
