@@ -530,3 +530,70 @@ async fn a_session_nobody_comes_back_to_after_its_node_went_is_ended_by_another(
     assert!(late.closed().await.error().is_some(), "nothing to resume");
     b.stop().await;
 }
+
+/// A node's id and its cluster's scope, read from its `/metrics` (`node="n{i}-{scope}"`).
+async fn node_and_scope(relay: &Relay) -> (String, String) {
+    let (status, text) = relay
+        .request(
+            "GET",
+            "/metrics",
+            &[("Authorization", "Bearer scrape")],
+            None,
+        )
+        .await;
+    assert_eq!(status, 200, "{text}");
+    let start = text.find("node=\"").expect("a node label") + "node=\"".len();
+    let node = text[start..][..text[start..].find('"').unwrap()].to_owned();
+    let scope = node.split_once('-').unwrap().1.to_owned();
+    (node, scope)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_home_that_nats_still_delivers_to_but_that_stopped_beating_is_taken_over() {
+    let nodes = Relay::cluster(2, |c| c.metrics.token = Some("scrape".into())).await;
+    let alice = nodes[0].login("alice").await;
+    let (id, resume, mut customer, _agent) = paired_across(&nodes[0], &nodes[0], &alice).await;
+    let (home, scope) = node_and_scope(&nodes[0]).await;
+    let [a, b]: [Relay; 2] = nodes.try_into().ok().unwrap();
+    a.stop().await;
+    assert!(matches!(customer.closed().await.code, Some(1001 | 1013)));
+    // Its machine "stopped": NATS still has a subscriber on the home's subject, which never
+    // answers (a hand-held one here), so NATS never says nobody listens.
+    let client = async_nats::connect(nats_url()).await.unwrap();
+    let _silent = client
+        .subscribe(format!("relay.cobrowse.rest.{home}.{scope}"))
+        .await
+        .unwrap();
+    client.flush().await.unwrap();
+    // The page comes back through b until b takes the session over: once the home has not
+    // beaten for five seconds.
+    let gone = std::time::Instant::now();
+    let deadline = gone + std::time::Duration::from_secs(15);
+    let welcome = loop {
+        let mut again = b
+            .customer(Pairing::Resume {
+                token: resume.clone(),
+                grant: 0,
+            })
+            .await;
+        if let Message::Welcome(welcome) = again.recv().await.message {
+            break welcome;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "a home that stopped beating was never taken over"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    };
+    assert_eq!(welcome.session_id, id);
+    let took = gone.elapsed();
+    println!(
+        "taken over {} ms after its home went silent",
+        took.as_millis()
+    );
+    assert!(
+        took >= std::time::Duration::from_secs(4),
+        "taken over after {took:?}, while the home's last beat was still fresh"
+    );
+    b.stop().await;
+}

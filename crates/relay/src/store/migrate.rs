@@ -22,6 +22,7 @@ pub const MIGRATIONS: &[(i64, &str)] = &[
     (10, include_str!("../../migrations/0010_rich_messages.sql")),
     (11, include_str!("../../migrations/0011_routing_lease.sql")),
     (12, include_str!("../../migrations/0012_cobrowse_live.sql")),
+    (13, include_str!("../../migrations/0013_cluster_nodes.sql")),
 ];
 
 /// Applies the [`MIGRATIONS`] not yet recorded. Several processes may open one fresh database

@@ -85,16 +85,27 @@ fn claim(db: &mut dyn Sql, session_id: &str, from: &str, to: &str) -> Result<boo
     Ok(changed == 1)
 }
 
-/// Whether node `home` still listens: it answers, or NATS cannot say it is gone.
+/// Whether node `home` still listens: it answers, or neither NATS (no responders) nor the
+/// store (its heartbeat stopped) says it is gone.
 pub(super) async fn listens(cb: &Cobrowse, home: &str) -> bool {
+    match answers(cb, home).await {
+        Some(answered) => answered,
+        // No answer in time: a slow node, or a machine gone that NATS still delivers to.
+        None => !super::heartbeat::stopped(cb, home).await,
+    }
+}
+
+/// Whether `home` answers its probe: `Some(false)` when NATS says nobody listens, `None`
+/// when no answer came in time.
+async fn answers(cb: &Cobrowse, home: &str) -> Option<bool> {
     let Some(client) = cb.cluster.client() else {
-        return true;
+        return Some(true);
     };
     let probe = RestAsk::State {
         session: String::new(),
     };
     let Ok(body) = serde_json::to_vec(&probe) else {
-        return true;
+        return Some(true);
     };
     let request = async_nats::Request::new()
         .payload(body.into())
@@ -103,8 +114,12 @@ pub(super) async fn listens(cb: &Cobrowse, home: &str) -> bool {
         .send_request(rest_subject(&cb.cluster, home), request)
         .await
     {
-        Ok(_) => true,
-        Err(e) => e.kind() != async_nats::RequestErrorKind::NoResponders,
+        Ok(_) => Some(true),
+        Err(e) => match e.kind() {
+            async_nats::RequestErrorKind::NoResponders => Some(false),
+            async_nats::RequestErrorKind::TimedOut => None,
+            _ => Some(true),
+        },
     }
 }
 

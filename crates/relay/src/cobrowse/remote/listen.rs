@@ -36,6 +36,7 @@ pub async fn listen(
     let mut lives = subscribe(rest::live_subject(cb)).await?;
     super::guesses::join(cb, shutdown.clone()).await?;
     tokio::spawn(super::sweep::run(cb.clone(), shutdown.clone()));
+    tokio::spawn(super::heartbeat::run(cb.clone(), shutdown.clone()));
     let cb = cb.clone();
     tokio::spawn(async move {
         loop {

@@ -8,7 +8,10 @@
 //!
 //! When no node answers for a resume token or a session and the home named in its live row
 //! no longer listens, the node reached takes the session over ([`adopt`]); when nobody comes
-//! back within the session's inactivity timeout, a node ends it in the store ([`sweep`]).
+//! back within the session's inactivity timeout, a node ends it in the store ([`sweep`]). A
+//! home no longer listens when NATS has nobody on its subject, or when it does not answer in
+//! time and has not written its [`heartbeat`] for five seconds (its machine stopped, and NATS
+//! still delivers to it).
 //!
 //! Subjects, each scoped to the cluster: `find` ([`find::find_subject`]: which node holds this
 //! key, offer, resume token or session?), `open` per node ([`ask::open_subject`]: [`listen`]
@@ -20,13 +23,15 @@
 //! **Invariants:** a security key two nodes both hold is refused, never paired with either
 //! agent's session; a piped connection is never piped on again; a node that hears nothing from
 //! the other end of a pipe for [`pipe::SILENCE`] closes its end; a session is taken over
-//! only from a home that NATS says is gone, and by one node (a conditional claim of its row).
+//! only from a home that NATS says is gone, or that neither answers nor beats, and by one
+//! node (a conditional claim of its row).
 
 pub mod adopt;
 pub mod ask;
 pub mod find;
 pub mod forward;
 pub mod guesses;
+pub mod heartbeat;
 pub mod listen;
 pub mod pipe;
 pub mod rest;
