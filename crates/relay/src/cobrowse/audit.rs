@@ -242,6 +242,15 @@ impl Recorder {
             .await
     }
 
+    /// Queues `records` in order, as [`Recorder::record`] does; stops at the first refusal,
+    /// which means the store's writer is gone and would refuse every later one too.
+    pub async fn record_all(&self, records: Vec<Record>) -> Result<(), StoreError> {
+        for record in records {
+            self.record(record).await?;
+        }
+        Ok(())
+    }
+
     /// This node's id.
     pub fn home(&self) -> &str {
         &self.home

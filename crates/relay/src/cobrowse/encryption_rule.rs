@@ -28,10 +28,9 @@ impl Cobrowse {
             return;
         };
         tracing::info!(session = %session.id, "offer refused: {OFFER_REFUSED}");
-        for record in session.refuse_unencrypted() {
-            if self.registry.recorder.record(record).await.is_err() {
-                tracing::error!("recorder gone; audit entry lost");
-            }
+        let records = session.refuse_unencrypted();
+        if self.registry.recorder.record_all(records).await.is_err() {
+            tracing::error!("recorder gone; audit entry lost");
         }
         self.registry.end(&session, EndReason::Error).await;
     }

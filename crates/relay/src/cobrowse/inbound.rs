@@ -133,16 +133,12 @@ fn on_message(
 /// Queues audit records. Most frames have none; the sending state is boxed so that it does not
 /// sit in every connection's future.
 pub(super) async fn record(cb: &Cobrowse, records: Vec<Record>) {
-    if !records.is_empty() {
-        Box::pin(record_all(cb, records)).await;
-    }
-}
-
-async fn record_all(cb: &Cobrowse, records: Vec<Record>) {
-    for r in records {
-        if cb.registry.recorder.record(r).await.is_err() {
-            tracing::error!("recorder gone; audit entry lost");
-        }
+    if !records.is_empty()
+        && Box::pin(cb.registry.recorder.record_all(records))
+            .await
+            .is_err()
+    {
+        tracing::error!("recorder gone; audit entry lost");
     }
 }
 

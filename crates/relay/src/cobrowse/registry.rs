@@ -375,10 +375,8 @@ impl Registry {
         if !records.is_empty() {
             tracing::info!(session = %session.id, ?reason, "co-browse session ended");
         }
-        for record in records {
-            if self.recorder.record(record).await.is_err() {
-                tracing::error!("recorder gone; end not persisted");
-            }
+        if self.recorder.record_all(records).await.is_err() {
+            tracing::error!("recorder gone; end not persisted");
         }
     }
 
@@ -451,14 +449,6 @@ impl Registry {
 
 /// Ends the session at its deadline (pairing lapse or inactivity), then forgets it; ends a
 /// time-boxed grant at its deadline on the way.
-async fn expire_grant(registry: &Registry, session: &Session) {
-    for record in session.expire_grant() {
-        if registry.recorder.record(record).await.is_err() {
-            tracing::error!("recorder gone; expiry not persisted");
-        }
-    }
-}
-
 async fn supervise(registry: Arc<Registry>, session: Arc<Session>) {
     loop {
         let grant = session.grant_deadline();
@@ -474,7 +464,10 @@ async fn supervise(registry: Arc<Registry>, session: Arc<Session>) {
             _ = tokio::time::sleep_until(deadline) => {
                 if grant.is_some_and(|d| d <= Instant::now()) {
                     // Boxed, as the end below.
-                    Box::pin(expire_grant(&registry, &session)).await;
+                    let expired = registry.recorder.record_all(session.expire_grant());
+                    if Box::pin(expired).await.is_err() {
+                        tracing::error!("recorder gone; expiry not persisted");
+                    }
                 }
                 if session.deadline().is_some_and(|d| d <= Instant::now()) {
                     // Boxed: ending is rare, and its state would otherwise sit in every

@@ -177,10 +177,8 @@ fn restore(cb: &Cobrowse, row: Row) -> Option<()> {
     tracing::info!(session = %session.id, from = %row.home, "took a co-browse session over");
     let recorder = cb.registry.recorder.clone();
     tokio::spawn(async move {
-        for record in records {
-            if let Err(e) = recorder.record(record).await {
-                tracing::warn!(error = %e, "recording a session taken over");
-            }
+        if let Err(e) = recorder.record_all(records).await {
+            tracing::warn!(error = %e, "recording a session taken over");
         }
     });
     Some(())
