@@ -21,28 +21,19 @@ const RELIED_ON_POLL: std::time::Duration = std::time::Duration::from_millis(20)
 /// down that ends this task.
 pub(super) fn carry(
     engine: &Handle,
-    epoch: i64,
+    teller: Teller,
     outlets: Arc<Outlets>,
-    news: Option<Arc<Publisher<Stamped>>>,
     validity: Arc<Validity>,
 ) -> JoinHandle<()> {
     let (mut pushes, mut assignments, mut board) =
         (engine.subscribe(), engine.assignments(), engine.realtime());
-    let tell = move |news_item: News| {
-        if let Some(news) = &news {
-            news.send(&Stamped {
-                epoch,
-                news: news_item,
-            });
-        }
-    };
     tokio::spawn(async move {
         loop {
             tokio::select! {
                 push = pushes.recv() => match push {
                     Ok(push) => {
                         relied_on(&validity).await;
-                        tell(News::Desk {
+                        teller.tell(News::Desk {
                             agent: push.agent.clone(),
                             body: push.body.to_string(),
                         });
@@ -69,7 +60,7 @@ pub(super) fn carry(
                     }
                     relied_on(&validity).await;
                     let now = board.borrow_and_update().clone();
-                    tell(News::Board { board: (*now).clone() });
+                    teller.tell(News::Board { board: (*now).clone() });
                     outlets.live.send_replace(now);
                 }
             }
@@ -77,25 +68,37 @@ pub(super) fn carry(
     })
 }
 
+/// What tells the other nodes an engine's news, stamped with the lease's epoch it runs under.
+#[derive(Clone)]
+pub(super) struct Teller {
+    /// `None` on a node alone.
+    pub news: Option<Arc<Publisher<Stamped>>>,
+    pub epoch: i64,
+}
+
+impl Teller {
+    fn tell(&self, news: News) {
+        if let Some(publisher) = &self.news {
+            publisher.send(&Stamped {
+                epoch: self.epoch,
+                news,
+            });
+        }
+    }
+}
+
 /// Riders told here and on every other node.
 pub(super) struct Told {
     pub here: Arc<dyn Riders>,
-    pub news: Option<Arc<Publisher<Stamped>>>,
-    /// The lease's epoch of the engine telling.
-    pub epoch: i64,
+    pub teller: Teller,
 }
 
 impl Told {
     fn tell_others(&self, interaction: &str, transferred: bool) {
-        if let Some(news) = &self.news {
-            news.send(&Stamped {
-                epoch: self.epoch,
-                news: News::Rider {
-                    interaction: interaction.to_owned(),
-                    transferred,
-                },
-            });
-        }
+        self.teller.tell(News::Rider {
+            interaction: interaction.to_owned(),
+            transferred,
+        });
     }
 }
 

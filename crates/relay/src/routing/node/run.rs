@@ -10,7 +10,7 @@ use tokio::{
 };
 
 use super::ask::{answer, forward};
-use super::carry::{carry, Told};
+use super::carry::{carry, Teller, Told};
 use super::fence::{Fence, Validity};
 use super::lease::{self, Claim};
 use super::model::{
@@ -33,6 +33,8 @@ const MARGIN: std::time::Duration = std::time::Duration::from_millis(1000);
 /// The engine this node runs while it owns routing, and the tasks that carry its output.
 struct Owned {
     engine: Handle,
+    /// The lease's epoch it was started under.
+    epoch: i64,
     tasks: Vec<JoinHandle<()>>,
     /// Tells the task answering the other nodes to drain, and that task.
     answering: Option<(oneshot::Sender<()>, JoinHandle<()>)>,
@@ -69,8 +71,6 @@ pub(super) struct Node {
     outlets: Arc<Outlets>,
     news: Option<Arc<Publisher<Stamped>>>,
     owned: Option<Owned>,
-    /// The lease's epoch the engine in `owned` was started under.
-    epoch: i64,
     /// Where this cluster's commands go to the owner.
     command_subject: String,
     /// Until when the lease last renewed may be relied on (read by what carries the
@@ -93,7 +93,6 @@ impl Node {
             outlets: Arc::new(outlets),
             news,
             owned: None,
-            epoch: 0,
             command_subject,
             validity: Arc::new(Validity::ended()),
             fence: Arc::new(Fence::default()),
@@ -204,7 +203,7 @@ impl Node {
         match claim {
             Ok(Claim::Held { epoch, took_over }) => {
                 self.fence.admit(epoch);
-                if self.owned.is_some() && self.epoch != epoch {
+                if self.owned.as_ref().is_some_and(|o| o.epoch != epoch) {
                     // Another node held it in between: this engine's state is stale.
                     self.step_down("the routing lease was another node's in between");
                 }
@@ -248,10 +247,13 @@ impl Node {
                 return;
             }
         };
-        let riders: Arc<dyn Riders> = Arc::new(Told {
-            here: self.deps.riders.clone(),
+        let teller = Teller {
             news: self.news.clone(),
             epoch,
+        };
+        let riders: Arc<dyn Riders> = Arc::new(Told {
+            here: self.deps.riders.clone(),
+            teller: teller.clone(),
         });
         let engine = crate::routing::service::spawn(
             self.deps.config.clone(),
@@ -262,9 +264,8 @@ impl Node {
         // Carried from the first step, so the desks the recovery changes are pushed.
         let tasks = vec![carry(
             &engine,
-            epoch,
+            teller,
             self.outlets.clone(),
-            self.news.clone(),
             self.validity.clone(),
         )];
         let (mut held, mut waiting) = restore::live_work(&self.deps.store, agents_back).await;
@@ -307,10 +308,10 @@ impl Node {
         }
         self.owned = Some(Owned {
             engine,
+            epoch,
             tasks,
             answering,
         });
-        self.epoch = epoch;
         self.deps
             .cluster
             .leads_routing
