@@ -1,5 +1,6 @@
 // Capture benchmark page: builds a workload's page, starts one recorder (ours, rrweb's, or
-// none, the baseline every recorder's own cost is measured from), runs the workload's change
+// none, the baseline every recorder's own cost is measured from, or a bare observer, what any
+// recorder pays to be told of the changes), runs the workload's change
 // and waits until the recorder has gone quiet. Driven by bench/capture.mjs in two steps, so the
 // driver can read Chromium's main-thread counters between them:
 //   benchPrepare(lib, workload)  build the page; for a change workload also start the recorder
@@ -132,7 +133,10 @@ new PerformanceObserver((list) => {
 function startOurs(onSnapshot) {
   const capture = Capture.start({}, (frame) => {
     if (phase === 'go') emitted.push({ at: performance.now(), size: frame.length });
-    if (frame[0] === 0x10 && onSnapshot) onSnapshot();
+    // The snapshot is out: whole (Snapshot, 0x10), or a large page's last part (SnapshotPart,
+    // 0x1e, whose body ends with its `last` flag).
+    const done = frame[0] === 0x10 || (frame[0] === 0x1e && frame[frame.length - 1] === 1);
+    if (done && onSnapshot) onSnapshot();
   });
   stopRecorder = () => capture.stop();
 }
@@ -147,9 +151,23 @@ function startRrweb(onSnapshot) {
   stopRecorder = () => stop && stop();
 }
 
+// What observing alone costs, which every recorder pays before its own work: a
+// MutationObserver with our options and a pass-through insertRule hook (both recorders hook it),
+// each doing nothing. The browser's own work making the records is counted here.
+function startObserver(onSnapshot) {
+  const observer = new MutationObserver(() => {});
+  observer.observe(document, { subtree: true, childList: true, attributes: true, characterData: true });
+  const proto = CSSStyleSheet.prototype;
+  const insertRule = proto.insertRule;
+  proto.insertRule = function (...args) { return insertRule.apply(this, args); };
+  stopRecorder = () => { observer.disconnect(); proto.insertRule = insertRule; };
+  if (onSnapshot) onSnapshot();
+}
+
 function start(lib, onSnapshot) {
   if (lib === 'ours') startOurs(onSnapshot);
   else if (lib === 'rrweb') startRrweb(onSnapshot);
+  else if (lib === 'observer') startObserver(onSnapshot);
   else if (onSnapshot) onSnapshot();
 }
 
