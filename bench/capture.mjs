@@ -4,13 +4,16 @@
 //
 // A recorder's own main-thread time is the renderer's task time (Chromium's TaskDuration
 // counter, read over CDP around the measured step) with that recorder, minus the same step with
-// no recorder: the workload's own cost (building nodes, style, layout) cancels out. Long tasks
+// no recorder: the workload's own cost (building nodes, style, layout) cancels out. A bare
+// observer (a MutationObserver and an insertRule hook that do nothing) gives what being told of
+// the changes costs any recorder (the browser's own work making the records); the ratio past
+// it compares what each recorder does with them. Long tasks
 // (the Long Tasks API, in the page) give the longest task and the total blocking time (the sum
 // of each long task's time past 50 ms) of the step.
 import { start, median } from './harness.mjs';
 
 const RUNS = Number(process.env.RUNS || 7);
-const LIBS = ['none', 'ours', 'rrweb'];
+const LIBS = ['none', 'observer', 'ours', 'rrweb'];
 const { origin, browser, close } = await start();
 const round = (x, d = 2) => Math.round(x * 10 ** d) / 10 ** d;
 
@@ -54,6 +57,8 @@ try {
     const own = (lib) => Math.max(0, med(lib, 'task_ms') - none);
     const ours_own_ms = own('ours');
     const rrweb_own_ms = own('rrweb');
+    const observer_own_ms = own('observer');
+    const past = (ms) => Math.max(0, ms - observer_own_ms);
     const ours_tbt_ms = med('ours', 'blocking_ms');
     const rrweb_tbt_ms = med('rrweb', 'blocking_ms');
     const ours_bytes = med('ours', 'bytes');
@@ -63,6 +68,8 @@ try {
       ours_own_ms: round(ours_own_ms, 1),
       rrweb_own_ms: round(rrweb_own_ms, 1),
       own_ratio: round(ours_own_ms / Math.max(rrweb_own_ms, 0.1), 3),
+      observer_own_ms: round(observer_own_ms, 1),
+      own_ratio_past_observer: round(past(ours_own_ms) / Math.max(past(rrweb_own_ms), 0.1), 3),
       none_task_ms: round(none, 1),
       ours_longest_task_ms: round(med('ours', 'longest_task_ms'), 1),
       rrweb_longest_task_ms: round(med('rrweb', 'longest_task_ms'), 1),
