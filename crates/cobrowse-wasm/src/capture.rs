@@ -1,7 +1,6 @@
 //! One capture session's state and its public surface for the shell: start a (sliced)
 //! snapshot, record what the page reports (observer records, events, CSSOM hooks), and flush
-//! once per task (a microtask after whatever reported) into encoded frames with session
-//! sequence numbers.
+//! once per task (a microtask after whatever reported) into numbered, encoded frames.
 //!
 //! The state is kept in parts by owner: what the receiver has (`Known`), the DOM changes
 //! recorded since the last flush (`Changes`), the numbered frames waiting for the shell
@@ -365,7 +364,6 @@ impl<N: Clone> Capture<N> {
         self.changes.adoption_changed = true;
     }
 
-    /// A CSSOM hook saw a sheet change.
     /// Whether a rule inserted into this sheet now would be sent as that one rule (the sheet's
     /// rules were sent already): only then is its text worth reading; otherwise the sheet goes
     /// whole at the next flush, read once however many rules a task inserts.
@@ -386,21 +384,22 @@ impl<N: Clone> Capture<N> {
         }
     }
 
+    /// A CSSOM hook saw a sheet change: true if the sheet goes whole at the next flush.
     pub fn record_sheet<P: Page<Node = N>>(
         &mut self,
         page: &P,
         target: SheetTarget<'_, N>,
         change: RawRuleChange,
-    ) {
+    ) -> bool {
         let (sheet, sent) = match target {
             SheetTarget::Owner(node) => match self.id_of(page, node) {
                 Some(id) => (SheetRef::Owner(id), self.known.owner_sheets.contains(id)),
                 // Not sent yet: its rules go out with it.
-                None => return,
+                None => return false,
             },
             SheetTarget::Constructed(n) => {
                 if !self.known.constructed.contains(n) {
-                    return;
+                    return false;
                 }
                 (SheetRef::Constructed(n), true)
             }
@@ -415,10 +414,11 @@ impl<N: Clone> Capture<N> {
                 if !self.changes.sheet_full.contains(&sheet) {
                     self.changes.sheet_full.push(sheet);
                 }
-                return;
+                return true;
             }
         };
         self.changes.sheet_ops.push((sheet, change));
+        false
     }
 
     /// Sends everything recorded since the last flush (unless a snapshot is being taken).

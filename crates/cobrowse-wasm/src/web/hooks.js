@@ -5,11 +5,19 @@
 // Kinds: 1 insertRule, 2 deleteRule, 3 whole sheet changed (or disabled, or enabled again),
 // 4 adoptedStyleSheets set,
 // 5 form value set by script, 6 history navigation, 7 open shadow root attached.
+// Sheets that go whole at the next flush (the capture said so, `markWhole`): their rule changes
+// until then are not reported, so a CSS-in-JS library filling a new sheet with thousands of
+// insertRule calls crosses into wasm once. The shell empties it at every flush and snapshot.
+let whole = new WeakSet();
+export function markWhole(sheet) { whole.add(sheet); }
+export function clearWhole() { whole = new WeakSet(); }
+
 export function installHooks(win, sink) {
   win.__cobrowseSink = sink;
   if (win.__cobrowseHooked) return;
   win.__cobrowseHooked = true;
   const call = (kind, target, index) => {
+    if (kind <= 3 && whole.has(target)) return;
     const s = win.__cobrowseSink;
     if (s) { try { s(kind, target, index); } catch (e) { /* capture must never break the page */ } }
   };
@@ -54,10 +62,15 @@ export function installHooks(win, sink) {
   wrap(win.History.prototype, 'replaceState', () => call(6, null, 0));
 }
 
-// Reads a rule list's texts in one call: none for a disabled sheet, which applies none.
+// Reads a rule list's texts in one call: none for a disabled sheet, which applies none. The
+// texts come `\0`-joined in one string (one string across the boundary, not one per rule; the
+// CSS parser turns every NUL into U+FFFD, so no rule's text holds one), or as an array if one
+// does all the same; null for a sheet whose rules cannot be read (cross-origin).
 export function ruleTexts(sheet) {
-  if (sheet.disabled) return [];
-  try { return Array.from(sheet.cssRules, (r) => r.cssText); } catch (e) { return null; }
+  if (sheet.disabled) return '';
+  let texts;
+  try { texts = Array.from(sheet.cssRules, (r) => r.cssText); } catch (e) { return null; }
+  return texts.some((t) => t.includes('\0')) ? texts : texts.join('\0');
 }
 
 // The adopted sheets of a document or shadow root.

@@ -18,8 +18,12 @@ use crate::page::{Described, ElementHead, NodeKind, Page};
 extern "C" {
     #[wasm_bindgen(js_name = installHooks)]
     pub fn install_hooks(win: &JsValue, sink: &js_sys::Function);
+    #[wasm_bindgen(js_name = markWhole)]
+    pub fn mark_whole(sheet: &JsValue);
+    #[wasm_bindgen(js_name = clearWhole)]
+    pub fn clear_whole();
     #[wasm_bindgen(js_name = ruleTexts)]
-    fn rule_texts(sheet: &JsValue) -> Option<Array>;
+    fn rule_texts(sheet: &JsValue) -> JsValue;
     #[wasm_bindgen(js_name = adoptedOf)]
     fn adopted_of(scope: &JsValue) -> Array;
     #[wasm_bindgen(js_name = describeElement)]
@@ -159,7 +163,16 @@ impl WebPage {
     }
 
     fn texts(sheet: &JsValue) -> Option<Vec<String>> {
-        rule_texts(sheet).map(|a| a.iter().filter_map(|v| v.as_string()).collect())
+        let texts = rule_texts(sheet);
+        match texts.as_string() {
+            Some(joined) if joined.is_empty() => Some(Vec::new()),
+            Some(joined) => Some(joined.split('\0').map(str::to_owned).collect()),
+            None if Array::is_array(&texts) => {
+                let texts: Array = texts.unchecked_into();
+                Some(texts.iter().filter_map(|v| v.as_string()).collect())
+            }
+            None => None,
+        }
     }
 }
 

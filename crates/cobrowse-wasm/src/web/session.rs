@@ -23,7 +23,7 @@ use web_sys::{
     Document, Event, EventTarget, MutationObserver, MutationObserverInit, Node, ResizeObserver,
 };
 
-use super::page::{install_hooks, WebPage};
+use super::page::{clear_whole, install_hooks, WebPage};
 use crate::capture::Capture;
 use crate::page::Page as _;
 
@@ -100,8 +100,10 @@ impl WebCapture {
             let inner = &mut *inner;
             let url = inner.page.document.url().unwrap_or_default();
             let viewport = inner.page.viewport();
-            let root: Node = inner.page.document.clone().into();
-            inner.core.begin_snapshot(root, url, viewport);
+            inner
+                .core
+                .begin_snapshot(inner.page.document.clone().into(), url, viewport);
+            clear_whole(); // the snapshot reads every sheet afresh
             reports::current_marks(&mut inner.core, &inner.page);
         }
         run_slice(&self.inner);
@@ -352,8 +354,8 @@ fn on_frame_tick(rc: &Rc<RefCell<Inner>>) {
         if let Some(records) = inner.observer.as_ref().map(|o| o.take_records()) {
             reports::mutations(&mut inner.core, &inner.page, records);
         }
-        let now = inner.page.now_ms();
-        if let Err(e) = inner.core.flush(&inner.page, now) {
+        clear_whole(); // what goes whole is read now: later changes are reported again
+        if let Err(e) = inner.core.flush(&inner.page, inner.page.now_ms()) {
             report(&e);
         }
         inner.adopt_new();

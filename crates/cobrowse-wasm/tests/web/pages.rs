@@ -171,6 +171,54 @@ async fn cssom_styled_page_mirrors_its_inserted_and_deleted_rules() {
 }
 
 #[wasm_bindgen_test]
+async fn a_sheet_filled_in_one_task_goes_whole_and_its_later_changes_still_arrive() {
+    // A CSS-in-JS library fills an empty sheet: the sheet goes whole at the flush, and the
+    // page stops reporting its rules until then. Once flushed, each change counts again.
+    stage(r#"<style id="css-in-js"></style><p class="r7">styled</p>"#);
+    let sheet: CssStyleSheet = q("#css-in-js")
+        .unchecked_into::<HtmlStyleElement>()
+        .sheet()
+        .unwrap()
+        .unchecked_into();
+    let s = start("{}");
+    s.snapshot_taken().await;
+    for i in 0..200u32 {
+        let rule = format!(".r{i} {{ padding: {}px; }}", i % 13);
+        sheet.insert_rule_with_index(&rule, i).unwrap();
+    }
+    sheet.delete_rule(0).unwrap();
+    s.settle().await;
+    s.assert_mirrors(&Rules::default());
+    // The next task's changes to the same sheet are reported and sent rule by rule.
+    sheet
+        .insert_rule_with_index(".late { color: green; }", 0)
+        .unwrap();
+    sheet.delete_rule(5).unwrap();
+    s.settle().await;
+    s.assert_mirrors(&Rules::default());
+    // A fresh snapshot taken in the very task that filled a new sheet reads that sheet whole,
+    // and the sheet's next change is reported again.
+    let fresh = document().create_element("style").unwrap();
+    q("#stage").append_child(&fresh).unwrap();
+    let fresh: CssStyleSheet = fresh
+        .unchecked_into::<HtmlStyleElement>()
+        .sheet()
+        .unwrap()
+        .unchecked_into();
+    s.settle().await;
+    for i in 0..20u32 {
+        fresh
+            .insert_rule_with_index(&format!(".f{i} {{ left: {i}px; }}"), i)
+            .unwrap();
+    }
+    s.capture.snapshot();
+    s.snapshot_taken().await;
+    fresh.insert_rule(".after-resync { top: 1px; }").unwrap();
+    s.settle().await;
+    s.assert_mirrors(&Rules::default());
+}
+
+#[wasm_bindgen_test]
 async fn a_disabled_stylesheet_applies_no_rule_in_the_mirror_until_it_is_enabled_again() {
     // A theme switcher: one sheet disabled before sharing starts, another after.
     stage(

@@ -131,7 +131,10 @@ pub(super) fn hook(
                 2 => RawRuleChange::Delete { index },
                 _ => RawRuleChange::Full,
             };
-            core.record_sheet(page, target(), change);
+            // A sheet that goes whole at the flush is not reported again until then.
+            if core.record_sheet(page, target(), change) {
+                crate::web::page::mark_whole(sheet);
+            }
         }
         4 => core.record_adoption(),
         5 => {
