@@ -1,10 +1,9 @@
-//! A running capture in the page: the `Capture` class the loader uses. It owns the mutation
-//! and resize observers, the event listeners and the CSSOM/value/history hooks, batches what
-//! they report until the end of the current task (a microtask: right after the mutation
-//! observer's callback, or after the event or script that reported), slices snapshots with
-//! `setTimeout`, and hands each encoded frame to the loader's `onFrame(Uint8Array)` callback in
-//! order. Not the next animation frame: a hidden or throttled tab runs no animation frames and
-//! would stop streaming.
+//! A running capture in the page: the `Capture` class the loader uses. It owns the mutation and
+//! resize observers, the event listeners and the CSSOM/value/history hooks, batches what they
+//! report until the end of the current task (a microtask: right after the mutation observer's
+//! callback, or after the event or script that reported), slices snapshots with `setTimeout`, and
+//! hands each encoded frame to the loader's `onFrame(Uint8Array)` callback in order. Not at the
+//! next animation frame: a hidden or throttled tab runs none.
 //!
 //! Its modules import one way, this file on top:
 //! - `reports`: what each report means to the capture (which node an observer record, an
@@ -100,9 +99,8 @@ impl WebCapture {
             let inner = &mut *inner;
             let url = inner.page.document.url().unwrap_or_default();
             let viewport = inner.page.viewport();
-            inner
-                .core
-                .begin_snapshot(inner.page.document.clone().into(), url, viewport);
+            let root: Node = inner.page.document.clone().into();
+            inner.core.begin_snapshot(root, url, viewport);
             clear_whole(); // the snapshot reads every sheet afresh
             reports::current_marks(&mut inner.core, &inner.page);
         }
