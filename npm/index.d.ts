@@ -104,7 +104,7 @@ export interface SiteRules {
   requireEncryption?: boolean;
   /** The customer's pointer is sent at most once per this many milliseconds (0 to 10,000). */
   pointerIntervalMs?: number;
-  /** A snapshot slice yields to the page after this many milliseconds (1 to 1,000). */
+  /** A snapshot slice yields to the page after this many milliseconds (1 to 1,000; 25 by default). */
   sliceMs?: number;
   /** The durations, in seconds, the customer may grant control for (1 to 3,600 each, at most
    * four, besides "until I stop it"); none: 5, 15 and 30 minutes. */

@@ -5,7 +5,7 @@
 //!
 //! ```json
 //! { "mask": [".account-number"], "block": ["#chat-transcript"], "readonly": ["button.pay"],
-//!   "privateByDefault": false, "pointerIntervalMs": 50, "sliceMs": 40 }
+//!   "privateByDefault": false, "pointerIntervalMs": 50, "sliceMs": 25 }
 //! ```
 
 /// Capture settings; every field has a safe default.
@@ -21,7 +21,9 @@ pub struct Config {
     pub private_by_default: bool,
     /// The customer's pointer is sent at most once per this many milliseconds.
     pub pointer_interval_ms: f64,
-    /// A snapshot slice yields to the page after this many milliseconds of work.
+    /// A snapshot slice yields to the page after this many milliseconds of work. The default
+    /// leaves room in a 50 ms task (a long task, to the browser) for what the slice's task also
+    /// does: encoding the part it collected, and the layout the first reads may force.
     pub slice_ms: f64,
 }
 
@@ -33,7 +35,7 @@ impl Default for Config {
             readonly: String::new(),
             private_by_default: false,
             pointer_interval_ms: 50.0,
-            slice_ms: 40.0,
+            slice_ms: 25.0,
         }
     }
 }

@@ -53,7 +53,8 @@ pub struct SiteRules {
     /// The customer's pointer is sent at most once per this many milliseconds (0 to 10,000).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pointer_interval_ms: Option<u32>,
-    /// A snapshot slice yields to the page after this many milliseconds (1 to 1,000).
+    /// A snapshot slice yields to the page after this many milliseconds (1 to 1,000; the
+    /// page's default is 25).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub slice_ms: Option<u32>,
     /// The durations, in seconds, the customer may grant control for (1 to 3,600 each, at
