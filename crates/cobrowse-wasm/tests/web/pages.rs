@@ -129,14 +129,26 @@ async fn private_mode_masks_everything_but_unmasked_regions() {
     assert!(text.contains("\"Opening hours\""), "unmasked text is sent");
 }
 
-#[wasm_bindgen_test]
-async fn cssom_styled_page_mirrors_its_inserted_and_deleted_rules() {
-    stage(r#"<style id="css-in-js"></style><p class="a">styled</p>"#);
-    let sheet: CssStyleSheet = q("#css-in-js")
+/// The stylesheet of a `<style>` element.
+fn sheet_of(style: web_sys::Element) -> CssStyleSheet {
+    style
         .unchecked_into::<HtmlStyleElement>()
         .sheet()
         .unwrap()
-        .unchecked_into();
+        .unchecked_into()
+}
+
+/// A new `<style>` element in the stage, and its (empty) stylesheet.
+fn new_sheet() -> CssStyleSheet {
+    let style = document().create_element("style").unwrap();
+    q("#stage").append_child(&style).unwrap();
+    sheet_of(style)
+}
+
+#[wasm_bindgen_test]
+async fn cssom_styled_page_mirrors_its_inserted_and_deleted_rules() {
+    stage(r#"<style id="css-in-js"></style><p class="a">styled</p>"#);
+    let sheet = sheet_of(q("#css-in-js"));
     sheet.insert_rule(".a { color: red; }").unwrap();
     sheet
         .insert_rule_with_index(".b { margin: 1px; }", 1)
@@ -158,14 +170,7 @@ async fn cssom_styled_page_mirrors_its_inserted_and_deleted_rules() {
         .call1(&media, &".e { top: 0px; }".into())
         .unwrap();
     // A style element added by a CSS-in-JS library after the snapshot.
-    let late = document().create_element("style").unwrap();
-    q("#stage").append_child(&late).unwrap();
-    late.unchecked_ref::<HtmlStyleElement>()
-        .sheet()
-        .unwrap()
-        .unchecked_into::<CssStyleSheet>()
-        .insert_rule(".late { color: green; }")
-        .unwrap();
+    new_sheet().insert_rule(".late { color: green; }").unwrap();
     s.settle().await;
     s.assert_mirrors(&Rules::default());
 }
@@ -175,11 +180,7 @@ async fn a_sheet_filled_in_one_task_goes_whole_and_its_later_changes_still_arriv
     // A CSS-in-JS library fills an empty sheet: the sheet goes whole at the flush, and the
     // page stops reporting its rules until then. Once flushed, each change counts again.
     stage(r#"<style id="css-in-js"></style><p class="r7">styled</p>"#);
-    let sheet: CssStyleSheet = q("#css-in-js")
-        .unchecked_into::<HtmlStyleElement>()
-        .sheet()
-        .unwrap()
-        .unchecked_into();
+    let sheet = sheet_of(q("#css-in-js"));
     let s = start("{}");
     s.snapshot_taken().await;
     for i in 0..200u32 {
@@ -198,13 +199,7 @@ async fn a_sheet_filled_in_one_task_goes_whole_and_its_later_changes_still_arriv
     s.assert_mirrors(&Rules::default());
     // A fresh snapshot taken in the very task that filled a new sheet reads that sheet whole,
     // and the sheet's next change is reported again.
-    let fresh = document().create_element("style").unwrap();
-    q("#stage").append_child(&fresh).unwrap();
-    let fresh: CssStyleSheet = fresh
-        .unchecked_into::<HtmlStyleElement>()
-        .sheet()
-        .unwrap()
-        .unchecked_into();
+    let fresh = new_sheet();
     s.settle().await;
     for i in 0..20u32 {
         fresh
@@ -224,13 +219,7 @@ async fn a_disabled_stylesheet_applies_no_rule_in_the_mirror_until_it_is_enabled
     stage(
         r#"<style id="dark">.a { color: white; }</style><style id="light">.a { color: black; }</style><p class="a">themed</p>"#,
     );
-    let sheet = |id: &str| -> CssStyleSheet {
-        q(id)
-            .unchecked_into::<HtmlStyleElement>()
-            .sheet()
-            .unwrap()
-            .unchecked_into()
-    };
+    let sheet = |id: &str| sheet_of(q(id));
     sheet("#dark").set_disabled(true);
     let s = start("{}");
     s.snapshot_taken().await;
