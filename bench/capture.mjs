@@ -7,9 +7,9 @@
 // no recorder: the workload's own cost (building nodes, style, layout) cancels out. A bare
 // observer (a MutationObserver and an insertRule hook that do nothing) gives what being told of
 // the changes costs any recorder (the browser's own work making the records); the ratio past
-// it compares what each recorder does with them. Long tasks
-// (the Long Tasks API, in the page) give the longest task and the total blocking time (the sum
-// of each long task's time past 50 ms) of the step.
+// it compares what each recorder does with them. Long tasks (the Long Tasks API, in the page)
+// give the longest task and the total blocking time (the sum of each long task's time past
+// 50 ms) of the step.
 import { start, median } from './harness.mjs';
 
 const RUNS = Number(process.env.RUNS || 7);

@@ -1,8 +1,8 @@
 // Where capture's time goes, for issue work on `make bench-capture` (not run by CI).
 //   node bench/profile.mjs WORKLOAD [ours|rrweb]   the measured step of one run under Chrome's
-//                                                  CPU profiler: self and
-//                                                  inclusive milliseconds per function, and the
-//                                                  profile in bench/out/ for DevTools
+//                                                  CPU profiler: self and inclusive milliseconds
+//                                                  per function, and the profile in bench/out/
+//                                                  for DevTools
 //   node bench/profile.mjs --floor                 per workload, the median time any recorder
 //                                                  pays first (see benchFloor in www/bench)
 // PKG=DIR serves DIR as /pkg: a build that keeps function names, e.g.

@@ -1,8 +1,8 @@
-// Capture benchmark page: builds a workload's page, starts one recorder (ours, rrweb's, or
-// none, the baseline every recorder's own cost is measured from, or a bare observer, what any
-// recorder pays to be told of the changes), runs the workload's change
-// and waits until the recorder has gone quiet. Driven by bench/capture.mjs in two steps, so the
-// driver can read Chromium's main-thread counters between them:
+// Capture benchmark page: builds a workload's page, starts one recorder (ours, rrweb's, none,
+// the baseline every recorder's own cost is measured from, or a bare observer, what any
+// recorder pays to be told of the changes), runs the workload's change and waits until the
+// recorder has gone quiet. Driven by bench/capture.mjs and bench/profile.mjs in two steps, so
+// the driver can read Chromium's main-thread counters (or profile) between them:
 //   benchPrepare(lib, workload)  build the page; for a change workload also start the recorder
 //                                and let its first snapshot settle (not measured)
 //   benchGo()                    the measured step: for a snapshot workload, start recording;
@@ -223,12 +223,6 @@ window.benchBytes = () => {
   return emitted.reduce((sum, e) => sum + (e.event ? enc.encode(JSON.stringify(e.event)).length : e.size), 0);
 };
 
-// One whole run in a single call (bench/profile.mjs profiles it).
-window.runBench = async (lib, name) => {
-  await window.benchPrepare(lib, name);
-  const result = await window.benchGo();
-  return { ...result, bytes: window.benchBytes() };
-};
 window.benchWorkloads = Object.keys(workloads);
 
 // What any recorder pays before its own work (bench/profile.mjs --floor): a workload's change
